@@ -1,0 +1,37 @@
+import type { Backend, Kernels } from '../kernels.js';
+import { binary, cast, compare, predicate, unary, where } from './elementwise.js';
+import { gather, indexAdd, indexSelect, scatterAdd } from './indexing.js';
+import { concat, pad, permute, slice, sliceAdd } from './layout.js';
+import { matmul } from './matmul.js';
+import { argReduce, reduce } from './reduce.js';
+
+/**
+ * The reference kernels. Typed as the full `Kernels` interface, so a kernel
+ * added to the interface without a reference implementation fails to compile.
+ */
+export const refKernels: Kernels = {
+  unary,
+  predicate,
+  binary,
+  compare,
+  where,
+  reduce,
+  argReduce,
+  matmul,
+  permute,
+  slice,
+  sliceAdd,
+  pad,
+  concat,
+  gather,
+  scatterAdd,
+  indexSelect,
+  indexAdd,
+  cast,
+};
+
+export const refBackend: Backend = {
+  name: 'ref',
+  kernels: refKernels,
+  describe: () => 'pure TypeScript reference kernels (float32 and float64)',
+};

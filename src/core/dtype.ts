@@ -1,0 +1,62 @@
+import { DTypeError } from './errors.js';
+
+/** Element types. `bool` is stored as one byte per element (0 or 1). */
+export type DType = 'float32' | 'float64' | 'int32' | 'bool';
+export type FloatDType = 'float32' | 'float64';
+export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
+export type FloatArray = Float32Array | Float64Array;
+
+export const DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'bool'];
+
+export function allocate(dtype: DType, size: number): TypedArray {
+  switch (dtype) {
+    case 'float32':
+      return new Float32Array(size);
+    case 'float64':
+      return new Float64Array(size);
+    case 'int32':
+      return new Int32Array(size);
+    case 'bool':
+      return new Uint8Array(size);
+  }
+}
+
+export function dtypeOfArray(data: TypedArray): DType {
+  if (data instanceof Float32Array) return 'float32';
+  if (data instanceof Float64Array) return 'float64';
+  if (data instanceof Int32Array) return 'int32';
+  return 'bool';
+}
+
+export function isFloatDType(dtype: DType): dtype is FloatDType {
+  return dtype === 'float32' || dtype === 'float64';
+}
+
+const RANK: Record<DType, number> = { bool: 0, int32: 1, float32: 2, float64: 3 };
+
+/** Result type of an operation on two tensors: bool < int32 < float32 < float64. */
+export function promoteTypes(a: DType, b: DType): DType {
+  return RANK[a] >= RANK[b] ? a : b;
+}
+
+/**
+ * Result type of tensor-op-number. A plain number does not widen a float tensor
+ * (as in PyTorch: float32 + 2.5 stays float32), but a fractional number turns an
+ * integer or bool tensor into float32.
+ */
+export function promoteWithScalar(dtype: DType, value: number): DType {
+  if (isFloatDType(dtype)) return dtype;
+  if (!Number.isInteger(value)) return 'float32';
+  return dtype === 'bool' ? 'int32' : dtype;
+}
+
+export function assertDType(op: string, what: string, dtype: DType, allowed: readonly DType[]): void {
+  if (!allowed.includes(dtype)) {
+    throw new DTypeError(`${op}: ${what} must have dtype ${allowed.join(' or ')}, got ${dtype}`);
+  }
+}
+
+export function parseDType(op: string, value: unknown): DType {
+  if (typeof value === 'string' && (DTYPES as readonly string[]).includes(value)) return value as DType;
+  throw new DTypeError(`${op}: unknown dtype ${JSON.stringify(value)}; expected one of ${DTYPES.join(', ')}`);
+}

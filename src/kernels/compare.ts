@@ -1,0 +1,37 @@
+import type { CompareOp, PredicateOp } from '../backends/kernels.js';
+import { k } from '../core/engine.js';
+import { broadcastShapes } from '../core/shape.js';
+import type { Tensor, TensorOrNumber } from '../core/tensor.js';
+import { assertTensor, empty, resultDType, toOperand } from './util.js';
+
+/** Comparisons and logic give bool tensors and have no gradient. */
+export function compareOp(op: CompareOp, a: TensorOrNumber, b: TensorOrNumber): Tensor {
+  const dtype = resultDType(op, a, b);
+  const ta = toOperand(op, a, dtype);
+  const tb = toOperand(op, b, dtype);
+  const shape = broadcastShapes(op, ta.shape, tb.shape);
+  const out = empty('bool', shape);
+  k().compare(op, ta.data, ta.shape, tb.data, tb.shape, out.data as Uint8Array, shape);
+  return out;
+}
+
+export function predicateOp(op: PredicateOp, x: Tensor): Tensor {
+  assertTensor(op, 'input', x);
+  const out = empty('bool', x.shape);
+  k().predicate(op, x.data, out.data as Uint8Array);
+  return out;
+}
+
+export const eq = (a: TensorOrNumber, b: TensorOrNumber) => compareOp('eq', a, b);
+export const ne = (a: TensorOrNumber, b: TensorOrNumber) => compareOp('ne', a, b);
+export const lt = (a: TensorOrNumber, b: TensorOrNumber) => compareOp('lt', a, b);
+export const le = (a: TensorOrNumber, b: TensorOrNumber) => compareOp('le', a, b);
+export const gt = (a: TensorOrNumber, b: TensorOrNumber) => compareOp('gt', a, b);
+export const ge = (a: TensorOrNumber, b: TensorOrNumber) => compareOp('ge', a, b);
+export const logicalAnd = (a: TensorOrNumber, b: TensorOrNumber) => compareOp('and', a, b);
+export const logicalOr = (a: TensorOrNumber, b: TensorOrNumber) => compareOp('or', a, b);
+export const logicalXor = (a: TensorOrNumber, b: TensorOrNumber) => compareOp('xor', a, b);
+export const logicalNot = (x: Tensor) => predicateOp('not', x);
+export const isNaN = (x: Tensor) => predicateOp('isnan', x);
+export const isFinite = (x: Tensor) => predicateOp('isfinite', x);
+export const isInf = (x: Tensor) => predicateOp('isinf', x);

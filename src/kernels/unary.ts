@@ -1,0 +1,81 @@
+import { record } from '../autograd/graph.js';
+import { k } from '../core/engine.js';
+import { isFloatDType } from '../core/dtype.js';
+import { Tensor } from '../core/tensor.js';
+import type { UnaryOp } from '../backends/kernels.js';
+import { assertTensor, empty } from './util.js';
+
+type UnaryGrad = (x: Tensor, y: Tensor, g: Tensor) => Tensor;
+
+/**
+ * The element-wise primitives of one argument: each one's derivative, written
+ * with tensor ops so that it can be differentiated again. `floatOnly` ops turn
+ * integer input into float32 first (exp of an int32 tensor is float32).
+ */
+const UNARY: Record<Exclude<UnaryOp, 'copy'>, { grad: UnaryGrad; floatOnly: boolean }> = {
+  neg: { floatOnly: false, grad: (_x, _y, g) => g.neg() },
+  // d|x|/dx = sign(x), taking the subgradient 0 at x = 0.
+  abs: { floatOnly: false, grad: (x, _y, g) => g.mul(x.sign()) },
+  // Piecewise constant: zero gradient almost everywhere.
+  sign: { floatOnly: false, grad: (_x, _y, g) => g.mul(0) },
+  floor: { floatOnly: false, grad: (_x, _y, g) => g.mul(0) },
+  ceil: { floatOnly: false, grad: (_x, _y, g) => g.mul(0) },
+  round: { floatOnly: false, grad: (_x, _y, g) => g.mul(0) },
+  // d e^x = e^x
+  exp: { floatOnly: true, grad: (_x, y, g) => g.mul(y) },
+  // d log x = 1/x
+  log: { floatOnly: true, grad: (x, _y, g) => g.div(x) },
+  log1p: { floatOnly: true, grad: (x, _y, g) => g.div(x.add(1)) },
+  // d (e^x - 1) = e^x = y + 1
+  expm1: { floatOnly: true, grad: (_x, y, g) => g.mul(y.add(1)) },
+  // d sqrt(x) = 1 / (2 sqrt(x))
+  sqrt: { floatOnly: true, grad: (_x, y, g) => g.div(y.mul(2)) },
+  // d x^(-1/2) = -1/2 x^(-3/2) = -y^3 / 2
+  rsqrt: { floatOnly: true, grad: (_x, y, g) => g.mul(y.mul(y).mul(y)).mul(-0.5) },
+  // d (1/x) = -1/x^2 = -y^2
+  reciprocal: { floatOnly: true, grad: (_x, y, g) => g.mul(y.mul(y)).neg() },
+  square: { floatOnly: false, grad: (x, _y, g) => g.mul(x).mul(2) },
+  sin: { floatOnly: true, grad: (x, _y, g) => g.mul(x.cos()) },
+  cos: { floatOnly: true, grad: (x, _y, g) => g.mul(x.sin()).neg() },
+  // d tanh = 1 - tanh^2
+  tanh: { floatOnly: true, grad: (_x, y, g) => g.mul(y.mul(y).neg().add(1)) },
+  // d sigma = sigma (1 - sigma)
+  sigmoid: { floatOnly: true, grad: (_x, y, g) => g.mul(y.mul(y.neg().add(1))) },
+  // Subgradient 0 at x = 0, as PyTorch.
+  relu: { floatOnly: false, grad: (x, _y, g) => g.mul(x.gt(0).cast(g.dtype)) },
+  // d erf = 2/sqrt(pi) e^(-x^2)
+  erf: { floatOnly: true, grad: (x, _y, g) => g.mul(x.square().neg().exp().mul(2 / Math.sqrt(Math.PI))) },
+};
+
+export function unaryOp(op: Exclude<UnaryOp, 'copy'>, x: Tensor): Tensor {
+  assertTensor(op, 'input', x);
+  const spec = UNARY[op];
+  let input = x;
+  if (!isFloatDType(x.dtype) && (spec.floatOnly || x.dtype === 'bool')) input = x.cast(spec.floatOnly ? 'float32' : 'int32');
+  const out = empty(input.dtype, input.shape);
+  k().unary(op, input.data, out.data);
+  return record(out, op, [input], (g) => [spec.grad(input, out, g)]);
+}
+
+export const UNARY_OPS = Object.keys(UNARY) as Exclude<UnaryOp, 'copy'>[];
+
+export const neg = (x: Tensor) => unaryOp('neg', x);
+export const abs = (x: Tensor) => unaryOp('abs', x);
+export const sign = (x: Tensor) => unaryOp('sign', x);
+export const floor = (x: Tensor) => unaryOp('floor', x);
+export const ceil = (x: Tensor) => unaryOp('ceil', x);
+export const round = (x: Tensor) => unaryOp('round', x);
+export const exp = (x: Tensor) => unaryOp('exp', x);
+export const log = (x: Tensor) => unaryOp('log', x);
+export const log1p = (x: Tensor) => unaryOp('log1p', x);
+export const expm1 = (x: Tensor) => unaryOp('expm1', x);
+export const sqrt = (x: Tensor) => unaryOp('sqrt', x);
+export const rsqrt = (x: Tensor) => unaryOp('rsqrt', x);
+export const reciprocal = (x: Tensor) => unaryOp('reciprocal', x);
+export const square = (x: Tensor) => unaryOp('square', x);
+export const sin = (x: Tensor) => unaryOp('sin', x);
+export const cos = (x: Tensor) => unaryOp('cos', x);
+export const tanh = (x: Tensor) => unaryOp('tanh', x);
+export const sigmoid = (x: Tensor) => unaryOp('sigmoid', x);
+export const relu = (x: Tensor) => unaryOp('relu', x);
+export const erf = (x: Tensor) => unaryOp('erf', x);

@@ -1,0 +1,19 @@
+// Every tensor operation, primitive or composite, in one namespace. Tensor's
+// methods delegate here; the public API re-exports it.
+export { backward, gradients } from '../autograd/backward.js';
+export { add, atan2, binaryOp, div, maximum, minimum, mul, pow, sub } from '../kernels/binary.js';
+export { cast } from '../kernels/cast.js';
+export { eq, ge, gt, isFinite, isInf, isNaN, le, logicalAnd, logicalNot, logicalOr, logicalXor, lt, ne } from '../kernels/compare.js';
+export { concat } from '../kernels/concat.js';
+export { gather, indexAdd, indexSelect, scatterAdd } from '../kernels/gather.js';
+export { matmul } from '../kernels/matmul.js';
+export { permute } from '../kernels/permute.js';
+export { argmax, argmin, max, min, prod, sum } from '../kernels/reduce.js';
+export { reshape } from '../kernels/reshape.js';
+export { abs, ceil, cos, erf, exp, expm1, floor, log, log1p, neg, reciprocal, relu, round, rsqrt, sigmoid, sign, sin, sqrt, square, tanh } from '../kernels/unary.js';
+export { where } from '../kernels/where.js';
+export * from './creation.js';
+export { oneHot } from './encoding.js';
+export { clamp } from './math.js';
+export { logsumexp, mean, norm, std, variance } from './reductions.js';
+export { chunk, expand, flatten, flip, narrow, pad, type PadMode, slice, split, squeeze, stack, tile, transpose, unsqueeze } from './shape.js';
