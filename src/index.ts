@@ -14,3 +14,4 @@ export type { Backend, Kernels } from './backends/kernels.js';
 export { grad, hessian, hvp, jacobian, valueAndGrad, vjp } from './autograd/functional.js';
 export { gradcheck, GradcheckError, type GradcheckOptions, type GradcheckReport } from './autograd/gradcheck.js';
 export type { BackwardOptions } from './autograd/backward.js';
+export * as nn from './nn/index.js';

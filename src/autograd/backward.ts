@@ -59,7 +59,9 @@ function fitGradient(op: string, index: number, input: Tensor, g: Tensor): Tenso
   let out = g;
   if (!shapesEqual(g.shape, input.shape)) {
     if (!broadcastsTo(input.shape, g.shape)) {
-      throw new AutogradError(`backward: the gradient of '${op}' for its input ${index} has shape ${fmtShape(g.shape)}, but that input has shape ${fmtShape(input.shape)}`);
+      throw new AutogradError(
+        `backward: the gradient of '${op}' for its input ${index} has shape ${fmtShape(g.shape)}, but that input has shape ${fmtShape(input.shape)}`,
+      );
     }
     out = sumTo(g, input.shape);
   }
@@ -72,7 +74,12 @@ function fitGradient(op: string, index: number, input: Tensor, g: Tensor): Tenso
  * without, accumulates into the .grad of leaves (and of tensors that asked
  * to retain it).
  */
-export function runBackward(roots: readonly Tensor[], rootGrads: readonly Tensor[], options: BackwardOptions, targets?: readonly Tensor[]): Map<Tensor, Tensor> {
+export function runBackward(
+  roots: readonly Tensor[],
+  rootGrads: readonly Tensor[],
+  options: BackwardOptions,
+  targets?: readonly Tensor[],
+): Map<Tensor, Tensor> {
   const createGraph = options.createGraph ?? false;
   const retainGraph = options.retainGraph ?? createGraph;
   const grads = new Map<Tensor, Tensor>();
@@ -95,7 +102,9 @@ export function runBackward(roots: readonly Tensor[], rootGrads: readonly Tensor
       if (node === null) continue;
       if (wanted?.has(t) && !node.inputs.some((x) => x.requiresGrad)) continue;
       if (node.vjp === null) {
-        throw new AutogradError(`backward: the graph through '${node.op}' was already freed by an earlier backward(); pass {retainGraph: true} to the first call to run backward twice`);
+        throw new AutogradError(
+          `backward: the graph through '${node.op}' was already freed by an earlier backward(); pass {retainGraph: true} to the first call to run backward twice`,
+        );
       }
       const inputGrads = node.vjp(g);
       node.inputs.forEach((x, i) => {
@@ -126,14 +135,18 @@ function accumulateLeaf(t: Tensor, g: Tensor, createGraph: boolean): void {
 function seedGradient(root: Tensor, gradient: Tensor | undefined): Tensor {
   if (gradient === undefined) {
     if (root.size !== 1) {
-      throw new AutogradError(`backward: the output has shape ${fmtShape(root.shape)}; backward() without a gradient needs a single-element output (pass a gradient of the same shape)`);
+      throw new AutogradError(
+        `backward: the output has shape ${fmtShape(root.shape)}; backward() without a gradient needs a single-element output (pass a gradient of the same shape)`,
+      );
     }
     const one = new Tensor(root.data.slice(), root.shape);
     one.data[0] = 1;
     return one;
   }
   if (!(gradient instanceof Tensor) || !shapesEqual(gradient.shape, root.shape)) {
-    throw new AutogradError(`backward: the gradient must have the output's shape ${fmtShape(root.shape)}, got ${gradient instanceof Tensor ? fmtShape(gradient.shape) : typeof gradient}`);
+    throw new AutogradError(
+      `backward: the gradient must have the output's shape ${fmtShape(root.shape)}, got ${gradient instanceof Tensor ? fmtShape(gradient.shape) : typeof gradient}`,
+    );
   }
   return gradient.dtype === root.dtype ? gradient : gradient.cast(root.dtype);
 }
@@ -151,12 +164,25 @@ export function backward(root: Tensor, gradient?: Tensor, options: BackwardOptio
  * single-element outputs) with respect to `inputs`, without touching any
  * .grad. Inputs that the outputs do not depend on get zeros.
  */
-export function gradients(outputs: Tensor | readonly Tensor[], inputs: readonly Tensor[], gradOutputs?: readonly (Tensor | undefined)[], options: BackwardOptions = {}): Tensor[] {
+export function gradients(
+  outputs: Tensor | readonly Tensor[],
+  inputs: readonly Tensor[],
+  gradOutputs?: readonly (Tensor | undefined)[],
+  options: BackwardOptions = {},
+): Tensor[] {
   const outs = outputs instanceof Tensor ? [outputs] : [...outputs];
   inputs.forEach((x, i) => {
     if (!(x instanceof Tensor) || !x.requiresGrad) throw new AutogradError(`gradients: inputs[${i}] does not require a gradient`);
   });
   const live = outs.map((o, i) => [o, i] as const).filter(([o]) => o.requiresGrad);
-  const grads = live.length === 0 ? new Map<Tensor, Tensor>() : runBackward(live.map(([o]) => o), live.map(([o, i]) => seedGradient(o, gradOutputs?.[i])), options, inputs);
+  const grads =
+    live.length === 0
+      ? new Map<Tensor, Tensor>()
+      : runBackward(
+          live.map(([o]) => o),
+          live.map(([o, i]) => seedGradient(o, gradOutputs?.[i])),
+          options,
+          inputs,
+        );
   return inputs.map((x) => grads.get(x) ?? new Tensor(new (x.data.constructor as Float64ArrayConstructor)(x.size), x.shape));
 }

@@ -50,7 +50,10 @@ export function valueAndGrad(f: Fn, options: { argnums?: number | readonly numbe
   return (...args: Tensor[]) => {
     const argnums = normalizeArgnums(options.argnums, args.length, 'valueAndGrad');
     const { inputs, nested } = prepare(args, argnums, 'valueAndGrad');
-    const y = scalarOutput('valueAndGrad', enableGrad(() => f(...inputs)));
+    const y = scalarOutput(
+      'valueAndGrad',
+      enableGrad(() => f(...inputs)),
+    );
     const targets = argnums.map((i) => inputs[i]);
     const gs = gradients(y, targets, undefined, { createGraph: nested, retainGraph: nested });
     const value = nested ? y : y.detach();
@@ -75,7 +78,10 @@ function basis(like: Tensor, i: number): Tensor {
 function stackRows(rows: Tensor[], leading: readonly number[], trailing: readonly number[]): Tensor {
   const shape = [...leading, ...trailing];
   if (rows.length === 0) return new Tensor(new Float32Array(0), shape);
-  return concat(rows.map((r) => r.reshape([1, r.size])), 0).reshape(shape);
+  return concat(
+    rows.map((r) => r.reshape([1, r.size])),
+    0,
+  ).reshape(shape);
 }
 
 /**

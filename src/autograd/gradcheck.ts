@@ -64,7 +64,11 @@ export function gradcheck(f: (...args: Tensor[]) => Tensor, args: readonly Tenso
       for (let i = 0; i < t.size; i++) s += t.data[i] * v.data[i];
       return s;
     };
-    const analytic = gradients(y.cast('float64'), argnums.map((i) => leaves[i]), [v]);
+    const analytic = gradients(
+      y.cast('float64'),
+      argnums.map((i) => leaves[i]),
+      [v],
+    );
     argnums.forEach((argnum, which) => {
       const x = leaves[argnum];
       const a = analytic[which];

@@ -94,7 +94,7 @@ export class Generator {
   }
 
   setState(state: GeneratorState): this {
-    if (!state || state.algorithm !== 'xoshiro128**' || !Array.isArray(state.s) || state.s.length !== 4) {
+    if (state?.algorithm !== 'xoshiro128**' || !Array.isArray(state.s) || state.s.length !== 4) {
       throw new ValueError('Generator.setState: expected a state produced by Generator.getState()');
     }
     for (let i = 0; i < 4; i++) this.s[i] = state.s[i] >>> 0;

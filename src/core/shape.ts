@@ -67,7 +67,8 @@ export function normalizeAxes(op: string, axes: number | readonly number[] | und
 
 export function checkShape(op: string, shape: readonly number[]): number[] {
   for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new ShapeError(`${op}: shape ${fmtShape(shape)} has an invalid dimension ${d} (dimensions are non-negative integers)`);
+    if (!Number.isInteger(d) || d < 0)
+      throw new ShapeError(`${op}: shape ${fmtShape(shape)} has an invalid dimension ${d} (dimensions are non-negative integers)`);
   }
   return [...shape];
 }

@@ -127,88 +127,231 @@ export class Tensor {
   }
 
   // ---- element-wise ----
-  add(b: TensorOrNumber): Tensor { return ops.add(this, b); }
-  sub(b: TensorOrNumber): Tensor { return ops.sub(this, b); }
-  mul(b: TensorOrNumber): Tensor { return ops.mul(this, b); }
-  div(b: TensorOrNumber): Tensor { return ops.div(this, b); }
-  pow(b: TensorOrNumber): Tensor { return ops.pow(this, b); }
-  maximum(b: TensorOrNumber): Tensor { return ops.maximum(this, b); }
-  minimum(b: TensorOrNumber): Tensor { return ops.minimum(this, b); }
-  neg(): Tensor { return ops.neg(this); }
-  abs(): Tensor { return ops.abs(this); }
-  sign(): Tensor { return ops.sign(this); }
-  exp(): Tensor { return ops.exp(this); }
-  log(): Tensor { return ops.log(this); }
-  log1p(): Tensor { return ops.log1p(this); }
-  expm1(): Tensor { return ops.expm1(this); }
-  sqrt(): Tensor { return ops.sqrt(this); }
-  rsqrt(): Tensor { return ops.rsqrt(this); }
-  reciprocal(): Tensor { return ops.reciprocal(this); }
-  square(): Tensor { return ops.square(this); }
-  sin(): Tensor { return ops.sin(this); }
-  cos(): Tensor { return ops.cos(this); }
-  tanh(): Tensor { return ops.tanh(this); }
-  sigmoid(): Tensor { return ops.sigmoid(this); }
-  relu(): Tensor { return ops.relu(this); }
-  erf(): Tensor { return ops.erf(this); }
-  floor(): Tensor { return ops.floor(this); }
-  ceil(): Tensor { return ops.ceil(this); }
-  round(): Tensor { return ops.round(this); }
-  clamp(min?: number | null, max?: number | null): Tensor { return ops.clamp(this, min, max); }
-  eq(b: TensorOrNumber): Tensor { return ops.eq(this, b); }
-  ne(b: TensorOrNumber): Tensor { return ops.ne(this, b); }
-  lt(b: TensorOrNumber): Tensor { return ops.lt(this, b); }
-  le(b: TensorOrNumber): Tensor { return ops.le(this, b); }
-  gt(b: TensorOrNumber): Tensor { return ops.gt(this, b); }
-  ge(b: TensorOrNumber): Tensor { return ops.ge(this, b); }
-  logicalNot(): Tensor { return ops.logicalNot(this); }
-  isNaN(): Tensor { return ops.isNaN(this); }
-  isFinite(): Tensor { return ops.isFinite(this); }
+  add(b: TensorOrNumber): Tensor {
+    return ops.add(this, b);
+  }
+  sub(b: TensorOrNumber): Tensor {
+    return ops.sub(this, b);
+  }
+  mul(b: TensorOrNumber): Tensor {
+    return ops.mul(this, b);
+  }
+  div(b: TensorOrNumber): Tensor {
+    return ops.div(this, b);
+  }
+  pow(b: TensorOrNumber): Tensor {
+    return ops.pow(this, b);
+  }
+  maximum(b: TensorOrNumber): Tensor {
+    return ops.maximum(this, b);
+  }
+  minimum(b: TensorOrNumber): Tensor {
+    return ops.minimum(this, b);
+  }
+  neg(): Tensor {
+    return ops.neg(this);
+  }
+  abs(): Tensor {
+    return ops.abs(this);
+  }
+  sign(): Tensor {
+    return ops.sign(this);
+  }
+  exp(): Tensor {
+    return ops.exp(this);
+  }
+  log(): Tensor {
+    return ops.log(this);
+  }
+  log1p(): Tensor {
+    return ops.log1p(this);
+  }
+  expm1(): Tensor {
+    return ops.expm1(this);
+  }
+  sqrt(): Tensor {
+    return ops.sqrt(this);
+  }
+  rsqrt(): Tensor {
+    return ops.rsqrt(this);
+  }
+  reciprocal(): Tensor {
+    return ops.reciprocal(this);
+  }
+  square(): Tensor {
+    return ops.square(this);
+  }
+  sin(): Tensor {
+    return ops.sin(this);
+  }
+  cos(): Tensor {
+    return ops.cos(this);
+  }
+  tanh(): Tensor {
+    return ops.tanh(this);
+  }
+  sigmoid(): Tensor {
+    return ops.sigmoid(this);
+  }
+  relu(): Tensor {
+    return ops.relu(this);
+  }
+  erf(): Tensor {
+    return ops.erf(this);
+  }
+  floor(): Tensor {
+    return ops.floor(this);
+  }
+  ceil(): Tensor {
+    return ops.ceil(this);
+  }
+  round(): Tensor {
+    return ops.round(this);
+  }
+  clamp(min?: number | null, max?: number | null): Tensor {
+    return ops.clamp(this, min, max);
+  }
+  eq(b: TensorOrNumber): Tensor {
+    return ops.eq(this, b);
+  }
+  ne(b: TensorOrNumber): Tensor {
+    return ops.ne(this, b);
+  }
+  lt(b: TensorOrNumber): Tensor {
+    return ops.lt(this, b);
+  }
+  le(b: TensorOrNumber): Tensor {
+    return ops.le(this, b);
+  }
+  gt(b: TensorOrNumber): Tensor {
+    return ops.gt(this, b);
+  }
+  ge(b: TensorOrNumber): Tensor {
+    return ops.ge(this, b);
+  }
+  logicalNot(): Tensor {
+    return ops.logicalNot(this);
+  }
+  isNaN(): Tensor {
+    return ops.isnan(this);
+  }
+  isFinite(): Tensor {
+    return ops.isfinite(this);
+  }
   /** Convert to another dtype (a copy, differentiable between float dtypes). */
-  cast(dtype: DType): Tensor { return ops.cast(this, dtype); }
-  float(): Tensor { return ops.cast(this, 'float32'); }
-  double(): Tensor { return ops.cast(this, 'float64'); }
-  int(): Tensor { return ops.cast(this, 'int32'); }
+  cast(dtype: DType): Tensor {
+    return ops.cast(this, dtype);
+  }
+  float(): Tensor {
+    return ops.cast(this, 'float32');
+  }
+  double(): Tensor {
+    return ops.cast(this, 'float64');
+  }
+  int(): Tensor {
+    return ops.cast(this, 'int32');
+  }
 
   // ---- reductions ----
-  sum(axes?: number | readonly number[] | null, keepDims = false): Tensor { return ops.sum(this, axes, keepDims); }
-  mean(axes?: number | readonly number[] | null, keepDims = false): Tensor { return ops.mean(this, axes, keepDims); }
-  prod(axes?: number | readonly number[] | null, keepDims = false): Tensor { return ops.prod(this, axes, keepDims); }
-  max(axes?: number | readonly number[] | null, keepDims = false): Tensor { return ops.max(this, axes, keepDims); }
-  min(axes?: number | readonly number[] | null, keepDims = false): Tensor { return ops.min(this, axes, keepDims); }
-  argmax(axis?: number, keepDims = false): Tensor { return ops.argmax(this, axis, keepDims); }
-  argmin(axis?: number, keepDims = false): Tensor { return ops.argmin(this, axis, keepDims); }
-  var(axes?: number | readonly number[] | null, options: { keepDims?: boolean; correction?: number } = {}): Tensor { return ops.variance(this, axes, options); }
-  std(axes?: number | readonly number[] | null, options: { keepDims?: boolean; correction?: number } = {}): Tensor { return ops.std(this, axes, options); }
-  logsumexp(axes?: number | readonly number[] | null, keepDims = false): Tensor { return ops.logsumexp(this, axes, keepDims); }
-  norm(p: number = 2, axes?: number | readonly number[] | null, keepDims = false): Tensor { return ops.norm(this, p, axes, keepDims); }
+  sum(axes?: number | readonly number[] | null, keepDims = false): Tensor {
+    return ops.sum(this, axes, keepDims);
+  }
+  mean(axes?: number | readonly number[] | null, keepDims = false): Tensor {
+    return ops.mean(this, axes, keepDims);
+  }
+  prod(axes?: number | readonly number[] | null, keepDims = false): Tensor {
+    return ops.prod(this, axes, keepDims);
+  }
+  max(axes?: number | readonly number[] | null, keepDims = false): Tensor {
+    return ops.max(this, axes, keepDims);
+  }
+  min(axes?: number | readonly number[] | null, keepDims = false): Tensor {
+    return ops.min(this, axes, keepDims);
+  }
+  argmax(axis?: number, keepDims = false): Tensor {
+    return ops.argmax(this, axis, keepDims);
+  }
+  argmin(axis?: number, keepDims = false): Tensor {
+    return ops.argmin(this, axis, keepDims);
+  }
+  var(axes?: number | readonly number[] | null, options: { keepDims?: boolean; correction?: number } = {}): Tensor {
+    return ops.variance(this, axes, options);
+  }
+  std(axes?: number | readonly number[] | null, options: { keepDims?: boolean; correction?: number } = {}): Tensor {
+    return ops.std(this, axes, options);
+  }
+  logsumexp(axes?: number | readonly number[] | null, keepDims = false): Tensor {
+    return ops.logsumexp(this, axes, keepDims);
+  }
+  norm(p: number = 2, axes?: number | readonly number[] | null, keepDims = false): Tensor {
+    return ops.norm(this, p, axes, keepDims);
+  }
 
   // ---- linear algebra ----
-  matmul(b: Tensor): Tensor { return ops.matmul(this, b); }
+  matmul(b: Tensor): Tensor {
+    return ops.matmul(this, b);
+  }
 
   // ---- shape ----
-  reshape(...shape: number[] | [readonly number[]]): Tensor { return ops.reshape(this, flatArgs(shape)); }
-  view(...shape: number[] | [readonly number[]]): Tensor { return ops.reshape(this, flatArgs(shape)); }
-  flatten(startAxis = 0, endAxis = -1): Tensor { return ops.flatten(this, startAxis, endAxis); }
-  squeeze(axes?: number | readonly number[]): Tensor { return ops.squeeze(this, axes); }
-  unsqueeze(axis: number): Tensor { return ops.unsqueeze(this, axis); }
-  permute(...perm: number[] | [readonly number[]]): Tensor { return ops.permute(this, flatArgs(perm)); }
-  transpose(axis0 = -2, axis1 = -1): Tensor { return ops.transpose(this, axis0, axis1); }
+  reshape(...shape: number[] | [readonly number[]]): Tensor {
+    return ops.reshape(this, flatArgs(shape));
+  }
+  view(...shape: number[] | [readonly number[]]): Tensor {
+    return ops.reshape(this, flatArgs(shape));
+  }
+  flatten(startAxis = 0, endAxis = -1): Tensor {
+    return ops.flatten(this, startAxis, endAxis);
+  }
+  squeeze(axes?: number | readonly number[]): Tensor {
+    return ops.squeeze(this, axes);
+  }
+  unsqueeze(axis: number): Tensor {
+    return ops.unsqueeze(this, axis);
+  }
+  permute(...perm: number[] | [readonly number[]]): Tensor {
+    return ops.permute(this, flatArgs(perm));
+  }
+  transpose(axis0 = -2, axis1 = -1): Tensor {
+    return ops.transpose(this, axis0, axis1);
+  }
   /** Transpose of a matrix (reverses all axes for other ranks, like NumPy's .T). */
-  get T(): Tensor { return ops.permute(this, this.shape.map((_, i) => this.shape.length - 1 - i)); }
-  expand(...shape: number[] | [readonly number[]]): Tensor { return ops.expand(this, flatArgs(shape)); }
+  get T(): Tensor {
+    return ops.permute(
+      this,
+      this.shape.map((_, i) => this.shape.length - 1 - i),
+    );
+  }
+  expand(...shape: number[] | [readonly number[]]): Tensor {
+    return ops.expand(this, flatArgs(shape));
+  }
   /**
    * Index with one spec per leading axis: a number selects (and drops the axis),
    * null keeps the whole axis, [start, end, step] slices (negative values count from the end).
    */
-  slice(...specs: SliceSpec[]): Tensor { return ops.slice(this, specs); }
-  narrow(axis: number, start: number, length: number): Tensor { return ops.narrow(this, axis, start, length); }
-  gather(axis: number, index: Tensor): Tensor { return ops.gather(this, axis, index); }
-  indexSelect(axis: number, index: Tensor | readonly number[]): Tensor { return ops.indexSelect(this, axis, index); }
-  flip(axes: number | readonly number[]): Tensor { return ops.flip(this, axes); }
-  tile(reps: readonly number[]): Tensor { return ops.tile(this, reps); }
-  split(sizeOrSections: number | readonly number[], axis = 0): Tensor[] { return ops.split(this, sizeOrSections, axis); }
-  chunk(chunks: number, axis = 0): Tensor[] { return ops.chunk(this, chunks, axis); }
+  slice(...specs: SliceSpec[]): Tensor {
+    return ops.slice(this, specs);
+  }
+  narrow(axis: number, start: number, length: number): Tensor {
+    return ops.narrow(this, axis, start, length);
+  }
+  gather(axis: number, index: Tensor): Tensor {
+    return ops.gather(this, axis, index);
+  }
+  indexSelect(axis: number, index: Tensor | readonly number[]): Tensor {
+    return ops.indexSelect(this, axis, index);
+  }
+  flip(axes: number | readonly number[]): Tensor {
+    return ops.flip(this, axes);
+  }
+  tile(reps: readonly number[]): Tensor {
+    return ops.tile(this, reps);
+  }
+  split(sizeOrSections: number | readonly number[], axis = 0): Tensor[] {
+    return ops.split(this, sizeOrSections, axis);
+  }
+  chunk(chunks: number, axis = 0): Tensor[] {
+    return ops.chunk(this, chunks, axis);
+  }
 }
 
 function flatArgs(args: number[] | [readonly number[]]): number[] {

@@ -19,10 +19,7 @@ const BINARY: Record<BinaryOp, (a: Tensor, b: Tensor, out: Tensor, g: Tensor) =>
   // d(a/b)/da = 1/b; d(a/b)/db = -a/b^2 = -out/b
   div: (_a, b, o, g) => [g.div(b), b.requiresGrad ? g.mul(o).div(b).neg() : null],
   // d(a^b)/da = b a^(b-1); d(a^b)/db = a^b log a, taken as 0 where a = 0 (as PyTorch does).
-  pow: (a, b, o, g) => [
-    a.requiresGrad ? g.mul(b).mul(a.pow(b.sub(1))) : null,
-    b.requiresGrad ? g.mul(o).mul(where(a.eq(0), 0, a.log())) : null,
-  ],
+  pow: (a, b, o, g) => [a.requiresGrad ? g.mul(b).mul(a.pow(b.sub(1))) : null, b.requiresGrad ? g.mul(o).mul(where(a.eq(0), 0, a.log())) : null],
   // At ties the gradient is split evenly between both inputs, as PyTorch does.
   maximum: (a, b, _o, g) => {
     const wa = a.gt(b).cast(g.dtype).add(a.eq(b).cast(g.dtype).mul(0.5));

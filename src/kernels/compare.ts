@@ -32,6 +32,6 @@ export const logicalAnd = (a: TensorOrNumber, b: TensorOrNumber) => compareOp('a
 export const logicalOr = (a: TensorOrNumber, b: TensorOrNumber) => compareOp('or', a, b);
 export const logicalXor = (a: TensorOrNumber, b: TensorOrNumber) => compareOp('xor', a, b);
 export const logicalNot = (x: Tensor) => predicateOp('not', x);
-export const isNaN = (x: Tensor) => predicateOp('isnan', x);
-export const isFinite = (x: Tensor) => predicateOp('isfinite', x);
-export const isInf = (x: Tensor) => predicateOp('isinf', x);
+export const isnan = (x: Tensor) => predicateOp('isnan', x);
+export const isfinite = (x: Tensor) => predicateOp('isfinite', x);
+export const isinf = (x: Tensor) => predicateOp('isinf', x);

@@ -10,7 +10,7 @@ import { assertTensor, empty } from './util.js';
 /** Join tensors along an existing axis; all other dims must match. */
 export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
   if (!Array.isArray(tensors) || tensors.length === 0) throw new ValueError('concat: expected a non-empty array of tensors');
-  tensors.forEach((t, i) => assertTensor('concat', `tensors[${i}]`, t));
+  for (let i = 0; i < tensors.length; i++) assertTensor('concat', `tensors[${i}]`, tensors[i]);
   const first = tensors[0];
   const ax = normalizeAxis('concat', axis, first.ndim);
   let dtype = first.dtype;
@@ -25,13 +25,23 @@ export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
   const outShape = [...first.shape];
   outShape[ax] = inputs.reduce((s, t) => s + t.shape[ax], 0);
   const out = empty(dtype, outShape);
-  k().concat(inputs.map((t) => t.data), inputs.map((t) => t.shape), ax, out.data);
+  k().concat(
+    inputs.map((t) => t.data),
+    inputs.map((t) => t.shape),
+    ax,
+    out.data,
+  );
   return record(out, 'concat', inputs, (g) => {
     let offset = 0;
     return inputs.map((t) => {
       const begin = outShape.map((_, d) => (d === ax ? offset : 0));
       offset += t.shape[ax];
-      return stridedSlice(g, begin, begin.map(() => 1), t.shape);
+      return stridedSlice(
+        g,
+        begin,
+        begin.map(() => 1),
+        t.shape,
+      );
     });
   });
 }

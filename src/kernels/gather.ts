@@ -16,7 +16,9 @@ function checkIndex(op: string, index: Tensor, limit: number): Int32Array {
 
 function checkGatherShapes(op: string, shape: readonly number[], index: Tensor, ax: number): void {
   if (index.ndim !== shape.length || index.shape.some((d, i) => i !== ax && d > shape[i])) {
-    throw new ShapeError(`${op}: index of shape ${fmtShape(index.shape)} does not fit input of shape ${fmtShape(shape)} (same rank, no larger outside axis ${ax})`);
+    throw new ShapeError(
+      `${op}: index of shape ${fmtShape(index.shape)} does not fit input of shape ${fmtShape(shape)} (same rank, no larger outside axis ${ax})`,
+    );
   }
 }
 

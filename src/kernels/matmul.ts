@@ -19,7 +19,9 @@ export function matmulPrimitive(a: Tensor, b: Tensor, transA: boolean, transB: b
   const kb = transB ? b.shape[r - 1] : b.shape[r - 2];
   const n = transB ? b.shape[r - 2] : b.shape[r - 1];
   if (kk !== kb) {
-    throw new ShapeError(`matmul: inner dimensions differ: ${fmtShape(a.shape)}${transA ? 'ᵀ' : ''} · ${fmtShape(b.shape)}${transB ? 'ᵀ' : ''} (${kk} vs ${kb})`);
+    throw new ShapeError(
+      `matmul: inner dimensions differ: ${fmtShape(a.shape)}${transA ? 'ᵀ' : ''} · ${fmtShape(b.shape)}${transB ? 'ᵀ' : ''} (${kk} vs ${kb})`,
+    );
   }
   const batchShape = a.shape.slice(0, r - 2);
   const batch = batchShape.reduce((p, d) => p * d, 1);
@@ -53,7 +55,9 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (vecA) x = x.reshape([1, x.shape[0]]);
   if (vecB) y = y.reshape([y.shape[0], 1]);
   if (x.shape[x.ndim - 1] !== y.shape[y.ndim - 2]) {
-    throw new ShapeError(`matmul: cannot multiply ${fmtShape(a.shape)} by ${fmtShape(b.shape)}: inner dimensions ${x.shape[x.ndim - 1]} and ${y.shape[y.ndim - 2]} differ`);
+    throw new ShapeError(
+      `matmul: cannot multiply ${fmtShape(a.shape)} by ${fmtShape(b.shape)}: inner dimensions ${x.shape[x.ndim - 1]} and ${y.shape[y.ndim - 2]} differ`,
+    );
   }
   const batch = broadcastShapes('matmul', x.shape.slice(0, -2), y.shape.slice(0, -2));
   const xs = [...batch, ...x.shape.slice(-2)];

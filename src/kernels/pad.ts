@@ -9,5 +9,12 @@ export function padConstant(x: Tensor, before: readonly number[], after: readonl
   const outShape = x.shape.map((d, i) => d + before[i] + after[i]);
   const out = empty(x.dtype, outShape);
   k().pad(x.data, x.shape, before, value, out.data, outShape);
-  return record(out, 'pad', [x], (g) => [stridedSlice(g, before, before.map(() => 1), x.shape)]);
+  return record(out, 'pad', [x], (g) => [
+    stridedSlice(
+      g,
+      before,
+      before.map(() => 1),
+      x.shape,
+    ),
+  ]);
 }

@@ -14,9 +14,14 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
     throw new ValueError(`permute: [${perm.join(', ')}] is not a permutation of the ${r} axes of a tensor of shape [${x.shape.join(', ')}]`);
   }
   if (p.every((a, i) => a === i)) return x;
-  const out = empty(x.dtype, p.map((a) => x.shape[a]));
+  const out = empty(
+    x.dtype,
+    p.map((a) => x.shape[a]),
+  );
   k().permute(x.data, x.shape, p, out.data);
   const inverse = new Array<number>(r);
-  p.forEach((a, i) => { inverse[a] = i; });
+  p.forEach((a, i) => {
+    inverse[a] = i;
+  });
   return record(out, 'permute', [x], (g) => [permute(g, inverse)]);
 }

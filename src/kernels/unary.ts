@@ -1,7 +1,7 @@
 import { record } from '../autograd/graph.js';
 import { k } from '../core/engine.js';
 import { isFloatDType } from '../core/dtype.js';
-import { Tensor } from '../core/tensor.js';
+import type { Tensor } from '../core/tensor.js';
 import type { UnaryOp } from '../backends/kernels.js';
 import { assertTensor, empty } from './util.js';
 
@@ -44,7 +44,17 @@ const UNARY: Record<Exclude<UnaryOp, 'copy'>, { grad: UnaryGrad; floatOnly: bool
   // Subgradient 0 at x = 0, as PyTorch.
   relu: { floatOnly: false, grad: (x, _y, g) => g.mul(x.gt(0).cast(g.dtype)) },
   // d erf = 2/sqrt(pi) e^(-x^2)
-  erf: { floatOnly: true, grad: (x, _y, g) => g.mul(x.square().neg().exp().mul(2 / Math.sqrt(Math.PI))) },
+  erf: {
+    floatOnly: true,
+    grad: (x, _y, g) =>
+      g.mul(
+        x
+          .square()
+          .neg()
+          .exp()
+          .mul(2 / Math.sqrt(Math.PI)),
+      ),
+  },
 };
 
 export function unaryOp(op: Exclude<UnaryOp, 'copy'>, x: Tensor): Tensor {

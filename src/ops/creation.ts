@@ -96,7 +96,8 @@ export const fullLike = (x: Tensor, value: number, options: TensorOptions = {}) 
 /** Values start, start+step, ... below end (one argument: 0..end-1). Integer arguments give int32. */
 export function arange(start: number, end?: number, step = 1, options: TensorOptions = {}): Tensor {
   const [a, b] = end === undefined ? [0, start] : [start, end];
-  if (![a, b, step].every(Number.isFinite) || step === 0) throw new ValueError(`arange: start, end and step must be finite and step non-zero, got ${a}, ${b}, ${step}`);
+  if (![a, b, step].every(Number.isFinite) || step === 0)
+    throw new ValueError(`arange: start, end and step must be finite and step non-zero, got ${a}, ${b}, ${step}`);
   const n = Math.max(0, Math.ceil((b - a) / step));
   const dtype = options.dtype ?? ([a, b, step].every(Number.isInteger) ? 'int32' : 'float32');
   const data = allocate(dtype, n);

@@ -3,14 +3,35 @@
 export { backward, gradients } from '../autograd/backward.js';
 export { add, atan2, binaryOp, div, maximum, minimum, mul, pow, sub } from '../kernels/binary.js';
 export { cast } from '../kernels/cast.js';
-export { eq, ge, gt, isFinite, isInf, isNaN, le, logicalAnd, logicalNot, logicalOr, logicalXor, lt, ne } from '../kernels/compare.js';
+export { eq, ge, gt, isfinite, isinf, isnan, le, logicalAnd, logicalNot, logicalOr, logicalXor, lt, ne } from '../kernels/compare.js';
 export { concat } from '../kernels/concat.js';
 export { gather, indexAdd, indexSelect, scatterAdd } from '../kernels/gather.js';
 export { matmul } from '../kernels/matmul.js';
 export { permute } from '../kernels/permute.js';
 export { argmax, argmin, max, min, prod, sum } from '../kernels/reduce.js';
 export { reshape } from '../kernels/reshape.js';
-export { abs, ceil, cos, erf, exp, expm1, floor, log, log1p, neg, reciprocal, relu, round, rsqrt, sigmoid, sign, sin, sqrt, square, tanh } from '../kernels/unary.js';
+export {
+  abs,
+  ceil,
+  cos,
+  erf,
+  exp,
+  expm1,
+  floor,
+  log,
+  log1p,
+  neg,
+  reciprocal,
+  relu,
+  round,
+  rsqrt,
+  sigmoid,
+  sign,
+  sin,
+  sqrt,
+  square,
+  tanh,
+} from '../kernels/unary.js';
 export { where } from '../kernels/where.js';
 export * from './creation.js';
 export { oneHot } from './encoding.js';

@@ -11,7 +11,8 @@ export function clamp(x: Tensor, min?: number | null, max?: number | null): Tens
   const lo = min ?? null;
   const hi = max ?? null;
   if (lo === null && hi === null) throw new ValueError('clamp: give at least one of min and max');
-  if ((lo !== null && Number.isNaN(lo)) || (hi !== null && Number.isNaN(hi))) throw new ValueError(`clamp: bounds must not be NaN, got min ${lo} and max ${hi}`);
+  if ((lo !== null && Number.isNaN(lo)) || (hi !== null && Number.isNaN(hi)))
+    throw new ValueError(`clamp: bounds must not be NaN, got min ${lo} and max ${hi}`);
   if (lo !== null && hi !== null && lo > hi) throw new ValueError(`clamp: min ${lo} is greater than max ${hi}`);
   let out = x;
   if (lo !== null) out = out.maximum(lo);

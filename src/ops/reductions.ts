@@ -12,8 +12,9 @@ function countOver(x: Tensor, axes: Axes, op: string): number {
 /** Arithmetic mean; integer input gives float32. */
 export function mean(x: Tensor, axes?: Axes, keepDims = false): Tensor {
   assertTensor('mean', 'input', x);
+  const n = countOver(x, axes, 'mean');
   const input = x.dtype === 'float32' || x.dtype === 'float64' ? x : x.cast('float32');
-  return input.sum(axes, keepDims).div(countOver(x, axes, 'mean'));
+  return input.sum(axes, keepDims).div(n);
 }
 
 /**
@@ -24,10 +25,13 @@ export function variance(x: Tensor, axes?: Axes, options: { keepDims?: boolean; 
   assertTensor('var', 'input', x);
   const correction = options.correction ?? 1;
   if (!Number.isFinite(correction) || correction < 0) throw new ValueError(`var: correction must be a non-negative number, got ${correction}`);
-  const input = x.dtype === 'float32' || x.dtype === 'float64' ? x : x.cast('float32');
   const n = countOver(x, axes, 'var');
+  const input = x.dtype === 'float32' || x.dtype === 'float64' ? x : x.cast('float32');
   const centered = input.sub(input.mean(axes, true));
-  return centered.square().sum(axes, options.keepDims ?? false).div(Math.max(n - correction, 0));
+  return centered
+    .square()
+    .sum(axes, options.keepDims ?? false)
+    .div(Math.max(n - correction, 0));
 }
 
 export function std(x: Tensor, axes?: Axes, options: { keepDims?: boolean; correction?: number } = {}): Tensor {
@@ -54,5 +58,9 @@ export function norm(x: Tensor, p = 2, axes?: Axes, keepDims = false): Tensor {
   if (p === Infinity) return x.abs().max(axes, keepDims);
   if (p === 1) return x.abs().sum(axes, keepDims);
   if (p === 2) return x.square().sum(axes, keepDims).sqrt();
-  return x.abs().pow(p).sum(axes, keepDims).pow(1 / p);
+  return x
+    .abs()
+    .pow(p)
+    .sum(axes, keepDims)
+    .pow(1 / p);
 }

@@ -20,7 +20,12 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
   if (off === 0 && target.every((d, i) => d === x.shape[i])) return x;
   // A strided slice whose step is 0 along broadcast dims repeats the element.
   const src = reshape(x, [...new Array(off).fill(1), ...x.shape]);
-  return stridedSlice(src, target.map(() => 0), src.shape.map((d) => (d === 1 ? 0 : 1)), target);
+  return stridedSlice(
+    src,
+    target.map(() => 0),
+    src.shape.map((d) => (d === 1 ? 0 : 1)),
+    target,
+  );
 }
 
 export function transpose(x: Tensor, axis0 = -2, axis1 = -1): Tensor {
@@ -40,7 +45,10 @@ export function squeeze(x: Tensor, axes?: number | readonly number[]): Tensor {
   for (const a of drop) {
     if (x.shape[a] !== 1) throw new ShapeError(`squeeze: axis ${a} of shape ${fmtShape(x.shape)} has size ${x.shape[a]}, not 1`);
   }
-  return reshape(x, x.shape.filter((_, i) => !drop.includes(i)));
+  return reshape(
+    x,
+    x.shape.filter((_, i) => !drop.includes(i)),
+  );
 }
 
 export function unsqueeze(x: Tensor, axis: number): Tensor {
@@ -104,7 +112,12 @@ export function slice(x: Tensor, specs: readonly SliceSpec[]): Tensor {
     keep.push(true);
   }
   const out = stridedSlice(x, begin, step, outShape);
-  return keep.every(Boolean) ? out : reshape(out, outShape.filter((_, i) => keep[i]));
+  return keep.every(Boolean)
+    ? out
+    : reshape(
+        out,
+        outShape.filter((_, i) => keep[i]),
+      );
 }
 
 function clampIndex(i: number, n: number, lo: number, hi: number): number {
@@ -123,7 +136,12 @@ export function narrow(x: Tensor, axis: number, start: number, length: number): 
   }
   const begin = x.shape.map((_, i) => (i === a ? s : 0));
   const shape = x.shape.map((d, i) => (i === a ? length : d));
-  return stridedSlice(x, begin, begin.map(() => 1), shape);
+  return stridedSlice(
+    x,
+    begin,
+    begin.map(() => 1),
+    shape,
+  );
 }
 
 /** Reverse the order of elements along the given axes. */
@@ -149,7 +167,10 @@ export function tile(x: Tensor, reps: readonly number[]): Tensor {
     inter.push(1, d);
     big.push(rp[i], d);
   });
-  return reshape(expand(reshape(x, inter), big), shape.map((d, i) => d * rp[i]));
+  return reshape(
+    expand(reshape(x, inter), big),
+    shape.map((d, i) => d * rp[i]),
+  );
 }
 
 /** Split into pieces of `size` (the last may be smaller) or into the given section sizes. */
@@ -165,7 +186,9 @@ export function split(x: Tensor, sizeOrSections: number | readonly number[], axi
   } else {
     sizes = [...sizeOrSections];
     if (sizes.some((s) => !Number.isInteger(s) || s < 0) || sizes.reduce((p, c) => p + c, 0) !== n) {
-      throw new ValueError(`split: section sizes [${sizes.join(', ')}] must be non-negative integers summing to ${n} (axis ${a} of shape ${fmtShape(x.shape)})`);
+      throw new ValueError(
+        `split: section sizes [${sizes.join(', ')}] must be non-negative integers summing to ${n} (axis ${a} of shape ${fmtShape(x.shape)})`,
+      );
     }
   }
   let start = 0;
@@ -194,7 +217,10 @@ export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
     }
   });
   const a = normalizeAxis('stack', axis, tensors[0].ndim + 1);
-  return concat(tensors.map((t) => unsqueeze(t, a)), a);
+  return concat(
+    tensors.map((t) => unsqueeze(t, a)),
+    a,
+  );
 }
 
 export type PadMode = 'constant' | 'reflect' | 'replicate';

@@ -6,20 +6,48 @@ import { erf } from './special.js';
 export function unary(op: UnaryOp, x: TypedArray, out: TypedArray): void {
   const n = x.length;
   switch (op) {
-    case 'neg': for (let i = 0; i < n; i++) out[i] = -x[i]; return;
-    case 'abs': for (let i = 0; i < n; i++) out[i] = Math.abs(x[i]); return;
-    case 'sign': for (let i = 0; i < n; i++) out[i] = Math.sign(x[i]); return;
-    case 'exp': for (let i = 0; i < n; i++) out[i] = Math.exp(x[i]); return;
-    case 'log': for (let i = 0; i < n; i++) out[i] = Math.log(x[i]); return;
-    case 'log1p': for (let i = 0; i < n; i++) out[i] = Math.log1p(x[i]); return;
-    case 'expm1': for (let i = 0; i < n; i++) out[i] = Math.expm1(x[i]); return;
-    case 'sqrt': for (let i = 0; i < n; i++) out[i] = Math.sqrt(x[i]); return;
-    case 'rsqrt': for (let i = 0; i < n; i++) out[i] = 1 / Math.sqrt(x[i]); return;
-    case 'reciprocal': for (let i = 0; i < n; i++) out[i] = 1 / x[i]; return;
-    case 'square': for (let i = 0; i < n; i++) out[i] = x[i] * x[i]; return;
-    case 'sin': for (let i = 0; i < n; i++) out[i] = Math.sin(x[i]); return;
-    case 'cos': for (let i = 0; i < n; i++) out[i] = Math.cos(x[i]); return;
-    case 'tanh': for (let i = 0; i < n; i++) out[i] = Math.tanh(x[i]); return;
+    case 'neg':
+      for (let i = 0; i < n; i++) out[i] = -x[i];
+      return;
+    case 'abs':
+      for (let i = 0; i < n; i++) out[i] = Math.abs(x[i]);
+      return;
+    case 'sign':
+      for (let i = 0; i < n; i++) out[i] = Math.sign(x[i]);
+      return;
+    case 'exp':
+      for (let i = 0; i < n; i++) out[i] = Math.exp(x[i]);
+      return;
+    case 'log':
+      for (let i = 0; i < n; i++) out[i] = Math.log(x[i]);
+      return;
+    case 'log1p':
+      for (let i = 0; i < n; i++) out[i] = Math.log1p(x[i]);
+      return;
+    case 'expm1':
+      for (let i = 0; i < n; i++) out[i] = Math.expm1(x[i]);
+      return;
+    case 'sqrt':
+      for (let i = 0; i < n; i++) out[i] = Math.sqrt(x[i]);
+      return;
+    case 'rsqrt':
+      for (let i = 0; i < n; i++) out[i] = 1 / Math.sqrt(x[i]);
+      return;
+    case 'reciprocal':
+      for (let i = 0; i < n; i++) out[i] = 1 / x[i];
+      return;
+    case 'square':
+      for (let i = 0; i < n; i++) out[i] = x[i] * x[i];
+      return;
+    case 'sin':
+      for (let i = 0; i < n; i++) out[i] = Math.sin(x[i]);
+      return;
+    case 'cos':
+      for (let i = 0; i < n; i++) out[i] = Math.cos(x[i]);
+      return;
+    case 'tanh':
+      for (let i = 0; i < n; i++) out[i] = Math.tanh(x[i]);
+      return;
     case 'sigmoid':
       // Two branches so that exp() only ever sees a non-positive argument and cannot overflow.
       for (let i = 0; i < n; i++) {
@@ -31,23 +59,53 @@ export function unary(op: UnaryOp, x: TypedArray, out: TypedArray): void {
         }
       }
       return;
-    case 'relu': for (let i = 0; i < n; i++) { const v = x[i]; out[i] = v > 0 ? v : 0; } return;
-    case 'erf': for (let i = 0; i < n; i++) out[i] = erf(x[i]); return;
-    case 'floor': for (let i = 0; i < n; i++) out[i] = Math.floor(x[i]); return;
-    case 'ceil': for (let i = 0; i < n; i++) out[i] = Math.ceil(x[i]); return;
+    case 'relu':
+      for (let i = 0; i < n; i++) {
+        const v = x[i];
+        out[i] = Math.max(v, 0);
+      }
+      return;
+    case 'erf':
+      for (let i = 0; i < n; i++) out[i] = erf(x[i]);
+      return;
+    case 'floor':
+      for (let i = 0; i < n; i++) out[i] = Math.floor(x[i]);
+      return;
+    case 'ceil':
+      for (let i = 0; i < n; i++) out[i] = Math.ceil(x[i]);
+      return;
     // Round half to even, as NumPy and PyTorch do.
-    case 'round': for (let i = 0; i < n; i++) { const v = x[i]; const r = Math.round(v); out[i] = Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r; } return;
-    case 'copy': out.set(x); return;
+    case 'round':
+      for (let i = 0; i < n; i++) {
+        const v = x[i];
+        const r = Math.round(v);
+        out[i] = Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+      }
+      return;
+    case 'copy':
+      out.set(x);
+      return;
   }
 }
 
 export function predicate(op: PredicateOp, x: TypedArray, out: Uint8Array): void {
   const n = x.length;
   switch (op) {
-    case 'isnan': for (let i = 0; i < n; i++) out[i] = x[i] !== x[i] ? 1 : 0; return;
-    case 'isfinite': for (let i = 0; i < n; i++) out[i] = Number.isFinite(x[i]) ? 1 : 0; return;
-    case 'isinf': for (let i = 0; i < n; i++) { const v = x[i]; out[i] = v === Infinity || v === -Infinity ? 1 : 0; } return;
-    case 'not': for (let i = 0; i < n; i++) out[i] = x[i] ? 0 : 1; return;
+    case 'isnan':
+      for (let i = 0; i < n; i++) out[i] = x[i] !== x[i] ? 1 : 0;
+      return;
+    case 'isfinite':
+      for (let i = 0; i < n; i++) out[i] = Number.isFinite(x[i]) ? 1 : 0;
+      return;
+    case 'isinf':
+      for (let i = 0; i < n; i++) {
+        const v = x[i];
+        out[i] = v === Infinity || v === -Infinity ? 1 : 0;
+      }
+      return;
+    case 'not':
+      for (let i = 0; i < n; i++) out[i] = x[i] ? 0 : 1;
+      return;
   }
 }
 
@@ -81,10 +139,14 @@ export function planBroadcast(outShape: Shape, inputShapes: readonly Shape[]): B
     const last = dims.length - 1;
     if (last >= 0 && raw.every((st, k) => strides[k][last] === st[d] * size)) {
       dims[last] *= size;
-      raw.forEach((st, k) => { strides[k][last] = st[d]; });
+      raw.forEach((st, k) => {
+        strides[k][last] = st[d];
+      });
     } else {
       dims.push(size);
-      raw.forEach((st, k) => { strides[k].push(st[d]); });
+      raw.forEach((st, k) => {
+        strides[k].push(st[d]);
+      });
     }
   }
   if (dims.length === 0) {
@@ -134,15 +196,39 @@ export function binary(op: BinaryOp, a: TypedArray, aShape: Shape, b: TypedArray
 
 function binaryRow(op: BinaryOp, a: TypedArray, ia: number, sa: number, b: TypedArray, ib: number, sb: number, out: TypedArray, io: number, n: number): void {
   switch (op) {
-    case 'add': for (let i = 0; i < n; i++) out[io + i] = a[ia + i * sa] + b[ib + i * sb]; return;
-    case 'sub': for (let i = 0; i < n; i++) out[io + i] = a[ia + i * sa] - b[ib + i * sb]; return;
-    case 'mul': for (let i = 0; i < n; i++) out[io + i] = a[ia + i * sa] * b[ib + i * sb]; return;
-    case 'div': for (let i = 0; i < n; i++) out[io + i] = a[ia + i * sa] / b[ib + i * sb]; return;
-    case 'pow': for (let i = 0; i < n; i++) out[io + i] = a[ia + i * sa] ** b[ib + i * sb]; return;
-    case 'atan2': for (let i = 0; i < n; i++) out[io + i] = Math.atan2(a[ia + i * sa], b[ib + i * sb]); return;
+    case 'add':
+      for (let i = 0; i < n; i++) out[io + i] = a[ia + i * sa] + b[ib + i * sb];
+      return;
+    case 'sub':
+      for (let i = 0; i < n; i++) out[io + i] = a[ia + i * sa] - b[ib + i * sb];
+      return;
+    case 'mul':
+      for (let i = 0; i < n; i++) out[io + i] = a[ia + i * sa] * b[ib + i * sb];
+      return;
+    case 'div':
+      for (let i = 0; i < n; i++) out[io + i] = a[ia + i * sa] / b[ib + i * sb];
+      return;
+    case 'pow':
+      for (let i = 0; i < n; i++) out[io + i] = a[ia + i * sa] ** b[ib + i * sb];
+      return;
+    case 'atan2':
+      for (let i = 0; i < n; i++) out[io + i] = Math.atan2(a[ia + i * sa], b[ib + i * sb]);
+      return;
     // NaN propagates, as in PyTorch's maximum/minimum.
-    case 'maximum': for (let i = 0; i < n; i++) { const x = a[ia + i * sa]; const y = b[ib + i * sb]; out[io + i] = x !== x || y !== y ? Number.NaN : x > y ? x : y; } return;
-    case 'minimum': for (let i = 0; i < n; i++) { const x = a[ia + i * sa]; const y = b[ib + i * sb]; out[io + i] = x !== x || y !== y ? Number.NaN : x < y ? x : y; } return;
+    case 'maximum':
+      for (let i = 0; i < n; i++) {
+        const x = a[ia + i * sa];
+        const y = b[ib + i * sb];
+        out[io + i] = x !== x || y !== y ? Number.NaN : Math.max(x, y);
+      }
+      return;
+    case 'minimum':
+      for (let i = 0; i < n; i++) {
+        const x = a[ia + i * sa];
+        const y = b[ib + i * sb];
+        out[io + i] = x !== x || y !== y ? Number.NaN : Math.min(x, y);
+      }
+      return;
   }
 }
 
@@ -153,15 +239,33 @@ export function compare(op: CompareOp, a: TypedArray, aShape: Shape, b: TypedArr
   const sb = plan.strides[1][r];
   forEachRow(plan, (ia, ib, _ic, io, n) => {
     switch (op) {
-      case 'eq': for (let i = 0; i < n; i++) out[io + i] = a[ia + i * sa] === b[ib + i * sb] ? 1 : 0; return;
-      case 'ne': for (let i = 0; i < n; i++) out[io + i] = a[ia + i * sa] !== b[ib + i * sb] ? 1 : 0; return;
-      case 'lt': for (let i = 0; i < n; i++) out[io + i] = a[ia + i * sa] < b[ib + i * sb] ? 1 : 0; return;
-      case 'le': for (let i = 0; i < n; i++) out[io + i] = a[ia + i * sa] <= b[ib + i * sb] ? 1 : 0; return;
-      case 'gt': for (let i = 0; i < n; i++) out[io + i] = a[ia + i * sa] > b[ib + i * sb] ? 1 : 0; return;
-      case 'ge': for (let i = 0; i < n; i++) out[io + i] = a[ia + i * sa] >= b[ib + i * sb] ? 1 : 0; return;
-      case 'and': for (let i = 0; i < n; i++) out[io + i] = a[ia + i * sa] && b[ib + i * sb] ? 1 : 0; return;
-      case 'or': for (let i = 0; i < n; i++) out[io + i] = a[ia + i * sa] || b[ib + i * sb] ? 1 : 0; return;
-      case 'xor': for (let i = 0; i < n; i++) out[io + i] = (a[ia + i * sa] ? 1 : 0) !== (b[ib + i * sb] ? 1 : 0) ? 1 : 0; return;
+      case 'eq':
+        for (let i = 0; i < n; i++) out[io + i] = a[ia + i * sa] === b[ib + i * sb] ? 1 : 0;
+        return;
+      case 'ne':
+        for (let i = 0; i < n; i++) out[io + i] = a[ia + i * sa] !== b[ib + i * sb] ? 1 : 0;
+        return;
+      case 'lt':
+        for (let i = 0; i < n; i++) out[io + i] = a[ia + i * sa] < b[ib + i * sb] ? 1 : 0;
+        return;
+      case 'le':
+        for (let i = 0; i < n; i++) out[io + i] = a[ia + i * sa] <= b[ib + i * sb] ? 1 : 0;
+        return;
+      case 'gt':
+        for (let i = 0; i < n; i++) out[io + i] = a[ia + i * sa] > b[ib + i * sb] ? 1 : 0;
+        return;
+      case 'ge':
+        for (let i = 0; i < n; i++) out[io + i] = a[ia + i * sa] >= b[ib + i * sb] ? 1 : 0;
+        return;
+      case 'and':
+        for (let i = 0; i < n; i++) out[io + i] = a[ia + i * sa] && b[ib + i * sb] ? 1 : 0;
+        return;
+      case 'or':
+        for (let i = 0; i < n; i++) out[io + i] = a[ia + i * sa] || b[ib + i * sb] ? 1 : 0;
+        return;
+      case 'xor':
+        for (let i = 0; i < n; i++) out[io + i] = (a[ia + i * sa] ? 1 : 0) !== (b[ib + i * sb] ? 1 : 0) ? 1 : 0;
+        return;
     }
   });
 }

@@ -67,19 +67,51 @@ function accumulate(op: ReduceOp, acc: Float64Array, o: number, os: number, x: T
   if (os === 0) {
     let v = acc[o];
     switch (op) {
-      case 'sum': for (let i = 0; i < n; i++) v += x[xi + i * xs]; break;
-      case 'prod': for (let i = 0; i < n; i++) v *= x[xi + i * xs]; break;
-      case 'max': for (let i = 0; i < n; i++) { const e = x[xi + i * xs]; if (e > v || e !== e) v = e; if (v !== v) break; } break;
-      case 'min': for (let i = 0; i < n; i++) { const e = x[xi + i * xs]; if (e < v || e !== e) v = e; if (v !== v) break; } break;
+      case 'sum':
+        for (let i = 0; i < n; i++) v += x[xi + i * xs];
+        break;
+      case 'prod':
+        for (let i = 0; i < n; i++) v *= x[xi + i * xs];
+        break;
+      case 'max':
+        for (let i = 0; i < n; i++) {
+          const e = x[xi + i * xs];
+          if (e > v || e !== e) v = e;
+          if (v !== v) break;
+        }
+        break;
+      case 'min':
+        for (let i = 0; i < n; i++) {
+          const e = x[xi + i * xs];
+          if (e < v || e !== e) v = e;
+          if (v !== v) break;
+        }
+        break;
     }
     acc[o] = v;
     return;
   }
   switch (op) {
-    case 'sum': for (let i = 0; i < n; i++) acc[o + i] += x[xi + i * xs]; return;
-    case 'prod': for (let i = 0; i < n; i++) acc[o + i] *= x[xi + i * xs]; return;
-    case 'max': for (let i = 0; i < n; i++) { const e = x[xi + i * xs]; const v = acc[o + i]; if (e > v || (e !== e && v === v)) acc[o + i] = e; } return;
-    case 'min': for (let i = 0; i < n; i++) { const e = x[xi + i * xs]; const v = acc[o + i]; if (e < v || (e !== e && v === v)) acc[o + i] = e; } return;
+    case 'sum':
+      for (let i = 0; i < n; i++) acc[o + i] += x[xi + i * xs];
+      return;
+    case 'prod':
+      for (let i = 0; i < n; i++) acc[o + i] *= x[xi + i * xs];
+      return;
+    case 'max':
+      for (let i = 0; i < n; i++) {
+        const e = x[xi + i * xs];
+        const v = acc[o + i];
+        if (e > v || (e !== e && v === v)) acc[o + i] = e;
+      }
+      return;
+    case 'min':
+      for (let i = 0; i < n; i++) {
+        const e = x[xi + i * xs];
+        const v = acc[o + i];
+        if (e < v || (e !== e && v === v)) acc[o + i] = e;
+      }
+      return;
   }
 }
 

@@ -1,0 +1,221 @@
+import { noGrad } from '../core/engine.js';
+import { ShapeError, ValueError, fmtShape } from '../core/errors.js';
+import { Tensor } from '../core/tensor.js';
+import { Parameter } from './parameter.js';
+
+/** JSON-compatible layer configuration, used by architecture files. */
+export type LayerConfig = { [key: string]: unknown };
+
+export interface LoadResult {
+  missingKeys: string[];
+  unexpectedKeys: string[];
+}
+
+/**
+ * Base class of every layer and model. Parameters and sub-modules are found by
+ * structure: any own property holding a Parameter, a Module or an array of
+ * Modules is part of the model, named by its property path (`fc1.weight`,
+ * `layers.0.bias`), in the order the properties were assigned. Properties whose
+ * names start with an underscore are ignored. Buffers (running statistics)
+ * are registered with registerBuffer().
+ */
+export abstract class Module {
+  /** True in training mode (Dropout drops, BatchNorm uses batch statistics). */
+  training = true;
+  private readonly _buffers = new Map<string, Tensor>();
+  /** The optional name shown in errors and summaries (e.g. 'fc2'). */
+  _name?: string;
+
+  /**
+   * The serialized class name (a string literal, so that minifiers renaming
+   * classes do not break saved files). Built-in layers override it.
+   */
+  static readonly className: string = 'Module';
+
+  // biome-ignore lint/suspicious/noExplicitAny: subclasses declare their own forward signatures
+  abstract forward(...inputs: any[]): any;
+
+  /** The class name used in files and summaries. */
+  get className(): string {
+    return (this.constructor as typeof Module).className;
+  }
+
+  /** A label for messages: "Linear 'fc2'" or just "Linear". */
+  get label(): string {
+    return this._name ? `${this.className} '${this._name}'` : this.className;
+  }
+
+  /** Keyword configuration that recreates this layer (without its weights). */
+  getConfig(): LayerConfig {
+    return {};
+  }
+
+  registerBuffer(name: string, value: Tensor): void {
+    if (!(value instanceof Tensor)) throw new ValueError(`${this.label}: buffer '${name}' must be a Tensor`);
+    this._buffers.set(name, value);
+  }
+
+  getBuffer(name: string): Tensor {
+    const b = this._buffers.get(name);
+    if (!b) throw new ValueError(`${this.label}: no buffer named '${name}'`);
+    return b;
+  }
+
+  *namedChildren(): Generator<[string, Module]> {
+    for (const [key, value] of Object.entries(this)) {
+      if (key.startsWith('_')) continue;
+      if (value instanceof Module) yield [key, value];
+      else if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) if (value[i] instanceof Module) yield [`${key}.${i}`, value[i]];
+      }
+    }
+  }
+
+  children(): Module[] {
+    return [...this.namedChildren()].map(([, m]) => m);
+  }
+
+  /** This module and every descendant, depth first, with dotted names ('' for this one). */
+  *namedModules(prefix = ''): Generator<[string, Module]> {
+    yield [prefix, this];
+    for (const [name, child] of this.namedChildren()) yield* child.namedModules(prefix ? `${prefix}.${name}` : name);
+  }
+
+  modules(): Module[] {
+    return [...this.namedModules()].map(([, m]) => m);
+  }
+
+  /** Parameters of this module alone, without children. */
+  *ownParameters(): Generator<[string, Parameter]> {
+    for (const [key, value] of Object.entries(this)) {
+      if (!key.startsWith('_') && value instanceof Parameter) yield [key, value];
+    }
+  }
+
+  /** Every parameter with its stable dotted name. A parameter shared by two layers is listed once. */
+  namedParameters(): [string, Parameter][] {
+    const seen = new Set<Parameter>();
+    const out: [string, Parameter][] = [];
+    for (const [prefix, m] of this.namedModules()) {
+      for (const [name, p] of m.ownParameters()) {
+        if (seen.has(p)) continue;
+        seen.add(p);
+        out.push([prefix ? `${prefix}.${name}` : name, p]);
+      }
+    }
+    return out;
+  }
+
+  parameters(): Parameter[] {
+    return this.namedParameters().map(([, p]) => p);
+  }
+
+  /** Parameters that currently require gradients (the ones an optimizer should get). */
+  trainableParameters(): Parameter[] {
+    return this.parameters().filter((p) => p.requiresGrad);
+  }
+
+  namedBuffers(): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const [prefix, m] of this.namedModules()) {
+      for (const [name, b] of m._buffers) out.push([prefix ? `${prefix}.${name}` : name, b]);
+    }
+    return out;
+  }
+
+  /** Total number of scalar weights (trainable only, if asked). */
+  countParameters(trainableOnly = false): number {
+    return this.parameters().reduce((s, p) => s + (trainableOnly && !p.requiresGrad ? 0 : p.size), 0);
+  }
+
+  /** Switch this module and all descendants to training (true) or evaluation (false) mode. */
+  train(mode = true): this {
+    for (const m of this.modules()) m.training = mode;
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Stop training these parameters (transfer learning: freeze a pretrained feature extractor). */
+  freeze(): this {
+    for (const p of this.parameters()) p.requiresGrad = false;
+    return this;
+  }
+
+  unfreeze(): this {
+    for (const p of this.parameters()) p.requiresGrad = true;
+    return this;
+  }
+
+  zeroGrad(): void {
+    for (const p of this.parameters()) p.grad = null;
+  }
+
+  /** Call fn on every module (children first, then this one), e.g. a custom initialisation. */
+  apply(fn: (m: Module) => void): this {
+    for (const c of this.children()) c.apply(fn);
+    fn(this);
+    return this;
+  }
+
+  /** Parameters and buffers by name; the tensors share storage with the model. */
+  stateDict(): Map<string, Tensor> {
+    const sd = new Map<string, Tensor>();
+    for (const [n, p] of this.namedParameters()) sd.set(n, p);
+    for (const [n, b] of this.namedBuffers()) sd.set(n, b);
+    return sd;
+  }
+
+  /**
+   * Copy values into the model's parameters and buffers. With strict (the
+   * default) any missing or unexpected key, or any shape mismatch, throws
+   * before anything is written, so a failed load never half-loads.
+   */
+  loadStateDict(state: Map<string, Tensor> | Record<string, Tensor>, options: { strict?: boolean } = {}): LoadResult {
+    const strict = options.strict ?? true;
+    const incoming = state instanceof Map ? state : new Map(Object.entries(state));
+    const own = this.stateDict();
+    const missingKeys = [...own.keys()].filter((k) => !incoming.has(k));
+    const unexpectedKeys = [...incoming.keys()].filter((k) => !own.has(k));
+    if (strict && (missingKeys.length > 0 || unexpectedKeys.length > 0)) {
+      const parts: string[] = [];
+      if (missingKeys.length) parts.push(`missing keys: ${missingKeys.join(', ')}`);
+      if (unexpectedKeys.length) parts.push(`unexpected keys: ${unexpectedKeys.join(', ')}`);
+      throw new ValueError(`${this.label}.loadStateDict: ${parts.join('; ')}`);
+    }
+    for (const [k, target] of own) {
+      const src = incoming.get(k);
+      if (!src) continue;
+      if (!(src instanceof Tensor) || src.ndim !== target.ndim || src.shape.some((d, i) => d !== target.shape[i])) {
+        throw new ShapeError(
+          `${this.label}.loadStateDict: '${k}' has shape ${src instanceof Tensor ? fmtShape(src.shape) : typeof src}, the model expects ${fmtShape(target.shape)}`,
+        );
+      }
+    }
+    noGrad(() => {
+      for (const [k, target] of own) {
+        const src = incoming.get(k);
+        if (src) target.data.set(src.dtype === target.dtype ? src.data : src.cast(target.dtype).data);
+      }
+    });
+    return { missingKeys, unexpectedKeys };
+  }
+
+  /** Extra text inside the parentheses of toString(), e.g. "in=784, out=128". */
+  extraRepr(): string {
+    const cfg = this.getConfig();
+    return Object.entries(cfg)
+      .filter(([, v]) => v !== undefined && typeof v !== 'object')
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ');
+  }
+
+  toString(): string {
+    const kids = [...this.namedChildren()];
+    if (kids.length === 0) return `${this.className}(${this.extraRepr()})`;
+    const inner = kids.map(([n, m]) => `  (${n}): ${m.toString().split('\n').join('\n  ')}`).join('\n');
+    return `${this.className}(\n${inner}\n)`;
+  }
+}

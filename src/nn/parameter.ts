@@ -1,0 +1,24 @@
+import { Tensor } from '../core/tensor.js';
+import { ValueError } from '../core/errors.js';
+
+/**
+ * A trainable tensor: a leaf that requires a gradient and that Module finds by
+ * structure. Optimizers update its storage in place, so references to it (in a
+ * model and an optimizer) stay valid.
+ */
+export class Parameter extends Tensor {
+  constructor(value: Tensor, requiresGrad = true) {
+    if (!(value instanceof Tensor)) throw new ValueError('Parameter: expected a Tensor');
+    super(value.dtype === 'float32' || value.dtype === 'float64' ? value.data.slice() : Float32Array.from(value.data), value.shape);
+    this.requiresGrad = requiresGrad;
+  }
+
+  /** Overwrite the values in place (shapes must match), keeping the identity of the parameter. */
+  assign(value: Tensor): this {
+    if (value.size !== this.size || value.ndim !== this.ndim || value.shape.some((d, i) => d !== this.shape[i])) {
+      throw new ValueError(`Parameter.assign: expected shape [${this.shape.join(', ')}], got [${value.shape.join(', ')}]`);
+    }
+    this.data.set(value.dtype === this.dtype ? value.data : value.cast(this.dtype).data);
+    return this;
+  }
+}
