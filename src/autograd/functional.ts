@@ -1,5 +1,5 @@
 import { enableGrad, isGradEnabled } from '../core/engine.js';
-import { AutogradError, ValueError, fmtShape } from '../core/errors.js';
+import { AutogradError, fmtShape, ValueError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
 import { concat } from '../kernels/concat.js';
 import { gradients } from './backward.js';

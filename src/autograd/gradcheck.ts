@@ -1,5 +1,5 @@
 import { enableGrad, noGrad } from '../core/engine.js';
-import { DTypeError, NeuriteError, ValueError, fmtShape } from '../core/errors.js';
+import { DTypeError, fmtShape, NeuriteError, ValueError } from '../core/errors.js';
 import { Generator } from '../core/random.js';
 import { Tensor } from '../core/tensor.js';
 import { gradients } from './backward.js';

@@ -1,4 +1,4 @@
-import { ShapeError, ValueError, fmtShape } from './errors.js';
+import { fmtShape, ShapeError, ValueError } from './errors.js';
 
 export type Shape = readonly number[];
 

@@ -1,7 +1,7 @@
 import type { GradNode } from '../autograd/graph.js';
 import * as ops from '../ops/index.js';
-import { type DType, type TypedArray, dtypeOfArray, isFloatDType } from './dtype.js';
-import { ValueError, fmtShape } from './errors.js';
+import { type DType, dtypeOfArray, isFloatDType, type TypedArray } from './dtype.js';
+import { fmtShape, ValueError } from './errors.js';
 import { type Shape, sizeOf } from './shape.js';
 
 /** Anything that can stand where a tensor is expected in a binary op. */

@@ -1,6 +1,6 @@
 import { record } from '../autograd/graph.js';
-import { k } from '../core/engine.js';
 import { type DType, isFloatDType, parseDType } from '../core/dtype.js';
+import { k } from '../core/engine.js';
 import type { Tensor } from '../core/tensor.js';
 import { assertTensor, empty } from './util.js';
 

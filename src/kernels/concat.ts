@@ -1,7 +1,7 @@
 import { record } from '../autograd/graph.js';
-import { k } from '../core/engine.js';
 import { promoteTypes } from '../core/dtype.js';
-import { ShapeError, ValueError, fmtShape } from '../core/errors.js';
+import { k } from '../core/engine.js';
+import { fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { normalizeAxis } from '../core/shape.js';
 import type { Tensor } from '../core/tensor.js';
 import { stridedSlice } from './slice.js';

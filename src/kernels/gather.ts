@@ -1,6 +1,6 @@
 import { record } from '../autograd/graph.js';
 import { k } from '../core/engine.js';
-import { DTypeError, ShapeError, ValueError, fmtShape } from '../core/errors.js';
+import { DTypeError, fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { normalizeAxis } from '../core/shape.js';
 import { Tensor } from '../core/tensor.js';
 import { assertTensor, empty } from './util.js';

@@ -1,7 +1,7 @@
 import { record } from '../autograd/graph.js';
-import { k } from '../core/engine.js';
 import { isFloatDType, promoteTypes } from '../core/dtype.js';
-import { DTypeError, ShapeError, fmtShape } from '../core/errors.js';
+import { k } from '../core/engine.js';
+import { DTypeError, fmtShape, ShapeError } from '../core/errors.js';
 import { broadcastShapes } from '../core/shape.js';
 import type { Tensor } from '../core/tensor.js';
 import { assertTensor, empty } from './util.js';

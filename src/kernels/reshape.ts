@@ -1,5 +1,5 @@
 import { record } from '../autograd/graph.js';
-import { ShapeError, fmtShape } from '../core/errors.js';
+import { fmtShape, ShapeError } from '../core/errors.js';
 import { sizeOf } from '../core/shape.js';
 import { Tensor } from '../core/tensor.js';
 import { assertTensor } from './util.js';

@@ -1,8 +1,8 @@
 import { record } from '../autograd/graph.js';
-import { k } from '../core/engine.js';
-import { isFloatDType } from '../core/dtype.js';
-import type { Tensor } from '../core/tensor.js';
 import type { UnaryOp } from '../backends/kernels.js';
+import { isFloatDType } from '../core/dtype.js';
+import { k } from '../core/engine.js';
+import type { Tensor } from '../core/tensor.js';
 import { assertTensor, empty } from './util.js';
 
 type UnaryGrad = (x: Tensor, y: Tensor, g: Tensor) => Tensor;

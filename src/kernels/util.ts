@@ -1,4 +1,4 @@
-import { type DType, allocate, promoteTypes, promoteWithScalar } from '../core/dtype.js';
+import { allocate, type DType, promoteTypes, promoteWithScalar } from '../core/dtype.js';
 import { DTypeError, ValueError } from '../core/errors.js';
 import { type Shape, sizeOf } from '../core/shape.js';
 import { Tensor, type TensorOrNumber } from '../core/tensor.js';

@@ -1,5 +1,5 @@
 import { noGrad } from '../core/engine.js';
-import { ShapeError, ValueError, fmtShape } from '../core/errors.js';
+import { fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
 import { Parameter } from './parameter.js';
 

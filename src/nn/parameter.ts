@@ -1,5 +1,5 @@
-import { Tensor } from '../core/tensor.js';
 import { ValueError } from '../core/errors.js';
+import { Tensor } from '../core/tensor.js';
 
 /**
  * A trainable tensor: a leaf that requires a gradient and that Module finds by

@@ -1,6 +1,6 @@
-import { type DType, type TypedArray, allocate, dtypeOfArray, isFloatDType, parseDType } from '../core/dtype.js';
-import { ShapeError, ValueError, fmtShape } from '../core/errors.js';
-import { type Generator, defaultGenerator } from '../core/random.js';
+import { allocate, type DType, dtypeOfArray, isFloatDType, parseDType, type TypedArray } from '../core/dtype.js';
+import { fmtShape, ShapeError, ValueError } from '../core/errors.js';
+import { defaultGenerator, type Generator } from '../core/random.js';
 import { checkShape, sizeOf } from '../core/shape.js';
 import { type NestedArray, Tensor } from '../core/tensor.js';
 

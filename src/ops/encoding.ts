@@ -1,5 +1,5 @@
-import { DTypeError, ValueError } from '../core/errors.js';
 import type { DType } from '../core/dtype.js';
+import { DTypeError, ValueError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import { assertTensor, empty } from '../kernels/util.js';
 

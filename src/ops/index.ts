@@ -37,4 +37,4 @@ export * from './creation.js';
 export { oneHot } from './encoding.js';
 export { clamp } from './math.js';
 export { logsumexp, mean, norm, std, variance } from './reductions.js';
-export { chunk, expand, flatten, flip, narrow, pad, type PadMode, slice, split, squeeze, stack, tile, transpose, unsqueeze } from './shape.js';
+export { chunk, expand, flatten, flip, narrow, type PadMode, pad, slice, split, squeeze, stack, tile, transpose, unsqueeze } from './shape.js';

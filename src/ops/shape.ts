@@ -1,6 +1,6 @@
-import { ShapeError, ValueError, fmtShape } from '../core/errors.js';
+import { fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { broadcastsTo, normalizeAxes, normalizeAxis } from '../core/shape.js';
-import { Tensor, type SliceSpec } from '../core/tensor.js';
+import { type SliceSpec, Tensor } from '../core/tensor.js';
 import { concat } from '../kernels/concat.js';
 import { indexSelect } from '../kernels/gather.js';
 import { padConstant } from '../kernels/pad.js';

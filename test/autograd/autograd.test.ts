@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import * as nt from '../../src/index.js';
-import { AutogradError, Tensor } from '../../src/index.js';
 import { record } from '../../src/autograd/graph.js';
+import * as nt from '../../src/index.js';
+import { AutogradError, type Tensor } from '../../src/index.js';
 import { assertClose } from '../helpers.js';
 
 const f64 = (v: nt.NestedArray) => nt.tensor(v, { dtype: 'float64' });

@@ -2,8 +2,9 @@
 // naive reference (or literal values worked by hand), a float64
 // finite-difference gradient check of every differentiable input, and its
 // error cases. Adding an op adds one entry here.
-import * as nt from '../../src/index.js';
+
 import type { NestedArray, Tensor } from '../../src/index.js';
+import * as nt from '../../src/index.js';
 
 export interface OpCase {
   name: string;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { NeuriteError, gradcheck } from '../../src/index.js';
+import { gradcheck, NeuriteError } from '../../src/index.js';
 import { assertClose } from '../helpers.js';
 import { OP_TABLE } from './op-table.js';
 
