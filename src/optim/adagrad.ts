@@ -1,0 +1,71 @@
+import type { FloatArray } from '../core/dtype.js';
+import type { Tensor } from '../core/tensor.js';
+import type { HyperCheck } from './hyperparams.js';
+import { Optimizer, type OptimizerParams, type ParamGroup } from './optimizer.js';
+
+export interface AdagradOptions {
+  /** Learning rate (default 1e-2). */
+  lr?: number;
+  /** The rate at step t is lr / (1 + (t − 1)·lrDecay) (default 0). */
+  lrDecay?: number;
+  /** L2 penalty folded into the gradient (default 0). */
+  weightDecay?: number;
+  /** Starting value of the sum of squared gradients (default 0). */
+  initialAccumulatorValue?: number;
+  /** Added to the root of the sum, for stability (default 1e-10). */
+  eps?: number;
+  maximize?: boolean;
+}
+
+export type AdagradHyper = Required<AdagradOptions>;
+
+export interface AdagradState {
+  step: number;
+  /** Running sum of squared gradients. */
+  sum: Tensor;
+}
+
+/**
+ * Adagrad (Duchi, Hazan and Singer, 2011): a per-element rate that shrinks with
+ * the sum of that element's squared gradients. g ← g + wd·w;
+ * s ← s + g²; w ← w − lr_t·g / (√s + eps).
+ */
+export class Adagrad extends Optimizer<AdagradHyper, AdagradState> {
+  static readonly className = 'Adagrad';
+
+  constructor(params: OptimizerParams<AdagradHyper>, options: AdagradOptions = {}) {
+    super(params, { lr: 1e-2, lrDecay: 0, weightDecay: 0, initialAccumulatorValue: 0, eps: 1e-10, maximize: false }, options);
+  }
+
+  protected checkHyper(h: AdagradHyper, check: HyperCheck): void {
+    check.nonNegative('lr', h.lr);
+    check.nonNegative('lrDecay', h.lrDecay);
+    check.nonNegative('weightDecay', h.weightDecay);
+    check.nonNegative('initialAccumulatorValue', h.initialAccumulatorValue);
+    check.nonNegative('eps', h.eps);
+    check.boolean('maximize', h.maximize);
+  }
+
+  protected updateGroup(group: ParamGroup<AdagradHyper>): void {
+    const { lr, lrDecay, weightDecay, initialAccumulatorValue, eps, maximize } = group;
+    for (const p of group.params) {
+      const g = this.gradData(p);
+      if (g === null) continue;
+      let state = this.state.get(p);
+      if (state === undefined) {
+        state = { step: 0, sum: this.zerosLike(p, initialAccumulatorValue) };
+        this.state.set(p, state);
+      }
+      state.step += 1;
+      const negClr = -(lr / (1 + (state.step - 1) * lrDecay));
+      const w = p.data as FloatArray;
+      const s = state.sum.data as FloatArray;
+      for (let i = 0; i < w.length; i++) {
+        let gi = maximize ? -g[i] : g[i];
+        if (weightDecay !== 0) gi = gi + weightDecay * w[i];
+        s[i] = s[i] + gi * gi;
+        w[i] = w[i] + (negClr * gi) / (Math.sqrt(s[i]) + eps);
+      }
+    }
+  }
+}

@@ -1,0 +1,111 @@
+import type { FloatArray } from '../core/dtype.js';
+import type { Tensor } from '../core/tensor.js';
+import { type HyperCheck, show } from './hyperparams.js';
+import { Optimizer, type OptimizerParams, type ParamGroup } from './optimizer.js';
+
+export interface AdamOptions {
+  /** Learning rate (default 1e-3). */
+  lr?: number;
+  /** Decay rates [β1, β2] of the first and second moment averages (default [0.9, 0.999]). */
+  betas?: readonly [number, number];
+  /** Added to the denominator (default 1e-8). */
+  eps?: number;
+  /** Adam: L2 penalty added to the gradient (default 0). AdamW: decoupled decay of the weights (default 1e-2). */
+  weightDecay?: number;
+  /** Use the running maximum of the second moment (Reddi et al., 2018). */
+  amsgrad?: boolean;
+  maximize?: boolean;
+}
+
+export type AdamHyper = Required<AdamOptions>;
+
+export interface AdamState {
+  step: number;
+  /** First moment m. */
+  expAvg: Tensor;
+  /** Second moment v. */
+  expAvgSq: Tensor;
+  /** max over steps of v, only with amsgrad. */
+  maxExpAvgSq?: Tensor;
+}
+
+/**
+ * The update shared by Adam and AdamW, which differ only in where the weight
+ * decay goes: into the gradient (Adam, an L2 penalty that the adaptive scaling
+ * then distorts) or straight onto the weights (AdamW, Loshchilov and Hutter).
+ */
+export abstract class AdamFamily extends Optimizer<AdamHyper, AdamState> {
+  protected abstract readonly decoupledWeightDecay: boolean;
+
+  protected constructor(params: OptimizerParams<AdamHyper>, defaults: AdamHyper, options: AdamOptions) {
+    super(params, defaults, options);
+  }
+
+  protected checkHyper(h: AdamHyper, check: HyperCheck): void {
+    check.nonNegative('lr', h.lr);
+    if (!Array.isArray(h.betas) || h.betas.length !== 2) check.fail(`betas must be a pair [beta1, beta2], got ${show(h.betas)}`);
+    check.inRange('betas[0]', h.betas[0], 0, 1, '[)');
+    check.inRange('betas[1]', h.betas[1], 0, 1, '[)');
+    check.nonNegative('eps', h.eps);
+    check.nonNegative('weightDecay', h.weightDecay);
+    check.boolean('amsgrad', h.amsgrad);
+    check.boolean('maximize', h.maximize);
+  }
+
+  protected updateGroup(group: ParamGroup<AdamHyper>): void {
+    const { lr, betas, eps, weightDecay, amsgrad, maximize } = group;
+    const [beta1, beta2] = betas;
+    const share1 = 1 - beta1;
+    const share2 = 1 - beta2;
+    const decoupled = this.decoupledWeightDecay;
+    const shrink = 1 - lr * weightDecay;
+    for (const p of group.params) {
+      const g = this.gradData(p);
+      if (g === null) continue;
+      let state = this.state.get(p);
+      if (state === undefined) {
+        state = { step: 0, expAvg: this.zerosLike(p), expAvgSq: this.zerosLike(p) };
+        this.state.set(p, state);
+      }
+      if (amsgrad && state.maxExpAvgSq === undefined) state.maxExpAvgSq = this.zerosLike(p);
+      state.step += 1;
+      const negStepSize = -(lr / (1 - beta1 ** state.step));
+      const bias2Sqrt = Math.sqrt(1 - beta2 ** state.step);
+      const w = p.data as FloatArray;
+      const m = state.expAvg.data as FloatArray;
+      const v = state.expAvgSq.data as FloatArray;
+      const vMax = amsgrad ? ((state.maxExpAvgSq as Tensor).data as FloatArray) : null;
+      for (let i = 0; i < w.length; i++) {
+        let gi = maximize ? -g[i] : g[i];
+        if (weightDecay !== 0) {
+          if (decoupled) w[i] = w[i] * shrink;
+          else gi = gi + weightDecay * w[i];
+        }
+        m[i] = m[i] * beta1 + share1 * gi;
+        v[i] = v[i] * beta2 + share2 * gi * gi;
+        let second = v[i];
+        if (vMax !== null) {
+          // Math.max, like torch.maximum, propagates NaN.
+          vMax[i] = Math.max(vMax[i], v[i]);
+          second = vMax[i];
+        }
+        const denom = Math.sqrt(second) / bias2Sqrt + eps;
+        w[i] = w[i] + (negStepSize * m[i]) / denom;
+      }
+    }
+  }
+}
+
+/**
+ * Adam (Kingma and Ba, 2015): m ← β1·m + (1−β1)·g, v ← β2·v + (1−β2)·g²,
+ * w ← w − (lr / (1−β1ᵗ))·m / (√v / √(1−β2ᵗ) + eps). Weight decay is an L2
+ * term added to g; see {@link AdamW} for the decoupled form.
+ */
+export class Adam extends AdamFamily {
+  static readonly className = 'Adam';
+  protected readonly decoupledWeightDecay = false;
+
+  constructor(params: OptimizerParams<AdamHyper>, options: AdamOptions = {}) {
+    super(params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false }, options);
+  }
+}

@@ -1,0 +1,95 @@
+import type { FloatArray } from '../core/dtype.js';
+import type { Tensor } from '../core/tensor.js';
+import type { HyperCheck } from './hyperparams.js';
+import { Optimizer, type OptimizerParams, type ParamGroup } from './optimizer.js';
+
+export interface RMSpropOptions {
+  /** Learning rate (default 1e-2). */
+  lr?: number;
+  /** Decay of the running average of squared gradients (default 0.99). */
+  alpha?: number;
+  /** Added to the denominator (default 1e-8). */
+  eps?: number;
+  /** L2 penalty folded into the gradient (default 0). */
+  weightDecay?: number;
+  /** Momentum on the normalized step (default 0). */
+  momentum?: number;
+  /** Normalize by the estimated variance (subtract the squared mean gradient) instead of the raw second moment. */
+  centered?: boolean;
+  maximize?: boolean;
+}
+
+export type RMSpropHyper = Required<RMSpropOptions>;
+
+export interface RMSpropState {
+  step: number;
+  squareAvg: Tensor;
+  /** Only with momentum > 0. */
+  momentumBuffer?: Tensor;
+  /** Only when centered. */
+  gradAvg?: Tensor;
+}
+
+/**
+ * RMSprop (Hinton's lecture notes): v ← αv + (1−α)g²; centered: a ← αa + (1−α)g
+ * and den = √(v − a²) + eps, else den = √v + eps; with momentum
+ * b ← m·b + g/den and w ← w − lr·b, else w ← w − lr·g/den.
+ */
+export class RMSprop extends Optimizer<RMSpropHyper, RMSpropState> {
+  static readonly className = 'RMSprop';
+
+  constructor(params: OptimizerParams<RMSpropHyper>, options: RMSpropOptions = {}) {
+    super(params, { lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, maximize: false }, options);
+  }
+
+  protected checkHyper(h: RMSpropHyper, check: HyperCheck): void {
+    check.nonNegative('lr', h.lr);
+    check.inRange('alpha', h.alpha, 0, 1);
+    check.nonNegative('eps', h.eps);
+    check.nonNegative('weightDecay', h.weightDecay);
+    check.nonNegative('momentum', h.momentum);
+    check.boolean('centered', h.centered);
+    check.boolean('maximize', h.maximize);
+  }
+
+  protected updateGroup(group: ParamGroup<RMSpropHyper>): void {
+    const { lr, alpha, eps, weightDecay, momentum, centered, maximize } = group;
+    const negLr = -lr;
+    const share = 1 - alpha;
+    for (const p of group.params) {
+      const g = this.gradData(p);
+      if (g === null) continue;
+      let state = this.state.get(p);
+      if (state === undefined) {
+        state = { step: 0, squareAvg: this.zerosLike(p) };
+        this.state.set(p, state);
+      }
+      // Buffers appear when their option is first on, so a group may switch them on mid-training.
+      if (momentum > 0 && state.momentumBuffer === undefined) state.momentumBuffer = this.zerosLike(p);
+      if (centered && state.gradAvg === undefined) state.gradAvg = this.zerosLike(p);
+      state.step += 1;
+      const w = p.data as FloatArray;
+      const v = state.squareAvg.data as FloatArray;
+      const a = centered ? ((state.gradAvg as Tensor).data as FloatArray) : null;
+      const b = momentum > 0 ? ((state.momentumBuffer as Tensor).data as FloatArray) : null;
+      for (let i = 0; i < w.length; i++) {
+        let gi = maximize ? -g[i] : g[i];
+        if (weightDecay !== 0) gi = gi + weightDecay * w[i];
+        v[i] = v[i] * alpha + share * gi * gi;
+        let den: number;
+        if (a !== null) {
+          a[i] = a[i] * alpha + share * gi;
+          den = Math.sqrt(v[i] + -a[i] * a[i]) + eps;
+        } else {
+          den = Math.sqrt(v[i]) + eps;
+        }
+        if (b !== null) {
+          b[i] = b[i] * momentum + gi / den;
+          w[i] = w[i] + negLr * b[i];
+        } else {
+          w[i] = w[i] + (negLr * gi) / den;
+        }
+      }
+    }
+  }
+}
