@@ -16,3 +16,7 @@ export { defaultGenerator, Generator, type GeneratorState, initialSeed, seed } f
 export { type NestedArray, type SliceSpec, Tensor, type TensorOrNumber } from './core/tensor.js';
 export * as nn from './nn/index.js';
 export * from './ops/index.js';
+export * from './io/index.js';
+export * as optim from './optim/index.js';
+export * from './data/index.js';
+export * from './train/index.js';

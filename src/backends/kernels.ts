@@ -37,6 +37,76 @@ export type PredicateOp = 'isnan' | 'isfinite' | 'isinf' | 'not';
 export type ReduceOp = 'sum' | 'prod' | 'max' | 'min';
 
 /**
+ * Geometry of a 2-D convolution in PyTorch's layouts: input [batch,
+ * inChannels, inH, inW], weight [outChannels, inChannels/groups, kernelH,
+ * kernelW], output [batch, outChannels, outH, outW]; output channel block g
+ * reads input channel block g. Output cell (oh, ow) reads input cell
+ * (oh*strideH + kh*dilationH - padH, ow*strideW + kw*dilationW - padW) for
+ * each tap (kh, kw); cells outside the input count as zeros.
+ *
+ * padH/padW are the padding before the first row/column only: the padding
+ * after is implied by outH/outW, which the caller computes (usually
+ * floor((inH + 2*padH - dilationH*(kernelH-1) - 1) / strideH) + 1). That
+ * covers the asymmetric padding of 'same' with an even kernel and the
+ * output padding of a transposed convolution.
+ */
+export interface Conv2dGeometry {
+  readonly batch: number;
+  readonly inChannels: number;
+  readonly inH: number;
+  readonly inW: number;
+  readonly outChannels: number;
+  readonly kernelH: number;
+  readonly kernelW: number;
+  readonly strideH: number;
+  readonly strideW: number;
+  readonly padH: number;
+  readonly padW: number;
+  readonly dilationH: number;
+  readonly dilationW: number;
+  readonly groups: number;
+  readonly outH: number;
+  readonly outW: number;
+}
+
+/**
+ * Geometry of 2-D pooling over each (n, c) plane of an NCHW tensor
+ * independently: output cell (oh, ow) pools the input cells
+ * (oh*strideH - padH + i*dilationH, ow*strideW - padW + j*dilationW) for
+ * i < kernelH, j < kernelW. As for convolution, padH/padW pad the start and
+ * outH/outW (the caller applies floor or ceil mode) imply the end.
+ */
+export interface Pool2dGeometry {
+  readonly batch: number;
+  readonly channels: number;
+  readonly inH: number;
+  readonly inW: number;
+  readonly kernelH: number;
+  readonly kernelW: number;
+  readonly strideH: number;
+  readonly strideW: number;
+  readonly padH: number;
+  readonly padW: number;
+  /** 1 for average pooling (PyTorch's avg_pool2d has no dilation). */
+  readonly dilationH: number;
+  readonly dilationW: number;
+  readonly outH: number;
+  readonly outW: number;
+}
+
+/** How average pooling divides a window's sum (PyTorch's avg_pool2d arguments). */
+export interface AvgPoolDivisor {
+  /**
+   * Count padding cells in the divisor. Either way the window is first
+   * clipped to the padded input [-pad, in + pad), so a ceil-mode window that
+   * runs past the padding is not counted beyond it.
+   */
+  readonly countIncludePad: boolean;
+  /** Divide by this instead (0: no override). */
+  readonly divisorOverride: number;
+}
+
+/**
  * The compute interface of a backend: plain functions over typed arrays in
  * row-major order. Every function writes into `out`, which the caller
  * allocated with the right dtype and size; inputs are never modified unless
@@ -71,6 +141,53 @@ export interface Kernels {
   /** The adjoint of indexSelect: out[.., index[i], ..] += src[.., i, ..]. */
   indexAdd(out: TypedArray, shape: Shape, axis: number, index: Int32Array, src: TypedArray, srcShape: Shape): void;
   cast(x: TypedArray, out: TypedArray): void;
+  /**
+   * 2-D cross-correlation (the "convolution" of deep learning) plus an
+   * optional bias per output channel: out[n, o, oh, ow] = bias[o] +
+   * Σ_{c, kh, kw} w[o, c, kh, kw] · x[n, g·Cg + c, ih, iw] with the input cell
+   * (ih, iw) that Conv2dGeometry defines. `out` is overwritten.
+   */
+  conv2d(x: TypedArray, weight: TypedArray, bias: TypedArray | null, out: TypedArray, geom: Conv2dGeometry): void;
+  /**
+   * The adjoint of conv2d in its input: gradIn (overwritten, [batch,
+   * inChannels, inH, inW]) = Σ over output cells of gradOut times the weight
+   * tap that read each input cell. Also the forward of a transposed
+   * convolution.
+   */
+  conv2dBackwardInput(gradOut: TypedArray, weight: TypedArray, gradIn: TypedArray, geom: Conv2dGeometry): void;
+  /**
+   * The adjoint of conv2d in its weight: gradWeight (overwritten, the
+   * weight's shape) [o, c, kh, kw] = Σ_{n, oh, ow} gradOut[n, o, oh, ow] ·
+   * x[n, g·Cg + c, ih, iw]. The bias gradient is a plain sum and not part of it.
+   */
+  conv2dBackwardWeight(x: TypedArray, gradOut: TypedArray, gradWeight: TypedArray, geom: Conv2dGeometry): void;
+  /**
+   * Max pooling; padding cells act as -Infinity and a NaN wins its window.
+   * indices[n, c, oh, ow] is the flat index ih·inW + iw of the chosen cell
+   * within its own (n, c) input plane (PyTorch's return_indices); on ties the
+   * first cell in row-major window order wins.
+   */
+  maxPool2d(x: TypedArray, out: TypedArray, indices: Int32Array, geom: Pool2dGeometry): void;
+  /**
+   * The adjoint of maxPool2d: gradIn (overwritten, the input's shape) is zero
+   * except gradOut[n, c, oh, ow] added at indices[n, c, oh, ow] within plane
+   * (n, c); overlapping windows that chose the same cell add up.
+   */
+  maxPool2dBackward(gradOut: TypedArray, indices: Int32Array, gradIn: TypedArray, geom: Pool2dGeometry): void;
+  /**
+   * Average pooling: each output is the sum of the window's in-bounds cells
+   * divided as `divisor` says; a window with no in-bounds cell gives 0.
+   */
+  avgPool2d(x: TypedArray, out: TypedArray, geom: Pool2dGeometry, divisor: AvgPoolDivisor): void;
+  /** The adjoint of avgPool2d: gradIn (overwritten) gets gradOut / divisor spread over each window's in-bounds cells. */
+  avgPool2dBackward(gradOut: TypedArray, gradIn: TypedArray, geom: Pool2dGeometry, divisor: AvgPoolDivisor): void;
+  /**
+   * Max unpooling from pooling switches, per plane: out (overwritten,
+   * [planes, outPlaneSize]) is zero except out[p, indices[p, j]] = x[p, j]
+   * (x is [planes, inPlaneSize]). Repeated indices keep the last write, as
+   * PyTorch's CPU kernel does; indices are in [0, outPlaneSize).
+   */
+  maxUnpool(x: TypedArray, indices: Int32Array, out: TypedArray, planes: number, inPlaneSize: number, outPlaneSize: number): void;
 }
 
 export type KernelName = keyof Kernels;

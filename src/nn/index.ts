@@ -2,3 +2,49 @@
 export { Module, type LayerConfig, type LoadResult } from './module.js';
 export { Parameter } from './parameter.js';
 export { getLayerFactory, registerLayer, registeredLayers, type LayerFactory } from './registry.js';
+export * as functional from './functional/index.js';
+export * from './layers/activation.js';
+export * from './losses.js';
+export { functionalCall } from './module.js';
+export { layerFromConfig, layerToSpec, type LayerSpec } from './registry.js';
+export * as init from './init.js';
+export type { Initializer } from './init.js';
+export { Linear, type LinearOptions } from './layers/linear.js';
+export { Flatten, Identity, Reshape } from './layers/reshape.js';
+export { Lambda, type LambdaFunction } from './layers/lambda.js';
+export { AlphaDropout, Dropout, type DropoutOptions } from './layers/dropout.js';
+export { BatchNorm, BatchNorm1d, BatchNorm2d, type BatchNormOptions, LayerNorm, type LayerNormOptions } from './layers/normalization.js';
+export { Embedding, type EmbeddingOptions } from './layers/embedding.js';
+export { Add, Concatenate, Multiply } from './layers/merge.js';
+export { ModuleList, Sequential } from './containers.js';
+export { type GraphRef, type InputOptions, input, Model, type ModelOutput, type ModelSpec, type SymbolicOf, SymbolicTensor } from './graph.js';
+export { ModelSummary, summary, type SummaryOptions, type SummaryRow } from './summary.js';
+export {
+  Conv1d,
+  Conv2d,
+  type ConvLayerOptions,
+  type ConvPaddingMode,
+  ConvTranspose1d,
+  ConvTranspose2d,
+  type ConvTransposeLayerOptions,
+} from './layers/conv.js';
+export {
+  AdaptiveAvgPool1d,
+  AdaptiveAvgPool2d,
+  AdaptiveMaxPool1d,
+  AdaptiveMaxPool2d,
+  AvgPool1d,
+  AvgPool2d,
+  type AvgPoolLayerOptions,
+  GlobalAvgPool1d,
+  GlobalAvgPool2d,
+  GlobalMaxPool1d,
+  GlobalMaxPool2d,
+  MaxPool1d,
+  MaxPool2d,
+  type MaxPoolLayerOptions,
+  MaxUnpool1d,
+  MaxUnpool2d,
+  type PoolLayerOptions,
+} from './layers/pool.js';
+export { LocallyConnected1d, LocallyConnected2d, type LocallyConnectedOptions } from './layers/locally-connected.js';

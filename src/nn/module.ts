@@ -1,10 +1,27 @@
 import { noGrad } from '../core/engine.js';
 import { fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
+import type { SymbolicOf, SymbolicTensor } from './graph.js';
 import { Parameter } from './parameter.js';
+import { type ModelSummary, type SummaryOptions, summary } from './summary.js';
 
 /** JSON-compatible layer configuration, used by architecture files. */
 export type LayerConfig = { [key: string]: unknown };
+
+/**
+ * @internal The method a symbolic tensor (from `nn.input`) carries so that
+ * Module.call() can hand it to the functional-graph builder without this file
+ * importing the graph code (which itself extends Module).
+ */
+export const symbolicApply: unique symbol = Symbol('neurite.symbolicApply');
+
+interface SymbolicHandle {
+  [symbolicApply](layer: Module, inputs: readonly unknown[]): unknown;
+}
+
+function isSymbolic(x: unknown): x is SymbolicHandle {
+  return typeof x === 'object' && x !== null && symbolicApply in x;
+}
 
 export interface LoadResult {
   missingKeys: string[];
@@ -43,6 +60,40 @@ export abstract class Module {
   /** A label for messages: "Linear 'fc2'" or just "Linear". */
   get label(): string {
     return this._name ? `${this.className} '${this._name}'` : this.className;
+  }
+
+  /** Set the name shown in errors and summaries (chainable): `new Linear(4, 8).withName('fc1')`. */
+  withName(name: string): this {
+    if (typeof name !== 'string' || name.length === 0 || name.includes('.')) {
+      throw new ValueError(`${this.label}.withName: a name must be a non-empty string without dots, got ${JSON.stringify(name)}`);
+    }
+    this._name = name;
+    return this;
+  }
+
+  /**
+   * Apply the layer. On tensors this is forward(). On symbolic tensors (from
+   * `nn.input`) it records the call in a functional graph and returns the
+   * symbolic output, whose shape is inferred now: `const h = new
+   * Linear(784, 128).call(x)`. (`apply` keeps PyTorch's meaning, calling a
+   * function on every sub-module.)
+   */
+  call(...inputs: SymbolicTensor[]): SymbolicOf<ReturnType<this['forward']>>;
+  call(...inputs: Parameters<this['forward']>): ReturnType<this['forward']>;
+  call(...inputs: unknown[]): unknown {
+    const handle = inputs.find(isSymbolic);
+    if (handle) return handle[symbolicApply](this, inputs);
+    return this.forward(...inputs);
+  }
+
+  /**
+   * A table of the layers with their output shapes and parameter counts for
+   * an input of per-sample shape `inputShape` (one shape per input for
+   * several inputs), found by running one sample through the model in eval
+   * mode without recording gradients. See {@link summary}.
+   */
+  summary(inputShape: readonly number[] | readonly (readonly number[])[], options: SummaryOptions = {}): ModelSummary {
+    return summary(this, inputShape, options);
   }
 
   /** Keyword configuration that recreates this layer (without its weights). */
@@ -217,5 +268,43 @@ export abstract class Module {
     if (kids.length === 0) return `${this.className}(${this.extraRepr()})`;
     const inner = kids.map(([n, m]) => `  (${n}): ${m.toString().split('\n').join('\n  ')}`).join('\n');
     return `${this.className}(\n${inner}\n)`;
+  }
+}
+
+/**
+ * Run `module.forward(...inputs)` with some parameters replaced by the given
+ * tensors (by their dotted names, as in namedParameters()), then put the
+ * originals back; torch.func.functional_call. Gradients then flow to the
+ * substitutes, which is what a gradient check of a layer's weights needs.
+ */
+export function functionalCall<M extends Module>(
+  module: M,
+  params: Map<string, Tensor> | Record<string, Tensor>,
+  ...inputs: Parameters<M['forward']>
+): ReturnType<M['forward']> {
+  const entries = params instanceof Map ? [...params] : Object.entries(params);
+  const owners = new Map(module.namedModules());
+  const saved: [Record<string, unknown>, string, unknown][] = [];
+  try {
+    for (const [name, value] of entries) {
+      const dot = name.lastIndexOf('.');
+      const owner = owners.get(dot < 0 ? '' : name.slice(0, dot)) as unknown as Record<string, unknown> | undefined;
+      const key = name.slice(dot + 1);
+      const current = owner?.[key];
+      if (!owner || !(current instanceof Parameter)) throw new ValueError(`functionalCall: ${module.label} has no parameter named '${name}'`);
+      if (!(value instanceof Tensor) || value.ndim !== current.ndim || value.shape.some((d, i) => d !== current.shape[i])) {
+        throw new ShapeError(
+          `functionalCall: '${name}' has shape ${fmtShape(current.shape)}, got ${value instanceof Tensor ? fmtShape(value.shape) : typeof value}`,
+        );
+      }
+      saved.push([owner, key, current]);
+      owner[key] = value;
+    }
+    return module.forward(...inputs);
+  } finally {
+    for (let i = saved.length - 1; i >= 0; i--) {
+      const [owner, key, original] = saved[i];
+      owner[key] = original;
+    }
   }
 }

@@ -1,8 +1,10 @@
 import type { Backend, Kernels } from '../kernels.js';
+import { conv2d, conv2dBackwardInput, conv2dBackwardWeight } from './conv.js';
 import { binary, cast, compare, predicate, unary, where } from './elementwise.js';
 import { gather, indexAdd, indexSelect, scatterAdd } from './indexing.js';
 import { concat, pad, permute, slice, sliceAdd } from './layout.js';
 import { matmul } from './matmul.js';
+import { avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward, maxUnpool } from './pool.js';
 import { argReduce, reduce } from './reduce.js';
 
 /**
@@ -28,6 +30,14 @@ export const refKernels: Kernels = {
   indexSelect,
   indexAdd,
   cast,
+  conv2d,
+  conv2dBackwardInput,
+  conv2dBackwardWeight,
+  maxPool2d,
+  maxPool2dBackward,
+  avgPool2d,
+  avgPool2dBackward,
+  maxUnpool,
 };
 
 export const refBackend: Backend = {

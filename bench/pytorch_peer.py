@@ -1,0 +1,148 @@
+"""PyTorch side of `npm run bench`: the same workloads as bench/workloads, timed the same way.
+
+Run by bench/run.mjs with Debian's /usr/bin/python3 (python3-torch), one intra-op
+thread and OPENBLAS_NUM_THREADS=2 (two OpenMP threads plus two BLAS threads
+oversubscribe this 2-core machine). Prints one JSON object on stdout.
+"""
+import gzip
+import json
+import os
+import struct
+import sys
+import time
+
+import torch
+import torch.nn as nn
+
+torch.set_num_threads(1)
+torch.manual_seed(0)
+
+
+def read_idx(path):
+    opener = gzip.open if path.endswith('.gz') else open
+    with opener(path, 'rb') as f:
+        data = f.read()
+    zero, dtype, rank = struct.unpack('>HBB', data[:4])
+    dims = struct.unpack('>' + 'I' * rank, data[4:4 + 4 * rank])
+    return torch.frombuffer(bytearray(data[4 + 4 * rank:]), dtype=torch.uint8).reshape(dims)
+
+
+def find(d, name):
+    for cand in (name, name + '.gz'):
+        p = os.path.join(d, cand)
+        if os.path.exists(p):
+            return p
+    raise FileNotFoundError(os.path.join(d, name))
+
+
+def timed(step, seconds, warmup, per_step):
+    for _ in range(warmup):
+        step()
+    n = 0
+    start = time.perf_counter()
+    while True:
+        step()
+        n += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return n * per_step / elapsed
+
+
+def train_workload(model, opt, x_all, y_all, batch, seconds, warmup, loss_fn):
+    n = x_all.shape[0]
+    state = {'i': 0}
+
+    def step():
+        i = state['i']
+        if i + batch > n:
+            i = 0
+        xb = x_all[i:i + batch]
+        yb = y_all[i:i + batch]
+        state['i'] = i + batch
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(xb), yb)
+        loss.backward()
+        opt.step()
+
+    return timed(step, seconds, warmup, batch)
+
+
+class LSTMNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(28, 128, batch_first=True)
+        self.fc = nn.Linear(128, 10)
+
+    def forward(self, x):
+        out, _ = self.lstm(x.view(-1, 28, 28))
+        return self.fc(out[:, -1])
+
+
+def lenet5():
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+        nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
+
+
+def mlp_wide():
+    return nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
+
+
+def main():
+    args = json.loads(sys.argv[1])
+    seconds = args.get('seconds', 2.0)
+    workloads = args['workloads']
+    d = args['mnistDir']
+    images = read_idx(find(d, 'train-images-idx3-ubyte')).float().div_(255.0)[:8192]
+    labels = read_idx(find(d, 'train-labels-idx1-ubyte')).long()[:8192]
+    flat = images.reshape(-1, 784).contiguous()
+    img4 = images.reshape(-1, 1, 28, 28).contiguous()
+    ce = nn.CrossEntropyLoss()
+    results = {'version': torch.__version__, 'threads': torch.get_num_threads()}
+    for w in workloads:
+        torch.manual_seed(0)
+        if w == 'mlp-small':
+            m = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
+            results[w] = train_workload(m, torch.optim.SGD(m.parameters(), lr=0.1), flat, labels, 64, seconds, 20, ce)
+        elif w == 'mlp-wide':
+            m = mlp_wide()
+            results[w] = train_workload(m, torch.optim.Adam(m.parameters(), lr=1e-3), flat, labels, 128, seconds, 10, ce)
+        elif w == 'lenet5':
+            m = lenet5()
+            results[w] = train_workload(m, torch.optim.SGD(m.parameters(), lr=0.05, momentum=0.9), img4, labels, 64, seconds, 5, ce)
+        elif w == 'lstm':
+            m = LSTMNet()
+            results[w] = train_workload(m, torch.optim.Adam(m.parameters(), lr=1e-3), flat, labels, 64, seconds, 3, ce)
+        elif w == 'xor-tiny':
+            m = nn.Sequential(nn.Linear(2, 2), nn.Sigmoid(), nn.Linear(2, 1), nn.Sigmoid())
+            x = torch.tensor([[0., 0.], [0., 1.], [1., 0.], [1., 1.]])
+            y = torch.tensor([[0.], [1.], [1.], [0.]])
+            opt = torch.optim.SGD(m.parameters(), lr=0.5)
+            mse = nn.MSELoss()
+
+            def step():
+                opt.zero_grad(set_to_none=True)
+                mse(m(x), y).backward()
+                opt.step()
+            results[w] = timed(step, seconds, 100, 1)
+        elif w.startswith('inference-'):
+            batch = int(w.split('-')[1])
+            m = mlp_wide().eval()
+            xb = flat[:batch].clone()
+            with torch.no_grad():
+                results[w] = timed(lambda: m(xb), seconds, 20, batch)
+        elif w.startswith('sgemm-'):
+            mm, kk, nn_, ta, tb = args['sgemm'][w]
+            a = torch.rand(kk, mm) if ta else torch.rand(mm, kk)
+            b = torch.rand(nn_, kk) if tb else torch.rand(kk, nn_)
+            aa = a.t() if ta else a
+            bb = b.t() if tb else b
+            out = torch.empty(mm, nn_)
+            flops = 2.0 * mm * nn_ * kk
+            results[w] = timed(lambda: torch.mm(aa, bb, out=out), seconds, 3, flops) / 1e9
+    print(json.dumps(results))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,885 @@
+// N-API bindings for the neurite native compute addon.
+//
+// Every export takes typed arrays (zero-copy: the kernels work on the
+// memory the array views, honouring byteOffset) and plain numbers/booleans.
+// Arguments are validated here, before any kernel runs: a wrong type throws
+// a TypeError, a bad size / too-short array / overlapping output throws a
+// RangeError, always naming the function and the argument.
+#include <napi.h>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <new>
+#include <string>
+
+#include "common.h"
+#include "kernels.h"
+
+namespace {
+
+using namespace neurite;
+
+// Bumped whenever an exported signature changes; binding.ts refuses a
+// build/Release/neurite_native.node whose version differs (stale build).
+constexpr int kAbiVersion = 1;
+
+constexpr int64_t kMaxDim = 2147483647;  // 2^31 - 1
+constexpr int64_t kSat = std::numeric_limits<int64_t>::max();
+
+int64_t smul(int64_t a, int64_t b) {
+  if (a == 0 || b == 0) return 0;
+  if (a > kSat / b) return kSat;
+  return a * b;
+}
+int64_t sadd(int64_t a, int64_t b) { return a > kSat - b ? kSat : a + b; }
+// Elements needed by a row-major rows x cols matrix with leading dimension ld.
+int64_t mat_need(int64_t rows, int64_t cols, int64_t ld) {
+  if (rows == 0 || cols == 0) return 0;
+  return sadd(smul(rows - 1, ld), cols);
+}
+
+template <class T>
+struct Arr {
+  T* data = nullptr;
+  int64_t length = 0;
+  const char* name = "";
+  bool present() const { return data != nullptr || length > 0; }
+  size_t bytes() const { return static_cast<size_t>(length) * sizeof(T); }
+};
+
+template <class T>
+struct TAType;
+template <>
+struct TAType<float> {
+  static constexpr napi_typedarray_type value = napi_float32_array;
+  static constexpr const char* name = "Float32Array";
+};
+template <>
+struct TAType<double> {
+  static constexpr napi_typedarray_type value = napi_float64_array;
+  static constexpr const char* name = "Float64Array";
+};
+template <>
+struct TAType<int32_t> {
+  static constexpr napi_typedarray_type value = napi_int32_array;
+  static constexpr const char* name = "Int32Array";
+};
+
+class Args {
+ public:
+  Args(const Napi::CallbackInfo& info, const char* fn) : info_(info), env_(info.Env()), fn_(fn) {}
+
+  [[noreturn]] void type_error(const std::string& msg) const {
+    throw Napi::TypeError::New(env_, std::string(fn_) + ": " + msg);
+  }
+  [[noreturn]] void range_error(const std::string& msg) const {
+    throw Napi::RangeError::New(env_, std::string(fn_) + ": " + msg);
+  }
+
+  template <class T>
+  Arr<T> array(size_t i, const char* name, bool nullable = false) const {
+    Arr<T> a;
+    a.name = name;
+    if (i >= info_.Length() || info_[i].IsUndefined() || info_[i].IsNull()) {
+      if (nullable) return a;
+      type_error(std::string("argument '") + name + "' (#" + std::to_string(i) + ") must be a " + TAType<T>::name +
+                 (nullable ? " or null" : ""));
+    }
+    napi_value v = info_[i];
+    bool is = false;
+    napi_is_typedarray(env_, v, &is);
+    napi_typedarray_type type;
+    size_t length = 0;
+    void* data = nullptr;
+    napi_value ab;
+    size_t off = 0;
+    if (!is || napi_get_typedarray_info(env_, v, &type, &length, &data, &ab, &off) != napi_ok ||
+        type != TAType<T>::value) {
+      type_error(std::string("argument '") + name + "' (#" + std::to_string(i) + ") must be a " + TAType<T>::name +
+                 (nullable ? " or null" : ""));
+    }
+    // `data` already points at element 0 of the view (byteOffset applied).
+    a.data = static_cast<T*>(data);
+    a.length = static_cast<int64_t>(length);
+    return a;
+  }
+
+  template <class T>
+  void need(const Arr<T>& a, int64_t n) const {
+    if (a.length < n) {
+      range_error(std::string("'") + a.name + "' is too short: needs at least " +
+                  (n == kSat ? std::string("2^63") : std::to_string(n)) + " elements, has " +
+                  std::to_string(a.length));
+    }
+  }
+
+  double number(size_t i, const char* name) const {
+    if (i >= info_.Length() || !info_[i].IsNumber())
+      type_error(std::string("argument '") + name + "' (#" + std::to_string(i) + ") must be a number");
+    return info_[i].As<Napi::Number>().DoubleValue();
+  }
+  double number_or(size_t i, const char* name, double def) const {
+    if (i >= info_.Length() || info_[i].IsUndefined()) return def;
+    return number(i, name);
+  }
+
+  // Non-negative integer (a size), at most 2^31 - 1.
+  int64_t dim(size_t i, const char* name, int64_t min = 0) const {
+    double d = number(i, name);
+    if (!(d == std::floor(d)) || d < static_cast<double>(min) || d > static_cast<double>(kMaxDim))
+      range_error(std::string("argument '") + name + "' must be an integer in [" + std::to_string(min) + ", 2^31-1], got " +
+                  num_str(d));
+    return static_cast<int64_t>(d);
+  }
+  int64_t dim_or(size_t i, const char* name, int64_t def, int64_t min = 0) const {
+    if (i >= info_.Length() || info_[i].IsUndefined()) return def;
+    return dim(i, name, min);
+  }
+
+  bool flag(size_t i, const char* name) const {
+    if (i >= info_.Length() || !info_[i].IsBoolean())
+      type_error(std::string("argument '") + name + "' (#" + std::to_string(i) + ") must be a boolean");
+    return info_[i].As<Napi::Boolean>().Value();
+  }
+  bool flag_or(size_t i, const char* name, bool def) const {
+    if (i >= info_.Length() || info_[i].IsUndefined()) return def;
+    return flag(i, name);
+  }
+
+  // Output `o` must not overlap input `x` (identical start allowed if
+  // `allowSame`: element-wise kernels may run in place).
+  template <class T, class U>
+  void no_overlap(const Arr<T>& o, int64_t oElems, const Arr<U>& x, int64_t xElems, bool allowSame) const {
+    if (!o.data || !x.data || oElems <= 0 || xElems <= 0) return;
+    uintptr_t o0 = reinterpret_cast<uintptr_t>(o.data), o1 = o0 + static_cast<uintptr_t>(oElems) * sizeof(T);
+    uintptr_t x0 = reinterpret_cast<uintptr_t>(x.data), x1 = x0 + static_cast<uintptr_t>(xElems) * sizeof(U);
+    if (o0 < x1 && x0 < o1) {
+      if (allowSame && o0 == x0) return;
+      range_error(std::string("'") + o.name + "' must not overlap '" + x.name + "'" +
+                  (allowSame ? " (except exactly, for in-place use)" : ""));
+    }
+  }
+
+  Napi::Env env() const { return env_; }
+  const Napi::CallbackInfo& info() const { return info_; }
+
+  static std::string num_str(double d) {
+    if (std::isnan(d)) return "NaN";
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.17g", d);
+    return buf;
+  }
+
+ private:
+  const Napi::CallbackInfo& info_;
+  Napi::Env env_;
+  const char* fn_;
+};
+
+// Turns stray C++ exceptions (bad_alloc) into JS errors instead of aborting.
+template <Napi::Value (*F)(const Napi::CallbackInfo&)>
+Napi::Value guarded(const Napi::CallbackInfo& info) {
+  try {
+    return F(info);
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::bad_alloc&) {
+    throw Napi::RangeError::New(info.Env(), "neurite native: out of memory");
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(info.Env(), std::string("neurite native: ") + e.what());
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Runtime info / control
+
+Napi::Value CpuFeatures(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  int isa = active_isa();
+  o.Set("isa", isa_name(isa));
+  o.Set("detectedIsa", isa_name(detected_isa()));
+#if NEURITE_X86
+  __builtin_cpu_init();
+  o.Set("avx2", Napi::Boolean::New(env, __builtin_cpu_supports("avx2") != 0));
+  o.Set("fma", Napi::Boolean::New(env, __builtin_cpu_supports("fma") != 0));
+  o.Set("avx512f", Napi::Boolean::New(env, __builtin_cpu_supports("avx512f") != 0));
+  o.Set("avx512vl", Napi::Boolean::New(env, __builtin_cpu_supports("avx512vl") != 0));
+#else
+  o.Set("avx2", Napi::Boolean::New(env, false));
+  o.Set("fma", Napi::Boolean::New(env, false));
+  o.Set("avx512f", Napi::Boolean::New(env, false));
+  o.Set("avx512vl", Napi::Boolean::New(env, false));
+#endif
+  o.Set("threads", Napi::Number::New(env, num_threads()));
+  o.Set("maxThreads", Napi::Number::New(env, max_threads()));
+  int mr, nr;
+  gemm_tile(isa, false, &mr, &nr);
+  Napi::Array st = Napi::Array::New(env, 2);
+  st.Set(0u, Napi::Number::New(env, mr));
+  st.Set(1u, Napi::Number::New(env, nr));
+  o.Set("sgemmTile", st);
+  gemm_tile(isa, true, &mr, &nr);
+  Napi::Array dt = Napi::Array::New(env, 2);
+  dt.Set(0u, Napi::Number::New(env, mr));
+  dt.Set(1u, Napi::Number::New(env, nr));
+  o.Set("dgemmTile", dt);
+  return o;
+}
+
+Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
+  Args a(info, "setNumThreads");
+  int64_t n = a.dim(0, "n", 1);
+  return Napi::Number::New(info.Env(), set_num_threads(static_cast<int>(n > 1024 ? 1024 : n)));
+}
+
+Napi::Value GetNumThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), num_threads()); }
+
+Napi::Value SetIsa(const Napi::CallbackInfo& info) {
+  Args a(info, "setIsa");
+  if (info.Length() < 1 || !info[0].IsString()) a.type_error("argument 'isa' (#0) must be a string");
+  std::string s = info[0].As<Napi::String>().Utf8Value();
+  int want;
+  if (s == "auto")
+    want = detected_isa();
+  else if (s == "avx512")
+    want = ISA_AVX512;
+  else if (s == "avx2")
+    want = ISA_AVX2;
+  else if (s == "scalar")
+    want = ISA_SCALAR;
+  else
+    a.range_error("argument 'isa' must be 'auto', 'avx512', 'avx2' or 'scalar', got '" + s + "'");
+  return Napi::String::New(info.Env(), isa_name(set_active_isa(want)));
+}
+
+// ---------------------------------------------------------------------------
+// GEMM
+
+template <class T>
+void gemm_checks(const Args& a, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const Arr<T>& A, int64_t lda,
+                 const Arr<T>& B, int64_t ldb, const Arr<T>& C, int64_t ldc, int64_t* needA, int64_t* needB,
+                 int64_t* needC) {
+  // Stored shapes: A is (ta ? k x m : m x k), B is (tb ? n x k : k x n).
+  const int64_t aRows = ta ? k : m, aCols = ta ? m : k;
+  const int64_t bRows = tb ? n : k, bCols = tb ? k : n;
+  if (lda < (aCols > 1 ? aCols : 1))
+    a.range_error("'lda' must be >= " + std::string(ta ? "m" : "k") + " (" + std::to_string(aCols) + "), got " +
+                  std::to_string(lda));
+  if (ldb < (bCols > 1 ? bCols : 1))
+    a.range_error("'ldb' must be >= " + std::string(tb ? "k" : "n") + " (" + std::to_string(bCols) + "), got " +
+                  std::to_string(ldb));
+  if (ldc < (n > 1 ? n : 1)) a.range_error("'ldc' must be >= n (" + std::to_string(n) + "), got " + std::to_string(ldc));
+  const bool useAB = m > 0 && n > 0 && k > 0;
+  *needA = useAB ? mat_need(aRows, aCols, lda) : 0;
+  *needB = useAB ? mat_need(bRows, bCols, ldb) : 0;
+  *needC = mat_need(m, n, ldc);
+}
+
+template <class T>
+Napi::Value GemmImpl(const Napi::CallbackInfo& info, const char* fn) {
+  Args a(info, fn);
+  const bool ta = a.flag(0, "transA"), tb = a.flag(1, "transB");
+  const int64_t m = a.dim(2, "m"), n = a.dim(3, "n"), k = a.dim(4, "k");
+  const double alpha = a.number(5, "alpha");
+  Arr<T> A = a.array<T>(6, "a");
+  const int64_t lda = a.dim(7, "lda");
+  Arr<T> B = a.array<T>(8, "b");
+  const int64_t ldb = a.dim(9, "ldb");
+  const double beta = a.number(10, "beta");
+  Arr<T> C = a.array<T>(11, "c");
+  const int64_t ldc = a.dim(12, "ldc");
+  int64_t nA, nB, nC;
+  gemm_checks(a, ta, tb, m, n, k, A, lda, B, ldb, C, ldc, &nA, &nB, &nC);
+  a.need(A, nA);
+  a.need(B, nB);
+  a.need(C, nC);
+  a.no_overlap(C, nC, A, nA, false);
+  a.no_overlap(C, nC, B, nB, false);
+  if (sizeof(T) == 4)
+    sgemm(ta, tb, m, n, k, static_cast<float>(alpha), reinterpret_cast<const float*>(A.data), lda,
+          reinterpret_cast<const float*>(B.data), ldb, static_cast<float>(beta), reinterpret_cast<float*>(C.data), ldc,
+          num_threads());
+  else
+    dgemm(ta, tb, m, n, k, alpha, reinterpret_cast<const double*>(A.data), lda,
+          reinterpret_cast<const double*>(B.data), ldb, beta, reinterpret_cast<double*>(C.data), ldc, num_threads());
+  return info.Env().Undefined();
+}
+Napi::Value Sgemm(const Napi::CallbackInfo& info) { return GemmImpl<float>(info, "sgemm"); }
+Napi::Value Dgemm(const Napi::CallbackInfo& info) { return GemmImpl<double>(info, "dgemm"); }
+
+template <class T>
+Napi::Value GemmBatchedImpl(const Napi::CallbackInfo& info, const char* fn) {
+  Args a(info, fn);
+  const bool ta = a.flag(0, "transA"), tb = a.flag(1, "transB");
+  const int64_t m = a.dim(2, "m"), n = a.dim(3, "n"), k = a.dim(4, "k");
+  const double alpha = a.number(5, "alpha");
+  Arr<T> A = a.array<T>(6, "a");
+  const int64_t lda = a.dim(7, "lda"), sA = a.dim(8, "strideA");
+  Arr<T> B = a.array<T>(9, "b");
+  const int64_t ldb = a.dim(10, "ldb"), sB = a.dim(11, "strideB");
+  const double beta = a.number(12, "beta");
+  Arr<T> C = a.array<T>(13, "c");
+  const int64_t ldc = a.dim(14, "ldc"), sC = a.dim(15, "strideC");
+  const int64_t batch = a.dim(16, "batchCount");
+  int64_t nA, nB, nC;
+  gemm_checks(a, ta, tb, m, n, k, A, lda, B, ldb, C, ldc, &nA, &nB, &nC);
+  if (batch > 1 && nC > 0 && sC < nC)
+    a.range_error("'strideC' (" + std::to_string(sC) + ") must be >= the extent of one C matrix (" +
+                  std::to_string(nC) + ") so that batch outputs do not overlap");
+  auto total = [&](int64_t one, int64_t stride) -> int64_t {
+    if (batch == 0 || one == 0) return 0;
+    return sadd(smul(batch - 1, stride), one);
+  };
+  const int64_t tA = total(nA, sA), tB = total(nB, sB), tC = total(nC, sC);
+  a.need(A, tA);
+  a.need(B, tB);
+  a.need(C, tC);
+  a.no_overlap(C, tC, A, tA, false);
+  a.no_overlap(C, tC, B, tB, false);
+  if (sizeof(T) == 4)
+    sgemm_batched(ta, tb, m, n, k, static_cast<float>(alpha), reinterpret_cast<const float*>(A.data), lda, sA,
+                  reinterpret_cast<const float*>(B.data), ldb, sB, static_cast<float>(beta),
+                  reinterpret_cast<float*>(C.data), ldc, sC, batch, num_threads());
+  else
+    dgemm_batched(ta, tb, m, n, k, alpha, reinterpret_cast<const double*>(A.data), lda, sA,
+                  reinterpret_cast<const double*>(B.data), ldb, sB, beta, reinterpret_cast<double*>(C.data), ldc, sC,
+                  batch, num_threads());
+  return info.Env().Undefined();
+}
+Napi::Value SgemmBatched(const Napi::CallbackInfo& info) { return GemmBatchedImpl<float>(info, "sgemmBatched"); }
+Napi::Value DgemmBatched(const Napi::CallbackInfo& info) { return GemmBatchedImpl<double>(info, "dgemmBatched"); }
+
+// ---------------------------------------------------------------------------
+// Element-wise
+
+template <void (*K)(const float*, float*, long)>
+Napi::Value UnaryImpl(const Napi::CallbackInfo& info, const char* fn) {
+  Args a(info, fn);
+  Arr<float> x = a.array<float>(0, "x");
+  Arr<float> out = a.array<float>(1, "out");
+  const int64_t n = a.dim(2, "n");
+  a.need(x, n);
+  a.need(out, n);
+  a.no_overlap(out, n, x, n, true);
+  K(x.data, out.data, n);
+  return info.Env().Undefined();
+}
+Napi::Value Relu(const Napi::CallbackInfo& info) { return UnaryImpl<relu_f32>(info, "relu"); }
+Napi::Value Sigmoid(const Napi::CallbackInfo& info) { return UnaryImpl<sigmoid_f32>(info, "sigmoid"); }
+Napi::Value Tanh(const Napi::CallbackInfo& info) { return UnaryImpl<tanh_f32>(info, "tanh"); }
+Napi::Value Exp(const Napi::CallbackInfo& info) { return UnaryImpl<exp_f32>(info, "exp"); }
+
+Napi::Value ReluBackward(const Napi::CallbackInfo& info) {
+  Args a(info, "reluBackward");
+  Arr<float> x = a.array<float>(0, "x");
+  Arr<float> g = a.array<float>(1, "g");
+  Arr<float> out = a.array<float>(2, "out");
+  const int64_t n = a.dim(3, "n");
+  a.need(x, n);
+  a.need(g, n);
+  a.need(out, n);
+  a.no_overlap(out, n, x, n, true);
+  a.no_overlap(out, n, g, n, true);
+  relu_backward_f32(x.data, g.data, out.data, n);
+  return info.Env().Undefined();
+}
+
+template <int OP>
+Napi::Value BinaryImpl(const Napi::CallbackInfo& info, const char* fn) {
+  Args a(info, fn);
+  Arr<float> x = a.array<float>(0, "a");
+  Arr<float> y = a.array<float>(1, "b");
+  Arr<float> out = a.array<float>(2, "out");
+  const int64_t n = a.dim(3, "n");
+  a.need(x, n);
+  a.need(y, n);
+  a.need(out, n);
+  a.no_overlap(out, n, x, n, true);
+  a.no_overlap(out, n, y, n, true);
+  binary_f32(OP, x.data, y.data, out.data, n);
+  return info.Env().Undefined();
+}
+Napi::Value Add(const Napi::CallbackInfo& info) { return BinaryImpl<BIN_ADD>(info, "add"); }
+Napi::Value Sub(const Napi::CallbackInfo& info) { return BinaryImpl<BIN_SUB>(info, "sub"); }
+Napi::Value Mul(const Napi::CallbackInfo& info) { return BinaryImpl<BIN_MUL>(info, "mul"); }
+Napi::Value Div(const Napi::CallbackInfo& info) { return BinaryImpl<BIN_DIV>(info, "div"); }
+
+Napi::Value BiasAdd(const Napi::CallbackInfo& info) {
+  Args a(info, "biasAdd");
+  Arr<float> x = a.array<float>(0, "x");
+  Arr<float> b = a.array<float>(1, "bias");
+  Arr<float> out = a.array<float>(2, "out");
+  const int64_t rows = a.dim(3, "rows"), cols = a.dim(4, "cols");
+  const int64_t total = smul(rows, cols);
+  a.need(x, total);
+  a.need(b, rows > 0 ? cols : 0);
+  a.need(out, total);
+  a.no_overlap(out, total, x, total, true);
+  a.no_overlap(out, total, b, cols, false);
+  bias_add_f32(x.data, b.data, out.data, rows, cols);
+  return info.Env().Undefined();
+}
+
+// ---------------------------------------------------------------------------
+// Reductions, loss
+
+Napi::Value SumRows(const Napi::CallbackInfo& info) {
+  Args a(info, "sumRows");
+  Arr<float> x = a.array<float>(0, "x");
+  Arr<float> out = a.array<float>(1, "out");
+  const int64_t rows = a.dim(2, "rows"), cols = a.dim(3, "cols");
+  const int64_t total = smul(rows, cols);
+  a.need(x, total);
+  a.need(out, cols);
+  a.no_overlap(out, cols, x, total, false);
+  sum_rows_f32(x.data, out.data, rows, cols);
+  return info.Env().Undefined();
+}
+
+Napi::Value SumAll(const Napi::CallbackInfo& info) {
+  Args a(info, "sumAll");
+  Arr<float> x = a.array<float>(0, "x");
+  const int64_t n = a.dim(1, "n");
+  a.need(x, n);
+  return Napi::Number::New(info.Env(), sum_all_f32(x.data, n));
+}
+
+Napi::Value SoftmaxCrossEntropy(const Napi::CallbackInfo& info) {
+  Args a(info, "softmaxCrossEntropy");
+  Arr<float> logits = a.array<float>(0, "logits");
+  Arr<int32_t> labels = a.array<int32_t>(1, "labels");
+  Arr<float> loss = a.array<float>(2, "outLoss");
+  Arr<float> grad = a.array<float>(3, "outGrad", true);
+  const int64_t n = a.dim(4, "n"), c = a.dim(5, "c", 1);
+  const int64_t total = smul(n, c);
+  a.need(logits, total);
+  a.need(labels, n);
+  a.need(loss, n);
+  if (grad.data) {
+    a.need(grad, total);
+    a.no_overlap(grad, total, logits, total, false);
+    a.no_overlap(grad, total, loss, n, false);
+  }
+  a.no_overlap(loss, n, logits, total, false);
+  for (int64_t i = 0; i < n; ++i) {
+    int32_t l = labels.data[i];
+    if (l < 0 || l >= c)
+      a.range_error("labels[" + std::to_string(i) + "] = " + std::to_string(l) + " is out of range [0, " +
+                    std::to_string(c) + ")");
+  }
+  double s = softmax_xent_f32(logits.data, labels.data, loss.data, grad.data, n, c);
+  return Napi::Number::New(info.Env(), s);
+}
+
+// ---------------------------------------------------------------------------
+// Optimizers
+
+Napi::Value SgdStep(const Napi::CallbackInfo& info) {
+  Args a(info, "sgdStep");
+  Arr<float> param = a.array<float>(0, "param");
+  Arr<float> grad = a.array<float>(1, "grad");
+  Arr<float> buf = a.array<float>(2, "momentumBuf", true);
+  SgdParams p;
+  p.lr = a.number(3, "lr");
+  p.momentum = a.number(4, "momentum");
+  p.dampening = a.number(5, "dampening");
+  p.weightDecay = a.number(6, "weightDecay");
+  p.nesterov = a.flag(7, "nesterov");
+  p.firstStep = a.flag(8, "firstStep");
+  p.maximize = a.flag_or(9, "maximize", false);
+  const int64_t n = param.length;
+  a.need(grad, n);
+  a.no_overlap(param, n, grad, n, false);
+  if (p.momentum != 0.0) {
+    if (!buf.data && n > 0) a.type_error("argument 'momentumBuf' (#2) must be a Float32Array when momentum != 0");
+    a.need(buf, n);
+    a.no_overlap(buf, n, param, n, false);
+    a.no_overlap(buf, n, grad, n, false);
+  }
+  if (p.nesterov && (p.momentum <= 0.0 || p.dampening != 0.0))
+    a.range_error("nesterov momentum requires a momentum and zero dampening");
+  sgd_step_f32(param.data, grad.data, buf.data, n, p);
+  return info.Env().Undefined();
+}
+
+Napi::Value AdamStep(const Napi::CallbackInfo& info) {
+  Args a(info, "adamStep");
+  Arr<float> param = a.array<float>(0, "param");
+  Arr<float> grad = a.array<float>(1, "grad");
+  Arr<float> m = a.array<float>(2, "m");
+  Arr<float> v = a.array<float>(3, "v");
+  Arr<float> vmax = a.array<float>(4, "vmax", true);
+  AdamParams p;
+  p.lr = a.number(5, "lr");
+  p.beta1 = a.number(6, "beta1");
+  p.beta2 = a.number(7, "beta2");
+  p.eps = a.number(8, "eps");
+  p.weightDecay = a.number(9, "weightDecay");
+  p.step = a.number(10, "step");
+  p.amsgrad = a.flag(11, "amsgrad");
+  p.decoupled = a.flag(12, "decoupled");
+  p.maximize = a.flag_or(13, "maximize", false);
+  if (!(p.step >= 1) || p.step != std::floor(p.step)) a.range_error("'step' must be an integer >= 1 (1 on the first update)");
+  const int64_t n = param.length;
+  a.need(grad, n);
+  a.need(m, n);
+  a.need(v, n);
+  if (p.amsgrad) {
+    if (!vmax.data && n > 0) a.type_error("argument 'vmax' (#4) must be a Float32Array when amsgrad is true");
+    a.need(vmax, n);
+  }
+  // All buffers must be distinct.
+  const Arr<float>* all[5] = {&param, &grad, &m, &v, &vmax};
+  for (int i = 0; i < 5; ++i)
+    for (int j = i + 1; j < 5; ++j)
+      if (all[i]->data && all[j]->data) a.no_overlap(*all[i], n, *all[j], n, false);
+  adam_step_f32(param.data, grad.data, m.data, v.data, p.amsgrad ? vmax.data : nullptr, n, p);
+  return info.Env().Undefined();
+}
+
+// ---------------------------------------------------------------------------
+// Convolution
+
+Conv2dShape conv_shape(const Args& a, size_t i0) {
+  Conv2dShape s;
+  s.N = a.dim(i0 + 0, "N");
+  s.C = a.dim(i0 + 1, "C", 1);
+  s.H = a.dim(i0 + 2, "H", 1);
+  s.W = a.dim(i0 + 3, "W", 1);
+  s.O = a.dim(i0 + 4, "O", 1);
+  s.KH = a.dim(i0 + 5, "KH", 1);
+  s.KW = a.dim(i0 + 6, "KW", 1);
+  s.sH = a.dim(i0 + 7, "strideH", 1);
+  s.sW = a.dim(i0 + 8, "strideW", 1);
+  s.pH = a.dim(i0 + 9, "padH");
+  s.pW = a.dim(i0 + 10, "padW");
+  s.dH = a.dim(i0 + 11, "dilH", 1);
+  s.dW = a.dim(i0 + 12, "dilW", 1);
+  s.groups = a.dim(i0 + 13, "groups", 1);
+  if (s.C % s.groups != 0 || s.O % s.groups != 0)
+    a.range_error("C (" + std::to_string(s.C) + ") and O (" + std::to_string(s.O) + ") must be divisible by groups (" +
+                  std::to_string(s.groups) + ")");
+  // Output size: optional explicit outH/outW (the padding after the input is
+  // implied by them, as in neurite's Conv2dGeometry), else PyTorch's floor
+  // formula.  Cells outside the input read as zero either way.
+  const int64_t eh = s.H + 2 * s.pH - s.dH * (s.KH - 1) - 1;
+  const int64_t ew = s.W + 2 * s.pW - s.dW * (s.KW - 1) - 1;
+  const bool hasOH = i0 + 14 < a.info().Length() && !a.info()[i0 + 14].IsUndefined();
+  const bool hasOW = i0 + 15 < a.info().Length() && !a.info()[i0 + 15].IsUndefined();
+  if (hasOH) {
+    s.OH = a.dim(i0 + 14, "outH");
+  } else {
+    if (eh < 0) a.range_error("kernel (with dilation) is taller than the padded input");
+    s.OH = eh / s.sH + 1;
+  }
+  if (hasOW) {
+    s.OW = a.dim(i0 + 15, "outW");
+  } else {
+    if (ew < 0) a.range_error("kernel (with dilation) is wider than the padded input");
+    s.OW = ew / s.sW + 1;
+  }
+  const int64_t colElems = smul(smul(s.C / s.groups, smul(s.KH, s.KW)), smul(s.OH, s.OW));
+  if (colElems > (int64_t(1) << 33)) a.range_error("im2col buffer would be too large");
+  return s;
+}
+
+Napi::Value Conv2dForward(const Napi::CallbackInfo& info) {
+  Args a(info, "conv2dForward");
+  Arr<float> x = a.array<float>(0, "x");
+  Arr<float> w = a.array<float>(1, "w");
+  Arr<float> bias = a.array<float>(2, "bias", true);
+  Arr<float> out = a.array<float>(3, "out");
+  Conv2dShape s = conv_shape(a, 4);
+  const int64_t nx = smul(smul(s.N, s.C), smul(s.H, s.W));
+  const int64_t nw = smul(smul(s.O, s.C / s.groups), smul(s.KH, s.KW));
+  const int64_t no = smul(smul(s.N, s.O), smul(s.OH, s.OW));
+  a.need(x, nx);
+  a.need(w, nw);
+  if (bias.data) a.need(bias, s.O);
+  a.need(out, no);
+  a.no_overlap(out, no, x, nx, false);
+  a.no_overlap(out, no, w, nw, false);
+  if (bias.data) a.no_overlap(out, no, bias, s.O, false);
+  conv2d_forward_f32(x.data, w.data, bias.data, out.data, s);
+  return info.Env().Undefined();
+}
+
+Napi::Value Conv2dBackwardInput(const Napi::CallbackInfo& info) {
+  Args a(info, "conv2dBackwardInput");
+  Arr<float> gout = a.array<float>(0, "gradOut");
+  Arr<float> w = a.array<float>(1, "w");
+  Arr<float> gin = a.array<float>(2, "gradIn");
+  Conv2dShape s = conv_shape(a, 3);
+  const int64_t nx = smul(smul(s.N, s.C), smul(s.H, s.W));
+  const int64_t nw = smul(smul(s.O, s.C / s.groups), smul(s.KH, s.KW));
+  const int64_t no = smul(smul(s.N, s.O), smul(s.OH, s.OW));
+  a.need(gout, no);
+  a.need(w, nw);
+  a.need(gin, nx);
+  a.no_overlap(gin, nx, gout, no, false);
+  a.no_overlap(gin, nx, w, nw, false);
+  conv2d_backward_input_f32(gout.data, w.data, gin.data, s);
+  return info.Env().Undefined();
+}
+
+Napi::Value Conv2dBackwardWeight(const Napi::CallbackInfo& info) {
+  Args a(info, "conv2dBackwardWeight");
+  Arr<float> x = a.array<float>(0, "x");
+  Arr<float> gout = a.array<float>(1, "gradOut");
+  Arr<float> gw = a.array<float>(2, "gradW");
+  Arr<float> gb = a.array<float>(3, "gradBias", true);
+  Conv2dShape s = conv_shape(a, 4);
+  const int64_t nx = smul(smul(s.N, s.C), smul(s.H, s.W));
+  const int64_t nw = smul(smul(s.O, s.C / s.groups), smul(s.KH, s.KW));
+  const int64_t no = smul(smul(s.N, s.O), smul(s.OH, s.OW));
+  a.need(x, nx);
+  a.need(gout, no);
+  a.need(gw, nw);
+  a.no_overlap(gw, nw, x, nx, false);
+  a.no_overlap(gw, nw, gout, no, false);
+  if (gb.data) {
+    a.need(gb, s.O);
+    a.no_overlap(gb, s.O, gw, nw, false);
+    a.no_overlap(gb, s.O, gout, no, false);
+  }
+  conv2d_backward_weight_f32(x.data, gout.data, gw.data, gb.data, s);
+  return info.Env().Undefined();
+}
+
+// ---------------------------------------------------------------------------
+// Pooling
+
+// torch's pooling_output_shape (div rounding toward -inf, ceil_mode fix-up).
+int64_t pool_out(int64_t in, int64_t k, int64_t stride, int64_t pad, int64_t dil, bool ceil) {
+  int64_t num = in + 2 * pad - dil * (k - 1) - 1 + (ceil ? stride - 1 : 0);
+  int64_t q = num >= 0 ? num / stride : -((-num + stride - 1) / stride);
+  int64_t out = q + 1;
+  if (ceil && (out - 1) * stride >= in + pad) --out;
+  return out;
+}
+
+struct PoolArgs {
+  Pool2dShape s;
+  int64_t nIn, nOut;
+};
+
+// Layout: N, C, H, W, KH, KW, strideH, strideW, padH, padW, then
+//   max: dilH = 1, dilW = 1, outH?, outW?
+//   avg: countIncludePad = true, divisorOverride = 0, outH?, outW?
+// outH/outW default to PyTorch's floor-mode size; pass them explicitly for
+// ceil mode (see pool2dOutputSize) or any other end padding.
+PoolArgs pool_args(const Args& a, size_t i0, bool isMax) {
+  PoolArgs r;
+  Pool2dShape& s = r.s;
+  s.N = a.dim(i0 + 0, "N");
+  s.C = a.dim(i0 + 1, "C", 1);
+  s.H = a.dim(i0 + 2, "H", 1);
+  s.W = a.dim(i0 + 3, "W", 1);
+  s.KH = a.dim(i0 + 4, "KH", 1);
+  s.KW = a.dim(i0 + 5, "KW", 1);
+  s.sH = a.dim(i0 + 6, "strideH", 1);
+  s.sW = a.dim(i0 + 7, "strideW", 1);
+  s.pH = a.dim(i0 + 8, "padH");
+  s.pW = a.dim(i0 + 9, "padW");
+  if (isMax) {
+    s.dH = a.dim_or(i0 + 10, "dilH", 1, 1);
+    s.dW = a.dim_or(i0 + 11, "dilW", 1, 1);
+    s.countIncludePad = true;
+    s.divisorOverride = 0;
+  } else {
+    s.dH = s.dW = 1;
+    s.countIncludePad = a.flag_or(i0 + 10, "countIncludePad", true);
+    s.divisorOverride = a.dim_or(i0 + 11, "divisorOverride", 0);
+  }
+  s.OH = a.dim_or(i0 + 12, "outH", -1);
+  s.OW = a.dim_or(i0 + 13, "outW", -1);
+  if (s.OH < 0) s.OH = pool_out(s.H, s.KH, s.sH, s.pH, s.dH, false);
+  if (s.OW < 0) s.OW = pool_out(s.W, s.KW, s.sW, s.pW, s.dW, false);
+  if (s.OH < 0 || s.OW < 0) a.range_error("kernel (with dilation) is larger than the padded input");
+  if (smul(s.H, s.W) > kMaxDim) a.range_error("H*W must fit in an int32 index");
+  r.nIn = smul(smul(s.N, s.C), smul(s.H, s.W));
+  r.nOut = smul(smul(s.N, s.C), smul(s.OH, s.OW));
+  return r;
+}
+
+Napi::Value PoolOutputSize(const Napi::CallbackInfo& info) {
+  Args a(info, "pool2dOutputSize");
+  int64_t in = a.dim(0, "inputSize", 1), k = a.dim(1, "kernel", 1), st = a.dim(2, "stride", 1), p = a.dim(3, "pad");
+  int64_t d = a.dim_or(4, "dilation", 1, 1);
+  bool ceil = a.flag_or(5, "ceilMode", false);
+  return Napi::Number::New(info.Env(), static_cast<double>(pool_out(in, k, st, p, d, ceil)));
+}
+
+Napi::Value MaxPool2dForward(const Napi::CallbackInfo& info) {
+  Args a(info, "maxPool2dForward");
+  Arr<float> x = a.array<float>(0, "x");
+  Arr<float> out = a.array<float>(1, "out");
+  Arr<int32_t> idx = a.array<int32_t>(2, "indices");
+  PoolArgs p = pool_args(a, 3, true);
+  a.need(x, p.nIn);
+  a.need(out, p.nOut);
+  a.need(idx, p.nOut);
+  a.no_overlap(out, p.nOut, x, p.nIn, false);
+  a.no_overlap(idx, p.nOut, x, p.nIn, false);
+  a.no_overlap(idx, p.nOut, out, p.nOut, false);
+  maxpool2d_forward_f32(x.data, out.data, idx.data, p.s);
+  return info.Env().Undefined();
+}
+
+Napi::Value MaxPool2dBackward(const Napi::CallbackInfo& info) {
+  Args a(info, "maxPool2dBackward");
+  Arr<float> gout = a.array<float>(0, "gradOut");
+  Arr<int32_t> idx = a.array<int32_t>(1, "indices");
+  Arr<float> gin = a.array<float>(2, "gradIn");
+  PoolArgs p = pool_args(a, 3, true);
+  a.need(gout, p.nOut);
+  a.need(idx, p.nOut);
+  a.need(gin, p.nIn);
+  a.no_overlap(gin, p.nIn, gout, p.nOut, false);
+  a.no_overlap(gin, p.nIn, idx, p.nOut, false);
+  const int64_t hw = p.s.H * p.s.W;
+  for (int64_t i = 0; i < p.nOut; ++i) {
+    int32_t v = idx.data[i];
+    if (v < -1 || v >= hw)
+      a.range_error("indices[" + std::to_string(i) + "] = " + std::to_string(v) + " is outside the input plane [0, " +
+                    std::to_string(hw) + ") (-1 marks an empty window)");
+  }
+  maxpool2d_backward_f32(gout.data, idx.data, gin.data, p.s);
+  return info.Env().Undefined();
+}
+
+Napi::Value AvgPool2dForward(const Napi::CallbackInfo& info) {
+  Args a(info, "avgPool2dForward");
+  Arr<float> x = a.array<float>(0, "x");
+  Arr<float> out = a.array<float>(1, "out");
+  PoolArgs p = pool_args(a, 2, false);
+  a.need(x, p.nIn);
+  a.need(out, p.nOut);
+  a.no_overlap(out, p.nOut, x, p.nIn, false);
+  avgpool2d_forward_f32(x.data, out.data, p.s);
+  return info.Env().Undefined();
+}
+
+Napi::Value AvgPool2dBackward(const Napi::CallbackInfo& info) {
+  Args a(info, "avgPool2dBackward");
+  Arr<float> gout = a.array<float>(0, "gradOut");
+  Arr<float> gin = a.array<float>(1, "gradIn");
+  PoolArgs p = pool_args(a, 2, false);
+  a.need(gout, p.nOut);
+  a.need(gin, p.nIn);
+  a.no_overlap(gin, p.nIn, gout, p.nOut, false);
+  avgpool2d_backward_f32(gout.data, gin.data, p.s);
+  return info.Env().Undefined();
+}
+
+// ---------------------------------------------------------------------------
+// LSTM
+
+Napi::Value LstmCellForward(const Napi::CallbackInfo& info) {
+  Args a(info, "lstmCellForward");
+  Arr<float> gates = a.array<float>(0, "gates");
+  Arr<float> cPrev = a.array<float>(1, "cPrev");
+  Arr<float> outC = a.array<float>(2, "outC");
+  Arr<float> outH = a.array<float>(3, "outH");
+  Arr<float> outG = a.array<float>(4, "outGates");
+  const int64_t n = a.dim(5, "n"), H = a.dim(6, "hidden");
+  const int64_t nh = smul(n, H), n4h = smul(nh, 4);
+  a.need(gates, n4h);
+  a.need(cPrev, nh);
+  a.need(outC, nh);
+  a.need(outH, nh);
+  a.need(outG, n4h);
+  a.no_overlap(outC, nh, gates, n4h, false);
+  a.no_overlap(outC, nh, cPrev, nh, false);
+  a.no_overlap(outH, nh, gates, n4h, false);
+  a.no_overlap(outH, nh, cPrev, nh, false);
+  a.no_overlap(outH, nh, outC, nh, false);
+  a.no_overlap(outG, n4h, gates, n4h, false);
+  a.no_overlap(outG, n4h, cPrev, nh, false);
+  a.no_overlap(outG, n4h, outC, nh, false);
+  a.no_overlap(outG, n4h, outH, nh, false);
+  lstm_cell_forward_f32(gates.data, cPrev.data, outC.data, outH.data, outG.data, n, H);
+  return info.Env().Undefined();
+}
+
+Napi::Value LstmCellBackward(const Napi::CallbackInfo& info) {
+  Args a(info, "lstmCellBackward");
+  Arr<float> act = a.array<float>(0, "gatesAct");
+  Arr<float> cPrev = a.array<float>(1, "cPrev");
+  Arr<float> c = a.array<float>(2, "c");
+  Arr<float> dh = a.array<float>(3, "dh", true);
+  Arr<float> dc = a.array<float>(4, "dc", true);
+  Arr<float> dG = a.array<float>(5, "dGates");
+  Arr<float> dcPrev = a.array<float>(6, "dcPrev");
+  const int64_t n = a.dim(7, "n"), H = a.dim(8, "hidden");
+  const int64_t nh = smul(n, H), n4h = smul(nh, 4);
+  a.need(act, n4h);
+  a.need(cPrev, nh);
+  a.need(c, nh);
+  if (dh.data) a.need(dh, nh);
+  if (dc.data) a.need(dc, nh);
+  a.need(dG, n4h);
+  a.need(dcPrev, nh);
+  // In place allowed: dGates == gatesAct, dcPrev == dc.
+  a.no_overlap(dG, n4h, act, n4h, true);
+  a.no_overlap(dG, n4h, cPrev, nh, false);
+  a.no_overlap(dG, n4h, c, nh, false);
+  if (dh.data) a.no_overlap(dG, n4h, dh, nh, false);
+  if (dc.data) a.no_overlap(dG, n4h, dc, nh, false);
+  a.no_overlap(dcPrev, nh, act, n4h, false);
+  a.no_overlap(dcPrev, nh, cPrev, nh, false);
+  a.no_overlap(dcPrev, nh, c, nh, false);
+  if (dh.data) a.no_overlap(dcPrev, nh, dh, nh, false);
+  if (dc.data) a.no_overlap(dcPrev, nh, dc, nh, true);
+  a.no_overlap(dcPrev, nh, dG, n4h, false);
+  lstm_cell_backward_f32(act.data, cPrev.data, c.data, dh.data, dc.data, dG.data, dcPrev.data, n, H);
+  return info.Env().Undefined();
+}
+
+// ---------------------------------------------------------------------------
+
+#define EXPORT(name, fn) exports.Set(name, Napi::Function::New<guarded<fn>>(env, name))
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("abiVersion", Napi::Number::New(env, kAbiVersion));
+  EXPORT("cpuFeatures", CpuFeatures);
+  EXPORT("setNumThreads", SetNumThreads);
+  EXPORT("getNumThreads", GetNumThreads);
+  EXPORT("setIsa", SetIsa);
+  EXPORT("sgemm", Sgemm);
+  EXPORT("dgemm", Dgemm);
+  EXPORT("sgemmBatched", SgemmBatched);
+  EXPORT("dgemmBatched", DgemmBatched);
+  EXPORT("relu", Relu);
+  EXPORT("reluBackward", ReluBackward);
+  EXPORT("sigmoid", Sigmoid);
+  EXPORT("tanh", Tanh);
+  EXPORT("exp", Exp);
+  EXPORT("add", Add);
+  EXPORT("sub", Sub);
+  EXPORT("mul", Mul);
+  EXPORT("div", Div);
+  EXPORT("biasAdd", BiasAdd);
+  EXPORT("sumRows", SumRows);
+  EXPORT("sumAll", SumAll);
+  EXPORT("softmaxCrossEntropy", SoftmaxCrossEntropy);
+  EXPORT("sgdStep", SgdStep);
+  EXPORT("adamStep", AdamStep);
+  EXPORT("conv2dForward", Conv2dForward);
+  EXPORT("conv2dBackwardInput", Conv2dBackwardInput);
+  EXPORT("conv2dBackwardWeight", Conv2dBackwardWeight);
+  EXPORT("pool2dOutputSize", PoolOutputSize);
+  EXPORT("maxPool2dForward", MaxPool2dForward);
+  EXPORT("maxPool2dBackward", MaxPool2dBackward);
+  EXPORT("avgPool2dForward", AvgPool2dForward);
+  EXPORT("avgPool2dBackward", AvgPool2dBackward);
+  EXPORT("lstmCellForward", LstmCellForward);
+  EXPORT("lstmCellBackward", LstmCellBackward);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(neurite_native, Init)

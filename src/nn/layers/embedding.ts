@@ -1,0 +1,87 @@
+import type { FloatDType } from '../../core/dtype.js';
+import { DTypeError, ValueError } from '../../core/errors.js';
+import type { Generator } from '../../core/random.js';
+import type { Tensor } from '../../core/tensor.js';
+import { arange, where, zeros } from '../../ops/index.js';
+import { type Initializer, applyInitializer, normal } from '../init.js';
+import { type LayerConfig, Module } from '../module.js';
+import { Parameter } from '../parameter.js';
+import { registerLayer } from '../registry.js';
+import { expectTensor, floatDTypeOption, positiveInt } from './checks.js';
+
+export interface EmbeddingOptions {
+  /** This index maps to a zero vector that receives no gradient (padding tokens). */
+  paddingIdx?: number;
+  dtype?: FloatDType;
+  name?: string;
+  /** Replaces the default N(0, 1) initialisation. */
+  weightInit?: Initializer;
+  generator?: Generator;
+}
+
+/**
+ * A lookup table: int32 indices of any shape [*] → vectors [*, embeddingDim],
+ * row i of `weight` [numEmbeddings, embeddingDim] for index i. Its gradient
+ * adds the upstream gradients into the rows that were looked up.
+ *
+ * Default initialisation (PyTorch's): N(0, 1), with the paddingIdx row zeroed.
+ */
+export class Embedding extends Module {
+  static override readonly className = 'Embedding';
+  readonly numEmbeddings: number;
+  readonly embeddingDim: number;
+  readonly paddingIdx: number | null;
+  readonly dtype: FloatDType;
+  weight: Parameter;
+
+  constructor(numEmbeddings: number, embeddingDim: number, options: EmbeddingOptions = {}) {
+    super();
+    this.numEmbeddings = positiveInt('Embedding', 'numEmbeddings', numEmbeddings);
+    this.embeddingDim = positiveInt('Embedding', 'embeddingDim', embeddingDim);
+    this.dtype = floatDTypeOption('Embedding', options.dtype);
+    let pad = options.paddingIdx ?? null;
+    if (pad !== null) {
+      if (!Number.isInteger(pad) || pad < -numEmbeddings || pad >= numEmbeddings) {
+        throw new ValueError(`Embedding: paddingIdx must be an integer in [${-numEmbeddings}, ${numEmbeddings - 1}], got ${pad}`);
+      }
+      if (pad < 0) pad += numEmbeddings;
+    }
+    this.paddingIdx = pad;
+    if (options.name !== undefined) this.withName(options.name);
+    this.weight = new Parameter(zeros([numEmbeddings, embeddingDim], { dtype: this.dtype }));
+    if (options.weightInit !== undefined) applyInitializer(this.weight, options.weightInit, options.generator);
+    else normal(this.weight, 0, 1, { generator: options.generator });
+    if (pad !== null) this.weight.data.fill(0, pad * embeddingDim, (pad + 1) * embeddingDim);
+  }
+
+  forward(indices: Tensor): Tensor {
+    const idx = expectTensor(this, indices);
+    if (idx.dtype !== 'int32') throw new DTypeError(`${this.label}: expected int32 indices, got ${idx.dtype}`);
+    const data = idx.data as Int32Array;
+    for (let i = 0; i < data.length; i++) {
+      if (data[i] < 0 || data[i] >= this.numEmbeddings) {
+        throw new ValueError(`${this.label}: index ${data[i]} is out of range for ${this.numEmbeddings} embeddings`);
+      }
+    }
+    let table: Tensor = this.weight;
+    if (this.paddingIdx !== null) {
+      // The padding row is read through detach(), so it is looked up as stored but never trained.
+      const isPad = arange(this.numEmbeddings).eq(this.paddingIdx).reshape([this.numEmbeddings, 1]);
+      table = where(isPad, table.detach(), table);
+    }
+    return table.indexSelect(0, idx.reshape([idx.size])).reshape([...idx.shape, this.embeddingDim]);
+  }
+
+  override getConfig(): LayerConfig {
+    return { numEmbeddings: this.numEmbeddings, embeddingDim: this.embeddingDim, paddingIdx: this.paddingIdx, dtype: this.dtype };
+  }
+}
+
+registerLayer(
+  Embedding.className,
+  (c) =>
+    new Embedding(c.numEmbeddings as number, c.embeddingDim as number, {
+      paddingIdx: (c.paddingIdx as number | null | undefined) ?? undefined,
+      dtype: c.dtype as FloatDType | undefined,
+    }),
+);

@@ -1,0 +1,88 @@
+import type { FloatDType } from '../../core/dtype.js';
+import type { Generator } from '../../core/random.js';
+import type { Tensor } from '../../core/tensor.js';
+import { matmulPrimitive } from '../../kernels/matmul.js';
+import { zeros } from '../../ops/index.js';
+import { type Initializer, applyInitializer, kaimingUniform, uniform } from '../init.js';
+import { type LayerConfig, Module } from '../module.js';
+import { Parameter } from '../parameter.js';
+import { registerLayer } from '../registry.js';
+import { booleanOption, floatDTypeOption, floatInput, positiveInt, shapeMismatch } from './checks.js';
+
+export interface LinearOptions {
+  /** Learn an additive bias (default true). */
+  bias?: boolean;
+  dtype?: FloatDType;
+  /** Name shown in errors and summaries. */
+  name?: string;
+  /** Replaces the default weight initialisation (a constant or a function, e.g. `(w) => nn.init.xavierUniform(w)`). */
+  weightInit?: Initializer;
+  /** Replaces the default bias initialisation; `0` or `0.1` (the notes' suggestions) are constants. */
+  biasInit?: Initializer;
+  /** Draw the initial weights from this generator instead of the default one. */
+  generator?: Generator;
+}
+
+/**
+ * A fully connected (dense) layer, y = x·Wᵀ + b, the notes' z = h(Wx + b)
+ * without the non-linearity. The weight has PyTorch's layout [out, in]. The
+ * input may have any number of leading dims, [*, inFeatures] → [*, outFeatures].
+ *
+ * Default initialisation (PyTorch's): weight from kaimingUniform with
+ * a = √5, i.e. U(-1/√in, 1/√in), and bias from U(-1/√in, 1/√in). Pass
+ * `biasInit: 0` or `biasInit: 0.1` for a constant bias.
+ */
+export class Linear extends Module {
+  static override readonly className = 'Linear';
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  readonly dtype: FloatDType;
+  weight: Parameter;
+  bias: Parameter | null;
+
+  constructor(inFeatures: number, outFeatures: number, options: LinearOptions = {}) {
+    super();
+    this.inFeatures = positiveInt('Linear', 'inFeatures', inFeatures);
+    this.outFeatures = positiveInt('Linear', 'outFeatures', outFeatures);
+    this.dtype = floatDTypeOption('Linear', options.dtype);
+    const hasBias = booleanOption('Linear', 'bias', options.bias, true);
+    if (options.name !== undefined) this.withName(options.name);
+    const g = options.generator;
+    this.weight = new Parameter(zeros([outFeatures, inFeatures], { dtype: this.dtype }));
+    if (options.weightInit !== undefined) applyInitializer(this.weight, options.weightInit, g);
+    else kaimingUniform(this.weight, { a: Math.sqrt(5), generator: g });
+    this.bias = hasBias ? new Parameter(zeros([outFeatures], { dtype: this.dtype })) : null;
+    if (this.bias) {
+      if (options.biasInit !== undefined) applyInitializer(this.bias, options.biasInit, g);
+      else {
+        const bound = 1 / Math.sqrt(inFeatures);
+        uniform(this.bias, -bound, bound, { generator: g });
+      }
+    }
+  }
+
+  forward(x: Tensor): Tensor {
+    const input = floatInput(this, x, this.dtype);
+    if (input.ndim === 0 || input.shape[input.ndim - 1] !== this.inFeatures) {
+      throw shapeMismatch(this, `input with last dimension ${this.inFeatures}`, input.shape);
+    }
+    // The primitive multiplies by Wᵀ through a flag, so the weight is never transposed in memory.
+    const flat = input.ndim === 2 ? input : input.reshape([-1, this.inFeatures]);
+    let y = matmulPrimitive(flat, this.weight, false, true);
+    if (this.bias) y = y.add(this.bias);
+    return input.ndim === 2 ? y : y.reshape([...input.shape.slice(0, -1), this.outFeatures]);
+  }
+
+  override getConfig(): LayerConfig {
+    return { inFeatures: this.inFeatures, outFeatures: this.outFeatures, bias: this.bias !== null, dtype: this.dtype };
+  }
+
+  override extraRepr(): string {
+    return `in=${this.inFeatures}, out=${this.outFeatures}, bias=${this.bias !== null}${this.dtype === 'float32' ? '' : `, dtype=${this.dtype}`}`;
+  }
+}
+
+registerLayer(
+  Linear.className,
+  (c) => new Linear(c.inFeatures as number, c.outFeatures as number, { bias: c.bias as boolean | undefined, dtype: c.dtype as FloatDType | undefined }),
+);

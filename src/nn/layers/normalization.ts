@@ -1,0 +1,276 @@
+import type { FloatDType } from '../../core/dtype.js';
+import { noGrad } from '../../core/engine.js';
+import { ValueError, fmtShape } from '../../core/errors.js';
+import type { Tensor } from '../../core/tensor.js';
+import { full, ones, zeros } from '../../ops/index.js';
+import { type LayerConfig, Module } from '../module.js';
+import { Parameter } from '../parameter.js';
+import { registerLayer } from '../registry.js';
+import { booleanOption, floatDTypeOption, floatInput, positiveInt, positiveNumber, shapeMismatch, shapeOption } from './checks.js';
+
+export interface BatchNormOptions {
+  /** Added to the variance before the square root (default 1e-5). */
+  eps?: number;
+  /**
+   * Weight of the new batch statistic in the running averages, PyTorch's
+   * convention: running = (1 - momentum)·running + momentum·batch (default
+   * 0.1). null gives the cumulative average over all batches seen.
+   */
+  momentum?: number | null;
+  /** Learn a per-channel scale (weight, init 1) and shift (bias, init 0); default true. */
+  affine?: boolean;
+  /** Keep running mean and variance for eval mode (default true); without them eval uses batch statistics too. */
+  trackRunningStats?: boolean;
+  dtype?: FloatDType;
+  name?: string;
+}
+
+/**
+ * Batch normalization (Ioffe & Szegedy 2015) over the channel axis 1: each
+ * channel is normalized by its mean and variance over every other axis,
+ * y = (x - mean) / sqrt(var + eps) · weight + bias.
+ *
+ * - Training mode normalizes with the batch mean and the biased batch
+ *   variance, and (when trackRunningStats) updates the buffers
+ *   `running_mean` and `running_var` in place, the latter with the unbiased
+ *   batch variance n/(n-1)·var, and counts `num_batches_tracked`.
+ * - Eval mode normalizes with the running statistics and changes nothing.
+ *
+ * Buffer names are PyTorch's, so state dicts move between the two. The
+ * forward pass is built from tensor operations, so autograd derives the
+ * gradient through the batch statistics.
+ */
+export abstract class BatchNorm extends Module {
+  readonly numFeatures: number;
+  readonly eps: number;
+  readonly momentum: number | null;
+  readonly affine: boolean;
+  readonly trackRunningStats: boolean;
+  readonly dtype: FloatDType;
+  weight: Parameter | null;
+  bias: Parameter | null;
+  private readonly _runningMean: Tensor | null;
+  private readonly _runningVar: Tensor | null;
+  private readonly _numBatchesTracked: Tensor | null;
+
+  /** Ranks of the inputs this layer accepts, and how to describe them in errors. */
+  protected abstract readonly inputRanks: readonly number[];
+  protected abstract describeInput(): string;
+
+  constructor(numFeatures: number, options: BatchNormOptions = {}) {
+    super();
+    const op = (this.constructor as typeof Module).className;
+    this.numFeatures = positiveInt(op, 'numFeatures', numFeatures);
+    this.eps = positiveNumber(op, 'eps', options.eps ?? 1e-5);
+    const momentum = options.momentum === undefined ? 0.1 : options.momentum;
+    if (momentum !== null && (typeof momentum !== 'number' || !(momentum >= 0 && momentum <= 1))) {
+      throw new ValueError(`${op}: momentum must be in [0, 1] or null (cumulative average), got ${String(momentum)}`);
+    }
+    this.momentum = momentum;
+    this.affine = booleanOption(op, 'affine', options.affine, true);
+    this.trackRunningStats = booleanOption(op, 'trackRunningStats', options.trackRunningStats, true);
+    this.dtype = floatDTypeOption(op, options.dtype);
+    if (options.name !== undefined) this.withName(options.name);
+    this.weight = this.affine ? new Parameter(ones([numFeatures], { dtype: this.dtype })) : null;
+    this.bias = this.affine ? new Parameter(zeros([numFeatures], { dtype: this.dtype })) : null;
+    if (this.trackRunningStats) {
+      this._runningMean = zeros([numFeatures], { dtype: this.dtype });
+      this._runningVar = ones([numFeatures], { dtype: this.dtype });
+      this._numBatchesTracked = full([], 0, { dtype: 'int32' });
+      this.registerBuffer('running_mean', this._runningMean);
+      this.registerBuffer('running_var', this._runningVar);
+      this.registerBuffer('num_batches_tracked', this._numBatchesTracked);
+    } else {
+      this._runningMean = this._runningVar = this._numBatchesTracked = null;
+    }
+  }
+
+  /** Reset the running statistics to mean 0, variance 1 and no batches seen. */
+  resetRunningStats(): void {
+    if (!this._runningMean || !this._runningVar || !this._numBatchesTracked) return;
+    this._runningMean.data.fill(0);
+    this._runningVar.data.fill(1);
+    this._numBatchesTracked.data.fill(0);
+  }
+
+  forward(x: Tensor): Tensor {
+    const input = floatInput(this, x, this.dtype);
+    if (!this.inputRanks.includes(input.ndim) || input.shape[1] !== this.numFeatures) {
+      throw shapeMismatch(this, `input of shape ${this.describeInput()}`, input.shape);
+    }
+    // Every axis but the channel axis 1 is reduced; statistics broadcast back as [1, C, 1, ...].
+    const axes = input.shape.map((_, i) => i).filter((i) => i !== 1);
+    const statShape = input.shape.map((d, i) => (i === 1 ? d : 1));
+    const useBatchStats = this.training || !this._runningMean;
+    let normalized: Tensor;
+    if (useBatchStats) {
+      const count = input.size / this.numFeatures;
+      if (this.training && count <= 1) {
+        throw new ValueError(`${this.label}: training needs more than one value per channel to estimate a variance, got input of shape ${fmtShape(input.shape)}`);
+      }
+      const mean = input.mean(axes, true);
+      const centered = input.sub(mean);
+      const variance = centered.square().mean(axes, true);
+      normalized = centered.mul(variance.add(this.eps).rsqrt());
+      if (this.training && this._runningMean && this._runningVar && this._numBatchesTracked) {
+        this.updateRunningStats(mean, variance, count);
+      }
+    } else {
+      const rm = (this._runningMean as Tensor).reshape(statShape);
+      const rv = (this._runningVar as Tensor).reshape(statShape);
+      normalized = input.sub(rm).mul(rv.add(this.eps).rsqrt());
+    }
+    if (this.weight && this.bias) normalized = normalized.mul(this.weight.reshape(statShape)).add(this.bias.reshape(statShape));
+    return normalized;
+  }
+
+  private updateRunningStats(mean: Tensor, biasedVar: Tensor, count: number): void {
+    const runningMean = this._runningMean as Tensor;
+    const runningVar = this._runningVar as Tensor;
+    const tracked = this._numBatchesTracked as Tensor;
+    noGrad(() => {
+      tracked.data[0] += 1;
+      const factor = this.momentum ?? 1 / tracked.data[0];
+      const unbiased = biasedVar.mul(count / (count - 1));
+      const newMean = runningMean.mul(1 - factor).add(mean.reshape([this.numFeatures]).mul(factor));
+      const newVar = runningVar.mul(1 - factor).add(unbiased.reshape([this.numFeatures]).mul(factor));
+      runningMean.data.set(newMean.data);
+      runningVar.data.set(newVar.data);
+    });
+  }
+
+  override getConfig(): LayerConfig {
+    return {
+      numFeatures: this.numFeatures,
+      eps: this.eps,
+      momentum: this.momentum,
+      affine: this.affine,
+      trackRunningStats: this.trackRunningStats,
+      dtype: this.dtype,
+    };
+  }
+
+  override extraRepr(): string {
+    return `${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}, affine=${this.affine}, trackRunningStats=${this.trackRunningStats}`;
+  }
+}
+
+/**
+ * Batch normalization of [N, C] (features) or [N, C, L] (sequences or 1-D
+ * signals) inputs; see {@link BatchNorm}. Default initialisation: weight 1,
+ * bias 0, running mean 0, running variance 1.
+ */
+export class BatchNorm1d extends BatchNorm {
+  static override readonly className = 'BatchNorm1d';
+  protected readonly inputRanks = [2, 3];
+
+  protected describeInput(): string {
+    return `[N, ${this.numFeatures}] or [N, ${this.numFeatures}, L]`;
+  }
+}
+
+/**
+ * Batch normalization of [N, C, H, W] images, per channel; see
+ * {@link BatchNorm}. Default initialisation: weight 1, bias 0, running mean 0,
+ * running variance 1.
+ */
+export class BatchNorm2d extends BatchNorm {
+  static override readonly className = 'BatchNorm2d';
+  protected readonly inputRanks = [4];
+
+  protected describeInput(): string {
+    return `[N, ${this.numFeatures}, H, W]`;
+  }
+}
+
+export interface LayerNormOptions {
+  /** Added to the variance before the square root (default 1e-5). */
+  eps?: number;
+  /** Learn an elementwise scale (weight, init 1) and shift (bias, init 0) of normalizedShape; default true. */
+  elementwiseAffine?: boolean;
+  /** With elementwiseAffine, also learn the shift (default true). */
+  bias?: boolean;
+  dtype?: FloatDType;
+  name?: string;
+}
+
+/**
+ * Layer normalization (Ba et al. 2016): each sample is normalized over its
+ * trailing `normalizedShape` axes by its own mean and biased variance,
+ * y = (x - mean) / sqrt(var + eps) · weight + bias. Unlike BatchNorm it
+ * behaves the same in training and eval mode and keeps no running
+ * statistics. Default initialisation: weight 1, bias 0.
+ */
+export class LayerNorm extends Module {
+  static override readonly className = 'LayerNorm';
+  readonly normalizedShape: readonly number[];
+  readonly eps: number;
+  readonly elementwiseAffine: boolean;
+  readonly dtype: FloatDType;
+  weight: Parameter | null;
+  bias: Parameter | null;
+
+  constructor(normalizedShape: number | readonly number[], options: LayerNormOptions = {}) {
+    super();
+    const shape = typeof normalizedShape === 'number' ? [normalizedShape] : normalizedShape;
+    this.normalizedShape = Object.freeze(shapeOption('LayerNorm', 'normalizedShape', shape));
+    if (this.normalizedShape.length === 0 || this.normalizedShape.some((d) => d === 0)) {
+      throw new ValueError(`LayerNorm: normalizedShape must be a non-empty list of positive sizes, got ${fmtShape(this.normalizedShape)}`);
+    }
+    this.eps = positiveNumber('LayerNorm', 'eps', options.eps ?? 1e-5);
+    this.elementwiseAffine = booleanOption('LayerNorm', 'elementwiseAffine', options.elementwiseAffine, true);
+    const hasBias = booleanOption('LayerNorm', 'bias', options.bias, true);
+    this.dtype = floatDTypeOption('LayerNorm', options.dtype);
+    if (options.name !== undefined) this.withName(options.name);
+    this.weight = this.elementwiseAffine ? new Parameter(ones(this.normalizedShape, { dtype: this.dtype })) : null;
+    this.bias = this.elementwiseAffine && hasBias ? new Parameter(zeros(this.normalizedShape, { dtype: this.dtype })) : null;
+  }
+
+  forward(x: Tensor): Tensor {
+    const input = floatInput(this, x, this.dtype);
+    const k = this.normalizedShape.length;
+    const trailing = input.shape.slice(input.ndim - k);
+    if (input.ndim < k || trailing.some((d, i) => d !== this.normalizedShape[i])) {
+      throw shapeMismatch(this, `input ending in ${fmtShape(this.normalizedShape)}`, input.shape);
+    }
+    const axes = Array.from({ length: k }, (_, i) => input.ndim - k + i);
+    const centered = input.sub(input.mean(axes, true));
+    const variance = centered.square().mean(axes, true);
+    let y = centered.mul(variance.add(this.eps).rsqrt());
+    if (this.weight) y = y.mul(this.weight);
+    if (this.bias) y = y.add(this.bias);
+    return y;
+  }
+
+  override getConfig(): LayerConfig {
+    return { normalizedShape: [...this.normalizedShape], eps: this.eps, elementwiseAffine: this.elementwiseAffine, bias: this.bias !== null, dtype: this.dtype };
+  }
+
+  override extraRepr(): string {
+    return `${fmtShape(this.normalizedShape)}, eps=${this.eps}, elementwiseAffine=${this.elementwiseAffine}`;
+  }
+}
+
+function batchNormFactory(Cls: typeof BatchNorm1d | typeof BatchNorm2d) {
+  return (c: LayerConfig) =>
+    new Cls(c.numFeatures as number, {
+      eps: c.eps as number | undefined,
+      momentum: c.momentum as number | null | undefined,
+      affine: c.affine as boolean | undefined,
+      trackRunningStats: c.trackRunningStats as boolean | undefined,
+      dtype: c.dtype as FloatDType | undefined,
+    });
+}
+
+registerLayer(BatchNorm1d.className, batchNormFactory(BatchNorm1d));
+registerLayer(BatchNorm2d.className, batchNormFactory(BatchNorm2d));
+registerLayer(
+  LayerNorm.className,
+  (c) =>
+    new LayerNorm(c.normalizedShape as number[], {
+      eps: c.eps as number | undefined,
+      elementwiseAffine: c.elementwiseAffine as boolean | undefined,
+      bias: c.bias as boolean | undefined,
+      dtype: c.dtype as FloatDType | undefined,
+    }),
+);

@@ -1,0 +1,544 @@
+import { noGrad } from '../core/engine.js';
+import { ShapeError, ValueError, fmtShape } from '../core/errors.js';
+import type { Generator } from '../core/random.js';
+import { Tensor } from '../core/tensor.js';
+import { type Batch, DataLoader, type IndexedDataset, TensorDataset } from '../data/dataset.js';
+import { concat } from '../kernels/concat.js';
+import type { Module } from '../nn/module.js';
+import { type Loss, getLoss } from '../nn/losses.js';
+import type { Parameter } from '../nn/parameter.js';
+import { clipGradNorm } from '../optim/clip.js';
+import { l1Penalty, l2Penalty } from '../optim/penalty.js';
+import { type BatchLogs, type Callback, type OptimizerLike, ProgressLogger, TerminateOnNaN, type TrainContext, now } from './callbacks.js';
+import { type EpochLogs, History } from './history.js';
+import { type Metric, type MetricSpec, getMetric } from './metrics.js';
+
+/** A loss: prediction and target in, a scalar tensor out (averaged over the batch, so epoch losses are sample-weighted means). */
+export type LossFn = (prediction: Tensor, target: Tensor) => Tensor;
+
+/** A loss by name ('mse', 'crossEntropy', 'bceWithLogits'...: see nn.registeredLosses()), as a function, or as a Loss module. */
+export type LossSpec = string | LossFn | Loss<string>;
+
+/**
+ * Training or evaluation data: tensors `{x, y}` (batched by fit), an indexed
+ * dataset such as TensorDataset (batched by fit), or ready-made batches: a
+ * DataLoader or any iterable / async iterable of `{x, y}` that yields a fresh
+ * pass each time it is iterated (a generator function's result can be iterated
+ * only once; wrap it in `{ [Symbol.iterator]: () => gen() }`).
+ */
+export type Data = { x: Tensor; y?: Tensor } | IndexedDataset | Iterable<Batch> | AsyncIterable<Batch>;
+
+/** An optimizer, or a function building one over the model's trainable parameters (needed by model selection, which builds a model per run). */
+export type OptimizerSpec = OptimizerLike | ((params: Parameter[]) => OptimizerLike);
+
+export interface FitOptions {
+  /** The loss: a name such as 'mse' or 'crossEntropy', a function (prediction, target) => scalar tensor, or a Loss module. */
+  loss: LossSpec;
+  optimizer: OptimizerSpec;
+  /** Train until this epoch (exclusive; default 1). With initialEpoch, the number of epochs run is epochs - initialEpoch. */
+  epochs?: number;
+  /** Epoch to start from when resuming (default 0): it only shifts epoch numbers, the caller restores weights and optimizer state. */
+  initialEpoch?: number;
+  /** Samples per batch for tensor and dataset data (default 32; Infinity or any value >= the sample count: full batch). */
+  batchSize?: number;
+  /** Reshuffle tensor and dataset data every epoch (default true). */
+  shuffle?: boolean;
+  /** The generator behind shuffling (default: the global one, so `seed(n)` reproduces a run). */
+  generator?: Generator;
+  /** Hold out this fraction of the samples, taken from the end before any shuffling (as Keras does), for validation. */
+  validationSplit?: number;
+  /** Data to evaluate after each epoch. */
+  validationData?: Data;
+  /** Batch size for validation (default: batchSize). */
+  validationBatchSize?: number;
+  /** Metrics to report per epoch, by name ('accuracy', 'f1'...), as Metric objects or as per-batch functions. */
+  metrics?: readonly MetricSpec[];
+  callbacks?: readonly Callback[];
+  /** Stop after the current batch when this signal aborts: fit resolves with the history so far and `history.stopped === 'aborted'`. */
+  signal?: AbortSignal;
+  /** 1 or true: print a line per epoch through a ProgressLogger (default 0: silent). */
+  verbose?: 0 | 1 | boolean;
+  /** Where verbose lines go (default console.log). */
+  log?: (line: string) => void;
+  /** Add l1·Σ|w| to the objective for every trainable weight with two or more dimensions (biases and norm scales are left alone). */
+  l1?: number;
+  /** Add l2·Σw² (Keras's convention: the gradient is 2·l2·w) to the objective for the same weights. */
+  l2?: number;
+  /** Rescale the gradients so that their global L2 norm is at most this (as PyTorch's clip_grad_norm_). */
+  clipGradNorm?: number;
+  /** Throw a NonFiniteLossError as soon as the loss is NaN or infinite (default true). */
+  terminateOnNaN?: boolean;
+  /** Yield to the event loop when this many milliseconds passed since the last yield (default 15), so pages and timers stay responsive. */
+  yieldEveryMs?: number;
+}
+
+export interface EvaluateOptions {
+  /** Report the sample-weighted mean of this loss as 'loss'. */
+  loss?: LossSpec;
+  metrics?: readonly MetricSpec[];
+  /** Samples per batch for tensor and dataset data (default 32). */
+  batchSize?: number;
+  /** Give up between batches when this signal aborts (the promise rejects with the signal's reason). */
+  signal?: AbortSignal;
+}
+
+export interface PredictOptions {
+  /** Samples per batch (default 32). */
+  batchSize?: number;
+  signal?: AbortSignal;
+}
+
+/** A pass over the data as async-iterable batches, plus the batch count when it is known. */
+interface BatchSource {
+  batches(): AsyncIterable<Batch> | Iterable<Batch>;
+  steps: number | undefined;
+}
+
+function isIterable(x: unknown): x is Iterable<Batch> {
+  return x != null && typeof (x as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function';
+}
+
+function isAsyncIterable(x: unknown): x is AsyncIterable<Batch> {
+  return x != null && typeof (x as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function';
+}
+
+function isIndexedDataset(x: unknown): x is IndexedDataset {
+  return x != null && typeof (x as IndexedDataset).getBatch === 'function' && typeof (x as IndexedDataset).length === 'number';
+}
+
+function isTensorPair(x: unknown): x is { x: Tensor; y?: Tensor } {
+  return x != null && typeof x === 'object' && (x as { x?: unknown }).x instanceof Tensor && !isIndexedDataset(x);
+}
+
+/** Tensors and datasets become a dataset (so that they can be split and batched); anything else must already be batches. */
+function asDataset(op: string, data: Data): IndexedDataset | null {
+  if (data instanceof TensorDataset || isIndexedDataset(data)) return data;
+  if (isTensorPair(data)) {
+    if (data.y !== undefined && !(data.y instanceof Tensor)) throw new ValueError(`${op}: y must be a Tensor`);
+    if (data.x.ndim === 0) throw new ShapeError(`${op}: x must have a sample axis, got a scalar`);
+    if (data.y !== undefined && (data.y.ndim === 0 || data.y.shape[0] !== data.x.shape[0])) {
+      throw new ShapeError(`${op}: x has ${data.x.shape[0]} samples (shape ${fmtShape(data.x.shape)}) but y has shape ${fmtShape(data.y.shape)}`);
+    }
+    return new TensorDataset(data.x, data.y);
+  }
+  if (isIterable(data) || isAsyncIterable(data)) return null;
+  throw new ValueError(`${op}: data must be {x, y} tensors, a TensorDataset, a DataLoader or an iterable of {x, y} batches`);
+}
+
+function checkBatchSize(op: string, batchSize: number): number {
+  if (!(batchSize >= 1) || (!Number.isInteger(batchSize) && batchSize !== Number.POSITIVE_INFINITY)) {
+    throw new ValueError(`${op}: batchSize must be a positive integer, got ${batchSize}`);
+  }
+  return batchSize;
+}
+
+function batchSource(op: string, data: Data, loaderOptions: { batchSize?: number; shuffle?: boolean; generator?: Generator }): BatchSource {
+  const dataset = asDataset(op, data);
+  if (dataset) {
+    const loader = new DataLoader(dataset, { ...loaderOptions, batchSize: checkBatchSize(op, loaderOptions.batchSize ?? 32) });
+    return { batches: () => loader, steps: loader.length };
+  }
+  if (loaderOptions.batchSize !== undefined) {
+    throw new ValueError(`${op}: batchSize applies to tensors and datasets; this data is already batched (set the batch size on the DataLoader)`);
+  }
+  const length = (data as { length?: unknown }).length;
+  return { batches: () => data as Iterable<Batch> | AsyncIterable<Batch>, steps: typeof length === 'number' ? length : undefined };
+}
+
+function checkBatch(op: string, batch: Batch, index: number, needTarget: boolean): void {
+  if (batch === null || typeof batch !== 'object' || !(batch.x instanceof Tensor)) {
+    throw new ValueError(`${op}: batch ${index} is not an {x, y} object with a Tensor x`);
+  }
+  if (needTarget && !(batch.y instanceof Tensor)) throw new ValueError(`${op}: batch ${index} has no target tensor y`);
+}
+
+function forward(op: string, model: Module, x: Tensor): Tensor {
+  const out = model.forward(x);
+  if (!(out instanceof Tensor)) throw new ValueError(`${op}: ${model.label}.forward must return a Tensor, got ${out === null ? 'null' : typeof out}`);
+  return out;
+}
+
+function computeLoss(op: string, lossFn: LossFn, prediction: Tensor, target: Tensor): Tensor {
+  const loss = lossFn(prediction, target);
+  if (!(loss instanceof Tensor) || loss.size !== 1) {
+    throw new ValueError(
+      `${op}: the loss must return a scalar Tensor (use reduction 'mean'), got ${loss instanceof Tensor ? `shape ${fmtShape(loss.shape)}` : typeof loss}`,
+    );
+  }
+  return loss;
+}
+
+function checkLoss(op: string, loss: LossSpec): LossFn {
+  if (loss === undefined || loss === null) throw new ValueError(`${op}: a loss is required: a name such as 'mse' or 'crossEntropy', a function, or a Loss module`);
+  return getLoss(loss);
+}
+
+/** Every module's own training flag, so that a mix (a frozen BatchNorm kept in eval mode) comes back as it was. */
+function saveModes(model: Module): Map<Module, boolean> {
+  return new Map(model.modules().map((m) => [m, m.training]));
+}
+
+function restoreModes(modes: Map<Module, boolean>): void {
+  for (const [m, training] of modes) m.training = training;
+}
+
+/**
+ * Hand control back to the event loop: setImmediate in Node, a MessageChannel
+ * message in browsers (setTimeout would be clamped to 4 ms there after a few
+ * nested calls).
+ */
+function yieldToEventLoop(): Promise<void> {
+  const g = globalThis as { setImmediate?: (fn: () => void) => unknown; MessageChannel?: typeof MessageChannel };
+  if (typeof g.setImmediate === 'function') return new Promise((resolve) => g.setImmediate?.(resolve));
+  if (typeof g.MessageChannel === 'function') {
+    return new Promise((resolve) => {
+      const channel = new MessageChannel();
+      channel.port1.onmessage = () => {
+        channel.port1.close();
+        resolve();
+      };
+      channel.port2.postMessage(null);
+    });
+  }
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+function resolveOptimizer(model: Module, spec: OptimizerSpec): OptimizerLike {
+  const optimizer = typeof spec === 'function' ? spec(model.trainableParameters()) : spec;
+  if (optimizer === null || typeof optimizer !== 'object' || typeof optimizer.step !== 'function' || typeof optimizer.zeroGrad !== 'function') {
+    throw new ValueError('fit: optimizer must be an optimizer (with step() and zeroGrad()) or a function (params) => optimizer');
+  }
+  if (!Array.isArray(optimizer.paramGroups) || optimizer.paramGroups.length === 0) throw new ValueError('fit: the optimizer has no parameter groups');
+  return optimizer;
+}
+
+function nonNegativeOption(name: string, value: number | undefined): number {
+  if (value === undefined) return 0;
+  if (!(value >= 0) || !Number.isFinite(value)) throw new ValueError(`fit: ${name} must be a finite number >= 0, got ${value}`);
+  return value;
+}
+
+/** l1·Σ|w| + l2·Σw² over the given weights. */
+function weightPenalty(weights: readonly Parameter[], l1: number, l2: number): Tensor {
+  const l1Term = l1 > 0 ? l1Penalty(weights).mul(l1) : null;
+  const l2Term = l2 > 0 ? l2Penalty(weights).mul(l2) : null;
+  return l1Term && l2Term ? l1Term.add(l2Term) : ((l1Term ?? l2Term) as Tensor);
+}
+
+/**
+ * Metric objects for the specs. Binary predictions of a model trained with a
+ * logits loss ('bceWithLogits') are logits, so named metrics threshold them at 0.
+ */
+function resolveMetrics(op: string, specs: readonly MetricSpec[] | undefined, loss?: LossSpec): Metric[] {
+  if (specs === undefined) return [];
+  if (!Array.isArray(specs)) throw new ValueError(`${op}: metrics must be an array`);
+  const threshold = typeof loss === 'string' && /logits/i.test(loss) ? 0 : undefined;
+  const metrics = specs.map((s) => getMetric(s, { threshold }));
+  const names = new Set<string>();
+  for (const m of metrics) {
+    if (m.name === 'loss' || m.name === 'lr' || names.has(m.name)) throw new ValueError(`${op}: metric name '${m.name}' is used twice or clashes with 'loss'/'lr'`);
+    names.add(m.name);
+  }
+  return metrics;
+}
+
+function valKey(name: string): string {
+  return `val${name[0].toUpperCase()}${name.slice(1)}`;
+}
+
+function checkSignal(signal: AbortSignal | undefined, op: string): AbortSignal | undefined {
+  if (signal !== undefined && (signal === null || typeof signal.aborted !== 'boolean')) throw new ValueError(`${op}: signal must be an AbortSignal`);
+  return signal;
+}
+
+/**
+ * Train a model. Each batch runs, in the model's training mode: zeroGrad,
+ * forward, loss (+ l1/l2 penalty), backward, optional gradient clipping, then
+ * optimizer.step. Forward and backward run inside a closure passed to
+ * `optimizer.step(closure)`, so optimizers that re-evaluate the loss (L-BFGS)
+ * work too. Validation, if any, runs after every epoch in evaluation mode.
+ *
+ * The returned promise resolves with the History once the last epoch ends,
+ * a callback stops training, or `signal` aborts (then after the current batch;
+ * the unfinished epoch is not recorded and `history.stopped` is 'aborted').
+ * It rejects on errors, including a NaN loss (NonFiniteLossError). Every
+ * module's train/eval flag is restored at the end.
+ */
+export async function fit(model: Module, data: Data, options: FitOptions): Promise<History> {
+  const op = 'fit';
+  if (options === null || typeof options !== 'object') throw new ValueError('fit: options {loss, optimizer, ...} are required');
+  const lossFn = checkLoss(op, options.loss);
+  const optimizer = resolveOptimizer(model, options.optimizer);
+  const epochs = options.epochs ?? 1;
+  const initialEpoch = options.initialEpoch ?? 0;
+  if (!Number.isInteger(epochs) || epochs < 0) throw new ValueError(`fit: epochs must be a non-negative integer, got ${epochs}`);
+  if (!Number.isInteger(initialEpoch) || initialEpoch < 0 || initialEpoch > epochs) {
+    throw new ValueError(`fit: initialEpoch must be an integer in [0, epochs = ${epochs}], got ${initialEpoch}`);
+  }
+  const l1 = nonNegativeOption('l1', options.l1);
+  const l2 = nonNegativeOption('l2', options.l2);
+  const clipNorm = options.clipGradNorm;
+  if (clipNorm !== undefined && !(clipNorm > 0)) throw new ValueError(`fit: clipGradNorm must be a positive number, got ${clipNorm}`);
+  const yieldEveryMs = options.yieldEveryMs ?? 15;
+  if (!(yieldEveryMs >= 0)) throw new ValueError(`fit: yieldEveryMs must be >= 0, got ${yieldEveryMs}`);
+  const signal = checkSignal(options.signal, op);
+  const metrics = resolveMetrics(op, options.metrics, options.loss);
+
+  let trainData = data;
+  let validationData = options.validationData;
+  const split = options.validationSplit;
+  if (split !== undefined) {
+    if (!(split > 0 && split < 1)) throw new ValueError(`fit: validationSplit must be in (0, 1), got ${split}`);
+    if (validationData !== undefined) throw new ValueError('fit: give validationSplit or validationData, not both');
+    const dataset = asDataset(op, data);
+    if (!(dataset instanceof TensorDataset)) throw new ValueError('fit: validationSplit needs {x, y} tensors or a TensorDataset; for other data pass validationData');
+    const n = dataset.length;
+    const nVal = Math.ceil(split * n);
+    if (nVal >= n) throw new ValueError(`fit: validationSplit ${split} of ${n} samples leaves nothing to train on`);
+    const indices = (start: number, end: number) => Int32Array.from({ length: end - start }, (_, i) => start + i);
+    trainData = dataset.subset(indices(0, n - nVal));
+    validationData = dataset.subset(indices(n - nVal, n));
+  }
+  const train = batchSource(op, trainData, { batchSize: options.batchSize, shuffle: options.shuffle ?? true, generator: options.generator });
+  const validation =
+    validationData === undefined ? undefined : batchSource(op, validationData, { batchSize: options.validationBatchSize ?? options.batchSize });
+
+  const callbacks: Callback[] = [];
+  const userCallbacks = options.callbacks ?? [];
+  if (!Array.isArray(userCallbacks)) throw new ValueError('fit: callbacks must be an array');
+  if ((options.terminateOnNaN ?? true) && !userCallbacks.some((c) => c instanceof TerminateOnNaN)) callbacks.push(new TerminateOnNaN());
+  callbacks.push(...userCallbacks);
+  if (options.verbose) callbacks.push(new ProgressLogger({ log: options.log }));
+
+  const trainable = model.trainableParameters();
+  const regularized = l1 > 0 || l2 > 0 ? trainable.filter((p) => p.ndim >= 2) : [];
+  const history = new History();
+  let stopReason: string | null = null;
+  let epoch = initialEpoch;
+  let step = 0;
+  const ctx: TrainContext = {
+    model,
+    optimizer,
+    initialEpoch,
+    epochs,
+    stepsPerEpoch: train.steps,
+    history,
+    get epoch() {
+      return epoch;
+    },
+    get step() {
+      return step;
+    },
+    stopTraining(reason: string) {
+      stopReason = typeof reason === 'string' && reason ? reason : 'a callback asked to stop';
+    },
+    get stopRequested() {
+      return stopReason !== null;
+    },
+  };
+
+  const modes = saveModes(model);
+  let lastYield = now();
+  const maybeYield = async () => {
+    if (now() - lastYield >= yieldEveryMs) {
+      await yieldToEventLoop();
+      lastYield = now();
+    }
+  };
+  let aborted = false;
+  try {
+    model.train();
+    for (const c of callbacks) await c.onTrainBegin?.(ctx);
+    for (; epoch < epochs && stopReason === null && !aborted; epoch++) {
+      if (signal?.aborted) {
+        aborted = true;
+        break;
+      }
+      const lr = optimizer.paramGroups[0].lr;
+      for (const m of metrics) m.reset();
+      for (const c of callbacks) await c.onEpochBegin?.(epoch, ctx);
+      let lossSum = 0;
+      let samples = 0;
+      let batch = 0;
+      let finished = true;
+      for await (const b of train.batches()) {
+        if (signal?.aborted) {
+          aborted = true;
+          finished = false;
+          break;
+        }
+        checkBatch(op, b, batch, true);
+        const x = b.x;
+        const y = b.y as Tensor;
+        const size = x.ndim === 0 ? 1 : x.shape[0];
+        for (const c of callbacks) await c.onBatchBegin?.(batch, ctx);
+        let first: { prediction: Tensor; loss: number } | null = null;
+        const closure = () => {
+          // The model's too: parameters outside the optimizer would otherwise accumulate gradients forever.
+          model.zeroGrad();
+          optimizer.zeroGrad();
+          const prediction = forward(op, model, x);
+          const loss = computeLoss(op, lossFn, prediction, y);
+          const penalty = regularized.length > 0 ? weightPenalty(regularized, l1, l2) : null;
+          const objective = penalty ? loss.add(penalty) : loss;
+          objective.backward();
+          if (clipNorm !== undefined) clipGradNorm(trainable, clipNorm);
+          if (first === null) {
+            first = { prediction: prediction.detach(), loss: loss.item() };
+            const logs: BatchLogs = { loss: first.loss, size };
+            for (const c of callbacks) {
+              const r = c.onBeforeOptimizerStep?.(batch, logs, ctx);
+              if (r instanceof Promise) throw new ValueError('fit: onBeforeOptimizerStep must be synchronous (it runs inside the optimizer step)');
+            }
+          }
+          return objective;
+        };
+        optimizer.step(closure);
+        if (first === null) throw new ValueError('fit: optimizer.step(closure) did not call the closure; fit needs optimizers that evaluate it, as the ones in optim/ do');
+        const { prediction, loss } = first as { prediction: Tensor; loss: number };
+        lossSum += loss * size;
+        samples += size;
+        for (const m of metrics) m.update(prediction, y);
+        step++;
+        for (const c of callbacks) await c.onBatchEnd?.(batch, { loss, size }, ctx);
+        batch++;
+        if (stopReason !== null) {
+          finished = false;
+          break;
+        }
+        await maybeYield();
+      }
+      // A stop requested at the last batch leaves a complete epoch; one mid-epoch (or with an unknown batch count) does not, and is not recorded.
+      if (!finished && (aborted || train.steps === undefined || batch < train.steps)) break;
+      if (batch === 0) {
+        throw new ValueError(
+          `fit: the training data produced no batches in epoch ${epoch + 1}${epoch > initialEpoch ? ' (a generator can be iterated only once: pass a DataLoader or a re-iterable object)' : ''}`,
+        );
+      }
+      const logs: EpochLogs = { loss: lossSum / samples };
+      for (const m of metrics) logs[m.name] = m.result();
+      if (validation) {
+        if (signal?.aborted) {
+          aborted = true;
+          break;
+        }
+        const valLogs = await evaluateSource(op, model, validation, lossFn, metrics, signal);
+        if (valLogs === null) {
+          aborted = true;
+          break;
+        }
+        for (const [k, v] of Object.entries(valLogs)) logs[valKey(k)] = v;
+      }
+      logs.lr = lr;
+      history.record(epoch, logs);
+      for (const c of callbacks) await c.onEpochEnd?.(epoch, logs, ctx);
+      await maybeYield();
+    }
+    if (aborted) {
+      history.stopped = 'aborted';
+      history.stopMessage = `fit: aborted by the signal during epoch ${epoch + 1}/${epochs}; ${history.length} epoch${history.length === 1 ? '' : 's'} completed`;
+    } else if (stopReason !== null) {
+      history.stopped = 'callback';
+      history.stopMessage = stopReason;
+    }
+    for (const c of callbacks) await c.onTrainEnd?.(history, ctx);
+    return history;
+  } finally {
+    restoreModes(modes);
+  }
+}
+
+/** Mean loss and metrics over one pass, in eval mode without gradients; null when the signal aborted it. */
+async function evaluateSource(
+  op: string,
+  model: Module,
+  source: BatchSource,
+  lossFn: LossFn | undefined,
+  metrics: readonly Metric[],
+  signal: AbortSignal | undefined,
+): Promise<EpochLogs | null> {
+  const modes = saveModes(model);
+  let lastYield = now();
+  try {
+    model.eval();
+    for (const m of metrics) m.reset();
+    let lossSum = 0;
+    let samples = 0;
+    let index = 0;
+    for await (const b of source.batches()) {
+      if (signal?.aborted) return null;
+      checkBatch(op, b, index, true);
+      const y = b.y as Tensor;
+      const size = b.x.ndim === 0 ? 1 : b.x.shape[0];
+      const lossValue = noGrad(() => {
+        const prediction = forward(op, model, b.x);
+        for (const m of metrics) m.update(prediction, y);
+        return lossFn ? computeLoss(op, lossFn, prediction, y).item() : 0;
+      });
+      lossSum += lossValue * size;
+      samples += size;
+      index++;
+      if (now() - lastYield >= 15) {
+        await yieldToEventLoop();
+        lastYield = now();
+      }
+    }
+    if (samples === 0) throw new ValueError(`${op}: the evaluation data produced no batches`);
+    const logs: EpochLogs = {};
+    if (lossFn) logs.loss = lossSum / samples;
+    for (const m of metrics) logs[m.name] = m.result();
+    return logs;
+  } finally {
+    restoreModes(modes);
+  }
+}
+
+/**
+ * Loss and metrics of a model on data, in evaluation mode and without
+ * recording gradients: weights and BatchNorm statistics are left untouched
+ * and every module's train/eval flag is restored. Resolves to
+ * `{loss?, ...metrics}` (the loss is the sample-weighted mean of the batch losses).
+ */
+export async function evaluate(model: Module, data: Data, options: EvaluateOptions = {}): Promise<EpochLogs> {
+  const op = 'evaluate';
+  const lossFn = options.loss === undefined ? undefined : checkLoss(op, options.loss);
+  const metrics = resolveMetrics(op, options.metrics, options.loss);
+  if (!lossFn && metrics.length === 0) throw new ValueError('evaluate: nothing to compute; give a loss and/or metrics');
+  const signal = checkSignal(options.signal, op);
+  const source = batchSource(op, data, { batchSize: options.batchSize, shuffle: false });
+  const logs = await evaluateSource(op, model, source, lossFn, metrics, signal);
+  if (logs === null) throw signal?.reason ?? new ValueError('evaluate: aborted');
+  return logs;
+}
+
+/**
+ * The model's outputs for every sample, computed in batches in evaluation
+ * mode without gradients, concatenated along the first axis. Accepts a
+ * tensor, `{x}`, a dataset, or batches (their `y` is ignored). Weights,
+ * buffers and train/eval flags are left as they were.
+ */
+export async function predict(model: Module, data: Tensor | Data, options: PredictOptions = {}): Promise<Tensor> {
+  const op = 'predict';
+  const signal = checkSignal(options.signal, op);
+  const source = batchSource(op, data instanceof Tensor ? { x: data } : data, { batchSize: options.batchSize, shuffle: false });
+  const modes = saveModes(model);
+  const outputs: Tensor[] = [];
+  let lastYield = now();
+  try {
+    model.eval();
+    let index = 0;
+    for await (const b of source.batches()) {
+      if (signal?.aborted) throw signal.reason ?? new ValueError('predict: aborted');
+      checkBatch(op, b, index++, false);
+      outputs.push(noGrad(() => forward(op, model, b.x)));
+      if (now() - lastYield >= 15) {
+        await yieldToEventLoop();
+        lastYield = now();
+      }
+    }
+  } finally {
+    restoreModes(modes);
+  }
+  if (outputs.length === 0) throw new ValueError('predict: the data produced no batches');
+  return outputs.length === 1 ? outputs[0] : concat(outputs, 0);
+}
