@@ -188,6 +188,32 @@ export interface Kernels {
    * PyTorch's CPU kernel does; indices are in [0, outPlaneSize).
    */
   maxUnpool(x: TypedArray, indices: Int32Array, out: TypedArray, planes: number, inPlaneSize: number, outPlaneSize: number): void;
+  /**
+   * The LSTM cell's gate non-linearities and state update for n rows, gate
+   * order i, f, g, o: gates [n, 4·hidden] holds the pre-activations, and with
+   * i = σ(a_i), f = σ(a_f), g = tanh(a_g), o = σ(a_o) it writes
+   * outC = f·cPrev + i·g and outH = o·tanh(outC) ([n, hidden] each) and the
+   * activated gates [i | f | g | o] to outGates [n, 4·hidden] for backward.
+   */
+  lstmCellForward(gates: TypedArray, cPrev: TypedArray, outC: TypedArray, outH: TypedArray, outGates: TypedArray, n: number, hidden: number): void;
+  /**
+   * The adjoint of lstmCellForward from its saved activated gates, cPrev and
+   * c (its outC), given dh and dc (null: zeros). With tc = tanh(c) and
+   * dC = dc + dh·o·(1 - tc²): dcPrev = dC·f and dGates (with respect to the
+   * pre-activations) = [dC·g·i(1-i) | dC·cPrev·f(1-f) | dC·i·(1-g²) | dh·tc·o(1-o)].
+   * dGates may be gatesAct and dcPrev may be dc (in place).
+   */
+  lstmCellBackward(
+    gatesAct: TypedArray,
+    cPrev: TypedArray,
+    c: TypedArray,
+    dh: TypedArray | null,
+    dc: TypedArray | null,
+    dGates: TypedArray,
+    dcPrev: TypedArray,
+    n: number,
+    hidden: number,
+  ): void;
 }
 
 export type KernelName = keyof Kernels;

@@ -98,7 +98,10 @@ export type AdaptiveSize = number | readonly (number | null)[];
 
 // ---- argument checking ----
 
-const AXES = ['length', 'height', 'width'];
+/** 'length' for 1-D ops; 'height' or 'width' for 2-D ones. */
+function axisName(axis: number, n: number): string {
+  return n === 1 ? 'length' : axis === 0 ? 'height' : 'width';
+}
 
 function axisNames(n: number): string {
   return n === 1 ? 'L' : 'H, W';
@@ -286,7 +289,7 @@ export function convTransposeNd(who: string, input: Tensor, weight: Tensor, bias
     const limit = Math.max(stride[i], dilation[i]);
     if (!Number.isInteger(p) || p < 0 || p >= limit) {
       throw new ValueError(
-        `${who}: output padding along the ${AXES[i + 3 - n]} must be in [0, ${limit}) (smaller than stride or dilation), got ${p}` +
+        `${who}: output padding along the ${axisName(i, n)} must be in [0, ${limit}) (smaller than stride or dilation), got ${p}` +
           (options.outputSize
             ? ` for outputSize ${JSON.stringify(options.outputSize)}; sizes from ${minimal[i]} to ${minimal[i] + limit - 1} are possible`
             : ''),
@@ -371,6 +374,19 @@ function poolSetup(who: string, input: Tensor, options: MaxPoolOptions, n: numbe
     throw new ShapeError(
       `${who}: input ${fmtShape(input.shape)} padded by ${fmtShape(padding)} is smaller than the window ${fmtShape(kernel)}${allowDilation ? ` dilated by ${fmtShape(dilation)}` : ''}`,
     );
+  }
+  // A dilated window that starts in the padding can step over the whole
+  // input; its maximum would be -Infinity from no cell at all.
+  for (let a = 0; a < n; a++) {
+    for (let i = 0; i < outSize[a]; i++) {
+      const start = i * stride[a] - padding[a];
+      const first = start >= 0 ? start : start + Math.ceil(-start / dilation[a]) * dilation[a];
+      if (first >= inSize[a] || first > start + dilation[a] * (kernel[a] - 1)) {
+        throw new ValueError(
+          `${who}: window ${i} along the ${axisName(a, n)} of input ${fmtShape(input.shape)} covers only padding (kernel ${kernel[a]}, padding ${padding[a]}, dilation ${dilation[a]})`,
+        );
+      }
+    }
   }
   const [inH, inW] = lift(inSize, 1);
   const [kernelH, kernelW] = lift(kernel, 1);
@@ -458,7 +474,7 @@ export function maxUnpoolNd(who: string, input: Tensor, indices: Tensor, options
     wanted.forEach((s, i) => {
       if (!Number.isInteger(s) || s <= defaults[i] - stride[i] || s >= defaults[i] + stride[i]) {
         throw new ValueError(
-          `${who}: outputSize ${JSON.stringify(options.outputSize)} is invalid: its ${AXES[i + 3 - n]} must be strictly between ${defaults[i] - stride[i]} and ${defaults[i] + stride[i]}`,
+          `${who}: outputSize ${JSON.stringify(options.outputSize)} is invalid: its ${axisName(i, n)} must be strictly between ${defaults[i] - stride[i]} and ${defaults[i] + stride[i]}`,
         );
       }
     });

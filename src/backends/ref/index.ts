@@ -3,6 +3,7 @@ import { conv2d, conv2dBackwardInput, conv2dBackwardWeight } from './conv.js';
 import { binary, cast, compare, predicate, unary, where } from './elementwise.js';
 import { gather, indexAdd, indexSelect, scatterAdd } from './indexing.js';
 import { concat, pad, permute, slice, sliceAdd } from './layout.js';
+import { lstmCellBackward, lstmCellForward } from './lstm.js';
 import { matmul } from './matmul.js';
 import { avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward, maxUnpool } from './pool.js';
 import { argReduce, reduce } from './reduce.js';
@@ -38,6 +39,8 @@ export const refKernels: Kernels = {
   avgPool2d,
   avgPool2dBackward,
   maxUnpool,
+  lstmCellForward,
+  lstmCellBackward,
 };
 
 export const refBackend: Backend = {

@@ -47,8 +47,12 @@ export interface ConvTransposeLayerOptions extends CommonConvOptions {
   outputPadding?: number | readonly number[];
 }
 
-/** One integer >= min per spatial axis: a number for 1-D layers, [h, w] for 2-D ones. */
-function spatial(op: string, name: string, value: unknown, n: number, min: number): number | number[] {
+/**
+ * @internal One integer >= min per spatial axis, as layer configs store it: a
+ * number for 1-D layers, [h, w] for 2-D ones. Shared by the pooling and
+ * locally-connected layers.
+ */
+export function spatialOption(op: string, name: string, value: unknown, n: number, min: number): number | number[] {
   const list = typeof value === 'number' ? new Array<number>(n).fill(value) : value;
   if (!Array.isArray(list) || list.length !== n || list.some((v) => typeof v !== 'number' || !Number.isInteger(v) || v < min)) {
     throw new ValueError(`${op}: ${name} must be an integer >= ${min}${n > 1 ? ` or ${n} of them` : ''}, got ${JSON.stringify(value)}`);
@@ -56,11 +60,13 @@ function spatial(op: string, name: string, value: unknown, n: number, min: numbe
   return n === 1 ? list[0] : [...list];
 }
 
-function asList(value: number | readonly number[], n: number): number[] {
+/** @internal */
+export function asList(value: number | readonly number[], n: number): number[] {
   return typeof value === 'number' ? new Array<number>(n).fill(value) : [...value];
 }
 
-function fmt(value: unknown): string {
+/** @internal (2, 3) for [2, 3], as summaries show sizes. */
+export function fmtSpatial(value: unknown): string {
   return Array.isArray(value) ? `(${value.join(', ')})` : String(value);
 }
 
@@ -94,9 +100,9 @@ abstract class ConvBase extends Module {
     this.spatialDims = n;
     this.inChannels = positiveInt(op, 'inChannels', inChannels);
     this.outChannels = positiveInt(op, 'outChannels', outChannels);
-    this.kernelSize = spatial(op, 'kernelSize', kernelSize, n, 1);
-    this.stride = spatial(op, 'stride', options.stride ?? 1, n, 1);
-    this.dilation = spatial(op, 'dilation', options.dilation ?? 1, n, 1);
+    this.kernelSize = spatialOption(op, 'kernelSize', kernelSize, n, 1);
+    this.stride = spatialOption(op, 'stride', options.stride ?? 1, n, 1);
+    this.dilation = spatialOption(op, 'dilation', options.dilation ?? 1, n, 1);
     this.groups = positiveInt(op, 'groups', options.groups ?? 1);
     if (inChannels % this.groups !== 0 || outChannels % this.groups !== 0) {
       throw new ValueError(`${op}: groups ${this.groups} must divide inChannels (${inChannels}) and outChannels (${outChannels})`);
@@ -144,7 +150,7 @@ abstract class ConvNd extends ConvBase {
     super(n, inChannels, outChannels, kernelSize, options, false);
     const op = this.className;
     const p = options.padding ?? 0;
-    this.padding = p === 'same' || p === 'valid' ? p : spatial(op, 'padding', p, n, 0);
+    this.padding = p === 'same' || p === 'valid' ? p : spatialOption(op, 'padding', p, n, 0);
     if (this.padding === 'same' && asList(this.stride, n).some((s) => s !== 1)) {
       throw new ValueError(`${op}: padding 'same' needs stride 1, got stride ${JSON.stringify(this.stride)}`);
     }
@@ -190,9 +196,9 @@ abstract class ConvNd extends ConvBase {
   }
 
   override extraRepr(): string {
-    const parts = [`${this.inChannels}, ${this.outChannels}`, `kernelSize=${fmt(this.kernelSize)}`, `stride=${fmt(this.stride)}`];
-    if (typeof this.padding === 'string' || asList(this.padding, this.spatialDims).some((p) => p !== 0)) parts.push(`padding=${fmt(this.padding)}`);
-    if (asList(this.dilation, this.spatialDims).some((d) => d !== 1)) parts.push(`dilation=${fmt(this.dilation)}`);
+    const parts = [`${this.inChannels}, ${this.outChannels}`, `kernelSize=${fmtSpatial(this.kernelSize)}`, `stride=${fmtSpatial(this.stride)}`];
+    if (typeof this.padding === 'string' || asList(this.padding, this.spatialDims).some((p) => p !== 0)) parts.push(`padding=${fmtSpatial(this.padding)}`);
+    if (asList(this.dilation, this.spatialDims).some((d) => d !== 1)) parts.push(`dilation=${fmtSpatial(this.dilation)}`);
     if (this.groups !== 1) parts.push(`groups=${this.groups}`);
     if (!this.bias) parts.push('bias=false');
     if (this.paddingMode !== 'zeros') parts.push(`paddingMode=${this.paddingMode}`);
@@ -240,14 +246,14 @@ abstract class ConvTransposeNd extends ConvBase {
   protected constructor(n: number, inChannels: number, outChannels: number, kernelSize: number | readonly number[], options: ConvTransposeLayerOptions) {
     super(n, inChannels, outChannels, kernelSize, options, true);
     const op = this.className;
-    this.padding = spatial(op, 'padding', options.padding ?? 0, n, 0);
-    this.outputPadding = spatial(op, 'outputPadding', options.outputPadding ?? 0, n, 0);
+    this.padding = spatialOption(op, 'padding', options.padding ?? 0, n, 0);
+    this.outputPadding = spatialOption(op, 'outputPadding', options.outputPadding ?? 0, n, 0);
     const stride = asList(this.stride, n);
     const dilation = asList(this.dilation, n);
     asList(this.outputPadding, n).forEach((p, i) => {
       if (p >= Math.max(stride[i], dilation[i])) {
         throw new ValueError(
-          `${op}: outputPadding ${fmt(this.outputPadding)} must be smaller than stride ${fmt(this.stride)} or dilation ${fmt(this.dilation)}`,
+          `${op}: outputPadding ${fmtSpatial(this.outputPadding)} must be smaller than stride ${fmtSpatial(this.stride)} or dilation ${fmtSpatial(this.dilation)}`,
         );
       }
     });
@@ -282,10 +288,10 @@ abstract class ConvTransposeNd extends ConvBase {
   }
 
   override extraRepr(): string {
-    const parts = [`${this.inChannels}, ${this.outChannels}`, `kernelSize=${fmt(this.kernelSize)}`, `stride=${fmt(this.stride)}`];
-    if (asList(this.padding, this.spatialDims).some((p) => p !== 0)) parts.push(`padding=${fmt(this.padding)}`);
-    if (asList(this.outputPadding, this.spatialDims).some((p) => p !== 0)) parts.push(`outputPadding=${fmt(this.outputPadding)}`);
-    if (asList(this.dilation, this.spatialDims).some((d) => d !== 1)) parts.push(`dilation=${fmt(this.dilation)}`);
+    const parts = [`${this.inChannels}, ${this.outChannels}`, `kernelSize=${fmtSpatial(this.kernelSize)}`, `stride=${fmtSpatial(this.stride)}`];
+    if (asList(this.padding, this.spatialDims).some((p) => p !== 0)) parts.push(`padding=${fmtSpatial(this.padding)}`);
+    if (asList(this.outputPadding, this.spatialDims).some((p) => p !== 0)) parts.push(`outputPadding=${fmtSpatial(this.outputPadding)}`);
+    if (asList(this.dilation, this.spatialDims).some((d) => d !== 1)) parts.push(`dilation=${fmtSpatial(this.dilation)}`);
     if (this.groups !== 1) parts.push(`groups=${this.groups}`);
     if (!this.bias) parts.push('bias=false');
     if (this.dtype !== 'float32') parts.push(`dtype=${this.dtype}`);

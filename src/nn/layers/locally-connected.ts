@@ -10,6 +10,7 @@ import { type LayerConfig, Module } from '../module.js';
 import { Parameter } from '../parameter.js';
 import { registerLayer } from '../registry.js';
 import { booleanOption, floatDTypeOption, floatInput, positiveInt, shapeMismatch } from './checks.js';
+import { asList, spatialOption } from './conv.js';
 
 export interface LocallyConnectedOptions {
   /** Step between output positions (default 1). */
@@ -27,14 +28,6 @@ export interface LocallyConnectedOptions {
   /** Replaces the default bias initialisation. */
   biasInit?: Initializer;
   generator?: Generator;
-}
-
-function spatial(op: string, name: string, value: unknown, n: number, min: number): number[] {
-  const list = typeof value === 'number' ? new Array<number>(n).fill(value) : value;
-  if (!Array.isArray(list) || list.length !== n || list.some((v) => typeof v !== 'number' || !Number.isInteger(v) || v < min)) {
-    throw new ValueError(`${op}: ${name} must be an integer >= ${min}${n > 1 ? ` or ${n} of them` : ''}, got ${JSON.stringify(value)}`);
-  }
-  return [...list];
 }
 
 /** As a layer config stores it: a number for 1-D layers, [h, w] for 2-D ones. */
@@ -86,11 +79,11 @@ abstract class LocallyConnectedNd extends Module {
     this.spatialDims = n;
     this.inChannels = positiveInt(op, 'inChannels', inChannels);
     this.outChannels = positiveInt(op, 'outChannels', outChannels);
-    this.inputSize = spatial(op, 'inputSize', inputSize, n, 1);
-    this.kernelSize = spatial(op, 'kernelSize', kernelSize, n, 1);
-    this.stride = spatial(op, 'stride', options.stride ?? 1, n, 1);
-    this.padding = spatial(op, 'padding', options.padding ?? 0, n, 0);
-    this.dilation = spatial(op, 'dilation', options.dilation ?? 1, n, 1);
+    this.inputSize = asList(spatialOption(op, 'inputSize', inputSize, n, 1), n);
+    this.kernelSize = asList(spatialOption(op, 'kernelSize', kernelSize, n, 1), n);
+    this.stride = asList(spatialOption(op, 'stride', options.stride ?? 1, n, 1), n);
+    this.padding = asList(spatialOption(op, 'padding', options.padding ?? 0, n, 0), n);
+    this.dilation = asList(spatialOption(op, 'dilation', options.dilation ?? 1, n, 1), n);
     this.outputSize = this.inputSize.map((s, i) => convOutputSize(s, this.kernelSize[i], this.stride[i], this.padding[i], this.dilation[i]));
     if (this.outputSize.some((s) => s < 1)) {
       throw new ValueError(

@@ -15,24 +15,12 @@ import {
 import { type LayerConfig, Module } from '../module.js';
 import { registerLayer } from '../registry.js';
 import { anyFloatInput, booleanOption, expectTensor, shapeMismatch } from './checks.js';
+import { fmtSpatial, spatialOption } from './conv.js';
 
 // Pooling layers have no parameters; they pool each channel on its own over
 // windows of the spatial axes (the notes: like convolution, but the window's
 // mean or max instead of a weighted sum, and nothing learned). Inputs are
 // [N, C, L] / [N, C, H, W], or unbatched [C, L] / [C, H, W].
-
-/** One integer >= min per spatial axis: a number for 1-D layers, [h, w] for 2-D ones. */
-function spatial(op: string, name: string, value: unknown, n: number, min: number): number | number[] {
-  const list = typeof value === 'number' ? new Array<number>(n).fill(value) : value;
-  if (!Array.isArray(list) || list.length !== n || list.some((v) => typeof v !== 'number' || !Number.isInteger(v) || v < min)) {
-    throw new ValueError(`${op}: ${name} must be an integer >= ${min}${n > 1 ? ` or ${n} of them` : ''}, got ${JSON.stringify(value)}`);
-  }
-  return n === 1 ? list[0] : [...list];
-}
-
-function fmt(value: unknown): string {
-  return Array.isArray(value) ? `(${value.join(', ')})` : String(value);
-}
 
 function describe(n: number): string {
   return n === 1 ? '[N, C, L] or [C, L]' : '[N, C, H, W] or [C, H, W]';
@@ -78,9 +66,9 @@ abstract class WindowPool extends Module {
     super();
     const op = (this.constructor as typeof Module).className;
     this.spatialDims = n;
-    this.kernelSize = spatial(op, 'kernelSize', kernelSize, n, 1);
-    this.stride = options.stride === undefined || options.stride === null ? this.kernelSize : spatial(op, 'stride', options.stride, n, 1);
-    this.padding = spatial(op, 'padding', options.padding ?? 0, n, 0);
+    this.kernelSize = spatialOption(op, 'kernelSize', kernelSize, n, 1);
+    this.stride = options.stride === undefined || options.stride === null ? this.kernelSize : spatialOption(op, 'stride', options.stride, n, 1);
+    this.padding = spatialOption(op, 'padding', options.padding ?? 0, n, 0);
     const kernel = typeof this.kernelSize === 'number' ? [this.kernelSize] : this.kernelSize;
     (typeof this.padding === 'number' ? [this.padding] : this.padding).forEach((p, i) => {
       if (p > Math.floor(kernel[i] / 2)) throw new ValueError(`${op}: padding ${p} must be at most half the kernel size ${kernel[i]}`);
@@ -95,7 +83,7 @@ abstract class WindowPool extends Module {
 
   override extraRepr(): string {
     return Object.entries(this.getConfig())
-      .map(([k, v]) => `${k}=${fmt(v)}`)
+      .map(([k, v]) => `${k}=${fmtSpatial(v)}`)
       .join(', ');
   }
 }
@@ -105,7 +93,7 @@ abstract class MaxPoolNd extends WindowPool {
 
   protected constructor(n: number, kernelSize: number | readonly number[], options: MaxPoolLayerOptions) {
     super(n, kernelSize, options);
-    this.dilation = spatial(this.className, 'dilation', options.dilation ?? 1, n, 1);
+    this.dilation = spatialOption(this.className, 'dilation', options.dilation ?? 1, n, 1);
   }
 
   forward(x: Tensor): Tensor {
@@ -216,9 +204,9 @@ abstract class MaxUnpoolNd extends Module {
     super();
     const op = (this.constructor as typeof Module).className;
     this.spatialDims = n;
-    this.kernelSize = spatial(op, 'kernelSize', kernelSize, n, 1);
-    this.stride = options.stride === undefined || options.stride === null ? this.kernelSize : spatial(op, 'stride', options.stride, n, 1);
-    this.padding = spatial(op, 'padding', options.padding ?? 0, n, 0);
+    this.kernelSize = spatialOption(op, 'kernelSize', kernelSize, n, 1);
+    this.stride = options.stride === undefined || options.stride === null ? this.kernelSize : spatialOption(op, 'stride', options.stride, n, 1);
+    this.padding = spatialOption(op, 'padding', options.padding ?? 0, n, 0);
     if (options.name !== undefined) this.withName(options.name);
   }
 
@@ -238,7 +226,7 @@ abstract class MaxUnpoolNd extends Module {
   }
 
   override extraRepr(): string {
-    return `kernelSize=${fmt(this.kernelSize)}, stride=${fmt(this.stride)}, padding=${fmt(this.padding)}`;
+    return `kernelSize=${fmtSpatial(this.kernelSize)}, stride=${fmtSpatial(this.stride)}, padding=${fmtSpatial(this.padding)}`;
   }
 }
 
@@ -292,7 +280,7 @@ abstract class AdaptivePool extends Module {
   }
 
   override extraRepr(): string {
-    return `outputSize=${fmt(this.outputSize)}`;
+    return `outputSize=${fmtSpatial(this.outputSize)}`;
   }
 }
 
