@@ -1,5 +1,5 @@
-import { ShapeError, ValueError, fmtShape } from '../core/errors.js';
-import { Generator, defaultGenerator } from '../core/random.js';
+import { fmtShape, ShapeError, ValueError } from '../core/errors.js';
+import { defaultGenerator, Generator } from '../core/random.js';
 import { Tensor } from '../core/tensor.js';
 import { indexSelect } from '../kernels/gather.js';
 
@@ -114,7 +114,8 @@ export class DataLoader implements Iterable<Batch> {
   /** Batches per pass. */
   get length(): number {
     const n = this.dataset.length;
-    if (this.batchSize >= n) return n === 0 || (this.dropLast && this.batchSize > n) ? 0 : 1;
+    // batchSize Infinity asks for the full batch, which dropLast never drops.
+    if (this.batchSize >= n) return n === 0 || (this.dropLast && Number.isFinite(this.batchSize) && this.batchSize > n) ? 0 : 1;
     return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
   }
 
@@ -145,7 +146,8 @@ function identity(n: number): Int32Array {
  */
 export function randomSplit(dataset: TensorDataset, lengths: readonly number[], options: { generator?: Generator } = {}): TensorDataset[] {
   const n = dataset.length;
-  if (lengths.length === 0 || lengths.some((l) => !(l >= 0))) throw new ValueError(`randomSplit: lengths must be non-negative numbers, got [${lengths.join(', ')}]`);
+  if (lengths.length === 0 || lengths.some((l) => !(l >= 0)))
+    throw new ValueError(`randomSplit: lengths must be non-negative numbers, got [${lengths.join(', ')}]`);
   const total = lengths.reduce((a, b) => a + b, 0);
   let counts: number[];
   if (lengths.every(Number.isInteger) && total === n) counts = [...lengths];

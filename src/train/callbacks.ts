@@ -156,7 +156,8 @@ export class EarlyStopping implements Callback {
 
   constructor(options: EarlyStoppingOptions = {}) {
     this.patience = options.patience ?? 0;
-    if (!Number.isInteger(this.patience) || this.patience < 0) throw new ValueError(`EarlyStopping: patience must be a non-negative integer, got ${this.patience}`);
+    if (!Number.isInteger(this.patience) || this.patience < 0)
+      throw new ValueError(`EarlyStopping: patience must be a non-negative integer, got ${this.patience}`);
     this.startFromEpoch = options.startFromEpoch ?? 0;
     if (!Number.isInteger(this.startFromEpoch) || this.startFromEpoch < 0) {
       throw new ValueError(`EarlyStopping: startFromEpoch must be a non-negative integer, got ${this.startFromEpoch}`);
@@ -190,8 +191,8 @@ export class EarlyStopping implements Callback {
     if (this.wait >= this.patience) {
       this.stoppedEpoch = epoch;
       const { key, best, bestEpoch } = this.monitor;
-      const since = bestEpoch >= 0 ? `its best, ${best}, at epoch ${bestEpoch + 1}` : `the baseline ${best}`;
-      ctx.stopTraining(`EarlyStopping: ${key} has not improved on ${since} for ${this.wait} epoch${this.wait === 1 ? '' : 's'} (patience ${this.patience})`);
+      const reference = bestEpoch >= 0 ? `best ${formatLogValue(best)} at epoch ${bestEpoch + 1}` : `baseline ${formatLogValue(best)} never beaten`;
+      ctx.stopTraining(`EarlyStopping: ${key} has not improved for ${this.wait} epoch${this.wait === 1 ? '' : 's'} (patience ${this.patience}); ${reference}`);
     }
   }
 
@@ -225,8 +226,10 @@ export class LRSchedulerCallback implements Callback {
     }
     this.scheduler = scheduler;
     this.interval = options.interval ?? 'epoch';
-    if (this.interval !== 'epoch' && this.interval !== 'batch') throw new ValueError(`LRSchedulerCallback: interval must be 'epoch' or 'batch', got '${this.interval}'`);
-    if (options.monitor !== undefined && this.interval === 'batch') throw new ValueError('LRSchedulerCallback: a monitored scheduler steps once per epoch; use interval "epoch"');
+    if (this.interval !== 'epoch' && this.interval !== 'batch')
+      throw new ValueError(`LRSchedulerCallback: interval must be 'epoch' or 'batch', got '${this.interval}'`);
+    if (options.monitor !== undefined && this.interval === 'batch')
+      throw new ValueError('LRSchedulerCallback: a monitored scheduler steps once per epoch; use interval "epoch"');
     this.monitor = options.monitor;
   }
 
@@ -240,7 +243,8 @@ export class LRSchedulerCallback implements Callback {
       this.scheduler.step();
       return;
     }
-    if (!(this.monitor in logs)) throw new ValueError(`LRSchedulerCallback: monitored key '${this.monitor}' is not in the epoch logs (logged: ${Object.keys(logs).join(', ')})`);
+    if (!(this.monitor in logs))
+      throw new ValueError(`LRSchedulerCallback: monitored key '${this.monitor}' is not in the epoch logs (logged: ${Object.keys(logs).join(', ')})`);
     this.scheduler.step(logs[this.monitor]);
   }
 }
@@ -290,7 +294,8 @@ export class ReduceLROnPlateau implements Callback {
     const before = ctx.optimizer.paramGroups.map((g) => g.lr);
     scheduler.step(logs[this.monitor]);
     ctx.optimizer.paramGroups.forEach((g, i) => {
-      if (g.lr !== before[i]) this.log?.(`ReduceLROnPlateau: epoch ${epoch + 1}: ${this.monitor} has plateaued; learning rate of group ${i}: ${before[i]} -> ${g.lr}`);
+      if (g.lr !== before[i])
+        this.log?.(`ReduceLROnPlateau: epoch ${epoch + 1}: ${this.monitor} has plateaued; learning rate of group ${i}: ${before[i]} -> ${g.lr}`);
     });
   }
 }
@@ -307,7 +312,14 @@ export interface ModelCheckpointOptions {
   every?: number;
 }
 
-/** Saves the model during training through a user-supplied `save` hook, every few epochs or at each new best. */
+/**
+ * Saves the model during training through a user-supplied `save` hook, every
+ * few epochs or at each new best. The hook decides where: a file through
+ * `io/` in Node, IndexedDB in a browser, or a copy in memory.
+ *
+ * @example
+ * new ModelCheckpoint({ save: (model) => saveModel(model, 'checkpoints/best'), saveBestOnly: true })
+ */
 export class ModelCheckpoint implements Callback {
   readonly saveBestOnly: boolean;
   readonly every: number;
@@ -317,7 +329,8 @@ export class ModelCheckpoint implements Callback {
   lastSavedEpoch = -1;
 
   constructor(options: ModelCheckpointOptions) {
-    if (typeof options?.save !== 'function') throw new ValueError('ModelCheckpoint: options.save must be a function (model, epoch, logs) => void | Promise<void>');
+    if (typeof options?.save !== 'function')
+      throw new ValueError('ModelCheckpoint: options.save must be a function (model, epoch, logs) => void | Promise<void>');
     this.save = options.save;
     this.saveBestOnly = options.saveBestOnly ?? false;
     this.every = options.every ?? 1;

@@ -1,17 +1,17 @@
 import { noGrad } from '../core/engine.js';
-import { ShapeError, ValueError, fmtShape } from '../core/errors.js';
+import { fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import type { Generator } from '../core/random.js';
 import { Tensor } from '../core/tensor.js';
 import { type Batch, DataLoader, type IndexedDataset, TensorDataset } from '../data/dataset.js';
 import { concat } from '../kernels/concat.js';
+import { getLoss, type Loss } from '../nn/losses.js';
 import type { Module } from '../nn/module.js';
-import { type Loss, getLoss } from '../nn/losses.js';
 import type { Parameter } from '../nn/parameter.js';
 import { clipGradNorm } from '../optim/clip.js';
 import { l1Penalty, l2Penalty } from '../optim/penalty.js';
-import { type BatchLogs, type Callback, type OptimizerLike, ProgressLogger, TerminateOnNaN, type TrainContext, now } from './callbacks.js';
+import { type BatchLogs, type Callback, now, type OptimizerLike, ProgressLogger, TerminateOnNaN, type TrainContext } from './callbacks.js';
 import { type EpochLogs, History } from './history.js';
-import { type Metric, type MetricSpec, getMetric } from './metrics.js';
+import { getMetric, type Metric, type MetricSpec } from './metrics.js';
 
 /** A loss: prediction and target in, a scalar tensor out (averaged over the batch, so epoch losses are sample-weighted means). */
 export type LossFn = (prediction: Tensor, target: Tensor) => Tensor;
@@ -132,13 +132,23 @@ function checkBatchSize(op: string, batchSize: number): number {
   return batchSize;
 }
 
-function batchSource(op: string, data: Data, loaderOptions: { batchSize?: number; shuffle?: boolean; generator?: Generator }): BatchSource {
+/**
+ * Batches for tensors and datasets, or the data itself when already batched.
+ * `batchSizeGiven` says whether the caller chose batchSize for this data (an
+ * error with batched data) or it was inherited (ignored then).
+ */
+function batchSource(
+  op: string,
+  data: Data,
+  loaderOptions: { batchSize?: number; shuffle?: boolean; generator?: Generator },
+  batchSizeGiven = loaderOptions.batchSize !== undefined,
+): BatchSource {
   const dataset = asDataset(op, data);
   if (dataset) {
     const loader = new DataLoader(dataset, { ...loaderOptions, batchSize: checkBatchSize(op, loaderOptions.batchSize ?? 32) });
     return { batches: () => loader, steps: loader.length };
   }
-  if (loaderOptions.batchSize !== undefined) {
+  if (batchSizeGiven) {
     throw new ValueError(`${op}: batchSize applies to tensors and datasets; this data is already batched (set the batch size on the DataLoader)`);
   }
   const length = (data as { length?: unknown }).length;
@@ -169,7 +179,8 @@ function computeLoss(op: string, lossFn: LossFn, prediction: Tensor, target: Ten
 }
 
 function checkLoss(op: string, loss: LossSpec): LossFn {
-  if (loss === undefined || loss === null) throw new ValueError(`${op}: a loss is required: a name such as 'mse' or 'crossEntropy', a function, or a Loss module`);
+  if (loss === undefined || loss === null)
+    throw new ValueError(`${op}: a loss is required: a name such as 'mse' or 'crossEntropy', a function, or a Loss module`);
   return getLoss(loss);
 }
 
@@ -236,7 +247,8 @@ function resolveMetrics(op: string, specs: readonly MetricSpec[] | undefined, lo
   const metrics = specs.map((s) => getMetric(s, { threshold }));
   const names = new Set<string>();
   for (const m of metrics) {
-    if (m.name === 'loss' || m.name === 'lr' || names.has(m.name)) throw new ValueError(`${op}: metric name '${m.name}' is used twice or clashes with 'loss'/'lr'`);
+    if (m.name === 'loss' || m.name === 'lr' || names.has(m.name))
+      throw new ValueError(`${op}: metric name '${m.name}' is used twice or clashes with 'loss'/'lr'`);
     names.add(m.name);
   }
   return metrics;
@@ -263,6 +275,21 @@ function checkSignal(signal: AbortSignal | undefined, op: string): AbortSignal |
  * the unfinished epoch is not recorded and `history.stopped` is 'aborted').
  * It rejects on errors, including a NaN loss (NonFiniteLossError). Every
  * module's train/eval flag is restored at the end.
+ *
+ * Long runs stay responsive: fit hands control to the event loop whenever
+ * `yieldEveryMs` have passed (between batches), in Node and in browsers.
+ *
+ * @example
+ * const history = await fit(model, { x, y }, {
+ *   loss: 'crossEntropy',
+ *   optimizer: new optim.Adam(model.parameters(), { lr: 1e-3 }),
+ *   epochs: 20,
+ *   batchSize: 64,
+ *   validationSplit: 0.1,
+ *   metrics: ['accuracy'],
+ *   callbacks: [new EarlyStopping({ patience: 3, restoreBestWeights: true })],
+ * });
+ * history.get('valAccuracy');
  */
 export async function fit(model: Module, data: Data, options: FitOptions): Promise<History> {
   const op = 'fit';
@@ -291,7 +318,8 @@ export async function fit(model: Module, data: Data, options: FitOptions): Promi
     if (!(split > 0 && split < 1)) throw new ValueError(`fit: validationSplit must be in (0, 1), got ${split}`);
     if (validationData !== undefined) throw new ValueError('fit: give validationSplit or validationData, not both');
     const dataset = asDataset(op, data);
-    if (!(dataset instanceof TensorDataset)) throw new ValueError('fit: validationSplit needs {x, y} tensors or a TensorDataset; for other data pass validationData');
+    if (!(dataset instanceof TensorDataset))
+      throw new ValueError('fit: validationSplit needs {x, y} tensors or a TensorDataset; for other data pass validationData');
     const n = dataset.length;
     const nVal = Math.ceil(split * n);
     if (nVal >= n) throw new ValueError(`fit: validationSplit ${split} of ${n} samples leaves nothing to train on`);
@@ -301,7 +329,9 @@ export async function fit(model: Module, data: Data, options: FitOptions): Promi
   }
   const train = batchSource(op, trainData, { batchSize: options.batchSize, shuffle: options.shuffle ?? true, generator: options.generator });
   const validation =
-    validationData === undefined ? undefined : batchSource(op, validationData, { batchSize: options.validationBatchSize ?? options.batchSize });
+    validationData === undefined
+      ? undefined
+      : batchSource(op, validationData, { batchSize: options.validationBatchSize ?? options.batchSize }, options.validationBatchSize !== undefined);
 
   const callbacks: Callback[] = [];
   const userCallbacks = options.callbacks ?? [];
@@ -394,7 +424,8 @@ export async function fit(model: Module, data: Data, options: FitOptions): Promi
           return objective;
         };
         optimizer.step(closure);
-        if (first === null) throw new ValueError('fit: optimizer.step(closure) did not call the closure; fit needs optimizers that evaluate it, as the ones in optim/ do');
+        if (first === null)
+          throw new ValueError('fit: optimizer.step(closure) did not call the closure; fit needs optimizers that evaluate it, as the ones in optim/ do');
         const { prediction, loss } = first as { prediction: Tensor; loss: number };
         lossSum += loss * size;
         samples += size;

@@ -1,4 +1,4 @@
-import { ShapeError, ValueError, fmtShape } from '../core/errors.js';
+import { fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
 import { classIndices } from '../data/dataset.js';
 
@@ -66,7 +66,8 @@ function predictedClasses(op: string, prediction: Tensor, threshold: number): { 
     throw new ShapeError(`${op}: prediction must have shape [n], [n, 1] or [n, classes], got ${fmtShape(prediction.shape)}`);
   }
   if (prediction.dtype === 'int32' || prediction.dtype === 'bool') {
-    if (!isBinaryShaped(prediction)) throw new ShapeError(`${op}: integer predictions must be labels of shape [n] or [n, 1], got ${fmtShape(prediction.shape)}`);
+    if (!isBinaryShaped(prediction))
+      throw new ShapeError(`${op}: integer predictions must be labels of shape [n] or [n, 1], got ${fmtShape(prediction.shape)}`);
     const labels = classIndices(op, prediction);
     return { labels, numClasses: maxPlusOne(labels) };
   }
@@ -487,12 +488,12 @@ export class MeanMetric implements Metric {
 }
 
 /**
- * Whether larger values of a log key are better: accuracies, precision,
- * recall, F1, R² and AUC (with or without the 'val' prefix); losses and
- * errors are minimized. Monitors with mode 'auto' use this.
+ * Whether larger values of a log key are better: keys ending in acc /
+ * accuracy, precision, recall, f1, r2 or auc ('valAccuracy', 'top5Accuracy',
+ * 'valF1'); losses and errors are minimized. Monitors with mode 'auto' use this.
  */
 export function higherIsBetter(key: string): boolean {
-  return /acc|precision|recall|f1|r2|auc/i.test(key);
+  return /(acc|accuracy|precision|recall|f1|r2|auc)$/i.test(key);
 }
 
 const factories: Record<string, (name: string, threshold: number | undefined) => Metric> = {

@@ -1,12 +1,12 @@
 import { ValueError } from '../core/errors.js';
-import { type Generator, defaultGenerator } from '../core/random.js';
+import { defaultGenerator, type Generator } from '../core/random.js';
 import { Tensor } from '../core/tensor.js';
-import { type Fold, TensorDataset, kFold, stratifiedKFold, trainTestSplit } from '../data/dataset.js';
+import { type Fold, kFold, stratifiedKFold, TensorDataset, trainTestSplit } from '../data/dataset.js';
 import { Module } from '../nn/module.js';
 import type { MonitorMode } from './callbacks.js';
-import { type FitOptions, evaluate, fit } from './fit.js';
+import { evaluate, type FitOptions, fit } from './fit.js';
 import type { EpochLogs, History } from './history.js';
-import { type MetricSpec, higherIsBetter } from './metrics.js';
+import { higherIsBetter, type MetricSpec } from './metrics.js';
 
 /** Labelled samples held as tensors. */
 export interface SupervisedData {
@@ -91,7 +91,12 @@ export interface CrossValidationResult {
   std: EpochLogs;
 }
 
-function makeFolds(op: string, dataset: TensorDataset, k: number, options: { shuffle?: boolean; stratify?: boolean; generator?: Generator; seed?: number }): Fold[] {
+function makeFolds(
+  op: string,
+  dataset: TensorDataset,
+  k: number,
+  options: { shuffle?: boolean; stratify?: boolean; generator?: Generator; seed?: number },
+): Fold[] {
   if (!Number.isInteger(k) || k < 2) throw new ValueError(`${op}: k must be an integer >= 2, got ${k}`);
   const foldOptions = { shuffle: options.shuffle ?? true, generator: options.generator, seed: options.seed };
   return options.stratify ? stratifiedKFold(dataset.y as Tensor, k, foldOptions) : kFold(dataset.length, k, foldOptions);
@@ -124,7 +129,11 @@ async function runFolds(
  * Resolves to the per-fold scores with their mean and standard deviation.
  * When `signal` aborts, the promise rejects with the signal's reason.
  */
-export async function crossValidate(buildModel: (fold: number) => BuildResult, data: SupervisedData, options: CrossValidateOptions): Promise<CrossValidationResult> {
+export async function crossValidate(
+  buildModel: (fold: number) => BuildResult,
+  data: SupervisedData,
+  options: CrossValidateOptions,
+): Promise<CrossValidationResult> {
   const op = 'crossValidate';
   if (typeof buildModel !== 'function') throw new ValueError(`${op}: buildModel must be a function (fold) => Module`);
   const dataset = checkData(op, data);

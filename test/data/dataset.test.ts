@@ -1,18 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  arange,
   DataLoader,
   Generator,
-  ShapeError,
-  TensorDataset,
-  ValueError,
-  arange,
   kFold,
   randomSplit,
+  ShapeError,
   seed,
   stratifiedKFold,
+  TensorDataset,
   tensor,
   trainTestSplit,
+  ValueError,
 } from '../../src/index.js';
 
 /** x = [[0, 0], [1, 10], [2, 20], ...] so a row's sample index is x[i][0]; y = 100 + index. */
@@ -44,7 +44,10 @@ describe('TensorDataset', () => {
   });
 
   it('rejects mismatched sample counts and out-of-range indices', () => {
-    assert.throws(() => new TensorDataset(tensor([[1], [2], [3]]), tensor([1, 2])), (e: Error) => e instanceof ShapeError && /3 samples/.test(e.message));
+    assert.throws(
+      () => new TensorDataset(tensor([[1], [2], [3]]), tensor([1, 2])),
+      (e: Error) => e instanceof ShapeError && /3 samples/.test(e.message),
+    );
     assert.throws(() => indexed(3).get(3), ValueError);
   });
 });
@@ -76,7 +79,10 @@ describe('DataLoader', () => {
     seed(42);
     const first = [...loader].flatMap((b) => rowIds(b.x));
     const second = [...loader].flatMap((b) => rowIds(b.x));
-    assert.deepEqual(sorted(first), Array.from({ length: 12 }, (_, i) => i));
+    assert.deepEqual(
+      sorted(first),
+      Array.from({ length: 12 }, (_, i) => i),
+    );
     assert.notDeepEqual(first, second, 'each pass draws a new order');
     seed(42);
     assert.deepEqual(
@@ -84,7 +90,11 @@ describe('DataLoader', () => {
       first,
     );
     // y travels with x: y = 100 + the row id.
-    for (const b of loader) assert.deepEqual(b.y?.toArray(), rowIds(b.x).map((i) => 100 + i));
+    for (const b of loader)
+      assert.deepEqual(
+        b.y?.toArray(),
+        rowIds(b.x).map((i) => 100 + i),
+      );
   });
 
   it('uses its own generator when given one, leaving the global stream alone', () => {
@@ -119,7 +129,10 @@ describe('randomSplit', () => {
     const [a, b] = randomSplit(d, [7, 3], { generator: new Generator(0) });
     assert.equal(a.length, 7);
     assert.equal(b.length, 3);
-    assert.deepEqual(sorted([...rowIds(a.x), ...rowIds(b.x)]), Array.from({ length: 10 }, (_, i) => i));
+    assert.deepEqual(
+      sorted([...rowIds(a.x), ...rowIds(b.x)]),
+      Array.from({ length: 10 }, (_, i) => i),
+    );
     // 10 * [0.5, 0.25, 0.25] = [5, 2.5, 2.5] → floors [5, 2, 2]; the leftover sample goes to the first subset.
     const parts = randomSplit(d, [0.5, 0.25, 0.25], { generator: new Generator(0) });
     assert.deepEqual(
@@ -137,9 +150,15 @@ describe('trainTestSplit', () => {
     // ceil(0.25 * 10) = 3
     assert.equal(s.xTest.shape[0], 3);
     assert.equal(s.xTrain.shape[0], 7);
-    assert.deepEqual(sorted([...s.trainIndices, ...s.testIndices]), Array.from({ length: 10 }, (_, i) => i));
+    assert.deepEqual(
+      sorted([...s.trainIndices, ...s.testIndices]),
+      Array.from({ length: 10 }, (_, i) => i),
+    );
     assert.deepEqual(rowIds(s.xTest), Array.from(s.testIndices));
-    assert.deepEqual(s.yTest?.toArray(), Array.from(s.testIndices, (i) => 100 + i));
+    assert.deepEqual(
+      s.yTest?.toArray(),
+      Array.from(s.testIndices, (i) => 100 + i),
+    );
     const again = trainTestSplit(x, y, { testFraction: 0.25, seed: 3 });
     assert.deepEqual(again.testIndices, s.testIndices);
   });
@@ -181,7 +200,10 @@ describe('kFold', () => {
     assert.deepEqual(Array.from(folds[0].test), [0, 1, 2, 3]);
     const shuffled = kFold(10, 3, { shuffle: true, generator: new Generator(1) });
     const held = shuffled.flatMap((f) => Array.from(f.test));
-    assert.deepEqual(sorted(held), Array.from({ length: 10 }, (_, i) => i));
+    assert.deepEqual(
+      sorted(held),
+      Array.from({ length: 10 }, (_, i) => i),
+    );
     for (const f of shuffled) {
       assert.equal(f.train.length + f.test.length, 10);
       const test = new Set(f.test);
@@ -200,6 +222,9 @@ describe('kFold', () => {
       for (const i of f.test) counts[labels[i]]++;
       assert.deepEqual(counts, [2, 1]);
     }
-    assert.deepEqual(sorted(folds.flatMap((f) => Array.from(f.test))), Array.from({ length: 12 }, (_, i) => i));
+    assert.deepEqual(
+      sorted(folds.flatMap((f) => Array.from(f.test))),
+      Array.from({ length: 12 }, (_, i) => i),
+    );
   });
 });

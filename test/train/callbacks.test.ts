@@ -3,17 +3,17 @@ import { describe, it } from 'node:test';
 import {
   type Callback,
   EarlyStopping,
+  fit,
   History,
   HistoryLogger,
   LRSchedulerCallback,
   ModelCheckpoint,
+  nn,
   type OptimizerLike,
+  optim,
   ProgressLogger,
   ReduceLROnPlateau,
   type Tensor,
-  fit,
-  nn,
-  optim,
   tensor,
   zeros,
 } from '../../src/index.js';
@@ -72,7 +72,7 @@ describe('EarlyStopping', () => {
     const { model, history } = await scriptedRun(script, [es]);
     assert.deepEqual(history.epoch, [0, 1, 2]);
     assert.equal(history.stopped, 'callback');
-    assert.match(history.stopMessage!, /^EarlyStopping: valLoss has not improved on its best, 0\.04\d* at epoch 2, for 1 epoch \(patience 1\)/);
+    assert.match(history.stopMessage!, /^EarlyStopping: valLoss has not improved for 1 epoch \(patience 1\); best 0\.0400 at epoch 2$/);
     assert.equal(es.stoppedEpoch, 2);
     assert.equal(model.w.data[0], 3.2);
   });
@@ -87,6 +87,10 @@ describe('EarlyStopping', () => {
     const max = await scriptedRun(script, [new EarlyStopping({ patience: 1, mode: 'max', restoreBestWeights: true })]);
     assert.equal(max.history.length, 2);
     assert.equal(max.model.w.data[0], 1);
+    // A baseline of 0.01 that no epoch beats: it stops once patience (2) runs out.
+    const base = await scriptedRun(script, [new EarlyStopping({ patience: 2, baseline: 0.01 })]);
+    assert.equal(base.history.length, 2);
+    assert.match(base.history.stopMessage!, /has not improved for 2 epochs \(patience 2\); baseline 0\.0100 never beaten$/);
   });
 
   it('asks for validation data when monitoring a val key without it', async () => {
@@ -115,7 +119,13 @@ describe('learning-rate callbacks', () => {
     const model = new nn.Linear(1, 1, f64);
     const opt = new optim.SGD(model.parameters(), { lr: 1 });
     const data = { x: tensor([[1], [2], [3], [4]], f64), y: tensor([[1], [2], [3], [4]], f64) };
-    const perEpoch = await fit(model, data, { loss: 'mse', optimizer: opt, epochs: 3, batchSize: 2, callbacks: [new LRSchedulerCallback(new optim.StepLR(opt, { stepSize: 1, gamma: 0.5 }))] });
+    const perEpoch = await fit(model, data, {
+      loss: 'mse',
+      optimizer: opt,
+      epochs: 3,
+      batchSize: 2,
+      callbacks: [new LRSchedulerCallback(new optim.StepLR(opt, { stepSize: 1, gamma: 0.5 }))],
+    });
     assert.deepEqual(perEpoch.lr, [1, 0.5, 0.25]);
     const opt2 = new optim.SGD(model.parameters(), { lr: 1 });
     const perBatch = await fit(model, data, {

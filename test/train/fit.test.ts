@@ -1,26 +1,26 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  DataLoader,
-  Generator,
-  NonFiniteLossError,
-  type Tensor,
-  TensorDataset,
   accuracy,
+  DataLoader,
   evaluate,
   fit,
+  Generator,
   linspace,
   meanSquaredError,
+  NonFiniteLossError,
   nn,
   noGrad,
   normal,
   optim,
   predict,
   seed,
+  type Tensor,
+  TensorDataset,
   tensor,
   twoSpirals,
 } from '../../src/index.js';
-import { type FixtureTensor, assertClose, fromFixture, loadFixture } from '../helpers.js';
+import { assertClose, type FixtureTensor, fromFixture, loadFixture } from '../helpers.js';
 
 const f64 = { dtype: 'float64' as const };
 
@@ -45,13 +45,17 @@ describe('fit learns', () => {
       f64,
     );
     const y = tensor([[0], [1], [1], [0]], f64);
-    const history = await fit(model, { x, y }, {
-      loss: 'bceWithLogits',
-      optimizer: new optim.SGD(model.parameters(), { lr: 0.5, momentum: 0.9 }),
-      epochs: 500,
-      batchSize: 4,
-      metrics: ['accuracy'],
-    });
+    const history = await fit(
+      model,
+      { x, y },
+      {
+        loss: 'bceWithLogits',
+        optimizer: new optim.SGD(model.parameters(), { lr: 0.5, momentum: 0.9 }),
+        epochs: 500,
+        batchSize: 4,
+        metrics: ['accuracy'],
+      },
+    );
     assert.equal(history.length, 500);
     assert.ok(history.loss.at(-1)! < 0.01, `final loss ${history.loss.at(-1)}`);
     // bceWithLogits: 'accuracy' thresholds the logits at 0.
@@ -86,13 +90,17 @@ describe('fit learns', () => {
       new nn.ReLU(),
       new nn.Linear(16, 2, { ...f64, generator: g }),
     );
-    const history = await fit(model, { x, y }, {
-      loss: 'crossEntropy',
-      optimizer: new optim.Adam(model.parameters(), { lr: 0.03 }),
-      epochs: 250,
-      batchSize: Number.POSITIVE_INFINITY,
-      metrics: ['accuracy'],
-    });
+    const history = await fit(
+      model,
+      { x, y },
+      {
+        loss: 'crossEntropy',
+        optimizer: new optim.Adam(model.parameters(), { lr: 0.03 }),
+        epochs: 250,
+        batchSize: Number.POSITIVE_INFINITY,
+        metrics: ['accuracy'],
+      },
+    );
     const acc = accuracy(await predict(model, x), y);
     assert.ok(acc >= 0.95, `training accuracy ${acc}`);
     assert.ok(history.get('accuracy').at(-1)! >= 0.95);
@@ -160,7 +168,13 @@ describe('fit behaviour', () => {
     // With lr 0 the weights never move, so every epoch's loss is the loss of the whole set;
     // the batches (8, 8, 8, 8, 8) are cut in a new order each epoch.
     const model = new nn.Sequential(new nn.Linear(2, 3, f64), new nn.Tanh(), new nn.Linear(3, 2, f64));
-    const history = await fit(model, data, { loss: 'crossEntropy', optimizer: new optim.SGD(model.parameters(), { lr: 0 }), epochs: 2, batchSize: 8, metrics: ['accuracy'] });
+    const history = await fit(model, data, {
+      loss: 'crossEntropy',
+      optimizer: new optim.SGD(model.parameters(), { lr: 0 }),
+      epochs: 2,
+      batchSize: 8,
+      metrics: ['accuracy'],
+    });
     const full = await evaluate(model, data, { loss: 'crossEntropy', metrics: ['accuracy'] });
     for (const l of history.loss) assertClose(l, full.loss, { atol: 1e-14 });
     assert.deepEqual(history.get('accuracy'), [full.accuracy, full.accuracy]);
@@ -181,16 +195,28 @@ describe('fit behaviour', () => {
     const model = new nn.Linear(3, 2, f64);
     const before = snapshot(model);
     const zeroLoss = (p: Tensor) => p.sum().mul(0);
-    const h = await fit(model, { x: tensor([[1, 2, 3]], f64), y: tensor([[0, 0]], f64) }, { loss: zeroLoss, optimizer: new optim.SGD(model.parameters(), { lr: 0.1 }), l2: 0.5 });
+    const h = await fit(
+      model,
+      { x: tensor([[1, 2, 3]], f64), y: tensor([[0, 0]], f64) },
+      { loss: zeroLoss, optimizer: new optim.SGD(model.parameters(), { lr: 0.1 }), l2: 0.5 },
+    );
     assert.deepEqual(h.lr, [0.1]);
-    assertClose(model.weight, before.get('weight')!.map((w) => 0.9 * w), { atol: 1e-15 });
+    assertClose(
+      model.weight,
+      before.get('weight')!.map((w) => 0.9 * w),
+      { atol: 1e-15 },
+    );
     assert.deepEqual(model.bias!.toFlatArray(), before.get('bias'));
   });
 
   it('l1 moves each weight by lr·l1 toward zero', async () => {
     const model = new nn.Linear(3, 2, f64);
     const before = snapshot(model).get('weight')!;
-    await fit(model, { x: tensor([[1, 2, 3]], f64), y: tensor([[0, 0]], f64) }, { loss: (p: Tensor) => p.sum().mul(0), optimizer: new optim.SGD(model.parameters(), { lr: 0.1 }), l1: 0.01 });
+    await fit(
+      model,
+      { x: tensor([[1, 2, 3]], f64), y: tensor([[0, 0]], f64) },
+      { loss: (p: Tensor) => p.sum().mul(0), optimizer: new optim.SGD(model.parameters(), { lr: 0.1 }), l1: 0.01 },
+    );
     assertClose(
       model.weight,
       before.map((w) => w - 0.001 * Math.sign(w)),
@@ -202,7 +228,11 @@ describe('fit behaviour', () => {
     // loss = 1000·Σ(out): huge gradients; with SGD lr 1 the whole update has the clipped norm ≈ 0.5.
     const model = new nn.Linear(3, 2, f64);
     const before = model.parameters().flatMap((p) => p.toFlatArray());
-    await fit(model, { x: tensor([[1, 2, 3]], f64), y: tensor([[0, 0]], f64) }, { loss: (p: Tensor) => p.sum().mul(1000), optimizer: new optim.SGD(model.parameters(), { lr: 1 }), clipGradNorm: 0.5 });
+    await fit(
+      model,
+      { x: tensor([[1, 2, 3]], f64), y: tensor([[0, 0]], f64) },
+      { loss: (p: Tensor) => p.sum().mul(1000), optimizer: new optim.SGD(model.parameters(), { lr: 1 }), clipGradNorm: 0.5 },
+    );
     const after = model.parameters().flatMap((p) => p.toFlatArray());
     const step = Math.sqrt(after.reduce((s, v, i) => s + (v - before[i]) ** 2, 0));
     assertClose(step, 0.5, { atol: 1e-6 });
@@ -213,7 +243,11 @@ describe('fit behaviour', () => {
     const x = linspace(-1, 1, 20, f64).reshape([20, 1]);
     const y = x.mul(2).sub(1);
     const model = new nn.Linear(1, 1, f64);
-    const h = await fit(model, { x, y }, { loss: 'mse', optimizer: new optim.LBFGS(model.parameters(), { lineSearchFn: 'strongWolfe' }), epochs: 3, batchSize: 20 });
+    const h = await fit(
+      model,
+      { x, y },
+      { loss: 'mse', optimizer: new optim.LBFGS(model.parameters(), { lineSearchFn: 'strongWolfe' }), epochs: 3, batchSize: 20 },
+    );
     assertClose(model.weight, [[2]], { atol: 1e-6 });
     assertClose(model.bias!, [-1], { atol: 1e-6 });
     assert.ok(h.loss[0] > 0.1 && h.loss[2] < 1e-10);
@@ -222,8 +256,20 @@ describe('fit behaviour', () => {
   it('accepts a DataLoader and async iterables of batches', async () => {
     const dataset = new TensorDataset(data.x, data.y);
     const model = new nn.Linear(2, 2, f64);
-    const h1 = await fit(model, new DataLoader(dataset, { batchSize: 10 }), { loss: 'crossEntropy', optimizer: (p) => new optim.SGD(p, { lr: 0.01 }), epochs: 2 });
+    const h1 = await fit(model, new DataLoader(dataset, { batchSize: 10 }), {
+      loss: 'crossEntropy',
+      optimizer: (p) => new optim.SGD(p, { lr: 0.01 }),
+      epochs: 2,
+    });
     assert.equal(h1.length, 2);
+    // A batched validation set ignores the training batchSize it would inherit.
+    const h3 = await fit(model, data, {
+      loss: 'crossEntropy',
+      optimizer: (p) => new optim.SGD(p, { lr: 0.01 }),
+      batchSize: 8,
+      validationData: new DataLoader(dataset, { batchSize: 40 }),
+    });
+    assert.equal(h3.valLoss.length, 1);
     const reIterable = {
       async *[Symbol.asyncIterator]() {
         yield { x: data.x.narrow(0, 0, 20), y: data.y.narrow(0, 0, 20) };
@@ -253,15 +299,24 @@ describe('fit behaviour', () => {
   it('explains bad arguments', async () => {
     const model = new nn.Linear(2, 2, f64);
     const sgd = (p: nn.Parameter[]) => new optim.SGD(p);
-    await assert.rejects(fit(model, data, { loss: (p: Tensor) => p, optimizer: sgd }), /the loss must return a scalar Tensor \(use reduction 'mean'\), got shape \[32, 2\]/);
+    await assert.rejects(
+      fit(model, data, { loss: (p: Tensor) => p, optimizer: sgd }),
+      /the loss must return a scalar Tensor \(use reduction 'mean'\), got shape \[32, 2\]/,
+    );
     await assert.rejects(fit(model, data, { loss: 'crossEntropy', optimizer: sgd, validationSplit: 1.5 }), /validationSplit must be in \(0, 1\), got 1.5/);
-    await assert.rejects(fit(model, { x: data.x, y: data.y.narrow(0, 0, 3) }, { loss: 'crossEntropy', optimizer: sgd }), /x has 40 samples \(shape \[40, 2\]\) but y has shape \[3\]/);
+    await assert.rejects(
+      fit(model, { x: data.x, y: data.y.narrow(0, 0, 3) }, { loss: 'crossEntropy', optimizer: sgd }),
+      /x has 40 samples \(shape \[40, 2\]\) but y has shape \[3\]/,
+    );
     const lazy = { paramGroups: [{ lr: 1 }], zeroGrad() {}, step() {} };
     await assert.rejects(fit(model, data, { loss: 'crossEntropy', optimizer: lazy }), /did not call the closure/);
     const once = (function* () {
       yield { x: data.x, y: data.y };
     })();
-    await assert.rejects(fit(model, once, { loss: 'crossEntropy', optimizer: sgd, epochs: 2 }), /no batches in epoch 2 \(a generator can be iterated only once/);
+    await assert.rejects(
+      fit(model, once, { loss: 'crossEntropy', optimizer: sgd, epochs: 2 }),
+      /no batches in epoch 2 \(a generator can be iterated only once/,
+    );
   });
 });
 

@@ -2,18 +2,18 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   Accuracy,
-  F1Score,
-  R2Score,
-  ShapeError,
   accuracy,
   confusionMatrix,
+  F1Score,
   f1Score,
   getMetric,
   meanAbsoluteError,
   meanSquaredError,
   precision,
+  R2Score,
   r2Score,
   recall,
+  ShapeError,
   tensor,
   topKAccuracy,
 } from '../../src/index.js';
@@ -66,7 +66,10 @@ describe('accuracy', () => {
   });
 
   it('names both shapes when samples do not match', () => {
-    assert.throws(() => accuracy(tensor([[1, 0]]), int([0, 1])), (e: Error) => e instanceof ShapeError && /1 samples but target has shape \[2\]/.test(e.message));
+    assert.throws(
+      () => accuracy(tensor([[1, 0]]), int([0, 1])),
+      (e: Error) => e instanceof ShapeError && /1 samples but target has shape \[2\]/.test(e.message),
+    );
   });
 });
 
