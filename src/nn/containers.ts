@@ -131,10 +131,13 @@ export class Sequential extends OrderedContainer {
   constructor(...args: unknown[]) {
     super();
     const only = args.length === 1 ? args[0] : undefined;
-    if (Array.isArray(only)) only.forEach((m, i) => this.addChild(asModule('Sequential', m, `layers[${i}]`), String(i)));
-    else if (only !== undefined && !(only instanceof Module) && typeof only === 'object' && only !== null) {
+    if (Array.isArray(only)) {
+      for (const [i, m] of only.entries()) this.addChild(asModule('Sequential', m, `layers[${i}]`), String(i));
+    } else if (only !== undefined && !(only instanceof Module) && typeof only === 'object' && only !== null) {
       for (const [key, m] of Object.entries(only)) this.addChild(asModule('Sequential', m, `layer '${key}'`), key);
-    } else args.forEach((m, i) => this.addChild(asModule('Sequential', m, `argument ${i}`), String(i)));
+    } else {
+      for (const [i, m] of args.entries()) this.addChild(asModule('Sequential', m, `argument ${i}`), String(i));
+    }
   }
 
   /** Append a layer (keyed by its position unless a key is given); chainable. */
@@ -169,7 +172,7 @@ export class ModuleList extends OrderedContainer {
   constructor(modules: readonly Module[] = []) {
     super();
     if (!Array.isArray(modules)) throw new ValueError('ModuleList: expected an array of modules');
-    modules.forEach((m, i) => this.addChild(asModule('ModuleList', m, `modules[${i}]`), String(i)));
+    for (const [i, m] of modules.entries()) this.addChild(asModule('ModuleList', m, `modules[${i}]`), String(i));
   }
 
   /** Append a module; chainable. */
@@ -204,8 +207,11 @@ registerLayer(Sequential.className, (c) => {
     throw new ValueError(`Sequential: config.keys must be ${specs.length} strings, one per layer, got ${JSON.stringify(c.keys)}`);
   }
   const model = new Sequential();
-  specs.forEach((spec, i) => model.add(layerFromConfig(spec, `layers[${i}]`), keys?.[i] as string | undefined));
+  for (const [i, spec] of specs.entries()) model.add(layerFromConfig(spec, `layers[${i}]`), keys?.[i] as string | undefined);
   return model;
 });
 
-registerLayer(ModuleList.className, (c) => new ModuleList(specList('ModuleList', c.modules, 'modules').map((spec, i) => layerFromConfig(spec, `modules[${i}]`))));
+registerLayer(
+  ModuleList.className,
+  (c) => new ModuleList(specList('ModuleList', c.modules, 'modules').map((spec, i) => layerFromConfig(spec, `modules[${i}]`))),
+);

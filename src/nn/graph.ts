@@ -35,7 +35,7 @@
  */
 import type { DType } from '../core/dtype.js';
 import { noGrad } from '../core/engine.js';
-import { NeuriteError, ShapeError, ValueError, fmtShape } from '../core/errors.js';
+import { fmtShape, NeuriteError, ShapeError, ValueError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
 import { zeros } from '../ops/index.js';
 import { runChild } from './containers.js';
@@ -171,7 +171,9 @@ function recordCall(layer: Module, args: readonly unknown[]): SymbolicTensor | S
       throw new ValueError(`${layer.label}: forward returned ${multiOutput ? `element ${i} as ` : ''}${typeof t}; a functional graph needs Tensor outputs`);
     }
     if (t.ndim === 0 || t.shape[0] !== 1) {
-      throw new ShapeError(`${layer.label}: a functional graph needs outputs that keep the batch axis first; one sample gave an output of shape ${fmtShape(t.shape)}`);
+      throw new ShapeError(
+        `${layer.label}: a functional graph needs outputs that keep the batch axis first; one sample gave an output of shape ${fmtShape(t.shape)}`,
+      );
     }
   });
   const node: GraphNode = { id: nextNodeId++, layer, inputs: [...inputs], outputs: [], multiOutput };
@@ -253,7 +255,8 @@ export class Model<O extends SymbolicTensor | readonly SymbolicTensor[] = Symbol
       const layer = node.layer as Module;
       if (this._layerKeys.has(layer)) continue;
       let key = layer._name;
-      if (key !== undefined && usedKeys.has(key)) throw new ValueError(`${this.label}: two different layers are named '${key}'; names must be unique in a model`);
+      if (key !== undefined && usedKeys.has(key))
+        throw new ValueError(`${this.label}: two different layers are named '${key}'; names must be unique in a model`);
       if (key === undefined) {
         const base = layer.className.toLowerCase();
         do {
@@ -263,7 +266,9 @@ export class Model<O extends SymbolicTensor | readonly SymbolicTensor[] = Symbol
         } while (usedKeys.has(key) || this._nodes.some((other) => other.layer?._name === key));
       }
       if (key in this || key.startsWith('_') || key.includes('.')) {
-        throw new ValueError(`${this.label}: a layer cannot be named '${key}' (it clashes with a Model property or is not a valid key); rename it with withName()`);
+        throw new ValueError(
+          `${this.label}: a layer cannot be named '${key}' (it clashes with a Model property or is not a valid key); rename it with withName()`,
+        );
       }
       usedKeys.add(key);
       this._layerKeys.set(layer, key);
@@ -328,9 +333,11 @@ export class Model<O extends SymbolicTensor | readonly SymbolicTensor[] = Symbol
       const out = runChild(key, layer, () => layer.forward(...args));
       if (node.multiOutput) {
         if (!Array.isArray(out) || out.length !== node.outputs.length) {
-          throw new ValueError(`${layer.label}: returned ${Array.isArray(out) ? out.length : 'a single'} output(s) where the graph was built with ${node.outputs.length}`);
+          throw new ValueError(
+            `${layer.label}: returned ${Array.isArray(out) ? out.length : 'a single'} output(s) where the graph was built with ${node.outputs.length}`,
+          );
         }
-        out.forEach((t, i) => values.set(node.outputs[i], t));
+        for (const [i, t] of out.entries()) values.set(node.outputs[i], t);
       } else values.set(node.outputs[0], out);
     }
     const results = this._outputs.map((s) => values.get(s) as Tensor);
@@ -382,15 +389,23 @@ function modelFromConfig(c: LayerConfig): Model {
     return input(s.shape as number[], { name: s.name as string | undefined, dtype: s.dtype as DType | undefined });
   });
   const layers = new Map<string, Module>();
-  layerSpecs.forEach((s, i) => {
-    if (!isPlainRecord(s) || typeof s.name !== 'string') return fail(`layers[${i}] must be {name, className, config} with a string name`);
-    if (layers.has(s.name)) fail(`layers[${i}]: the name '${s.name}' is used twice`);
-    layers.set(s.name, layerFromConfig(s as unknown as LayerSpec, `layers[${i}]`));
-  });
+  for (const [i, s] of layerSpecs.entries()) {
+    if (!isPlainRecord(s) || typeof s.name !== 'string') fail(`layers[${i}] must be {name, className, config} with a string name`);
+    const spec = s as unknown as LayerSpec & { name: string };
+    if (layers.has(spec.name)) fail(`layers[${i}]: the name '${spec.name}' is used twice`);
+    layers.set(spec.name, layerFromConfig(spec, `layers[${i}]`));
+  }
 
   const checkRef = (r: unknown, where: string): GraphRef => {
     if (isPlainRecord(r) && typeof r.input === 'number' && Number.isInteger(r.input) && r.input >= 0 && r.input < inputs.length) return { input: r.input };
-    if (isPlainRecord(r) && Number.isInteger(r.node) && Number.isInteger(r.output) && (r.node as number) >= 0 && (r.node as number) < nodeSpecs.length && (r.output as number) >= 0) {
+    if (
+      isPlainRecord(r) &&
+      Number.isInteger(r.node) &&
+      Number.isInteger(r.output) &&
+      (r.node as number) >= 0 &&
+      (r.node as number) < nodeSpecs.length &&
+      (r.output as number) >= 0
+    ) {
       return { node: r.node as number, output: r.output as number };
     }
     return fail(`${where} must be {input: k} with k < ${inputs.length} or {node: j, output: i} with j < ${nodeSpecs.length}, got ${JSON.stringify(r)}`);

@@ -48,3 +48,26 @@ export {
   type PoolLayerOptions,
 } from './layers/pool.js';
 export { LocallyConnected1d, LocallyConnected2d, type LocallyConnectedOptions } from './layers/locally-connected.js';
+export {
+  type CellOptions,
+  ConvLSTM2d,
+  type ConvLSTM2dOptions,
+  detachState,
+  GRU,
+  GRUCell,
+  LSTM,
+  LSTMCell,
+  type LSTMCellOptions,
+  type LSTMOptions,
+  RecurrentOutput,
+  type RecurrentOptions,
+  type RecurrentResult,
+  type RecurrentSelect,
+  type RecurrentState,
+  RNN,
+  RNNCell,
+  type RNNCellOptions,
+  type RNNOptions,
+  type SequenceOptions,
+} from './layers/recurrent.js';
+export { lstmCell, lstmCellComposite, type LstmPeephole } from '../kernels/lstm.js';

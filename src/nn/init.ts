@@ -18,8 +18,8 @@
  * and fanOut = out·k1·k2·... (PyTorch's convention for Linear and Conv).
  */
 import { noGrad } from '../core/engine.js';
-import { ValueError, fmtShape } from '../core/errors.js';
-import { type Generator, defaultGenerator } from '../core/random.js';
+import { fmtShape, ValueError } from '../core/errors.js';
+import { defaultGenerator, type Generator } from '../core/random.js';
 import type { Tensor } from '../core/tensor.js';
 
 export interface InitOptions {

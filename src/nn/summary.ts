@@ -105,8 +105,9 @@ export function summary(model: Module, inputShape: readonly number[] | readonly 
   const dtypes = shapes.map((_, i) => (Array.isArray(options.dtypes) ? options.dtypes[i] : options.dtypes) ?? 'float32') as DType[];
 
   const names = new Map<Module, string>();
-  for (const [name, m] of model.namedModules()) if (!names.has(m)) names.set(m, name);
-  const shown = (m: Module) => m !== model && (m.children().length === 0 || [...m.ownParameters()].length > 0);
+  for (const [name, m] of model.namedModules()) if (!names.has(m)) names.set(m, name || '(model)');
+  // Leaves and modules with weights of their own get a row; pure containers do not (their children do).
+  const shown = (m: Module) => m.children().length === 0 || [...m.ownParameters()].length > 0;
 
   type Call = { module: Module; output?: unknown };
   const calls: Call[] = [];

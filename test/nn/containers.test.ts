@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ShapeError, type Tensor, ValueError, nn, noGrad, randn, seed } from '../../src/index.js';
-import { type FixtureTensor, assertClose, fromFixture, loadFixture } from '../helpers.js';
+import { nn, noGrad, randn, ShapeError, seed, type Tensor, ValueError } from '../../src/index.js';
+import { assertClose, type FixtureTensor, fromFixture, loadFixture } from '../helpers.js';
 
 const tanh = () => new nn.Lambda((x) => x.tanh());
 
@@ -106,7 +106,10 @@ describe('Sequential', () => {
       model.trainableParameters().map((p) => p.size),
       [16, 2],
     );
-    model.forward(randn([3, 4])).sum().backward();
+    model
+      .forward(randn([3, 4]))
+      .sum()
+      .backward();
     const byName = new Map(model.namedParameters());
     assert.equal(byName.get('features.0.weight')?.grad, null, 'a frozen parameter gets no gradient');
     assert.ok(byName.get('head.weight')?.grad, 'the head is trained');
@@ -122,7 +125,10 @@ describe('Sequential', () => {
     assert.throws(() => model.loadStateDict(sd), /Sequential\.loadStateDict: missing keys: 1\.bias; unexpected keys: 2\.weight/);
     const result = model.loadStateDict(sd, { strict: false });
     assert.deepEqual(result, { missingKeys: ['1.bias'], unexpectedKeys: ['2.weight'] });
-    assert.throws(() => model.loadStateDict({ ...Object.fromEntries(model.stateDict()), '0.weight': randn([2, 2]) }), /'0\.weight' has shape \[2, 2\], the model expects \[3, 2\]/);
+    assert.throws(
+      () => model.loadStateDict({ ...Object.fromEntries(model.stateDict()), '0.weight': randn([2, 2]) }),
+      /'0\.weight' has shape \[2, 2\], the model expects \[3, 2\]/,
+    );
   });
 
   test('apply(fn) initialises every Linear', () => {
@@ -173,8 +179,14 @@ describe('container configs', () => {
     assert.deepEqual(config.keys, ['encoder', 'head']);
     const layers = config.layers as nn.LayerSpec[];
     assert.equal(layers[0].className, 'Sequential');
-    assert.deepEqual((layers[0].config.layers as nn.LayerSpec[]).map((s) => s.className), ['Linear', 'BatchNorm1d', 'Dropout']);
-    assert.deepEqual(layers[1], { className: 'ModuleList', config: { modules: [{ className: 'Linear', config: { inFeatures: 4, outFeatures: 2, bias: true, dtype: 'float32' } }] } });
+    assert.deepEqual(
+      (layers[0].config.layers as nn.LayerSpec[]).map((s) => s.className),
+      ['Linear', 'BatchNorm1d', 'Dropout'],
+    );
+    assert.deepEqual(layers[1], {
+      className: 'ModuleList',
+      config: { modules: [{ className: 'Linear', config: { inFeatures: 4, outFeatures: 2, bias: true, dtype: 'float32' } }] },
+    });
     // only JSON goes through
     const copy = nn.layerFromConfig(JSON.parse(JSON.stringify(nn.layerToSpec(model))));
     assert.deepEqual([...copy.stateDict().keys()], [...model.stateDict().keys()]);
@@ -197,7 +209,10 @@ describe('container configs', () => {
         ],
       },
     };
-    assert.throws(() => nn.layerFromConfig(spec), (e: Error) => e instanceof ValueError && e.message === 'Sequential > layers[1] > layers[0]: Linear: inFeatures must be a positive integer, got -3');
+    assert.throws(
+      () => nn.layerFromConfig(spec),
+      (e: Error) => e instanceof ValueError && e.message === 'Sequential > layers[1] > layers[0]: Linear: inFeatures must be a positive integer, got -3',
+    );
     assert.throws(() => nn.layerFromConfig({ className: 'Sequential', config: { layers: 3 } } as nn.LayerSpec), /Sequential: config\.layers must be an array/);
   });
 

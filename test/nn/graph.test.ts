@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ShapeError, type Tensor, ValueError, concat, gradcheck, nn, noGrad, rand, randn, seed, tensor } from '../../src/index.js';
+import { concat, gradcheck, nn, noGrad, rand, randn, ShapeError, seed, type Tensor, tensor, ValueError } from '../../src/index.js';
 import { assertClose } from '../helpers.js';
 
 // Registered, so that graphs using them can be saved (getConfig).
@@ -43,11 +43,15 @@ describe('functional graph', () => {
       () => new nn.Linear(128, 10, { name: 'fc2' }).call(x),
       (e: Error) =>
         e instanceof ShapeError &&
-        e.message === "Linear 'fc2': expected input with last dimension 128, got [1, 120] (while inferring shapes in a functional graph, from input [N, 120] with N = 1)",
+        e.message ===
+          "Linear 'fc2': expected input with last dimension 128, got [1, 120] (while inferring shapes in a functional graph, from input [N, 120] with N = 1)",
     );
     assert.throws(() => new nn.Add().call(x, nn.input([60])), /^ShapeError: Add: expected inputs of one shape, got \[1, 120\], \[1, 60\]/);
     assert.throws(() => new nn.Linear(120, 2).call(x, randn([1, 120]) as never), /Linear\.call: argument 1 is a concrete Tensor among symbolic tensors/);
-    assert.throws(() => new nn.Lambda((t) => t.sum()).call(x), /Lambda: a functional graph needs outputs that keep the batch axis first; one sample gave an output of shape \[\]/);
+    assert.throws(
+      () => new nn.Lambda((t) => t.sum()).call(x),
+      /Lambda: a functional graph needs outputs that keep the batch axis first; one sample gave an output of shape \[\]/,
+    );
   });
 
   test('building a graph changes neither running statistics nor the random stream', () => {
@@ -191,7 +195,9 @@ describe('functional graph', () => {
     assert.deepEqual(encoder.call(xa).shape, [3]);
     assert.deepEqual(autoencoder.namedParameters().map(([n]) => n)[0], 'encoder.linear_1.weight');
     // Data on a 3-dimensional subspace of R^8, so a 3-wide code can reconstruct it.
-    const data = randn([64, 3]).matmul(randn([3, 8])).mul(0.5);
+    const data = randn([64, 3])
+      .matmul(randn([3, 8]))
+      .mul(0.5);
     const before = mse(autoencoder.forward(data), data).item();
     for (let i = 0; i < 60; i++) {
       mse(autoencoder.forward(data), data).backward();
@@ -216,12 +222,7 @@ describe('functional graph', () => {
     const names = model.namedParameters().map(([n]) => n);
     assert.deepEqual(names, ['linear_1.weight', 'linear_1.bias', 'linear_2.weight', 'linear_2.bias']);
     gradcheck(
-      (xx, ...ps) =>
-        nn.functionalCall(
-          model,
-          Object.fromEntries(names.map((n, i) => [n, ps[i]])),
-          xx,
-        ),
+      (xx, ...ps) => nn.functionalCall(model, Object.fromEntries(names.map((n, i) => [n, ps[i]])), xx),
       [randn([2, 3], { dtype: 'float64' }), ...model.parameters()],
     );
   });
@@ -269,7 +270,10 @@ describe('functional graph', () => {
     assert.throws(() => nn.layerFromConfig(cyclic), /Model config: the graph has a cycle among nodes 0, 1/);
     const dangling = JSON.parse(JSON.stringify(spec));
     dangling.config.nodes[0].inputs = [{ node: 7, output: 0 }];
-    assert.throws(() => nn.layerFromConfig(dangling), /Model config: nodes\[0\]\.inputs\[0\] must be \{input: k\} with k < 1 or \{node: j, output: i\} with j < 2/);
+    assert.throws(
+      () => nn.layerFromConfig(dangling),
+      /Model config: nodes\[0\]\.inputs\[0\] must be \{input: k\} with k < 1 or \{node: j, output: i\} with j < 2/,
+    );
     const unknown = JSON.parse(JSON.stringify(spec));
     unknown.config.nodes[0].layer = 'linear_9';
     assert.throws(() => nn.layerFromConfig(unknown), /Model config: nodes\[0\] calls the unknown layer 'linear_9'/);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Generator, type Tensor, nn, seed, tensor, zeros } from '../../src/index.js';
+import { Generator, nn, seed, type Tensor, tensor, zeros } from '../../src/index.js';
 import { assertClose } from '../helpers.js';
 
 const { init } = nn;
@@ -128,7 +128,7 @@ describe('nn.init', () => {
     const a = draw();
     seed(42);
     const b = draw();
-    a.forEach((t, i) => assert.deepEqual(t.toFlatArray(), b[i].toFlatArray()));
+    for (const [i, t] of a.entries()) assert.deepEqual(t.toFlatArray(), b[i].toFlatArray());
     seed(43);
     assert.notDeepEqual(draw()[0].toFlatArray(), a[0].toFlatArray());
     const g1 = init.normal(zeros([6]), 0, 1, { generator: new Generator(5) });

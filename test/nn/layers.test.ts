@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { DTypeError, ShapeError, type Tensor, ValueError, arange, gradcheck, nn, randn, seed, tensor } from '../../src/index.js';
-import { type FixtureTensor, assertClose, fromFixture, loadFixture } from '../helpers.js';
+import { arange, DTypeError, gradcheck, nn, randn, ShapeError, seed, type Tensor, tensor, ValueError } from '../../src/index.js';
+import { assertClose, type FixtureTensor, fromFixture, loadFixture } from '../helpers.js';
 
 interface LinearFixture {
   inFeatures: number;
@@ -110,11 +110,14 @@ describe('Linear', () => {
 
   test('shape errors name the layer and both shapes', () => {
     const fc2 = new nn.Linear(128, 10, { name: 'fc2' });
-    assert.throws(() => fc2.forward(randn([64, 120])), (e: Error) => {
-      assert.ok(e instanceof ShapeError);
-      assert.equal(e.message, "Linear 'fc2': expected input with last dimension 128, got [64, 120]");
-      return true;
-    });
+    assert.throws(
+      () => fc2.forward(randn([64, 120])),
+      (e: Error) => {
+        assert.ok(e instanceof ShapeError);
+        assert.equal(e.message, "Linear 'fc2': expected input with last dimension 128, got [64, 120]");
+        return true;
+      },
+    );
     assert.throws(() => new nn.Linear(0, 3), /Linear: inFeatures must be a positive integer, got 0/);
     assert.throws(() => new nn.Linear(3, 2.5), /Linear: outFeatures must be a positive integer, got 2.5/);
     assert.throws(() => new nn.Linear(3, 2, { dtype: 'int32' as 'float32' }), /Linear: dtype must be 'float32' or 'float64', got "int32"/);
@@ -143,7 +146,10 @@ describe('Flatten, Reshape, Identity', () => {
   });
 
   test('errors name the layer and the shape', () => {
-    assert.throws(() => new nn.Flatten({ name: 'flat' }).forward(randn([5])), /Flatten 'flat': expected an input in which axes 1 to -1 exist, in that order, got \[5\]/);
+    assert.throws(
+      () => new nn.Flatten({ name: 'flat' }).forward(randn([5])),
+      /Flatten 'flat': expected an input in which axes 1 to -1 exist, in that order, got \[5\]/,
+    );
     assert.throws(() => new nn.Reshape([7]).forward(randn([2, 6])), /Reshape: expected samples of 7 elements to reshape to \[7\], got \[2, 6\]/);
     assert.throws(() => new nn.Reshape([-1, 4]).forward(randn([2, 6])), /Reshape: expected samples of a multiple of 4 elements/);
     assert.throws(() => new nn.Reshape([-1, -1]), /Reshape: targetShape may contain at most one -1/);
@@ -161,7 +167,10 @@ describe('Lambda', () => {
   test('applies the function; only registered functions can be saved', () => {
     const double = new nn.Lambda((x) => x.mul(2));
     assert.deepEqual((double.forward(tensor([1, 2])) as Tensor).toFlatArray(), [2, 4]);
-    assert.throws(() => double.getConfig(), /Lambda: its function is not registered, so it cannot be saved; register it with Lambda\.register\('someName', fn\)/);
+    assert.throws(
+      () => double.getConfig(),
+      /Lambda: its function is not registered, so it cannot be saved; register it with Lambda\.register\('someName', fn\)/,
+    );
     assert.match(double.toString(), /^Lambda\(/);
     const triple = (x: Tensor) => x.mul(3);
     nn.Lambda.register('test.triple', triple);
@@ -298,8 +307,24 @@ describe('BatchNorm', () => {
     const bn = new nn.BatchNorm1d(2, { momentum: null, dtype: 'float64' });
     assert.deepEqual([...bn.stateDict().keys()], ['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked']);
     // batch means 2 and 4: the cumulative average of running_mean is (2 + 4) / 2 = 3 in channel 0
-    bn.forward(tensor([[1, 0], [3, 0]], { dtype: 'float64' }));
-    bn.forward(tensor([[3, 0], [5, 0]], { dtype: 'float64' }));
+    bn.forward(
+      tensor(
+        [
+          [1, 0],
+          [3, 0],
+        ],
+        { dtype: 'float64' },
+      ),
+    );
+    bn.forward(
+      tensor(
+        [
+          [3, 0],
+          [5, 0],
+        ],
+        { dtype: 'float64' },
+      ),
+    );
     assertClose(bn.getBuffer('running_mean'), [3, 0]);
     // unbiased variances 2 and 2 average to 2
     assertClose(bn.getBuffer('running_var'), [2, 0]);

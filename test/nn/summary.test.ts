@@ -85,6 +85,14 @@ describe('summary', () => {
     assert.equal(s.totalParams, 12);
   });
 
+  test('a single layer is its own row', () => {
+    const s = new nn.Linear(3, 2).summary([3]);
+    assert.deepEqual(
+      s.rows.map((r) => [r.name, r.outputShape, r.params]),
+      [['(model)', '[N, 2]', 8]],
+    );
+  });
+
   test('integer inputs, and a probe that leaves the model as it was', () => {
     const bn = new nn.BatchNorm1d(4);
     const model = new nn.Sequential(new nn.Embedding(10, 4), new nn.Flatten(), new nn.Linear(12, 4), bn);
@@ -93,7 +101,10 @@ describe('summary', () => {
       s.rows.map((r) => r.outputShape),
       ['[N, 3, 4]', '[N, 12]', '[N, 4]', '[N, 4]'],
     );
-    assert.ok(model.modules().every((m) => m.training), 'training mode is restored');
+    assert.ok(
+      model.modules().every((m) => m.training),
+      'training mode is restored',
+    );
     assert.equal(bn.getBuffer('num_batches_tracked').item(), 0, 'running statistics are untouched');
     assert.ok(!Object.hasOwn(bn, 'forward'), 'forward is unwrapped');
     assert.throws(() => model.summary([3.5]), /summary: input shapes are arrays of non-negative integers for one sample/);

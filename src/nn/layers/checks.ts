@@ -2,12 +2,13 @@
 // layer words its errors the same way: the layer's label first, then what was
 // expected and what was given.
 import type { FloatDType } from '../../core/dtype.js';
-import { DTypeError, ShapeError, ValueError, fmtShape } from '../../core/errors.js';
+import { DTypeError, fmtShape, ShapeError, ValueError } from '../../core/errors.js';
 import { Tensor } from '../../core/tensor.js';
 import type { Module } from '../module.js';
 
 export function positiveInt(op: string, name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) throw new ValueError(`${op}: ${name} must be a positive integer, got ${String(value)}`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0)
+    throw new ValueError(`${op}: ${name} must be a positive integer, got ${String(value)}`);
   return value;
 }
 
@@ -23,7 +24,8 @@ export function probability(op: string, name: string, value: unknown): number {
 }
 
 export function positiveNumber(op: string, name: string, value: unknown): number {
-  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) throw new ValueError(`${op}: ${name} must be a positive finite number, got ${String(value)}`);
+  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value))
+    throw new ValueError(`${op}: ${name} must be a positive finite number, got ${String(value)}`);
   return value;
 }
 
@@ -51,7 +53,9 @@ export function floatInput(layer: Module, x: unknown, dtype: FloatDType): Tensor
   if (!(x instanceof Tensor)) throw new ValueError(`${layer.label}: expected a Tensor input, got ${x === null ? 'null' : typeof x}`);
   if (x.dtype === dtype) return x;
   if (x.dtype === 'float32' || x.dtype === 'float64') {
-    throw new DTypeError(`${layer.label}: input is ${x.dtype} but the layer's parameters are ${dtype}; cast the input or build the layer with {dtype: '${x.dtype}'}`);
+    throw new DTypeError(
+      `${layer.label}: input is ${x.dtype} but the layer's parameters are ${dtype}; cast the input or build the layer with {dtype: '${x.dtype}'}`,
+    );
   }
   return x.cast(dtype);
 }

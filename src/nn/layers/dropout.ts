@@ -77,7 +77,10 @@ export class AlphaDropout extends Module {
     const a = 1 / Math.sqrt((alpha * alpha * p + 1) * (1 - p));
     const keep = bernoulli(input.shape, 1 - p, { dtype: input.dtype, generator: this._generator });
     // b = (keep - 1)·α'·a + α'·a·p: -α'·a·(1-p) where dropped, α'·a·p where kept.
-    const shift = keep.sub(1).mul(alpha * a).add(alpha * a * p);
+    const shift = keep
+      .sub(1)
+      .mul(alpha * a)
+      .add(alpha * a * p);
     return input.mul(keep.mul(a)).add(shift);
   }
 

@@ -3,7 +3,7 @@ import { DTypeError, ValueError } from '../../core/errors.js';
 import type { Generator } from '../../core/random.js';
 import type { Tensor } from '../../core/tensor.js';
 import { arange, where, zeros } from '../../ops/index.js';
-import { type Initializer, applyInitializer, normal } from '../init.js';
+import { applyInitializer, type Initializer, normal } from '../init.js';
 import { type LayerConfig, Module } from '../module.js';
 import { Parameter } from '../parameter.js';
 import { registerLayer } from '../registry.js';

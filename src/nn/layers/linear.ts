@@ -3,7 +3,7 @@ import type { Generator } from '../../core/random.js';
 import type { Tensor } from '../../core/tensor.js';
 import { matmulPrimitive } from '../../kernels/matmul.js';
 import { zeros } from '../../ops/index.js';
-import { type Initializer, applyInitializer, kaimingUniform, uniform } from '../init.js';
+import { applyInitializer, type Initializer, kaimingUniform, uniform } from '../init.js';
 import { type LayerConfig, Module } from '../module.js';
 import { Parameter } from '../parameter.js';
 import { registerLayer } from '../registry.js';

@@ -1,4 +1,4 @@
-import { ShapeError, ValueError, fmtShape } from '../../core/errors.js';
+import { fmtShape, ShapeError, ValueError } from '../../core/errors.js';
 import type { Tensor } from '../../core/tensor.js';
 import { concat } from '../../ops/index.js';
 import { type LayerConfig, Module } from '../module.js';

@@ -1,6 +1,6 @@
 import type { FloatDType } from '../../core/dtype.js';
 import { noGrad } from '../../core/engine.js';
-import { ValueError, fmtShape } from '../../core/errors.js';
+import { fmtShape, ValueError } from '../../core/errors.js';
 import type { Tensor } from '../../core/tensor.js';
 import { full, ones, zeros } from '../../ops/index.js';
 import { type LayerConfig, Module } from '../module.js';
@@ -106,7 +106,9 @@ export abstract class BatchNorm extends Module {
     if (useBatchStats) {
       const count = input.size / this.numFeatures;
       if (this.training && count <= 1) {
-        throw new ValueError(`${this.label}: training needs more than one value per channel to estimate a variance, got input of shape ${fmtShape(input.shape)}`);
+        throw new ValueError(
+          `${this.label}: training needs more than one value per channel to estimate a variance, got input of shape ${fmtShape(input.shape)}`,
+        );
       }
       const mean = input.mean(axes, true);
       const centered = input.sub(mean);
@@ -243,7 +245,13 @@ export class LayerNorm extends Module {
   }
 
   override getConfig(): LayerConfig {
-    return { normalizedShape: [...this.normalizedShape], eps: this.eps, elementwiseAffine: this.elementwiseAffine, bias: this.bias !== null, dtype: this.dtype };
+    return {
+      normalizedShape: [...this.normalizedShape],
+      eps: this.eps,
+      elementwiseAffine: this.elementwiseAffine,
+      bias: this.bias !== null,
+      dtype: this.dtype,
+    };
   }
 
   override extraRepr(): string {

@@ -1,4 +1,4 @@
-import { ValueError, fmtShape } from '../../core/errors.js';
+import { fmtShape, ValueError } from '../../core/errors.js';
 import type { Tensor } from '../../core/tensor.js';
 import { type LayerConfig, Module } from '../module.js';
 import { registerLayer } from '../registry.js';

@@ -1,0 +1,324 @@
+import type { FloatDType } from '../../../core/dtype.js';
+import { fmtShape, ValueError } from '../../../core/errors.js';
+import type { Generator } from '../../../core/random.js';
+import type { Tensor } from '../../../core/tensor.js';
+import { concat } from '../../../kernels/concat.js';
+import { unbind } from '../../../kernels/unbind.js';
+import { bernoulli, stack, zeros } from '../../../ops/index.js';
+import { type LayerConfig, Module } from '../../module.js';
+import { registerLayer } from '../../registry.js';
+import { booleanOption, expectTensor, floatDTypeOption, floatInput, positiveInt, probability, shapeMismatch } from '../checks.js';
+import { type SequenceOptions, stepValidity, unroll } from './sequence.js';
+import { addCellParameters, type CellKind, cellStep, cellWeights, GATE_COUNT, prepareCell, projectInput } from './steps.js';
+
+/** Options shared by RNN, LSTM and GRU (PyTorch's constructor arguments, camelCased). */
+export interface RecurrentOptions {
+  /** Stacked layers (default 1); layer k > 0 reads the outputs of layer k - 1. */
+  numLayers?: number;
+  /** Learn the biases b_ih and b_hh (default true). */
+  bias?: boolean;
+  /** Input and output are [batch, seqLen, features] instead of [seqLen, batch, features] (default false, as PyTorch). The states keep [layers·dirs, batch, H] either way. */
+  batchFirst?: boolean;
+  /** Dropout probability on the outputs of every layer but the last, in training mode (default 0). */
+  dropout?: number;
+  /** Add a second direction that reads the sequence backwards; the outputs concatenate [forward, reverse] (default false). */
+  bidirectional?: boolean;
+  dtype?: FloatDType;
+  /** Name shown in errors and summaries. */
+  name?: string;
+  /** Draw the initial weights and the dropout masks from this generator instead of the default one. */
+  generator?: Generator;
+}
+
+export interface RNNOptions extends RecurrentOptions {
+  /** The non-linearity of the Elman recurrence (default 'tanh'). */
+  nonlinearity?: 'tanh' | 'relu';
+}
+
+export interface LSTMOptions extends RecurrentOptions {
+  /**
+   * Peephole connections (default false): the input and forget gates see
+   * the previous cell state and the output gate sees the new one,
+   * i = σ(a_i + p_i·c_{t-1}), f = σ(a_f + p_f·c_{t-1}), o = σ(a_o + p_o·c_t)
+   * (Gers, Schraudolph and Schmidhuber 2002; TensorFlow's use_peepholes).
+   * Adds peephole_i_l{k}, peephole_f_l{k}, peephole_o_l{k} ([hidden] each)
+   * and runs the composite cell instead of the fused one.
+   */
+  peephole?: boolean;
+}
+
+interface SequenceResult {
+  output: Tensor;
+  hN: Tensor;
+  cN: Tensor | null;
+}
+
+/**
+ * The machinery of the full recurrent layers: parameters named as PyTorch's
+ * (weight_ih_l{k}[_reverse] [G·H, in_k], weight_hh_l{k} [G·H, H],
+ * bias_ih_l{k}, bias_hh_l{k} [G·H], in that order per layer and
+ * direction), every one drawn from U(-1/√H, 1/√H), and the unrolled loop.
+ */
+abstract class RecurrentLayer extends Module {
+  readonly inputSize: number;
+  readonly hiddenSize: number;
+  readonly numLayers: number;
+  readonly bias: boolean;
+  readonly batchFirst: boolean;
+  readonly dropout: number;
+  readonly bidirectional: boolean;
+  readonly dtype: FloatDType;
+  protected readonly _kind: CellKind;
+  protected readonly _peephole: boolean;
+  private readonly _generator?: Generator;
+
+  protected constructor(who: string, kind: CellKind, inputSize: number, hiddenSize: number, options: RecurrentOptions, peephole: boolean) {
+    super();
+    this.inputSize = positiveInt(who, 'inputSize', inputSize);
+    this.hiddenSize = positiveInt(who, 'hiddenSize', hiddenSize);
+    this.numLayers = positiveInt(who, 'numLayers', options.numLayers ?? 1);
+    this.bias = booleanOption(who, 'bias', options.bias, true);
+    this.batchFirst = booleanOption(who, 'batchFirst', options.batchFirst, false);
+    this.dropout = probability(who, 'dropout', options.dropout ?? 0);
+    this.bidirectional = booleanOption(who, 'bidirectional', options.bidirectional, false);
+    this.dtype = floatDTypeOption(who, options.dtype);
+    this._kind = kind;
+    this._peephole = peephole;
+    this._generator = options.generator;
+    if (options.name !== undefined) this.withName(options.name);
+    const dirs = this.numDirections;
+    for (let l = 0; l < this.numLayers; l++) {
+      for (let d = 0; d < dirs; d++) {
+        addCellParameters(this, suffixOf(l, d), {
+          kind,
+          inputSize: l === 0 ? this.inputSize : dirs * this.hiddenSize,
+          hidden: this.hiddenSize,
+          bias: this.bias,
+          peephole,
+          dtype: this.dtype,
+          generator: options.generator,
+        });
+      }
+    }
+  }
+
+  /** 2 for a bidirectional layer, else 1. */
+  get numDirections(): number {
+    return this.bidirectional ? 2 : 1;
+  }
+
+  private checkState(what: string, state: Tensor | null | undefined, batch: number, unbatched: boolean): Tensor | null {
+    if (state === null || state === undefined) return null;
+    const s = floatInput(this, expectTensor(this, state, what), this.dtype);
+    const layers = this.numLayers * this.numDirections;
+    const want = unbatched ? [layers, this.hiddenSize] : [layers, batch, this.hiddenSize];
+    if (s.ndim !== want.length || s.shape.some((d, i) => d !== want[i])) {
+      throw shapeMismatch(this, `${what} of shape ${fmtShape(want)} ([numLayers·numDirections, ${unbatched ? '' : 'batch, '}hiddenSize])`, s.shape);
+    }
+    return unbatched ? s.unsqueeze(1) : s;
+  }
+
+  protected runSequence(input: Tensor, h0In: Tensor | null | undefined, c0In: Tensor | null | undefined, options: SequenceOptions): SequenceResult {
+    const x0 = floatInput(this, input, this.dtype);
+    const layout = this.batchFirst ? '[batch, seqLen, inputSize]' : '[seqLen, batch, inputSize]';
+    if ((x0.ndim !== 3 && x0.ndim !== 2) || x0.shape[x0.ndim - 1] !== this.inputSize) {
+      throw shapeMismatch(this, `input of shape ${layout} (or [seqLen, inputSize] unbatched) with inputSize ${this.inputSize}`, x0.shape);
+    }
+    const unbatched = x0.ndim === 2;
+    // The loop runs time-major: every step's rows are then one contiguous block.
+    const x = unbatched ? x0.unsqueeze(1) : this.batchFirst ? x0.permute([1, 0, 2]) : x0;
+    const [T, n] = x.shape;
+    if (T === 0) throw shapeMismatch(this, 'a sequence of at least one step', x0.shape);
+    if (unbatched && (options.lengths != null || options.mask != null)) {
+      throw new ValueError(`${this.label}: lengths and mask need a batched input; slice a single sequence to its length instead`);
+    }
+    const validity = stepValidity(this.label, options, n, T, this.batchFirst);
+    const h0 = this.checkState('h0', h0In, n, unbatched);
+    const isLstm = this._kind === 'lstm';
+    const c0 = isLstm ? this.checkState('c0', c0In, n, unbatched) : null;
+    const h0s = h0 ? unbind(h0) : null;
+    const c0s = c0 ? unbind(c0) : null;
+    const H = this.hiddenSize;
+    const zeroState = zeros([n, H], { dtype: this.dtype });
+    const dirs = this.numDirections;
+    const G = GATE_COUNT[this._kind];
+    const finalH: Tensor[] = [];
+    const finalC: Tensor[] = [];
+    let layerInput = x;
+    for (let l = 0; l < this.numLayers; l++) {
+      if (l > 0 && this.training && this.dropout > 0) layerInput = this.dropOut(layerInput);
+      const rows = layerInput.reshape([T * n, layerInput.shape[2]]);
+      const outputs: Tensor[] = [];
+      for (let d = 0; d < dirs; d++) {
+        const index = l * dirs + d;
+        const cell = prepareCell(this._kind, H, cellWeights(this, suffixOf(l, d), this.bias, this._peephole));
+        const steps = unbind(projectInput(cell, rows).reshape([T, n, G * H]));
+        const run = unroll(
+          steps,
+          (xp, h, c) => cellStep(cell, xp, h, c),
+          h0s ? h0s[index] : zeroState,
+          isLstm ? (c0s ? c0s[index] : zeroState) : null,
+          d === 1,
+          validity,
+        );
+        outputs.push(stack(run.outputs, 0));
+        finalH.push(run.h);
+        if (run.c) finalC.push(run.c);
+      }
+      layerInput = dirs === 1 ? outputs[0] : concat(outputs, 2);
+    }
+    let output = layerInput;
+    let hN = stack(finalH, 0);
+    let cN = isLstm ? stack(finalC, 0) : null;
+    if (unbatched) {
+      output = output.squeeze(1);
+      hN = hN.squeeze(1);
+      cN = cN?.squeeze(1) ?? null;
+    } else if (this.batchFirst) {
+      output = output.permute([1, 0, 2]);
+    }
+    return { output, hN, cN };
+  }
+
+  /** Inverted dropout between stacked layers: zero with probability p, scale the rest by 1/(1-p). */
+  private dropOut(x: Tensor): Tensor {
+    if (this.dropout === 1) return x.mul(0);
+    const keep = bernoulli(x.shape, 1 - this.dropout, { dtype: x.dtype, generator: this._generator });
+    return x.mul(keep.mul(1 / (1 - this.dropout)));
+  }
+
+  override getConfig(): LayerConfig {
+    return {
+      inputSize: this.inputSize,
+      hiddenSize: this.hiddenSize,
+      numLayers: this.numLayers,
+      bias: this.bias,
+      batchFirst: this.batchFirst,
+      dropout: this.dropout,
+      bidirectional: this.bidirectional,
+      dtype: this.dtype,
+    };
+  }
+}
+
+/** weight_ih_l0, weight_ih_l0_reverse, ...: PyTorch's suffixes for layer l, direction d. */
+function suffixOf(layer: number, direction: number): string {
+  return `_l${layer}${direction === 1 ? '_reverse' : ''}`;
+}
+
+/**
+ * An Elman recurrent layer (the notes' z_t = h(W·x_t + U·a_{t-1} + b)):
+ * h_t = tanh(W_ih·x_t + b_ih + W_hh·h_{t-1} + b_hh), or relu, over a whole
+ * sequence, stacked and bidirectional as options say.
+ *
+ * `forward(input, h0?, {lengths?, mask?})` takes input [seqLen, batch,
+ * inputSize] ([batch, seqLen, inputSize] with batchFirst, or [seqLen,
+ * inputSize] for one unbatched sequence) and an optional initial state h0
+ * [numLayers·numDirections, batch, H] (zeros when absent), and returns
+ * `[output, hN]`: output [seqLen, batch, numDirections·H] (batch first with
+ * batchFirst) holds the last layer's h_t for every step, [forward, reverse]
+ * concatenated, and hN [numLayers·numDirections, batch, H] the final state of
+ * every layer and direction, indexed layer·numDirections + direction as in
+ * PyTorch (the reverse direction's final state is the one after it read step
+ * 0). See {@link SequenceOptions} for padded batches. Gradients flow by
+ * backpropagation through time over the unrolled loop; cut them with
+ * `detachState` for truncated BPTT.
+ */
+export class RNN extends RecurrentLayer {
+  static override readonly className = 'RNN';
+  readonly nonlinearity: 'tanh' | 'relu';
+
+  constructor(inputSize: number, hiddenSize: number, options: RNNOptions = {}) {
+    const nonlinearity = options.nonlinearity ?? 'tanh';
+    if (nonlinearity !== 'tanh' && nonlinearity !== 'relu') {
+      throw new ValueError(`RNN: nonlinearity must be 'tanh' or 'relu', got ${JSON.stringify(options.nonlinearity)}`);
+    }
+    super('RNN', nonlinearity === 'tanh' ? 'rnnTanh' : 'rnnRelu', inputSize, hiddenSize, options, false);
+    this.nonlinearity = nonlinearity;
+  }
+
+  forward(input: Tensor, h0?: Tensor | null, options: SequenceOptions = {}): [Tensor, Tensor] {
+    const r = this.runSequence(input, h0, null, options);
+    return [r.output, r.hN];
+  }
+
+  override getConfig(): LayerConfig {
+    return { ...super.getConfig(), nonlinearity: this.nonlinearity };
+  }
+}
+
+/**
+ * A long short-term memory layer (Hochreiter and Schmidhuber 1997, with the
+ * forget gate), PyTorch's formulation with gate order i, f, g, o:
+ * i = σ(W_ii·x + b_ii + W_hi·h + b_hi), f = σ(...), g = tanh(...), o = σ(...),
+ * c_t = f·c_{t-1} + i·g, h_t = o·tanh(c_t). Optional peepholes (see
+ * {@link LSTMOptions.peephole}).
+ *
+ * `forward(input, [h0, c0]?, {lengths?, mask?})` returns
+ * `[output, [hN, cN]]`, with the shapes of {@link RNN} (c0 and cN like h0
+ * and hN). Per step the work is one matrix product for all gates of all
+ * rows (the input projection of every step is done before the loop in one
+ * product) and one fused cell kernel for the non-linearities and the state
+ * update, forward and backward.
+ */
+export class LSTM extends RecurrentLayer {
+  static override readonly className = 'LSTM';
+
+  constructor(inputSize: number, hiddenSize: number, options: LSTMOptions = {}) {
+    super('LSTM', 'lstm', inputSize, hiddenSize, options, booleanOption('LSTM', 'peephole', options.peephole, false));
+  }
+
+  get peephole(): boolean {
+    return this._peephole;
+  }
+
+  forward(input: Tensor, state?: readonly [Tensor | null, Tensor | null] | null, options: SequenceOptions = {}): [Tensor, [Tensor, Tensor]] {
+    if (state != null && (!Array.isArray(state) || state.length !== 2)) {
+      throw new ValueError(`${this.label}: the initial state must be a pair [h0, c0] (either may be null for zeros)`);
+    }
+    const r = this.runSequence(input, state?.[0], state?.[1], options);
+    return [r.output, [r.hN, r.cN as Tensor]];
+  }
+
+  override getConfig(): LayerConfig {
+    return { ...super.getConfig(), peephole: this._peephole };
+  }
+}
+
+/**
+ * A gated recurrent unit layer (Cho et al. 2014) in PyTorch's formulation,
+ * gate order r, z, n: r = σ(W_ir·x + b_ir + W_hr·h + b_hr),
+ * z = σ(W_iz·x + b_iz + W_hz·h + b_hz), n = tanh(W_in·x + b_in + r·(W_hn·h + b_hn)),
+ * h_t = (1 - z)·n + z·h_{t-1}. `forward` is as {@link RNN}'s.
+ */
+export class GRU extends RecurrentLayer {
+  static override readonly className = 'GRU';
+
+  constructor(inputSize: number, hiddenSize: number, options: RecurrentOptions = {}) {
+    super('GRU', 'gru', inputSize, hiddenSize, options, false);
+  }
+
+  forward(input: Tensor, h0?: Tensor | null, options: SequenceOptions = {}): [Tensor, Tensor] {
+    const r = this.runSequence(input, h0, null, options);
+    return [r.output, r.hN];
+  }
+}
+
+function recurrentOptions(c: LayerConfig): RecurrentOptions {
+  return {
+    numLayers: c.numLayers as number | undefined,
+    bias: c.bias as boolean | undefined,
+    batchFirst: c.batchFirst as boolean | undefined,
+    dropout: c.dropout as number | undefined,
+    bidirectional: c.bidirectional as boolean | undefined,
+    dtype: c.dtype as FloatDType | undefined,
+  };
+}
+
+registerLayer(
+  RNN.className,
+  (c) => new RNN(c.inputSize as number, c.hiddenSize as number, { ...recurrentOptions(c), nonlinearity: c.nonlinearity as 'tanh' | 'relu' | undefined }),
+);
+registerLayer(LSTM.className, (c) => new LSTM(c.inputSize as number, c.hiddenSize as number, { ...recurrentOptions(c), peephole: c.peephole as boolean | undefined }));
+registerLayer(GRU.className, (c) => new GRU(c.inputSize as number, c.hiddenSize as number, recurrentOptions(c)));
+
