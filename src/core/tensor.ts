@@ -37,7 +37,8 @@ export class Tensor {
       throw new ValueError(`Tensor: data of length ${data.length} does not fill shape ${fmtShape(shape)} (needs ${sizeOf(shape)})`);
     }
     this.data = data;
-    this.shape = Object.freeze([...shape]);
+    // A private copy: callers often reuse the array they built the shape in.
+    this.shape = shape.slice();
     this.dtype = dtypeOfArray(data);
   }
 

@@ -43,6 +43,8 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (a.ndim === 0 || b.ndim === 0) {
     throw new ShapeError(`matmul: both operands need at least one dimension, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
   }
+  // The common case (two float matrices of one dtype) goes straight to the primitive: tiny networks are dominated by per-op overhead.
+  if (a.ndim === 2 && b.ndim === 2 && a.dtype === b.dtype && isFloatDType(a.dtype) && a.shape[1] === b.shape[0]) return matmulPrimitive(a, b, false, false);
   let dtype = promoteTypes(a.dtype, b.dtype);
   if (!isFloatDType(dtype)) {
     if (a.dtype === 'bool' && b.dtype === 'bool') throw new DTypeError('matmul: bool operands are not supported');

@@ -187,6 +187,11 @@ function forEachRow(plan: BroadcastPlan, body: (oa: number, ob: number, oc: numb
 }
 
 export function binary(op: BinaryOp, a: TypedArray, aShape: Shape, b: TypedArray, bShape: Shape, out: TypedArray, outShape: Shape): void {
+  // Same-size operands and scalar operands need no broadcast plan; they are most calls in a small network.
+  const n = out.length;
+  if (a.length === n && b.length === n) return binaryRow(op, a, 0, 1, b, 0, 1, out, 0, n);
+  if (a.length === n && b.length === 1) return binaryRow(op, a, 0, 1, b, 0, 0, out, 0, n);
+  if (a.length === 1 && b.length === n) return binaryRow(op, a, 0, 0, b, 0, 1, out, 0, n);
   const plan = planBroadcast(outShape, [aShape, bShape]);
   const r = plan.dims.length - 1;
   const sa = plan.strides[0][r];
