@@ -581,7 +581,7 @@ Conv2dShape conv_shape(const Args& a, size_t i0) {
     s.OW = ew / s.sW + 1;
   }
   const int64_t colElems = smul(smul(s.C / s.groups, smul(s.KH, s.KW)), smul(s.OH, s.OW));
-  if (colElems > (int64_t(1) << 33)) a.range_error("im2col buffer would be too large");
+  if (colElems > (int64_t(1) << 30)) a.range_error("im2col buffer would be too large (> 2^30 elements per image)");
   return s;
 }
 

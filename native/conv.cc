@@ -312,9 +312,10 @@ void maxpool2d_forward_f32(const float* x, float* out, int32_t* indices, const P
                 for (long w = ws; w < we; w += s.dW) {
                   const long idx = h * s.W + w;
                   const float v = xp[idx];
-                  // Strictly greater: the first maximum wins ties; a NaN
-                  // wins its window (the first NaN, later cells are skipped).
-                  if (v > maxVal || (v != v && maxVal == maxVal)) {
+                  // Strictly greater: the first maximum wins ties.  A NaN
+                  // beats every number (and a later NaN an earlier one), as
+                  // in PyTorch's CPU kernel.
+                  if (v > maxVal || std::isnan(v)) {
                     maxVal = v;
                     maxIdx = idx;
                   }
@@ -335,13 +336,16 @@ void maxpool2d_backward_f32(const float* gradOut, const int32_t* indices, float*
   parallel_range(
       planes, minPlanes,
       [&](long b, long e) {
+        // Cells chosen by several windows are summed in double, then rounded.
+        double* acc = static_cast<double*>(scratch(SCRATCH_TMP, HW * sizeof(double)));
         for (long p = b; p < e; ++p) {
-          float* gp = gradIn + p * HW;
-          std::memset(gp, 0, HW * sizeof(float));
+          for (long j = 0; j < HW; ++j) acc[j] = 0.0;
           const float* go = gradOut + p * OHW;
           const int32_t* ip = indices + p * OHW;
           for (long j = 0; j < OHW; ++j)
-            if (ip[j] >= 0) gp[ip[j]] += go[j];
+            if (ip[j] >= 0) acc[ip[j]] += static_cast<double>(go[j]);
+          float* gp = gradIn + p * HW;
+          for (long j = 0; j < HW; ++j) gp[j] = static_cast<float>(acc[j]);
         }
       },
       1);

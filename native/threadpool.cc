@@ -35,12 +35,11 @@ static int detect_isa_once() {
   return ISA_SCALAR;
 }
 
-static int g_detected = -1;
 static std::atomic<int> g_active{-1};
 
 int detected_isa() {
-  if (g_detected < 0) g_detected = detect_isa_once();
-  return g_detected;
+  static const int detected = detect_isa_once();  // thread-safe static init
+  return detected;
 }
 
 int active_isa() {

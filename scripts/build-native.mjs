@@ -16,9 +16,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const verbose = process.env.NEURITE_NATIVE_VERBOSE === '1';
 
 function unavailable(reason) {
-  console.log(
-    `neurite: native backend unavailable (${reason}); neurite will use the pure-TypeScript reference backend.`,
-  );
+  console.log(`neurite: native backend unavailable (${reason}); neurite will use the pure-TypeScript reference backend.`);
   process.exit(0);
 }
 
@@ -42,9 +40,7 @@ function findNodeDir() {
   if (process.env.npm_config_nodedir) candidates.push(process.env.npm_config_nodedir);
   candidates.push(resolve(dirname(process.execPath), '..'));
   candidates.push('/usr', '/usr/local');
-  return (
-    candidates.find((d) => d && existsSync(join(d, 'include', 'node', 'node_api.h'))) ?? null
-  );
+  return candidates.find((d) => d && existsSync(join(d, 'include', 'node', 'node_api.h'))) ?? null;
 }
 
 function main() {
@@ -97,10 +93,7 @@ function main() {
   // Check that it actually loads on this machine (and report which ISA path).
   const check = spawnSync(
     process.execPath,
-    [
-      '-e',
-      `const m = require(${JSON.stringify(built)}); const f = m.cpuFeatures(); console.log(f.isa + ' ' + f.maxThreads);`,
-    ],
+    ['-e', `const m = require(${JSON.stringify(built)}); const f = m.cpuFeatures(); console.log(f.isa + ' ' + f.maxThreads);`],
     { encoding: 'utf8' },
   );
   if (check.status !== 0) unavailable('the built addon failed to load');

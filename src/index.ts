@@ -20,3 +20,7 @@ export * from './io/index.js';
 export * as optim from './optim/index.js';
 export * from './data/index.js';
 export * from './train/index.js';
+
+import { selectInitialBackend } from './backends/select.js';
+
+await selectInitialBackend();

@@ -1,4 +1,4 @@
-import type { TypedArray } from '../core/dtype.js';
+import type { FloatArray, TypedArray } from '../core/dtype.js';
 import type { Shape } from '../core/shape.js';
 
 /** Element-wise functions of one argument. Output has the input's dtype unless noted. */
@@ -214,9 +214,38 @@ export interface Kernels {
     n: number,
     hidden: number,
   ): void;
+  /** One in-place SGD update of a parameter (buf: the momentum buffer, null without momentum). */
+  sgdStep(param: FloatArray, grad: FloatArray, buf: FloatArray | null, options: SgdStepOptions): void;
+  /** One in-place Adam/AdamW update of a parameter and its moment estimates (vMax only with amsgrad). */
+  adamStep(param: FloatArray, grad: FloatArray, m: FloatArray, v: FloatArray, vMax: FloatArray | null, options: AdamStepOptions): void;
 }
 
 export type KernelName = keyof Kernels;
+
+/** Hyper-parameters of one SGD step (PyTorch's names and rule). */
+export interface SgdStepOptions {
+  readonly lr: number;
+  readonly momentum: number;
+  readonly dampening: number;
+  readonly weightDecay: number;
+  readonly nesterov: boolean;
+  /** The momentum buffer is initialised from this step's gradient. */
+  readonly firstStep: boolean;
+  readonly maximize: boolean;
+}
+
+/** Hyper-parameters of one Adam/AdamW step; `step` counts from 1. */
+export interface AdamStepOptions {
+  readonly lr: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  readonly step: number;
+  /** AdamW's weight decay applied to the weights rather than the gradient. */
+  readonly decoupled: boolean;
+  readonly maximize: boolean;
+}
 
 /** A backend: a name and the kernels it accelerates. */
 export interface Backend {

@@ -1,4 +1,5 @@
 import type { FloatArray } from '../core/dtype.js';
+import { k } from '../core/engine.js';
 import type { Tensor } from '../core/tensor.js';
 import { type HyperCheck, show } from './hyperparams.js';
 import { Optimizer, type OptimizerParams, type ParamGroup } from './optimizer.js';
@@ -55,10 +56,6 @@ export abstract class AdamFamily extends Optimizer<AdamHyper, AdamState> {
   protected updateGroup(group: ParamGroup<AdamHyper>): void {
     const { lr, betas, eps, weightDecay, amsgrad, maximize } = group;
     const [beta1, beta2] = betas;
-    const share1 = 1 - beta1;
-    const share2 = 1 - beta2;
-    const decoupled = this.decoupledWeightDecay;
-    const shrink = 1 - lr * weightDecay;
     for (const p of group.params) {
       const g = this.gradData(p);
       if (g === null) continue;
@@ -69,29 +66,17 @@ export abstract class AdamFamily extends Optimizer<AdamHyper, AdamState> {
       }
       if (amsgrad && state.maxExpAvgSq === undefined) state.maxExpAvgSq = this.zerosLike(p);
       state.step += 1;
-      const negStepSize = -(lr / (1 - beta1 ** state.step));
-      const bias2Sqrt = Math.sqrt(1 - beta2 ** state.step);
-      const w = p.data as FloatArray;
-      const m = state.expAvg.data as FloatArray;
-      const v = state.expAvgSq.data as FloatArray;
       const vMax = amsgrad ? ((state.maxExpAvgSq as Tensor).data as FloatArray) : null;
-      for (let i = 0; i < w.length; i++) {
-        let gi = maximize ? -g[i] : g[i];
-        if (weightDecay !== 0) {
-          if (decoupled) w[i] = w[i] * shrink;
-          else gi = gi + weightDecay * w[i];
-        }
-        m[i] = m[i] * beta1 + share1 * gi;
-        v[i] = v[i] * beta2 + share2 * gi * gi;
-        let second = v[i];
-        if (vMax !== null) {
-          // Math.max, like torch.maximum, propagates NaN.
-          vMax[i] = Math.max(vMax[i], v[i]);
-          second = vMax[i];
-        }
-        const denom = Math.sqrt(second) / bias2Sqrt + eps;
-        w[i] = w[i] + (negStepSize * m[i]) / denom;
-      }
+      k().adamStep(p.data as FloatArray, g, state.expAvg.data as FloatArray, state.expAvgSq.data as FloatArray, vMax, {
+        lr,
+        beta1,
+        beta2,
+        eps,
+        weightDecay,
+        step: state.step,
+        decoupled: this.decoupledWeightDecay,
+        maximize,
+      });
     }
   }
 }

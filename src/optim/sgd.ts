@@ -1,4 +1,5 @@
 import type { FloatArray } from '../core/dtype.js';
+import { k } from '../core/engine.js';
 import type { Tensor } from '../core/tensor.js';
 import type { HyperCheck } from './hyperparams.js';
 import { Optimizer, type OptimizerParams, type ParamGroup } from './optimizer.js';
@@ -51,8 +52,6 @@ export class SGD extends Optimizer<SGDHyper, SGDState> {
 
   protected updateGroup(group: ParamGroup<SGDHyper>): void {
     const { lr, momentum, dampening, weightDecay, nesterov, maximize } = group;
-    const negLr = -lr;
-    const gradShare = 1 - dampening;
     for (const p of group.params) {
       const g = this.gradData(p);
       if (g === null) continue;
@@ -61,26 +60,10 @@ export class SGD extends Optimizer<SGDHyper, SGDState> {
         state = { momentumBuffer: null };
         this.state.set(p, state);
       }
-      const w = p.data as FloatArray;
-      const n = w.length;
-      if (momentum === 0) {
-        for (let i = 0; i < n; i++) {
-          let d = maximize ? -g[i] : g[i];
-          if (weightDecay !== 0) d = d + weightDecay * w[i];
-          w[i] = w[i] + negLr * d;
-        }
-        continue;
-      }
-      const first = state.momentumBuffer === null;
+      const first = momentum !== 0 && state.momentumBuffer === null;
       if (first) state.momentumBuffer = this.zerosLike(p);
-      const b = (state.momentumBuffer as Tensor).data as FloatArray;
-      for (let i = 0; i < n; i++) {
-        let d = maximize ? -g[i] : g[i];
-        if (weightDecay !== 0) d = d + weightDecay * w[i];
-        b[i] = first ? d : b[i] * momentum + gradShare * d;
-        d = nesterov ? d + momentum * b[i] : b[i];
-        w[i] = w[i] + negLr * d;
-      }
+      const buf = momentum === 0 ? null : ((state.momentumBuffer as Tensor).data as FloatArray);
+      k().sgdStep(p.data as FloatArray, g, buf, { lr, momentum, dampening, weightDecay, nesterov, firstStep: first, maximize });
     }
   }
 }

@@ -63,7 +63,10 @@ nativeTest('cpuFeatures, setNumThreads, setIsa', (a) => {
   assert.equal(a.cpuFeatures().isa, 'scalar');
   assert.equal(a.setIsa('auto'), f.detectedIsa);
   assert.throws(() => a.setNumThreads(0), RangeError);
-  assert.throws(() => a.setIsa('sse9' as 'auto'), (e: unknown) => e instanceof RangeError && /setIsa/.test(e.message));
+  assert.throws(
+    () => a.setIsa('sse9' as 'auto'),
+    (e: unknown) => e instanceof RangeError && /setIsa/.test(e.message),
+  );
 });
 
 nativeTest('sgemm validates types, sizes, leading dimensions and overlap', (a) => {
@@ -76,7 +79,10 @@ nativeTest('sgemm validates types, sizes, leading dimensions and overlap', (a) =
     (e: unknown): boolean =>
       e instanceof ctor && /^sgemm: /.test(e.message) && patterns.every((p) => p.test(e.message));
   // Wrong array types.
-  assert.throws(() => a.sgemm(false, false, 2, 2, 3, 1, new Float64Array(6) as unknown as Float32Array, 3, B, 2, 0, C, 2), isErr(TypeError, /'a'/, /Float32Array/));
+  assert.throws(
+    () => a.sgemm(false, false, 2, 2, 3, 1, new Float64Array(6) as unknown as Float32Array, 3, B, 2, 0, C, 2),
+    isErr(TypeError, /'a'/, /Float32Array/),
+  );
   assert.throws(() => a.sgemm(false, false, 2, 2, 3, 1, A, 3, [0, 0] as unknown as Float32Array, 2, 0, C, 2), isErr(TypeError, /'b'/));
   assert.throws(() => a.sgemm(0 as unknown as boolean, false, 2, 2, 3, 1, A, 3, B, 2, 0, C, 2), isErr(TypeError, /transA/));
   // Bad sizes.
@@ -97,13 +103,34 @@ nativeTest('sgemm validates types, sizes, leading dimensions and overlap', (a) =
 
 nativeTest('element-wise and reduction kernels validate their arguments', (a) => {
   const x = new Float32Array(8);
-  assert.throws(() => a.relu(x, new Float32Array(4), 8), (e: unknown) => e instanceof RangeError && /^relu: 'out' is too short/.test(e.message));
-  assert.throws(() => a.exp(x, x.subarray(1), 7), (e: unknown) => e instanceof RangeError && /^exp: .*overlap/.test(e.message));
-  assert.throws(() => a.add(x, new Int32Array(8) as unknown as Float32Array, x, 8), (e: unknown) => e instanceof TypeError && /^add: argument 'b'/.test(e.message));
-  assert.throws(() => a.biasAdd(x, new Float32Array(3), x, 2, 4), (e: unknown) => e instanceof RangeError && /^biasAdd: 'bias'/.test(e.message));
-  assert.throws(() => a.sumRows(x, x, 2, 4), (e: unknown) => e instanceof RangeError && /^sumRows: .*overlap/.test(e.message));
-  assert.throws(() => a.sumAll(x, 9), (e: unknown) => e instanceof RangeError && /^sumAll: 'x'/.test(e.message));
-  assert.throws(() => (a.tanh as unknown as (p: Float32Array, q: Float32Array) => void)(x, x), (e: unknown) => e instanceof TypeError && /^tanh: argument 'n'/.test(e.message));
+  assert.throws(
+    () => a.relu(x, new Float32Array(4), 8),
+    (e: unknown) => e instanceof RangeError && /^relu: 'out' is too short/.test(e.message),
+  );
+  assert.throws(
+    () => a.exp(x, x.subarray(1), 7),
+    (e: unknown) => e instanceof RangeError && /^exp: .*overlap/.test(e.message),
+  );
+  assert.throws(
+    () => a.add(x, new Int32Array(8) as unknown as Float32Array, x, 8),
+    (e: unknown) => e instanceof TypeError && /^add: argument 'b'/.test(e.message),
+  );
+  assert.throws(
+    () => a.biasAdd(x, new Float32Array(3), x, 2, 4),
+    (e: unknown) => e instanceof RangeError && /^biasAdd: 'bias'/.test(e.message),
+  );
+  assert.throws(
+    () => a.sumRows(x, x, 2, 4),
+    (e: unknown) => e instanceof RangeError && /^sumRows: .*overlap/.test(e.message),
+  );
+  assert.throws(
+    () => a.sumAll(x, 9),
+    (e: unknown) => e instanceof RangeError && /^sumAll: 'x'/.test(e.message),
+  );
+  assert.throws(
+    () => (a.tanh as unknown as (p: Float32Array, q: Float32Array) => void)(x, x),
+    (e: unknown) => e instanceof TypeError && /^tanh: argument 'n'/.test(e.message),
+  );
   assert.throws(
     () => a.lstmCellForward(new Float32Array(8), new Float32Array(2), new Float32Array(2), new Float32Array(2), new Float32Array(7), 1, 2),
     (e: unknown) => e instanceof RangeError && /^lstmCellForward: 'outGates'/.test(e.message),

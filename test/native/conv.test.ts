@@ -108,7 +108,9 @@ const GEOS: Geo[] = [
   { N: 1, C: 16, H: 20, W: 20, O: 32, KH: 3, KW: 3, sH: 1, sW: 1, pH: 1, pW: 1, dH: 1, dW: 1, groups: 1 },
 ];
 
-function geoArgs(g: Geo): [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number | undefined, number | undefined] {
+function geoArgs(
+  g: Geo,
+): [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number | undefined, number | undefined] {
   return [g.N, g.C, g.H, g.W, g.O, g.KH, g.KW, g.sH, g.sW, g.pH, g.pW, g.dH, g.dW, g.groups, g.OH, g.OW];
 }
 
@@ -138,7 +140,13 @@ nativeTest('conv2dForward / BackwardInput / BackwardWeight match naive reference
       const outB = new Float32Array(gout.length);
       a.conv2dForward(x, w, bias, outB, ...geoArgs(g));
       const wantB = want.map((v, i) => v + bias[Math.floor(i / (OH * OW)) % g.O]);
-      assertNear(`conv fwd+bias ${tag}`, outB, wantB, scale.map((s) => s + 1), 1e-6);
+      assertNear(
+        `conv fwd+bias ${tag}`,
+        outB,
+        wantB,
+        scale.map((s) => s + 1),
+        1e-6,
+      );
 
       // Backward input.
       const wantGin = new Float64Array(x.length);
@@ -234,7 +242,7 @@ function maxPoolRef(x: Float32Array, g: PoolGeo, OH: number, OW: number): { out:
             if (w < 0 || w >= g.W) continue;
             const v = x[p * g.H * g.W + h * g.W + w];
             if (bi < 0) bi = h * g.W + w;
-            if (v > best || (Number.isNaN(v) && !Number.isNaN(best))) {
+            if (v > best || Number.isNaN(v)) {
               best = v;
               bi = h * g.W + w;
             }
@@ -246,7 +254,14 @@ function maxPoolRef(x: Float32Array, g: PoolGeo, OH: number, OW: number): { out:
   return { out, idx };
 }
 
-function avgPoolRef(x: Float32Array, g: PoolGeo, OH: number, OW: number, includePad: boolean, divisor: number): { out: Float64Array; gradOf: (go: Float32Array) => Float64Array } {
+function avgPoolRef(
+  x: Float32Array,
+  g: PoolGeo,
+  OH: number,
+  OW: number,
+  includePad: boolean,
+  divisor: number,
+): { out: Float64Array; gradOf: (go: Float32Array) => Float64Array } {
   const planes = g.N * g.C;
   const windows: { p: number; o: number; h0: number; h1: number; w0: number; w1: number; div: number }[] = [];
   for (let p = 0; p < planes; p++)

@@ -95,7 +95,8 @@ function adamRef(p: Float32Array, g0: Float32Array, m: Float32Array, v: Float32A
     let g = o.maximize ? -g0[i] : g0[i];
     let w = p[i];
     if (o.weightDecay !== 0) {
-      if (o.decoupled) w = f(w * f(1 - o.lr * o.weightDecay)); // param.mul_(1 - lr * wd)
+      if (o.decoupled)
+        w = f(w * f(1 - o.lr * o.weightDecay)); // param.mul_(1 - lr * wd)
       else g = f(g + f(f(o.weightDecay) * w)); // grad.add(param, alpha=wd)
     }
     // exp_avg.lerp_(grad, 1 - beta1)
@@ -158,8 +159,7 @@ nativeTest('adamStep follows torch.optim.Adam / AdamW over several steps (all op
   for (const amsgrad of [false, true])
     for (const decoupled of [false, true])
       for (const weightDecay of [0, 0.01])
-        for (const maximize of [false, true])
-          configs.push({ lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay, amsgrad, decoupled, maximize });
+        for (const maximize of [false, true]) configs.push({ lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay, amsgrad, decoupled, maximize });
   // A large-weight lerp (beta1 < 0.5) and a big learning rate.
   configs.push({ lr: 0.1, beta1: 0.3, beta2: 0.9, eps: 1e-6, weightDecay: 0.1, amsgrad: true, decoupled: false, maximize: false });
   for (const threads of a.cpuFeatures().maxThreads > 1 ? [1, 2] : [1]) {

@@ -181,14 +181,7 @@ export interface NativeAddon {
    * [0, c) (RangeError otherwise). Returns the sum of the row losses (divide
    * by n for the mean).
    */
-  softmaxCrossEntropy(
-    logits: Float32Array,
-    labels: Int32Array,
-    outLoss: Float32Array,
-    outGrad: Float32Array | null,
-    n: number,
-    c: number,
-  ): number;
+  softmaxCrossEntropy(logits: Float32Array, labels: Int32Array, outLoss: Float32Array, outGrad: Float32Array | null, n: number, c: number): number;
 
   // ---- optimizers (in place; n = param.length) -------------------------------
 
@@ -329,19 +322,13 @@ export interface NativeAddon {
    * ceil-mode rule that the last window must start inside the input or left
    * padding.
    */
-  pool2dOutputSize(
-    inputSize: number,
-    kernel: number,
-    stride: number,
-    pad: number,
-    dilation?: number,
-    ceilMode?: boolean,
-  ): number;
+  pool2dOutputSize(inputSize: number, kernel: number, stride: number, pad: number, dilation?: number, ceilMode?: boolean): number;
   /**
    * out [N, C, outH, outW] = window max; indices (same shape) = flat index
-   * ih * W + iw of the winner within its input plane (first maximum on ties,
-   * a NaN wins; -1 for a window with no in-bounds cell, whose output is
-   * -Infinity). outH/outW default to the floor-mode size.
+   * ih * W + iw of the winner within its input plane (first maximum on ties;
+   * a NaN beats every number and a later NaN an earlier one, as in PyTorch;
+   * -1 for a window with no in-bounds cell, whose output is -Infinity).
+   * outH/outW default to the floor-mode size.
    */
   maxPool2dForward(
     x: Float32Array,
@@ -362,7 +349,7 @@ export interface NativeAddon {
     outH?: number,
     outW?: number,
   ): void;
-  /** gradIn (overwritten) = zeros + gradOut scattered (added) at indices per plane; -1 entries are skipped. */
+  /** gradIn (overwritten) = zeros + gradOut scattered (summed in double) at indices per plane; -1 entries are skipped. */
   maxPool2dBackward(
     gradOut: Float32Array,
     indices: Int32Array,
@@ -433,15 +420,7 @@ export interface NativeAddon {
    * o = σ(a_o); outC = f * cPrev + i * g; outH = o * tanh(outC);
    * outGates [n, 4H] = [i | f | g | o] (saved for the backward pass).
    */
-  lstmCellForward(
-    gates: Float32Array,
-    cPrev: Float32Array,
-    outC: Float32Array,
-    outH: Float32Array,
-    outGates: Float32Array,
-    n: number,
-    hidden: number,
-  ): void;
+  lstmCellForward(gates: Float32Array, cPrev: Float32Array, outC: Float32Array, outH: Float32Array, outGates: Float32Array, n: number, hidden: number): void;
   /**
    * Backward of lstmCellForward from the saved activated gates, cPrev and c
    * (= outC), given dh and dc (null = zeros). With tc = tanh(c):

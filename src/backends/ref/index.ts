@@ -5,6 +5,7 @@ import { gather, indexAdd, indexSelect, scatterAdd } from './indexing.js';
 import { concat, pad, permute, slice, sliceAdd } from './layout.js';
 import { lstmCellBackward, lstmCellForward } from './lstm.js';
 import { matmul } from './matmul.js';
+import { adamStep, sgdStep } from './optim.js';
 import { avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward, maxUnpool } from './pool.js';
 import { argReduce, reduce } from './reduce.js';
 
@@ -13,6 +14,8 @@ import { argReduce, reduce } from './reduce.js';
  * added to the interface without a reference implementation fails to compile.
  */
 export const refKernels: Kernels = {
+  sgdStep,
+  adamStep,
   unary,
   predicate,
   binary,
