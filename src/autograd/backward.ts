@@ -83,8 +83,10 @@ export function runBackward(
   const createGraph = options.createGraph ?? false;
   const retainGraph = options.retainGraph ?? createGraph;
   const grads = new Map<Tensor, Tensor>();
+  const handedOut = new Set<ArrayBufferLike>();
   roots.forEach((r, i) => {
     const g = rootGrads[i];
+    handedOut.add(g.data.buffer);
     const prev = grads.get(r);
     grads.set(r, prev ? prev.add(g) : g);
   });
@@ -96,7 +98,7 @@ export function runBackward(
       const g = grads.get(t);
       if (!g) continue;
       if (!wanted) {
-        if (t.gradNode === null || t.retainsGrad) accumulateLeaf(t, g, createGraph);
+        if (t.gradNode === null || t.retainsGrad) accumulateLeaf(t, g, createGraph, handedOut);
       }
       const node = t.gradNode;
       if (node === null) continue;
@@ -126,9 +128,15 @@ export function runBackward(
   return grads;
 }
 
-function accumulateLeaf(t: Tensor, g: Tensor, createGraph: boolean): void {
-  // A leaf's .grad owns its storage: upstream gradients may share data with reshaped views.
-  const own = createGraph ? g : new Tensor(g.data.slice(), g.shape);
+function accumulateLeaf(t: Tensor, g: Tensor, createGraph: boolean, handedOut: Set<ArrayBufferLike>): void {
+  // Each leaf's .grad must own its storage (optimizers and clipping write grads in place),
+  // but one gradient can reach several leaves (add passes it to both inputs, reshape shares it):
+  // copy only storage that was already handed out in this backward pass, or came from the caller.
+  let own = g;
+  if (!createGraph) {
+    if (handedOut.has(g.data.buffer)) own = new Tensor(g.data.slice(), g.shape);
+    handedOut.add(own.data.buffer);
+  }
   t.grad = t.grad ? (createGraph ? t.grad.add(own) : noGrad(() => (t.grad as Tensor).add(own))) : own;
 }
 

@@ -355,7 +355,8 @@ describe('stopping', () => {
     const started = Date.now();
     const history = await fit(model, data, { ...options, optimizer: (p) => new optim.SGD(p), epochs: 1e9, signal: controller.signal });
     assert.equal(history.stopped, 'aborted');
-    assert.ok(history.length > 0 && history.length < 1e9);
+    // Under load the timer may fire before the first epoch ends; what matters is that it fires at all.
+    assert.ok(history.length < 1e9);
     assert.ok(Date.now() - started < 5000);
   });
 
