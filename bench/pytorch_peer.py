@@ -1,8 +1,10 @@
-"""PyTorch side of `npm run bench`: the same workloads as bench/workloads, timed the same way.
+"""PyTorch side of `npm run bench`: the workloads of bench/workloads/neurite.mjs, timed the same way.
 
 Run by bench/run.mjs with Debian's /usr/bin/python3 (python3-torch), one intra-op
 thread and OPENBLAS_NUM_THREADS=2 (two OpenMP threads plus two BLAS threads
-oversubscribe this 2-core machine). Prints one JSON object on stdout.
+oversubscribe this 2-core machine). Takes one JSON argument
+{seconds, mnistDir, workloads, sgemm: {id: [m, k, n, transA, transB]}} and prints
+one JSON object as the last line of stdout; a workload that fails gets {"error": ...}.
 """
 import gzip
 import json
@@ -35,9 +37,16 @@ def find(d, name):
     raise FileNotFoundError(os.path.join(d, name))
 
 
+# Untimed seconds before each measurement on top of the warm-up steps, as in bench/common.mjs.
+WARMUP_SECONDS = 1.0
+
+
 def timed(step, seconds, warmup, per_step):
-    for _ in range(warmup):
+    warm_start = time.perf_counter()
+    i = 0
+    while i < warmup or time.perf_counter() - warm_start < WARMUP_SECONDS:
         step()
+        i += 1
     n = 0
     start = time.perf_counter()
     while True:
@@ -89,8 +98,54 @@ def mlp_wide():
     return nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
 
 
+def run_workload(w, args, seconds, flat, img4, labels, ce):
+    torch.manual_seed(0)
+    if w == 'mlp-small':
+        m = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
+        return train_workload(m, torch.optim.SGD(m.parameters(), lr=0.1), flat, labels, 64, seconds, 20, ce)
+    if w == 'mlp-wide':
+        m = mlp_wide()
+        return train_workload(m, torch.optim.Adam(m.parameters(), lr=1e-3), flat, labels, 128, seconds, 10, ce)
+    if w == 'lenet5':
+        m = lenet5()
+        return train_workload(m, torch.optim.SGD(m.parameters(), lr=0.05, momentum=0.9), img4, labels, 64, seconds, 5, ce)
+    if w == 'lstm':
+        m = LSTMNet()
+        return train_workload(m, torch.optim.Adam(m.parameters(), lr=1e-3), flat, labels, 64, seconds, 3, ce)
+    if w == 'xor-tiny':
+        m = nn.Sequential(nn.Linear(2, 2), nn.Sigmoid(), nn.Linear(2, 1), nn.Sigmoid())
+        x = torch.tensor([[0., 0.], [0., 1.], [1., 0.], [1., 1.]])
+        y = torch.tensor([[0.], [1.], [1.], [0.]])
+        opt = torch.optim.SGD(m.parameters(), lr=0.5)
+        mse = nn.MSELoss()
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            mse(m(x), y).backward()
+            opt.step()
+        return timed(step, seconds, 100, 1)
+    if w.startswith('inference-'):
+        batch = int(w.split('-')[1])
+        m = mlp_wide().eval()
+        xb = flat[:batch].clone()
+        with torch.no_grad():
+            return timed(lambda: m(xb), seconds, 20, batch)
+    if w.startswith('sgemm-'):
+        mm, kk, nn_, ta, tb = args['sgemm'][w]
+        a = torch.rand(kk, mm) if ta else torch.rand(mm, kk)
+        b = torch.rand(nn_, kk) if tb else torch.rand(kk, nn_)
+        aa = a.t() if ta else a
+        bb = b.t() if tb else b
+        out = torch.empty(mm, nn_)
+        flops = 2.0 * mm * nn_ * kk
+        return timed(lambda: torch.mm(aa, bb, out=out), seconds, 3, flops) / 1e9
+    raise ValueError(f"unknown workload '{w}'")
+
+
 def main():
+    global WARMUP_SECONDS
     args = json.loads(sys.argv[1])
+    WARMUP_SECONDS = args.get('warmupSeconds', WARMUP_SECONDS)
     seconds = args.get('seconds', 2.0)
     workloads = args['workloads']
     d = args['mnistDir']
@@ -101,46 +156,11 @@ def main():
     ce = nn.CrossEntropyLoss()
     results = {'version': torch.__version__, 'threads': torch.get_num_threads()}
     for w in workloads:
-        torch.manual_seed(0)
-        if w == 'mlp-small':
-            m = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
-            results[w] = train_workload(m, torch.optim.SGD(m.parameters(), lr=0.1), flat, labels, 64, seconds, 20, ce)
-        elif w == 'mlp-wide':
-            m = mlp_wide()
-            results[w] = train_workload(m, torch.optim.Adam(m.parameters(), lr=1e-3), flat, labels, 128, seconds, 10, ce)
-        elif w == 'lenet5':
-            m = lenet5()
-            results[w] = train_workload(m, torch.optim.SGD(m.parameters(), lr=0.05, momentum=0.9), img4, labels, 64, seconds, 5, ce)
-        elif w == 'lstm':
-            m = LSTMNet()
-            results[w] = train_workload(m, torch.optim.Adam(m.parameters(), lr=1e-3), flat, labels, 64, seconds, 3, ce)
-        elif w == 'xor-tiny':
-            m = nn.Sequential(nn.Linear(2, 2), nn.Sigmoid(), nn.Linear(2, 1), nn.Sigmoid())
-            x = torch.tensor([[0., 0.], [0., 1.], [1., 0.], [1., 1.]])
-            y = torch.tensor([[0.], [1.], [1.], [0.]])
-            opt = torch.optim.SGD(m.parameters(), lr=0.5)
-            mse = nn.MSELoss()
-
-            def step():
-                opt.zero_grad(set_to_none=True)
-                mse(m(x), y).backward()
-                opt.step()
-            results[w] = timed(step, seconds, 100, 1)
-        elif w.startswith('inference-'):
-            batch = int(w.split('-')[1])
-            m = mlp_wide().eval()
-            xb = flat[:batch].clone()
-            with torch.no_grad():
-                results[w] = timed(lambda: m(xb), seconds, 20, batch)
-        elif w.startswith('sgemm-'):
-            mm, kk, nn_, ta, tb = args['sgemm'][w]
-            a = torch.rand(kk, mm) if ta else torch.rand(mm, kk)
-            b = torch.rand(nn_, kk) if tb else torch.rand(kk, nn_)
-            aa = a.t() if ta else a
-            bb = b.t() if tb else b
-            out = torch.empty(mm, nn_)
-            flops = 2.0 * mm * nn_ * kk
-            results[w] = timed(lambda: torch.mm(aa, bb, out=out), seconds, 3, flops) / 1e9
+        try:
+            results[w] = run_workload(w, args, seconds, flat, img4, labels, ce)
+        except Exception as e:  # reported in the table, not lost
+            results[w] = {'error': f'{type(e).__name__}: {e}'.splitlines()[0][:300]}
+    print()
     print(json.dumps(results))
 
 

@@ -1,30 +1,44 @@
 // `npm run bench:setup`: installs the peer libraries into bench/peers (never
-// part of the library's own install) and reports which peers are usable.
+// part of the library's own install), checks PyTorch and its BLAS, and exports
+// the ONNX model the onnxruntime-node peer runs. Reports which peers are usable.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { PYTHON, PYTORCH_ENV, probePytorch, systemBlas } from './pytorch.mjs';
 
 const peers = join(import.meta.dirname, 'peers');
-console.log('Installing benchmark peers into bench/peers ...');
-// onnxruntime-node's install script tries to download a CUDA provider; its CPU binaries ship in the package.
-const r = spawnSync('npm', ['install', '--no-audit', '--no-fund'], {
+const onnxFile = join(peers, 'mlp-wide.onnx');
+const notes = [];
+
+console.log('Installing the benchmark peers into bench/peers ...');
+// onnxruntime-node's install script tries to download a CUDA provider and fails
+// offline; its CPU binaries ship inside the package, so the download is skipped.
+const install = spawnSync('npm', ['install', '--no-audit', '--no-fund'], {
   cwd: peers,
   stdio: 'inherit',
   env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' },
 });
-if (r.status !== 0) {
-  console.error('bench:setup: npm install of the peers failed; npm run bench will skip the missing ones.');
+if (install.status !== 0) notes.push('npm install of the peers failed; `npm run bench` reports the missing ones as not installed.');
+
+const torch = probePytorch();
+if (torch.error) {
+  notes.push(`PyTorch: ${torch.error}. Without it there is no PyTorch column and no ONNX model, so onnxruntime-node is skipped.`);
+} else {
+  console.log(`PyTorch ${torch.version} found (${PYTHON}), OpenBLAS kernels: ${torch.openblasCore ?? 'unknown'}.`);
+  const blas = systemBlas();
+  if (blas && !blas.includes('openblas')) {
+    notes.push(`PyTorch uses the reference BLAS (${blas}), about 40x slower than OpenBLAS: apt-get install libopenblas0-pthread for a fair comparison.`);
+  }
+  const exported = spawnSync(PYTHON, [join(import.meta.dirname, 'export_onnx.py'), onnxFile], {
+    encoding: 'utf8',
+    env: { ...process.env, ...PYTORCH_ENV },
+  });
+  if (exported.status === 0) console.log(`Exported mlp-wide for onnxruntime-node: ${onnxFile}`);
+  else notes.push(`ONNX export failed, onnxruntime-node will be skipped: ${(exported.stderr || '').trim().split('\n').pop()}`);
 }
 
-const torch = spawnSync('/usr/bin/python3', ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
-if (torch.status === 0) {
-  console.log(`PyTorch ${torch.stdout.trim()} found (Debian's /usr/bin/python3).`);
-  const blas = spawnSync('bash', ['-c', 'readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3'], { encoding: 'utf8' }).stdout.trim();
-  if (!blas.includes('openblas')) {
-    console.log(`Warning: PyTorch is linked to the reference BLAS (${blas}), which is 40x slower than OpenBLAS.`);
-    console.log('For a fair comparison install OpenBLAS: apt-get install libopenblas0-pthread');
-  }
-} else {
-  console.log('PyTorch not found; for the PyTorch column: apt-get install python3-torch libopenblas0-pthread');
-}
-console.log(existsSync(join(peers, 'node_modules')) ? 'Peers ready.' : 'No peers installed.');
+const present = ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', 'brain.js', 'onnxruntime-node'].filter((p) =>
+  existsSync(join(peers, 'node_modules', p, 'package.json')),
+);
+console.log(`Node peers installed: ${present.length ? present.join(', ') : 'none'}.`);
+for (const n of notes) console.log(`Note: ${n}`);

@@ -1,23 +1,27 @@
 // onnxruntime-node side of `npm run bench`: mlp-wide inference from the ONNX file
-// that bench:setup exported (bench/peers/mlp-wide.onnx).
+// that bench:setup exports with PyTorch (bench/peers/mlp-wide.onnx).
+// Usage: node peers/onnxruntime.mjs '{"seconds", "workloads"}'. Prints one JSON object as its last line.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { loadMnist, timedAsync } from '../common.mjs';
+import { emit, loadMnist, measure, parseArgs, timedAsync } from '../common.mjs';
 
-const ort = createRequire(import.meta.url)('onnxruntime-node');
-const args = JSON.parse(process.argv[2]);
+const require = createRequire(import.meta.url);
+const ort = require('onnxruntime-node');
+const args = parseArgs();
 const model = join(import.meta.dirname, 'mlp-wide.onnx');
-const results = { version: createRequire(import.meta.url)('onnxruntime-node/package.json').version };
-if (!existsSync(model)) {
-  results.error = 'bench/peers/mlp-wide.onnx is missing (bench:setup exports it with PyTorch)';
-} else {
-  const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 2, interOpNumThreads: 1 });
-  const { images } = loadMnist(256);
-  for (const w of args.workloads.filter((x) => x.startsWith('inference-'))) {
+const results = { version: require('onnxruntime-node/package.json').version, intraOpNumThreads: 2 };
+
+let session;
+for (const w of args.workloads) {
+  await measure(results, w, async () => {
+    if (!w.startsWith('inference-')) throw new Error(`onnxruntime-node runs only the inference workloads, not '${w}'`);
+    if (!existsSync(model)) throw new Error('bench/peers/mlp-wide.onnx is missing: `npm run bench:setup` exports it with PyTorch');
+    // Two intra-op threads for the two cores; one inter-op thread, as the graph is a chain.
+    session ??= await ort.InferenceSession.create(model, { intraOpNumThreads: 2, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
     const batch = Number(w.split('-')[1]);
-    const feeds = { x: new ort.Tensor('float32', images.subarray(0, batch * 784), [batch, 784]) };
-    results[w] = await timedAsync(() => session.run(feeds), args.seconds, 20, batch);
-  }
+    const feeds = { x: new ort.Tensor('float32', loadMnist(batch).images, [batch, 784]) };
+    return timedAsync(() => session.run(feeds), args.seconds, 20, batch);
+  });
 }
-console.log(JSON.stringify(results));
+emit(results);

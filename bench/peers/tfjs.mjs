@@ -1,23 +1,42 @@
-// TensorFlow.js side of `npm run bench`. Usage: node peers/tfjs.mjs '<json args>' with
-// args {backend: 'cpu'|'wasm', workloads, seconds}; prints one JSON object.
+// TensorFlow.js side of `npm run bench`, in its recommended training style:
+// Keras layers, tf.train optimizers' minimize(), every step inside tf.tidy.
+// Usage: node peers/tfjs.mjs '{"backend": "cpu"|"wasm", "seconds", "workloads", "sgemm"}'.
+// Prints one JSON object as its last line.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { loadMnist, timed } from '../common.mjs';
+import { emit, loadMnist, measure, parseArgs, TRAIN_IMAGES, timed } from '../common.mjs';
 
-const args = JSON.parse(process.argv[2]);
+const args = parseArgs();
 await tf.setBackend(args.backend);
 await tf.ready();
-const { images, labels } = loadMnist(8192);
-const xFlat = tf.tensor2d(images, [images.length / 784, 784]);
-const xImg = xFlat.reshape([-1, 28, 28, 1]);
-const xSeq = xFlat.reshape([-1, 28, 28]);
-const yOne = tf.oneHot(tf.tensor1d(labels, 'int32'), 10).toFloat();
+const results = { version: tf.version.tfjs, backend: tf.getBackend() };
+if (args.backend === 'wasm') {
+  results.wasmSimd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
+  results.wasmThreads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT');
+}
+
+let data;
+function mnistTensors() {
+  if (!data) {
+    const { images, labels } = loadMnist(TRAIN_IMAGES);
+    const flat = tf.tensor2d(images, [TRAIN_IMAGES, 784]);
+    data = {
+      flat,
+      img: flat.reshape([-1, 28, 28, 1]),
+      seq: flat.reshape([-1, 28, 28]),
+      yOne: tf.oneHot(tf.tensor1d(labels, 'int32'), 10).toFloat(),
+    };
+  }
+  return data;
+}
 
 function dense(units, activation, inputShape) {
   return tf.layers.dense({ units, activation, inputShape });
 }
 
-function trainRate(model, optimizer, x, batch, seconds, warmup) {
+/** Samples per second of training with softmax cross-entropy, cycling through the 8192 images. */
+function trainRate(model, optimizer, x, batch, warmup) {
+  const { yOne } = mnistTensors();
   const n = x.shape[0];
   let i = 0;
   const step = () => {
@@ -29,49 +48,70 @@ function trainRate(model, optimizer, x, batch, seconds, warmup) {
     });
     i += batch;
   };
-  return timed(step, seconds, warmup, batch);
+  return timed(step, args.seconds, warmup, batch);
 }
 
-const results = { version: tf.version.tfjs, backend: tf.getBackend() };
-for (const w of args.workloads) {
-  try {
-    if (w === 'mlp-small') {
-      const m = tf.sequential({ layers: [dense(128, 'relu', [784]), dense(10)] });
-      results[w] = trainRate(m, tf.train.sgd(0.1), xFlat, 64, args.seconds, 10);
-    } else if (w === 'mlp-wide') {
-      const m = tf.sequential({ layers: [dense(512, 'relu', [784]), dense(512, 'relu'), dense(10)] });
-      results[w] = trainRate(m, tf.train.adam(1e-3), xFlat, 128, args.seconds, 3);
-    } else if (w === 'lenet5') {
-      const m = tf.sequential({
-        layers: [
-          tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 6, kernelSize: 5, padding: 'same', activation: 'relu' }),
-          tf.layers.maxPooling2d({ poolSize: 2 }),
-          tf.layers.conv2d({ filters: 16, kernelSize: 5, activation: 'relu' }),
-          tf.layers.maxPooling2d({ poolSize: 2 }),
-          tf.layers.flatten(),
-          dense(120, 'relu'),
-          dense(84, 'relu'),
-          dense(10),
-        ],
-      });
-      results[w] = trainRate(m, tf.train.momentum(0.05, 0.9), xImg, 64, args.seconds, 2);
-    } else if (w === 'lstm') {
-      const m = tf.sequential({ layers: [tf.layers.lstm({ units: 128, inputShape: [28, 28] }), dense(10)] });
-      results[w] = trainRate(m, tf.train.adam(1e-3), xSeq, 64, args.seconds, 1);
-    } else if (w === 'xor-tiny') {
-      const m = tf.sequential({ layers: [dense(2, 'sigmoid', [2]), dense(1, 'sigmoid')] });
-      const x = tf.tensor2d([[0, 0], [0, 1], [1, 0], [1, 1]]);
-      const y = tf.tensor2d([[0], [1], [1], [0]]);
-      const opt = tf.train.sgd(0.5);
-      results[w] = timed(() => tf.tidy(() => opt.minimize(() => tf.losses.meanSquaredError(y, m.apply(x)))), args.seconds, 50, 1);
-    } else if (w.startsWith('inference-')) {
-      const batch = Number(w.split('-')[1]);
-      const m = tf.sequential({ layers: [dense(512, 'relu', [784]), dense(512, 'relu'), dense(10)] });
-      const xb = xFlat.slice(0, batch);
-      results[w] = timed(() => tf.tidy(() => m.predict(xb).dataSync()), args.seconds, 10, batch);
-    }
-  } catch (e) {
-    results[w] = { error: String(e.message ?? e).slice(0, 200) };
-  }
+function mlpWide() {
+  return tf.sequential({ layers: [dense(512, 'relu', [784]), dense(512, 'relu'), dense(10)] });
 }
-console.log(JSON.stringify(results));
+
+const run = {
+  'mlp-small': () => {
+    const m = tf.sequential({ layers: [dense(128, 'relu', [784]), dense(10)] });
+    return trainRate(m, tf.train.sgd(0.1), mnistTensors().flat, 64, 10);
+  },
+  'mlp-wide': () => trainRate(mlpWide(), tf.train.adam(1e-3), mnistTensors().flat, 128, 3),
+  lenet5: () => {
+    const m = tf.sequential({
+      layers: [
+        // 'same' on a 5x5 kernel at stride 1 is PyTorch's padding=2.
+        tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 6, kernelSize: 5, padding: 'same', activation: 'relu' }),
+        tf.layers.maxPooling2d({ poolSize: 2 }),
+        tf.layers.conv2d({ filters: 16, kernelSize: 5, activation: 'relu' }),
+        tf.layers.maxPooling2d({ poolSize: 2 }),
+        tf.layers.flatten(),
+        dense(120, 'relu'),
+        dense(84, 'relu'),
+        dense(10),
+      ],
+    });
+    return trainRate(m, tf.train.momentum(0.05, 0.9), mnistTensors().img, 64, 2);
+  },
+  lstm: () => {
+    const m = tf.sequential({ layers: [tf.layers.lstm({ units: 128, inputShape: [28, 28] }), dense(10)] });
+    return trainRate(m, tf.train.adam(1e-3), mnistTensors().seq, 64, 1);
+  },
+  'xor-tiny': () => {
+    const m = tf.sequential({ layers: [dense(2, 'sigmoid', [2]), dense(1, 'sigmoid')] });
+    const x = tf.tensor2d([
+      [0, 0],
+      [0, 1],
+      [1, 0],
+      [1, 1],
+    ]);
+    const y = tf.tensor2d([[0], [1], [1], [0]]);
+    const opt = tf.train.sgd(0.5);
+    return timed(() => tf.tidy(() => opt.minimize(() => tf.losses.meanSquaredError(y, m.apply(x)))), args.seconds, 50, 1);
+  },
+};
+
+for (const w of args.workloads) {
+  await measure(results, w, () => {
+    if (run[w]) return run[w]();
+    if (w.startsWith('inference-')) {
+      const batch = Number(w.split('-')[1]);
+      const m = mlpWide();
+      const xb = tf.tensor2d(loadMnist(batch).images, [batch, 784]);
+      // dataSync() waits for the result, as a synchronous forward pass does in the other libraries.
+      return timed(() => tf.tidy(() => m.predict(xb).dataSync()), args.seconds, 10, batch);
+    }
+    if (w.startsWith('sgemm-')) {
+      const [m, k, n, transA, transB] = args.sgemm[w];
+      const a = tf.randomUniform(transA ? [k, m] : [m, k]);
+      const b = tf.randomUniform(transB ? [n, k] : [k, n]);
+      return timed(() => tf.tidy(() => tf.matMul(a, b, transA, transB).dataSync()), args.seconds, 3, 2 * m * n * k) / 1e9;
+    }
+    throw new Error(`unknown workload '${w}'`);
+  });
+}
+emit(results);

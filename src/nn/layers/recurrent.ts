@@ -4,6 +4,6 @@
 // primitive lives in kernels/lstm.ts.
 export { type CellOptions, GRUCell, LSTMCell, type LSTMCellOptions, RNNCell, type RNNCellOptions } from './recurrent/cells.js';
 export { ConvLSTM2d, type ConvLSTM2dOptions } from './recurrent/conv-lstm.js';
-export { GRU, LSTM, type LSTMOptions, RNN, type RNNOptions, type RecurrentOptions } from './recurrent/layers.js';
+export { GRU, LSTM, type LSTMOptions, type RecurrentOptions, RNN, type RNNOptions } from './recurrent/layers.js';
 export { RecurrentOutput, type RecurrentResult, type RecurrentSelect } from './recurrent/output.js';
 export { detachState, type RecurrentState, type SequenceOptions } from './recurrent/sequence.js';

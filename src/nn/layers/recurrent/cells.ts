@@ -155,5 +155,8 @@ registerLayer(
   RNNCell.className,
   (c) => new RNNCell(c.inputSize as number, c.hiddenSize as number, { ...cellOptions(c), nonlinearity: c.nonlinearity as 'tanh' | 'relu' | undefined }),
 );
-registerLayer(LSTMCell.className, (c) => new LSTMCell(c.inputSize as number, c.hiddenSize as number, { ...cellOptions(c), peephole: c.peephole as boolean | undefined }));
+registerLayer(
+  LSTMCell.className,
+  (c) => new LSTMCell(c.inputSize as number, c.hiddenSize as number, { ...cellOptions(c), peephole: c.peephole as boolean | undefined }),
+);
 registerLayer(GRUCell.className, (c) => new GRUCell(c.inputSize as number, c.hiddenSize as number, cellOptions(c)));

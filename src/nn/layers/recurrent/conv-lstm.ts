@@ -65,7 +65,8 @@ export class ConvLSTM2d extends Module {
     this.inChannels = positiveInt(who, 'inChannels', inChannels);
     this.hiddenChannels = positiveInt(who, 'hiddenChannels', hiddenChannels);
     const ks = typeof kernelSize === 'number' ? [kernelSize, kernelSize] : kernelSize;
-    if (!Array.isArray(ks) || ks.length !== 2) throw new ValueError(`${who}: kernelSize must be a positive integer or a pair of them, got ${JSON.stringify(kernelSize)}`);
+    if (!Array.isArray(ks) || ks.length !== 2)
+      throw new ValueError(`${who}: kernelSize must be a positive integer or a pair of them, got ${JSON.stringify(kernelSize)}`);
     this.kernelSize = [positiveInt(who, 'kernelSize[0]', ks[0]), positiveInt(who, 'kernelSize[1]', ks[1])];
     this.batchFirst = booleanOption(who, 'batchFirst', options.batchFirst, true);
     this.bias = booleanOption(who, 'bias', options.bias, true);

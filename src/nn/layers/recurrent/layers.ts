@@ -148,6 +148,8 @@ abstract class RecurrentLayer extends Module {
     for (let l = 0; l < this.numLayers; l++) {
       if (l > 0 && this.training && this.dropout > 0) layerInput = this.dropOut(layerInput);
       const rows = layerInput.reshape([T * n, layerInput.shape[2]]);
+      // The last layer stacks its steps straight into the output layout; the others stay time-major for the next projection.
+      const timeAxis = l === this.numLayers - 1 && this.batchFirst && !unbatched ? 1 : 0;
       const outputs: Tensor[] = [];
       for (let d = 0; d < dirs; d++) {
         const index = l * dirs + d;
@@ -161,7 +163,7 @@ abstract class RecurrentLayer extends Module {
           d === 1,
           validity,
         );
-        outputs.push(stack(run.outputs, 0));
+        outputs.push(stack(run.outputs, timeAxis));
         finalH.push(run.h);
         if (run.c) finalC.push(run.c);
       }
@@ -174,8 +176,6 @@ abstract class RecurrentLayer extends Module {
       output = output.squeeze(1);
       hN = hN.squeeze(1);
       cN = cN?.squeeze(1) ?? null;
-    } else if (this.batchFirst) {
-      output = output.permute([1, 0, 2]);
     }
     return { output, hN, cN };
   }
@@ -319,6 +319,8 @@ registerLayer(
   RNN.className,
   (c) => new RNN(c.inputSize as number, c.hiddenSize as number, { ...recurrentOptions(c), nonlinearity: c.nonlinearity as 'tanh' | 'relu' | undefined }),
 );
-registerLayer(LSTM.className, (c) => new LSTM(c.inputSize as number, c.hiddenSize as number, { ...recurrentOptions(c), peephole: c.peephole as boolean | undefined }));
+registerLayer(
+  LSTM.className,
+  (c) => new LSTM(c.inputSize as number, c.hiddenSize as number, { ...recurrentOptions(c), peephole: c.peephole as boolean | undefined }),
+);
 registerLayer(GRU.className, (c) => new GRU(c.inputSize as number, c.hiddenSize as number, recurrentOptions(c)));
-

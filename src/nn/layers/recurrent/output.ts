@@ -26,7 +26,8 @@ export class RecurrentOutput extends Module {
 
   constructor(select: RecurrentSelect = 'final', options: { name?: string } = {}) {
     super();
-    if (select !== 'final' && select !== 'sequence') throw new ValueError(`RecurrentOutput: select must be 'final' or 'sequence', got ${JSON.stringify(select)}`);
+    if (select !== 'final' && select !== 'sequence')
+      throw new ValueError(`RecurrentOutput: select must be 'final' or 'sequence', got ${JSON.stringify(select)}`);
     this.select = select;
     if (options.name !== undefined) this.withName(options.name);
   }

@@ -34,7 +34,9 @@ function checkLengths(who: string, lengths: Tensor | readonly number[], batch: n
   let values: number[];
   if (lengths instanceof Tensor) {
     if (lengths.ndim !== 1 || lengths.dtype === 'bool') {
-      throw new ValueError(`${who}: lengths must be an integer tensor of shape [batch] or an array of numbers, got a ${lengths.dtype} tensor of shape ${fmtShape(lengths.shape)}`);
+      throw new ValueError(
+        `${who}: lengths must be an integer tensor of shape [batch] or an array of numbers, got a ${lengths.dtype} tensor of shape ${fmtShape(lengths.shape)}`,
+      );
     }
     values = Array.from(lengths.data as ArrayLike<number>);
   } else if (Array.isArray(lengths)) {
@@ -69,7 +71,9 @@ export function stepValidity(who: string, options: SequenceOptions, batch: numbe
     if (!(mask instanceof Tensor)) throw new ValueError(`${who}: mask must be a Tensor, got ${typeof mask}`);
     const want = batchFirst ? [batch, seqLen] : [seqLen, batch];
     if (mask.ndim !== 2 || mask.shape[0] !== want[0] || mask.shape[1] !== want[1]) {
-      throw new ShapeError(`${who}: expected a mask of shape ${fmtShape(want)} (${batchFirst ? '[batch, seqLen]' : '[seqLen, batch]'}), got ${fmtShape(mask.shape)}`);
+      throw new ShapeError(
+        `${who}: expected a mask of shape ${fmtShape(want)} (${batchFirst ? '[batch, seqLen]' : '[seqLen, batch]'}), got ${fmtShape(mask.shape)}`,
+      );
     }
     const m = mask.data;
     valid = batchFirst ? (t, b) => m[b * seqLen + t] !== 0 : (t, b) => m[t * batch + b] !== 0;
@@ -135,7 +139,14 @@ export interface UnrollResult {
  * valid step, and running in reverse starts at that step from the initial
  * state. Backward through time is autograd over this unrolled loop.
  */
-export function unroll(inputs: readonly Tensor[], step: StepFn, h0: Tensor, c0: Tensor | null, reverse: boolean, validity: readonly StepValidity[] | null): UnrollResult {
+export function unroll(
+  inputs: readonly Tensor[],
+  step: StepFn,
+  h0: Tensor,
+  c0: Tensor | null,
+  reverse: boolean,
+  validity: readonly StepValidity[] | null,
+): UnrollResult {
   const T = inputs.length;
   const outputs = new Array<Tensor>(T);
   let h = h0;

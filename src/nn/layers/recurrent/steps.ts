@@ -9,6 +9,7 @@ import type { Tensor } from '../../../core/tensor.js';
 import { concat } from '../../../kernels/concat.js';
 import { type LstmPeephole, lstmCell, lstmCellComposite } from '../../../kernels/lstm.js';
 import { matmulPrimitive } from '../../../kernels/matmul.js';
+import { TiedMatmul } from '../../../kernels/tied-matmul.js';
 import { zeros } from '../../../ops/index.js';
 import { uniform } from '../../init.js';
 import type { Module } from '../../module.js';
@@ -34,7 +35,8 @@ export interface PreparedCell {
   readonly kind: CellKind;
   readonly hidden: number;
   readonly weightIh: Tensor;
-  readonly weightHh: Tensor;
+  /** h·W_hhᵀ, step after step, with W_hh's gradient formed once over all steps. */
+  readonly recurrent: TiedMatmul;
   /** Added to the input projection: b_ih + b_hh, except GRU's n block, which gets b_in only. */
   readonly inputBias: Tensor | null;
   /** GRU's b_hn, which r multiplies and so cannot be folded. */
@@ -43,9 +45,10 @@ export interface PreparedCell {
 }
 
 /**
- * Fold the biases once per forward. RNN and LSTM add b_ih + b_hh to the
- * same pre-activation; GRU folds them for r and z, but b_hn sits inside
- * r·(W_hn·h + b_hn) and stays apart.
+ * Once per forward: fold the biases and set up the recurrent product. RNN
+ * and LSTM add b_ih + b_hh to the same pre-activation; GRU folds them for r
+ * and z, but b_hn sits inside r·(W_hn·h + b_hn) and stays apart. W_hh goes
+ * through a TiedMatmul, so its gradient is one product over all steps.
  */
 export function prepareCell(kind: CellKind, hidden: number, w: CellWeights): PreparedCell {
   let inputBias: Tensor | null = null;
@@ -59,7 +62,7 @@ export function prepareCell(kind: CellKind, hidden: number, w: CellWeights): Pre
       inputBias = w.biasIh.add(w.biasHh);
     }
   }
-  return { kind, hidden, weightIh: w.weightIh, weightHh: w.weightHh, inputBias, resetBias, peephole: w.peephole };
+  return { kind, hidden, weightIh: w.weightIh, recurrent: new TiedMatmul(w.weightHh), inputBias, resetBias, peephole: w.peephole };
 }
 
 /** x [rows, in] → x·W_ihᵀ + folded bias [rows, G·H]; a full layer passes all time steps' rows at once. */
@@ -73,26 +76,27 @@ export function projectInput(cell: PreparedCell, x: Tensor): Tensor {
  * (h [n, H], and c for LSTM); returns the new [h, c] (c null except for LSTM).
  *
  * - RNN: h' = act(xp + W_hh·h), act = tanh or relu.
- * - LSTM: gates = xp + W_hh·h in the order i, f, g, o, then the fused
- *   lstmCell (or the composite one with peepholes).
+ * - LSTM: gates = xp + W_hh·h in the order i, f, g, o (xp added into the
+ *   product's own storage), then the fused lstmCell (or the composite one
+ *   with peepholes).
  * - GRU (PyTorch's formulation): r = σ(xp_r + W_hr·h), z = σ(xp_z + W_hz·h),
  *   n = tanh(xp_n + r·(W_hn·h + b_hn)), h' = (1 - z)·n + z·h, computed as
  *   n + z·(h - n).
  */
 export function cellStep(cell: PreparedCell, xp: Tensor, h: Tensor, c: Tensor | null): [Tensor, Tensor | null] {
   const H = cell.hidden;
-  const hp = matmulPrimitive(h, cell.weightHh, false, true);
   switch (cell.kind) {
     case 'rnnTanh':
-      return [xp.add(hp).tanh(), null];
+      return [cell.recurrent.apply(h, xp).tanh(), null];
     case 'rnnRelu':
-      return [xp.add(hp).relu(), null];
+      return [cell.recurrent.apply(h, xp).relu(), null];
     case 'lstm': {
-      const gates = xp.add(hp);
+      const gates = cell.recurrent.apply(h, xp);
       const state = c as Tensor;
       return cell.peephole ? lstmCellComposite(gates, state, cell.peephole) : lstmCell(gates, state);
     }
     case 'gru': {
+      const hp = cell.recurrent.apply(h);
       const rz = xp
         .narrow(1, 0, 2 * H)
         .add(hp.narrow(1, 0, 2 * H))

@@ -1,0 +1,619 @@
+#!/usr/bin/env node
+// `npm run bench`: every workload of issue 4 on neurite and on each peer that is
+// installed, one measurement at a time, each in its own child process (the
+// machine has 2 cores: two measurements at once would disturb both). Prints a
+// table of absolute figures, one of ratios neurite/peer and the targets of the
+// issue, and writes everything as JSON under bench/results/.
+//
+// Options (after `npm run bench --`):
+//   --seconds S           timed seconds per measurement (default 2)
+//   --warmup S            untimed seconds before each, on top of a few warm-up steps (default 1)
+//   --only a,b,...        workloads to run (ids from bench/common.mjs, or 'memory')
+//   --peers a,b,...       pytorch, tfjs-cpu, tfjs-wasm, brain.js, onnxruntime (or 'tfjs', 'none')
+//   --backends a,b,...    neurite backends; default: native when it is built, plus ref on the cheap workloads
+//   --memory-steps N      training steps of the memory check (default 20000 on native, 2000 on ref)
+//   --timeout S           limit per child process (default 600)
+//   --wait-idle S         before each measurement, wait up to S seconds for other processes to go quiet
+//   --no-save             do not write bench/results/<date>-<time>.json
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PYTHON, PYTORCH_ENV, probePytorch, systemBlas } from './pytorch.mjs';
+
+const benchDir = dirname(fileURLToPath(import.meta.url));
+const root = join(benchDir, '..');
+const peersDir = join(benchDir, 'peers');
+
+// ---- options -----------------------------------------------------------------
+
+function parseOptions(argv) {
+  const opts = { seconds: 2, warmupSeconds: 1, only: null, peers: null, backends: null, memorySteps: null, timeout: 600, waitIdle: 0, save: true };
+  const list = (v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i].split(/=(.*)/s);
+    const value = () => inline ?? argv[++i];
+    if (flag === '--seconds') opts.seconds = Number(value());
+    else if (flag === '--warmup') opts.warmupSeconds = Number(value());
+    else if (flag === '--only') opts.only = list(value());
+    else if (flag === '--peers') opts.peers = list(value());
+    else if (flag === '--backends') opts.backends = list(value());
+    else if (flag === '--memory-steps') opts.memorySteps = Number(value());
+    else if (flag === '--timeout') opts.timeout = Number(value());
+    else if (flag === '--wait-idle') opts.waitIdle = Number(value());
+    else if (flag === '--no-save') opts.save = false;
+    else if (flag === '--help' || flag === '-h') {
+      const lines = readFileSync(fileURLToPath(import.meta.url), 'utf8')
+        .split('\n')
+        .slice(1);
+      const header = lines.slice(
+        0,
+        lines.findIndex((l) => !l.startsWith('//')),
+      );
+      console.log(header.map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+      process.exit(0);
+    } else throw new Error(`bench: unknown option '${argv[i]}' (see --help)`);
+  }
+  if (!(opts.seconds > 0)) throw new Error('bench: --seconds must be a positive number');
+  if (!(opts.warmupSeconds >= 0)) throw new Error('bench: --warmup must be a number of seconds');
+  if (!(opts.timeout > 0)) throw new Error('bench: --timeout must be a positive number');
+  if (!(opts.waitIdle >= 0)) throw new Error('bench: --wait-idle must be a number of seconds');
+  return opts;
+}
+
+const opts = parseOptions(process.argv.slice(2));
+
+if (!existsSync(join(root, 'dist', 'src', 'index.js'))) {
+  console.error('bench: dist/ is missing; build neurite first with `npm run build`.');
+  process.exit(1);
+}
+const { WORKLOADS, gemmShapes, mnistDirectory } = await import('./common.mjs');
+
+const workloadIds = WORKLOADS.map((w) => w.id);
+const selected = opts.only ?? [...workloadIds, 'memory'];
+for (const id of selected) {
+  if (id !== 'memory' && !workloadIds.includes(id)) throw new Error(`bench: unknown workload '${id}'; known: ${workloadIds.join(', ')}, memory`);
+}
+const rows = WORKLOADS.filter((w) => selected.includes(w.id));
+
+// ---- child processes ---------------------------------------------------------
+
+/** CPU time of the whole machine as [busy, total] jiffies from /proc/stat. */
+function cpuTimes() {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const idle = f[3] + (f[4] ?? 0);
+    const total = f.reduce((a, b) => a + b, 0);
+    return [total - idle, total];
+  } catch {
+    return null;
+  }
+}
+
+/** Fraction of the machine's CPU capacity in use by other processes over `ms` before a measurement. */
+async function backgroundLoad(ms = 300) {
+  const a = cpuTimes();
+  await new Promise((r) => setTimeout(r, ms));
+  const b = cpuTimes();
+  if (!a || !b || b[1] === a[1]) return null;
+  return (b[0] - a[0]) / (b[1] - a[1]);
+}
+
+/**
+ * CPU jiffies used by this process's finished children (cutime + cstime of
+ * /proc/self/stat): with the machine's busy jiffies, what other processes
+ * used while a child measured.
+ */
+function childrenCpu() {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[13]) + Number(fields[14]);
+  } catch {
+    return null;
+  }
+}
+
+/** Run `fn` (which runs one child to its end) and measure the share of the CPUs other processes used meanwhile. */
+async function withBackground(fn) {
+  const machine0 = cpuTimes();
+  const children0 = childrenCpu();
+  const result = await fn();
+  const machine1 = cpuTimes();
+  const children1 = childrenCpu();
+  if (!machine0 || !machine1 || children0 === null || children1 === null || machine1[1] === machine0[1]) return [null, result];
+  const others = machine1[0] - machine0[0] - (children1 - children0);
+  return [Math.max(0, others / (machine1[1] - machine0[1])), result];
+}
+
+/** Share of the CPUs used by other processes above which a measurement is marked as disturbed. */
+const BUSY_MARK = 0.25;
+
+/** The background load just before a measurement, after waiting up to --wait-idle seconds for it to fall. */
+async function settle() {
+  const until = Date.now() + opts.waitIdle * 1000;
+  let busy = await backgroundLoad();
+  while (busy !== null && busy > BUSY_MARK && Date.now() < until) busy = await backgroundLoad(1000);
+  return busy;
+}
+
+/** The telling line of a crashed child's stderr: the error itself, not Node's version footer. */
+function crashReason(stderr, lastStdout) {
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !/^Node\.js v\d/.test(l));
+  const thrown = lines.find((l) => /^(\w+\.)*\w*(Error|Exception)\b/.test(l));
+  const fatal = lines.find((l) => /Illegal instruction|Segmentation fault|Aborted|FATAL/.test(l));
+  return thrown ?? fatal ?? lines.at(-1) ?? lastStdout ?? '';
+}
+
+// Other benchmark runs on this machine (another `npm run bench`, another
+// session) take turns through a lock file, one measurement at a time, so
+// that no two measurements ever share the cores.
+const LOCK = join(tmpdir(), 'neurite-bench.lock');
+
+function processAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === 'EPERM';
+  }
+}
+
+async function acquireLock() {
+  let announced = false;
+  for (;;) {
+    try {
+      writeFileSync(LOCK, String(process.pid), { flag: 'wx' });
+      return;
+    } catch (e) {
+      if (e.code !== 'EEXIST') return; // no lock possible here: measure anyway
+    }
+    let holder = Number.NaN;
+    try {
+      holder = Number(readFileSync(LOCK, 'utf8'));
+    } catch {
+      continue; // released in between
+    }
+    if (!Number.isInteger(holder) || !processAlive(holder)) {
+      try {
+        unlinkSync(LOCK);
+      } catch {
+        // another waiter removed the stale lock first
+      }
+      continue;
+    }
+    if (!announced) process.stderr.write(`bench: waiting for another benchmark run (pid ${holder}) to finish its measurement ...\n`);
+    announced = true;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+function releaseLock() {
+  try {
+    if (readFileSync(LOCK, 'utf8') === String(process.pid)) unlinkSync(LOCK);
+  } catch {
+    // not held
+  }
+}
+process.on('exit', releaseLock);
+process.on('SIGINT', () => process.exit(130));
+process.on('SIGTERM', () => process.exit(143));
+
+/**
+ * Run `fn` holding the machine: the lock first, then --wait-idle; returns
+ * [load of other processes just before, their load during, result].
+ */
+async function exclusive(fn) {
+  await acquireLock();
+  try {
+    const before = await settle();
+    const [during, result] = await withBackground(fn);
+    return [before, during, result];
+  } finally {
+    releaseLock();
+  }
+}
+
+/**
+ * Run a child and parse the JSON object on the last line of its stdout. A
+ * crash, a timeout or unreadable output becomes {error} for the caller.
+ */
+function runChild(command, args, env = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, opts.timeout * 1000);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      resolve({ error: `cannot start ${command}: ${e.message}` });
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (timedOut) return resolve({ error: `timeout: no result within ${opts.timeout} s (--timeout)`, timeout: true });
+      const last = stdout.trim().split('\n').pop() ?? '';
+      try {
+        const parsed = JSON.parse(last);
+        if (parsed && typeof parsed === 'object') return resolve(parsed);
+      } catch {
+        // fall through: report how the child ended
+      }
+      resolve({ error: `exited with ${signal ?? `code ${code}`}: ${crashReason(stderr, last).slice(0, 300)}` });
+    });
+  });
+}
+
+// ---- what is available -----------------------------------------------------
+
+const neuriteProbe = await runChild(process.execPath, [join(benchDir, 'workloads', 'neurite.mjs'), JSON.stringify({ probe: true })]);
+if (neuriteProbe.error) {
+  console.error(`bench: neurite does not load: ${neuriteProbe.error}`);
+  process.exit(1);
+}
+const nativeRegistered = neuriteProbe.backends.includes('native');
+const nativeBuilt = nativeRegistered || neuriteProbe.addon !== null;
+const pytorch = probePytorch();
+const hasPackage = (name) => existsSync(join(peersDir, 'node_modules', name, 'package.json'));
+
+/** Workloads on which the reference backend runs unless --backends names it. */
+const CHEAP_ON_REF = new Set(['mlp-small', 'xor-tiny', 'inference-1', 'inference-256', 'sgemm-128', 'sgemm-512', 'sgemm-fwd', 'sgemm-dW', 'sgemm-dX']);
+
+const neuriteBackends = opts.backends ?? (nativeBuilt ? ['native', 'ref'] : ['ref']);
+const refEverywhere = opts.backends?.includes('ref') || !neuriteBackends.includes('native');
+const { seconds, warmupSeconds } = opts;
+const nodeScript = (file) => (w) => [
+  process.execPath,
+  [join(benchDir, file), JSON.stringify({ seconds, warmupSeconds, workloads: [w], sgemm: gemmShapes([w]) })],
+];
+
+/** Every column of the table: neurite's backends, then the peers. */
+const libraries = [
+  ...neuriteBackends.map((backend) => ({
+    id: `neurite-${backend}`,
+    label: `neurite ${backend}`,
+    neurite: true,
+    runs: (w) => backend !== 'ref' || refEverywhere || CHEAP_ON_REF.has(w),
+    command: (w) => [
+      process.execPath,
+      [join(benchDir, 'workloads', 'neurite.mjs'), JSON.stringify({ backend, seconds, warmupSeconds, workloads: [w], sgemm: gemmShapes([w]) })],
+    ],
+  })),
+  {
+    id: 'pytorch',
+    label: 'PyTorch',
+    missing: pytorch.error ?? null,
+    runs: () => true,
+    command: (w) => [
+      PYTHON,
+      [join(benchDir, 'pytorch_peer.py'), JSON.stringify({ seconds, warmupSeconds, mnistDir: mnistDirectory(), workloads: [w], sgemm: gemmShapes([w]) })],
+      PYTORCH_ENV,
+    ],
+  },
+  ...['cpu', 'wasm'].map((backend) => ({
+    id: `tfjs-${backend}`,
+    label: `tfjs-${backend}`,
+    missing: hasPackage('@tensorflow/tfjs') && hasPackage(`@tensorflow/tfjs-backend-${backend}`) ? null : 'not installed (npm run bench:setup)',
+    runs: () => true,
+    command: (w) => [
+      process.execPath,
+      [join(peersDir, 'tfjs.mjs'), JSON.stringify({ backend, seconds, warmupSeconds, workloads: [w], sgemm: gemmShapes([w]) })],
+    ],
+  })),
+  {
+    id: 'brain.js',
+    label: 'brain.js',
+    missing: hasPackage('brain.js') ? null : 'not installed (npm run bench:setup)',
+    runs: (w) => w === 'xor-tiny',
+    command: nodeScript('peers/brain.mjs'),
+  },
+  {
+    id: 'onnxruntime',
+    label: 'onnxruntime',
+    missing: hasPackage('onnxruntime-node') ? null : 'not installed (npm run bench:setup)',
+    runs: (w) => w.startsWith('inference-'),
+    command: nodeScript('peers/onnxruntime.mjs'),
+  },
+].filter((lib) => {
+  if (lib.neurite) return true;
+  if (!opts.peers) return true;
+  if (opts.peers.includes('none')) return false;
+  return opts.peers.includes(lib.id) || (lib.id.startsWith('tfjs-') && opts.peers.includes('tfjs'));
+});
+
+// ---- measuring -------------------------------------------------------------
+
+const measurements = [];
+const libraryInfo = {};
+const jobs = [];
+for (const row of rows) for (const lib of libraries) if (lib.runs(row.id) && !lib.missing) jobs.push({ row, lib });
+const started = new Date();
+const loadBefore = loadavg();
+process.stderr.write(
+  `bench: ${jobs.length} measurements of ${seconds} s after ${warmupSeconds} s of warm-up, one at a time; neurite backends: ${neuriteBackends.join(', ')}\n`,
+);
+
+for (const [i, { row, lib }] of jobs.entries()) {
+  const [command, args, env] = lib.command(row.id);
+  const [busyBefore, busyDuring, out] = await exclusive(() => runChild(command, args, env));
+  const figure = out.error ? out : out[row.id];
+  const value = typeof figure === 'number' ? figure : null;
+  const error = value === null ? String(figure?.error ?? `no '${row.id}' in the output`) : null;
+  const { [row.id]: _, ...info } = out;
+  if (!out.error) libraryInfo[lib.id] = { ...libraryInfo[lib.id], ...info };
+  measurements.push({ workload: row.id, library: lib.id, unit: row.unit, value, error, unavailable: Boolean(figure?.unavailable), busyBefore, busyDuring });
+  const background = busyDuring === null ? '' : `  (other processes: ${Math.round(busyDuring * 100)}% of the CPUs)`;
+  const shown = value !== null ? `${formatNumber(value)} ${row.unit}${background}` : `error: ${error}`;
+  process.stderr.write(`[${i + 1}/${jobs.length}] ${row.id.padEnd(14)} ${lib.label.padEnd(16)} ${shown}\n`);
+}
+
+let memory = null;
+if (selected.includes('memory')) {
+  const backend = nativeRegistered ? 'native' : 'ref';
+  const steps = opts.memorySteps ?? (backend === 'native' ? 20000 : 2000);
+  process.stderr.write(`memory: ${steps} training steps of mlp-small on ${backend} ...\n`);
+  [, , memory] = await exclusive(() => runChild(process.execPath, [join(benchDir, 'memory.mjs'), '--steps', String(steps), '--backend', backend, '--json']));
+  if (!nativeRegistered) memory.note = 'the native backend is not registered, so the memory check ran on the reference backend';
+}
+const loadAfter = loadavg();
+
+// ---- the table -----------------------------------------------------------
+
+function formatRatio(r) {
+  return `${r >= 0.1 ? r.toFixed(2) : r.toPrecision(2)}x`;
+}
+
+function formatNumber(v) {
+  if (!Number.isFinite(v)) return String(v);
+  if (v >= 100) return Math.round(v).toLocaleString('en-US');
+  if (v >= 10) return v.toFixed(1);
+  return v.toFixed(2);
+}
+
+/** Footnotes of the table: one per library and error text, listing the workloads it hit. */
+const notes = [];
+function noteFor(library, error, workload) {
+  let i = notes.findIndex((n) => n.library === library && n.error === error);
+  if (i < 0) i = notes.push({ library, error, workloads: [] }) - 1;
+  notes[i].workloads.push(workload);
+  return `[${i + 1}]`;
+}
+
+/** Whether other processes used more than BUSY_MARK of the CPUs while the measurement ran. */
+function disturbed(m) {
+  return m.busyDuring !== null && m.busyDuring > BUSY_MARK;
+}
+
+function cell(row, lib) {
+  if (lib.missing) return lib.neurite ? '' : '-';
+  if (!lib.runs(row.id)) return lib.id === 'neurite-ref' ? 'skip' : '-';
+  const m = measurements.find((x) => x.workload === row.id && x.library === lib.id);
+  if (!m) return '';
+  if (m.value === null) return `${m.unavailable ? 'n/a' : 'error'} ${noteFor(lib.label, m.error, row.id)}`;
+  return formatNumber(m.value) + (disturbed(m) ? '*' : '');
+}
+
+/** neurite's figure for a row: the native backend's when measured, else the reference backend's. */
+function neuriteFigure(rowId) {
+  for (const id of ['neurite-native', 'neurite-ref']) {
+    const m = measurements.find((x) => x.workload === rowId && x.library === id && x.value !== null);
+    if (m) return { value: m.value, backend: id.slice('neurite-'.length) };
+  }
+  return null;
+}
+const peerFigure = (rowId, libId) => measurements.find((x) => x.workload === rowId && x.library === libId && x.value !== null)?.value ?? null;
+
+function renderTable(header, body) {
+  const widths = header.map((h, c) => Math.max(h.length, ...body.map((r) => r[c].length)));
+  const line = (cells) => cells.map((s, c) => (c === 0 ? s.padEnd(widths[c]) : s.padStart(widths[c]))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+}
+
+const peers = libraries.filter((l) => !l.neurite);
+const absolute = renderTable(
+  ['workload', 'unit', ...libraries.map((l) => l.label)],
+  rows.map((row) => [row.label, row.unit, ...libraries.map((l) => cell(row, l))]),
+);
+const ratioPeers = peers.filter((p) => !p.missing);
+const ratios = renderTable(
+  ['workload', 'neurite', ...ratioPeers.map((p) => `/ ${p.label}`)],
+  rows.map((row) => {
+    const n = neuriteFigure(row.id);
+    return [
+      row.label,
+      n ? n.backend : '-',
+      ...ratioPeers.map((p) => {
+        const v = peerFigure(row.id, p.id);
+        return n && v ? formatRatio(n.value / v) : '-';
+      }),
+    ];
+  }),
+);
+
+// The targets of issue 4, checked on this run's figures.
+function targets() {
+  const out = [];
+  const fig = (id) => neuriteFigure(id);
+  const pct = (x) => `${(x * 100).toFixed(0)}%`;
+  const big = fig('sgemm-1024');
+  if (big) {
+    const verdict = big.value >= 400 ? 'met' : `missed by ${pct(1 - big.value / 400)}`;
+    out.push(`sgemm 1024^3 >= 400 GFLOP/s: ${formatNumber(big.value)} on ${big.backend} -> ${verdict}`);
+    // Two FMA pipes per core, each 8 float32 lanes wide with AVX2 and 16 with AVX-512 (Zen 4/5).
+    const flopsPerCycle = cpu.avx512f ? 64 : cpu.avx2 && cpu.fma ? 32 : 8;
+    const ghz = Number(cpu.mhz) / 1000;
+    if (ghz > 0) {
+      const peak = Math.round(cpu.cores * flopsPerCycle * ghz);
+      const caveat = cpu.avx512f ? '' : '; the 400 target assumes AVX-512, which this CPU lacks';
+      out.push(`    (peak of this CPU at its nominal ${ghz.toFixed(2)} GHz: ${cpu.cores} cores x ${flopsPerCycle} FLOP/cycle = ${peak} GFLOP/s${caveat})`);
+    }
+  }
+  const plain = fig('sgemm-fwd');
+  for (const id of ['sgemm-dW', 'sgemm-dX']) {
+    const t = fig(id);
+    if (plain && t) {
+      const gap = 1 - t.value / plain.value;
+      out.push(
+        `${id} within 15% of sgemm-fwd: ${formatNumber(t.value)} vs ${formatNumber(plain.value)} (${gap > 0 ? `${pct(gap)} slower` : `${pct(-gap)} faster`}) -> ${gap <= 0.15 ? 'met' : 'missed'}`,
+      );
+    }
+  }
+  const versus = (id, factor, label) => {
+    const n = fig(id);
+    const p = peerFigure(id, 'pytorch');
+    if (!n || !p) return out.push(`${label}: not measured (${n ? 'no PyTorch figure' : 'no neurite figure'})`);
+    const r = n.value / p;
+    out.push(`${label}: ${r.toFixed(2)}x PyTorch on ${n.backend} -> ${r >= factor ? 'met' : `missed by ${pct(1 - r / factor)}`}`);
+  };
+  for (const id of ['mlp-small', 'mlp-wide', 'lenet5', 'lstm']) if (selected.includes(id)) versus(id, 1, `${id} >= PyTorch`);
+  if (selected.includes('xor-tiny')) versus('xor-tiny', 2, 'xor-tiny >= 2x PyTorch');
+  for (const id of ['inference-1', 'inference-256']) {
+    if (!selected.includes(id)) continue;
+    versus(id, 1, `${id} >= PyTorch`);
+    const n = fig(id);
+    const o = peerFigure(id, 'onnxruntime');
+    if (n && o) out.push(`${id} gap to onnxruntime-node: neurite at ${(n.value / o).toFixed(2)}x onnxruntime's throughput`);
+  }
+  return out;
+}
+
+// ---- machine facts -----------------------------------------------------------
+
+function cpuFacts() {
+  const facts = { model: cpus()[0]?.model ?? 'unknown', cores: cpus().length };
+  try {
+    const first = readFileSync('/proc/cpuinfo', 'utf8').split('\n\n')[0];
+    const field = (name) => new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm').exec(first)?.[1]?.trim();
+    const flags = new Set((field('flags') ?? '').split(/\s+/));
+    Object.assign(facts, {
+      model: field('model name') ?? facts.model,
+      family: field('cpu family'),
+      modelNumber: field('model'),
+      mhz: field('cpu MHz'),
+      cache: field('cache size'),
+      avx2: flags.has('avx2'),
+      fma: flags.has('fma'),
+      avx512f: flags.has('avx512f'),
+    });
+  } catch {
+    // not Linux: os.cpus() is all there is
+  }
+  return facts;
+}
+
+const cpu = cpuFacts();
+const describe = (b) =>
+  neuriteProbe.describe?.[b] ?? (b === 'native' ? `not registered: ${neuriteProbe.addonError ?? 'the addon loads but no backend registers it'}` : '?');
+const footer = [
+  `CPU: ${cpu.model}${cpu.family ? ` (family ${cpu.family}, model ${cpu.modelNumber}, ${cpu.mhz} MHz, cache ${cpu.cache})` : ''}, ${cpu.cores} cores; ` +
+    `AVX2 ${cpu.avx2 ? 'yes' : 'no'}, FMA ${cpu.fma ? 'yes' : 'no'}, AVX-512F ${cpu.avx512f ? 'yes' : 'no'}`,
+  `Node ${process.version} on Linux ${release()}; load average ${loadBefore.map((x) => x.toFixed(2)).join(' ')} before, ${loadAfter.map((x) => x.toFixed(2)).join(' ')} after`,
+  `neurite ${neuriteProbe.version}: ${neuriteBackends.map((b) => `${b} = ${describe(b)}`).join('; ')}`,
+  neuriteProbe.addon
+    ? `neurite addon: isa ${neuriteProbe.addon.isa} (detected ${neuriteProbe.addon.detectedIsa}), sgemm tile ${neuriteProbe.addon.sgemmTile.join('x')}, ${neuriteProbe.addon.threads} threads` +
+      (libraryInfo['neurite-native']?.sgemmVia ? `; sgemm rows measured through ${libraryInfo['neurite-native'].sgemmVia}` : '')
+    : `neurite addon: ${neuriteProbe.addonError}`,
+  pytorch.error
+    ? `PyTorch: ${pytorch.error}`
+    : `PyTorch ${pytorch.version} (${PYTHON}), 1 intra-op thread, OPENBLAS_NUM_THREADS=2, OpenBLAS ${pytorch.openblasCore ?? '?'} kernels (${systemBlas() ?? 'BLAS unknown'})`,
+  ...peers
+    .filter((p) => p.id !== 'pytorch')
+    .map((p) => {
+      if (p.missing) return `${p.label}: ${p.missing}`;
+      const info = libraryInfo[p.id];
+      if (!info) return `${p.label}: ${jobs.some((j) => j.lib.id === p.id) ? 'no successful run' : 'not run'}`;
+      const extra = p.id === 'tfjs-wasm' ? `, SIMD ${info.wasmSimd ? 'yes' : 'no'}, threads ${info.wasmThreads ? 'yes' : 'no'}` : '';
+      return `${p.label} ${info.version}${p.id === 'onnxruntime' ? ', intraOpNumThreads 2' : ''}${extra}`;
+    }),
+];
+
+// ---- output ------------------------------------------------------------------
+
+const busyCount = measurements.filter(disturbed).length;
+const out = [
+  '',
+  `neurite benchmark, ${started.toISOString()}, ${seconds} s per measurement after ${warmupSeconds} s of warm-up, float32, MNIST pixels in [0, 1]`,
+  '',
+  absolute,
+];
+if (notes.length) out.push('', ...notes.map((n, i) => `[${i + 1}] ${n.library} (${n.workloads.join(', ')}): ${n.error}`));
+out.push(
+  '',
+  "'-': the library has no such workload or is not installed; 'skip': the reference backend runs the cheap workloads only (--backends ref runs them all).",
+);
+if (busyCount) {
+  out.push(
+    `*: other processes kept more than ${pct0(BUSY_MARK)} of the CPUs busy while the measurement ran (${busyCount} of ${measurements.length}); figures may be low.`,
+  );
+}
+out.push('', 'Ratios neurite / peer (higher is better for neurite):', '', ratios);
+const targetLines = targets();
+if (targetLines.length) out.push('', 'Targets of issue 4:', ...targetLines.map((t) => `  ${t}`));
+if (memory) {
+  out.push('', 'Memory (mlp-small training, live memory after a full GC):');
+  if (memory.error) out.push(`  error: ${memory.error}`);
+  else {
+    const g = memory.growth;
+    out.push(
+      `  ${memory.steps} steps on ${memory.backend} in ${memory.seconds.toFixed(1)} s: rss ${memory.samples[0].rss.toFixed(1)} -> ${memory.samples.at(-1).rss.toFixed(1)} MB, ` +
+        `heap ${memory.samples[0].heapUsed.toFixed(2)} -> ${memory.samples.at(-1).heapUsed.toFixed(2)} MB; second half: rss ${signed(g.rssMB)} MB, ` +
+        `heap ${signed(g.heapUsedMB)} MB, array buffers ${signed(g.arrayBuffersMB)} MB (${memory.bytesPerStep.toFixed(1)} B/step) -> ${memory.flat ? 'flat' : 'GROWING'}`,
+    );
+    if (memory.note) out.push(`  (${memory.note})`);
+  }
+}
+out.push('', ...footer);
+
+function pct0(x) {
+  return `${Math.round(x * 100)}%`;
+}
+function signed(x) {
+  return `${x >= 0 ? '+' : ''}${x.toFixed(2)}`;
+}
+
+if (opts.save) {
+  const resultsDir = join(benchDir, 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const p2 = (n) => String(n).padStart(2, '0');
+  const d = started;
+  const stamp = `${d.getFullYear()}-${p2(d.getMonth() + 1)}-${p2(d.getDate())}-${p2(d.getHours())}${p2(d.getMinutes())}${p2(d.getSeconds())}`;
+  const file = join(resultsDir, `${stamp}.json`);
+  const record = {
+    date: started.toISOString(),
+    options: { ...opts, only: selected },
+    machine: { cpu, node: process.version, kernel: release(), loadavgBefore: loadBefore, loadavgAfter: loadAfter },
+    neurite: { ...neuriteProbe, backends: neuriteBackends, registered: neuriteProbe.backends },
+    libraries: Object.fromEntries(
+      libraries.map((l) => [
+        l.id,
+        { missing: l.missing ?? null, ...(libraryInfo[l.id] ?? {}), ...(l.id === 'pytorch' ? { probe: pytorch, env: PYTORCH_ENV } : {}) },
+      ]),
+    ),
+    workloads: rows,
+    measurements,
+    notes,
+    targets: targetLines,
+    memory,
+  };
+  writeFileSync(file, `${JSON.stringify(record, null, 2)}\n`);
+  out.push('', `Results: ${relative(root, file)}`);
+}
+
+console.log(out.join('\n'));

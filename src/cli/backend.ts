@@ -1,0 +1,51 @@
+// Choosing the compute backend for a command: the native addon when it is
+// built (the default), the pure-TypeScript reference otherwise or on request.
+import { nativeLoadError } from '../backends/native/binding.js';
+import { createNativeBackend } from '../backends/native/index.js';
+import { getBackend, listBackends, registerBackend, setBackend } from '../index.js';
+import { UsageError } from './errors.js';
+
+export const BACKEND_CHOICES = ['ref', 'native'] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+
+export interface BackendSelection {
+  name: string;
+  /** Said once when the default could not be had (the native addon is not built). */
+  note?: string;
+}
+
+/**
+ * Activate a backend. Without a request (flag or NEURITE_BACKEND=ref) the
+ * native backend is used when it is available and the reference one
+ * otherwise (with a note saying why); asking for 'native' when it is not
+ * available is an error.
+ */
+/** Register the native backend if the addon loads (the library leaves that to its users); true when it is available. */
+function nativeAvailable(): boolean {
+  if (listBackends().includes('native')) return true;
+  const backend = createNativeBackend();
+  if (backend) registerBackend(backend);
+  return backend !== null;
+}
+
+export function selectBackend(requested: BackendChoice | undefined): BackendSelection {
+  // The test runner picks the backend of a whole suite with NEURITE_BACKEND; it sets the default here too.
+  if (requested === undefined && process.env.NEURITE_BACKEND === 'ref') requested = 'ref';
+  if (requested === 'ref') {
+    setBackend('ref');
+    return { name: 'ref' };
+  }
+  if (nativeAvailable()) {
+    setBackend('native');
+    return { name: getBackend().name };
+  }
+  const reason = nativeLoadError() ?? 'the addon is not built';
+  if (requested === 'native') {
+    throw new UsageError(
+      `--backend native: the native backend is not available (${reason})`,
+      'build it with "npm rebuild neurite" (needs a C++ compiler), or use --backend ref',
+    );
+  }
+  setBackend('ref');
+  return { name: 'ref', note: `the native backend is not available (${reason}); using the pure-TypeScript reference backend (slower)` };
+}

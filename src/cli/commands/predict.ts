@@ -1,0 +1,164 @@
+// `neurite predict RUN INPUT`: classify an image or the rows of a CSV file
+// with a trained run, printing the predicted class and the probabilities.
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { loadCsv, NeuriteError, predict, Tensor } from '../../index.js';
+import { choiceFlag, expectPositionals, type FlagSpec, intFlag, parseFlags, textFlag } from '../args.js';
+import { BACKEND_CHOICES, selectBackend } from '../backend.js';
+import { asUnitPixels, standardize } from '../datasets.js';
+import { EXIT, UsageError } from '../errors.js';
+import { decodeImage, prepareDigit } from '../image.js';
+import { loadRunModel } from '../models.js';
+import { type RunConfig, readRunConfig } from '../runs.js';
+import { colorEnabled, palette, percent } from '../terminal.js';
+
+export const PREDICT_HELP = `Usage: neurite predict <run folder> <image.png|image.pgm|rows.csv> [options]
+
+Classifies an image (PNG, or PGM/PPM) or every row of a CSV file with a trained
+run and prints the predicted class with the class probabilities.
+
+Images for MNIST models may be any size: a dark digit on a light background is
+inverted, and the digit is cropped, scaled into 20x20 and centred in 28x28 as
+MNIST's were (28x28 images are only inverted if needed). A CSV holds one sample
+per row (pixel values 0-255 or 0-1 for MNIST models); a column named "label",
+if present, is compared with the predictions.
+
+Options:
+  --top K             show the K most probable classes (default: all, at most 10)
+  --raw               use a 28x28 image exactly as it is (no inversion or centring)
+  --label-column C    the label column of a CSV (name or 0-based index)
+  --backend NAME      native (default when built) or ref
+  --json              print the predictions as JSON
+  -h, --help          show this help`;
+
+const FLAGS: FlagSpec = {
+  top: { type: 'string' },
+  raw: { type: 'boolean' },
+  'label-column': { type: 'string' },
+  backend: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+function softmaxRows(scores: Tensor): Float64Array[] {
+  const [n, classes] = scores.shape;
+  const d = scores.data;
+  const rows: Float64Array[] = [];
+  for (let i = 0; i < n; i++) {
+    let max = Number.NEGATIVE_INFINITY;
+    for (let c = 0; c < classes; c++) max = Math.max(max, d[i * classes + c]);
+    const p = new Float64Array(classes);
+    let sum = 0;
+    for (let c = 0; c < classes; c++) sum += p[c] = Math.exp(d[i * classes + c] - max);
+    for (let c = 0; c < classes; c++) p[c] /= sum;
+    rows.push(p);
+  }
+  return rows;
+}
+
+interface Inputs {
+  x: Tensor;
+  labels: Int32Array | null;
+  names: string[];
+  notes: string[];
+}
+
+function imageInputs(path: string, config: RunConfig, raw: boolean): Inputs {
+  const size = config.model.input.reduce((a, b) => a * b, 1);
+  const image = decodeImage(readFileSync(path), path);
+  if (raw) {
+    if (image.width * image.height !== size)
+      throw new UsageError(`${path} is ${image.width}x${image.height}, but the model takes ${size} values per sample; drop --raw to resize it`);
+    return { x: new Tensor(image.data, [1, ...config.model.input]), labels: null, names: [path], notes: [] };
+  }
+  if (size !== 784) throw new UsageError(`images can be classified by 28x28 (MNIST-style) models; this run's input is [${config.model.input.join(', ')}]`);
+  const prepared = prepareDigit(image);
+  return { x: new Tensor(prepared.image.data, [1, ...config.model.input]), labels: null, names: [path], notes: prepared.steps };
+}
+
+function csvInputs(path: string, config: RunConfig, labelColumn: string | undefined): Inputs {
+  const size = config.model.input.reduce((a, b) => a * b, 1);
+  const firstLine = readFileSync(path, 'utf8').split(/\r?\n/, 1)[0] ?? '';
+  const cells = firstLine.split(',').map((c) => c.trim().replace(/^"|"$/g, ''));
+  const header = cells.some((c) => c !== '' && !Number.isFinite(Number(c)));
+  let label: string | number | undefined;
+  if (labelColumn !== undefined) label = /^\d+$/.test(labelColumn) ? Number(labelColumn) : labelColumn;
+  else if (header && cells.some((c) => c.toLowerCase() === 'label')) label = cells.findIndex((c) => c.toLowerCase() === 'label');
+  else if (cells.length === size + 1) label = cells.length - 1;
+  let table: ReturnType<typeof loadCsv>;
+  try {
+    table = loadCsv(path, { header, labelColumn: label, labelDtype: config.data.classNames ? undefined : 'int32' });
+  } catch (e) {
+    if (e instanceof NeuriteError) throw new UsageError(`${path}: ${e.message}`);
+    throw e;
+  }
+  if (table.x.shape[1] !== size) {
+    throw new UsageError(
+      `${path} has ${table.x.shape[1]} feature columns per row, but the model takes ${size} values per sample (input [${config.model.input.join(', ')}])`,
+    );
+  }
+  let x = table.x;
+  if (config.data.normalization) x = standardize(x, config.data.normalization);
+  else if (config.data.dataset === 'mnist') x = asUnitPixels(x);
+  let labels: Int32Array | null = null;
+  if (table.y) {
+    if (table.classes && config.data.classNames) {
+      const index = new Map(config.data.classNames.map((n, i) => [n, i]));
+      labels = Int32Array.from(table.y.data as Int32Array, (v) => index.get((table.classes as string[])[v]) ?? -1);
+    } else labels = Int32Array.from(table.y.data as ArrayLike<number>);
+  }
+  const n = x.shape[0];
+  return { x: x.reshape([n, ...config.model.input]), labels, names: Array.from({ length: n }, (_, i) => `row ${i + 1}`), notes: [] };
+}
+
+export async function predictCommand(args: readonly string[]): Promise<number> {
+  const { values, positionals } = parseFlags('predict', args, FLAGS);
+  if (values.help) {
+    process.stdout.write(`${PREDICT_HELP}\n`);
+    return EXIT.ok;
+  }
+  const [runDir, inputPath] = expectPositionals('predict', positionals, ['<run folder>', '<image|csv>']);
+  const config = readRunConfig(runDir);
+  const backend = selectBackend(choiceFlag(values, 'backend', BACKEND_CHOICES));
+  const model = await loadRunModel(runDir);
+  const inputs =
+    extname(inputPath).toLowerCase() === '.csv'
+      ? csvInputs(inputPath, config, textFlag(values, 'label-column'))
+      : imageInputs(inputPath, config, values.raw === true);
+  const probabilities = softmaxRows(await predict(model, inputs.x, { batchSize: 1000 }));
+  const classNames = config.data.classNames ?? Array.from({ length: config.data.classes }, (_, c) => String(c));
+  const top = Math.min(classNames.length, intFlag(values, 'top') ?? Math.min(10, classNames.length));
+  const ranked = probabilities.map((p) => Array.from(p.keys()).sort((a, b) => p[b] - p[a]));
+
+  if (values.json) {
+    const rows = probabilities.map((p, i) => ({
+      input: inputs.names[i],
+      predicted: classNames[ranked[i][0]],
+      probability: p[ranked[i][0]],
+      probabilities: Object.fromEntries(classNames.map((n, c) => [n, p[c]])),
+      ...(inputs.labels ? { label: classNames[inputs.labels[i]] ?? inputs.labels[i] } : {}),
+    }));
+    process.stdout.write(`${JSON.stringify(rows.length === 1 && !inputs.labels ? rows[0] : rows, null, 2)}\n`);
+    return EXIT.ok;
+  }
+  const colors = palette(colorEnabled(process.stdout));
+  if (backend.note) process.stdout.write(`${colors.yellow(`note: ${backend.note}`)}\n`);
+  for (const note of inputs.notes) process.stdout.write(colors.dim(`${note}\n`));
+  const single = probabilities.length === 1;
+  let correct = 0;
+  probabilities.forEach((p, i) => {
+    const best = ranked[i][0];
+    const label = inputs.labels?.[i];
+    const mark = label === undefined ? '' : label === best ? colors.green('  ✓') : colors.red(`  ✗ (label ${classNames[label] ?? label})`);
+    if (label === best) correct++;
+    process.stdout.write(`${inputs.names[i]}: predicted ${colors.bold(classNames[best])} (${percent(p[best])})${mark}\n`);
+    if (single) {
+      const width = Math.max(...classNames.map((n) => n.length));
+      for (const c of ranked[i].slice(0, top)) {
+        process.stdout.write(`  ${classNames[c].padStart(width)}  ${percent(p[c]).padStart(7)}  ${'█'.repeat(Math.round(p[c] * 30))}\n`);
+      }
+    }
+  });
+  if (inputs.labels) process.stdout.write(`accuracy ${percent(correct / probabilities.length)} (${correct}/${probabilities.length})\n`);
+  return EXIT.ok;
+}

@@ -1,0 +1,337 @@
+// `neurite train <preset|model.json>` and `neurite train --resume RUN`.
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { evaluate, loadCheckpoint, NeuriteError, type nn, saveModel } from '../../index.js';
+import { choiceFlag, expectPositionals, type FlagSpec, intFlag, numberFlag, type Parsed, parseFlags, textFlag } from '../args.js';
+import { BACKEND_CHOICES, selectBackend } from '../backend.js';
+import { type DataConfig, defaultValidationSplit, type LoadedData, loadData, resolveDataset, shapeFor } from '../datasets.js';
+import { ConfigError, EXIT, UsageError } from '../errors.js';
+import { buildFromSpec, resolveModelArg } from '../models.js';
+import {
+  defaultRunFolder,
+  historyFromJSON,
+  isNonEmptyFolder,
+  RUN_FILES,
+  RUN_FORMAT,
+  RUN_FORMAT_VERSION,
+  type RunConfig,
+  type RunResults,
+  readRunConfig,
+  runTitle,
+  type TrainingConfig,
+  writeJson,
+} from '../runs.js';
+import type { BuiltModel, ModelSpec } from '../spec.js';
+import { colorEnabled, formatDuration, ProgressDisplay, palette, percent } from '../terminal.js';
+import { freshProgress, LOSSES, makeOptimizer, OPTIMIZERS, type Progress, runTraining, writeHistoryFiles } from '../training.js';
+
+export const TRAIN_HELP = `Usage: neurite train <preset|model.json> [options]
+       neurite train --resume <run folder> [--epochs N]
+
+Trains a model, prints its test accuracy and writes a run folder.
+
+Presets: lenet5 (LeNet-5 on MNIST), mlp (784-128-10 on MNIST), xor, spiral,
+lstm (sequential MNIST: an LSTM reads each digit row by row).
+A model file is a JSON list of layers; see examples/models/.
+
+Options:
+  --epochs N          epochs to train (with --resume: the new total)
+  --batch-size N      samples per batch
+  --lr X              learning rate
+  --optimizer NAME    ${OPTIMIZERS.join(', ')}
+  --momentum X        momentum (sgd, rmsprop)
+  --weight-decay X    L2 weight decay
+  --seed N            random seed for weights and batch order (default 42)
+  --data PATH         a folder with the MNIST IDX files, or a CSV file (label column: "label" or the last one)
+  --out DIR           run folder (default runs/<model>-<timestamp>)
+  --resume DIR        continue an interrupted run from its checkpoint
+  --limit N           train on at most N samples (quick runs)
+  --test-limit N      evaluate on at most N test samples
+  --val-split F       fraction of the training data held out for validation
+  --schedule NAME     learning rate over the epochs: constant or cosine (lr down to 0)
+  --backend NAME      native (default when built) or ref
+  -h, --help          show this help
+
+Ctrl-C stops after the current batch and saves checkpoint.safetensors; --resume continues from it.`;
+
+const FLAGS: FlagSpec = {
+  epochs: { type: 'string' },
+  'batch-size': { type: 'string' },
+  lr: { type: 'string' },
+  optimizer: { type: 'string' },
+  momentum: { type: 'string' },
+  'weight-decay': { type: 'string' },
+  seed: { type: 'string' },
+  data: { type: 'string' },
+  out: { type: 'string' },
+  resume: { type: 'string' },
+  limit: { type: 'string' },
+  'test-limit': { type: 'string' },
+  'val-split': { type: 'string' },
+  schedule: { type: 'string' },
+  backend: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+const DEFAULT_SEED = 42;
+const DEFAULTS = { optimizer: 'adam', lr: 1e-3, momentum: 0, weightDecay: 0, batchSize: 32, epochs: 10, loss: 'crossEntropy' };
+/** Flags that change what is trained, which a resumed run must keep as they were. */
+const FIXED_ON_RESUME = ['batch-size', 'lr', 'optimizer', 'momentum', 'weight-decay', 'seed', 'data', 'out', 'limit', 'test-limit', 'val-split', 'schedule'];
+
+function trainingConfig(spec: ModelSpec, values: Parsed['values']): TrainingConfig {
+  const d = spec.training ?? {};
+  const optimizer = (choiceFlag(values, 'optimizer', OPTIMIZERS) ?? d.optimizer ?? DEFAULTS.optimizer).toLowerCase();
+  if (!(OPTIMIZERS as readonly string[]).includes(optimizer)) {
+    throw new ConfigError(`training.optimizer: unknown optimizer '${optimizer}'; the optimizers are ${OPTIMIZERS.join(', ')}`, 'training.optimizer');
+  }
+  const loss = d.loss ?? DEFAULTS.loss;
+  const normalized = (name: string) => name.toLowerCase().replace(/[^a-z0-9]/g, '');
+  const lossName = LOSSES.find((l) => normalized(l) === normalized(loss));
+  if (lossName === undefined) {
+    throw new ConfigError(`training.loss: '${loss}' is not a classification loss for class labels; use one of ${LOSSES.join(', ')}`, 'training.loss');
+  }
+  return {
+    optimizer,
+    lr: numberFlag(values, 'lr', (v) => v > 0, 'a positive number') ?? d.lr ?? DEFAULTS.lr,
+    momentum: numberFlag(values, 'momentum', (v) => v >= 0 && v < 1, 'a number in [0, 1)') ?? d.momentum ?? DEFAULTS.momentum,
+    weightDecay: numberFlag(values, 'weight-decay', (v) => v >= 0, 'a number >= 0') ?? d.weightDecay ?? DEFAULTS.weightDecay,
+    batchSize: intFlag(values, 'batch-size') ?? d.batchSize ?? DEFAULTS.batchSize,
+    epochs: intFlag(values, 'epochs') ?? d.epochs ?? DEFAULTS.epochs,
+    loss: lossName,
+    seed: intFlag(values, 'seed', 0) ?? DEFAULT_SEED,
+    augment: d.augment ? { shift: d.augment.shift ?? 0, rotate: d.augment.rotate ?? 0 } : null,
+    schedule: choiceFlag(values, 'schedule', ['constant', 'cosine'] as const) ?? (d.schedule as 'constant' | 'cosine' | undefined) ?? 'constant',
+  };
+}
+
+/** The samples shaped for the model, and a check that the last layer has one output per class. */
+function fitDataToModel(data: LoadedData, built: BuiltModel, spec: ModelSpec, datasetName: string): LoadedData {
+  const input = spec.input;
+  const shaped = {
+    ...data,
+    train: { x: shapeFor(data.train.x, input, datasetName), y: data.train.y },
+    validation: data.validation && { x: shapeFor(data.validation.x, input, datasetName), y: data.validation.y },
+    test: { x: shapeFor(data.test.x, input, datasetName), y: data.test.y },
+  };
+  const out = built.outputShape;
+  if (out.length !== 1 || out[0] !== data.classes) {
+    const i = built.layers.length - 1;
+    const lastLayer = built.layers[i];
+    const fix = lastLayer.entry.type === 'Linear' ? `; set "outFeatures": ${data.classes}` : '; end the model with a Linear layer of one output per class';
+    throw new ConfigError(
+      `layers[${i}] (${lastLayer.entry.type}): the model outputs [N, ${out.join(', ')}] but ${datasetName} has ${data.classes} classes, so it must output [N, ${data.classes}]${fix}`,
+      `layers[${i}]`,
+    );
+  }
+  return shaped;
+}
+
+/** Run fn, putting the model file's path in front of the configuration errors that concern it. */
+function inModelFile<T>(file: string | null, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof ConfigError && file !== null && /^(layers|training|input|dataset)/.test(e.path ?? ''))
+      throw new ConfigError(`${file}: ${e.message}`, e.path, e.hint);
+    throw e;
+  }
+}
+
+function printHeader(out: (line: string) => void, lines: [string, string][], bold: (s: string) => string): void {
+  for (const [key, value] of lines) out(`  ${bold(key.padEnd(9))} ${value}`);
+}
+
+function describeTraining(t: TrainingConfig, backend: string): string {
+  const opt = [`${t.optimizer} lr ${t.lr}`];
+  if ((t.optimizer === 'sgd' || t.optimizer === 'rmsprop') && t.momentum > 0) opt.push(`momentum ${t.momentum}`);
+  if (t.weightDecay > 0) opt.push(`weight decay ${t.weightDecay}`);
+  if (t.schedule !== 'constant') opt.push(`(${t.schedule} schedule)`);
+  const aug = t.augment ? `, augment shift ${t.augment.shift} rotate ${t.augment.rotate}` : '';
+  return `${opt.join(' ')}, batch ${t.batchSize}, ${t.epochs} epoch${t.epochs === 1 ? '' : 's'}, seed ${t.seed}${aug}, backend ${backend}`;
+}
+
+/** `neurite train`: returns the exit code. */
+export async function trainCommand(args: readonly string[]): Promise<number> {
+  const { values, positionals } = parseFlags('train', args, FLAGS);
+  if (values.help) {
+    process.stdout.write(`${TRAIN_HELP}\n`);
+    return EXIT.ok;
+  }
+  const resumeDir = textFlag(values, 'resume');
+  if (resumeDir !== undefined) return resume(resumeDir, values, positionals);
+  const [modelArg] = expectPositionals('train', positionals, ['<preset|model.json>']);
+  const source = resolveModelArg(modelArg);
+  if (source.kind !== 'spec') throw new UsageError(`${modelArg}: train needs a preset or a model file`);
+  const spec = source.spec;
+
+  const training = inModelFile(source.file, () => trainingConfig(spec, values));
+  const backend = selectBackend(choiceFlag(values, 'backend', BACKEND_CHOICES));
+  const built = buildFromSpec(spec, source.file, training.seed);
+  const dataPath = textFlag(values, 'data') ?? null;
+  const dataset = resolveDataset(spec.dataset, dataPath);
+  const dataConfig: DataConfig = {
+    dataset: dataset.name,
+    path: dataPath === null ? null : resolve(dataPath),
+    options: dataset.options,
+    limit: intFlag(values, 'limit') ?? null,
+    testLimit: intFlag(values, 'test-limit') ?? null,
+    validationSplit:
+      numberFlag(values, 'val-split', (v) => v >= 0 && v < 1, 'a fraction in [0, 1)') ?? spec.training?.validationSplit ?? defaultValidationSplit(dataset.name),
+    seed: training.seed,
+  };
+  const loaded = loadData(dataConfig);
+  const data = inModelFile(source.file, () => fitDataToModel(loaded, built, spec, dataset.name));
+  const optimizer = inModelFile(source.file, () => makeOptimizer(training, built.model.trainableParameters()));
+  const modelName = spec.name ?? source.preset ?? 'model';
+
+  // Everything is checked: only now is anything written.
+  const outFlag = textFlag(values, 'out');
+  const runDir = outFlag ?? defaultRunFolder(modelName);
+  if (isNonEmptyFolder(runDir)) {
+    throw new UsageError(
+      `--out ${runDir} already exists and is not empty; refusing to overwrite it`,
+      `choose another --out, or continue that run with "neurite train --resume ${runDir}"`,
+    );
+  }
+  mkdirSync(runDir, { recursive: true });
+  const config: RunConfig = {
+    format: RUN_FORMAT,
+    formatVersion: RUN_FORMAT_VERSION,
+    preset: source.preset,
+    modelFile: source.file === null ? null : resolve(source.file),
+    model: built.resolved,
+    data: {
+      ...dataConfig,
+      classes: data.classes,
+      ...(data.classNames ? { classNames: data.classNames } : {}),
+      ...(data.normalization ? { normalization: data.normalization } : {}),
+    },
+    training,
+    backend: backend.name,
+    command: ['neurite', 'train', ...args].join(' '),
+    created: new Date().toISOString(),
+  };
+  await writeJson(join(runDir, RUN_FILES.config), config);
+
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  const colors = palette(colorEnabled(process.stdout));
+  if (backend.note) out(colors.yellow(`note: ${backend.note}`));
+  out(`${colors.bold('neurite train')} ${modelArg}`);
+  printHeader(
+    out,
+    [
+      [
+        'model',
+        `${modelName}: ${built.model.countParameters().toLocaleString('en-US')} parameters, ${built.layers.length} layers, input [${spec.input.join(', ')}]`,
+      ],
+      ['data', data.description],
+      ['training', describeTraining(training, backend.name)],
+      ['run', runDir],
+    ],
+    colors.bold,
+  );
+  return trainAndFinish(runDir, config, built.model, optimizer, data, freshProgress(), colors);
+}
+
+async function resume(runDir: string, values: Parsed['values'], positionals: string[]): Promise<number> {
+  if (positionals.length > 0) throw new UsageError(`train --resume ${runDir}: the model comes from the run folder; drop ${JSON.stringify(positionals[0])}`);
+  for (const flag of FIXED_ON_RESUME) {
+    if (values[flag] !== undefined)
+      throw new UsageError(`--${flag} cannot change when resuming: the run keeps the settings in ${join(runDir, RUN_FILES.config)}`);
+  }
+  const config = readRunConfig(runDir);
+  const checkpoint = join(runDir, RUN_FILES.checkpoint);
+  if (!existsSync(checkpoint)) throw new UsageError(`${runDir} has no ${RUN_FILES.checkpoint} to resume from`);
+  const epochs = intFlag(values, 'epochs');
+  if (epochs !== undefined) config.training.epochs = epochs;
+  const backend = selectBackend(choiceFlag(values, 'backend', BACKEND_CHOICES) ?? (config.backend === 'ref' ? 'ref' : undefined));
+
+  const built = buildFromSpec(config.model, null, config.training.seed);
+  const data = fitDataToModel(loadData(config.data), built, config.model, config.data.dataset);
+  const optimizer = makeOptimizer(config.training, built.model.trainableParameters());
+  let progress: Progress;
+  try {
+    const restored = await loadCheckpoint(checkpoint, { model: built.model, optimizer });
+    progress = restored.extra as Progress;
+  } catch (e) {
+    if (e instanceof NeuriteError) throw new UsageError(`cannot resume from ${checkpoint}: ${e.message}`);
+    throw e;
+  }
+  if (epochs !== undefined && epochs < progress.epoch) {
+    throw new UsageError(`--epochs ${epochs} is fewer than the ${progress.epoch} epochs this run has already trained`);
+  }
+  if (epochs !== undefined) await writeJson(join(runDir, RUN_FILES.config), config);
+
+  const colors = palette(colorEnabled(process.stdout));
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  if (backend.note) out(colors.yellow(`note: ${backend.note}`));
+  const where = progress.batch > 0 ? `epoch ${progress.epoch + 1}, batch ${progress.batch}` : `epoch ${progress.epoch + 1}`;
+  out(`${colors.bold('neurite train')} --resume ${runDir}: continuing at ${progress.epoch >= config.training.epochs ? 'the end (all epochs trained)' : where}`);
+  return trainAndFinish(runDir, config, built.model, optimizer, data, progress, colors);
+}
+
+async function trainAndFinish(
+  runDir: string,
+  config: RunConfig,
+  model: nn.Module,
+  optimizer: ReturnType<typeof makeOptimizer>,
+  data: LoadedData,
+  progress: Progress,
+  colors: ReturnType<typeof palette>,
+): Promise<number> {
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  const display = new ProgressDisplay(process.stdout);
+  const history = historyFromJSON(progress.history);
+  const title = runTitle(config);
+  const outcome = await runTraining(
+    {
+      runDir,
+      model,
+      optimizer,
+      training: config.training,
+      loss: config.training.loss,
+      train: data.train,
+      validation: data.validation,
+      history,
+      progress,
+      display,
+      title,
+    },
+    config.model.input,
+  );
+  if (outcome.status === 'interrupted') {
+    out(`Checkpoint saved to ${join(runDir, RUN_FILES.checkpoint)} (epoch ${progress.epoch + 1}, batch ${progress.batch}).`);
+    out(`Continue with: neurite train --resume ${runDir}`);
+    return EXIT.interrupted;
+  }
+  // Ctrl-C from here on only loses the final evaluation; the last epoch's checkpoint is on disk.
+  const quit = () => {
+    out('\nInterrupted during the final evaluation; the trained epochs are in the checkpoint.');
+    process.exit(EXIT.interrupted);
+  };
+  process.once('SIGINT', quit);
+  try {
+    const test = await evaluate(model, { x: data.test.x, y: data.test.y }, { loss: config.training.loss, metrics: ['accuracy'], batchSize: 1000 });
+    await saveModel(model, runDir, { optimizer, extra: { preset: config.preset, input: config.model.input, classes: config.data.classes } });
+    await writeHistoryFiles(runDir, outcome.history, title);
+    const results: RunResults = {
+      testLoss: test.loss,
+      testAccuracy: test.accuracy,
+      testSamples: data.test.x.shape[0],
+      epochsTrained: outcome.history.length,
+      trainSeconds: outcome.trainSeconds,
+      backend: config.backend,
+      finished: new Date().toISOString(),
+    };
+    await writeJson(join(runDir, RUN_FILES.results), results);
+    out(
+      `${colors.bold('test')}     accuracy ${colors.green(colors.bold(percent(test.accuracy)))}, loss ${test.loss.toFixed(4)} on ${results.testSamples.toLocaleString('en-US')} samples`,
+    );
+    out(
+      `${colors.bold('saved')}    ${runDir}: model.json, model.safetensors, optimizer.json, history.csv, history.json, curves.svg, config.json (trained ${formatDuration(outcome.trainSeconds)})`,
+    );
+    return EXIT.ok;
+  } finally {
+    process.off('SIGINT', quit);
+  }
+}

@@ -1,0 +1,84 @@
+// The `neurite` command: dispatch to a subcommand, and turn what escapes into
+// a message and an exit code (2 for usage and configuration mistakes, 1 for
+// failures, 130 after Ctrl-C).
+import { readFileSync } from 'node:fs';
+import { diagramCommand } from './commands/diagram.js';
+import { evaluateCommand } from './commands/evaluate.js';
+import { plotCommand } from './commands/plot.js';
+import { predictCommand } from './commands/predict.js';
+import { summaryCommand } from './commands/summary.js';
+import { trainCommand } from './commands/train.js';
+import { EXIT, UsageError } from './errors.js';
+import { suggest } from './spec.js';
+import { colorEnabled, palette } from './terminal.js';
+
+const COMMANDS: Record<string, { run: (args: readonly string[]) => Promise<number>; about: string }> = {
+  train: { run: trainCommand, about: 'train a preset or a model file and write a run folder' },
+  evaluate: { run: evaluateCommand, about: "a run's loss and accuracy on its test set (or other data)" },
+  predict: { run: predictCommand, about: 'classify an image (PNG, PGM) or the rows of a CSV file' },
+  summary: { run: summaryCommand, about: 'the layer table with output shapes and parameter counts' },
+  diagram: { run: diagramCommand, about: 'an SVG drawing of the network' },
+  plot: { run: plotCommand, about: "redraw a run's learning curves (curves.svg)" },
+};
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  return [
+    'Usage: neurite <command> [options]',
+    '',
+    'Commands:',
+    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.about}`),
+    '',
+    'Examples:',
+    '  neurite train lenet5                 LeNet-5 on MNIST (about 99% test accuracy)',
+    '  neurite train mlp --epochs 5         a 784-128-10 perceptron',
+    '  neurite train examples/models/small-cnn.json --limit 5000',
+    '  neurite evaluate runs/lenet5-20250101-120000',
+    '  neurite predict runs/lenet5-20250101-120000 digit.png',
+    '  neurite summary lenet5',
+    '',
+    'Run "neurite <command> --help" for its options.',
+  ].join('\n');
+}
+
+/** Run the command line `args` (without node and the script); resolves to the exit code. */
+export async function main(args: readonly string[]): Promise<number> {
+  const [name, ...rest] = args;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    if (name === 'help' && rest[0] !== undefined && rest[0] in COMMANDS) return COMMANDS[rest[0]].run(['--help']);
+    process.stdout.write(`${usage()}\n`);
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (name === '--version' || name === '-v') {
+    process.stdout.write(`neurite ${version()}\n`);
+    return EXIT.ok;
+  }
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  const colors = palette(colorEnabled(process.stderr));
+  try {
+    if (!command) {
+      const close = suggest(name, Object.keys(COMMANDS));
+      throw new UsageError(`unknown command '${name}'${close ? ` (did you mean '${close}'?)` : ''}`, 'run "neurite --help" for the commands');
+    }
+    return await command.run(rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`${colors.red(colors.bold('error:'))} ${e.message}\n`);
+      if (e.hint) process.stderr.write(`${colors.dim(e.hint)}\n`);
+      return e.exitCode;
+    }
+    const err = e as Error;
+    process.stderr.write(`${colors.red(colors.bold('error:'))} ${err?.message ?? String(e)}\n`);
+    if (process.env.NEURITE_DEBUG && err?.stack) process.stderr.write(`${err.stack}\n`);
+    return EXIT.failure;
+  }
+}
