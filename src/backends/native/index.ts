@@ -1,6 +1,6 @@
 import type { TypedArray } from '../../core/dtype.js';
 import type { Shape } from '../../core/shape.js';
-import type { Backend, BinaryOp, Kernels, ReduceOp, UnaryOp } from '../kernels.js';
+import type { AvgPoolDivisor, Backend, BinaryOp, Conv2dGeometry, Kernels, Pool2dGeometry, ReduceOp, UnaryOp } from '../kernels.js';
 import { refKernels } from '../ref/index.js';
 import { cpuFeatures, loadNativeAddon, type NativeAddon } from './binding.js';
 
@@ -17,12 +17,6 @@ const MIN_GEMM_WORK = 2048;
 const MIN_ELEMENTS = 512;
 
 const isF32 = (x: TypedArray): x is Float32Array => x instanceof Float32Array;
-
-function sameShape(a: Shape, b: Shape): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 function makeKernels(addon: NativeAddon): Partial<Kernels> {
   const matmul: Kernels['matmul'] = (a, b, out, batch, m, n, k, transA, transB) => {
@@ -94,13 +88,9 @@ function makeKernels(addon: NativeAddon): Partial<Kernels> {
 
   const kernels: Partial<Kernels> = { matmul, unary, binary, reduce };
 
-  kernels.conv2d = (x, w, bias, out, g) => {
-    if (!(isF32(x) && isF32(w) && isF32(out) && (bias === null || isF32(bias)))) return refKernels.conv2d(x, w, bias, out, g);
-    addon.conv2dForward(
-      x,
-      w,
-      bias,
-      out,
+  // The addon takes geometry as positional numbers, in the order of its C++ signatures.
+  const conv = (g: Conv2dGeometry) =>
+    [
       g.batch,
       g.inChannels,
       g.inH,
@@ -117,142 +107,38 @@ function makeKernels(addon: NativeAddon): Partial<Kernels> {
       g.groups,
       g.outH,
       g.outW,
-    );
+    ] as const;
+  const pool = (g: Pool2dGeometry) => [g.batch, g.channels, g.inH, g.inW, g.kernelH, g.kernelW, g.strideH, g.strideW, g.padH, g.padW] as const;
+  const maxPool = (g: Pool2dGeometry) => [...pool(g), g.dilationH, g.dilationW, g.outH, g.outW] as const;
+  const avgPool = (g: Pool2dGeometry, d: AvgPoolDivisor) => [...pool(g), d.countIncludePad, d.divisorOverride, g.outH, g.outW] as const;
+
+  kernels.conv2d = (x, w, bias, out, g) => {
+    if (!(isF32(x) && isF32(w) && isF32(out) && (bias === null || isF32(bias)))) return refKernels.conv2d(x, w, bias, out, g);
+    addon.conv2dForward(x, w, bias, out, ...conv(g));
   };
   kernels.conv2dBackwardInput = (dy, w, dx, g) => {
     if (!(isF32(dy) && isF32(w) && isF32(dx))) return refKernels.conv2dBackwardInput(dy, w, dx, g);
-    addon.conv2dBackwardInput(
-      dy,
-      w,
-      dx,
-      g.batch,
-      g.inChannels,
-      g.inH,
-      g.inW,
-      g.outChannels,
-      g.kernelH,
-      g.kernelW,
-      g.strideH,
-      g.strideW,
-      g.padH,
-      g.padW,
-      g.dilationH,
-      g.dilationW,
-      g.groups,
-      g.outH,
-      g.outW,
-    );
+    addon.conv2dBackwardInput(dy, w, dx, ...conv(g));
   };
   kernels.conv2dBackwardWeight = (x, dy, dw, g) => {
     if (!(isF32(x) && isF32(dy) && isF32(dw))) return refKernels.conv2dBackwardWeight(x, dy, dw, g);
-    addon.conv2dBackwardWeight(
-      x,
-      dy,
-      dw,
-      null,
-      g.batch,
-      g.inChannels,
-      g.inH,
-      g.inW,
-      g.outChannels,
-      g.kernelH,
-      g.kernelW,
-      g.strideH,
-      g.strideW,
-      g.padH,
-      g.padW,
-      g.dilationH,
-      g.dilationW,
-      g.groups,
-      g.outH,
-      g.outW,
-    );
+    addon.conv2dBackwardWeight(x, dy, dw, null, ...conv(g));
   };
   kernels.maxPool2d = (x, out, indices, g) => {
     if (!(isF32(x) && isF32(out))) return refKernels.maxPool2d(x, out, indices, g);
-    addon.maxPool2dForward(
-      x,
-      out,
-      indices,
-      g.batch,
-      g.channels,
-      g.inH,
-      g.inW,
-      g.kernelH,
-      g.kernelW,
-      g.strideH,
-      g.strideW,
-      g.padH,
-      g.padW,
-      g.dilationH,
-      g.dilationW,
-      g.outH,
-      g.outW,
-    );
+    addon.maxPool2dForward(x, out, indices, ...maxPool(g));
   };
   kernels.maxPool2dBackward = (dy, indices, dx, g) => {
     if (!(isF32(dy) && isF32(dx))) return refKernels.maxPool2dBackward(dy, indices, dx, g);
-    addon.maxPool2dBackward(
-      dy,
-      indices,
-      dx,
-      g.batch,
-      g.channels,
-      g.inH,
-      g.inW,
-      g.kernelH,
-      g.kernelW,
-      g.strideH,
-      g.strideW,
-      g.padH,
-      g.padW,
-      g.dilationH,
-      g.dilationW,
-      g.outH,
-      g.outW,
-    );
+    addon.maxPool2dBackward(dy, indices, dx, ...maxPool(g));
   };
   kernels.avgPool2d = (x, out, g, d) => {
     if (!(isF32(x) && isF32(out))) return refKernels.avgPool2d(x, out, g, d);
-    addon.avgPool2dForward(
-      x,
-      out,
-      g.batch,
-      g.channels,
-      g.inH,
-      g.inW,
-      g.kernelH,
-      g.kernelW,
-      g.strideH,
-      g.strideW,
-      g.padH,
-      g.padW,
-      d.countIncludePad,
-      d.divisorOverride,
-      g.outH,
-      g.outW,
-    );
+    addon.avgPool2dForward(x, out, ...avgPool(g, d));
   };
   kernels.avgPool2dBackward = (dy, dx, g, d) => {
     if (!(isF32(dy) && isF32(dx))) return refKernels.avgPool2dBackward(dy, dx, g, d);
-    addon.avgPool2dBackward(
-      dy,
-      dx,
-      g.batch,
-      g.channels,
-      g.inH,
-      g.inW,
-      g.kernelH,
-      g.kernelW,
-      g.strideH,
-      g.strideW,
-      g.padH,
-      g.padW,
-      d.countIncludePad,
-      d.divisorOverride,
-      g.outH,
-      g.outW,
-    );
+    addon.avgPool2dBackward(dy, dx, ...avgPool(g, d));
   };
   kernels.lstmCellForward = (gates, cPrev, outC, outH, outGates, n, hidden) => {
     if (!(isF32(gates) && isF32(cPrev) && isF32(outC) && isF32(outH) && isF32(outGates)))
