@@ -1,5 +1,4 @@
 import type { TypedArray } from '../../core/dtype.js';
-import type { Shape } from '../../core/shape.js';
 import type { AvgPoolDivisor, Backend, BinaryOp, Conv2dGeometry, Kernels, Pool2dGeometry, ReduceOp, UnaryOp } from '../kernels.js';
 import { refKernels } from '../ref/index.js';
 import { cpuFeatures, loadNativeAddon, type NativeAddon } from './binding.js';
