@@ -14,13 +14,7 @@ export interface BackendSelection {
   note?: string;
 }
 
-/**
- * Activate a backend. Without a request (flag or NEURITE_BACKEND=ref) the
- * native backend is used when it is available and the reference one
- * otherwise (with a note saying why); asking for 'native' when it is not
- * available is an error.
- */
-/** Register the native backend if the addon loads (the library leaves that to its users); true when it is available. */
+/** True when the native backend is registered (neurite registers it at import when the addon loads). */
 function nativeAvailable(): boolean {
   if (listBackends().includes('native')) return true;
   const backend = createNativeBackend();
@@ -28,6 +22,12 @@ function nativeAvailable(): boolean {
   return backend !== null;
 }
 
+/**
+ * Activate a backend. Without a request (flag or NEURITE_BACKEND=ref) the
+ * native backend is used when it is available and the reference one
+ * otherwise (with a note saying why); asking for 'native' when it is not
+ * available is an error.
+ */
 export function selectBackend(requested: BackendChoice | undefined): BackendSelection {
   // The test runner picks the backend of a whole suite with NEURITE_BACKEND; it sets the default here too.
   if (requested === undefined && process.env.NEURITE_BACKEND === 'ref') requested = 'ref';
