@@ -461,8 +461,10 @@ function targets() {
     const ghz = Number(cpu.mhz) / 1000;
     if (ghz > 0) {
       const peak = Math.round(cpu.cores * flopsPerCycle * ghz);
-      const caveat = cpu.avx512f ? '' : '; the 400 target assumes AVX-512, which this CPU lacks';
-      out.push(`    (peak of this CPU at its nominal ${ghz.toFixed(2)} GHz: ${cpu.cores} cores x ${flopsPerCycle} FLOP/cycle = ${peak} GFLOP/s${caveat})`);
+      const caveat = cpu.avx512f ? '' : '; no AVX-512 here, which the 400 target assumes';
+      out.push(
+        `    (${cpu.cores} cores x ${flopsPerCycle} FLOP/cycle = ${peak} GFLOP/s at the ${ghz.toFixed(2)} GHz /proc/cpuinfo reports, more at boost clocks${caveat})`,
+      );
     }
   }
   const plain = fig('sgemm-fwd');

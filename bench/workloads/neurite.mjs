@@ -4,7 +4,7 @@
 // Usage: node bench/workloads/neurite.mjs '{"backend": "native"|"ref", "seconds": 2,
 //   "workloads": [...], "sgemm": {id: [m, k, n, transA, transB]}}'
 // or '{"probe": true}' to list the backends. Prints one JSON object as its last line.
-
+import { readFileSync } from 'node:fs';
 import { loadNativeAddon, nativeLoadError } from '../../dist/src/backends/native/binding.js';
 import { refBackend } from '../../dist/src/backends/ref/index.js';
 import * as nt from '../../dist/src/index.js';
@@ -18,7 +18,7 @@ const args = parseArgs();
 if (args.probe) {
   const addon = loadNativeAddon();
   emit({
-    version: JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8'))).version,
+    version: JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version,
     backends: nt.listBackends(),
     describe: Object.fromEntries(
       nt.listBackends().map((name) => {
