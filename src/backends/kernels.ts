@@ -118,6 +118,8 @@ export interface AvgPoolDivisor {
 export interface Kernels {
   unary(op: UnaryOp, x: TypedArray, out: TypedArray): void;
   predicate(op: PredicateOp, x: TypedArray, out: Uint8Array): void;
+  /** relu's gradient: out = x <= 0 ? 0 : g (NaN in x passes g, as PyTorch's threshold_backward). */
+  reluBackward(x: TypedArray, g: TypedArray, out: TypedArray): void;
   binary(op: BinaryOp, a: TypedArray, aShape: Shape, b: TypedArray, bShape: Shape, out: TypedArray, outShape: Shape): void;
   compare(op: CompareOp, a: TypedArray, aShape: Shape, b: TypedArray, bShape: Shape, out: Uint8Array, outShape: Shape): void;
   where(cond: Uint8Array, cShape: Shape, a: TypedArray, aShape: Shape, b: TypedArray, bShape: Shape, out: TypedArray, outShape: Shape): void;

@@ -71,6 +71,13 @@ describe('native backend parity with the reference', { skip: native ? false : 'n
         refKernels.unary(op, x, ref);
         assertParity(out, ref, `${op} n=${n}`);
       }
+      const xr = rand(n);
+      const gUp = rand(n);
+      const relu = new Float32Array(n);
+      const reluRef = new Float32Array(n);
+      k.reluBackward(xr, gUp, relu);
+      refKernels.reluBackward(xr, gUp, reluRef);
+      assertParity(relu, reluRef, `reluBackward n=${n}`);
       for (const op of ['add', 'sub', 'mul', 'div'] as const) {
         const a = rand(n);
         const b = rand(n, 0.5, 2);

@@ -85,7 +85,12 @@ function makeKernels(addon: NativeAddon): Partial<Kernels> {
     refKernels.reduce(op, x, shape, axes, out);
   };
 
-  const kernels: Partial<Kernels> = { matmul, unary, binary, reduce };
+  const reluBackward: Kernels['reluBackward'] = (x, g, out) => {
+    if (x.length >= MIN_ELEMENTS && isF32(x) && isF32(g) && isF32(out)) addon.reluBackward(x, g, out, x.length);
+    else refKernels.reluBackward(x, g, out);
+  };
+
+  const kernels: Partial<Kernels> = { matmul, unary, binary, reduce, reluBackward };
 
   // The addon takes geometry as positional numbers, in the order of its C++ signatures.
   const conv = (g: Conv2dGeometry) =>

@@ -88,6 +88,10 @@ export function unary(op: UnaryOp, x: TypedArray, out: TypedArray): void {
   }
 }
 
+export function reluBackward(x: TypedArray, g: TypedArray, out: TypedArray): void {
+  for (let i = 0; i < x.length; i++) out[i] = x[i] <= 0 ? 0 : g[i];
+}
+
 export function predicate(op: PredicateOp, x: TypedArray, out: Uint8Array): void {
   const n = x.length;
   switch (op) {
@@ -238,41 +242,48 @@ function binaryRow(op: BinaryOp, a: TypedArray, ia: number, sa: number, b: Typed
 }
 
 export function compare(op: CompareOp, a: TypedArray, aShape: Shape, b: TypedArray, bShape: Shape, out: Uint8Array, outShape: Shape): void {
+  const n = out.length;
+  if ((a.length === n || a.length === 1) && (b.length === n || b.length === 1)) {
+    // No broadcast plan for same-size or scalar operands (masks such as x > 0).
+    return compareRow(op, a, 0, a.length === 1 ? 0 : 1, b, 0, b.length === 1 ? 0 : 1, out, 0, n);
+  }
   const plan = planBroadcast(outShape, [aShape, bShape]);
   const r = plan.dims.length - 1;
   const sa = plan.strides[0][r];
   const sb = plan.strides[1][r];
-  forEachRow(plan, (ia, ib, _ic, io, n) => {
-    switch (op) {
-      case 'eq':
-        for (let i = 0; i < n; i++) out[io + i] = a[ia + i * sa] === b[ib + i * sb] ? 1 : 0;
-        return;
-      case 'ne':
-        for (let i = 0; i < n; i++) out[io + i] = a[ia + i * sa] !== b[ib + i * sb] ? 1 : 0;
-        return;
-      case 'lt':
-        for (let i = 0; i < n; i++) out[io + i] = a[ia + i * sa] < b[ib + i * sb] ? 1 : 0;
-        return;
-      case 'le':
-        for (let i = 0; i < n; i++) out[io + i] = a[ia + i * sa] <= b[ib + i * sb] ? 1 : 0;
-        return;
-      case 'gt':
-        for (let i = 0; i < n; i++) out[io + i] = a[ia + i * sa] > b[ib + i * sb] ? 1 : 0;
-        return;
-      case 'ge':
-        for (let i = 0; i < n; i++) out[io + i] = a[ia + i * sa] >= b[ib + i * sb] ? 1 : 0;
-        return;
-      case 'and':
-        for (let i = 0; i < n; i++) out[io + i] = a[ia + i * sa] && b[ib + i * sb] ? 1 : 0;
-        return;
-      case 'or':
-        for (let i = 0; i < n; i++) out[io + i] = a[ia + i * sa] || b[ib + i * sb] ? 1 : 0;
-        return;
-      case 'xor':
-        for (let i = 0; i < n; i++) out[io + i] = (a[ia + i * sa] ? 1 : 0) !== (b[ib + i * sb] ? 1 : 0) ? 1 : 0;
-        return;
-    }
-  });
+  forEachRow(plan, (ia, ib, _ic, io, len) => compareRow(op, a, ia, sa, b, ib, sb, out, io, len));
+}
+
+function compareRow(op: CompareOp, a: TypedArray, ia: number, sa: number, b: TypedArray, ib: number, sb: number, out: Uint8Array, io: number, n: number): void {
+  switch (op) {
+    case 'eq':
+      for (let i = 0; i < n; i++) out[io + i] = a[ia + i * sa] === b[ib + i * sb] ? 1 : 0;
+      return;
+    case 'ne':
+      for (let i = 0; i < n; i++) out[io + i] = a[ia + i * sa] !== b[ib + i * sb] ? 1 : 0;
+      return;
+    case 'lt':
+      for (let i = 0; i < n; i++) out[io + i] = a[ia + i * sa] < b[ib + i * sb] ? 1 : 0;
+      return;
+    case 'le':
+      for (let i = 0; i < n; i++) out[io + i] = a[ia + i * sa] <= b[ib + i * sb] ? 1 : 0;
+      return;
+    case 'gt':
+      for (let i = 0; i < n; i++) out[io + i] = a[ia + i * sa] > b[ib + i * sb] ? 1 : 0;
+      return;
+    case 'ge':
+      for (let i = 0; i < n; i++) out[io + i] = a[ia + i * sa] >= b[ib + i * sb] ? 1 : 0;
+      return;
+    case 'and':
+      for (let i = 0; i < n; i++) out[io + i] = a[ia + i * sa] && b[ib + i * sb] ? 1 : 0;
+      return;
+    case 'or':
+      for (let i = 0; i < n; i++) out[io + i] = a[ia + i * sa] || b[ib + i * sb] ? 1 : 0;
+      return;
+    case 'xor':
+      for (let i = 0; i < n; i++) out[io + i] = (a[ia + i * sa] ? 1 : 0) !== (b[ib + i * sb] ? 1 : 0) ? 1 : 0;
+      return;
+  }
 }
 
 export function where(cond: Uint8Array, cShape: Shape, a: TypedArray, aShape: Shape, b: TypedArray, bShape: Shape, out: TypedArray, outShape: Shape): void {

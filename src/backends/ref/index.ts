@@ -1,6 +1,6 @@
 import type { Backend, Kernels } from '../kernels.js';
 import { conv2d, conv2dBackwardInput, conv2dBackwardWeight } from './conv.js';
-import { binary, cast, compare, predicate, unary, where } from './elementwise.js';
+import { binary, cast, compare, predicate, reluBackward, unary, where } from './elementwise.js';
 import { gather, indexAdd, indexSelect, scatterAdd } from './indexing.js';
 import { concat, pad, permute, slice, sliceAdd } from './layout.js';
 import { lstmCellBackward, lstmCellForward } from './lstm.js';
@@ -18,6 +18,7 @@ export const refKernels: Kernels = {
   adamStep,
   unary,
   predicate,
+  reluBackward,
   binary,
   compare,
   where,
