@@ -33,6 +33,10 @@ export async function selectInitialBackend(): Promise<void> {
   if (requested === 'native' && !nativeReady) {
     throw new NeuriteError(`NEURITE_BACKEND=native, but the native backend is unavailable: ${nativeError}`);
   }
+  if (!requested && !nativeReady && proc?.versions?.node && !proc.env?.NEURITE_DISABLE_NATIVE) {
+    // Said once per process: npm may have skipped the build script, and nobody saw the install-time line.
+    console.warn(`neurite: native backend unavailable (${nativeError}); using the pure-TypeScript reference backend. Set NEURITE_BACKEND=ref to silence this.`);
+  }
   const choice = requested ?? (nativeReady ? 'native' : 'ref');
   setBackend(choice);
 }
