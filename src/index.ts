@@ -14,11 +14,11 @@ export { enableGrad, getBackend, isGradEnabled, listBackends, noGrad, registerBa
 export { AutogradError, DTypeError, NeuriteError, SerializationError, ShapeError, ValueError } from './core/errors.js';
 export { defaultGenerator, Generator, type GeneratorState, initialSeed, seed } from './core/random.js';
 export { type NestedArray, type SliceSpec, Tensor, type TensorOrNumber } from './core/tensor.js';
+export * from './data/index.js';
+export * from './io/index.js';
 export * as nn from './nn/index.js';
 export * from './ops/index.js';
-export * from './io/index.js';
 export * as optim from './optim/index.js';
-export * from './data/index.js';
 export * from './train/index.js';
 
 import { selectInitialBackend } from './backends/select.js';

@@ -1,24 +1,12 @@
 // The neural-network API: modules, layers, activations, losses, initialisers.
-export { Module, type LayerConfig, type LoadResult } from './module.js';
-export { Parameter } from './parameter.js';
-export { getLayerFactory, registerLayer, registeredLayers, type LayerFactory } from './registry.js';
-export * as functional from './functional/index.js';
-export * from './layers/activation.js';
-export * from './losses.js';
-export { functionalCall } from './module.js';
-export { layerFromConfig, layerToSpec, type LayerSpec } from './registry.js';
-export * as init from './init.js';
-export type { Initializer } from './init.js';
-export { Linear, type LinearOptions } from './layers/linear.js';
-export { Flatten, Identity, Reshape } from './layers/reshape.js';
-export { Lambda, type LambdaFunction } from './layers/lambda.js';
-export { AlphaDropout, Dropout, type DropoutOptions } from './layers/dropout.js';
-export { BatchNorm, BatchNorm1d, BatchNorm2d, type BatchNormOptions, LayerNorm, type LayerNormOptions } from './layers/normalization.js';
-export { Embedding, type EmbeddingOptions } from './layers/embedding.js';
-export { Add, Concatenate, Multiply } from './layers/merge.js';
+
+export { type LstmPeephole, lstmCell, lstmCellComposite } from '../kernels/lstm.js';
 export { ModuleList, Sequential } from './containers.js';
+export * as functional from './functional/index.js';
 export { type GraphRef, type InputOptions, input, Model, type ModelOutput, type ModelSpec, type SymbolicOf, SymbolicTensor } from './graph.js';
-export { ModelSummary, summary, type SummaryOptions, type SummaryRow } from './summary.js';
+export type { Initializer } from './init.js';
+export * as init from './init.js';
+export * from './layers/activation.js';
 export {
   Conv1d,
   Conv2d,
@@ -28,6 +16,13 @@ export {
   ConvTranspose2d,
   type ConvTransposeLayerOptions,
 } from './layers/conv.js';
+export { AlphaDropout, Dropout, type DropoutOptions } from './layers/dropout.js';
+export { Embedding, type EmbeddingOptions } from './layers/embedding.js';
+export { Lambda, type LambdaFunction } from './layers/lambda.js';
+export { Linear, type LinearOptions } from './layers/linear.js';
+export { LocallyConnected1d, LocallyConnected2d, type LocallyConnectedOptions } from './layers/locally-connected.js';
+export { Add, Concatenate, Multiply } from './layers/merge.js';
+export { BatchNorm, BatchNorm1d, BatchNorm2d, type BatchNormOptions, LayerNorm, type LayerNormOptions } from './layers/normalization.js';
 export {
   AdaptiveAvgPool1d,
   AdaptiveAvgPool2d,
@@ -47,7 +42,6 @@ export {
   MaxUnpool2d,
   type PoolLayerOptions,
 } from './layers/pool.js';
-export { LocallyConnected1d, LocallyConnected2d, type LocallyConnectedOptions } from './layers/locally-connected.js';
 export {
   type CellOptions,
   ConvLSTM2d,
@@ -59,8 +53,8 @@ export {
   LSTMCell,
   type LSTMCellOptions,
   type LSTMOptions,
-  RecurrentOutput,
   type RecurrentOptions,
+  RecurrentOutput,
   type RecurrentResult,
   type RecurrentSelect,
   type RecurrentState,
@@ -70,4 +64,9 @@ export {
   type RNNOptions,
   type SequenceOptions,
 } from './layers/recurrent.js';
-export { lstmCell, lstmCellComposite, type LstmPeephole } from '../kernels/lstm.js';
+export { Flatten, Identity, Reshape } from './layers/reshape.js';
+export * from './losses.js';
+export { functionalCall, type LayerConfig, type LoadResult, Module } from './module.js';
+export { Parameter } from './parameter.js';
+export { getLayerFactory, type LayerFactory, type LayerSpec, layerFromConfig, layerToSpec, registeredLayers, registerLayer } from './registry.js';
+export { ModelSummary, type SummaryOptions, type SummaryRow, summary } from './summary.js';

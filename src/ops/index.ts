@@ -33,19 +33,14 @@ export {
   tanh,
 } from '../kernels/unary.js';
 export { where } from '../kernels/where.js';
-export * from './creation.js';
-export { oneHot } from './encoding.js';
-export { clamp } from './math.js';
-export { logsumexp, mean, norm, std, variance } from './reductions.js';
-export { chunk, expand, flatten, flip, narrow, type PadMode, pad, slice, split, squeeze, stack, tile, transpose, unsqueeze } from './shape.js';
 export * from './activations.js';
 export {
+  type AdaptiveSize,
+  type AvgPoolOptions,
   adaptiveAvgPool1d,
   adaptiveAvgPool2d,
   adaptiveMaxPool1d,
   adaptiveMaxPool2d,
-  type AdaptiveSize,
-  type AvgPoolOptions,
   avgPool1d,
   avgPool2d,
   type ConvOptions,
@@ -74,3 +69,8 @@ export {
   type UnfoldOptions,
   unfold,
 } from './conv.js';
+export * from './creation.js';
+export { oneHot } from './encoding.js';
+export { clamp } from './math.js';
+export { logsumexp, mean, norm, std, variance } from './reductions.js';
+export { chunk, expand, flatten, flip, narrow, type PadMode, pad, slice, split, squeeze, stack, tile, transpose, unsqueeze } from './shape.js';

@@ -193,9 +193,10 @@ function forEachRow(plan: BroadcastPlan, body: (oa: number, ob: number, oc: numb
 export function binary(op: BinaryOp, a: TypedArray, aShape: Shape, b: TypedArray, bShape: Shape, out: TypedArray, outShape: Shape): void {
   // Same-size operands and scalar operands need no broadcast plan; they are most calls in a small network.
   const n = out.length;
-  if (a.length === n && b.length === n) return binaryRow(op, a, 0, 1, b, 0, 1, out, 0, n);
-  if (a.length === n && b.length === 1) return binaryRow(op, a, 0, 1, b, 0, 0, out, 0, n);
-  if (a.length === 1 && b.length === n) return binaryRow(op, a, 0, 0, b, 0, 1, out, 0, n);
+  if ((a.length === n || a.length === 1) && (b.length === n || b.length === 1)) {
+    binaryRow(op, a, 0, a.length === 1 ? 0 : 1, b, 0, b.length === 1 ? 0 : 1, out, 0, n);
+    return;
+  }
   const plan = planBroadcast(outShape, [aShape, bShape]);
   const r = plan.dims.length - 1;
   const sa = plan.strides[0][r];
@@ -245,7 +246,8 @@ export function compare(op: CompareOp, a: TypedArray, aShape: Shape, b: TypedArr
   const n = out.length;
   if ((a.length === n || a.length === 1) && (b.length === n || b.length === 1)) {
     // No broadcast plan for same-size or scalar operands (masks such as x > 0).
-    return compareRow(op, a, 0, a.length === 1 ? 0 : 1, b, 0, b.length === 1 ? 0 : 1, out, 0, n);
+    compareRow(op, a, 0, a.length === 1 ? 0 : 1, b, 0, b.length === 1 ? 0 : 1, out, 0, n);
+    return;
   }
   const plan = planBroadcast(outShape, [aShape, bShape]);
   const r = plan.dims.length - 1;
