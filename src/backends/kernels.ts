@@ -128,6 +128,8 @@ export interface Kernels {
   argReduce(op: 'argmax' | 'argmin', x: TypedArray, shape: Shape, axis: number, out: Int32Array): void;
   /** out[b] = op(A[b]) · op(B[b]) for `batch` stacked matrices; op(A) is [m, k], op(B) is [k, n]. */
   matmul(a: TypedArray, b: TypedArray, out: TypedArray, batch: number, m: number, n: number, k: number, transA: boolean, transB: boolean): void;
+  /** out[i, j] = bias[j] + (op(A)·op(B))[i, j]: a dense layer's product and bias in one pass over out. */
+  addmm(bias: TypedArray, a: TypedArray, b: TypedArray, out: TypedArray, m: number, n: number, k: number, transA: boolean, transB: boolean): void;
   permute(x: TypedArray, shape: Shape, perm: readonly number[], out: TypedArray): void;
   /** out = x[begin[d] + i*step[d]] over outShape; steps may be negative. */
   slice(x: TypedArray, shape: Shape, begin: readonly number[], step: readonly number[], out: TypedArray, outShape: Shape): void;

@@ -6,6 +6,7 @@ export { cast } from '../kernels/cast.js';
 export { eq, ge, gt, isfinite, isinf, isnan, le, logicalAnd, logicalNot, logicalOr, logicalXor, lt, ne } from '../kernels/compare.js';
 export { concat } from '../kernels/concat.js';
 export { gather, indexAdd, indexSelect, scatterAdd } from '../kernels/gather.js';
+export { linear } from '../kernels/linear.js';
 export { matmul } from '../kernels/matmul.js';
 export { permute } from '../kernels/permute.js';
 export { argmax, argmin, max, min, prod, sum } from '../kernels/reduce.js';

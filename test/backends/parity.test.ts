@@ -51,6 +51,28 @@ describe('native backend parity with the reference', { skip: native ? false : 'n
     }
   });
 
+  test('addmm (product plus a bias row) in all transpose combinations', () => {
+    for (const [m, n, kk] of [
+      [1, 1, 1],
+      [7, 33, 5],
+      [64, 65, 66],
+      [256, 130, 40],
+    ]) {
+      for (const transA of [false, true]) {
+        for (const transB of [false, true]) {
+          const a = rand(m * kk);
+          const b = rand(kk * n);
+          const bias = rand(n);
+          const out = new Float32Array(m * n);
+          const ref = new Float32Array(m * n);
+          k.addmm(bias, a, b, out, m, n, kk, transA, transB);
+          refKernels.addmm(bias, a, b, ref, m, n, kk, transA, transB);
+          assertParity(out, ref, `addmm ${m}x${n}x${kk} tA ${transA} tB ${transB}`, Math.sqrt(kk));
+        }
+      }
+    }
+  });
+
   test('float64 matmul', () => {
     const a = Float64Array.from(rand(40 * 70));
     const b = Float64Array.from(rand(70 * 50));

@@ -356,6 +356,20 @@ export const OP_TABLE: OpCase[] = [
     ],
     expected: [5, 11, 5, 11, 6],
   },
+  // A dense layer in one primitive: x·Wᵀ + b.
+  {
+    name: 'linear (x·Wᵀ + b)',
+    fn: (x, w, b) => nt.linear(x, w, b),
+    inputs: () => [rnd([3, 4]), rnd([2, 4], -1, 1, new nt.Generator(4)), rnd([2], -1, 1, new nt.Generator(6))],
+    expected: (x, w, b) => [0, 1, 2].flatMap((i) => [0, 1].map((j) => b[j] + [0, 1, 2, 3].reduce((s, q) => s + x[i * 4 + q] * w[j * 4 + q], 0))),
+    expectedShape: [3, 2],
+    errors: [
+      {
+        call: () => nt.linear(nt.ones([3, 4]), nt.ones([2, 5]), nt.ones([2])),
+        match: /linear: expected input \[m, in\], weight \[out, in\] and bias \[out\], got \[3, 4\], \[2, 5\] and \[2\]/,
+      },
+    ],
+  },
   // Shape and layout
   {
     name: 'reshape with -1',

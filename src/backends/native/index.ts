@@ -90,7 +90,16 @@ function makeKernels(addon: NativeAddon): Partial<Kernels> {
     else refKernels.reluBackward(x, g, out);
   };
 
-  const kernels: Partial<Kernels> = { matmul, unary, binary, reduce, reluBackward };
+  const addmm: Kernels['addmm'] = (bias, a, b, out, m, n, k, transA, transB) => {
+    if (m * n * k < MIN_GEMM_WORK || !(isF32(bias) && isF32(a) && isF32(b) && isF32(out))) {
+      return refKernels.addmm(bias, a, b, out, m, n, k, transA, transB);
+    }
+    // Start every row from the bias and let the GEMM accumulate onto it (beta = 1).
+    for (let i = 0; i < m; i++) out.set(bias, i * n);
+    addon.sgemm(transA, transB, m, n, k, 1, a, transA ? m : k, b, transB ? k : n, 1, out, n);
+  };
+
+  const kernels: Partial<Kernels> = { matmul, addmm, unary, binary, reduce, reluBackward };
 
   // The addon takes geometry as positional numbers, in the order of its C++ signatures.
   const conv = (g: Conv2dGeometry) =>

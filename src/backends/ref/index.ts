@@ -4,7 +4,7 @@ import { binary, cast, compare, predicate, reluBackward, unary, where } from './
 import { gather, indexAdd, indexSelect, scatterAdd } from './indexing.js';
 import { concat, pad, permute, slice, sliceAdd } from './layout.js';
 import { lstmCellBackward, lstmCellForward } from './lstm.js';
-import { matmul } from './matmul.js';
+import { addmm, matmul } from './matmul.js';
 import { adamStep, sgdStep } from './optim.js';
 import { avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward, maxUnpool } from './pool.js';
 import { argReduce, reduce } from './reduce.js';
@@ -14,6 +14,7 @@ import { argReduce, reduce } from './reduce.js';
  * added to the interface without a reference implementation fails to compile.
  */
 export const refKernels: Kernels = {
+  addmm,
   sgdStep,
   adamStep,
   unary,

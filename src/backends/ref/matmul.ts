@@ -37,3 +37,21 @@ export function matmul(a: TypedArray, b: TypedArray, out: TypedArray, batch: num
     }
   }
 }
+
+export function addmm(
+  bias: TypedArray,
+  a: TypedArray,
+  b: TypedArray,
+  out: TypedArray,
+  m: number,
+  n: number,
+  k: number,
+  transA: boolean,
+  transB: boolean,
+): void {
+  matmul(a, b, out, 1, m, n, k, transA, transB);
+  for (let i = 0; i < m; i++) {
+    const row = i * n;
+    for (let j = 0; j < n; j++) out[row + j] += bias[j];
+  }
+}

@@ -1,6 +1,7 @@
 import type { FloatDType } from '../../core/dtype.js';
 import type { Generator } from '../../core/random.js';
 import type { Tensor } from '../../core/tensor.js';
+import { linear } from '../../kernels/linear.js';
 import { matmulPrimitive } from '../../kernels/matmul.js';
 import { zeros } from '../../ops/index.js';
 import { applyInitializer, type Initializer, kaimingUniform, uniform } from '../init.js';
@@ -68,8 +69,7 @@ export class Linear extends Module {
     }
     // The primitive multiplies by Wᵀ through a flag, so the weight is never transposed in memory.
     const flat = input.ndim === 2 ? input : input.reshape([-1, this.inFeatures]);
-    let y = matmulPrimitive(flat, this.weight, false, true);
-    if (this.bias) y = y.add(this.bias);
+    const y = this.bias ? linear(flat, this.weight, this.bias) : matmulPrimitive(flat, this.weight, false, true);
     return input.ndim === 2 ? y : y.reshape([...input.shape.slice(0, -1), this.outFeatures]);
   }
 
