@@ -21,6 +21,35 @@ export function allocate(dtype: DType, size: number): TypedArray {
   }
 }
 
+const BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4, bool: 1 };
+/** Below this many bytes zero-filling is cheaper than going around it. */
+const UNINIT_MIN_BYTES = 16384;
+type BufferLike = { allocUnsafeSlow(size: number): Uint8Array };
+
+/**
+ * Storage whose contents are unspecified, for kernels that write every
+ * element of their output. Zero-filling a fresh array costs about as much as
+ * an element-wise kernel (13 µs for 128 KB here), so on Node large outputs
+ * skip it; elsewhere this is allocate().
+ */
+export function allocateUninitialized(dtype: DType, size: number): TypedArray {
+  const bytes = size * BYTES[dtype];
+  const NodeBuffer = (globalThis as { Buffer?: BufferLike }).Buffer;
+  if (bytes < UNINIT_MIN_BYTES || !NodeBuffer) return allocate(dtype, size);
+  // allocUnsafeSlow gives an unpooled buffer of its own, starting at offset 0, so every element type is aligned.
+  const { buffer } = NodeBuffer.allocUnsafeSlow(bytes);
+  switch (dtype) {
+    case 'float32':
+      return new Float32Array(buffer, 0, size);
+    case 'float64':
+      return new Float64Array(buffer, 0, size);
+    case 'int32':
+      return new Int32Array(buffer, 0, size);
+    case 'bool':
+      return new Uint8Array(buffer, 0, size);
+  }
+}
+
 export function dtypeOfArray(data: TypedArray): DType {
   if (data instanceof Float32Array) return 'float32';
   if (data instanceof Float64Array) return 'float64';

@@ -4,7 +4,7 @@ import { k } from '../core/engine.js';
 import { DTypeError } from '../core/errors.js';
 import { broadcastShapes } from '../core/shape.js';
 import type { Tensor, TensorOrNumber } from '../core/tensor.js';
-import { empty, resultDType, toOperand } from './util.js';
+import { resultDType, toOperand, uninitialized } from './util.js';
 import { where } from './where.js';
 
 /**
@@ -47,7 +47,7 @@ export function binaryOp(op: BinaryOp, a: TensorOrNumber, b: TensorOrNumber): Te
     throw new DTypeError(`pow: integer tensors cannot be raised to negative integer powers; cast to float first`);
   }
   const shape = broadcastShapes(op, ta.shape, tb.shape);
-  const out = empty(dtype, shape);
+  const out = uninitialized(dtype, shape);
   k().binary(op, ta.data, ta.shape, tb.data, tb.shape, out.data, shape);
   return record(out, op, [ta, tb], (g) => BINARY[op](ta, tb, out, g));
 }

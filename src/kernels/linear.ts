@@ -3,7 +3,7 @@ import { k } from '../core/engine.js';
 import { DTypeError, fmtShape, ShapeError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import { matmulPrimitive } from './matmul.js';
-import { assertTensor, empty } from './util.js';
+import { assertTensor, uninitialized } from './util.js';
 
 /**
  * A dense layer's affine map, x·Wᵀ + b, for x [m, in], W [out, in] and b [out],
@@ -25,7 +25,7 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor): Tensor {
   }
   const [m, inFeatures] = x.shape;
   const n = weight.shape[0];
-  const out = empty(x.dtype, [m, n]);
+  const out = uninitialized(x.dtype, [m, n]);
   k().addmm(bias.data, x.data, weight.data, out.data, m, n, inFeatures, false, true);
   return record(out, 'linear', [x, weight, bias], (g) => [
     x.requiresGrad ? matmulPrimitive(g, weight, false, false) : null,

@@ -4,7 +4,7 @@ import { k } from '../core/engine.js';
 import { DTypeError, fmtShape, ShapeError } from '../core/errors.js';
 import { broadcastShapes } from '../core/shape.js';
 import type { Tensor } from '../core/tensor.js';
-import { assertTensor, empty } from './util.js';
+import { assertTensor, uninitialized } from './util.js';
 
 /**
  * The matrix-product primitive on operands of rank >= 2 with identical batch
@@ -25,7 +25,7 @@ export function matmulPrimitive(a: Tensor, b: Tensor, transA: boolean, transB: b
   }
   const batchShape = a.shape.slice(0, r - 2);
   const batch = batchShape.reduce((p, d) => p * d, 1);
-  const out = empty(a.dtype, [...batchShape, m, n]);
+  const out = uninitialized(a.dtype, [...batchShape, m, n]);
   k().matmul(a.data, b.data, out.data, batch, m, n, kk, transA, transB);
   return record(out, 'matmul', [a, b], (g) => [
     a.requiresGrad ? (transA ? matmulPrimitive(b, g, transB, true) : matmulPrimitive(g, b, false, !transB)) : null,

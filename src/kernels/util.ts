@@ -1,10 +1,16 @@
-import { allocate, type DType, promoteTypes, promoteWithScalar } from '../core/dtype.js';
+import { allocate, allocateUninitialized, type DType, promoteTypes, promoteWithScalar } from '../core/dtype.js';
 import { DTypeError, ValueError } from '../core/errors.js';
 import { type Shape, sizeOf } from '../core/shape.js';
 import { Tensor, type TensorOrNumber } from '../core/tensor.js';
 
+/** A zero-filled tensor (kernels that accumulate into their output rely on the zeros). */
 export function empty(dtype: DType, shape: Shape): Tensor {
   return new Tensor(allocate(dtype, sizeOf(shape)), shape);
+}
+
+/** A tensor with unspecified contents, only for outputs that the kernel writes completely. */
+export function uninitialized(dtype: DType, shape: Shape): Tensor {
+  return new Tensor(allocateUninitialized(dtype, sizeOf(shape)), shape);
 }
 
 export function scalarTensor(value: number, dtype: DType): Tensor {
