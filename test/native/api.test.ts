@@ -1,29 +1,11 @@
 // The addon's loader, runtime controls and argument validation.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { cpuFeatures, loadNativeAddon, NATIVE_ABI_VERSION, type NativeAddon, nativeAddonPath, nativeLoadError } from '../../src/backends/native/binding.js';
+import { cpuFeatures, NATIVE_ABI_VERSION, nativeAddonPath, nativeLoadError } from '../../src/backends/native/binding.js';
 
-const addon = loadNativeAddon();
-const skipReason = `native addon not available: ${nativeLoadError() ?? 'unknown reason'}`;
-
-function nativeTest(name: string, fn: (a: NativeAddon) => void): void {
-  test(name, (t) => {
-    if (addon === null) {
-      t.skip(skipReason);
-      return;
-    }
-    fn(addon);
-  });
-}
-
-after(() => {
-  if (addon !== null) {
-    addon.setIsa('auto');
-    addon.setNumThreads(addon.cpuFeatures().maxThreads);
-  }
-});
+import { addon, nativeTest } from './harness.js';
 
 test('loader reports either an addon or a reason', () => {
   if (addon === null) {

@@ -1,39 +1,8 @@
 // Convolution and pooling kernels against naive float64 references.
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
-import { loadNativeAddon, type NativeAddon, nativeLoadError } from '../../src/backends/native/binding.js';
+import type { NativeAddon } from '../../src/backends/native/binding.js';
 
-const addon = loadNativeAddon();
-const skipReason = `native addon not available: ${nativeLoadError() ?? 'unknown reason'}`;
-
-function nativeTest(name: string, fn: (a: NativeAddon) => void): void {
-  test(name, (t) => {
-    if (addon === null) {
-      t.skip(skipReason);
-      return;
-    }
-    fn(addon);
-  });
-}
-
-after(() => {
-  if (addon !== null) addon.setNumThreads(addon.cpuFeatures().maxThreads);
-});
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function threadCounts(a: NativeAddon): number[] {
-  return a.cpuFeatures().maxThreads > 1 ? [1, 2] : [1];
-}
+import { nativeTest, rng, threadCounts } from './harness.js';
 
 interface Geo {
   N: number;

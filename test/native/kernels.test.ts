@@ -1,53 +1,8 @@
 // Parity of the native element-wise, reduction, loss and LSTM-cell kernels
 // against float64 JS references.
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
-import { loadNativeAddon, type NativeAddon, type NativeIsa, nativeLoadError } from '../../src/backends/native/binding.js';
 
-const addon = loadNativeAddon();
-const skipReason = `native addon not available: ${nativeLoadError() ?? 'unknown reason'}`;
-
-function nativeTest(name: string, fn: (a: NativeAddon) => void): void {
-  test(name, (t) => {
-    if (addon === null) {
-      t.skip(skipReason);
-      return;
-    }
-    fn(addon);
-  });
-}
-
-after(() => {
-  if (addon !== null) {
-    addon.setIsa('auto');
-    addon.setNumThreads(addon.cpuFeatures().maxThreads);
-  }
-});
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function isaPaths(a: NativeAddon): NativeIsa[] {
-  const out: NativeIsa[] = [];
-  for (const want of ['scalar', 'avx2', 'avx512'] as const) {
-    const got = a.setIsa(want);
-    if (!out.includes(got)) out.push(got);
-  }
-  a.setIsa('auto');
-  return out;
-}
-
-function threadCounts(a: NativeAddon): number[] {
-  return a.cpuFeatures().maxThreads > 1 ? [1, 2] : [1];
-}
+import { isaPaths, nativeTest, rng, threadCounts } from './harness.js';
 
 /** |got - want| <= rel * |want| + abs, NaN must match NaN, infinities exactly. */
 function assertClose(label: string, got: ArrayLike<number>, want: ArrayLike<number>, rel: number, abs: number): void {
