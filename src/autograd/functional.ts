@@ -114,13 +114,16 @@ export function hvp(f: (x: Tensor) => Tensor, x: Tensor, v: Tensor): Tensor {
   const { inputs, nested } = prepare([x], [0], 'hvp');
   const xi = inputs[0];
   const g = enableGrad(() => grad(f)(xi));
-  return gradients(g, [xi], [v.cast(g.dtype)], { createGraph: nested, retainGraph: nested })[0];
+  // The product is linear in v: when v itself requires a gradient, keep the graph so it can flow back to v.
+  const keep = nested || (v.requiresGrad && isGradEnabled());
+  return gradients(g, [xi], [v.cast(g.dtype)], { createGraph: keep, retainGraph: keep })[0];
 }
 
 /** Vector-Jacobian product vᵀ·J of f at x, and f(x). */
 export function vjp(f: (x: Tensor) => Tensor, x: Tensor, v: Tensor): [Tensor, Tensor] {
   const { inputs, nested } = prepare([x], [0], 'vjp');
   const y = enableGrad(() => f(inputs[0]));
-  const g = gradients(y, [inputs[0]], [v], { createGraph: nested, retainGraph: nested })[0];
+  const keep = nested || (v.requiresGrad && isGradEnabled());
+  const g = gradients(y, [inputs[0]], [v], { createGraph: keep, retainGraph: keep })[0];
   return [nested ? y : y.detach(), g];
 }

@@ -370,6 +370,22 @@ export const OP_TABLE: OpCase[] = [
       },
     ],
   },
+  // Backward primitives are differentiable too (double backward): relu's vjp is g masked by x > 0, linear in g.
+  {
+    name: "relu's vjp (second order)",
+    fn: (x, v) => nt.vjp((t) => t.relu(), x, v)[1],
+    inputs: () => [f64([-1.5, 0.5, 2, -0.25]), rnd([4], -1, 1, new nt.Generator(8))],
+    expected: (x, v) => x.map((xi, i) => (xi > 0 ? v[i] : 0)),
+    gradInputs: [1],
+  },
+  // The adjoint of a strided slice scatters the upstream gradient back into a zero tensor.
+  {
+    name: "slice's vjp (second order)",
+    fn: (x, v) => nt.vjp((t) => t.slice([null, null, 2]), x, v)[1],
+    inputs: () => [rnd([5]), rnd([3], -1, 1, new nt.Generator(10))],
+    expected: (_x, v) => [v[0], 0, v[1], 0, v[2]],
+    gradInputs: [1],
+  },
   // Shape and layout
   {
     name: 'reshape with -1',
