@@ -9,11 +9,13 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <new>
 #include <string>
 
 #include "common.h"
+#include "geometry.h"
 #include "kernels.h"
 
 namespace {
@@ -22,7 +24,7 @@ using namespace neurite;
 
 // Bumped whenever an exported signature changes; binding.ts refuses a
 // build/Release/neurite_native.node whose version differs (stale build).
-constexpr int kAbiVersion = 1;
+constexpr int kAbiVersion = 2;
 
 constexpr int64_t kMaxDim = 2147483647;  // 2^31 - 1
 constexpr int64_t kSat = std::numeric_limits<int64_t>::max();
@@ -542,44 +544,48 @@ Napi::Value AdamStep(const Napi::CallbackInfo& info) {
 // ---------------------------------------------------------------------------
 // Convolution
 
-Conv2dShape conv_shape(const Args& a, size_t i0) {
+// A geometry arrives as one Int32Array laid out as the struct in geometry.h,
+// which scripts/gen-native-geometry.mjs writes from the field lists in
+// src/kernels/geometry.ts: the one declaration both sides read.
+template <class Fields>
+Fields read_geometry(const Args& a, size_t i, const char* name, int length) {
+  Arr<int32_t> g = a.array<int32_t>(i, name);
+  if (g.length != length)
+    a.range_error(std::string("'") + name + "' must have " + std::to_string(length) + " elements (see src/kernels/geometry.ts), has " +
+                  std::to_string(g.length));
+  Fields f;
+  std::memcpy(&f, g.data, sizeof f);
+  return f;
+}
+
+long geometry_value(const Args& a, const char* field, int32_t v, int32_t min) {
+  if (v < min)
+    a.range_error(std::string("geometry field '") + field + "' must be >= " + std::to_string(min) + ", got " + std::to_string(v));
+  return static_cast<long>(v);
+}
+
+Conv2dShape conv_shape(const Args& a, size_t i) {
+  const Conv2dGeometryFields g = read_geometry<Conv2dGeometryFields>(a, i, "geometry", kConv2dGeometryFieldsLength);
   Conv2dShape s;
-  s.N = a.dim(i0 + 0, "N");
-  s.C = a.dim(i0 + 1, "C", 1);
-  s.H = a.dim(i0 + 2, "H", 1);
-  s.W = a.dim(i0 + 3, "W", 1);
-  s.O = a.dim(i0 + 4, "O", 1);
-  s.KH = a.dim(i0 + 5, "KH", 1);
-  s.KW = a.dim(i0 + 6, "KW", 1);
-  s.sH = a.dim(i0 + 7, "strideH", 1);
-  s.sW = a.dim(i0 + 8, "strideW", 1);
-  s.pH = a.dim(i0 + 9, "padH");
-  s.pW = a.dim(i0 + 10, "padW");
-  s.dH = a.dim(i0 + 11, "dilH", 1);
-  s.dW = a.dim(i0 + 12, "dilW", 1);
-  s.groups = a.dim(i0 + 13, "groups", 1);
+  s.N = geometry_value(a, "batch", g.batch, 0);
+  s.C = geometry_value(a, "inChannels", g.inChannels, 1);
+  s.H = geometry_value(a, "inH", g.inH, 1);
+  s.W = geometry_value(a, "inW", g.inW, 1);
+  s.O = geometry_value(a, "outChannels", g.outChannels, 1);
+  s.KH = geometry_value(a, "kernelH", g.kernelH, 1);
+  s.KW = geometry_value(a, "kernelW", g.kernelW, 1);
+  s.sH = geometry_value(a, "strideH", g.strideH, 1);
+  s.sW = geometry_value(a, "strideW", g.strideW, 1);
+  s.pH = geometry_value(a, "padH", g.padH, 0);
+  s.pW = geometry_value(a, "padW", g.padW, 0);
+  s.dH = geometry_value(a, "dilationH", g.dilationH, 1);
+  s.dW = geometry_value(a, "dilationW", g.dilationW, 1);
+  s.groups = geometry_value(a, "groups", g.groups, 1);
+  s.OH = geometry_value(a, "outH", g.outH, 0);
+  s.OW = geometry_value(a, "outW", g.outW, 0);
   if (s.C % s.groups != 0 || s.O % s.groups != 0)
     a.range_error("C (" + std::to_string(s.C) + ") and O (" + std::to_string(s.O) + ") must be divisible by groups (" +
                   std::to_string(s.groups) + ")");
-  // Output size: optional explicit outH/outW (the padding after the input is
-  // implied by them, as in neurite's Conv2dGeometry), else PyTorch's floor
-  // formula.  Cells outside the input read as zero either way.
-  const int64_t eh = s.H + 2 * s.pH - s.dH * (s.KH - 1) - 1;
-  const int64_t ew = s.W + 2 * s.pW - s.dW * (s.KW - 1) - 1;
-  const bool hasOH = i0 + 14 < a.info().Length() && !a.info()[i0 + 14].IsUndefined();
-  const bool hasOW = i0 + 15 < a.info().Length() && !a.info()[i0 + 15].IsUndefined();
-  if (hasOH) {
-    s.OH = a.dim(i0 + 14, "outH");
-  } else {
-    if (eh < 0) a.range_error("kernel (with dilation) is taller than the padded input");
-    s.OH = eh / s.sH + 1;
-  }
-  if (hasOW) {
-    s.OW = a.dim(i0 + 15, "outW");
-  } else {
-    if (ew < 0) a.range_error("kernel (with dilation) is wider than the padded input");
-    s.OW = ew / s.sW + 1;
-  }
   const int64_t colElems = smul(smul(s.C / s.groups, smul(s.KH, s.KW)), smul(s.OH, s.OW));
   if (colElems > (int64_t(1) << 30)) a.range_error("im2col buffer would be too large (> 2^30 elements per image)");
   return s;
@@ -665,39 +671,34 @@ struct PoolArgs {
   int64_t nIn, nOut;
 };
 
-// Layout: N, C, H, W, KH, KW, strideH, strideW, padH, padW, then
-//   max: dilH = 1, dilW = 1, outH?, outW?
-//   avg: countIncludePad = true, divisorOverride = 0, outH?, outW?
-// outH/outW default to PyTorch's floor-mode size; pass them explicitly for
-// ceil mode (see pool2dOutputSize) or any other end padding.
-PoolArgs pool_args(const Args& a, size_t i0, bool isMax) {
+// The geometry (see read_geometry), then for average pooling two more
+// arguments: countIncludePad (boolean) and divisorOverride (0: none).
+PoolArgs pool_args(const Args& a, size_t i, bool isMax) {
+  const Pool2dGeometryFields g = read_geometry<Pool2dGeometryFields>(a, i, "geometry", kPool2dGeometryFieldsLength);
   PoolArgs r;
   Pool2dShape& s = r.s;
-  s.N = a.dim(i0 + 0, "N");
-  s.C = a.dim(i0 + 1, "C", 1);
-  s.H = a.dim(i0 + 2, "H", 1);
-  s.W = a.dim(i0 + 3, "W", 1);
-  s.KH = a.dim(i0 + 4, "KH", 1);
-  s.KW = a.dim(i0 + 5, "KW", 1);
-  s.sH = a.dim(i0 + 6, "strideH", 1);
-  s.sW = a.dim(i0 + 7, "strideW", 1);
-  s.pH = a.dim(i0 + 8, "padH");
-  s.pW = a.dim(i0 + 9, "padW");
+  s.N = geometry_value(a, "batch", g.batch, 0);
+  s.C = geometry_value(a, "channels", g.channels, 1);
+  s.H = geometry_value(a, "inH", g.inH, 1);
+  s.W = geometry_value(a, "inW", g.inW, 1);
+  s.KH = geometry_value(a, "kernelH", g.kernelH, 1);
+  s.KW = geometry_value(a, "kernelW", g.kernelW, 1);
+  s.sH = geometry_value(a, "strideH", g.strideH, 1);
+  s.sW = geometry_value(a, "strideW", g.strideW, 1);
+  s.pH = geometry_value(a, "padH", g.padH, 0);
+  s.pW = geometry_value(a, "padW", g.padW, 0);
+  s.dH = geometry_value(a, "dilationH", g.dilationH, 1);
+  s.dW = geometry_value(a, "dilationW", g.dilationW, 1);
+  s.OH = geometry_value(a, "outH", g.outH, 0);
+  s.OW = geometry_value(a, "outW", g.outW, 0);
   if (isMax) {
-    s.dH = a.dim_or(i0 + 10, "dilH", 1, 1);
-    s.dW = a.dim_or(i0 + 11, "dilW", 1, 1);
     s.countIncludePad = true;
     s.divisorOverride = 0;
   } else {
-    s.dH = s.dW = 1;
-    s.countIncludePad = a.flag_or(i0 + 10, "countIncludePad", true);
-    s.divisorOverride = a.dim_or(i0 + 11, "divisorOverride", 0);
+    if (s.dH != 1 || s.dW != 1) a.range_error("average pooling has no dilation (dilationH and dilationW must be 1)");
+    s.countIncludePad = a.flag(i + 1, "countIncludePad");
+    s.divisorOverride = a.dim(i + 2, "divisorOverride");
   }
-  s.OH = a.dim_or(i0 + 12, "outH", -1);
-  s.OW = a.dim_or(i0 + 13, "outW", -1);
-  if (s.OH < 0) s.OH = pool_out(s.H, s.KH, s.sH, s.pH, s.dH, false);
-  if (s.OW < 0) s.OW = pool_out(s.W, s.KW, s.sW, s.pW, s.dW, false);
-  if (s.OH < 0 || s.OW < 0) a.range_error("kernel (with dilation) is larger than the padded input");
   if (smul(s.H, s.W) > kMaxDim) a.range_error("H*W must fit in an int32 index");
   r.nIn = smul(smul(s.N, s.C), smul(s.H, s.W));
   r.nOut = smul(smul(s.N, s.C), smul(s.OH, s.OW));

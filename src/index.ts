@@ -5,10 +5,10 @@
  * backends, and (in later modules) neural-network layers and training.
  */
 
+// Installs the Tensor's methods; first, so that nothing can run before them.
+import './methods/index.js';
+
 export type { BackwardOptions } from './autograd/backward.js';
-export { grad, hessian, hvp, jacobian, valueAndGrad, vjp } from './autograd/functional.js';
-export { GradcheckError, type GradcheckOptions, type GradcheckReport, gradcheck } from './autograd/gradcheck.js';
-export type { Backend, Kernels } from './backends/kernels.js';
 export type { DType, FloatDType, TypedArray } from './core/dtype.js';
 export { enableGrad, getBackend, isGradEnabled, listBackends, noGrad, registerBackend, setBackend } from './core/engine.js';
 export { AutogradError, DTypeError, NeuriteError, SerializationError, ShapeError, ValueError } from './core/errors.js';
@@ -16,10 +16,13 @@ export { defaultGenerator, Generator, type GeneratorState, initialSeed, seed } f
 export { type NestedArray, type SliceSpec, Tensor, type TensorOrNumber } from './core/tensor.js';
 export * from './data/index.js';
 export * from './io/index.js';
+export type { Backend, Kernels } from './kernels/contract.js';
 export * as nn from './nn/index.js';
 export * from './ops/index.js';
 export * as optim from './optim/index.js';
 export * from './train/index.js';
+export { grad, hessian, hvp, jacobian, valueAndGrad, vjp } from './transforms/functional.js';
+export { GradcheckError, type GradcheckOptions, type GradcheckReport, gradcheck } from './transforms/gradcheck.js';
 
 import { selectInitialBackend } from './backends/select.js';
 

@@ -1,14 +1,9 @@
 import { enableGrad, noGrad } from '../core/engine.js';
 import { AutogradError, fmtShape } from '../core/errors.js';
 import { broadcastsTo, shapesEqual } from '../core/shape.js';
-import { Tensor } from '../core/tensor.js';
+import { type BackwardOptions, Tensor } from '../core/tensor.js';
 
-export interface BackwardOptions {
-  /** Keep the graph so that backward can run through it again (default: createGraph). */
-  retainGraph?: boolean;
-  /** Record the backward computation itself, for higher-order derivatives. */
-  createGraph?: boolean;
-}
+export type { BackwardOptions };
 
 /** Tensors reachable from the roots through recorded ops, inputs before outputs. */
 function topologicalOrder(roots: readonly Tensor[]): Tensor[] {

@@ -17,6 +17,7 @@ export const EXIT = {
  * reported as one message, without a stack trace, with exit code 2.
  */
 export class UsageError extends Error {
+  override name = 'UsageError';
   readonly exitCode: number = EXIT.usage;
 
   constructor(
@@ -31,6 +32,7 @@ export class UsageError extends Error {
 
 /** A model or data configuration that cannot work; the message names the offending entry, e.g. `layers[3] (Linear): ...`. */
 export class ConfigError extends UsageError {
+  override name = 'ConfigError';
   constructor(
     message: string,
     /** JSON path of the offending entry, e.g. 'layers[3]' or 'training.lr'. */

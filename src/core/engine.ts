@@ -1,25 +1,54 @@
-import type { Backend, Kernels } from '../backends/kernels.js';
-import { refBackend, refKernels } from '../backends/ref/index.js';
 import { ValueError } from './errors.js';
 
-const registry = new Map<string, Backend>([[refBackend.name, refBackend]]);
-let active: Backend = refBackend;
-/** The kernels in use: the active backend's, with the reference filling the gaps. */
-let kernels: Kernels = refKernels;
+/*
+ * The engine: which backend computes, and whether operations record the graph.
+ *
+ * core/ knows nothing about what a kernel is: a backend is a name and a table
+ * of functions. The typed contract lives with the kernels (kernels/contract.ts),
+ * and backends register themselves here when their module loads, so the
+ * engine imports none of them. The backend registered as the reference must
+ * implement every kernel; the active backend's table is completed from it.
+ */
 
-export function registerBackend(backend: Backend): void {
+/** A backend as the engine sees it; kernels/contract.ts types the table. */
+export interface BackendEntry {
+  readonly name: string;
+  readonly kernels: object;
+  /** One line saying what the backend runs on, e.g. the CPU path of a native addon. */
+  describe(): string;
+}
+
+const registry = new Map<string, BackendEntry>();
+let reference: BackendEntry | null = null;
+let active: BackendEntry | null = null;
+/** The kernels in use: the active backend's, with the reference filling the gaps. */
+let table: object | null = null;
+
+/**
+ * Add a backend to the registry. The first backend registered with
+ * `{ reference: true }` becomes the fallback for every kernel another
+ * backend leaves out, and is active until setBackend chooses another.
+ */
+export function registerBackend(backend: BackendEntry, options: { reference?: boolean } = {}): void {
   registry.set(backend.name, backend);
+  if (options.reference && reference === null) {
+    reference = backend;
+    if (active === null) setBackend(backend.name);
+  }
 }
 
 /** Select a registered backend by name ('ref', 'native', ...). */
 export function setBackend(name: string): void {
   const b = registry.get(name);
   if (!b) throw new ValueError(`setBackend: unknown backend '${name}'; available: ${[...registry.keys()].join(', ')}`);
+  if (reference === null) throw new ValueError(`setBackend: no reference backend is registered to fill the kernels '${name}' lacks`);
   active = b;
-  kernels = { ...refKernels, ...b.kernels } as Kernels;
+  table = { ...reference.kernels, ...b.kernels };
 }
 
-export function getBackend(): Backend {
+/** The active backend. */
+export function getBackend(): BackendEntry {
+  if (active === null) throw new ValueError('getBackend: no backend is registered (import neurite, not one of its internal modules)');
   return active;
 }
 
@@ -27,8 +56,10 @@ export function listBackends(): string[] {
   return [...registry.keys()];
 }
 
-export function k(): Kernels {
-  return kernels;
+/** The active kernel table, untyped; kernels/contract.ts gives it its type. */
+export function activeKernelTable(): object {
+  if (table === null) throw new ValueError('kernels: no backend is registered (import neurite, not one of its internal modules)');
+  return table;
 }
 
 let noGradDepth = 0;

@@ -4,22 +4,35 @@
  * what was given.
  */
 export class NeuriteError extends Error {
+  override name = 'NeuriteError';
   constructor(message: string) {
     super(message);
-    this.name = new.target.name;
+    // Each subclass names itself with a string literal (a class field, set
+    // after this constructor): bundlers rename classes, and callers test error.name.
+    this.name = 'NeuriteError';
   }
 }
 
 /** Incompatible or invalid shapes. */
-export class ShapeError extends NeuriteError {}
+export class ShapeError extends NeuriteError {
+  override name = 'ShapeError';
+}
 /** An argument of the wrong dtype. */
-export class DTypeError extends NeuriteError {}
+export class DTypeError extends NeuriteError {
+  override name = 'DTypeError';
+}
 /** A value outside its allowed range (axes, indices, hyper-parameters, non-finite scalars). */
-export class ValueError extends NeuriteError {}
+export class ValueError extends NeuriteError {
+  override name = 'ValueError';
+}
 /** Misuse of the autograd engine (backward twice, non-scalar without a gradient...). */
-export class AutogradError extends NeuriteError {}
+export class AutogradError extends NeuriteError {
+  override name = 'AutogradError';
+}
 /** A file that cannot be read: truncated, corrupted, wrong format or version. */
-export class SerializationError extends NeuriteError {}
+export class SerializationError extends NeuriteError {
+  override name = 'SerializationError';
+}
 
 export function fmtShape(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;

@@ -1,8 +1,25 @@
-import type { GradNode } from '../autograd/graph.js';
-import * as ops from '../ops/index.js';
 import { type DType, dtypeOfArray, isFloatDType, type TypedArray } from './dtype.js';
 import { fmtShape, ValueError } from './errors.js';
 import { type Shape, sizeOf } from './shape.js';
+
+/**
+ * Maps the gradient of an op's output to the gradients of its inputs (a
+ * vector-Jacobian product), one entry per input, null where an input gets no
+ * gradient. Written with tensor ops, so the gradient is itself differentiable
+ * when backward runs with createGraph.
+ */
+export type VJP = (grad: Tensor) => readonly (Tensor | null)[];
+
+/**
+ * A recorded application of an op: the edge from an output back to its
+ * inputs. Declared here because every tensor carries one; autograd/ records
+ * and walks them.
+ */
+export interface GradNode {
+  readonly op: string;
+  inputs: readonly Tensor[];
+  vjp: VJP | null;
+}
 
 /** Anything that can stand where a tensor is expected in a binary op. */
 export type TensorOrNumber = Tensor | number;
@@ -18,6 +35,7 @@ export type SliceSpec = number | null | readonly [number | null, (number | null)
  * input) requires a gradient. There is nothing to dispose: a tensor and its
  * graph are freed by the garbage collector once unreachable.
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface below declares the methods that src/methods/ installs on the prototype
 export class Tensor {
   readonly shape: readonly number[];
   readonly dtype: DType;
@@ -117,247 +135,114 @@ export class Tensor {
     return formatTensor(this);
   }
 
-  // ---- autograd ----
-  backward(gradient?: Tensor, options: { retainGraph?: boolean; createGraph?: boolean } = {}): void {
-    ops.backward(this, gradient, options);
-  }
-
   /** The same data, cut from the graph. */
   detach(): Tensor {
     return new Tensor(this.data, this.shape);
   }
+}
 
-  // ---- element-wise ----
-  add(b: TensorOrNumber): Tensor {
-    return ops.add(this, b);
-  }
-  sub(b: TensorOrNumber): Tensor {
-    return ops.sub(this, b);
-  }
-  mul(b: TensorOrNumber): Tensor {
-    return ops.mul(this, b);
-  }
-  div(b: TensorOrNumber): Tensor {
-    return ops.div(this, b);
-  }
-  pow(b: TensorOrNumber): Tensor {
-    return ops.pow(this, b);
-  }
-  maximum(b: TensorOrNumber): Tensor {
-    return ops.maximum(this, b);
-  }
-  minimum(b: TensorOrNumber): Tensor {
-    return ops.minimum(this, b);
-  }
-  neg(): Tensor {
-    return ops.neg(this);
-  }
-  abs(): Tensor {
-    return ops.abs(this);
-  }
-  sign(): Tensor {
-    return ops.sign(this);
-  }
-  exp(): Tensor {
-    return ops.exp(this);
-  }
-  log(): Tensor {
-    return ops.log(this);
-  }
-  log1p(): Tensor {
-    return ops.log1p(this);
-  }
-  expm1(): Tensor {
-    return ops.expm1(this);
-  }
-  sqrt(): Tensor {
-    return ops.sqrt(this);
-  }
-  rsqrt(): Tensor {
-    return ops.rsqrt(this);
-  }
-  reciprocal(): Tensor {
-    return ops.reciprocal(this);
-  }
-  square(): Tensor {
-    return ops.square(this);
-  }
-  sin(): Tensor {
-    return ops.sin(this);
-  }
-  cos(): Tensor {
-    return ops.cos(this);
-  }
-  tanh(): Tensor {
-    return ops.tanh(this);
-  }
-  sigmoid(): Tensor {
-    return ops.sigmoid(this);
-  }
-  relu(): Tensor {
-    return ops.relu(this);
-  }
-  erf(): Tensor {
-    return ops.erf(this);
-  }
-  floor(): Tensor {
-    return ops.floor(this);
-  }
-  ceil(): Tensor {
-    return ops.ceil(this);
-  }
-  round(): Tensor {
-    return ops.round(this);
-  }
-  clamp(min?: number | null, max?: number | null): Tensor {
-    return ops.clamp(this, min, max);
-  }
-  eq(b: TensorOrNumber): Tensor {
-    return ops.eq(this, b);
-  }
-  ne(b: TensorOrNumber): Tensor {
-    return ops.ne(this, b);
-  }
-  lt(b: TensorOrNumber): Tensor {
-    return ops.lt(this, b);
-  }
-  le(b: TensorOrNumber): Tensor {
-    return ops.le(this, b);
-  }
-  gt(b: TensorOrNumber): Tensor {
-    return ops.gt(this, b);
-  }
-  ge(b: TensorOrNumber): Tensor {
-    return ops.ge(this, b);
-  }
-  logicalNot(): Tensor {
-    return ops.logicalNot(this);
-  }
-  isNaN(): Tensor {
-    return ops.isnan(this);
-  }
-  isFinite(): Tensor {
-    return ops.isfinite(this);
-  }
+/** How `backward()` treats the graph (see autograd/backward.ts). */
+export interface BackwardOptions {
+  /** Keep the graph so that backward can run through it again (default: createGraph). */
+  retainGraph?: boolean;
+  /** Record the backward computation itself, for higher-order derivatives. */
+  createGraph?: boolean;
+}
+
+/** Axes of a reduction: one axis, several, or null/undefined for all. */
+export type Axes = number | readonly number[] | null;
+
+/** A shape given as separate numbers or as one array: `reshape(2, 3)` or `reshape([2, 3])`. */
+export type ShapeArgs = number[] | [readonly number[]];
+
+// The Tensor's operations are declared here, with the class, so that every
+// layer sees their types; they are implemented by src/methods/, which sits above
+// ops/ and installs them on the prototype when the package is imported. core/
+// therefore imports nothing above it, and Tensor methods called from lower
+// layers (inside gradient closures) run only after everything is loaded.
+export interface Tensor {
+  /** Accumulate the gradient of this tensor (a single element unless `gradient` is given) into every leaf's `.grad`. */
+  backward(gradient?: Tensor, options?: BackwardOptions): void;
+
+  add(b: TensorOrNumber): Tensor;
+  sub(b: TensorOrNumber): Tensor;
+  mul(b: TensorOrNumber): Tensor;
+  div(b: TensorOrNumber): Tensor;
+  pow(b: TensorOrNumber): Tensor;
+  maximum(b: TensorOrNumber): Tensor;
+  minimum(b: TensorOrNumber): Tensor;
+  neg(): Tensor;
+  abs(): Tensor;
+  sign(): Tensor;
+  exp(): Tensor;
+  log(): Tensor;
+  log1p(): Tensor;
+  expm1(): Tensor;
+  sqrt(): Tensor;
+  rsqrt(): Tensor;
+  reciprocal(): Tensor;
+  square(): Tensor;
+  sin(): Tensor;
+  cos(): Tensor;
+  tanh(): Tensor;
+  sigmoid(): Tensor;
+  relu(): Tensor;
+  erf(): Tensor;
+  floor(): Tensor;
+  ceil(): Tensor;
+  round(): Tensor;
+  clamp(min?: number | null, max?: number | null): Tensor;
+  eq(b: TensorOrNumber): Tensor;
+  ne(b: TensorOrNumber): Tensor;
+  lt(b: TensorOrNumber): Tensor;
+  le(b: TensorOrNumber): Tensor;
+  gt(b: TensorOrNumber): Tensor;
+  ge(b: TensorOrNumber): Tensor;
+  logicalNot(): Tensor;
+  isNaN(): Tensor;
+  isFinite(): Tensor;
   /** Convert to another dtype (a copy, differentiable between float dtypes). */
-  cast(dtype: DType): Tensor {
-    return ops.cast(this, dtype);
-  }
-  float(): Tensor {
-    return ops.cast(this, 'float32');
-  }
-  double(): Tensor {
-    return ops.cast(this, 'float64');
-  }
-  int(): Tensor {
-    return ops.cast(this, 'int32');
-  }
+  cast(dtype: DType): Tensor;
+  float(): Tensor;
+  double(): Tensor;
+  int(): Tensor;
 
-  // ---- reductions ----
-  sum(axes?: number | readonly number[] | null, keepDims = false): Tensor {
-    return ops.sum(this, axes, keepDims);
-  }
-  mean(axes?: number | readonly number[] | null, keepDims = false): Tensor {
-    return ops.mean(this, axes, keepDims);
-  }
-  prod(axes?: number | readonly number[] | null, keepDims = false): Tensor {
-    return ops.prod(this, axes, keepDims);
-  }
-  max(axes?: number | readonly number[] | null, keepDims = false): Tensor {
-    return ops.max(this, axes, keepDims);
-  }
-  min(axes?: number | readonly number[] | null, keepDims = false): Tensor {
-    return ops.min(this, axes, keepDims);
-  }
-  argmax(axis?: number, keepDims = false): Tensor {
-    return ops.argmax(this, axis, keepDims);
-  }
-  argmin(axis?: number, keepDims = false): Tensor {
-    return ops.argmin(this, axis, keepDims);
-  }
-  var(axes?: number | readonly number[] | null, options: { keepDims?: boolean; correction?: number } = {}): Tensor {
-    return ops.variance(this, axes, options);
-  }
-  std(axes?: number | readonly number[] | null, options: { keepDims?: boolean; correction?: number } = {}): Tensor {
-    return ops.std(this, axes, options);
-  }
-  logsumexp(axes?: number | readonly number[] | null, keepDims = false): Tensor {
-    return ops.logsumexp(this, axes, keepDims);
-  }
-  norm(p: number = 2, axes?: number | readonly number[] | null, keepDims = false): Tensor {
-    return ops.norm(this, p, axes, keepDims);
-  }
+  sum(axes?: Axes, keepDims?: boolean): Tensor;
+  mean(axes?: Axes, keepDims?: boolean): Tensor;
+  prod(axes?: Axes, keepDims?: boolean): Tensor;
+  max(axes?: Axes, keepDims?: boolean): Tensor;
+  min(axes?: Axes, keepDims?: boolean): Tensor;
+  argmax(axis?: number, keepDims?: boolean): Tensor;
+  argmin(axis?: number, keepDims?: boolean): Tensor;
+  var(axes?: Axes, options?: { keepDims?: boolean; correction?: number }): Tensor;
+  std(axes?: Axes, options?: { keepDims?: boolean; correction?: number }): Tensor;
+  logsumexp(axes?: Axes, keepDims?: boolean): Tensor;
+  norm(p?: number, axes?: Axes, keepDims?: boolean): Tensor;
 
-  // ---- linear algebra ----
-  matmul(b: Tensor): Tensor {
-    return ops.matmul(this, b);
-  }
+  matmul(b: Tensor): Tensor;
 
-  // ---- shape ----
-  reshape(...shape: number[] | [readonly number[]]): Tensor {
-    return ops.reshape(this, flatArgs(shape));
-  }
-  view(...shape: number[] | [readonly number[]]): Tensor {
-    return ops.reshape(this, flatArgs(shape));
-  }
-  flatten(startAxis = 0, endAxis = -1): Tensor {
-    return ops.flatten(this, startAxis, endAxis);
-  }
-  squeeze(axes?: number | readonly number[]): Tensor {
-    return ops.squeeze(this, axes);
-  }
-  unsqueeze(axis: number): Tensor {
-    return ops.unsqueeze(this, axis);
-  }
-  permute(...perm: number[] | [readonly number[]]): Tensor {
-    return ops.permute(this, flatArgs(perm));
-  }
-  transpose(axis0 = -2, axis1 = -1): Tensor {
-    return ops.transpose(this, axis0, axis1);
-  }
+  reshape(...shape: ShapeArgs): Tensor;
+  view(...shape: ShapeArgs): Tensor;
+  flatten(startAxis?: number, endAxis?: number): Tensor;
+  squeeze(axes?: number | readonly number[]): Tensor;
+  unsqueeze(axis: number): Tensor;
+  permute(...perm: ShapeArgs): Tensor;
+  transpose(axis0?: number, axis1?: number): Tensor;
   /** Transpose of a matrix (reverses all axes for other ranks, like NumPy's .T). */
-  get T(): Tensor {
-    return ops.permute(
-      this,
-      this.shape.map((_, i) => this.shape.length - 1 - i),
-    );
-  }
-  expand(...shape: number[] | [readonly number[]]): Tensor {
-    return ops.expand(this, flatArgs(shape));
-  }
+  readonly T: Tensor;
+  expand(...shape: ShapeArgs): Tensor;
   /**
    * Index with one spec per leading axis: a number selects (and drops the axis),
    * null keeps the whole axis, [start, end, step] slices (negative values count from the end).
    */
-  slice(...specs: SliceSpec[]): Tensor {
-    return ops.slice(this, specs);
-  }
-  narrow(axis: number, start: number, length: number): Tensor {
-    return ops.narrow(this, axis, start, length);
-  }
-  gather(axis: number, index: Tensor): Tensor {
-    return ops.gather(this, axis, index);
-  }
-  indexSelect(axis: number, index: Tensor | readonly number[]): Tensor {
-    return ops.indexSelect(this, axis, index);
-  }
-  flip(axes: number | readonly number[]): Tensor {
-    return ops.flip(this, axes);
-  }
-  tile(reps: readonly number[]): Tensor {
-    return ops.tile(this, reps);
-  }
-  split(sizeOrSections: number | readonly number[], axis = 0): Tensor[] {
-    return ops.split(this, sizeOrSections, axis);
-  }
-  chunk(chunks: number, axis = 0): Tensor[] {
-    return ops.chunk(this, chunks, axis);
-  }
-}
-
-function flatArgs(args: number[] | [readonly number[]]): number[] {
-  if (args.length === 1 && Array.isArray(args[0])) return [...(args[0] as readonly number[])];
-  return args as number[];
+  slice(...specs: SliceSpec[]): Tensor;
+  narrow(axis: number, start: number, length: number): Tensor;
+  gather(axis: number, index: Tensor): Tensor;
+  indexSelect(axis: number, index: Tensor | readonly number[]): Tensor;
+  flip(axes: number | readonly number[]): Tensor;
+  tile(reps: readonly number[]): Tensor;
+  split(sizeOrSections: number | readonly number[], axis?: number): Tensor[];
+  chunk(chunks: number, axis?: number): Tensor[];
 }
 
 const MAX_PRINT = 1000;

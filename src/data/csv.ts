@@ -11,6 +11,7 @@ import { Tensor } from '../core/tensor.js';
 
 /** A cell that is not a number, with its position for programs that want to react. */
 export class CsvCellError extends SerializationError {
+  override name = 'CsvCellError';
   constructor(
     message: string,
     /** Row in the file, counted from 1 with the header row included, as a spreadsheet shows it. */

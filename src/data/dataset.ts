@@ -1,7 +1,7 @@
 import { fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { defaultGenerator, Generator } from '../core/random.js';
 import { Tensor } from '../core/tensor.js';
-import { indexSelect } from '../kernels/gather.js';
+import { indexSelect } from '../ops/index.js';
 
 /** One mini-batch: inputs and, for supervised data, targets (the first axis is the sample axis). */
 export interface Batch {

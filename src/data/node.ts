@@ -14,6 +14,7 @@ import { MNIST_FILES, type MnistData, type MnistDecodeOptions, type MnistSplit, 
 
 /** A data file that could not be found; `tried` lists every path looked at. */
 export class DataNotFoundError extends NeuriteError {
+  override name = 'DataNotFoundError';
   constructor(
     message: string,
     readonly tried: readonly string[],

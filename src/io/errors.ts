@@ -5,6 +5,7 @@ import { SerializationError } from '../core/errors.js';
  * known. Callers can register the class and try again, hence its own type.
  */
 export class UnknownLayerError extends SerializationError {
+  override name = 'UnknownLayerError';
   constructor(
     /** The unregistered class name, as written in the file. */
     readonly className: string,
@@ -18,6 +19,7 @@ export class UnknownLayerError extends SerializationError {
 
 /** A file written by a different (usually newer) version of its format. */
 export class FormatVersionError extends SerializationError {
+  override name = 'FormatVersionError';
   constructor(
     readonly format: string,
     readonly found: unknown,
@@ -34,6 +36,7 @@ export class FormatVersionError extends SerializationError {
  * has been written when it is thrown.
  */
 export class StateMismatchError extends SerializationError {
+  override name = 'StateMismatchError';
   constructor(
     message: string,
     readonly missingKeys: readonly string[] = [],

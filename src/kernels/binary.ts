@@ -1,9 +1,8 @@
 import { record } from '../autograd/graph.js';
-import type { BinaryOp } from '../backends/kernels.js';
-import { k } from '../core/engine.js';
 import { DTypeError } from '../core/errors.js';
 import { broadcastShapes } from '../core/shape.js';
 import type { Tensor, TensorOrNumber } from '../core/tensor.js';
+import { type BinaryOp, k } from './contract.js';
 import { resultDType, toOperand, uninitialized } from './util.js';
 import { where } from './where.js';
 

@@ -1,7 +1,7 @@
 import { record } from '../autograd/graph.js';
 import { type DType, isFloatDType, parseDType } from '../core/dtype.js';
-import { k } from '../core/engine.js';
 import type { Tensor } from '../core/tensor.js';
+import { k } from './contract.js';
 import { assertTensor, empty } from './util.js';
 
 /** A copy in another dtype. Differentiable between float dtypes; the gradient is cast back. */

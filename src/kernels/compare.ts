@@ -1,7 +1,6 @@
-import type { CompareOp, PredicateOp } from '../backends/kernels.js';
-import { k } from '../core/engine.js';
 import { broadcastShapes } from '../core/shape.js';
 import type { Tensor, TensorOrNumber } from '../core/tensor.js';
+import { type CompareOp, k, type PredicateOp } from './contract.js';
 import { assertTensor, empty, resultDType, toOperand } from './util.js';
 
 /** Comparisons and logic give bool tensors and have no gradient. */

@@ -1,9 +1,9 @@
 import { record } from '../autograd/graph.js';
 import { promoteTypes } from '../core/dtype.js';
-import { k } from '../core/engine.js';
 import { fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { normalizeAxis } from '../core/shape.js';
 import type { Tensor } from '../core/tensor.js';
+import { k } from './contract.js';
 import { stridedSlice } from './slice.js';
 import { assertTensor, empty } from './util.js';
 

@@ -1,7 +1,6 @@
 import { record } from '../autograd/graph.js';
-import type { Conv2dGeometry } from '../backends/kernels.js';
-import { k } from '../core/engine.js';
 import type { Tensor } from '../core/tensor.js';
+import { type Conv2dGeometry, k } from './contract.js';
 import { empty } from './util.js';
 
 // The three convolution primitives. conv2d is bilinear in (x, weight), and the

@@ -1,8 +1,8 @@
 import { record } from '../autograd/graph.js';
-import { k } from '../core/engine.js';
 import { DTypeError, fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { normalizeAxis } from '../core/shape.js';
 import { Tensor } from '../core/tensor.js';
+import { k } from './contract.js';
 import { assertTensor, empty } from './util.js';
 
 function checkIndex(op: string, index: Tensor, limit: number): Int32Array {

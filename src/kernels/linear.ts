@@ -1,7 +1,7 @@
 import { record } from '../autograd/graph.js';
-import { k } from '../core/engine.js';
 import { DTypeError, fmtShape, ShapeError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
+import { k } from './contract.js';
 import { matmulPrimitive } from './matmul.js';
 import { assertTensor, uninitialized } from './util.js';
 

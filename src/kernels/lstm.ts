@@ -1,8 +1,9 @@
 import { gradients } from '../autograd/backward.js';
 import { recordOutputs } from '../autograd/multi-output.js';
-import { isGradEnabled, k } from '../core/engine.js';
+import { isGradEnabled } from '../core/engine.js';
 import { DTypeError, fmtShape, ShapeError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
+import { k } from './contract.js';
 import { assertFloat, assertTensor, empty } from './util.js';
 
 /** Peephole weights of an LSTM cell, one [hidden] vector per gate that looks at the cell state. */

@@ -1,9 +1,9 @@
 import { record } from '../autograd/graph.js';
 import { isFloatDType, promoteTypes } from '../core/dtype.js';
-import { k } from '../core/engine.js';
 import { DTypeError, fmtShape, ShapeError } from '../core/errors.js';
 import { broadcastShapes } from '../core/shape.js';
 import type { Tensor } from '../core/tensor.js';
+import { k } from './contract.js';
 import { assertTensor, uninitialized } from './util.js';
 
 /**

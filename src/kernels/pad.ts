@@ -1,6 +1,6 @@
 import { record } from '../autograd/graph.js';
-import { k } from '../core/engine.js';
 import type { Tensor } from '../core/tensor.js';
+import { k } from './contract.js';
 import { stridedSlice } from './slice.js';
 import { empty } from './util.js';
 

@@ -1,7 +1,7 @@
 import { record } from '../autograd/graph.js';
-import { k } from '../core/engine.js';
 import { ValueError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
+import { k } from './contract.js';
 import { assertTensor, empty } from './util.js';
 
 /** Reorder axes: out.shape[i] = x.shape[perm[i]]. */

@@ -1,7 +1,6 @@
 import { record } from '../autograd/graph.js';
-import type { AvgPoolDivisor, Pool2dGeometry } from '../backends/kernels.js';
-import { k } from '../core/engine.js';
 import type { Tensor } from '../core/tensor.js';
+import { type AvgPoolDivisor, k, type Pool2dGeometry } from './contract.js';
 import { gather } from './gather.js';
 import { reshape } from './reshape.js';
 import { empty } from './util.js';

@@ -1,9 +1,8 @@
 import { record } from '../autograd/graph.js';
-import type { ReduceOp } from '../backends/kernels.js';
-import { k } from '../core/engine.js';
 import { ValueError } from '../core/errors.js';
 import { normalizeAxes, normalizeAxis } from '../core/shape.js';
 import type { Tensor } from '../core/tensor.js';
+import { k, type ReduceOp } from './contract.js';
 import { assertTensor, empty } from './util.js';
 
 export type Axes = number | readonly number[] | null | undefined;

@@ -1,7 +1,7 @@
 import { record } from '../autograd/graph.js';
-import { k } from '../core/engine.js';
 import { sizeOf } from '../core/shape.js';
 import { Tensor } from '../core/tensor.js';
+import { k } from './contract.js';
 import { empty } from './util.js';
 
 /**

@@ -1,9 +1,10 @@
 import { record } from '../autograd/graph.js';
 import { allocate } from '../core/dtype.js';
-import { isGradEnabled, k } from '../core/engine.js';
+import { isGradEnabled } from '../core/engine.js';
 import { DTypeError, fmtShape, ShapeError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
 import { concat } from './concat.js';
+import { k } from './contract.js';
 import { matmulPrimitive } from './matmul.js';
 
 /**

@@ -1,8 +1,7 @@
 import { record } from '../autograd/graph.js';
-import type { UnaryOp } from '../backends/kernels.js';
 import { isFloatDType } from '../core/dtype.js';
-import { k } from '../core/engine.js';
 import type { Tensor } from '../core/tensor.js';
+import { k, type UnaryOp } from './contract.js';
 import { assertTensor, uninitialized } from './util.js';
 
 type UnaryGrad = (x: Tensor, y: Tensor, g: Tensor) => Tensor;

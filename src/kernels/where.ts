@@ -1,8 +1,8 @@
 import { record } from '../autograd/graph.js';
-import { k } from '../core/engine.js';
 import { DTypeError } from '../core/errors.js';
 import { broadcastShapes } from '../core/shape.js';
 import type { Tensor, TensorOrNumber } from '../core/tensor.js';
+import { k } from './contract.js';
 import { assertTensor, empty, resultDType, toOperand } from './util.js';
 
 /**

@@ -1,6 +1,6 @@
 // The neural-network API: modules, layers, activations, losses, initialisers.
 
-export { type LstmPeephole, lstmCell, lstmCellComposite } from '../kernels/lstm.js';
+export { type LstmPeephole, lstmCell, lstmCellComposite } from '../ops/primitives.js';
 export { ModuleList, Sequential } from './containers.js';
 export * as functional from './functional/index.js';
 export { type GraphRef, type InputOptions, input, Model, type ModelOutput, type ModelSpec, type SymbolicOf, SymbolicTensor } from './graph.js';

@@ -7,11 +7,11 @@
 // "Convolution" here is cross-correlation, as in every deep-learning library:
 // out[o, i] = Σ_{c, p} w[o, c, p] · x[c, i·stride + p·dilation - padding].
 
-import type { Conv2dGeometry, Pool2dGeometry } from '../backends/kernels.js';
 import { type DType, isFloatDType, promoteTypes } from '../core/dtype.js';
 import { DTypeError, fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import { concat } from '../kernels/concat.js';
+import type { Conv2dGeometry, Pool2dGeometry } from '../kernels/contract.js';
 import { conv2dBackwardInput, conv2dPrimitive } from '../kernels/conv.js';
 import { matmul } from '../kernels/matmul.js';
 import { padConstant } from '../kernels/pad.js';

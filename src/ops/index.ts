@@ -1,5 +1,11 @@
-// Every tensor operation, primitive or composite, in one namespace. Tensor's
-// methods delegate here; the public API re-exports it.
+// Every tensor operation, primitive or composite, in one namespace: the one
+// door to kernels/ for the floors above. Tensor's methods (src/methods/)
+// delegate here; the public API re-exports it.
+
+// The reference backend registers itself on import; importing it here makes
+// sure every op has kernels to run on, whichever entry loaded ops/.
+import '../backends/ref/index.js';
+
 export { backward, gradients } from '../autograd/backward.js';
 export { add, atan2, binaryOp, div, maximum, minimum, mul, pow, sub } from '../kernels/binary.js';
 export { cast } from '../kernels/cast.js';
@@ -9,6 +15,7 @@ export { gather, indexAdd, indexSelect, scatterAdd } from '../kernels/gather.js'
 export { linear } from '../kernels/linear.js';
 export { matmul } from '../kernels/matmul.js';
 export { permute } from '../kernels/permute.js';
+export type { Axes } from '../kernels/reduce.js';
 export { argmax, argmin, max, min, prod, sum } from '../kernels/reduce.js';
 export { reshape } from '../kernels/reshape.js';
 export {
@@ -33,6 +40,7 @@ export {
   square,
   tanh,
 } from '../kernels/unary.js';
+export { assertTensor } from '../kernels/util.js';
 export { where } from '../kernels/where.js';
 export * from './activations.js';
 export {

@@ -1,7 +1,7 @@
 import type { FloatArray } from '../core/dtype.js';
 import type { Tensor } from '../core/tensor.js';
 import type { HyperCheck } from './hyperparams.js';
-import { Optimizer, type OptimizerParams, type ParamGroup } from './optimizer.js';
+import { type OptimizerParams, ParameterwiseOptimizer, type ParamGroup } from './optimizer.js';
 
 export interface AdadeltaOptions {
   /** Scales the computed step (default 1.0, Zeiler's method has no rate). */
@@ -31,7 +31,7 @@ export interface AdadeltaState {
  * parameter's. v ← ρv + (1−ρ)g²; Δ = √(u+eps)/√(v+eps)·g;
  * u ← ρu + (1−ρ)Δ²; w ← w − lr·Δ.
  */
-export class Adadelta extends Optimizer<AdadeltaHyper, AdadeltaState> {
+export class Adadelta extends ParameterwiseOptimizer<AdadeltaHyper, AdadeltaState> {
   static readonly className = 'Adadelta';
 
   constructor(params: OptimizerParams<AdadeltaHyper>, options: AdadeltaOptions = {}) {
@@ -46,30 +46,27 @@ export class Adadelta extends Optimizer<AdadeltaHyper, AdadeltaState> {
     check.boolean('maximize', h.maximize);
   }
 
-  protected updateGroup(group: ParamGroup<AdadeltaHyper>): void {
-    const { lr, rho, eps, weightDecay, maximize } = group;
-    const negLr = -lr;
-    const share = 1 - rho;
-    for (const p of group.params) {
-      const g = this.gradData(p);
-      if (g === null) continue;
-      let state = this.state.get(p);
-      if (state === undefined) {
-        state = { step: 0, squareAvg: this.zerosLike(p), accDelta: this.zerosLike(p) };
-        this.state.set(p, state);
-      }
-      state.step += 1;
-      const w = p.data as FloatArray;
-      const v = state.squareAvg.data as FloatArray;
-      const u = state.accDelta.data as FloatArray;
-      for (let i = 0; i < w.length; i++) {
-        let gi = maximize ? -g[i] : g[i];
-        if (weightDecay !== 0) gi = gi + weightDecay * w[i];
-        v[i] = v[i] * rho + share * gi * gi;
-        const delta = (Math.sqrt(u[i] + eps) / Math.sqrt(v[i] + eps)) * gi;
-        u[i] = u[i] * rho + share * delta * delta;
-        w[i] = w[i] + negLr * delta;
-      }
-    }
+  protected initState(p: Tensor): AdadeltaState {
+    return { step: 0, squareAvg: this.zerosLike(p), accDelta: this.zerosLike(p) };
+  }
+
+  protected updateParameter(w: FloatArray, g: FloatArray, state: AdadeltaState, group: ParamGroup<AdadeltaHyper>): void {
+    state.step += 1;
+    adadeltaUpdate(w, g, state.squareAvg.data as FloatArray, state.accDelta.data as FloatArray, group);
+  }
+}
+
+/** The Adadelta rule, in place: torch.optim.Adadelta's single-tensor update (v: mean square gradient, u: mean square step). */
+export function adadeltaUpdate(w: FloatArray, g: FloatArray, v: FloatArray, u: FloatArray, o: AdadeltaHyper): void {
+  const { lr, rho, eps, weightDecay, maximize } = o;
+  const negLr = -lr;
+  const share = 1 - rho;
+  for (let i = 0; i < w.length; i++) {
+    let gi = maximize ? -g[i] : g[i];
+    if (weightDecay !== 0) gi = gi + weightDecay * w[i];
+    v[i] = v[i] * rho + share * gi * gi;
+    const delta = (Math.sqrt(u[i] + eps) / Math.sqrt(v[i] + eps)) * gi;
+    u[i] = u[i] * rho + share * delta * delta;
+    w[i] = w[i] + negLr * delta;
   }
 }

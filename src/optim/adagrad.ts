@@ -1,7 +1,7 @@
 import type { FloatArray } from '../core/dtype.js';
 import type { Tensor } from '../core/tensor.js';
 import type { HyperCheck } from './hyperparams.js';
-import { Optimizer, type OptimizerParams, type ParamGroup } from './optimizer.js';
+import { type OptimizerParams, ParameterwiseOptimizer, type ParamGroup } from './optimizer.js';
 
 export interface AdagradOptions {
   /** Learning rate (default 1e-2). */
@@ -30,7 +30,7 @@ export interface AdagradState {
  * the sum of that element's squared gradients. g ← g + wd·w;
  * s ← s + g²; w ← w − lr_t·g / (√s + eps).
  */
-export class Adagrad extends Optimizer<AdagradHyper, AdagradState> {
+export class Adagrad extends ParameterwiseOptimizer<AdagradHyper, AdagradState> {
   static readonly className = 'Adagrad';
 
   constructor(params: OptimizerParams<AdagradHyper>, options: AdagradOptions = {}) {
@@ -46,26 +46,24 @@ export class Adagrad extends Optimizer<AdagradHyper, AdagradState> {
     check.boolean('maximize', h.maximize);
   }
 
-  protected updateGroup(group: ParamGroup<AdagradHyper>): void {
-    const { lr, lrDecay, weightDecay, initialAccumulatorValue, eps, maximize } = group;
-    for (const p of group.params) {
-      const g = this.gradData(p);
-      if (g === null) continue;
-      let state = this.state.get(p);
-      if (state === undefined) {
-        state = { step: 0, sum: this.zerosLike(p, initialAccumulatorValue) };
-        this.state.set(p, state);
-      }
-      state.step += 1;
-      const negClr = -(lr / (1 + (state.step - 1) * lrDecay));
-      const w = p.data as FloatArray;
-      const s = state.sum.data as FloatArray;
-      for (let i = 0; i < w.length; i++) {
-        let gi = maximize ? -g[i] : g[i];
-        if (weightDecay !== 0) gi = gi + weightDecay * w[i];
-        s[i] = s[i] + gi * gi;
-        w[i] = w[i] + (negClr * gi) / (Math.sqrt(s[i]) + eps);
-      }
-    }
+  protected initState(p: Tensor, group: ParamGroup<AdagradHyper>): AdagradState {
+    return { step: 0, sum: this.zerosLike(p, group.initialAccumulatorValue) };
+  }
+
+  protected updateParameter(w: FloatArray, g: FloatArray, state: AdagradState, group: ParamGroup<AdagradHyper>): void {
+    state.step += 1;
+    adagradUpdate(w, g, state.sum.data as FloatArray, state.step, group);
+  }
+}
+
+/** The Adagrad rule at step `step` (from 1), in place: torch.optim.Adagrad's single-tensor update. */
+export function adagradUpdate(w: FloatArray, g: FloatArray, s: FloatArray, step: number, o: AdagradHyper): void {
+  const { lr, lrDecay, weightDecay, eps, maximize } = o;
+  const negClr = -(lr / (1 + (step - 1) * lrDecay));
+  for (let i = 0; i < w.length; i++) {
+    let gi = maximize ? -g[i] : g[i];
+    if (weightDecay !== 0) gi = gi + weightDecay * w[i];
+    s[i] = s[i] + gi * gi;
+    w[i] = w[i] + (negClr * gi) / (Math.sqrt(s[i]) + eps);
   }
 }

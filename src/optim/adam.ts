@@ -1,8 +1,8 @@
 import type { FloatArray } from '../core/dtype.js';
-import { k } from '../core/engine.js';
 import type { Tensor } from '../core/tensor.js';
+import { type AdamStepOptions, fusedStep } from '../ops/primitives.js';
 import { type HyperCheck, show } from './hyperparams.js';
-import { Optimizer, type OptimizerParams, type ParamGroup } from './optimizer.js';
+import { type OptimizerParams, ParameterwiseOptimizer, type ParamGroup } from './optimizer.js';
 
 export interface AdamOptions {
   /** Learning rate (default 1e-3). */
@@ -35,7 +35,7 @@ export interface AdamState {
  * decay goes: into the gradient (Adam, an L2 penalty that the adaptive scaling
  * then distorts) or straight onto the weights (AdamW, Loshchilov and Hutter).
  */
-export abstract class AdamFamily extends Optimizer<AdamHyper, AdamState> {
+export abstract class AdamFamily extends ParameterwiseOptimizer<AdamHyper, AdamState> {
   protected abstract readonly decoupledWeightDecay: boolean;
 
   protected constructor(params: OptimizerParams<AdamHyper>, defaults: AdamHyper, options: AdamOptions) {
@@ -53,31 +53,59 @@ export abstract class AdamFamily extends Optimizer<AdamHyper, AdamState> {
     check.boolean('maximize', h.maximize);
   }
 
-  protected updateGroup(group: ParamGroup<AdamHyper>): void {
+  protected initState(p: Tensor): AdamState {
+    return { step: 0, expAvg: this.zerosLike(p), expAvgSq: this.zerosLike(p) };
+  }
+
+  protected updateParameter(w: FloatArray, g: FloatArray, state: AdamState, group: ParamGroup<AdamHyper>, p: Tensor): void {
     const { lr, betas, eps, weightDecay, amsgrad, maximize } = group;
-    const [beta1, beta2] = betas;
-    for (const p of group.params) {
-      const g = this.gradData(p);
-      if (g === null) continue;
-      let state = this.state.get(p);
-      if (state === undefined) {
-        state = { step: 0, expAvg: this.zerosLike(p), expAvgSq: this.zerosLike(p) };
-        this.state.set(p, state);
-      }
-      if (amsgrad && state.maxExpAvgSq === undefined) state.maxExpAvgSq = this.zerosLike(p);
-      state.step += 1;
-      const vMax = amsgrad ? ((state.maxExpAvgSq as Tensor).data as FloatArray) : null;
-      k().adamStep(p.data as FloatArray, g, state.expAvg.data as FloatArray, state.expAvgSq.data as FloatArray, vMax, {
-        lr,
-        beta1,
-        beta2,
-        eps,
-        weightDecay,
-        step: state.step,
-        decoupled: this.decoupledWeightDecay,
-        maximize,
-      });
+    if (amsgrad && state.maxExpAvgSq === undefined) state.maxExpAvgSq = this.zerosLike(p);
+    state.step += 1;
+    const vMax = amsgrad ? ((state.maxExpAvgSq as Tensor).data as FloatArray) : null;
+    const m = state.expAvg.data as FloatArray;
+    const v = state.expAvgSq.data as FloatArray;
+    const options = {
+      lr,
+      beta1: betas[0],
+      beta2: betas[1],
+      eps,
+      weightDecay,
+      step: state.step,
+      decoupled: this.decoupledWeightDecay,
+      maximize,
+    };
+    if (!fusedStep('adamStep')?.(w, g, m, v, vMax, options)) adamUpdate(w, g, m, v, vMax, options);
+  }
+}
+
+/**
+ * The Adam/AdamW rule, torch.optim.Adam's single-tensor update, in place
+ * (scalars in double): the specification that a backend's fused `adamStep`
+ * accelerates (the parity tests compare the two).
+ */
+export function adamUpdate(w: FloatArray, g: FloatArray, m: FloatArray, v: FloatArray, vMax: FloatArray | null, o: AdamStepOptions): void {
+  const { lr, beta1, beta2, eps, weightDecay, step, decoupled, maximize } = o;
+  const share1 = 1 - beta1;
+  const share2 = 1 - beta2;
+  const shrink = 1 - lr * weightDecay;
+  const negStepSize = -(lr / (1 - beta1 ** step));
+  const bias2Sqrt = Math.sqrt(1 - beta2 ** step);
+  for (let i = 0; i < w.length; i++) {
+    let gi = maximize ? -g[i] : g[i];
+    if (weightDecay !== 0) {
+      if (decoupled) w[i] = w[i] * shrink;
+      else gi = gi + weightDecay * w[i];
     }
+    m[i] = m[i] * beta1 + share1 * gi;
+    v[i] = v[i] * beta2 + share2 * gi * gi;
+    let second = v[i];
+    if (vMax !== null) {
+      // Math.max, like torch.maximum, propagates NaN.
+      vMax[i] = Math.max(vMax[i], v[i]);
+      second = vMax[i];
+    }
+    const denom = Math.sqrt(second) / bias2Sqrt + eps;
+    w[i] = w[i] + (negStepSize * m[i]) / denom;
   }
 }
 

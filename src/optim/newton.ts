@@ -28,7 +28,9 @@ export interface NewtonState {
 }
 
 /** H + λI has no inverse (to working precision), so the Newton step is undefined. */
-export class SingularHessianError extends NeuriteError {}
+export class SingularHessianError extends NeuriteError {
+  override name = 'SingularHessianError';
+}
 
 /** Pivots at most n·ε·max|A| count as zero: A is singular to working precision. */
 function pivotTolerance(a: Float64Array, n: number): number {

@@ -1,6 +1,6 @@
 import { allocate, type FloatArray, isFloatDType } from '../core/dtype.js';
 import { enableGrad } from '../core/engine.js';
-import { fmtShape, SerializationError, ShapeError, ValueError } from '../core/errors.js';
+import { DTypeError, fmtShape, SerializationError, ShapeError, ValueError } from '../core/errors.js';
 import { shapesEqual } from '../core/shape.js';
 import { Tensor } from '../core/tensor.js';
 import { HyperCheck, show } from './hyperparams.js';
@@ -86,7 +86,12 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper, S extends objec
   readonly state = new Map<Tensor, S>();
 
   protected constructor(params: OptimizerParams<H>, defaults: H, options: object) {
-    this.className = (new.target as unknown as { className?: string }).className ?? new.target.name;
+    // A string literal on the class, never the constructor's name: bundlers rename classes, and the name is saved in state dicts.
+    const className = (new.target as unknown as { className?: unknown }).className;
+    if (typeof className !== 'string' || className === '') {
+      throw new ValueError("Optimizer: a subclass must declare its name as a string literal, e.g. static readonly className = 'MyOptimizer'");
+    }
+    this.className = className;
     const check = new HyperCheck(this.className);
     if (options === null || typeof options !== 'object') check.fail(`options must be an object, got ${show(options)}`);
     check.knownKeys(options, Object.keys(defaults));
@@ -182,7 +187,11 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper, S extends objec
         `${this.className}: parameter ${this.allParams().indexOf(p)} has shape ${fmtShape(p.shape)} but its gradient has shape ${fmtShape(g.shape)}`,
       );
     }
-    if (!isFloatDType(g.dtype)) throw new ShapeError(`${this.className}: the gradient of parameter ${this.allParams().indexOf(p)} has dtype ${g.dtype}`);
+    if (!isFloatDType(g.dtype)) {
+      throw new DTypeError(
+        `${this.className}: the gradient of parameter ${this.allParams().indexOf(p)} has dtype ${g.dtype}; gradients must be float32 or float64`,
+      );
+    }
     return g.data as FloatArray;
   }
 
@@ -274,6 +283,34 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper, S extends objec
       }
     }
     return state as unknown as S;
+  }
+}
+
+/**
+ * An optimizer whose rule updates each parameter on its own, from its
+ * gradient and its own state (SGD, Adagrad, RMSprop, Adadelta, Adam, AdamW).
+ * This is the loop they share: skip parameters without a gradient, create a
+ * parameter's state at its first update, apply the rule. The rule itself is a
+ * function over typed arrays in the optimizer's own file.
+ */
+export abstract class ParameterwiseOptimizer<H extends BaseHyper, S extends object> extends Optimizer<H, S> {
+  /** The state of a parameter at its first update. */
+  protected abstract initState(param: Tensor, group: ParamGroup<H>): S;
+
+  /** Apply the rule to one parameter's storage `w`, given its gradient `g` and its state. */
+  protected abstract updateParameter(w: FloatArray, g: FloatArray, state: S, group: ParamGroup<H>, param: Tensor): void;
+
+  protected updateGroup(group: ParamGroup<H>): void {
+    for (const p of group.params) {
+      const g = this.gradData(p);
+      if (g === null) continue;
+      let state = this.state.get(p);
+      if (state === undefined) {
+        state = this.initState(p, group);
+        this.state.set(p, state);
+      }
+      this.updateParameter(p.data as FloatArray, g, state, group, p);
+    }
   }
 }
 

@@ -1,7 +1,7 @@
 import type { FloatArray } from '../core/dtype.js';
 import type { Tensor } from '../core/tensor.js';
 import type { HyperCheck } from './hyperparams.js';
-import { Optimizer, type OptimizerParams, type ParamGroup } from './optimizer.js';
+import { type OptimizerParams, ParameterwiseOptimizer, type ParamGroup } from './optimizer.js';
 
 export interface RMSpropOptions {
   /** Learning rate (default 1e-2). */
@@ -35,7 +35,7 @@ export interface RMSpropState {
  * and den = √(v − a²) + eps, else den = √v + eps; with momentum
  * b ← m·b + g/den and w ← w − lr·b, else w ← w − lr·g/den.
  */
-export class RMSprop extends Optimizer<RMSpropHyper, RMSpropState> {
+export class RMSprop extends ParameterwiseOptimizer<RMSpropHyper, RMSpropState> {
   static readonly className = 'RMSprop';
 
   constructor(params: OptimizerParams<RMSpropHyper>, options: RMSpropOptions = {}) {
@@ -52,44 +52,46 @@ export class RMSprop extends Optimizer<RMSpropHyper, RMSpropState> {
     check.boolean('maximize', h.maximize);
   }
 
-  protected updateGroup(group: ParamGroup<RMSpropHyper>): void {
-    const { lr, alpha, eps, weightDecay, momentum, centered, maximize } = group;
-    const negLr = -lr;
-    const share = 1 - alpha;
-    for (const p of group.params) {
-      const g = this.gradData(p);
-      if (g === null) continue;
-      let state = this.state.get(p);
-      if (state === undefined) {
-        state = { step: 0, squareAvg: this.zerosLike(p) };
-        this.state.set(p, state);
-      }
-      // Buffers appear when their option is first on, so a group may switch them on mid-training.
-      if (momentum > 0 && state.momentumBuffer === undefined) state.momentumBuffer = this.zerosLike(p);
-      if (centered && state.gradAvg === undefined) state.gradAvg = this.zerosLike(p);
-      state.step += 1;
-      const w = p.data as FloatArray;
-      const v = state.squareAvg.data as FloatArray;
-      const a = centered ? ((state.gradAvg as Tensor).data as FloatArray) : null;
-      const b = momentum > 0 ? ((state.momentumBuffer as Tensor).data as FloatArray) : null;
-      for (let i = 0; i < w.length; i++) {
-        let gi = maximize ? -g[i] : g[i];
-        if (weightDecay !== 0) gi = gi + weightDecay * w[i];
-        v[i] = v[i] * alpha + share * gi * gi;
-        let den: number;
-        if (a !== null) {
-          a[i] = a[i] * alpha + share * gi;
-          den = Math.sqrt(v[i] + -a[i] * a[i]) + eps;
-        } else {
-          den = Math.sqrt(v[i]) + eps;
-        }
-        if (b !== null) {
-          b[i] = b[i] * momentum + gi / den;
-          w[i] = w[i] + negLr * b[i];
-        } else {
-          w[i] = w[i] + (negLr * gi) / den;
-        }
-      }
+  protected initState(p: Tensor): RMSpropState {
+    return { step: 0, squareAvg: this.zerosLike(p) };
+  }
+
+  protected updateParameter(w: FloatArray, g: FloatArray, state: RMSpropState, group: ParamGroup<RMSpropHyper>, p: Tensor): void {
+    // Buffers appear when their option is first on, so a group may switch them on mid-training.
+    if (group.momentum > 0 && state.momentumBuffer === undefined) state.momentumBuffer = this.zerosLike(p);
+    if (group.centered && state.gradAvg === undefined) state.gradAvg = this.zerosLike(p);
+    state.step += 1;
+    const a = group.centered ? ((state.gradAvg as Tensor).data as FloatArray) : null;
+    const b = group.momentum > 0 ? ((state.momentumBuffer as Tensor).data as FloatArray) : null;
+    rmspropUpdate(w, g, state.squareAvg.data as FloatArray, a, b, group);
+  }
+}
+
+/**
+ * The RMSprop rule, in place: torch.optim.RMSprop's single-tensor update
+ * (v: mean square gradient; a: mean gradient, centered only; b: momentum
+ * buffer, with momentum only).
+ */
+export function rmspropUpdate(w: FloatArray, g: FloatArray, v: FloatArray, a: FloatArray | null, b: FloatArray | null, o: RMSpropHyper): void {
+  const { lr, alpha, eps, weightDecay, momentum, maximize } = o;
+  const negLr = -lr;
+  const share = 1 - alpha;
+  for (let i = 0; i < w.length; i++) {
+    let gi = maximize ? -g[i] : g[i];
+    if (weightDecay !== 0) gi = gi + weightDecay * w[i];
+    v[i] = v[i] * alpha + share * gi * gi;
+    let den: number;
+    if (a !== null) {
+      a[i] = a[i] * alpha + share * gi;
+      den = Math.sqrt(v[i] + -a[i] * a[i]) + eps;
+    } else {
+      den = Math.sqrt(v[i]) + eps;
+    }
+    if (b !== null) {
+      b[i] = b[i] * momentum + gi / den;
+      w[i] = w[i] + negLr * b[i];
+    } else {
+      w[i] = w[i] + (negLr * gi) / den;
     }
   }
 }

@@ -76,7 +76,12 @@ export abstract class LRScheduler<O extends object> implements LRSchedulerLike {
   private lastLr: number[] = [];
 
   protected constructor(optimizer: SchedulableOptimizer, options: object) {
-    this.className = (new.target as unknown as { className?: string }).className ?? new.target.name;
+    // A string literal on the class, never the constructor's name, which bundlers rename.
+    const className = (new.target as unknown as { className?: unknown }).className;
+    if (typeof className !== 'string' || className === '') {
+      throw new ValueError("LRScheduler: a subclass must declare its name as a string literal, e.g. static readonly className = 'MySchedule'");
+    }
+    this.className = className;
     checkOptimizer(this.className, optimizer);
     this.optimizer = optimizer;
     this.options = this.checkOptions(options, new HyperCheck(this.className));

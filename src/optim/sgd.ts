@@ -1,8 +1,8 @@
 import type { FloatArray } from '../core/dtype.js';
-import { k } from '../core/engine.js';
 import type { Tensor } from '../core/tensor.js';
+import { fusedStep, type SgdStepOptions } from '../ops/primitives.js';
 import type { HyperCheck } from './hyperparams.js';
-import { Optimizer, type OptimizerParams, type ParamGroup } from './optimizer.js';
+import { type OptimizerParams, ParameterwiseOptimizer, type ParamGroup } from './optimizer.js';
 
 export interface SGDOptions {
   /** Learning rate (default 1e-3). */
@@ -31,7 +31,7 @@ export interface SGDState {
  * g ← g + wd·w; b ← g at the first step, then b ← m·b + (1 − dampening)·g;
  * the step direction is b, or g + m·b with Nesterov; w ← w − lr·direction.
  */
-export class SGD extends Optimizer<SGDHyper, SGDState> {
+export class SGD extends ParameterwiseOptimizer<SGDHyper, SGDState> {
   static readonly className = 'SGD';
 
   constructor(params: OptimizerParams<SGDHyper>, options: SGDOptions = {}) {
@@ -50,20 +50,43 @@ export class SGD extends Optimizer<SGDHyper, SGDState> {
     }
   }
 
-  protected updateGroup(group: ParamGroup<SGDHyper>): void {
+  protected initState(): SGDState {
+    return { momentumBuffer: null };
+  }
+
+  protected updateParameter(w: FloatArray, g: FloatArray, state: SGDState, group: ParamGroup<SGDHyper>, p: Tensor): void {
     const { lr, momentum, dampening, weightDecay, nesterov, maximize } = group;
-    for (const p of group.params) {
-      const g = this.gradData(p);
-      if (g === null) continue;
-      let state = this.state.get(p);
-      if (state === undefined) {
-        state = { momentumBuffer: null };
-        this.state.set(p, state);
-      }
-      const first = momentum !== 0 && state.momentumBuffer === null;
-      if (first) state.momentumBuffer = this.zerosLike(p);
-      const buf = momentum === 0 ? null : ((state.momentumBuffer as Tensor).data as FloatArray);
-      k().sgdStep(p.data as FloatArray, g, buf, { lr, momentum, dampening, weightDecay, nesterov, firstStep: first, maximize });
+    const first = momentum !== 0 && state.momentumBuffer === null;
+    if (first) state.momentumBuffer = this.zerosLike(p);
+    const buf = momentum === 0 ? null : ((state.momentumBuffer as Tensor).data as FloatArray);
+    const options = { lr, momentum, dampening, weightDecay, nesterov, firstStep: first, maximize };
+    if (!fusedStep('sgdStep')?.(w, g, buf, options)) sgdUpdate(w, g, buf, options);
+  }
+}
+
+/**
+ * The SGD rule, torch.optim.SGD's single-tensor update, in place: the
+ * specification that a backend's fused `sgdStep` accelerates (the parity
+ * tests compare the two).
+ */
+export function sgdUpdate(w: FloatArray, g: FloatArray, buf: FloatArray | null, o: SgdStepOptions): void {
+  const { lr, momentum, dampening, weightDecay, nesterov, firstStep, maximize } = o;
+  const negLr = -lr;
+  const n = w.length;
+  if (buf === null || momentum === 0) {
+    for (let i = 0; i < n; i++) {
+      let d = maximize ? -g[i] : g[i];
+      if (weightDecay !== 0) d = d + weightDecay * w[i];
+      w[i] = w[i] + negLr * d;
     }
+    return;
+  }
+  const gradShare = 1 - dampening;
+  for (let i = 0; i < n; i++) {
+    let d = maximize ? -g[i] : g[i];
+    if (weightDecay !== 0) d = d + weightDecay * w[i];
+    buf[i] = firstStep ? d : buf[i] * momentum + gradShare * d;
+    d = nesterov ? d + momentum * buf[i] : buf[i];
+    w[i] = w[i] + negLr * d;
   }
 }

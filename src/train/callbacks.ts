@@ -356,6 +356,7 @@ export class ModelCheckpoint implements Callback {
 
 /** Thrown by TerminateOnNaN: the loss became NaN or infinite. Positions are 0-based; the message counts from 1. */
 export class NonFiniteLossError extends NeuriteError {
+  override name = 'NonFiniteLossError';
   constructor(
     message: string,
     readonly epoch: number,

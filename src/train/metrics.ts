@@ -355,6 +355,7 @@ export class MeanSquaredError implements Metric {
 
 /** Root of the mean squared error, in the units of the target. */
 export class RootMeanSquaredError extends MeanSquaredError {
+  override name = 'RootMeanSquaredError';
   constructor(options: { name?: string } = {}) {
     super({ name: options.name ?? 'rmse' });
   }

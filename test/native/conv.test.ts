@@ -1,6 +1,7 @@
 // Convolution and pooling kernels against naive float64 references.
 import assert from 'node:assert/strict';
 import type { NativeAddon } from '../../src/backends/native/binding.js';
+import { CONV2D_GEOMETRY_FIELDS, POOL2D_GEOMETRY_FIELDS, packGeometry } from '../../src/kernels/geometry.js';
 
 import { nativeTest, rng, threadCounts } from './harness.js';
 
@@ -77,10 +78,49 @@ const GEOS: Geo[] = [
   { N: 1, C: 16, H: 20, W: 20, O: 32, KH: 3, KW: 3, sH: 1, sW: 1, pH: 1, pW: 1, dH: 1, dW: 1, groups: 1 },
 ];
 
-function geoArgs(
-  g: Geo,
-): [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number | undefined, number | undefined] {
-  return [g.N, g.C, g.H, g.W, g.O, g.KH, g.KW, g.sH, g.sW, g.pH, g.pW, g.dH, g.dW, g.groups, g.OH, g.OW];
+/** The geometry as the addon reads it: packed in the order of src/kernels/geometry.ts. */
+function geoArgs(g: Geo): [Int32Array] {
+  const [outH, outW] = outSize(g);
+  const geometry = {
+    batch: g.N,
+    inChannels: g.C,
+    inH: g.H,
+    inW: g.W,
+    outChannels: g.O,
+    kernelH: g.KH,
+    kernelW: g.KW,
+    strideH: g.sH,
+    strideW: g.sW,
+    padH: g.pH,
+    padW: g.pW,
+    dilationH: g.dH,
+    dilationW: g.dW,
+    groups: g.groups,
+    outH,
+    outW,
+  };
+  return [packGeometry(CONV2D_GEOMETRY_FIELDS, geometry)];
+}
+
+/** A pooling geometry packed for the addon. */
+function poolArgs(g: Omit<PoolGeo, 'ceil'>, outH: number, outW: number): [Int32Array] {
+  const geometry = {
+    batch: g.N,
+    channels: g.C,
+    inH: g.H,
+    inW: g.W,
+    kernelH: g.KH,
+    kernelW: g.KW,
+    strideH: g.sH,
+    strideW: g.sW,
+    padH: g.pH,
+    padW: g.pW,
+    dilationH: g.dH,
+    dilationW: g.dW,
+    outH,
+    outW,
+  };
+  return [packGeometry(POOL2D_GEOMETRY_FIELDS, geometry)];
 }
 
 nativeTest('conv2dForward / BackwardInput / BackwardWeight match naive references', (a) => {
@@ -159,18 +199,24 @@ nativeTest('conv2d rejects inconsistent geometry and short arrays', (a) => {
   const x = new Float32Array(2 * 3 * 5 * 5);
   const w = new Float32Array(4 * 3 * 3 * 3);
   const out = new Float32Array(2 * 4 * 3 * 3);
-  a.conv2dForward(x, w, null, out, 2, 3, 5, 5, 4, 3, 3, 1, 1, 0, 0, 1, 1, 1);
+  const g: Geo = { N: 2, C: 3, H: 5, W: 5, O: 4, KH: 3, KW: 3, sH: 1, sW: 1, pH: 0, pW: 0, dH: 1, dW: 1, groups: 1 };
+  a.conv2dForward(x, w, null, out, ...geoArgs(g));
   assert.throws(
-    () => a.conv2dForward(x, w, null, out, 2, 3, 5, 5, 4, 3, 3, 1, 1, 0, 0, 1, 1, 2),
+    () => a.conv2dForward(x, w, null, out, ...geoArgs({ ...g, groups: 2 })),
     (e: unknown) => e instanceof RangeError && /conv2dForward/.test(e.message) && /groups/.test(e.message),
   );
   assert.throws(
-    () => a.conv2dForward(x, w, null, out.subarray(1), 2, 3, 5, 5, 4, 3, 3, 1, 1, 0, 0, 1, 1, 1),
+    () => a.conv2dForward(x, w, null, out.subarray(1), ...geoArgs(g)),
     (e: unknown) => e instanceof RangeError && /'out'/.test(e.message),
   );
+  // The geometry crosses as one Int32Array in the order of src/kernels/geometry.ts: a wrong length or a bad field is named.
   assert.throws(
-    () => a.conv2dForward(x, w, null, out, 2, 3, 5, 5, 4, 7, 7, 1, 1, 0, 0, 1, 1, 1),
-    (e: unknown) => e instanceof RangeError && /kernel/.test(e.message),
+    () => a.conv2dForward(x, w, null, out, geoArgs(g)[0].subarray(1)),
+    (e: unknown) => e instanceof RangeError && /geometry/.test(e.message) && /16 elements/.test(e.message),
+  );
+  assert.throws(
+    () => a.conv2dForward(x, w, null, out, ...geoArgs({ ...g, sH: 0 })),
+    (e: unknown) => e instanceof RangeError && /strideH/.test(e.message),
   );
 });
 
@@ -299,14 +345,14 @@ nativeTest('maxPool2d forward (values, argmax indices, ties, NaN) and backward',
       }
       const out = new Float32Array(g.N * g.C * OH * OW);
       const idx = new Int32Array(out.length);
-      a.maxPool2dForward(x, out, idx, g.N, g.C, g.H, g.W, g.KH, g.KW, g.sH, g.sW, g.pH, g.pW, g.dH, g.dW, OH, OW);
+      a.maxPool2dForward(x, out, idx, ...poolArgs(g, OH, OW));
       const ref = maxPoolRef(x, g, OH, OW);
       const tag = `t${threads} ${JSON.stringify(g)}`;
       assert.deepEqual(out, ref.out, `maxpool out ${tag}`);
       assert.deepEqual(idx, ref.idx, `maxpool idx ${tag}`);
       const go = Float32Array.from({ length: out.length }, () => rand() * 2 - 1);
       const gin = new Float32Array(x.length).fill(Number.NaN);
-      a.maxPool2dBackward(go, idx, gin, g.N, g.C, g.H, g.W, g.KH, g.KW, g.sH, g.sW, g.pH, g.pW, g.dH, g.dW, OH, OW);
+      a.maxPool2dBackward(go, idx, gin, ...poolArgs(g, OH, OW));
       const want = new Float32Array(x.length);
       const plane = OH * OW;
       for (let i = 0; i < go.length; i++) {
@@ -316,16 +362,17 @@ nativeTest('maxPool2d forward (values, argmax indices, ties, NaN) and backward',
       for (let i = 0; i < want.length; i++) assert.ok(Math.abs(gin[i] - want[i]) <= 1e-6, `maxpool bwd ${tag} [${i}]`);
     }
   }
-  // Default output size = floor mode; corrupt indices are rejected.
+  // A 2x2 pool over a 4x4 plane; corrupt indices are rejected.
   const x = Float32Array.from({ length: 16 }, (_, i) => i);
   const out = new Float32Array(4);
   const idx = new Int32Array(4);
-  a.maxPool2dForward(x, out, idx, 1, 1, 4, 4, 2, 2, 2, 2, 0, 0);
+  const small = { N: 1, C: 1, H: 4, W: 4, KH: 2, KW: 2, sH: 2, sW: 2, pH: 0, pW: 0, dH: 1, dW: 1 };
+  a.maxPool2dForward(x, out, idx, ...poolArgs(small, 2, 2));
   assert.deepEqual(Array.from(out), [5, 7, 13, 15]);
   assert.deepEqual(Array.from(idx), [5, 7, 13, 15]);
   idx[2] = 16;
   assert.throws(
-    () => a.maxPool2dBackward(out, idx, new Float32Array(16), 1, 1, 4, 4, 2, 2, 2, 2, 0, 0),
+    () => a.maxPool2dBackward(out, idx, new Float32Array(16), ...poolArgs(small, 2, 2)),
     (e: unknown) => e instanceof RangeError && /maxPool2dBackward/.test(e.message) && /indices\[2\]/.test(e.message),
   );
 });
@@ -344,13 +391,13 @@ nativeTest('avgPool2d forward/backward (count_include_pad, divisor_override, cei
         [true, 3],
       ] as const) {
         const out = new Float32Array(g.N * g.C * OH * OW);
-        a.avgPool2dForward(x, out, g.N, g.C, g.H, g.W, g.KH, g.KW, g.sH, g.sW, g.pH, g.pW, includePad, divisor, OH, OW);
+        a.avgPool2dForward(x, out, ...poolArgs(g, OH, OW), includePad, divisor);
         const ref = avgPoolRef(x, g, OH, OW, includePad, divisor);
         const tag = `t${threads} pad=${includePad} div=${divisor} ${JSON.stringify(g)}`;
         for (let i = 0; i < out.length; i++) assert.ok(Math.abs(out[i] - ref.out[i]) <= 1e-6, `avgpool out ${tag} [${i}]: ${out[i]} vs ${ref.out[i]}`);
         const go = Float32Array.from({ length: out.length }, () => rand() * 2 - 1);
         const gin = new Float32Array(x.length).fill(Number.NaN);
-        a.avgPool2dBackward(go, gin, g.N, g.C, g.H, g.W, g.KH, g.KW, g.sH, g.sW, g.pH, g.pW, includePad, divisor, OH, OW);
+        a.avgPool2dBackward(go, gin, ...poolArgs(g, OH, OW), includePad, divisor);
         const want = ref.gradOf(go);
         for (let i = 0; i < gin.length; i++) assert.ok(Math.abs(gin[i] - want[i]) <= 1e-6, `avgpool bwd ${tag} [${i}]`);
       }

@@ -25,7 +25,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Version of the exported API; must equal the addon's `abiVersion`. */
-export const NATIVE_ABI_VERSION = 1;
+export const NATIVE_ABI_VERSION = 2;
 
 /** Instruction-set path of the GEMM and vector-math kernels. */
 export type NativeIsa = 'avx512' | 'avx2' | 'scalar';
@@ -240,52 +240,23 @@ export interface NativeAddon {
   /**
    * out [N, O, outH, outW] = conv2d(x [N, C, H, W], w [O, C/groups, KH, KW]) + bias
    * (cross-correlation, PyTorch semantics; cells outside the input are zero).
-   * outH/outW default to (H + 2*padH - dilH*(KH-1) - 1) / strideH + 1 (floor);
-   * pass them to imply a different padding after the input.
+   * The geometry's outH/outW imply the padding after the input.
    */
   conv2dForward(
     x: Float32Array,
     w: Float32Array,
     bias: Float32Array | null,
     out: Float32Array,
-    N: number,
-    C: number,
-    H: number,
-    W: number,
-    O: number,
-    KH: number,
-    KW: number,
-    strideH: number,
-    strideW: number,
-    padH: number,
-    padW: number,
-    dilH: number,
-    dilW: number,
-    groups: number,
-    outH?: number,
-    outW?: number,
+    /** The Conv2dGeometry packed by packGeometry(CONV2D_GEOMETRY_FIELDS, ...) (native/geometry.h reads the same order). */
+    geometry: Int32Array,
   ): void;
   /** gradIn [N, C, H, W] (overwritten) = adjoint of conv2dForward in x. */
   conv2dBackwardInput(
     gradOut: Float32Array,
     w: Float32Array,
     gradIn: Float32Array,
-    N: number,
-    C: number,
-    H: number,
-    W: number,
-    O: number,
-    KH: number,
-    KW: number,
-    strideH: number,
-    strideW: number,
-    padH: number,
-    padW: number,
-    dilH: number,
-    dilW: number,
-    groups: number,
-    outH?: number,
-    outW?: number,
+    /** The Conv2dGeometry packed by packGeometry(CONV2D_GEOMETRY_FIELDS, ...) (native/geometry.h reads the same order). */
+    geometry: Int32Array,
   ): void;
   /**
    * gradW [O, C/groups, KH, KW] (overwritten) = adjoint of conv2dForward in w;
@@ -296,22 +267,8 @@ export interface NativeAddon {
     gradOut: Float32Array,
     gradW: Float32Array,
     gradBias: Float32Array | null,
-    N: number,
-    C: number,
-    H: number,
-    W: number,
-    O: number,
-    KH: number,
-    KW: number,
-    strideH: number,
-    strideW: number,
-    padH: number,
-    padW: number,
-    dilH: number,
-    dilW: number,
-    groups: number,
-    outH?: number,
-    outW?: number,
+    /** The Conv2dGeometry packed by packGeometry(CONV2D_GEOMETRY_FIELDS, ...) (native/geometry.h reads the same order). */
+    geometry: Int32Array,
   ): void;
 
   // ---- pooling (NCHW planes, float32) -------------------------------------
@@ -328,46 +285,21 @@ export interface NativeAddon {
    * ih * W + iw of the winner within its input plane (first maximum on ties;
    * a NaN beats every number and a later NaN an earlier one, as in PyTorch;
    * -1 for a window with no in-bounds cell, whose output is -Infinity).
-   * outH/outW default to the floor-mode size.
    */
   maxPool2dForward(
     x: Float32Array,
     out: Float32Array,
     indices: Int32Array,
-    N: number,
-    C: number,
-    H: number,
-    W: number,
-    KH: number,
-    KW: number,
-    strideH: number,
-    strideW: number,
-    padH: number,
-    padW: number,
-    dilH?: number,
-    dilW?: number,
-    outH?: number,
-    outW?: number,
+    /** The Pool2dGeometry packed by packGeometry(POOL2D_GEOMETRY_FIELDS, ...) (native/geometry.h reads the same order). */
+    geometry: Int32Array,
   ): void;
   /** gradIn (overwritten) = zeros + gradOut scattered (summed in double) at indices per plane; -1 entries are skipped. */
   maxPool2dBackward(
     gradOut: Float32Array,
     indices: Int32Array,
     gradIn: Float32Array,
-    N: number,
-    C: number,
-    H: number,
-    W: number,
-    KH: number,
-    KW: number,
-    strideH: number,
-    strideW: number,
-    padH: number,
-    padW: number,
-    dilH?: number,
-    dilW?: number,
-    outH?: number,
-    outW?: number,
+    /** The Pool2dGeometry packed by packGeometry(POOL2D_GEOMETRY_FIELDS, ...) (native/geometry.h reads the same order). */
+    geometry: Int32Array,
   ): void;
   /**
    * PyTorch avg_pool2d: each window is clipped to the padded input
@@ -378,39 +310,19 @@ export interface NativeAddon {
   avgPool2dForward(
     x: Float32Array,
     out: Float32Array,
-    N: number,
-    C: number,
-    H: number,
-    W: number,
-    KH: number,
-    KW: number,
-    strideH: number,
-    strideW: number,
-    padH: number,
-    padW: number,
-    countIncludePad?: boolean,
-    divisorOverride?: number,
-    outH?: number,
-    outW?: number,
+    /** The Pool2dGeometry packed by packGeometry(POOL2D_GEOMETRY_FIELDS, ...) (dilation 1). */
+    geometry: Int32Array,
+    countIncludePad: boolean,
+    divisorOverride: number,
   ): void;
   /** gradIn (overwritten) = adjoint of avgPool2dForward. */
   avgPool2dBackward(
     gradOut: Float32Array,
     gradIn: Float32Array,
-    N: number,
-    C: number,
-    H: number,
-    W: number,
-    KH: number,
-    KW: number,
-    strideH: number,
-    strideW: number,
-    padH: number,
-    padW: number,
-    countIncludePad?: boolean,
-    divisorOverride?: number,
-    outH?: number,
-    outW?: number,
+    /** The Pool2dGeometry packed by packGeometry(POOL2D_GEOMETRY_FIELDS, ...) (dilation 1). */
+    geometry: Int32Array,
+    countIncludePad: boolean,
+    divisorOverride: number,
   ): void;
 
   // ---- LSTM cell (gate order i, f, g, o) -----------------------------------

@@ -1,5 +1,5 @@
 import type { TypedArray } from '../../core/dtype.js';
-import type { Conv2dGeometry } from '../kernels.js';
+import type { Conv2dGeometry } from '../../kernels/contract.js';
 
 // 2-D convolution as im2col + matrix product, one image and one group at a
 // time. For image n and group g, with Cg = inChannels/groups, Og =

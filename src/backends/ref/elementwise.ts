@@ -1,6 +1,6 @@
 import type { TypedArray } from '../../core/dtype.js';
 import type { Shape } from '../../core/shape.js';
-import type { BinaryOp, CompareOp, PredicateOp, UnaryOp } from '../kernels.js';
+import type { BinaryOp, CompareOp, PredicateOp, UnaryOp } from '../../kernels/contract.js';
 import { erf } from './special.js';
 
 export function unary(op: UnaryOp, x: TypedArray, out: TypedArray): void {

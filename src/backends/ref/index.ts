@@ -1,11 +1,11 @@
-import type { Backend, Kernels } from '../kernels.js';
+import { registerBackend } from '../../core/engine.js';
+import type { Backend, Kernels } from '../../kernels/contract.js';
 import { conv2d, conv2dBackwardInput, conv2dBackwardWeight } from './conv.js';
 import { binary, cast, compare, predicate, reluBackward, unary, where } from './elementwise.js';
 import { gather, indexAdd, indexSelect, scatterAdd } from './indexing.js';
 import { concat, pad, permute, slice, sliceAdd } from './layout.js';
 import { lstmCellBackward, lstmCellForward } from './lstm.js';
 import { addmm, matmul } from './matmul.js';
-import { adamStep, sgdStep } from './optim.js';
 import { avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward, maxUnpool } from './pool.js';
 import { argReduce, reduce } from './reduce.js';
 
@@ -15,8 +15,6 @@ import { argReduce, reduce } from './reduce.js';
  */
 export const refKernels: Kernels = {
   addmm,
-  sgdStep,
-  adamStep,
   unary,
   predicate,
   reluBackward,
@@ -53,3 +51,7 @@ export const refBackend: Backend = {
   kernels: refKernels,
   describe: () => 'pure TypeScript reference kernels (float32 and float64)',
 };
+
+// Registering on import is what makes this the fallback for every other
+// backend; ops/ imports this module, so the reference is always there.
+registerBackend(refBackend, { reference: true });

@@ -1,5 +1,5 @@
 import type { TypedArray } from '../../core/dtype.js';
-import type { AvgPoolDivisor, Pool2dGeometry } from '../kernels.js';
+import type { AvgPoolDivisor, Pool2dGeometry } from '../../kernels/contract.js';
 
 // Pooling works on each (n, c) plane on its own; `p` below counts planes.
 

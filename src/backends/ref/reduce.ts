@@ -1,6 +1,6 @@
 import type { TypedArray } from '../../core/dtype.js';
 import type { Shape } from '../../core/shape.js';
-import type { ReduceOp } from '../kernels.js';
+import type { ReduceOp } from '../../kernels/contract.js';
 
 /**
  * Reduce over sorted unique axes. Dims of the same kind (reduced or kept) that

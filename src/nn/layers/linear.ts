@@ -1,9 +1,8 @@
 import type { FloatDType } from '../../core/dtype.js';
 import type { Generator } from '../../core/random.js';
 import type { Tensor } from '../../core/tensor.js';
-import { linear } from '../../kernels/linear.js';
-import { matmulPrimitive } from '../../kernels/matmul.js';
-import { zeros } from '../../ops/index.js';
+import { linear, zeros } from '../../ops/index.js';
+import { matmulPrimitive } from '../../ops/primitives.js';
 import { applyInitializer, type Initializer, kaimingUniform, uniform } from '../init.js';
 import { type LayerConfig, Module } from '../module.js';
 import { Parameter } from '../parameter.js';

@@ -3,8 +3,7 @@
 // cell.
 import { fmtShape, ShapeError, ValueError } from '../../../core/errors.js';
 import { Tensor } from '../../../core/tensor.js';
-import { where } from '../../../kernels/where.js';
-import { zeros } from '../../../ops/index.js';
+import { where, zeros } from '../../../ops/index.js';
 
 /** Per-call options of the recurrent layers. */
 export interface SequenceOptions {

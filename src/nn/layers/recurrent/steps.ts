@@ -6,11 +6,8 @@
 import type { FloatDType } from '../../../core/dtype.js';
 import type { Generator } from '../../../core/random.js';
 import type { Tensor } from '../../../core/tensor.js';
-import { concat } from '../../../kernels/concat.js';
-import { type LstmPeephole, lstmCell, lstmCellComposite } from '../../../kernels/lstm.js';
-import { matmulPrimitive } from '../../../kernels/matmul.js';
-import { TiedMatmul } from '../../../kernels/tied-matmul.js';
-import { zeros } from '../../../ops/index.js';
+import { concat, zeros } from '../../../ops/index.js';
+import { type LstmPeephole, lstmCell, lstmCellComposite, matmulPrimitive, TiedMatmul } from '../../../ops/primitives.js';
 import { uniform } from '../../init.js';
 import type { Module } from '../../module.js';
 import { Parameter } from '../../parameter.js';

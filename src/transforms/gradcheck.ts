@@ -1,8 +1,8 @@
+import { gradients } from '../autograd/backward.js';
 import { enableGrad, noGrad } from '../core/engine.js';
 import { DTypeError, fmtShape, NeuriteError, ValueError } from '../core/errors.js';
 import { Generator } from '../core/random.js';
 import { Tensor } from '../core/tensor.js';
-import { gradients } from './backward.js';
 
 export interface GradcheckOptions {
   /** Central-difference step. */
@@ -32,7 +32,9 @@ export interface GradcheckReport {
   mismatches: GradcheckMismatch[];
 }
 
-export class GradcheckError extends NeuriteError {}
+export class GradcheckError extends NeuriteError {
+  override name = 'GradcheckError';
+}
 
 /**
  * Compare backpropagated gradients with central finite differences,

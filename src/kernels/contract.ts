@@ -1,5 +1,16 @@
 import type { FloatArray, TypedArray } from '../core/dtype.js';
+import { activeKernelTable, type BackendEntry } from '../core/engine.js';
 import type { Shape } from '../core/shape.js';
+import type { Conv2dGeometry, Pool2dGeometry } from './geometry.js';
+
+export type { Conv2dGeometry, Pool2dGeometry } from './geometry.js';
+
+/*
+ * The compute contract between the primitives (this folder) and the backends
+ * that run them (backends/): plain functions over typed arrays. It sits with
+ * the kernels, below every backend, so a backend depends on the contract and
+ * never the other way round.
+ */
 
 /** Element-wise functions of one argument. Output has the input's dtype unless noted. */
 export type UnaryOp =
@@ -35,64 +46,6 @@ export type CompareOp = 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'and' | 'or' |
 export type PredicateOp = 'isnan' | 'isfinite' | 'isinf' | 'not';
 
 export type ReduceOp = 'sum' | 'prod' | 'max' | 'min';
-
-/**
- * Geometry of a 2-D convolution in PyTorch's layouts: input [batch,
- * inChannels, inH, inW], weight [outChannels, inChannels/groups, kernelH,
- * kernelW], output [batch, outChannels, outH, outW]; output channel block g
- * reads input channel block g. Output cell (oh, ow) reads input cell
- * (oh*strideH + kh*dilationH - padH, ow*strideW + kw*dilationW - padW) for
- * each tap (kh, kw); cells outside the input count as zeros.
- *
- * padH/padW are the padding before the first row/column only: the padding
- * after is implied by outH/outW, which the caller computes (usually
- * floor((inH + 2*padH - dilationH*(kernelH-1) - 1) / strideH) + 1). That
- * covers the asymmetric padding of 'same' with an even kernel and the
- * output padding of a transposed convolution.
- */
-export interface Conv2dGeometry {
-  readonly batch: number;
-  readonly inChannels: number;
-  readonly inH: number;
-  readonly inW: number;
-  readonly outChannels: number;
-  readonly kernelH: number;
-  readonly kernelW: number;
-  readonly strideH: number;
-  readonly strideW: number;
-  readonly padH: number;
-  readonly padW: number;
-  readonly dilationH: number;
-  readonly dilationW: number;
-  readonly groups: number;
-  readonly outH: number;
-  readonly outW: number;
-}
-
-/**
- * Geometry of 2-D pooling over each (n, c) plane of an NCHW tensor
- * independently: output cell (oh, ow) pools the input cells
- * (oh*strideH - padH + i*dilationH, ow*strideW - padW + j*dilationW) for
- * i < kernelH, j < kernelW. As for convolution, padH/padW pad the start and
- * outH/outW (the caller applies floor or ceil mode) imply the end.
- */
-export interface Pool2dGeometry {
-  readonly batch: number;
-  readonly channels: number;
-  readonly inH: number;
-  readonly inW: number;
-  readonly kernelH: number;
-  readonly kernelW: number;
-  readonly strideH: number;
-  readonly strideW: number;
-  readonly padH: number;
-  readonly padW: number;
-  /** 1 for average pooling (PyTorch's avg_pool2d has no dilation). */
-  readonly dilationH: number;
-  readonly dilationW: number;
-  readonly outH: number;
-  readonly outW: number;
-}
 
 /** How average pooling divides a window's sum (PyTorch's avg_pool2d arguments). */
 export interface AvgPoolDivisor {
@@ -218,10 +171,6 @@ export interface Kernels {
     n: number,
     hidden: number,
   ): void;
-  /** One in-place SGD update of a parameter (buf: the momentum buffer, null without momentum). */
-  sgdStep(param: FloatArray, grad: FloatArray, buf: FloatArray | null, options: SgdStepOptions): void;
-  /** One in-place Adam/AdamW update of a parameter and its moment estimates (vMax only with amsgrad). */
-  adamStep(param: FloatArray, grad: FloatArray, m: FloatArray, v: FloatArray, vMax: FloatArray | null, options: AdamStepOptions): void;
 }
 
 export type KernelName = keyof Kernels;
@@ -251,10 +200,29 @@ export interface AdamStepOptions {
   readonly maximize: boolean;
 }
 
-/** A backend: a name and the kernels it accelerates. */
-export interface Backend {
-  readonly name: string;
-  readonly kernels: Partial<Kernels>;
-  /** One line saying what the backend runs on, e.g. the CPU path of a native addon. */
-  describe(): string;
+/**
+ * Accelerations of rules whose specification lives above the kernels: the
+ * optimizer updates, written once in optim/ beside each optimizer (sgdUpdate in optim/sgd.ts, adamUpdate in optim/adam.ts). A backend may
+ * offer them fused; without one the rule's own TypeScript runs, and the
+ * parity tests check each fused kernel against its rule.
+ */
+export interface FusedKernels {
+  /**
+   * One in-place SGD update of a parameter (buf: the momentum buffer, null
+   * without momentum). Returns false, having changed nothing, when the call is
+   * outside what the kernel accelerates; the optimizer then applies its rule.
+   */
+  sgdStep?(param: FloatArray, grad: FloatArray, buf: FloatArray | null, options: SgdStepOptions): boolean;
+  /** One in-place Adam/AdamW update of a parameter and its moment estimates (vMax only with amsgrad); false as for sgdStep. */
+  adamStep?(param: FloatArray, grad: FloatArray, m: FloatArray, v: FloatArray, vMax: FloatArray | null, options: AdamStepOptions): boolean;
+}
+
+/** A backend: a name, the kernels it accelerates, and the fused optimizer steps it offers. */
+export interface Backend extends BackendEntry {
+  readonly kernels: Partial<Kernels> & FusedKernels;
+}
+
+/** The kernels in use: the active backend's, with the reference filling the gaps. */
+export function k(): Kernels & FusedKernels {
+  return activeKernelTable() as Kernels & FusedKernels;
 }

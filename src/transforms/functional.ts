@@ -1,8 +1,8 @@
+import { gradients } from '../autograd/backward.js';
 import { enableGrad, isGradEnabled } from '../core/engine.js';
 import { AutogradError, fmtShape, ValueError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
-import { concat } from '../kernels/concat.js';
-import { gradients } from './backward.js';
+import { concat } from '../ops/index.js';
 
 type Fn = (...args: Tensor[]) => Tensor;
 
