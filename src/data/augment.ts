@@ -7,6 +7,7 @@ import { allocate, isFloatDType, type TypedArray } from '../core/dtype.js';
 import { DTypeError, fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { defaultGenerator, type Generator } from '../core/random.js';
 import { Tensor } from '../core/tensor.js';
+import { check } from '../core/validate.js';
 
 /**
  * An augmentation: images [N, C, H, W] or one image [C, H, W] in, the same
@@ -35,10 +36,6 @@ function requireFloat(op: string, x: Tensor): void {
 
 function pick(generator: Generator | undefined, fallback: Generator | undefined): Generator {
   return generator ?? fallback ?? defaultGenerator;
-}
-
-function checkProbability(op: string, p: number): void {
-  if (!(p >= 0 && p <= 1)) throw new ValueError(`${op}: p must be in [0, 1], got ${p}`);
 }
 
 /** Draw an integer uniformly from [-max, max]. */
@@ -214,7 +211,7 @@ export function flipImages(images: Tensor, axis: FlipAxis): Tensor {
 
 function randomFlip(op: string, axis: FlipAxis, options: { p?: number; generator?: Generator }): Transform {
   const p = options.p ?? 0.5;
-  checkProbability(op, p);
+  check(op).inRange('p', p, 0, 1);
   return (images, generator) => {
     const layout = layoutOf(op, images);
     const g = pick(generator, options.generator);

@@ -21,6 +21,7 @@ import { noGrad } from '../core/engine.js';
 import { fmtShape, ValueError } from '../core/errors.js';
 import { defaultGenerator, type Generator } from '../core/random.js';
 import type { Tensor } from '../core/tensor.js';
+import { check } from '../core/validate.js';
 
 export interface InitOptions {
   /** Draw from this generator instead of the default one. */
@@ -107,10 +108,6 @@ function checkTarget(op: string, t: Tensor): void {
   if (!t.isLeaf) throw new ValueError(`${op}: cannot overwrite a tensor computed by a recorded operation; initialise a leaf (a Parameter)`);
 }
 
-function checkFinite(op: string, name: string, v: number): void {
-  if (!Number.isFinite(v)) throw new ValueError(`${op}: ${name} must be a finite number, got ${v}`);
-}
-
 function fill(op: string, t: Tensor, draw: () => number): Tensor {
   checkTarget(op, t);
   noGrad(() => {
@@ -122,8 +119,8 @@ function fill(op: string, t: Tensor, draw: () => number): Tensor {
 
 /** Fill with draws from U(a, b). */
 export function uniform(t: Tensor, a = 0, b = 1, options: InitOptions = {}): Tensor {
-  checkFinite('init.uniform', 'a', a);
-  checkFinite('init.uniform', 'b', b);
+  check('init.uniform').finite('a', a);
+  check('init.uniform').finite('b', b);
   if (a > b) throw new ValueError(`init.uniform: lower bound a = ${a} is greater than upper bound b = ${b}`);
   const g = options.generator ?? defaultGenerator;
   return fill('init.uniform', t, () => a + (b - a) * g.nextDouble());
@@ -131,8 +128,8 @@ export function uniform(t: Tensor, a = 0, b = 1, options: InitOptions = {}): Ten
 
 /** Fill with draws from N(mean, std²). */
 export function normal(t: Tensor, mean = 0, std = 1, options: InitOptions = {}): Tensor {
-  checkFinite('init.normal', 'mean', mean);
-  checkFinite('init.normal', 'std', std);
+  check('init.normal').finite('mean', mean);
+  check('init.normal').finite('std', std);
   if (std < 0) throw new ValueError(`init.normal: std must be non-negative, got ${std}`);
   const g = options.generator ?? defaultGenerator;
   return fill('init.normal', t, () => mean + std * g.nextNormal());
@@ -149,7 +146,7 @@ export function truncNormal(t: Tensor, mean = 0, std = 1, a = -2, b = 2, options
     ['a', a],
     ['b', b],
   ] as const)
-    checkFinite('init.truncNormal', n, v);
+    check('init.truncNormal').finite(n, v);
   if (std < 0) throw new ValueError(`init.truncNormal: std must be non-negative, got ${std}`);
   if (!(a < b)) throw new ValueError(`init.truncNormal: need a < b, got a = ${a}, b = ${b}`);
   // Rejection needs a reasonable acceptance rate; far-away windows would loop for ages.
@@ -200,7 +197,7 @@ export interface XavierOptions extends InitOptions {
 /** Glorot/Xavier uniform: U(-b, b) with b = gain·sqrt(6 / (fanIn + fanOut)). */
 export function xavierUniform(t: Tensor, options: XavierOptions = {}): Tensor {
   const gain = options.gain ?? 1;
-  checkFinite('init.xavierUniform', 'gain', gain);
+  check('init.xavierUniform').finite('gain', gain);
   const { fanIn, fanOut } = computeFans(t.shape, 'init.xavierUniform');
   const bound = gain * Math.sqrt(6 / (fanIn + fanOut));
   return uniform(t, -bound, bound, options);
@@ -209,7 +206,7 @@ export function xavierUniform(t: Tensor, options: XavierOptions = {}): Tensor {
 /** Glorot/Xavier normal: N(0, std²) with std = gain·sqrt(2 / (fanIn + fanOut)). */
 export function xavierNormal(t: Tensor, options: XavierOptions = {}): Tensor {
   const gain = options.gain ?? 1;
-  checkFinite('init.xavierNormal', 'gain', gain);
+  check('init.xavierNormal').finite('gain', gain);
   const { fanIn, fanOut } = computeFans(t.shape, 'init.xavierNormal');
   return normal(t, 0, gain * Math.sqrt(2 / (fanIn + fanOut)), options);
 }
@@ -225,7 +222,7 @@ export interface KaimingOptions extends InitOptions {
 
 function kaimingStd(op: string, t: Tensor, options: KaimingOptions): number {
   const a = options.a ?? 0;
-  checkFinite(op, 'a', a);
+  check(op).finite('a', a);
   const mode = options.mode ?? 'fanIn';
   if (mode !== 'fanIn' && mode !== 'fanOut' && mode !== 'fan_in' && mode !== 'fan_out') {
     throw new ValueError(`${op}: mode must be 'fanIn' or 'fanOut', got '${mode}'`);
@@ -276,7 +273,7 @@ export function orthogonal(t: Tensor, options: XavierOptions = {}): Tensor {
   const op = 'init.orthogonal';
   checkTarget(op, t);
   const gain = options.gain ?? 1;
-  checkFinite(op, 'gain', gain);
+  check(op).finite('gain', gain);
   if (t.ndim < 2) throw new ValueError(`${op}: needs a tensor with at least 2 dimensions, got shape ${fmtShape(t.shape)}`);
   const rows = t.shape[0];
   const cols = t.size / Math.max(rows, 1);

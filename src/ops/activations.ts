@@ -5,17 +5,10 @@
 import { fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { normalizeAxis } from '../core/shape.js';
 import type { Tensor } from '../core/tensor.js';
+import { check } from '../core/validate.js';
 import { assertTensor } from '../kernels/util.js';
 import { where } from '../kernels/where.js';
 import { arange } from './creation.js';
-
-function checkFinite(op: string, name: string, value: number): void {
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new ValueError(`${op}: ${name} must be a finite number, got ${value}`);
-}
-
-function checkPositive(op: string, name: string, value: number): void {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new ValueError(`${op}: ${name} must be a positive number, got ${value}`);
-}
 
 // ---------------------------------------------------------------------------
 // Step functions (Hagan's hard limits and competitive transfer function)
@@ -71,8 +64,8 @@ export function compet(x: Tensor, axis = -1): Tensor {
  */
 export function hardtanh(x: Tensor, minVal = -1, maxVal = 1): Tensor {
   assertTensor('hardtanh', 'input', x);
-  checkFinite('hardtanh', 'minVal', minVal);
-  checkFinite('hardtanh', 'maxVal', maxVal);
+  check('hardtanh').finite('minVal', minVal);
+  check('hardtanh').finite('maxVal', maxVal);
   if (!(maxVal > minVal)) throw new ValueError(`hardtanh: maxVal must be greater than minVal, got minVal ${minVal} and maxVal ${maxVal}`);
   return where(x.le(minVal), minVal, where(x.ge(maxVal), maxVal, x));
 }
@@ -89,7 +82,7 @@ export function relu6(x: Tensor): Tensor {
  */
 export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
   assertTensor('leakyRelu', 'input', x);
-  checkFinite('leakyRelu', 'negativeSlope', negativeSlope);
+  check('leakyRelu').finite('negativeSlope', negativeSlope);
   return where(x.gt(0), x, x.mul(negativeSlope));
 }
 
@@ -126,7 +119,7 @@ export function prelu(x: Tensor, weight: Tensor): Tensor {
  */
 export function elu(x: Tensor, alpha = 1): Tensor {
   assertTensor('elu', 'input', x);
-  checkFinite('elu', 'alpha', alpha);
+  check('elu').finite('alpha', alpha);
   const positive = x.gt(0);
   // expm1 only sees x <= 0: for large positive x it would overflow, and the
   // unselected branch's zero gradient times inf would be NaN.
@@ -169,7 +162,7 @@ export function silu(x: Tensor): Tensor {
 /** Swish, x·σ(beta·x) (Ramachandran et al., 2017); beta 1 is silu. */
 export function swish(x: Tensor, beta = 1): Tensor {
   assertTensor('swish', 'input', x);
-  checkFinite('swish', 'beta', beta);
+  check('swish').finite('beta', beta);
   return beta === 1 ? silu(x) : x.mul(x.mul(beta).sigmoid());
 }
 
@@ -179,8 +172,8 @@ export function swish(x: Tensor, beta = 1): Tensor {
  */
 export function softplus(x: Tensor, beta = 1, threshold = 20): Tensor {
   assertTensor('softplus', 'input', x);
-  checkPositive('softplus', 'beta', beta);
-  checkFinite('softplus', 'threshold', threshold);
+  check('softplus').positive('beta', beta);
+  check('softplus').finite('threshold', threshold);
   const scaled = beta === 1 ? x : x.mul(beta);
   const linear = scaled.gt(threshold);
   // exp() only sees values <= threshold, so it cannot overflow on the elements

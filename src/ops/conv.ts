@@ -10,6 +10,7 @@
 import { type DType, isFloatDType, promoteTypes } from '../core/dtype.js';
 import { DTypeError, fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
+import { check } from '../core/validate.js';
 import { concat } from '../kernels/concat.js';
 import type { Conv2dGeometry, Pool2dGeometry } from '../kernels/contract.js';
 import { conv2dBackwardInput, conv2dPrimitive } from '../kernels/conv.js';
@@ -116,12 +117,6 @@ function sizes(who: string, name: string, value: unknown, n: number, min: number
   return list as number[];
 }
 
-function positiveInt(who: string, name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1)
-    throw new ValueError(`${who}: ${name} must be a positive integer, got ${JSON.stringify(value)}`);
-  return value;
-}
-
 /** Bring the operands to one float dtype (integers compute in float32). */
 function floatDType(who: string, ...xs: (Tensor | null)[]): DType {
   let d: DType = 'bool';
@@ -174,7 +169,7 @@ export function convNd(who: string, input: Tensor, weight: Tensor, bias: Tensor 
   const [x, unbatched] = batched(who, input, n);
   assertTensor(who, 'weight', weight);
   if (weight.ndim !== n + 2) throw new ShapeError(`${who}: expected weight of shape [O, C/groups, ${n === 1 ? 'K' : 'KH, KW'}], got ${fmtShape(weight.shape)}`);
-  const groups = positiveInt(who, 'groups', options.groups ?? 1);
+  const groups = check(who).integer('groups', options.groups ?? 1);
   const channels = x.shape[1];
   const outChannels = weight.shape[0];
   if (channels % groups !== 0 || outChannels % groups !== 0) {
@@ -259,7 +254,7 @@ export function convTransposeNd(who: string, input: Tensor, weight: Tensor, bias
   assertTensor(who, 'weight', weight);
   if (weight.ndim !== n + 2)
     throw new ShapeError(`${who}: expected weight of shape [C_in, C_out/groups, ${n === 1 ? 'K' : 'KH, KW'}], got ${fmtShape(weight.shape)}`);
-  const groups = positiveInt(who, 'groups', options.groups ?? 1);
+  const groups = check(who).integer('groups', options.groups ?? 1);
   const channels = x.shape[1];
   if (weight.shape[0] !== channels) {
     throw new ShapeError(`${who}: input ${fmtShape(input.shape)} has ${channels} channels, but weight ${fmtShape(weight.shape)} expects ${weight.shape[0]}`);

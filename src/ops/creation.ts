@@ -3,6 +3,7 @@ import { fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { defaultGenerator, type Generator } from '../core/random.js';
 import { checkShape, sizeOf } from '../core/shape.js';
 import { type NestedArray, Tensor } from '../core/tensor.js';
+import { check } from '../core/validate.js';
 
 export interface TensorOptions {
   dtype?: DType;
@@ -136,22 +137,18 @@ function randomFill(op: string, shape: readonly number[], options: RandomOptions
   return finish(new Tensor(data, s), options);
 }
 
-function checkFinite(op: string, name: string, v: number): void {
-  if (!Number.isFinite(v)) throw new ValueError(`${op}: ${name} must be finite, got ${v}`);
-}
-
 /** Uniform on [low, high). */
 export function uniform(shape: readonly number[], low = 0, high = 1, options: RandomOptions = {}): Tensor {
-  checkFinite('uniform', 'low', low);
-  checkFinite('uniform', 'high', high);
+  check('uniform').finite('low', low);
+  check('uniform').finite('high', high);
   if (low > high) throw new ValueError(`uniform: low ${low} is greater than high ${high}`);
   return randomFill('uniform', shape, options, (g) => low + (high - low) * g.nextDouble());
 }
 
 /** Normal with the given mean and standard deviation. */
 export function normal(shape: readonly number[], mean = 0, std = 1, options: RandomOptions = {}): Tensor {
-  checkFinite('normal', 'mean', mean);
-  checkFinite('normal', 'std', std);
+  check('normal').finite('mean', mean);
+  check('normal').finite('std', std);
   if (std < 0) throw new ValueError(`normal: std must be non-negative, got ${std}`);
   return randomFill('normal', shape, options, (g) => mean + std * g.nextNormal());
 }

@@ -1,5 +1,6 @@
 import { fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
+import { check } from '../core/validate.js';
 import { classIndices } from '../data/dataset.js';
 
 /**
@@ -44,11 +45,6 @@ export interface ClassificationOptions extends ThresholdOptions {
 function assertTensors(op: string, prediction: unknown, target: unknown): asserts prediction is Tensor {
   if (!(prediction instanceof Tensor)) throw new ValueError(`${op}: prediction must be a Tensor`);
   if (!(target instanceof Tensor)) throw new ValueError(`${op}: target must be a Tensor`);
-}
-
-function checkThreshold(op: string, threshold: number): number {
-  if (!Number.isFinite(threshold)) throw new ValueError(`${op}: threshold must be a finite number, got ${threshold}`);
-  return threshold;
 }
 
 /** Is this prediction one score per sample (binary) rather than one score per class? */
@@ -106,7 +102,7 @@ export class Accuracy implements Metric {
   private count = 0;
 
   constructor(options: ThresholdOptions & { name?: string } = {}) {
-    this.threshold = checkThreshold('accuracy', options.threshold ?? 0.5);
+    this.threshold = check('accuracy').finite('threshold', options.threshold ?? 0.5);
     this.name = options.name ?? 'accuracy';
   }
 
@@ -267,7 +263,7 @@ abstract class ClassificationMetric implements Metric {
     options: ClassificationOptions & { name?: string },
   ) {
     this.name = options.name ?? score;
-    this.counts = new ConfusionCounts(score, checkThreshold(score, options.threshold ?? 0.5));
+    this.counts = new ConfusionCounts(score, check(score).finite('threshold', options.threshold ?? 0.5));
     if (options.average !== undefined && !['binary', 'macro', 'micro'].includes(options.average)) {
       throw new ValueError(`${score}: average must be 'binary', 'macro' or 'micro', got '${options.average}'`);
     }
@@ -587,7 +583,7 @@ export function confusionMatrix(prediction: Tensor, target: Tensor, options: Thr
   if (options.numClasses !== undefined && (!Number.isInteger(options.numClasses) || options.numClasses < 1)) {
     throw new ValueError(`confusionMatrix: numClasses must be a positive integer, got ${options.numClasses}`);
   }
-  const counts = new ConfusionCounts('confusionMatrix', checkThreshold('confusionMatrix', options.threshold ?? 0.5), options.numClasses);
+  const counts = new ConfusionCounts('confusionMatrix', check('confusionMatrix').finite('threshold', options.threshold ?? 0.5), options.numClasses);
   counts.update(prediction, target);
   return new Tensor(Int32Array.from(counts.counts.flat()), [counts.size, counts.size]);
 }

@@ -5,6 +5,7 @@
 import { DTypeError, fmtShape, ShapeError, ValueError } from '../../core/errors.js';
 import { broadcastsTo, shapesEqual } from '../../core/shape.js';
 import { Tensor } from '../../core/tensor.js';
+import { check } from '../../core/validate.js';
 import { logSigmoid, logSoftmax } from '../../ops/activations.js';
 import { where } from '../../ops/index.js';
 
@@ -47,11 +48,6 @@ function checkSameShape(who: string, input: Tensor, target: unknown, what = 'tar
   if (!shapesEqual(input.shape, target.shape)) {
     throw new ShapeError(`${who}: ${what} of shape ${fmtShape(target.shape)} does not match input ${fmtShape(input.shape)}`);
   }
-}
-
-function checkFinite(who: string, name: string, value: number): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new ValueError(`${who}: ${name} must be a finite number, got ${value}`);
-  return value;
 }
 
 /** An optional element-wise weight must broadcast to the input's shape. */
@@ -108,7 +104,7 @@ export interface SmoothL1Options extends LossOptions {
  */
 export function smoothL1Loss(input: Tensor, target: Tensor, options: SmoothL1Options = {}): Tensor {
   const reduction = checkReduction('smoothL1Loss', options.reduction ?? 'mean');
-  const beta = checkFinite('smoothL1Loss', 'beta', options.beta ?? 1);
+  const beta = check('smoothL1Loss').finite('beta', options.beta ?? 1);
   if (beta < 0) throw new ValueError(`smoothL1Loss: beta must be non-negative, got ${beta}`);
   checkFloatInput('smoothL1Loss', input);
   checkSameShape('smoothL1Loss', input, target);
@@ -126,7 +122,7 @@ export interface HuberOptions extends LossOptions {
 /** Huber loss: 0.5·d² where |d| < delta, delta·(|d| - 0.5·delta) elsewhere (smoothL1 scaled by delta). */
 export function huberLoss(input: Tensor, target: Tensor, options: HuberOptions = {}): Tensor {
   const reduction = checkReduction('huberLoss', options.reduction ?? 'mean');
-  const delta = checkFinite('huberLoss', 'delta', options.delta ?? 1);
+  const delta = check('huberLoss').finite('delta', options.delta ?? 1);
   if (delta <= 0) throw new ValueError(`huberLoss: delta must be positive, got ${delta}`);
   checkFloatInput('huberLoss', input);
   checkSameShape('huberLoss', input, target);
@@ -153,7 +149,7 @@ export interface GaussianNllOptions extends LossOptions {
 export function gaussianNllLoss(input: Tensor, target: Tensor, variance: Tensor, options: GaussianNllOptions = {}): Tensor {
   const who = 'gaussianNllLoss';
   const reduction = checkReduction(who, options.reduction ?? 'mean');
-  const eps = checkFinite(who, 'eps', options.eps ?? 1e-6);
+  const eps = check(who).finite('eps', options.eps ?? 1e-6);
   if (eps <= 0) throw new ValueError(`${who}: eps must be positive, got ${eps}`);
   checkFloatInput(who, input);
   checkSameShape(who, input, target);
@@ -267,7 +263,7 @@ export interface MarginOptions extends LossOptions {
 export function hingeEmbeddingLoss(input: Tensor, target: Tensor, options: MarginOptions = {}): Tensor {
   const who = 'hingeEmbeddingLoss';
   const reduction = checkReduction(who, options.reduction ?? 'mean');
-  const margin = checkFinite(who, 'margin', options.margin ?? 1);
+  const margin = check(who).finite('margin', options.margin ?? 1);
   checkFloatInput(who, input);
   checkSameShape(who, input, target);
   const marginPart = where(target.ne(1), input.neg().add(margin).relu(), 0);
@@ -423,7 +419,7 @@ export function nllLoss(input: Tensor, target: Tensor, options: NllLossOptions =
 export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntropyOptions = {}): Tensor {
   const who = 'crossEntropy';
   const reduction = checkReduction(who, options.reduction ?? 'mean');
-  const smoothing = checkFinite(who, 'labelSmoothing', options.labelSmoothing ?? 0);
+  const smoothing = check(who).finite('labelSmoothing', options.labelSmoothing ?? 0);
   if (smoothing < 0 || smoothing > 1) throw new ValueError(`${who}: labelSmoothing must be in [0, 1], got ${smoothing}`);
   checkFloatInput(who, input);
   const batched = withBatchAxis(who, input);
@@ -512,7 +508,7 @@ export function multiMarginLoss(input: Tensor, target: Tensor, options: MultiMar
   const reduction = checkReduction(who, options.reduction ?? 'mean');
   const p = options.p ?? 1;
   if (p !== 1 && p !== 2) throw new ValueError(`${who}: p must be 1 or 2, got ${p}`);
-  const margin = checkFinite(who, 'margin', options.margin ?? 1);
+  const margin = check(who).finite('margin', options.margin ?? 1);
   checkFloatInput(who, input);
   if (input.ndim > 2) throw new ShapeError(`${who}: input must be [N, C] or [C], got ${fmtShape(input.shape)}`);
   const batched = withBatchAxis(who, input);

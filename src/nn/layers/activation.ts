@@ -6,6 +6,7 @@ import type { FloatDType } from '../../core/dtype.js';
 import { ValueError } from '../../core/errors.js';
 import type { Generator } from '../../core/random.js';
 import type { Tensor } from '../../core/tensor.js';
+import { check } from '../../core/validate.js';
 import {
   compet,
   elu,
@@ -36,18 +37,8 @@ import { abs, relu, sigmoid, tanh } from '../../ops/index.js';
 import { type LayerConfig, Module } from '../module.js';
 import { Parameter } from '../parameter.js';
 import { registerLayer } from '../registry.js';
-import { expectTensor, floatDTypeOption, floatInput, positiveInt, shapeMismatch } from './checks.js';
+import { expectTensor, floatInput, shapeMismatch } from './checks.js';
 import { Identity } from './reshape.js';
-
-function finiteOption(who: string, name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new ValueError(`${who}: ${name} must be a finite number, got ${String(value)}`);
-  return value;
-}
-
-function axisOption(who: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value)) throw new ValueError(`${who}: axis must be an integer, got ${String(value)}`);
-  return value;
-}
 
 export interface ActivationOptions {
   /** Name shown in errors and summaries. */
@@ -131,8 +122,8 @@ export class Hardtanh extends Activation {
   readonly maxVal: number;
   constructor(options: HardtanhOptions = {}) {
     super(options);
-    this.minVal = finiteOption('Hardtanh', 'minVal', options.minVal ?? -1);
-    this.maxVal = finiteOption('Hardtanh', 'maxVal', options.maxVal ?? 1);
+    this.minVal = check('Hardtanh').finite('minVal', options.minVal ?? -1);
+    this.maxVal = check('Hardtanh').finite('maxVal', options.maxVal ?? 1);
     if (!(this.maxVal > this.minVal)) throw new ValueError(`Hardtanh: maxVal must be greater than minVal, got minVal ${this.minVal} and maxVal ${this.maxVal}`);
   }
   protected activate(x: Tensor): Tensor {
@@ -170,7 +161,7 @@ export class LeakyReLU extends Activation {
   readonly negativeSlope: number;
   constructor(options: LeakyReLUOptions = {}) {
     super(options);
-    this.negativeSlope = finiteOption('LeakyReLU', 'negativeSlope', options.negativeSlope ?? 0.01);
+    this.negativeSlope = check('LeakyReLU').finite('negativeSlope', options.negativeSlope ?? 0.01);
   }
   protected activate(x: Tensor): Tensor {
     return leakyRelu(x, this.negativeSlope);
@@ -201,9 +192,9 @@ export class PReLU extends Activation {
   readonly weight: Parameter;
   constructor(options: PReLUOptions = {}) {
     super(options);
-    this.numParameters = positiveInt('PReLU', 'numParameters', options.numParameters ?? 1);
-    this.init = finiteOption('PReLU', 'init', options.init ?? 0.25);
-    this.dtype = floatDTypeOption('PReLU', options.dtype);
+    this.numParameters = check('PReLU').integer('numParameters', options.numParameters ?? 1);
+    this.init = check('PReLU').finite('init', options.init ?? 0.25);
+    this.dtype = check('PReLU').floatDType('dtype', options.dtype ?? 'float32');
     this.weight = new Parameter(full([this.numParameters], this.init, { dtype: this.dtype }));
   }
   protected activate(x: Tensor): Tensor {
@@ -229,7 +220,7 @@ export class Softmax extends Activation {
   readonly axis: number;
   constructor(options: AxisOptions = {}) {
     super(options);
-    this.axis = axisOption('Softmax', options.axis ?? -1);
+    this.axis = check('Softmax').anyInteger('axis', options.axis ?? -1);
   }
   protected activate(x: Tensor): Tensor {
     return softmax(x, this.axis);
@@ -245,7 +236,7 @@ export class LogSoftmax extends Activation {
   readonly axis: number;
   constructor(options: AxisOptions = {}) {
     super(options);
-    this.axis = axisOption('LogSoftmax', options.axis ?? -1);
+    this.axis = check('LogSoftmax').anyInteger('axis', options.axis ?? -1);
   }
   protected activate(x: Tensor): Tensor {
     return logSoftmax(x, this.axis);
@@ -261,7 +252,7 @@ export class Compet extends Activation {
   readonly axis: number;
   constructor(options: AxisOptions = {}) {
     super(options);
-    this.axis = axisOption('Compet', options.axis ?? -1);
+    this.axis = check('Compet').anyInteger('axis', options.axis ?? -1);
   }
   protected activate(x: Tensor): Tensor {
     return compet(x, this.axis);
@@ -285,9 +276,9 @@ export class Softplus extends Activation {
   readonly threshold: number;
   constructor(options: SoftplusOptions = {}) {
     super(options);
-    this.beta = finiteOption('Softplus', 'beta', options.beta ?? 1);
+    this.beta = check('Softplus').finite('beta', options.beta ?? 1);
     if (this.beta <= 0) throw new ValueError(`Softplus: beta must be positive, got ${this.beta}`);
-    this.threshold = finiteOption('Softplus', 'threshold', options.threshold ?? 20);
+    this.threshold = check('Softplus').finite('threshold', options.threshold ?? 20);
   }
   protected activate(x: Tensor): Tensor {
     return softplus(x, this.beta, this.threshold);
@@ -316,7 +307,7 @@ export class ELU extends Activation {
   readonly alpha: number;
   constructor(options: ELUOptions = {}) {
     super(options);
-    this.alpha = finiteOption('ELU', 'alpha', options.alpha ?? 1);
+    this.alpha = check('ELU').finite('alpha', options.alpha ?? 1);
   }
   protected activate(x: Tensor): Tensor {
     return elu(x, this.alpha);
@@ -423,8 +414,8 @@ export class Maxout extends Activation {
   readonly axis: number;
   constructor(groupSize: number, options: MaxoutOptions = {}) {
     super(options);
-    this.groupSize = positiveInt('Maxout', 'groupSize', groupSize);
-    this.axis = axisOption('Maxout', options.axis ?? 1);
+    this.groupSize = check('Maxout').integer('groupSize', groupSize);
+    this.axis = check('Maxout').anyInteger('axis', options.axis ?? 1);
   }
   protected activate(x: Tensor): Tensor {
     const ax = this.axis < 0 ? this.axis + x.ndim : this.axis;
@@ -465,9 +456,9 @@ export class RBF extends Module {
   readonly weight: Parameter;
   constructor(inFeatures: number, outFeatures: number, options: RBFOptions = {}) {
     super();
-    this.inFeatures = positiveInt('RBF', 'inFeatures', inFeatures);
-    this.outFeatures = positiveInt('RBF', 'outFeatures', outFeatures);
-    this.dtype = floatDTypeOption('RBF', options.dtype);
+    this.inFeatures = check('RBF').integer('inFeatures', inFeatures);
+    this.outFeatures = check('RBF').integer('outFeatures', outFeatures);
+    this.dtype = check('RBF').floatDType('dtype', options.dtype ?? 'float32');
     if (options.name !== undefined) this.withName(options.name);
     this.weight = new Parameter(normal([this.outFeatures, this.inFeatures], 0, 1, { dtype: this.dtype, generator: options.generator }));
   }

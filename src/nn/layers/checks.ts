@@ -4,36 +4,8 @@
 import type { FloatDType } from '../../core/dtype.js';
 import { DTypeError, fmtShape, ShapeError, ValueError } from '../../core/errors.js';
 import { Tensor } from '../../core/tensor.js';
+import { check } from '../../core/validate.js';
 import type { Module } from '../module.js';
-
-export function positiveInt(op: string, name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0)
-    throw new ValueError(`${op}: ${name} must be a positive integer, got ${String(value)}`);
-  return value;
-}
-
-export function floatDTypeOption(op: string, value: unknown): FloatDType {
-  const d = value ?? 'float32';
-  if (d !== 'float32' && d !== 'float64') throw new ValueError(`${op}: dtype must be 'float32' or 'float64', got ${JSON.stringify(d)}`);
-  return d;
-}
-
-export function probability(op: string, name: string, value: unknown): number {
-  if (typeof value !== 'number' || !(value >= 0 && value <= 1)) throw new ValueError(`${op}: ${name} must be a probability in [0, 1], got ${String(value)}`);
-  return value;
-}
-
-export function positiveNumber(op: string, name: string, value: unknown): number {
-  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value))
-    throw new ValueError(`${op}: ${name} must be a positive finite number, got ${String(value)}`);
-  return value;
-}
-
-export function booleanOption(op: string, name: string, value: unknown, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw new ValueError(`${op}: ${name} must be true or false, got ${JSON.stringify(value)}`);
-  return value;
-}
 
 export function shapeOption(op: string, name: string, value: unknown, allowInferred = false): number[] {
   if (!Array.isArray(value) || value.some((d) => typeof d !== 'number' || !Number.isInteger(d) || (d < 0 && !(allowInferred && d === -1)))) {

@@ -2,13 +2,14 @@ import type { FloatDType } from '../../core/dtype.js';
 import { ValueError } from '../../core/errors.js';
 import type { Generator } from '../../core/random.js';
 import type { Tensor } from '../../core/tensor.js';
+import { check } from '../../core/validate.js';
 import { convNd, convTransposeNd } from '../../ops/conv.js';
 import { pad, zeros } from '../../ops/index.js';
 import { applyInitializer, computeFans, type Initializer, kaimingUniform, uniform } from '../init.js';
 import { type LayerConfig, Module } from '../module.js';
 import { Parameter } from '../parameter.js';
 import { registerLayer } from '../registry.js';
-import { booleanOption, floatDTypeOption, floatInput, positiveInt, shapeMismatch } from './checks.js';
+import { floatInput, shapeMismatch } from './checks.js';
 
 /** How a convolution pads: with zeros (PyTorch's 'zeros'), by mirroring without the edge ('reflect'), or by repeating the edge ('replicate'). */
 export type ConvPaddingMode = 'zeros' | 'reflect' | 'replicate';
@@ -98,17 +99,17 @@ abstract class ConvBase extends Module {
     super();
     const op = (this.constructor as typeof Module).className;
     this.spatialDims = n;
-    this.inChannels = positiveInt(op, 'inChannels', inChannels);
-    this.outChannels = positiveInt(op, 'outChannels', outChannels);
+    this.inChannels = check(op).integer('inChannels', inChannels);
+    this.outChannels = check(op).integer('outChannels', outChannels);
     this.kernelSize = spatialOption(op, 'kernelSize', kernelSize, n, 1);
     this.stride = spatialOption(op, 'stride', options.stride ?? 1, n, 1);
     this.dilation = spatialOption(op, 'dilation', options.dilation ?? 1, n, 1);
-    this.groups = positiveInt(op, 'groups', options.groups ?? 1);
+    this.groups = check(op).integer('groups', options.groups ?? 1);
     if (inChannels % this.groups !== 0 || outChannels % this.groups !== 0) {
       throw new ValueError(`${op}: groups ${this.groups} must divide inChannels (${inChannels}) and outChannels (${outChannels})`);
     }
-    this.dtype = floatDTypeOption(op, options.dtype);
-    const hasBias = booleanOption(op, 'bias', options.bias, true);
+    this.dtype = check(op).floatDType('dtype', options.dtype ?? 'float32');
+    const hasBias = check(op).boolean('bias', options.bias ?? true);
     if (options.name !== undefined) this.withName(options.name);
     const kernel = asList(this.kernelSize, n);
     // PyTorch's layouts: [out, in/groups, ...kernel], and [in, out/groups, ...kernel] when transposed.

@@ -1,9 +1,10 @@
 import type { Generator } from '../../core/random.js';
 import type { Tensor } from '../../core/tensor.js';
+import { check } from '../../core/validate.js';
 import { bernoulli, zerosLike } from '../../ops/index.js';
 import { type LayerConfig, Module } from '../module.js';
 import { registerLayer } from '../registry.js';
-import { anyFloatInput, probability } from './checks.js';
+import { anyFloatInput } from './checks.js';
 
 export interface DropoutOptions {
   name?: string;
@@ -25,7 +26,7 @@ export class Dropout extends Module {
 
   constructor(p = 0.5, options: DropoutOptions = {}) {
     super();
-    this.p = probability('Dropout', 'p', p);
+    this.p = check('Dropout').probability('p', p);
     this._generator = options.generator;
     if (options.name !== undefined) this.withName(options.name);
   }
@@ -63,7 +64,7 @@ export class AlphaDropout extends Module {
 
   constructor(p = 0.5, options: DropoutOptions = {}) {
     super();
-    this.p = probability('AlphaDropout', 'p', p);
+    this.p = check('AlphaDropout').probability('p', p);
     this._generator = options.generator;
     if (options.name !== undefined) this.withName(options.name);
   }

@@ -2,12 +2,13 @@ import type { FloatDType } from '../../core/dtype.js';
 import { DTypeError, ValueError } from '../../core/errors.js';
 import type { Generator } from '../../core/random.js';
 import type { Tensor } from '../../core/tensor.js';
+import { check } from '../../core/validate.js';
 import { arange, where, zeros } from '../../ops/index.js';
 import { applyInitializer, type Initializer, normal } from '../init.js';
 import { type LayerConfig, Module } from '../module.js';
 import { Parameter } from '../parameter.js';
 import { registerLayer } from '../registry.js';
-import { expectTensor, floatDTypeOption, positiveInt } from './checks.js';
+import { expectTensor } from './checks.js';
 
 export interface EmbeddingOptions {
   /** This index maps to a zero vector that receives no gradient (padding tokens). */
@@ -36,9 +37,9 @@ export class Embedding extends Module {
 
   constructor(numEmbeddings: number, embeddingDim: number, options: EmbeddingOptions = {}) {
     super();
-    this.numEmbeddings = positiveInt('Embedding', 'numEmbeddings', numEmbeddings);
-    this.embeddingDim = positiveInt('Embedding', 'embeddingDim', embeddingDim);
-    this.dtype = floatDTypeOption('Embedding', options.dtype);
+    this.numEmbeddings = check('Embedding').integer('numEmbeddings', numEmbeddings);
+    this.embeddingDim = check('Embedding').integer('embeddingDim', embeddingDim);
+    this.dtype = check('Embedding').floatDType('dtype', options.dtype ?? 'float32');
     let pad = options.paddingIdx ?? null;
     if (pad !== null) {
       if (!Number.isInteger(pad) || pad < -numEmbeddings || pad >= numEmbeddings) {

@@ -1,13 +1,14 @@
 import type { FloatDType } from '../../core/dtype.js';
 import type { Generator } from '../../core/random.js';
 import type { Tensor } from '../../core/tensor.js';
+import { check } from '../../core/validate.js';
 import { linear, zeros } from '../../ops/index.js';
 import { matmulPrimitive } from '../../ops/primitives.js';
 import { applyInitializer, type Initializer, kaimingUniform, uniform } from '../init.js';
 import { type LayerConfig, Module } from '../module.js';
 import { Parameter } from '../parameter.js';
 import { registerLayer } from '../registry.js';
-import { booleanOption, floatDTypeOption, floatInput, positiveInt, shapeMismatch } from './checks.js';
+import { floatInput, shapeMismatch } from './checks.js';
 
 export interface LinearOptions {
   /** Learn an additive bias (default true). */
@@ -42,10 +43,10 @@ export class Linear extends Module {
 
   constructor(inFeatures: number, outFeatures: number, options: LinearOptions = {}) {
     super();
-    this.inFeatures = positiveInt('Linear', 'inFeatures', inFeatures);
-    this.outFeatures = positiveInt('Linear', 'outFeatures', outFeatures);
-    this.dtype = floatDTypeOption('Linear', options.dtype);
-    const hasBias = booleanOption('Linear', 'bias', options.bias, true);
+    this.inFeatures = check('Linear').integer('inFeatures', inFeatures);
+    this.outFeatures = check('Linear').integer('outFeatures', outFeatures);
+    this.dtype = check('Linear').floatDType('dtype', options.dtype ?? 'float32');
+    const hasBias = check('Linear').boolean('bias', options.bias ?? true);
     if (options.name !== undefined) this.withName(options.name);
     const g = options.generator;
     this.weight = new Parameter(zeros([outFeatures, inFeatures], { dtype: this.dtype }));

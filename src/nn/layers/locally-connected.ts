@@ -2,6 +2,7 @@ import type { FloatDType } from '../../core/dtype.js';
 import { ValueError } from '../../core/errors.js';
 import type { Generator } from '../../core/random.js';
 import type { Tensor } from '../../core/tensor.js';
+import { check } from '../../core/validate.js';
 import { convOutputSize, unfoldNd } from '../../ops/conv.js';
 import { zeros } from '../../ops/index.js';
 import { matmulPrimitive } from '../../ops/primitives.js';
@@ -9,7 +10,7 @@ import { applyInitializer, type Initializer, uniform } from '../init.js';
 import { type LayerConfig, Module } from '../module.js';
 import { Parameter } from '../parameter.js';
 import { registerLayer } from '../registry.js';
-import { booleanOption, floatDTypeOption, floatInput, positiveInt, shapeMismatch } from './checks.js';
+import { floatInput, shapeMismatch } from './checks.js';
 import { asList, spatialOption } from './conv.js';
 
 export interface LocallyConnectedOptions {
@@ -77,8 +78,8 @@ abstract class LocallyConnectedNd extends Module {
     super();
     const op = (this.constructor as typeof Module).className;
     this.spatialDims = n;
-    this.inChannels = positiveInt(op, 'inChannels', inChannels);
-    this.outChannels = positiveInt(op, 'outChannels', outChannels);
+    this.inChannels = check(op).integer('inChannels', inChannels);
+    this.outChannels = check(op).integer('outChannels', outChannels);
     this.inputSize = asList(spatialOption(op, 'inputSize', inputSize, n, 1), n);
     this.kernelSize = asList(spatialOption(op, 'kernelSize', kernelSize, n, 1), n);
     this.stride = asList(spatialOption(op, 'stride', options.stride ?? 1, n, 1), n);
@@ -90,8 +91,8 @@ abstract class LocallyConnectedNd extends Module {
         `${op}: inputSize ${JSON.stringify(stored(this.inputSize))} padded by ${JSON.stringify(stored(this.padding))} is smaller than the kernel ${JSON.stringify(stored(this.kernelSize))}`,
       );
     }
-    this.dtype = floatDTypeOption(op, options.dtype);
-    const hasBias = booleanOption(op, 'bias', options.bias, true);
+    this.dtype = check(op).floatDType('dtype', options.dtype ?? 'float32');
+    const hasBias = check(op).boolean('bias', options.bias ?? true);
     if (options.name !== undefined) this.withName(options.name);
     const positions = this.outputSize.reduce((p, d) => p * d, 1);
     const fanIn = inChannels * this.kernelSize.reduce((p, d) => p * d, 1);

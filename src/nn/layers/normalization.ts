@@ -2,11 +2,12 @@ import type { FloatDType } from '../../core/dtype.js';
 import { noGrad } from '../../core/engine.js';
 import { fmtShape, ValueError } from '../../core/errors.js';
 import type { Tensor } from '../../core/tensor.js';
+import { check } from '../../core/validate.js';
 import { full, ones, zeros } from '../../ops/index.js';
 import { type LayerConfig, Module } from '../module.js';
 import { Parameter } from '../parameter.js';
 import { registerLayer } from '../registry.js';
-import { booleanOption, floatDTypeOption, floatInput, positiveInt, positiveNumber, shapeMismatch, shapeOption } from './checks.js';
+import { floatInput, shapeMismatch, shapeOption } from './checks.js';
 
 export interface BatchNormOptions {
   /** Added to the variance before the square root (default 1e-5). */
@@ -60,16 +61,16 @@ export abstract class BatchNorm extends Module {
   constructor(numFeatures: number, options: BatchNormOptions = {}) {
     super();
     const op = (this.constructor as typeof Module).className;
-    this.numFeatures = positiveInt(op, 'numFeatures', numFeatures);
-    this.eps = positiveNumber(op, 'eps', options.eps ?? 1e-5);
+    this.numFeatures = check(op).integer('numFeatures', numFeatures);
+    this.eps = check(op).positive('eps', options.eps ?? 1e-5);
     const momentum = options.momentum === undefined ? 0.1 : options.momentum;
     if (momentum !== null && (typeof momentum !== 'number' || !(momentum >= 0 && momentum <= 1))) {
       throw new ValueError(`${op}: momentum must be in [0, 1] or null (cumulative average), got ${String(momentum)}`);
     }
     this.momentum = momentum;
-    this.affine = booleanOption(op, 'affine', options.affine, true);
-    this.trackRunningStats = booleanOption(op, 'trackRunningStats', options.trackRunningStats, true);
-    this.dtype = floatDTypeOption(op, options.dtype);
+    this.affine = check(op).boolean('affine', options.affine ?? true);
+    this.trackRunningStats = check(op).boolean('trackRunningStats', options.trackRunningStats ?? true);
+    this.dtype = check(op).floatDType('dtype', options.dtype ?? 'float32');
     if (options.name !== undefined) this.withName(options.name);
     this.weight = this.affine ? new Parameter(ones([numFeatures], { dtype: this.dtype })) : null;
     this.bias = this.affine ? new Parameter(zeros([numFeatures], { dtype: this.dtype })) : null;
@@ -219,10 +220,10 @@ export class LayerNorm extends Module {
     if (this.normalizedShape.length === 0 || this.normalizedShape.some((d) => d === 0)) {
       throw new ValueError(`LayerNorm: normalizedShape must be a non-empty list of positive sizes, got ${fmtShape(this.normalizedShape)}`);
     }
-    this.eps = positiveNumber('LayerNorm', 'eps', options.eps ?? 1e-5);
-    this.elementwiseAffine = booleanOption('LayerNorm', 'elementwiseAffine', options.elementwiseAffine, true);
-    const hasBias = booleanOption('LayerNorm', 'bias', options.bias, true);
-    this.dtype = floatDTypeOption('LayerNorm', options.dtype);
+    this.eps = check('LayerNorm').positive('eps', options.eps ?? 1e-5);
+    this.elementwiseAffine = check('LayerNorm').boolean('elementwiseAffine', options.elementwiseAffine ?? true);
+    const hasBias = check('LayerNorm').boolean('bias', options.bias ?? true);
+    this.dtype = check('LayerNorm').floatDType('dtype', options.dtype ?? 'float32');
     if (options.name !== undefined) this.withName(options.name);
     this.weight = this.elementwiseAffine ? new Parameter(ones(this.normalizedShape, { dtype: this.dtype })) : null;
     this.bias = this.elementwiseAffine && hasBias ? new Parameter(zeros(this.normalizedShape, { dtype: this.dtype })) : null;

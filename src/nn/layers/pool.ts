@@ -1,5 +1,6 @@
 import { ValueError } from '../../core/errors.js';
 import type { Tensor } from '../../core/tensor.js';
+import { check } from '../../core/validate.js';
 import {
   type AdaptiveSize,
   adaptiveAvgPoolNd,
@@ -14,7 +15,7 @@ import {
 } from '../../ops/conv.js';
 import { type LayerConfig, Module } from '../module.js';
 import { registerLayer } from '../registry.js';
-import { anyFloatInput, booleanOption, expectTensor, shapeMismatch } from './checks.js';
+import { anyFloatInput, expectTensor, shapeMismatch } from './checks.js';
 import { fmtSpatial, spatialOption } from './conv.js';
 
 // Pooling layers have no parameters; they pool each channel on its own over
@@ -73,7 +74,7 @@ abstract class WindowPool extends Module {
     (typeof this.padding === 'number' ? [this.padding] : this.padding).forEach((p, i) => {
       if (p > Math.floor(kernel[i] / 2)) throw new ValueError(`${op}: padding ${p} must be at most half the kernel size ${kernel[i]}`);
     });
-    this.ceilMode = booleanOption(op, 'ceilMode', options.ceilMode, false);
+    this.ceilMode = check(op).boolean('ceilMode', options.ceilMode ?? false);
     if (options.name !== undefined) this.withName(options.name);
   }
 
@@ -144,7 +145,7 @@ abstract class AvgPoolNd extends WindowPool {
 
   protected constructor(n: number, kernelSize: number | readonly number[], options: AvgPoolLayerOptions) {
     super(n, kernelSize, options);
-    this.countIncludePad = booleanOption(this.className, 'countIncludePad', options.countIncludePad, true);
+    this.countIncludePad = check(this.className).boolean('countIncludePad', options.countIncludePad ?? true);
     const d = options.divisorOverride ?? null;
     if (d !== null && (!Number.isInteger(d) || d < 1)) throw new ValueError(`${this.className}: divisorOverride must be a positive integer, got ${d}`);
     this.divisorOverride = d;
@@ -346,7 +347,7 @@ abstract class GlobalPool extends Module {
 
   protected constructor(options: { keepDims?: boolean; name?: string }) {
     super();
-    this.keepDims = booleanOption((this.constructor as typeof Module).className, 'keepDims', options.keepDims, false);
+    this.keepDims = check((this.constructor as typeof Module).className).boolean('keepDims', options.keepDims ?? false);
     if (options.name !== undefined) this.withName(options.name);
   }
 

@@ -2,10 +2,11 @@ import type { FloatDType } from '../../../core/dtype.js';
 import { fmtShape, ValueError } from '../../../core/errors.js';
 import type { Generator } from '../../../core/random.js';
 import type { Tensor } from '../../../core/tensor.js';
+import { check } from '../../../core/validate.js';
 import { zeros } from '../../../ops/index.js';
 import { type LayerConfig, Module } from '../../module.js';
 import { registerLayer } from '../../registry.js';
-import { booleanOption, expectTensor, floatDTypeOption, floatInput, positiveInt, shapeMismatch } from '../checks.js';
+import { expectTensor, floatInput, shapeMismatch } from '../checks.js';
 import { addCellParameters, type CellKind, cellStep, cellWeights, prepareCell, projectInput } from './steps.js';
 
 export interface CellOptions {
@@ -43,10 +44,10 @@ abstract class RecurrentCell extends Module {
 
   protected constructor(who: string, kind: CellKind, inputSize: number, hiddenSize: number, options: CellOptions, peephole: boolean) {
     super();
-    this.inputSize = positiveInt(who, 'inputSize', inputSize);
-    this.hiddenSize = positiveInt(who, 'hiddenSize', hiddenSize);
-    this.bias = booleanOption(who, 'bias', options.bias, true);
-    this.dtype = floatDTypeOption(who, options.dtype);
+    this.inputSize = check(who).integer('inputSize', inputSize);
+    this.hiddenSize = check(who).integer('hiddenSize', hiddenSize);
+    this.bias = check(who).boolean('bias', options.bias ?? true);
+    this.dtype = check(who).floatDType('dtype', options.dtype ?? 'float32');
     this._kind = kind;
     this._peephole = peephole;
     if (options.name !== undefined) this.withName(options.name);
@@ -114,7 +115,7 @@ export class LSTMCell extends RecurrentCell {
   static override readonly className = 'LSTMCell';
 
   constructor(inputSize: number, hiddenSize: number, options: LSTMCellOptions = {}) {
-    super('LSTMCell', 'lstm', inputSize, hiddenSize, options, booleanOption('LSTMCell', 'peephole', options.peephole, false));
+    super('LSTMCell', 'lstm', inputSize, hiddenSize, options, check('LSTMCell').boolean('peephole', options.peephole ?? false));
   }
 
   get peephole(): boolean {

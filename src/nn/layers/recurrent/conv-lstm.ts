@@ -2,13 +2,14 @@ import type { FloatDType } from '../../../core/dtype.js';
 import { fmtShape, ValueError } from '../../../core/errors.js';
 import type { Generator } from '../../../core/random.js';
 import type { Tensor } from '../../../core/tensor.js';
+import { check } from '../../../core/validate.js';
 import { conv2d, stack, zeros } from '../../../ops/index.js';
 import { lstmCell, unbind } from '../../../ops/primitives.js';
 import { uniform } from '../../init.js';
 import { type LayerConfig, Module } from '../../module.js';
 import { Parameter } from '../../parameter.js';
 import { registerLayer } from '../../registry.js';
-import { booleanOption, expectTensor, floatDTypeOption, floatInput, positiveInt, shapeMismatch } from '../checks.js';
+import { expectTensor, floatInput, shapeMismatch } from '../checks.js';
 import { type SequenceOptions, stepValidity, unroll } from './sequence.js';
 
 export interface ConvLSTM2dOptions {
@@ -61,15 +62,15 @@ export class ConvLSTM2d extends Module {
   constructor(inChannels: number, hiddenChannels: number, kernelSize: number | readonly [number, number], options: ConvLSTM2dOptions = {}) {
     super();
     const who = 'ConvLSTM2d';
-    this.inChannels = positiveInt(who, 'inChannels', inChannels);
-    this.hiddenChannels = positiveInt(who, 'hiddenChannels', hiddenChannels);
+    this.inChannels = check(who).integer('inChannels', inChannels);
+    this.hiddenChannels = check(who).integer('hiddenChannels', hiddenChannels);
     const ks = typeof kernelSize === 'number' ? [kernelSize, kernelSize] : kernelSize;
     if (!Array.isArray(ks) || ks.length !== 2)
       throw new ValueError(`${who}: kernelSize must be a positive integer or a pair of them, got ${JSON.stringify(kernelSize)}`);
-    this.kernelSize = [positiveInt(who, 'kernelSize[0]', ks[0]), positiveInt(who, 'kernelSize[1]', ks[1])];
-    this.batchFirst = booleanOption(who, 'batchFirst', options.batchFirst, true);
-    this.bias = booleanOption(who, 'bias', options.bias, true);
-    this.dtype = floatDTypeOption(who, options.dtype);
+    this.kernelSize = [check(who).integer('kernelSize[0]', ks[0]), check(who).integer('kernelSize[1]', ks[1])];
+    this.batchFirst = check(who).boolean('batchFirst', options.batchFirst ?? true);
+    this.bias = check(who).boolean('bias', options.bias ?? true);
+    this.dtype = check(who).floatDType('dtype', options.dtype ?? 'float32');
     if (options.name !== undefined) this.withName(options.name);
     const [kh, kw] = this.kernelSize;
     const G = 4 * hiddenChannels;

@@ -2,11 +2,12 @@ import type { FloatDType } from '../../../core/dtype.js';
 import { fmtShape, ValueError } from '../../../core/errors.js';
 import type { Generator } from '../../../core/random.js';
 import type { Tensor } from '../../../core/tensor.js';
+import { check } from '../../../core/validate.js';
 import { bernoulli, concat, stack, zeros } from '../../../ops/index.js';
 import { unbind } from '../../../ops/primitives.js';
 import { type LayerConfig, Module } from '../../module.js';
 import { registerLayer } from '../../registry.js';
-import { booleanOption, expectTensor, floatDTypeOption, floatInput, positiveInt, probability, shapeMismatch } from '../checks.js';
+import { expectTensor, floatInput, shapeMismatch } from '../checks.js';
 import { type SequenceOptions, stepValidity, unroll } from './sequence.js';
 import { addCellParameters, type CellKind, cellStep, cellWeights, GATE_COUNT, prepareCell, projectInput } from './steps.js';
 
@@ -73,14 +74,14 @@ abstract class RecurrentLayer extends Module {
 
   protected constructor(who: string, kind: CellKind, inputSize: number, hiddenSize: number, options: RecurrentOptions, peephole: boolean) {
     super();
-    this.inputSize = positiveInt(who, 'inputSize', inputSize);
-    this.hiddenSize = positiveInt(who, 'hiddenSize', hiddenSize);
-    this.numLayers = positiveInt(who, 'numLayers', options.numLayers ?? 1);
-    this.bias = booleanOption(who, 'bias', options.bias, true);
-    this.batchFirst = booleanOption(who, 'batchFirst', options.batchFirst, false);
-    this.dropout = probability(who, 'dropout', options.dropout ?? 0);
-    this.bidirectional = booleanOption(who, 'bidirectional', options.bidirectional, false);
-    this.dtype = floatDTypeOption(who, options.dtype);
+    this.inputSize = check(who).integer('inputSize', inputSize);
+    this.hiddenSize = check(who).integer('hiddenSize', hiddenSize);
+    this.numLayers = check(who).integer('numLayers', options.numLayers ?? 1);
+    this.bias = check(who).boolean('bias', options.bias ?? true);
+    this.batchFirst = check(who).boolean('batchFirst', options.batchFirst ?? false);
+    this.dropout = check(who).probability('dropout', options.dropout ?? 0);
+    this.bidirectional = check(who).boolean('bidirectional', options.bidirectional ?? false);
+    this.dtype = check(who).floatDType('dtype', options.dtype ?? 'float32');
     this._kind = kind;
     this._peephole = peephole;
     this._generator = options.generator;
@@ -264,7 +265,7 @@ export class LSTM extends RecurrentLayer {
   static override readonly className = 'LSTM';
 
   constructor(inputSize: number, hiddenSize: number, options: LSTMOptions = {}) {
-    super('LSTM', 'lstm', inputSize, hiddenSize, options, booleanOption('LSTM', 'peephole', options.peephole, false));
+    super('LSTM', 'lstm', inputSize, hiddenSize, options, check('LSTM').boolean('peephole', options.peephole ?? false));
   }
 
   get peephole(): boolean {

@@ -1,0 +1,62 @@
+// The layering of src/, written once. Each floor may import the floors below
+// it and never one above; `npm run check:layers` (part of `npm test`) fails on
+// any upward import, type-only ones included, and on any runtime import loop.
+//
+// Why this order:
+//   core        dtype, shape, errors, RNG, the Tensor handle, the engine: imports nothing of neurite
+//   autograd    recording ops on tensors and the backward sweep (needs only the Tensor)
+//   kernels     one file per primitive (forward, shape rule, gradient) and the compute contract
+//   backends    implementations of the contract (ref: the spec; native: the addon); they register themselves
+//   ops         composites built from primitives, and the one door to kernels for everything above
+//   methods     installs Tensor's methods (declared in core) from ops
+//   transforms  grad, jacobian, hessian, gradcheck: functions of functions, built on backward and ops
+//   nn          Module, layers, losses, initialisers, graph models
+//   optim       optimizers (their rules) and schedules; they update nn's parameters
+//   data        datasets, loaders, IDX/MNIST, CSV, toy sets, augmentation
+//   train       fit/evaluate/predict, callbacks, metrics, model selection (uses nn, optim, data)
+//   io          saving and loading models, weights and checkpoints (of nn and optim)
+//   cli         the neurite command, on top of everything
+// src/index.ts, the public entry, sits above all of them.
+const LAYERS = ['core', 'autograd', 'kernels', 'backends', 'ops', 'methods', 'transforms', 'nn', 'optim', 'data', 'train', 'io', 'cli'];
+
+const upward = LAYERS.slice(0, -1).map((layer, i) => ({
+  name: `no-upward-from-${layer}`,
+  comment: `src/${layer} is below ${LAYERS.slice(i + 1).join(', ')} and must not import them`,
+  severity: 'error',
+  from: { path: `^src/${layer}/` },
+  to: { path: `^src/(${LAYERS.slice(i + 1).join('|')})/` },
+}));
+
+module.exports = {
+  forbidden: [
+    ...upward,
+    {
+      name: 'no-import-loop',
+      comment: 'A runtime import loop means module order matters; break it by moving code to the floor where it belongs',
+      severity: 'error',
+      from: { path: '^src/' },
+      // Type-only imports vanish at run time, so a cycle that passes through one is no loop.
+      to: { circular: true, viaOnly: { dependencyTypesNot: ['type-only'] } },
+    },
+    {
+      name: 'no-entry-import',
+      comment: 'src/index.ts is the public entry; only the command line, a consumer of the public API, imports it',
+      severity: 'error',
+      from: { path: '^src/.+/', pathNot: '^src/cli/' },
+      to: { path: '^src/index\\.ts$' },
+    },
+    {
+      name: 'every-file-in-a-layer',
+      comment: 'Each source file lives in one of the layer folders (or is the entry, src/index.ts)',
+      severity: 'error',
+      from: { path: '^src/', pathNot: `^src/(index\\.ts$|(${LAYERS.join('|')})/)` },
+      to: {},
+    },
+  ],
+  options: {
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(dist|test|bench|examples)/' },
+  },
+};
