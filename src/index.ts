@@ -11,7 +11,7 @@ import './methods/index.js';
 export type { BackwardOptions } from './autograd/backward.js';
 export type { DType, FloatDType, TypedArray } from './core/dtype.js';
 export { enableGrad, getBackend, isGradEnabled, listBackends, noGrad, registerBackend, setBackend } from './core/engine.js';
-export { AutogradError, DTypeError, NeuriteError, SerializationError, ShapeError, ValueError } from './core/errors.js';
+export { AutogradError, DTypeError, NeuriteError, SerializationError, ShapeError, UnknownOptionError, ValueError } from './core/errors.js';
 export { defaultGenerator, Generator, type GeneratorState, initialSeed, seed } from './core/random.js';
 export { type NestedArray, type SliceSpec, Tensor, type TensorOrNumber } from './core/tensor.js';
 export * from './data/index.js';

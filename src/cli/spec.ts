@@ -6,7 +6,7 @@
 // the input-side sizes a user may leave out (inFeatures, inChannels,
 // numFeatures, ...) and catches impossible shapes at the entry that causes
 // them, before anything is trained or written.
-import { nn, noGrad, Tensor, zeros } from '../index.js';
+import { nn, noGrad, Tensor, UnknownOptionError, zeros } from '../index.js';
 import { ConfigError } from './errors.js';
 
 type Module = nn.Module;
@@ -297,6 +297,11 @@ export interface BuiltModel {
  * `layers[7] (Linear): expected input with last dimension 400, got 256`.
  * Weights come from the default random generator: seed it first.
  */
+function unknownOption(where: string, path: string, key: string, accepted: readonly string[]): ConfigError {
+  const options = accepted.length > 0 ? `its options are ${accepted.join(', ')}` : 'it takes no options';
+  return new ConfigError(`${where}: unknown option "${key}"${didYouMean(key, accepted)}; ${options}`, `${path}.${key}`);
+}
+
 export function buildModel(spec: ModelSpec): BuiltModel {
   // What flows between layers: a tensor, or the [output, state] pair of a recurrent layer.
   let value: unknown = zeros([1, ...spec.input]);
@@ -332,6 +337,7 @@ export function buildModel(spec: ModelSpec): BuiltModel {
       module = nn.layerFromConfig({ className: type, config });
     } catch (e) {
       if (!(e instanceof Error)) throw e;
+      if (e instanceof UnknownOptionError) throw unknownOption(where, path, e.option, e.accepted);
       const reason = withoutLabel(e.message, type);
       const missing = reason.match(/^(\w+) must be .*, got undefined$/);
       if (missing && !(missing[1] in given))
@@ -341,10 +347,7 @@ export function buildModel(spec: ModelSpec): BuiltModel {
     if (name !== undefined) module.withName(name);
     const accepted = Object.keys(module.getConfig());
     for (const key of Object.keys(given)) {
-      if (!accepted.includes(key)) {
-        const options = accepted.length > 0 ? `its options are ${accepted.join(', ')}` : 'it takes no options';
-        throw new ConfigError(`${where}: unknown option "${key}"${didYouMean(key, accepted)}; ${options}`, `${path}.${key}`);
-      }
+      if (!accepted.includes(key)) throw unknownOption(where, path, key, accepted);
     }
     let out: unknown;
     const mode = module.training;

@@ -25,6 +25,19 @@ export class DTypeError extends NeuriteError {
 export class ValueError extends NeuriteError {
   override name = 'ValueError';
 }
+/** An option name the layer, optimizer or function does not have (a typo, or PyTorch's snake_case). */
+export class UnknownOptionError extends ValueError {
+  override name = 'UnknownOptionError';
+  constructor(
+    message: string,
+    /** The option given. */
+    readonly option: string,
+    /** The options that are accepted. */
+    readonly accepted: readonly string[],
+  ) {
+    super(message);
+  }
+}
 /** Misuse of the autograd engine (backward twice, non-scalar without a gradient...). */
 export class AutogradError extends NeuriteError {
   override name = 'AutogradError';

@@ -1,5 +1,5 @@
 import type { FloatDType } from './dtype.js';
-import { ValueError } from './errors.js';
+import { UnknownOptionError, ValueError } from './errors.js';
 
 /*
  * Argument validation, in one place for every floor: each check names who is
@@ -91,10 +91,16 @@ export class Check {
     return v;
   }
 
-  /** Reject options the caller does not have (a typo, or PyTorch's snake_case names). */
-  knownKeys(options: object, allowed: readonly string[], what = 'option'): void {
+  /**
+   * Reject options the caller does not have (a typo, or PyTorch's snake_case
+   * names) with an UnknownOptionError. `alsoAccepted` are taken without being
+   * listed (a layer's `name`).
+   */
+  knownKeys(options: object, allowed: readonly string[], what = 'option', alsoAccepted: readonly string[] = []): void {
     for (const key of Object.keys(options)) {
-      if (!allowed.includes(key)) this.fail(`unknown ${what} '${key}'; expected one of ${allowed.join(', ')}`);
+      if (allowed.includes(key) || alsoAccepted.includes(key)) continue;
+      const expected = allowed.length > 0 ? `expected one of ${allowed.join(', ')}` : 'it takes no options';
+      throw new UnknownOptionError(`${this.where}: unknown ${what} '${key}'; ${expected}`, key, allowed);
     }
   }
 }

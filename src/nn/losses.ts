@@ -2,7 +2,8 @@
 // functions, and the registry that turns a name such as 'crossEntropy' into a
 // loss function for the training loop.
 import { ValueError } from '../core/errors.js';
-import { Tensor } from '../core/tensor.js';
+import type { Tensor } from '../core/tensor.js';
+import { check, show } from '../core/validate.js';
 import {
   binaryCrossEntropy,
   binaryCrossEntropyWithLogits,
@@ -23,22 +24,12 @@ import {
   sumOfSquares,
 } from './functional/losses.js';
 import { type LayerConfig, Module } from './module.js';
+import { type OptionSchema, type OptionSpec, type OptionsOf, type OptionValues, option, optionsConfig, parseOptions } from './options.js';
 
 export type { Reduction } from './functional/losses.js';
 
 /** A loss as the training loop calls it: (prediction, target) → a scalar tensor. */
 export type LossFunction = (input: Tensor, target: Tensor) => Tensor;
-
-function optionalTensor(who: string, name: string, value: unknown): Tensor | null {
-  if (value === undefined || value === null) return null;
-  if (!(value instanceof Tensor)) throw new ValueError(`${who}: ${name} must be a Tensor, got ${typeof value}`);
-  return value;
-}
-
-function finite(who: string, name: string, value: number): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new ValueError(`${who}: ${name} must be a finite number, got ${value}`);
-  return value;
-}
 
 /**
  * Base of the loss modules: a reduction ('mean' by default) fixed at
@@ -62,236 +53,128 @@ export interface ReductionOptions {
   reduction?: Reduction;
 }
 
-/** Mean squared error (PyTorch's MSELoss). */
-export class MSELoss extends Loss {
-  static override readonly className: string = 'MSELoss';
-  constructor(options: ReductionOptions = {}) {
-    super(options.reduction ?? 'mean');
-  }
-  forward(input: Tensor, target: Tensor): Tensor {
-    return mseLoss(input, target, { reduction: this.reduction });
-  }
+/** A loss class made from a table entry: its options are the schema's, as readonly fields. */
+export interface LossClass<S extends OptionSchema, R extends string = Reduction> {
+  new (options?: OptionsOf<S> & { reduction?: R }): Loss<R> & OptionValues<S>;
+  readonly className: string;
 }
 
-/** ½·Σ(y - t)², the notes' sum-of-squares error; reduction 'sum' by default (see sumOfSquares). */
-export class SumOfSquaresLoss extends Loss {
-  static override readonly className: string = 'SumOfSquaresLoss';
-  constructor(options: ReductionOptions = {}) {
-    super(options.reduction ?? 'sum');
-  }
-  forward(input: Tensor, target: Tensor): Tensor {
-    return sumOfSquares(input, target, { reduction: this.reduction });
-  }
+interface LossEntry<S extends OptionSchema, R extends string> {
+  /** The reduction when none is given (default 'mean'). */
+  readonly defaultReduction?: R;
+  /** The reductions accepted (default 'mean', 'sum', 'none'). */
+  readonly reductions?: readonly R[];
+  readonly options?: S;
 }
 
-/** Mean absolute error (PyTorch's L1Loss). */
-export class L1Loss extends Loss {
-  static override readonly className: string = 'L1Loss';
-  constructor(options: ReductionOptions = {}) {
-    super(options.reduction ?? 'mean');
-  }
-  forward(input: Tensor, target: Tensor): Tensor {
-    return l1Loss(input, target, { reduction: this.reduction });
-  }
-}
-
-/** PyTorch's SmoothL1Loss (quadratic below beta, default 1). */
-export class SmoothL1Loss extends Loss {
-  static override readonly className: string = 'SmoothL1Loss';
-  readonly beta: number;
-  constructor(options: ReductionOptions & { beta?: number } = {}) {
-    super(options.reduction ?? 'mean');
-    this.beta = finite('SmoothL1Loss', 'beta', options.beta ?? 1);
-    if (this.beta < 0) throw new ValueError(`SmoothL1Loss: beta must be non-negative, got ${this.beta}`);
-  }
-  forward(input: Tensor, target: Tensor): Tensor {
-    return smoothL1Loss(input, target, { reduction: this.reduction, beta: this.beta });
-  }
-  override getConfig(): LayerConfig {
-    return { reduction: this.reduction, beta: this.beta };
-  }
-}
-
-/** PyTorch's HuberLoss (quadratic below delta, default 1). */
-export class HuberLoss extends Loss {
-  static override readonly className: string = 'HuberLoss';
-  readonly delta: number;
-  constructor(options: ReductionOptions & { delta?: number } = {}) {
-    super(options.reduction ?? 'mean');
-    this.delta = finite('HuberLoss', 'delta', options.delta ?? 1);
-    if (this.delta <= 0) throw new ValueError(`HuberLoss: delta must be positive, got ${this.delta}`);
-  }
-  forward(input: Tensor, target: Tensor): Tensor {
-    return huberLoss(input, target, { reduction: this.reduction, delta: this.delta });
-  }
-  override getConfig(): LayerConfig {
-    return { reduction: this.reduction, delta: this.delta };
-  }
-}
-
-/** Binary cross-entropy on probabilities (PyTorch's BCELoss), with an optional element weight. */
-export class BCELoss extends Loss {
-  static override readonly className: string = 'BCELoss';
-  readonly weight: Tensor | null;
-  constructor(options: ReductionOptions & { weight?: Tensor | null } = {}) {
-    super(options.reduction ?? 'mean');
-    this.weight = optionalTensor('BCELoss', 'weight', options.weight);
-  }
-  forward(input: Tensor, target: Tensor): Tensor {
-    return binaryCrossEntropy(input, target, { reduction: this.reduction, weight: this.weight });
-  }
-  override getConfig(): LayerConfig {
-    return { reduction: this.reduction, weight: this.weight?.toArray() ?? null };
-  }
-}
-
-/** Binary cross-entropy on logits (PyTorch's BCEWithLogitsLoss), stable for any logit. */
-export class BCEWithLogitsLoss extends Loss {
-  static override readonly className: string = 'BCEWithLogitsLoss';
-  readonly weight: Tensor | null;
-  readonly posWeight: Tensor | null;
-  constructor(options: ReductionOptions & { weight?: Tensor | null; posWeight?: Tensor | null } = {}) {
-    super(options.reduction ?? 'mean');
-    this.weight = optionalTensor('BCEWithLogitsLoss', 'weight', options.weight);
-    this.posWeight = optionalTensor('BCEWithLogitsLoss', 'posWeight', options.posWeight);
-  }
-  forward(input: Tensor, target: Tensor): Tensor {
-    return binaryCrossEntropyWithLogits(input, target, { reduction: this.reduction, weight: this.weight, posWeight: this.posWeight });
-  }
-  override getConfig(): LayerConfig {
-    return { reduction: this.reduction, weight: this.weight?.toArray() ?? null, posWeight: this.posWeight?.toArray() ?? null };
-  }
-}
-
-/** Cross-entropy of logits against class indices or probabilities (PyTorch's CrossEntropyLoss). */
-export class CrossEntropyLoss extends Loss {
-  static override readonly className: string = 'CrossEntropyLoss';
-  readonly weight: Tensor | null;
-  readonly ignoreIndex: number;
-  readonly labelSmoothing: number;
-  constructor(options: ReductionOptions & { weight?: Tensor | null; ignoreIndex?: number; labelSmoothing?: number } = {}) {
-    super(options.reduction ?? 'mean');
-    this.weight = optionalTensor('CrossEntropyLoss', 'weight', options.weight);
-    this.ignoreIndex = options.ignoreIndex ?? -100;
-    if (!Number.isInteger(this.ignoreIndex)) throw new ValueError(`CrossEntropyLoss: ignoreIndex must be an integer, got ${this.ignoreIndex}`);
-    this.labelSmoothing = finite('CrossEntropyLoss', 'labelSmoothing', options.labelSmoothing ?? 0);
-    if (this.labelSmoothing < 0 || this.labelSmoothing > 1) {
-      throw new ValueError(`CrossEntropyLoss: labelSmoothing must be in [0, 1], got ${this.labelSmoothing}`);
+/**
+ * One entry of the loss table: the string class name, the functional form
+ * (given the checked options and the reduction) and the options, declared once.
+ */
+function lossClass<S extends OptionSchema = Record<never, never>, R extends string = Reduction>(
+  className: string,
+  fn: (input: Tensor, target: Tensor, options: OptionValues<S> & { readonly reduction: R }, ...rest: Tensor[]) => Tensor,
+  entry: LossEntry<S, R> = {},
+): LossClass<S, R> {
+  const schema = (entry.options ?? {}) as S;
+  const cls = class extends Loss<R> {
+    static override readonly className: string = className;
+    constructor(options: OptionsOf<S> & { reduction?: R } = {}) {
+      super(options.reduction ?? entry.defaultReduction ?? ('mean' as R), entry.reductions ?? REDUCTIONS);
+      Object.assign(this, parseOptions(className, schema, options, ['reduction']));
     }
-  }
-  forward(input: Tensor, target: Tensor): Tensor {
-    return crossEntropy(input, target, { reduction: this.reduction, weight: this.weight, ignoreIndex: this.ignoreIndex, labelSmoothing: this.labelSmoothing });
-  }
-  override getConfig(): LayerConfig {
-    return { reduction: this.reduction, weight: this.weight?.toArray() ?? null, ignoreIndex: this.ignoreIndex, labelSmoothing: this.labelSmoothing };
-  }
+    forward(input: Tensor, target: Tensor, ...rest: Tensor[]): Tensor {
+      return fn(input, target, this as unknown as OptionValues<S> & { reduction: R }, ...rest);
+    }
+    override getConfig(): LayerConfig {
+      return { reduction: this.reduction, ...optionsConfig(schema, this as unknown as OptionValues<S>) };
+    }
+  };
+  return cls as unknown as LossClass<S, R>;
 }
 
+/** A finite number passing `ok`, else `${name} must be ${what}, got v` (the wording these losses have always used). */
+function finiteWhere(fallback: number, ok: (v: number) => boolean, what: string): OptionSpec<number> {
+  return {
+    default: fallback,
+    parse: (who, name, v) => {
+      const n = check(who).finite(name, v);
+      if (!ok(n)) check(who).fail(`${name} must be ${what}, got ${n}`);
+      return n;
+    },
+  };
+}
+
+const classWeight = { weight: option.tensorOrNull() };
+const ignoreIndex = { ignoreIndex: option.anyInteger(-100) };
+
+/** Mean squared error (PyTorch's MSELoss). */
+export const MSELoss = lossClass('MSELoss', (i, t, o) => mseLoss(i, t, o));
+/** ½·Σ(y - t)², the notes' sum-of-squares error; reduction 'sum' by default (see sumOfSquares). */
+export const SumOfSquaresLoss = lossClass('SumOfSquaresLoss', (i, t, o) => sumOfSquares(i, t, o), { defaultReduction: 'sum' });
+/** Mean absolute error (PyTorch's L1Loss). */
+export const L1Loss = lossClass('L1Loss', (i, t, o) => l1Loss(i, t, o));
+/** PyTorch's SmoothL1Loss (quadratic below beta, default 1). */
+export const SmoothL1Loss = lossClass('SmoothL1Loss', (i, t, o) => smoothL1Loss(i, t, o), {
+  options: { beta: finiteWhere(1, (v) => v >= 0, 'non-negative') },
+});
+/** PyTorch's HuberLoss (quadratic below delta, default 1). */
+export const HuberLoss = lossClass('HuberLoss', (i, t, o) => huberLoss(i, t, o), { options: { delta: finiteWhere(1, (v) => v > 0, 'positive') } });
+/** Binary cross-entropy on probabilities (PyTorch's BCELoss), with an optional element weight. */
+export const BCELoss = lossClass('BCELoss', (i, t, o) => binaryCrossEntropy(i, t, o), { options: classWeight });
+/** Binary cross-entropy on logits (PyTorch's BCEWithLogitsLoss), stable for any logit. */
+export const BCEWithLogitsLoss = lossClass('BCEWithLogitsLoss', (i, t, o) => binaryCrossEntropyWithLogits(i, t, o), {
+  options: { ...classWeight, posWeight: option.tensorOrNull() },
+});
+/** Cross-entropy of logits against class indices or probabilities (PyTorch's CrossEntropyLoss). */
+export const CrossEntropyLoss = lossClass('CrossEntropyLoss', (i, t, o) => crossEntropy(i, t, o), {
+  options: { ...classWeight, ...ignoreIndex, labelSmoothing: finiteWhere(0, (v) => v >= 0 && v <= 1, 'in [0, 1]') },
+});
 /** Negative log-likelihood of class indices given log-probabilities (PyTorch's NLLLoss). */
-export class NLLLoss extends Loss {
-  static override readonly className: string = 'NLLLoss';
-  readonly weight: Tensor | null;
-  readonly ignoreIndex: number;
-  constructor(options: ReductionOptions & { weight?: Tensor | null; ignoreIndex?: number } = {}) {
-    super(options.reduction ?? 'mean');
-    this.weight = optionalTensor('NLLLoss', 'weight', options.weight);
-    this.ignoreIndex = options.ignoreIndex ?? -100;
-    if (!Number.isInteger(this.ignoreIndex)) throw new ValueError(`NLLLoss: ignoreIndex must be an integer, got ${this.ignoreIndex}`);
-  }
-  forward(input: Tensor, target: Tensor): Tensor {
-    return nllLoss(input, target, { reduction: this.reduction, weight: this.weight, ignoreIndex: this.ignoreIndex });
-  }
-  override getConfig(): LayerConfig {
-    return { reduction: this.reduction, weight: this.weight?.toArray() ?? null, ignoreIndex: this.ignoreIndex };
-  }
-}
-
+export const NLLLoss = lossClass('NLLLoss', (i, t, o) => nllLoss(i, t, o), { options: { ...classWeight, ...ignoreIndex } });
 /**
  * KL divergence for log-probability inputs (PyTorch's KLDivLoss). The
  * reduction may also be 'batchmean', the KL divergence per sample.
  */
-export class KLDivLoss extends Loss<Reduction | 'batchmean'> {
-  static override readonly className: string = 'KLDivLoss';
-  readonly logTarget: boolean;
-  constructor(options: { reduction?: Reduction | 'batchmean'; logTarget?: boolean } = {}) {
-    super(options.reduction ?? 'mean', [...REDUCTIONS, 'batchmean']);
-    this.logTarget = options.logTarget ?? false;
-  }
-  forward(input: Tensor, target: Tensor): Tensor {
-    return klDiv(input, target, { reduction: this.reduction, logTarget: this.logTarget });
-  }
-  override getConfig(): LayerConfig {
-    return { reduction: this.reduction, logTarget: this.logTarget };
-  }
-}
-
+export const KLDivLoss = lossClass<{ logTarget: OptionSpec<boolean> }, Reduction | 'batchmean'>('KLDivLoss', (i, t, o) => klDiv(i, t, o), {
+  reductions: [...REDUCTIONS, 'batchmean'],
+  options: { logTarget: option.boolean(false) },
+});
 /** Multi-class hinge loss (PyTorch's MultiMarginLoss). */
-export class MultiMarginLoss extends Loss {
-  static override readonly className: string = 'MultiMarginLoss';
-  readonly p: 1 | 2;
-  readonly margin: number;
-  readonly weight: Tensor | null;
-  constructor(options: ReductionOptions & { p?: 1 | 2; margin?: number; weight?: Tensor | null } = {}) {
-    super(options.reduction ?? 'mean');
-    const p = options.p ?? 1;
-    if (p !== 1 && p !== 2) throw new ValueError(`MultiMarginLoss: p must be 1 or 2, got ${p}`);
-    this.p = p;
-    this.margin = finite('MultiMarginLoss', 'margin', options.margin ?? 1);
-    this.weight = optionalTensor('MultiMarginLoss', 'weight', options.weight);
-  }
-  forward(input: Tensor, target: Tensor): Tensor {
-    return multiMarginLoss(input, target, { reduction: this.reduction, p: this.p, margin: this.margin, weight: this.weight });
-  }
-  override getConfig(): LayerConfig {
-    return { reduction: this.reduction, p: this.p, margin: this.margin, weight: this.weight?.toArray() ?? null };
-  }
-}
-
+export const MultiMarginLoss = lossClass('MultiMarginLoss', (i, t, o) => multiMarginLoss(i, t, o), {
+  options: {
+    p: {
+      default: 1 as 1 | 2,
+      parse: (who: string, name: string, v: unknown) => (v === 1 || v === 2 ? v : check(who).fail(`${name} must be 1 or 2, got ${show(v)}`)),
+    },
+    margin: option.finite(1),
+    ...classWeight,
+  },
+});
 /** PyTorch's HingeEmbeddingLoss for targets ±1. */
-export class HingeEmbeddingLoss extends Loss {
-  static override readonly className: string = 'HingeEmbeddingLoss';
-  readonly margin: number;
-  constructor(options: ReductionOptions & { margin?: number } = {}) {
-    super(options.reduction ?? 'mean');
-    this.margin = finite('HingeEmbeddingLoss', 'margin', options.margin ?? 1);
-  }
-  forward(input: Tensor, target: Tensor): Tensor {
-    return hingeEmbeddingLoss(input, target, { reduction: this.reduction, margin: this.margin });
-  }
-  override getConfig(): LayerConfig {
-    return { reduction: this.reduction, margin: this.margin };
-  }
-}
-
+export const HingeEmbeddingLoss = lossClass('HingeEmbeddingLoss', (i, t, o) => hingeEmbeddingLoss(i, t, o), { options: { margin: option.finite(1) } });
 /** Logistic loss for targets ±1 (PyTorch's SoftMarginLoss). */
-export class SoftMarginLoss extends Loss {
-  static override readonly className: string = 'SoftMarginLoss';
-  constructor(options: ReductionOptions = {}) {
-    super(options.reduction ?? 'mean');
-  }
-  forward(input: Tensor, target: Tensor): Tensor {
-    return softMarginLoss(input, target, { reduction: this.reduction });
-  }
-}
-
+export const SoftMarginLoss = lossClass('SoftMarginLoss', (i, t, o) => softMarginLoss(i, t, o));
 /** Gaussian negative log-likelihood with predicted variances: forward(input, target, var). */
-export class GaussianNLLLoss extends Loss {
-  static override readonly className: string = 'GaussianNLLLoss';
-  readonly full: boolean;
-  readonly eps: number;
-  constructor(options: ReductionOptions & { full?: boolean; eps?: number } = {}) {
-    super(options.reduction ?? 'mean');
-    this.full = options.full ?? false;
-    this.eps = finite('GaussianNLLLoss', 'eps', options.eps ?? 1e-6);
-    if (this.eps <= 0) throw new ValueError(`GaussianNLLLoss: eps must be positive, got ${this.eps}`);
-  }
-  forward(input: Tensor, target: Tensor, variance: Tensor): Tensor {
-    return gaussianNllLoss(input, target, variance, { reduction: this.reduction, full: this.full, eps: this.eps });
-  }
-  override getConfig(): LayerConfig {
-    return { reduction: this.reduction, full: this.full, eps: this.eps };
-  }
-}
+export const GaussianNLLLoss = lossClass('GaussianNLLLoss', (i, t, o, variance) => gaussianNllLoss(i, t, variance, o), {
+  options: { full: option.boolean(false), eps: finiteWhere(1e-6, (v) => v > 0, 'positive') },
+});
+
+// Each table entry is a class value; these aliases make its name a type too (`const l: nn.MSELoss`).
+export type MSELoss = InstanceType<typeof MSELoss>;
+export type SumOfSquaresLoss = InstanceType<typeof SumOfSquaresLoss>;
+export type L1Loss = InstanceType<typeof L1Loss>;
+export type SmoothL1Loss = InstanceType<typeof SmoothL1Loss>;
+export type HuberLoss = InstanceType<typeof HuberLoss>;
+export type BCELoss = InstanceType<typeof BCELoss>;
+export type BCEWithLogitsLoss = InstanceType<typeof BCEWithLogitsLoss>;
+export type CrossEntropyLoss = InstanceType<typeof CrossEntropyLoss>;
+export type NLLLoss = InstanceType<typeof NLLLoss>;
+export type KLDivLoss = InstanceType<typeof KLDivLoss>;
+export type MultiMarginLoss = InstanceType<typeof MultiMarginLoss>;
+export type HingeEmbeddingLoss = InstanceType<typeof HingeEmbeddingLoss>;
+export type SoftMarginLoss = InstanceType<typeof SoftMarginLoss>;
+export type GaussianNLLLoss = InstanceType<typeof GaussianNLLLoss>;
 
 // ---------------------------------------------------------------------------
 // Registry by name

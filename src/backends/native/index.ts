@@ -133,7 +133,7 @@ function makeKernels(addon: NativeAddon): Partial<Kernels> & FusedKernels {
     ),
     binary: accelerate(
       'binary',
-      (op, a, _aShape, b, _bShape, out, outShape) => {
+      (op, a, _aShape, b, _bShape, out) => {
         const n = out.length;
         const f = nativeBinary[op];
         if (f && a.length === n && b.length === n) f(a as Float32Array, b as Float32Array, out as Float32Array, n);

@@ -35,6 +35,7 @@ import {
 import { full, normal } from '../../ops/creation.js';
 import { abs, relu, sigmoid, tanh } from '../../ops/index.js';
 import { type LayerConfig, Module } from '../module.js';
+import { type OptionSchema, type OptionsOf, type OptionValues, option, optionsConfig, parseOptions } from '../options.js';
 import { Parameter } from '../parameter.js';
 import { registerLayer } from '../registry.js';
 import { expectTensor, floatInput, shapeMismatch } from './checks.js';
@@ -60,116 +61,134 @@ export abstract class Activation extends Module {
   protected abstract activate(x: Tensor): Tensor;
 }
 
+/** An activation layer class made from a table entry: its options are the schema's, as readonly fields. */
+export interface ActivationClass<S extends OptionSchema> {
+  new (options?: OptionsOf<S> & ActivationOptions): Activation & OptionValues<S>;
+  readonly className: string;
+}
+
+/**
+ * One entry of the activation table: the string class name (saved in
+ * architecture files), the function, and the options it takes, declared once.
+ * The class it returns checks its options, keeps them as fields, reports them
+ * in getConfig() and is registered for loading.
+ */
+function activation<S extends OptionSchema = Record<never, never>>(
+  className: string,
+  fn: (x: Tensor, options: OptionValues<S>) => Tensor,
+  schema: S = {} as S,
+  validate?: (options: OptionValues<S>, who: string) => void,
+): ActivationClass<S> {
+  const layer = class extends Activation {
+    static override readonly className: string = className;
+    constructor(options: OptionsOf<S> & ActivationOptions = {}) {
+      super(options);
+      const values = parseOptions(className, schema, options, ['name']);
+      validate?.(values, className);
+      Object.assign(this, values);
+    }
+    protected activate(x: Tensor): Tensor {
+      return fn(x, this as unknown as OptionValues<S>);
+    }
+    override getConfig(): LayerConfig {
+      return optionsConfig(schema, this as unknown as OptionValues<S>);
+    }
+  };
+  registerLayer(className, (config) => new layer(config as OptionsOf<S>));
+  return layer as unknown as ActivationClass<S>;
+}
+
+const axis = { axis: option.axis(-1) };
+
 /** max(x, 0) (Hagan's poslin). Gradient 0 at 0. */
-export class ReLU extends Activation {
-  static override readonly className: string = 'ReLU';
-  protected activate(x: Tensor): Tensor {
-    return relu(x);
-  }
-}
-
+export const ReLU = activation('ReLU', (x) => relu(x));
 /** The logistic sigmoid 1/(1 + e^-x) (Hagan's logsig). */
-export class Sigmoid extends Activation {
-  static override readonly className: string = 'Sigmoid';
-  protected activate(x: Tensor): Tensor {
-    return sigmoid(x);
-  }
-}
-
+export const Sigmoid = activation('Sigmoid', (x) => sigmoid(x));
 /** tanh (Hagan's tansig). */
-export class Tanh extends Activation {
-  static override readonly className: string = 'Tanh';
-  protected activate(x: Tensor): Tensor {
-    return tanh(x);
-  }
-}
-
+export const Tanh = activation('Tanh', (x) => tanh(x));
 /** |x|, absolute-value rectification. Its subgradient at 0 is 0. */
-export class Abs extends Activation {
-  static override readonly className: string = 'Abs';
-  protected activate(x: Tensor): Tensor {
-    return abs(x);
-  }
-}
-
+export const Abs = activation('Abs', (x) => abs(x));
 /** Hard limit (Hagan's hardlim): 1 for x >= 0, else 0. Zero gradient. */
-export class Hardlim extends Activation {
-  static override readonly className: string = 'Hardlim';
-  protected activate(x: Tensor): Tensor {
-    return hardlim(x);
-  }
-}
-
+export const Hardlim = activation('Hardlim', (x) => hardlim(x));
 /** Symmetric hard limit (Hagan's hardlims): +1 for x >= 0, else -1. Zero gradient. */
-export class Hardlims extends Activation {
-  static override readonly className: string = 'Hardlims';
-  protected activate(x: Tensor): Tensor {
-    return hardlims(x);
-  }
-}
-
-export interface HardtanhOptions extends ActivationOptions {
-  /** Default -1. */
-  minVal?: number;
-  /** Default 1. */
-  maxVal?: number;
-}
-
+export const Hardlims = activation('Hardlims', (x) => hardlims(x));
 /** Clamp to [minVal, maxVal] (Hagan's satlins with the default [-1, 1]). Gradient 0 at the bounds. */
-export class Hardtanh extends Activation {
-  static override readonly className: string = 'Hardtanh';
-  readonly minVal: number;
-  readonly maxVal: number;
-  constructor(options: HardtanhOptions = {}) {
-    super(options);
-    this.minVal = check('Hardtanh').finite('minVal', options.minVal ?? -1);
-    this.maxVal = check('Hardtanh').finite('maxVal', options.maxVal ?? 1);
-    if (!(this.maxVal > this.minVal)) throw new ValueError(`Hardtanh: maxVal must be greater than minVal, got minVal ${this.minVal} and maxVal ${this.maxVal}`);
-  }
-  protected activate(x: Tensor): Tensor {
-    return hardtanh(x, this.minVal, this.maxVal);
-  }
-  override getConfig(): LayerConfig {
-    return { minVal: this.minVal, maxVal: this.maxVal };
-  }
-}
-
+export const Hardtanh = activation(
+  'Hardtanh',
+  (x, o) => hardtanh(x, o.minVal, o.maxVal),
+  { minVal: option.finite(-1), maxVal: option.finite(1) },
+  (o, who) => {
+    if (!(o.maxVal > o.minVal)) check(who).fail(`maxVal must be greater than minVal, got minVal ${o.minVal} and maxVal ${o.maxVal}`);
+  },
+);
 /** Saturating linear (Hagan's satlin): clamp to [0, 1]. Gradient 0 at the bounds. */
-export class Satlin extends Activation {
-  static override readonly className: string = 'Satlin';
-  protected activate(x: Tensor): Tensor {
-    return hardtanh(x, 0, 1);
-  }
-}
-
+export const Satlin = activation('Satlin', (x) => hardtanh(x, 0, 1));
 /** min(max(x, 0), 6). */
-export class ReLU6 extends Activation {
-  static override readonly className: string = 'ReLU6';
-  protected activate(x: Tensor): Tensor {
-    return relu6(x);
-  }
-}
+export const ReLU6 = activation('ReLU6', (x) => relu6(x));
+/** x for x > 0, negativeSlope·x otherwise (negativeSlope default 0.01). */
+export const LeakyReLU = activation('LeakyReLU', (x, o) => leakyRelu(x, o.negativeSlope), { negativeSlope: option.finite(0.01) });
+/** Softmax along `axis` (default the last). */
+export const Softmax = activation('Softmax', (x, o) => softmax(x, o.axis), axis);
+/** Log-softmax along `axis` (default the last). */
+export const LogSoftmax = activation('LogSoftmax', (x, o) => logSoftmax(x, o.axis), axis);
+/** Competitive layer output (Hagan's compet): one-hot of the maximum along `axis` (default the last). Zero gradient. */
+export const Compet = activation('Compet', (x, o) => compet(x, o.axis), axis);
+/** log(1 + exp(beta·x)) / beta (beta default 1), linear where beta·x > threshold (default 20). */
+export const Softplus = activation('Softplus', (x, o) => softplus(x, o.beta, o.threshold), { beta: option.positive(1), threshold: option.finite(20) });
+/** x / (1 + |x|). */
+export const Softsign = activation('Softsign', (x) => softsign(x));
+/** x for x > 0, alpha·(exp(x) - 1) otherwise (alpha default 1). */
+export const ELU = activation('ELU', (x, o) => elu(x, o.alpha), { alpha: option.finite(1) });
+/** Scaled ELU with PyTorch's constants. */
+export const SELU = activation('SELU', (x) => selu(x));
+/** x·Φ(x), exact (approximate 'none', the default, with erf) or with the tanh approximation ('tanh'). */
+export const GELU = activation('GELU', (x, o) => gelu(x, o.approximate), { approximate: option.oneOf<GeluApproximate>(['none', 'tanh'], 'none') });
+/** x·σ(x), also called swish. */
+export const SiLU = activation('SiLU', (x) => silu(x));
+/** x·tanh(softplus(x)). */
+export const Mish = activation('Mish', (x) => mish(x));
+/** relu6(x + 3) / 6. */
+export const Hardsigmoid = activation('Hardsigmoid', (x) => hardsigmoid(x));
+/** x·relu6(x + 3) / 6. */
+export const Hardswish = activation('Hardswish', (x) => hardswish(x));
+/** log σ(x), stable for any finite x. */
+export const LogSigmoid = activation('LogSigmoid', (x) => logSigmoid(x));
+/** x - tanh(x). */
+export const Tanhshrink = activation('Tanhshrink', (x) => tanhshrink(x));
 
-export interface LeakyReLUOptions extends ActivationOptions {
-  /** Slope for x <= 0 (default 0.01). */
-  negativeSlope?: number;
-}
+// Each table entry is a class value; these aliases make its name a type too (`const r: nn.ReLU`).
+export type ReLU = InstanceType<typeof ReLU>;
+export type Sigmoid = InstanceType<typeof Sigmoid>;
+export type Tanh = InstanceType<typeof Tanh>;
+export type Abs = InstanceType<typeof Abs>;
+export type Hardlim = InstanceType<typeof Hardlim>;
+export type Hardlims = InstanceType<typeof Hardlims>;
+export type Hardtanh = InstanceType<typeof Hardtanh>;
+export type Satlin = InstanceType<typeof Satlin>;
+export type ReLU6 = InstanceType<typeof ReLU6>;
+export type LeakyReLU = InstanceType<typeof LeakyReLU>;
+export type Softmax = InstanceType<typeof Softmax>;
+export type LogSoftmax = InstanceType<typeof LogSoftmax>;
+export type Compet = InstanceType<typeof Compet>;
+export type Softplus = InstanceType<typeof Softplus>;
+export type Softsign = InstanceType<typeof Softsign>;
+export type ELU = InstanceType<typeof ELU>;
+export type SELU = InstanceType<typeof SELU>;
+export type GELU = InstanceType<typeof GELU>;
+export type SiLU = InstanceType<typeof SiLU>;
+export type Mish = InstanceType<typeof Mish>;
+export type Hardsigmoid = InstanceType<typeof Hardsigmoid>;
+export type Hardswish = InstanceType<typeof Hardswish>;
+export type LogSigmoid = InstanceType<typeof LogSigmoid>;
+export type Tanhshrink = InstanceType<typeof Tanhshrink>;
 
-/** x for x > 0, negativeSlope·x otherwise. */
-export class LeakyReLU extends Activation {
-  static override readonly className: string = 'LeakyReLU';
-  readonly negativeSlope: number;
-  constructor(options: LeakyReLUOptions = {}) {
-    super(options);
-    this.negativeSlope = check('LeakyReLU').finite('negativeSlope', options.negativeSlope ?? 0.01);
-  }
-  protected activate(x: Tensor): Tensor {
-    return leakyRelu(x, this.negativeSlope);
-  }
-  override getConfig(): LayerConfig {
-    return { negativeSlope: this.negativeSlope };
-  }
-}
+/** The options each table entry's constructor takes. */
+export type HardtanhOptions = ConstructorParameters<typeof Hardtanh>[0];
+export type LeakyReLUOptions = ConstructorParameters<typeof LeakyReLU>[0];
+export type AxisOptions = ConstructorParameters<typeof Softmax>[0];
+export type SoftplusOptions = ConstructorParameters<typeof Softplus>[0];
+export type ELUOptions = ConstructorParameters<typeof ELU>[0];
+export type GELUOptions = ConstructorParameters<typeof GELU>[0];
 
 export interface PReLUOptions extends ActivationOptions {
   /** 1 (one slope shared by all channels, the default) or the number of channels on axis 1. */
@@ -206,194 +225,6 @@ export class PReLU extends Activation {
   }
   override getConfig(): LayerConfig {
     return { numParameters: this.numParameters, init: this.init, dtype: this.dtype };
-  }
-}
-
-export interface AxisOptions extends ActivationOptions {
-  /** Default -1 (the last axis). */
-  axis?: number;
-}
-
-/** Softmax along `axis` (default the last). */
-export class Softmax extends Activation {
-  static override readonly className: string = 'Softmax';
-  readonly axis: number;
-  constructor(options: AxisOptions = {}) {
-    super(options);
-    this.axis = check('Softmax').anyInteger('axis', options.axis ?? -1);
-  }
-  protected activate(x: Tensor): Tensor {
-    return softmax(x, this.axis);
-  }
-  override getConfig(): LayerConfig {
-    return { axis: this.axis };
-  }
-}
-
-/** Log-softmax along `axis` (default the last). */
-export class LogSoftmax extends Activation {
-  static override readonly className: string = 'LogSoftmax';
-  readonly axis: number;
-  constructor(options: AxisOptions = {}) {
-    super(options);
-    this.axis = check('LogSoftmax').anyInteger('axis', options.axis ?? -1);
-  }
-  protected activate(x: Tensor): Tensor {
-    return logSoftmax(x, this.axis);
-  }
-  override getConfig(): LayerConfig {
-    return { axis: this.axis };
-  }
-}
-
-/** Competitive layer output (Hagan's compet): one-hot of the maximum along `axis` (default the last). Zero gradient. */
-export class Compet extends Activation {
-  static override readonly className: string = 'Compet';
-  readonly axis: number;
-  constructor(options: AxisOptions = {}) {
-    super(options);
-    this.axis = check('Compet').anyInteger('axis', options.axis ?? -1);
-  }
-  protected activate(x: Tensor): Tensor {
-    return compet(x, this.axis);
-  }
-  override getConfig(): LayerConfig {
-    return { axis: this.axis };
-  }
-}
-
-export interface SoftplusOptions extends ActivationOptions {
-  /** Default 1. */
-  beta?: number;
-  /** Above beta·x > threshold the output is x (default 20). */
-  threshold?: number;
-}
-
-/** log(1 + exp(beta·x)) / beta, linear above the threshold. */
-export class Softplus extends Activation {
-  static override readonly className: string = 'Softplus';
-  readonly beta: number;
-  readonly threshold: number;
-  constructor(options: SoftplusOptions = {}) {
-    super(options);
-    this.beta = check('Softplus').finite('beta', options.beta ?? 1);
-    if (this.beta <= 0) throw new ValueError(`Softplus: beta must be positive, got ${this.beta}`);
-    this.threshold = check('Softplus').finite('threshold', options.threshold ?? 20);
-  }
-  protected activate(x: Tensor): Tensor {
-    return softplus(x, this.beta, this.threshold);
-  }
-  override getConfig(): LayerConfig {
-    return { beta: this.beta, threshold: this.threshold };
-  }
-}
-
-/** x / (1 + |x|). */
-export class Softsign extends Activation {
-  static override readonly className: string = 'Softsign';
-  protected activate(x: Tensor): Tensor {
-    return softsign(x);
-  }
-}
-
-export interface ELUOptions extends ActivationOptions {
-  /** Default 1. */
-  alpha?: number;
-}
-
-/** x for x > 0, alpha·(exp(x) - 1) otherwise. */
-export class ELU extends Activation {
-  static override readonly className: string = 'ELU';
-  readonly alpha: number;
-  constructor(options: ELUOptions = {}) {
-    super(options);
-    this.alpha = check('ELU').finite('alpha', options.alpha ?? 1);
-  }
-  protected activate(x: Tensor): Tensor {
-    return elu(x, this.alpha);
-  }
-  override getConfig(): LayerConfig {
-    return { alpha: this.alpha };
-  }
-}
-
-/** Scaled ELU with PyTorch's constants. */
-export class SELU extends Activation {
-  static override readonly className: string = 'SELU';
-  protected activate(x: Tensor): Tensor {
-    return selu(x);
-  }
-}
-
-export interface GELUOptions extends ActivationOptions {
-  /** 'none' (exact, erf; the default) or 'tanh'. */
-  approximate?: GeluApproximate;
-}
-
-/** x·Φ(x), exact or with the tanh approximation. */
-export class GELU extends Activation {
-  static override readonly className: string = 'GELU';
-  readonly approximate: GeluApproximate;
-  constructor(options: GELUOptions = {}) {
-    super(options);
-    const approximate = options.approximate ?? 'none';
-    if (approximate !== 'none' && approximate !== 'tanh')
-      throw new ValueError(`GELU: approximate must be 'none' or 'tanh', got ${JSON.stringify(approximate)}`);
-    this.approximate = approximate;
-  }
-  protected activate(x: Tensor): Tensor {
-    return gelu(x, this.approximate);
-  }
-  override getConfig(): LayerConfig {
-    return { approximate: this.approximate };
-  }
-}
-
-/** x·σ(x), also called swish. */
-export class SiLU extends Activation {
-  static override readonly className: string = 'SiLU';
-  protected activate(x: Tensor): Tensor {
-    return silu(x);
-  }
-}
-
-/** x·tanh(softplus(x)). */
-export class Mish extends Activation {
-  static override readonly className: string = 'Mish';
-  protected activate(x: Tensor): Tensor {
-    return mish(x);
-  }
-}
-
-/** relu6(x + 3) / 6. */
-export class Hardsigmoid extends Activation {
-  static override readonly className: string = 'Hardsigmoid';
-  protected activate(x: Tensor): Tensor {
-    return hardsigmoid(x);
-  }
-}
-
-/** x·relu6(x + 3) / 6. */
-export class Hardswish extends Activation {
-  static override readonly className: string = 'Hardswish';
-  protected activate(x: Tensor): Tensor {
-    return hardswish(x);
-  }
-}
-
-/** log σ(x), stable for any finite x. */
-export class LogSigmoid extends Activation {
-  static override readonly className: string = 'LogSigmoid';
-  protected activate(x: Tensor): Tensor {
-    return logSigmoid(x);
-  }
-}
-
-/** x - tanh(x). */
-export class Tanhshrink extends Activation {
-  static override readonly className: string = 'Tanhshrink';
-  protected activate(x: Tensor): Tensor {
-    return tanhshrink(x);
   }
 }
 
@@ -477,30 +308,6 @@ export class RBF extends Module {
 // Hagan's (MATLAB's) names for the same layers.
 export { Hardtanh as Satlins, Identity as Purelin, ReLU as Poslin, Sigmoid as Logsig, SiLU as Swish, Tanh as Tansig };
 
-registerLayer(ReLU.className, () => new ReLU());
-registerLayer(Sigmoid.className, () => new Sigmoid());
-registerLayer(Tanh.className, () => new Tanh());
-registerLayer(Abs.className, () => new Abs());
-registerLayer(Hardlim.className, () => new Hardlim());
-registerLayer(Hardlims.className, () => new Hardlims());
-registerLayer(Hardtanh.className, (c) => new Hardtanh(c as HardtanhOptions));
-registerLayer(Satlin.className, () => new Satlin());
-registerLayer(ReLU6.className, () => new ReLU6());
-registerLayer(LeakyReLU.className, (c) => new LeakyReLU(c as LeakyReLUOptions));
 registerLayer(PReLU.className, (c) => new PReLU(c as PReLUOptions));
-registerLayer(Softmax.className, (c) => new Softmax(c as AxisOptions));
-registerLayer(LogSoftmax.className, (c) => new LogSoftmax(c as AxisOptions));
-registerLayer(Compet.className, (c) => new Compet(c as AxisOptions));
-registerLayer(Softplus.className, (c) => new Softplus(c as SoftplusOptions));
-registerLayer(Softsign.className, () => new Softsign());
-registerLayer(ELU.className, (c) => new ELU(c as ELUOptions));
-registerLayer(SELU.className, () => new SELU());
-registerLayer(GELU.className, (c) => new GELU(c as GELUOptions));
-registerLayer(SiLU.className, () => new SiLU());
-registerLayer(Mish.className, () => new Mish());
-registerLayer(Hardsigmoid.className, () => new Hardsigmoid());
-registerLayer(Hardswish.className, () => new Hardswish());
-registerLayer(LogSigmoid.className, () => new LogSigmoid());
-registerLayer(Tanhshrink.className, () => new Tanhshrink());
 registerLayer(Maxout.className, (c) => new Maxout(c.groupSize as number, c as MaxoutOptions));
 registerLayer(RBF.className, (c) => new RBF(c.inFeatures as number, c.outFeatures as number, c as RBFOptions));

@@ -4,7 +4,6 @@
 import type { FloatDType } from '../../core/dtype.js';
 import { DTypeError, fmtShape, ShapeError, ValueError } from '../../core/errors.js';
 import { Tensor } from '../../core/tensor.js';
-import { check } from '../../core/validate.js';
 import type { Module } from '../module.js';
 
 export function shapeOption(op: string, name: string, value: unknown, allowInferred = false): number[] {

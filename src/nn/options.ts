@@ -1,0 +1,92 @@
+/**
+ * Layer options declared once. A schema lists each option with its default
+ * and its check; from it come the options type a constructor accepts, the
+ * checked values a layer stores, the layer's getConfig(), and the factory
+ * that rebuilds the layer from an architecture file. Unknown option names are
+ * refused, so a typo (`kernel` for `kernelSize`) is an error, not a no-op.
+ */
+import type { FloatDType } from '../core/dtype.js';
+import { Tensor } from '../core/tensor.js';
+import { check } from '../core/validate.js';
+import { tensor } from '../ops/index.js';
+import type { LayerConfig } from './module.js';
+
+/** One option: its default and how a given value is checked. */
+export interface OptionSpec<T> {
+  readonly default: T;
+  /** The checked value; throws a ValueError naming `who` and `name` otherwise. */
+  readonly parse: (who: string, name: string, value: unknown) => T;
+  /** The value as JSON in getConfig() (default: as it is). */
+  readonly toConfig?: (value: T) => unknown;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a schema holds options of every value type
+export type OptionSchema = Record<string, OptionSpec<any>>;
+
+/** The checked values of a schema's options. */
+export type OptionValues<S extends OptionSchema> = { readonly [K in keyof S]: S[K] extends OptionSpec<infer T> ? T : never };
+
+/** What a constructor accepts for a schema: every option optional. */
+export type OptionsOf<S extends OptionSchema> = { [K in keyof S]?: S[K] extends OptionSpec<infer T> ? T : never };
+
+/** The option kinds the built-in layers use. */
+export const option = {
+  /** Any finite number. */
+  finite: (fallback: number): OptionSpec<number> => ({ default: fallback, parse: (who, name, v) => check(who).finite(name, v) }),
+  /** A finite number > 0. */
+  positive: (fallback: number): OptionSpec<number> => ({ default: fallback, parse: (who, name, v) => check(who).positive(name, v) }),
+  /** A finite number >= 0. */
+  nonNegative: (fallback: number): OptionSpec<number> => ({ default: fallback, parse: (who, name, v) => check(who).nonNegative(name, v) }),
+  /** An integer >= min. */
+  integer: (fallback: number, min = 1): OptionSpec<number> => ({ default: fallback, parse: (who, name, v) => check(who).integer(name, v, min) }),
+  /** An axis: any integer, negative counting from the end. */
+  axis: (fallback: number): OptionSpec<number> => ({ default: fallback, parse: (who, name, v) => check(who).anyInteger(name, v) }),
+  /** Any integer (a class index such as ignoreIndex, which may be negative). */
+  anyInteger: (fallback: number): OptionSpec<number> => ({ default: fallback, parse: (who, name, v) => check(who).anyInteger(name, v) }),
+  probability: (fallback: number): OptionSpec<number> => ({ default: fallback, parse: (who, name, v) => check(who).probability(name, v) }),
+  boolean: (fallback: boolean): OptionSpec<boolean> => ({ default: fallback, parse: (who, name, v) => check(who).boolean(name, v) }),
+  oneOf: <T extends string | number>(allowed: readonly T[], fallback: T): OptionSpec<T> => ({
+    default: fallback,
+    parse: (who, name, v) => check(who).oneOf(name, v, allowed),
+  }),
+  floatDType: (): OptionSpec<FloatDType> => ({ default: 'float32', parse: (who, name, v) => check(who).floatDType(name, v) }),
+  /** An optional tensor (class weights); architecture files store it as nested arrays. */
+  tensorOrNull: (): OptionSpec<Tensor | null> => ({
+    default: null,
+    parse: (who, name, v) => {
+      if (v === undefined || v === null) return null;
+      if (v instanceof Tensor) return v;
+      if (Array.isArray(v)) return tensor(v as number[]);
+      return check(who).fail(`${name} must be a Tensor, got ${typeof v}`);
+    },
+    toConfig: (t) => t?.toArray() ?? null,
+  }),
+};
+
+/**
+ * Check `options` against `schema`: unknown names are refused (except those
+ * in `extraKeys`, which the caller handles), missing ones take their default.
+ */
+export function parseOptions<S extends OptionSchema>(who: string, schema: S, options: unknown, extraKeys: readonly string[] = []): OptionValues<S> {
+  const c = check(who);
+  if (options === undefined || options === null) options = {};
+  if (typeof options !== 'object' || Array.isArray(options)) c.fail(`options must be an object, got ${JSON.stringify(options)}`);
+  c.knownKeys(options as object, Object.keys(schema), 'option', extraKeys);
+  const given = options as Record<string, unknown>;
+  const values: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(schema)) {
+    const v = given[name];
+    values[name] = v === undefined ? spec.default : spec.parse(who, name, v);
+  }
+  return values as OptionValues<S>;
+}
+
+/** The JSON config of checked option values (what getConfig() returns). */
+export function optionsConfig<S extends OptionSchema>(schema: S, values: OptionValues<S>): LayerConfig {
+  const config: LayerConfig = {};
+  for (const [name, spec] of Object.entries(schema)) {
+    const v = (values as Record<string, unknown>)[name];
+    config[name] = spec.toConfig ? spec.toConfig(v) : v;
+  }
+  return config;
+}
