@@ -3,7 +3,6 @@
 // names are exported as aliases of the same classes, so that a saved file
 // records one name per function.
 import type { FloatDType } from '../../core/dtype.js';
-import { ValueError } from '../../core/errors.js';
 import type { Generator } from '../../core/random.js';
 import type { Tensor } from '../../core/tensor.js';
 import { check } from '../../core/validate.js';

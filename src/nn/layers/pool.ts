@@ -14,6 +14,7 @@ import {
   maxUnpoolNd,
 } from '../../ops/conv.js';
 import { type LayerConfig, Module } from '../module.js';
+import { type OptionsOf, type OptionValues, option, optionsConfig, parseOptions } from '../options.js';
 import { registerLayer } from '../registry.js';
 import { anyFloatInput, expectTensor, shapeMismatch } from './checks.js';
 import { fmtSpatial, spatialOption } from './conv.js';
@@ -256,33 +257,83 @@ export class MaxUnpool1d extends MaxUnpoolNd {
   }
 }
 
-abstract class AdaptivePool extends Module {
-  readonly outputSize: number | (number | null)[];
-  protected readonly spatialDims: number;
+/** A pooling layer class made from a table entry. */
+export interface PoolClass<Args extends unknown[], Fields> {
+  new (...args: Args): Module & Readonly<Fields>;
+  readonly className: string;
+}
 
-  protected constructor(n: number, outputSize: AdaptiveSize, options: { name?: string }) {
-    super();
-    const op = (this.constructor as typeof Module).className;
-    this.spatialDims = n;
-    const list = typeof outputSize === 'number' ? [outputSize] : outputSize;
-    if (
-      !Array.isArray(list) ||
-      (typeof outputSize !== 'number' && list.length !== n) ||
-      list.some((s) => s !== null && (typeof s !== 'number' || !Number.isInteger(s) || s < 1))
-    ) {
-      throw new ValueError(`${op}: outputSize must be a positive integer or ${n} of them (null keeps that axis), got ${JSON.stringify(outputSize)}`);
+type AdaptiveOutputSize<N extends 1 | 2> = N extends 1 ? number : number | readonly [number | null, number | null];
+
+/**
+ * One entry of the adaptive-pooling table: the class name, its number of
+ * spatial axes and its functional form. The output size is checked once here.
+ */
+function adaptivePool<N extends 1 | 2>(
+  className: string,
+  n: N,
+  fn: (who: string, x: Tensor, outputSize: number | (number | null)[], n: number) => Tensor,
+): PoolClass<[outputSize: AdaptiveOutputSize<N>, options?: { name?: string }], { outputSize: number | (number | null)[] }> {
+  const layer = class extends Module {
+    static override readonly className: string = className;
+    readonly outputSize: number | (number | null)[];
+    constructor(outputSize: AdaptiveOutputSize<N>, options: { name?: string } = {}) {
+      super();
+      parseOptions(className, {}, options, ['name']);
+      const list = typeof outputSize === 'number' ? [outputSize] : outputSize;
+      if (
+        !Array.isArray(list) ||
+        (typeof outputSize !== 'number' && list.length !== n) ||
+        list.some((s) => s !== null && (typeof s !== 'number' || !Number.isInteger(s) || s < 1))
+      ) {
+        throw new ValueError(`${className}: outputSize must be a positive integer or ${n} of them (null keeps that axis), got ${JSON.stringify(outputSize)}`);
+      }
+      this.outputSize = typeof outputSize === 'number' ? outputSize : [...(outputSize as readonly (number | null)[])];
+      if (options.name !== undefined) this.withName(options.name);
     }
-    this.outputSize = typeof outputSize === 'number' ? outputSize : [...outputSize];
-    if (options.name !== undefined) this.withName(options.name);
-  }
+    forward(x: Tensor): Tensor {
+      return fn(this.label, pooledInput(this, x, n), this.outputSize, n);
+    }
+    override getConfig(): LayerConfig {
+      return { outputSize: this.outputSize };
+    }
+    override extraRepr(): string {
+      return `outputSize=${fmtSpatial(this.outputSize)}`;
+    }
+  };
+  registerLayer(className, (c) => new layer(c.outputSize as AdaptiveOutputSize<N>));
+  return layer;
+}
 
-  override getConfig(): LayerConfig {
-    return { outputSize: this.outputSize };
-  }
+const globalPoolOptions = { keepDims: option.boolean(false) };
 
-  override extraRepr(): string {
-    return `outputSize=${fmtSpatial(this.outputSize)}`;
-  }
+/**
+ * One entry of the global-pooling table: the class name, its number of
+ * spatial axes and its functional form. `keepDims` keeps the pooled axes as
+ * size 1 ([N, C, 1, 1]) instead of dropping them ([N, C]).
+ */
+function globalPool(
+  className: string,
+  n: 1 | 2,
+  fn: (x: Tensor, keepDims: boolean) => Tensor,
+): PoolClass<[options?: OptionsOf<typeof globalPoolOptions> & { name?: string }], OptionValues<typeof globalPoolOptions>> {
+  const layer = class extends Module {
+    static override readonly className: string = className;
+    readonly keepDims: boolean;
+    constructor(options: OptionsOf<typeof globalPoolOptions> & { name?: string } = {}) {
+      super();
+      this.keepDims = parseOptions(className, globalPoolOptions, options, ['name']).keepDims;
+      if (options.name !== undefined) this.withName(options.name);
+    }
+    forward(x: Tensor): Tensor {
+      return fn(pooledInput(this, x, n), this.keepDims);
+    }
+    override getConfig(): LayerConfig {
+      return optionsConfig(globalPoolOptions, this);
+    }
+  };
+  registerLayer(className, (c) => new layer(c as OptionsOf<typeof globalPoolOptions>));
+  return layer;
 }
 
 /**
@@ -290,123 +341,31 @@ abstract class AdaptivePool extends Module {
  * cell i averages input cells floor(i·in/out) to ceil((i+1)·in/out) - 1 on
  * each axis (PyTorch's windows). AdaptiveAvgPool2d(1) is global average pooling.
  */
-export class AdaptiveAvgPool2d extends AdaptivePool {
-  static override readonly className = 'AdaptiveAvgPool2d';
-
-  constructor(outputSize: number | readonly [number | null, number | null], options: { name?: string } = {}) {
-    super(2, outputSize, options);
-  }
-
-  forward(x: Tensor): Tensor {
-    return adaptiveAvgPoolNd(this.label, pooledInput(this, x, 2), this.outputSize, 2);
-  }
-}
-
+export const AdaptiveAvgPool2d = adaptivePool('AdaptiveAvgPool2d', 2, adaptiveAvgPoolNd);
 /** Adaptive average pooling of [N, C, L] to a fixed length. */
-export class AdaptiveAvgPool1d extends AdaptivePool {
-  static override readonly className = 'AdaptiveAvgPool1d';
-
-  constructor(outputSize: number, options: { name?: string } = {}) {
-    super(1, outputSize, options);
-  }
-
-  forward(x: Tensor): Tensor {
-    return adaptiveAvgPoolNd(this.label, pooledInput(this, x, 1), this.outputSize, 1);
-  }
-}
-
+export const AdaptiveAvgPool1d = adaptivePool('AdaptiveAvgPool1d', 1, adaptiveAvgPoolNd);
 /** Max pooling to a fixed output size, with AdaptiveAvgPool2d's windows. */
-export class AdaptiveMaxPool2d extends AdaptivePool {
-  static override readonly className = 'AdaptiveMaxPool2d';
-
-  constructor(outputSize: number | readonly [number | null, number | null], options: { name?: string } = {}) {
-    super(2, outputSize, options);
-  }
-
-  forward(x: Tensor): Tensor {
-    return adaptiveMaxPoolNd(this.label, pooledInput(this, x, 2), this.outputSize, 2);
-  }
-}
-
+export const AdaptiveMaxPool2d = adaptivePool('AdaptiveMaxPool2d', 2, adaptiveMaxPoolNd);
 /** Adaptive max pooling of [N, C, L] to a fixed length. */
-export class AdaptiveMaxPool1d extends AdaptivePool {
-  static override readonly className = 'AdaptiveMaxPool1d';
-
-  constructor(outputSize: number, options: { name?: string } = {}) {
-    super(1, outputSize, options);
-  }
-
-  forward(x: Tensor): Tensor {
-    return adaptiveMaxPoolNd(this.label, pooledInput(this, x, 1), this.outputSize, 1);
-  }
-}
-
-abstract class GlobalPool extends Module {
-  /** Keep the pooled axes as size 1 ([N, C, 1, 1]) instead of dropping them ([N, C]). */
-  readonly keepDims: boolean;
-
-  protected constructor(options: { keepDims?: boolean; name?: string }) {
-    super();
-    this.keepDims = check((this.constructor as typeof Module).className).boolean('keepDims', options.keepDims ?? false);
-    if (options.name !== undefined) this.withName(options.name);
-  }
-
-  override getConfig(): LayerConfig {
-    return { keepDims: this.keepDims };
-  }
-}
-
+export const AdaptiveMaxPool1d = adaptivePool('AdaptiveMaxPool1d', 1, adaptiveMaxPoolNd);
 /** Mean of each channel over H and W (Keras' GlobalAveragePooling2D): [N, C, H, W] → [N, C]. */
-export class GlobalAvgPool2d extends GlobalPool {
-  static override readonly className = 'GlobalAvgPool2d';
-
-  constructor(options: { keepDims?: boolean; name?: string } = {}) {
-    super(options);
-  }
-
-  forward(x: Tensor): Tensor {
-    return globalAvgPool2d(pooledInput(this, x, 2), this.keepDims);
-  }
-}
-
+export const GlobalAvgPool2d = globalPool('GlobalAvgPool2d', 2, globalAvgPool2d);
 /** Maximum of each channel over H and W: [N, C, H, W] → [N, C]. */
-export class GlobalMaxPool2d extends GlobalPool {
-  static override readonly className = 'GlobalMaxPool2d';
-
-  constructor(options: { keepDims?: boolean; name?: string } = {}) {
-    super(options);
-  }
-
-  forward(x: Tensor): Tensor {
-    return globalMaxPool2d(pooledInput(this, x, 2), this.keepDims);
-  }
-}
-
+export const GlobalMaxPool2d = globalPool('GlobalMaxPool2d', 2, globalMaxPool2d);
 /** Mean of each channel over L: [N, C, L] → [N, C]. */
-export class GlobalAvgPool1d extends GlobalPool {
-  static override readonly className = 'GlobalAvgPool1d';
-
-  constructor(options: { keepDims?: boolean; name?: string } = {}) {
-    super(options);
-  }
-
-  forward(x: Tensor): Tensor {
-    return globalAvgPool1d(pooledInput(this, x, 1), this.keepDims);
-  }
-}
-
+export const GlobalAvgPool1d = globalPool('GlobalAvgPool1d', 1, globalAvgPool1d);
 /** Maximum of each channel over L: [N, C, L] → [N, C]. */
-export class GlobalMaxPool1d extends GlobalPool {
-  static override readonly className = 'GlobalMaxPool1d';
+export const GlobalMaxPool1d = globalPool('GlobalMaxPool1d', 1, globalMaxPool1d);
 
-  constructor(options: { keepDims?: boolean; name?: string } = {}) {
-    super(options);
-  }
-
-  forward(x: Tensor): Tensor {
-    return globalMaxPool1d(pooledInput(this, x, 1), this.keepDims);
-  }
-}
+// Each table entry is a class value; these aliases make its name a type too.
+export type AdaptiveAvgPool2d = InstanceType<typeof AdaptiveAvgPool2d>;
+export type AdaptiveAvgPool1d = InstanceType<typeof AdaptiveAvgPool1d>;
+export type AdaptiveMaxPool2d = InstanceType<typeof AdaptiveMaxPool2d>;
+export type AdaptiveMaxPool1d = InstanceType<typeof AdaptiveMaxPool1d>;
+export type GlobalAvgPool2d = InstanceType<typeof GlobalAvgPool2d>;
+export type GlobalMaxPool2d = InstanceType<typeof GlobalMaxPool2d>;
+export type GlobalAvgPool1d = InstanceType<typeof GlobalAvgPool1d>;
+export type GlobalMaxPool1d = InstanceType<typeof GlobalMaxPool1d>;
 
 registerLayer(MaxPool1d.className, (c) => new MaxPool1d(c.kernelSize as number, c as MaxPoolLayerOptions));
 registerLayer(MaxPool2d.className, (c) => new MaxPool2d(c.kernelSize as [number, number], c as MaxPoolLayerOptions));
@@ -417,11 +376,3 @@ registerLayer(
   MaxUnpool2d.className,
   (c) => new MaxUnpool2d(c.kernelSize as [number, number], { stride: c.stride as [number, number], padding: c.padding as [number, number] }),
 );
-registerLayer(AdaptiveAvgPool1d.className, (c) => new AdaptiveAvgPool1d(c.outputSize as number));
-registerLayer(AdaptiveAvgPool2d.className, (c) => new AdaptiveAvgPool2d(c.outputSize as [number | null, number | null]));
-registerLayer(AdaptiveMaxPool1d.className, (c) => new AdaptiveMaxPool1d(c.outputSize as number));
-registerLayer(AdaptiveMaxPool2d.className, (c) => new AdaptiveMaxPool2d(c.outputSize as [number | null, number | null]));
-registerLayer(GlobalAvgPool1d.className, (c) => new GlobalAvgPool1d({ keepDims: c.keepDims as boolean | undefined }));
-registerLayer(GlobalAvgPool2d.className, (c) => new GlobalAvgPool2d({ keepDims: c.keepDims as boolean | undefined }));
-registerLayer(GlobalMaxPool1d.className, (c) => new GlobalMaxPool1d({ keepDims: c.keepDims as boolean | undefined }));
-registerLayer(GlobalMaxPool2d.className, (c) => new GlobalMaxPool2d({ keepDims: c.keepDims as boolean | undefined }));
