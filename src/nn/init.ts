@@ -17,11 +17,15 @@
  * Fans of a weight of shape [out, in, k1, k2, ...] are fanIn = in·k1·k2·...
  * and fanOut = out·k1·k2·... (PyTorch's convention for Linear and Conv).
  */
+
+import type { FloatDType } from '../core/dtype.js';
 import { noGrad } from '../core/engine.js';
 import { fmtShape, ValueError } from '../core/errors.js';
 import { defaultGenerator, type Generator } from '../core/random.js';
 import type { Tensor } from '../core/tensor.js';
 import { check } from '../core/validate.js';
+import { zeros as zerosTensor } from '../ops/index.js';
+import { Parameter } from './parameter.js';
 
 export interface InitOptions {
   /** Draw from this generator instead of the default one. */
@@ -324,4 +328,48 @@ export function applyInitializer(t: Tensor, init: Initializer, generator?: Gener
   if (typeof init === 'number') constant(t, init);
   else if (typeof init === 'function') init(t, generator);
   else throw new ValueError(`initializer must be a number or a function (tensor, generator) => void, got ${typeof init}`);
+}
+
+/** How a layer's user chose to initialise its parameters (the options Linear, Conv and LocallyConnected share). */
+export interface ParameterInitOptions {
+  /** Replaces the default weight initialisation (a constant or a function, e.g. `(w) => nn.init.xavierUniform(w)`). */
+  weightInit?: Initializer;
+  /** Replaces the default bias initialisation; `0` or `0.1` (the notes' suggestions) are constants. */
+  biasInit?: Initializer;
+  /** Draw the initial weights from this generator instead of the default one. */
+  generator?: Generator;
+}
+
+/**
+ * Create a layer's weight and bias (none when `biasShape` is null) and
+ * initialise them: with the user's initializers when given, else as PyTorch's
+ * layers do by default, the weight by `defaultWeight` and the bias from
+ * U(-1/√fanIn, 1/√fanIn). The one place where layers initialise parameters.
+ */
+export function initLayerParameters(
+  weightShape: readonly number[],
+  biasShape: readonly number[] | null,
+  dtype: FloatDType,
+  fanIn: number,
+  options: ParameterInitOptions,
+  defaultWeight: (weight: Tensor, generator: Generator | undefined) => void,
+): { weight: Parameter; bias: Parameter | null } {
+  const g = options.generator;
+  const weight = new Parameter(zerosTensor(weightShape, { dtype }));
+  if (options.weightInit !== undefined) applyInitializer(weight, options.weightInit, g);
+  else defaultWeight(weight, g);
+  const bias = biasShape === null ? null : new Parameter(zerosTensor(biasShape, { dtype }));
+  if (bias) {
+    if (options.biasInit !== undefined) applyInitializer(bias, options.biasInit, g);
+    else {
+      const bound = 1 / Math.sqrt(fanIn);
+      uniform(bias, -bound, bound, { generator: g });
+    }
+  }
+  return { weight, bias };
+}
+
+/** PyTorch's default weight initialisation of Linear and Conv: kaiming_uniform with a = √5, i.e. U(-1/√fanIn, 1/√fanIn). */
+export function defaultLinearWeight(weight: Tensor, generator: Generator | undefined): void {
+  kaimingUniform(weight, { a: Math.sqrt(5), generator });
 }

@@ -3,12 +3,13 @@
 // overflow on elements it does not select, its input is clamped first, because
 // the unselected branch still receives a zero gradient and 0 * inf = NaN.
 import { fmtShape, ShapeError, ValueError } from '../core/errors.js';
+import type { Generator } from '../core/random.js';
 import { normalizeAxis } from '../core/shape.js';
 import type { Tensor } from '../core/tensor.js';
 import { check } from '../core/validate.js';
 import { assertTensor } from '../kernels/util.js';
 import { where } from '../kernels/where.js';
-import { arange } from './creation.js';
+import { arange, bernoulli, zerosLike } from './creation.js';
 
 // ---------------------------------------------------------------------------
 // Step functions (Hagan's hard limits and competitive transfer function)
@@ -294,4 +295,18 @@ export function rbf(x: Tensor, weight: Tensor): Tensor {
     throw new ShapeError(`rbf: expected input with last dimension ${weight.shape[1]} (weight ${fmtShape(weight.shape)}), got ${fmtShape(x.shape)}`);
   }
   return x.unsqueeze(-2).sub(weight).square().sum(-1);
+}
+
+/**
+ * Inverted dropout, the training-mode form: each element is zeroed with
+ * probability p and the kept ones are scaled by 1/(1 - p), so the expected
+ * value is unchanged and evaluation needs no rescaling. p = 0 returns x; p = 1
+ * returns zeros. The mask is drawn from `generator` (default: the global one).
+ */
+export function dropout(x: Tensor, p: number, options: { generator?: Generator } = {}): Tensor {
+  check('dropout').probability('p', p);
+  if (p === 0) return x;
+  if (p === 1) return x.mul(zerosLike(x));
+  const keep = bernoulli(x.shape, 1 - p, { dtype: x.dtype, generator: options.generator });
+  return x.mul(keep.mul(1 / (1 - p)));
 }

@@ -4,10 +4,10 @@ import type { Generator } from '../../core/random.js';
 import type { Tensor } from '../../core/tensor.js';
 import { check } from '../../core/validate.js';
 import { convNd, convTransposeNd } from '../../ops/conv.js';
-import { pad, zeros } from '../../ops/index.js';
-import { applyInitializer, computeFans, type Initializer, kaimingUniform, uniform } from '../init.js';
+import { pad } from '../../ops/index.js';
+import { computeFans, defaultLinearWeight, type Initializer, initLayerParameters } from '../init.js';
 import { type LayerConfig, Module } from '../module.js';
-import { Parameter } from '../parameter.js';
+import type { Parameter } from '../parameter.js';
 import { registerLayer } from '../registry.js';
 import { floatInput, shapeMismatch } from './checks.js';
 
@@ -114,20 +114,10 @@ abstract class ConvBase extends Module {
     const kernel = asList(this.kernelSize, n);
     // PyTorch's layouts: [out, in/groups, ...kernel], and [in, out/groups, ...kernel] when transposed.
     const shape = transposed ? [inChannels, outChannels / this.groups, ...kernel] : [outChannels, inChannels / this.groups, ...kernel];
-    const g = options.generator;
-    this.weight = new Parameter(zeros(shape, { dtype: this.dtype }));
-    // PyTorch's default: kaiming_uniform(a = √5), i.e. U(-1/√fanIn, 1/√fanIn), with
-    // fanIn = shape[1]·kernel area (for a transposed weight that is out/groups·area).
-    if (options.weightInit !== undefined) applyInitializer(this.weight, options.weightInit, g);
-    else kaimingUniform(this.weight, { a: Math.sqrt(5), generator: g });
-    this.bias = hasBias ? new Parameter(zeros([outChannels], { dtype: this.dtype })) : null;
-    if (this.bias) {
-      if (options.biasInit !== undefined) applyInitializer(this.bias, options.biasInit, g);
-      else {
-        const bound = 1 / Math.sqrt(computeFans(shape).fanIn);
-        uniform(this.bias, -bound, bound, { generator: g });
-      }
-    }
+    // PyTorch's default bound uses fanIn = shape[1]·kernel area (for a transposed weight that is out/groups·area).
+    const { weight, bias } = initLayerParameters(shape, hasBias ? [outChannels] : null, this.dtype, computeFans(shape).fanIn, options, defaultLinearWeight);
+    this.weight = weight;
+    this.bias = bias;
   }
 
   /** The input as the layer's dtype, checked to be [N, inChannels, ...] or unbatched [inChannels, ...]. */

@@ -1,7 +1,7 @@
 import type { Generator } from '../../core/random.js';
 import type { Tensor } from '../../core/tensor.js';
 import { check } from '../../core/validate.js';
-import { bernoulli, zerosLike } from '../../ops/index.js';
+import { bernoulli, dropout, zerosLike } from '../../ops/index.js';
 import { type LayerConfig, Module } from '../module.js';
 import { registerLayer } from '../registry.js';
 import { anyFloatInput } from './checks.js';
@@ -33,10 +33,8 @@ export class Dropout extends Module {
 
   forward(x: Tensor): Tensor {
     const input = anyFloatInput(this, x);
-    if (!this.training || this.p === 0) return input;
-    if (this.p === 1) return input.mul(zerosLike(input));
-    const keep = bernoulli(input.shape, 1 - this.p, { dtype: input.dtype, generator: this._generator });
-    return input.mul(keep.mul(1 / (1 - this.p)));
+    if (!this.training) return input;
+    return dropout(input, this.p, { generator: this._generator });
   }
 
   override getConfig(): LayerConfig {

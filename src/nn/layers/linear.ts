@@ -1,27 +1,20 @@
 import type { FloatDType } from '../../core/dtype.js';
-import type { Generator } from '../../core/random.js';
 import type { Tensor } from '../../core/tensor.js';
 import { check } from '../../core/validate.js';
-import { linear, zeros } from '../../ops/index.js';
+import { linear } from '../../ops/index.js';
 import { matmulPrimitive } from '../../ops/primitives.js';
-import { applyInitializer, type Initializer, kaimingUniform, uniform } from '../init.js';
+import { defaultLinearWeight, initLayerParameters, type ParameterInitOptions } from '../init.js';
 import { type LayerConfig, Module } from '../module.js';
-import { Parameter } from '../parameter.js';
+import type { Parameter } from '../parameter.js';
 import { registerLayer } from '../registry.js';
 import { floatInput, shapeMismatch } from './checks.js';
 
-export interface LinearOptions {
+export interface LinearOptions extends ParameterInitOptions {
   /** Learn an additive bias (default true). */
   bias?: boolean;
   dtype?: FloatDType;
   /** Name shown in errors and summaries. */
   name?: string;
-  /** Replaces the default weight initialisation (a constant or a function, e.g. `(w) => nn.init.xavierUniform(w)`). */
-  weightInit?: Initializer;
-  /** Replaces the default bias initialisation; `0` or `0.1` (the notes' suggestions) are constants. */
-  biasInit?: Initializer;
-  /** Draw the initial weights from this generator instead of the default one. */
-  generator?: Generator;
 }
 
 /**
@@ -48,18 +41,16 @@ export class Linear extends Module {
     this.dtype = check('Linear').floatDType('dtype', options.dtype ?? 'float32');
     const hasBias = check('Linear').boolean('bias', options.bias ?? true);
     if (options.name !== undefined) this.withName(options.name);
-    const g = options.generator;
-    this.weight = new Parameter(zeros([outFeatures, inFeatures], { dtype: this.dtype }));
-    if (options.weightInit !== undefined) applyInitializer(this.weight, options.weightInit, g);
-    else kaimingUniform(this.weight, { a: Math.sqrt(5), generator: g });
-    this.bias = hasBias ? new Parameter(zeros([outFeatures], { dtype: this.dtype })) : null;
-    if (this.bias) {
-      if (options.biasInit !== undefined) applyInitializer(this.bias, options.biasInit, g);
-      else {
-        const bound = 1 / Math.sqrt(inFeatures);
-        uniform(this.bias, -bound, bound, { generator: g });
-      }
-    }
+    const { weight, bias } = initLayerParameters(
+      [outFeatures, inFeatures],
+      hasBias ? [outFeatures] : null,
+      this.dtype,
+      inFeatures,
+      options,
+      defaultLinearWeight,
+    );
+    this.weight = weight;
+    this.bias = bias;
   }
 
   forward(x: Tensor): Tensor {

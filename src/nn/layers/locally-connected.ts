@@ -4,11 +4,10 @@ import type { Generator } from '../../core/random.js';
 import type { Tensor } from '../../core/tensor.js';
 import { check } from '../../core/validate.js';
 import { convOutputSize, unfoldNd } from '../../ops/conv.js';
-import { zeros } from '../../ops/index.js';
 import { matmulPrimitive } from '../../ops/primitives.js';
-import { applyInitializer, type Initializer, uniform } from '../init.js';
+import { type Initializer, initLayerParameters, uniform } from '../init.js';
 import { type LayerConfig, Module } from '../module.js';
-import { Parameter } from '../parameter.js';
+import type { Parameter } from '../parameter.js';
 import { registerLayer } from '../registry.js';
 import { floatInput, shapeMismatch } from './checks.js';
 import { asList, spatialOption } from './conv.js';
@@ -96,16 +95,13 @@ abstract class LocallyConnectedNd extends Module {
     if (options.name !== undefined) this.withName(options.name);
     const positions = this.outputSize.reduce((p, d) => p * d, 1);
     const fanIn = inChannels * this.kernelSize.reduce((p, d) => p * d, 1);
-    const bound = 1 / Math.sqrt(fanIn);
-    const g = options.generator;
-    this.weight = new Parameter(zeros([positions, outChannels, fanIn], { dtype: this.dtype }));
-    if (options.weightInit !== undefined) applyInitializer(this.weight, options.weightInit, g);
-    else uniform(this.weight, -bound, bound, { generator: g });
-    this.bias = hasBias ? new Parameter(zeros([outChannels, ...this.outputSize], { dtype: this.dtype })) : null;
-    if (this.bias) {
-      if (options.biasInit !== undefined) applyInitializer(this.bias, options.biasInit, g);
-      else uniform(this.bias, -bound, bound, { generator: g });
-    }
+    const biasShape = hasBias ? [outChannels, ...this.outputSize] : null;
+    const { weight, bias } = initLayerParameters([positions, outChannels, fanIn], biasShape, this.dtype, fanIn, options, (w, generator) => {
+      const bound = 1 / Math.sqrt(fanIn);
+      uniform(w, -bound, bound, { generator });
+    });
+    this.weight = weight;
+    this.bias = bias;
   }
 
   forward(x: Tensor): Tensor {

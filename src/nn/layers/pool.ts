@@ -2,7 +2,6 @@ import { ValueError } from '../../core/errors.js';
 import type { Tensor } from '../../core/tensor.js';
 import { check } from '../../core/validate.js';
 import {
-  type AdaptiveSize,
   adaptiveAvgPoolNd,
   adaptiveMaxPoolNd,
   avgPoolNd,

@@ -3,7 +3,7 @@ import { fmtShape, ValueError } from '../../../core/errors.js';
 import type { Generator } from '../../../core/random.js';
 import type { Tensor } from '../../../core/tensor.js';
 import { check } from '../../../core/validate.js';
-import { bernoulli, concat, stack, zeros } from '../../../ops/index.js';
+import { concat, dropout, stack, zeros } from '../../../ops/index.js';
 import { unbind } from '../../../ops/primitives.js';
 import { type LayerConfig, Module } from '../../module.js';
 import { registerLayer } from '../../registry.js';
@@ -180,11 +180,9 @@ abstract class RecurrentLayer extends Module {
     return { output, hN, cN };
   }
 
-  /** Inverted dropout between stacked layers: zero with probability p, scale the rest by 1/(1-p). */
+  /** Inverted dropout between stacked layers. */
   private dropOut(x: Tensor): Tensor {
-    if (this.dropout === 1) return x.mul(0);
-    const keep = bernoulli(x.shape, 1 - this.dropout, { dtype: x.dtype, generator: this._generator });
-    return x.mul(keep.mul(1 / (1 - this.dropout)));
+    return dropout(x, this.dropout, { generator: this._generator });
   }
 
   override getConfig(): LayerConfig {
