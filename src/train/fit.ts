@@ -80,12 +80,16 @@ export interface EvaluateOptions {
   batchSize?: number;
   /** Give up between batches when this signal aborts (the promise rejects with the signal's reason). */
   signal?: AbortSignal;
+  /** Yield to the event loop when this many milliseconds passed since the last yield (default 15), as fit does. */
+  yieldEveryMs?: number;
 }
 
 export interface PredictOptions {
   /** Samples per batch (default 32). */
   batchSize?: number;
   signal?: AbortSignal;
+  /** Yield to the event loop when this many milliseconds passed since the last yield (default 15), as fit does. */
+  yieldEveryMs?: number;
 }
 
 /** A pass over the data as async-iterable batches, plus the batch count when it is known. */
@@ -132,27 +136,34 @@ function checkBatchSize(op: string, batchSize: number): number {
   return batchSize;
 }
 
+/** Data resolved once: a dataset that fit batches (and may split), or ready-made batches. */
+type ResolvedData = { dataset: IndexedDataset } | { batches: Iterable<Batch> | AsyncIterable<Batch> };
+
+function resolveData(op: string, data: Data): ResolvedData {
+  const dataset = asDataset(op, data);
+  return dataset ? { dataset } : { batches: data as Iterable<Batch> | AsyncIterable<Batch> };
+}
+
 /**
- * Batches for tensors and datasets, or the data itself when already batched.
- * `batchSizeGiven` says whether the caller chose batchSize for this data (an
- * error with batched data) or it was inherited (ignored then).
+ * Batches for a dataset, or the batches themselves when the data came
+ * batched. `batchSizeGiven` says whether the caller chose batchSize for this
+ * data (an error with batched data) or it was inherited (ignored then).
  */
 function batchSource(
   op: string,
-  data: Data,
+  data: ResolvedData,
   loaderOptions: { batchSize?: number; shuffle?: boolean; generator?: Generator },
   batchSizeGiven = loaderOptions.batchSize !== undefined,
 ): BatchSource {
-  const dataset = asDataset(op, data);
-  if (dataset) {
-    const loader = new DataLoader(dataset, { ...loaderOptions, batchSize: checkBatchSize(op, loaderOptions.batchSize ?? 32) });
+  if ('dataset' in data) {
+    const loader = new DataLoader(data.dataset, { ...loaderOptions, batchSize: checkBatchSize(op, loaderOptions.batchSize ?? 32) });
     return { batches: () => loader, steps: loader.length };
   }
   if (batchSizeGiven) {
     throw new ValueError(`${op}: batchSize applies to tensors and datasets; this data is already batched (set the batch size on the DataLoader)`);
   }
-  const length = (data as { length?: unknown }).length;
-  return { batches: () => data as Iterable<Batch> | AsyncIterable<Batch>, steps: typeof length === 'number' ? length : undefined };
+  const length = (data.batches as { length?: unknown }).length;
+  return { batches: () => data.batches, steps: typeof length === 'number' ? length : undefined };
 }
 
 function checkBatch(op: string, batch: Batch, index: number, needTarget: boolean): void {
@@ -212,6 +223,25 @@ function yieldToEventLoop(): Promise<void> {
     });
   }
   return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/** Hands control to the event loop once `everyMs` have passed since it last did (fit, evaluate and predict share it). */
+class Yielder {
+  private last = now();
+  constructor(private readonly everyMs: number) {}
+
+  static fromOption(op: string, everyMs: number | undefined): Yielder {
+    const ms = everyMs ?? 15;
+    if (!(ms >= 0)) throw new ValueError(`${op}: yieldEveryMs must be >= 0, got ${ms}`);
+    return new Yielder(ms);
+  }
+
+  async maybeYield(): Promise<void> {
+    if (now() - this.last >= this.everyMs) {
+      await yieldToEventLoop();
+      this.last = now();
+    }
+  }
 }
 
 function resolveOptimizer(model: Module, spec: OptimizerSpec): OptimizerLike {
@@ -292,6 +322,61 @@ function checkSignal(signal: AbortSignal | undefined, op: string): AbortSignal |
  * history.get('valAccuracy');
  */
 export async function fit(model: Module, data: Data, options: FitOptions): Promise<History> {
+  const run = prepareRun(model, data, options);
+  const modes = saveModes(model);
+  try {
+    model.train();
+    for (const c of run.callbacks) await c.onTrainBegin?.(run.ctx);
+    for (; run.epoch < run.epochs && run.stopReason === null && !run.aborted; run.epoch++) {
+      const logs = await trainEpoch(run);
+      if (logs === null) break;
+      if (run.validation) {
+        const valLogs = await validate(run);
+        if (valLogs === null) break;
+        for (const [k, v] of Object.entries(valLogs)) logs[valKey(k)] = v;
+      }
+      logs.lr = run.epochLr;
+      run.history.record(run.epoch, logs);
+      for (const c of run.callbacks) await c.onEpochEnd?.(run.epoch, logs, run.ctx);
+      await run.yielder.maybeYield();
+    }
+    return await finish(run);
+  } finally {
+    restoreModes(modes);
+  }
+}
+
+/** Everything one fit() call works with, checked and resolved once. */
+interface Run {
+  readonly model: Module;
+  readonly lossFn: LossFn;
+  readonly optimizer: OptimizerLike;
+  readonly epochs: number;
+  readonly initialEpoch: number;
+  /** Trainable parameters (gradient clipping) and the weights that l1/l2 apply to. */
+  readonly trainable: Parameter[];
+  readonly regularized: Parameter[];
+  readonly l1: number;
+  readonly l2: number;
+  readonly clipNorm: number | undefined;
+  readonly metrics: Metric[];
+  readonly train: BatchSource;
+  readonly validation: BatchSource | undefined;
+  readonly callbacks: Callback[];
+  readonly signal: AbortSignal | undefined;
+  readonly yielder: Yielder;
+  readonly history: History;
+  readonly ctx: TrainContext;
+  epoch: number;
+  step: number;
+  /** The learning rate when the current epoch began (reported as 'lr'). */
+  epochLr: number;
+  stopReason: string | null;
+  aborted: boolean;
+}
+
+/** Check the options and resolve the data (once), the optimizer, the metrics and the callbacks. */
+function prepareRun(model: Module, data: Data, options: FitOptions): Run {
   const op = 'fit';
   if (options === null || typeof options !== 'object') throw new ValueError('fit: options {loss, optimizer, ...} are required');
   const lossFn = checkLoss(op, options.loss);
@@ -306,177 +391,206 @@ export async function fit(model: Module, data: Data, options: FitOptions): Promi
   const l2 = nonNegativeOption('l2', options.l2);
   const clipNorm = options.clipGradNorm;
   if (clipNorm !== undefined && !(clipNorm > 0)) throw new ValueError(`fit: clipGradNorm must be a positive number, got ${clipNorm}`);
-  const yieldEveryMs = options.yieldEveryMs ?? 15;
-  if (!(yieldEveryMs >= 0)) throw new ValueError(`fit: yieldEveryMs must be >= 0, got ${yieldEveryMs}`);
+  const yielder = Yielder.fromOption(op, options.yieldEveryMs);
   const signal = checkSignal(options.signal, op);
   const metrics = resolveMetrics(op, options.metrics, options.loss);
+  const { train, validation } = trainingSources(op, data, options);
+  const callbacks = resolveCallbacks(options);
+  const trainable = model.trainableParameters();
+  const run: Run = {
+    model,
+    lossFn,
+    optimizer,
+    epochs,
+    initialEpoch,
+    trainable,
+    regularized: l1 > 0 || l2 > 0 ? trainable.filter((p) => p.ndim >= 2) : [],
+    l1,
+    l2,
+    clipNorm,
+    metrics,
+    train,
+    validation,
+    callbacks,
+    signal,
+    yielder,
+    history: new History(),
+    ctx: undefined as unknown as TrainContext,
+    epoch: initialEpoch,
+    step: 0,
+    epochLr: optimizer.paramGroups[0].lr,
+    stopReason: null,
+    aborted: false,
+  };
+  (run as { ctx: TrainContext }).ctx = {
+    model,
+    optimizer,
+    initialEpoch,
+    epochs,
+    stepsPerEpoch: train.steps,
+    history: run.history,
+    get epoch() {
+      return run.epoch;
+    },
+    get step() {
+      return run.step;
+    },
+    stopTraining(reason: string) {
+      run.stopReason = typeof reason === 'string' && reason ? reason : 'a callback asked to stop';
+    },
+    get stopRequested() {
+      return run.stopReason !== null;
+    },
+  };
+  return run;
+}
 
-  let trainData = data;
-  let validationData = options.validationData;
+/** The training batches and the validation batches (from validationData, or the last validationSplit of the samples). */
+function trainingSources(op: string, data: Data, options: FitOptions): { train: BatchSource; validation: BatchSource | undefined } {
+  let trainData = resolveData(op, data);
+  let validationData = options.validationData === undefined ? undefined : resolveData(op, options.validationData);
   const split = options.validationSplit;
   if (split !== undefined) {
     if (!(split > 0 && split < 1)) throw new ValueError(`fit: validationSplit must be in (0, 1), got ${split}`);
     if (validationData !== undefined) throw new ValueError('fit: give validationSplit or validationData, not both');
-    const dataset = asDataset(op, data);
+    const dataset = 'dataset' in trainData ? trainData.dataset : null;
     if (!(dataset instanceof TensorDataset))
       throw new ValueError('fit: validationSplit needs {x, y} tensors or a TensorDataset; for other data pass validationData');
     const n = dataset.length;
     const nVal = Math.ceil(split * n);
     if (nVal >= n) throw new ValueError(`fit: validationSplit ${split} of ${n} samples leaves nothing to train on`);
     const indices = (start: number, end: number) => Int32Array.from({ length: end - start }, (_, i) => start + i);
-    trainData = dataset.subset(indices(0, n - nVal));
-    validationData = dataset.subset(indices(n - nVal, n));
+    trainData = { dataset: dataset.subset(indices(0, n - nVal)) };
+    validationData = { dataset: dataset.subset(indices(n - nVal, n)) };
   }
   const train = batchSource(op, trainData, { batchSize: options.batchSize, shuffle: options.shuffle ?? true, generator: options.generator });
   const validation =
     validationData === undefined
       ? undefined
       : batchSource(op, validationData, { batchSize: options.validationBatchSize ?? options.batchSize }, options.validationBatchSize !== undefined);
+  return { train, validation };
+}
 
+/** The NaN guard (unless turned off or given), the user's callbacks, and the progress logger when verbose. */
+function resolveCallbacks(options: FitOptions): Callback[] {
   const callbacks: Callback[] = [];
   const userCallbacks = options.callbacks ?? [];
   if (!Array.isArray(userCallbacks)) throw new ValueError('fit: callbacks must be an array');
   if ((options.terminateOnNaN ?? true) && !userCallbacks.some((c) => c instanceof TerminateOnNaN)) callbacks.push(new TerminateOnNaN());
   callbacks.push(...userCallbacks);
   if (options.verbose) callbacks.push(new ProgressLogger({ log: options.log }));
+  return callbacks;
+}
 
-  const trainable = model.trainableParameters();
-  const regularized = l1 > 0 || l2 > 0 ? trainable.filter((p) => p.ndim >= 2) : [];
-  const history = new History();
-  let stopReason: string | null = null;
-  let epoch = initialEpoch;
-  let step = 0;
-  const ctx: TrainContext = {
-    model,
-    optimizer,
-    initialEpoch,
-    epochs,
-    stepsPerEpoch: train.steps,
-    history,
-    get epoch() {
-      return epoch;
-    },
-    get step() {
-      return step;
-    },
-    stopTraining(reason: string) {
-      stopReason = typeof reason === 'string' && reason ? reason : 'a callback asked to stop';
-    },
-    get stopRequested() {
-      return stopReason !== null;
-    },
-  };
-
-  const modes = saveModes(model);
-  let lastYield = now();
-  const maybeYield = async () => {
-    if (now() - lastYield >= yieldEveryMs) {
-      await yieldToEventLoop();
-      lastYield = now();
-    }
-  };
-  let aborted = false;
-  try {
-    model.train();
-    for (const c of callbacks) await c.onTrainBegin?.(ctx);
-    for (; epoch < epochs && stopReason === null && !aborted; epoch++) {
-      if (signal?.aborted) {
-        aborted = true;
-        break;
-      }
-      const lr = optimizer.paramGroups[0].lr;
-      for (const m of metrics) m.reset();
-      for (const c of callbacks) await c.onEpochBegin?.(epoch, ctx);
-      let lossSum = 0;
-      let samples = 0;
-      let batch = 0;
-      let finished = true;
-      for await (const b of train.batches()) {
-        if (signal?.aborted) {
-          aborted = true;
-          finished = false;
-          break;
-        }
-        checkBatch(op, b, batch, true);
-        const x = b.x;
-        const y = b.y as Tensor;
-        const size = x.ndim === 0 ? 1 : x.shape[0];
-        for (const c of callbacks) await c.onBatchBegin?.(batch, ctx);
-        let first: { prediction: Tensor; loss: number } | null = null;
-        const closure = () => {
-          // The model's too: parameters outside the optimizer would otherwise accumulate gradients forever.
-          model.zeroGrad();
-          optimizer.zeroGrad();
-          const prediction = forward(op, model, x);
-          const loss = computeLoss(op, lossFn, prediction, y);
-          const penalty = regularized.length > 0 ? weightPenalty(regularized, l1, l2) : null;
-          const objective = penalty ? loss.add(penalty) : loss;
-          objective.backward();
-          if (clipNorm !== undefined) clipGradNorm(trainable, clipNorm);
-          if (first === null) {
-            first = { prediction: prediction.detach(), loss: loss.item() };
-            const logs: BatchLogs = { loss: first.loss, size };
-            for (const c of callbacks) {
-              const r = c.onBeforeOptimizerStep?.(batch, logs, ctx);
-              if (r instanceof Promise) throw new ValueError('fit: onBeforeOptimizerStep must be synchronous (it runs inside the optimizer step)');
-            }
-          }
-          return objective;
-        };
-        optimizer.step(closure);
-        if (first === null)
-          throw new ValueError('fit: optimizer.step(closure) did not call the closure; fit needs optimizers that evaluate it, as the ones in optim/ do');
-        const { prediction, loss } = first as { prediction: Tensor; loss: number };
-        lossSum += loss * size;
-        samples += size;
-        for (const m of metrics) m.update(prediction, y);
-        step++;
-        for (const c of callbacks) await c.onBatchEnd?.(batch, { loss, size }, ctx);
-        batch++;
-        if (stopReason !== null) {
-          finished = false;
-          break;
-        }
-        await maybeYield();
-      }
-      // A stop requested at the last batch leaves a complete epoch; one mid-epoch (or with an unknown batch count) does not, and is not recorded.
-      if (!finished && (aborted || train.steps === undefined || batch < train.steps)) break;
-      if (batch === 0) {
-        throw new ValueError(
-          `fit: the training data produced no batches in epoch ${epoch + 1}${epoch > initialEpoch ? ' (a generator can be iterated only once: pass a DataLoader or a re-iterable object)' : ''}`,
-        );
-      }
-      const logs: EpochLogs = { loss: lossSum / samples };
-      for (const m of metrics) logs[m.name] = m.result();
-      if (validation) {
-        if (signal?.aborted) {
-          aborted = true;
-          break;
-        }
-        const valLogs = await evaluateSource(op, model, validation, lossFn, metrics, signal);
-        if (valLogs === null) {
-          aborted = true;
-          break;
-        }
-        for (const [k, v] of Object.entries(valLogs)) logs[valKey(k)] = v;
-      }
-      logs.lr = lr;
-      history.record(epoch, logs);
-      for (const c of callbacks) await c.onEpochEnd?.(epoch, logs, ctx);
-      await maybeYield();
-    }
-    if (aborted) {
-      history.stopped = 'aborted';
-      history.stopMessage = `fit: aborted by the signal during epoch ${epoch + 1}/${epochs}; ${history.length} epoch${history.length === 1 ? '' : 's'} completed`;
-    } else if (stopReason !== null) {
-      history.stopped = 'callback';
-      history.stopMessage = stopReason;
-    }
-    for (const c of callbacks) await c.onTrainEnd?.(history, ctx);
-    return history;
-  } finally {
-    restoreModes(modes);
+/**
+ * One pass over the training batches. Returns the epoch's logs (sample-weighted
+ * mean loss and the metrics), or null when the epoch did not complete (the
+ * signal aborted it, or a callback stopped it before its last batch).
+ */
+async function trainEpoch(run: Run): Promise<EpochLogs | null> {
+  if (run.signal?.aborted) {
+    run.aborted = true;
+    return null;
   }
+  run.epochLr = run.optimizer.paramGroups[0].lr;
+  for (const m of run.metrics) m.reset();
+  for (const c of run.callbacks) await c.onEpochBegin?.(run.epoch, run.ctx);
+  let lossSum = 0;
+  let samples = 0;
+  let batch = 0;
+  let finished = true;
+  for await (const b of run.train.batches()) {
+    if (run.signal?.aborted) {
+      run.aborted = true;
+      finished = false;
+      break;
+    }
+    checkBatch('fit', b, batch, true);
+    const y = b.y as Tensor;
+    const size = b.x.ndim === 0 ? 1 : b.x.shape[0];
+    for (const c of run.callbacks) await c.onBatchBegin?.(batch, run.ctx);
+    const { prediction, loss } = trainStep(run, b.x, y, batch, size);
+    lossSum += loss * size;
+    samples += size;
+    for (const m of run.metrics) m.update(prediction, y);
+    run.step++;
+    for (const c of run.callbacks) await c.onBatchEnd?.(batch, { loss, size }, run.ctx);
+    batch++;
+    if (run.stopReason !== null) {
+      finished = false;
+      break;
+    }
+    await run.yielder.maybeYield();
+  }
+  // A stop requested at the last batch leaves a complete epoch; one mid-epoch (or with an unknown batch count) does not, and is not recorded.
+  if (!finished && (run.aborted || run.train.steps === undefined || batch < run.train.steps)) return null;
+  if (batch === 0) {
+    throw new ValueError(
+      `fit: the training data produced no batches in epoch ${run.epoch + 1}${run.epoch > run.initialEpoch ? ' (a generator can be iterated only once: pass a DataLoader or a re-iterable object)' : ''}`,
+    );
+  }
+  const logs: EpochLogs = { loss: lossSum / samples };
+  for (const m of run.metrics) logs[m.name] = m.result();
+  return logs;
+}
+
+/**
+ * One optimizer step on one batch: zeroGrad, forward, loss (+ l1/l2 penalty),
+ * backward, optional clipping, inside the closure that optimizer.step calls
+ * (so optimizers that re-evaluate the loss, L-BFGS, work too). Returns the
+ * prediction and the loss of the closure's first evaluation.
+ */
+function trainStep(run: Run, x: Tensor, y: Tensor, batch: number, size: number): { prediction: Tensor; loss: number } {
+  let first: { prediction: Tensor; loss: number } | null = null;
+  const closure = () => {
+    // The model's too: parameters outside the optimizer would otherwise accumulate gradients forever.
+    run.model.zeroGrad();
+    run.optimizer.zeroGrad();
+    const prediction = forward('fit', run.model, x);
+    const loss = computeLoss('fit', run.lossFn, prediction, y);
+    const penalty = run.regularized.length > 0 ? weightPenalty(run.regularized, run.l1, run.l2) : null;
+    const objective = penalty ? loss.add(penalty) : loss;
+    objective.backward();
+    if (run.clipNorm !== undefined) clipGradNorm(run.trainable, run.clipNorm);
+    if (first === null) {
+      first = { prediction: prediction.detach(), loss: loss.item() };
+      const logs: BatchLogs = { loss: first.loss, size };
+      for (const c of run.callbacks) {
+        const r = c.onBeforeOptimizerStep?.(batch, logs, run.ctx);
+        if (r instanceof Promise) throw new ValueError('fit: onBeforeOptimizerStep must be synchronous (it runs inside the optimizer step)');
+      }
+    }
+    return objective;
+  };
+  run.optimizer.step(closure);
+  if (first === null)
+    throw new ValueError('fit: optimizer.step(closure) did not call the closure; fit needs optimizers that evaluate it, as the ones in optim/ do');
+  return first;
+}
+
+/** The validation logs after an epoch, or null when the signal aborted. */
+async function validate(run: Run): Promise<EpochLogs | null> {
+  if (run.signal?.aborted) {
+    run.aborted = true;
+    return null;
+  }
+  const logs = await evaluateSource('fit', run.model, run.validation as BatchSource, run.lossFn, run.metrics, run.signal, run.yielder);
+  if (logs === null) run.aborted = true;
+  return logs;
+}
+
+/** Say how training ended, tell the callbacks, and hand back the history. */
+async function finish(run: Run): Promise<History> {
+  const { history } = run;
+  if (run.aborted) {
+    history.stopped = 'aborted';
+    history.stopMessage = `fit: aborted by the signal during epoch ${run.epoch + 1}/${run.epochs}; ${history.length} epoch${history.length === 1 ? '' : 's'} completed`;
+  } else if (run.stopReason !== null) {
+    history.stopped = 'callback';
+    history.stopMessage = run.stopReason;
+  }
+  for (const c of run.callbacks) await c.onTrainEnd?.(history, run.ctx);
+  return history;
 }
 
 /** Mean loss and metrics over one pass, in eval mode without gradients; null when the signal aborted it. */
@@ -487,9 +601,9 @@ async function evaluateSource(
   lossFn: LossFn | undefined,
   metrics: readonly Metric[],
   signal: AbortSignal | undefined,
+  yielder: Yielder,
 ): Promise<EpochLogs | null> {
   const modes = saveModes(model);
-  let lastYield = now();
   try {
     model.eval();
     for (const m of metrics) m.reset();
@@ -509,10 +623,7 @@ async function evaluateSource(
       lossSum += lossValue * size;
       samples += size;
       index++;
-      if (now() - lastYield >= 15) {
-        await yieldToEventLoop();
-        lastYield = now();
-      }
+      await yielder.maybeYield();
     }
     if (samples === 0) throw new ValueError(`${op}: the evaluation data produced no batches`);
     const logs: EpochLogs = {};
@@ -536,8 +647,9 @@ export async function evaluate(model: Module, data: Data, options: EvaluateOptio
   const metrics = resolveMetrics(op, options.metrics, options.loss);
   if (!lossFn && metrics.length === 0) throw new ValueError('evaluate: nothing to compute; give a loss and/or metrics');
   const signal = checkSignal(options.signal, op);
-  const source = batchSource(op, data, { batchSize: options.batchSize, shuffle: false });
-  const logs = await evaluateSource(op, model, source, lossFn, metrics, signal);
+  const yielder = Yielder.fromOption(op, options.yieldEveryMs);
+  const source = batchSource(op, resolveData(op, data), { batchSize: options.batchSize, shuffle: false });
+  const logs = await evaluateSource(op, model, source, lossFn, metrics, signal, yielder);
   if (logs === null) throw signal?.reason ?? new ValueError('evaluate: aborted');
   return logs;
 }
@@ -551,10 +663,10 @@ export async function evaluate(model: Module, data: Data, options: EvaluateOptio
 export async function predict(model: Module, data: Tensor | Data, options: PredictOptions = {}): Promise<Tensor> {
   const op = 'predict';
   const signal = checkSignal(options.signal, op);
-  const source = batchSource(op, data instanceof Tensor ? { x: data } : data, { batchSize: options.batchSize, shuffle: false });
+  const yielder = Yielder.fromOption(op, options.yieldEveryMs);
+  const source = batchSource(op, resolveData(op, data instanceof Tensor ? { x: data } : data), { batchSize: options.batchSize, shuffle: false });
   const modes = saveModes(model);
   const outputs: Tensor[] = [];
-  let lastYield = now();
   try {
     model.eval();
     let index = 0;
@@ -562,10 +674,7 @@ export async function predict(model: Module, data: Tensor | Data, options: Predi
       if (signal?.aborted) throw signal.reason ?? new ValueError('predict: aborted');
       checkBatch(op, b, index++, false);
       outputs.push(noGrad(() => forward(op, model, b.x)));
-      if (now() - lastYield >= 15) {
-        await yieldToEventLoop();
-        lastYield = now();
-      }
+      await yielder.maybeYield();
     }
   } finally {
     restoreModes(modes);
