@@ -6,10 +6,12 @@
  * refused, so a typo (`kernel` for `kernelSize`) is an error, not a no-op.
  */
 import type { FloatDType } from '../core/dtype.js';
+import { UnknownOptionError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
 import { check } from '../core/validate.js';
 import { tensor } from '../ops/index.js';
-import type { LayerConfig } from './module.js';
+import type { LayerConfig, Module } from './module.js';
+import { registerLayer } from './registry.js';
 
 /** One option: its default and how a given value is checked. */
 export interface OptionSpec<T> {
@@ -89,4 +91,77 @@ export function optionsConfig<S extends OptionSchema>(schema: S, values: OptionV
     config[name] = spec.toConfig ? spec.toConfig(v) : v;
   }
   return config;
+}
+
+/** A required argument: no default; a missing one is reported as `name must be ..., got undefined`. */
+export function required<T>(spec: OptionSpec<T>): OptionSpec<T> {
+  return { ...spec, default: undefined as T, parse: spec.parse };
+}
+
+/** One integer >= min per spatial axis: a number for 1-D layers, [h, w] for 2-D ones (as configs store it). */
+export function spatial(n: number, min: number, fallback: number): OptionSpec<number | number[]> {
+  return {
+    default: n === 1 ? fallback : new Array<number>(n).fill(fallback),
+    parse: (who, name, value) => {
+      const list = typeof value === 'number' ? new Array<number>(n).fill(value) : value;
+      if (!Array.isArray(list) || list.length !== n || list.some((v) => typeof v !== 'number' || !Number.isInteger(v) || v < min)) {
+        check(who).fail(`${name} must be an integer >= ${min}${n > 1 ? ` or ${n} of them` : ''}, got ${JSON.stringify(value)}`);
+      }
+      return n === 1 ? (list as number[])[0] : [...(list as number[])];
+    },
+  };
+}
+
+/**
+ * A layer's arguments declared once: the positional ones (in constructor
+ * order) and the keyword options, each with its check and default. From it
+ * come the options type (`OptionsOf<typeof schema.options>`), the checked
+ * values the constructor stores, `getConfig()` and the registry factory that
+ * rebuilds the layer from an architecture file.
+ */
+export class LayerSchema<P extends OptionSchema, O extends OptionSchema> {
+  constructor(
+    readonly className: string,
+    readonly positional: P,
+    readonly options: O,
+    /** Options accepted by the constructor but not saved (name, generator, initializers...). */
+    readonly extraKeys: readonly string[] = ['name'],
+  ) {}
+
+  /** The checked values of the positional arguments and of the options. */
+  parse(args: readonly unknown[], options: unknown): OptionValues<P> & OptionValues<O> {
+    const names = Object.keys(this.positional);
+    const values: Record<string, unknown> = {};
+    names.forEach((name, i) => {
+      values[name] = this.positional[name].parse(this.className, name, args[i]);
+    });
+    try {
+      return { ...values, ...parseOptions(this.className, this.options, options, this.extraKeys) } as OptionValues<P> & OptionValues<O>;
+    } catch (e) {
+      // A config holds the positional arguments too: list them among the accepted names.
+      if (e instanceof UnknownOptionError) throw new UnknownOptionError(e.message, e.option, [...names, ...e.accepted]);
+      throw e;
+    }
+  }
+
+  /** getConfig(): every declared argument, read from the layer (or `overrides`, for values stored in another form). */
+  config(layer: object, overrides: LayerConfig = {}): LayerConfig {
+    const config: LayerConfig = {};
+    const source = layer as Record<string, unknown>;
+    for (const [name, spec] of [...Object.entries(this.positional), ...Object.entries(this.options)]) {
+      const v = name in overrides ? overrides[name] : source[name];
+      config[name] = name in overrides || !spec.toConfig ? v : spec.toConfig(v);
+    }
+    return config;
+  }
+
+  /** Register the layer: the factory passes a config's positional values in order, and its options. */
+  register(construct: (...args: unknown[]) => Module): void {
+    const names = Object.keys(this.positional);
+    registerLayer(this.className, (config) => {
+      const options: LayerConfig = {};
+      for (const [k, v] of Object.entries(config)) if (!names.includes(k)) options[k] = v;
+      return construct(...names.map((n) => config[n]), options);
+    });
+  }
 }

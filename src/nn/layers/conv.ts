@@ -1,52 +1,85 @@
 import type { FloatDType } from '../../core/dtype.js';
 import { ValueError } from '../../core/errors.js';
-import type { Generator } from '../../core/random.js';
 import type { Tensor } from '../../core/tensor.js';
 import { check } from '../../core/validate.js';
 import { convNd, convTransposeNd } from '../../ops/conv.js';
 import { pad } from '../../ops/index.js';
-import { computeFans, defaultLinearWeight, type Initializer, initLayerParameters } from '../init.js';
+import { computeFans, defaultLinearWeight, initLayerParameters, type ParameterInitOptions } from '../init.js';
 import { type LayerConfig, Module } from '../module.js';
+import { LayerSchema, type OptionSpec, type OptionsOf, option, required, spatial } from '../options.js';
 import type { Parameter } from '../parameter.js';
-import { registerLayer } from '../registry.js';
 import { floatInput, shapeMismatch } from './checks.js';
 
 /** How a convolution pads: with zeros (PyTorch's 'zeros'), by mirroring without the edge ('reflect'), or by repeating the edge ('replicate'). */
 export type ConvPaddingMode = 'zeros' | 'reflect' | 'replicate';
 
-interface CommonConvOptions {
-  /** Step between output positions (default 1). */
-  stride?: number | readonly number[];
-  /** Spacing between kernel taps (default 1). */
-  dilation?: number | readonly number[];
-  /** Independent channel groups (default 1); both channel counts must be multiples of it. */
-  groups?: number;
-  /** Learn an additive bias per output channel (default true). */
-  bias?: boolean;
-  dtype?: FloatDType;
+const INIT_KEYS = ['name', 'weightInit', 'biasInit', 'generator'];
+
+function convPositional(n: number) {
+  return { inChannels: required(option.integer(1)), outChannels: required(option.integer(1)), kernelSize: required(spatial(n, 1, 1)) };
+}
+
+/** The options every convolution has, in the order configs list them around `padding`. */
+function convCommon(n: number) {
+  return { stride: spatial(n, 1, 1), dilation: spatial(n, 1, 1), groups: option.integer(1), bias: option.boolean(true), dtype: option.floatDType() };
+}
+
+/** Conv1d's and Conv2d's arguments, declared once. */
+function convSchema(className: string, n: number) {
+  const { stride, dilation, groups, bias, dtype } = convCommon(n);
+  const padding: OptionSpec<number | number[] | 'valid' | 'same'> = {
+    default: 0,
+    parse: (who, name, v) => (v === 'same' || v === 'valid' ? v : spatial(n, 0, 0).parse(who, name, v)),
+  };
+  const paddingMode: OptionSpec<ConvPaddingMode> = {
+    default: 'zeros',
+    parse: (who, name, v) =>
+      v === 'zeros' || v === 'reflect' || v === 'replicate'
+        ? v
+        : check(who).fail(`${name} must be 'zeros', 'reflect' or 'replicate', got ${JSON.stringify(v)}`),
+  };
+  return new LayerSchema(className, convPositional(n), { stride, padding, dilation, groups, bias, paddingMode, dtype }, INIT_KEYS);
+}
+
+/** ConvTranspose1d's and ConvTranspose2d's arguments, declared once. */
+function convTransposeSchema(className: string, n: number) {
+  const { stride, dilation, groups, bias, dtype } = convCommon(n);
+  return new LayerSchema(
+    className,
+    convPositional(n),
+    { stride, padding: spatial(n, 0, 0), outputPadding: spatial(n, 0, 0), dilation, groups, bias, dtype },
+    INIT_KEYS,
+  );
+}
+
+const conv1d = convSchema('Conv1d', 1);
+const conv2d = convSchema('Conv2d', 2);
+const convTranspose1d = convTransposeSchema('ConvTranspose1d', 1);
+const convTranspose2d = convTransposeSchema('ConvTranspose2d', 2);
+
+interface LayerExtras extends ParameterInitOptions {
   /** Name shown in errors and summaries. */
   name?: string;
-  /** Replaces the default weight initialisation (a constant or a function of the tensor). */
-  weightInit?: Initializer;
-  /** Replaces the default bias initialisation. */
-  biasInit?: Initializer;
-  /** Draw the initial weights from this generator instead of the default one. */
-  generator?: Generator;
 }
 
-export interface ConvLayerOptions extends CommonConvOptions {
-  /** Padding on both sides of each spatial axis, 'valid' (none) or 'same' (stride 1; output size = input size). Default 0. */
+/**
+ * Options of Conv1d and Conv2d: stride, padding (a number per axis, 'valid' or
+ * 'same' at stride 1), dilation, groups, bias (default true), paddingMode
+ * ('zeros', 'reflect' or 'replicate'), dtype.
+ */
+export type ConvLayerOptions = OptionsOf<typeof conv2d.options> & {
+  stride?: number | readonly number[];
+  dilation?: number | readonly number[];
   padding?: number | readonly number[] | 'valid' | 'same';
-  /** What the padding holds (default 'zeros'). */
-  paddingMode?: ConvPaddingMode;
-}
+} & LayerExtras;
 
-export interface ConvTransposeLayerOptions extends CommonConvOptions {
-  /** Cells removed from each side of the output (the padding of the convolution being transposed); default 0. */
+/** Options of ConvTranspose1d and ConvTranspose2d: stride, padding, outputPadding, dilation, groups, bias, dtype. */
+export type ConvTransposeLayerOptions = OptionsOf<typeof convTranspose2d.options> & {
+  stride?: number | readonly number[];
+  dilation?: number | readonly number[];
   padding?: number | readonly number[];
-  /** Cells added at the end of each output axis (default 0); smaller than stride or dilation. */
   outputPadding?: number | readonly number[];
-}
+} & LayerExtras;
 
 /**
  * @internal One integer >= min per spatial axis, as layer configs store it: a
@@ -90,32 +123,39 @@ abstract class ConvBase extends Module {
 
   protected constructor(
     n: number,
-    inChannels: number,
-    outChannels: number,
-    kernelSize: number | readonly number[],
-    options: CommonConvOptions,
+    o: {
+      inChannels: number;
+      outChannels: number;
+      kernelSize: number | number[];
+      stride: number | number[];
+      dilation: number | number[];
+      groups: number;
+      bias: boolean;
+      dtype: FloatDType;
+    },
+    options: LayerExtras,
     transposed: boolean,
   ) {
     super();
     const op = (this.constructor as typeof Module).className;
     this.spatialDims = n;
-    this.inChannels = check(op).integer('inChannels', inChannels);
-    this.outChannels = check(op).integer('outChannels', outChannels);
-    this.kernelSize = spatialOption(op, 'kernelSize', kernelSize, n, 1);
-    this.stride = spatialOption(op, 'stride', options.stride ?? 1, n, 1);
-    this.dilation = spatialOption(op, 'dilation', options.dilation ?? 1, n, 1);
-    this.groups = check(op).integer('groups', options.groups ?? 1);
+    const { inChannels, outChannels } = o;
+    this.inChannels = inChannels;
+    this.outChannels = outChannels;
+    this.kernelSize = o.kernelSize;
+    this.stride = o.stride;
+    this.dilation = o.dilation;
+    this.groups = o.groups;
     if (inChannels % this.groups !== 0 || outChannels % this.groups !== 0) {
       throw new ValueError(`${op}: groups ${this.groups} must divide inChannels (${inChannels}) and outChannels (${outChannels})`);
     }
-    this.dtype = check(op).floatDType('dtype', options.dtype ?? 'float32');
-    const hasBias = check(op).boolean('bias', options.bias ?? true);
+    this.dtype = o.dtype;
     if (options.name !== undefined) this.withName(options.name);
     const kernel = asList(this.kernelSize, n);
     // PyTorch's layouts: [out, in/groups, ...kernel], and [in, out/groups, ...kernel] when transposed.
     const shape = transposed ? [inChannels, outChannels / this.groups, ...kernel] : [outChannels, inChannels / this.groups, ...kernel];
     // PyTorch's default bound uses fanIn = shape[1]·kernel area (for a transposed weight that is out/groups·area).
-    const { weight, bias } = initLayerParameters(shape, hasBias ? [outChannels] : null, this.dtype, computeFans(shape).fanIn, options, defaultLinearWeight);
+    const { weight, bias } = initLayerParameters(shape, o.bias ? [outChannels] : null, this.dtype, computeFans(shape).fanIn, options, defaultLinearWeight);
     this.weight = weight;
     this.bias = bias;
   }
@@ -136,20 +176,17 @@ abstract class ConvBase extends Module {
 abstract class ConvNd extends ConvBase {
   readonly padding: number | number[] | 'valid' | 'same';
   readonly paddingMode: ConvPaddingMode;
+  private readonly schema: ReturnType<typeof convSchema>;
 
-  protected constructor(n: number, inChannels: number, outChannels: number, kernelSize: number | readonly number[], options: ConvLayerOptions) {
-    super(n, inChannels, outChannels, kernelSize, options, false);
-    const op = this.className;
-    const p = options.padding ?? 0;
-    this.padding = p === 'same' || p === 'valid' ? p : spatialOption(op, 'padding', p, n, 0);
+  protected constructor(n: number, schema: ReturnType<typeof convSchema>, args: readonly unknown[], options: ConvLayerOptions) {
+    const o = schema.parse(args, options);
+    super(n, o, options, false);
+    this.padding = o.padding;
     if (this.padding === 'same' && asList(this.stride, n).some((s) => s !== 1)) {
-      throw new ValueError(`${op}: padding 'same' needs stride 1, got stride ${JSON.stringify(this.stride)}`);
+      throw new ValueError(`${this.className}: padding 'same' needs stride 1, got stride ${JSON.stringify(this.stride)}`);
     }
-    const mode = options.paddingMode ?? 'zeros';
-    if (mode !== 'zeros' && mode !== 'reflect' && mode !== 'replicate') {
-      throw new ValueError(`${op}: paddingMode must be 'zeros', 'reflect' or 'replicate', got ${JSON.stringify(mode)}`);
-    }
-    this.paddingMode = mode;
+    this.paddingMode = o.paddingMode;
+    this.schema = schema;
   }
 
   forward(x: Tensor): Tensor {
@@ -172,18 +209,7 @@ abstract class ConvNd extends ConvBase {
   }
 
   override getConfig(): LayerConfig {
-    return {
-      inChannels: this.inChannels,
-      outChannels: this.outChannels,
-      kernelSize: this.kernelSize,
-      stride: this.stride,
-      padding: this.padding,
-      dilation: this.dilation,
-      groups: this.groups,
-      bias: this.bias !== null,
-      paddingMode: this.paddingMode,
-      dtype: this.dtype,
-    };
+    return this.schema.config(this, { bias: this.bias !== null });
   }
 
   override extraRepr(): string {
@@ -213,7 +239,7 @@ export class Conv2d extends ConvNd {
   static override readonly className = 'Conv2d';
 
   constructor(inChannels: number, outChannels: number, kernelSize: number | readonly [number, number], options: ConvLayerOptions = {}) {
-    super(2, inChannels, outChannels, kernelSize, options);
+    super(2, conv2d, [inChannels, outChannels, kernelSize], options);
   }
 }
 
@@ -226,7 +252,7 @@ export class Conv1d extends ConvNd {
   static override readonly className = 'Conv1d';
 
   constructor(inChannels: number, outChannels: number, kernelSize: number, options: ConvLayerOptions = {}) {
-    super(1, inChannels, outChannels, kernelSize, options);
+    super(1, conv1d, [inChannels, outChannels, kernelSize], options);
   }
 }
 
@@ -234,11 +260,15 @@ abstract class ConvTransposeNd extends ConvBase {
   readonly padding: number | number[];
   readonly outputPadding: number | number[];
 
-  protected constructor(n: number, inChannels: number, outChannels: number, kernelSize: number | readonly number[], options: ConvTransposeLayerOptions) {
-    super(n, inChannels, outChannels, kernelSize, options, true);
+  private readonly schema: ReturnType<typeof convTransposeSchema>;
+
+  protected constructor(n: number, schema: ReturnType<typeof convTransposeSchema>, args: readonly unknown[], options: ConvTransposeLayerOptions) {
+    const o = schema.parse(args, options);
+    super(n, o, options, true);
     const op = this.className;
-    this.padding = spatialOption(op, 'padding', options.padding ?? 0, n, 0);
-    this.outputPadding = spatialOption(op, 'outputPadding', options.outputPadding ?? 0, n, 0);
+    this.schema = schema;
+    this.padding = o.padding;
+    this.outputPadding = o.outputPadding;
     const stride = asList(this.stride, n);
     const dilation = asList(this.dilation, n);
     asList(this.outputPadding, n).forEach((p, i) => {
@@ -264,18 +294,7 @@ abstract class ConvTransposeNd extends ConvBase {
   }
 
   override getConfig(): LayerConfig {
-    return {
-      inChannels: this.inChannels,
-      outChannels: this.outChannels,
-      kernelSize: this.kernelSize,
-      stride: this.stride,
-      padding: this.padding,
-      outputPadding: this.outputPadding,
-      dilation: this.dilation,
-      groups: this.groups,
-      bias: this.bias !== null,
-      dtype: this.dtype,
-    };
+    return this.schema.config(this, { bias: this.bias !== null });
   }
 
   override extraRepr(): string {
@@ -302,7 +321,7 @@ export class ConvTranspose2d extends ConvTransposeNd {
   static override readonly className = 'ConvTranspose2d';
 
   constructor(inChannels: number, outChannels: number, kernelSize: number | readonly [number, number], options: ConvTransposeLayerOptions = {}) {
-    super(2, inChannels, outChannels, kernelSize, options);
+    super(2, convTranspose2d, [inChannels, outChannels, kernelSize], options);
   }
 }
 
@@ -311,41 +330,11 @@ export class ConvTranspose1d extends ConvTransposeNd {
   static override readonly className = 'ConvTranspose1d';
 
   constructor(inChannels: number, outChannels: number, kernelSize: number, options: ConvTransposeLayerOptions = {}) {
-    super(1, inChannels, outChannels, kernelSize, options);
+    super(1, convTranspose1d, [inChannels, outChannels, kernelSize], options);
   }
 }
 
-function convOptions(c: LayerConfig): ConvLayerOptions {
-  return {
-    stride: c.stride as number | number[] | undefined,
-    padding: c.padding as ConvLayerOptions['padding'],
-    dilation: c.dilation as number | number[] | undefined,
-    groups: c.groups as number | undefined,
-    bias: c.bias as boolean | undefined,
-    paddingMode: c.paddingMode as ConvPaddingMode | undefined,
-    dtype: c.dtype as FloatDType | undefined,
-  };
-}
-
-function convTransposeOptions(c: LayerConfig): ConvTransposeLayerOptions {
-  return {
-    stride: c.stride as number | number[] | undefined,
-    padding: c.padding as number | number[] | undefined,
-    outputPadding: c.outputPadding as number | number[] | undefined,
-    dilation: c.dilation as number | number[] | undefined,
-    groups: c.groups as number | undefined,
-    bias: c.bias as boolean | undefined,
-    dtype: c.dtype as FloatDType | undefined,
-  };
-}
-
-registerLayer(Conv1d.className, (c) => new Conv1d(c.inChannels as number, c.outChannels as number, c.kernelSize as number, convOptions(c)));
-registerLayer(Conv2d.className, (c) => new Conv2d(c.inChannels as number, c.outChannels as number, c.kernelSize as [number, number], convOptions(c)));
-registerLayer(
-  ConvTranspose1d.className,
-  (c) => new ConvTranspose1d(c.inChannels as number, c.outChannels as number, c.kernelSize as number, convTransposeOptions(c)),
-);
-registerLayer(
-  ConvTranspose2d.className,
-  (c) => new ConvTranspose2d(c.inChannels as number, c.outChannels as number, c.kernelSize as [number, number], convTransposeOptions(c)),
-);
+conv1d.register((i, o, k, options) => new Conv1d(i as number, o as number, k as number, options as ConvLayerOptions));
+conv2d.register((i, o, k, options) => new Conv2d(i as number, o as number, k as [number, number], options as ConvLayerOptions));
+convTranspose1d.register((i, o, k, options) => new ConvTranspose1d(i as number, o as number, k as number, options as ConvTransposeLayerOptions));
+convTranspose2d.register((i, o, k, options) => new ConvTranspose2d(i as number, o as number, k as [number, number], options as ConvTransposeLayerOptions));

@@ -1,18 +1,25 @@
 import type { FloatDType } from '../../core/dtype.js';
 import type { Tensor } from '../../core/tensor.js';
-import { check } from '../../core/validate.js';
 import { linear } from '../../ops/index.js';
 import { matmulPrimitive } from '../../ops/primitives.js';
 import { defaultLinearWeight, initLayerParameters, type ParameterInitOptions } from '../init.js';
 import { type LayerConfig, Module } from '../module.js';
+import { LayerSchema, type OptionsOf, option, required } from '../options.js';
 import type { Parameter } from '../parameter.js';
-import { registerLayer } from '../registry.js';
 import { floatInput, shapeMismatch } from './checks.js';
 
-export interface LinearOptions extends ParameterInitOptions {
-  /** Learn an additive bias (default true). */
-  bias?: boolean;
-  dtype?: FloatDType;
+const schema = new LayerSchema(
+  'Linear',
+  { inFeatures: required(option.integer(1)), outFeatures: required(option.integer(1)) },
+  {
+    /** Learn an additive bias (default true). */
+    bias: option.boolean(true),
+    dtype: option.floatDType(),
+  },
+  ['name', 'weightInit', 'biasInit', 'generator'],
+);
+
+export interface LinearOptions extends OptionsOf<typeof schema.options>, ParameterInitOptions {
   /** Name shown in errors and summaries. */
   name?: string;
 }
@@ -36,10 +43,11 @@ export class Linear extends Module {
 
   constructor(inFeatures: number, outFeatures: number, options: LinearOptions = {}) {
     super();
-    this.inFeatures = check('Linear').integer('inFeatures', inFeatures);
-    this.outFeatures = check('Linear').integer('outFeatures', outFeatures);
-    this.dtype = check('Linear').floatDType('dtype', options.dtype ?? 'float32');
-    const hasBias = check('Linear').boolean('bias', options.bias ?? true);
+    const o = schema.parse([inFeatures, outFeatures], options);
+    this.inFeatures = o.inFeatures;
+    this.outFeatures = o.outFeatures;
+    this.dtype = o.dtype;
+    const hasBias = o.bias;
     if (options.name !== undefined) this.withName(options.name);
     const { weight, bias } = initLayerParameters(
       [outFeatures, inFeatures],
@@ -65,7 +73,7 @@ export class Linear extends Module {
   }
 
   override getConfig(): LayerConfig {
-    return { inFeatures: this.inFeatures, outFeatures: this.outFeatures, bias: this.bias !== null, dtype: this.dtype };
+    return schema.config(this, { bias: this.bias !== null });
   }
 
   override extraRepr(): string {
@@ -73,7 +81,4 @@ export class Linear extends Module {
   }
 }
 
-registerLayer(
-  Linear.className,
-  (c) => new Linear(c.inFeatures as number, c.outFeatures as number, { bias: c.bias as boolean | undefined, dtype: c.dtype as FloatDType | undefined }),
-);
+schema.register((inFeatures, outFeatures, options) => new Linear(inFeatures as number, outFeatures as number, options as LinearOptions));
