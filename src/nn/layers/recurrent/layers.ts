@@ -6,46 +6,76 @@ import { check } from '../../../core/validate.js';
 import { concat, dropout, stack, zeros } from '../../../ops/index.js';
 import { unbind } from '../../../ops/primitives.js';
 import { type LayerConfig, Module } from '../../module.js';
-import { registerLayer } from '../../registry.js';
+import { LayerSchema, type OptionsOf, type OptionValues, option, required } from '../../options.js';
 import { expectTensor, floatInput, shapeMismatch } from '../checks.js';
 import { type SequenceOptions, stepValidity, unroll } from './sequence.js';
 import { addCellParameters, type CellKind, cellStep, cellWeights, GATE_COUNT, prepareCell, projectInput } from './steps.js';
 
-/** Options shared by RNN, LSTM and GRU (PyTorch's constructor arguments, camelCased). */
-export interface RecurrentOptions {
+/** The arguments RNN, LSTM and GRU share (PyTorch's constructor arguments, camelCased), declared once. */
+const recurrentPositional = { inputSize: required(option.integer(1)), hiddenSize: required(option.integer(1)) };
+const recurrentCommon = {
   /** Stacked layers (default 1); layer k > 0 reads the outputs of layer k - 1. */
-  numLayers?: number;
+  numLayers: option.integer(1),
   /** Learn the biases b_ih and b_hh (default true). */
-  bias?: boolean;
+  bias: option.boolean(true),
   /** Input and output are [batch, seqLen, features] instead of [seqLen, batch, features] (default false, as PyTorch). The states keep [layers·dirs, batch, H] either way. */
-  batchFirst?: boolean;
+  batchFirst: option.boolean(false),
   /** Dropout probability on the outputs of every layer but the last, in training mode (default 0). */
-  dropout?: number;
+  dropout: option.probability(0),
   /** Add a second direction that reads the sequence backwards; the outputs concatenate [forward, reverse] (default false). */
-  bidirectional?: boolean;
-  dtype?: FloatDType;
+  bidirectional: option.boolean(false),
+  dtype: option.floatDType(),
+};
+const EXTRA_KEYS = ['name', 'generator'];
+
+const rnnSchema = new LayerSchema(
+  'RNN',
+  recurrentPositional,
+  {
+    ...recurrentCommon,
+    /** The non-linearity of the Elman recurrence (default 'tanh'). */
+    nonlinearity: {
+      default: 'tanh' as 'tanh' | 'relu',
+      parse: (who: string, name: string, v: unknown) =>
+        v === 'tanh' || v === 'relu' ? v : check(who).fail(`${name} must be 'tanh' or 'relu', got ${JSON.stringify(v)}`),
+    },
+  },
+  EXTRA_KEYS,
+);
+const lstmSchema = new LayerSchema(
+  'LSTM',
+  recurrentPositional,
+  {
+    ...recurrentCommon,
+    /**
+     * Peephole connections (default false): the input and forget gates see
+     * the previous cell state and the output gate sees the new one,
+     * i = σ(a_i + p_i·c_{t-1}), f = σ(a_f + p_f·c_{t-1}), o = σ(a_o + p_o·c_t)
+     * (Gers, Schraudolph and Schmidhuber 2002; TensorFlow's use_peepholes).
+     * Adds peephole_i_l{k}, peephole_f_l{k}, peephole_o_l{k} ([hidden] each)
+     * and runs the composite cell instead of the fused one.
+     */
+    peephole: option.boolean(false),
+  },
+  EXTRA_KEYS,
+);
+const gruSchema = new LayerSchema('GRU', recurrentPositional, recurrentCommon, EXTRA_KEYS);
+
+interface RecurrentExtras {
   /** Name shown in errors and summaries. */
   name?: string;
   /** Draw the initial weights and the dropout masks from this generator instead of the default one. */
   generator?: Generator;
 }
 
-export interface RNNOptions extends RecurrentOptions {
-  /** The non-linearity of the Elman recurrence (default 'tanh'). */
-  nonlinearity?: 'tanh' | 'relu';
-}
+/** Options shared by RNN, LSTM and GRU: numLayers, bias, batchFirst, dropout, bidirectional, dtype. */
+export type RecurrentOptions = OptionsOf<typeof recurrentCommon> & RecurrentExtras;
+/** RNN's options: those of every recurrent layer and its nonlinearity ('tanh' or 'relu'). */
+export type RNNOptions = OptionsOf<typeof rnnSchema.options> & RecurrentExtras;
+/** LSTM's options: those of every recurrent layer and peephole. */
+export type LSTMOptions = OptionsOf<typeof lstmSchema.options> & RecurrentExtras;
 
-export interface LSTMOptions extends RecurrentOptions {
-  /**
-   * Peephole connections (default false): the input and forget gates see
-   * the previous cell state and the output gate sees the new one,
-   * i = σ(a_i + p_i·c_{t-1}), f = σ(a_f + p_f·c_{t-1}), o = σ(a_o + p_o·c_t)
-   * (Gers, Schraudolph and Schmidhuber 2002; TensorFlow's use_peepholes).
-   * Adds peephole_i_l{k}, peephole_f_l{k}, peephole_o_l{k} ([hidden] each)
-   * and runs the composite cell instead of the fused one.
-   */
-  peephole?: boolean;
-}
+type RecurrentValues = OptionValues<typeof recurrentPositional> & OptionValues<typeof recurrentCommon>;
 
 interface SequenceResult {
   output: Tensor;
@@ -72,16 +102,16 @@ abstract class RecurrentLayer extends Module {
   protected readonly _peephole: boolean;
   private readonly _generator?: Generator;
 
-  protected constructor(who: string, kind: CellKind, inputSize: number, hiddenSize: number, options: RecurrentOptions, peephole: boolean) {
+  protected constructor(kind: CellKind, o: RecurrentValues, options: RecurrentExtras, peephole: boolean) {
     super();
-    this.inputSize = check(who).integer('inputSize', inputSize);
-    this.hiddenSize = check(who).integer('hiddenSize', hiddenSize);
-    this.numLayers = check(who).integer('numLayers', options.numLayers ?? 1);
-    this.bias = check(who).boolean('bias', options.bias ?? true);
-    this.batchFirst = check(who).boolean('batchFirst', options.batchFirst ?? false);
-    this.dropout = check(who).probability('dropout', options.dropout ?? 0);
-    this.bidirectional = check(who).boolean('bidirectional', options.bidirectional ?? false);
-    this.dtype = check(who).floatDType('dtype', options.dtype ?? 'float32');
+    this.inputSize = o.inputSize;
+    this.hiddenSize = o.hiddenSize;
+    this.numLayers = o.numLayers;
+    this.bias = o.bias;
+    this.batchFirst = o.batchFirst;
+    this.dropout = o.dropout;
+    this.bidirectional = o.bidirectional;
+    this.dtype = o.dtype;
     this._kind = kind;
     this._peephole = peephole;
     this._generator = options.generator;
@@ -185,17 +215,10 @@ abstract class RecurrentLayer extends Module {
     return dropout(x, this.dropout, { generator: this._generator });
   }
 
+  protected abstract readonly schema: LayerSchema<typeof recurrentPositional, typeof recurrentCommon>;
+
   override getConfig(): LayerConfig {
-    return {
-      inputSize: this.inputSize,
-      hiddenSize: this.hiddenSize,
-      numLayers: this.numLayers,
-      bias: this.bias,
-      batchFirst: this.batchFirst,
-      dropout: this.dropout,
-      bidirectional: this.bidirectional,
-      dtype: this.dtype,
-    };
+    return this.schema.config(this);
   }
 }
 
@@ -226,22 +249,17 @@ export class RNN extends RecurrentLayer {
   static override readonly className = 'RNN';
   readonly nonlinearity: 'tanh' | 'relu';
 
+  protected readonly schema = rnnSchema;
+
   constructor(inputSize: number, hiddenSize: number, options: RNNOptions = {}) {
-    const nonlinearity = options.nonlinearity ?? 'tanh';
-    if (nonlinearity !== 'tanh' && nonlinearity !== 'relu') {
-      throw new ValueError(`RNN: nonlinearity must be 'tanh' or 'relu', got ${JSON.stringify(options.nonlinearity)}`);
-    }
-    super('RNN', nonlinearity === 'tanh' ? 'rnnTanh' : 'rnnRelu', inputSize, hiddenSize, options, false);
-    this.nonlinearity = nonlinearity;
+    const o = rnnSchema.parse([inputSize, hiddenSize], options);
+    super(o.nonlinearity === 'tanh' ? 'rnnTanh' : 'rnnRelu', o, options, false);
+    this.nonlinearity = o.nonlinearity;
   }
 
   forward(input: Tensor, h0?: Tensor | null, options: SequenceOptions = {}): [Tensor, Tensor] {
     const r = this.runSequence(input, h0, null, options);
     return [r.output, r.hN];
-  }
-
-  override getConfig(): LayerConfig {
-    return { ...super.getConfig(), nonlinearity: this.nonlinearity };
   }
 }
 
@@ -262,8 +280,11 @@ export class RNN extends RecurrentLayer {
 export class LSTM extends RecurrentLayer {
   static override readonly className = 'LSTM';
 
+  protected readonly schema = lstmSchema;
+
   constructor(inputSize: number, hiddenSize: number, options: LSTMOptions = {}) {
-    super('LSTM', 'lstm', inputSize, hiddenSize, options, check('LSTM').boolean('peephole', options.peephole ?? false));
+    const o = lstmSchema.parse([inputSize, hiddenSize], options);
+    super('lstm', o, options, o.peephole);
   }
 
   get peephole(): boolean {
@@ -277,10 +298,6 @@ export class LSTM extends RecurrentLayer {
     const r = this.runSequence(input, state?.[0], state?.[1], options);
     return [r.output, [r.hN, r.cN as Tensor]];
   }
-
-  override getConfig(): LayerConfig {
-    return { ...super.getConfig(), peephole: this._peephole };
-  }
 }
 
 /**
@@ -292,8 +309,10 @@ export class LSTM extends RecurrentLayer {
 export class GRU extends RecurrentLayer {
   static override readonly className = 'GRU';
 
+  protected readonly schema = gruSchema;
+
   constructor(inputSize: number, hiddenSize: number, options: RecurrentOptions = {}) {
-    super('GRU', 'gru', inputSize, hiddenSize, options, false);
+    super('gru', gruSchema.parse([inputSize, hiddenSize], options), options, false);
   }
 
   forward(input: Tensor, h0?: Tensor | null, options: SequenceOptions = {}): [Tensor, Tensor] {
@@ -302,23 +321,6 @@ export class GRU extends RecurrentLayer {
   }
 }
 
-function recurrentOptions(c: LayerConfig): RecurrentOptions {
-  return {
-    numLayers: c.numLayers as number | undefined,
-    bias: c.bias as boolean | undefined,
-    batchFirst: c.batchFirst as boolean | undefined,
-    dropout: c.dropout as number | undefined,
-    bidirectional: c.bidirectional as boolean | undefined,
-    dtype: c.dtype as FloatDType | undefined,
-  };
-}
-
-registerLayer(
-  RNN.className,
-  (c) => new RNN(c.inputSize as number, c.hiddenSize as number, { ...recurrentOptions(c), nonlinearity: c.nonlinearity as 'tanh' | 'relu' | undefined }),
-);
-registerLayer(
-  LSTM.className,
-  (c) => new LSTM(c.inputSize as number, c.hiddenSize as number, { ...recurrentOptions(c), peephole: c.peephole as boolean | undefined }),
-);
-registerLayer(GRU.className, (c) => new GRU(c.inputSize as number, c.hiddenSize as number, recurrentOptions(c)));
+rnnSchema.register((inputSize, hiddenSize, options) => new RNN(inputSize as number, hiddenSize as number, options as RNNOptions));
+lstmSchema.register((inputSize, hiddenSize, options) => new LSTM(inputSize as number, hiddenSize as number, options as LSTMOptions));
+gruSchema.register((inputSize, hiddenSize, options) => new GRU(inputSize as number, hiddenSize as number, options as RecurrentOptions));
