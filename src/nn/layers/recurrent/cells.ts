@@ -5,29 +5,39 @@ import type { Tensor } from '../../../core/tensor.js';
 import { check } from '../../../core/validate.js';
 import { zeros } from '../../../ops/index.js';
 import { type LayerConfig, Module } from '../../module.js';
-import { registerLayer } from '../../registry.js';
+import { LayerSchema, type OptionsOf, type OptionValues, option, required } from '../../options.js';
 import { expectTensor, floatInput, shapeMismatch } from '../checks.js';
 import { addCellParameters, type CellKind, cellStep, cellWeights, prepareCell, projectInput } from './steps.js';
 
-export interface CellOptions {
-  /** Learn the biases b_ih and b_hh (default true). */
-  bias?: boolean;
-  dtype?: FloatDType;
+const cellPositional = { inputSize: required(option.integer(1)), hiddenSize: required(option.integer(1)) };
+/** Learn the biases b_ih and b_hh (default true); dtype. */
+const cellCommon = { bias: option.boolean(true), dtype: option.floatDType() };
+const EXTRA_KEYS = ['name', 'generator'];
+const nonlinearity = {
+  default: 'tanh' as 'tanh' | 'relu',
+  parse: (who: string, name: string, v: unknown) =>
+    v === 'tanh' || v === 'relu' ? v : check(who).fail(`${name} must be 'tanh' or 'relu', got ${JSON.stringify(v)}`),
+};
+const rnnCellSchema = new LayerSchema('RNNCell', cellPositional, { ...cellCommon, nonlinearity }, EXTRA_KEYS);
+/** peephole: connections as {@link LSTMOptions.peephole}, parameters peephole_i, peephole_f, peephole_o. */
+const lstmCellSchema = new LayerSchema('LSTMCell', cellPositional, { ...cellCommon, peephole: option.boolean(false) }, EXTRA_KEYS);
+const gruCellSchema = new LayerSchema('GRUCell', cellPositional, cellCommon, EXTRA_KEYS);
+
+interface CellExtras {
   /** Name shown in errors and summaries. */
   name?: string;
   /** Draw the initial weights from this generator instead of the default one. */
   generator?: Generator;
 }
 
-export interface RNNCellOptions extends CellOptions {
-  /** Default 'tanh'. */
-  nonlinearity?: 'tanh' | 'relu';
-}
+/** Options of every cell: bias (default true) and dtype. */
+export type CellOptions = OptionsOf<typeof cellCommon> & CellExtras;
+/** RNNCell's options: bias, dtype and nonlinearity ('tanh', the default, or 'relu'). */
+export type RNNCellOptions = OptionsOf<typeof rnnCellSchema.options> & CellExtras;
+/** LSTMCell's options: bias, dtype and peephole. */
+export type LSTMCellOptions = OptionsOf<typeof lstmCellSchema.options> & CellExtras;
 
-export interface LSTMCellOptions extends CellOptions {
-  /** Peephole connections, as {@link LSTMOptions.peephole}: parameters peephole_i, peephole_f, peephole_o. */
-  peephole?: boolean;
-}
+type CellValues = OptionValues<typeof cellPositional> & OptionValues<typeof cellCommon>;
 
 /**
  * One step of a recurrence, for hand-written loops over time. Parameters as
@@ -42,12 +52,15 @@ abstract class RecurrentCell extends Module {
   protected readonly _kind: CellKind;
   protected readonly _peephole: boolean;
 
-  protected constructor(who: string, kind: CellKind, inputSize: number, hiddenSize: number, options: CellOptions, peephole: boolean) {
+  protected abstract readonly schema: LayerSchema<typeof cellPositional, typeof cellCommon>;
+
+  protected constructor(kind: CellKind, o: CellValues, options: CellExtras, peephole: boolean) {
     super();
-    this.inputSize = check(who).integer('inputSize', inputSize);
-    this.hiddenSize = check(who).integer('hiddenSize', hiddenSize);
-    this.bias = check(who).boolean('bias', options.bias ?? true);
-    this.dtype = check(who).floatDType('dtype', options.dtype ?? 'float32');
+    const { inputSize, hiddenSize } = o;
+    this.inputSize = inputSize;
+    this.hiddenSize = hiddenSize;
+    this.bias = o.bias;
+    this.dtype = o.dtype;
     this._kind = kind;
     this._peephole = peephole;
     if (options.name !== undefined) this.withName(options.name);
@@ -79,7 +92,7 @@ abstract class RecurrentCell extends Module {
   }
 
   override getConfig(): LayerConfig {
-    return { inputSize: this.inputSize, hiddenSize: this.hiddenSize, bias: this.bias, dtype: this.dtype };
+    return this.schema.config(this);
   }
 }
 
@@ -88,21 +101,16 @@ export class RNNCell extends RecurrentCell {
   static override readonly className = 'RNNCell';
   readonly nonlinearity: 'tanh' | 'relu';
 
+  protected readonly schema = rnnCellSchema;
+
   constructor(inputSize: number, hiddenSize: number, options: RNNCellOptions = {}) {
-    const nonlinearity = options.nonlinearity ?? 'tanh';
-    if (nonlinearity !== 'tanh' && nonlinearity !== 'relu') {
-      throw new ValueError(`RNNCell: nonlinearity must be 'tanh' or 'relu', got ${JSON.stringify(options.nonlinearity)}`);
-    }
-    super('RNNCell', nonlinearity === 'tanh' ? 'rnnTanh' : 'rnnRelu', inputSize, hiddenSize, options, false);
-    this.nonlinearity = nonlinearity;
+    const o = rnnCellSchema.parse([inputSize, hiddenSize], options);
+    super(o.nonlinearity === 'tanh' ? 'rnnTanh' : 'rnnRelu', o, options, false);
+    this.nonlinearity = o.nonlinearity;
   }
 
   forward(input: Tensor, h?: Tensor | null): Tensor {
     return this.runStep(input, h, null)[0];
-  }
-
-  override getConfig(): LayerConfig {
-    return { ...super.getConfig(), nonlinearity: this.nonlinearity };
   }
 }
 
@@ -114,8 +122,11 @@ export class RNNCell extends RecurrentCell {
 export class LSTMCell extends RecurrentCell {
   static override readonly className = 'LSTMCell';
 
+  protected readonly schema = lstmCellSchema;
+
   constructor(inputSize: number, hiddenSize: number, options: LSTMCellOptions = {}) {
-    super('LSTMCell', 'lstm', inputSize, hiddenSize, options, check('LSTMCell').boolean('peephole', options.peephole ?? false));
+    const o = lstmCellSchema.parse([inputSize, hiddenSize], options);
+    super('lstm', o, options, o.peephole);
   }
 
   get peephole(): boolean {
@@ -129,18 +140,16 @@ export class LSTMCell extends RecurrentCell {
     const [h, c] = this.runStep(input, state?.[0], state?.[1]);
     return [h, c as Tensor];
   }
-
-  override getConfig(): LayerConfig {
-    return { ...super.getConfig(), peephole: this._peephole };
-  }
 }
 
 /** A GRU cell (gate order r, z, n, as {@link GRU}): `forward(x, h?)` returns h'. */
 export class GRUCell extends RecurrentCell {
   static override readonly className = 'GRUCell';
 
+  protected readonly schema = gruCellSchema;
+
   constructor(inputSize: number, hiddenSize: number, options: CellOptions = {}) {
-    super('GRUCell', 'gru', inputSize, hiddenSize, options, false);
+    super('gru', gruCellSchema.parse([inputSize, hiddenSize], options), options, false);
   }
 
   forward(input: Tensor, h?: Tensor | null): Tensor {
@@ -148,16 +157,6 @@ export class GRUCell extends RecurrentCell {
   }
 }
 
-function cellOptions(c: LayerConfig): CellOptions {
-  return { bias: c.bias as boolean | undefined, dtype: c.dtype as FloatDType | undefined };
-}
-
-registerLayer(
-  RNNCell.className,
-  (c) => new RNNCell(c.inputSize as number, c.hiddenSize as number, { ...cellOptions(c), nonlinearity: c.nonlinearity as 'tanh' | 'relu' | undefined }),
-);
-registerLayer(
-  LSTMCell.className,
-  (c) => new LSTMCell(c.inputSize as number, c.hiddenSize as number, { ...cellOptions(c), peephole: c.peephole as boolean | undefined }),
-);
-registerLayer(GRUCell.className, (c) => new GRUCell(c.inputSize as number, c.hiddenSize as number, cellOptions(c)));
+rnnCellSchema.register((inputSize, hiddenSize, options) => new RNNCell(inputSize as number, hiddenSize as number, options as RNNCellOptions));
+lstmCellSchema.register((inputSize, hiddenSize, options) => new LSTMCell(inputSize as number, hiddenSize as number, options as LSTMCellOptions));
+gruCellSchema.register((inputSize, hiddenSize, options) => new GRUCell(inputSize as number, hiddenSize as number, options as CellOptions));
