@@ -13,7 +13,7 @@ import {
   maxUnpoolNd,
 } from '../../ops/conv.js';
 import { type LayerConfig, Module } from '../module.js';
-import { type OptionsOf, type OptionValues, option, optionsConfig, parseOptions } from '../options.js';
+import { LayerSchema, type OptionSpec, type OptionsOf, type OptionValues, option, optionsConfig, parseOptions, required, spatial } from '../options.js';
 import { registerLayer } from '../registry.js';
 import { anyFloatInput, expectTensor, shapeMismatch } from './checks.js';
 import { fmtSpatial, spatialOption } from './conv.js';
@@ -34,27 +34,61 @@ function pooledInput(layer: Module, x: unknown, n: number): Tensor {
   return input;
 }
 
-export interface PoolLayerOptions {
-  /** Default: the kernel size, so windows tile without overlap (PyTorch's default). */
-  stride?: number | readonly number[] | null;
-  /** Implicit padding on both sides, at most half the kernel (default 0). */
-  padding?: number | readonly number[];
-  /** Round output sizes up; the last window must start inside the input or its left padding (default false). */
-  ceilMode?: boolean;
-  name?: string;
+/** A stride that defaults to the kernel size (null: tile without overlap, PyTorch's default). */
+function strideOrKernel(n: number): OptionSpec<number | number[] | null> {
+  return { default: null, parse: (who, name, v) => (v === null ? null : spatial(n, 1, 1).parse(who, name, v)) };
 }
 
-export interface MaxPoolLayerOptions extends PoolLayerOptions {
+const kernelPositional = (n: number) => ({ kernelSize: required(spatial(n, 1, 1)) });
+
+/** The options MaxPool and AvgPool share, in config order. */
+function windowCommon(n: number) {
+  return {
+    /** Default: the kernel size, so windows tile without overlap (PyTorch's default). */
+    stride: strideOrKernel(n),
+    /** Implicit padding on both sides, at most half the kernel (default 0). */
+    padding: spatial(n, 0, 0),
+    /** Round output sizes up; the last window must start inside the input or its left padding (default false). */
+    ceilMode: option.boolean(false),
+  };
+}
+
+function maxPoolSchema(className: string, n: number) {
   /** Spacing between window cells (default 1). */
-  dilation?: number | readonly number[];
+  return new LayerSchema(className, kernelPositional(n), { ...windowCommon(n), dilation: spatial(n, 1, 1) });
 }
 
-export interface AvgPoolLayerOptions extends PoolLayerOptions {
-  /** Count padding cells in each window's divisor (default true). */
-  countIncludePad?: boolean;
-  /** Divide every window's sum by this instead. */
-  divisorOverride?: number | null;
+function avgPoolSchema(className: string, n: number) {
+  const divisorOverride: OptionSpec<number | null> = {
+    default: null,
+    parse: (who, name, v) => (v === null ? null : check(who).integer(name, v)),
+  };
+  /** countIncludePad: count padding cells in each window's divisor (default true); divisorOverride: divide every window's sum by this instead. */
+  return new LayerSchema(className, kernelPositional(n), { ...windowCommon(n), countIncludePad: option.boolean(true), divisorOverride });
 }
+
+function unpoolSchema(className: string, n: number) {
+  return new LayerSchema(className, kernelPositional(n), { stride: strideOrKernel(n), padding: spatial(n, 0, 0) });
+}
+
+const maxPool1d = maxPoolSchema('MaxPool1d', 1);
+const maxPool2d = maxPoolSchema('MaxPool2d', 2);
+const avgPool1d = avgPoolSchema('AvgPool1d', 1);
+const avgPool2d = avgPoolSchema('AvgPool2d', 2);
+const maxUnpool1d = unpoolSchema('MaxUnpool1d', 1);
+const maxUnpool2d = unpoolSchema('MaxUnpool2d', 2);
+
+type Spatial = number | readonly number[];
+type WindowOverrides = { stride?: Spatial | null; padding?: Spatial; dilation?: Spatial; name?: string };
+
+/** Options of the pooling layers: stride (default: the kernel size), padding, ceilMode. */
+export type PoolLayerOptions = Omit<OptionsOf<ReturnType<typeof windowCommon>>, 'stride' | 'padding'> & Omit<WindowOverrides, 'dilation'>;
+/** MaxPool1d/2d's options: those of every pooling layer and dilation. */
+export type MaxPoolLayerOptions = PoolLayerOptions & { dilation?: Spatial };
+/** AvgPool1d/2d's options: those of every pooling layer, countIncludePad (default true) and divisorOverride. */
+export type AvgPoolLayerOptions = PoolLayerOptions & Omit<OptionsOf<ReturnType<typeof avgPoolSchema>['options']>, keyof PoolLayerOptions>;
+
+type WindowValues = { kernelSize: number | number[]; stride: number | number[] | null; padding: number | number[]; ceilMode: boolean };
 
 abstract class WindowPool extends Module {
   readonly kernelSize: number | number[];
@@ -63,23 +97,25 @@ abstract class WindowPool extends Module {
   readonly ceilMode: boolean;
   protected readonly spatialDims: number;
 
-  protected constructor(n: number, kernelSize: number | readonly number[], options: PoolLayerOptions) {
+  protected abstract readonly schema: LayerSchema<ReturnType<typeof kernelPositional>, ReturnType<typeof windowCommon>>;
+
+  protected constructor(n: number, o: WindowValues, options: { name?: string }) {
     super();
     const op = (this.constructor as typeof Module).className;
     this.spatialDims = n;
-    this.kernelSize = spatialOption(op, 'kernelSize', kernelSize, n, 1);
-    this.stride = options.stride === undefined || options.stride === null ? this.kernelSize : spatialOption(op, 'stride', options.stride, n, 1);
-    this.padding = spatialOption(op, 'padding', options.padding ?? 0, n, 0);
+    this.kernelSize = o.kernelSize;
+    this.stride = o.stride ?? this.kernelSize;
+    this.padding = o.padding;
     const kernel = typeof this.kernelSize === 'number' ? [this.kernelSize] : this.kernelSize;
     (typeof this.padding === 'number' ? [this.padding] : this.padding).forEach((p, i) => {
       if (p > Math.floor(kernel[i] / 2)) throw new ValueError(`${op}: padding ${p} must be at most half the kernel size ${kernel[i]}`);
     });
-    this.ceilMode = check(op).boolean('ceilMode', options.ceilMode ?? false);
+    this.ceilMode = o.ceilMode;
     if (options.name !== undefined) this.withName(options.name);
   }
 
   override getConfig(): LayerConfig {
-    return { kernelSize: this.kernelSize, stride: this.stride, padding: this.padding, ceilMode: this.ceilMode };
+    return this.schema.config(this);
   }
 
   override extraRepr(): string {
@@ -92,9 +128,9 @@ abstract class WindowPool extends Module {
 abstract class MaxPoolNd extends WindowPool {
   readonly dilation: number | number[];
 
-  protected constructor(n: number, kernelSize: number | readonly number[], options: MaxPoolLayerOptions) {
-    super(n, kernelSize, options);
-    this.dilation = spatialOption(this.className, 'dilation', options.dilation ?? 1, n, 1);
+  protected constructor(n: number, o: WindowValues & { dilation: number | number[] }, options: MaxPoolLayerOptions) {
+    super(n, o, options);
+    this.dilation = o.dilation;
   }
 
   forward(x: Tensor): Tensor {
@@ -115,18 +151,16 @@ abstract class MaxPoolNd extends WindowPool {
       this.spatialDims,
     );
   }
-
-  override getConfig(): LayerConfig {
-    return { ...super.getConfig(), dilation: this.dilation };
-  }
 }
 
 /** Max pooling over windows of [N, C, H, W]; padding cells count as -Infinity. */
 export class MaxPool2d extends MaxPoolNd {
   static override readonly className = 'MaxPool2d';
 
+  protected readonly schema = maxPool2d;
+
   constructor(kernelSize: number | readonly [number, number], options: MaxPoolLayerOptions = {}) {
-    super(2, kernelSize, options);
+    super(2, maxPool2d.parse([kernelSize], options), options);
   }
 }
 
@@ -134,8 +168,10 @@ export class MaxPool2d extends MaxPoolNd {
 export class MaxPool1d extends MaxPoolNd {
   static override readonly className = 'MaxPool1d';
 
+  protected readonly schema = maxPool1d;
+
   constructor(kernelSize: number, options: MaxPoolLayerOptions = {}) {
-    super(1, kernelSize, options);
+    super(1, maxPool1d.parse([kernelSize], options), options);
   }
 }
 
@@ -143,12 +179,10 @@ abstract class AvgPoolNd extends WindowPool {
   readonly countIncludePad: boolean;
   readonly divisorOverride: number | null;
 
-  protected constructor(n: number, kernelSize: number | readonly number[], options: AvgPoolLayerOptions) {
-    super(n, kernelSize, options);
-    this.countIncludePad = check(this.className).boolean('countIncludePad', options.countIncludePad ?? true);
-    const d = options.divisorOverride ?? null;
-    if (d !== null && (!Number.isInteger(d) || d < 1)) throw new ValueError(`${this.className}: divisorOverride must be a positive integer, got ${d}`);
-    this.divisorOverride = d;
+  protected constructor(n: number, o: WindowValues & { countIncludePad: boolean; divisorOverride: number | null }, options: AvgPoolLayerOptions) {
+    super(n, o, options);
+    this.countIncludePad = o.countIncludePad;
+    this.divisorOverride = o.divisorOverride;
   }
 
   forward(x: Tensor): Tensor {
@@ -167,18 +201,16 @@ abstract class AvgPoolNd extends WindowPool {
       this.spatialDims,
     );
   }
-
-  override getConfig(): LayerConfig {
-    return { ...super.getConfig(), countIncludePad: this.countIncludePad, divisorOverride: this.divisorOverride };
-  }
 }
 
 /** Average pooling over windows of [N, C, H, W]; padding cells are zeros (counted in the divisor unless countIncludePad is false). */
 export class AvgPool2d extends AvgPoolNd {
   static override readonly className = 'AvgPool2d';
 
+  protected readonly schema = avgPool2d;
+
   constructor(kernelSize: number | readonly [number, number], options: AvgPoolLayerOptions = {}) {
-    super(2, kernelSize, options);
+    super(2, avgPool2d.parse([kernelSize], options), options);
   }
 }
 
@@ -186,8 +218,10 @@ export class AvgPool2d extends AvgPoolNd {
 export class AvgPool1d extends AvgPoolNd {
   static override readonly className = 'AvgPool1d';
 
+  protected readonly schema = avgPool1d;
+
   constructor(kernelSize: number, options: AvgPoolLayerOptions = {}) {
-    super(1, kernelSize, options);
+    super(1, avgPool1d.parse([kernelSize], options), options);
   }
 }
 
@@ -197,17 +231,14 @@ abstract class MaxUnpoolNd extends Module {
   readonly padding: number | number[];
   protected readonly spatialDims: number;
 
-  protected constructor(
-    n: number,
-    kernelSize: number | readonly number[],
-    options: { stride?: number | readonly number[] | null; padding?: number | readonly number[]; name?: string },
-  ) {
+  protected abstract readonly schema: ReturnType<typeof unpoolSchema>;
+
+  protected constructor(n: number, o: Omit<WindowValues, 'ceilMode'>, options: { name?: string }) {
     super();
-    const op = (this.constructor as typeof Module).className;
     this.spatialDims = n;
-    this.kernelSize = spatialOption(op, 'kernelSize', kernelSize, n, 1);
-    this.stride = options.stride === undefined || options.stride === null ? this.kernelSize : spatialOption(op, 'stride', options.stride, n, 1);
-    this.padding = spatialOption(op, 'padding', options.padding ?? 0, n, 0);
+    this.kernelSize = o.kernelSize;
+    this.stride = o.stride ?? this.kernelSize;
+    this.padding = o.padding;
     if (options.name !== undefined) this.withName(options.name);
   }
 
@@ -223,7 +254,7 @@ abstract class MaxUnpoolNd extends Module {
   }
 
   override getConfig(): LayerConfig {
-    return { kernelSize: this.kernelSize, stride: this.stride, padding: this.padding };
+    return this.schema.config(this);
   }
 
   override extraRepr(): string {
@@ -243,16 +274,20 @@ export class MaxUnpool2d extends MaxUnpoolNd {
     kernelSize: number | readonly [number, number],
     options: { stride?: number | readonly [number, number] | null; padding?: number | readonly [number, number]; name?: string } = {},
   ) {
-    super(2, kernelSize, options);
+    super(2, maxUnpool2d.parse([kernelSize], options), options);
   }
+
+  protected readonly schema = maxUnpool2d;
 }
 
 /** Max unpooling of [N, C, L] from MaxPool1d.forwardWithIndices switches. */
 export class MaxUnpool1d extends MaxUnpoolNd {
   static override readonly className = 'MaxUnpool1d';
 
+  protected readonly schema = maxUnpool1d;
+
   constructor(kernelSize: number, options: { stride?: number | null; padding?: number; name?: string } = {}) {
-    super(1, kernelSize, options);
+    super(1, maxUnpool1d.parse([kernelSize], options), options);
   }
 }
 
@@ -366,12 +401,9 @@ export type GlobalMaxPool2d = InstanceType<typeof GlobalMaxPool2d>;
 export type GlobalAvgPool1d = InstanceType<typeof GlobalAvgPool1d>;
 export type GlobalMaxPool1d = InstanceType<typeof GlobalMaxPool1d>;
 
-registerLayer(MaxPool1d.className, (c) => new MaxPool1d(c.kernelSize as number, c as MaxPoolLayerOptions));
-registerLayer(MaxPool2d.className, (c) => new MaxPool2d(c.kernelSize as [number, number], c as MaxPoolLayerOptions));
-registerLayer(AvgPool1d.className, (c) => new AvgPool1d(c.kernelSize as number, c as AvgPoolLayerOptions));
-registerLayer(AvgPool2d.className, (c) => new AvgPool2d(c.kernelSize as [number, number], c as AvgPoolLayerOptions));
-registerLayer(MaxUnpool1d.className, (c) => new MaxUnpool1d(c.kernelSize as number, { stride: c.stride as number, padding: c.padding as number }));
-registerLayer(
-  MaxUnpool2d.className,
-  (c) => new MaxUnpool2d(c.kernelSize as [number, number], { stride: c.stride as [number, number], padding: c.padding as [number, number] }),
-);
+maxPool1d.register((k, options) => new MaxPool1d(k as number, options as MaxPoolLayerOptions));
+maxPool2d.register((k, options) => new MaxPool2d(k as [number, number], options as MaxPoolLayerOptions));
+avgPool1d.register((k, options) => new AvgPool1d(k as number, options as AvgPoolLayerOptions));
+avgPool2d.register((k, options) => new AvgPool2d(k as [number, number], options as AvgPoolLayerOptions));
+maxUnpool1d.register((k, options) => new MaxUnpool1d(k as number, options as { stride?: number; padding?: number }));
+maxUnpool2d.register((k, options) => new MaxUnpool2d(k as [number, number], options as { stride?: [number, number]; padding?: [number, number] }));
