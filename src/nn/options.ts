@@ -133,7 +133,8 @@ export class LayerSchema<P extends OptionSchema, O extends OptionSchema> {
     const names = Object.keys(this.positional);
     const values: Record<string, unknown> = {};
     names.forEach((name, i) => {
-      values[name] = this.positional[name].parse(this.className, name, args[i]);
+      const spec = this.positional[name];
+      values[name] = args[i] === undefined && spec.default !== undefined ? spec.default : spec.parse(this.className, name, args[i]);
     });
     try {
       return { ...values, ...parseOptions(this.className, this.options, options, this.extraKeys) } as OptionValues<P> & OptionValues<O>;

@@ -1,10 +1,13 @@
 import type { Generator } from '../../core/random.js';
 import type { Tensor } from '../../core/tensor.js';
-import { check } from '../../core/validate.js';
 import { bernoulli, dropout, zerosLike } from '../../ops/index.js';
 import { type LayerConfig, Module } from '../module.js';
-import { registerLayer } from '../registry.js';
+import { LayerSchema, option } from '../options.js';
 import { anyFloatInput } from './checks.js';
+
+/** Dropout's and AlphaDropout's argument: p, the probability of dropping a unit (default 0.5). */
+const dropoutSchema = new LayerSchema('Dropout', { p: option.probability(0.5) }, {}, ['name', 'generator']);
+const alphaDropoutSchema = new LayerSchema('AlphaDropout', { p: option.probability(0.5) }, {}, ['name', 'generator']);
 
 export interface DropoutOptions {
   name?: string;
@@ -26,7 +29,7 @@ export class Dropout extends Module {
 
   constructor(p = 0.5, options: DropoutOptions = {}) {
     super();
-    this.p = check('Dropout').probability('p', p);
+    this.p = dropoutSchema.parse([p], options).p;
     this._generator = options.generator;
     if (options.name !== undefined) this.withName(options.name);
   }
@@ -38,7 +41,7 @@ export class Dropout extends Module {
   }
 
   override getConfig(): LayerConfig {
-    return { p: this.p };
+    return dropoutSchema.config(this);
   }
 }
 
@@ -62,7 +65,7 @@ export class AlphaDropout extends Module {
 
   constructor(p = 0.5, options: DropoutOptions = {}) {
     super();
-    this.p = check('AlphaDropout').probability('p', p);
+    this.p = alphaDropoutSchema.parse([p], options).p;
     this._generator = options.generator;
     if (options.name !== undefined) this.withName(options.name);
   }
@@ -84,9 +87,9 @@ export class AlphaDropout extends Module {
   }
 
   override getConfig(): LayerConfig {
-    return { p: this.p };
+    return alphaDropoutSchema.config(this);
   }
 }
 
-registerLayer(Dropout.className, (c) => new Dropout(c.p as number));
-registerLayer(AlphaDropout.className, (c) => new AlphaDropout(c.p as number));
+dropoutSchema.register((p, options) => new Dropout(p as number, options as DropoutOptions));
+alphaDropoutSchema.register((p, options) => new AlphaDropout(p as number, options as DropoutOptions));

@@ -6,14 +6,29 @@ import { check } from '../../core/validate.js';
 import { arange, where, zeros } from '../../ops/index.js';
 import { applyInitializer, type Initializer, normal } from '../init.js';
 import { type LayerConfig, Module } from '../module.js';
+import { LayerSchema, type OptionSpec, type OptionsOf, option, required } from '../options.js';
 import { Parameter } from '../parameter.js';
-import { registerLayer } from '../registry.js';
 import { expectTensor } from './checks.js';
 
-export interface EmbeddingOptions {
+const paddingIdx: OptionSpec<number | null> = {
+  default: null,
+  // The range depends on numEmbeddings; the constructor checks it.
+  parse: (who, name, v) => (v === null ? null : check(who).anyInteger(name, v)),
+};
+const schema = new LayerSchema(
+  'Embedding',
+  { numEmbeddings: required(option.integer(1)), embeddingDim: required(option.integer(1)) },
+  {
+    /** This index maps to a zero vector that receives no gradient (padding tokens). */
+    paddingIdx,
+    dtype: option.floatDType(),
+  },
+  ['name', 'weightInit', 'generator'],
+);
+
+export interface EmbeddingOptions extends Omit<OptionsOf<typeof schema.options>, 'paddingIdx'> {
   /** This index maps to a zero vector that receives no gradient (padding tokens). */
-  paddingIdx?: number;
-  dtype?: FloatDType;
+  paddingIdx?: number | null;
   name?: string;
   /** Replaces the default N(0, 1) initialisation. */
   weightInit?: Initializer;
@@ -37,12 +52,13 @@ export class Embedding extends Module {
 
   constructor(numEmbeddings: number, embeddingDim: number, options: EmbeddingOptions = {}) {
     super();
-    this.numEmbeddings = check('Embedding').integer('numEmbeddings', numEmbeddings);
-    this.embeddingDim = check('Embedding').integer('embeddingDim', embeddingDim);
-    this.dtype = check('Embedding').floatDType('dtype', options.dtype ?? 'float32');
-    let pad = options.paddingIdx ?? null;
+    const o = schema.parse([numEmbeddings, embeddingDim], options);
+    this.numEmbeddings = o.numEmbeddings;
+    this.embeddingDim = o.embeddingDim;
+    this.dtype = o.dtype;
+    let pad = o.paddingIdx;
     if (pad !== null) {
-      if (!Number.isInteger(pad) || pad < -numEmbeddings || pad >= numEmbeddings) {
+      if (pad < -numEmbeddings || pad >= numEmbeddings) {
         throw new ValueError(`Embedding: paddingIdx must be an integer in [${-numEmbeddings}, ${numEmbeddings - 1}], got ${pad}`);
       }
       if (pad < 0) pad += numEmbeddings;
@@ -74,15 +90,8 @@ export class Embedding extends Module {
   }
 
   override getConfig(): LayerConfig {
-    return { numEmbeddings: this.numEmbeddings, embeddingDim: this.embeddingDim, paddingIdx: this.paddingIdx, dtype: this.dtype };
+    return schema.config(this);
   }
 }
 
-registerLayer(
-  Embedding.className,
-  (c) =>
-    new Embedding(c.numEmbeddings as number, c.embeddingDim as number, {
-      paddingIdx: (c.paddingIdx as number | null | undefined) ?? undefined,
-      dtype: c.dtype as FloatDType | undefined,
-    }),
-);
+schema.register((numEmbeddings, embeddingDim, options) => new Embedding(numEmbeddings as number, embeddingDim as number, options as EmbeddingOptions));

@@ -5,24 +5,38 @@ import type { Tensor } from '../../core/tensor.js';
 import { check } from '../../core/validate.js';
 import { full, ones, zeros } from '../../ops/index.js';
 import { type LayerConfig, Module } from '../module.js';
+import { LayerSchema, type OptionsOf, option, required } from '../options.js';
 import { Parameter } from '../parameter.js';
-import { registerLayer } from '../registry.js';
 import { floatInput, shapeMismatch, shapeOption } from './checks.js';
 
-export interface BatchNormOptions {
+const batchNormOptions = {
   /** Added to the variance before the square root (default 1e-5). */
-  eps?: number;
+  eps: option.positive(1e-5),
   /**
    * Weight of the new batch statistic in the running averages, PyTorch's
    * convention: running = (1 - momentum)·running + momentum·batch (default
    * 0.1). null gives the cumulative average over all batches seen.
    */
-  momentum?: number | null;
+  momentum: {
+    default: 0.1 as number | null,
+    parse: (who: string, name: string, v: unknown) =>
+      v === null || (typeof v === 'number' && v >= 0 && v <= 1)
+        ? (v as number | null)
+        : check(who).fail(`${name} must be in [0, 1] or null (cumulative average), got ${String(v)}`),
+  },
   /** Learn a per-channel scale (weight, init 1) and shift (bias, init 0); default true. */
-  affine?: boolean;
+  affine: option.boolean(true),
   /** Keep running mean and variance for eval mode (default true); without them eval uses batch statistics too. */
-  trackRunningStats?: boolean;
-  dtype?: FloatDType;
+  trackRunningStats: option.boolean(true),
+  dtype: option.floatDType(),
+};
+
+/** BatchNorm1d's and BatchNorm2d's arguments (and a user subclass's, under its own class name), declared once. */
+function batchNormSchema(className: string) {
+  return new LayerSchema(className, { numFeatures: required(option.integer(1)) }, batchNormOptions);
+}
+
+export interface BatchNormOptions extends OptionsOf<typeof batchNormOptions> {
   name?: string;
 }
 
@@ -60,17 +74,13 @@ export abstract class BatchNorm extends Module {
 
   constructor(numFeatures: number, options: BatchNormOptions = {}) {
     super();
-    const op = (this.constructor as typeof Module).className;
-    this.numFeatures = check(op).integer('numFeatures', numFeatures);
-    this.eps = check(op).positive('eps', options.eps ?? 1e-5);
-    const momentum = options.momentum === undefined ? 0.1 : options.momentum;
-    if (momentum !== null && (typeof momentum !== 'number' || !(momentum >= 0 && momentum <= 1))) {
-      throw new ValueError(`${op}: momentum must be in [0, 1] or null (cumulative average), got ${String(momentum)}`);
-    }
-    this.momentum = momentum;
-    this.affine = check(op).boolean('affine', options.affine ?? true);
-    this.trackRunningStats = check(op).boolean('trackRunningStats', options.trackRunningStats ?? true);
-    this.dtype = check(op).floatDType('dtype', options.dtype ?? 'float32');
+    const o = batchNormSchema((this.constructor as typeof Module).className).parse([numFeatures], options);
+    this.numFeatures = o.numFeatures;
+    this.eps = o.eps;
+    this.momentum = o.momentum;
+    this.affine = o.affine;
+    this.trackRunningStats = o.trackRunningStats;
+    this.dtype = o.dtype;
     if (options.name !== undefined) this.withName(options.name);
     this.weight = this.affine ? new Parameter(ones([numFeatures], { dtype: this.dtype })) : null;
     this.bias = this.affine ? new Parameter(zeros([numFeatures], { dtype: this.dtype })) : null;
@@ -143,14 +153,7 @@ export abstract class BatchNorm extends Module {
   }
 
   override getConfig(): LayerConfig {
-    return {
-      numFeatures: this.numFeatures,
-      eps: this.eps,
-      momentum: this.momentum,
-      affine: this.affine,
-      trackRunningStats: this.trackRunningStats,
-      dtype: this.dtype,
-    };
+    return batchNormSchema(this.className).config(this);
   }
 
   override extraRepr(): string {
@@ -186,14 +189,30 @@ export class BatchNorm2d extends BatchNorm {
   }
 }
 
-export interface LayerNormOptions {
-  /** Added to the variance before the square root (default 1e-5). */
-  eps?: number;
-  /** Learn an elementwise scale (weight, init 1) and shift (bias, init 0) of normalizedShape; default true. */
-  elementwiseAffine?: boolean;
-  /** With elementwiseAffine, also learn the shift (default true). */
-  bias?: boolean;
-  dtype?: FloatDType;
+const layerNormSchema = new LayerSchema(
+  'LayerNorm',
+  {
+    normalizedShape: {
+      default: undefined as unknown as number[],
+      parse: (who: string, name: string, v: unknown) => {
+        const shape = shapeOption(who, name, typeof v === 'number' ? [v] : v);
+        if (shape.length === 0 || shape.some((d) => d === 0)) check(who).fail(`${name} must be a non-empty list of positive sizes, got ${fmtShape(shape)}`);
+        return shape;
+      },
+    },
+  },
+  {
+    /** Added to the variance before the square root (default 1e-5). */
+    eps: option.positive(1e-5),
+    /** Learn an elementwise scale (weight, init 1) and shift (bias, init 0) of normalizedShape; default true. */
+    elementwiseAffine: option.boolean(true),
+    /** With elementwiseAffine, also learn the shift (default true). */
+    bias: option.boolean(true),
+    dtype: option.floatDType(),
+  },
+);
+
+export interface LayerNormOptions extends OptionsOf<typeof layerNormSchema.options> {
   name?: string;
 }
 
@@ -215,15 +234,12 @@ export class LayerNorm extends Module {
 
   constructor(normalizedShape: number | readonly number[], options: LayerNormOptions = {}) {
     super();
-    const shape = typeof normalizedShape === 'number' ? [normalizedShape] : normalizedShape;
-    this.normalizedShape = Object.freeze(shapeOption('LayerNorm', 'normalizedShape', shape));
-    if (this.normalizedShape.length === 0 || this.normalizedShape.some((d) => d === 0)) {
-      throw new ValueError(`LayerNorm: normalizedShape must be a non-empty list of positive sizes, got ${fmtShape(this.normalizedShape)}`);
-    }
-    this.eps = check('LayerNorm').positive('eps', options.eps ?? 1e-5);
-    this.elementwiseAffine = check('LayerNorm').boolean('elementwiseAffine', options.elementwiseAffine ?? true);
-    const hasBias = check('LayerNorm').boolean('bias', options.bias ?? true);
-    this.dtype = check('LayerNorm').floatDType('dtype', options.dtype ?? 'float32');
+    const o = layerNormSchema.parse([normalizedShape], options);
+    this.normalizedShape = Object.freeze(o.normalizedShape);
+    this.eps = o.eps;
+    this.elementwiseAffine = o.elementwiseAffine;
+    const hasBias = o.bias;
+    this.dtype = o.dtype;
     if (options.name !== undefined) this.withName(options.name);
     this.weight = this.elementwiseAffine ? new Parameter(ones(this.normalizedShape, { dtype: this.dtype })) : null;
     this.bias = this.elementwiseAffine && hasBias ? new Parameter(zeros(this.normalizedShape, { dtype: this.dtype })) : null;
@@ -246,13 +262,7 @@ export class LayerNorm extends Module {
   }
 
   override getConfig(): LayerConfig {
-    return {
-      normalizedShape: [...this.normalizedShape],
-      eps: this.eps,
-      elementwiseAffine: this.elementwiseAffine,
-      bias: this.bias !== null,
-      dtype: this.dtype,
-    };
+    return layerNormSchema.config(this, { normalizedShape: [...this.normalizedShape], bias: this.bias !== null });
   }
 
   override extraRepr(): string {
@@ -260,26 +270,6 @@ export class LayerNorm extends Module {
   }
 }
 
-function batchNormFactory(Cls: typeof BatchNorm1d | typeof BatchNorm2d) {
-  return (c: LayerConfig) =>
-    new Cls(c.numFeatures as number, {
-      eps: c.eps as number | undefined,
-      momentum: c.momentum as number | null | undefined,
-      affine: c.affine as boolean | undefined,
-      trackRunningStats: c.trackRunningStats as boolean | undefined,
-      dtype: c.dtype as FloatDType | undefined,
-    });
-}
-
-registerLayer(BatchNorm1d.className, batchNormFactory(BatchNorm1d));
-registerLayer(BatchNorm2d.className, batchNormFactory(BatchNorm2d));
-registerLayer(
-  LayerNorm.className,
-  (c) =>
-    new LayerNorm(c.normalizedShape as number[], {
-      eps: c.eps as number | undefined,
-      elementwiseAffine: c.elementwiseAffine as boolean | undefined,
-      bias: c.bias as boolean | undefined,
-      dtype: c.dtype as FloatDType | undefined,
-    }),
-);
+batchNormSchema('BatchNorm1d').register((numFeatures, options) => new BatchNorm1d(numFeatures as number, options as BatchNormOptions));
+batchNormSchema('BatchNorm2d').register((numFeatures, options) => new BatchNorm2d(numFeatures as number, options as BatchNormOptions));
+layerNormSchema.register((shape, options) => new LayerNorm(shape as number[], options as LayerNormOptions));

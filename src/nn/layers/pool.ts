@@ -16,7 +16,7 @@ import { type LayerConfig, Module } from '../module.js';
 import { LayerSchema, type OptionSpec, type OptionsOf, type OptionValues, option, optionsConfig, parseOptions, required, spatial } from '../options.js';
 import { registerLayer } from '../registry.js';
 import { anyFloatInput, expectTensor, shapeMismatch } from './checks.js';
-import { fmtSpatial, spatialOption } from './conv.js';
+import { fmtSpatial } from './conv.js';
 
 // Pooling layers have no parameters; they pool each channel on its own over
 // windows of the spatial axes (the notes: like convolution, but the window's
