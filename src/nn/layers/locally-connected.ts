@@ -1,33 +1,51 @@
 import type { FloatDType } from '../../core/dtype.js';
 import { ValueError } from '../../core/errors.js';
-import type { Generator } from '../../core/random.js';
 import type { Tensor } from '../../core/tensor.js';
-import { check } from '../../core/validate.js';
 import { convOutputSize, unfoldNd } from '../../ops/conv.js';
 import { matmulPrimitive } from '../../ops/primitives.js';
-import { type Initializer, initLayerParameters, uniform } from '../init.js';
+import { initLayerParameters, type ParameterInitOptions, uniform } from '../init.js';
 import { type LayerConfig, Module } from '../module.js';
+import { LayerSchema, type OptionsOf, option, required, spatial } from '../options.js';
 import type { Parameter } from '../parameter.js';
-import { registerLayer } from '../registry.js';
 import { floatInput, shapeMismatch } from './checks.js';
-import { asList, spatialOption } from './conv.js';
+import { asList } from './conv.js';
 
-export interface LocallyConnectedOptions {
-  /** Step between output positions (default 1). */
-  stride?: number | readonly number[];
-  /** Zero padding on both sides (default 0). */
-  padding?: number | readonly number[];
-  /** Spacing between kernel taps (default 1). */
-  dilation?: number | readonly number[];
-  /** Learn a bias per output channel and position (default true). */
-  bias?: boolean;
-  dtype?: FloatDType;
+/** LocallyConnected1d's and LocallyConnected2d's arguments, declared once. */
+function schemaFor(className: string, n: number) {
+  return new LayerSchema(
+    className,
+    {
+      inChannels: required(option.integer(1)),
+      outChannels: required(option.integer(1)),
+      /** The input's spatial size, fixed: each output position has its own weights. */
+      inputSize: required(spatial(n, 1, 1)),
+      kernelSize: required(spatial(n, 1, 1)),
+    },
+    {
+      /** Step between output positions (default 1). */
+      stride: spatial(n, 1, 1),
+      /** Zero padding on both sides (default 0). */
+      padding: spatial(n, 0, 0),
+      /** Spacing between kernel taps (default 1). */
+      dilation: spatial(n, 1, 1),
+      /** Learn a bias per output channel and position (default true). */
+      bias: option.boolean(true),
+      dtype: option.floatDType(),
+    },
+    ['name', 'weightInit', 'biasInit', 'generator'],
+  );
+}
+const lc1d = schemaFor('LocallyConnected1d', 1);
+const lc2d = schemaFor('LocallyConnected2d', 2);
+
+type Spatial = number | readonly number[];
+
+/** Options of the locally-connected layers: stride, padding, dilation, bias, dtype, and how to initialise. */
+export interface LocallyConnectedOptions extends Omit<OptionsOf<typeof lc2d.options>, 'stride' | 'padding' | 'dilation'>, ParameterInitOptions {
+  stride?: Spatial;
+  padding?: Spatial;
+  dilation?: Spatial;
   name?: string;
-  /** Replaces the default weight initialisation. */
-  weightInit?: Initializer;
-  /** Replaces the default bias initialisation. */
-  biasInit?: Initializer;
-  generator?: Generator;
 }
 
 /** As a layer config stores it: a number for 1-D layers, [h, w] for 2-D ones. */
@@ -66,32 +84,30 @@ abstract class LocallyConnectedNd extends Module {
   bias: Parameter | null;
   protected readonly spatialDims: number;
 
-  protected constructor(
-    n: number,
-    inChannels: number,
-    outChannels: number,
-    inputSize: number | readonly number[],
-    kernelSize: number | readonly number[],
-    options: LocallyConnectedOptions,
-  ) {
+  private readonly schema: ReturnType<typeof schemaFor>;
+
+  protected constructor(n: number, schema: ReturnType<typeof schemaFor>, args: readonly unknown[], options: LocallyConnectedOptions) {
     super();
     const op = (this.constructor as typeof Module).className;
+    const o = schema.parse(args, options);
+    this.schema = schema;
     this.spatialDims = n;
-    this.inChannels = check(op).integer('inChannels', inChannels);
-    this.outChannels = check(op).integer('outChannels', outChannels);
-    this.inputSize = asList(spatialOption(op, 'inputSize', inputSize, n, 1), n);
-    this.kernelSize = asList(spatialOption(op, 'kernelSize', kernelSize, n, 1), n);
-    this.stride = asList(spatialOption(op, 'stride', options.stride ?? 1, n, 1), n);
-    this.padding = asList(spatialOption(op, 'padding', options.padding ?? 0, n, 0), n);
-    this.dilation = asList(spatialOption(op, 'dilation', options.dilation ?? 1, n, 1), n);
+    const { inChannels, outChannels } = o;
+    this.inChannels = inChannels;
+    this.outChannels = outChannels;
+    this.inputSize = asList(o.inputSize, n);
+    this.kernelSize = asList(o.kernelSize, n);
+    this.stride = asList(o.stride, n);
+    this.padding = asList(o.padding, n);
+    this.dilation = asList(o.dilation, n);
     this.outputSize = this.inputSize.map((s, i) => convOutputSize(s, this.kernelSize[i], this.stride[i], this.padding[i], this.dilation[i]));
     if (this.outputSize.some((s) => s < 1)) {
       throw new ValueError(
         `${op}: inputSize ${JSON.stringify(stored(this.inputSize))} padded by ${JSON.stringify(stored(this.padding))} is smaller than the kernel ${JSON.stringify(stored(this.kernelSize))}`,
       );
     }
-    this.dtype = check(op).floatDType('dtype', options.dtype ?? 'float32');
-    const hasBias = check(op).boolean('bias', options.bias ?? true);
+    this.dtype = o.dtype;
+    const hasBias = o.bias;
     if (options.name !== undefined) this.withName(options.name);
     const positions = this.outputSize.reduce((p, d) => p * d, 1);
     const fanIn = inChannels * this.kernelSize.reduce((p, d) => p * d, 1);
@@ -124,17 +140,11 @@ abstract class LocallyConnectedNd extends Module {
   }
 
   override getConfig(): LayerConfig {
-    return {
-      inChannels: this.inChannels,
-      outChannels: this.outChannels,
-      inputSize: stored(this.inputSize),
-      kernelSize: stored(this.kernelSize),
-      stride: stored(this.stride),
-      padding: stored(this.padding),
-      dilation: stored(this.dilation),
+    const spatialValues = ['inputSize', 'kernelSize', 'stride', 'padding', 'dilation'] as const;
+    return this.schema.config(this, {
+      ...Object.fromEntries(spatialValues.map((k) => [k, stored(this[k])])),
       bias: this.bias !== null,
-      dtype: this.dtype,
-    };
+    });
   }
 
   override extraRepr(): string {
@@ -159,7 +169,7 @@ export class LocallyConnected2d extends LocallyConnectedNd {
     kernelSize: number | readonly [number, number],
     options: LocallyConnectedOptions = {},
   ) {
-    super(2, inChannels, outChannels, inputSize, kernelSize, options);
+    super(2, lc2d, [inChannels, outChannels, inputSize, kernelSize], options);
   }
 }
 
@@ -172,25 +182,12 @@ export class LocallyConnected1d extends LocallyConnectedNd {
   static override readonly className = 'LocallyConnected1d';
 
   constructor(inChannels: number, outChannels: number, inputSize: number, kernelSize: number, options: LocallyConnectedOptions = {}) {
-    super(1, inChannels, outChannels, inputSize, kernelSize, options);
+    super(1, lc1d, [inChannels, outChannels, inputSize, kernelSize], options);
   }
 }
 
-function options(c: LayerConfig): LocallyConnectedOptions {
-  return {
-    stride: c.stride as number | number[] | undefined,
-    padding: c.padding as number | number[] | undefined,
-    dilation: c.dilation as number | number[] | undefined,
-    bias: c.bias as boolean | undefined,
-    dtype: c.dtype as FloatDType | undefined,
-  };
-}
-
-registerLayer(
-  LocallyConnected1d.className,
-  (c) => new LocallyConnected1d(c.inChannels as number, c.outChannels as number, c.inputSize as number, c.kernelSize as number, options(c)),
-);
-registerLayer(
-  LocallyConnected2d.className,
-  (c) => new LocallyConnected2d(c.inChannels as number, c.outChannels as number, c.inputSize as [number, number], c.kernelSize as [number, number], options(c)),
+lc1d.register((i, o, size, k, options) => new LocallyConnected1d(i as number, o as number, size as number, k as number, options as LocallyConnectedOptions));
+lc2d.register(
+  (i, o, size, k, options) =>
+    new LocallyConnected2d(i as number, o as number, size as [number, number], k as [number, number], options as LocallyConnectedOptions),
 );
