@@ -123,7 +123,7 @@ export class LayerSchema<P extends OptionSchema, O extends OptionSchema> {
   constructor(
     readonly className: string,
     readonly positional: P,
-    readonly options: O,
+    readonly options: O = {} as O,
     /** Options accepted by the constructor but not saved (name, generator, initializers...). */
     readonly extraKeys: readonly string[] = ['name'],
   ) {}

@@ -2,6 +2,7 @@ import { fmtShape, ShapeError, ValueError } from '../../core/errors.js';
 import type { Tensor } from '../../core/tensor.js';
 import { concat } from '../../ops/index.js';
 import { type LayerConfig, Module } from '../module.js';
+import { LayerSchema, type OptionsOf, option } from '../options.js';
 import { registerLayer } from '../registry.js';
 import { expectTensor } from './checks.js';
 
@@ -54,14 +55,16 @@ export class Multiply extends Module {
  * concatenated along channels use `{axis: 1}` for [N, C, H, W]. All other axes
  * must match. No parameters.
  */
+/** Concatenate's option: the axis the inputs are joined along (default -1). */
+const concatenateSchema = new LayerSchema('Concatenate', {}, { axis: option.axis(-1) });
+
 export class Concatenate extends Module {
   static override readonly className = 'Concatenate';
   readonly axis: number;
 
-  constructor(options: { axis?: number; name?: string } = {}) {
+  constructor(options: OptionsOf<typeof concatenateSchema.options> & { name?: string } = {}) {
     super();
-    this.axis = options.axis ?? -1;
-    if (!Number.isInteger(this.axis)) throw new ValueError(`Concatenate: axis must be an integer, got ${this.axis}`);
+    this.axis = concatenateSchema.parse([], options).axis;
     if (options.name !== undefined) this.withName(options.name);
   }
 
@@ -79,10 +82,10 @@ export class Concatenate extends Module {
   }
 
   override getConfig(): LayerConfig {
-    return { axis: this.axis };
+    return concatenateSchema.config(this);
   }
 }
 
 registerLayer(Add.className, () => new Add());
 registerLayer(Multiply.className, () => new Multiply());
-registerLayer(Concatenate.className, (c) => new Concatenate({ axis: c.axis as number | undefined }));
+concatenateSchema.register((options) => new Concatenate(options as OptionsOf<typeof concatenateSchema.options>));

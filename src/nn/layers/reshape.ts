@@ -1,6 +1,7 @@
-import { fmtShape, ValueError } from '../../core/errors.js';
+import { fmtShape } from '../../core/errors.js';
 import type { Tensor } from '../../core/tensor.js';
 import { type LayerConfig, Module } from '../module.js';
+import { LayerSchema, type OptionsOf, option } from '../options.js';
 import { registerLayer } from '../registry.js';
 import { expectTensor, shapeMismatch, shapeOption } from './checks.js';
 
@@ -23,21 +24,22 @@ export class Identity extends Module {
  * but the batch axis, [N, C, H, W] → [N, C·H·W], before a Linear layer. No
  * parameters.
  */
+/** Flatten's options: the axes it merges (default 1 to -1, every axis but the batch). */
+const flattenSchema = new LayerSchema('Flatten', {}, { startAxis: option.axis(1), endAxis: option.axis(-1) });
+const reshapeSchema = new LayerSchema('Reshape', {
+  targetShape: { default: undefined as unknown as number[], parse: (who: string, name: string, v: unknown) => shapeOption(who, name, v, true) },
+});
+
 export class Flatten extends Module {
   static override readonly className = 'Flatten';
   readonly startAxis: number;
   readonly endAxis: number;
 
-  constructor(options: { startAxis?: number; endAxis?: number; name?: string } = {}) {
+  constructor(options: OptionsOf<typeof flattenSchema.options> & { name?: string } = {}) {
     super();
-    this.startAxis = options.startAxis ?? 1;
-    this.endAxis = options.endAxis ?? -1;
-    for (const [k, v] of [
-      ['startAxis', this.startAxis],
-      ['endAxis', this.endAxis],
-    ] as const) {
-      if (!Number.isInteger(v)) throw new ValueError(`Flatten: ${k} must be an integer, got ${v}`);
-    }
+    const o = flattenSchema.parse([], options);
+    this.startAxis = o.startAxis;
+    this.endAxis = o.endAxis;
     if (options.name !== undefined) this.withName(options.name);
   }
 
@@ -53,7 +55,7 @@ export class Flatten extends Module {
   }
 
   override getConfig(): LayerConfig {
-    return { startAxis: this.startAxis, endAxis: this.endAxis };
+    return flattenSchema.config(this);
   }
 }
 
@@ -68,7 +70,7 @@ export class Reshape extends Module {
 
   constructor(targetShape: readonly number[], options: { name?: string } = {}) {
     super();
-    this.targetShape = Object.freeze(shapeOption('Reshape', 'targetShape', targetShape, true));
+    this.targetShape = Object.freeze(reshapeSchema.parse([targetShape], options).targetShape);
     if (options.name !== undefined) this.withName(options.name);
   }
 
@@ -86,7 +88,7 @@ export class Reshape extends Module {
   }
 
   override getConfig(): LayerConfig {
-    return { targetShape: [...this.targetShape] };
+    return reshapeSchema.config(this, { targetShape: [...this.targetShape] });
   }
 
   override extraRepr(): string {
@@ -95,5 +97,5 @@ export class Reshape extends Module {
 }
 
 registerLayer(Identity.className, () => new Identity());
-registerLayer(Flatten.className, (c) => new Flatten({ startAxis: c.startAxis as number | undefined, endAxis: c.endAxis as number | undefined }));
-registerLayer(Reshape.className, (c) => new Reshape(c.targetShape as number[]));
+flattenSchema.register((options) => new Flatten(options as OptionsOf<typeof flattenSchema.options>));
+reshapeSchema.register((targetShape, options) => new Reshape(targetShape as number[], options as { name?: string }));

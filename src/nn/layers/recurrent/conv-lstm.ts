@@ -2,22 +2,29 @@ import type { FloatDType } from '../../../core/dtype.js';
 import { fmtShape, ValueError } from '../../../core/errors.js';
 import type { Generator } from '../../../core/random.js';
 import type { Tensor } from '../../../core/tensor.js';
-import { check } from '../../../core/validate.js';
 import { conv2d, stack, zeros } from '../../../ops/index.js';
 import { lstmCell, unbind } from '../../../ops/primitives.js';
 import { uniform } from '../../init.js';
 import { type LayerConfig, Module } from '../../module.js';
+import { LayerSchema, type OptionsOf, option, required, spatial } from '../../options.js';
 import { Parameter } from '../../parameter.js';
-import { registerLayer } from '../../registry.js';
 import { expectTensor, floatInput, shapeMismatch } from '../checks.js';
 import { type SequenceOptions, stepValidity, unroll } from './sequence.js';
 
-export interface ConvLSTM2dOptions {
-  /** Input and output are [batch, seqLen, channels, height, width] (default true); false: [seqLen, batch, channels, height, width]. */
-  batchFirst?: boolean;
-  /** Learn the biases bias_ih and bias_hh (default true). */
-  bias?: boolean;
-  dtype?: FloatDType;
+const schema = new LayerSchema(
+  'ConvLSTM2d',
+  { inChannels: required(option.integer(1)), hiddenChannels: required(option.integer(1)), kernelSize: required(spatial(2, 1, 1)) },
+  {
+    /** Input and output are [batch, seqLen, channels, height, width] (default true); false: [seqLen, batch, channels, height, width]. */
+    batchFirst: option.boolean(true),
+    /** Learn the biases bias_ih and bias_hh (default true). */
+    bias: option.boolean(true),
+    dtype: option.floatDType(),
+  },
+  ['name', 'generator'],
+);
+
+export interface ConvLSTM2dOptions extends OptionsOf<typeof schema.options> {
   /** Name shown in errors and summaries. */
   name?: string;
   /** Draw the initial weights from this generator instead of the default one. */
@@ -61,16 +68,13 @@ export class ConvLSTM2d extends Module {
 
   constructor(inChannels: number, hiddenChannels: number, kernelSize: number | readonly [number, number], options: ConvLSTM2dOptions = {}) {
     super();
-    const who = 'ConvLSTM2d';
-    this.inChannels = check(who).integer('inChannels', inChannels);
-    this.hiddenChannels = check(who).integer('hiddenChannels', hiddenChannels);
-    const ks = typeof kernelSize === 'number' ? [kernelSize, kernelSize] : kernelSize;
-    if (!Array.isArray(ks) || ks.length !== 2)
-      throw new ValueError(`${who}: kernelSize must be a positive integer or a pair of them, got ${JSON.stringify(kernelSize)}`);
-    this.kernelSize = [check(who).integer('kernelSize[0]', ks[0]), check(who).integer('kernelSize[1]', ks[1])];
-    this.batchFirst = check(who).boolean('batchFirst', options.batchFirst ?? true);
-    this.bias = check(who).boolean('bias', options.bias ?? true);
-    this.dtype = check(who).floatDType('dtype', options.dtype ?? 'float32');
+    const o = schema.parse([inChannels, hiddenChannels, kernelSize], options);
+    this.inChannels = o.inChannels;
+    this.hiddenChannels = o.hiddenChannels;
+    this.kernelSize = o.kernelSize as [number, number];
+    this.batchFirst = o.batchFirst;
+    this.bias = o.bias;
+    this.dtype = o.dtype;
     if (options.name !== undefined) this.withName(options.name);
     const [kh, kw] = this.kernelSize;
     const G = 4 * hiddenChannels;
@@ -131,23 +135,8 @@ export class ConvLSTM2d extends Module {
   }
 
   override getConfig(): LayerConfig {
-    return {
-      inChannels: this.inChannels,
-      hiddenChannels: this.hiddenChannels,
-      kernelSize: [...this.kernelSize],
-      batchFirst: this.batchFirst,
-      bias: this.bias,
-      dtype: this.dtype,
-    };
+    return schema.config(this, { kernelSize: [...this.kernelSize] });
   }
 }
 
-registerLayer(
-  ConvLSTM2d.className,
-  (c) =>
-    new ConvLSTM2d(c.inChannels as number, c.hiddenChannels as number, c.kernelSize as [number, number], {
-      batchFirst: c.batchFirst as boolean | undefined,
-      bias: c.bias as boolean | undefined,
-      dtype: c.dtype as FloatDType | undefined,
-    }),
-);
+schema.register((i, h, k, options) => new ConvLSTM2d(i as number, h as number, k as [number, number], options as ConvLSTM2dOptions));

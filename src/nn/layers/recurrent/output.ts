@@ -1,7 +1,8 @@
 import { fmtShape, ShapeError, ValueError } from '../../../core/errors.js';
 import { Tensor } from '../../../core/tensor.js';
+import { check } from '../../../core/validate.js';
 import { type LayerConfig, Module } from '../../module.js';
-import { registerLayer } from '../../registry.js';
+import { LayerSchema } from '../../options.js';
 
 /** What {@link RecurrentOutput} keeps of a recurrent layer's `[output, state]`. */
 export type RecurrentSelect = 'final' | 'sequence';
@@ -20,15 +21,21 @@ export type RecurrentResult = readonly [Tensor, Tensor | readonly [Tensor, Tenso
  *   after its last valid step, which the last row of the output is not.
  * - 'sequence': the output sequence as the layer returned it.
  */
+const schema = new LayerSchema('RecurrentOutput', {
+  select: {
+    default: 'final' as RecurrentSelect,
+    parse: (who: string, name: string, v: unknown) =>
+      v === 'final' || v === 'sequence' ? v : check(who).fail(`${name} must be 'final' or 'sequence', got ${JSON.stringify(v)}`),
+  },
+});
+
 export class RecurrentOutput extends Module {
   static override readonly className = 'RecurrentOutput';
   readonly select: RecurrentSelect;
 
   constructor(select: RecurrentSelect = 'final', options: { name?: string } = {}) {
     super();
-    if (select !== 'final' && select !== 'sequence')
-      throw new ValueError(`RecurrentOutput: select must be 'final' or 'sequence', got ${JSON.stringify(select)}`);
-    this.select = select;
+    this.select = schema.parse([select], options).select;
     if (options.name !== undefined) this.withName(options.name);
   }
 
@@ -53,8 +60,8 @@ export class RecurrentOutput extends Module {
   }
 
   override getConfig(): LayerConfig {
-    return { select: this.select };
+    return schema.config(this);
   }
 }
 
-registerLayer(RecurrentOutput.className, (c) => new RecurrentOutput(c.select as RecurrentSelect | undefined));
+schema.register((select, options) => new RecurrentOutput(select as RecurrentSelect, options as { name?: string }));
