@@ -34,7 +34,7 @@ import {
 import { full, normal } from '../../ops/creation.js';
 import { abs, relu, sigmoid, tanh } from '../../ops/index.js';
 import { type LayerConfig, Module } from '../module.js';
-import { type OptionSchema, type OptionsOf, type OptionValues, option, optionsConfig, parseOptions } from '../options.js';
+import { LayerSchema, type OptionSchema, type OptionsOf, type OptionValues, option, optionsConfig, parseOptions, required } from '../options.js';
 import { Parameter } from '../parameter.js';
 import { registerLayer } from '../registry.js';
 import { expectTensor, floatInput, shapeMismatch } from './checks.js';
@@ -189,14 +189,33 @@ export type SoftplusOptions = ConstructorParameters<typeof Softplus>[0];
 export type ELUOptions = ConstructorParameters<typeof ELU>[0];
 export type GELUOptions = ConstructorParameters<typeof GELU>[0];
 
-export interface PReLUOptions extends ActivationOptions {
-  /** 1 (one slope shared by all channels, the default) or the number of channels on axis 1. */
-  numParameters?: number;
-  /** Initial slope (default 0.25). */
-  init?: number;
-  /** Default 'float32'. */
-  dtype?: FloatDType;
-}
+const preluSchema = new LayerSchema(
+  'PReLU',
+  {},
+  {
+    /** 1 (one slope shared by all channels, the default) or the number of channels on axis 1. */
+    numParameters: option.integer(1),
+    /** Initial slope (default 0.25). */
+    init: option.finite(0.25),
+    dtype: option.floatDType(),
+  },
+);
+const maxoutSchema = new LayerSchema(
+  'Maxout',
+  { groupSize: required(option.integer(1)) },
+  {
+    /** The feature axis split into groups (default 1, PyTorch's feature/channel axis). */
+    axis: option.axis(1),
+  },
+);
+const rbfSchema = new LayerSchema(
+  'RBF',
+  { inFeatures: required(option.integer(1)), outFeatures: required(option.integer(1)) },
+  { dtype: option.floatDType() },
+  ['name', 'generator'],
+);
+
+export interface PReLUOptions extends ActivationOptions, OptionsOf<typeof preluSchema.options> {}
 
 /**
  * Parametric ReLU with learnable slopes, PyTorch's layout: `weight`
@@ -210,9 +229,10 @@ export class PReLU extends Activation {
   readonly weight: Parameter;
   constructor(options: PReLUOptions = {}) {
     super(options);
-    this.numParameters = check('PReLU').integer('numParameters', options.numParameters ?? 1);
-    this.init = check('PReLU').finite('init', options.init ?? 0.25);
-    this.dtype = check('PReLU').floatDType('dtype', options.dtype ?? 'float32');
+    const o = preluSchema.parse([], options);
+    this.numParameters = o.numParameters;
+    this.init = o.init;
+    this.dtype = o.dtype;
     this.weight = new Parameter(full([this.numParameters], this.init, { dtype: this.dtype }));
   }
   protected activate(x: Tensor): Tensor {
@@ -223,14 +243,11 @@ export class PReLU extends Activation {
     return prelu(input, this.weight);
   }
   override getConfig(): LayerConfig {
-    return { numParameters: this.numParameters, init: this.init, dtype: this.dtype };
+    return preluSchema.config(this);
   }
 }
 
-export interface MaxoutOptions extends ActivationOptions {
-  /** The feature axis split into groups (default 1, PyTorch's feature/channel axis). */
-  axis?: number;
-}
+export interface MaxoutOptions extends ActivationOptions, OptionsOf<typeof maxoutSchema.options> {}
 
 /**
  * Maxout units: the features along `axis` are split into consecutive groups
@@ -244,8 +261,9 @@ export class Maxout extends Activation {
   readonly axis: number;
   constructor(groupSize: number, options: MaxoutOptions = {}) {
     super(options);
-    this.groupSize = check('Maxout').integer('groupSize', groupSize);
-    this.axis = check('Maxout').anyInteger('axis', options.axis ?? 1);
+    const o = maxoutSchema.parse([groupSize], options);
+    this.groupSize = o.groupSize;
+    this.axis = o.axis;
   }
   protected activate(x: Tensor): Tensor {
     const ax = this.axis < 0 ? this.axis + x.ndim : this.axis;
@@ -255,15 +273,13 @@ export class Maxout extends Activation {
     return maxout(x, this.groupSize, this.axis);
   }
   override getConfig(): LayerConfig {
-    return { groupSize: this.groupSize, axis: this.axis };
+    return maxoutSchema.config(this);
   }
 }
 
-export interface RBFOptions {
+export interface RBFOptions extends OptionsOf<typeof rbfSchema.options> {
   /** Name shown in errors and summaries. */
   name?: string;
-  /** Default 'float32'. */
-  dtype?: FloatDType;
   /** Random source for the initial centres (default: the global generator). */
   generator?: Generator;
 }
@@ -286,9 +302,10 @@ export class RBF extends Module {
   readonly weight: Parameter;
   constructor(inFeatures: number, outFeatures: number, options: RBFOptions = {}) {
     super();
-    this.inFeatures = check('RBF').integer('inFeatures', inFeatures);
-    this.outFeatures = check('RBF').integer('outFeatures', outFeatures);
-    this.dtype = check('RBF').floatDType('dtype', options.dtype ?? 'float32');
+    const o = rbfSchema.parse([inFeatures, outFeatures], options);
+    this.inFeatures = o.inFeatures;
+    this.outFeatures = o.outFeatures;
+    this.dtype = o.dtype;
     if (options.name !== undefined) this.withName(options.name);
     this.weight = new Parameter(normal([this.outFeatures, this.inFeatures], 0, 1, { dtype: this.dtype, generator: options.generator }));
   }
@@ -300,13 +317,13 @@ export class RBF extends Module {
     return rbf(input, this.weight);
   }
   override getConfig(): LayerConfig {
-    return { inFeatures: this.inFeatures, outFeatures: this.outFeatures, dtype: this.dtype };
+    return rbfSchema.config(this);
   }
 }
 
 // Hagan's (MATLAB's) names for the same layers.
 export { Hardtanh as Satlins, Identity as Purelin, ReLU as Poslin, Sigmoid as Logsig, SiLU as Swish, Tanh as Tansig };
 
-registerLayer(PReLU.className, (c) => new PReLU(c as PReLUOptions));
-registerLayer(Maxout.className, (c) => new Maxout(c.groupSize as number, c as MaxoutOptions));
-registerLayer(RBF.className, (c) => new RBF(c.inFeatures as number, c.outFeatures as number, c as RBFOptions));
+preluSchema.register((options) => new PReLU(options as PReLUOptions));
+maxoutSchema.register((groupSize, options) => new Maxout(groupSize as number, options as MaxoutOptions));
+rbfSchema.register((inFeatures, outFeatures, options) => new RBF(inFeatures as number, outFeatures as number, options as RBFOptions));
