@@ -1,7 +1,7 @@
 // Optimizers, learning-rate schedulers and gradient utilities.
-export { Adadelta, type AdadeltaHyper, type AdadeltaOptions, type AdadeltaState } from './adadelta.js';
-export { Adagrad, type AdagradHyper, type AdagradOptions, type AdagradState } from './adagrad.js';
-export { Adam, type AdamHyper, type AdamOptions, type AdamState } from './adam.js';
+export { Adadelta, type AdadeltaHyper, type AdadeltaOptions, type AdadeltaState, adadeltaUpdate } from './adadelta.js';
+export { Adagrad, type AdagradHyper, type AdagradOptions, type AdagradState, adagradUpdate } from './adagrad.js';
+export { Adam, type AdamHyper, type AdamOptions, type AdamState, adamUpdate } from './adam.js';
 export { AdamW } from './adamw.js';
 export { type ClipGradNormOptions, clipGradNorm, clipGradValue, type TensorList } from './clip.js';
 export { LBFGS, type LBFGSHyper, type LBFGSOptions, type LBFGSState } from './lbfgs.js';
@@ -13,12 +13,13 @@ export {
   Optimizer,
   type OptimizerParams,
   type OptimizerStateDict,
+  ParameterwiseOptimizer,
   type ParamGroup,
   type ParamGroupSpec,
 } from './optimizer.js';
 export { l1Penalty, l2Penalty } from './penalty.js';
 export { ReduceLROnPlateau, type ReduceLROnPlateauOptions } from './plateau.js';
-export { RMSprop, type RMSpropHyper, type RMSpropOptions, type RMSpropState } from './rmsprop.js';
+export { RMSprop, type RMSpropHyper, type RMSpropOptions, type RMSpropState, rmspropUpdate } from './rmsprop.js';
 export {
   CosineAnnealingLR,
   type CosineAnnealingLROptions,
@@ -35,5 +36,5 @@ export {
   StepLR,
   type StepLROptions,
 } from './schedulers.js';
-export { SGD, type SGDHyper, type SGDOptions, type SGDState } from './sgd.js';
+export { SGD, type SGDHyper, type SGDOptions, type SGDState, sgdUpdate } from './sgd.js';
 export type { EncodedTensor, EncodedValue, StateValue } from './statedict.js';
