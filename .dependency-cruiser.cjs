@@ -39,6 +39,20 @@ module.exports = {
       to: { circular: true, viaOnly: { dependencyTypesNot: ['type-only'] } },
     },
     {
+      name: 'ops-is-the-door',
+      comment: 'Above ops/, kernels are reached through ops/ (ops/primitives.ts for expert primitives), never directly',
+      severity: 'error',
+      from: { path: `^src/(${LAYERS.slice(LAYERS.indexOf('ops') + 1).join('|')})/` },
+      to: { path: '^src/kernels/' },
+    },
+    {
+      name: 'backends-are-chosen-not-imported',
+      comment: 'Only the entry (through backends/select.ts) and the command line (--backend) touch a backend; the rest computes through the engine',
+      severity: 'error',
+      from: { path: `^src/(${LAYERS.slice(LAYERS.indexOf('ops') + 1, -1).join('|')})/` },
+      to: { path: '^src/backends/' },
+    },
+    {
       name: 'no-entry-import',
       comment: 'src/index.ts is the public entry; only the command line, a consumer of the public API, imports it',
       severity: 'error',

@@ -1,8 +1,7 @@
 // Choosing the compute backend for a command: the native addon when it is
 // built (the default), the pure-TypeScript reference otherwise or on request.
-import { nativeLoadError } from '../backends/native/binding.js';
-import { createNativeBackend } from '../backends/native/index.js';
-import { getBackend, listBackends, registerBackend, setBackend } from '../index.js';
+import { registerNativeBackend } from '../backends/native/index.js';
+import { getBackend, listBackends, setBackend } from '../index.js';
 import { UsageError } from './errors.js';
 
 export const BACKEND_CHOICES = ['ref', 'native'] as const;
@@ -14,12 +13,10 @@ export interface BackendSelection {
   note?: string;
 }
 
-/** True when the native backend is registered (neurite registers it at import when the addon loads). */
-function nativeAvailable(): boolean {
-  if (listBackends().includes('native')) return true;
-  const backend = createNativeBackend();
-  if (backend) registerBackend(backend);
-  return backend !== null;
+/** Null when the native backend is registered (neurite registers it at import when the addon loads), else why it is not. */
+function nativeUnavailable(): string | null {
+  if (listBackends().includes('native')) return null;
+  return registerNativeBackend();
 }
 
 /**
@@ -35,11 +32,12 @@ export function selectBackend(requested: BackendChoice | undefined): BackendSele
     setBackend('ref');
     return { name: 'ref' };
   }
-  if (nativeAvailable()) {
+  const unavailable = nativeUnavailable();
+  if (unavailable === null) {
     setBackend('native');
     return { name: getBackend().name };
   }
-  const reason = nativeLoadError() ?? 'the addon is not built';
+  const reason = unavailable;
   if (requested === 'native') {
     throw new UsageError(
       `--backend native: the native backend is not available (${reason})`,
