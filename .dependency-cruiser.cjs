@@ -16,7 +16,8 @@
 //   train       fit/evaluate/predict, callbacks, metrics, model selection (uses nn, optim, data)
 //   io          saving and loading models, weights and checkpoints (of nn and optim)
 //   cli         the neurite command, on top of everything
-// src/index.ts, the public entry, sits above all of them.
+// The entries sit above all of them: src/api.ts (the public API), src/index.ts (Node)
+// and src/index.browser.ts (browsers).
 const LAYERS = ['core', 'autograd', 'kernels', 'backends', 'ops', 'methods', 'transforms', 'nn', 'optim', 'data', 'train', 'io', 'cli'];
 
 const upward = LAYERS.slice(0, -1).map((layer, i) => ({
@@ -47,23 +48,23 @@ module.exports = {
     },
     {
       name: 'backends-are-chosen-not-imported',
-      comment: 'Only the entry (through backends/select.ts) and the command line (--backend) touch a backend; the rest computes through the engine',
+      comment: 'Only the entries and the command line (--backend) touch a backend; the rest computes through the engine',
       severity: 'error',
       from: { path: `^src/(${LAYERS.slice(LAYERS.indexOf('ops') + 1, -1).join('|')})/` },
       to: { path: '^src/backends/' },
     },
     {
       name: 'no-entry-import',
-      comment: 'src/index.ts is the public entry; only the command line, a consumer of the public API, imports it',
+      comment: 'The entries are the public API; only the command line, a consumer of it, imports them',
       severity: 'error',
       from: { path: '^src/.+/', pathNot: '^src/cli/' },
-      to: { path: '^src/index\\.ts$' },
+      to: { path: '^src/(index|index\\.browser|api)\\.ts$' },
     },
     {
       name: 'every-file-in-a-layer',
-      comment: 'Each source file lives in one of the layer folders (or is the entry, src/index.ts)',
+      comment: 'Each source file lives in one of the layer folders, or is an entry',
       severity: 'error',
-      from: { path: '^src/', pathNot: `^src/(index\\.ts$|(${LAYERS.join('|')})/)` },
+      from: { path: '^src/', pathNot: `^src/((index|index\\.browser|api)\\.ts$|(${LAYERS.join('|')})/)` },
       to: {},
     },
   ],

@@ -11,7 +11,7 @@
 // Perplexity = exp(mean cross-entropy per character): the number of
 // characters the model is, on average, as unsure as a uniform choice among.
 import { readFileSync } from 'node:fs';
-import * as nt from '../dist/src/index.js';
+import * as nt from 'neurite';
 
 const { nn, optim } = nt;
 

@@ -7,7 +7,7 @@
 // and their reconstructions (bottom).
 //
 //   npm run build && node examples/conv-autoencoder.mjs [epochs=5] [trainLimit=20000]
-import * as nt from '../dist/src/index.js';
+import * as nt from 'neurite';
 import { GrayCanvas } from './png.mjs';
 
 const { nn, optim } = nt;

@@ -7,7 +7,7 @@
 // lights up a different part of the digit's outline.
 //
 //   npm run build && node examples/feature-maps.mjs [trainLimit=60000]
-import * as nt from '../dist/src/index.js';
+import * as nt from 'neurite';
 import { GrayCanvas } from './png.mjs';
 
 const { nn, optim } = nt;

@@ -7,7 +7,7 @@
 //
 // On the pure-TypeScript reference backend an epoch takes many minutes; the
 // native backend, when built and registered, is used automatically.
-import * as nt from '../dist/src/index.js';
+import * as nt from 'neurite';
 
 const { nn, optim } = nt;
 

@@ -5,7 +5,7 @@
 // error of a perfect forecaster against noisy observations).
 //
 //   npm run build && node examples/sine-forecast.mjs
-import * as nt from '../dist/src/index.js';
+import * as nt from 'neurite';
 
 const { nn, optim } = nt;
 

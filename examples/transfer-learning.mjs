@@ -6,7 +6,7 @@
 // transferred model should beat the one that starts from nothing.
 //
 //   npm run build && node examples/transfer-learning.mjs [pretrainEpochs=2] [fewShot=1000]
-import * as nt from '../dist/src/index.js';
+import * as nt from 'neurite';
 
 const { nn, optim } = nt;
 

@@ -1,29 +1,19 @@
 /**
- * neurite: deep learning in TypeScript.
+ * neurite: deep learning in TypeScript. This is the Node entry (the package's
+ * `node` export condition): the public API, with the native addon offered
+ * as a backend when it is built. Browsers and bundlers for them get
+ * src/index.browser.ts instead.
  *
- * Tensors and their operations, reverse-mode autodiff (with higher order),
- * backends, and (in later modules) neural-network layers and training.
+ * Nothing runs at import: the backend is chosen when the first kernel runs
+ * (NEURITE_BACKEND=ref|native forces one), so the module has no top-level
+ * await and `require('neurite')` works.
  */
-
 // Installs the Tensor's methods; first, so that nothing can run before them.
 import './methods/index.js';
-
-export type { BackwardOptions } from './autograd/backward.js';
-export type { DType, FloatDType, TypedArray } from './core/dtype.js';
-export { enableGrad, getBackend, isGradEnabled, listBackends, noGrad, registerBackend, setBackend } from './core/engine.js';
-export { AutogradError, DTypeError, NeuriteError, SerializationError, ShapeError, UnknownOptionError, ValueError } from './core/errors.js';
-export { defaultGenerator, Generator, type GeneratorState, initialSeed, seed } from './core/random.js';
-export { type NestedArray, type SliceSpec, Tensor, type TensorOrNumber } from './core/tensor.js';
-export * from './data/index.js';
-export * from './io/index.js';
-export type { Backend, Kernels } from './kernels/contract.js';
-export * as nn from './nn/index.js';
-export * from './ops/index.js';
-export * as optim from './optim/index.js';
-export * from './train/index.js';
-export { grad, hessian, hvp, jacobian, valueAndGrad, vjp } from './transforms/functional.js';
-export { GradcheckError, type GradcheckOptions, type GradcheckReport, gradcheck } from './transforms/gradcheck.js';
-
+import { registerNativeBackend } from './backends/native/index.js';
 import { selectInitialBackend } from './backends/select.js';
+import { setBackendInitializer } from './core/engine.js';
 
-await selectInitialBackend();
+export * from './api.js';
+
+setBackendInitializer(() => selectInitialBackend(registerNativeBackend));

@@ -19,6 +19,8 @@ export interface BackendEntry {
 }
 
 const registry = new Map<string, BackendEntry>();
+/** Chooses the backend when the first kernel runs (set by the package entry), so importing neurite runs nothing. */
+let pendingInit: (() => void) | null = null;
 let reference: BackendEntry | null = null;
 let active: BackendEntry | null = null;
 /** The kernels in use: the active backend's, with the reference filling the gaps. */
@@ -37,8 +39,25 @@ export function registerBackend(backend: BackendEntry, options: { reference?: bo
   }
 }
 
+/**
+ * Run `init` once, before the first kernel or backend query: the package
+ * entry uses it to choose the backend lazily. A setBackend() call before then
+ * cancels it (the user chose).
+ */
+export function setBackendInitializer(init: () => void): void {
+  pendingInit = init;
+}
+
+function initialize(): void {
+  const init = pendingInit;
+  if (init === null) return;
+  pendingInit = null;
+  init();
+}
+
 /** Select a registered backend by name ('ref', 'native', ...). */
 export function setBackend(name: string): void {
+  pendingInit = null;
   const b = registry.get(name);
   if (!b) throw new ValueError(`setBackend: unknown backend '${name}'; available: ${[...registry.keys()].join(', ')}`);
   if (reference === null) throw new ValueError(`setBackend: no reference backend is registered to fill the kernels '${name}' lacks`);
@@ -48,16 +67,19 @@ export function setBackend(name: string): void {
 
 /** The active backend. */
 export function getBackend(): BackendEntry {
+  initialize();
   if (active === null) throw new ValueError('getBackend: no backend is registered (import neurite, not one of its internal modules)');
   return active;
 }
 
 export function listBackends(): string[] {
+  initialize();
   return [...registry.keys()];
 }
 
 /** The active kernel table, untyped; kernels/contract.ts gives it its type. */
 export function activeKernelTable(): object {
+  if (pendingInit !== null) initialize();
   if (table === null) throw new ValueError('kernels: no backend is registered (import neurite, not one of its internal modules)');
   return table;
 }

@@ -7,6 +7,7 @@
 // bundle of neurite can include this module without failing to resolve them;
 // only calling these functions needs Node.
 import { NeuriteError } from '../core/errors.js';
+import type { UrlLike } from '../core/platform.js';
 import type { Tensor } from '../core/tensor.js';
 import { type CsvData, type CsvOptions, parseCsv } from './csv.js';
 import { encodeIdx, type IdxArray, type IdxDType, isGzip, parseIdx } from './idx.js';
@@ -51,14 +52,14 @@ function node(op: string): NodeBuiltins {
   return builtins;
 }
 
-function pathText(path: string | URL): string {
-  return typeof path === 'string' ? path : node('path').url.fileURLToPath(path);
+function pathText(path: string | UrlLike): string {
+  return typeof path === 'string' ? path : node('path').url.fileURLToPath(path.href);
 }
 
-function readBytes(op: string, path: string | URL): Uint8Array {
+function readBytes(op: string, path: string | UrlLike): Uint8Array {
   const { fs } = node(op);
   try {
-    return fs.readFileSync(path);
+    return fs.readFileSync(pathText(path));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new DataNotFoundError(`${op}: no file at ${pathText(path)}`, [pathText(path)]);
@@ -67,17 +68,17 @@ function readBytes(op: string, path: string | URL): Uint8Array {
 }
 
 /** Read an IDX file, gunzipping it first when it is gzip-compressed (whatever its name). */
-export function readIdxFile(path: string | URL): IdxArray {
+export function readIdxFile(path: string | UrlLike): IdxArray {
   const raw = readBytes('readIdxFile', path);
   const bytes = isGzip(raw) ? node('readIdxFile').zlib.gunzipSync(raw) : raw;
   return parseIdx(bytes, { source: pathText(path) });
 }
 
 /** Write an array (or tensor) as an IDX file, gzip-compressed when `gzip` is true. */
-export function writeIdxFile(path: string | URL, array: IdxArray | Tensor, options: { dtype?: IdxDType; gzip?: boolean } = {}): void {
+export function writeIdxFile(path: string | UrlLike, array: IdxArray | Tensor, options: { dtype?: IdxDType; gzip?: boolean } = {}): void {
   const { fs, zlib } = node('writeIdxFile');
   const bytes = encodeIdx(array, { dtype: options.dtype });
-  fs.writeFileSync(path, options.gzip ? zlib.gzipSync(bytes) : bytes);
+  fs.writeFileSync(pathText(path), options.gzip ? zlib.gzipSync(bytes) : bytes);
 }
 
 /** Options of {@link mnist}. */
@@ -157,7 +158,7 @@ export function mnist(options: MnistOptions = {}): MnistData {
  * line break (a one-line string is taken for a path). See {@link parseCsv}
  * for the options and the errors.
  */
-export function loadCsv(source: string | URL, options: CsvOptions = {}): CsvData {
+export function loadCsv(source: string | UrlLike, options: CsvOptions = {}): CsvData {
   if (typeof source === 'string' && /[\r\n]/.test(source)) return parseCsv(source, options);
   let bytes: Uint8Array;
   try {

@@ -4,6 +4,10 @@
  * registered classes can be built and no code is ever read from a file.
  */
 import { NeuriteError, SerializationError } from '../core/errors.js';
+// Every built-in layer class registers itself when its module loads; importing
+// them all here means a bundle that reads architecture files can build any of
+// them, even when the user's code names none.
+import '../nn/layers/all.js';
 import { type LayerConfig, Module } from '../nn/module.js';
 import { layerFromConfig, layerToSpec, registeredLayers } from '../nn/registry.js';
 import { FormatVersionError, UnknownLayerError } from './errors.js';

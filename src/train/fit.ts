@@ -1,5 +1,6 @@
 import { noGrad } from '../core/engine.js';
 import { fmtShape, ShapeError, ValueError } from '../core/errors.js';
+import type { AbortSignalLike } from '../core/platform.js';
 import type { Generator } from '../core/random.js';
 import { Tensor } from '../core/tensor.js';
 import { type Batch, DataLoader, type IndexedDataset, TensorDataset } from '../data/dataset.js';
@@ -55,7 +56,7 @@ export interface FitOptions {
   metrics?: readonly MetricSpec[];
   callbacks?: readonly Callback[];
   /** Stop after the current batch when this signal aborts: fit resolves with the history so far and `history.stopped === 'aborted'`. */
-  signal?: AbortSignal;
+  signal?: AbortSignalLike;
   /** 1 or true: print a line per epoch through a ProgressLogger (default 0: silent). */
   verbose?: 0 | 1 | boolean;
   /** Where verbose lines go (default console.log). */
@@ -79,7 +80,7 @@ export interface EvaluateOptions {
   /** Samples per batch for tensor and dataset data (default 32). */
   batchSize?: number;
   /** Give up between batches when this signal aborts (the promise rejects with the signal's reason). */
-  signal?: AbortSignal;
+  signal?: AbortSignalLike;
   /** Yield to the event loop when this many milliseconds passed since the last yield (default 15), as fit does. */
   yieldEveryMs?: number;
 }
@@ -87,7 +88,7 @@ export interface EvaluateOptions {
 export interface PredictOptions {
   /** Samples per batch (default 32). */
   batchSize?: number;
-  signal?: AbortSignal;
+  signal?: AbortSignalLike;
   /** Yield to the event loop when this many milliseconds passed since the last yield (default 15), as fit does. */
   yieldEveryMs?: number;
 }
@@ -288,7 +289,7 @@ function valKey(name: string): string {
   return `val${name[0].toUpperCase()}${name.slice(1)}`;
 }
 
-function checkSignal(signal: AbortSignal | undefined, op: string): AbortSignal | undefined {
+function checkSignal(signal: AbortSignalLike | undefined, op: string): AbortSignalLike | undefined {
   if (signal !== undefined && (signal === null || typeof signal.aborted !== 'boolean')) throw new ValueError(`${op}: signal must be an AbortSignal`);
   return signal;
 }
@@ -363,7 +364,7 @@ interface Run {
   readonly train: BatchSource;
   readonly validation: BatchSource | undefined;
   readonly callbacks: Callback[];
-  readonly signal: AbortSignal | undefined;
+  readonly signal: AbortSignalLike | undefined;
   readonly yielder: Yielder;
   readonly history: History;
   readonly ctx: TrainContext;
@@ -600,7 +601,7 @@ async function evaluateSource(
   source: BatchSource,
   lossFn: LossFn | undefined,
   metrics: readonly Metric[],
-  signal: AbortSignal | undefined,
+  signal: AbortSignalLike | undefined,
   yielder: Yielder,
 ): Promise<EpochLogs | null> {
   const modes = saveModes(model);

@@ -1,4 +1,5 @@
 import { ValueError } from '../core/errors.js';
+import type { AbortSignalLike } from '../core/platform.js';
 import { defaultGenerator, type Generator } from '../core/random.js';
 import { Tensor } from '../core/tensor.js';
 import { type Fold, kFold, stratifiedKFold, TensorDataset, trainTestSplit } from '../data/dataset.js';
@@ -71,7 +72,7 @@ export interface CrossValidateOptions {
   fitOptions: FitOptions;
   /** Metrics scored on each held-out fold (default: fitOptions.metrics). The loss is always scored. */
   metrics?: readonly MetricSpec[];
-  signal?: AbortSignal;
+  signal?: AbortSignalLike;
 }
 
 export interface FoldResult {
@@ -169,7 +170,7 @@ export interface SearchOptions {
   /** Generator for the hold-out split, the folds, and randomSearch's draws (default: the global one). */
   generator?: Generator;
   /** Stop between (or during) candidates; resolves with the candidates finished so far. */
-  signal?: AbortSignal;
+  signal?: AbortSignalLike;
   /** Called after each candidate, e.g. to report progress. */
   onResult?: (result: SearchResult<Record<string, unknown>>, index: number) => void;
 }

@@ -1,0 +1,15 @@
+// The README's training example in a strict TypeScript project: the package's
+// declarations must type-check on their own (skipLibCheck off, no DOM or
+// @types/node globals).
+declare const console: { log(...args: unknown[]): void };
+
+import { evaluate, fit, type History, nn, optim, seed, type Tensor, twoSpirals } from 'neurite';
+
+seed(0);
+const train = twoSpirals(400, { noise: 0.05 });
+const model = new nn.Sequential(new nn.Linear(2, 32), new nn.Tanh(), new nn.Linear(32, 32), new nn.Tanh(), new nn.Linear(32, 2));
+const optimizer = new optim.Adam(model.parameters(), { lr: 0.01 });
+const history: History = await fit(model, train, { loss: 'crossEntropy', optimizer, epochs: 300, batchSize: 400, metrics: ['accuracy'] });
+const { accuracy } = await evaluate(model, train, { loss: 'crossEntropy', metrics: ['accuracy'] });
+const last: Tensor = model.forward(train.x);
+console.log(`loss ${history.loss.at(-1)?.toFixed(4)}, accuracy ${((accuracy as number) * 100).toFixed(1)}%`, last.shape.length);
