@@ -5,9 +5,9 @@
  */
 
 export type { BackwardOptions } from './autograd/backward.js';
-export type { DType, FloatDType, TypedArray } from './core/dtype.js';
+export { type DType, type FloatDType, getMaxTensorBytes, setMaxTensorBytes, type TypedArray } from './core/dtype.js';
 export { enableGrad, getBackend, isGradEnabled, listBackends, noGrad, registerBackend, setBackend } from './core/engine.js';
-export { AutogradError, DTypeError, NeuriteError, SerializationError, ShapeError, UnknownOptionError, ValueError } from './core/errors.js';
+export { AutogradError, DTypeError, MemoryLimitError, NeuriteError, SerializationError, ShapeError, UnknownOptionError, ValueError } from './core/errors.js';
 export { defaultGenerator, Generator, type GeneratorState, initialSeed, seed } from './core/random.js';
 export { type NestedArray, type SliceSpec, Tensor, type TensorOrNumber } from './core/tensor.js';
 export * from './data/index.js';

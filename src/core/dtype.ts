@@ -1,4 +1,4 @@
-import { DTypeError } from './errors.js';
+import { DTypeError, MemoryLimitError, ValueError } from './errors.js';
 
 /** Element types. `bool` is stored as one byte per element (0 or 1). */
 export type DType = 'float32' | 'float64' | 'int32' | 'bool';
@@ -7,6 +7,64 @@ export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
 export type FloatArray = Float32Array | Float64Array;
 
 export const DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'bool'];
+
+/** Bytes per element of each dtype. */
+const BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4, bool: 1 };
+
+/**
+ * The largest tensor neurite allocates, in bytes (default 4 GiB; the
+ * NEURITE_MAX_TENSOR_BYTES environment variable or setMaxTensorBytes()
+ * changes it). A bigger request is refused with a MemoryLimitError naming the
+ * op and the shape, before any memory is taken, instead of failing deep in
+ * the engine or exhausting the machine's memory.
+ */
+let maxTensorBytes = initialMaxTensorBytes();
+
+function initialMaxTensorBytes(): number {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.NEURITE_MAX_TENSOR_BYTES;
+  const n = env === undefined ? Number.NaN : Number(env);
+  return Number.isFinite(n) && n > 0 ? n : 4 * 2 ** 30;
+}
+
+/** Set the largest tensor, in bytes, that neurite will allocate (see MemoryLimitError). */
+export function setMaxTensorBytes(bytes: number): void {
+  if (typeof bytes !== 'number' || !(bytes > 0)) throw new ValueError(`setMaxTensorBytes: bytes must be a positive number, got ${String(bytes)}`);
+  maxTensorBytes = bytes;
+}
+
+/** The largest tensor, in bytes, that neurite will allocate. */
+export function getMaxTensorBytes(): number {
+  return maxTensorBytes;
+}
+
+/** "16.0 GiB", "512 B": a byte count for a message. */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
+  let v = bytes;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${v} B` : `${v.toFixed(1)} ${units[u]}`;
+}
+
+/**
+ * The element count of a tensor of `shape`, refused with a MemoryLimitError
+ * (naming `op`, the shape and the bytes) when it is over the limit.
+ */
+export function checkedSize(op: string, dtype: DType, shape: readonly number[]): number {
+  let size = 1;
+  for (const d of shape) size *= d;
+  const bytes = size * BYTES[dtype];
+  if (bytes > maxTensorBytes || !Number.isSafeInteger(size)) {
+    throw new MemoryLimitError(
+      `${op}: a ${dtype} tensor of shape [${shape.join(', ')}] needs ${formatBytes(bytes)} (${bytes.toExponential(3)} bytes), over the limit of ${formatBytes(maxTensorBytes)} per tensor; setMaxTensorBytes() raises it if the machine has the memory`,
+      bytes,
+    );
+  }
+  return size;
+}
 
 export function allocate(dtype: DType, size: number): TypedArray {
   switch (dtype) {
@@ -21,7 +79,6 @@ export function allocate(dtype: DType, size: number): TypedArray {
   }
 }
 
-const BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4, bool: 1 };
 /** Below this many bytes zero-filling is cheaper than going around it. */
 const UNINIT_MIN_BYTES = 16384;
 type BufferLike = { allocUnsafeSlow(size: number): Uint8Array };

@@ -38,6 +38,17 @@ export class UnknownOptionError extends ValueError {
     super(message);
   }
 }
+/** A tensor larger than the allowed memory per tensor (see setMaxTensorBytes), refused before allocating. */
+export class MemoryLimitError extends ValueError {
+  override name = 'MemoryLimitError';
+  constructor(
+    message: string,
+    /** The bytes the tensor would have needed. */
+    readonly bytes: number,
+  ) {
+    super(message);
+  }
+}
 /** Misuse of the autograd engine (backward twice, non-scalar without a gradient...). */
 export class AutogradError extends NeuriteError {
   override name = 'AutogradError';

@@ -66,6 +66,10 @@ export function normalizeAxes(op: string, axes: number | readonly number[] | und
 }
 
 export function checkShape(op: string, shape: readonly number[]): number[] {
+  if (!Array.isArray(shape)) {
+    const hint = typeof shape === 'number' ? ` (write [${shape}] for a 1-D shape)` : '';
+    throw new ShapeError(`${op}: shape must be an array of sizes, got ${JSON.stringify(shape) ?? typeof shape}${hint}`);
+  }
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0)
       throw new ShapeError(`${op}: shape ${fmtShape(shape)} has an invalid dimension ${d} (dimensions are non-negative integers)`);

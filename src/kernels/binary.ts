@@ -46,7 +46,7 @@ export function binaryOp(op: BinaryOp, a: TensorOrNumber, b: TensorOrNumber): Te
     throw new DTypeError(`pow: integer tensors cannot be raised to negative integer powers; cast to float first`);
   }
   const shape = broadcastShapes(op, ta.shape, tb.shape);
-  const out = uninitialized(dtype, shape);
+  const out = uninitialized(op, dtype, shape);
   k().binary(op, ta.data, ta.shape, tb.data, tb.shape, out.data, shape);
   return record(out, op, [ta, tb], (g) => BINARY[op](ta, tb, out, g));
 }

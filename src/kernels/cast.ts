@@ -9,7 +9,7 @@ export function cast(x: Tensor, dtype: DType): Tensor {
   assertTensor('cast', 'input', x);
   parseDType('cast', dtype);
   if (x.dtype === dtype) return x;
-  const out = empty(dtype, x.shape);
+  const out = empty('cast', dtype, x.shape);
   k().cast(x.data, out.data);
   if (!isFloatDType(dtype)) return out;
   return record(out, 'cast', [x], (g) => [g.cast(x.dtype)]);

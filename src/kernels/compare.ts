@@ -9,14 +9,14 @@ export function compareOp(op: CompareOp, a: TensorOrNumber, b: TensorOrNumber): 
   const ta = toOperand(op, a, dtype);
   const tb = toOperand(op, b, dtype);
   const shape = broadcastShapes(op, ta.shape, tb.shape);
-  const out = empty('bool', shape);
+  const out = empty(op, 'bool', shape);
   k().compare(op, ta.data, ta.shape, tb.data, tb.shape, out.data as Uint8Array, shape);
   return out;
 }
 
 export function predicateOp(op: PredicateOp, x: Tensor): Tensor {
   assertTensor(op, 'input', x);
-  const out = empty('bool', x.shape);
+  const out = empty(op, 'bool', x.shape);
   k().predicate(op, x.data, out.data as Uint8Array);
   return out;
 }

@@ -24,7 +24,7 @@ export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
   const inputs = tensors.map((t) => t.cast(dtype));
   const outShape = [...first.shape];
   outShape[ax] = inputs.reduce((s, t) => s + t.shape[ax], 0);
-  const out = empty(dtype, outShape);
+  const out = empty('concat', dtype, outShape);
   k().concat(
     inputs.map((t) => t.data),
     inputs.map((t) => t.shape),

@@ -24,7 +24,7 @@ function weightShape(g: Conv2dGeometry): number[] {
 
 /** Cross-correlation of x [N, C, H, W] with weight [O, C/groups, KH, KW], plus bias [O] when given. */
 export function conv2dPrimitive(x: Tensor, weight: Tensor, bias: Tensor | null, geom: Conv2dGeometry): Tensor {
-  const out = empty(x.dtype, outputShape(geom));
+  const out = empty('conv2d', x.dtype, outputShape(geom));
   k().conv2d(x.data, weight.data, bias === null ? null : bias.data, out.data, geom);
   const inputs = bias === null ? [x, weight] : [x, weight, bias];
   return record(out, 'conv2d', inputs, (g) => {
@@ -40,7 +40,7 @@ export function conv2dPrimitive(x: Tensor, weight: Tensor, bias: Tensor | null, 
  * and output swapped it is the transposed convolution.
  */
 export function conv2dBackwardInput(gradOut: Tensor, weight: Tensor, geom: Conv2dGeometry): Tensor {
-  const out = empty(gradOut.dtype, inputShape(geom));
+  const out = empty('conv2dBackwardInput', gradOut.dtype, inputShape(geom));
   k().conv2dBackwardInput(gradOut.data, weight.data, out.data, geom);
   return record(out, 'conv2dBackwardInput', [gradOut, weight], (g) => [
     gradOut.requiresGrad ? conv2dPrimitive(g, weight, null, geom) : null,
@@ -50,7 +50,7 @@ export function conv2dBackwardInput(gradOut: Tensor, weight: Tensor, geom: Conv2
 
 /** The gradient of conv2d with respect to its weight: a tensor of shape [O, C/groups, KH, KW]. */
 export function conv2dBackwardWeight(x: Tensor, gradOut: Tensor, geom: Conv2dGeometry): Tensor {
-  const out = empty(x.dtype, weightShape(geom));
+  const out = empty('conv2dBackwardWeight', x.dtype, weightShape(geom));
   k().conv2dBackwardWeight(x.data, gradOut.data, out.data, geom);
   return record(out, 'conv2dBackwardWeight', [x, gradOut], (g) => [
     x.requiresGrad ? conv2dBackwardInput(gradOut, g, geom) : null,

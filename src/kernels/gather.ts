@@ -29,7 +29,7 @@ export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
   const ax = normalizeAxis('gather', axis, x.ndim);
   checkGatherShapes('gather', x.shape, index, ax);
   const idx = checkIndex('gather', index, x.shape[ax]);
-  const out = empty(x.dtype, index.shape);
+  const out = empty('gather', x.dtype, index.shape);
   k().gather(x.data, x.shape, ax, idx, index.shape, out.data);
   return record(out, 'gather', [x], (g) => [scatterAdd(zerosOf(x), ax, index, g)]);
 }
@@ -57,19 +57,24 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 }
 
 function zerosOf(x: Tensor): Tensor {
-  return empty(x.dtype, x.shape);
+  return empty('scatterAdd', x.dtype, x.shape);
 }
 
 /** Select entries along an axis by a list of indices (rows of an embedding table, say). */
 export function indexSelect(x: Tensor, axis: number, index: Tensor | readonly number[]): Tensor {
   assertTensor('indexSelect', 'input', x);
   const ax = normalizeAxis('indexSelect', axis, x.ndim);
+  if (!(index instanceof Tensor)) {
+    index.forEach((v, i) => {
+      if (!Number.isInteger(v)) throw new ValueError(`indexSelect: indices must be integers, got ${v} at position ${i}`);
+    });
+  }
   const it = index instanceof Tensor ? index : new Tensor(Int32Array.from(index), [index.length]);
   if (it.ndim !== 1) throw new ShapeError(`indexSelect: index must be 1-D, got shape ${fmtShape(it.shape)}`);
   const idx = checkIndex('indexSelect', it, x.shape[ax]);
   const outShape = [...x.shape];
   outShape[ax] = idx.length;
-  const out = empty(x.dtype, outShape);
+  const out = empty('indexSelect', x.dtype, outShape);
   k().indexSelect(x.data, x.shape, ax, idx, out.data);
   return record(out, 'indexSelect', [x], (g) => [indexAdd(zerosOf(x), ax, it, g)]);
 }

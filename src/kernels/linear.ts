@@ -25,7 +25,7 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor): Tensor {
   }
   const [m, inFeatures] = x.shape;
   const n = weight.shape[0];
-  const out = uninitialized(x.dtype, [m, n]);
+  const out = uninitialized('linear', x.dtype, [m, n]);
   k().addmm(bias.data, x.data, weight.data, out.data, m, n, inFeatures, false, true);
   return record(out, 'linear', [x, weight, bias], (g) => [
     x.requiresGrad ? matmulPrimitive(g, weight, false, false) : null,

@@ -69,14 +69,14 @@ export function lstmCellComposite(gates: Tensor, cPrev: Tensor, peephole: LstmPe
 export function lstmCell(gates: Tensor, cPrev: Tensor): [Tensor, Tensor] {
   const [n, hidden] = checkCellArgs('lstmCell', gates, cPrev);
   const dtype = gates.dtype;
-  const h = empty(dtype, [n, hidden]);
-  const c = empty(dtype, [n, hidden]);
-  const activated = empty(dtype, [n, 4 * hidden]);
+  const h = empty('lstmCell', dtype, [n, hidden]);
+  const c = empty('lstmCell', dtype, [n, hidden]);
+  const activated = empty('lstmCell', dtype, [n, 4 * hidden]);
   k().lstmCellForward(gates.data, cPrev.data, c.data, h.data, activated.data, n, hidden);
   recordOutputs([h, c], 'lstmCell', [gates, cPrev], ([dh, dc]) => {
     if (isGradEnabled()) return compositeVjp(gates, cPrev, dh, dc);
-    const dGates = empty(dtype, [n, 4 * hidden]);
-    const dcPrev = empty(dtype, [n, hidden]);
+    const dGates = empty('lstmCell', dtype, [n, 4 * hidden]);
+    const dcPrev = empty('lstmCell', dtype, [n, hidden]);
     k().lstmCellBackward(activated.data, cPrev.data, c.data, dh?.data ?? null, dc?.data ?? null, dGates.data, dcPrev.data, n, hidden);
     return [gates.requiresGrad ? dGates : null, cPrev.requiresGrad ? dcPrev : null];
   });

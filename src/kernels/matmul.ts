@@ -25,7 +25,7 @@ export function matmulPrimitive(a: Tensor, b: Tensor, transA: boolean, transB: b
   }
   const batchShape = a.shape.slice(0, r - 2);
   const batch = batchShape.reduce((p, d) => p * d, 1);
-  const out = uninitialized(a.dtype, [...batchShape, m, n]);
+  const out = uninitialized('matmul', a.dtype, [...batchShape, m, n]);
   k().matmul(a.data, b.data, out.data, batch, m, n, kk, transA, transB);
   return record(out, 'matmul', [a, b], (g) => [
     a.requiresGrad ? (transA ? matmulPrimitive(b, g, transB, true) : matmulPrimitive(g, b, false, !transB)) : null,
@@ -45,11 +45,14 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   }
   // The common case (two float matrices of one dtype) goes straight to the primitive: tiny networks are dominated by per-op overhead.
   if (a.ndim === 2 && b.ndim === 2 && a.dtype === b.dtype && isFloatDType(a.dtype) && a.shape[1] === b.shape[0]) return matmulPrimitive(a, b, false, false);
-  let dtype = promoteTypes(a.dtype, b.dtype);
-  if (!isFloatDType(dtype)) {
-    if (a.dtype === 'bool' && b.dtype === 'bool') throw new DTypeError('matmul: bool operands are not supported');
-    dtype = 'float32';
+  // One rule for products and convolutions: a bare op never guesses a dtype, so integer and
+  // bool operands are refused (as PyTorch refuses them next to floats); layers convert their input.
+  if (!isFloatDType(a.dtype) || !isFloatDType(b.dtype)) {
+    throw new DTypeError(
+      `matmul: operands must be float32 or float64, got ${a.dtype} ${fmtShape(a.shape)} and ${b.dtype} ${fmtShape(b.shape)}; cast integer data with .float()`,
+    );
   }
+  const dtype = promoteTypes(a.dtype, b.dtype);
   let x = a.dtype === dtype ? a : a.cast(dtype);
   let y = b.dtype === dtype ? b : b.cast(dtype);
   const vecA = x.ndim === 1;
@@ -61,7 +64,14 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
       `matmul: cannot multiply ${fmtShape(a.shape)} by ${fmtShape(b.shape)}: inner dimensions ${x.shape[x.ndim - 1]} and ${y.shape[y.ndim - 2]} differ`,
     );
   }
-  const batch = broadcastShapes('matmul', x.shape.slice(0, -2), y.shape.slice(0, -2));
+  let batch: number[];
+  try {
+    batch = broadcastShapes('matmul', x.shape.slice(0, -2), y.shape.slice(0, -2));
+  } catch {
+    throw new ShapeError(
+      `matmul: cannot multiply ${fmtShape(a.shape)} by ${fmtShape(b.shape)}: their batch dimensions ${fmtShape(x.shape.slice(0, -2))} and ${fmtShape(y.shape.slice(0, -2))} do not broadcast`,
+    );
+  }
   const xs = [...batch, ...x.shape.slice(-2)];
   const ys = [...batch, ...y.shape.slice(-2)];
   if (x.ndim !== xs.length || x.shape.some((d, i) => d !== xs[i])) x = x.expand(xs);

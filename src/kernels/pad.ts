@@ -7,7 +7,7 @@ import { empty } from './util.js';
 /** Constant padding primitive: `before[d]`/`after[d]` non-negative (validated by ops/pad). */
 export function padConstant(x: Tensor, before: readonly number[], after: readonly number[], value: number): Tensor {
   const outShape = x.shape.map((d, i) => d + before[i] + after[i]);
-  const out = empty(x.dtype, outShape);
+  const out = empty('pad', x.dtype, outShape);
   k().pad(x.data, x.shape, before, value, out.data, outShape);
   return record(out, 'pad', [x], (g) => [
     stridedSlice(

@@ -15,6 +15,7 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
   }
   if (p.every((a, i) => a === i)) return x;
   const out = empty(
+    'permute',
     x.dtype,
     p.map((a) => x.shape[a]),
   );

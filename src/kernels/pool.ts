@@ -34,8 +34,8 @@ export function gatherPlanes(src: Tensor, indices: Tensor): Tensor {
 
 /** Max pooling: the pooled values (recorded) and the switches, an int32 tensor of the output's shape. */
 export function maxPool2dPrimitive(x: Tensor, geom: Pool2dGeometry): [Tensor, Tensor] {
-  const out = empty(x.dtype, outputShape(geom));
-  const indices = empty('int32', outputShape(geom));
+  const out = empty('maxPool2d', x.dtype, outputShape(geom));
+  const indices = empty('maxPool2d', 'int32', outputShape(geom));
   k().maxPool2d(x.data, out.data, indices.data as Int32Array, geom);
   record(out, 'maxPool2d', [x], (g) => [maxPool2dBackward(g, indices, geom)]);
   return [out, indices];
@@ -43,19 +43,19 @@ export function maxPool2dPrimitive(x: Tensor, geom: Pool2dGeometry): [Tensor, Te
 
 /** The input gradient of max pooling: gradOut routed to the cells the switches name, summed where windows overlap. */
 export function maxPool2dBackward(gradOut: Tensor, indices: Tensor, geom: Pool2dGeometry): Tensor {
-  const out = empty(gradOut.dtype, inputShape(geom));
+  const out = empty('maxPool2dBackward', gradOut.dtype, inputShape(geom));
   k().maxPool2dBackward(gradOut.data, indices.data as Int32Array, out.data, geom);
   return record(out, 'maxPool2dBackward', [gradOut], (g) => [gatherPlanes(g, indices)]);
 }
 
 export function avgPool2dPrimitive(x: Tensor, geom: Pool2dGeometry, divisor: AvgPoolDivisor): Tensor {
-  const out = empty(x.dtype, outputShape(geom));
+  const out = empty('avgPool2d', x.dtype, outputShape(geom));
   k().avgPool2d(x.data, out.data, geom, divisor);
   return record(out, 'avgPool2d', [x], (g) => [avgPool2dBackward(g, geom, divisor)]);
 }
 
 export function avgPool2dBackward(gradOut: Tensor, geom: Pool2dGeometry, divisor: AvgPoolDivisor): Tensor {
-  const out = empty(gradOut.dtype, inputShape(geom));
+  const out = empty('avgPool2dBackward', gradOut.dtype, inputShape(geom));
   k().avgPool2dBackward(gradOut.data, out.data, geom, divisor);
   return record(out, 'avgPool2dBackward', [gradOut], (g) => [avgPool2dPrimitive(g, geom, divisor)]);
 }
@@ -67,7 +67,7 @@ export function avgPool2dBackward(gradOut: Tensor, geom: Pool2dGeometry, divisor
  * reaches every writer, as in PyTorch.
  */
 export function maxUnpoolPrimitive(x: Tensor, indices: Tensor, outShape: readonly number[]): Tensor {
-  const out = empty(x.dtype, outShape);
+  const out = empty('maxUnpool', x.dtype, outShape);
   const planes = x.shape[0] * x.shape[1];
   const inPlane = x.shape.slice(2).reduce((p, d) => p * d, 1);
   const outPlane = outShape.slice(2).reduce((p, d) => p * d, 1);

@@ -30,7 +30,7 @@ function reduceOp(op: ReduceOp, x: Tensor, axesArg: Axes, keepDims: boolean): Te
   }
   const dtype = x.dtype === 'bool' ? 'int32' : x.dtype;
   const outShape = reducedShape(x.shape, axes, keepDims);
-  const out = empty(dtype, outShape);
+  const out = empty(op, dtype, outShape);
   k().reduce(op, x.data, x.shape, axes, out.data);
   return record(out, op, [x], (g) => {
     const gx = expandBack(g, x.shape, axes);
@@ -54,12 +54,12 @@ function argReduce(op: 'argmax' | 'argmin', x: Tensor, axis: number | undefined,
   if (x.size === 0) throw new ValueError(`${op}: the input is empty`);
   if (axis === undefined) {
     const flat = x.reshape([x.size]);
-    const out = empty('int32', keepDims ? x.shape.map(() => 1) : []);
+    const out = empty(op, 'int32', keepDims ? x.shape.map(() => 1) : []);
     k().argReduce(op, flat.data, flat.shape, 0, out.data as Int32Array);
     return out;
   }
   const ax = normalizeAxis(op, axis, x.ndim);
-  const out = empty('int32', reducedShape(x.shape, [ax], keepDims));
+  const out = empty(op, 'int32', reducedShape(x.shape, [ax], keepDims));
   k().argReduce(op, x.data, x.shape, ax, out.data as Int32Array);
   return out;
 }

@@ -38,7 +38,7 @@ export function stridedSlice(x: Tensor, begin: readonly number[], step: readonly
     // A contiguous block (a range of rows, a batch out of a dataset) is a view: no copy.
     out = new Tensor(x.data.subarray(offset, offset + sizeOf(outShape)), outShape);
   } else {
-    out = empty(x.dtype, outShape);
+    out = empty('slice', x.dtype, outShape);
     k().slice(x.data, x.shape, begin, step, out.data, outShape);
   }
   return record(out, 'slice', [x], (g) => [stridedSliceAdjoint(g, x.shape, begin, step)]);
@@ -46,7 +46,7 @@ export function stridedSlice(x: Tensor, begin: readonly number[], step: readonly
 
 /** The adjoint of stridedSlice: a zero tensor of `shape` with g added at the sliced positions. */
 export function stridedSliceAdjoint(g: Tensor, shape: readonly number[], begin: readonly number[], step: readonly number[]): Tensor {
-  const out = empty(g.dtype, shape);
+  const out = empty('slice', g.dtype, shape);
   k().sliceAdd(g.data, g.shape, begin, step, out.data, shape);
   return record(out, 'sliceBackward', [g], (gg) => [stridedSlice(gg, begin, step, g.shape)]);
 }

@@ -61,7 +61,7 @@ export function unaryOp(op: Exclude<UnaryOp, 'copy'>, x: Tensor): Tensor {
   const spec = UNARY[op];
   let input = x;
   if (!isFloatDType(x.dtype) && (spec.floatOnly || x.dtype === 'bool')) input = x.cast(spec.floatOnly ? 'float32' : 'int32');
-  const out = uninitialized(input.dtype, input.shape);
+  const out = uninitialized(op, input.dtype, input.shape);
   k().unary(op, input.data, out.data);
   return record(out, op, [input], (g) => [spec.grad(input, out, g)]);
 }
@@ -96,7 +96,7 @@ export const erf = (x: Tensor) => unaryOp('erf', x);
  * gradient is itself (the mask does not depend on x almost everywhere).
  */
 export function reluGrad(x: Tensor, g: Tensor): Tensor {
-  const out = uninitialized(g.dtype, g.shape);
+  const out = uninitialized('relu', g.dtype, g.shape);
   const xs = x.dtype === g.dtype ? x : x.cast(g.dtype);
   k().reluBackward(xs.data, g.data, out.data);
   return record(out, 'reluBackward', [g], (gg) => [reluGrad(x, gg)]);

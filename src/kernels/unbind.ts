@@ -22,7 +22,7 @@ export function unbind(x: Tensor): Tensor[] {
   if (pieces.length > 0) {
     recordOutputs(pieces, 'unbind', [x], (grads) => [
       concat(
-        grads.map((g) => (g ?? empty(x.dtype, rest)).reshape([1, ...rest])),
+        grads.map((g) => (g ?? empty('unbind', x.dtype, rest)).reshape([1, ...rest])),
         0,
       ),
     ]);

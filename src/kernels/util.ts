@@ -1,20 +1,24 @@
-import { allocate, allocateUninitialized, type DType, promoteTypes, promoteWithScalar } from '../core/dtype.js';
+import { allocate, allocateUninitialized, checkedSize, type DType, promoteTypes, promoteWithScalar } from '../core/dtype.js';
 import { DTypeError, ValueError } from '../core/errors.js';
-import { type Shape, sizeOf } from '../core/shape.js';
+import type { Shape } from '../core/shape.js';
 import { Tensor, type TensorOrNumber } from '../core/tensor.js';
 
-/** A zero-filled tensor (kernels that accumulate into their output rely on the zeros). */
-export function empty(dtype: DType, shape: Shape): Tensor {
-  return new Tensor(allocate(dtype, sizeOf(shape)), shape);
+/**
+ * A zero-filled output tensor of `op` (kernels that accumulate into their
+ * output rely on the zeros); a size over the memory limit is refused with a
+ * MemoryLimitError naming the op and the shape.
+ */
+export function empty(op: string, dtype: DType, shape: Shape): Tensor {
+  return new Tensor(allocate(dtype, checkedSize(op, dtype, shape)), shape);
 }
 
-/** A tensor with unspecified contents, only for outputs that the kernel writes completely. */
-export function uninitialized(dtype: DType, shape: Shape): Tensor {
-  return new Tensor(allocateUninitialized(dtype, sizeOf(shape)), shape);
+/** An output tensor of `op` with unspecified contents, only for outputs that the kernel writes completely. */
+export function uninitialized(op: string, dtype: DType, shape: Shape): Tensor {
+  return new Tensor(allocateUninitialized(dtype, checkedSize(op, dtype, shape)), shape);
 }
 
 export function scalarTensor(value: number, dtype: DType): Tensor {
-  const t = empty(dtype, []);
+  const t = empty('scalar', dtype, []);
   t.data[0] = value;
   return t;
 }

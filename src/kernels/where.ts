@@ -18,7 +18,7 @@ export function where(cond: Tensor, a: TensorOrNumber, b: TensorOrNumber): Tenso
   const ta = toOperand('where', a, dtype);
   const tb = toOperand('where', b, dtype);
   const shape = broadcastShapes('where', broadcastShapes('where', cond.shape, ta.shape), tb.shape);
-  const out = empty(dtype, shape);
+  const out = empty('where', dtype, shape);
   k().where(cond.data as Uint8Array, cond.shape, ta.data, ta.shape, tb.data, tb.shape, out.data, shape);
   return record(out, 'where', [ta, tb], (g) => [where(cond, g, 0), where(cond, 0, g)]);
 }

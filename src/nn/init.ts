@@ -18,7 +18,7 @@
  * and fanOut = out·k1·k2·... (PyTorch's convention for Linear and Conv).
  */
 
-import type { FloatDType } from '../core/dtype.js';
+import { checkedSize, type FloatDType } from '../core/dtype.js';
 import { noGrad } from '../core/engine.js';
 import { fmtShape, ValueError } from '../core/errors.js';
 import { defaultGenerator, type Generator } from '../core/random.js';
@@ -347,6 +347,7 @@ export interface ParameterInitOptions {
  * U(-1/√fanIn, 1/√fanIn). The one place where layers initialise parameters.
  */
 export function initLayerParameters(
+  who: string,
   weightShape: readonly number[],
   biasShape: readonly number[] | null,
   dtype: FloatDType,
@@ -354,6 +355,8 @@ export function initLayerParameters(
   options: ParameterInitOptions,
   defaultWeight: (weight: Tensor, generator: Generator | undefined) => void,
 ): { weight: Parameter; bias: Parameter | null } {
+  // Named after the layer, so `new Linear(1e6, 1e6)` says which layer asked for 4 TB.
+  checkedSize(`${who} weight`, dtype, weightShape);
   const g = options.generator;
   const weight = new Parameter(zerosTensor(weightShape, { dtype }));
   if (options.weightInit !== undefined) applyInitializer(weight, options.weightInit, g);

@@ -117,12 +117,20 @@ function sizes(who: string, name: string, value: unknown, n: number, min: number
   return list as number[];
 }
 
-/** Bring the operands to one float dtype (integers compute in float32). */
+/**
+ * The one float dtype of the operands. Integer and bool operands are refused,
+ * as by matmul: a bare op never guesses a dtype (layers convert their input).
+ */
 function floatDType(who: string, ...xs: (Tensor | null)[]): DType {
-  let d: DType = 'bool';
-  for (const x of xs) if (x !== null) d = promoteTypes(d, x.dtype);
-  if (d === 'bool') throw new DTypeError(`${who}: bool tensors are not supported`);
-  return isFloatDType(d) ? d : 'float32';
+  let d: DType | null = null;
+  for (const x of xs) {
+    if (x === null) continue;
+    if (!isFloatDType(x.dtype)) {
+      throw new DTypeError(`${who}: operands must be float32 or float64, got ${x.dtype} ${fmtShape(x.shape)}; cast integer data with .float()`);
+    }
+    d = d === null ? x.dtype : promoteTypes(d, x.dtype);
+  }
+  return d ?? 'float32';
 }
 
 function castTo(x: Tensor, dtype: DType): Tensor {

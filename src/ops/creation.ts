@@ -1,4 +1,4 @@
-import { allocate, type DType, dtypeOfArray, isFloatDType, parseDType, type TypedArray } from '../core/dtype.js';
+import { allocate, checkedSize, type DType, dtypeOfArray, isFloatDType, parseDType, type TypedArray } from '../core/dtype.js';
 import { fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { defaultGenerator, type Generator } from '../core/random.js';
 import { checkShape, sizeOf } from '../core/shape.js';
@@ -70,7 +70,7 @@ export function tensor(values: NestedArray | TypedArray, options: TensorOptions 
     const shape = inferShape(values);
     const leaf = firstLeaf(values);
     const dtype = options.dtype ? parseDType('tensor', options.dtype) : typeof leaf === 'boolean' ? 'bool' : 'float32';
-    const data = allocate(dtype, sizeOf(shape));
+    const data = allocate(dtype, checkedSize('tensor', dtype, shape));
     if (dtype === 'int32' || dtype === 'bool') {
       const tmp = new Float64Array(data.length);
       fillFlat(values, tmp, { i: 0 });
@@ -81,18 +81,26 @@ export function tensor(values: NestedArray | TypedArray, options: TensorOptions 
   return finish(t, options);
 }
 
-export function full(shape: readonly number[], value: number, options: TensorOptions = {}): Tensor {
-  const s = checkShape('full', shape);
-  const data = allocate(options.dtype ? parseDType('full', options.dtype) : 'float32', sizeOf(s));
-  data.fill(value);
+/** A tensor of `shape` filled with `value`, as the public op `op` (its name in errors). */
+function filled(op: string, shape: readonly number[], value: number, options: TensorOptions): Tensor {
+  const s = checkShape(op, shape);
+  if (typeof value !== 'number' && typeof value !== 'boolean')
+    throw new ValueError(`${op}: value must be a number, got ${JSON.stringify(value) ?? typeof value}`);
+  const dtype = options.dtype ? parseDType(op, options.dtype) : 'float32';
+  const data = allocate(dtype, checkedSize(op, dtype, s));
+  data.fill(Number(value));
   return finish(new Tensor(data, s), options);
 }
 
-export const zeros = (shape: readonly number[], options: TensorOptions = {}) => full(shape, 0, options);
-export const ones = (shape: readonly number[], options: TensorOptions = {}) => full(shape, 1, options);
-export const zerosLike = (x: Tensor, options: TensorOptions = {}) => full(x.shape, 0, { dtype: x.dtype, ...options });
-export const onesLike = (x: Tensor, options: TensorOptions = {}) => full(x.shape, 1, { dtype: x.dtype, ...options });
-export const fullLike = (x: Tensor, value: number, options: TensorOptions = {}) => full(x.shape, value, { dtype: x.dtype, ...options });
+export function full(shape: readonly number[], value: number, options: TensorOptions = {}): Tensor {
+  return filled('full', shape, value, options);
+}
+
+export const zeros = (shape: readonly number[], options: TensorOptions = {}) => filled('zeros', shape, 0, options);
+export const ones = (shape: readonly number[], options: TensorOptions = {}) => filled('ones', shape, 1, options);
+export const zerosLike = (x: Tensor, options: TensorOptions = {}) => filled('zerosLike', x.shape, 0, { dtype: x.dtype, ...options });
+export const onesLike = (x: Tensor, options: TensorOptions = {}) => filled('onesLike', x.shape, 1, { dtype: x.dtype, ...options });
+export const fullLike = (x: Tensor, value: number, options: TensorOptions = {}) => filled('fullLike', x.shape, value, { dtype: x.dtype, ...options });
 
 /** Values start, start+step, ... below end (one argument: 0..end-1). Integer arguments give int32. */
 export function arange(start: number, end?: number, step = 1, options: TensorOptions = {}): Tensor {
@@ -101,7 +109,7 @@ export function arange(start: number, end?: number, step = 1, options: TensorOpt
     throw new ValueError(`arange: start, end and step must be finite and step non-zero, got ${a}, ${b}, ${step}`);
   const n = Math.max(0, Math.ceil((b - a) / step));
   const dtype = options.dtype ?? ([a, b, step].every(Number.isInteger) ? 'int32' : 'float32');
-  const data = allocate(dtype, n);
+  const data = allocate(dtype, checkedSize('arange', dtype, [n]));
   for (let i = 0; i < n; i++) data[i] = a + i * step;
   return finish(new Tensor(data, [n]), options);
 }
@@ -110,7 +118,7 @@ export function arange(start: number, end?: number, step = 1, options: TensorOpt
 export function linspace(start: number, end: number, steps: number, options: TensorOptions = {}): Tensor {
   if (!Number.isInteger(steps) || steps < 0) throw new ValueError(`linspace: steps must be a non-negative integer, got ${steps}`);
   if (!Number.isFinite(start) || !Number.isFinite(end)) throw new ValueError(`linspace: start and end must be finite, got ${start} and ${end}`);
-  const data = allocate(options.dtype ?? 'float32', steps);
+  const data = allocate(options.dtype ?? 'float32', checkedSize('linspace', options.dtype ?? 'float32', [steps]));
   const step = steps > 1 ? (end - start) / (steps - 1) : 0;
   for (let i = 0; i < steps; i++) data[i] = i === steps - 1 && steps > 1 ? end : start + i * step;
   return finish(new Tensor(data, [steps]), options);
@@ -118,7 +126,7 @@ export function linspace(start: number, end: number, steps: number, options: Ten
 
 /** Identity matrix n x m (m defaults to n). */
 export function eye(n: number, m = n, options: TensorOptions = {}): Tensor {
-  const t = zeros([n, m], options);
+  const t = filled('eye', [n, m], 0, options);
   for (let i = 0; i < Math.min(n, m); i++) t.data[i * m + i] = 1;
   return t;
 }
@@ -132,29 +140,37 @@ function floatDType(op: string, options: TensorOptions): DType {
 function randomFill(op: string, shape: readonly number[], options: RandomOptions, draw: (g: Generator) => number, dtype = floatDType(op, options)): Tensor {
   const s = checkShape(op, shape);
   const g = options.generator ?? defaultGenerator;
-  const data = allocate(dtype, sizeOf(s));
+  const data = allocate(dtype, checkedSize(op, dtype, s));
   for (let i = 0; i < data.length; i++) data[i] = draw(g);
   return finish(new Tensor(data, s), options);
 }
 
+function uniformAs(op: string, shape: readonly number[], low: number, high: number, options: RandomOptions): Tensor {
+  check(op).finite('low', low);
+  check(op).finite('high', high);
+  if (low > high) throw new ValueError(`${op}: low ${low} is greater than high ${high}`);
+  return randomFill(op, shape, options, (g) => low + (high - low) * g.nextDouble());
+}
+
+function normalAs(op: string, shape: readonly number[], mean: number, std: number, options: RandomOptions): Tensor {
+  check(op).finite('mean', mean);
+  check(op).finite('std', std);
+  if (std < 0) throw new ValueError(`${op}: std must be non-negative, got ${std}`);
+  return randomFill(op, shape, options, (g) => mean + std * g.nextNormal());
+}
+
 /** Uniform on [low, high). */
 export function uniform(shape: readonly number[], low = 0, high = 1, options: RandomOptions = {}): Tensor {
-  check('uniform').finite('low', low);
-  check('uniform').finite('high', high);
-  if (low > high) throw new ValueError(`uniform: low ${low} is greater than high ${high}`);
-  return randomFill('uniform', shape, options, (g) => low + (high - low) * g.nextDouble());
+  return uniformAs('uniform', shape, low, high, options);
 }
 
 /** Normal with the given mean and standard deviation. */
 export function normal(shape: readonly number[], mean = 0, std = 1, options: RandomOptions = {}): Tensor {
-  check('normal').finite('mean', mean);
-  check('normal').finite('std', std);
-  if (std < 0) throw new ValueError(`normal: std must be non-negative, got ${std}`);
-  return randomFill('normal', shape, options, (g) => mean + std * g.nextNormal());
+  return normalAs('normal', shape, mean, std, options);
 }
 
-export const rand = (shape: readonly number[], options: RandomOptions = {}) => uniform(shape, 0, 1, options);
-export const randn = (shape: readonly number[], options: RandomOptions = {}) => normal(shape, 0, 1, options);
+export const rand = (shape: readonly number[], options: RandomOptions = {}) => uniformAs('rand', shape, 0, 1, options);
+export const randn = (shape: readonly number[], options: RandomOptions = {}) => normalAs('randn', shape, 0, 1, options);
 
 /** 1 with probability p, else 0 (float32 by default). */
 export function bernoulli(shape: readonly number[], p: number, options: RandomOptions = {}): Tensor {

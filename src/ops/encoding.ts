@@ -8,7 +8,7 @@ export function oneHot(indices: Tensor, numClasses: number, dtype: DType = 'floa
   assertTensor('oneHot', 'indices', indices);
   if (indices.dtype !== 'int32') throw new DTypeError(`oneHot: indices must be int32, got ${indices.dtype}`);
   if (!Number.isInteger(numClasses) || numClasses <= 0) throw new ValueError(`oneHot: numClasses must be a positive integer, got ${numClasses}`);
-  const out = empty(dtype, [...indices.shape, numClasses]);
+  const out = empty('oneHot', dtype, [...indices.shape, numClasses]);
   const idx = indices.data;
   for (let i = 0; i < idx.length; i++) {
     const c = idx[i];

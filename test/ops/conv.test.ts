@@ -444,17 +444,18 @@ describe('float32 agrees with float64', () => {
     }
   });
 
-  test('mixed dtypes promote; integer input computes in float32', () => {
-    const y = nt.conv2d(nt.ones([1, 1, 3, 3], { dtype: 'int32' }), nt.ones([1, 1, 2, 2]));
-    assert.equal(y.dtype, 'float32');
-    assertClose(y, [
-      [
-        [
-          [4, 4],
-          [4, 4],
-        ],
-      ],
-    ]);
+  test('mixed float dtypes promote; integer and bool operands are refused (cast them; layers convert their input)', () => {
+    assert.throws(() => nt.conv2d(nt.ones([1, 1, 3, 3], { dtype: 'int32' }), nt.ones([1, 1, 2, 2])), {
+      name: 'DTypeError',
+      message: 'conv2d: operands must be float32 or float64, got int32 [1, 1, 3, 3]; cast integer data with .float()',
+    });
+    assert.throws(() => nt.conv2d(nt.ones([1, 1, 3, 3]), nt.ones([1, 1, 2, 2], { dtype: 'bool' })), { name: 'DTypeError' });
+    assert.throws(() => nt.matmul(nt.ones([2, 3], { dtype: 'int32' }), nt.ones([3, 2])), {
+      name: 'DTypeError',
+      message: 'matmul: operands must be float32 or float64, got int32 [2, 3] and float32 [3, 2]; cast integer data with .float()',
+    });
+    // A layer owns its dtype and converts what comes in (pixels often arrive as integers).
+    assert.equal(new nt.nn.Conv2d(1, 1, 2).forward(nt.ones([1, 1, 3, 3], { dtype: 'int32' })).dtype, 'float32');
     assert.equal(nt.conv2d(nt.ones([1, 1, 3, 3]), nt.ones([1, 1, 2, 2], { dtype: 'float64' })).dtype, 'float64');
   });
 });

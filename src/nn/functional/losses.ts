@@ -243,9 +243,12 @@ export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, opti
   const weight = checkBroadcastWeight(who, 'weight', options.weight, input);
   const posWeight = checkBroadcastWeight(who, 'posWeight', options.posWeight, input);
   const positive = posWeight ? target.mul(posWeight) : target;
-  let loss = positive
-    .mul(logSigmoid(input))
-    .add(target.neg().add(1).mul(logSigmoid(input.neg())))
+  const negative = target.neg().add(1);
+  // A term whose coefficient is 0 is dropped rather than multiplied: at a logit of -Infinity with
+  // target 0 (or +Infinity with target 1) the other term is 0·(-Infinity) = NaN, but the loss is 0.
+  const term = (coefficient: Tensor, logProbability: Tensor) => where(coefficient.eq(0), 0, coefficient.mul(logProbability));
+  let loss = term(positive, logSigmoid(input))
+    .add(term(negative, logSigmoid(input.neg())))
     .neg();
   if (weight) loss = loss.mul(weight);
   return reduce(loss, reduction);

@@ -155,7 +155,7 @@ abstract class ConvBase extends Module {
     // PyTorch's layouts: [out, in/groups, ...kernel], and [in, out/groups, ...kernel] when transposed.
     const shape = transposed ? [inChannels, outChannels / this.groups, ...kernel] : [outChannels, inChannels / this.groups, ...kernel];
     // PyTorch's default bound uses fanIn = shape[1]·kernel area (for a transposed weight that is out/groups·area).
-    const { weight, bias } = initLayerParameters(shape, o.bias ? [outChannels] : null, this.dtype, computeFans(shape).fanIn, options, defaultLinearWeight);
+    const { weight, bias } = initLayerParameters(op, shape, o.bias ? [outChannels] : null, this.dtype, computeFans(shape).fanIn, options, defaultLinearWeight);
     this.weight = weight;
     this.bias = bias;
   }

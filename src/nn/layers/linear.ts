@@ -50,6 +50,7 @@ export class Linear extends Module {
     const hasBias = o.bias;
     if (options.name !== undefined) this.withName(options.name);
     const { weight, bias } = initLayerParameters(
+      'Linear',
       [outFeatures, inFeatures],
       hasBias ? [outFeatures] : null,
       this.dtype,

@@ -112,7 +112,7 @@ abstract class LocallyConnectedNd extends Module {
     const positions = this.outputSize.reduce((p, d) => p * d, 1);
     const fanIn = inChannels * this.kernelSize.reduce((p, d) => p * d, 1);
     const biasShape = hasBias ? [outChannels, ...this.outputSize] : null;
-    const { weight, bias } = initLayerParameters([positions, outChannels, fanIn], biasShape, this.dtype, fanIn, options, (w, generator) => {
+    const { weight, bias } = initLayerParameters(op, [positions, outChannels, fanIn], biasShape, this.dtype, fanIn, options, (w, generator) => {
       const bound = 1 / Math.sqrt(fanIn);
       uniform(w, -bound, bound, { generator });
     });
