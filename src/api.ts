@@ -6,8 +6,29 @@
 
 export type { BackwardOptions } from './autograd/backward.js';
 export { type DType, type FloatDType, getMaxTensorBytes, setMaxTensorBytes, type TypedArray } from './core/dtype.js';
-export { enableGrad, getBackend, isGradEnabled, listBackends, noGrad, registerBackend, setBackend } from './core/engine.js';
-export { AutogradError, DTypeError, MemoryLimitError, NeuriteError, SerializationError, ShapeError, UnknownOptionError, ValueError } from './core/errors.js';
+export {
+  detectAnomaly,
+  enableGrad,
+  getBackend,
+  isAnomalyDetectionEnabled,
+  isGradEnabled,
+  listBackends,
+  noGrad,
+  registerBackend,
+  setBackend,
+  setDetectAnomaly,
+} from './core/engine.js';
+export {
+  AnomalyError,
+  AutogradError,
+  DTypeError,
+  MemoryLimitError,
+  NeuriteError,
+  SerializationError,
+  ShapeError,
+  UnknownOptionError,
+  ValueError,
+} from './core/errors.js';
 export { defaultGenerator, Generator, type GeneratorState, initialSeed, seed } from './core/random.js';
 export { type NestedArray, type SliceSpec, Tensor, type TensorOrNumber } from './core/tensor.js';
 export * from './data/index.js';

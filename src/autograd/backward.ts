@@ -1,7 +1,8 @@
-import { enableGrad, noGrad } from '../core/engine.js';
+import { enableGrad, isAnomalyDetectionEnabled, noGrad } from '../core/engine.js';
 import { AutogradError, fmtShape } from '../core/errors.js';
 import { broadcastsTo, shapesEqual } from '../core/shape.js';
 import { type BackwardOptions, Tensor } from '../core/tensor.js';
+import { checkBackward, runVjpUnchecked } from './anomaly.js';
 
 export type { BackwardOptions };
 
@@ -103,10 +104,13 @@ export function runBackward(
           `backward: the graph through '${node.op}' was already freed by an earlier backward(); pass {retainGraph: true} to the first call to run backward twice`,
         );
       }
-      const inputGrads = node.vjp(g);
+      const anomaly = isAnomalyDetectionEnabled();
+      const vjp = node.vjp;
+      const inputGrads = anomaly ? runVjpUnchecked(() => vjp(g)) : vjp(g);
       node.inputs.forEach((x, i) => {
         const gi = inputGrads[i];
         if (!gi || !x.requiresGrad) return;
+        if (anomaly) checkBackward(node.op, node.createdAt, g, i, x, gi);
         const fitted = fitGradient(node.op, i, x, gi);
         const prev = grads.get(x);
         grads.set(x, prev ? prev.add(fitted) : fitted);

@@ -1,5 +1,6 @@
-import { isGradEnabled } from '../core/engine.js';
+import { isAnomalyDetectionEnabled, isGradEnabled } from '../core/engine.js';
 import type { GradNode, Tensor, VJP } from '../core/tensor.js';
+import { callSite, checkForward } from './anomaly.js';
 
 export type { GradNode, VJP };
 
@@ -9,11 +10,13 @@ export type { GradNode, VJP };
  * the op's own file; this is the only place that decides whether to keep it.
  */
 export function record(out: Tensor, op: string, inputs: readonly Tensor[], vjp: VJP): Tensor {
+  const anomaly = isAnomalyDetectionEnabled();
+  if (anomaly) checkForward(out, op, inputs);
   if (!isGradEnabled()) return out;
   for (const t of inputs) {
     if (t.requiresGrad) {
       out.requiresGrad = true;
-      out.gradNode = { op, inputs, vjp };
+      out.gradNode = anomaly ? { op, inputs, vjp, createdAt: callSite() } : { op, inputs, vjp };
       return out;
     }
   }

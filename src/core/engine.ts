@@ -114,3 +114,44 @@ export function enableGrad<T>(fn: () => T): T {
     noGradDepth = saved;
   }
 }
+
+let anomalyDepth = 0;
+
+/** True inside detectAnomaly (or after setDetectAnomaly(true)). */
+export function isAnomalyDetectionEnabled(): boolean {
+  return anomalyDepth > 0;
+}
+
+/**
+ * Turn anomaly detection on or off for everything that follows (PyTorch's
+ * set_detect_anomaly). See detectAnomaly.
+ */
+export function setDetectAnomaly(enabled: boolean): void {
+  anomalyDepth = enabled ? Math.max(anomalyDepth, 1) : 0;
+}
+
+/**
+ * Run `fn` with anomaly detection (PyTorch's detect_anomaly): every op checks
+ * its output, and backward every gradient it computes, and the first that
+ * turns finite values into NaN or Infinity throws an AnomalyError naming the
+ * op, the shapes of its inputs and the line of user code that called it.
+ * It slows every op down, so use it to find a NaN, not to train. An async
+ * `fn` keeps detection on until its promise settles.
+ */
+export function detectAnomaly<T>(fn: () => T): T {
+  anomalyDepth++;
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    anomalyDepth = Math.max(0, anomalyDepth - 1);
+    throw e;
+  }
+  if (result instanceof Promise) {
+    return result.finally(() => {
+      anomalyDepth = Math.max(0, anomalyDepth - 1);
+    }) as T;
+  }
+  anomalyDepth = Math.max(0, anomalyDepth - 1);
+  return result;
+}

@@ -53,6 +53,10 @@ export class MemoryLimitError extends ValueError {
 export class AutogradError extends NeuriteError {
   override name = 'AutogradError';
 }
+/** An op produced NaN or Infinity from finite values, found by anomaly detection (see detectAnomaly). */
+export class AnomalyError extends NeuriteError {
+  override name = 'AnomalyError';
+}
 /** A file that cannot be read: truncated, corrupted, wrong format or version. */
 export class SerializationError extends NeuriteError {
   override name = 'SerializationError';

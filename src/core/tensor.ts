@@ -19,6 +19,8 @@ export interface GradNode {
   readonly op: string;
   inputs: readonly Tensor[];
   vjp: VJP | null;
+  /** Where user code called the op, recorded only under anomaly detection. */
+  readonly createdAt?: string;
 }
 
 /** Anything that can stand where a tensor is expected in a binary op. */

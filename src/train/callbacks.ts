@@ -1,4 +1,4 @@
-import { NeuriteError, ValueError } from '../core/errors.js';
+import { fmtShape, NeuriteError, ValueError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
 import type { Module } from '../nn/module.js';
 import { ReduceLROnPlateau as PlateauScheduler, type ReduceLROnPlateauOptions as PlateauSchedulerOptions } from '../optim/plateau.js';
@@ -369,9 +369,11 @@ export class NonFiniteLossError extends NeuriteError {
 }
 
 /**
- * Fails fast when the loss becomes NaN or infinite, before the optimizer
- * writes the broken gradients into the weights. fit installs one unless told
- * `terminateOnNaN: false`.
+ * Fails fast when the loss or a gradient becomes NaN or infinite, before the
+ * optimizer writes it into the weights: a finite loss can still have a NaN
+ * gradient (a square root at 0, a division by a tiny norm), and one optimizer
+ * step with it corrupts every weight it touches. fit installs one unless told
+ * `terminateOnNaN: false`; `nt.detectAnomaly` then finds the op that made it.
  */
 export class TerminateOnNaN implements Callback {
   private lastFinite: { loss: number; step: number } | null = null;
@@ -382,6 +384,7 @@ export class TerminateOnNaN implements Callback {
 
   onBeforeOptimizerStep(batch: number, logs: BatchLogs, ctx: TrainContext): void {
     if (Number.isFinite(logs.loss)) {
+      this.checkGradients(batch, logs, ctx);
       this.lastFinite = { loss: logs.loss, step: ctx.step };
       return;
     }
@@ -392,6 +395,32 @@ export class TerminateOnNaN implements Callback {
     throw new NonFiniteLossError(
       `TerminateOnNaN: the loss is ${logs.loss} at epoch ${ctx.epoch + 1}/${ctx.epochs}, batch ${batch + 1}${of} (step ${ctx.step + 1}); ${before}. ` +
         'Try a lower learning rate or clipGradNorm, and check the inputs and targets for NaN or Infinity.',
+      ctx.epoch,
+      batch,
+      ctx.step,
+      logs.loss,
+    );
+  }
+
+  /** The first parameter whose gradient holds a NaN or an infinity, with how many such values. */
+  private static badGradient(ctx: TrainContext): { name: string; count: number; shape: readonly number[] } | null {
+    for (const [name, p] of ctx.model.namedParameters()) {
+      const g = p.grad?.data;
+      if (!g) continue;
+      let count = 0;
+      for (let i = 0; i < g.length; i++) if (!Number.isFinite(g[i])) count++;
+      if (count > 0) return { name, count, shape: p.shape };
+    }
+    return null;
+  }
+
+  private checkGradients(batch: number, logs: BatchLogs, ctx: TrainContext): void {
+    const bad = TerminateOnNaN.badGradient(ctx);
+    if (bad === null) return;
+    const of = ctx.stepsPerEpoch === undefined ? '' : `/${ctx.stepsPerEpoch}`;
+    throw new NonFiniteLossError(
+      `TerminateOnNaN: the gradient of '${bad.name}' ${fmtShape(bad.shape)} has ${bad.count} NaN or infinite value${bad.count === 1 ? '' : 's'} at epoch ${ctx.epoch + 1}/${ctx.epochs}, batch ${batch + 1}${of} (step ${ctx.step + 1}), though the loss is ${logs.loss}; the weights were not updated. ` +
+        'Run the step under nt.detectAnomaly(() => ...) (or fit with detectAnomaly: true) to find the op that produced it.',
       ctx.epoch,
       batch,
       ctx.step,

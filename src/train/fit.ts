@@ -1,8 +1,9 @@
-import { noGrad } from '../core/engine.js';
+import { detectAnomaly, noGrad } from '../core/engine.js';
 import { fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import type { AbortSignalLike } from '../core/platform.js';
 import type { Generator } from '../core/random.js';
 import { Tensor } from '../core/tensor.js';
+import { check } from '../core/validate.js';
 import { type Batch, DataLoader, type IndexedDataset, TensorDataset } from '../data/dataset.js';
 import { getLoss, type Loss } from '../nn/losses.js';
 import type { Module } from '../nn/module.js';
@@ -71,6 +72,8 @@ export interface FitOptions {
   terminateOnNaN?: boolean;
   /** Yield to the event loop when this many milliseconds passed since the last yield (default 15), so pages and timers stay responsive. */
   yieldEveryMs?: number;
+  /** Run every step under detectAnomaly: the first op that makes a NaN or an Infinity, forward or backward, throws an AnomalyError naming it (slow; for debugging). */
+  detectAnomaly?: boolean;
 }
 
 export interface EvaluateOptions {
@@ -366,6 +369,7 @@ interface Run {
   readonly callbacks: Callback[];
   readonly signal: AbortSignalLike | undefined;
   readonly yielder: Yielder;
+  readonly detectAnomaly: boolean;
   readonly history: History;
   readonly ctx: TrainContext;
   epoch: number;
@@ -415,6 +419,7 @@ function prepareRun(model: Module, data: Data, options: FitOptions): Run {
     callbacks,
     signal,
     yielder,
+    detectAnomaly: check(op).boolean('detectAnomaly', options.detectAnomaly ?? false),
     history: new History(),
     ctx: undefined as unknown as TrainContext,
     epoch: initialEpoch,
@@ -563,7 +568,8 @@ function trainStep(run: Run, x: Tensor, y: Tensor, batch: number, size: number):
     }
     return objective;
   };
-  run.optimizer.step(closure);
+  if (run.detectAnomaly) detectAnomaly(() => run.optimizer.step(closure));
+  else run.optimizer.step(closure);
   if (first === null)
     throw new ValueError('fit: optimizer.step(closure) did not call the closure; fit needs optimizers that evaluate it, as the ones in optim/ do');
   return first;

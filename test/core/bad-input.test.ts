@@ -71,10 +71,16 @@ test('bceWithLogits is 0, with a 0 gradient, at a logit of -Infinity with target
   const x = nt.tensor([-Infinity, Infinity, 0], { requiresGrad: true });
   const t = nt.tensor([0, 1, 1]);
   const loss = nn.functional.binaryCrossEntropyWithLogits(x, t, { reduction: 'none' });
-  assert.ok((loss.toArray() as number[]).slice(0, 2).every((v) => v === 0), String(loss));
+  assert.ok(
+    (loss.toArray() as number[]).slice(0, 2).every((v) => v === 0),
+    String(loss),
+  );
   assert.ok(Math.abs((loss.toArray() as number[])[2] - Math.log(2)) < 1e-6);
   loss.sum().backward();
   const g = x.grad?.toArray() as number[];
-  assert.ok(g.slice(0, 2).every((v) => v === 0), String(g));
+  assert.ok(
+    g.slice(0, 2).every((v) => v === 0),
+    String(g),
+  );
   assert.ok(Math.abs(g[2] + 0.5) < 1e-6);
 });
