@@ -209,6 +209,24 @@ function restoreModes(modes: Map<Module, boolean>): void {
 }
 
 /**
+ * Run one batch (synchronous work) in training or evaluation mode, and put
+ * every module's flag back afterwards. The mode belongs to the batch, not to
+ * the whole call: fit, evaluate and predict on one model may interleave at
+ * their awaits (a page predicting while it trains), and each batch still runs
+ * in its own call's mode, so a predict during fit never runs with dropout on
+ * or updates batch-norm statistics.
+ */
+function inMode<T>(model: Module, training: boolean, batch: () => T): T {
+  const modes = saveModes(model);
+  model.train(training);
+  try {
+    return batch();
+  } finally {
+    restoreModes(modes);
+  }
+}
+
+/**
  * Hand control back to the event loop: setImmediate in Node, a MessageChannel
  * message in browsers (setTimeout would be clamped to 4 ms there after a few
  * nested calls).
@@ -329,6 +347,7 @@ export async function fit(model: Module, data: Data, options: FitOptions): Promi
   const run = prepareRun(model, data, options);
   const modes = saveModes(model);
   try {
+    // Callbacks see the model in training mode; each batch also sets it for itself (inMode).
     model.train();
     for (const c of run.callbacks) await c.onTrainBegin?.(run.ctx);
     for (; run.epoch < run.epochs && run.stopReason === null && !run.aborted; run.epoch++) {
@@ -515,7 +534,7 @@ async function trainEpoch(run: Run): Promise<EpochLogs | null> {
     const y = b.y as Tensor;
     const size = b.x.ndim === 0 ? 1 : b.x.shape[0];
     for (const c of run.callbacks) await c.onBatchBegin?.(batch, run.ctx);
-    const { prediction, loss } = trainStep(run, b.x, y, batch, size);
+    const { prediction, loss } = inMode(run.model, true, () => trainStep(run, b.x, y, batch, size));
     lossSum += loss * size;
     samples += size;
     for (const m of run.metrics) m.update(prediction, y);
@@ -610,36 +629,32 @@ async function evaluateSource(
   signal: AbortSignalLike | undefined,
   yielder: Yielder,
 ): Promise<EpochLogs | null> {
-  const modes = saveModes(model);
-  try {
-    model.eval();
-    for (const m of metrics) m.reset();
-    let lossSum = 0;
-    let samples = 0;
-    let index = 0;
-    for await (const b of source.batches()) {
-      if (signal?.aborted) return null;
-      checkBatch(op, b, index, true);
-      const y = b.y as Tensor;
-      const size = b.x.ndim === 0 ? 1 : b.x.shape[0];
-      const lossValue = noGrad(() => {
+  for (const m of metrics) m.reset();
+  let lossSum = 0;
+  let samples = 0;
+  let index = 0;
+  for await (const b of source.batches()) {
+    if (signal?.aborted) return null;
+    checkBatch(op, b, index, true);
+    const y = b.y as Tensor;
+    const size = b.x.ndim === 0 ? 1 : b.x.shape[0];
+    const lossValue = inMode(model, false, () =>
+      noGrad(() => {
         const prediction = forward(op, model, b.x);
         for (const m of metrics) m.update(prediction, y);
         return lossFn ? computeLoss(op, lossFn, prediction, y).item() : 0;
-      });
-      lossSum += lossValue * size;
-      samples += size;
-      index++;
-      await yielder.maybeYield();
-    }
-    if (samples === 0) throw new ValueError(`${op}: the evaluation data produced no batches`);
-    const logs: EpochLogs = {};
-    if (lossFn) logs.loss = lossSum / samples;
-    for (const m of metrics) logs[m.name] = m.result();
-    return logs;
-  } finally {
-    restoreModes(modes);
+      }),
+    );
+    lossSum += lossValue * size;
+    samples += size;
+    index++;
+    await yielder.maybeYield();
   }
+  if (samples === 0) throw new ValueError(`${op}: the evaluation data produced no batches`);
+  const logs: EpochLogs = {};
+  if (lossFn) logs.loss = lossSum / samples;
+  for (const m of metrics) logs[m.name] = m.result();
+  return logs;
 }
 
 /**
@@ -672,19 +687,13 @@ export async function predict(model: Module, data: Tensor | Data, options: Predi
   const signal = checkSignal(options.signal, op);
   const yielder = Yielder.fromOption(op, options.yieldEveryMs);
   const source = batchSource(op, resolveData(op, data instanceof Tensor ? { x: data } : data), { batchSize: options.batchSize, shuffle: false });
-  const modes = saveModes(model);
   const outputs: Tensor[] = [];
-  try {
-    model.eval();
-    let index = 0;
-    for await (const b of source.batches()) {
-      if (signal?.aborted) throw signal.reason ?? new ValueError('predict: aborted');
-      checkBatch(op, b, index++, false);
-      outputs.push(noGrad(() => forward(op, model, b.x)));
-      await yielder.maybeYield();
-    }
-  } finally {
-    restoreModes(modes);
+  let index = 0;
+  for await (const b of source.batches()) {
+    if (signal?.aborted) throw signal.reason ?? new ValueError('predict: aborted');
+    checkBatch(op, b, index++, false);
+    outputs.push(inMode(model, false, () => noGrad(() => forward(op, model, b.x))));
+    await yielder.maybeYield();
   }
   if (outputs.length === 0) throw new ValueError('predict: the data produced no batches');
   return outputs.length === 1 ? outputs[0] : concat(outputs, 0);
