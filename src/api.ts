@@ -5,8 +5,9 @@
  */
 
 export type { BackwardOptions } from './autograd/backward.js';
-export { type DType, type FloatDType, getMaxTensorBytes, setMaxTensorBytes, type TypedArray } from './core/dtype.js';
+export { type DType, type FloatArray, type FloatDType, getMaxTensorBytes, setMaxTensorBytes, type TypedArray } from './core/dtype.js';
 export {
+  type BackendEntry,
   detectAnomaly,
   enableGrad,
   getBackend,
@@ -29,14 +30,31 @@ export {
   UnknownOptionError,
   ValueError,
 } from './core/errors.js';
+export type { AbortSignalLike, UrlLike } from './core/platform.js';
 export { defaultGenerator, Generator, type GeneratorState, initialSeed, seed } from './core/random.js';
-export { type NestedArray, type SliceSpec, Tensor, type TensorOrNumber } from './core/tensor.js';
+export type { Shape } from './core/shape.js';
+export { type Axes, type GradNode, type NestedArray, type ShapeArgs, type SliceSpec, Tensor, type TensorOrNumber, type VJP } from './core/tensor.js';
+export { Check, check } from './core/validate.js';
 export * from './data/index.js';
 export * from './io/index.js';
-export type { Backend, Kernels } from './kernels/contract.js';
+export type {
+  AdamStepOptions,
+  AvgPoolDivisor,
+  Backend,
+  BinaryOp,
+  CompareOp,
+  FusedKernels,
+  Kernels,
+  PredicateOp,
+  ReduceOp,
+  SgdStepOptions,
+  UnaryOp,
+} from './kernels/contract.js';
+export type { Conv2dGeometry, Pool2dGeometry } from './kernels/geometry.js';
 export * as nn from './nn/index.js';
+export type { BuiltinLossName, CustomLossNames, LossName } from './nn/losses.js';
 export * from './ops/index.js';
 export * as optim from './optim/index.js';
 export * from './train/index.js';
-export { grad, hessian, hvp, jacobian, valueAndGrad, vjp } from './transforms/functional.js';
-export { GradcheckError, type GradcheckOptions, type GradcheckReport, gradcheck } from './transforms/gradcheck.js';
+export { grad, hessian, hvp, jacobian, type TensorFunction, valueAndGrad, vjp } from './transforms/functional.js';
+export { GradcheckError, type GradcheckMismatch, type GradcheckOptions, type GradcheckReport, gradcheck } from './transforms/gradcheck.js';

@@ -23,6 +23,7 @@ import {
   fit,
   Generator,
   History,
+  type LossName,
   type Metric,
   NeuriteError,
   type nn,
@@ -270,7 +271,7 @@ export async function runTraining(run: TrainingRun, input: readonly number[]): P
   if (progress.batch >= steps && progress.epoch < training.epochs) {
     const logs: Record<string, number> = { lr: optimizer.paramGroups[0].lr };
     if (validationData) {
-      const v = await evaluate(model, validationData, { loss: lossName, metrics: ['accuracy'], batchSize: validationBatchSize });
+      const v = await evaluate(model, validationData, { loss: lossName as LossName, metrics: ['accuracy'], batchSize: validationBatchSize });
       logs.valLoss = v.loss;
       logs.valAccuracy = v.accuracy;
     }
@@ -326,7 +327,7 @@ export async function runTraining(run: TrainingRun, input: readonly number[]): P
       if (progress.batch > 0) accuracy.carry(progress.correct, progress.count);
       sessionStart = performance.now();
       const result = await fit(model, batches, {
-        loss: lossName,
+        loss: lossName as LossName,
         optimizer,
         epochs: training.epochs,
         initialEpoch: progress.epoch,

@@ -176,7 +176,8 @@ export function randomRotation(options: { degrees: number | readonly [number, nu
   };
 }
 
-type FlipAxis = 'horizontal' | 'vertical';
+/** Which way flipImages mirrors: left-right ('horizontal') or top-bottom ('vertical'). */
+export type FlipAxis = 'horizontal' | 'vertical';
 
 // Mirror image `i` left-right (horizontal) or top-bottom (vertical), or copy it unchanged.
 function flipInto(src: TypedArray, out: TypedArray, layout: Layout, i: number, axis: FlipAxis | null): void {

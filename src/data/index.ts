@@ -3,6 +3,7 @@
 
 export {
   compose,
+  type FlipAxis,
   flipImages,
   gaussianNoise,
   randomHorizontalFlip,

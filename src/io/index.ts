@@ -15,6 +15,7 @@ export { FormatVersionError, StateMismatchError, UnknownLayerError } from './err
 export {
   atomicWriteFile,
   CHECKPOINT_FILE,
+  type Chunks,
   loadCheckpoint,
   loadModel,
   loadModelExtra,

@@ -63,7 +63,8 @@ export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 const OPTIMIZER_FORMAT = 'neurite-optimizer';
 const RNG_FORMAT = 'neurite-rng';
 
-type Chunks = Uint8Array | string | Iterable<Uint8Array | string> | AsyncIterable<Uint8Array | string>;
+/** What atomicWriteFile writes: bytes, text, or an iterable (sync or async) of chunks of either. */
+export type Chunks = Uint8Array | string | Iterable<Uint8Array | string> | AsyncIterable<Uint8Array | string>;
 
 function asIterable(data: Chunks): Iterable<Uint8Array | string> | AsyncIterable<Uint8Array | string> {
   return typeof data === 'string' || data instanceof Uint8Array ? [data] : data;

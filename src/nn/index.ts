@@ -67,6 +67,18 @@ export {
 export { Flatten, Identity, Reshape } from './layers/reshape.js';
 export * from './losses.js';
 export { functionalCall, type LayerConfig, type LoadResult, Module } from './module.js';
+export {
+  LayerSchema,
+  type OptionSchema,
+  type OptionSpec,
+  type OptionsOf,
+  type OptionValues,
+  option,
+  optionsConfig,
+  parseOptions,
+  required,
+  spatial,
+} from './options.js';
 export { Parameter } from './parameter.js';
 export { getLayerFactory, type LayerFactory, type LayerSpec, layerFromConfig, layerToSpec, registeredLayers, registerLayer } from './registry.js';
 export { ModelSummary, type SummaryOptions, type SummaryRow, summary } from './summary.js';

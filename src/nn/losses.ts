@@ -212,7 +212,7 @@ export function registeredLosses(): string[] {
  * 'bceWithLogits', ...: see registeredLosses()), with its default options;
  * a function is returned as it is, and a Loss module is bound to its forward.
  */
-export function getLoss(nameOrFn: string | LossFunction | Loss<string>): LossFunction {
+export function getLoss(nameOrFn: LossName | LossFunction | Loss<string>): LossFunction {
   if (nameOrFn instanceof Loss) return (input, target) => nameOrFn.forward(input, target);
   if (typeof nameOrFn === 'function') return nameOrFn;
   if (typeof nameOrFn !== 'string')
@@ -222,7 +222,44 @@ export function getLoss(nameOrFn: string | LossFunction | Loss<string>): LossFun
   return entry.fn;
 }
 
-const builtIn: [string[], LossFunction][] = [
+/** The names of the built-in losses (getLoss also accepts other spellings: case, '_' and '-' are ignored). */
+export type BuiltinLossName =
+  | 'mse'
+  | 'meanSquaredError'
+  | 'sumOfSquares'
+  | 'sse'
+  | 'l1'
+  | 'mae'
+  | 'meanAbsoluteError'
+  | 'huber'
+  | 'smoothL1'
+  | 'binaryCrossEntropy'
+  | 'bce'
+  | 'binaryCrossEntropyWithLogits'
+  | 'bceWithLogits'
+  | 'crossEntropy'
+  | 'nll'
+  | 'klDiv'
+  | 'hingeEmbedding'
+  | 'multiMargin'
+  | 'softMargin';
+
+/**
+ * Names of losses added with registerLoss, for the type checker: declare
+ * them by augmenting this interface, and fit accepts them as names.
+ *
+ * @example
+ * nn.registerLoss('focal', focalLoss);
+ * declare module 'neurite' { interface CustomLossNames { focal: true } }
+ * await fit(model, data, { loss: 'focal', optimizer });
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: users augment it with their loss names
+export interface CustomLossNames {}
+
+/** A loss name fit, evaluate and getLoss accept: a built-in one or one declared in CustomLossNames. */
+export type LossName = BuiltinLossName | (keyof CustomLossNames & string);
+
+const builtIn: [BuiltinLossName[], LossFunction][] = [
   [['mse', 'meanSquaredError'], (i, t) => mseLoss(i, t)],
   [['sumOfSquares', 'sse'], (i, t) => sumOfSquares(i, t)],
   [['l1', 'mae', 'meanAbsoluteError'], (i, t) => l1Loss(i, t)],

@@ -5,7 +5,7 @@ import type { Generator } from '../core/random.js';
 import { Tensor } from '../core/tensor.js';
 import { check } from '../core/validate.js';
 import { type Batch, DataLoader, type IndexedDataset, TensorDataset } from '../data/dataset.js';
-import { getLoss, type Loss } from '../nn/losses.js';
+import { getLoss, type Loss, type LossName } from '../nn/losses.js';
 import type { Module } from '../nn/module.js';
 import type { Parameter } from '../nn/parameter.js';
 import { concat } from '../ops/index.js';
@@ -19,7 +19,7 @@ import { getMetric, type Metric, type MetricSpec } from './metrics.js';
 export type LossFn = (prediction: Tensor, target: Tensor) => Tensor;
 
 /** A loss by name ('mse', 'crossEntropy', 'bceWithLogits'...: see nn.registeredLosses()), as a function, or as a Loss module. */
-export type LossSpec = string | LossFn | Loss<string>;
+export type LossSpec = LossName | LossFn | Loss<string>;
 
 /**
  * Training or evaluation data: tensors `{x, y}` (batched by fit), an indexed

@@ -51,6 +51,7 @@ export {
   MeanSquaredError,
   type Metric,
   type MetricFn,
+  type MetricName,
   type MetricSpec,
   meanAbsoluteError,
   meanSquaredError,

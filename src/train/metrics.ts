@@ -493,7 +493,9 @@ export function higherIsBetter(key: string): boolean {
   return /(acc|accuracy|precision|recall|f1|r2|auc)$/i.test(key);
 }
 
-const factories: Record<string, (name: string, threshold: number | undefined) => Metric> = {
+type MetricFactory = (name: string, threshold: number | undefined) => Metric;
+
+const factories = {
   accuracy: (name, threshold) => new Accuracy({ name, threshold }),
   acc: (name, threshold) => new Accuracy({ name, threshold }),
   precision: (name, threshold) => new Precision({ name, threshold }),
@@ -505,10 +507,13 @@ const factories: Record<string, (name: string, threshold: number | undefined) =>
   mae: (name) => new MeanAbsoluteError({ name }),
   meanAbsoluteError: (name) => new MeanAbsoluteError({ name }),
   r2: (name) => new R2Score({ name }),
-};
+} satisfies Record<string, MetricFactory>;
+
+/** The metric names getMetric knows, so that a misspelt name ('acuracy') fails to compile. */
+export type MetricName = keyof typeof factories | `top${number}Accuracy` | 'topKAccuracy';
 
 /** Anything fit and evaluate accept in `metrics`: a name, a Metric object, or a per-batch function. */
-export type MetricSpec = string | Metric | MetricFn;
+export type MetricSpec = MetricName | Metric | MetricFn;
 
 /**
  * A fresh Metric from a name: 'accuracy' (or 'acc'), 'topKAccuracy' /
@@ -518,12 +523,13 @@ export type MetricSpec = string | Metric | MetricFn;
  * build the class for other settings.
  */
 export function getMetric(spec: MetricSpec, defaults: ThresholdOptions = {}): Metric {
+  // Names come from untyped sources too (model files, the command line); they are checked here.
   if (typeof spec === 'function') return new MeanMetric(spec);
   if (typeof spec === 'object' && spec !== null && typeof spec.update === 'function' && typeof spec.result === 'function') return spec;
   if (typeof spec !== 'string') throw new ValueError(`getMetric: expected a metric name, a Metric or a function, got ${typeof spec}`);
   const topK = /^top(\d*)Accuracy$/i.exec(spec) ?? /^topKAccuracy$/i.exec(spec);
   if (topK) return new TopKAccuracy({ k: topK[1] ? Number(topK[1]) : 5, name: spec });
-  const factory = factories[spec];
+  const factory = (factories as Record<string, MetricFactory | undefined>)[spec];
   if (!factory) throw new ValueError(`unknown metric '${spec}'; known: ${[...Object.keys(factories), 'top5Accuracy (any k)'].join(', ')}`);
   return factory(spec, defaults.threshold);
 }

@@ -4,7 +4,9 @@ import { AutogradError, fmtShape, ValueError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
 import { concat } from '../ops/index.js';
 
-type Fn = (...args: Tensor[]) => Tensor;
+/** A function of tensors to a tensor, as grad, valueAndGrad and vjp take it. */
+export type TensorFunction = (...args: Tensor[]) => Tensor;
+type Fn = TensorFunction;
 
 /**
  * Make the arguments differentiable. An argument that already requires a

@@ -13,3 +13,19 @@ const history: History = await fit(model, train, { loss: 'crossEntropy', optimiz
 const { accuracy } = await evaluate(model, train, { loss: 'crossEntropy', metrics: ['accuracy'] });
 const last: Tensor = model.forward(train.x);
 console.log(`loss ${history.loss.at(-1)?.toFixed(4)}, accuracy ${((accuracy as number) * 100).toFixed(1)}%`, last.shape.length);
+
+// Names are checked by the compiler: a misspelt loss or metric does not compile,
+// and a loss registered at run time is declared by augmenting CustomLossNames.
+declare module 'neurite' {
+  interface CustomLossNames {
+    myLoss: true;
+  }
+}
+// @ts-expect-error 'crossEntropyy' is not a loss name
+void fit(model, train, { loss: 'crossEntropyy', optimizer });
+// @ts-expect-error 'acuracy' is not a metric name
+void evaluate(model, train, { loss: 'mse', metrics: ['acuracy'] });
+const custom: Parameters<typeof fit>[2]['loss'] = 'myLoss';
+const top3: Parameters<typeof evaluate>[2] = { metrics: ['top3Accuracy', 'f1'] };
+void custom;
+void top3;

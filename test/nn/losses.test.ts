@@ -299,7 +299,14 @@ describe('loss modules and the registry by name', () => {
 
   test('getLoss finds losses ignoring case, underscores and a trailing Loss', () => {
     const expected = F.crossEntropy(x, y).item();
-    for (const name of ['crossEntropy', 'cross_entropy', 'CrossEntropyLoss', 'crossentropy']) assert.equal(nn.getLoss(name)(x, y).item(), expected, name);
+    for (const name of ['crossEntropy', 'cross_entropy', 'CrossEntropyLoss', 'crossentropy'])
+      assert.equal(
+        nn
+          .getLoss(name as nn.LossName)(x, y)
+          .item(),
+        expected,
+        name,
+      );
     const p = F.sigmoid(x);
     const t = tensor(
       [
@@ -323,9 +330,12 @@ describe('loss modules and the registry by name', () => {
     assert.equal(nn.getLoss(custom), custom);
     const module = new nn.CrossEntropyLoss({ labelSmoothing: 0.1, reduction: 'sum' });
     assert.equal(nn.getLoss(module)(x, y).item(), F.crossEntropy(x, y, { labelSmoothing: 0.1, reduction: 'sum' }).item());
-    assert.throws(() => nn.getLoss('crossEntrophy'), { name: 'ValueError', message: /^getLoss: unknown loss 'crossEntrophy'; known: .*crossEntropy/ });
+    assert.throws(() => nn.getLoss('crossEntrophy' as nn.LossName), {
+      name: 'ValueError',
+      message: /^getLoss: unknown loss 'crossEntrophy'; known: .*crossEntropy/,
+    });
     nn.registerLoss('maxAbsError', custom);
-    assert.equal(nn.getLoss('max_abs_error'), custom);
+    assert.equal(nn.getLoss('max_abs_error' as nn.LossName), custom);
   });
 
   test('modules report their configuration', () => {

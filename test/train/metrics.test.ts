@@ -7,6 +7,7 @@ import {
   F1Score,
   f1Score,
   getMetric,
+  type MetricName,
   meanAbsoluteError,
   meanSquaredError,
   precision,
@@ -197,6 +198,6 @@ describe('getMetric', () => {
       return Math.max(...p.sub(t).abs().toFlatArray());
     });
     assert.equal(custom.name, 'maxError');
-    assert.throws(() => getMetric('accurcy'), /unknown metric 'accurcy'; known: accuracy/);
+    assert.throws(() => getMetric('accurcy' as MetricName), /unknown metric 'accurcy'; known: accuracy/);
   });
 });

@@ -1,5 +1,5 @@
 // `neurite evaluate RUN`: a trained run's loss and accuracy on its test set.
-import { evaluate, predict } from '../../index.js';
+import { evaluate, type LossName, predict } from '../../index.js';
 import { choiceFlag, expectPositionals, type FlagSpec, intFlag, parseFlags, textFlag } from '../args.js';
 import { BACKEND_CHOICES, selectBackend } from '../backend.js';
 import { loadTestSet, shapeFor } from '../datasets.js';
@@ -41,7 +41,7 @@ export async function evaluateCommand(args: readonly string[]): Promise<number> 
   const { split, description } = loadTestSet(config.data, textFlag(values, 'data') ?? null, intFlag(values, 'limit') ?? null);
   const x = shapeFor(split.x, config.model.input, config.data.dataset);
   const data = { x, y: split.y };
-  const result = await evaluate(model, data, { loss: config.training.loss, metrics: ['accuracy'], batchSize: 1000 });
+  const result = await evaluate(model, data, { loss: config.training.loss as LossName, metrics: ['accuracy'], batchSize: 1000 });
 
   // Per-class accuracy: which digits (or classes) the model gets wrong.
   const scores = await predict(model, x, { batchSize: 1000 });

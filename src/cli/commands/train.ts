@@ -1,7 +1,7 @@
 // `neurite train <preset|model.json>` and `neurite train --resume RUN`.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { evaluate, loadCheckpoint, NeuriteError, type nn, saveModel } from '../../index.js';
+import { evaluate, type LossName, loadCheckpoint, NeuriteError, type nn, saveModel } from '../../index.js';
 import { choiceFlag, expectPositionals, type FlagSpec, intFlag, numberFlag, type Parsed, parseFlags, textFlag } from '../args.js';
 import { BACKEND_CHOICES, selectBackend } from '../backend.js';
 import { type DataConfig, defaultValidationSplit, type LoadedData, loadData, resolveDataset, shapeFor } from '../datasets.js';
@@ -311,7 +311,7 @@ async function trainAndFinish(
   };
   process.once('SIGINT', quit);
   try {
-    const test = await evaluate(model, { x: data.test.x, y: data.test.y }, { loss: config.training.loss, metrics: ['accuracy'], batchSize: 1000 });
+    const test = await evaluate(model, { x: data.test.x, y: data.test.y }, { loss: config.training.loss as LossName, metrics: ['accuracy'], batchSize: 1000 });
     await saveModel(model, runDir, { optimizer, extra: { preset: config.preset, input: config.model.input, classes: config.data.classes } });
     await writeHistoryFiles(runDir, outcome.history, title);
     const results: RunResults = {
