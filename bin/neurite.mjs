@@ -13,4 +13,6 @@ const { main } = await import(entry.href);
 const code = await main(process.argv.slice(2));
 // Exit explicitly: a native thread pool or a pending timer must not keep a finished command alive.
 process.exitCode = code;
-process.stdout.write('', () => process.exit(code));
+// Flush what is buffered, then exit; a stdout closed by its reader (EPIPE) has nothing left to flush.
+if (process.stdout.destroyed || process.stdout.writableEnded) process.exit(code);
+else process.stdout.write('', () => process.exit(code));

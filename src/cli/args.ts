@@ -14,7 +14,7 @@ export interface Parsed {
 /** Parse `args` against the flags of one command; unknown flags and missing values are UsageErrors. */
 export function parseFlags(command: string, args: readonly string[], flags: FlagSpec): Parsed {
   try {
-    const { values, positionals } = parseArgs({ args: [...args], options: flags, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({ args: joinNegativeValues(args, flags), options: flags, allowPositionals: true, strict: true });
     return { values: values as Parsed['values'], positionals };
   } catch (e) {
     const err = e as Error & { code?: string };
@@ -29,6 +29,25 @@ export function parseFlags(command: string, args: readonly string[], flags: Flag
     }
     throw e;
   }
+}
+
+/**
+ * `--lr -1` as `--lr=-1`: parseArgs reads a value that starts with '-' as
+ * another option, which would bury the real problem (a negative rate) under
+ * its own message; joined, the value reaches neurite's check of the flag.
+ */
+function joinNegativeValues(args: readonly string[], flags: FlagSpec): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const name = a.startsWith('--') ? a.slice(2) : null;
+    const next = args[i + 1];
+    if (name !== null && flags[name]?.type === 'string' && next !== undefined && /^-(\d|\.\d|Infinity)/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
 }
 
 function stringFlag(values: Parsed['values'], name: string): string | undefined {

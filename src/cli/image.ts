@@ -3,7 +3,7 @@
 // plain), decoded into grey levels in [0, 1]; and the MNIST-style preparation
 // of a free-form digit image (white ink on black, the digit fitted into a
 // 20x20 box and centred by its centre of mass in 28x28, as LeCun's set was made).
-import { inflateSync } from 'node:zlib';
+import { crc32, inflateSync } from 'node:zlib';
 import { UsageError } from './errors.js';
 
 /** A grey-level image, row-major, values in [0, 1] where 1 is white. */
@@ -102,7 +102,11 @@ export function decodePng(bytes: Uint8Array, name = 'image'): GrayImage {
     const length = readU32(bytes, pos);
     const type = String.fromCharCode(...bytes.subarray(pos + 4, pos + 8));
     const body = bytes.subarray(pos + 8, pos + 8 + length);
-    if (body.length < length) throw new UsageError(`${name}: truncated PNG (chunk ${type})`);
+    if (body.length < length || pos + 12 + length > bytes.length) throw new UsageError(`${name}: truncated PNG (chunk ${type})`);
+    // Every chunk ends with the CRC-32 of its type and data: a mismatch means the file was damaged.
+    if (crc32(bytes.subarray(pos + 4, pos + 8 + length)) !== readU32(bytes, pos + 8 + length)) {
+      throw new UsageError(`${name}: corrupt PNG (the checksum of chunk ${type} at byte ${pos} does not match)`);
+    }
     if (type === 'IHDR') {
       width = readU32(body, 0);
       height = readU32(body, 4);

@@ -51,7 +51,22 @@ export function usage(): string {
 }
 
 /** Run the command line `args` (without node and the script); resolves to the exit code. */
+/**
+ * A reader that stops early (`neurite train xor | head -2`) closes the pipe;
+ * Node then reports EPIPE on the next write. The command carries on without
+ * its console output, so that the run still finishes and writes its files.
+ */
+function survivePipeClosed(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.listenerCount('error') > 0) continue;
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+    });
+  }
+}
+
 export async function main(args: readonly string[]): Promise<number> {
+  survivePipeClosed();
   const [name, ...rest] = args;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     if (name === 'help' && rest[0] !== undefined && rest[0] in COMMANDS) return COMMANDS[rest[0]].run(['--help']);

@@ -8,7 +8,7 @@
 //   history.csv, history.json  loss and accuracy per epoch, train and validation
 //   curves.svg             the learning curves
 //   results.json           test loss and accuracy, timings
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { atomicWriteFile, History } from '../index.js';
 import type { DataConfig, Normalization } from './datasets.js';
@@ -142,4 +142,25 @@ export function defaultRunFolder(name: string, now = new Date()): string {
 export function runTitle(config: RunConfig): string {
   const name = config.model.name ?? 'model';
   return name === config.data.dataset ? name : `${name} on ${config.data.dataset}`;
+}
+
+/**
+ * Delete the temporary files an interrupted atomic write left behind
+ * (`.history.csv.<id>.tmp`): a run killed with kill -9 leaves them, and they
+ * are never valid data.
+ */
+export function removeStaleTemporaries(runDir: string): void {
+  if (!existsSync(runDir)) return;
+  for (const name of readdirSync(runDir)) {
+    if (/^\..+\.tmp$/.test(name)) rmSync(join(runDir, name), { force: true });
+  }
+}
+
+/**
+ * A run folder whose run never reached its first checkpoint (killed early):
+ * only its config and temporary files. Training into it again is allowed.
+ */
+export function isUnstartedRun(runDir: string): boolean {
+  if (!isRunFolder(runDir)) return false;
+  return readdirSync(runDir).every((name) => name === RUN_FILES.config || /^\..+\.tmp$/.test(name));
 }

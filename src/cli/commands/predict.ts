@@ -1,6 +1,6 @@
 // `neurite predict RUN INPUT`: classify an image or the rows of a CSV file
 // with a trained run, printing the predicted class and the probabilities.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { loadCsv, NeuriteError, predict, Tensor } from '../../index.js';
 import { choiceFlag, expectPositionals, type FlagSpec, intFlag, parseFlags, textFlag } from '../args.js';
@@ -61,6 +61,34 @@ interface Inputs {
   labels: Int32Array | null;
   names: string[];
   notes: string[];
+  /** Reasons the prediction may mean little (a blank image, a strip a digit cannot be). */
+  warnings: string[];
+}
+
+/** The input must be a file: a missing path or a folder is a usage error (exit 2), not a crash. */
+function checkInputFile(path: string): void {
+  let stats: ReturnType<typeof statSync>;
+  try {
+    stats = statSync(path);
+  } catch {
+    throw new UsageError(`predict: no file at ${path}`, 'give an image (PNG, PGM/PPM) or a CSV file of pixel rows');
+  }
+  if (stats.isDirectory()) throw new UsageError(`predict: ${path} is a folder`, 'give one image (PNG, PGM/PPM) or a CSV file of pixel rows');
+}
+
+/** Warnings about an image that cannot hold a digit: one flat colour, or a strip far from square. */
+function imageWarnings(image: { width: number; height: number; data: Float32Array }, path: string): string[] {
+  const warnings: string[] = [];
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  for (const v of image.data) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  if (max - min < 1e-3) warnings.push(`${path} is blank (a single colour); the prediction means nothing`);
+  const ratio = Math.max(image.width, image.height) / Math.min(image.width, image.height);
+  if (ratio > 4) warnings.push(`${path} is ${image.width}x${image.height}, a strip rather than a digit; resizing it to 28x28 distorts it`);
+  return warnings;
 }
 
 function imageInputs(path: string, config: RunConfig, raw: boolean): Inputs {
@@ -69,11 +97,17 @@ function imageInputs(path: string, config: RunConfig, raw: boolean): Inputs {
   if (raw) {
     if (image.width * image.height !== size)
       throw new UsageError(`${path} is ${image.width}x${image.height}, but the model takes ${size} values per sample; drop --raw to resize it`);
-    return { x: new Tensor(image.data, [1, ...config.model.input]), labels: null, names: [path], notes: [] };
+    return { x: new Tensor(image.data, [1, ...config.model.input]), labels: null, names: [path], notes: [], warnings: imageWarnings(image, path) };
   }
   if (size !== 784) throw new UsageError(`images can be classified by 28x28 (MNIST-style) models; this run's input is [${config.model.input.join(', ')}]`);
   const prepared = prepareDigit(image);
-  return { x: new Tensor(prepared.image.data, [1, ...config.model.input]), labels: null, names: [path], notes: prepared.steps };
+  return {
+    x: new Tensor(prepared.image.data, [1, ...config.model.input]),
+    labels: null,
+    names: [path],
+    notes: prepared.steps,
+    warnings: imageWarnings(image, path),
+  };
 }
 
 function csvInputs(path: string, config: RunConfig, labelColumn: string | undefined): Inputs {
@@ -108,7 +142,7 @@ function csvInputs(path: string, config: RunConfig, labelColumn: string | undefi
     } else labels = Int32Array.from(table.y.data as ArrayLike<number>);
   }
   const n = x.shape[0];
-  return { x: x.reshape([n, ...config.model.input]), labels, names: Array.from({ length: n }, (_, i) => `row ${i + 1}`), notes: [] };
+  return { x: x.reshape([n, ...config.model.input]), labels, names: Array.from({ length: n }, (_, i) => `row ${i + 1}`), notes: [], warnings: [] };
 }
 
 export async function predictCommand(args: readonly string[]): Promise<number> {
@@ -118,6 +152,7 @@ export async function predictCommand(args: readonly string[]): Promise<number> {
     return EXIT.ok;
   }
   const [runDir, inputPath] = expectPositionals('predict', positionals, ['<run folder>', '<image|csv>']);
+  checkInputFile(inputPath);
   const config = readRunConfig(runDir);
   const backend = selectBackend(choiceFlag(values, 'backend', BACKEND_CHOICES));
   const model = await loadRunModel(runDir);
@@ -131,17 +166,21 @@ export async function predictCommand(args: readonly string[]): Promise<number> {
   const ranked = probabilities.map((p) => Array.from(p.keys()).sort((a, b) => p[b] - p[a]));
 
   if (values.json) {
+    // With --top, the K most probable classes, most probable first; without it, every class in class order.
+    const topGiven = values.top !== undefined;
     const rows = probabilities.map((p, i) => ({
       input: inputs.names[i],
       predicted: classNames[ranked[i][0]],
       probability: p[ranked[i][0]],
-      probabilities: Object.fromEntries(classNames.map((n, c) => [n, p[c]])),
+      probabilities: Object.fromEntries(topGiven ? ranked[i].slice(0, top).map((c) => [classNames[c], p[c]]) : classNames.map((n, c) => [n, p[c]])),
+      ...(inputs.warnings.length > 0 ? { warnings: inputs.warnings } : {}),
       ...(inputs.labels ? { label: classNames[inputs.labels[i]] ?? inputs.labels[i] } : {}),
     }));
     process.stdout.write(`${JSON.stringify(rows.length === 1 && !inputs.labels ? rows[0] : rows, null, 2)}\n`);
     return EXIT.ok;
   }
   const colors = palette(colorEnabled(process.stdout));
+  for (const warning of inputs.warnings) process.stderr.write(`${colors.yellow(`warning: ${warning}`)}\n`);
   if (backend.note) process.stdout.write(`${colors.yellow(`note: ${backend.note}`)}\n`);
   for (const note of inputs.notes) process.stdout.write(colors.dim(`${note}\n`));
   const single = probabilities.length === 1;

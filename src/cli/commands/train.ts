@@ -11,12 +11,14 @@ import {
   defaultRunFolder,
   historyFromJSON,
   isNonEmptyFolder,
+  isUnstartedRun,
   RUN_FILES,
   RUN_FORMAT,
   RUN_FORMAT_VERSION,
   type RunConfig,
   type RunResults,
   readRunConfig,
+  removeStaleTemporaries,
   runTitle,
   type TrainingConfig,
   writeJson,
@@ -187,13 +189,14 @@ export async function trainCommand(args: readonly string[]): Promise<number> {
   // Everything is checked: only now is anything written.
   const outFlag = textFlag(values, 'out');
   const runDir = outFlag ?? defaultRunFolder(modelName);
-  if (isNonEmptyFolder(runDir)) {
+  if (isNonEmptyFolder(runDir) && !isUnstartedRun(runDir)) {
     throw new UsageError(
       `--out ${runDir} already exists and is not empty; refusing to overwrite it`,
       `choose another --out, or continue that run with "neurite train --resume ${runDir}"`,
     );
   }
   mkdirSync(runDir, { recursive: true });
+  removeStaleTemporaries(runDir);
   const config: RunConfig = {
     format: RUN_FORMAT,
     formatVersion: RUN_FORMAT_VERSION,
@@ -240,23 +243,29 @@ async function resume(runDir: string, values: Parsed['values'], positionals: str
       throw new UsageError(`--${flag} cannot change when resuming: the run keeps the settings in ${join(runDir, RUN_FILES.config)}`);
   }
   const config = readRunConfig(runDir);
+  removeStaleTemporaries(runDir);
   const checkpoint = join(runDir, RUN_FILES.checkpoint);
-  if (!existsSync(checkpoint)) throw new UsageError(`${runDir} has no ${RUN_FILES.checkpoint} to resume from`);
   const epochs = intFlag(values, 'epochs');
   if (epochs !== undefined) config.training.epochs = epochs;
   const backend = selectBackend(choiceFlag(values, 'backend', BACKEND_CHOICES) ?? (config.backend === 'ref' ? 'ref' : undefined));
 
   const built = buildFromSpec(config.model, null, config.training.seed);
-  const data = fitDataToModel(loadData(config.data), built, config.model, config.data.dataset);
   const optimizer = makeOptimizer(config.training, built.model.trainableParameters());
+  // The checkpoint is read before the data: a corrupt one is rejected in milliseconds, not after loading MNIST.
   let progress: Progress;
-  try {
-    const restored = await loadCheckpoint(checkpoint, { model: built.model, optimizer });
-    progress = restored.extra as Progress;
-  } catch (e) {
-    if (e instanceof NeuriteError) throw new UsageError(`cannot resume from ${checkpoint}: ${e.message}`);
-    throw e;
+  if (existsSync(checkpoint)) {
+    try {
+      const restored = await loadCheckpoint(checkpoint, { model: built.model, optimizer });
+      progress = restored.extra as Progress;
+    } catch (e) {
+      if (e instanceof NeuriteError) throw new UsageError(`cannot resume from ${checkpoint}: ${e.message}`);
+      throw e;
+    }
+  } else {
+    // Killed before its first checkpoint: the run starts over, from the same seed, in its own folder.
+    progress = freshProgress();
   }
+  const data = fitDataToModel(loadData(config.data), built, config.model, config.data.dataset);
   if (epochs !== undefined && epochs < progress.epoch) {
     throw new UsageError(`--epochs ${epochs} is fewer than the ${progress.epoch} epochs this run has already trained`);
   }
@@ -266,7 +275,10 @@ async function resume(runDir: string, values: Parsed['values'], positionals: str
   const out = (line: string) => process.stdout.write(`${line}\n`);
   if (backend.note) out(colors.yellow(`note: ${backend.note}`));
   const where = progress.batch > 0 ? `epoch ${progress.epoch + 1}, batch ${progress.batch}` : `epoch ${progress.epoch + 1}`;
-  out(`${colors.bold('neurite train')} --resume ${runDir}: continuing at ${progress.epoch >= config.training.epochs ? 'the end (all epochs trained)' : where}`);
+  const state = !existsSync(checkpoint)
+    ? 'no checkpoint yet, starting from the beginning'
+    : `continuing at ${progress.epoch >= config.training.epochs ? 'the end (all epochs trained)' : where}`;
+  out(`${colors.bold('neurite train')} --resume ${runDir}: ${state}`);
   return trainAndFinish(runDir, config, built.model, optimizer, data, progress, colors);
 }
 
