@@ -1,5 +1,6 @@
 // Saving and loading: safetensors, architecture JSON, weights, checkpoints, and the Node file helpers.
 export { MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelJSON, modelFromJSON, modelToJSON } from './architecture.js';
+export type { ModelFiles, ModelSource, NamedBlob } from './browser.js';
 export {
   applyOptimizerState,
   CHECKPOINT_FORMAT,

@@ -18,6 +18,7 @@ import { SerializationError } from '../core/errors.js';
 import { defaultGenerator } from '../core/random.js';
 import type { LoadResult, Module } from '../nn/module.js';
 import { modelFromJSON, modelToJSON } from './architecture.js';
+import { isBrowserLocation, loadModelFiles, type ModelSource, saveModelFiles } from './browser.js';
 import {
   applyOptimizerState,
   type CheckpointContents,
@@ -175,7 +176,6 @@ export interface SaveModelOptions {
  * optimizer state.
  */
 export async function saveModel(model: Module, dir: string, options: SaveModelOptions = {}): Promise<void> {
-  const { fs, path } = await node();
   const architecture: Record<string, unknown> = { ...modelToJSON(model) };
   if (options.extra !== undefined) {
     assertJsonSafe(options.extra, 'extra', 'saveModel');
@@ -196,6 +196,8 @@ export async function saveModel(model: Module, dir: string, options: SaveModelOp
   // The architecture goes last: a directory with a model.json has had its weights written.
   files.set(MODEL_FILES.architecture, `${JSON.stringify(architecture, null, 2)}\n`);
 
+  if (isBrowserLocation(dir)) return saveModelFiles(dir, files);
+  const { fs, path } = await node();
   await fs.mkdir(dir, { recursive: true });
   for (const name of [MODEL_FILES.optimizer, MODEL_FILES.rng]) {
     if (!files.has(name)) await fs.rm(path.join(dir, name), { force: true });
@@ -209,11 +211,24 @@ export async function saveModel(model: Module, dir: string, options: SaveModelOp
  * Restore the optimizer with loadOptimizer once it has been created on the
  * returned model's parameters.
  */
-export async function loadModel(dir: string, options: Pick<WeightLoadOptions, 'strict'> = {}): Promise<Module> {
-  const { path } = await node();
+export async function loadModel(dir: ModelSource, options: Pick<WeightLoadOptions, 'strict'> = {}): Promise<Module> {
   const context = 'loadModel';
-  const archPath = path.join(dir, MODEL_FILES.architecture);
-  const weightsPath = path.join(dir, MODEL_FILES.weights);
+  if (isBrowserLocation(dir)) {
+    const files = await loadModelFiles(dir, [MODEL_FILES.architecture, MODEL_FILES.weights], context);
+    const where = typeof dir === 'string' ? dir : 'the picked files';
+    const text = files.get(MODEL_FILES.architecture) as Uint8Array | string;
+    const weights = files.get(MODEL_FILES.weights) as Uint8Array | string;
+    const architecture = parseStrictJson(typeof text === 'string' ? text : new TextDecoder().decode(text), `${context}: ${where}`);
+    const model = inFile(where, () => modelFromJSON(architecture, context));
+    const bytes = typeof weights === 'string' ? new TextEncoder().encode(weights) : weights;
+    inFile(where, () => loadCheckedStateDict(model, decodeSafetensors(bytes).tensors, { strict: options.strict, source: context }));
+    return model;
+  }
+  const { path } = await node();
+  // Every non-string source is handled above: this one is a folder.
+  const folder = dir as string;
+  const archPath = path.join(folder, MODEL_FILES.architecture);
+  const weightsPath = path.join(folder, MODEL_FILES.weights);
   const architecture = await readJsonFile(archPath, context);
   const bytes = await readBytes(weightsPath, context);
   const model = inFile(archPath, () => modelFromJSON(architecture, context));

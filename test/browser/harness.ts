@@ -1,0 +1,72 @@
+// Browser tests drive Debian's Chromium through playwright-core against pages
+// served here on 127.0.0.1. Without /usr/bin/chromium they are skipped with
+// one line saying how to enable them; .ci/run installs it.
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { extname, join, normalize, resolve } from 'node:path';
+import { type Browser, chromium } from 'playwright-core';
+
+export const CHROMIUM = '/usr/bin/chromium';
+export const ROOT = resolve(import.meta.dirname, '..', '..', '..');
+
+/** The skip reason when Chromium is absent, else false (node:test's `skip` option). */
+export const skipBrowser: string | false = existsSync(CHROMIUM)
+  ? false
+  : `browser tests need Chromium at ${CHROMIUM}: install it with "apt-get install chromium" (.ci/run does) to run them`;
+
+const TYPES: Record<string, string> = {
+  '.js': 'text/javascript',
+  '.mjs': 'text/javascript',
+  '.html': 'text/html',
+  '.json': 'application/json',
+  '.wasm': 'application/wasm',
+};
+
+export interface Site {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Serve the repository's files, plus the given pages by path, on 127.0.0.1.
+ * `isolated` adds the headers that make a page cross-origin isolated
+ * (SharedArrayBuffer), which the wasm backend's threads will need.
+ */
+export async function serve(pages: Record<string, string>, options: { isolated?: boolean } = {}): Promise<Site> {
+  const server: Server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://127.0.0.1').pathname);
+    const headers: Record<string, string> = options.isolated
+      ? { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' }
+      : {};
+    if (path === '/favicon.ico') {
+      res.writeHead(204);
+      res.end();
+      return;
+    }
+    if (path in pages) {
+      res.writeHead(200, { ...headers, 'Content-Type': 'text/html' });
+      res.end(pages[path]);
+      return;
+    }
+    const file = normalize(join(ROOT, path));
+    if (!file.startsWith(ROOT) || !existsSync(file)) {
+      res.writeHead(404);
+      res.end();
+      return;
+    }
+    res.writeHead(200, { ...headers, 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream' });
+    res.end(readFileSync(file));
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((ok) => server.close(() => ok())),
+  };
+}
+
+/** Headless Chromium; --no-sandbox because CI runs as root. */
+export function launch(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+}
