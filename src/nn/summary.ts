@@ -84,9 +84,18 @@ function normalizeShapes(inputShape: readonly number[] | readonly (readonly numb
   return shapes;
 }
 
-function describe(out: unknown, batch: number): string {
-  if (out instanceof Tensor) return `[${out.shape.map((d, i) => (i === 0 && d === batch ? 'N' : String(d))).join(', ')}]`;
-  if (Array.isArray(out)) return out.map((o) => describe(o, batch)).join(', ');
+/**
+ * An output's shape with the batch axis written N. The model runs on two
+ * batch sizes, and the axes whose size changed between them are the batch
+ * axes, wherever they are: an LSTM's state [layers, N, hidden] keeps its
+ * layers axis even when it happens to equal the probe's batch size.
+ */
+function describe(out: unknown, other: unknown): string {
+  if (out instanceof Tensor) {
+    const alt = other instanceof Tensor && other.ndim === out.ndim ? other.shape : out.shape;
+    return `[${out.shape.map((d, i) => (d !== alt[i] ? 'N' : String(d))).join(', ')}]`;
+  }
+  if (Array.isArray(out)) return out.map((o, i) => describe(o, Array.isArray(other) ? other[i] : undefined)).join(', ');
   return '?';
 }
 
@@ -129,8 +138,12 @@ export function summary(model: Module, inputShape: readonly number[] | readonly 
     });
   }
   const modes = model.modules().map((m) => [m, m.training] as const);
+  // A second, larger probe: the axes whose size follows the batch are the ones shown as N.
+  let probe: unknown[] = [];
   try {
     model.eval();
+    noGrad(() => model.forward(...shapes.map((s, i) => zeros([batch + 1, ...s], { dtype: dtypes[i] }))));
+    probe = calls.splice(0).map((c) => c.output);
     noGrad(() => model.forward(...shapes.map((s, i) => zeros([batch, ...s], { dtype: dtypes[i] }))));
   } finally {
     for (const [m, own] of patched) {
@@ -153,11 +166,11 @@ export function summary(model: Module, inputShape: readonly number[] | readonly 
     return { params, trainableParams: trainable };
   };
   const callCount = new Map<Module, number>();
-  const rows: SummaryRow[] = calls.map(({ module, output }) => {
+  const rows: SummaryRow[] = calls.map(({ module, output }, index) => {
     const k = (callCount.get(module) ?? 0) + 1;
     callCount.set(module, k);
     const name = (names.get(module) as string) + (k > 1 ? ` (call ${k})` : '');
-    return { name, className: module.className, outputShape: describe(output, batch), ...count(module) };
+    return { name, className: module.className, outputShape: describe(output, probe[index]), ...count(module) };
   });
   for (const m of names.keys()) {
     if (shown(m) && !callCount.has(m)) rows.push({ name: names.get(m) as string, className: m.className, outputShape: '(not called)', ...count(m) });

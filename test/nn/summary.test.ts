@@ -110,3 +110,11 @@ describe('summary', () => {
     assert.throws(() => model.summary([3.5]), /summary: input shapes are arrays of non-negative integers for one sample/);
   });
 });
+
+test('the batch axis is found wherever it is: an LSTM state is [layers, N, hidden], even when layers equals the probe batch', () => {
+  // Two probes of different batch sizes: the axes that follow the batch are N.
+  const model = new nn.Sequential(new nn.LSTM(28, 16, { batchFirst: true }), new nn.RecurrentOutput('final'), new nn.Linear(16, 10));
+  const rows = model.summary([28, 28]).rows;
+  assert.equal(rows[0].outputShape, '[N, 28, 16], [1, N, 16], [1, N, 16]');
+  assert.equal(rows[2].outputShape, '[N, 10]');
+});

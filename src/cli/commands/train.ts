@@ -1,5 +1,5 @@
 // `neurite train <preset|model.json>` and `neurite train --resume RUN`.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { evaluate, type LossName, loadCheckpoint, NeuriteError, type nn, saveModel } from '../../index.js';
 import { choiceFlag, expectPositionals, type FlagSpec, intFlag, numberFlag, type Parsed, parseFlags, textFlag } from '../args.js';
@@ -52,6 +52,7 @@ Options:
   --val-split F       fraction of the training data held out for validation
   --schedule NAME     learning rate over the epochs: constant or cosine (lr down to 0)
   --backend NAME      native (default when built) or ref
+  --json              print one JSON summary (run folder, test accuracy, files) instead of progress lines
   -h, --help          show this help
 
 Ctrl-C stops after the current batch and saves checkpoint.safetensors; --resume continues from it.`;
@@ -72,6 +73,7 @@ const FLAGS: FlagSpec = {
   'val-split': { type: 'string' },
   schedule: { type: 'string' },
   backend: { type: 'string' },
+  json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -216,7 +218,7 @@ export async function trainCommand(args: readonly string[]): Promise<number> {
   };
   await writeJson(join(runDir, RUN_FILES.config), config);
 
-  const out = (line: string) => process.stdout.write(`${line}\n`);
+  const out = lineWriter(values.json === true);
   const colors = palette(colorEnabled(process.stdout));
   if (backend.note) out(colors.yellow(`note: ${backend.note}`));
   out(`${colors.bold('neurite train')} ${modelArg}`);
@@ -233,7 +235,7 @@ export async function trainCommand(args: readonly string[]): Promise<number> {
     ],
     colors.bold,
   );
-  return trainAndFinish(runDir, config, built.model, optimizer, data, freshProgress(), colors);
+  return trainAndFinish(runDir, config, built.model, optimizer, data, freshProgress(), colors, values.json === true);
 }
 
 async function resume(runDir: string, values: Parsed['values'], positionals: string[]): Promise<number> {
@@ -272,14 +274,19 @@ async function resume(runDir: string, values: Parsed['values'], positionals: str
   if (epochs !== undefined) await writeJson(join(runDir, RUN_FILES.config), config);
 
   const colors = palette(colorEnabled(process.stdout));
-  const out = (line: string) => process.stdout.write(`${line}\n`);
+  const out = lineWriter(values.json === true);
   if (backend.note) out(colors.yellow(`note: ${backend.note}`));
   const where = progress.batch > 0 ? `epoch ${progress.epoch + 1}, batch ${progress.batch}` : `epoch ${progress.epoch + 1}`;
   const state = !existsSync(checkpoint)
     ? 'no checkpoint yet, starting from the beginning'
     : `continuing at ${progress.epoch >= config.training.epochs ? 'the end (all epochs trained)' : where}`;
   out(`${colors.bold('neurite train')} --resume ${runDir}: ${state}`);
-  return trainAndFinish(runDir, config, built.model, optimizer, data, progress, colors);
+  return trainAndFinish(runDir, config, built.model, optimizer, data, progress, colors, values.json === true);
+}
+
+/** Console lines, or nothing with --json (which prints one JSON document at the end instead). */
+function lineWriter(json: boolean): (line: string) => void {
+  return json ? () => {} : (line) => process.stdout.write(`${line}\n`);
 }
 
 async function trainAndFinish(
@@ -290,9 +297,11 @@ async function trainAndFinish(
   data: LoadedData,
   progress: Progress,
   colors: ReturnType<typeof palette>,
+  json: boolean,
 ): Promise<number> {
-  const out = (line: string) => process.stdout.write(`${line}\n`);
-  const display = new ProgressDisplay(process.stdout);
+  const out = lineWriter(json);
+  // With --json the console gets one JSON document at the end and nothing else.
+  const display = new ProgressDisplay(json ? { write: () => true, isTTY: false } : process.stdout);
   const history = historyFromJSON(progress.history);
   const title = runTitle(config);
   const outcome = await runTraining(
@@ -339,9 +348,12 @@ async function trainAndFinish(
     out(
       `${colors.bold('test')}     accuracy ${colors.green(colors.bold(percent(test.accuracy)))}, loss ${test.loss.toFixed(4)} on ${results.testSamples.toLocaleString('en-US')} samples`,
     );
-    out(
-      `${colors.bold('saved')}    ${runDir}: model.json, model.safetensors, optimizer.json, history.csv, history.json, curves.svg, config.json (trained ${formatDuration(outcome.trainSeconds)})`,
-    );
+    // Every file the run folder holds, read from it rather than listed by hand.
+    const files = readdirSync(runDir)
+      .filter((name) => !name.startsWith('.'))
+      .sort();
+    out(`${colors.bold('saved')}    ${runDir}: ${files.join(', ')} (trained ${formatDuration(outcome.trainSeconds)})`);
+    if (json) process.stdout.write(`${JSON.stringify({ run: runDir, ...results, files }, null, 2)}\n`);
     return EXIT.ok;
   } finally {
     process.off('SIGINT', quit);
