@@ -52,12 +52,14 @@ function panelSvg(panel: Panel, epochs: readonly number[], offsetX: number): str
   const yMax = yTicks[yTicks.length - 1];
   const first = epochs[0] ?? 1;
   const lastEpoch = epochs[epochs.length - 1] ?? 1;
-  const xMin = first;
-  const xMax = lastEpoch > first ? lastEpoch : first + 1;
+  // One epoch is one point: centre it, with room on both sides, instead of pinning it to the left border.
+  const single = lastEpoch <= first;
+  const xMin = single ? first - 1 : first;
+  const xMax = single ? first + 1 : lastEpoch;
   const x = (e: number) => MARGIN.left + ((e - xMin) / (xMax - xMin)) * plotW;
   const y = (v: number) => MARGIN.top + (1 - (v - yMin) / (yMax - yMin)) * plotH;
-  const xTicks = niceTicks(xMin, xMax, Math.min(8, Math.max(1, xMax - xMin))).filter((t) => Number.isInteger(t) && t >= xMin && t <= xMax);
-  if (!xTicks.includes(xMin)) xTicks.unshift(xMin);
+  const xTicks = single ? [first] : niceTicks(xMin, xMax, Math.min(8, Math.max(1, xMax - xMin))).filter((t) => Number.isInteger(t) && t >= xMin && t <= xMax);
+  if (!single && !xTicks.includes(xMin)) xTicks.unshift(xMin);
   // A tick right next to the first one would overprint its label.
   if (xTicks.length > 2 && x(xTicks[1]) - x(xTicks[0]) < 18) xTicks.splice(1, 1);
 
@@ -82,7 +84,13 @@ function panelSvg(panel: Panel, epochs: readonly number[], offsetX: number): str
       out.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"${dash}/>`);
     }
     // Markers keep a one-epoch run (or a gap in a series) visible.
-    if (points.length <= 40) for (const [e, v] of points) out.push(`<circle cx="${x(e).toFixed(1)}" cy="${y(v).toFixed(1)}" r="2.5" fill="${s.color}"/>`);
+    if (points.length <= 40)
+      for (const [e, v] of points) out.push(`<circle cx="${x(e).toFixed(1)}" cy="${y(v).toFixed(1)}" r="${single ? 5 : 2.5}" fill="${s.color}"/>`);
+    // A lone point gets its value written beside it: there is no curve to read it from.
+    if (single) {
+      const [e, v] = points[0];
+      out.push(`<text x="${(x(e) + 9).toFixed(1)}" y="${(y(v) + 4).toFixed(1)}" font-size="11" fill="${s.color}">${escapeXml(panel.format(v))}</text>`);
+    }
   }
   out.push('</g>');
   return out.join('\n');

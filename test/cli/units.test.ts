@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { ConfigError } from '../../src/cli/errors.js';
 import { decodePng, decodePnm, prepareDigit } from '../../src/cli/image.js';
-import { niceTicks } from '../../src/cli/plot.js';
+import { curvesSvg, niceTicks } from '../../src/cli/plot.js';
 import { PRESETS } from '../../src/cli/presets.js';
 import { buildModel, parseModelSpec } from '../../src/cli/spec.js';
-import { seed } from '../../src/index.js';
+import { History, seed } from '../../src/index.js';
 import { EXAMPLES, encodePng } from './run.js';
 
 function configError(doc: unknown, message: RegExp): void {
@@ -177,4 +177,17 @@ test('niceTicks: round steps covering the range', () => {
   assert.deepEqual(niceTicks(0.913, 0.987), [0.9, 0.92, 0.94, 0.96, 0.98, 1]);
   const flat = niceTicks(0.5, 0.5);
   assert.ok(flat[0] < 0.5 && flat[flat.length - 1] > 0.5);
+});
+
+test('a one-epoch curves.svg shows each value as a centred, labelled point', () => {
+  // One epoch is one point per series: no curve can be drawn, so the point is centred and its value written beside it.
+  const history = new History();
+  history.record(0, { loss: 0.6031, accuracy: 0.721 });
+  const svg = curvesSvg(history, 'one epoch');
+  const circles = [...svg.matchAll(/<circle cx="([\d.]+)" cy="[\d.]+" r="5"/g)].map((m) => Number(m[1]));
+  assert.equal(circles.length, 2);
+  // The plot area spans x = 58 to 404: its centre is 231.
+  for (const cx of circles) assert.equal(cx, 231);
+  assert.match(svg, />0\.603</);
+  assert.match(svg, />72\.1%</);
 });
