@@ -19,6 +19,7 @@ import {
   type Batch,
   type Callback,
   compose,
+  defaultGenerator,
   evaluate,
   fit,
   Generator,
@@ -337,6 +338,8 @@ export async function runTraining(run: TrainingRun, input: readonly number[]): P
         callbacks: [callback],
         signal: controller.signal,
         yieldEveryMs: 30,
+        // Dropout draws from the default generator, whose state the checkpoint stores (see the top of this file).
+        generator: defaultGenerator,
       });
       if (result.stopped === 'aborted') {
         display.clear();

@@ -141,3 +141,41 @@ export function seed(n: number): void {
 export function initialSeed(): number {
   return defaultGenerator.initialSeed();
 }
+
+let active: Generator | null = null;
+
+/**
+ * The generator random ops draw from when given none: the global one, or the
+ * stream a running fit() step uses (see withGenerator).
+ */
+export function currentGenerator(): Generator {
+  return active ?? defaultGenerator;
+}
+
+/**
+ * Run synchronous `fn` with random ops drawing from `g` when they are given no
+ * generator. fit() runs each of its steps this way with a stream of its own,
+ * so dropout masks do not depend on what else draws from the global generator
+ * in between (another fit interleaved at its awaits, say).
+ */
+export function withGenerator<T>(g: Generator, fn: () => T): T {
+  const saved = active;
+  active = g;
+  try {
+    return fn();
+  } finally {
+    active = saved;
+  }
+}
+
+/**
+ * A new generator seeded from `g`'s current state without drawing from it:
+ * two calls at the same point give the same stream, and `g`'s own sequence is
+ * left exactly as it was.
+ */
+export function deriveGenerator(g: Generator): Generator {
+  const { s } = g.getState();
+  let h = 0x811c9dc5;
+  for (const word of s) h = Math.imul(h ^ word, 0x01000193) >>> 0;
+  return new Generator(h);
+}

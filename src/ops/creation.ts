@@ -1,6 +1,6 @@
 import { allocate, checkedSize, type DType, dtypeOfArray, isFloatDType, parseDType, type TypedArray } from '../core/dtype.js';
 import { fmtShape, ShapeError, ValueError } from '../core/errors.js';
-import { defaultGenerator, type Generator } from '../core/random.js';
+import { currentGenerator, type Generator } from '../core/random.js';
 import { checkShape, sizeOf } from '../core/shape.js';
 import { type NestedArray, Tensor } from '../core/tensor.js';
 import { check } from '../core/validate.js';
@@ -139,7 +139,7 @@ function floatDType(op: string, options: TensorOptions): DType {
 
 function randomFill(op: string, shape: readonly number[], options: RandomOptions, draw: (g: Generator) => number, dtype = floatDType(op, options)): Tensor {
   const s = checkShape(op, shape);
-  const g = options.generator ?? defaultGenerator;
+  const g = options.generator ?? currentGenerator();
   const data = allocate(dtype, checkedSize(op, dtype, s));
   for (let i = 0; i < data.length; i++) data[i] = draw(g);
   return finish(new Tensor(data, s), options);
@@ -187,5 +187,5 @@ export function randint(low: number, high: number, shape: readonly number[], opt
 /** A random permutation of 0..n-1 as int32. */
 export function randperm(n: number, options: RandomOptions = {}): Tensor {
   if (!Number.isInteger(n) || n < 0) throw new ValueError(`randperm: n must be a non-negative integer, got ${n}`);
-  return new Tensor((options.generator ?? defaultGenerator).permutation(n), [n]);
+  return new Tensor((options.generator ?? currentGenerator()).permutation(n), [n]);
 }

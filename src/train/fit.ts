@@ -1,7 +1,7 @@
 import { detectAnomaly, noGrad } from '../core/engine.js';
 import { fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import type { AbortSignalLike } from '../core/platform.js';
-import type { Generator } from '../core/random.js';
+import { defaultGenerator, deriveGenerator, type Generator, withGenerator } from '../core/random.js';
 import { Tensor } from '../core/tensor.js';
 import { check } from '../core/validate.js';
 import { type Batch, DataLoader, type IndexedDataset, TensorDataset } from '../data/dataset.js';
@@ -45,7 +45,13 @@ export interface FitOptions {
   batchSize?: number;
   /** Reshuffle tensor and dataset data every epoch (default true). */
   shuffle?: boolean;
-  /** The generator behind shuffling (default: the global one, so `seed(n)` reproduces a run). */
+  /**
+   * The generator behind shuffling and the random ops of each step (dropout).
+   * Default: shuffling draws from the global generator, and each step from a
+   * stream of this fit call derived from the global generator's state when it
+   * starts, so `seed(n)` reproduces a run even when other code (another fit on
+   * another model) draws random numbers while it trains.
+   */
   generator?: Generator;
   /** Hold out this fraction of the samples, taken from the end before any shuffling (as Keras does), for validation. */
   validationSplit?: number;
@@ -389,6 +395,8 @@ interface Run {
   readonly signal: AbortSignalLike | undefined;
   readonly yielder: Yielder;
   readonly detectAnomaly: boolean;
+  /** Where each step's random ops draw from. */
+  readonly stream: Generator;
   readonly history: History;
   readonly ctx: TrainContext;
   epoch: number;
@@ -439,6 +447,7 @@ function prepareRun(model: Module, data: Data, options: FitOptions): Run {
     signal,
     yielder,
     detectAnomaly: check(op).boolean('detectAnomaly', options.detectAnomaly ?? false),
+    stream: options.generator ?? deriveGenerator(defaultGenerator),
     history: new History(),
     ctx: undefined as unknown as TrainContext,
     epoch: initialEpoch,
@@ -587,8 +596,10 @@ function trainStep(run: Run, x: Tensor, y: Tensor, batch: number, size: number):
     }
     return objective;
   };
-  if (run.detectAnomaly) detectAnomaly(() => run.optimizer.step(closure));
-  else run.optimizer.step(closure);
+  withGenerator(run.stream, () => {
+    if (run.detectAnomaly) detectAnomaly(() => run.optimizer.step(closure));
+    else run.optimizer.step(closure);
+  });
   if (first === null)
     throw new ValueError('fit: optimizer.step(closure) did not call the closure; fit needs optimizers that evaluate it, as the ones in optim/ do');
   return first;
