@@ -192,12 +192,97 @@ function boxesSvg(title: string, rows: readonly Row[], input: readonly number[],
   return out.join('\n');
 }
 
+interface GraphRef {
+  input?: number;
+  node?: number;
+  output?: number;
+}
+interface GraphConfig {
+  inputs: { name: string; shape: number[] }[];
+  layers: { name: string; className: string }[];
+  nodes: { layer: string; inputs: GraphRef[] }[];
+  outputs: GraphRef | GraphRef[];
+}
+
+/**
+ * A functional graph model (nn.Model) as boxes placed by depth: each node one
+ * row below the deepest node it reads, nodes of one depth side by side, and an
+ * arrow for every connection, so residual shortcuts and inception branches
+ * show as the branches they are.
+ */
+function graphSvg(title: string, model: nn.Model, rows: readonly Row[], params: number): string {
+  const config = model.getConfig() as unknown as GraphConfig;
+  const shapes = new Map(rows.map((r) => [r.name.replace(/ \(call \d+\)$/, ''), r.outputShape]));
+  const classOf = new Map(config.layers.map((l) => [l.name, l.className]));
+  // Boxes: the inputs first, then the nodes in the model's (topological) order.
+  type Box = { label: string; detail: string; color: string; level: number; sources: number[] };
+  const boxes: Box[] = config.inputs.map((inp) => ({ label: inp.name, detail: `[N, ${inp.shape.join(', ')}]`, color: '#ffffff', level: 0, sources: [] }));
+  const boxOfRef = (ref: GraphRef) => (ref.input !== undefined ? ref.input : config.inputs.length + (ref.node as number));
+  for (const node of config.nodes) {
+    const sources = node.inputs.map(boxOfRef);
+    const module = model.getLayer(node.layer);
+    boxes.push({
+      label: `${node.layer} (${classOf.get(node.layer) ?? '?'})`,
+      detail: shapes.get(node.layer) ?? '',
+      color: boxColor(classOf.get(node.layer) ?? '', module),
+      level: 1 + Math.max(0, ...sources.map((i) => boxes[i].level)),
+      sources,
+    });
+  }
+  const levels = Math.max(...boxes.map((b) => b.level)) + 1;
+  const perLevel = Array.from({ length: levels }, (_, l) =>
+    boxes
+      .map((b, i) => [b, i] as const)
+      .filter(([b]) => b.level === l)
+      .map(([, i]) => i),
+  );
+  const boxW = 190;
+  const boxH = 44;
+  const gapX = 24;
+  const gapY = 34;
+  const top = 62;
+  const widest = Math.max(...perLevel.map((l) => l.length));
+  const width = Math.max(460, widest * (boxW + gapX) + gapX);
+  const height = top + levels * (boxH + gapY) + 10;
+  const position = new Map<number, { x: number; y: number }>();
+  perLevel.forEach((indices, level) => {
+    const rowWidth = indices.length * boxW + (indices.length - 1) * gapX;
+    indices.forEach((i, k) => position.set(i, { x: (width - rowWidth) / 2 + k * (boxW + gapX), y: top + level * (boxH + gapY) }));
+  });
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif">`,
+    '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>',
+    `<rect width="${width}" height="${height}" fill="white"/>`,
+    `<text x="${width / 2}" y="24" text-anchor="middle" font-size="16" font-weight="bold">${escapeXml(title)}</text>`,
+    `<text x="${width / 2}" y="44" text-anchor="middle" font-size="12" fill="#555">${config.nodes.length} layers · ${params.toLocaleString('en-US')} parameters</text>`,
+  ];
+  boxes.forEach((b, i) => {
+    const to = position.get(i) as { x: number; y: number };
+    for (const source of b.sources) {
+      const from = position.get(source) as { x: number; y: number };
+      out.push(
+        `<path class="edge" d="M${(from.x + boxW / 2).toFixed(1)},${from.y + boxH} C${(from.x + boxW / 2).toFixed(1)},${from.y + boxH + gapY / 2} ${(to.x + boxW / 2).toFixed(1)},${to.y - gapY / 2} ${(to.x + boxW / 2).toFixed(1)},${to.y - 2}" fill="none" stroke="#555" stroke-width="1.5" marker-end="url(#arrow)"/>`,
+      );
+    }
+  });
+  boxes.forEach((b, i) => {
+    const { x, y } = position.get(i) as { x: number; y: number };
+    out.push(`<rect x="${x.toFixed(1)}" y="${y}" width="${boxW}" height="${boxH}" rx="6" fill="${b.color}" stroke="#333"/>`);
+    out.push(`<text x="${(x + boxW / 2).toFixed(1)}" y="${y + 18}" text-anchor="middle" font-size="12">${escapeXml(b.label)}</text>`);
+    out.push(`<text x="${(x + boxW / 2).toFixed(1)}" y="${y + 35}" text-anchor="middle" font-size="11" fill="#444">${escapeXml(b.detail)}</text>`);
+  });
+  out.push('</svg>', '');
+  return out.join('\n');
+}
+
 /**
  * The SVG diagram of a model for samples of shape `input`. 'auto' draws units
- * and connections for fully connected networks and boxes for anything else.
+ * and connections for fully connected networks, the branches of a functional
+ * graph model, and boxes for anything else.
  */
 export function diagramSvg(model: nn.Module, input: readonly number[], title: string, style: DiagramStyle = 'auto'): { svg: string; style: 'units' | 'boxes' } {
   const rows = rowsOf(model, input);
+  if (model instanceof nn.Model && style !== 'units') return { svg: graphSvg(title, model, rows, model.countParameters()), style: 'boxes' };
   const params = model.countParameters();
   const columns = style === 'boxes' ? null : unitColumns(rows, input);
   if (columns) return { svg: unitsSvg(title, columns, params), style: 'units' };
