@@ -247,7 +247,9 @@ function graphSvg(title: string, model: nn.Model, rows: readonly Row[], params: 
   const position = new Map<number, { x: number; y: number }>();
   perLevel.forEach((indices, level) => {
     const rowWidth = indices.length * boxW + (indices.length - 1) * gapX;
-    indices.forEach((i, k) => position.set(i, { x: (width - rowWidth) / 2 + k * (boxW + gapX), y: top + level * (boxH + gapY) }));
+    indices.forEach((i, k) => {
+      position.set(i, { x: (width - rowWidth) / 2 + k * (boxW + gapX), y: top + level * (boxH + gapY) });
+    });
   });
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif">`,

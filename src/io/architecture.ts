@@ -8,7 +8,7 @@ import { NeuriteError, SerializationError } from '../core/errors.js';
 // them all here means a bundle that reads architecture files can build any of
 // them, even when the user's code names none.
 import '../nn/layers/all.js';
-import { type LayerConfig, Module } from '../nn/module.js';
+import { type LayerConfig, type LoadedModel, Module } from '../nn/module.js';
 import { layerFromConfig, layerToSpec, registeredLayers } from '../nn/registry.js';
 import { FormatVersionError, UnknownLayerError } from './errors.js';
 import { assertJsonSafe, isPlainObject, parseStrictJson } from './strict-json.js';
@@ -88,7 +88,7 @@ export function modelToJSON(model: Module): ModelJSON {
  *   SerializationError for anything else malformed or a layer that refuses
  *   its config.
  */
-export function modelFromJSON(json: ModelJSON | string | unknown, context = 'modelFromJSON'): Module {
+export function modelFromJSON(json: ModelJSON | string | unknown, context = 'modelFromJSON'): LoadedModel {
   const doc = typeof json === 'string' ? parseStrictJson(json, context) : json;
   if (!isPlainObject(doc)) throw new SerializationError(`${context}: expected a JSON object, got ${doc === null ? 'null' : typeof doc}`);
   if (doc.format !== MODEL_FORMAT) {

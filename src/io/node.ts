@@ -16,7 +16,7 @@ import type * as FsPromises from 'node:fs/promises';
 import type * as NodePath from 'node:path';
 import { SerializationError } from '../core/errors.js';
 import { defaultGenerator } from '../core/random.js';
-import type { LoadResult, Module } from '../nn/module.js';
+import type { LoadedModel, LoadResult, Module } from '../nn/module.js';
 import { modelFromJSON, modelToJSON } from './architecture.js';
 import { isBrowserLocation, loadModelFiles, type ModelSource, saveModelFiles } from './browser.js';
 import {
@@ -211,7 +211,7 @@ export async function saveModel(model: Module, dir: string, options: SaveModelOp
  * Restore the optimizer with loadOptimizer once it has been created on the
  * returned model's parameters.
  */
-export async function loadModel(dir: ModelSource, options: Pick<WeightLoadOptions, 'strict'> = {}): Promise<Module> {
+export async function loadModel(dir: ModelSource, options: Pick<WeightLoadOptions, 'strict'> = {}): Promise<LoadedModel> {
   const context = 'loadModel';
   if (isBrowserLocation(dir)) {
     const files = await loadModelFiles(dir, [MODEL_FILES.architecture, MODEL_FILES.weights], context);

@@ -66,7 +66,7 @@ export {
 } from './layers/recurrent.js';
 export { Flatten, Identity, Reshape } from './layers/reshape.js';
 export * from './losses.js';
-export { functionalCall, type LayerConfig, type LoadResult, Module } from './module.js';
+export { functionalCall, type LayerConfig, type LoadedModel, type LoadResult, Module } from './module.js';
 export {
   LayerSchema,
   type OptionSchema,

@@ -36,7 +36,13 @@ export interface LoadResult {
  * names start with an underscore are ignored. Buffers (running statistics)
  * are registered with registerBuffer().
  */
-export abstract class Module {
+/**
+ * @typeParam In the arguments of forward (default: whatever a subclass
+ *   declares)
+ * @typeParam Out what forward returns (default: whatever a subclass declares)
+ */
+// biome-ignore lint/suspicious/noExplicitAny: the defaults let each subclass declare its own forward signature
+export abstract class Module<In extends unknown[] = any[], Out = any> {
   /** True in training mode (Dropout drops, BatchNorm uses batch statistics). */
   training = true;
   private readonly _buffers = new Map<string, Tensor>();
@@ -49,8 +55,7 @@ export abstract class Module {
    */
   static readonly className: string = 'Module';
 
-  // biome-ignore lint/suspicious/noExplicitAny: subclasses declare their own forward signatures
-  abstract forward(...inputs: any[]): any;
+  abstract forward(...inputs: In): Out;
 
   /** The class name used in files and summaries. */
   get className(): string {
@@ -83,7 +88,7 @@ export abstract class Module {
   call(...inputs: unknown[]): unknown {
     const handle = inputs.find(isSymbolic);
     if (handle) return handle[symbolicApply](this, inputs);
-    return this.forward(...inputs);
+    return this.forward(...(inputs as In));
   }
 
   /**
@@ -308,3 +313,10 @@ export function functionalCall<M extends Module>(
     }
   }
 }
+
+/**
+ * A model read from a file: its forward takes tensors and returns a tensor,
+ * or several for a graph model with several outputs. Typed so that a loaded
+ * model's output is a Tensor to the compiler, not `any`.
+ */
+export type LoadedModel = Module<Tensor[], Tensor | Tensor[]>;

@@ -3,7 +3,7 @@
 // @types/node globals).
 declare const console: { log(...args: unknown[]): void };
 
-import { evaluate, fit, type History, nn, optim, seed, type Tensor, twoSpirals } from 'neurite';
+import { evaluate, fit, type History, loadModel, nn, optim, seed, type Tensor, twoSpirals } from 'neurite';
 
 seed(0);
 const train = twoSpirals(400, { noise: 0.05 });
@@ -29,3 +29,12 @@ const custom: Parameters<typeof fit>[2]['loss'] = 'myLoss';
 const top3: Parameters<typeof evaluate>[2] = { metrics: ['top3Accuracy', 'f1'] };
 void custom;
 void top3;
+
+// A loaded model's output is typed: a Tensor (or several for a graph model), never `any`.
+export async function loaded(dir: string) {
+  const m = await loadModel(dir);
+  const out = m.forward(train.x);
+  // @ts-expect-error a loaded model's output has no such method
+  out.noSuchMethod();
+  return Array.isArray(out) ? out[0].argmax(1) : out.argmax(1);
+}

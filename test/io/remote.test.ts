@@ -6,7 +6,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadModel, nn, randn, saveModel, seed } from '../../src/index.js';
+import { loadModel, nn, randn, saveModel, seed, type Tensor } from '../../src/index.js';
 
 test('loadModel(url) fetches model.json and model.safetensors from the URL folder', async () => {
   seed(2);
@@ -30,7 +30,7 @@ test('loadModel(url) fetches model.json and model.safetensors from the URL folde
   try {
     const loaded = await loadModel(`http://127.0.0.1:${port}/models/tiny/`);
     const x = randn([4, 3]);
-    assert.deepEqual(loaded.forward(x).toArray(), model.forward(x).toArray());
+    assert.deepEqual((loaded.forward(x) as Tensor).toArray(), model.forward(x).toArray());
     await assert.rejects(() => loadModel(`http://127.0.0.1:${port}/models/missing/`), {
       name: 'SerializationError',
       message: `loadModel: http://127.0.0.1:${port}/models/missing/model.json answered HTTP 404`,
