@@ -76,3 +76,13 @@ export function checkShape(op: string, shape: readonly number[]): number[] {
   }
   return [...shape];
 }
+
+/**
+ * Refuse a reduction over an axis of size 0 in the words of the op the user
+ * called (softmax, logsumexp...), before an inner max names itself instead.
+ */
+export function checkNonEmptyAxes(op: string, shape: readonly number[], axes: readonly number[]): void {
+  for (const a of axes) {
+    if (shape[a] === 0) throw new ShapeError(`${op}: cannot reduce over the empty axis ${a} of shape ${fmtShape(shape)}`);
+  }
+}

@@ -4,7 +4,7 @@
 // the unselected branch still receives a zero gradient and 0 * inf = NaN.
 import { fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import type { Generator } from '../core/random.js';
-import { normalizeAxis } from '../core/shape.js';
+import { checkNonEmptyAxes, normalizeAxis } from '../core/shape.js';
 import type { Tensor } from '../core/tensor.js';
 import { check } from '../core/validate.js';
 import { assertTensor } from '../kernels/util.js';
@@ -238,6 +238,7 @@ export function softmax(x: Tensor, axis = -1): Tensor {
   assertTensor('softmax', 'input', x);
   const ax = normalizeAxis('softmax', axis, Math.max(x.ndim, 1));
   const input = x.ndim === 0 ? x.reshape([1]) : x;
+  checkNonEmptyAxes('softmax', input.shape, [ax]);
   // Subtract the (detached) max so exp() cannot overflow for logits near 1e4;
   // the shift cancels in the ratio, so its gradient is not needed.
   const e = input.sub(input.max(ax, true).detach()).exp();
@@ -250,6 +251,7 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
   assertTensor('logSoftmax', 'input', x);
   const ax = normalizeAxis('logSoftmax', axis, Math.max(x.ndim, 1));
   const input = x.ndim === 0 ? x.reshape([1]) : x;
+  checkNonEmptyAxes('logSoftmax', input.shape, [ax]);
   // The detached max keeps exp() from overflowing; it cancels mathematically.
   const shifted = input.sub(input.max(ax, true).detach());
   const out = shifted.sub(shifted.exp().sum(ax, true).log());

@@ -1,5 +1,5 @@
 import { ValueError } from '../core/errors.js';
-import { normalizeAxes } from '../core/shape.js';
+import { checkNonEmptyAxes, normalizeAxes } from '../core/shape.js';
 import type { Tensor } from '../core/tensor.js';
 import type { Axes } from '../kernels/reduce.js';
 import { assertTensor } from '../kernels/util.js';
@@ -41,6 +41,7 @@ export function std(x: Tensor, axes?: Axes, options: { keepDims?: boolean; corre
 /** log(sum(exp(x))), stable: the max is subtracted first so exp() cannot overflow. */
 export function logsumexp(x: Tensor, axes?: Axes, keepDims = false): Tensor {
   assertTensor('logsumexp', 'input', x);
+  checkNonEmptyAxes('logsumexp', x.shape, normalizeAxes('logsumexp', axes, x.ndim));
   const m = x.max(axes, true).detach();
   // An all -inf slice would give inf - inf = NaN; shift by 0 there instead.
   const shift = where(m.isFinite(), m, 0);

@@ -84,3 +84,13 @@ test('bceWithLogits is 0, with a 0 gradient, at a logit of -Infinity with target
   );
   assert.ok(Math.abs(g[2] + 0.5) < 1e-6);
 });
+
+test('softmax, logSoftmax and logsumexp over an empty axis name themselves, not the max inside them', () => {
+  for (const [op, call] of [
+    ['softmax', () => nn.functional.softmax(nt.zeros([2, 0]), 1)],
+    ['logSoftmax', () => nn.functional.logSoftmax(nt.zeros([2, 0]), 1)],
+    ['logsumexp', () => nt.logsumexp(nt.zeros([2, 0]), 1)],
+  ] as const) {
+    assert.throws(call, { name: 'ShapeError', message: `${op}: cannot reduce over the empty axis 1 of shape [2, 0]` });
+  }
+});
