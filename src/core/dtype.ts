@@ -2,8 +2,11 @@ import { DTypeError, MemoryLimitError, ValueError } from './errors.js';
 
 /** Element types. `bool` is stored as one byte per element (0 or 1). */
 export type DType = 'float32' | 'float64' | 'int32' | 'bool';
+/** The float dtypes, the ones that can carry gradients. */
 export type FloatDType = 'float32' | 'float64';
+/** The storage of a tensor of any dtype (bool tensors use Uint8Array). */
 export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
+/** The storage of a float tensor. */
 export type FloatArray = Float32Array | Float64Array;
 
 export const DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'bool'];

@@ -12,7 +12,9 @@ import { ValueError } from './errors.js';
 
 /** A backend as the engine sees it; kernels/contract.ts types the table. */
 export interface BackendEntry {
+  /** The backend's name, as setBackend() takes it. */
   readonly name: string;
+  /** The backend's kernel table (typed by Kernels in kernels/contract.ts). */
   readonly kernels: object;
   /** One line saying what the backend runs on, e.g. the CPU path of a native addon. */
   describe(): string;
@@ -72,6 +74,7 @@ export function getBackend(): BackendEntry {
   return active;
 }
 
+/** Names of the registered backends, e.g. ['ref', 'native']. */
 export function listBackends(): string[] {
   initialize();
   return [...registry.keys()];

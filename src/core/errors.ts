@@ -4,6 +4,7 @@
  * what was given.
  */
 export class NeuriteError extends Error {
+  /** The class name as a literal, so that it survives minifiers that rename classes. */
   override name = 'NeuriteError';
   constructor(message: string) {
     super(message);
@@ -15,18 +16,22 @@ export class NeuriteError extends Error {
 
 /** Incompatible or invalid shapes. */
 export class ShapeError extends NeuriteError {
+  /** The class name as a literal, so that it survives minifiers that rename classes. */
   override name = 'ShapeError';
 }
 /** An argument of the wrong dtype. */
 export class DTypeError extends NeuriteError {
+  /** The class name as a literal, so that it survives minifiers that rename classes. */
   override name = 'DTypeError';
 }
 /** A value outside its allowed range (axes, indices, hyper-parameters, non-finite scalars). */
 export class ValueError extends NeuriteError {
+  /** The class name as a literal, so that it survives minifiers that rename classes. */
   override name = 'ValueError';
 }
 /** An option name the layer, optimizer or function does not have (a typo, or PyTorch's snake_case). */
 export class UnknownOptionError extends ValueError {
+  /** The class name as a literal, so that it survives minifiers that rename classes. */
   override name = 'UnknownOptionError';
   constructor(
     message: string,
@@ -40,6 +45,7 @@ export class UnknownOptionError extends ValueError {
 }
 /** A tensor larger than the allowed memory per tensor (see setMaxTensorBytes), refused before allocating. */
 export class MemoryLimitError extends ValueError {
+  /** The class name as a literal, so that it survives minifiers that rename classes. */
   override name = 'MemoryLimitError';
   constructor(
     message: string,
@@ -51,14 +57,17 @@ export class MemoryLimitError extends ValueError {
 }
 /** Misuse of the autograd engine (backward twice, non-scalar without a gradient...). */
 export class AutogradError extends NeuriteError {
+  /** The class name as a literal, so that it survives minifiers that rename classes. */
   override name = 'AutogradError';
 }
 /** An op produced NaN or Infinity from finite values, found by anomaly detection (see detectAnomaly). */
 export class AnomalyError extends NeuriteError {
+  /** The class name as a literal, so that it survives minifiers that rename classes. */
   override name = 'AnomalyError';
 }
 /** A file that cannot be read: truncated, corrupted, wrong format or version. */
 export class SerializationError extends NeuriteError {
+  /** The class name as a literal, so that it survives minifiers that rename classes. */
   override name = 'SerializationError';
 }
 

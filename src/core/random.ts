@@ -2,7 +2,9 @@ import { ValueError } from './errors.js';
 
 /** Serializable state of a Generator, for bit-exact resumption of training. */
 export interface GeneratorState {
+  /** The generator's algorithm; only xoshiro128** exists. */
   algorithm: 'xoshiro128**';
+  /** The four 32-bit words of the xoshiro128** state. */
   s: [number, number, number, number];
   /** Box-Muller produces normals in pairs; the spare one is part of the state. */
   spareNormal: number | null;
@@ -32,6 +34,7 @@ export class Generator {
     this.manualSeed(seed);
   }
 
+  /** Reseed the generator (an integer), restarting its stream. */
   manualSeed(seed: number): this {
     if (!Number.isFinite(seed)) throw new ValueError(`seed: expected a finite number, got ${seed}`);
     // Mix both halves of seeds above 2^32 so that nearby large seeds differ.
@@ -45,10 +48,12 @@ export class Generator {
     return this;
   }
 
+  /** The seed the generator was last seeded with. */
   initialSeed(): number {
     return this.initial;
   }
 
+  /** The next 32 random bits as an unsigned integer. */
   nextUint32(): number {
     const s = this.s;
     const result = Math.imul(rotl(Math.imul(s[1], 5), 7), 9) >>> 0;
@@ -89,10 +94,12 @@ export class Generator {
     return Math.floor(this.nextDouble() * n);
   }
 
+  /** A copy of the state, to restore later with setState() for bit-exact resumption. */
   getState(): GeneratorState {
     return { algorithm: 'xoshiro128**', s: [this.s[0], this.s[1], this.s[2], this.s[3]], spareNormal: this.spare };
   }
 
+  /** Restore a state taken by getState(). */
   setState(state: GeneratorState): this {
     if (state?.algorithm !== 'xoshiro128**' || !Array.isArray(state.s) || state.s.length !== 4) {
       throw new ValueError('Generator.setState: expected a state produced by Generator.getState()');
@@ -138,6 +145,7 @@ export function seed(n: number): void {
   defaultGenerator.manualSeed(n);
 }
 
+/** The seed the generator was last seeded with. */
 export function initialSeed(): number {
   return defaultGenerator.initialSeed();
 }

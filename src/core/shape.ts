@@ -1,5 +1,6 @@
 import { fmtShape, ShapeError, ValueError } from './errors.js';
 
+/** The length of each axis of a tensor; `[]` for a scalar. */
 export type Shape = readonly number[];
 
 export function sizeOf(shape: Shape): number {

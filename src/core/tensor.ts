@@ -16,8 +16,11 @@ export type VJP = (grad: Tensor) => readonly (Tensor | null)[];
  * and walks them.
  */
 export interface GradNode {
+  /** The op's name, as errors and anomaly reports show it. */
   readonly op: string;
+  /** The op's inputs, in argument order. */
   inputs: readonly Tensor[];
+  /** The gradient rule; null once backward() has freed the graph. */
   vjp: VJP | null;
   /** Where user code called the op, recorded only under anomaly detection. */
   readonly createdAt?: string;
@@ -29,6 +32,7 @@ export type TensorOrNumber = Tensor | number;
 /** Nested arrays of numbers or booleans, as accepted by `tensor()`. */
 export type NestedArray = number | boolean | readonly NestedArray[];
 
+/** One axis of a slice() call: an index, null for the whole axis, or [start, end, step] with optional parts. */
 export type SliceSpec = number | null | readonly [number | null, (number | null)?, (number | null)?];
 
 /**
@@ -39,7 +43,9 @@ export type SliceSpec = number | null | readonly [number | null, (number | null)
  */
 // biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface below declares the methods that src/methods/ installs on the prototype
 export class Tensor {
+  /** The length of each axis; `[]` for a scalar. */
   readonly shape: readonly number[];
+  /** The element type: 'float32', 'float64', 'int32' or 'bool'. */
   readonly dtype: DType;
   /** Row-major storage. Reshaped views share it; treat it as read-only unless you own the tensor. */
   readonly data: TypedArray;
@@ -62,10 +68,12 @@ export class Tensor {
     this.dtype = dtypeOfArray(data);
   }
 
+  /** Whether ops on this tensor are recorded so that backward() reaches it. */
   get requiresGrad(): boolean {
     return this._requiresGrad;
   }
 
+  /** Mark a leaf tensor as a parameter to differentiate (float dtypes only). */
   set requiresGrad(value: boolean) {
     if (value && !isFloatDType(this.dtype)) {
       throw new ValueError(`requiresGrad: only float32 and float64 tensors can require gradients, this one is ${this.dtype}`);
@@ -90,10 +98,12 @@ export class Tensor {
     return this;
   }
 
+  /** The number of elements (the product of the shape). */
   get size(): number {
     return this.data.length;
   }
 
+  /** The number of axes. */
   get ndim(): number {
     return this.shape.length;
   }
@@ -129,6 +139,7 @@ export class Tensor {
     return Array.from(this.data);
   }
 
+  /** A short description with shape, dtype and the first values. */
   toString(): string {
     return formatTensor(this);
   }
@@ -166,84 +177,151 @@ export interface Tensor {
   /** Accumulate the gradient of this tensor (a single element unless `gradient` is given) into every leaf's `.grad`. */
   backward(gradient?: Tensor, options?: BackwardOptions): void;
 
+  /** Element-wise `this + b`, broadcasting. */
   add(b: TensorOrNumber): Tensor;
+  /** Element-wise `this - b`, broadcasting. */
   sub(b: TensorOrNumber): Tensor;
+  /** Element-wise `this * b`, broadcasting. */
   mul(b: TensorOrNumber): Tensor;
+  /** Element-wise `this / b`, broadcasting (true division; integers become float32). */
   div(b: TensorOrNumber): Tensor;
+  /** Element-wise `this ** b`, broadcasting. */
   pow(b: TensorOrNumber): Tensor;
+  /** Element-wise larger of `this` and `b`, broadcasting. */
   maximum(b: TensorOrNumber): Tensor;
+  /** Element-wise smaller of `this` and `b`, broadcasting. */
   minimum(b: TensorOrNumber): Tensor;
+  /** Element-wise `-x`. */
   neg(): Tensor;
+  /** Element-wise `|x|`. */
   abs(): Tensor;
+  /** Element-wise -1, 0 or 1 (gradient zero). */
   sign(): Tensor;
+  /** Element-wise `e^x`. */
   exp(): Tensor;
+  /** Element-wise natural logarithm. */
   log(): Tensor;
+  /** Element-wise `log(1 + x)`, accurate for small x. */
   log1p(): Tensor;
+  /** Element-wise `e^x - 1`, accurate for small x. */
   expm1(): Tensor;
+  /** Element-wise square root. */
   sqrt(): Tensor;
+  /** Element-wise `1 / sqrt(x)`. */
   rsqrt(): Tensor;
+  /** Element-wise `1 / x`. */
   reciprocal(): Tensor;
+  /** Element-wise `x * x`. */
   square(): Tensor;
+  /** Element-wise sine. */
   sin(): Tensor;
+  /** Element-wise cosine. */
   cos(): Tensor;
+  /** Element-wise hyperbolic tangent. */
   tanh(): Tensor;
+  /** Element-wise logistic function `1 / (1 + e^-x)`. */
   sigmoid(): Tensor;
+  /** Element-wise `max(x, 0)`. */
   relu(): Tensor;
+  /** Element-wise Gauss error function. */
   erf(): Tensor;
+  /** Element-wise round down (gradient zero). */
   floor(): Tensor;
+  /** Element-wise round up (gradient zero). */
   ceil(): Tensor;
+  /** Element-wise round to the nearest integer (gradient zero). */
   round(): Tensor;
+  /** Limit every element to [min, max]; null or omitted leaves that side open. */
   clamp(min?: number | null, max?: number | null): Tensor;
+  /** Element-wise `this == b` as a bool tensor. */
   eq(b: TensorOrNumber): Tensor;
+  /** Element-wise `this != b` as a bool tensor. */
   ne(b: TensorOrNumber): Tensor;
+  /** Element-wise `this < b` as a bool tensor. */
   lt(b: TensorOrNumber): Tensor;
+  /** Element-wise `this <= b` as a bool tensor. */
   le(b: TensorOrNumber): Tensor;
+  /** Element-wise `this > b` as a bool tensor. */
   gt(b: TensorOrNumber): Tensor;
+  /** Element-wise `this >= b` as a bool tensor. */
   ge(b: TensorOrNumber): Tensor;
+  /** Element-wise logical not, as a bool tensor. */
   logicalNot(): Tensor;
+  /** Bool tensor, true where an element is NaN. */
   isNaN(): Tensor;
+  /** Bool tensor, true where an element is neither NaN nor infinite. */
   isFinite(): Tensor;
   /** Convert to another dtype (a copy, differentiable between float dtypes). */
   cast(dtype: DType): Tensor;
+  /** Same as cast('float32'). */
   float(): Tensor;
+  /** Same as cast('float64'). */
   double(): Tensor;
+  /** Same as cast('int32') (truncates toward zero). */
   int(): Tensor;
 
+  /** Sum over `axes` (all axes when omitted), dropping them unless keepDims. */
   sum(axes?: Axes, keepDims?: boolean): Tensor;
+  /** Mean over `axes` (all axes when omitted), dropping them unless keepDims. */
   mean(axes?: Axes, keepDims?: boolean): Tensor;
+  /** Product over `axes` (all axes when omitted), dropping them unless keepDims. */
   prod(axes?: Axes, keepDims?: boolean): Tensor;
+  /** Largest value over `axes` (all axes when omitted); the gradient goes to the maxima. */
   max(axes?: Axes, keepDims?: boolean): Tensor;
+  /** Smallest value over `axes` (all axes when omitted); the gradient goes to the minima. */
   min(axes?: Axes, keepDims?: boolean): Tensor;
+  /** Index (int32) of the largest value along `axis`, or in the flattened tensor when omitted; the first one on ties. */
   argmax(axis?: number, keepDims?: boolean): Tensor;
+  /** Index (int32) of the smallest value along `axis`, or in the flattened tensor when omitted; the first one on ties. */
   argmin(axis?: number, keepDims?: boolean): Tensor;
+  /** Variance over `axes`, dividing by n - correction (default 1, Bessel's correction). */
   var(axes?: Axes, options?: { keepDims?: boolean; correction?: number }): Tensor;
+  /** Standard deviation: the square root of var() with the same options. */
   std(axes?: Axes, options?: { keepDims?: boolean; correction?: number }): Tensor;
+  /** `log(sum(exp(x)))` over `axes`, computed without overflow. */
   logsumexp(axes?: Axes, keepDims?: boolean): Tensor;
+  /** The p-norm over `axes` (default p = 2, all axes); p = Infinity gives the largest absolute value. */
   norm(p?: number, axes?: Axes, keepDims?: boolean): Tensor;
 
+  /** Matrix product with NumPy's rules: 1-D operands are vectors, leading axes broadcast as a batch. */
   matmul(b: Tensor): Tensor;
 
+  /** The same elements in a new shape (one axis may be -1 to infer it); shares storage. */
   reshape(...shape: ShapeArgs): Tensor;
+  /** Alias of reshape(). */
   view(...shape: ShapeArgs): Tensor;
+  /** Merge axes startAxis..endAxis (default: all) into one. */
   flatten(startAxis?: number, endAxis?: number): Tensor;
+  /** Remove the given size-1 axes (every size-1 axis when omitted). */
   squeeze(axes?: number | readonly number[]): Tensor;
+  /** Insert a size-1 axis at `axis`. */
   unsqueeze(axis: number): Tensor;
+  /** Reorder the axes: output axis i is input axis perm[i]. */
   permute(...perm: ShapeArgs): Tensor;
+  /** Swap two axes (default the last two). */
   transpose(axis0?: number, axis1?: number): Tensor;
   /** Transpose of a matrix (reverses all axes for other ranks, like NumPy's .T). */
   readonly T: Tensor;
+  /** Broadcast size-1 axes to `shape` (-1 keeps an axis); the gradient sums back. */
   expand(...shape: ShapeArgs): Tensor;
   /**
    * Index with one spec per leading axis: a number selects (and drops the axis),
    * null keeps the whole axis, [start, end, step] slices (negative values count from the end).
    */
   slice(...specs: SliceSpec[]): Tensor;
+  /** The `length` elements from `start` along `axis`. */
   narrow(axis: number, start: number, length: number): Tensor;
+  /** Pick along `axis` by an int32 index tensor of the output's shape (torch.gather). */
   gather(axis: number, index: Tensor): Tensor;
+  /** Pick whole slices along `axis` by integer indices, in the given order. */
   indexSelect(axis: number, index: Tensor | readonly number[]): Tensor;
+  /** Reverse the order of elements along the given axes. */
   flip(axes: number | readonly number[]): Tensor;
+  /** Repeat the tensor reps[i] times along each axis. */
   tile(reps: readonly number[]): Tensor;
+  /** Cut along `axis` (default 0) into pieces of the given size (the last may be smaller) or of the listed sizes. */
   split(sizeOrSections: number | readonly number[], axis?: number): Tensor[];
+  /** Cut along `axis` (default 0) into at most `chunks` nearly equal pieces. */
   chunk(chunks: number, axis?: number): Tensor[];
 }
 

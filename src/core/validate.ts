@@ -24,6 +24,7 @@ export function show(v: unknown): string {
 export class Check {
   constructor(readonly where: string) {}
 
+  /** Throw a ValueError prefixed with who is checking. */
   fail(message: string): never {
     throw new ValueError(`${this.where}: ${message}`);
   }
@@ -75,11 +76,13 @@ export class Check {
     return v;
   }
 
+  /** Check that `v` is true or false and return it. */
   boolean(name: string, v: unknown): boolean {
     if (typeof v !== 'boolean') this.fail(`${name} must be a boolean, got ${show(v)}`);
     return v;
   }
 
+  /** Check that `v` is one of `allowed` and return it. */
   oneOf<T>(name: string, v: unknown, allowed: readonly T[]): T {
     if (!allowed.includes(v as T)) this.fail(`${name} must be one of ${allowed.map(show).join(', ')}, got ${show(v)}`);
     return v as T;

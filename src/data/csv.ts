@@ -11,6 +11,7 @@ import { Tensor } from '../core/tensor.js';
 
 /** A cell that is not a number, with its position for programs that want to react. */
 export class CsvCellError extends SerializationError {
+  /** The class name as a literal, so that it survives minifiers that rename classes. */
   override name = 'CsvCellError';
   constructor(
     message: string,
@@ -23,6 +24,7 @@ export class CsvCellError extends SerializationError {
   }
 }
 
+/** How readCsv() and parseCsv() read a file. */
 export interface CsvOptions {
   /** The first row names the columns (default true). */
   header?: boolean;
@@ -42,6 +44,7 @@ export interface CsvOptions {
   labelDtype?: 'int32' | 'float32' | 'float64';
 }
 
+/** A parsed CSV file: the header (if any) and the rows as a tensor. */
 export interface CsvData {
   /** Features [rows, columns.length]. */
   x: Tensor;

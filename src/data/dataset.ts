@@ -5,7 +5,9 @@ import { indexSelect } from '../ops/index.js';
 
 /** One mini-batch: inputs and, for supervised data, targets (the first axis is the sample axis). */
 export interface Batch {
+  /** The inputs, one sample per row of the first axis. */
   x: Tensor;
+  /** The targets, one per sample (absent for unlabelled data). */
   y?: Tensor;
 }
 
@@ -25,7 +27,9 @@ export interface IndexedDataset {
  * tensors share their first axis.
  */
 export class TensorDataset implements IndexedDataset {
+  /** The inputs, one sample per row of the first axis. */
   readonly x: Tensor;
+  /** The targets, one per sample (absent for unlabelled data). */
   readonly y: Tensor | undefined;
 
   constructor(x: Tensor, y?: Tensor) {
@@ -74,6 +78,7 @@ function isIdentity(indices: Int32Array): boolean {
   return true;
 }
 
+/** How a DataLoader batches and shuffles. */
 export interface DataLoaderOptions {
   /** Samples per batch (default 32). A value at least the dataset size gives one full batch. */
   batchSize?: number;
@@ -90,10 +95,15 @@ export interface DataLoaderOptions {
  * order when shuffling, so a DataLoader can be iterated once per epoch.
  */
 export class DataLoader implements Iterable<Batch> {
+  /** The data being batched. */
   readonly dataset: IndexedDataset;
+  /** Samples per batch. */
   readonly batchSize: number;
+  /** Whether each epoch visits the samples in a new random order. */
   readonly shuffle: boolean;
+  /** Whether a final short batch is left out. */
   readonly dropLast: boolean;
+  /** The random stream that shuffles each epoch (undefined when not shuffling). */
   readonly generator: Generator | undefined;
 
   constructor(dataset: IndexedDataset, options: DataLoaderOptions = {}) {
@@ -168,6 +178,7 @@ export function randomSplit(dataset: TensorDataset, lengths: readonly number[], 
   return parts;
 }
 
+/** How trainTestSplit() splits. */
 export interface TrainTestSplitOptions {
   /** Fraction of the samples that go to the test set, in (0, 1) (default 0.25); the test size is rounded up. */
   testFraction?: number;
@@ -184,12 +195,19 @@ export interface TrainTestSplitOptions {
   stratify?: boolean | Tensor;
 }
 
+/** What trainTestSplit() returns: both halves and the indices that formed them. */
 export interface TrainTestSplit {
+  /** Training inputs. */
   xTrain: Tensor;
+  /** Test inputs. */
   xTest: Tensor;
+  /** Training targets (undefined when no targets were given). */
   yTrain: Tensor | undefined;
+  /** Test targets (undefined when no targets were given). */
   yTest: Tensor | undefined;
+  /** Positions in the original data of the training samples. */
   trainIndices: Int32Array;
+  /** Positions in the original data of the test samples. */
   testIndices: Int32Array;
 }
 
@@ -260,6 +278,7 @@ function groupByClass(classes: Int32Array): number[][] {
   return members.filter((m) => m.length > 0);
 }
 
+/** One fold of kFold(): the indices to train on and to validate on. */
 export interface Fold {
   /** Indices of the training samples of this fold, in increasing order. */
   train: Int32Array;
@@ -267,6 +286,7 @@ export interface Fold {
   test: Int32Array;
 }
 
+/** How kFold() splits. */
 export interface KFoldOptions {
   /** Shuffle the samples before cutting the folds (default false: contiguous folds). */
   shuffle?: boolean;

@@ -9,12 +9,16 @@ import { Tensor } from '../core/tensor.js';
 /** Element types an IDX file can hold, by their type byte. */
 export type IdxDType = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';
 
+/** The typed arrays an IDX file's elements can be read into. */
 export type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
 
 /** A decoded IDX file: its element type, dimensions and row-major elements. */
 export interface IdxArray {
+  /** The element type named in the file's header. */
   dtype: IdxDType;
+  /** The dimensions from the file's header. */
   shape: number[];
+  /** The elements in row-major order. */
   data: IdxData;
 }
 

@@ -4,6 +4,7 @@ import { fmtShape, SerializationError, ShapeError, ValueError } from '../core/er
 import { Tensor } from '../core/tensor.js';
 import { type IdxArray, parseIdx } from './idx.js';
 
+/** Which half of MNIST: the 60,000 training or the 10,000 test images. */
 export type MnistSplit = 'train' | 'test';
 
 /** The standard file names of LeCun's distribution (Fashion-MNIST and EMNIST reuse them). */
@@ -26,7 +27,9 @@ export interface MnistDecodeOptions {
 
 /** Images [N, 1, H, W] (or [N, H*W] when flattened) and their int32 class labels [N]. */
 export interface MnistData {
+  /** The images, [N, 1, 28, 28] float32 scaled to [0, 1]. */
   images: Tensor;
+  /** The digit of each image, [N] int32. */
   labels: Tensor;
 }
 

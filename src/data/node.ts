@@ -15,9 +15,11 @@ import { MNIST_FILES, type MnistData, type MnistDecodeOptions, type MnistSplit, 
 
 /** A data file that could not be found; `tried` lists every path looked at. */
 export class DataNotFoundError extends NeuriteError {
+  /** The class name as a literal, so that it survives minifiers that rename classes. */
   override name = 'DataNotFoundError';
   constructor(
     message: string,
+    /** The places that were searched, in order. */
     readonly tried: readonly string[],
   ) {
     super(message);

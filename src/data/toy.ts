@@ -7,10 +7,13 @@ import { Tensor } from '../core/tensor.js';
 
 /** Points [n, 2] and their int32 classes [n]. */
 export interface ToyData {
+  /** The points, [N, 2]. */
   x: Tensor;
+  /** The class of each point, [N] int32. */
   y: Tensor;
 }
 
+/** Size, noise and random stream of a toy dataset. */
 export interface ToyOptions {
   /** Standard deviation of Gaussian noise added to each coordinate (default 0). */
   noise?: number;
@@ -26,7 +29,9 @@ interface Setup {
   n: number;
   noise: number;
   generator: Generator;
+  /** The points, [N, 2]. */
   x: Float32Array | Float64Array;
+  /** The class of each point, [N] int32. */
   y: Int32Array;
 }
 

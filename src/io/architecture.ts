@@ -24,15 +24,21 @@ export const MODEL_FORMAT_VERSION = 1;
  * `{className, config, name?}`.
  */
 export interface ModelJSON {
+  /** Always 'neurite-model', so other JSON is refused. */
   format: typeof MODEL_FORMAT;
+  /** The version of this format the file was written in. */
   formatVersion: number;
+  /** The registered class name of the top layer. */
   className: string;
+  /** The keyword configuration that recreates the layer. */
   config: LayerConfig;
+  /** The layer's optional name. */
   name?: string;
 }
 
 /** Where a nested `{className, config}` layer description sits, and what it names. */
 interface LayerSpecSite {
+  /** The registered class name of the top layer. */
   className: string;
   path: string;
 }

@@ -16,7 +16,9 @@ export type ModelFiles = Map<string, Uint8Array | string>;
 
 /** A picked file, as an `<input type="file">` FileList holds them (a File or any blob with a name). */
 export interface NamedBlob {
+  /** The file name, which says which of the model's files it is. */
   readonly name: string;
+  /** The file's bytes. */
   arrayBuffer(): Promise<ArrayBuffer>;
 }
 

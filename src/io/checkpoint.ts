@@ -19,7 +19,9 @@ import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
 import { assertJsonSafe, isPlainObject, parseStrictJson } from './strict-json.js';
 import { checkStateDict } from './weights.js';
 
+/** The `format` written in every checkpoint's manifest. */
 export const CHECKPOINT_FORMAT = 'neurite-checkpoint';
+/** The checkpoint format version this version of neurite writes. */
 export const CHECKPOINT_FORMAT_VERSION = 1;
 
 /**
@@ -27,7 +29,9 @@ export const CHECKPOINT_FORMAT_VERSION = 1;
  * snapshot of its state and a way to restore it.
  */
 export interface StatefulOptimizer {
+  /** A JSON-ready snapshot of the optimizer's state. */
   stateDict(): unknown;
+  /** Restore the state taken by stateDict(). */
   loadStateDict(state: unknown): unknown;
 }
 
@@ -133,7 +137,9 @@ export interface CheckpointContents {
   model: Module;
   /** Saved with its state, so that training resumes with the same moments and step counts. */
   optimizer?: StatefulOptimizer;
+  /** Completed epochs at the time of saving. */
   epoch?: number;
+  /** Completed optimizer steps at the time of saving. */
   step?: number;
   /** Any JSON-ready value (numbers must be finite). */
   extra?: unknown;
@@ -195,11 +201,17 @@ export interface RestoreOptions<O extends StatefulOptimizer = StatefulOptimizer>
   source?: string;
 }
 
+/** What loadCheckpoint() returns: the model and optimizer with their state restored, and the counters. */
 export interface RestoredCheckpoint<O extends StatefulOptimizer = StatefulOptimizer> {
+  /** The model, weights loaded. */
   model: Module;
+  /** The optimizer with its state, when one was saved and a way to build it was given. */
   optimizer: O | undefined;
+  /** Completed epochs at the time of saving. */
   epoch: number | undefined;
+  /** Completed optimizer steps at the time of saving. */
   step: number | undefined;
+  /** The JSON value saved with the checkpoint, if any. */
   extra: unknown;
 }
 

@@ -5,6 +5,7 @@ import { SerializationError } from '../core/errors.js';
  * known. Callers can register the class and try again, hence its own type.
  */
 export class UnknownLayerError extends SerializationError {
+  /** The class name as a literal, so that it survives minifiers that rename classes. */
   override name = 'UnknownLayerError';
   constructor(
     /** The unregistered class name, as written in the file. */
@@ -19,10 +20,14 @@ export class UnknownLayerError extends SerializationError {
 
 /** A file written by a different (usually newer) version of its format. */
 export class FormatVersionError extends SerializationError {
+  /** The class name as a literal, so that it survives minifiers that rename classes. */
   override name = 'FormatVersionError';
   constructor(
+    /** The file format, e.g. 'neurite-model'. */
     readonly format: string,
+    /** The version the file declares. */
     readonly found: unknown,
+    /** The versions this version of neurite reads. */
     readonly supported: readonly number[],
     context: string,
   ) {
@@ -36,10 +41,13 @@ export class FormatVersionError extends SerializationError {
  * has been written when it is thrown.
  */
 export class StateMismatchError extends SerializationError {
+  /** The class name as a literal, so that it survives minifiers that rename classes. */
   override name = 'StateMismatchError';
   constructor(
     message: string,
+    /** Keys the model has that the file lacks. */
     readonly missingKeys: readonly string[] = [],
+    /** Keys in the file that the model does not have. */
     readonly unexpectedKeys: readonly string[] = [],
   ) {
     super(message);

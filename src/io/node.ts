@@ -52,9 +52,13 @@ function node(): Promise<NodeApis> {
 
 /** File names inside a saved-model directory. */
 export const MODEL_FILES = {
+  /** The architecture (JSON). */
   architecture: 'model.json',
+  /** The weights and buffers (safetensors). */
   weights: 'model.safetensors',
+  /** The optimizer state, when saved. */
   optimizer: 'optimizer.json',
+  /** The random generator state, when saved. */
   rng: 'rng.json',
 } as const;
 
@@ -158,6 +162,7 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
+/** What saveModel() writes besides the weights. */
 export interface SaveModelOptions {
   /** Also write optimizer.json, so that training can resume (see loadOptimizer). */
   optimizer?: StatefulOptimizer;

@@ -19,6 +19,7 @@ import { isPlainObject, parseStrictJson } from './strict-json.js';
 /** Free-form string-to-string metadata stored under `__metadata__`. */
 export type SafetensorsMetadata = Record<string, string>;
 
+/** A decoded safetensors file: the tensors by name and the metadata strings. */
 export interface DecodedSafetensors {
   /** Tensors by name, in the order of their bytes in the file. */
   tensors: Map<string, Tensor>;

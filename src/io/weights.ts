@@ -9,6 +9,7 @@ import type { LoadResult, Module } from '../nn/module.js';
 import { StateMismatchError } from './errors.js';
 import { decodeSafetensors, encodeSafetensors, type SafetensorsMetadata } from './safetensors.js';
 
+/** How loadWeights() matches a file's tensors to a model. */
 export interface WeightLoadOptions {
   /** Require exactly the model's tensors (default true); otherwise missing and extra ones are skipped and reported. */
   strict?: boolean;

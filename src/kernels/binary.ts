@@ -35,6 +35,7 @@ const BINARY: Record<BinaryOp, (a: Tensor, b: Tensor, out: Tensor, g: Tensor) =>
   },
 };
 
+/** Apply a named element-wise binary kernel with broadcasting and dtype promotion, recording its gradient. */
 export function binaryOp(op: BinaryOp, a: TensorOrNumber, b: TensorOrNumber): Tensor {
   let dtype = resultDType(op, a, b);
   // True division and real powers of integers give floats, as in PyTorch.
@@ -53,11 +54,19 @@ export function binaryOp(op: BinaryOp, a: TensorOrNumber, b: TensorOrNumber): Te
 
 export const BINARY_OPS = Object.keys(BINARY) as BinaryOp[];
 
+/** Element-wise `a + b`, broadcasting. */
 export const add = (a: TensorOrNumber, b: TensorOrNumber) => binaryOp('add', a, b);
+/** Element-wise `a - b`, broadcasting. */
 export const sub = (a: TensorOrNumber, b: TensorOrNumber) => binaryOp('sub', a, b);
+/** Element-wise `a * b`, broadcasting. */
 export const mul = (a: TensorOrNumber, b: TensorOrNumber) => binaryOp('mul', a, b);
+/** Element-wise `a / b`, broadcasting (integers become float32). */
 export const div = (a: TensorOrNumber, b: TensorOrNumber) => binaryOp('div', a, b);
+/** Element-wise `a ** b`, broadcasting. */
 export const pow = (a: TensorOrNumber, b: TensorOrNumber) => binaryOp('pow', a, b);
+/** Element-wise larger of `a` and `b`, broadcasting. */
 export const maximum = (a: TensorOrNumber, b: TensorOrNumber) => binaryOp('maximum', a, b);
+/** Element-wise smaller of `a` and `b`, broadcasting. */
 export const minimum = (a: TensorOrNumber, b: TensorOrNumber) => binaryOp('minimum', a, b);
+/** Element-wise angle of the point (b, a), in radians, broadcasting. */
 export const atan2 = (a: TensorOrNumber, b: TensorOrNumber) => binaryOp('atan2', a, b);

@@ -45,6 +45,7 @@ export type CompareOp = 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'and' | 'or' |
 /** Predicates on one argument with a bool output. */
 export type PredicateOp = 'isnan' | 'isfinite' | 'isinf' | 'not';
 
+/** The reductions the reduce kernel computes. */
 export type ReduceOp = 'sum' | 'prod' | 'max' | 'min';
 
 /** How average pooling divides a window's sum (PyTorch's avg_pool2d arguments). */
@@ -69,34 +70,45 @@ export interface AvgPoolDivisor {
  * subset and the engine falls back to the reference for the rest.
  */
 export interface Kernels {
+  /** An element-wise unary op: `out[i] = op(x[i])`. */
   unary(op: UnaryOp, x: TypedArray, out: TypedArray): void;
+  /** An element-wise test (NaN, finite, not...), 1 or 0 into `out`. */
   predicate(op: PredicateOp, x: TypedArray, out: Uint8Array): void;
   /** relu's gradient: out = x <= 0 ? 0 : g (NaN in x passes g, as PyTorch's threshold_backward). */
   reluBackward(x: TypedArray, g: TypedArray, out: TypedArray): void;
+  /** An element-wise binary op with broadcasting: `out[i] = a[i] op b[i]`. */
   binary(op: BinaryOp, a: TypedArray, aShape: Shape, b: TypedArray, bShape: Shape, out: TypedArray, outShape: Shape): void;
+  /** An element-wise comparison with broadcasting, 1 or 0 into `out`. */
   compare(op: CompareOp, a: TypedArray, aShape: Shape, b: TypedArray, bShape: Shape, out: Uint8Array, outShape: Shape): void;
+  /** `out[i] = cond[i] ? a[i] : b[i]`, with broadcasting. */
   where(cond: Uint8Array, cShape: Shape, a: TypedArray, aShape: Shape, b: TypedArray, bShape: Shape, out: TypedArray, outShape: Shape): void;
   /** Reduce over `axes` (sorted, unique); `out` has the kept dims' sizes. */
   reduce(op: ReduceOp, x: TypedArray, shape: Shape, axes: readonly number[], out: TypedArray): void;
+  /** Index of the largest or smallest element along one axis, written to `out`. */
   argReduce(op: 'argmax' | 'argmin', x: TypedArray, shape: Shape, axis: number, out: Int32Array): void;
   /** out[b] = op(A[b]) · op(B[b]) for `batch` stacked matrices; op(A) is [m, k], op(B) is [k, n]. */
   matmul(a: TypedArray, b: TypedArray, out: TypedArray, batch: number, m: number, n: number, k: number, transA: boolean, transB: boolean): void;
   /** out[i, j] = bias[j] + (op(A)·op(B))[i, j]: a dense layer's product and bias in one pass over out. */
   addmm(bias: TypedArray, a: TypedArray, b: TypedArray, out: TypedArray, m: number, n: number, k: number, transA: boolean, transB: boolean): void;
+  /** Reorder the axes of `x` into `out`: output axis i is input axis perm[i]. */
   permute(x: TypedArray, shape: Shape, perm: readonly number[], out: TypedArray): void;
   /** out = x[begin[d] + i*step[d]] over outShape; steps may be negative. */
   slice(x: TypedArray, shape: Shape, begin: readonly number[], step: readonly number[], out: TypedArray, outShape: Shape): void;
   /** The adjoint of slice: out[begin + i*step] += src[i]. */
   sliceAdd(src: TypedArray, srcShape: Shape, begin: readonly number[], step: readonly number[], out: TypedArray, outShape: Shape): void;
+  /** Copy `x` into the larger `out`, `before[i]` elements in along each axis, filling the rest with `value`. */
   pad(x: TypedArray, shape: Shape, before: readonly number[], value: number, out: TypedArray, outShape: Shape): void;
+  /** Join the inputs along `axis` into `out`. */
   concat(xs: readonly TypedArray[], shapes: readonly Shape[], axis: number, out: TypedArray): void;
   /** torch.gather: out[..i..] = x[..index[..i..]..] along axis; index has out's shape. */
   gather(x: TypedArray, shape: Shape, axis: number, index: Int32Array, indexShape: Shape, out: TypedArray): void;
   /** The adjoint of gather: out[..index[..i..]..] += src[..i..]. */
   scatterAdd(out: TypedArray, shape: Shape, axis: number, index: Int32Array, indexShape: Shape, src: TypedArray): void;
+  /** Copy the slices of `x` along `axis` named by `index` into `out`. */
   indexSelect(x: TypedArray, shape: Shape, axis: number, index: Int32Array, out: TypedArray): void;
   /** The adjoint of indexSelect: out[.., index[i], ..] += src[.., i, ..]. */
   indexAdd(out: TypedArray, shape: Shape, axis: number, index: Int32Array, src: TypedArray, srcShape: Shape): void;
+  /** Convert every element of `x` into `out`'s type (truncating toward zero for integers). */
   cast(x: TypedArray, out: TypedArray): void;
   /**
    * 2-D cross-correlation (the "convolution" of deep learning) plus an
@@ -177,26 +189,39 @@ export type KernelName = keyof Kernels;
 
 /** Hyper-parameters of one SGD step (PyTorch's names and rule). */
 export interface SgdStepOptions {
+  /** Learning rate. */
   readonly lr: number;
+  /** Momentum factor (0 for plain SGD). */
   readonly momentum: number;
+  /** Fraction of the gradient not added to the momentum buffer. */
   readonly dampening: number;
+  /** L2 penalty factor. */
   readonly weightDecay: number;
+  /** Use Nesterov momentum. */
   readonly nesterov: boolean;
   /** The momentum buffer is initialised from this step's gradient. */
   readonly firstStep: boolean;
+  /** Ascend the objective instead of descending. */
   readonly maximize: boolean;
 }
 
 /** Hyper-parameters of one Adam/AdamW step; `step` counts from 1. */
 export interface AdamStepOptions {
+  /** Learning rate. */
   readonly lr: number;
+  /** Decay of the first moment estimate. */
   readonly beta1: number;
+  /** Decay of the second moment estimate. */
   readonly beta2: number;
+  /** Added to the denominator for numerical stability. */
   readonly eps: number;
+  /** L2 penalty factor. */
   readonly weightDecay: number;
+  /** The step number, counted from 1 (for bias correction). */
   readonly step: number;
   /** AdamW's weight decay applied to the weights rather than the gradient. */
   readonly decoupled: boolean;
+  /** Ascend the objective instead of descending. */
   readonly maximize: boolean;
 }
 
@@ -219,6 +244,7 @@ export interface FusedKernels {
 
 /** A backend: a name, the kernels it accelerates, and the fused optimizer steps it offers. */
 export interface Backend extends BackendEntry {
+  /** The kernels this backend accelerates (the rest fall back to the reference) and its fused optimizer steps. */
   readonly kernels: Partial<Kernels> & FusedKernels;
 }
 

@@ -8,8 +8,11 @@ import { assertFloat, assertTensor, empty } from './util.js';
 
 /** Peephole weights of an LSTM cell, one [hidden] vector per gate that looks at the cell state. */
 export interface LstmPeephole {
+  /** Input gate peephole. */
   readonly i: Tensor;
+  /** Forget gate peephole. */
   readonly f: Tensor;
+  /** Output gate peephole. */
   readonly o: Tensor;
 }
 

@@ -44,9 +44,13 @@ function reduceOp(op: ReduceOp, x: Tensor, axesArg: Axes, keepDims: boolean): Te
   });
 }
 
+/** Sum over `axes` (all when omitted). */
 export const sum = (x: Tensor, axes?: Axes, keepDims = false) => reduceOp('sum', x, axes, keepDims);
+/** Product over `axes` (all when omitted). */
 export const prod = (x: Tensor, axes?: Axes, keepDims = false) => reduceOp('prod', x, axes, keepDims);
+/** Largest value over `axes` (all when omitted); the gradient goes to the maxima. */
 export const max = (x: Tensor, axes?: Axes, keepDims = false) => reduceOp('max', x, axes, keepDims);
+/** Smallest value over `axes` (all when omitted); the gradient goes to the minima. */
 export const min = (x: Tensor, axes?: Axes, keepDims = false) => reduceOp('min', x, axes, keepDims);
 
 function argReduce(op: 'argmax' | 'argmin', x: Tensor, axis: number | undefined, keepDims: boolean): Tensor {
@@ -64,5 +68,7 @@ function argReduce(op: 'argmax' | 'argmin', x: Tensor, axis: number | undefined,
   return out;
 }
 
+/** Index (int32) of the largest value along `axis`, or in the flattened tensor; the first one on ties. */
 export const argmax = (x: Tensor, axis?: number, keepDims = false) => argReduce('argmax', x, axis, keepDims);
+/** Index (int32) of the smallest value along `axis`, or in the flattened tensor; the first one on ties. */
 export const argmin = (x: Tensor, axis?: number, keepDims = false) => argReduce('argmin', x, axis, keepDims);

@@ -68,25 +68,45 @@ export function unaryOp(op: Exclude<UnaryOp, 'copy'>, x: Tensor): Tensor {
 
 export const UNARY_OPS = Object.keys(UNARY) as Exclude<UnaryOp, 'copy'>[];
 
+/** Element-wise `-x`. */
 export const neg = (x: Tensor) => unaryOp('neg', x);
+/** Element-wise `|x|`. */
 export const abs = (x: Tensor) => unaryOp('abs', x);
+/** Element-wise -1, 0 or 1 (gradient zero). */
 export const sign = (x: Tensor) => unaryOp('sign', x);
+/** Element-wise round down (gradient zero). */
 export const floor = (x: Tensor) => unaryOp('floor', x);
+/** Element-wise round up (gradient zero). */
 export const ceil = (x: Tensor) => unaryOp('ceil', x);
+/** Element-wise round to nearest, halves to even (gradient zero). */
 export const round = (x: Tensor) => unaryOp('round', x);
+/** Element-wise `e^x`. */
 export const exp = (x: Tensor) => unaryOp('exp', x);
+/** Element-wise natural logarithm. */
 export const log = (x: Tensor) => unaryOp('log', x);
+/** Element-wise `log(1 + x)`, accurate for small x. */
 export const log1p = (x: Tensor) => unaryOp('log1p', x);
+/** Element-wise `e^x - 1`, accurate for small x. */
 export const expm1 = (x: Tensor) => unaryOp('expm1', x);
+/** Element-wise square root. */
 export const sqrt = (x: Tensor) => unaryOp('sqrt', x);
+/** Element-wise `1 / sqrt(x)`. */
 export const rsqrt = (x: Tensor) => unaryOp('rsqrt', x);
+/** Element-wise `1 / x`. */
 export const reciprocal = (x: Tensor) => unaryOp('reciprocal', x);
+/** Element-wise `x * x`. */
 export const square = (x: Tensor) => unaryOp('square', x);
+/** Element-wise sine. */
 export const sin = (x: Tensor) => unaryOp('sin', x);
+/** Element-wise cosine. */
 export const cos = (x: Tensor) => unaryOp('cos', x);
+/** Element-wise hyperbolic tangent. */
 export const tanh = (x: Tensor) => unaryOp('tanh', x);
+/** Element-wise logistic function `1 / (1 + e^-x)`. */
 export const sigmoid = (x: Tensor) => unaryOp('sigmoid', x);
+/** Element-wise `max(x, 0)`. */
 export const relu = (x: Tensor) => unaryOp('relu', x);
+/** Element-wise Gauss error function. */
 export const erf = (x: Tensor) => unaryOp('erf', x);
 
 /**

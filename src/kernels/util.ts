@@ -23,6 +23,7 @@ export function scalarTensor(value: number, dtype: DType): Tensor {
   return t;
 }
 
+/** Throw a ValueError naming the op and argument unless `x` is a Tensor. */
 export function assertTensor(op: string, what: string, x: unknown): asserts x is Tensor {
   if (!(x instanceof Tensor)) {
     throw new ValueError(`${op}: ${what} must be a Tensor, got ${x === null ? 'null' : typeof x}`);

@@ -181,6 +181,7 @@ export class ModuleList extends OrderedContainer {
     return this;
   }
 
+  /** Append every module of `modules`, in order. */
   extend(modules: Iterable<Module>): this {
     for (const m of modules) this.append(m);
     return this;

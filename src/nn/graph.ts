@@ -64,6 +64,7 @@ let nextNodeId = 0;
 export class SymbolicTensor {
   /** Shape of one sample (the batch axis is implied). */
   readonly shape: readonly number[];
+  /** The element type of the tensor this stands for. */
   readonly dtype: DType;
   /** @internal */
   readonly node: GraphNode;
@@ -91,6 +92,7 @@ export class SymbolicTensor {
     return recordCall(layer, args);
   }
 
+  /** E.g. `SymbolicTensor([N, 128], float32) from Linear 'fc1'`. */
   toString(): string {
     const origin = this.node.layer ? `from ${this.node.layer.label}` : `input${this.name ? ` '${this.name}'` : ''}`;
     return `SymbolicTensor([N, ${this.shape.join(', ')}], ${this.dtype}, ${origin})`;
@@ -110,6 +112,7 @@ export type SymbolicOf<T> = 0 extends 1 & T
       ? SymbolicTensor[]
       : SymbolicTensor | SymbolicTensor[];
 
+/** Options of nn.input(). */
 export interface InputOptions {
   /** Shown in errors and kept in the architecture file. */
   name?: string;
@@ -184,6 +187,7 @@ function recordCall(layer: Module, args: readonly unknown[]): SymbolicTensor | S
 /** The forward() result of a Model built with `outputs: O`: one Tensor for one output, an array for an array. */
 export type ModelOutput<O> = [O] extends [SymbolicTensor] ? Tensor : [O] extends [readonly SymbolicTensor[]] ? Tensor[] : Tensor | Tensor[];
 
+/** What new nn.Model() takes: the graph's inputs and outputs. */
 export interface ModelSpec<O extends SymbolicTensor | readonly SymbolicTensor[]> {
   /** The graph inputs (from nn.input), in the order forward() takes them. */
   inputs: SymbolicTensor | readonly SymbolicTensor[];

@@ -27,6 +27,7 @@ import { check } from '../core/validate.js';
 import { zeros as zerosTensor } from '../ops/index.js';
 import { Parameter } from './parameter.js';
 
+/** Options every initialiser takes. */
 export interface InitOptions {
   /** Draw from this generator instead of the default one. */
   generator?: Generator;
@@ -51,6 +52,7 @@ export type Nonlinearity =
   | 'leakyRelu'
   | 'selu';
 
+/** Which fan scales Kaiming initialisation: inputs preserve forward variance, outputs backward. */
 export type FanMode = 'fanIn' | 'fanOut';
 
 function normalizeNonlinearity(name: string): string {
@@ -173,10 +175,12 @@ export function constant(t: Tensor, value: number): Tensor {
   return fill('init.constant', t, () => value);
 }
 
+/** Fill with zeros, in place, without recording gradients; returns `t`. */
 export function zeros(t: Tensor): Tensor {
   return constant(t, 0);
 }
 
+/** Fill with ones, in place, without recording gradients; returns `t`. */
 export function ones(t: Tensor): Tensor {
   return constant(t, 1);
 }
@@ -351,6 +355,7 @@ export function initLayerParameters(
   weightShape: readonly number[],
   biasShape: readonly number[] | null,
   dtype: FloatDType,
+  /** Inputs feeding each output unit, which scales the default initialisation. */
   fanIn: number,
   options: ParameterInitOptions,
   defaultWeight: (weight: Tensor, generator: Generator | undefined) => void,

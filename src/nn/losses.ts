@@ -37,7 +37,9 @@ export type LossFunction = (input: Tensor, target: Tensor) => Tensor;
  * messages naming the class.
  */
 export abstract class Loss<R extends string = Reduction> extends Module {
+  /** The class name saved in architecture files. */
   static override readonly className: string = 'Loss';
+  /** How per-element losses are combined: 'mean', 'sum' or 'none'. */
   readonly reduction: R;
   constructor(reduction: R, allowed: readonly string[] = REDUCTIONS) {
     super();
@@ -49,13 +51,16 @@ export abstract class Loss<R extends string = Reduction> extends Module {
   }
 }
 
+/** Options of the losses that take only a reduction. */
 export interface ReductionOptions {
+  /** How per-element losses are combined: 'mean', 'sum' or 'none'. */
   reduction?: Reduction;
 }
 
 /** A loss class made from a table entry: its options are the schema's, as readonly fields. */
 export interface LossClass<S extends OptionSchema, R extends string = Reduction> {
   new (options?: OptionsOf<S> & { reduction?: R }): Loss<R> & OptionValues<S>;
+  /** The class name saved in architecture files. */
   readonly className: string;
 }
 
@@ -72,12 +77,14 @@ interface LossEntry<S extends OptionSchema, R extends string> {
  * (given the checked options and the reduction) and the options, declared once.
  */
 function lossClass<S extends OptionSchema = Record<never, never>, R extends string = Reduction>(
+  /** The class name saved in architecture files. */
   className: string,
   fn: (input: Tensor, target: Tensor, options: OptionValues<S> & { readonly reduction: R }, ...rest: Tensor[]) => Tensor,
   entry: LossEntry<S, R> = {},
 ): LossClass<S, R> {
   const schema = (entry.options ?? {}) as S;
   const cls = class extends Loss<R> {
+    /** The class name saved in architecture files. */
     static override readonly className: string = className;
     constructor(options: OptionsOf<S> & { reduction?: R } = {}) {
       super(options.reduction ?? entry.defaultReduction ?? ('mean' as R), entry.reductions ?? REDUCTIONS);
@@ -105,8 +112,14 @@ function finiteWhere(fallback: number, ok: (v: number) => boolean, what: string)
   };
 }
 
-const classWeight = { weight: option.tensorOrNull() };
-const ignoreIndex = { ignoreIndex: option.anyInteger(-100) };
+const classWeight = {
+  /** Per-class (or per-element) rescaling weights (default null: all 1). */
+  weight: option.tensorOrNull(),
+};
+const ignoreIndex = {
+  /** A target class index that contributes neither loss nor gradient (default -100). */
+  ignoreIndex: option.anyInteger(-100),
+};
 
 /** Mean squared error (PyTorch's MSELoss). */
 export const MSELoss = lossClass('MSELoss', (i, t, o) => mseLoss(i, t, o));
@@ -116,19 +129,36 @@ export const SumOfSquaresLoss = lossClass('SumOfSquaresLoss', (i, t, o) => sumOf
 export const L1Loss = lossClass('L1Loss', (i, t, o) => l1Loss(i, t, o));
 /** PyTorch's SmoothL1Loss (quadratic below beta, default 1). */
 export const SmoothL1Loss = lossClass('SmoothL1Loss', (i, t, o) => smoothL1Loss(i, t, o), {
-  options: { beta: finiteWhere(1, (v) => v >= 0, 'non-negative') },
+  options: {
+    /** Where the loss turns from quadratic to linear (default 1). */
+    beta: finiteWhere(1, (v) => v >= 0, 'non-negative'),
+  },
 });
 /** PyTorch's HuberLoss (quadratic below delta, default 1). */
-export const HuberLoss = lossClass('HuberLoss', (i, t, o) => huberLoss(i, t, o), { options: { delta: finiteWhere(1, (v) => v > 0, 'positive') } });
+export const HuberLoss = lossClass('HuberLoss', (i, t, o) => huberLoss(i, t, o), {
+  options: {
+    /** Where the loss turns from quadratic to linear (default 1). */
+    delta: finiteWhere(1, (v) => v > 0, 'positive'),
+  },
+});
 /** Binary cross-entropy on probabilities (PyTorch's BCELoss), with an optional element weight. */
 export const BCELoss = lossClass('BCELoss', (i, t, o) => binaryCrossEntropy(i, t, o), { options: classWeight });
 /** Binary cross-entropy on logits (PyTorch's BCEWithLogitsLoss), stable for any logit. */
 export const BCEWithLogitsLoss = lossClass('BCEWithLogitsLoss', (i, t, o) => binaryCrossEntropyWithLogits(i, t, o), {
-  options: { ...classWeight, posWeight: option.tensorOrNull() },
+  options: {
+    ...classWeight,
+    /** Weight of the positive examples, per class (default null: 1). */
+    posWeight: option.tensorOrNull(),
+  },
 });
 /** Cross-entropy of logits against class indices or probabilities (PyTorch's CrossEntropyLoss). */
 export const CrossEntropyLoss = lossClass('CrossEntropyLoss', (i, t, o) => crossEntropy(i, t, o), {
-  options: { ...classWeight, ...ignoreIndex, labelSmoothing: finiteWhere(0, (v) => v >= 0 && v <= 1, 'in [0, 1]') },
+  options: {
+    ...classWeight,
+    ...ignoreIndex,
+    /** Mix this much of the uniform distribution into the targets (default 0). */
+    labelSmoothing: finiteWhere(0, (v) => v >= 0 && v <= 1, 'in [0, 1]'),
+  },
 });
 /** Negative log-likelihood of class indices given log-probabilities (PyTorch's NLLLoss). */
 export const NLLLoss = lossClass('NLLLoss', (i, t, o) => nllLoss(i, t, o), { options: { ...classWeight, ...ignoreIndex } });
@@ -138,26 +168,41 @@ export const NLLLoss = lossClass('NLLLoss', (i, t, o) => nllLoss(i, t, o), { opt
  */
 export const KLDivLoss = lossClass<{ logTarget: OptionSpec<boolean> }, Reduction | 'batchmean'>('KLDivLoss', (i, t, o) => klDiv(i, t, o), {
   reductions: [...REDUCTIONS, 'batchmean'],
-  options: { logTarget: option.boolean(false) },
+  options: {
+    /** The target is given as log-probabilities (default false). */
+    logTarget: option.boolean(false),
+  },
 });
 /** Multi-class hinge loss (PyTorch's MultiMarginLoss). */
 export const MultiMarginLoss = lossClass('MultiMarginLoss', (i, t, o) => multiMarginLoss(i, t, o), {
   options: {
+    /** The power of each hinge term: 1 (default) or 2. */
     p: {
-      default: 1 as 1 | 2,
+      default: 1,
       parse: (who: string, name: string, v: unknown) => (v === 1 || v === 2 ? v : check(who).fail(`${name} must be 1 or 2, got ${show(v)}`)),
-    },
+    } as OptionSpec<1 | 2>,
+    /** The margin each wrong class must be beaten by (default 1). */
     margin: option.finite(1),
     ...classWeight,
   },
 });
 /** PyTorch's HingeEmbeddingLoss for targets ±1. */
-export const HingeEmbeddingLoss = lossClass('HingeEmbeddingLoss', (i, t, o) => hingeEmbeddingLoss(i, t, o), { options: { margin: option.finite(1) } });
+export const HingeEmbeddingLoss = lossClass('HingeEmbeddingLoss', (i, t, o) => hingeEmbeddingLoss(i, t, o), {
+  options: {
+    /** The margin for targets of -1 (default 1). */
+    margin: option.finite(1),
+  },
+});
 /** Logistic loss for targets ±1 (PyTorch's SoftMarginLoss). */
 export const SoftMarginLoss = lossClass('SoftMarginLoss', (i, t, o) => softMarginLoss(i, t, o));
 /** Gaussian negative log-likelihood with predicted variances: forward(input, target, var). */
 export const GaussianNLLLoss = lossClass('GaussianNLLLoss', (i, t, o, variance) => gaussianNllLoss(i, t, variance, o), {
-  options: { full: option.boolean(false), eps: finiteWhere(1e-6, (v) => v > 0, 'positive') },
+  options: {
+    /** Include the constant ½·log(2π) term (default false). */
+    full: option.boolean(false),
+    /** Variances are clamped to at least eps (default 1e-6). */
+    eps: finiteWhere(1e-6, (v) => v > 0, 'positive'),
+  },
 });
 
 // Each table entry is a class value; these aliases make its name a type too (`const l: nn.MSELoss`).

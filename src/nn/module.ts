@@ -23,8 +23,11 @@ function isSymbolic(x: unknown): x is SymbolicHandle {
   return typeof x === 'object' && x !== null && symbolicApply in x;
 }
 
+/** What loadStateDict() found: keys the model has that the state lacked, and the reverse. */
 export interface LoadResult {
+  /** Model keys the given state did not contain (left unchanged). */
   missingKeys: string[];
+  /** Keys in the given state that the model does not have (ignored). */
   unexpectedKeys: string[];
 }
 
@@ -55,6 +58,7 @@ export abstract class Module<In extends unknown[] = any[], Out = any> {
    */
   static readonly className: string = 'Module';
 
+  /** The computation of this layer or model on real tensors; call() also accepts symbolic ones. */
   abstract forward(...inputs: In): Out;
 
   /** The class name used in files and summaries. */
@@ -106,17 +110,20 @@ export abstract class Module<In extends unknown[] = any[], Out = any> {
     return {};
   }
 
+  /** Keep a non-trainable tensor (running mean, running variance) in the state dict under `name`. */
   registerBuffer(name: string, value: Tensor): void {
     if (!(value instanceof Tensor)) throw new ValueError(`${this.label}: buffer '${name}' must be a Tensor`);
     this._buffers.set(name, value);
   }
 
+  /** The buffer registered under `name`; throws a ValueError naming the layer if there is none. */
   getBuffer(name: string): Tensor {
     const b = this._buffers.get(name);
     if (!b) throw new ValueError(`${this.label}: no buffer named '${name}'`);
     return b;
   }
 
+  /** Direct sub-modules with their property names (`fc1`, `layers.0`), in assignment order. */
   *namedChildren(): Generator<[string, Module]> {
     for (const [key, value] of Object.entries(this)) {
       if (key.startsWith('_')) continue;
@@ -127,6 +134,7 @@ export abstract class Module<In extends unknown[] = any[], Out = any> {
     }
   }
 
+  /** Direct sub-modules, in assignment order. */
   children(): Module[] {
     return [...this.namedChildren()].map(([, m]) => m);
   }
@@ -137,6 +145,7 @@ export abstract class Module<In extends unknown[] = any[], Out = any> {
     for (const [name, child] of this.namedChildren()) yield* child.namedModules(prefix ? `${prefix}.${name}` : name);
   }
 
+  /** This module and every descendant, depth first. */
   modules(): Module[] {
     return [...this.namedModules()].map(([, m]) => m);
   }
@@ -162,6 +171,7 @@ export abstract class Module<In extends unknown[] = any[], Out = any> {
     return out;
   }
 
+  /** Every parameter, shared ones once, in namedParameters() order (the order optimizers and files use). */
   parameters(): Parameter[] {
     return this.namedParameters().map(([, p]) => p);
   }
@@ -171,6 +181,7 @@ export abstract class Module<In extends unknown[] = any[], Out = any> {
     return this.parameters().filter((p) => p.requiresGrad);
   }
 
+  /** Every buffer of this module and its descendants, with dotted names. */
   namedBuffers(): [string, Tensor][] {
     const out: [string, Tensor][] = [];
     for (const [prefix, m] of this.namedModules()) {
@@ -190,6 +201,7 @@ export abstract class Module<In extends unknown[] = any[], Out = any> {
     return this;
   }
 
+  /** Switch to evaluation mode (Dropout passes through, BatchNorm uses running statistics); same as train(false). */
   eval(): this {
     return this.train(false);
   }
@@ -200,11 +212,13 @@ export abstract class Module<In extends unknown[] = any[], Out = any> {
     return this;
   }
 
+  /** Train these parameters again (requiresGrad = true), undoing freeze(). */
   unfreeze(): this {
     for (const p of this.parameters()) p.requiresGrad = true;
     return this;
   }
 
+  /** Drop the accumulated gradients of every parameter (sets `grad` to null). */
   zeroGrad(): void {
     for (const p of this.parameters()) p.grad = null;
   }
@@ -268,6 +282,7 @@ export abstract class Module<In extends unknown[] = any[], Out = any> {
       .join(', ');
   }
 
+  /** A nested, PyTorch-style listing of the module tree, e.g. `Linear(in=784, out=128)`. */
   toString(): string {
     const kids = [...this.namedChildren()];
     if (kids.length === 0) return `${this.className}(${this.extraRepr()})`;

@@ -15,6 +15,7 @@ import { registerLayer } from './registry.js';
 
 /** One option: its default and how a given value is checked. */
 export interface OptionSpec<T> {
+  /** The value used when the option is not given. */
   readonly default: T;
   /** The checked value; throws a ValueError naming `who` and `name` otherwise. */
   readonly parse: (who: string, name: string, value: unknown) => T;
@@ -45,12 +46,16 @@ export const option = {
   axis: (fallback: number): OptionSpec<number> => ({ default: fallback, parse: (who, name, v) => check(who).anyInteger(name, v) }),
   /** Any integer (a class index such as ignoreIndex, which may be negative). */
   anyInteger: (fallback: number): OptionSpec<number> => ({ default: fallback, parse: (who, name, v) => check(who).anyInteger(name, v) }),
+  /** A number in [0, 1] with a default. */
   probability: (fallback: number): OptionSpec<number> => ({ default: fallback, parse: (who, name, v) => check(who).probability(name, v) }),
+  /** A true/false option with a default. */
   boolean: (fallback: boolean): OptionSpec<boolean> => ({ default: fallback, parse: (who, name, v) => check(who).boolean(name, v) }),
+  /** An option that must be one of the listed values. */
   oneOf: <T extends string | number>(allowed: readonly T[], fallback: T): OptionSpec<T> => ({
     default: fallback,
     parse: (who, name, v) => check(who).oneOf(name, v, allowed),
   }),
+  /** A float dtype option ('float32' by default). */
   floatDType: (): OptionSpec<FloatDType> => ({ default: 'float32', parse: (who, name, v) => check(who).floatDType(name, v) }),
   /** An optional tensor (class weights); architecture files store it as nested arrays. */
   tensorOrNull: (): OptionSpec<Tensor | null> => ({
@@ -121,8 +126,11 @@ export function spatial(n: number, min: number, fallback: number): OptionSpec<nu
  */
 export class LayerSchema<P extends OptionSchema, O extends OptionSchema> {
   constructor(
+    /** The registered class name of the layer. */
     readonly className: string,
+    /** The positional arguments, in order: name to spec. */
     readonly positional: P,
+    /** The keyword options: name to spec. */
     readonly options: O = {} as O,
     /** Options accepted by the constructor but not saved (name, generator, initializers...). */
     readonly extraKeys: readonly string[] = ['name'],

@@ -15,6 +15,7 @@ export function registerLayer(className: string, factory: LayerFactory): void {
   registry.set(className, factory);
 }
 
+/** The factory registered for `className`; throws UnknownLayerError listing the known ones. */
 export function getLayerFactory(className: string): LayerFactory {
   const f = registry.get(className);
   if (!f) {
@@ -23,6 +24,7 @@ export function getLayerFactory(className: string): LayerFactory {
   return f;
 }
 
+/** Every registered layer class name, sorted. */
 export function registeredLayers(): string[] {
   return [...registry.keys()].sort();
 }
@@ -33,8 +35,11 @@ export function registeredLayers(): string[] {
  * errors and summaries. Containers nest their children in this form.
  */
 export interface LayerSpec {
+  /** The registered class name. */
   className: string;
+  /** The keyword configuration that recreates the layer. */
   config: LayerConfig;
+  /** The layer's optional name. */
   name?: string;
 }
 

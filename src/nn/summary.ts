@@ -15,6 +15,7 @@ import { zeros } from '../ops/index.js';
 import type { Module } from './module.js';
 import type { Parameter } from './parameter.js';
 
+/** Options of Module.summary(). */
 export interface SummaryOptions {
   /** Batch size of the probe batch (default 1); its axis is printed as N. */
   batchSize?: number;
@@ -22,9 +23,11 @@ export interface SummaryOptions {
   dtypes?: DType | readonly DType[];
 }
 
+/** One layer's line in a summary. */
 export interface SummaryRow {
   /** Dotted name in the model ('0', 'encoder.linear_1'); a second call of a shared layer gets ' (call 2)'. */
   name: string;
+  /** The layer's class. */
   className: string;
   /** Output shape(s), batch axis as N: '[N, 100]'; '(not called)' if forward never ran it. */
   outputShape: string;
@@ -37,9 +40,13 @@ export interface SummaryRow {
 /** The result of summary(): rows and totals, printed as a table by toString(). */
 export class ModelSummary {
   constructor(
+    /** The model's class and name, the table's title. */
     readonly modelLabel: string,
+    /** One row per layer call, in execution order. */
     readonly rows: readonly SummaryRow[],
+    /** Every scalar weight in the model. */
     readonly totalParams: number,
+    /** The weights that require gradients. */
     readonly trainableParams: number,
   ) {}
 
@@ -48,6 +55,7 @@ export class ModelSummary {
     return this.totalParams - this.trainableParams;
   }
 
+  /** The table as text, Keras style, with totals. */
   toString(): string {
     const fmt = (n: number) => n.toLocaleString('en-US');
     const header = ['Layer (type)', 'Output shape', 'Param #'];

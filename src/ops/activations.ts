@@ -129,6 +129,7 @@ export function elu(x: Tensor, alpha = 1): Tensor {
 
 /** SELU's constants, as PyTorch (Klambauer et al., 2017). */
 export const SELU_ALPHA = 1.6732632423543772;
+/** SELU's lambda (Klambauer et al. 2017). */
 export const SELU_SCALE = 1.0507009873554805;
 
 /** Scaled ELU: SELU_SCALE · elu(x, SELU_ALPHA). Gradient at 0: SELU_SCALE·SELU_ALPHA. */
@@ -137,6 +138,7 @@ export function selu(x: Tensor): Tensor {
   return elu(x, SELU_ALPHA).mul(SELU_SCALE);
 }
 
+/** GELU's formula: 'none' for the exact erf form, 'tanh' for the tanh approximation. */
 export type GeluApproximate = 'none' | 'tanh';
 
 /**

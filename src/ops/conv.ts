@@ -31,6 +31,7 @@ export type SpatialSize = number | readonly number[];
 /** Convolution padding: zeros on both sides of each spatial axis, none ('valid'), or enough to keep the size at stride 1 ('same'). */
 export type ConvPadding = SpatialSize | 'valid' | 'same';
 
+/** Options of conv1d() and conv2d(). */
 export interface ConvOptions {
   /** Step between output positions (default 1). */
   stride?: SpatialSize;
@@ -42,19 +43,25 @@ export interface ConvOptions {
   groups?: number;
 }
 
+/** Options of convTranspose1d() and convTranspose2d(). */
 export interface ConvTransposeOptions {
+  /** Step between windows (default 1; for pooling, the kernel size). */
   stride?: SpatialSize;
   /** Removes this many cells from each side of the output (default 0): the padding of the convolution being transposed. */
   padding?: SpatialSize;
   /** Cells added at the end of each output axis (default 0), to pick among the input sizes a strided convolution maps to one size; smaller than stride or dilation. */
   outputPadding?: SpatialSize;
+  /** Split channels into this many independent groups (default 1). */
   groups?: number;
+  /** Spacing between kernel elements (default 1). */
   dilation?: SpatialSize;
   /** The output's spatial size (or full shape); sets outputPadding. */
   outputSize?: readonly number[];
 }
 
+/** Window options every pooling op takes. */
 export interface PoolOptions {
+  /** Window size: one number for every spatial axis, or one per axis. */
   kernelSize: SpatialSize;
   /** Default: the kernel size (windows that tile without overlap). */
   stride?: SpatialSize | null;
@@ -79,18 +86,27 @@ export interface AvgPoolOptions extends PoolOptions {
   divisorOverride?: number | null;
 }
 
+/** Options of maxUnpool1d() and maxUnpool2d(). */
 export interface MaxUnpoolOptions {
+  /** Window size: one number for every spatial axis, or one per axis. */
   kernelSize: SpatialSize;
+  /** Step between windows (default 1; for pooling, the kernel size). */
   stride?: SpatialSize | null;
+  /** Zeros added on both sides of each spatial axis (default 0). */
   padding?: SpatialSize;
   /** The spatial size (or full shape) of the output; default (in - 1)·stride - 2·padding + kernel. */
   outputSize?: readonly number[] | null;
 }
 
+/** Options of unfold() and fold(). */
 export interface UnfoldOptions {
+  /** Window size: one number for every spatial axis, or one per axis. */
   kernelSize: SpatialSize;
+  /** Spacing between kernel elements (default 1). */
   dilation?: SpatialSize;
+  /** Zeros added on both sides of each spatial axis (default 0). */
   padding?: SpatialSize;
+  /** Step between windows (default 1; for pooling, the kernel size). */
   stride?: SpatialSize;
 }
 
@@ -590,6 +606,7 @@ export function adaptiveAvgPool2d(input: Tensor, outputSize: AdaptiveSize): Tens
   return adaptiveAvgPoolNd('adaptiveAvgPool2d', input, outputSize, 2);
 }
 
+/** Average pooling of [N, C, L] to a fixed output length, windows chosen as PyTorch does. */
 export function adaptiveAvgPool1d(input: Tensor, outputSize: AdaptiveSize): Tensor {
   return adaptiveAvgPoolNd('adaptiveAvgPool1d', input, outputSize, 1);
 }
@@ -599,6 +616,7 @@ export function adaptiveMaxPool2d(input: Tensor, outputSize: AdaptiveSize): Tens
   return adaptiveMaxPoolNd('adaptiveMaxPool2d', input, outputSize, 2);
 }
 
+/** Max pooling of [N, C, L] to a fixed output length, windows chosen as PyTorch does. */
 export function adaptiveMaxPool1d(input: Tensor, outputSize: AdaptiveSize): Tensor {
   return adaptiveMaxPoolNd('adaptiveMaxPool1d', input, outputSize, 1);
 }

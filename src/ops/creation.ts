@@ -5,8 +5,11 @@ import { checkShape, sizeOf } from '../core/shape.js';
 import { type NestedArray, Tensor } from '../core/tensor.js';
 import { check } from '../core/validate.js';
 
+/** Options of the tensor factories. */
 export interface TensorOptions {
+  /** Element type (default float32, or inferred from the data). */
   dtype?: DType;
+  /** Record operations on the new tensor so backward() reaches it. */
   requiresGrad?: boolean;
 }
 
@@ -92,14 +95,20 @@ function filled(op: string, shape: readonly number[], value: number, options: Te
   return finish(new Tensor(data, s), options);
 }
 
+/** A tensor of `shape` filled with `value`. */
 export function full(shape: readonly number[], value: number, options: TensorOptions = {}): Tensor {
   return filled('full', shape, value, options);
 }
 
+/** A tensor of `shape` filled with zeros. */
 export const zeros = (shape: readonly number[], options: TensorOptions = {}) => filled('zeros', shape, 0, options);
+/** A tensor of `shape` filled with ones. */
 export const ones = (shape: readonly number[], options: TensorOptions = {}) => filled('ones', shape, 1, options);
+/** A tensor of `x`'s shape and dtype filled with zeros. */
 export const zerosLike = (x: Tensor, options: TensorOptions = {}) => filled('zerosLike', x.shape, 0, { dtype: x.dtype, ...options });
+/** A tensor of `x`'s shape and dtype filled with ones. */
 export const onesLike = (x: Tensor, options: TensorOptions = {}) => filled('onesLike', x.shape, 1, { dtype: x.dtype, ...options });
+/** A tensor of `x`'s shape and dtype filled with `value`. */
 export const fullLike = (x: Tensor, value: number, options: TensorOptions = {}) => filled('fullLike', x.shape, value, { dtype: x.dtype, ...options });
 
 /** Values start, start+step, ... below end (one argument: 0..end-1). Integer arguments give int32. */
@@ -169,7 +178,9 @@ export function normal(shape: readonly number[], mean = 0, std = 1, options: Ran
   return normalAs('normal', shape, mean, std, options);
 }
 
+/** Uniform random numbers in [0, 1), from the default or given generator. */
 export const rand = (shape: readonly number[], options: RandomOptions = {}) => uniformAs('rand', shape, 0, 1, options);
+/** Standard normal random numbers, from the default or given generator. */
 export const randn = (shape: readonly number[], options: RandomOptions = {}) => normalAs('randn', shape, 0, 1, options);
 
 /** 1 with probability p, else 0 (float32 by default). */

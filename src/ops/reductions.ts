@@ -34,6 +34,7 @@ export function variance(x: Tensor, axes?: Axes, options: { keepDims?: boolean; 
     .div(Math.max(n - correction, 0));
 }
 
+/** Standard deviation over `axes`: the square root of variance() with the same options. */
 export function std(x: Tensor, axes?: Axes, options: { keepDims?: boolean; correction?: number } = {}): Tensor {
   return variance(x, axes, options).sqrt();
 }

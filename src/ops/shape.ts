@@ -28,6 +28,7 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
   );
 }
 
+/** Swap two axes (default the last two). */
 export function transpose(x: Tensor, axis0 = -2, axis1 = -1): Tensor {
   assertTensor('transpose', 'input', x);
   if (x.ndim < 2) return x;
@@ -39,6 +40,7 @@ export function transpose(x: Tensor, axis0 = -2, axis1 = -1): Tensor {
   return permute(x, perm);
 }
 
+/** Remove the given size-1 axes (every size-1 axis when omitted). */
 export function squeeze(x: Tensor, axes?: number | readonly number[]): Tensor {
   assertTensor('squeeze', 'input', x);
   const drop = axes === undefined ? x.shape.map((d, i) => (d === 1 ? i : -1)).filter((i) => i >= 0) : normalizeAxes('squeeze', axes, x.ndim);
@@ -51,6 +53,7 @@ export function squeeze(x: Tensor, axes?: number | readonly number[]): Tensor {
   );
 }
 
+/** Insert a size-1 axis at `axis`. */
 export function unsqueeze(x: Tensor, axis: number): Tensor {
   assertTensor('unsqueeze', 'input', x);
   const a = normalizeAxis('unsqueeze', axis, x.ndim + 1);
@@ -126,6 +129,7 @@ function clampIndex(i: number, n: number, lo: number, hi: number): number {
   return Math.min(Math.max(v, lo), hi);
 }
 
+/** The `length` elements from `start` along `axis`. */
 export function narrow(x: Tensor, axis: number, start: number, length: number): Tensor {
   assertTensor('narrow', 'input', x);
   const a = normalizeAxis('narrow', axis, x.ndim);
@@ -223,6 +227,7 @@ export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
   );
 }
 
+/** How pad() fills: with a constant, by mirroring the edge (reflect) or by repeating it (replicate). */
 export type PadMode = 'constant' | 'reflect' | 'replicate';
 
 /**

@@ -4,6 +4,7 @@ import { DTypeError, fmtShape, NeuriteError, ValueError } from '../core/errors.j
 import { Generator } from '../core/random.js';
 import { Tensor } from '../core/tensor.js';
 
+/** Tolerances and step of gradcheck(). */
 export interface GradcheckOptions {
   /** Central-difference step. */
   eps?: number;
@@ -19,20 +20,30 @@ export interface GradcheckOptions {
   raiseOnFailure?: boolean;
 }
 
+/** One element whose analytic and numeric gradients differ beyond the tolerance. */
 export interface GradcheckMismatch {
+  /** Which input (0-based). */
   argnum: number;
+  /** Flat index of the element within that input. */
   index: number;
+  /** The gradient from backward(). */
   analytic: number;
+  /** The central finite-difference estimate. */
   numeric: number;
 }
 
+/** What gradcheck() found. */
 export interface GradcheckReport {
+  /** True when every element agreed within tolerance. */
   ok: boolean;
+  /** The largest absolute difference over every element checked. */
   maxAbsError: number;
+  /** The elements that failed, in input order. */
   mismatches: GradcheckMismatch[];
 }
 
 export class GradcheckError extends NeuriteError {
+  /** The class name as a literal, so that it survives minifiers that rename classes. */
   override name = 'GradcheckError';
 }
 

@@ -12,8 +12,10 @@ import { where } from '../../ops/index.js';
 /** How per-element losses are combined: averaged (the default), summed, or returned as they are. */
 export type Reduction = 'mean' | 'sum' | 'none';
 
+/** The reductions every loss accepts. */
 export const REDUCTIONS: readonly Reduction[] = ['mean', 'sum', 'none'];
 
+/** Options every loss takes. */
 export interface LossOptions {
   /** 'mean' (default), 'sum' or 'none'. */
   reduction?: Reduction;
@@ -463,6 +465,7 @@ export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntrop
   return reduceWeighted(loss, picked.sampleWeight, reduction, input.ndim === 1);
 }
 
+/** Options of klDiv(). */
 export interface KlDivOptions {
   /** 'mean' (PyTorch's default: over all elements), 'batchmean' (the KL divergence per sample, divided by N), 'sum' or 'none'. */
   reduction?: Reduction | 'batchmean';

@@ -40,6 +40,7 @@ import { registerLayer } from '../registry.js';
 import { expectTensor, floatInput, shapeMismatch } from './checks.js';
 import { Identity } from './reshape.js';
 
+/** Options every activation layer takes. */
 export interface ActivationOptions {
   /** Name shown in errors and summaries. */
   name?: string;
@@ -57,12 +58,14 @@ export abstract class Activation extends Module {
   forward(x: Tensor): Tensor {
     return this.activate(expectTensor(this, x));
   }
+  /** The activation itself, on a checked tensor input. */
   protected abstract activate(x: Tensor): Tensor;
 }
 
 /** An activation layer class made from a table entry: its options are the schema's, as readonly fields. */
 export interface ActivationClass<S extends OptionSchema> {
   new (options?: OptionsOf<S> & ActivationOptions): Activation & OptionValues<S>;
+  /** The class name saved in architecture files. */
   readonly className: string;
 }
 
@@ -73,12 +76,14 @@ export interface ActivationClass<S extends OptionSchema> {
  * in getConfig() and is registered for loading.
  */
 function activation<S extends OptionSchema = Record<never, never>>(
+  /** The class name saved in architecture files. */
   className: string,
   fn: (x: Tensor, options: OptionValues<S>) => Tensor,
   schema: S = {} as S,
   validate?: (options: OptionValues<S>, who: string) => void,
 ): ActivationClass<S> {
   const layer = class extends Activation {
+    /** The class name saved in architecture files. */
     static override readonly className: string = className;
     constructor(options: OptionsOf<S> & ActivationOptions = {}) {
       super(options);
@@ -97,7 +102,10 @@ function activation<S extends OptionSchema = Record<never, never>>(
   return layer as unknown as ActivationClass<S>;
 }
 
-const axis = { axis: option.axis(-1) };
+const axis = {
+  /** The axis the values are normalised over (default -1, the last). */
+  axis: option.axis(-1),
+};
 
 /** max(x, 0) (Hagan's poslin). Gradient 0 at 0. */
 export const ReLU = activation('ReLU', (x) => relu(x));
@@ -115,7 +123,12 @@ export const Hardlims = activation('Hardlims', (x) => hardlims(x));
 export const Hardtanh = activation(
   'Hardtanh',
   (x, o) => hardtanh(x, o.minVal, o.maxVal),
-  { minVal: option.finite(-1), maxVal: option.finite(1) },
+  {
+    /** Lower bound (default -1). */
+    minVal: option.finite(-1),
+    /** Upper bound (default 1). */
+    maxVal: option.finite(1),
+  },
   (o, who) => {
     if (!(o.maxVal > o.minVal)) check(who).fail(`maxVal must be greater than minVal, got minVal ${o.minVal} and maxVal ${o.maxVal}`);
   },
@@ -125,7 +138,10 @@ export const Satlin = activation('Satlin', (x) => hardtanh(x, 0, 1));
 /** min(max(x, 0), 6). */
 export const ReLU6 = activation('ReLU6', (x) => relu6(x));
 /** x for x > 0, negativeSlope·x otherwise (negativeSlope default 0.01). */
-export const LeakyReLU = activation('LeakyReLU', (x, o) => leakyRelu(x, o.negativeSlope), { negativeSlope: option.finite(0.01) });
+export const LeakyReLU = activation('LeakyReLU', (x, o) => leakyRelu(x, o.negativeSlope), {
+  /** Slope for negative inputs (default 0.01). */
+  negativeSlope: option.finite(0.01),
+});
 /** Softmax along `axis` (default the last). */
 export const Softmax = activation('Softmax', (x, o) => softmax(x, o.axis), axis);
 /** Log-softmax along `axis` (default the last). */
@@ -133,15 +149,26 @@ export const LogSoftmax = activation('LogSoftmax', (x, o) => logSoftmax(x, o.axi
 /** Competitive layer output (Hagan's compet): one-hot of the maximum along `axis` (default the last). Zero gradient. */
 export const Compet = activation('Compet', (x, o) => compet(x, o.axis), axis);
 /** log(1 + exp(beta·x)) / beta (beta default 1), linear where beta·x > threshold (default 20). */
-export const Softplus = activation('Softplus', (x, o) => softplus(x, o.beta, o.threshold), { beta: option.positive(1), threshold: option.finite(20) });
+export const Softplus = activation('Softplus', (x, o) => softplus(x, o.beta, o.threshold), {
+  /** Sharpness (default 1); larger values approach ReLU. */
+  beta: option.positive(1),
+  /** Above beta·x = threshold the layer is linear, avoiding overflow (default 20). */
+  threshold: option.finite(20),
+});
 /** x / (1 + |x|). */
 export const Softsign = activation('Softsign', (x) => softsign(x));
 /** x for x > 0, alpha·(exp(x) - 1) otherwise (alpha default 1). */
-export const ELU = activation('ELU', (x, o) => elu(x, o.alpha), { alpha: option.finite(1) });
+export const ELU = activation('ELU', (x, o) => elu(x, o.alpha), {
+  /** Value approached for large negative inputs, negated (default 1). */
+  alpha: option.finite(1),
+});
 /** Scaled ELU with PyTorch's constants. */
 export const SELU = activation('SELU', (x) => selu(x));
 /** x·Φ(x), exact (approximate 'none', the default, with erf) or with the tanh approximation ('tanh'). */
-export const GELU = activation('GELU', (x, o) => gelu(x, o.approximate), { approximate: option.oneOf<GeluApproximate>(['none', 'tanh'], 'none') });
+export const GELU = activation('GELU', (x, o) => gelu(x, o.approximate), {
+  /** 'none' (exact, with erf; the default) or 'tanh' (the tanh approximation). */
+  approximate: option.oneOf<GeluApproximate>(['none', 'tanh'], 'none'),
+});
 /** x·σ(x), also called swish. */
 export const SiLU = activation('SiLU', (x) => silu(x));
 /** x·tanh(softplus(x)). */
@@ -183,10 +210,15 @@ export type Tanhshrink = InstanceType<typeof Tanhshrink>;
 
 /** The options each table entry's constructor takes. */
 export type HardtanhOptions = ConstructorParameters<typeof Hardtanh>[0];
+/** Options of LeakyReLU: negativeSlope (default 0.01). */
 export type LeakyReLUOptions = ConstructorParameters<typeof LeakyReLU>[0];
+/** Options of Softmax, LogSoftmax and Compet: the class axis (default -1). */
 export type AxisOptions = ConstructorParameters<typeof Softmax>[0];
+/** Options of Softplus: beta (default 1) and threshold (default 20). */
 export type SoftplusOptions = ConstructorParameters<typeof Softplus>[0];
+/** Options of ELU: alpha (default 1). */
 export type ELUOptions = ConstructorParameters<typeof ELU>[0];
+/** Options of GELU: approximate ('none' or 'tanh'). */
 export type GELUOptions = ConstructorParameters<typeof GELU>[0];
 
 const preluSchema = new LayerSchema(
@@ -197,6 +229,7 @@ const preluSchema = new LayerSchema(
     numParameters: option.integer(1),
     /** Initial slope (default 0.25). */
     init: option.finite(0.25),
+    /** Dtype of the layer's parameters. */
     dtype: option.floatDType(),
   },
 );
@@ -222,10 +255,15 @@ export interface PReLUOptions extends ActivationOptions, OptionsOf<typeof preluS
  * [numParameters], one slope per channel of axis 1, or one for all.
  */
 export class PReLU extends Activation {
+  /** The class name saved in architecture files. */
   static override readonly className: string = 'PReLU';
+  /** Number of slopes: 1 shared, or one per channel. */
   readonly numParameters: number;
+  /** Initial value of the slopes. */
   readonly init: number;
+  /** Dtype of the layer's parameters. */
   readonly dtype: FloatDType;
+  /** The learned parameter. */
   readonly weight: Parameter;
   constructor(options: PReLUOptions = {}) {
     super(options);
@@ -256,8 +294,11 @@ export interface MaxoutOptions extends ActivationOptions, OptionsOf<typeof maxou
  * layer with groupSize times more outputs than the maxout units wanted.
  */
 export class Maxout extends Activation {
+  /** The class name saved in architecture files. */
   static override readonly className: string = 'Maxout';
+  /** Inputs per maxout unit. */
   readonly groupSize: number;
+  /** The axis the units are grouped along. */
   readonly axis: number;
   constructor(groupSize: number, options: MaxoutOptions = {}) {
     super(options);
@@ -295,10 +336,15 @@ export interface RBFOptions extends OptionsOf<typeof rbfSchema.options> {
  * with exp(-gamma·z).
  */
 export class RBF extends Module {
+  /** The class name saved in architecture files. */
   static override readonly className: string = 'RBF';
+  /** Input features. */
   readonly inFeatures: number;
+  /** Number of centres (output features). */
   readonly outFeatures: number;
+  /** Dtype of the layer's parameters. */
   readonly dtype: FloatDType;
+  /** The learned parameter. */
   readonly weight: Parameter;
   constructor(inFeatures: number, outFeatures: number, options: RBFOptions = {}) {
     super();

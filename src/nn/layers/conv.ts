@@ -68,16 +68,23 @@ interface LayerExtras extends ParameterInitOptions {
  * ('zeros', 'reflect' or 'replicate'), dtype.
  */
 export type ConvLayerOptions = OptionsOf<typeof conv2d.options> & {
+  /** Step between windows, per spatial axis. */
   stride?: number | readonly number[];
+  /** Spacing between kernel elements, per spatial axis. */
   dilation?: number | readonly number[];
+  /** Padding per spatial axis (or 'valid' / 'same' for Conv). */
   padding?: number | readonly number[] | 'valid' | 'same';
 } & LayerExtras;
 
 /** Options of ConvTranspose1d and ConvTranspose2d: stride, padding, outputPadding, dilation, groups, bias, dtype. */
 export type ConvTransposeLayerOptions = OptionsOf<typeof convTranspose2d.options> & {
+  /** Step between windows, per spatial axis. */
   stride?: number | readonly number[];
+  /** Spacing between kernel elements, per spatial axis. */
   dilation?: number | readonly number[];
+  /** Padding per spatial axis (or 'valid' / 'same' for Conv). */
   padding?: number | readonly number[];
+  /** Extra size added to one side of the output, per spatial axis (to pick among output sizes that stride makes ambiguous). */
   outputPadding?: number | readonly number[];
 } & LayerExtras;
 
@@ -109,14 +116,23 @@ export function fmtSpatial(value: unknown): string {
  * PyTorch's default initialisation, and the input check.
  */
 abstract class ConvBase extends Module {
+  /** Input channels. */
   readonly inChannels: number;
+  /** Output channels (filters). */
   readonly outChannels: number;
+  /** Kernel size, per spatial axis. */
   readonly kernelSize: number | number[];
+  /** Step between windows, per spatial axis. */
   readonly stride: number | number[];
+  /** Spacing between kernel elements, per spatial axis. */
   readonly dilation: number | number[];
+  /** Independent channel groups. */
   readonly groups: number;
+  /** Dtype of the weights. */
   readonly dtype: FloatDType;
+  /** Learned kernels. */
   weight: Parameter;
+  /** Learned bias, [outChannels] (null without bias). */
   bias: Parameter | null;
   /** 1 for Conv1d/ConvTranspose1d, 2 for the 2-D layers. */
   protected readonly spatialDims: number;
@@ -124,13 +140,21 @@ abstract class ConvBase extends Module {
   protected constructor(
     n: number,
     o: {
+      /** Input channels. */
       inChannels: number;
+      /** Output channels (filters). */
       outChannels: number;
+      /** Kernel size, per spatial axis. */
       kernelSize: number | number[];
+      /** Step between windows, per spatial axis. */
       stride: number | number[];
+      /** Spacing between kernel elements, per spatial axis. */
       dilation: number | number[];
+      /** Independent channel groups. */
       groups: number;
+      /** Learned bias, [outChannels] (null without bias). */
       bias: boolean;
+      /** Dtype of the weights. */
       dtype: FloatDType;
     },
     options: LayerExtras,
@@ -174,7 +198,9 @@ abstract class ConvBase extends Module {
 
 /** Convolutions (cross-correlations) over 1 or 2 spatial axes; see Conv1d and Conv2d. */
 abstract class ConvNd extends ConvBase {
+  /** Padding per spatial axis (or 'valid' / 'same' for Conv). */
   readonly padding: number | number[] | 'valid' | 'same';
+  /** How padding is filled: 'zeros', 'reflect' or 'replicate'. */
   readonly paddingMode: ConvPaddingMode;
   private readonly schema: ReturnType<typeof convSchema>;
 
@@ -257,7 +283,9 @@ export class Conv1d extends ConvNd {
 }
 
 abstract class ConvTransposeNd extends ConvBase {
+  /** Padding per spatial axis (or 'valid' / 'same' for Conv). */
   readonly padding: number | number[];
+  /** Extra size added to one side of the output, per spatial axis (to pick among output sizes that stride makes ambiguous). */
   readonly outputPadding: number | number[];
 
   private readonly schema: ReturnType<typeof convTransposeSchema>;

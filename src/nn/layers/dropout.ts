@@ -9,7 +9,9 @@ import { anyFloatInput } from './checks.js';
 const dropoutSchema = new LayerSchema('Dropout', { p: option.probability(0.5) }, {}, ['name', 'generator']);
 const alphaDropoutSchema = new LayerSchema('AlphaDropout', { p: option.probability(0.5) }, {}, ['name', 'generator']);
 
+/** Options of the dropout layers. */
 export interface DropoutOptions {
+  /** Name shown in errors and summaries. */
   name?: string;
   /** Draw the masks from this generator instead of the default one. */
   generator?: Generator;
@@ -24,6 +26,7 @@ export interface DropoutOptions {
  */
 export class Dropout extends Module {
   static override readonly className = 'Dropout';
+  /** Probability of zeroing each element (or channel) in training. */
   readonly p: number;
   private readonly _generator?: Generator;
 
@@ -60,6 +63,7 @@ const SELU_SATURATION = 1.0507009873554805 * 1.6732632423543772;
  */
 export class AlphaDropout extends Module {
   static override readonly className = 'AlphaDropout';
+  /** Probability of zeroing each element (or channel) in training. */
   readonly p: number;
   private readonly _generator?: Generator;
 

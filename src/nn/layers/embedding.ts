@@ -21,6 +21,7 @@ const schema = new LayerSchema(
   {
     /** This index maps to a zero vector that receives no gradient (padding tokens). */
     paddingIdx,
+    /** Dtype of the table. */
     dtype: option.floatDType(),
   },
   ['name', 'weightInit', 'generator'],
@@ -29,9 +30,11 @@ const schema = new LayerSchema(
 export interface EmbeddingOptions extends Omit<OptionsOf<typeof schema.options>, 'paddingIdx'> {
   /** This index maps to a zero vector that receives no gradient (padding tokens). */
   paddingIdx?: number | null;
+  /** Name shown in errors and summaries. */
   name?: string;
   /** Replaces the default N(0, 1) initialisation. */
   weightInit?: Initializer;
+  /** Draw the initial table from this generator instead of the default one. */
   generator?: Generator;
 }
 
@@ -44,10 +47,15 @@ export interface EmbeddingOptions extends Omit<OptionsOf<typeof schema.options>,
  */
 export class Embedding extends Module {
   static override readonly className = 'Embedding';
+  /** Number of rows (the vocabulary size). */
   readonly numEmbeddings: number;
+  /** Length of each vector. */
   readonly embeddingDim: number;
+  /** Row whose vector stays zero and gets no gradient (null for none). */
   readonly paddingIdx: number | null;
+  /** Dtype of the table. */
   readonly dtype: FloatDType;
+  /** The table, [numEmbeddings, embeddingDim]. */
   weight: Parameter;
 
   constructor(numEmbeddings: number, embeddingDim: number, options: EmbeddingOptions = {}) {

@@ -21,6 +21,7 @@ const lambdaFunctions = new Map<string, LambdaFunction>();
  */
 export class Lambda<R extends Tensor | Tensor[] = Tensor> extends Module {
   static override readonly className = 'Lambda';
+  /** The wrapped function. */
   readonly fn: LambdaFunction<R>;
 
   /** Make `fn` loadable from architecture files under `name`. */

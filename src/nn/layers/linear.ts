@@ -14,6 +14,7 @@ const schema = new LayerSchema(
   {
     /** Learn an additive bias (default true). */
     bias: option.boolean(true),
+    /** Dtype of the weights (default float32). */
     dtype: option.floatDType(),
   },
   ['name', 'weightInit', 'biasInit', 'generator'],
@@ -35,10 +36,14 @@ export interface LinearOptions extends OptionsOf<typeof schema.options>, Paramet
  */
 export class Linear extends Module {
   static override readonly className = 'Linear';
+  /** Input features. */
   readonly inFeatures: number;
+  /** Output features. */
   readonly outFeatures: number;
   readonly dtype: FloatDType;
+  /** Learned weights, [outFeatures, inFeatures]. */
   weight: Parameter;
+  /** Learned bias, [outFeatures] (null without bias). */
   bias: Parameter | null;
 
   constructor(inFeatures: number, outFeatures: number, options: LinearOptions = {}) {

@@ -30,6 +30,7 @@ function schemaFor(className: string, n: number) {
       dilation: spatial(n, 1, 1),
       /** Learn a bias per output channel and position (default true). */
       bias: option.boolean(true),
+      /** Dtype of the weights. */
       dtype: option.floatDType(),
     },
     ['name', 'weightInit', 'biasInit', 'generator'],
@@ -42,9 +43,13 @@ type Spatial = number | readonly number[];
 
 /** Options of the locally-connected layers: stride, padding, dilation, bias, dtype, and how to initialise. */
 export interface LocallyConnectedOptions extends Omit<OptionsOf<typeof lc2d.options>, 'stride' | 'padding' | 'dilation'>, ParameterInitOptions {
+  /** Step between windows, per spatial axis. */
   stride?: Spatial;
+  /** Zero padding, per spatial axis. */
   padding?: Spatial;
+  /** Spacing between kernel elements, per spatial axis. */
   dilation?: Spatial;
+  /** Name shown in errors and summaries. */
   name?: string;
 }
 
@@ -70,17 +75,27 @@ function stored(values: readonly number[]): number | number[] {
  * fanIn = inChannels·K, the bound PyTorch's convolutions use.
  */
 abstract class LocallyConnectedNd extends Module {
+  /** Input channels. */
   readonly inChannels: number;
+  /** Output channels. */
   readonly outChannels: number;
+  /** Spatial size of the input, which fixes the number of weight sets. */
   readonly inputSize: number[];
+  /** Kernel size, per spatial axis. */
   readonly kernelSize: number[];
+  /** Step between windows, per spatial axis. */
   readonly stride: number[];
+  /** Zero padding, per spatial axis. */
   readonly padding: number[];
+  /** Spacing between kernel elements, per spatial axis. */
   readonly dilation: number[];
   /** Output positions per spatial axis. */
   readonly outputSize: number[];
+  /** Dtype of the weights. */
   readonly dtype: FloatDType;
+  /** Learned weights, a separate kernel for every output position. */
   weight: Parameter;
+  /** Learned bias, one per output position and channel (null without bias). */
   bias: Parameter | null;
   protected readonly spatialDims: number;
 
@@ -165,7 +180,9 @@ export class LocallyConnected2d extends LocallyConnectedNd {
   constructor(
     inChannels: number,
     outChannels: number,
+    /** Spatial size of the input, which fixes the number of weight sets. */
     inputSize: number | readonly [number, number],
+    /** Kernel size, per spatial axis. */
     kernelSize: number | readonly [number, number],
     options: LocallyConnectedOptions = {},
   ) {

@@ -60,6 +60,7 @@ const concatenateSchema = new LayerSchema('Concatenate', {}, { axis: option.axis
 
 export class Concatenate extends Module {
   static override readonly className = 'Concatenate';
+  /** The axis to join along. */
   readonly axis: number;
 
   constructor(options: OptionsOf<typeof concatenateSchema.options> & { name?: string } = {}) {

@@ -28,6 +28,7 @@ const batchNormOptions = {
   affine: option.boolean(true),
   /** Keep running mean and variance for eval mode (default true); without them eval uses batch statistics too. */
   trackRunningStats: option.boolean(true),
+  /** Dtype of the parameters and statistics. */
   dtype: option.floatDType(),
 };
 
@@ -37,6 +38,7 @@ function batchNormSchema(className: string) {
 }
 
 export interface BatchNormOptions extends OptionsOf<typeof batchNormOptions> {
+  /** Name shown in errors and summaries. */
   name?: string;
 }
 
@@ -56,13 +58,21 @@ export interface BatchNormOptions extends OptionsOf<typeof batchNormOptions> {
  * gradient through the batch statistics.
  */
 export abstract class BatchNorm extends Module {
+  /** Features (channels) normalised. */
   readonly numFeatures: number;
+  /** Added to the variance for numerical stability. */
   readonly eps: number;
+  /** Weight of each batch in the running statistics (null for a cumulative average). */
   readonly momentum: number | null;
+  /** Whether the layer learns a per-feature scale and shift. */
   readonly affine: boolean;
+  /** Whether running statistics are kept for evaluation. */
   readonly trackRunningStats: boolean;
+  /** Dtype of the parameters and statistics. */
   readonly dtype: FloatDType;
+  /** Learned scale (null without affine). */
   weight: Parameter | null;
+  /** Learned shift (null without affine). */
   bias: Parameter | null;
   private readonly _runningMean: Tensor | null;
   private readonly _runningVar: Tensor | null;
@@ -208,11 +218,13 @@ const layerNormSchema = new LayerSchema(
     elementwiseAffine: option.boolean(true),
     /** With elementwiseAffine, also learn the shift (default true). */
     bias: option.boolean(true),
+    /** Dtype of the parameters and statistics. */
     dtype: option.floatDType(),
   },
 );
 
 export interface LayerNormOptions extends OptionsOf<typeof layerNormSchema.options> {
+  /** Name shown in errors and summaries. */
   name?: string;
 }
 
@@ -225,11 +237,17 @@ export interface LayerNormOptions extends OptionsOf<typeof layerNormSchema.optio
  */
 export class LayerNorm extends Module {
   static override readonly className = 'LayerNorm';
+  /** The trailing shape normalised over. */
   readonly normalizedShape: readonly number[];
+  /** Added to the variance for numerical stability. */
   readonly eps: number;
+  /** Whether the layer learns a per-element scale and shift. */
   readonly elementwiseAffine: boolean;
+  /** Dtype of the parameters and statistics. */
   readonly dtype: FloatDType;
+  /** Learned scale (null without affine). */
   weight: Parameter | null;
+  /** Learned shift (null without affine). */
   bias: Parameter | null;
 
   constructor(normalizedShape: number | readonly number[], options: LayerNormOptions = {}) {

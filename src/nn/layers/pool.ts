@@ -91,9 +91,13 @@ export type AvgPoolLayerOptions = PoolLayerOptions & Omit<OptionsOf<ReturnType<t
 type WindowValues = { kernelSize: number | number[]; stride: number | number[] | null; padding: number | number[]; ceilMode: boolean };
 
 abstract class WindowPool extends Module {
+  /** Window size, per spatial axis. */
   readonly kernelSize: number | number[];
+  /** Step between windows, per spatial axis. */
   readonly stride: number | number[];
+  /** Padding per spatial axis. */
   readonly padding: number | number[];
+  /** Whether the output size rounds up, so that windows may start in the padding. */
   readonly ceilMode: boolean;
   protected readonly spatialDims: number;
 
@@ -126,6 +130,7 @@ abstract class WindowPool extends Module {
 }
 
 abstract class MaxPoolNd extends WindowPool {
+  /** Spacing between window elements. */
   readonly dilation: number | number[];
 
   protected constructor(n: number, o: WindowValues & { dilation: number | number[] }, options: MaxPoolLayerOptions) {
@@ -176,7 +181,9 @@ export class MaxPool1d extends MaxPoolNd {
 }
 
 abstract class AvgPoolNd extends WindowPool {
+  /** Whether padding zeros count in each average. */
   readonly countIncludePad: boolean;
+  /** Divide every window by this instead of its size (null for none). */
   readonly divisorOverride: number | null;
 
   protected constructor(n: number, o: WindowValues & { countIncludePad: boolean; divisorOverride: number | null }, options: AvgPoolLayerOptions) {
@@ -226,8 +233,11 @@ export class AvgPool1d extends AvgPoolNd {
 }
 
 abstract class MaxUnpoolNd extends Module {
+  /** Window size, per spatial axis. */
   readonly kernelSize: number | number[];
+  /** Step between windows, per spatial axis. */
   readonly stride: number | number[];
+  /** Padding per spatial axis. */
   readonly padding: number | number[];
   protected readonly spatialDims: number;
 
@@ -271,6 +281,7 @@ export class MaxUnpool2d extends MaxUnpoolNd {
   static override readonly className = 'MaxUnpool2d';
 
   constructor(
+    /** Window size, per spatial axis. */
     kernelSize: number | readonly [number, number],
     options: { stride?: number | readonly [number, number] | null; padding?: number | readonly [number, number]; name?: string } = {},
   ) {
@@ -310,6 +321,7 @@ function adaptivePool<N extends 1 | 2>(
 ): PoolClass<[outputSize: AdaptiveOutputSize<N>, options?: { name?: string }], { outputSize: number | (number | null)[] }> {
   const layer = class extends Module {
     static override readonly className: string = className;
+    /** Output size per spatial axis (null keeps the input size). */
     readonly outputSize: number | (number | null)[];
     constructor(outputSize: AdaptiveOutputSize<N>, options: { name?: string } = {}) {
       super();
@@ -353,6 +365,7 @@ function globalPool(
 ): PoolClass<[options?: OptionsOf<typeof globalPoolOptions> & { name?: string }], OptionValues<typeof globalPoolOptions>> {
   const layer = class extends Module {
     static override readonly className: string = className;
+    /** Whether the pooled axes are kept with size 1. */
     readonly keepDims: boolean;
     constructor(options: OptionsOf<typeof globalPoolOptions> & { name?: string } = {}) {
       super();

@@ -32,7 +32,9 @@ const reshapeSchema = new LayerSchema('Reshape', {
 
 export class Flatten extends Module {
   static override readonly className = 'Flatten';
+  /** First axis merged. */
   readonly startAxis: number;
+  /** Last axis merged. */
   readonly endAxis: number;
 
   constructor(options: OptionsOf<typeof flattenSchema.options> & { name?: string } = {}) {
@@ -66,6 +68,7 @@ export class Flatten extends Module {
  */
 export class Reshape extends Module {
   static override readonly className = 'Reshape';
+  /** Per-sample shape of the output. */
   readonly targetShape: readonly number[];
 
   constructor(targetShape: readonly number[], options: { name?: string } = {}) {

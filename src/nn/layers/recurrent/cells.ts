@@ -5,22 +5,32 @@ import type { Tensor } from '../../../core/tensor.js';
 import { check } from '../../../core/validate.js';
 import { zeros } from '../../../ops/index.js';
 import { type LayerConfig, Module } from '../../module.js';
-import { LayerSchema, type OptionsOf, type OptionValues, option, required } from '../../options.js';
+import { LayerSchema, type OptionSpec, type OptionsOf, type OptionValues, option, required } from '../../options.js';
 import { expectTensor, floatInput, shapeMismatch } from '../checks.js';
 import { addCellParameters, type CellKind, cellStep, cellWeights, prepareCell, projectInput } from './steps.js';
 
 const cellPositional = { inputSize: required(option.integer(1)), hiddenSize: required(option.integer(1)) };
 /** Learn the biases b_ih and b_hh (default true); dtype. */
-const cellCommon = { bias: option.boolean(true), dtype: option.floatDType() };
+const cellCommon = {
+  /** Learn the biases b_ih and b_hh (default true). */
+  bias: option.boolean(true),
+  /** Dtype of the weights (default float32). */
+  dtype: option.floatDType(),
+};
 const EXTRA_KEYS = ['name', 'generator'];
-const nonlinearity = {
-  default: 'tanh' as 'tanh' | 'relu',
+/** The non-linearity of the Elman cell (default 'tanh'). */
+const nonlinearity: OptionSpec<'tanh' | 'relu'> = {
+  default: 'tanh',
   parse: (who: string, name: string, v: unknown) =>
     v === 'tanh' || v === 'relu' ? v : check(who).fail(`${name} must be 'tanh' or 'relu', got ${JSON.stringify(v)}`),
 };
 const rnnCellSchema = new LayerSchema('RNNCell', cellPositional, { ...cellCommon, nonlinearity }, EXTRA_KEYS);
 /** peephole: connections as {@link LSTMOptions.peephole}, parameters peephole_i, peephole_f, peephole_o. */
-const lstmCellSchema = new LayerSchema('LSTMCell', cellPositional, { ...cellCommon, peephole: option.boolean(false) }, EXTRA_KEYS);
+const lstmCellSchema = new LayerSchema('LSTMCell', cellPositional, {
+  ...cellCommon,
+  /** Let the gates see the cell state (default false). */
+  peephole: option.boolean(false),
+}, EXTRA_KEYS);
 const gruCellSchema = new LayerSchema('GRUCell', cellPositional, cellCommon, EXTRA_KEYS);
 
 interface CellExtras {
@@ -45,9 +55,13 @@ type CellValues = OptionValues<typeof cellPositional> & OptionValues<typeof cell
  * bias_hh [G·H], from U(-1/√H, 1/√H).
  */
 abstract class RecurrentCell extends Module {
+  /** Features of each input step. */
   readonly inputSize: number;
+  /** Features of the hidden state. */
   readonly hiddenSize: number;
+  /** Whether the cell learns biases. */
   readonly bias: boolean;
+  /** Dtype of the weights. */
   readonly dtype: FloatDType;
   protected readonly _kind: CellKind;
   protected readonly _peephole: boolean;
@@ -99,6 +113,7 @@ abstract class RecurrentCell extends Module {
 /** An Elman cell: h' = tanh(W_ih·x + b_ih + W_hh·h + b_hh) (or relu). `forward(x, h?)` returns h' (h defaults to zeros). */
 export class RNNCell extends RecurrentCell {
   static override readonly className = 'RNNCell';
+  /** The cell's activation: 'tanh' or 'relu'. */
   readonly nonlinearity: 'tanh' | 'relu';
 
   protected readonly schema = rnnCellSchema;
@@ -129,6 +144,7 @@ export class LSTMCell extends RecurrentCell {
     super('lstm', o, options, o.peephole);
   }
 
+  /** Whether the gates see the cell state (peephole connections). */
   get peephole(): boolean {
     return this._peephole;
   }

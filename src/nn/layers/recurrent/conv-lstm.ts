@@ -19,6 +19,7 @@ const schema = new LayerSchema(
     batchFirst: option.boolean(true),
     /** Learn the biases bias_ih and bias_hh (default true). */
     bias: option.boolean(true),
+    /** Dtype of the weights. */
     dtype: option.floatDType(),
   },
   ['name', 'generator'],
@@ -55,15 +56,25 @@ export interface ConvLSTM2dOptions extends OptionsOf<typeof schema.options> {
  */
 export class ConvLSTM2d extends Module {
   static override readonly className = 'ConvLSTM2d';
+  /** Channels of each input frame. */
   readonly inChannels: number;
+  /** Channels of the hidden state. */
   readonly hiddenChannels: number;
+  /** Kernel size of both convolutions. */
   readonly kernelSize: readonly [number, number];
+  /** Input and output as [N, T, ...] (true) or [T, N, ...]. */
   readonly batchFirst: boolean;
+  /** Whether the layer learns biases. */
   readonly bias: boolean;
+  /** Dtype of the weights. */
   readonly dtype: FloatDType;
+  /** Input-to-hidden convolution kernels, four gates stacked. */
   weight_ih: Parameter;
+  /** Hidden-to-hidden convolution kernels, four gates stacked. */
   weight_hh: Parameter;
+  /** Input-to-hidden bias (null without bias). */
   bias_ih: Parameter | null;
+  /** Hidden-to-hidden bias (null without bias). */
   bias_hh: Parameter | null;
 
   constructor(inChannels: number, hiddenChannels: number, kernelSize: number | readonly [number, number], options: ConvLSTM2dOptions = {}) {

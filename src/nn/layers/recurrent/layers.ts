@@ -6,7 +6,7 @@ import { check } from '../../../core/validate.js';
 import { concat, dropout, stack, zeros } from '../../../ops/index.js';
 import { unbind } from '../../../ops/primitives.js';
 import { type LayerConfig, Module } from '../../module.js';
-import { LayerSchema, type OptionsOf, type OptionValues, option, required } from '../../options.js';
+import { LayerSchema, type OptionSpec, type OptionsOf, type OptionValues, option, required } from '../../options.js';
 import { expectTensor, floatInput, shapeMismatch } from '../checks.js';
 import { type SequenceOptions, stepValidity, unroll } from './sequence.js';
 import { addCellParameters, type CellKind, cellStep, cellWeights, GATE_COUNT, prepareCell, projectInput } from './steps.js';
@@ -35,10 +35,10 @@ const rnnSchema = new LayerSchema(
     ...recurrentCommon,
     /** The non-linearity of the Elman recurrence (default 'tanh'). */
     nonlinearity: {
-      default: 'tanh' as 'tanh' | 'relu',
+      default: 'tanh',
       parse: (who: string, name: string, v: unknown) =>
         v === 'tanh' || v === 'relu' ? v : check(who).fail(`${name} must be 'tanh' or 'relu', got ${JSON.stringify(v)}`),
-    },
+    } as OptionSpec<'tanh' | 'relu'>,
   },
   EXTRA_KEYS,
 );
@@ -90,13 +90,21 @@ interface SequenceResult {
  * direction), every one drawn from U(-1/√H, 1/√H), and the unrolled loop.
  */
 abstract class RecurrentLayer extends Module {
+  /** Features of each input step. */
   readonly inputSize: number;
+  /** Features of the hidden state. */
   readonly hiddenSize: number;
+  /** Stacked layers. */
   readonly numLayers: number;
+  /** Whether the layer learns biases. */
   readonly bias: boolean;
+  /** Input and output as [N, T, features] (true) or [T, N, features]. */
   readonly batchFirst: boolean;
+  /** Dropout between stacked layers, in training. */
   readonly dropout: number;
+  /** Whether a second layer reads the sequence backwards (outputs concatenated). */
   readonly bidirectional: boolean;
+  /** Dtype of the weights. */
   readonly dtype: FloatDType;
   protected readonly _kind: CellKind;
   protected readonly _peephole: boolean;
@@ -247,6 +255,7 @@ function suffixOf(layer: number, direction: number): string {
  */
 export class RNN extends RecurrentLayer {
   static override readonly className = 'RNN';
+  /** The activation: 'tanh' or 'relu'. */
   readonly nonlinearity: 'tanh' | 'relu';
 
   protected readonly schema = rnnSchema;
@@ -287,6 +296,7 @@ export class LSTM extends RecurrentLayer {
     super('lstm', o, options, o.peephole);
   }
 
+  /** Whether the gates see the cell state (peephole connections). */
   get peephole(): boolean {
     return this._peephole;
   }

@@ -31,6 +31,7 @@ const schema = new LayerSchema('RecurrentOutput', {
 
 export class RecurrentOutput extends Module {
   static override readonly className = 'RecurrentOutput';
+  /** Which output is kept: 'final' or 'sequence'. */
   readonly select: RecurrentSelect;
 
   constructor(select: RecurrentSelect = 'final', options: { name?: string } = {}) {
