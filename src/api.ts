@@ -50,7 +50,7 @@ export type {
   SgdStepOptions,
   UnaryOp,
 } from './kernels/contract.js';
-export type { Conv2dGeometry, Pool2dGeometry } from './kernels/geometry.js';
+export { CONV2D_GEOMETRY_FIELDS, type Conv2dGeometry, POOL2D_GEOMETRY_FIELDS, type Pool2dGeometry } from './kernels/geometry.js';
 export * as nn from './nn/index.js';
 export type { BuiltinLossName, CustomLossNames, LossName } from './nn/losses.js';
 export * from './ops/index.js';

@@ -22,7 +22,10 @@ export function show(v: unknown): string {
 
 /** Checks for one caller: `new Check('Conv2d').integer('kernelSize', k)`. */
 export class Check {
-  constructor(readonly where: string) {}
+  constructor(
+    /** Who is checking (an op or layer name), the prefix of every message. */
+    readonly where: string,
+  ) {}
 
   /** Throw a ValueError prefixed with who is checking. */
   fail(message: string): never {

@@ -129,6 +129,7 @@ export class DataLoader implements Iterable<Batch> {
     return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
   }
 
+  /** One epoch of batches, reshuffled each time it is iterated. */
   *[Symbol.iterator](): Iterator<Batch> {
     const n = this.dataset.length;
     const batches = this.length;

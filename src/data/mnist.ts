@@ -8,7 +8,17 @@ import { type IdxArray, parseIdx } from './idx.js';
 export type MnistSplit = 'train' | 'test';
 
 /** The standard file names of LeCun's distribution (Fashion-MNIST and EMNIST reuse them). */
-export const MNIST_FILES: Readonly<Record<MnistSplit, { images: string; labels: string }>> = Object.freeze({
+export const MNIST_FILES: Readonly<
+  Record<
+    MnistSplit,
+    {
+      /** The IDX file of the images. */
+      images: string;
+      /** The IDX file of the labels. */
+      labels: string;
+    }
+  >
+> = Object.freeze({
   train: { images: 'train-images-idx3-ubyte', labels: 'train-labels-idx1-ubyte' },
   test: { images: 't10k-images-idx3-ubyte', labels: 't10k-labels-idx1-ubyte' },
 });

@@ -129,6 +129,7 @@ function insertTensors(value: unknown, tensors: Map<string, Tensor>, used: Set<s
 
 // ---- writing ----
 
+/** What saveCheckpoint() and encodeCheckpoint() write. */
 export interface CheckpointContents {
   /**
    * Its weights and buffers are saved, and its architecture too when every
@@ -188,6 +189,7 @@ export function encodeCheckpoint(contents: CheckpointContents): Uint8Array {
 
 // ---- reading ----
 
+/** How loadCheckpoint() rebuilds what it reads. */
 export interface RestoreOptions<O extends StatefulOptimizer = StatefulOptimizer> {
   /** Load into this model (checked first); without it a fresh model is built from the saved architecture. */
   model?: Module;

@@ -1,11 +1,9 @@
 import { record } from '../autograd/graph.js';
 import { ValueError } from '../core/errors.js';
 import { normalizeAxes, normalizeAxis } from '../core/shape.js';
-import type { Tensor } from '../core/tensor.js';
+import type { Axes, Tensor } from '../core/tensor.js';
 import { k, type ReduceOp } from './contract.js';
 import { assertTensor, empty } from './util.js';
-
-export type Axes = number | readonly number[] | null | undefined;
 
 function reducedShape(shape: readonly number[], axes: readonly number[], keepDims: boolean): number[] {
   const out: number[] = [];
@@ -22,7 +20,7 @@ function expandBack(t: Tensor, inputShape: readonly number[], axes: readonly num
   return t.reshape(reducedShape(inputShape, axes, true)).expand(inputShape);
 }
 
-function reduceOp(op: ReduceOp, x: Tensor, axesArg: Axes, keepDims: boolean): Tensor {
+function reduceOp(op: ReduceOp, x: Tensor, axesArg: Axes | undefined, keepDims: boolean): Tensor {
   assertTensor(op, 'input', x);
   const axes = normalizeAxes(op, axesArg, x.ndim);
   if ((op === 'max' || op === 'min') && axes.some((a) => x.shape[a] === 0)) {

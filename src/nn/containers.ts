@@ -102,6 +102,7 @@ abstract class OrderedContainer extends Module {
     return [...this._keys];
   }
 
+  /** The children, in order. */
   *[Symbol.iterator](): Iterator<Module> {
     for (const key of this._keys) yield this.child(key);
   }

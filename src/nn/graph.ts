@@ -198,7 +198,17 @@ export interface ModelSpec<O extends SymbolicTensor | readonly SymbolicTensor[]>
 }
 
 /** Reference to a tensor in a saved graph: a model input or an output of a node. */
-export type GraphRef = { input: number } | { node: number; output: number };
+export type GraphRef =
+  | {
+      /** Index of the model input. */
+      input: number;
+    }
+  | {
+      /** Index of the node (layer call), in execution order. */
+      node: number;
+      /** Which of the node's outputs. */
+      output: number;
+    };
 
 /**
  * A model defined by a graph of layer calls between symbolic inputs and

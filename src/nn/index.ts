@@ -15,6 +15,7 @@ export {
   ConvTranspose1d,
   ConvTranspose2d,
   type ConvTransposeLayerOptions,
+  type LayerExtras,
 } from './layers/conv.js';
 export { AlphaDropout, Dropout, type DropoutOptions } from './layers/dropout.js';
 export { Embedding, type EmbeddingOptions } from './layers/embedding.js';
@@ -28,6 +29,7 @@ export {
   AdaptiveAvgPool2d,
   AdaptiveMaxPool1d,
   AdaptiveMaxPool2d,
+  type AdaptivePoolValues,
   AvgPool1d,
   AvgPool2d,
   type AvgPoolLayerOptions,
@@ -40,9 +42,13 @@ export {
   type MaxPoolLayerOptions,
   MaxUnpool1d,
   MaxUnpool2d,
+  type NameOption,
+  type PoolClass,
   type PoolLayerOptions,
+  type WindowOverrides,
 } from './layers/pool.js';
 export {
+  type CellExtras,
   type CellOptions,
   ConvLSTM2d,
   type ConvLSTM2dOptions,
@@ -53,6 +59,7 @@ export {
   LSTMCell,
   type LSTMCellOptions,
   type LSTMOptions,
+  type RecurrentExtras,
   type RecurrentOptions,
   RecurrentOutput,
   type RecurrentResult,

@@ -101,7 +101,15 @@ export function calculateGain(nonlinearity: Nonlinearity | string, param?: numbe
  * fanIn and fanOut of a weight of shape [out, in, ...kernel]. Needs at least
  * two dimensions: a bias vector has no fan of its own.
  */
-export function computeFans(shape: readonly number[], op = 'computeFans'): { fanIn: number; fanOut: number } {
+export function computeFans(
+  shape: readonly number[],
+  op = 'computeFans',
+): {
+  /** Inputs feeding each output: in · kernel size. */
+  fanIn: number;
+  /** Outputs each input feeds: out · kernel size. */
+  fanOut: number;
+} {
   if (shape.length < 2) {
     throw new ValueError(`${op}: fan in and fan out need a tensor with at least 2 dimensions ([out, in, ...]), got shape ${fmtShape(shape)}`);
   }
@@ -359,7 +367,12 @@ export function initLayerParameters(
   fanIn: number,
   options: ParameterInitOptions,
   defaultWeight: (weight: Tensor, generator: Generator | undefined) => void,
-): { weight: Parameter; bias: Parameter | null } {
+): {
+  /** The initialised weight. */
+  weight: Parameter;
+  /** The initialised bias, or null without one. */
+  bias: Parameter | null;
+} {
   // Named after the layer, so `new Linear(1e6, 1e6)` says which layer asked for 4 TB.
   checkedSize(`${who} weight`, dtype, weightShape);
   const g = options.generator;

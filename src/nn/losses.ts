@@ -166,7 +166,13 @@ export const NLLLoss = lossClass('NLLLoss', (i, t, o) => nllLoss(i, t, o), { opt
  * KL divergence for log-probability inputs (PyTorch's KLDivLoss). The
  * reduction may also be 'batchmean', the KL divergence per sample.
  */
-export const KLDivLoss = lossClass<{ logTarget: OptionSpec<boolean> }, Reduction | 'batchmean'>('KLDivLoss', (i, t, o) => klDiv(i, t, o), {
+export const KLDivLoss = lossClass<
+  {
+    /** The target is given as log-probabilities (default false). */
+    logTarget: OptionSpec<boolean>;
+  },
+  Reduction | 'batchmean'
+>('KLDivLoss', (i, t, o) => klDiv(i, t, o), {
   reductions: [...REDUCTIONS, 'batchmean'],
   options: {
     /** The target is given as log-probabilities (default false). */

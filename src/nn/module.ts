@@ -38,8 +38,7 @@ export interface LoadResult {
  * `layers.0.bias`), in the order the properties were assigned. Properties whose
  * names start with an underscore are ignored. Buffers (running statistics)
  * are registered with registerBuffer().
- */
-/**
+ *
  * @typeParam In the arguments of forward (default: whatever a subclass
  *   declares)
  * @typeParam Out what forward returns (default: whatever a subclass declares)

@@ -23,6 +23,7 @@ export interface OptionSpec<T> {
   readonly toConfig?: (value: T) => unknown;
 }
 
+/** A layer's options by name, each with its default and check. */
 // biome-ignore lint/suspicious/noExplicitAny: a schema holds options of every value type
 export type OptionSchema = Record<string, OptionSpec<any>>;
 

@@ -7,6 +7,7 @@
 import '../backends/ref/index.js';
 
 export { backward, gradients } from '../autograd/backward.js';
+export type { Axes } from '../core/tensor.js';
 export { add, atan2, binaryOp, div, maximum, minimum, mul, pow, sub } from '../kernels/binary.js';
 export { cast } from '../kernels/cast.js';
 export { eq, ge, gt, isfinite, isinf, isnan, le, logicalAnd, logicalNot, logicalOr, logicalXor, lt, ne } from '../kernels/compare.js';
@@ -15,7 +16,6 @@ export { gather, indexAdd, indexSelect, scatterAdd } from '../kernels/gather.js'
 export { linear } from '../kernels/linear.js';
 export { matmul } from '../kernels/matmul.js';
 export { permute } from '../kernels/permute.js';
-export type { Axes } from '../kernels/reduce.js';
 export { argmax, argmin, max, min, prod, sum } from '../kernels/reduce.js';
 export { reshape } from '../kernels/reshape.js';
 export {

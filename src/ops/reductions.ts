@@ -1,11 +1,10 @@
 import { ValueError } from '../core/errors.js';
 import { checkNonEmptyAxes, normalizeAxes } from '../core/shape.js';
-import type { Tensor } from '../core/tensor.js';
-import type { Axes } from '../kernels/reduce.js';
+import type { Axes, Tensor } from '../core/tensor.js';
 import { assertTensor } from '../kernels/util.js';
 import { where } from '../kernels/where.js';
 
-function countOver(x: Tensor, axes: Axes, op: string): number {
+function countOver(x: Tensor, axes: Axes | undefined, op: string): number {
   return normalizeAxes(op, axes, x.ndim).reduce((p, a) => p * x.shape[a], 1);
 }
 

@@ -3,6 +3,7 @@ import type { Tensor } from '../core/tensor.js';
 import type { HyperCheck } from './hyperparams.js';
 import { type OptimizerParams, ParameterwiseOptimizer, type ParamGroup } from './optimizer.js';
 
+/** Options of Adadelta. */
 export interface AdadeltaOptions {
   /** Scales the computed step (default 1.0, Zeiler's method has no rate). */
   lr?: number;
@@ -12,12 +13,16 @@ export interface AdadeltaOptions {
   eps?: number;
   /** L2 penalty folded into the gradient (default 0). */
   weightDecay?: number;
+  /** Ascend the objective instead of descending (default false). */
   maximize?: boolean;
 }
 
+/** Hyper-parameters with every default filled in (what each parameter group holds). */
 export type AdadeltaHyper = Required<AdadeltaOptions>;
 
+/** Per-parameter state of Adadelta. */
 export interface AdadeltaState {
+  /** Updates applied so far. */
   step: number;
   /** Running average of squared gradients. */
   squareAvg: Tensor;
@@ -32,6 +37,7 @@ export interface AdadeltaState {
  * u ← ρu + (1−ρ)Δ²; w ← w − lr·Δ.
  */
 export class Adadelta extends ParameterwiseOptimizer<AdadeltaHyper, AdadeltaState> {
+  /** The class name saved in optimizer state dicts. */
   static readonly className = 'Adadelta';
 
   constructor(params: OptimizerParams<AdadeltaHyper>, options: AdadeltaOptions = {}) {

@@ -3,6 +3,7 @@ import type { Tensor } from '../core/tensor.js';
 import type { HyperCheck } from './hyperparams.js';
 import { type OptimizerParams, ParameterwiseOptimizer, type ParamGroup } from './optimizer.js';
 
+/** Options of Adagrad. */
 export interface AdagradOptions {
   /** Learning rate (default 1e-2). */
   lr?: number;
@@ -14,12 +15,16 @@ export interface AdagradOptions {
   initialAccumulatorValue?: number;
   /** Added to the root of the sum, for stability (default 1e-10). */
   eps?: number;
+  /** Ascend the objective instead of descending (default false). */
   maximize?: boolean;
 }
 
+/** Hyper-parameters with every default filled in (what each parameter group holds). */
 export type AdagradHyper = Required<AdagradOptions>;
 
+/** Per-parameter state of Adagrad. */
 export interface AdagradState {
+  /** Updates applied so far. */
   step: number;
   /** Running sum of squared gradients. */
   sum: Tensor;
@@ -31,6 +36,7 @@ export interface AdagradState {
  * s ← s + g²; w ← w − lr_t·g / (√s + eps).
  */
 export class Adagrad extends ParameterwiseOptimizer<AdagradHyper, AdagradState> {
+  /** The class name saved in optimizer state dicts. */
   static readonly className = 'Adagrad';
 
   constructor(params: OptimizerParams<AdagradHyper>, options: AdagradOptions = {}) {

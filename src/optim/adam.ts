@@ -4,6 +4,7 @@ import { type AdamStepOptions, fusedStep } from '../ops/primitives.js';
 import { type HyperCheck, show } from './hyperparams.js';
 import { type OptimizerParams, ParameterwiseOptimizer, type ParamGroup } from './optimizer.js';
 
+/** Options of Adam and AdamW. */
 export interface AdamOptions {
   /** Learning rate (default 1e-3). */
   lr?: number;
@@ -15,12 +16,16 @@ export interface AdamOptions {
   weightDecay?: number;
   /** Use the running maximum of the second moment (Reddi et al., 2018). */
   amsgrad?: boolean;
+  /** Ascend the objective instead of descending (default false). */
   maximize?: boolean;
 }
 
+/** Hyper-parameters with every default filled in (what each parameter group holds). */
 export type AdamHyper = Required<AdamOptions>;
 
+/** Per-parameter state of Adam: the step count and moment estimates. */
 export interface AdamState {
+  /** Updates applied so far (for bias correction). */
   step: number;
   /** First moment m. */
   expAvg: Tensor;
@@ -36,6 +41,7 @@ export interface AdamState {
  * then distorts) or straight onto the weights (AdamW, Loshchilov and Hutter).
  */
 export abstract class AdamFamily extends ParameterwiseOptimizer<AdamHyper, AdamState> {
+  /** Whether weight decay is applied to the weights directly (AdamW) rather than through the gradient (Adam). */
   protected abstract readonly decoupledWeightDecay: boolean;
 
   protected constructor(params: OptimizerParams<AdamHyper>, defaults: AdamHyper, options: AdamOptions) {
@@ -115,7 +121,9 @@ export function adamUpdate(w: FloatArray, g: FloatArray, m: FloatArray, v: Float
  * term added to g; see {@link AdamW} for the decoupled form.
  */
 export class Adam extends AdamFamily {
+  /** The class name saved in optimizer state dicts. */
   static readonly className = 'Adam';
+  /** Adam adds weight decay to the gradient. */
   protected readonly decoupledWeightDecay = false;
 
   constructor(params: OptimizerParams<AdamHyper>, options: AdamOptions = {}) {

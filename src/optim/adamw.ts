@@ -8,7 +8,9 @@ import type { OptimizerParams } from './optimizer.js';
  * defaults to 1e-2.
  */
 export class AdamW extends AdamFamily {
+  /** The class name saved in optimizer state dicts. */
   static readonly className = 'AdamW';
+  /** AdamW decays the weights directly. */
   protected readonly decoupledWeightDecay = true;
 
   constructor(params: OptimizerParams<AdamHyper>, options: AdamOptions = {}) {

@@ -22,6 +22,7 @@ function gradsOf(params: Tensor[]): FloatArray[] {
   return out;
 }
 
+/** Options of clipGradNorm(). */
 export interface ClipGradNormOptions {
   /** Throw when the total norm is NaN or infinite, instead of scaling by a NaN (default false). */
   errorIfNonfinite?: boolean;

@@ -6,6 +6,7 @@ import { strongWolfe } from './linesearch.js';
 import { type Closure, Optimizer, type OptimizerParams, type ParamGroup, type ParamGroupSpec } from './optimizer.js';
 import type { StateValue } from './statedict.js';
 
+/** Options of LBFGS (PyTorch's names and defaults). */
 export interface LBFGSOptions {
   /** Scales every step (default 1). */
   lr?: number;
@@ -23,13 +24,21 @@ export interface LBFGSOptions {
   lineSearchFn?: 'strongWolfe' | 'strong_wolfe' | null;
 }
 
+/** Hyper-parameters with every default filled in (what each parameter group holds). */
 export interface LBFGSHyper {
+  /** Step scale. */
   lr: number;
+  /** Iterations per step() call. */
   maxIter: number;
+  /** Closure evaluations per step() call. */
   maxEval: number;
+  /** Stop when every gradient element is at most this in magnitude. */
   toleranceGrad: number;
+  /** Stop when the loss or step changes by less than this. */
   toleranceChange: number;
+  /** Curvature pairs kept. */
   historySize: number;
+  /** The line search, or null for a fixed step. */
   lineSearchFn: 'strongWolfe' | 'strong_wolfe' | null;
 }
 
@@ -40,17 +49,23 @@ export interface LBFGSHyper {
 export interface LBFGSState {
   /** Closure evaluations and iterations over all step() calls. */
   funcEvals: number;
+  /** Iterations so far. */
   nIter: number;
   /** Last search direction and step length. */
   d: Tensor | null;
+  /** Last step length. */
   t: number | null;
   /** Gradient differences y_k and steps s_k (newest last), with ρ_k = 1/(y_k·s_k). */
   oldDirs: Tensor[];
+  /** Past steps s_k. */
   oldStps: Tensor[];
+  /** 1 / (y_k · s_k) for each pair. */
   ro: number[];
   /** Scale γ of the initial inverse Hessian γI. */
   hDiag: number;
+  /** The gradient at the last iterate. */
   prevFlatGrad: Tensor | null;
+  /** The loss at the last iterate. */
   prevLoss: number | null;
 }
 
@@ -92,6 +107,7 @@ function vec(a: Float64Array): Tensor {
  * for (let i = 0; i < 10; i++) opt.step(() => { opt.zeroGrad(); const l = loss(); l.backward(); return l; });
  */
 export class LBFGS extends Optimizer<LBFGSHyper, LBFGSState> {
+  /** The class name saved in optimizer state dicts. */
   static readonly className = 'LBFGS';
 
   constructor(params: OptimizerParams<LBFGSHyper>, options: LBFGSOptions = {}) {

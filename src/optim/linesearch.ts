@@ -1,6 +1,12 @@
 /** The loss and flat gradient at x + t·d, for a trial step t along direction d. */
-export type DirectionalObjective = (t: number) => { loss: number; grad: Float64Array };
+export type DirectionalObjective = (t: number) => {
+  /** The loss at x + t·d. */
+  loss: number;
+  /** The flat gradient at x + t·d. */
+  grad: Float64Array;
+};
 
+/** Constants and budget of the strong-Wolfe line search. */
 export interface StrongWolfeOptions {
   /** Sufficient-decrease (Armijo) constant (default 1e-4). */
   c1?: number;
@@ -12,10 +18,13 @@ export interface StrongWolfeOptions {
   maxLs?: number;
 }
 
+/** What strongWolfe() found. */
 export interface LineSearchResult {
   /** The accepted step t. */
   t: number;
+  /** The loss at the accepted step. */
   loss: number;
+  /** The flat gradient at the accepted step. */
   grad: Float64Array;
   /** How many times the objective was evaluated. */
   evals: number;

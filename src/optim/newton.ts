@@ -6,6 +6,7 @@ import type { HyperCheck } from './hyperparams.js';
 import { type Closure, Optimizer, type OptimizerParams, type ParamGroup, type ParamGroupSpec } from './optimizer.js';
 import type { StateValue } from './statedict.js';
 
+/** Options of Newton's method. */
 export interface NewtonOptions {
   /** Fraction of the Newton step taken (default 1: the full step to the minimum of the local quadratic model). */
   lr?: number;
@@ -18,8 +19,10 @@ export interface NewtonOptions {
   onSingular?: 'throw' | 'gradientStep';
 }
 
+/** Hyper-parameters with every default filled in (what each parameter group holds). */
 export type NewtonHyper = Required<NewtonOptions>;
 
+/** State of Newton's method. */
 export interface NewtonState {
   /** Number of step() calls. */
   step: number;
@@ -135,6 +138,7 @@ function luSolve(a: Float64Array, b: Float64Array, n: number): Float64Array | nu
  * graph again. Newton neither reads nor writes `.grad`.
  */
 export class Newton extends Optimizer<NewtonHyper, NewtonState> {
+  /** The class name saved in optimizer state dicts. */
   static readonly className = 'Newton';
 
   constructor(params: OptimizerParams<NewtonHyper>, options: NewtonOptions = {}) {

@@ -8,6 +8,7 @@ import { decodeRecord, type EncodedValue, encodeRecord, type StateValue } from '
 
 /** Every optimizer has a learning rate, which schedulers change per group. */
 export interface BaseHyper {
+  /** Learning rate. */
   lr: number;
 }
 
@@ -16,10 +17,21 @@ export interface BaseHyper {
  * the first scheduler built on an optimizer records the starting rate in
  * `initialLr` (PyTorch's `initial_lr`).
  */
-export type ParamGroup<H extends BaseHyper> = H & { params: Tensor[]; initialLr?: number };
+export type ParamGroup<H extends BaseHyper> = H & {
+  /** The group's parameters. */
+  params: Tensor[];
+  /** The rate before any scheduler changed it. */
+  initialLr?: number;
+};
 
 /** A parameter group as given to a constructor: its tensors and the options it overrides. */
-export type ParamGroupSpec<H extends BaseHyper> = { params: Iterable<Tensor> } & Partial<H> & { initialLr?: number };
+export type ParamGroupSpec<H extends BaseHyper> = {
+  /** The group's parameters. */
+  params: Iterable<Tensor>;
+} & Partial<H> & {
+    /** The rate before any scheduler changed it (restored groups). */
+    initialLr?: number;
+  };
 
 /** Parameters to optimize: tensors (one group), or parameter groups. */
 export type OptimizerParams<H extends BaseHyper> = Iterable<Tensor> | Iterable<ParamGroupSpec<H>>;
@@ -41,12 +53,19 @@ export type Closure = () => Tensor;
  *   its parameters.
  */
 export interface OptimizerStateDict {
+  /** Always 'neurite.optimizer', so other JSON is refused. */
   format: 'neurite.optimizer';
+  /** Format version. */
   version: 1;
   /** The optimizer's class name ('Adam'...), checked on load. */
   optimizer: string;
+  /** Per-parameter state by parameter index. */
   state: Record<string, Record<string, EncodedValue>>;
-  paramGroups: (Record<string, EncodedValue> & { params: number[] })[];
+  /** Each group's hyper-parameters and the indices of its parameters. */
+  paramGroups: (Record<string, EncodedValue> & {
+    /** Indices of the group's parameters. */
+    params: number[];
+  })[];
 }
 
 const RESERVED_GROUP_KEYS = ['params', 'initialLr'];
@@ -81,6 +100,7 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper, S extends objec
   readonly className: string;
   /** The hyper-parameters a group gets unless it overrides them. */
   readonly defaults: Readonly<H>;
+  /** The parameter groups with their hyper-parameters; schedulers rewrite `lr` here. */
   readonly paramGroups: ParamGroup<H>[] = [];
   /** Per-parameter state (moment buffers, step counts), created at a parameter's first update. */
   readonly state = new Map<Tensor, S>();

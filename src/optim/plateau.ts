@@ -4,6 +4,7 @@ import { HyperCheck, show } from './hyperparams.js';
 import type { LRSchedulerLike, SchedulableOptimizer, SchedulerStateDict } from './schedulers.js';
 import { decodeRecord, encodeRecord, type StateValue } from './statedict.js';
 
+/** Options of ReduceLROnPlateau (PyTorch's names and defaults). */
 export interface ReduceLROnPlateauOptions {
   /** 'min': the metric should fall (a loss); 'max': it should rise (an accuracy). Default 'min'. */
   mode?: 'min' | 'max';
@@ -43,8 +44,11 @@ interface PlateauOptions {
  * the mirror images for mode max). Call `step(metric)` once per epoch.
  */
 export class ReduceLROnPlateau implements LRSchedulerLike {
+  /** The class name saved in state dicts. */
   static readonly className = 'ReduceLROnPlateau';
+  /** The class name saved in state dicts. */
   readonly className = ReduceLROnPlateau.className;
+  /** The optimizer whose rates are changed. */
   readonly optimizer: SchedulableOptimizer;
   /** Best metric so far (±Infinity before the first step). */
   best: number;
@@ -102,6 +106,7 @@ export class ReduceLROnPlateau implements LRSchedulerLike {
     return thresholdMode === 'rel' ? a > best * (threshold + 1) : a > best + threshold;
   }
 
+  /** True while the scheduler waits after a reduction before counting bad epochs again. */
   get inCooldown(): boolean {
     return this.cooldownCounter > 0;
   }
@@ -141,6 +146,7 @@ export class ReduceLROnPlateau implements LRSchedulerLike {
     return [...this.lastLr];
   }
 
+  /** A JSON-ready snapshot of the counters and options. */
   stateDict(): SchedulerStateDict {
     return {
       format: 'neurite.scheduler',
@@ -157,6 +163,7 @@ export class ReduceLROnPlateau implements LRSchedulerLike {
     };
   }
 
+  /** Restore a state taken by stateDict(); throws SerializationError on a state of another scheduler. */
   loadStateDict(dict: SchedulerStateDict): void {
     const where = 'ReduceLROnPlateau.loadStateDict';
     if (dict === null || typeof dict !== 'object') throw new SerializationError(`${where}: expected a state dict object, got ${show(dict)}`);

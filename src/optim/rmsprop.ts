@@ -3,6 +3,7 @@ import type { Tensor } from '../core/tensor.js';
 import type { HyperCheck } from './hyperparams.js';
 import { type OptimizerParams, ParameterwiseOptimizer, type ParamGroup } from './optimizer.js';
 
+/** Options of RMSprop. */
 export interface RMSpropOptions {
   /** Learning rate (default 1e-2). */
   lr?: number;
@@ -16,13 +17,18 @@ export interface RMSpropOptions {
   momentum?: number;
   /** Normalize by the estimated variance (subtract the squared mean gradient) instead of the raw second moment. */
   centered?: boolean;
+  /** Ascend the objective instead of descending (default false). */
   maximize?: boolean;
 }
 
+/** Hyper-parameters with every default filled in (what each parameter group holds). */
 export type RMSpropHyper = Required<RMSpropOptions>;
 
+/** Per-parameter state of RMSprop. */
 export interface RMSpropState {
+  /** Updates applied so far. */
   step: number;
+  /** Running average of squared gradients. */
   squareAvg: Tensor;
   /** Only with momentum > 0. */
   momentumBuffer?: Tensor;
@@ -36,6 +42,7 @@ export interface RMSpropState {
  * b ← m·b + g/den and w ← w − lr·b, else w ← w − lr·g/den.
  */
 export class RMSprop extends ParameterwiseOptimizer<RMSpropHyper, RMSpropState> {
+  /** The class name saved in optimizer state dicts. */
   static readonly className = 'RMSprop';
 
   constructor(params: OptimizerParams<RMSpropHyper>, options: RMSpropOptions = {}) {

@@ -4,7 +4,13 @@ import { decodeRecord, type EncodedValue, encodeRecord, type StateValue } from '
 
 /** What a scheduler needs from an optimizer: groups whose `lr` it may rewrite. */
 export interface SchedulableOptimizer {
-  readonly paramGroups: { lr: number; initialLr?: number }[];
+  /** The groups whose `lr` the scheduler rewrites. */
+  readonly paramGroups: {
+    /** The group's current learning rate. */
+    lr: number;
+    /** The rate before any scheduler changed it. */
+    initialLr?: number;
+  }[];
 }
 
 /**
@@ -14,10 +20,15 @@ export interface SchedulableOptimizer {
  * as in optimizer state dicts.
  */
 export interface SchedulerStateDict {
+  /** Always 'neurite.scheduler', so other JSON is refused. */
   format: 'neurite.scheduler';
+  /** Format version. */
   version: 1;
+  /** The scheduler's class name, checked on load. */
   scheduler: string;
+  /** The scheduler's options. */
   options: Record<string, EncodedValue>;
+  /** The scheduler's counters. */
   state: Record<string, EncodedValue>;
 }
 
@@ -25,7 +36,9 @@ export interface SchedulerStateDict {
 export interface LRSchedulerLike {
   /** The rate of each parameter group after the last step (or construction). */
   getLastLr(): number[];
+  /** A JSON-ready snapshot of the scheduler's state. */
   stateDict(): SchedulerStateDict;
+  /** Restore a state taken by stateDict(). */
   loadStateDict(dict: SchedulerStateDict): void;
 }
 
@@ -66,7 +79,9 @@ function integerField(where: string, v: StateValue, min: number): number {
  * earlier scheduler did) and applies the rate of epoch 0, as PyTorch does.
  */
 export abstract class LRScheduler<O extends object> implements LRSchedulerLike {
+  /** The class name saved in state dicts. */
   readonly className: string;
+  /** The optimizer whose rates are changed. */
   readonly optimizer: SchedulableOptimizer;
   /** The rate each group started from. */
   readonly baseLrs: number[];
@@ -142,6 +157,7 @@ export abstract class LRScheduler<O extends object> implements LRSchedulerLike {
   }
 }
 
+/** Options of StepLR. */
 export interface StepLROptions {
   /** Multiply the rate by gamma every stepSize epochs. */
   stepSize: number;
@@ -151,6 +167,7 @@ export interface StepLROptions {
 
 /** lr = initialLr · gamma^⌊epoch / stepSize⌋. */
 export class StepLR extends LRScheduler<Required<StepLROptions>> {
+  /** The class name saved in state dicts. */
   static readonly className = 'StepLR';
 
   constructor(optimizer: SchedulableOptimizer, options: StepLROptions) {
@@ -170,6 +187,7 @@ export class StepLR extends LRScheduler<Required<StepLROptions>> {
   }
 }
 
+/** Options of MultiStepLR. */
 export interface MultiStepLROptions {
   /** Epochs at which the rate is multiplied by gamma (a repeated epoch multiplies by gamma once per mention). */
   milestones: readonly number[];
@@ -178,7 +196,13 @@ export interface MultiStepLROptions {
 }
 
 /** lr = initialLr · gamma^(number of milestones ≤ epoch). */
-export class MultiStepLR extends LRScheduler<{ milestones: number[]; gamma: number }> {
+export class MultiStepLR extends LRScheduler<{
+  /** Epochs at which the rate is multiplied by gamma. */
+  milestones: number[];
+  /** The factor applied at each milestone. */
+  gamma: number;
+}> {
+  /** The class name saved in state dicts. */
   static readonly className = 'MultiStepLR';
 
   constructor(optimizer: SchedulableOptimizer, options: MultiStepLROptions) {
@@ -204,6 +228,7 @@ export class MultiStepLR extends LRScheduler<{ milestones: number[]; gamma: numb
   }
 }
 
+/** Options of ExponentialLR. */
 export interface ExponentialLROptions {
   /** Multiply the rate by gamma every epoch. */
   gamma: number;
@@ -211,6 +236,7 @@ export interface ExponentialLROptions {
 
 /** lr = initialLr · gamma^epoch. */
 export class ExponentialLR extends LRScheduler<ExponentialLROptions> {
+  /** The class name saved in state dicts. */
   static readonly className = 'ExponentialLR';
 
   constructor(optimizer: SchedulableOptimizer, options: ExponentialLROptions) {
@@ -228,6 +254,7 @@ export class ExponentialLR extends LRScheduler<ExponentialLROptions> {
   }
 }
 
+/** Options of CosineAnnealingLR. */
 export interface CosineAnnealingLROptions {
   /** Epochs from the initial rate down to etaMin (half a period). */
   tMax: number;
@@ -243,6 +270,7 @@ export interface CosineAnnealingLROptions {
  * nothing else changes the rate.
  */
 export class CosineAnnealingLR extends LRScheduler<Required<CosineAnnealingLROptions>> {
+  /** The class name saved in state dicts. */
   static readonly className = 'CosineAnnealingLR';
 
   constructor(optimizer: SchedulableOptimizer, options: CosineAnnealingLROptions) {
@@ -268,6 +296,7 @@ export class CosineAnnealingLR extends LRScheduler<Required<CosineAnnealingLROpt
   }
 }
 
+/** Options of LinearLR. */
 export interface LinearLROptions {
   /** Factor at epoch 0, in (0, 1] (default 1/3). */
   startFactor?: number;
@@ -283,6 +312,7 @@ export interface LinearLROptions {
  * lr = initialLr·(startFactor + (endFactor − startFactor)·min(epoch, totalIters)/totalIters).
  */
 export class LinearLR extends LRScheduler<Required<LinearLROptions>> {
+  /** The class name saved in state dicts. */
   static readonly className = 'LinearLR';
 
   constructor(optimizer: SchedulableOptimizer, options: LinearLROptions = {}) {

@@ -4,6 +4,7 @@ import { fusedStep, type SgdStepOptions } from '../ops/primitives.js';
 import type { HyperCheck } from './hyperparams.js';
 import { type OptimizerParams, ParameterwiseOptimizer, type ParamGroup } from './optimizer.js';
 
+/** Options of SGD (PyTorch's names and defaults). */
 export interface SGDOptions {
   /** Learning rate (default 1e-3). */
   lr?: number;
@@ -19,8 +20,10 @@ export interface SGDOptions {
   maximize?: boolean;
 }
 
+/** Hyper-parameters with every default filled in (what each parameter group holds). */
 export type SGDHyper = Required<SGDOptions>;
 
+/** Per-parameter state of SGD: the momentum buffer. */
 export interface SGDState {
   /** The momentum buffer b, null when momentum is 0. */
   momentumBuffer: Tensor | null;
@@ -32,6 +35,7 @@ export interface SGDState {
  * the step direction is b, or g + m·b with Nesterov; w ← w − lr·direction.
  */
 export class SGD extends ParameterwiseOptimizer<SGDHyper, SGDState> {
+  /** The class name saved in optimizer state dicts. */
   static readonly className = 'SGD';
 
   constructor(params: OptimizerParams<SGDHyper>, options: SGDOptions = {}) {

@@ -16,8 +16,11 @@ export type StateValue = number | boolean | string | null | Tensor | readonly St
  * as doubles, so the round trip is bit-exact for both float dtypes.
  */
 export interface EncodedTensor {
+  /** Dimensions. */
   shape: number[];
+  /** Element type. */
   dtype: DType;
+  /** The elements, with non-finite values and -0 as strings. */
   data: (number | string)[];
 }
 

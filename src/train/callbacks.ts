@@ -12,9 +12,13 @@ import { higherIsBetter } from './metrics.js';
 export interface OptimizerLike {
   /** One update from the parameters' gradients; optimizers that re-evaluate the loss (L-BFGS) call the closure. */
   step(closure?: () => Tensor): unknown;
+  /** Clear the parameters' gradients. */
   zeroGrad(): void;
   /** Parameter groups; `lr` is read for the logs and written by learning-rate callbacks. */
-  readonly paramGroups: { lr: number }[];
+  readonly paramGroups: {
+    /** The group's learning rate. */
+    lr: number;
+  }[];
 }
 
 /** Returned by callback hooks; fit awaits promises before it goes on. */
@@ -30,10 +34,13 @@ export interface BatchLogs {
 
 /** The running state of a fit call, shared with every callback. */
 export interface TrainContext {
+  /** The model being trained. */
   readonly model: Module;
+  /** The optimizer stepping the model. */
   readonly optimizer: OptimizerLike;
   /** Training runs epochs initialEpoch .. epochs-1. */
   readonly initialEpoch: number;
+  /** Training stops before this epoch. */
   readonly epochs: number;
   /** Batches per epoch, when the data can tell (tensors, datasets, DataLoaders). */
   readonly stepsPerEpoch: number | undefined;
@@ -41,9 +48,11 @@ export interface TrainContext {
   readonly epoch: number;
   /** Optimizer steps taken so far in this fit call. */
   readonly step: number;
+  /** The history being recorded. */
   readonly history: History;
   /** Ask fit to stop: after the current batch when called during an epoch, else before the next epoch. */
   stopTraining(reason: string): void;
+  /** True once a callback has called stopTraining(). */
   readonly stopRequested: boolean;
 }
 
@@ -53,11 +62,15 @@ export interface TrainContext {
  * given, after the built-in TerminateOnNaN.
  */
 export interface Callback {
+  /** Once, before the first epoch. */
   onTrainBegin?(ctx: TrainContext): Awaitable;
+  /** Before an epoch's first batch. */
   onEpochBegin?(epoch: number, ctx: TrainContext): Awaitable;
+  /** Before a batch is run. */
   onBatchBegin?(batch: number, ctx: TrainContext): Awaitable;
   /** After backward() and gradient clipping, before optimizer.step(): the gradients are in each parameter's `.grad`. */
   onBeforeOptimizerStep?(batch: number, logs: BatchLogs, ctx: TrainContext): Awaitable;
+  /** After a batch's optimizer step. */
   onBatchEnd?(batch: number, logs: BatchLogs, ctx: TrainContext): Awaitable;
   /** After the epoch's logs (validation included) are recorded in the history. */
   onEpochEnd?(epoch: number, logs: EpochLogs, ctx: TrainContext): Awaitable;
@@ -65,6 +78,7 @@ export interface Callback {
   onTrainEnd?(history: History, ctx: TrainContext): Awaitable;
 }
 
+/** Whether the monitored value improves downward ('min'), upward ('max'), or as its name says ('auto': accuracy-like keys up, others down). */
 export type MonitorMode = 'min' | 'max' | 'auto';
 
 /** Tracks the best value of a monitored log key. */
@@ -123,6 +137,7 @@ function snapshot(model: Module): Map<string, Tensor> {
   return out;
 }
 
+/** Options of EarlyStopping (Keras's names and defaults). */
 export interface EarlyStoppingOptions {
   /** Log key to watch (default 'valLoss'). */
   monitor?: string;
@@ -145,8 +160,11 @@ export interface EarlyStoppingOptions {
 
 /** Stops training once the monitored quantity has stopped improving. */
 export class EarlyStopping implements Callback {
+  /** Epochs without improvement before stopping. */
   readonly patience: number;
+  /** Whether the best epoch's weights are put back at the end. */
   readonly restoreBestWeights: boolean;
+  /** Epochs to wait before counting. */
   readonly startFromEpoch: number;
   private readonly monitor: Monitor;
   private wait = 0;
@@ -167,7 +185,12 @@ export class EarlyStopping implements Callback {
   }
 
   /** The best monitored value seen, and its epoch (-1 before any). */
-  get best(): { value: number; epoch: number } {
+  get best(): {
+    /** The best value of the monitored key so far. */
+    value: number;
+    /** The epoch (0-based) that reached it. */
+    epoch: number;
+  } {
     return { value: this.monitor.best, epoch: this.monitor.bestEpoch };
   }
 
@@ -204,9 +227,11 @@ export class EarlyStopping implements Callback {
 
 /** A learning-rate scheduler as `optim/` defines them: `step()`, or `step(metric)` for plateau schedulers. */
 export interface SchedulerLike {
+  /** Steps the schedule; plateau schedulers take the monitored value. */
   step(metric?: number): unknown;
 }
 
+/** Options of LRSchedulerCallback. */
 export interface LRSchedulerCallbackOptions {
   /** Step the scheduler after every epoch (default) or after every optimizer step. */
   interval?: 'epoch' | 'batch';
@@ -216,8 +241,11 @@ export interface LRSchedulerCallbackOptions {
 
 /** Steps a learning-rate scheduler from fit: once per epoch (default) or once per batch. */
 export class LRSchedulerCallback implements Callback {
+  /** The scheduler being stepped. */
   readonly scheduler: SchedulerLike;
+  /** When the scheduler steps: after every epoch or every optimizer step. */
   readonly interval: 'epoch' | 'batch';
+  /** The log key watched. */
   readonly monitor: string | undefined;
 
   constructor(scheduler: SchedulerLike, options: LRSchedulerCallbackOptions = {}) {
@@ -249,6 +277,7 @@ export class LRSchedulerCallback implements Callback {
   }
 }
 
+/** Options of the ReduceLROnPlateau callback: the scheduler's options and the log key it watches. */
 export interface ReduceLROnPlateauOptions extends Omit<PlateauSchedulerOptions, 'mode'> {
   /** Log key to watch (default 'valLoss'). */
   monitor?: string;
@@ -265,6 +294,7 @@ export interface ReduceLROnPlateauOptions extends Omit<PlateauSchedulerOptions, 
  * at the end of each epoch.
  */
 export class ReduceLROnPlateau implements Callback {
+  /** The log key watched. */
   readonly monitor: string;
   /** The scheduler of the current (or last) fit call. */
   scheduler: PlateauScheduler | null = null;
@@ -300,11 +330,13 @@ export class ReduceLROnPlateau implements Callback {
   }
 }
 
+/** Options of ModelCheckpoint. */
 export interface ModelCheckpointOptions {
   /** Stores the model; called with the epoch (0-based) and its logs. Write files through `io/`, or keep weights in memory. */
   save: (model: Module, epoch: number, logs: EpochLogs) => Awaitable;
   /** Log key that decides what "best" is (default 'valLoss'). */
   monitor?: string;
+  /** Whether smaller or larger values of the monitored key are better (default 'auto'). */
   mode?: MonitorMode;
   /** Save only when the monitored value improves (default false: save every `every` epochs). */
   saveBestOnly?: boolean;
@@ -321,7 +353,9 @@ export interface ModelCheckpointOptions {
  * new ModelCheckpoint({ save: (model) => saveModel(model, 'checkpoints/best'), saveBestOnly: true })
  */
 export class ModelCheckpoint implements Callback {
+  /** Write only when the monitored value improves. */
   readonly saveBestOnly: boolean;
+  /** Act every this many epochs. */
   readonly every: number;
   private readonly save: ModelCheckpointOptions['save'];
   private readonly monitor: Monitor;
@@ -359,9 +393,13 @@ export class NonFiniteLossError extends NeuriteError {
   override name = 'NonFiniteLossError';
   constructor(
     message: string,
+    /** The epoch (0-based). */
     readonly epoch: number,
+    /** The batch (0-based, within the epoch). */
     readonly batch: number,
+    /** Optimizer steps taken before this batch. */
     readonly step: number,
+    /** The loss that was not finite. */
     readonly loss: number,
   ) {
     super(message);
@@ -436,6 +474,7 @@ export function formatLogValue(v: number): string {
   return a !== 0 && (a < 1e-3 || a >= 1e5) ? v.toExponential(3) : v.toFixed(4);
 }
 
+/** Options of ProgressLogger. */
 export interface ProgressLoggerOptions {
   /** Where lines go (default console.log). */
   log?: (line: string) => void;
@@ -445,6 +484,7 @@ export interface ProgressLoggerOptions {
 
 /** One line per epoch: `Epoch 3/10 - 12ms - loss: 0.1234 - accuracy: 0.9500 - valLoss: ... - lr: 0.0010`. */
 export class ProgressLogger implements Callback {
+  /** Act every this many epochs. */
   readonly every: number;
   private readonly log: (line: string) => void;
   private started = 0;
@@ -473,6 +513,7 @@ export class ProgressLogger implements Callback {
   }
 }
 
+/** Options of HistoryLogger. */
 export interface HistoryLoggerOptions {
   /** Receives the whole history document after every epoch, so it can overwrite a file (through `io/`) or a storage entry. */
   write: (text: string) => Awaitable;
@@ -482,6 +523,7 @@ export interface HistoryLoggerOptions {
 
 /** Writes the history as CSV or JSON after each epoch (Keras's CSVLogger), through a `write` hook. */
 export class HistoryLogger implements Callback {
+  /** The file format: 'csv' or 'json'. */
   readonly format: 'csv' | 'json';
   private readonly write: HistoryLoggerOptions['write'];
 

@@ -28,14 +28,25 @@ export type LossSpec = LossName | LossFn | Loss<string>;
  * pass each time it is iterated (a generator function's result can be iterated
  * only once; wrap it in `{ [Symbol.iterator]: () => gen() }`).
  */
-export type Data = { x: Tensor; y?: Tensor } | IndexedDataset | Iterable<Batch> | AsyncIterable<Batch>;
+export type Data =
+  | {
+      /** Inputs, one sample per row of the first axis. */
+      x: Tensor;
+      /** Targets, one per sample. */
+      y?: Tensor;
+    }
+  | IndexedDataset
+  | Iterable<Batch>
+  | AsyncIterable<Batch>;
 
 /** An optimizer, or a function building one over the model's trainable parameters (needed by model selection, which builds a model per run). */
 export type OptimizerSpec = OptimizerLike | ((params: Parameter[]) => OptimizerLike);
 
+/** Options of fit(). */
 export interface FitOptions {
   /** The loss: a name such as 'mse' or 'crossEntropy', a function (prediction, target) => scalar tensor, or a Loss module. */
   loss: LossSpec;
+  /** The optimizer: a name ('sgd', 'adam'...), an instance, or a factory given the model. */
   optimizer: OptimizerSpec;
   /** Train until this epoch (exclusive; default 1). With initialEpoch, the number of epochs run is epochs - initialEpoch. */
   epochs?: number;
@@ -61,6 +72,7 @@ export interface FitOptions {
   validationBatchSize?: number;
   /** Metrics to report per epoch, by name ('accuracy', 'f1'...), as Metric objects or as per-batch functions. */
   metrics?: readonly MetricSpec[];
+  /** Hooks run during training, in order. */
   callbacks?: readonly Callback[];
   /** Stop after the current batch when this signal aborts: fit resolves with the history so far and `history.stopped === 'aborted'`. */
   signal?: AbortSignalLike;
@@ -82,9 +94,11 @@ export interface FitOptions {
   detectAnomaly?: boolean;
 }
 
+/** Options of evaluate(). */
 export interface EvaluateOptions {
   /** Report the sample-weighted mean of this loss as 'loss'. */
   loss?: LossSpec;
+  /** Metrics to report beside the loss (names or Metric objects). */
   metrics?: readonly MetricSpec[];
   /** Samples per batch for tensor and dataset data (default 32). */
   batchSize?: number;
@@ -94,9 +108,11 @@ export interface EvaluateOptions {
   yieldEveryMs?: number;
 }
 
+/** Options of predict(). */
 export interface PredictOptions {
   /** Samples per batch (default 32). */
   batchSize?: number;
+  /** Stop at the next batch boundary when this signal aborts. */
   signal?: AbortSignalLike;
   /** Yield to the event loop when this many milliseconds passed since the last yield (default 15), as fit does. */
   yieldEveryMs?: number;

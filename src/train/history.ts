@@ -45,6 +45,7 @@ export class History {
     return s;
   }
 
+  /** Whether a series was logged under `key`. */
   has(key: string): boolean {
     return key in this.series;
   }
@@ -81,7 +82,16 @@ export class History {
   }
 
   /** JSON with `epoch`, `series` and the stop fields. NaN and infinities, which JSON cannot hold, become null. */
-  toJSON(): { epoch: number[]; series: Record<string, (number | null)[]>; stopped: StopReason | null; stopMessage: string | null } {
+  toJSON(): {
+    /** The epoch number of each entry. */
+    epoch: number[];
+    /** Each logged key's values, non-finite ones as null. */
+    series: Record<string, (number | null)[]>;
+    /** Why training stopped early, or null. */
+    stopped: StopReason | null;
+    /** The stop's message, or null. */
+    stopMessage: string | null;
+  } {
     const series: Record<string, (number | null)[]> = {};
     for (const [key, values] of Object.entries(this.series)) series[key] = values.map((v) => (Number.isFinite(v) ? v : null));
     return { epoch: [...this.epoch], series, stopped: this.stopped, stopMessage: this.stopMessage };

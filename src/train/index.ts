@@ -40,6 +40,7 @@ export {
   Accuracy,
   type Average,
   accuracy,
+  type BuiltinMetricName,
   type ClassificationOptions,
   confusionMatrix,
   F1Score,

@@ -12,14 +12,18 @@ import { classIndices } from '../data/dataset.js';
 export interface Metric {
   /** The key under which fit and evaluate report it ('accuracy', and 'valAccuracy' on validation data). */
   readonly name: string;
+  /** Forget everything seen (before each epoch). */
   reset(): void;
+  /** Accumulate one batch. */
   update(prediction: Tensor, target: Tensor): void;
+  /** The metric over everything seen since reset(). */
   result(): number;
 }
 
 /** A metric given as a plain function of one batch; fit averages it over batches weighted by batch size. */
 export type MetricFn = (prediction: Tensor, target: Tensor) => number;
 
+/** Options of metrics that threshold binary predictions. */
 export interface ThresholdOptions {
   /**
    * Decision threshold for binary predictions of shape [n] or [n, 1]
@@ -28,6 +32,7 @@ export interface ThresholdOptions {
   threshold?: number;
 }
 
+/** How a multi-class score is averaged: over the positive class only ('binary'), per class then averaged ('macro'), or over all decisions ('micro'). */
 export type Average = 'binary' | 'macro' | 'micro';
 
 export interface ClassificationOptions extends ThresholdOptions {
@@ -130,6 +135,7 @@ export class Accuracy implements Metric {
  */
 export class TopKAccuracy implements Metric {
   readonly name: string;
+  /** How many top classes count as a hit. */
   readonly k: number;
   private correct = 0;
   private count = 0;
@@ -495,7 +501,10 @@ export function higherIsBetter(key: string): boolean {
 
 type MetricFactory = (name: string, threshold: number | undefined) => Metric;
 
-const factories = {
+/** The metric names that getMetric knows besides the top-k family. */
+export type BuiltinMetricName = 'accuracy' | 'acc' | 'precision' | 'recall' | 'f1' | 'mse' | 'meanSquaredError' | 'rmse' | 'mae' | 'meanAbsoluteError' | 'r2';
+
+const factories: Record<BuiltinMetricName, MetricFactory> = {
   accuracy: (name, threshold) => new Accuracy({ name, threshold }),
   acc: (name, threshold) => new Accuracy({ name, threshold }),
   precision: (name, threshold) => new Precision({ name, threshold }),
@@ -507,10 +516,10 @@ const factories = {
   mae: (name) => new MeanAbsoluteError({ name }),
   meanAbsoluteError: (name) => new MeanAbsoluteError({ name }),
   r2: (name) => new R2Score({ name }),
-} satisfies Record<string, MetricFactory>;
+};
 
 /** The metric names getMetric knows, so that a misspelt name ('acuracy') fails to compile. */
-export type MetricName = keyof typeof factories | `top${number}Accuracy` | 'topKAccuracy';
+export type MetricName = BuiltinMetricName | `top${number}Accuracy` | 'topKAccuracy';
 
 /** Anything fit and evaluate accept in `metrics`: a name, a Metric object, or a per-batch function. */
 export type MetricSpec = MetricName | Metric | MetricFn;
@@ -581,7 +590,7 @@ export function r2Score(prediction: Tensor, target: Tensor): number {
 
 /**
  * Counts of (true class, predicted class) pairs as an int32 tensor of shape
- * [C, C]: row i, column j counts samples of class i predicted as class j
+ * `[C, C]`: row i, column j counts samples of class i predicted as class j
  * (scikit-learn's layout). C is `numClasses` or else the number of classes
  * seen in the prediction's shape and in both label sets.
  */

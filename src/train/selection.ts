@@ -11,7 +11,9 @@ import { higherIsBetter, type MetricSpec } from './metrics.js';
 
 /** Labelled samples held as tensors. */
 export interface SupervisedData {
+  /** Inputs. */
   x: Tensor;
+  /** Targets. */
   y: Tensor;
 }
 
@@ -20,7 +22,14 @@ export interface SupervisedData {
  * that override the shared ones for this run (a learning rate being searched,
  * say: `{model, fitOptions: {optimizer: (p) => new Adam(p, {lr})}}`).
  */
-export type BuildResult = Module | { model: Module; fitOptions?: Partial<FitOptions> };
+export type BuildResult =
+  | Module
+  | {
+      /** A fresh model for this run. */
+      model: Module;
+      /** Fit options for this run, overriding the shared ones. */
+      fitOptions?: Partial<FitOptions>;
+    };
 
 function unpack(op: string, built: BuildResult, base: FitOptions): { model: Module; fitOptions: FitOptions } {
   if (built instanceof Module) return { model: built, fitOptions: base };
@@ -57,6 +66,7 @@ function summarize(runs: readonly EpochLogs[]): { mean: EpochLogs; std: EpochLog
   return { mean, std };
 }
 
+/** Options of crossValidate(). */
 export interface CrossValidateOptions {
   /** Number of folds (default 5). */
   k?: number;
@@ -72,19 +82,27 @@ export interface CrossValidateOptions {
   fitOptions: FitOptions;
   /** Metrics scored on each held-out fold (default: fitOptions.metrics). The loss is always scored. */
   metrics?: readonly MetricSpec[];
+  /** Stop at the next batch boundary when this signal aborts. */
   signal?: AbortSignalLike;
 }
 
+/** One fold of a cross-validation. */
 export interface FoldResult {
+  /** The fold (0-based). */
   fold: number;
   /** Loss and metrics on the held-out samples. */
   scores: EpochLogs;
+  /** Training history of this run. */
   history: History;
+  /** Training samples. */
   trainSize: number;
+  /** Held-out samples. */
   testSize: number;
 }
 
+/** What crossValidate() returns: each fold's result and their mean. */
 export interface CrossValidationResult {
+  /** Every fold, in order. */
   folds: FoldResult[];
   /** Mean of each score over the folds. */
   mean: EpochLogs;
@@ -145,6 +163,7 @@ export async function crossValidate(
   return { folds: results, ...summarize(results.map((r) => r.scores)) };
 }
 
+/** Options of gridSearch() and randomSearch(). */
 export interface SearchOptions {
   /** Shared fit options; a builder's `fitOptions` override them per candidate. `optimizer` must be a function (params) => optimizer. */
   fitOptions: FitOptions;
@@ -175,7 +194,9 @@ export interface SearchOptions {
   onResult?: (result: SearchResult<Record<string, unknown>>, index: number) => void;
 }
 
+/** One candidate of a search: its parameters and scores. */
 export interface SearchResult<P> {
+  /** The candidate's parameters. */
   params: P;
   /** The ranking score (the `metric` key of `scores`). */
   score: number;
@@ -316,10 +337,20 @@ export async function gridSearch<G extends Record<string, readonly unknown[]>>(
 export type ParamDistribution =
   | readonly unknown[]
   | ((generator: Generator) => unknown)
-  | { uniform: readonly [number, number] }
-  | { logUniform: readonly [number, number] }
-  | { int: readonly [number, number] };
+  | {
+      /** Uniform on [a, b]. */
+      uniform: readonly [number, number];
+    }
+  | {
+      /** Log-uniform on [a, b] (both positive), for scales such as learning rates. */
+      logUniform: readonly [number, number];
+    }
+  | {
+      /** An integer from a to b inclusive. */
+      int: readonly [number, number];
+    };
 
+/** The parameter values a search space produces: numbers for distributions, the choices' type for lists. */
 export type SpaceParams<S extends Record<string, ParamDistribution>> = {
   [K in keyof S]: S[K] extends readonly (infer V)[] ? V : S[K] extends (g: Generator) => infer R ? R : number;
 };

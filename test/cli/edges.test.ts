@@ -122,3 +122,29 @@ test('a corrupt checkpoint is rejected before any data is loaded', async () => {
   assert.match(r.stderr, /cannot resume from .*checkpoint\.safetensors/);
   assert.ok(Date.now() - started < 5000);
 });
+
+test('resuming an MNIST run from a corrupt checkpoint names the checkpoint without reading the data', async () => {
+  // A tiny MNIST-format folder (64 training and 16 test images) stands in for the 53 MB package.
+  const { encodeIdx } = await import('../../src/data/idx.js');
+  const data = join(dir, 'tiny-mnist');
+  mkdirSync(data);
+  const idx = (n: number, labelsOnly: boolean) =>
+    labelsOnly
+      ? encodeIdx({ dtype: 'uint8', shape: [n], data: Array.from({ length: n }, (_, i) => i % 10) })
+      : encodeIdx({ dtype: 'uint8', shape: [n, 28, 28], data: Array.from({ length: n * 784 }, (_, i) => (i * 7) % 256) });
+  writeFileSync(join(data, 'train-images-idx3-ubyte'), idx(64, false));
+  writeFileSync(join(data, 'train-labels-idx1-ubyte'), idx(64, true));
+  writeFileSync(join(data, 't10k-images-idx3-ubyte'), idx(16, false));
+  writeFileSync(join(data, 't10k-labels-idx1-ubyte'), idx(16, true));
+  const runDir = join(dir, 'tiny-mnist-run');
+  const t = await neurite(['train', 'mlp', '--data', data, '--out', runDir, '--epochs', '1'], dir);
+  assert.equal(t.code, 0, t.stderr);
+  writeFileSync(join(runDir, 'checkpoint.safetensors'), 'not a checkpoint');
+  // Were the data read first, resuming would fail on this file instead of the checkpoint.
+  writeFileSync(join(data, 'train-images-idx3-ubyte'), 'not an IDX file');
+  const r = await neurite(['train', '--resume', runDir, '--epochs', '2'], dir);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /cannot resume from .*checkpoint\.safetensors/);
+  assert.doesNotMatch(r.stderr, /IDX|train-images/);
+});
+

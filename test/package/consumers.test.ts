@@ -100,4 +100,28 @@ describe('consumers of the package', () => {
     await done;
     assert.deepEqual(lines, [`undefined ref ${EXPECTED}`]);
   });
+
+  test("a browser bundle importing only tensor() leaves the rest out: the package's sideEffects list lets bundlers drop layers, optimizers and training", async () => {
+    const esbuild = await import('esbuild');
+    const { gzipSync } = await import('node:zlib');
+    const entry = join(root, 'dist', 'src', 'index.browser.js');
+    const gzipped = async (contents: string): Promise<number> => {
+      const r = await esbuild.build({
+        stdin: { contents, resolveDir: root, loader: 'js' },
+        bundle: true,
+        minify: true,
+        format: 'esm',
+        platform: 'browser',
+        write: false,
+        logLevel: 'error',
+      });
+      return gzipSync(r.outputFiles[0].contents).length;
+    };
+    const tensorOnly = await gzipped(`import { tensor } from ${JSON.stringify(entry)}; console.log(tensor([1, 2]).add(1).toArray());`);
+    const everything = await gzipped(`import * as neurite from ${JSON.stringify(entry)}; console.log(neurite);`);
+    // Measured on the commit that added this test: 16.5 KB against 108.6 KB for
+    // the whole library, and 56 KB when bundlers ignore the sideEffects field.
+    assert.ok(tensorOnly < 24_000, `tensor() alone bundles to ${tensorOnly} bytes gzipped (expected under 24 KB)`);
+    assert.ok(tensorOnly < everything / 4, `tensor() alone ${tensorOnly} bytes against ${everything} for everything`);
+  });
 });

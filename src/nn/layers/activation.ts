@@ -244,7 +244,10 @@ const maxoutSchema = new LayerSchema(
 const rbfSchema = new LayerSchema(
   'RBF',
   { inFeatures: required(option.integer(1)), outFeatures: required(option.integer(1)) },
-  { dtype: option.floatDType() },
+  {
+    /** Dtype of the centres (default float32). */
+    dtype: option.floatDType(),
+  },
   ['name', 'generator'],
 );
 

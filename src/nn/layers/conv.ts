@@ -57,7 +57,8 @@ const conv2d = convSchema('Conv2d', 2);
 const convTranspose1d = convTransposeSchema('ConvTranspose1d', 1);
 const convTranspose2d = convTransposeSchema('ConvTranspose2d', 2);
 
-interface LayerExtras extends ParameterInitOptions {
+/** Options of the convolution layers that are not saved in architecture files. */
+export interface LayerExtras extends ParameterInitOptions {
   /** Name shown in errors and summaries. */
   name?: string;
 }

@@ -27,6 +27,7 @@ const schema = new LayerSchema(
   ['name', 'weightInit', 'generator'],
 );
 
+/** Options of Embedding. */
 export interface EmbeddingOptions extends Omit<OptionsOf<typeof schema.options>, 'paddingIdx'> {
   /** This index maps to a zero vector that receives no gradient (padding tokens). */
   paddingIdx?: number | null;

@@ -40,6 +40,7 @@ export class Linear extends Module {
   readonly inFeatures: number;
   /** Output features. */
   readonly outFeatures: number;
+  /** Dtype of the weights. */
   readonly dtype: FloatDType;
   /** Learned weights, [outFeatures, inFeatures]. */
   weight: Parameter;

@@ -1,7 +1,7 @@
 import type { FloatDType } from '../../core/dtype.js';
 import { ValueError } from '../../core/errors.js';
 import type { Tensor } from '../../core/tensor.js';
-import { convOutputSize, unfoldNd } from '../../ops/conv.js';
+import { convOutputSize, type SpatialSize, unfoldNd } from '../../ops/conv.js';
 import { matmulPrimitive } from '../../ops/primitives.js';
 import { initLayerParameters, type ParameterInitOptions, uniform } from '../init.js';
 import { type LayerConfig, Module } from '../module.js';
@@ -39,16 +39,14 @@ function schemaFor(className: string, n: number) {
 const lc1d = schemaFor('LocallyConnected1d', 1);
 const lc2d = schemaFor('LocallyConnected2d', 2);
 
-type Spatial = number | readonly number[];
-
 /** Options of the locally-connected layers: stride, padding, dilation, bias, dtype, and how to initialise. */
 export interface LocallyConnectedOptions extends Omit<OptionsOf<typeof lc2d.options>, 'stride' | 'padding' | 'dilation'>, ParameterInitOptions {
   /** Step between windows, per spatial axis. */
-  stride?: Spatial;
+  stride?: SpatialSize;
   /** Zero padding, per spatial axis. */
-  padding?: Spatial;
+  padding?: SpatialSize;
   /** Spacing between kernel elements, per spatial axis. */
-  dilation?: Spatial;
+  dilation?: SpatialSize;
   /** Name shown in errors and summaries. */
   name?: string;
 }
@@ -79,7 +77,7 @@ abstract class LocallyConnectedNd extends Module {
   readonly inChannels: number;
   /** Output channels. */
   readonly outChannels: number;
-  /** Spatial size of the input, which fixes the number of weight sets. */
+  /** SpatialSize size of the input, which fixes the number of weight sets. */
   readonly inputSize: number[];
   /** Kernel size, per spatial axis. */
   readonly kernelSize: number[];
@@ -180,7 +178,7 @@ export class LocallyConnected2d extends LocallyConnectedNd {
   constructor(
     inChannels: number,
     outChannels: number,
-    /** Spatial size of the input, which fixes the number of weight sets. */
+    /** SpatialSize size of the input, which fixes the number of weight sets. */
     inputSize: number | readonly [number, number],
     /** Kernel size, per spatial axis. */
     kernelSize: number | readonly [number, number],

@@ -58,6 +58,7 @@ export class Multiply extends Module {
 /** Concatenate's option: the axis the inputs are joined along (default -1). */
 const concatenateSchema = new LayerSchema('Concatenate', {}, { axis: option.axis(-1) });
 
+/** Joins its inputs along one axis; every other axis must match. No parameters. */
 export class Concatenate extends Module {
   static override readonly className = 'Concatenate';
   /** The axis to join along. */

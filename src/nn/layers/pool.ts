@@ -1,6 +1,7 @@
 import { ValueError } from '../../core/errors.js';
 import type { Tensor } from '../../core/tensor.js';
 import { check } from '../../core/validate.js';
+import type { SpatialSize } from '../../ops/conv.js';
 import {
   adaptiveAvgPoolNd,
   adaptiveMaxPoolNd,
@@ -78,13 +79,36 @@ const avgPool2d = avgPoolSchema('AvgPool2d', 2);
 const maxUnpool1d = unpoolSchema('MaxUnpool1d', 1);
 const maxUnpool2d = unpoolSchema('MaxUnpool2d', 2);
 
-type Spatial = number | readonly number[];
-type WindowOverrides = { stride?: Spatial | null; padding?: Spatial; dilation?: Spatial; name?: string };
+/** The option every layer takes. */
+export interface NameOption {
+  /** Name shown in errors and summaries. */
+  name?: string;
+}
+
+/** The field an adaptive pooling layer keeps. */
+export interface AdaptivePoolValues {
+  /** Output size per spatial axis (null keeps that axis's input size). */
+  readonly outputSize: number | (number | null)[];
+}
+/** The window options every pooling layer takes besides its kernel size. */
+export type WindowOverrides = {
+  /** Step between windows (default: the kernel size). */
+  stride?: SpatialSize | null;
+  /** Padding per spatial axis (default 0). */
+  padding?: SpatialSize;
+  /** Spacing between window elements (default 1). */
+  dilation?: SpatialSize;
+  /** Name shown in errors and summaries. */
+  name?: string;
+};
 
 /** Options of the pooling layers: stride (default: the kernel size), padding, ceilMode. */
 export type PoolLayerOptions = Omit<OptionsOf<ReturnType<typeof windowCommon>>, 'stride' | 'padding'> & Omit<WindowOverrides, 'dilation'>;
 /** MaxPool1d/2d's options: those of every pooling layer and dilation. */
-export type MaxPoolLayerOptions = PoolLayerOptions & { dilation?: Spatial };
+export type MaxPoolLayerOptions = PoolLayerOptions & {
+  /** Spacing between window elements (default 1). */
+  dilation?: SpatialSize;
+};
 /** AvgPool1d/2d's options: those of every pooling layer, countIncludePad (default true) and divisorOverride. */
 export type AvgPoolLayerOptions = PoolLayerOptions & Omit<OptionsOf<ReturnType<typeof avgPoolSchema>['options']>, keyof PoolLayerOptions>;
 
@@ -305,6 +329,7 @@ export class MaxUnpool1d extends MaxUnpoolNd {
 /** A pooling layer class made from a table entry. */
 export interface PoolClass<Args extends unknown[], Fields> {
   new (...args: Args): Module & Readonly<Fields>;
+  /** The class name saved in architecture files. */
   readonly className: string;
 }
 
@@ -318,12 +343,12 @@ function adaptivePool<N extends 1 | 2>(
   className: string,
   n: N,
   fn: (who: string, x: Tensor, outputSize: number | (number | null)[], n: number) => Tensor,
-): PoolClass<[outputSize: AdaptiveOutputSize<N>, options?: { name?: string }], { outputSize: number | (number | null)[] }> {
+): PoolClass<[outputSize: AdaptiveOutputSize<N>, options?: NameOption], AdaptivePoolValues> {
   const layer = class extends Module {
     static override readonly className: string = className;
     /** Output size per spatial axis (null keeps the input size). */
     readonly outputSize: number | (number | null)[];
-    constructor(outputSize: AdaptiveOutputSize<N>, options: { name?: string } = {}) {
+    constructor(outputSize: AdaptiveOutputSize<N>, options: NameOption = {}) {
       super();
       parseOptions(className, {}, options, ['name']);
       const list = typeof outputSize === 'number' ? [outputSize] : outputSize;
@@ -351,7 +376,10 @@ function adaptivePool<N extends 1 | 2>(
   return layer;
 }
 
-const globalPoolOptions = { keepDims: option.boolean(false) };
+const globalPoolOptions = {
+  /** Keep the pooled axes with size 1 (default false: drop them). */
+  keepDims: option.boolean(false),
+};
 
 /**
  * One entry of the global-pooling table: the class name, its number of
@@ -362,12 +390,12 @@ function globalPool(
   className: string,
   n: 1 | 2,
   fn: (x: Tensor, keepDims: boolean) => Tensor,
-): PoolClass<[options?: OptionsOf<typeof globalPoolOptions> & { name?: string }], OptionValues<typeof globalPoolOptions>> {
+): PoolClass<[options?: OptionsOf<typeof globalPoolOptions> & NameOption], OptionValues<typeof globalPoolOptions>> {
   const layer = class extends Module {
     static override readonly className: string = className;
     /** Whether the pooled axes are kept with size 1. */
     readonly keepDims: boolean;
-    constructor(options: OptionsOf<typeof globalPoolOptions> & { name?: string } = {}) {
+    constructor(options: OptionsOf<typeof globalPoolOptions> & NameOption = {}) {
       super();
       this.keepDims = parseOptions(className, globalPoolOptions, options, ['name']).keepDims;
       if (options.name !== undefined) this.withName(options.name);

@@ -30,6 +30,7 @@ const reshapeSchema = new LayerSchema('Reshape', {
   targetShape: { default: undefined as unknown as number[], parse: (who: string, name: string, v: unknown) => shapeOption(who, name, v, true) },
 });
 
+/** Merges axes startAxis..endAxis (default 1..-1: everything but the batch) into one. No parameters. */
 export class Flatten extends Module {
   static override readonly className = 'Flatten';
   /** First axis merged. */

@@ -25,15 +25,21 @@ const nonlinearity: OptionSpec<'tanh' | 'relu'> = {
     v === 'tanh' || v === 'relu' ? v : check(who).fail(`${name} must be 'tanh' or 'relu', got ${JSON.stringify(v)}`),
 };
 const rnnCellSchema = new LayerSchema('RNNCell', cellPositional, { ...cellCommon, nonlinearity }, EXTRA_KEYS);
-/** peephole: connections as {@link LSTMOptions.peephole}, parameters peephole_i, peephole_f, peephole_o. */
-const lstmCellSchema = new LayerSchema('LSTMCell', cellPositional, {
-  ...cellCommon,
-  /** Let the gates see the cell state (default false). */
-  peephole: option.boolean(false),
-}, EXTRA_KEYS);
+/** peephole: connections as the `peephole` option of {@link LSTMOptions}, parameters peephole_i, peephole_f, peephole_o. */
+const lstmCellSchema = new LayerSchema(
+  'LSTMCell',
+  cellPositional,
+  {
+    ...cellCommon,
+    /** Let the gates see the cell state (default false). */
+    peephole: option.boolean(false),
+  },
+  EXTRA_KEYS,
+);
 const gruCellSchema = new LayerSchema('GRUCell', cellPositional, cellCommon, EXTRA_KEYS);
 
-interface CellExtras {
+/** Options of the recurrent cells that are not saved in architecture files. */
+export interface CellExtras {
   /** Name shown in errors and summaries. */
   name?: string;
   /** Draw the initial weights from this generator instead of the default one. */

@@ -61,7 +61,8 @@ const lstmSchema = new LayerSchema(
 );
 const gruSchema = new LayerSchema('GRU', recurrentPositional, recurrentCommon, EXTRA_KEYS);
 
-interface RecurrentExtras {
+/** Options of the recurrent layers that are not saved in architecture files. */
+export interface RecurrentExtras {
   /** Name shown in errors and summaries. */
   name?: string;
   /** Draw the initial weights and the dropout masks from this generator instead of the default one. */
@@ -277,7 +278,7 @@ export class RNN extends RecurrentLayer {
  * forget gate), PyTorch's formulation with gate order i, f, g, o:
  * i = σ(W_ii·x + b_ii + W_hi·h + b_hi), f = σ(...), g = tanh(...), o = σ(...),
  * c_t = f·c_{t-1} + i·g, h_t = o·tanh(c_t). Optional peepholes (see
- * {@link LSTMOptions.peephole}).
+ * the `peephole` option of {@link LSTMOptions}).
  *
  * `forward(input, [h0, c0]?, {lengths?, mask?})` returns
  * `[output, [hN, cN]]`, with the shapes of {@link RNN} (c0 and cN like h0

@@ -29,6 +29,7 @@ const schema = new LayerSchema('RecurrentOutput', {
   },
 });
 
+/** Picks from a recurrent layer's [output, state] result: the final hidden state, or the output sequence. No parameters. */
 export class RecurrentOutput extends Module {
   static override readonly className = 'RecurrentOutput';
   /** Which output is kept: 'final' or 'sequence'. */
