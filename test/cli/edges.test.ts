@@ -147,4 +147,3 @@ test('resuming an MNIST run from a corrupt checkpoint names the checkpoint witho
   assert.match(r.stderr, /cannot resume from .*checkpoint\.safetensors/);
   assert.doesNotMatch(r.stderr, /IDX|train-images/);
 });
-
