@@ -55,6 +55,19 @@ export function loadMnist(n) {
 let warmupSeconds = 1;
 
 /**
+ * CPU seconds per wall second of the last timed section: the process's CPU
+ * time (every thread, user and system) over the time it took, so 1.0 is one
+ * busy core and 2.0 two. Reported beside each figure, since load from other
+ * processes lowers throughput but not the CPU time a step costs.
+ */
+let lastCpuPerWall = null;
+
+function cpuSeconds() {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+/**
  * Run `step` for `warmup` untimed calls and at least `warmupSeconds`, then
  * for at least `seconds`; return units per second, where one step does
  * `perStep` units (samples, FLOPs...).
@@ -63,12 +76,16 @@ export function timed(step, seconds, warmup, perStep) {
   const warmStart = performance.now();
   for (let i = 0; i < warmup || performance.now() - warmStart < warmupSeconds * 1000; i++) step();
   let n = 0;
+  const cpu0 = cpuSeconds();
   const start = performance.now();
   for (;;) {
     step();
     n++;
     const elapsed = (performance.now() - start) / 1000;
-    if (elapsed >= seconds) return (n * perStep) / elapsed;
+    if (elapsed >= seconds) {
+      lastCpuPerWall = (cpuSeconds() - cpu0) / elapsed;
+      return (n * perStep) / elapsed;
+    }
   }
 }
 
@@ -77,12 +94,16 @@ export async function timedAsync(step, seconds, warmup, perStep) {
   const warmStart = performance.now();
   for (let i = 0; i < warmup || performance.now() - warmStart < warmupSeconds * 1000; i++) await step();
   let n = 0;
+  const cpu0 = cpuSeconds();
   const start = performance.now();
   for (;;) {
     await step();
     n++;
     const elapsed = (performance.now() - start) / 1000;
-    if (elapsed >= seconds) return (n * perStep) / elapsed;
+    if (elapsed >= seconds) {
+      lastCpuPerWall = (cpuSeconds() - cpu0) / elapsed;
+      return (n * perStep) / elapsed;
+    }
   }
 }
 
@@ -92,7 +113,9 @@ export async function timedAsync(step, seconds, warmup, perStep) {
  */
 export async function measure(results, id, fn) {
   try {
+    lastCpuPerWall = null;
     results[id] = await fn();
+    if (lastCpuPerWall !== null) results.cpuPerWall = { ...results.cpuPerWall, [id]: lastCpuPerWall };
   } catch (e) {
     results[id] = {
       error: String(e?.message ?? e)

@@ -7,11 +7,19 @@ import { existsSync } from 'node:fs';
 export const PYTHON = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
 
 /**
- * PyTorch's best setting on a 2-core machine: one intra-op (OpenMP) thread
- * and two OpenBLAS threads; two of each oversubscribe the cores and run 4-9x
- * slower. Set in the environment because OpenBLAS reads it when it loads.
+ * PyTorch's threads: `threads` intra-op (OpenMP) threads and as many OpenBLAS
+ * threads, set in the environment because OpenBLAS reads it when it loads.
+ * Measured on 2 cores: at one thread, OPENBLAS_NUM_THREADS=2 (what this bench
+ * used before) made small training steps 1.3-1.5x slower than a single BLAS
+ * thread, since every small product woke a second BLAS thread.
  */
-export const PYTORCH_ENV = { OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '2' };
+export function pytorchEnv(threads) {
+  const t = String(threads);
+  return { OMP_NUM_THREADS: t, MKL_NUM_THREADS: t, OPENBLAS_NUM_THREADS: t };
+}
+
+/** The environment for one-off PyTorch runs (probing, exporting). */
+export const PYTORCH_ENV = pytorchEnv(1);
 
 /**
  * {version, openblasCore} of the installed PyTorch (the OpenBLAS kernel set

@@ -1,9 +1,11 @@
 """PyTorch side of `npm run bench`: the workloads of bench/workloads/neurite.mjs, timed the same way.
 
-Run by bench/run.mjs with Debian's /usr/bin/python3 (python3-torch), one intra-op
-thread and OPENBLAS_NUM_THREADS=2 (two OpenMP threads plus two BLAS threads
-oversubscribe this 2-core machine). Takes one JSON argument
-{seconds, mnistDir, workloads, sgemm: {id: [m, k, n, transA, transB]}} and prints
+Run by bench/run.mjs with Debian's /usr/bin/python3 (python3-torch on OpenBLAS),
+with `threads` intra-op threads and the same number in OMP_NUM_THREADS and
+OPENBLAS_NUM_THREADS (set by the runner, since OpenBLAS reads them when it
+loads). Each step is a plain PyTorch training loop: zero_grad, forward, loss,
+backward, step. Takes one JSON argument
+{seconds, threads, mnistDir, workloads, sgemm: {id: [m, k, n, transA, transB]}} and prints
 one JSON object as the last line of stdout; a workload that fails gets {"error": ...}.
 """
 import gzip
@@ -16,8 +18,11 @@ import time
 import torch
 import torch.nn as nn
 
-torch.set_num_threads(1)
 torch.manual_seed(0)
+
+# CPU seconds (all threads) per wall second of each workload's timed section.
+CPU_PER_WALL = {}
+LAST_CPU = [None]
 
 
 def read_idx(path):
@@ -48,12 +53,14 @@ def timed(step, seconds, warmup, per_step):
         step()
         i += 1
     n = 0
+    cpu0 = time.process_time()
     start = time.perf_counter()
     while True:
         step()
         n += 1
         elapsed = time.perf_counter() - start
         if elapsed >= seconds:
+            LAST_CPU[0] = (time.process_time() - cpu0) / elapsed
             return n * per_step / elapsed
 
 
@@ -121,8 +128,11 @@ def run_workload(w, args, seconds, flat, img4, labels, ce):
 
         def step():
             opt.zero_grad(set_to_none=True)
-            mse(m(x), y).backward()
+            loss = mse(m(x), y)
+            loss.backward()
             opt.step()
+            # The workload reads the loss back every step, in every library.
+            return loss.item()
         return timed(step, seconds, 100, 1)
     if w.startswith('inference-'):
         batch = int(w.split('-')[1])
@@ -148,6 +158,7 @@ def main():
     WARMUP_SECONDS = args.get('warmupSeconds', WARMUP_SECONDS)
     seconds = args.get('seconds', 2.0)
     workloads = args['workloads']
+    torch.set_num_threads(int(args.get('threads', 1)))
     d = args['mnistDir']
     images = read_idx(find(d, 'train-images-idx3-ubyte')).float().div_(255.0)[:8192]
     labels = read_idx(find(d, 'train-labels-idx1-ubyte')).long()[:8192]
@@ -157,9 +168,13 @@ def main():
     results = {'version': torch.__version__, 'threads': torch.get_num_threads()}
     for w in workloads:
         try:
+            LAST_CPU[0] = None
             results[w] = run_workload(w, args, seconds, flat, img4, labels, ce)
+            if LAST_CPU[0] is not None:
+                CPU_PER_WALL[w] = LAST_CPU[0]
         except Exception as e:  # reported in the table, not lost
             results[w] = {'error': f'{type(e).__name__}: {e}'.splitlines()[0][:300]}
+    results['cpuPerWall'] = CPU_PER_WALL
     print()
     print(json.dumps(results))
 

@@ -216,6 +216,9 @@ Napi::Value CpuFeatures(const Napi::CallbackInfo& info) {
 #endif
   o.Set("threads", Napi::Number::New(env, num_threads()));
   o.Set("maxThreads", Napi::Number::New(env, max_threads()));
+  // Parallel jobs the pool ran on the caller alone after backing off on a busy machine.
+  o.Set("poolSerialJobs", Napi::Number::New(env, static_cast<double>(pool_serial_jobs())));
+  o.Set("poolParallelJobs", Napi::Number::New(env, static_cast<double>(pool_parallel_jobs())));
   int mr, nr;
   gemm_tile(isa, false, &mr, &nr);
   Napi::Array st = Napi::Array::New(env, 2);

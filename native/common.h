@@ -40,6 +40,25 @@ typedef void (*TaskFn)(void* ctx, int tid, int nthreads);
 // Runs fn(ctx, t, n) for t in [0, n) with n = min(nthreads, max_threads()),
 // t = 0 on the calling thread.  Returns when all parts are done.
 void parallel_run(int nthreads, TaskFn fn, void* ctx);
+// Runs fn(ctx, p, parts) for every p in [0, parts) on up to num_threads()
+// threads, parts claimed dynamically (more parts than threads lets a fast
+// thread take over a slow one's share).  With one thread, or when the pool
+// has backed off on a busy machine, the parts run in order on the caller, so
+// a kernel whose parts do not depend on the thread count gives the same bits
+// on any number of threads.
+void parallel_parts(int parts, TaskFn fn, void* ctx, int threads = 0);  // threads <= 0: num_threads()
+// How many jobs ran serially because the pool backed off (or nesting).
+long pool_serial_jobs();
+// How many jobs ran on the caller and the workers together.
+long pool_parallel_jobs();
+// Whether the pool is running jobs on the caller alone just now (a busy
+// machine): work whose split does not change its result, such as a GEMM, is
+// then better done in one piece than in serial parts.
+bool pool_backing_off();
+
+// Parts per thread when work is split evenly: enough that one descheduled
+// thread holds little, few enough that per-part overhead stays small.
+constexpr int kPartsPerThread = 4;
 
 // Splits [0, n) into `parts` ranges, boundaries multiples of `align`
 // (except the final end).  Part t is [split_point(t), split_point(t+1)).
@@ -68,16 +87,17 @@ void range_trampoline(void* c, int t, int parts) {
 }
 template <class F>
 void parallel_range(long n, long minPerThread, F f, long align = 16) {
-  int t = num_threads();
+  const int t = num_threads();
   if (minPerThread < 1) minPerThread = 1;
-  long cap = n / minPerThread;
-  if (cap < t) t = static_cast<int>(cap);
-  if (t <= 1) {
+  long parts = static_cast<long>(t) * kPartsPerThread;
+  const long cap = n / minPerThread;
+  if (cap < parts) parts = cap;
+  if (t <= 1 || parts <= 1) {
     if (n > 0) f(0L, n);
     return;
   }
   RangeCtx<F> ctx{&f, n, align};
-  parallel_run(t, &range_trampoline<F>, &ctx);
+  parallel_parts(static_cast<int>(parts), &range_trampoline<F>, &ctx);
 }
 
 // 64-byte aligned scratch memory, one per (thread, slot); grows, never

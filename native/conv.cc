@@ -95,6 +95,22 @@ void col2im_add(const float* col, long Cg, const Conv2dShape& s, float* gin) {
   }
 }
 
+// Chunks of the weight gradient's sum over images: about 8 images each, at
+// most 16, and at most 64 MB of partial sums; from the shapes alone.
+int weight_chunks(long N, long wsize) {
+  long chunks = (N + 7) / 8;
+  if (chunks > 16) chunks = 16;
+  const long maxByMemory = (64L << 20) / (wsize * static_cast<long>(sizeof(float)) + 1);
+  if (chunks > maxByMemory) chunks = maxByMemory;
+  return chunks < 1 ? 1 : static_cast<int>(chunks);
+}
+
+// Images split into a few parts per thread, claimed dynamically.
+int image_parts(long N, int threads) {
+  long parts = static_cast<long>(threads) * kPartsPerThread;
+  return static_cast<int>(parts < N ? parts : N);
+}
+
 // Batch-level parallelism pays when every thread gets whole images.
 int batch_threads(long N) {
   int t = num_threads();
@@ -113,7 +129,6 @@ struct ConvCtx {
   const Conv2dShape* s;
   float* priv;
   int gemmThreads;
-  bool used[64];
 };
 
 void fwd_images(const ConvCtx& k, long n0, long n1) {
@@ -197,15 +212,20 @@ void bwd_input_task(void* c, int t, int parts) {
   ConvCtx* k = static_cast<ConvCtx*>(c);
   bwd_input_images(*k, split_point(k->s->N, t, parts, 1), split_point(k->s->N, t + 1, parts, 1));
 }
-void bwd_weight_task(void* c, int t, int parts) {
+// The weight gradient sums over images in chunks fixed by the batch and
+// weight sizes alone (never by the thread count); chunk c accumulates into
+// its own buffer and the buffers are added in chunk order, so the result has
+// the same bits on any number of threads.
+void bwd_weight_chunk_task(void* c, int chunk, int chunks) {
   ConvCtx* k = static_cast<ConvCtx*>(c);
-  long n0 = split_point(k->s->N, t, parts, 1), n1 = split_point(k->s->N, t + 1, parts, 1);
-  if (n1 <= n0) return;
+  const long n0 = split_point(k->s->N, chunk, chunks, 1), n1 = split_point(k->s->N, chunk + 1, chunks, 1);
   const long wsize = k->s->O * (k->s->C / k->s->groups) * k->s->KH * k->s->KW;
-  // Thread 0 accumulates straight into gradW, the others into private slices.
-  float* acc = t == 0 ? k->gw : k->priv + (t - 1) * wsize;
+  float* acc = k->priv + chunk * wsize;
+  if (n1 <= n0) {
+    std::memset(acc, 0, wsize * sizeof(float));
+    return;
+  }
   bwd_weight_images(*k, n0, n1, acc);
-  k->used[t] = true;
 }
 
 }  // namespace
@@ -220,7 +240,7 @@ void conv2d_forward_f32(const float* x, const float* w, const float* bias, float
   int t = batch_threads(s.N);
   if (t > 1) {
     k.gemmThreads = 1;
-    parallel_run(t, &fwd_task, &k);
+    parallel_parts(image_parts(s.N, t), &fwd_task, &k);
   } else {
     k.gemmThreads = num_threads();
     fwd_images(k, 0, s.N);
@@ -236,7 +256,7 @@ void conv2d_backward_input_f32(const float* gradOut, const float* w, float* grad
   int t = batch_threads(s.N);
   if (t > 1) {
     k.gemmThreads = 1;
-    parallel_run(t, &bwd_input_task, &k);
+    parallel_parts(image_parts(s.N, t), &bwd_input_task, &k);
   } else {
     k.gemmThreads = num_threads();
     bwd_input_images(k, 0, s.N);
@@ -255,19 +275,20 @@ void conv2d_backward_weight_f32(const float* x, const float* gradOut, float* gra
     k.gout = gradOut;
     k.gw = gradW;
     k.s = &s;
-    int t = batch_threads(s.N);
-    if (t > 64) t = 64;
-    if (t > 1) {
+    const int chunks = weight_chunks(s.N, wsize);
+    if (chunks > 1) {
+      // Each chunk's products run on one thread; the chunks spread over the pool.
       k.gemmThreads = 1;
-      k.priv = static_cast<float*>(scratch(SCRATCH_TMP, (t - 1) * wsize * sizeof(float)));
-      parallel_run(t, &bwd_weight_task, &k);
-      // Ordered reduction (deterministic for a given thread count).
-      for (int tt = 1; tt < t; ++tt) {
-        if (!k.used[tt]) continue;
-        const float* acc = k.priv + (tt - 1) * wsize;
+      k.priv = static_cast<float*>(scratch(SCRATCH_TMP, chunks * wsize * sizeof(float)));
+      parallel_parts(chunks, &bwd_weight_chunk_task, &k);
+      std::memcpy(gradW, k.priv, wsize * sizeof(float));
+      for (int c = 1; c < chunks; ++c) {
+        const float* acc = k.priv + c * wsize;
         for (long i = 0; i < wsize; ++i) gradW[i] += acc[i];
       }
     } else {
+      // One chunk: the products themselves use the pool (their sums run over
+      // K in the same order whatever the split).
       k.gemmThreads = num_threads();
       bwd_weight_images(k, 0, s.N, gradW);
     }

@@ -95,6 +95,7 @@ void gemm_task(void* ctx, int t, int parts) {
 
 // Below this many multiply-adds a GEMM runs on one thread.
 constexpr double kParallelMinFma = 96.0 * 96.0 * 96.0;
+constexpr int kGemmPartsPerThread = 2;
 
 template <class T>
 void gemm_dispatch(const GemmPath<T>& path, bool ta, bool tb, long M, long N, long K, T alpha, const T* A, long lda,
@@ -108,12 +109,17 @@ void gemm_dispatch(const GemmPath<T>& path, bool ta, bool tb, long M, long N, lo
   bool splitN = M <= N;
   long units = splitN ? (N + path.nr - 1) / path.nr : (M + path.mr - 1) / path.mr;
   if (units < t) t = static_cast<int>(units);
-  if (t <= 1) {
+  if (t <= 1 || pool_backing_off()) {
     path.serial(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
   }
+  // Over-decomposed (each part repacks the shared operand, so only a few per
+  // thread); every element's sum runs over K in the same order whatever the
+  // split, so the result does not depend on the thread count.
+  long parts = static_cast<long>(t) * kGemmPartsPerThread;
+  if (parts > units) parts = units;
   GemmJob<T> job{path, ta, tb, M, N, K, alpha, beta, A, lda, B, ldb, C, ldc, splitN};
-  parallel_run(t, &gemm_task<T>, &job);
+  parallel_parts(static_cast<int>(parts), &gemm_task<T>, &job, t);
 }
 
 template <class T>

@@ -244,17 +244,24 @@ void sum_task(void* c, int t, int parts) {
 }
 }  // namespace
 
+// Parts of a reduction chosen from its size alone, never from the thread
+// count, and added in order: the same bits on any number of threads.
+static int reduction_parts(long n, long minPerPart) {
+  long p = n / minPerPart;
+  if (p > 16) p = 16;
+  return p < 1 ? 1 : static_cast<int>(p);
+}
+
 double sum_all_f32(const float* x, long n) {
-  int t = num_threads();
-  if (t > 16) t = 16;
-  if (n < 2 * kMinPerThreadMem || t <= 1) return sum_serial(x, n);
+  const int parts = reduction_parts(n, kMinPerThreadMem);
+  if (parts <= 1) return sum_serial(x, n);
   SumCtx ctx;
   ctx.x = x;
   ctx.n = n;
   for (int i = 0; i < 16; ++i) ctx.part[i] = 0;
-  parallel_run(t, &sum_task, &ctx);
+  parallel_parts(parts, &sum_task, &ctx);
   double total = 0;
-  for (int i = 0; i < 16; ++i) total += ctx.part[i];
+  for (int i = 0; i < parts; ++i) total += ctx.part[i];
   return total;
 }
 
@@ -315,16 +322,16 @@ double softmax_xent_f32(const float* logits, const int32_t* labels, float* loss,
   k.n = n;
   k.c = c;
   for (int i = 0; i < 16; ++i) k.part[i] = 0;
-  int t = num_threads();
-  if (t > 16) t = 16;
-  if (n * c < 2 * kMinPerThreadMath || n < 2) t = 1;
-  if (t <= 1) {
+  // Rows per part from the size alone (see reduction_parts).
+  int parts = n < 2 ? 1 : reduction_parts(n * c, kMinPerThreadMath);
+  if (parts > n) parts = static_cast<int>(n);
+  if (parts <= 1) {
     xent_rows(&k, 0, n, &k.part[0]);
-  } else {
-    parallel_run(t, &xent_task, &k);
+    return k.part[0];
   }
+  parallel_parts(parts, &xent_task, &k);
   double total = 0;
-  for (int i = 0; i < 16; ++i) total += k.part[i];
+  for (int i = 0; i < parts; ++i) total += k.part[i];
   return total;
 }
 

@@ -11,6 +11,10 @@
 #include <thread>
 #include <vector>
 
+#if defined(__linux__)
+#include <sys/resource.h>
+#endif
+
 #include "common.h"
 
 #if NEURITE_X86
@@ -87,30 +91,56 @@ namespace {
 
 constexpr int kMaxWorkers = 15;
 
+using Clock = std::chrono::steady_clock;
+
+inline int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+}
+
 // Parts of a job are claimed dynamically through one atomic word holding
-// (generation << 32 | next part).  The caller claims parts too, so if a
-// worker is slow to wake or descheduled (an oversubscribed machine), the
-// caller simply runs the remaining parts itself instead of waiting.
+// (generation << 32 | next part).  The caller claims parts too, so a worker
+// that is slow to wake simply leaves its share to the caller.
+//
+// On a busy machine (more runnable threads than cores) a worker can still
+// hurt: one preempted in the middle of a part makes the caller wait for the
+// rest of the OS time slice (milliseconds), and a worker spinning on the
+// caller's core takes CPU time from the thread that runs everything else.
+// So the pool watches itself (see judge()) and, while the machine is
+// oversubscribed, runs jobs on the caller alone; idle workers then sleep,
+// leaving the cores to the caller and the other processes.
 class Pool {
  public:
   explicit Pool(int workers) : nworkers_(workers) {}
 
   int workers() const { return nworkers_; }
 
-  void run(int n, TaskFn fn, void* ctx) {
+  // Runs fn(ctx, p, parts) for every p in [0, parts), on the caller and up
+  // to threads - 1 workers.
+  void run(int threads, int parts, TaskFn fn, void* ctx) {
+    if (parts <= 1 || threads <= 1 || nworkers_ == 0) {
+      serial(parts, fn, ctx);
+      return;
+    }
+    const int64_t t0 = now_ns();
+    if (t0 < serial_until_.load(std::memory_order_relaxed)) {
+      serial(parts, fn, ctx);
+      return;
+    }
     bool expected = false;
     // A flag, not a mutex: nested regions (a task that itself calls
     // parallel_run) and concurrent callers simply run serially.
-    if (n <= 1 || nworkers_ == 0 || !busy_.compare_exchange_strong(expected, true, std::memory_order_acquire)) {
-      fn(ctx, 0, 1);
+    if (!busy_.compare_exchange_strong(expected, true, std::memory_order_acquire)) {
+      serial(parts, fn, ctx);
       return;
     }
     start_workers();
+    parallel_jobs_.fetch_add(1, std::memory_order_relaxed);
     const uint32_t g = ++gen_;
     fn_.store(fn, std::memory_order_relaxed);
     ctx_.store(ctx, std::memory_order_relaxed);
-    nparts_.store(n, std::memory_order_relaxed);
-    remaining_.store(n, std::memory_order_relaxed);
+    nparts_.store(parts, std::memory_order_relaxed);
+    helpers_.store(std::min(threads - 1, nworkers_), std::memory_order_relaxed);
+    remaining_.store(parts, std::memory_order_relaxed);
     failed_.store(false, std::memory_order_relaxed);
     claim_.store(static_cast<uint64_t>(g) << 32, std::memory_order_seq_cst);
     {
@@ -120,39 +150,104 @@ class Pool {
     }
     cv_.notify_all();
     std::exception_ptr err;
+    int own_parts = parts;
     try {
-      work(g);
+      own_parts = work(g);
     } catch (...) {
       err = std::current_exception();
       // Retire the part that threw and every part still unclaimed.
       remaining_.fetch_sub(1, std::memory_order_acq_rel);
       drain(g);
     }
+    const int64_t t1 = now_ns();
     unsigned spins = 0;
     while (remaining_.load(std::memory_order_acquire) != 0) {
       cpu_relax();
-      if (++spins > 2048) std::this_thread::yield();
+      if (++spins > 256) std::this_thread::yield();
     }
+    const int64_t t2 = now_ns();
+    judge(t1 - t0, t2 - t1, own_parts, parts, t2);
     bool failed = failed_.load(std::memory_order_acquire);
     busy_.store(false, std::memory_order_release);
     if (err) std::rethrow_exception(err);
     if (failed) throw std::bad_alloc();
   }
 
+  // Jobs run in serial mode so far (for tests and the bench's report).
+  long serial_jobs() const { return serial_jobs_.load(std::memory_order_relaxed); }
+  long parallel_jobs() const { return parallel_jobs_.load(std::memory_order_relaxed); }
+  bool backing_off() const { return now_ns() < serial_until_.load(std::memory_order_relaxed); }
+
  private:
+  void serial(int parts, TaskFn fn, void* ctx) {
+    if (parts > 1) serial_jobs_.fetch_add(1, std::memory_order_relaxed);
+    for (int p = 0; p < parts; ++p) fn(ctx, p, parts);
+    if (parts < 1) fn(ctx, 0, 1);
+  }
+
+  // The calling thread's involuntary context switches so far: it was
+  // preempted, so more threads want to run than there are cores.
+  static long involuntary_switches() {
+#if defined(__linux__) && defined(RUSAGE_THREAD)
+    struct rusage ru;
+    if (getrusage(RUSAGE_THREAD, &ru) == 0) return ru.ru_nivcsw;
+#endif
+    return 0;
+  }
+
+  // Decides, over windows of at least 50 ms, whether the workers help. A
+  // window is bad when the caller was preempted often (more threads want to
+  // run than there are cores, so a spinning worker takes CPU time from the
+  // thread that runs everything between products: a quiet 2-core machine
+  // running Node's own helper threads preempts the main thread about 10
+  // times a second, one other busy process makes it 150 or more), or when a
+  // quarter of the parallel jobs stalled (the caller waited on a worker longer
+  // than it worked: a worker was preempted holding a part), or when the
+  // workers ran under a fifth of the parts (they hardly get CPU time). After a bad
+  // window, jobs run on the caller alone for a back-off period (20 ms,
+  // doubling to 500 ms while the windows stay bad); a good window resets it.
+  void judge(int64_t own_ns, int64_t wait_ns, int own_parts, int parts, int64_t now) {
+    ++window_jobs_;
+    if (wait_ns > 100000 && wait_ns > own_ns / 2) ++window_stalls_;
+    window_parts_ += parts;
+    window_own_parts_ += own_parts;
+    const int64_t span = now - window_start_;
+    if (span < kWindowNs) return;
+    const long sw = involuntary_switches();
+    const double rate = static_cast<double>(sw - window_switches0_) * 1e9 / static_cast<double>(span);
+    // The workers ran under a fifth of the parts: they hardly get CPU time.
+    const bool idle = window_jobs_ >= 8 && window_own_parts_ * 5 > window_parts_ * 4;
+    const bool bad = rate > kMaxPreemptionsPerSecond || (window_jobs_ >= 4 && window_stalls_ * 4 > window_jobs_) || idle;
+    window_start_ = now;
+    window_switches0_ = sw;
+    window_jobs_ = 0;
+    window_stalls_ = 0;
+    window_parts_ = 0;
+    window_own_parts_ = 0;
+    if (bad) {
+      serial_until_.store(now + backoff_ns_, std::memory_order_relaxed);
+      backoff_ns_ = std::min<int64_t>(backoff_ns_ * 2, kMaxBackoffNs);
+    } else {
+      backoff_ns_ = kMinBackoffNs;
+    }
+  }
+
   // Claims and runs parts of job g until none is left.
-  void work(uint32_t g) {
+  // Returns how many parts this thread ran.
+  int work(uint32_t g) {
+    int done = 0;
     for (;;) {
       uint64_t c = claim_.load(std::memory_order_acquire);
-      if ((c >> 32) != g) return;
+      if ((c >> 32) != g) return done;
       const uint32_t p = static_cast<uint32_t>(c);
       const int n = nparts_.load(std::memory_order_relaxed);
-      if (p >= static_cast<uint32_t>(n)) return;
+      if (p >= static_cast<uint32_t>(n)) return done;
       TaskFn fn = fn_.load(std::memory_order_relaxed);
       void* ctx = ctx_.load(std::memory_order_relaxed);
       // Success proves job g was still live, so fn/ctx/n belong to it.
       if (!claim_.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel)) continue;
       fn(ctx, static_cast<int>(p), n);
+      ++done;
       remaining_.fetch_sub(1, std::memory_order_acq_rel);
     }
   }
@@ -173,24 +268,23 @@ class Pool {
     for (int w = 0; w < nworkers_; ++w) {
       // Detached on purpose: the pool lives for the whole process and the
       // OS reclaims the threads at exit (no static-destructor join issues).
-      std::thread(&Pool::worker_main, this).detach();
+      std::thread(&Pool::worker_main, this, w).detach();
     }
   }
 
   uint32_t current_gen() const { return static_cast<uint32_t>(claim_.load(std::memory_order_acquire) >> 32); }
 
-  void worker_main() {
+  void worker_main(int id) {
     uint32_t seen = 0;
     for (;;) {
-      // Spin for about 1 ms, then sleep.
+      // Spin for about 1 ms (a training step's next product usually comes
+      // sooner), then sleep.
       if (current_gen() == seen) {
-        auto t0 = std::chrono::steady_clock::now();
+        auto t0 = Clock::now();
         unsigned spins = 0;
         while (current_gen() == seen) {
           cpu_relax();
-          if ((++spins & 255) == 0 &&
-              std::chrono::steady_clock::now() - t0 > std::chrono::microseconds(1000))
-            break;
+          if ((++spins & 255) == 0 && Clock::now() - t0 > std::chrono::microseconds(1000)) break;
         }
         if (current_gen() == seen) {
           std::unique_lock<std::mutex> lk(m_);
@@ -198,6 +292,8 @@ class Pool {
         }
       }
       seen = current_gen();
+      // Jobs limited to fewer threads leave the higher-numbered workers out.
+      if (id >= helpers_.load(std::memory_order_relaxed)) continue;
       try {
         work(seen);
       } catch (...) {
@@ -210,15 +306,32 @@ class Pool {
     }
   }
 
+  static constexpr int64_t kMinBackoffNs = 20000000;
+  static constexpr int64_t kMaxBackoffNs = 500000000;
+  static constexpr int64_t kWindowNs = 50000000;
+  static constexpr double kMaxPreemptionsPerSecond = 40.0;
+
   const int nworkers_;
   bool started_ = false;
   uint32_t gen_ = 0;
+  // Touched only by the caller holding busy_.
+  int64_t backoff_ns_ = kMinBackoffNs;
+  int64_t window_start_ = 0;
+  long window_switches0_ = 0;
+  long window_jobs_ = 0;
+  long window_stalls_ = 0;
+  long window_parts_ = 0;
+  long window_own_parts_ = 0;
+  std::atomic<int64_t> serial_until_{0};
+  std::atomic<long> serial_jobs_{0};
+  std::atomic<long> parallel_jobs_{0};
   std::atomic<bool> busy_{false};
   std::atomic<bool> failed_{false};
   std::mutex m_;
   std::condition_variable cv_;
   std::atomic<uint64_t> claim_{0};
   std::atomic<int> remaining_{0};
+  std::atomic<int> helpers_{0};
   std::atomic<TaskFn> fn_{nullptr};
   std::atomic<void*> ctx_{nullptr};
   std::atomic<int> nparts_{1};
@@ -268,8 +381,16 @@ void parallel_run(int nthreads, TaskFn fn, void* ctx) {
     fn(ctx, 0, 1);
     return;
   }
-  pool().run(nthreads, fn, ctx);
+  pool().run(nthreads, nthreads, fn, ctx);
 }
+
+void parallel_parts(int parts, TaskFn fn, void* ctx, int threads) {
+  pool().run(threads > 0 ? threads : num_threads(), parts, fn, ctx);
+}
+
+long pool_serial_jobs() { return pool().serial_jobs(); }
+long pool_parallel_jobs() { return pool().parallel_jobs(); }
+bool pool_backing_off() { return pool().backing_off(); }
 
 // ---------------------------------------------------------------------------
 // Scratch memory

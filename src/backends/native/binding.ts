@@ -47,6 +47,14 @@ export interface NativeCpuFeatures {
   readonly sgemmTile: readonly [number, number];
   /** [MR, NR] register tile of the active float64 GEMM micro-kernel. */
   readonly dgemmTile: readonly [number, number];
+  /**
+   * Parallel jobs the thread pool has run on the calling thread alone since
+   * the process started, having backed off because the machine was
+   * oversubscribed (the caller preempted often, or workers stalling).
+   */
+  readonly poolSerialJobs: number;
+  /** Jobs the pool has run on the caller and its workers together. */
+  readonly poolParallelJobs: number;
 }
 
 export interface NativeAddon {
