@@ -292,7 +292,9 @@ function runChild(command, args, env = {}) {
 
 // ---- what is available -----------------------------------------------------
 
-const neuriteProbe = await runChild(process.execPath, [join(benchDir, 'workloads', 'neurite.mjs'), JSON.stringify({ probe: true })]);
+const neuriteProbe = await runChild(process.execPath, [join(benchDir, 'workloads', 'neurite.mjs'), JSON.stringify({ probe: true })], {
+  NEURITE_NUM_THREADS: String(opts.threads),
+});
 if (neuriteProbe.error) {
   console.error(`bench: neurite does not load: ${neuriteProbe.error}`);
   process.exit(1);

@@ -314,10 +314,33 @@ void maxpool2d_forward_f32(const float* x, float* out, int32_t* indices, const P
   parallel_range(
       planes, minPlanes,
       [&](long b, long e) {
+        // The common case (LeNet's, VGG's): 2x2 windows at stride 2, no
+        // padding or dilation, every window inside the input.
+        const bool plain2x2 = s.KH == 2 && s.KW == 2 && s.sH == 2 && s.sW == 2 && s.pH == 0 && s.pW == 0 && s.dH == 1 &&
+                              s.dW == 1 && 2 * s.OH <= s.H && 2 * s.OW <= s.W;
         for (long p = b; p < e; ++p) {
           const float* xp = x + p * HW;
           float* op = out + p * OHW;
           int32_t* ip = indices + p * OHW;
+          if (plain2x2) {
+            for (long oh = 0; oh < s.OH; ++oh) {
+              const float* r0 = xp + 2 * oh * s.W;
+              const float* r1 = r0 + s.W;
+              for (long ow = 0; ow < s.OW; ++ow) {
+                // Same order and tie rule as the general loop below.
+                const long c = 2 * ow;
+                long idx = c;
+                float m = r0[c];
+                const float v1 = r0[c + 1], v2 = r1[c], v3 = r1[c + 1];
+                if (v1 > m || std::isnan(v1)) { m = v1; idx = c + 1; }
+                if (v2 > m || std::isnan(v2)) { m = v2; idx = s.W + c; }
+                if (v3 > m || std::isnan(v3)) { m = v3; idx = s.W + c + 1; }
+                op[oh * s.OW + ow] = m;
+                ip[oh * s.OW + ow] = static_cast<int32_t>(2 * oh * s.W + idx);
+              }
+            }
+            continue;
+          }
           for (long oh = 0; oh < s.OH; ++oh) {
             long hs = oh * s.sH - s.pH;
             const long he = std::min(hs + (s.KH - 1) * s.dH + 1, s.H);
@@ -357,6 +380,19 @@ void maxpool2d_backward_f32(const float* gradOut, const int32_t* indices, float*
   parallel_range(
       planes, minPlanes,
       [&](long b, long e) {
+        // Windows that cannot overlap choose each cell at most once: its
+        // gradient is added to zero once (what the double sum below rounds back to).
+        if (s.sH >= (s.KH - 1) * s.dH + 1 && s.sW >= (s.KW - 1) * s.dW + 1) {
+          for (long p = b; p < e; ++p) {
+            float* gp = gradIn + p * HW;
+            std::memset(gp, 0, HW * sizeof(float));
+            const float* go = gradOut + p * OHW;
+            const int32_t* ip = indices + p * OHW;
+            for (long j = 0; j < OHW; ++j)
+              if (ip[j] >= 0) gp[ip[j]] += go[j];
+          }
+          return;
+        }
         // Cells chosen by several windows are summed in double, then rounded.
         double* acc = static_cast<double*>(scratch(SCRATCH_TMP, HW * sizeof(double)));
         for (long p = b; p < e; ++p) {
