@@ -7,7 +7,8 @@
         "native/threadpool.cc",
         "native/gemm.cc",
         "native/ops.cc",
-        "native/conv.cc"
+        "native/conv.cc",
+        "native/conv_direct.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

@@ -93,7 +93,8 @@ for (let round = 1; round <= opts.repeat; round++) {
   }
 }
 
-const fig = (condition, workload, threads) => median(runs.filter((r) => r.condition === condition && r.workload === workload && r.threads === threads).map((r) => r.value));
+const fig = (condition, workload, threads) =>
+  median(runs.filter((r) => r.condition === condition && r.workload === workload && r.threads === threads).map((r) => r.value));
 const spread = (condition, workload, threads) => {
   const v = runs.filter((r) => r.condition === condition && r.workload === workload && r.threads === threads && r.value !== null).map((r) => r.value);
   const m = median(v);
@@ -111,7 +112,16 @@ const body = opts.only.map((w) => {
   const verdicts = [];
   if (QUIET_TARGET[w]) verdicts.push(`quiet >= ${QUIET_TARGET[w]}x ${q >= QUIET_TARGET[w] ? 'met' : 'missed'}`);
   verdicts.push(`busy >= ${BUSY_TARGET}x ${b >= BUSY_TARGET ? 'met' : 'missed'}`);
-  return [w, cellOf('quiet', w, 1), cellOf('quiet', w, opts.threads), `${q.toFixed(2)}x`, cellOf('busy', w, 1), cellOf('busy', w, opts.threads), `${b.toFixed(2)}x`, verdicts.join(', ')];
+  return [
+    w,
+    cellOf('quiet', w, 1),
+    cellOf('quiet', w, opts.threads),
+    `${q.toFixed(2)}x`,
+    cellOf('busy', w, 1),
+    cellOf('busy', w, opts.threads),
+    `${b.toFixed(2)}x`,
+    verdicts.join(', '),
+  ];
 });
 const widths = header.map((h, c) => Math.max(h.length, ...body.map((r) => r[c].length)));
 const line = (cells) => cells.map((s, c) => (c === 0 || c === 7 ? s.padEnd(widths[c]) : s.padStart(widths[c]))).join('  ');

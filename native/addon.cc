@@ -24,7 +24,7 @@ using namespace neurite;
 
 // Bumped whenever an exported signature changes; binding.ts refuses a
 // build/Release/neurite_native.node whose version differs (stale build).
-constexpr int kAbiVersion = 2;
+constexpr int kAbiVersion = 3;
 
 constexpr int64_t kMaxDim = 2147483647;  // 2^31 - 1
 constexpr int64_t kSat = std::numeric_limits<int64_t>::max();
@@ -440,6 +440,19 @@ Napi::Value SumRows(const Napi::CallbackInfo& info) {
   a.need(out, cols);
   a.no_overlap(out, cols, x, total, false);
   sum_rows_f32(x.data, out.data, rows, cols);
+  return info.Env().Undefined();
+}
+
+Napi::Value SumAxis(const Napi::CallbackInfo& info) {
+  Args a(info, "sumAxis");
+  Arr<float> x = a.array<float>(0, "x");
+  Arr<float> out = a.array<float>(1, "out");
+  const int64_t outer = a.dim(2, "outer"), C = a.dim(3, "channels"), inner = a.dim(4, "inner");
+  const int64_t total = smul(smul(outer, C), inner);
+  a.need(x, total);
+  a.need(out, C);
+  a.no_overlap(out, C, x, total, false);
+  sum_axis_f32(x.data, out.data, outer, C, inner);
   return info.Env().Undefined();
 }
 
@@ -867,6 +880,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT("div", Div);
   EXPORT("biasAdd", BiasAdd);
   EXPORT("sumRows", SumRows);
+  EXPORT("sumAxis", SumAxis);
   EXPORT("sumAll", SumAll);
   EXPORT("softmaxCrossEntropy", SoftmaxCrossEntropy);
   EXPORT("sgdStep", SgdStep);

@@ -31,6 +31,7 @@ enum BinaryOp { BIN_ADD = 0, BIN_SUB = 1, BIN_MUL = 2, BIN_DIV = 3 };
 void binary_f32(int op, const float* a, const float* b, float* out, long n);
 void bias_add_f32(const float* x, const float* bias, float* out, long rows, long cols);
 void sum_rows_f32(const float* x, float* out, long rows, long cols);
+void sum_axis_f32(const float* x, float* out, long outer, long C, long inner);
 double sum_all_f32(const float* x, long n);
 // Returns the sum of the per-row losses.  grad may be null.
 double softmax_xent_f32(const float* logits, const int32_t* labels, float* loss, float* grad, long n, long c);
@@ -62,6 +63,11 @@ void conv2d_forward_f32(const float* x, const float* w, const float* bias, float
 void conv2d_backward_input_f32(const float* gradOut, const float* w, float* gradIn, const Conv2dShape& s);
 void conv2d_backward_weight_f32(const float* x, const float* gradOut, float* gradW, float* gradBias,
                                 const Conv2dShape& s);
+// Direct kernels for small layers (conv_direct.cc); false when the shape or
+// the CPU is not one they handle, and the caller uses im2col + GEMM.
+bool conv2d_direct_forward_f32(const float* x, const float* w, const float* bias, float* out, const Conv2dShape& s);
+bool conv2d_direct_backward_input_f32(const float* gradOut, const float* w, float* gradIn, const Conv2dShape& s);
+bool conv2d_direct_backward_weight_f32(const float* x, const float* gradOut, float* gradW, const Conv2dShape& s);
 
 struct Pool2dShape {
   long N, C, H, W, KH, KW, sH, sW, pH, pW, dH, dW;

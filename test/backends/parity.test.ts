@@ -139,6 +139,36 @@ describe('native backend parity with the reference', { skip: native ? false : 'n
     }
   });
 
+  test('sum over every axis but one (a convolution bias gradient, and the other kept axes)', () => {
+    for (const [shape, axes] of [
+      [
+        [64, 6, 28, 28],
+        [0, 2, 3],
+      ],
+      [
+        [3, 5, 7, 11],
+        [0, 1, 3],
+      ],
+      [
+        [9, 1000, 4],
+        [0, 2],
+      ],
+      [
+        [2, 3, 4, 700],
+        [1, 2, 3],
+      ],
+    ] as [number[], number[]][]) {
+      const size = shape.reduce((p, d) => p * d, 1);
+      const x = rand(size);
+      const outSize = size / axes.reduce((p, a) => p * shape[a], 1);
+      const out = new Float32Array(outSize);
+      const ref = new Float32Array(outSize);
+      k.reduce('sum', x, shape, axes, out);
+      refKernels.reduce('sum', x, shape, axes, ref);
+      assertParity(out, ref, `sum of [${shape}] over [${axes}]`, Math.sqrt(size / outSize));
+    }
+  });
+
   test('convolution forward and both backward passes', () => {
     const geoms: Conv2dGeometry[] = [
       {

@@ -76,6 +76,14 @@ const GEOS: Geo[] = [
   { N: 4, C: 8, H: 16, W: 16, O: 16, KH: 3, KW: 3, sH: 1, sW: 1, pH: 1, pW: 1, dH: 1, dW: 1, groups: 1 },
   { N: 5, C: 3, H: 12, W: 10, O: 7, KH: 5, KW: 3, sH: 2, sW: 2, pH: 2, pW: 1, dH: 1, dW: 1, groups: 1 },
   { N: 1, C: 16, H: 20, W: 20, O: 32, KH: 3, KW: 3, sH: 1, sW: 1, pH: 1, pW: 1, dH: 1, dW: 1, groups: 1 },
+  // Shapes of the direct kernels (stride 1, small channel counts): LeNet-5's two
+  // convolutions, a row of 50 (four AVX-512 vectors, too wide for AVX2's), 7
+  // output channels (a partial block), and a 7x7 kernel (forward direct, weight
+  // gradient through im2col).
+  { N: 3, C: 1, H: 28, W: 28, O: 6, KH: 5, KW: 5, sH: 1, sW: 1, pH: 2, pW: 2, dH: 1, dW: 1, groups: 1 },
+  { N: 2, C: 6, H: 14, W: 14, O: 16, KH: 5, KW: 5, sH: 1, sW: 1, pH: 0, pW: 0, dH: 1, dW: 1, groups: 1 },
+  { N: 2, C: 3, H: 9, W: 50, O: 7, KH: 5, KW: 5, sH: 1, sW: 1, pH: 2, pW: 2, dH: 1, dW: 1, groups: 1 },
+  { N: 2, C: 2, H: 11, W: 13, O: 5, KH: 7, KW: 7, sH: 1, sW: 1, pH: 3, pW: 1, dH: 1, dW: 1, groups: 1 },
 ];
 
 /** The geometry as the addon reads it: packed in the order of src/kernels/geometry.ts. */
@@ -320,6 +328,8 @@ const POOLS: PoolGeo[] = [
   { N: 1, C: 2, H: 9, W: 8, KH: 3, KW: 2, sH: 1, sW: 2, pH: 1, pW: 1, dH: 2, dW: 3, ceil: false },
   { N: 1, C: 1, H: 1, W: 9, KH: 1, KW: 3, sH: 1, sW: 3, pH: 0, pW: 1, dH: 1, dW: 1, ceil: true },
   { N: 8, C: 16, H: 28, W: 28, KH: 2, KW: 2, sH: 2, sW: 2, pH: 0, pW: 0, dH: 1, dW: 1, ceil: false },
+  // The 2x2 stride-2 fast path with a row and a column left over.
+  { N: 2, C: 3, H: 5, W: 7, KH: 2, KW: 2, sH: 2, sW: 2, pH: 0, pW: 0, dH: 1, dW: 1, ceil: false },
 ];
 
 nativeTest('pool2dOutputSize follows PyTorch (floor and ceil mode)', (a) => {

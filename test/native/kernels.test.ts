@@ -182,6 +182,34 @@ nativeTest('sumRows and sumAll match double-precision sums', (a) => {
   assert.equal(a.sumAll(Float32Array.from([1, 2, 3, 4]), 2), 3);
 });
 
+nativeTest('sumAxis sums every axis but one, in double, the same on every thread count', (a) => {
+  const rand = rng(12);
+  for (const [outer, C, inner] of [
+    [1, 1, 1],
+    [64, 6, 784],
+    [3, 17, 1],
+    [1, 5, 70000],
+  ] as const) {
+    const x = Float32Array.from({ length: outer * C * inner }, () => rand() * 2 - 1);
+    const want = new Float32Array(C);
+    for (let c = 0; c < C; c++) {
+      let s = 0;
+      for (let o = 0; o < outer; o++) for (let i = 0; i < inner; i++) s += x[(o * C + c) * inner + i];
+      want[c] = s;
+    }
+    const results = threadCounts(a).map((threads) => {
+      a.setNumThreads(threads);
+      const out = new Float32Array(C).fill(99);
+      a.sumAxis(x, out, outer, C, inner);
+      return out;
+    });
+    for (const out of results) {
+      for (let c = 0; c < C; c++) assert.ok(Math.abs(out[c] - want[c]) <= 1e-6 * (1 + Math.abs(want[c])), `sumAxis ${outer}x${C}x${inner} [${c}]`);
+      assert.deepEqual(out, results[0], 'sumAxis differs between thread counts');
+    }
+  }
+});
+
 function xentRef(x: Float32Array, labels: Int32Array, n: number, c: number): { loss: number[]; grad: number[] } {
   const loss: number[] = [];
   const grad: number[] = [];

@@ -25,7 +25,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Version of the exported API; must equal the addon's `abiVersion`. */
-export const NATIVE_ABI_VERSION = 2;
+export const NATIVE_ABI_VERSION = 3;
 
 /** Instruction-set path of the GEMM and vector-math kernels. */
 export type NativeIsa = 'avx512' | 'avx2' | 'scalar';
@@ -180,6 +180,8 @@ export interface NativeAddon {
 
   /** out[j] = sum_i x[i, j] for x [rows, cols] (bias gradients); double accumulation. */
   sumRows(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
+  /** out[c] = sum over o < outer, i < inner of x[(o·channels + c)·inner + i] (a sum over every axis but one), in double. */
+  sumAxis(x: Float32Array, out: Float32Array, outer: number, channels: number, inner: number): void;
   /** Sum of the first n elements, accumulated in double. */
   sumAll(x: Float32Array, n: number): number;
   /**
@@ -395,6 +397,7 @@ const REQUIRED_FUNCTIONS: readonly (keyof NativeAddon)[] = [
   'div',
   'biasAdd',
   'sumRows',
+  'sumAxis',
   'sumAll',
   'softmaxCrossEntropy',
   'sgdStep',

@@ -98,6 +98,12 @@ function makeKernels(addon: NativeAddon): Partial<Kernels> & FusedKernels {
   };
   /** Summing the leading axes of a tensor (bias gradients), or all of them. */
   const sumsLeadingAxes = (axes: readonly number[]) => axes.every((a, i) => a === i);
+  /** The one axis a sum keeps when it sums every other (axes sorted), else -1. */
+  const keptAxis = (shape: readonly number[], axes: readonly number[]): number => {
+    if (axes.length !== shape.length - 1) return -1;
+    for (let i = 0; i < axes.length; i++) if (axes[i] !== i) return axes.every((a, j) => a === (j < i ? j : j + 1)) ? i : -1;
+    return -1;
+  };
 
   return {
     matmul: accelerate(
@@ -152,11 +158,19 @@ function makeKernels(addon: NativeAddon): Partial<Kernels> & FusedKernels {
           out[0] = addon.sumAll(x as Float32Array, x.length);
           return;
         }
-        let rows = 1;
-        for (let i = 0; i < axes.length; i++) rows *= shape[i];
-        addon.sumRows(x as Float32Array, out as Float32Array, rows, x.length / rows);
+        if (sumsLeadingAxes(axes)) {
+          let rows = 1;
+          for (let i = 0; i < axes.length; i++) rows *= shape[i];
+          addon.sumRows(x as Float32Array, out as Float32Array, rows, x.length / rows);
+          return;
+        }
+        // Every axis but one (a convolution's bias gradient).
+        const kept = keptAxis(shape, axes);
+        let outer = 1;
+        for (let i = 0; i < kept; i++) outer *= shape[i];
+        addon.sumAxis(x as Float32Array, out as Float32Array, outer, shape[kept], x.length / (outer * shape[kept]));
       },
-      { pays: (op, x, _shape, axes) => op === 'sum' && bigEnough(x) && sumsLeadingAxes(axes) },
+      { pays: (op, x, shape, axes) => op === 'sum' && bigEnough(x) && (sumsLeadingAxes(axes) || keptAxis(shape, axes) >= 0) },
     ),
     reluBackward: accelerate('reluBackward', (x, g, out) => addon.reluBackward(x as Float32Array, g as Float32Array, out as Float32Array, x.length), {
       pays: bigEnough,
