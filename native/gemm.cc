@@ -1,4 +1,5 @@
 // GEMM dispatch: picks the ISA path and splits big problems across threads.
+#include <cmath>
 #include <cstring>
 
 #include "common.h"

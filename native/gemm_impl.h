@@ -422,8 +422,95 @@ NT_ATTR static void gemm_serial(bool ta, bool tb, long M, long N, long K, typena
   }
 }
 
+// One row of C (M == 1: a Linear layer on one sample): packing B for a single
+// row would read and write all of it once more than the product itself reads
+// it, so the row is computed straight from B. Sums run over K in order, in
+// vector lanes then lane order, the same on every thread count.
+NT_ATTR static void sgemv_row(bool ta, bool tb, long N, long K, float alpha, const float* A, long lda, const float* B, long ldb,
+                              float beta, float* C) {
+  typedef VF V;
+  constexpr long L = V::L;
+  const float* a = A;
+  if (ta && lda != 1) {
+    float* ac = static_cast<float*>(neurite::scratch(neurite::SCRATCH_PACK_A, (K + 64) * sizeof(float)));
+    for (long k = 0; k < K; ++k) ac[k] = A[k * lda];
+    a = ac;
+  }
+  alignas(64) float lanes[L];
+  auto finish = [&](long j, float sum) { C[j] = beta == 0.0f ? alpha * sum : alpha * sum + beta * C[j]; };
+  if (tb) {
+    // B stored [N][K]: C[j] = dot(a, B[j]), four rows at a time.
+    long j = 0;
+    const long kv = K / L * L;
+    for (; j + 4 <= N; j += 4) {
+      typename V::reg acc0 = V::zero(), acc1 = V::zero(), acc2 = V::zero(), acc3 = V::zero();
+      const float *b0 = B + j * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb, *b3 = b2 + ldb;
+      for (long k = 0; k < kv; k += L) {
+        const typename V::reg av = V::loadu(a + k);
+        acc0 = V::fma(av, V::loadu(b0 + k), acc0);
+        acc1 = V::fma(av, V::loadu(b1 + k), acc1);
+        acc2 = V::fma(av, V::loadu(b2 + k), acc2);
+        acc3 = V::fma(av, V::loadu(b3 + k), acc3);
+      }
+      const typename V::reg accs[4] = {acc0, acc1, acc2, acc3};
+      const float* rows[4] = {b0, b1, b2, b3};
+      for (int r = 0; r < 4; ++r) {
+        V::store(lanes, accs[r]);
+        float sum = 0.0f;
+        for (long l = 0; l < L; ++l) sum += lanes[l];
+        for (long k = kv; k < K; ++k) sum += a[k] * rows[r][k];
+        finish(j + r, sum);
+      }
+    }
+    for (; j < N; ++j) {
+      typename V::reg acc = V::zero();
+      const float* bj = B + j * ldb;
+      for (long k = 0; k < kv; k += L) acc = V::fma(V::loadu(a + k), V::loadu(bj + k), acc);
+      V::store(lanes, acc);
+      float sum = 0.0f;
+      for (long l = 0; l < L; ++l) sum += lanes[l];
+      for (long k = kv; k < K; ++k) sum += a[k] * bj[k];
+      finish(j, sum);
+    }
+  } else {
+    // B stored [K][N]: C[j..] = sum_k a[k] * B[k][j..], four vectors of columns at a time.
+    long j = 0;
+    for (; j + 4 * L <= N; j += 4 * L) {
+      typename V::reg acc0 = V::zero(), acc1 = V::zero(), acc2 = V::zero(), acc3 = V::zero();
+      for (long k = 0; k < K; ++k) {
+        const typename V::reg av = V::set1(a[k]);
+        const float* bk = B + k * ldb + j;
+        acc0 = V::fma(av, V::loadu(bk), acc0);
+        acc1 = V::fma(av, V::loadu(bk + L), acc1);
+        acc2 = V::fma(av, V::loadu(bk + 2 * L), acc2);
+        acc3 = V::fma(av, V::loadu(bk + 3 * L), acc3);
+      }
+      const typename V::reg accs[4] = {acc0, acc1, acc2, acc3};
+      for (int r = 0; r < 4; ++r) {
+        V::store(lanes, accs[r]);
+        for (long l = 0; l < L; ++l) finish(j + r * L + l, lanes[l]);
+      }
+    }
+    for (; j < N; ++j) {
+      // Fused, as in the vector lanes above: a column gets the same bits
+      // whichever part of a split computes it.
+      float sum = 0.0f;
+#if NT_ISA >= 1
+      for (long k = 0; k < K; ++k) sum = std::fma(a[k], B[k * ldb + j], sum);
+#else
+      for (long k = 0; k < K; ++k) sum = a[k] * B[k * ldb + j] + sum;  // VF::fma is unfused here
+#endif
+      finish(j, sum);
+    }
+  }
+}
+
 static void sgemm_serial_entry(bool ta, bool tb, long M, long N, long K, float alpha, const float* A, long lda,
                                const float* B, long ldb, float beta, float* C, long ldc) {
+  if (M == 1 && K > 0 && N > 0 && alpha != 0.0f) {
+    sgemv_row(ta, tb, N, K, alpha, A, lda, B, ldb, beta, C);
+    return;
+  }
   gemm_serial<CfgF>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 static void dgemm_serial_entry(bool ta, bool tb, long M, long N, long K, double alpha, const double* A, long lda,

@@ -95,6 +95,9 @@ const SIZES: readonly [number, number, number][] = [
   [130, 70, 300],
   [70, 130, 300],
   [200, 203, 97],
+  // One row (the single-row path): whole vector blocks and tails, and a split across threads.
+  [1, 700, 784],
+  [1, 65, 3],
 ];
 
 const TRANS: readonly [boolean, boolean][] = [
