@@ -5,7 +5,7 @@ import { normalizeAxis } from '../core/shape.js';
 import type { Tensor } from '../core/tensor.js';
 import { k } from './contract.js';
 import { stridedSlice } from './slice.js';
-import { assertTensor, empty } from './util.js';
+import { assertTensor, uninitialized } from './util.js';
 
 /** Join tensors along an existing axis; all other dims must match. */
 export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
@@ -24,7 +24,8 @@ export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
   const inputs = tensors.map((t) => t.cast(dtype));
   const outShape = [...first.shape];
   outShape[ax] = inputs.reduce((s, t) => s + t.shape[ax], 0);
-  const out = empty('concat', dtype, outShape);
+  // The kernel writes every element.
+  const out = uninitialized('concat', dtype, outShape);
   k().concat(
     inputs.map((t) => t.data),
     inputs.map((t) => t.shape),

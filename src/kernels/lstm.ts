@@ -4,7 +4,7 @@ import { isGradEnabled } from '../core/engine.js';
 import { DTypeError, fmtShape, ShapeError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import { k } from './contract.js';
-import { assertFloat, assertTensor, empty } from './util.js';
+import { assertFloat, assertTensor, uninitialized } from './util.js';
 
 /** Peephole weights of an LSTM cell, one [hidden] vector per gate that looks at the cell state. */
 export interface LstmPeephole {
@@ -72,14 +72,15 @@ export function lstmCellComposite(gates: Tensor, cPrev: Tensor, peephole: LstmPe
 export function lstmCell(gates: Tensor, cPrev: Tensor): [Tensor, Tensor] {
   const [n, hidden] = checkCellArgs('lstmCell', gates, cPrev);
   const dtype = gates.dtype;
-  const h = empty('lstmCell', dtype, [n, hidden]);
-  const c = empty('lstmCell', dtype, [n, hidden]);
-  const activated = empty('lstmCell', dtype, [n, 4 * hidden]);
+  // Every element of the outputs is written by the kernel: no zero-filling.
+  const h = uninitialized('lstmCell', dtype, [n, hidden]);
+  const c = uninitialized('lstmCell', dtype, [n, hidden]);
+  const activated = uninitialized('lstmCell', dtype, [n, 4 * hidden]);
   k().lstmCellForward(gates.data, cPrev.data, c.data, h.data, activated.data, n, hidden);
   recordOutputs([h, c], 'lstmCell', [gates, cPrev], ([dh, dc]) => {
     if (isGradEnabled()) return compositeVjp(gates, cPrev, dh, dc);
-    const dGates = empty('lstmCell', dtype, [n, 4 * hidden]);
-    const dcPrev = empty('lstmCell', dtype, [n, hidden]);
+    const dGates = uninitialized('lstmCell', dtype, [n, 4 * hidden]);
+    const dcPrev = uninitialized('lstmCell', dtype, [n, hidden]);
     k().lstmCellBackward(activated.data, cPrev.data, c.data, dh?.data ?? null, dc?.data ?? null, dGates.data, dcPrev.data, n, hidden);
     return [gates.requiresGrad ? dGates : null, cPrev.requiresGrad ? dcPrev : null];
   });

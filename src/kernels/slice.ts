@@ -2,7 +2,7 @@ import { record } from '../autograd/graph.js';
 import { sizeOf } from '../core/shape.js';
 import { Tensor } from '../core/tensor.js';
 import { k } from './contract.js';
-import { empty } from './util.js';
+import { empty, uninitialized } from './util.js';
 
 /**
  * The start of the slice in x's storage when the slice is one contiguous run
@@ -38,7 +38,8 @@ export function stridedSlice(x: Tensor, begin: readonly number[], step: readonly
     // A contiguous block (a range of rows, a batch out of a dataset) is a view: no copy.
     out = new Tensor(x.data.subarray(offset, offset + sizeOf(outShape)), outShape);
   } else {
-    out = empty('slice', x.dtype, outShape);
+    // The kernel writes every element.
+    out = uninitialized('slice', x.dtype, outShape);
     k().slice(x.data, x.shape, begin, step, out.data, outShape);
   }
   return record(out, 'slice', [x], (g) => [stridedSliceAdjoint(g, x.shape, begin, step)]);

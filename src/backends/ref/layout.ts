@@ -81,7 +81,10 @@ export function concat(xs: readonly TypedArray[], shapes: readonly Shape[], axis
     let pos = o * total;
     for (let k = 0; k < xs.length; k++) {
       const c = chunks[k];
-      out.set(xs[k].subarray(o * c, o * c + c), pos);
+      const src = xs[k];
+      // A short chunk is copied by a loop: subarray() would allocate a view per chunk.
+      if (c <= 256) for (let i = 0, s = o * c; i < c; i++) out[pos + i] = src[s + i];
+      else out.set(src.subarray(o * c, o * c + c), pos);
       pos += c;
     }
   }
