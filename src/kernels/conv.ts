@@ -1,7 +1,7 @@
 import { record } from '../autograd/graph.js';
 import type { Tensor } from '../core/tensor.js';
 import { type Conv2dGeometry, k } from './contract.js';
-import { empty } from './util.js';
+import { uninitialized } from './util.js';
 
 // The three convolution primitives. conv2d is bilinear in (x, weight), and the
 // other two are its adjoints in each argument:
@@ -24,7 +24,8 @@ function weightShape(g: Conv2dGeometry): number[] {
 
 /** Cross-correlation of x [N, C, H, W] with weight [O, C/groups, KH, KW], plus bias [O] when given. */
 export function conv2dPrimitive(x: Tensor, weight: Tensor, bias: Tensor | null, geom: Conv2dGeometry): Tensor {
-  const out = empty('conv2d', x.dtype, outputShape(geom));
+  // Every kernel writes the whole output (the contract): no zero-filling.
+  const out = uninitialized('conv2d', x.dtype, outputShape(geom));
   k().conv2d(x.data, weight.data, bias === null ? null : bias.data, out.data, geom);
   const inputs = bias === null ? [x, weight] : [x, weight, bias];
   return record(out, 'conv2d', inputs, (g) => {
@@ -40,7 +41,7 @@ export function conv2dPrimitive(x: Tensor, weight: Tensor, bias: Tensor | null, 
  * and output swapped it is the transposed convolution.
  */
 export function conv2dBackwardInput(gradOut: Tensor, weight: Tensor, geom: Conv2dGeometry): Tensor {
-  const out = empty('conv2dBackwardInput', gradOut.dtype, inputShape(geom));
+  const out = uninitialized('conv2dBackwardInput', gradOut.dtype, inputShape(geom));
   k().conv2dBackwardInput(gradOut.data, weight.data, out.data, geom);
   return record(out, 'conv2dBackwardInput', [gradOut, weight], (g) => [
     gradOut.requiresGrad ? conv2dPrimitive(g, weight, null, geom) : null,
@@ -50,7 +51,7 @@ export function conv2dBackwardInput(gradOut: Tensor, weight: Tensor, geom: Conv2
 
 /** The gradient of conv2d with respect to its weight: a tensor of shape [O, C/groups, KH, KW]. */
 export function conv2dBackwardWeight(x: Tensor, gradOut: Tensor, geom: Conv2dGeometry): Tensor {
-  const out = empty('conv2dBackwardWeight', x.dtype, weightShape(geom));
+  const out = uninitialized('conv2dBackwardWeight', x.dtype, weightShape(geom));
   k().conv2dBackwardWeight(x.data, gradOut.data, out.data, geom);
   return record(out, 'conv2dBackwardWeight', [x, gradOut], (g) => [
     x.requiresGrad ? conv2dBackwardInput(gradOut, g, geom) : null,

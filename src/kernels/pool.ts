@@ -3,7 +3,7 @@ import type { Tensor } from '../core/tensor.js';
 import { type AvgPoolDivisor, k, type Pool2dGeometry } from './contract.js';
 import { gather } from './gather.js';
 import { reshape } from './reshape.js';
-import { empty } from './util.js';
+import { empty, uninitialized } from './util.js';
 
 // Pooling primitives over NCHW planes. Max pooling and unpooling move values
 // between cells named by per-plane switches (flat indices h·W + w), so their
@@ -34,8 +34,8 @@ export function gatherPlanes(src: Tensor, indices: Tensor): Tensor {
 
 /** Max pooling: the pooled values (recorded) and the switches, an int32 tensor of the output's shape. */
 export function maxPool2dPrimitive(x: Tensor, geom: Pool2dGeometry): [Tensor, Tensor] {
-  const out = empty('maxPool2d', x.dtype, outputShape(geom));
-  const indices = empty('maxPool2d', 'int32', outputShape(geom));
+  const out = uninitialized('maxPool2d', x.dtype, outputShape(geom));
+  const indices = uninitialized('maxPool2d', 'int32', outputShape(geom));
   k().maxPool2d(x.data, out.data, indices.data as Int32Array, geom);
   record(out, 'maxPool2d', [x], (g) => [maxPool2dBackward(g, indices, geom)]);
   return [out, indices];
@@ -43,19 +43,19 @@ export function maxPool2dPrimitive(x: Tensor, geom: Pool2dGeometry): [Tensor, Te
 
 /** The input gradient of max pooling: gradOut routed to the cells the switches name, summed where windows overlap. */
 export function maxPool2dBackward(gradOut: Tensor, indices: Tensor, geom: Pool2dGeometry): Tensor {
-  const out = empty('maxPool2dBackward', gradOut.dtype, inputShape(geom));
+  const out = uninitialized('maxPool2dBackward', gradOut.dtype, inputShape(geom));
   k().maxPool2dBackward(gradOut.data, indices.data as Int32Array, out.data, geom);
   return record(out, 'maxPool2dBackward', [gradOut], (g) => [gatherPlanes(g, indices)]);
 }
 
 export function avgPool2dPrimitive(x: Tensor, geom: Pool2dGeometry, divisor: AvgPoolDivisor): Tensor {
-  const out = empty('avgPool2d', x.dtype, outputShape(geom));
+  const out = uninitialized('avgPool2d', x.dtype, outputShape(geom));
   k().avgPool2d(x.data, out.data, geom, divisor);
   return record(out, 'avgPool2d', [x], (g) => [avgPool2dBackward(g, geom, divisor)]);
 }
 
 export function avgPool2dBackward(gradOut: Tensor, geom: Pool2dGeometry, divisor: AvgPoolDivisor): Tensor {
-  const out = empty('avgPool2dBackward', gradOut.dtype, inputShape(geom));
+  const out = uninitialized('avgPool2dBackward', gradOut.dtype, inputShape(geom));
   k().avgPool2dBackward(gradOut.data, out.data, geom, divisor);
   return record(out, 'avgPool2dBackward', [gradOut], (g) => [avgPool2dPrimitive(g, geom, divisor)]);
 }
