@@ -131,8 +131,15 @@ struct VD {
   static NT_INLINE reg fma(reg a, reg b, reg c) { return a * b + c; }
   static NT_INLINE reg mul(reg a, reg b) { return a * b; }
 };
+#if defined(__wasm_simd128__)
+// WebAssembly SIMD128 (the wasm backend): 4 x 12 floats, 12 accumulators + 3 + 1
+// = 16 registers, the most an x86 engine maps without spilling; measured
+// about 10% faster than 6 x 8 there (no fused multiply-add in SIMD128).
+struct CfgF { typedef VF V; enum { MR = 4, NRV = 3, KC = 256, MC = 128, NC = 4096 }; };
+#else
 // 6 x 8 floats: 12 accumulators + 2 + 1 = 15 xmm.
 struct CfgF { typedef VF V; enum { MR = 6, NRV = 2, KC = 256, MC = 120, NC = 4096 }; };
+#endif
 struct CfgD { typedef VD V; enum { MR = 6, NRV = 2, KC = 256, MC = 72, NC = 2048 }; };
 #define NT_HAVE_AVX2_PACK 0
 #endif

@@ -1,6 +1,6 @@
 // Runs the compiled test suite once per available backend (the reference
-// always; the native addon when it is built), so every test checks every
-// backend. Extra arguments narrow the run to those test files or folders.
+// and the wasm module always; the native addon when it is built), so every
+// test checks every backend. Extra arguments narrow the run to those test files or folders.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -25,8 +25,8 @@ if (files.length === 0) {
 }
 
 const nativeBuilt = existsSync(join(root, 'build', 'Release', 'neurite_native.node'));
-const backends = process.env.NEURITE_BACKEND ? [process.env.NEURITE_BACKEND] : nativeBuilt ? ['ref', 'native'] : ['ref'];
-if (!nativeBuilt && !process.env.NEURITE_BACKEND) console.log('run-tests: native addon not built; running on the reference backend only');
+const backends = process.env.NEURITE_BACKEND ? [process.env.NEURITE_BACKEND] : nativeBuilt ? ['ref', 'native', 'wasm'] : ['ref', 'wasm'];
+if (!nativeBuilt && !process.env.NEURITE_BACKEND) console.log('run-tests: native addon not built; running on the reference and wasm backends');
 
 let failed = false;
 for (const backend of backends) {

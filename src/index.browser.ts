@@ -1,14 +1,16 @@
 /**
  * neurite for browsers (the package's default export condition, and the
- * prebuilt bundles in dist/browser/): the public API on the reference
- * backend. It imports nothing of Node's; saving and loading use the browser
- * functions of io/.
+ * prebuilt bundles in dist/browser/): the public API on the WebAssembly
+ * backend (the reference backend where WebAssembly SIMD is missing). It
+ * imports nothing of Node's; saving and loading use the browser functions of
+ * io/.
  */
 // Installs the Tensor's methods; first, so that nothing can run before them.
 import './methods/index.js';
 import { selectInitialBackend } from './backends/select.js';
+import { registerWasmBackend } from './backends/wasm/index.js';
 import { setBackendInitializer } from './core/engine.js';
 
 export * from './api.js';
 
-setBackendInitializer(() => selectInitialBackend(null));
+setBackendInitializer(() => selectInitialBackend({ native: null, wasm: registerWasmBackend }));

@@ -1,19 +1,21 @@
 /**
  * neurite: deep learning in TypeScript. This is the Node entry (the package's
  * `node` export condition): the public API, with the native addon offered
- * as a backend when it is built. Browsers and bundlers for them get
- * src/index.browser.ts instead.
+ * as a backend when it is built and the WebAssembly one otherwise. Browsers
+ * and bundlers for them get src/index.browser.ts instead.
  *
  * Nothing runs at import: the backend is chosen when the first kernel runs
- * (NEURITE_BACKEND=ref|native forces one), so the module has no top-level
- * await and `require('neurite')` works.
+ * (native, else wasm, else the reference; NEURITE_BACKEND=ref|native|wasm
+ * forces one), so the module has no top-level await and `require('neurite')`
+ * works.
  */
 // Installs the Tensor's methods; first, so that nothing can run before them.
 import './methods/index.js';
 import { registerNativeBackend } from './backends/native/index.js';
 import { selectInitialBackend } from './backends/select.js';
+import { registerWasmBackend } from './backends/wasm/index.js';
 import { setBackendInitializer } from './core/engine.js';
 
 export * from './api.js';
 
-setBackendInitializer(() => selectInitialBackend(registerNativeBackend));
+setBackendInitializer(() => selectInitialBackend({ native: registerNativeBackend, wasm: registerWasmBackend }));

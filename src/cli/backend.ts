@@ -1,10 +1,12 @@
 // Choosing the compute backend for a command: the native addon when it is
-// built (the default), the pure-TypeScript reference otherwise or on request.
+// built (the default), else the WebAssembly module, else the pure-TypeScript
+// reference; or the one asked for.
 import { registerNativeBackend } from '../backends/native/index.js';
+import { registerWasmBackend } from '../backends/wasm/index.js';
 import { getBackend, listBackends, setBackend } from '../index.js';
 import { UsageError } from './errors.js';
 
-export const BACKEND_CHOICES = ['ref', 'native'] as const;
+export const BACKEND_CHOICES = ['ref', 'native', 'wasm'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
 export interface BackendSelection {
@@ -13,37 +15,50 @@ export interface BackendSelection {
   note?: string;
 }
 
-/** Null when the native backend is registered (neurite registers it at import when the addon loads), else why it is not. */
-function nativeUnavailable(): string | null {
-  if (listBackends().includes('native')) return null;
-  return registerNativeBackend();
+/** Null when the backend is registered (registering it now if need be), else why it is not available. */
+function unavailable(name: 'native' | 'wasm'): string | null {
+  if (listBackends().includes(name)) return null;
+  return name === 'native' ? registerNativeBackend() : registerWasmBackend();
 }
 
 /**
- * Activate a backend. Without a request (flag or NEURITE_BACKEND=ref) the
- * native backend is used when it is available and the reference one
- * otherwise (with a note saying why); asking for 'native' when it is not
- * available is an error.
+ * Activate a backend. Without a request (flag or NEURITE_BACKEND) the native
+ * backend is used when it is available, else the wasm one (with a note saying
+ * why), else the reference; asking for a backend that is not available is an
+ * error.
  */
 export function selectBackend(requested: BackendChoice | undefined): BackendSelection {
   // The test runner picks the backend of a whole suite with NEURITE_BACKEND; it sets the default here too.
-  if (requested === undefined && process.env.NEURITE_BACKEND === 'ref') requested = 'ref';
+  const fromEnv = process.env.NEURITE_BACKEND;
+  if (requested === undefined && (BACKEND_CHOICES as readonly string[]).includes(fromEnv ?? '')) requested = fromEnv as BackendChoice;
   if (requested === 'ref') {
     setBackend('ref');
     return { name: 'ref' };
   }
-  const unavailable = nativeUnavailable();
-  if (unavailable === null) {
+  if (requested !== undefined) {
+    const reason = unavailable(requested);
+    if (reason !== null) {
+      throw new UsageError(
+        `--backend ${requested}: the ${requested} backend is not available (${reason})`,
+        requested === 'native' ? 'build it with "npm rebuild neurite" (needs a C++ compiler), or use --backend wasm' : 'use --backend ref',
+      );
+    }
+    setBackend(requested);
+    return { name: getBackend().name };
+  }
+  const nativeReason = unavailable('native');
+  if (nativeReason === null) {
     setBackend('native');
     return { name: getBackend().name };
   }
-  const reason = unavailable;
-  if (requested === 'native') {
-    throw new UsageError(
-      `--backend native: the native backend is not available (${reason})`,
-      'build it with "npm rebuild neurite" (needs a C++ compiler), or use --backend ref',
-    );
+  const wasmReason = unavailable('wasm');
+  if (wasmReason === null) {
+    setBackend('wasm');
+    return { name: 'wasm', note: `the native backend is not available (${nativeReason}); using the WebAssembly backend` };
   }
   setBackend('ref');
-  return { name: 'ref', note: `the native backend is not available (${reason}); using the pure-TypeScript reference backend (slower)` };
+  return {
+    name: 'ref',
+    note: `neither the native backend (${nativeReason}) nor the wasm backend (${wasmReason}) is available; using the pure-TypeScript reference backend (slower)`,
+  };
 }

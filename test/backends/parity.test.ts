@@ -1,17 +1,17 @@
-// Every kernel the native backend accelerates, against the reference backend
-// (the spec), on random float32 inputs of awkward sizes, including sizes above
-// the thresholds where the native code is actually called.
+// Every kernel the compiled backends (native addon, wasm module) accelerate,
+// against the reference backend (the spec), on random float32 inputs of
+// awkward sizes, including sizes above the thresholds where the compiled code
+// is actually called.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { createNativeBackend } from '../../src/backends/native/index.js';
 import { refKernels } from '../../src/backends/ref/index.js';
+import { createWasmBackend } from '../../src/backends/wasm/index.js';
 import { Generator } from '../../src/index.js';
 import type { Conv2dGeometry, FusedKernels, Kernels, Pool2dGeometry } from '../../src/kernels/contract.js';
 import { adamUpdate } from '../../src/optim/adam.js';
 import { sgdUpdate } from '../../src/optim/sgd.js';
 
-const backend = createNativeBackend();
-const native = backend?.kernels;
 const g = new Generator(11);
 const rand = (n: number, lo = -1, hi = 1) => Float32Array.from({ length: n }, () => lo + (hi - lo) * g.nextDouble());
 
@@ -20,317 +20,323 @@ function assertParity(actual: ArrayLike<number>, expected: ArrayLike<number>, wh
   assert.equal(actual.length, expected.length, `${what}: length`);
   for (let i = 0; i < expected.length; i++) {
     const tol = 1e-5 * scale * Math.max(1, Math.abs(expected[i]));
-    if (!(Math.abs(actual[i] - expected[i]) <= tol)) assert.fail(`${what}: element ${i}: native ${actual[i]}, reference ${expected[i]}`);
+    if (!(Math.abs(actual[i] - expected[i]) <= tol)) assert.fail(`${what}: element ${i}: compiled ${actual[i]}, reference ${expected[i]}`);
   }
 }
 
 const SIZES = [1, 7, 33, 257, 600, 1031];
 
-describe('native backend parity with the reference', { skip: native ? false : 'native addon not built' }, () => {
-  const k = native as Kernels & FusedKernels;
+for (const [name, create] of [
+  ['native', createNativeBackend],
+  ['wasm', createWasmBackend],
+] as const) {
+  const compiled = create()?.kernels;
+  describe(`${name} backend parity with the reference`, { skip: compiled ? false : `${name} backend unavailable` }, () => {
+    const k = compiled as Kernels & FusedKernels;
 
-  test('matmul in all four transpose combinations and batched', () => {
-    for (const [m, n, kk] of [
-      [1, 1, 1],
-      [7, 33, 5],
-      [33, 7, 257],
-      [64, 65, 66],
-      [3, 129, 40],
-    ]) {
-      for (const batch of [1, 3]) {
-        for (const transA of [false, true]) {
-          for (const transB of [false, true]) {
-            const a = rand(batch * m * kk);
-            const b = rand(batch * kk * n);
-            const out = new Float32Array(batch * m * n);
-            const ref = new Float32Array(batch * m * n);
-            k.matmul(a, b, out, batch, m, n, kk, transA, transB);
-            refKernels.matmul(a, b, ref, batch, m, n, kk, transA, transB);
-            assertParity(out, ref, `matmul ${m}x${n}x${kk} batch ${batch} tA ${transA} tB ${transB}`, Math.sqrt(kk));
+    test('matmul in all four transpose combinations and batched', () => {
+      for (const [m, n, kk] of [
+        [1, 1, 1],
+        [7, 33, 5],
+        [33, 7, 257],
+        [64, 65, 66],
+        [3, 129, 40],
+      ]) {
+        for (const batch of [1, 3]) {
+          for (const transA of [false, true]) {
+            for (const transB of [false, true]) {
+              const a = rand(batch * m * kk);
+              const b = rand(batch * kk * n);
+              const out = new Float32Array(batch * m * n);
+              const ref = new Float32Array(batch * m * n);
+              k.matmul(a, b, out, batch, m, n, kk, transA, transB);
+              refKernels.matmul(a, b, ref, batch, m, n, kk, transA, transB);
+              assertParity(out, ref, `matmul ${m}x${n}x${kk} batch ${batch} tA ${transA} tB ${transB}`, Math.sqrt(kk));
+            }
           }
         }
       }
-    }
-  });
+    });
 
-  test('addmm (product plus a bias row) in all transpose combinations', () => {
-    for (const [m, n, kk] of [
-      [1, 1, 1],
-      [7, 33, 5],
-      [64, 65, 66],
-      [256, 130, 40],
-    ]) {
-      for (const transA of [false, true]) {
-        for (const transB of [false, true]) {
-          const a = rand(m * kk);
-          const b = rand(kk * n);
-          const bias = rand(n);
-          const out = new Float32Array(m * n);
-          const ref = new Float32Array(m * n);
-          k.addmm(bias, a, b, out, m, n, kk, transA, transB);
-          refKernels.addmm(bias, a, b, ref, m, n, kk, transA, transB);
-          assertParity(out, ref, `addmm ${m}x${n}x${kk} tA ${transA} tB ${transB}`, Math.sqrt(kk));
+    test('addmm (product plus a bias row) in all transpose combinations', () => {
+      for (const [m, n, kk] of [
+        [1, 1, 1],
+        [7, 33, 5],
+        [64, 65, 66],
+        [256, 130, 40],
+      ]) {
+        for (const transA of [false, true]) {
+          for (const transB of [false, true]) {
+            const a = rand(m * kk);
+            const b = rand(kk * n);
+            const bias = rand(n);
+            const out = new Float32Array(m * n);
+            const ref = new Float32Array(m * n);
+            k.addmm(bias, a, b, out, m, n, kk, transA, transB);
+            refKernels.addmm(bias, a, b, ref, m, n, kk, transA, transB);
+            assertParity(out, ref, `addmm ${m}x${n}x${kk} tA ${transA} tB ${transB}`, Math.sqrt(kk));
+          }
         }
       }
-    }
-  });
+    });
 
-  test('float64 matmul', () => {
-    const a = Float64Array.from(rand(40 * 70));
-    const b = Float64Array.from(rand(70 * 50));
-    const out = new Float64Array(40 * 50);
-    const ref = new Float64Array(40 * 50);
-    k.matmul(a, b, out, 1, 40, 50, 70, false, false);
-    refKernels.matmul(a, b, ref, 1, 40, 50, 70, false, false);
-    assertParity(out, ref, 'dgemm', 1e-7);
-  });
+    test('float64 matmul', () => {
+      const a = Float64Array.from(rand(40 * 70));
+      const b = Float64Array.from(rand(70 * 50));
+      const out = new Float64Array(40 * 50);
+      const ref = new Float64Array(40 * 50);
+      k.matmul(a, b, out, 1, 40, 50, 70, false, false);
+      refKernels.matmul(a, b, ref, 1, 40, 50, 70, false, false);
+      assertParity(out, ref, 'dgemm', 1e-7);
+    });
 
-  test('unary and binary element-wise kernels, and the bias broadcast', () => {
-    for (const n of SIZES) {
-      for (const op of ['relu', 'sigmoid', 'tanh', 'exp'] as const) {
-        const x = rand(n, -5, 5);
-        const out = new Float32Array(n);
-        const ref = new Float32Array(n);
-        k.unary(op, x, out);
-        refKernels.unary(op, x, ref);
-        assertParity(out, ref, `${op} n=${n}`);
+    test('unary and binary element-wise kernels, and the bias broadcast', () => {
+      for (const n of SIZES) {
+        for (const op of ['relu', 'sigmoid', 'tanh', 'exp'] as const) {
+          const x = rand(n, -5, 5);
+          const out = new Float32Array(n);
+          const ref = new Float32Array(n);
+          k.unary(op, x, out);
+          refKernels.unary(op, x, ref);
+          assertParity(out, ref, `${op} n=${n}`);
+        }
+        const xr = rand(n);
+        const gUp = rand(n);
+        const relu = new Float32Array(n);
+        const reluRef = new Float32Array(n);
+        k.reluBackward(xr, gUp, relu);
+        refKernels.reluBackward(xr, gUp, reluRef);
+        assertParity(relu, reluRef, `reluBackward n=${n}`);
+        for (const op of ['add', 'sub', 'mul', 'div'] as const) {
+          const a = rand(n);
+          const b = rand(n, 0.5, 2);
+          const out = new Float32Array(n);
+          const ref = new Float32Array(n);
+          k.binary(op, a, [n], b, [n], out, [n]);
+          refKernels.binary(op, a, [n], b, [n], ref, [n]);
+          assertParity(out, ref, `${op} n=${n}`);
+        }
+        const rows = 9;
+        const x = rand(rows * n);
+        const bias = rand(n);
+        const out = new Float32Array(rows * n);
+        const ref = new Float32Array(rows * n);
+        k.binary('add', x, [rows, n], bias, [n], out, [rows, n]);
+        refKernels.binary('add', x, [rows, n], bias, [n], ref, [rows, n]);
+        assertParity(out, ref, `bias add ${rows}x${n}`);
       }
-      const xr = rand(n);
-      const gUp = rand(n);
-      const relu = new Float32Array(n);
-      const reluRef = new Float32Array(n);
-      k.reluBackward(xr, gUp, relu);
-      refKernels.reluBackward(xr, gUp, reluRef);
-      assertParity(relu, reluRef, `reluBackward n=${n}`);
-      for (const op of ['add', 'sub', 'mul', 'div'] as const) {
-        const a = rand(n);
-        const b = rand(n, 0.5, 2);
-        const out = new Float32Array(n);
-        const ref = new Float32Array(n);
-        k.binary(op, a, [n], b, [n], out, [n]);
-        refKernels.binary(op, a, [n], b, [n], ref, [n]);
-        assertParity(out, ref, `${op} n=${n}`);
+    });
+
+    test('sum over all axes and over leading axes', () => {
+      for (const n of SIZES) {
+        const rows = 5;
+        const x = rand(rows * n);
+        const all = new Float32Array(1);
+        const allRef = new Float32Array(1);
+        k.reduce('sum', x, [rows, n], [0, 1], all);
+        refKernels.reduce('sum', x, [rows, n], [0, 1], allRef);
+        assertParity(all, allRef, `sum all ${rows}x${n}`, Math.sqrt(rows * n));
+        const cols = new Float32Array(n);
+        const colsRef = new Float32Array(n);
+        k.reduce('sum', x, [rows, n], [0], cols);
+        refKernels.reduce('sum', x, [rows, n], [0], colsRef);
+        assertParity(cols, colsRef, `sum rows ${rows}x${n}`, rows);
       }
-      const rows = 9;
-      const x = rand(rows * n);
-      const bias = rand(n);
-      const out = new Float32Array(rows * n);
-      const ref = new Float32Array(rows * n);
-      k.binary('add', x, [rows, n], bias, [n], out, [rows, n]);
-      refKernels.binary('add', x, [rows, n], bias, [n], ref, [rows, n]);
-      assertParity(out, ref, `bias add ${rows}x${n}`);
-    }
-  });
+    });
 
-  test('sum over all axes and over leading axes', () => {
-    for (const n of SIZES) {
-      const rows = 5;
-      const x = rand(rows * n);
-      const all = new Float32Array(1);
-      const allRef = new Float32Array(1);
-      k.reduce('sum', x, [rows, n], [0, 1], all);
-      refKernels.reduce('sum', x, [rows, n], [0, 1], allRef);
-      assertParity(all, allRef, `sum all ${rows}x${n}`, Math.sqrt(rows * n));
-      const cols = new Float32Array(n);
-      const colsRef = new Float32Array(n);
-      k.reduce('sum', x, [rows, n], [0], cols);
-      refKernels.reduce('sum', x, [rows, n], [0], colsRef);
-      assertParity(cols, colsRef, `sum rows ${rows}x${n}`, rows);
-    }
-  });
+    test('sum over every axis but one (a convolution bias gradient, and the other kept axes)', () => {
+      for (const [shape, axes] of [
+        [
+          [64, 6, 28, 28],
+          [0, 2, 3],
+        ],
+        [
+          [3, 5, 7, 11],
+          [0, 1, 3],
+        ],
+        [
+          [9, 1000, 4],
+          [0, 2],
+        ],
+        [
+          [2, 3, 4, 700],
+          [1, 2, 3],
+        ],
+      ] as [number[], number[]][]) {
+        const size = shape.reduce((p, d) => p * d, 1);
+        const x = rand(size);
+        const outSize = size / axes.reduce((p, a) => p * shape[a], 1);
+        const out = new Float32Array(outSize);
+        const ref = new Float32Array(outSize);
+        k.reduce('sum', x, shape, axes, out);
+        refKernels.reduce('sum', x, shape, axes, ref);
+        assertParity(out, ref, `sum of [${shape}] over [${axes}]`, Math.sqrt(size / outSize));
+      }
+    });
 
-  test('sum over every axis but one (a convolution bias gradient, and the other kept axes)', () => {
-    for (const [shape, axes] of [
-      [
-        [64, 6, 28, 28],
-        [0, 2, 3],
-      ],
-      [
-        [3, 5, 7, 11],
-        [0, 1, 3],
-      ],
-      [
-        [9, 1000, 4],
-        [0, 2],
-      ],
-      [
-        [2, 3, 4, 700],
-        [1, 2, 3],
-      ],
-    ] as [number[], number[]][]) {
-      const size = shape.reduce((p, d) => p * d, 1);
-      const x = rand(size);
-      const outSize = size / axes.reduce((p, a) => p * shape[a], 1);
-      const out = new Float32Array(outSize);
-      const ref = new Float32Array(outSize);
-      k.reduce('sum', x, shape, axes, out);
-      refKernels.reduce('sum', x, shape, axes, ref);
-      assertParity(out, ref, `sum of [${shape}] over [${axes}]`, Math.sqrt(size / outSize));
-    }
-  });
+    test('convolution forward and both backward passes', () => {
+      const geoms: Conv2dGeometry[] = [
+        {
+          batch: 2,
+          inChannels: 3,
+          inH: 9,
+          inW: 7,
+          outChannels: 4,
+          kernelH: 3,
+          kernelW: 2,
+          strideH: 2,
+          strideW: 1,
+          padH: 1,
+          padW: 0,
+          dilationH: 1,
+          dilationW: 2,
+          groups: 1,
+          outH: 5,
+          outW: 5,
+        },
+        {
+          batch: 3,
+          inChannels: 4,
+          inH: 12,
+          inW: 12,
+          outChannels: 6,
+          kernelH: 5,
+          kernelW: 5,
+          strideH: 1,
+          strideW: 1,
+          padH: 2,
+          padW: 2,
+          dilationH: 1,
+          dilationW: 1,
+          groups: 2,
+          outH: 12,
+          outW: 12,
+        },
+      ];
+      for (const geom of geoms) {
+        const { batch, inChannels, inH, inW, outChannels, kernelH, kernelW, groups, outH, outW } = geom;
+        const x = rand(batch * inChannels * inH * inW);
+        const w = rand((outChannels * inChannels * kernelH * kernelW) / groups);
+        const bias = rand(outChannels);
+        const outSize = batch * outChannels * outH * outW;
+        const y = new Float32Array(outSize);
+        const yRef = new Float32Array(outSize);
+        k.conv2d(x, w, bias, y, geom);
+        refKernels.conv2d(x, w, bias, yRef, geom);
+        const depth = Math.sqrt((inChannels / groups) * kernelH * kernelW);
+        assertParity(y, yRef, 'conv2d', depth);
+        const dy = rand(outSize);
+        const dx = new Float32Array(x.length);
+        const dxRef = new Float32Array(x.length);
+        k.conv2dBackwardInput(dy, w, dx, geom);
+        refKernels.conv2dBackwardInput(dy, w, dxRef, geom);
+        assertParity(dx, dxRef, 'conv2dBackwardInput', depth);
+        const dw = new Float32Array(w.length);
+        const dwRef = new Float32Array(w.length);
+        k.conv2dBackwardWeight(x, dy, dw, geom);
+        refKernels.conv2dBackwardWeight(x, dy, dwRef, geom);
+        assertParity(dw, dwRef, 'conv2dBackwardWeight', Math.sqrt(batch * outH * outW));
+      }
+    });
 
-  test('convolution forward and both backward passes', () => {
-    const geoms: Conv2dGeometry[] = [
-      {
+    test('max and average pooling forward and backward', () => {
+      const geom: Pool2dGeometry = {
         batch: 2,
-        inChannels: 3,
+        channels: 3,
         inH: 9,
-        inW: 7,
-        outChannels: 4,
+        inW: 8,
         kernelH: 3,
         kernelW: 2,
         strideH: 2,
-        strideW: 1,
+        strideW: 2,
         padH: 1,
         padW: 0,
         dilationH: 1,
-        dilationW: 2,
-        groups: 1,
-        outH: 5,
-        outW: 5,
-      },
-      {
-        batch: 3,
-        inChannels: 4,
-        inH: 12,
-        inW: 12,
-        outChannels: 6,
-        kernelH: 5,
-        kernelW: 5,
-        strideH: 1,
-        strideW: 1,
-        padH: 2,
-        padW: 2,
-        dilationH: 1,
         dilationW: 1,
-        groups: 2,
-        outH: 12,
-        outW: 12,
-      },
-    ];
-    for (const geom of geoms) {
-      const { batch, inChannels, inH, inW, outChannels, kernelH, kernelW, groups, outH, outW } = geom;
-      const x = rand(batch * inChannels * inH * inW);
-      const w = rand((outChannels * inChannels * kernelH * kernelW) / groups);
-      const bias = rand(outChannels);
-      const outSize = batch * outChannels * outH * outW;
+        outH: 5,
+        outW: 4,
+      };
+      const x = rand(2 * 3 * 9 * 8);
+      const outSize = 2 * 3 * 5 * 4;
       const y = new Float32Array(outSize);
       const yRef = new Float32Array(outSize);
-      k.conv2d(x, w, bias, y, geom);
-      refKernels.conv2d(x, w, bias, yRef, geom);
-      const depth = Math.sqrt((inChannels / groups) * kernelH * kernelW);
-      assertParity(y, yRef, 'conv2d', depth);
+      const idx = new Int32Array(outSize);
+      const idxRef = new Int32Array(outSize);
+      k.maxPool2d(x, y, idx, geom);
+      refKernels.maxPool2d(x, yRef, idxRef, geom);
+      assertParity(y, yRef, 'maxPool2d');
+      assert.deepEqual(idx, idxRef);
       const dy = rand(outSize);
       const dx = new Float32Array(x.length);
       const dxRef = new Float32Array(x.length);
-      k.conv2dBackwardInput(dy, w, dx, geom);
-      refKernels.conv2dBackwardInput(dy, w, dxRef, geom);
-      assertParity(dx, dxRef, 'conv2dBackwardInput', depth);
-      const dw = new Float32Array(w.length);
-      const dwRef = new Float32Array(w.length);
-      k.conv2dBackwardWeight(x, dy, dw, geom);
-      refKernels.conv2dBackwardWeight(x, dy, dwRef, geom);
-      assertParity(dw, dwRef, 'conv2dBackwardWeight', Math.sqrt(batch * outH * outW));
-    }
-  });
-
-  test('max and average pooling forward and backward', () => {
-    const geom: Pool2dGeometry = {
-      batch: 2,
-      channels: 3,
-      inH: 9,
-      inW: 8,
-      kernelH: 3,
-      kernelW: 2,
-      strideH: 2,
-      strideW: 2,
-      padH: 1,
-      padW: 0,
-      dilationH: 1,
-      dilationW: 1,
-      outH: 5,
-      outW: 4,
-    };
-    const x = rand(2 * 3 * 9 * 8);
-    const outSize = 2 * 3 * 5 * 4;
-    const y = new Float32Array(outSize);
-    const yRef = new Float32Array(outSize);
-    const idx = new Int32Array(outSize);
-    const idxRef = new Int32Array(outSize);
-    k.maxPool2d(x, y, idx, geom);
-    refKernels.maxPool2d(x, yRef, idxRef, geom);
-    assertParity(y, yRef, 'maxPool2d');
-    assert.deepEqual(idx, idxRef);
-    const dy = rand(outSize);
-    const dx = new Float32Array(x.length);
-    const dxRef = new Float32Array(x.length);
-    k.maxPool2dBackward(dy, idx, dx, geom);
-    refKernels.maxPool2dBackward(dy, idxRef, dxRef, geom);
-    assertParity(dx, dxRef, 'maxPool2dBackward');
-    for (const divisor of [
-      { countIncludePad: true, divisorOverride: 0 },
-      { countIncludePad: false, divisorOverride: 0 },
-    ]) {
-      k.avgPool2d(x, y, geom, divisor);
-      refKernels.avgPool2d(x, yRef, geom, divisor);
-      assertParity(y, yRef, 'avgPool2d');
-      k.avgPool2dBackward(dy, dx, geom, divisor);
-      refKernels.avgPool2dBackward(dy, dxRef, geom, divisor);
-      assertParity(dx, dxRef, 'avgPool2dBackward');
-    }
-  });
-
-  test('LSTM cell forward and backward', () => {
-    for (const [n, h] of [
-      [1, 1],
-      [7, 33],
-      [64, 128],
-    ]) {
-      const gates = rand(n * 4 * h, -3, 3);
-      const cPrev = rand(n * h);
-      const [c, hh, act] = [new Float32Array(n * h), new Float32Array(n * h), new Float32Array(n * 4 * h)];
-      const [cR, hR, actR] = [new Float32Array(n * h), new Float32Array(n * h), new Float32Array(n * 4 * h)];
-      k.lstmCellForward(gates, cPrev, c, hh, act, n, h);
-      refKernels.lstmCellForward(gates, cPrev, cR, hR, actR, n, h);
-      assertParity(c, cR, 'lstm c');
-      assertParity(hh, hR, 'lstm h');
-      const dh = rand(n * h);
-      const dc = rand(n * h);
-      const [dG, dcp] = [new Float32Array(n * 4 * h), new Float32Array(n * h)];
-      const [dGR, dcpR] = [new Float32Array(n * 4 * h), new Float32Array(n * h)];
-      k.lstmCellBackward(act, cPrev, c, dh, dc, dG, dcp, n, h);
-      refKernels.lstmCellBackward(actR, cPrev, cR, dh, dc, dGR, dcpR, n, h);
-      assertParity(dG, dGR, 'lstm dGates');
-      assertParity(dcp, dcpR, 'lstm dcPrev');
-    }
-  });
-
-  test("fused SGD and Adam steps follow the optimizers' rules (sgdUpdate, adamUpdate)", () => {
-    for (const n of [7, 600, 1031]) {
-      const opts = { lr: 0.05, momentum: 0.9, dampening: 0.1, weightDecay: 0.01, nesterov: false, maximize: false };
-      const w = rand(n);
-      const wRef = w.slice();
-      const buf = new Float32Array(n);
-      const bufRef = new Float32Array(n);
-      for (let step = 0; step < 4; step++) {
-        const grad = rand(n);
-        if (!k.sgdStep?.(w, grad, buf, { ...opts, firstStep: step === 0 })) sgdUpdate(w, grad, buf, { ...opts, firstStep: step === 0 });
-        sgdUpdate(wRef, grad, bufRef, { ...opts, firstStep: step === 0 });
+      k.maxPool2dBackward(dy, idx, dx, geom);
+      refKernels.maxPool2dBackward(dy, idxRef, dxRef, geom);
+      assertParity(dx, dxRef, 'maxPool2dBackward');
+      for (const divisor of [
+        { countIncludePad: true, divisorOverride: 0 },
+        { countIncludePad: false, divisorOverride: 0 },
+      ]) {
+        k.avgPool2d(x, y, geom, divisor);
+        refKernels.avgPool2d(x, yRef, geom, divisor);
+        assertParity(y, yRef, 'avgPool2d');
+        k.avgPool2dBackward(dy, dx, geom, divisor);
+        refKernels.avgPool2dBackward(dy, dxRef, geom, divisor);
+        assertParity(dx, dxRef, 'avgPool2dBackward');
       }
-      assertParity(w, wRef, `sgd n=${n}`);
-      for (const decoupled of [false, true]) {
-        const p = rand(n);
-        const pRef = p.slice();
-        const [m, v, vm] = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
-        const [mR, vR, vmR] = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
-        for (let step = 1; step <= 4; step++) {
+    });
+
+    test('LSTM cell forward and backward', () => {
+      for (const [n, h] of [
+        [1, 1],
+        [7, 33],
+        [64, 128],
+      ]) {
+        const gates = rand(n * 4 * h, -3, 3);
+        const cPrev = rand(n * h);
+        const [c, hh, act] = [new Float32Array(n * h), new Float32Array(n * h), new Float32Array(n * 4 * h)];
+        const [cR, hR, actR] = [new Float32Array(n * h), new Float32Array(n * h), new Float32Array(n * 4 * h)];
+        k.lstmCellForward(gates, cPrev, c, hh, act, n, h);
+        refKernels.lstmCellForward(gates, cPrev, cR, hR, actR, n, h);
+        assertParity(c, cR, 'lstm c');
+        assertParity(hh, hR, 'lstm h');
+        const dh = rand(n * h);
+        const dc = rand(n * h);
+        const [dG, dcp] = [new Float32Array(n * 4 * h), new Float32Array(n * h)];
+        const [dGR, dcpR] = [new Float32Array(n * 4 * h), new Float32Array(n * h)];
+        k.lstmCellBackward(act, cPrev, c, dh, dc, dG, dcp, n, h);
+        refKernels.lstmCellBackward(actR, cPrev, cR, dh, dc, dGR, dcpR, n, h);
+        assertParity(dG, dGR, 'lstm dGates');
+        assertParity(dcp, dcpR, 'lstm dcPrev');
+      }
+    });
+
+    test("fused SGD and Adam steps follow the optimizers' rules (sgdUpdate, adamUpdate)", () => {
+      for (const n of [7, 600, 1031]) {
+        const opts = { lr: 0.05, momentum: 0.9, dampening: 0.1, weightDecay: 0.01, nesterov: false, maximize: false };
+        const w = rand(n);
+        const wRef = w.slice();
+        const buf = new Float32Array(n);
+        const bufRef = new Float32Array(n);
+        for (let step = 0; step < 4; step++) {
           const grad = rand(n);
-          const o = { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, step, decoupled, maximize: false };
-          if (!k.adamStep?.(p, grad, m, v, vm, o)) adamUpdate(p, grad, m, v, vm, o);
-          adamUpdate(pRef, grad, mR, vR, vmR, o);
+          if (!k.sgdStep?.(w, grad, buf, { ...opts, firstStep: step === 0 })) sgdUpdate(w, grad, buf, { ...opts, firstStep: step === 0 });
+          sgdUpdate(wRef, grad, bufRef, { ...opts, firstStep: step === 0 });
         }
-        assertParity(p, pRef, `adam decoupled=${decoupled} n=${n}`);
+        assertParity(w, wRef, `sgd n=${n}`);
+        for (const decoupled of [false, true]) {
+          const p = rand(n);
+          const pRef = p.slice();
+          const [m, v, vm] = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
+          const [mR, vR, vmR] = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
+          for (let step = 1; step <= 4; step++) {
+            const grad = rand(n);
+            const o = { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, step, decoupled, maximize: false };
+            if (!k.adamStep?.(p, grad, m, v, vm, o)) adamUpdate(p, grad, m, v, vm, o);
+            adamUpdate(pRef, grad, mR, vR, vmR, o);
+          }
+          assertParity(p, pRef, `adam decoupled=${decoupled} n=${n}`);
+        }
       }
-    }
+    });
   });
-});
+}

@@ -1,12 +1,14 @@
 // The prebuilt browser bundles in a real browser: a script-tag page and an
-// ES-module page each train the README example, with no console errors.
+// ES-module page each train the README example, on the default backend (wasm)
+// and on the reference one, to Node's loss, with no console errors.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { launch, type Site, serve, skipBrowser } from './harness.js';
 
 const EXAMPLE = `
-  const { nn, optim, fit, evaluate, seed, twoSpirals, getBackend } = nt;
+  const { nn, optim, fit, evaluate, seed, twoSpirals, getBackend, setBackend } = nt;
+  if (location.search === '?ref') setBackend('ref');
   seed(0);
   const train = twoSpirals(400, { noise: 0.05 });
   const model = new nn.Sequential(new nn.Linear(2, 32), new nn.Tanh(), new nn.Linear(32, 32), new nn.Tanh(), new nn.Linear(32, 2));
@@ -33,8 +35,11 @@ describe('the browser bundles in Chromium', { skip: skipBrowser }, () => {
     await site?.close();
   });
 
-  for (const page of Object.keys(PAGES)) {
-    test(`${page} trains the README example to the same loss as Node`, async () => {
+  for (const [page, backend] of Object.keys(PAGES).flatMap((p) => [
+    [p, 'wasm'],
+    [`${p}?ref`, 'ref'],
+  ])) {
+    test(`${page} trains the README example on the ${backend} backend to the same loss as Node`, async () => {
       const tab = await browser.newPage();
       const errors: string[] = [];
       tab.on('console', (m) => {
@@ -43,7 +48,7 @@ describe('the browser bundles in Chromium', { skip: skipBrowser }, () => {
       tab.on('pageerror', (e) => errors.push(e.message));
       await tab.goto(`${site.url}${page}`);
       await tab.waitForFunction(() => (window as { __result?: string }).__result !== undefined, undefined, { timeout: 120_000 });
-      assert.equal(await tab.evaluate(() => (window as { __result?: string }).__result), 'ref loss 0.0831, accuracy 97.3%');
+      assert.equal(await tab.evaluate(() => (window as { __result?: string }).__result), `${backend} loss 0.0831, accuracy 97.3%`);
       assert.deepEqual(errors, []);
       await tab.close();
     });

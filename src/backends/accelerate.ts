@@ -1,0 +1,295 @@
+import type { FloatArray, TypedArray } from '../core/dtype.js';
+import type { BinaryOp, FusedKernels, KernelName, Kernels, UnaryOp } from '../kernels/contract.js';
+import { CONV2D_GEOMETRY_FIELDS, type Conv2dGeometry, POOL2D_GEOMETRY_FIELDS, type Pool2dGeometry, packGeometry } from '../kernels/geometry.js';
+import type { NativeAddon } from './native/binding.js';
+import { refKernels } from './ref/index.js';
+
+/*
+ * The kernel table shared by the compiled backends. The native addon and the
+ * WebAssembly module compile the same C++ kernels (native/), and each
+ * presents them as a KernelAddon: functions over typed arrays with the
+ * addon's argument conventions. This file maps the engine's Kernels contract
+ * onto that, and `accelerate` is the one place that decides per call whether
+ * the compiled kernel handles it (all its float arrays float32, enough work to
+ * pay for crossing into compiled code) or the reference does.
+ */
+
+/** The functions of the native addon that the kernel table calls; the wasm backend provides the same. */
+export type KernelAddon = Pick<
+  NativeAddon,
+  | 'sgemm'
+  | 'sgemmBatched'
+  | 'dgemm'
+  | 'dgemmBatched'
+  | 'relu'
+  | 'sigmoid'
+  | 'tanh'
+  | 'exp'
+  | 'add'
+  | 'sub'
+  | 'mul'
+  | 'div'
+  | 'biasAdd'
+  | 'sumAll'
+  | 'sumRows'
+  | 'sumAxis'
+  | 'reluBackward'
+  | 'conv2dForward'
+  | 'conv2dBackwardInput'
+  | 'conv2dBackwardWeight'
+  | 'maxPool2dForward'
+  | 'maxPool2dBackward'
+  | 'avgPool2dForward'
+  | 'avgPool2dBackward'
+  | 'lstmCellForward'
+  | 'lstmCellBackward'
+  | 'sgdStep'
+  | 'adamStep'
+>;
+
+/** Where a call is too small to pay for leaving JavaScript: it runs in the reference kernel instead. */
+export interface AccelerateThresholds {
+  /** Below this many multiply-adds a matrix product stays in JavaScript. */
+  readonly minGemmWork: number;
+  /** Below this many elements an element-wise kernel, a reduction or a fused optimizer step stays in JavaScript. */
+  readonly minElements: number;
+}
+
+/** The native addon's: a Node-API call costs a few hundred nanoseconds. */
+export const NATIVE_THRESHOLDS: AccelerateThresholds = { minGemmWork: 2048, minElements: 512 };
+
+/** Which element types a native kernel computes in. */
+type Precision = 'f32' | 'f32-or-f64';
+
+interface AccelerateOptions<A extends unknown[]> {
+  /** Argument positions holding Int32Array indices, which any precision may carry. */
+  readonly indexArgs?: readonly number[];
+  readonly precision?: Precision;
+  /** False when the call is too small, or of a form the native kernel lacks. */
+  readonly pays?: (...args: A) => boolean;
+}
+
+/**
+ * True when every typed array among `args` (index arguments aside) is float32,
+ * or, where float64 is allowed, every one is float64.
+ */
+function precisionFits(args: readonly unknown[], indexArgs: readonly number[], precision: Precision): boolean {
+  let f32 = 0;
+  let f64 = 0;
+  let arrays = 0;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (!ArrayBuffer.isView(a) || indexArgs.includes(i)) continue;
+    arrays++;
+    if (a instanceof Float32Array) f32++;
+    else if (a instanceof Float64Array) f64++;
+  }
+  return f32 === arrays || (precision === 'f32-or-f64' && f64 === arrays);
+}
+
+/** The reference kernel `name` unless the native `fast` version fits this call. */
+function accelerate<N extends KernelName>(name: N, fast: Kernels[N], options: AccelerateOptions<Parameters<Kernels[N]>> = {}): Kernels[N] {
+  const ref = refKernels[name] as (...args: unknown[]) => void;
+  const native = fast as (...args: unknown[]) => void;
+  const indexArgs = options.indexArgs ?? [];
+  const precision = options.precision ?? 'f32';
+  const pays = options.pays as ((...args: unknown[]) => boolean) | undefined;
+  const chosen = (...args: unknown[]): void => {
+    if (precisionFits(args, indexArgs, precision) && (pays === undefined || pays(...args))) native(...args);
+    else ref(...args);
+  };
+  return chosen as unknown as Kernels[N];
+}
+
+/** A fused optimizer step: true when it handled the call, false to let the optimizer run its own rule. */
+function fused<F extends (...args: never[]) => boolean>(fast: (...args: Parameters<F>) => void, minElements: number): F {
+  return ((...args: Parameters<F>) => {
+    const arrays = args as unknown[];
+    if (!precisionFits(arrays, [], 'f32') || (arrays[0] as FloatArray).length < minElements) return false;
+    fast(...args);
+    return true;
+  }) as F;
+}
+
+export function makeAcceleratedKernels(addon: KernelAddon, thresholds: AccelerateThresholds = NATIVE_THRESHOLDS): Partial<Kernels> & FusedKernels {
+  const { minGemmWork, minElements } = thresholds;
+  // Reused for every call: the addon reads the geometry synchronously.
+  const convGeometry = new Int32Array(CONV2D_GEOMETRY_FIELDS.length);
+  const poolGeometry = new Int32Array(POOL2D_GEOMETRY_FIELDS.length);
+  const conv = (g: Conv2dGeometry) => packGeometry(CONV2D_GEOMETRY_FIELDS, g, convGeometry);
+  const pool = (g: Pool2dGeometry) => packGeometry(POOL2D_GEOMETRY_FIELDS, g, poolGeometry);
+  const bigEnough = (x: TypedArray) => x.length >= minElements;
+
+  const nativeUnary: Partial<Record<UnaryOp, (x: Float32Array, out: Float32Array, n: number) => void>> = {
+    relu: addon.relu,
+    sigmoid: addon.sigmoid,
+    tanh: addon.tanh,
+    exp: addon.exp,
+  };
+  const nativeBinary: Partial<Record<BinaryOp, (a: Float32Array, b: Float32Array, out: Float32Array, n: number) => void>> = {
+    add: addon.add,
+    sub: addon.sub,
+    mul: addon.mul,
+    div: addon.div,
+  };
+  /** A bias row added to every row of a matrix: the most common broadcast in a network. */
+  const isBiasAdd = (op: BinaryOp, a: TypedArray, b: TypedArray, bShape: readonly number[], out: TypedArray, outShape: readonly number[]) => {
+    const cols = outShape[outShape.length - 1];
+    return op === 'add' && a.length === out.length && b.length === cols && bShape[bShape.length - 1] === cols;
+  };
+  /** Summing the leading axes of a tensor (bias gradients), or all of them. */
+  const sumsLeadingAxes = (axes: readonly number[]) => axes.every((a, i) => a === i);
+  /** The one axis a sum keeps when it sums every other (axes sorted), else -1. */
+  const keptAxis = (shape: readonly number[], axes: readonly number[]): number => {
+    if (axes.length !== shape.length - 1) return -1;
+    for (let i = 0; i < axes.length; i++) if (axes[i] !== i) return axes.every((a, j) => a === (j < i ? j : j + 1)) ? i : -1;
+    return -1;
+  };
+
+  return {
+    matmul: accelerate(
+      'matmul',
+      (a, b, out, batch, m, n, k, transA, transB) => {
+        const lda = transA ? m : k;
+        const ldb = transB ? k : n;
+        if (a instanceof Float32Array) {
+          const [fa, fb, fo] = [a, b as Float32Array, out as Float32Array];
+          if (batch === 1) addon.sgemm(transA, transB, m, n, k, 1, fa, lda, fb, ldb, 0, fo, n);
+          else addon.sgemmBatched(transA, transB, m, n, k, 1, fa, lda, m * k, fb, ldb, k * n, 0, fo, n, m * n, batch);
+        } else {
+          const [da, db, dout] = [a as Float64Array, b as Float64Array, out as Float64Array];
+          if (batch === 1) addon.dgemm(transA, transB, m, n, k, 1, da, lda, db, ldb, 0, dout, n);
+          else addon.dgemmBatched(transA, transB, m, n, k, 1, da, lda, m * k, db, ldb, k * n, 0, dout, n, m * n, batch);
+        }
+      },
+      { precision: 'f32-or-f64', pays: (_a, _b, _out, _batch, m, n, k) => m * n * k >= minGemmWork },
+    ),
+    addmm: accelerate(
+      'addmm',
+      (bias, a, b, out, m, n, k, transA, transB) => {
+        // Start every row from the bias and let the GEMM accumulate onto it (beta = 1).
+        for (let i = 0; i < m; i++) out.set(bias, i * n);
+        addon.sgemm(transA, transB, m, n, k, 1, a as Float32Array, transA ? m : k, b as Float32Array, transB ? k : n, 1, out as Float32Array, n);
+      },
+      { pays: (_bias, _a, _b, _out, m, n, k) => m * n * k >= minGemmWork },
+    ),
+    unary: accelerate(
+      'unary',
+      (op, x, out) => (nativeUnary[op] as NonNullable<(typeof nativeUnary)[UnaryOp]>)(x as Float32Array, out as Float32Array, x.length),
+      { pays: (op, x) => nativeUnary[op] !== undefined && bigEnough(x) },
+    ),
+    binary: accelerate(
+      'binary',
+      (op, a, _aShape, b, _bShape, out) => {
+        const n = out.length;
+        const f = nativeBinary[op];
+        if (f && a.length === n && b.length === n) f(a as Float32Array, b as Float32Array, out as Float32Array, n);
+        else addon.biasAdd(a as Float32Array, b as Float32Array, out as Float32Array, n / b.length, b.length);
+      },
+      {
+        pays: (op, a, _aShape, b, bShape, out, outShape) =>
+          bigEnough(out) &&
+          ((nativeBinary[op] !== undefined && a.length === out.length && b.length === out.length) || isBiasAdd(op, a, b, bShape, out, outShape)),
+      },
+    ),
+    reduce: accelerate(
+      'reduce',
+      (_op, x, shape, axes, out) => {
+        if (axes.length === shape.length) {
+          out[0] = addon.sumAll(x as Float32Array, x.length);
+          return;
+        }
+        if (sumsLeadingAxes(axes)) {
+          let rows = 1;
+          for (let i = 0; i < axes.length; i++) rows *= shape[i];
+          addon.sumRows(x as Float32Array, out as Float32Array, rows, x.length / rows);
+          return;
+        }
+        // Every axis but one (a convolution's bias gradient).
+        const kept = keptAxis(shape, axes);
+        let outer = 1;
+        for (let i = 0; i < kept; i++) outer *= shape[i];
+        addon.sumAxis(x as Float32Array, out as Float32Array, outer, shape[kept], x.length / (outer * shape[kept]));
+      },
+      { pays: (op, x, shape, axes) => op === 'sum' && bigEnough(x) && (sumsLeadingAxes(axes) || keptAxis(shape, axes) >= 0) },
+    ),
+    reluBackward: accelerate('reluBackward', (x, g, out) => addon.reluBackward(x as Float32Array, g as Float32Array, out as Float32Array, x.length), {
+      pays: bigEnough,
+    }),
+    conv2d: accelerate('conv2d', (x, w, bias, out, g) =>
+      addon.conv2dForward(x as Float32Array, w as Float32Array, bias as Float32Array | null, out as Float32Array, conv(g)),
+    ),
+    conv2dBackwardInput: accelerate('conv2dBackwardInput', (dy, w, dx, g) =>
+      addon.conv2dBackwardInput(dy as Float32Array, w as Float32Array, dx as Float32Array, conv(g)),
+    ),
+    conv2dBackwardWeight: accelerate('conv2dBackwardWeight', (x, dy, dw, g) =>
+      addon.conv2dBackwardWeight(x as Float32Array, dy as Float32Array, dw as Float32Array, null, conv(g)),
+    ),
+    maxPool2d: accelerate('maxPool2d', (x, out, indices, g) => addon.maxPool2dForward(x as Float32Array, out as Float32Array, indices, pool(g)), {
+      indexArgs: [2],
+    }),
+    maxPool2dBackward: accelerate(
+      'maxPool2dBackward',
+      (dy, indices, dx, g) => addon.maxPool2dBackward(dy as Float32Array, indices, dx as Float32Array, pool(g)),
+      { indexArgs: [1] },
+    ),
+    avgPool2d: accelerate('avgPool2d', (x, out, g, d) =>
+      addon.avgPool2dForward(x as Float32Array, out as Float32Array, pool(g), d.countIncludePad, d.divisorOverride),
+    ),
+    avgPool2dBackward: accelerate('avgPool2dBackward', (dy, dx, g, d) =>
+      addon.avgPool2dBackward(dy as Float32Array, dx as Float32Array, pool(g), d.countIncludePad, d.divisorOverride),
+    ),
+    lstmCellForward: accelerate('lstmCellForward', (gates, cPrev, outC, outH, outGates, n, hidden) =>
+      addon.lstmCellForward(gates as Float32Array, cPrev as Float32Array, outC as Float32Array, outH as Float32Array, outGates as Float32Array, n, hidden),
+    ),
+    lstmCellBackward: accelerate('lstmCellBackward', (gatesAct, cPrev, c, dh, dc, dGates, dcPrev, n, hidden) =>
+      addon.lstmCellBackward(
+        gatesAct as Float32Array,
+        cPrev as Float32Array,
+        c as Float32Array,
+        dh as Float32Array | null,
+        dc as Float32Array | null,
+        dGates as Float32Array,
+        dcPrev as Float32Array,
+        n,
+        hidden,
+      ),
+    ),
+    sgdStep: fused<NonNullable<FusedKernels['sgdStep']>>(
+      (w, g, buf, o) =>
+        addon.sgdStep(
+          w as Float32Array,
+          g as Float32Array,
+          buf as Float32Array | null,
+          o.lr,
+          o.momentum,
+          o.dampening,
+          o.weightDecay,
+          o.nesterov,
+          o.firstStep,
+          o.maximize,
+        ),
+      minElements,
+    ),
+    adamStep: fused<NonNullable<FusedKernels['adamStep']>>(
+      (w, g, m, v, vMax, o) =>
+        addon.adamStep(
+          w as Float32Array,
+          g as Float32Array,
+          m as Float32Array,
+          v as Float32Array,
+          vMax as Float32Array | null,
+          o.lr,
+          o.beta1,
+          o.beta2,
+          o.eps,
+          o.weightDecay,
+          o.step,
+          vMax !== null,
+          o.decoupled,
+          o.maximize,
+        ),
+      minElements,
+    ),
+  };
+}
