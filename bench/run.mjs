@@ -21,7 +21,7 @@
 //   --warmup S            untimed seconds before each, on top of a few warm-up steps (default 1)
 //   --only a,b,...        workloads to run (ids from bench/common.mjs, or 'memory')
 //   --peers a,b,...       pytorch, tfjs-cpu, tfjs-wasm, brain.js, onnxruntime (or 'tfjs', 'none')
-//   --backends a,b,...    neurite backends; default: native when it is built, plus ref on the cheap workloads
+//   --backends a,b,...    neurite backends; default: native when it is built, wasm, and ref on the cheap workloads
 //   --memory-steps N      training steps of the memory check (default 20000 on native, 2000 on ref)
 //   --timeout S           limit per child process (default 600)
 //   --wait-idle S         before each measurement, wait up to S seconds for other processes to go quiet
@@ -307,8 +307,8 @@ const hasPackage = (name) => existsSync(join(peersDir, 'node_modules', name, 'pa
 /** Workloads on which the reference backend runs unless --backends names it. */
 const CHEAP_ON_REF = new Set(['mlp-small', 'xor-tiny', 'inference-1', 'inference-256', 'sgemm-128', 'sgemm-512', 'sgemm-fwd', 'sgemm-dW', 'sgemm-dX']);
 
-const neuriteBackends = opts.backends ?? (nativeBuilt ? ['native', 'ref'] : ['ref']);
-const refEverywhere = opts.backends?.includes('ref') || !neuriteBackends.includes('native');
+const neuriteBackends = opts.backends ?? (nativeBuilt ? ['native', 'wasm', 'ref'] : ['wasm', 'ref']);
+const refEverywhere = opts.backends?.includes('ref') || !neuriteBackends.some((b) => b !== 'ref');
 const { seconds, warmupSeconds, threads } = opts;
 const nodeScript = (file) => (w) => [
   process.execPath,

@@ -47,11 +47,14 @@ export function selectInitialBackend(offer: BackendOffer): void {
     return;
   }
   if (requested !== undefined) {
+    if (offer.wasm !== null) ready('wasm');
     setBackend(requested);
     return;
   }
   const nativeReady = offer.native !== null && ready('native');
-  const chosen = nativeReady ? 'native' : ready('wasm') ? 'wasm' : 'ref';
+  // Registered even when native is chosen (it compiles in a few milliseconds), so setBackend('wasm') works.
+  const wasmReady = ready('wasm');
+  const chosen = nativeReady ? 'native' : wasmReady ? 'wasm' : 'ref';
   if (offer.native !== null && !nativeReady && isNode() && !env()?.NEURITE_DISABLE_NATIVE) {
     // Said once per process: npm may have skipped the build script, and nobody saw the install-time line.
     const using = chosen === 'wasm' ? 'the WebAssembly backend' : 'the pure-TypeScript reference backend';
