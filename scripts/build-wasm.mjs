@@ -21,10 +21,29 @@ const out = join(root, 'src', 'backends', 'wasm', 'binary.ts');
 const args = new Set(process.argv.slice(2));
 const check = args.has('--check');
 
-const SOURCES = ['gemm.cc', 'ops.cc', 'conv.cc', 'conv_direct.cc', 'wasm/runtime.cc', 'wasm/exports.cc'];
-const CXXFLAGS = ['--target=wasm32-wasi', '--sysroot=/usr', '-O3', '-msimd128', '-mbulk-memory', '-fno-exceptions', '-fno-rtti', '-std=c++17'];
-// The memory grows on demand up to 4 GiB, wasm32's whole address space.
-const LDFLAGS = ['--target=wasm32-wasi', '--sysroot=/usr', '-nostartfiles', '-Wl,--no-entry', '-Wl,--max-memory=4294967296', '-Wl,--strip-all', '-O3'];
+const SOURCES = ['gemm.cc', 'ops.cc', 'conv.cc', 'conv_direct.cc', 'wasm/alloc.cc', 'wasm/runtime.cc', 'wasm/exports.cc'];
+const CXXFLAGS = ['--target=wasm32-wasi', '--sysroot=/usr', '-O3', '-msimd128', '-mbulk-memory', '-matomics', '-mmutable-globals', '-ftls-model=local-exec', '-fno-exceptions', '-fno-rtti', '-std=c++17'];
+// One module for one thread and for many: it imports a shared memory (the
+// backend clears the shared flag when the host cannot share memory, see
+// src/backends/wasm/module.ts) that grows on demand up to 4 GiB, wasm32's
+// whole address space. Each worker's instance gets its own stack and
+// thread-local block through the exported __stack_pointer and __wasm_init_tls.
+const LDFLAGS = [
+  '--target=wasm32-wasi',
+  '--sysroot=/usr',
+  '-nostartfiles',
+  '-Wl,--no-entry',
+  '-Wl,--import-memory',
+  '-Wl,--shared-memory',
+  '-Wl,--max-memory=4294967296',
+  '-Wl,--export=__stack_pointer',
+  '-Wl,--export=__wasm_init_tls',
+  '-Wl,--export=__tls_size',
+  '-Wl,--export=__tls_align',
+  '-Wl,--export=__heap_base',
+  '-Wl,--strip-all',
+  '-O3',
+];
 
 function findClang() {
   for (const name of ['clang-14', 'clang']) {

@@ -11,6 +11,7 @@ export {
   detectAnomaly,
   enableGrad,
   getBackend,
+  getNumThreads,
   isAnomalyDetectionEnabled,
   isGradEnabled,
   listBackends,
@@ -18,6 +19,7 @@ export {
   registerBackend,
   setBackend,
   setDetectAnomaly,
+  setNumThreads,
 } from './core/engine.js';
 export {
   AnomalyError,

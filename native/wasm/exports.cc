@@ -68,33 +68,41 @@ Pool2dShape pool_shape(const int32_t* g, int countIncludePad, int divisorOverrid
 
 // ---- memory -------------------------------------------------------------------
 
+extern "C" size_t neurite_block_bytes(void* p);  // alloc.cc
+
 NT_EXPORT(nt_alloc) void* nt_alloc(uint32_t bytes) { return std::aligned_alloc(64, (bytes + 63) & ~63u); }
-NT_EXPORT(nt_free) void nt_free(void* p) { std::free(p); }
+// Frees a block and returns its size (the backend counts the bytes its tensors hold).
+NT_EXPORT(nt_free) uint32_t nt_free(void* p) {
+  const size_t bytes = neurite_block_bytes(p);
+  std::free(p);
+  return static_cast<uint32_t>(bytes);
+}
+NT_EXPORT(nt_block_bytes) uint32_t nt_block_bytes(void* p) { return static_cast<uint32_t>(neurite_block_bytes(p)); }
 
 // ---- matrix products ------------------------------------------------------------
 
 NT_EXPORT(nt_sgemm)
 void nt_sgemm(int transA, int transB, int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,
               float beta, float* c, int ldc) {
-  sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, 1);
+  sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, num_threads());
 }
 
 NT_EXPORT(nt_sgemm_batched)
 void nt_sgemm_batched(int transA, int transB, int m, int n, int k, float alpha, const float* a, int lda, int strideA,
                       const float* b, int ldb, int strideB, float beta, float* c, int ldc, int strideC, int batch) {
-  sgemm_batched(transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batch, 1);
+  sgemm_batched(transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batch, num_threads());
 }
 
 NT_EXPORT(nt_dgemm)
 void nt_dgemm(int transA, int transB, int m, int n, int k, double alpha, const double* a, int lda, const double* b, int ldb,
               double beta, double* c, int ldc) {
-  dgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, 1);
+  dgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, num_threads());
 }
 
 NT_EXPORT(nt_dgemm_batched)
 void nt_dgemm_batched(int transA, int transB, int m, int n, int k, double alpha, const double* a, int lda, int strideA,
                       const double* b, int ldb, int strideB, double beta, double* c, int ldc, int strideC, int batch) {
-  dgemm_batched(transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batch, 1);
+  dgemm_batched(transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batch, num_threads());
 }
 
 // ---- element-wise ---------------------------------------------------------------

@@ -1,3 +1,4 @@
+import { copyOf, storageRoot, type TypedArray } from '../core/dtype.js';
 import { enableGrad, isAnomalyDetectionEnabled, noGrad } from '../core/engine.js';
 import { AutogradError, fmtShape } from '../core/errors.js';
 import { broadcastsTo, shapesEqual } from '../core/shape.js';
@@ -79,10 +80,10 @@ export function runBackward(
   const createGraph = options.createGraph ?? false;
   const retainGraph = options.retainGraph ?? createGraph;
   const grads = new Map<Tensor, Tensor>();
-  const handedOut = new Set<ArrayBufferLike>();
+  const handedOut = new Set<TypedArray>();
   roots.forEach((r, i) => {
     const g = rootGrads[i];
-    handedOut.add(g.data.buffer);
+    handedOut.add(storageRoot(g.data));
     const prev = grads.get(r);
     grads.set(r, prev ? prev.add(g) : g);
   });
@@ -127,14 +128,14 @@ export function runBackward(
   return grads;
 }
 
-function accumulateLeaf(t: Tensor, g: Tensor, createGraph: boolean, handedOut: Set<ArrayBufferLike>): void {
+function accumulateLeaf(t: Tensor, g: Tensor, createGraph: boolean, handedOut: Set<TypedArray>): void {
   // Each leaf's .grad must own its storage (optimizers and clipping write grads in place),
   // but one gradient can reach several leaves (add passes it to both inputs, reshape shares it):
   // copy only storage that was already handed out in this backward pass, or came from the caller.
   let own = g;
   if (!createGraph) {
-    if (handedOut.has(g.data.buffer)) own = new Tensor(g.data.slice(), g.shape);
-    handedOut.add(own.data.buffer);
+    if (handedOut.has(storageRoot(g.data))) own = new Tensor(copyOf(g.data), g.shape);
+    handedOut.add(storageRoot(own.data));
   }
   t.grad = t.grad ? (createGraph ? t.grad.add(own) : noGrad(() => (t.grad as Tensor).add(own))) : own;
 }

@@ -69,7 +69,36 @@ export function checkedSize(op: string, dtype: DType, shape: readonly number[]):
   return size;
 }
 
+/**
+ * Where a backend keeps tensor storage of its own: the wasm backend places
+ * tensors in its module's memory, so its kernels need not copy them in and
+ * out. Returning null leaves an allocation in JavaScript memory.
+ */
+export interface StorageProvider {
+  allocate(dtype: DType, size: number, zeroed: boolean): TypedArray | null;
+}
+
+let storage: StorageProvider | null = null;
+
+/** Install the active backend's storage (null: JavaScript memory); the engine calls this from setBackend. */
+export function setStorageProvider(provider: StorageProvider | null): void {
+  storage = provider;
+}
+
+/**
+ * Storage of `size` zeros. Everything that makes a tensor's storage goes
+ * through here or allocateUninitialized (never a bare `new Float32Array`),
+ * so the active backend can hold it.
+ */
 export function allocate(dtype: DType, size: number): TypedArray {
+  if (storage !== null) {
+    const held = storage.allocate(dtype, size, true);
+    if (held !== null) return held;
+  }
+  return allocateInJs(dtype, size);
+}
+
+function allocateInJs(dtype: DType, size: number): TypedArray {
   switch (dtype) {
     case 'float32':
       return new Float32Array(size);
@@ -93,9 +122,13 @@ type BufferLike = { allocUnsafeSlow(size: number): Uint8Array };
  * skip it; elsewhere this is allocate().
  */
 export function allocateUninitialized(dtype: DType, size: number): TypedArray {
+  if (storage !== null) {
+    const held = storage.allocate(dtype, size, false);
+    if (held !== null) return held;
+  }
   const bytes = size * BYTES[dtype];
   const NodeBuffer = (globalThis as { Buffer?: BufferLike }).Buffer;
-  if (bytes < UNINIT_MIN_BYTES || !NodeBuffer) return allocate(dtype, size);
+  if (bytes < UNINIT_MIN_BYTES || !NodeBuffer) return allocateInJs(dtype, size);
   // allocUnsafeSlow gives an unpooled buffer of its own, starting at offset 0, so every element type is aligned.
   const { buffer } = NodeBuffer.allocUnsafeSlow(bytes);
   switch (dtype) {
@@ -148,4 +181,31 @@ export function assertDType(op: string, what: string, dtype: DType, allowed: rea
 export function parseDType(op: string, value: unknown): DType {
   if (typeof value === 'string' && (DTYPES as readonly string[]).includes(value)) return value as DType;
   throw new DTypeError(`${op}: unknown dtype ${JSON.stringify(value)}; expected one of ${DTYPES.join(', ')}`);
+}
+
+/** A copy of `data` in fresh storage (the active backend's, see allocate): what `data.slice()` would give, but placed. */
+export function copyOf<T extends TypedArray>(data: T): T {
+  const out = allocateUninitialized(dtypeOfArray(data), data.length) as T;
+  out.set(data as never);
+  return out;
+}
+
+/** Parent storage of arrays made by subview(); the parent stays alive while a view of it does. */
+const parents = new WeakMap<TypedArray, TypedArray>();
+
+/**
+ * A view of elements [begin, end) of `data` sharing its storage (a tensor
+ * slice that costs no copy). The view keeps `data` alive: storage that a
+ * backend frees when its array is collected (the wasm backend's) must not be
+ * freed while a view of it is in use.
+ */
+export function subview<T extends TypedArray>(data: T, begin: number, end: number): T {
+  const view = data.subarray(begin, end) as T;
+  parents.set(view, parents.get(data) ?? data);
+  return view;
+}
+
+/** The array whose storage `data` shares (itself unless subview() made it): arrays with the same root may overlap. */
+export function storageRoot(data: TypedArray): TypedArray {
+  return parents.get(data) ?? data;
 }

@@ -1,3 +1,4 @@
+import { type StorageProvider, setStorageProvider } from './dtype.js';
 import { ValueError } from './errors.js';
 
 /*
@@ -18,6 +19,12 @@ export interface BackendEntry {
   readonly kernels: object;
   /** One line saying what the backend runs on, e.g. the CPU path of a native addon. */
   describe(): string;
+  /** Where the backend keeps tensor storage while it is active (the wasm backend's module memory); absent: JavaScript memory. */
+  readonly storage?: StorageProvider | null;
+  /** Sets the threads its kernels use, returning the number now in use; absent: one thread. */
+  setNumThreads?(n: number): number;
+  /** The threads its kernels use. */
+  numThreads?(): number;
 }
 
 const registry = new Map<string, BackendEntry>();
@@ -59,12 +66,34 @@ function initialize(): void {
 
 /** Select a registered backend by name ('ref', 'native', ...). */
 export function setBackend(name: string): void {
+  // The entry registers its compiled backends when it chooses one: a backend asked for by name before that is registered first.
+  if (!registry.has(name)) initialize();
   pendingInit = null;
   const b = registry.get(name);
   if (!b) throw new ValueError(`setBackend: unknown backend '${name}'; available: ${[...registry.keys()].join(', ')}`);
   if (reference === null) throw new ValueError(`setBackend: no reference backend is registered to fill the kernels '${name}' lacks`);
   active = b;
   table = { ...reference.kernels, ...b.kernels };
+  setStorageProvider(b.storage ?? null);
+}
+
+/**
+ * Set how many threads the active backend's kernels use (native and wasm;
+ * the reference runs on one). Returns the number now in use, which is at
+ * most what the backend has (the native addon's hardware threads, or 1 plus
+ * the wasm backend's workers). Results do not depend on it: kernels split
+ * their work so that one seed gives the same numbers on any thread count.
+ */
+export function setNumThreads(n: number): number {
+  if (!Number.isInteger(n) || n < 1) throw new ValueError(`setNumThreads: expected an integer >= 1, got ${n}`);
+  const b = getBackend();
+  return b.setNumThreads ? b.setNumThreads(n) : 1;
+}
+
+/** The threads the active backend's kernels use. */
+export function getNumThreads(): number {
+  const b = getBackend();
+  return b.numThreads ? b.numThreads() : 1;
 }
 
 /** The active backend. */

@@ -1,4 +1,5 @@
 import { record } from '../autograd/graph.js';
+import { subview } from '../core/dtype.js';
 import { sizeOf } from '../core/shape.js';
 import { Tensor } from '../core/tensor.js';
 import { k } from './contract.js';
@@ -36,7 +37,7 @@ export function stridedSlice(x: Tensor, begin: readonly number[], step: readonly
   let out: Tensor;
   if (offset >= 0) {
     // A contiguous block (a range of rows, a batch out of a dataset) is a view: no copy.
-    out = new Tensor(x.data.subarray(offset, offset + sizeOf(outShape)), outShape);
+    out = new Tensor(subview(x.data, offset, offset + sizeOf(outShape)), outShape);
   } else {
     // The kernel writes every element.
     out = uninitialized('slice', x.dtype, outShape);

@@ -1,4 +1,5 @@
 import { recordOutputs } from '../autograd/multi-output.js';
+import { subview } from '../core/dtype.js';
 import { fmtShape, ShapeError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
 import { concat } from './concat.js';
@@ -18,7 +19,7 @@ export function unbind(x: Tensor): Tensor[] {
   const rest = x.shape.slice(1);
   const step = x.shape[0] === 0 ? 0 : x.size / x.shape[0];
   const pieces: Tensor[] = [];
-  for (let i = 0; i < x.shape[0]; i++) pieces.push(new Tensor(x.data.subarray(i * step, (i + 1) * step), rest));
+  for (let i = 0; i < x.shape[0]; i++) pieces.push(new Tensor(subview(x.data, i * step, (i + 1) * step), rest));
   if (pieces.length > 0) {
     recordOutputs(pieces, 'unbind', [x], (grads) => [
       concat(

@@ -1,3 +1,4 @@
+import { allocateUninitialized, copyOf } from '../core/dtype.js';
 import { ValueError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
 
@@ -9,7 +10,7 @@ import { Tensor } from '../core/tensor.js';
 export class Parameter extends Tensor {
   constructor(value: Tensor, requiresGrad = true) {
     if (!(value instanceof Tensor)) throw new ValueError('Parameter: expected a Tensor');
-    super(value.dtype === 'float32' || value.dtype === 'float64' ? value.data.slice() : Float32Array.from(value.data), value.shape);
+    super(value.dtype === 'float32' || value.dtype === 'float64' ? copyOf(value.data) : toFloat32(value.data), value.shape);
     this.requiresGrad = requiresGrad;
   }
 
@@ -21,4 +22,11 @@ export class Parameter extends Tensor {
     this.data.set(value.dtype === this.dtype ? value.data : value.cast(this.dtype).data);
     return this;
   }
+}
+
+/** Integer or bool values as float32 storage (a parameter is always floating point). */
+function toFloat32(data: ArrayLike<number>): Float32Array {
+  const out = allocateUninitialized('float32', data.length) as Float32Array;
+  for (let i = 0; i < data.length; i++) out[i] = data[i];
+  return out;
 }

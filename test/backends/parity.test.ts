@@ -3,10 +3,11 @@
 // awkward sizes, including sizes above the thresholds where the compiled code
 // is actually called.
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { createNativeBackend } from '../../src/backends/native/index.js';
 import { refKernels } from '../../src/backends/ref/index.js';
-import { createWasmBackend } from '../../src/backends/wasm/index.js';
+import { createWasmBackend, wasmModule } from '../../src/backends/wasm/index.js';
+import type { WasmModule } from '../../src/backends/wasm/module.js';
 import { Generator } from '../../src/index.js';
 import type { Conv2dGeometry, FusedKernels, Kernels, Pool2dGeometry } from '../../src/kernels/contract.js';
 import { adamUpdate } from '../../src/optim/adam.js';
@@ -26,13 +27,25 @@ function assertParity(actual: ArrayLike<number>, expected: ArrayLike<number>, wh
 
 const SIZES = [1, 7, 33, 257, 600, 1031];
 
-for (const [name, create] of [
-  ['native', createNativeBackend],
-  ['wasm', createWasmBackend],
+// The wasm module runs once on the caller alone and once with a worker (where
+// memory can be shared); its pool splits work so both give the same numbers.
+for (const [name, create, threads] of [
+  ['native', createNativeBackend, 0],
+  ['wasm', createWasmBackend, 1],
+  ['wasm', createWasmBackend, 2],
 ] as const) {
   const compiled = create()?.kernels;
-  describe(`${name} backend parity with the reference`, { skip: compiled ? false : `${name} backend unavailable` }, () => {
+  const label = threads === 0 ? name : `${name} (${threads} thread${threads > 1 ? 's' : ''})`;
+  describe(`${label} backend parity with the reference`, { skip: compiled ? false : `${name} backend unavailable` }, () => {
     const k = compiled as Kernels & FusedKernels;
+    if (threads > 0) {
+      before(async () => {
+        const module = wasmModule() as WasmModule;
+        await module.startThreads();
+        const using = module.setNumThreads(threads);
+        if (module.runtimeInfo().sharedMemory) assert.equal(using, Math.min(threads, module.runtimeInfo().maxThreads));
+      });
+    }
 
     test('matmul in all four transpose combinations and batched', () => {
       for (const [m, n, kk] of [

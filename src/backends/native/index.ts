@@ -30,6 +30,8 @@ export function createNativeBackend(): Backend | null {
   return {
     name: 'native',
     kernels,
+    setNumThreads: (n) => addon.setNumThreads(n),
+    numThreads: () => addon.getNumThreads(),
     describe: () => {
       const f = cpuFeatures();
       return `native C++ addon (${f ? `${f.isa} kernels, ${addon.getNumThreads()} threads` : 'unknown CPU path'}) with the reference for the rest`;

@@ -1,24 +1,45 @@
-import type { TypedArray } from '../../core/dtype.js';
+import type { DType, StorageProvider, TypedArray } from '../../core/dtype.js';
 import type { KernelAddon } from '../accelerate.js';
 import { WASM_BASE64 } from './binary.js';
+import { startWorkers, type WorkerStart } from './threads.js';
 
 /*
  * The WebAssembly module (built by scripts/build-wasm.mjs from the native
  * addon's C++ kernels) behind the addon's function signatures, so the kernel
  * table in ../accelerate.ts drives both.
  *
- * Tensors live in JavaScript memory, so every call stages its arrays in a
- * region of the module's memory (the arena): inputs are copied in, the kernel
- * runs, outputs are copied back. The arena is reused by every call and grows
- * to the largest call seen. `copyTraffic()` counts the bytes moved, the price
- * of this design (see the wasm backend's section of the README).
+ * Where the host can share memory (Node; a browser page that is
+ * cross-origin isolated) the module's memory is a shared WebAssembly.Memory,
+ * whose views stay valid when it grows. Tensors are then allocated in it
+ * (`storage`, which the engine uses for every tensor while this backend is
+ * active), so a kernel reads its inputs and writes its output where they
+ * are: no copy. A tensor's block is freed when the tensor's array is garbage
+ * collected (a FinalizationRegistry; callbacks run when the event loop turns,
+ * which fit() lets it do every 15 ms). Past a budget of resident bytes, and
+ * for arrays made elsewhere (a dataset's batches, small arrays), arrays stay
+ * in JavaScript memory and a call copies them into a reused region of the
+ * module's memory (the arena) and its outputs back. `copyTraffic()` counts
+ * the bytes so moved.
+ *
+ * Without shared memory the module gets an ordinary memory (its import's
+ * shared flag cleared, see unshareMemoryImport), every array is copied, and
+ * no worker can join: one thread.
  */
 
-/** The module's exports (native/wasm/exports.cc); pointers are byte offsets into `memory`. */
+/** The module's exports (native/wasm/exports.cc, runtime.cc); pointers are byte offsets into the memory. */
 interface Exports {
-  readonly memory: WebAssembly.Memory;
+  readonly __stack_pointer: WebAssembly.Global;
+  readonly __tls_size: WebAssembly.Global;
+  readonly __tls_align: WebAssembly.Global;
+  __wasm_init_tls(block: number): void;
   nt_alloc(bytes: number): number;
-  nt_free(ptr: number): void;
+  nt_free(ptr: number): number;
+  nt_block_bytes(ptr: number): number;
+  nt_set_workers(n: number): number;
+  nt_set_num_threads(n: number): number;
+  nt_num_threads(): number;
+  nt_pool_jobs(parallel: number): number;
+  nt_worker_main(id: number): void;
   nt_sgemm(...args: number[]): void;
   nt_sgemm_batched(...args: number[]): void;
   nt_dgemm(...args: number[]): void;
@@ -54,6 +75,22 @@ export interface WasmCopyTraffic {
   readonly bytesOut: number;
   /** Kernel calls that went through the module. */
   readonly calls: number;
+  /** Arrays the kernels used where they were, in the module's memory (no copy). */
+  readonly residentArrays: number;
+  /** Bytes of tensor storage now allocated in the module's memory. */
+  readonly residentBytes: number;
+}
+
+/** How the module runs here. */
+export interface WasmRuntimeInfo {
+  /** Whether its memory is shared: tensors live in it (no copies) and workers can join. */
+  readonly sharedMemory: boolean;
+  /** Threads the kernels use now (the caller and the workers that help). */
+  readonly threads: number;
+  /** Most threads available: 1 plus the workers started. */
+  readonly maxThreads: number;
+  /** Workers running (started workers come up asynchronously, within tens of milliseconds). */
+  readonly workersReady: number;
 }
 
 const IN = 1;
@@ -62,6 +99,14 @@ const INOUT = IN | OUT;
 /** Staged arrays start on 64-byte boundaries, as the native kernels' vector loads prefer. */
 const ALIGN = 64;
 const BINARY_OPS = { add: 0, sub: 1, mul: 2, div: 3 } as const;
+/** Below this many bytes a tensor stays in JavaScript memory: copying it costs less than a block and a finalizer. */
+const RESIDENT_MIN_BYTES = 256;
+/** Resident bytes allocated with no block freed since, past which new tensors stay in JavaScript memory. */
+const UNRECLAIMED_LIMIT = 64 * 1024 * 1024;
+/** WebAssembly pages (64 KiB) in 4 GiB, wasm32's whole address space. */
+const MAX_PAGES = 65536;
+/** Each worker's stack (the kernels keep small tiles on it). */
+const WORKER_STACK_BYTES = 256 * 1024;
 
 /** Base64 to bytes, without atob (absent from some JavaScript hosts, such as Node's vm contexts). */
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
@@ -85,15 +130,107 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-/** Compiles the module (synchronously: it is about 110 KB) and wraps it; throws when WebAssembly SIMD is unavailable. */
-export function instantiateWasmModule(): WasmModule {
-  const module = new WebAssembly.Module(decodeBase64(WASM_BASE64));
-  const instance = new WebAssembly.Instance(module, {});
-  return new WasmModule(instance.exports as unknown as Exports);
+/** Where the module's memory import declares its limits: the flags byte's offset and the minimum in pages. */
+interface MemoryImport {
+  readonly flagsAt: number;
+  readonly minPages: number;
+}
+
+/** Reads the import section of a WebAssembly binary for its one memory import (env.memory). */
+function findMemoryImport(bytes: Uint8Array): MemoryImport {
+  let at = 8; // magic and version
+  const leb = (): number => {
+    let result = 0;
+    let shift = 0;
+    for (;;) {
+      const b = bytes[at++];
+      result += (b & 0x7f) * 2 ** shift;
+      if ((b & 0x80) === 0) return result;
+      shift += 7;
+    }
+  };
+  const skipName = () => {
+    const n = leb();
+    at += n;
+  };
+  while (at < bytes.length) {
+    const id = bytes[at++];
+    const size = leb();
+    const end = at + size;
+    if (id !== 2) {
+      at = end;
+      continue;
+    }
+    const count = leb();
+    for (let i = 0; i < count; i++) {
+      skipName();
+      skipName();
+      const kind = bytes[at++];
+      if (kind === 0x02) {
+        const flagsAt = at++;
+        return { flagsAt, minPages: leb() };
+      }
+      // A function import: its type index. (The module imports no tables or globals.)
+      if (kind !== 0x00) throw new Error(`unexpected import kind ${kind} in the wasm module`);
+      leb();
+    }
+    break;
+  }
+  throw new Error('the wasm module imports no memory');
+}
+
+/** Whether this host can give the module a shared memory (Node; a cross-origin isolated page or worker). */
+function canShareMemory(): boolean {
+  const g = globalThis as { SharedArrayBuffer?: unknown; crossOriginIsolated?: boolean };
+  if (typeof g.SharedArrayBuffer !== 'function' || g.crossOriginIsolated === false) return false;
+  try {
+    new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true } as WebAssembly.MemoryDescriptor);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The module with its memory import declared unshared (limits flags 0x03, shared with a maximum, become 0x01). */
+function unshareMemoryImport(bytes: Uint8Array<ArrayBuffer>, memory: MemoryImport): Uint8Array<ArrayBuffer> {
+  const copy = bytes.slice();
+  copy[memory.flagsAt] &= ~0x02;
+  return copy;
+}
+
+/** Milliseconds for the pool's back-off (performance.now, where the host has it). */
+function nowMs(): number {
+  const p = (globalThis as { performance?: { now(): number } }).performance;
+  return p ? p.now() : Date.now();
+}
+
+/**
+ * Compiles the module (synchronously: it is about 100 KB) and wraps it;
+ * throws when WebAssembly SIMD is unavailable. `threads` is the most threads
+ * the kernels may use (workers are started, when memory can be shared, the
+ * first time a kernel runs).
+ */
+export function instantiateWasmModule(threads: number, options: { shared?: boolean } = {}): WasmModule {
+  const bytes = decodeBase64(WASM_BASE64);
+  const memoryImport = findMemoryImport(bytes);
+  // `shared: false` gives what a page without cross-origin isolation gets (tests use it).
+  const shared = options.shared !== false && canShareMemory();
+  const module = new WebAssembly.Module(shared ? bytes : unshareMemoryImport(bytes, memoryImport));
+  const memory = new WebAssembly.Memory({ initial: memoryImport.minPages, maximum: MAX_PAGES, shared } as WebAssembly.MemoryDescriptor);
+  const instance = new WebAssembly.Instance(module, { env: { memory, now_ms: nowMs } });
+  return new WasmModule(instance.exports as unknown as Exports, memory, shared ? { module, threads } : null);
+}
+
+/** What a shared-memory module needs to start workers. */
+interface Threading {
+  readonly module: WebAssembly.Module;
+  /** The most threads wanted (the caller plus workers). */
+  readonly threads: number;
 }
 
 export class WasmModule implements KernelAddon {
   private readonly ex: Exports;
+  private readonly memory: WebAssembly.Memory;
   private heap: ArrayBuffer;
   private u8: Uint8Array;
   private f32: Float32Array;
@@ -104,18 +241,42 @@ export class WasmModule implements KernelAddon {
   private bytesIn = 0;
   private bytesOut = 0;
   private calls = 0;
+  private residentArrays = 0;
   // The call being staged: arrays, their modes and their offsets (reused, so staging allocates nothing).
   private readonly stagedArrays: (TypedArray | null)[] = [];
   private readonly stagedModes: number[] = [];
   private readonly ptr: number[] = [];
+  /** Every buffer object the shared memory has shown (one per size it grew to): arrays on them are resident. */
+  private readonly ownBuffers = new WeakSet<ArrayBufferLike>();
+  private readonly threading: Threading | null;
+  private workers: WorkerStart | null = null;
+  private residentBytes = 0;
+  private residentLimit = 1 << 30;
+  /** Resident bytes allocated since a finalizer last ran (see allocateResident). */
+  private unreclaimed = 0;
+  private readonly finalizer: FinalizationRegistry<number> | null;
+  /** Tensor storage in the module's memory, or null without shared memory. */
+  readonly storage: StorageProvider | null;
 
-  constructor(exports: Exports) {
+  constructor(exports: Exports, memory: WebAssembly.Memory, threading: Threading | null) {
     this.ex = exports;
-    this.heap = exports.memory.buffer;
+    this.memory = memory;
+    this.threading = threading;
+    this.heap = memory.buffer;
     this.u8 = new Uint8Array(this.heap);
     this.f32 = new Float32Array(this.heap);
     this.f64 = new Float64Array(this.heap);
     this.i32 = new Int32Array(this.heap);
+    const canFinalize = typeof (globalThis as { FinalizationRegistry?: unknown }).FinalizationRegistry === 'function';
+    this.finalizer =
+      threading !== null && canFinalize
+        ? new FinalizationRegistry<number>((ptr) => {
+            this.residentBytes -= this.ex.nt_free(ptr);
+            this.unreclaimed = 0;
+          })
+        : null;
+    if (threading !== null) this.ownBuffers.add(this.heap);
+    this.storage = this.finalizer !== null ? { allocate: (dtype, size, zeroed) => this.allocateResident(dtype, size, zeroed) } : null;
     // The kernel table takes these as free functions, as it does the native addon's.
     const self = this as unknown as Record<string, unknown>;
     for (const name of Object.getOwnPropertyNames(WasmModule.prototype)) {
@@ -124,14 +285,108 @@ export class WasmModule implements KernelAddon {
     }
   }
 
-  /** Bytes copied in and out so far (see WasmCopyTraffic). */
+  /** Bytes copied in and out so far, and what lives in the module's memory (see WasmCopyTraffic). */
   copyTraffic(): WasmCopyTraffic {
-    return { bytesIn: this.bytesIn, bytesOut: this.bytesOut, calls: this.calls };
+    return {
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+      calls: this.calls,
+      residentArrays: this.residentArrays,
+      residentBytes: this.residentBytes,
+    };
   }
 
   /** Bytes of linear memory the module holds now. */
   memoryBytes(): number {
-    return this.ex.memory.buffer.byteLength;
+    return this.memory.buffer.byteLength;
+  }
+
+  /** Caps the bytes of tensor storage held in the module's memory (past it, new tensors stay in JavaScript memory). */
+  setResidentLimit(bytes: number): void {
+    this.residentLimit = bytes;
+  }
+
+  /** Shared memory, threads and workers (see WasmRuntimeInfo). */
+  runtimeInfo(): WasmRuntimeInfo {
+    return {
+      sharedMemory: this.threading !== null,
+      threads: this.ex.nt_num_threads(),
+      maxThreads: 1 + (this.workers?.count ?? 0),
+      workersReady: this.workers?.ready() ?? 0,
+    };
+  }
+
+  /**
+   * Starts the workers (once; without shared memory there are none) and
+   * resolves when they all run. Kernels do not wait for this: a job's parts
+   * are claimed by whichever threads are there, so the caller does the share
+   * of a worker still starting.
+   */
+  startThreads(): Promise<void> {
+    if (this.threading === null) return Promise.resolve();
+    if (this.workers === null) {
+      const count = Math.max(0, this.threading.threads - 1);
+      const stacks: number[] = [];
+      const tlsSize = this.ex.__tls_size.value as number;
+      for (let i = 0; i < count; i++) {
+        // Each worker's instance needs its own stack and thread-local block in the shared memory.
+        const stack = this.ex.nt_alloc(WORKER_STACK_BYTES);
+        const tls = this.ex.nt_alloc(Math.max(tlsSize, 64));
+        if (stack === 0 || tls === 0) break;
+        stacks.push(stack + WORKER_STACK_BYTES, tls);
+      }
+      this.workers = startWorkers(this.threading.module, this.memory, stacks.length / 2, (i) => ({ stackTop: stacks[2 * i], tls: stacks[2 * i + 1] }));
+      this.ex.nt_set_workers(this.workers.count);
+      this.ex.nt_set_num_threads(this.threading.threads);
+    }
+    return this.workers.allReady;
+  }
+
+  /** Sets the threads the kernels use (at most 1 plus the workers); returns the number now in use. */
+  setNumThreads(n: number): number {
+    this.startThreads();
+    return this.ex.nt_set_num_threads(n);
+  }
+
+  /** Jobs the pool split across threads, and jobs it ran on the caller alone (one thread, nesting, or backing off). */
+  poolJobs(): { parallel: number; serial: number } {
+    return { parallel: this.ex.nt_pool_jobs(1), serial: this.ex.nt_pool_jobs(0) };
+  }
+
+  /**
+   * A tensor's storage in the module's memory, or null to leave it in
+   * JavaScript memory (small, over the budget, or the memory cannot grow).
+   */
+  private allocateResident(dtype: DType, size: number, zeroed: boolean): TypedArray | null {
+    const bpe = dtype === 'float64' ? 8 : dtype === 'bool' ? 1 : 4;
+    const bytes = size * bpe;
+    if (bytes < RESIDENT_MIN_BYTES || this.residentBytes + bytes > this.residentLimit || this.finalizer === null) return null;
+    // Finalizers run only when the event loop turns. A synchronous loop of
+    // training steps never lets it, so its garbage would pile up in the
+    // module's memory: past UNRECLAIMED_LIMIT bytes with no block freed, new
+    // tensors stay in JavaScript memory (and are copied per call) until a
+    // finalizer runs again. What came first (the model's parameters, the
+    // optimizer's state) stays resident.
+    if (this.unreclaimed + bytes > UNRECLAIMED_LIMIT) return null;
+    const p = this.ex.nt_alloc(bytes);
+    if (p === 0) return null;
+    this.refreshViews();
+    const heap = this.heap;
+    const a =
+      dtype === 'float32'
+        ? new Float32Array(heap, p, size)
+        : dtype === 'float64'
+          ? new Float64Array(heap, p, size)
+          : dtype === 'int32'
+            ? new Int32Array(heap, p, size)
+            : new Uint8Array(heap, p, size);
+    // A freed block keeps what its last tensor held.
+    if (zeroed) a.fill(0);
+    const block = this.ex.nt_block_bytes(p);
+    this.residentBytes += block;
+    this.unreclaimed += block;
+    this.finalizer.register(a, p);
+    return a;
   }
 
   /** Adds an array to the call being staged (null stays null: a pointer of 0). */
@@ -141,14 +396,18 @@ export class WasmModule implements KernelAddon {
   }
 
   /**
-   * Places every staged array in the arena (growing it when the call needs
-   * more), copies the inputs in, and fills `ptr`. Memory growth replaces the
-   * buffer, so the views are refreshed after any allocation.
+   * Gives every staged array its offset in the module's memory: arrays that
+   * live there are used in place; the rest are placed in the arena (grown
+   * when the call needs more) and their inputs copied in. Growth of an
+   * unshared memory replaces its buffer, so the views are refreshed after any
+   * allocation.
    */
   private place(): void {
+    if (this.workers === null && this.threading !== null) this.startThreads();
     const arrays = this.stagedArrays;
+    const own = this.ownBuffers;
     let bytes = 0;
-    for (const a of arrays) if (a !== null) bytes += (a.byteLength + ALIGN - 1) & ~(ALIGN - 1);
+    for (const a of arrays) if (a !== null && !own.has(a.buffer)) bytes += (a.byteLength + ALIGN - 1) & ~(ALIGN - 1);
     if (bytes > this.arenaBytes) {
       if (this.arena !== 0) this.ex.nt_free(this.arena);
       const want = Math.max(bytes, this.arenaBytes * 2, 1 << 20);
@@ -172,6 +431,11 @@ export class WasmModule implements KernelAddon {
         this.ptr.push(0);
         continue;
       }
+      if (own.has(a.buffer)) {
+        this.ptr.push(a.byteOffset);
+        this.residentArrays++;
+        continue;
+      }
       this.ptr.push(at);
       if (this.stagedModes[i] & IN) {
         this.typedView(a).set(a as never, at / a.BYTES_PER_ELEMENT);
@@ -182,14 +446,16 @@ export class WasmModule implements KernelAddon {
     this.calls++;
   }
 
-  /** Growing the memory (here, or in a kernel taking scratch space) replaces its buffer: views are made anew. */
+  /** Growing the memory (here, or in a kernel taking scratch space) gives it a new buffer object: views are made anew. */
   private refreshViews(): void {
-    if (this.ex.memory.buffer === this.heap) return;
-    this.heap = this.ex.memory.buffer;
-    this.u8 = new Uint8Array(this.heap);
-    this.f32 = new Float32Array(this.heap);
-    this.f64 = new Float64Array(this.heap);
-    this.i32 = new Int32Array(this.heap);
+    const buffer = this.memory.buffer;
+    if (buffer === this.heap) return;
+    this.heap = buffer;
+    if (this.threading !== null) this.ownBuffers.add(buffer);
+    this.u8 = new Uint8Array(buffer);
+    this.f32 = new Float32Array(buffer);
+    this.f64 = new Float64Array(buffer);
+    this.i32 = new Int32Array(buffer);
   }
 
   private typedView(a: TypedArray): TypedArray {
@@ -199,13 +465,14 @@ export class WasmModule implements KernelAddon {
     return this.u8;
   }
 
-  /** Copies the outputs back and clears the staging lists. */
+  /** Copies the outputs that were staged in the arena back and clears the staging lists. */
   private finish(): void {
     this.refreshViews();
     const arrays = this.stagedArrays;
+    const own = this.ownBuffers;
     for (let i = 0; i < arrays.length; i++) {
       const a = arrays[i];
-      if (a === null || !(this.stagedModes[i] & OUT)) continue;
+      if (a === null || !(this.stagedModes[i] & OUT) || own.has(a.buffer)) continue;
       const start = this.ptr[i] / a.BYTES_PER_ELEMENT;
       a.set(this.typedView(a).subarray(start, start + a.length) as never);
       this.bytesOut += a.byteLength;
