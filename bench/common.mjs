@@ -1,7 +1,9 @@
 // Shared by the benchmark runner and the JavaScript peer scripts: the list of
 // workloads, the MNIST slice every training workload cycles through, and the
 // timing loop every library is measured with (bench/pytorch_peer.py repeats
-// the loop in Python, line for line).
+// the loop in Python, line for line). The same scripts run in Chromium for
+// `bench/browser.mjs`: there the page sets globalThis.__bench (arguments and
+// MNIST slice) and reads the results back from it.
 import { mnist, mnistDataDirectory } from '../dist/src/data/node.js';
 
 /** Training images every workload cycles through: the first 8192 of MNIST's training split. */
@@ -42,6 +44,8 @@ export function mnistDirectory() {
 
 /** The first n training images as a flat Float32Array [n*784] in [0, 1] and their Int32Array labels. */
 export function loadMnist(n) {
+  const page = globalThis.__bench;
+  if (page) return { images: page.images.subarray(0, n * 784), labels: page.labels.subarray(0, n) };
   const { images, labels } = mnist({ split: 'train', limit: n, flatten: true });
   return { images: images.data, labels: labels.data };
 }
@@ -63,6 +67,8 @@ let warmupSeconds = 1;
 let lastCpuPerWall = null;
 
 function cpuSeconds() {
+  // A page cannot read its CPU time: NaN there, and no CPU figure is reported.
+  if (typeof process !== 'object' || typeof process.cpuUsage !== 'function') return Number.NaN;
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
 }
@@ -127,6 +133,11 @@ export async function measure(results, id, fn) {
 
 /** The one JSON argument every peer script takes: {seconds, warmupSeconds?, workloads, sgemm, ...}. */
 export function parseArgs() {
+  if (globalThis.__bench) {
+    const args = globalThis.__bench.args;
+    if (typeof args.warmupSeconds === 'number') warmupSeconds = args.warmupSeconds;
+    return args;
+  }
   const raw = process.argv[2];
   if (!raw) throw new Error(`usage: node ${process.argv[1]} '<json: {seconds, warmupSeconds, workloads, sgemm, ...}>'`);
   const args = JSON.parse(raw);
@@ -139,5 +150,9 @@ export function parseArgs() {
  * banners on stdout, and the runner reads only the last line.
  */
 export function emit(results) {
+  if (globalThis.__bench) {
+    globalThis.__bench.results = results;
+    return;
+  }
   process.stdout.write(`\n${JSON.stringify(results)}\n`);
 }

@@ -8,6 +8,7 @@ export type { BackwardOptions } from './autograd/backward.js';
 export { type DType, type FloatArray, type FloatDType, getMaxTensorBytes, setMaxTensorBytes, type TypedArray } from './core/dtype.js';
 export {
   type BackendEntry,
+  backendReady,
   detectAnomaly,
   enableGrad,
   getBackend,

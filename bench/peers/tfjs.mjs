@@ -3,10 +3,14 @@
 // Usage: node peers/tfjs.mjs '{"backend": "cpu"|"wasm", "seconds", "workloads", "sgemm"}'.
 // Prints one JSON object as its last line.
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
+import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { emit, loadMnist, measure, parseArgs, TRAIN_IMAGES, timed } from '../common.mjs';
 
 const args = parseArgs();
+// In a page (bench/browser.mjs) the backend's .wasm files are served from its package folder, as its README says to
+// do with setWasmPaths; the thread count is its own setThreadsCount (by default it uses the page's cores).
+if (globalThis.__bench?.wasmPaths) setWasmPaths(globalThis.__bench.wasmPaths);
+if (args.threads) setThreadsCount(args.threads);
 await tf.setBackend(args.backend);
 await tf.ready();
 const results = { version: tf.version.tfjs, backend: tf.getBackend() };

@@ -35,6 +35,9 @@ if (args.probe) {
 
 const backendRegistered = nt.listBackends().includes(args.backend);
 if (backendRegistered) nt.setBackend(args.backend);
+// The Node runner sets NEURITE_NUM_THREADS; a page (bench/browser.mjs) passes the count here.
+if (backendRegistered && args.threads) nt.setNumThreads(args.threads);
+if (backendRegistered) await nt.backendReady();
 const results = {
   backend: args.backend,
   describe: backendRegistered ? nt.getBackend().describe() : null,
@@ -129,9 +132,10 @@ function lstmNet() {
  */
 function gemmRate([m, k, n, transA, transB]) {
   const rand = (len) => Float32Array.from({ length: len }, (_, i) => ((i * 2654435761) % 1000) / 1000 - 0.5);
-  const a = rand(m * k);
-  const b = rand(k * n);
-  const c = new Float32Array(m * n);
+  // Tensor storage, as a model's weights and activations are: where the backend keeps it (the wasm module's memory).
+  const a = nt.tensor(rand(m * k)).data;
+  const b = nt.tensor(rand(k * n)).data;
+  const c = nt.zeros([m * n]).data;
   const flops = 2 * m * n * k;
   if (backendRegistered) {
     let matmul = nt.getBackend().kernels.matmul;
@@ -151,7 +155,7 @@ function gemmRate([m, k, n, transA, transB]) {
 }
 
 for (const w of args.workloads) {
-  await measure(results, w, () => {
+  await measure(results, w, async () => {
     nt.seed(0);
     if (w.startsWith('sgemm-')) return gemmRate(args.sgemm[w]);
     const missing = unavailable(w);
@@ -192,6 +196,21 @@ for (const w of args.workloads) {
         return loss.item();
       };
       return timed(step, args.seconds, 100, 1);
+    }
+    if (w === 'two-spirals') {
+      // The README's example (bench/browser.mjs measures it in Chromium): full-batch Adam steps through fit().
+      const train = nt.twoSpirals(400, { noise: 0.05 });
+      const model = new nn.Sequential(new nn.Linear(2, 32), new nn.Tanh(), new nn.Linear(32, 32), new nn.Tanh(), new nn.Linear(32, 2));
+      const optimizer = new optim.Adam(model.parameters(), { lr: 0.01 });
+      const epochs = (n) => nt.fit(model, train, { loss: 'crossEntropy', optimizer, epochs: n, batchSize: 400, verbose: 0 });
+      await epochs(20);
+      const start = performance.now();
+      let steps = 0;
+      while (performance.now() - start < args.seconds * 1000) {
+        await epochs(20);
+        steps += 20;
+      }
+      return (steps * 1000) / (performance.now() - start);
     }
     if (w.startsWith('inference-')) {
       const batch = Number(w.split('-')[1]);

@@ -43,6 +43,8 @@ export function selectInitialBackend(offer: BackendOffer): void {
   };
   if (requested === 'native' || requested === 'wasm') {
     if (!ready(requested)) throw new NeuriteError(`NEURITE_BACKEND=${requested}, but the ${requested} backend is unavailable: ${reasons[requested]}`);
+    // The wasm backend is registered in every case (it compiles in a few milliseconds), so setBackend('wasm') works.
+    if (offer.wasm !== null) ready('wasm');
     setBackend(requested);
     return;
   }
@@ -52,7 +54,6 @@ export function selectInitialBackend(offer: BackendOffer): void {
     return;
   }
   const nativeReady = offer.native !== null && ready('native');
-  // Registered even when native is chosen (it compiles in a few milliseconds), so setBackend('wasm') works.
   const wasmReady = ready('wasm');
   const chosen = nativeReady ? 'native' : wasmReady ? 'wasm' : 'ref';
   if (offer.native !== null && !nativeReady && isNode() && !env()?.NEURITE_DISABLE_NATIVE) {

@@ -25,6 +25,8 @@ export interface BackendEntry {
   setNumThreads?(n: number): number;
   /** The threads its kernels use. */
   numThreads?(): number;
+  /** Resolves when the backend has finished starting (the wasm backend's workers); absent: ready at once. */
+  ready?(): Promise<void>;
 }
 
 const registry = new Map<string, BackendEntry>();
@@ -66,9 +68,9 @@ function initialize(): void {
 
 /** Select a registered backend by name ('ref', 'native', ...). */
 export function setBackend(name: string): void {
-  // The entry registers its compiled backends when it chooses one: a backend asked for by name before that is registered first.
-  if (!registry.has(name)) initialize();
-  pendingInit = null;
+  // The entry registers its compiled backends when it chooses one, so that runs first: every backend is then
+  // registered (setBackend('ref') followed by setBackend('wasm') works), and this call's choice wins.
+  initialize();
   const b = registry.get(name);
   if (!b) throw new ValueError(`setBackend: unknown backend '${name}'; available: ${[...registry.keys()].join(', ')}`);
   if (reference === null) throw new ValueError(`setBackend: no reference backend is registered to fill the kernels '${name}' lacks`);
@@ -88,6 +90,17 @@ export function setNumThreads(n: number): number {
   if (!Number.isInteger(n) || n < 1) throw new ValueError(`setNumThreads: expected an integer >= 1, got ${n}`);
   const b = getBackend();
   return b.setNumThreads ? b.setNumThreads(n) : 1;
+}
+
+/**
+ * Resolves when the active backend has finished starting: the wasm backend
+ * starts its workers in the background the first time a kernel runs, and
+ * does the work of any that are not up yet on the calling thread. Await this
+ * before timing anything.
+ */
+export function backendReady(): Promise<void> {
+  const b = getBackend();
+  return b.ready ? b.ready() : Promise.resolve();
 }
 
 /** The threads the active backend's kernels use. */

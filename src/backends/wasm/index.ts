@@ -58,6 +58,7 @@ export function createWasmBackend(): Backend | null {
     storage: module.storage,
     setNumThreads: (n) => module.setNumThreads(n),
     numThreads: () => module.runtimeInfo().threads,
+    ready: () => module.startThreads(),
     describe: () => {
       const info = module.runtimeInfo();
       const memory = info.sharedMemory ? 'shared memory' : 'unshared memory, arrays copied per call';
