@@ -546,6 +546,40 @@ const ratios = renderTable(
   }),
 );
 
+// The wasm backend against the same peers (TensorFlow.js's wasm backend is its counterpart).
+const wasmRatios = renderTable(
+  ['workload', ...ratioPeers.map((p) => `/ ${p.label}`), 'native / wasm'],
+  rows.map((row) => {
+    const w = stats(row.id, 'neurite-wasm');
+    const native = stats(row.id, 'neurite-native');
+    return [
+      row.label,
+      ...ratioPeers.map((p) => {
+        const v = peerFigure(row.id, p.id);
+        return w && v ? formatRatio(w.value / v) : '-';
+      }),
+      w && native ? formatRatio(native.value / w.value) : '-',
+    ];
+  }),
+);
+
+/** The targets of issue 12 for the wasm backend on Node, on this run's medians. */
+function wasmTargets() {
+  const out = [];
+  const w = (id) => stats(id, 'neurite-wasm')?.value ?? null;
+  for (const id of ['mlp-small', 'mlp-wide', 'lstm', 'inference-1', 'inference-256']) {
+    const a = w(id);
+    const b = peerFigure(id, 'tfjs-wasm');
+    if (a && b) out.push(`${id}: wasm / tfjs-wasm ${(a / b).toFixed(2)}x (target >= 2x): ${a / b >= 2 ? 'met' : 'MISSED'}`);
+  }
+  const g = w('sgemm-1024');
+  if (g) out.push(`sgemm 1024^3: ${g.toFixed(1)} GFLOP/s on ${threads} thread(s) (target >= 55 on one, >= 100 on two): ${g >= (threads >= 2 ? 100 : 55) ? 'met' : 'MISSED'}`);
+  const native = stats('mlp-small', 'neurite-native')?.value;
+  const small = w('mlp-small');
+  if (native && small) out.push(`mlp-small: native / wasm ${(native / small).toFixed(2)}x (target <= 3x): ${native / small <= 3 ? 'met' : 'MISSED'}`);
+  return out;
+}
+
 // The targets of issue 11, checked on this run's medians. They are stated for
 // one thread per library (--threads 1) on a quiet machine.
 function targets() {
@@ -659,6 +693,11 @@ if (busyCount) {
   );
 }
 out.push('', 'Ratios neurite / peer (higher is better for neurite):', '', ratios);
+if (libraries.some((l) => l.id === 'neurite-wasm')) {
+  out.push('', 'Ratios neurite wasm backend / peer, and native / wasm:', '', wasmRatios);
+  const lines = wasmTargets();
+  if (lines.length) out.push('', 'Targets of issue 12 (wasm on Node):', ...lines.map((t) => `  ${t}`));
+}
 if (peers.some((p) => p.comparable === false && !p.missing)) {
   out.push(
     'brain.js has no ratio: it has no batched training step, so its xor-tiny figure counts iterations of its own train() (4 per-sample updates each, the loss not read back), a different workload.',
