@@ -150,17 +150,22 @@ const median = (xs) => {
   return s.length ? s[Math.floor(s.length / 2)] : null;
 };
 
-const libraries = [{ id: 'neurite-wasm', script: '/neurite.js', workloads }];
-if (hasTfjs) libraries.push({ id: 'tfjs-wasm', script: '/tfjs.js', workloads: workloads.filter((w) => w !== 'two-spirals') });
+const libraries = [{ id: 'neurite-wasm', script: '/neurite.js', backend: 'wasm', workloads, threads: threadCounts }];
+// The README example on the reference backend, the page's speed before the wasm backend: the baseline of issue 12's 10x.
+if (workloads.includes('two-spirals')) libraries.push({ id: 'neurite-ref', script: '/neurite.js', backend: 'ref', workloads: ['two-spirals'], threads: [1] });
+if (hasTfjs) {
+  const peerWorkloads = workloads.filter((w) => w !== 'two-spirals');
+  if (peerWorkloads.length) libraries.push({ id: 'tfjs-wasm', script: '/tfjs.js', backend: 'wasm', workloads: peerWorkloads, threads: threadCounts });
+}
 
 const measured = {};
 const notes = {};
 for (const lib of libraries) {
-  for (const threads of threadCounts) {
+  for (const threads of lib.threads) {
     const key = `${lib.id} ${threads}t`;
     const runs = [];
     for (let r = 0; r < repeat; r++) {
-      const args = { backend: 'wasm', seconds, warmupSeconds, threads, workloads: lib.workloads, sgemm: gemmShapes(lib.workloads) };
+      const args = { backend: lib.backend, seconds, warmupSeconds, threads, workloads: lib.workloads, sgemm: gemmShapes(lib.workloads) };
       const { results } = await runPage(lib.script, args);
       runs.push(results);
       process.stdout.write(`${key} run ${r + 1}/${repeat} done\n`);
@@ -198,6 +203,11 @@ for (const w of workloads) {
       })
     : [];
   console.log([w, ...cells, ...ratios].join(' | '));
+}
+const spirals = measured['neurite-wasm 1t']?.['two-spirals']?.median;
+const spiralsRef = measured['neurite-ref 1t']?.['two-spirals']?.median;
+if (spirals && spiralsRef) {
+  console.log(`\ntwo-spirals (the README example): wasm ${Math.round(spirals)} steps/s, reference ${Math.round(spiralsRef)}: ${(spirals / spiralsRef).toFixed(1)}x (issue 12's target: at least 10x)`);
 }
 for (const [k, n] of Object.entries(notes)) console.log(`${k}: ${n.describe ?? ''}${n.version ? `tfjs ${n.version}, SIMD ${n.wasmSimd}, threads ${n.wasmThreads}` : ''}`);
 

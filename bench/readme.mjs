@@ -65,6 +65,21 @@ if (gemm && torchGemm) {
 }
 const wasm = versus('tfjs-wasm');
 if (wasm) parts.push(`neurite / TensorFlow.js wasm (SIMD): ${wasm}.`);
+const wasmRatio = (w, other) => {
+  const a = record.figures[w]?.['neurite-wasm'];
+  const b = record.figures[w]?.[other];
+  return a && b ? a.value / b.value : null;
+};
+const wasmVersus = Object.keys(LABELS)
+  .map((w) => [w, wasmRatio(w, 'tfjs-wasm')])
+  .filter(([, r]) => r !== null)
+  .map(([w, r]) => `${LABELS[w]} ${fmt(r)}`)
+  .join(', ');
+if (wasmVersus) {
+  const small = record.figures['mlp-small'];
+  const nativeOverWasm = small?.['neurite-native'] && small?.['neurite-wasm'] ? `; the native backend is ${fmt(small['neurite-native'].value / small['neurite-wasm'].value)} the wasm backend on mlp-small` : '';
+  parts.push(`neurite's wasm backend (what browsers and Node without the addon get) / TensorFlow.js wasm: ${wasmVersus}${nativeOverWasm}.`);
+}
 const ort = ['inference-1', 'inference-256'].map((w) => [w, ratio(w, 'onnxruntime')]).filter(([, r]) => r !== null);
 if (ort.length) parts.push(`neurite / onnxruntime-node: ${ort.map(([w, r]) => `${LABELS[w]} ${fmt(r)}`).join(', ')}.`);
 const text = parts.join(' ');

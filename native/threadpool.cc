@@ -16,6 +16,7 @@
 #endif
 
 #include "common.h"
+#include "job_board.h"
 
 #if NEURITE_X86
 #include <immintrin.h>
@@ -136,13 +137,9 @@ class Pool {
     start_workers();
     parallel_jobs_.fetch_add(1, std::memory_order_relaxed);
     const uint32_t g = ++gen_;
-    fn_.store(fn, std::memory_order_relaxed);
-    ctx_.store(ctx, std::memory_order_relaxed);
-    nparts_.store(parts, std::memory_order_relaxed);
     helpers_.store(std::min(threads - 1, nworkers_), std::memory_order_relaxed);
-    remaining_.store(parts, std::memory_order_relaxed);
     failed_.store(false, std::memory_order_relaxed);
-    claim_.store(static_cast<uint64_t>(g) << 32, std::memory_order_seq_cst);
+    board_.post(g, parts, fn, ctx);
     {
       // Taking the mutex orders the publication with a worker that is
       // between its predicate check and its wait: no lost wake-up.
@@ -156,12 +153,12 @@ class Pool {
     } catch (...) {
       err = std::current_exception();
       // Retire the part that threw and every part still unclaimed.
-      remaining_.fetch_sub(1, std::memory_order_acq_rel);
+      board_.remaining.fetch_sub(1, std::memory_order_acq_rel);
       drain(g);
     }
     const int64_t t1 = now_ns();
     unsigned spins = 0;
-    while (remaining_.load(std::memory_order_acquire) != 0) {
+    while (board_.remaining.load(std::memory_order_acquire) != 0) {
       cpu_relax();
       if (++spins > 256) std::this_thread::yield();
     }
@@ -232,35 +229,9 @@ class Pool {
     }
   }
 
-  // Claims and runs parts of job g until none is left.
-  // Returns how many parts this thread ran.
-  int work(uint32_t g) {
-    int done = 0;
-    for (;;) {
-      uint64_t c = claim_.load(std::memory_order_acquire);
-      if ((c >> 32) != g) return done;
-      const uint32_t p = static_cast<uint32_t>(c);
-      const int n = nparts_.load(std::memory_order_relaxed);
-      if (p >= static_cast<uint32_t>(n)) return done;
-      TaskFn fn = fn_.load(std::memory_order_relaxed);
-      void* ctx = ctx_.load(std::memory_order_relaxed);
-      // Success proves job g was still live, so fn/ctx/n belong to it.
-      if (!claim_.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel)) continue;
-      fn(ctx, static_cast<int>(p), n);
-      ++done;
-      remaining_.fetch_sub(1, std::memory_order_acq_rel);
-    }
-  }
-
-  void drain(uint32_t g) {
-    for (;;) {
-      uint64_t c = claim_.load(std::memory_order_acquire);
-      const uint32_t p = static_cast<uint32_t>(c);
-      if ((c >> 32) != g || p >= static_cast<uint32_t>(nparts_.load(std::memory_order_relaxed))) return;
-      if (claim_.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel))
-        remaining_.fetch_sub(1, std::memory_order_acq_rel);
-    }
-  }
+  // Claims and runs parts of job g until none is left; returns how many ran here.
+  int work(uint32_t g) { return board_.work(g); }
+  void drain(uint32_t g) { board_.drain(g); }
 
   void start_workers() {
     if (started_) return;
@@ -272,7 +243,7 @@ class Pool {
     }
   }
 
-  uint32_t current_gen() const { return static_cast<uint32_t>(claim_.load(std::memory_order_acquire) >> 32); }
+  uint32_t current_gen() const { return board_.generation(); }
 
   void worker_main(int id) {
     uint32_t seen = 0;
@@ -288,7 +259,7 @@ class Pool {
         }
         if (current_gen() == seen) {
           std::unique_lock<std::mutex> lk(m_);
-          cv_.wait(lk, [&] { return static_cast<uint32_t>(claim_.load(std::memory_order_seq_cst) >> 32) != seen; });
+          cv_.wait(lk, [&] { return static_cast<uint32_t>(board_.claim.load(std::memory_order_seq_cst) >> 32) != seen; });
         }
       }
       seen = current_gen();
@@ -300,7 +271,7 @@ class Pool {
         // Kernels only throw std::bad_alloc (scratch allocation).  The part
         // that threw is retired; the caller rethrows.
         failed_.store(true, std::memory_order_release);
-        remaining_.fetch_sub(1, std::memory_order_acq_rel);
+        board_.remaining.fetch_sub(1, std::memory_order_acq_rel);
         drain(seen);
       }
     }
@@ -329,12 +300,8 @@ class Pool {
   std::atomic<bool> failed_{false};
   std::mutex m_;
   std::condition_variable cv_;
-  std::atomic<uint64_t> claim_{0};
-  std::atomic<int> remaining_{0};
   std::atomic<int> helpers_{0};
-  std::atomic<TaskFn> fn_{nullptr};
-  std::atomic<void*> ctx_{nullptr};
-  std::atomic<int> nparts_{1};
+  JobBoard board_;
 };
 
 int hw_threads() {

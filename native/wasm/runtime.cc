@@ -23,6 +23,7 @@
 #include <new>
 
 #include "../common.h"
+#include "../job_board.h"
 
 // Milliseconds from the host's monotonic clock (performance.now()); only the
 // pool's back-off uses it.
@@ -44,14 +45,10 @@ constexpr int kMaxWorkers = 63;
 
 // The pool's shared state. Plain data in linear memory, so every instance
 // (one per thread) sees the same words.
-std::atomic<uint64_t> g_claim{0};
+JobBoard g_board;
 // The generation alone, as a 32-bit word for memory.atomic.wait32/notify.
 std::atomic<uint32_t> g_gen32{0};
-std::atomic<int> g_remaining{0};
 std::atomic<int> g_helpers{0};
-std::atomic<int> g_nparts{1};
-std::atomic<TaskFn> g_fn{nullptr};
-std::atomic<void*> g_ctx{nullptr};
 std::atomic<bool> g_busy{false};
 std::atomic<long> g_serial_jobs{0};
 std::atomic<long> g_parallel_jobs{0};
@@ -67,26 +64,7 @@ long g_window_stalls = 0;
 long g_window_parts = 0;
 long g_window_own_parts = 0;
 
-uint32_t current_gen() { return static_cast<uint32_t>(g_claim.load(std::memory_order_acquire) >> 32); }
-
-// Claims and runs parts of job g until none is left; returns how many ran here.
-int work(uint32_t g) {
-  int done = 0;
-  for (;;) {
-    uint64_t c = g_claim.load(std::memory_order_acquire);
-    if ((c >> 32) != g) return done;
-    const uint32_t p = static_cast<uint32_t>(c);
-    const int n = g_nparts.load(std::memory_order_relaxed);
-    if (p >= static_cast<uint32_t>(n)) return done;
-    TaskFn fn = g_fn.load(std::memory_order_relaxed);
-    void* ctx = g_ctx.load(std::memory_order_relaxed);
-    // Success proves job g was still live, so fn, ctx and n belong to it.
-    if (!g_claim.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel)) continue;
-    fn(ctx, static_cast<int>(p), n);
-    ++done;
-    g_remaining.fetch_sub(1, std::memory_order_acq_rel);
-  }
-}
+uint32_t current_gen() { return g_board.generation(); }
 
 void serial(int parts, TaskFn fn, void* ctx) {
   if (parts > 1) g_serial_jobs.fetch_add(1, std::memory_order_relaxed);
@@ -138,20 +116,15 @@ void run(int threads, int parts, TaskFn fn, void* ctx) {
   }
   g_parallel_jobs.fetch_add(1, std::memory_order_relaxed);
   const uint32_t g = current_gen() + 1;
-  g_fn.store(fn, std::memory_order_relaxed);
-  g_ctx.store(ctx, std::memory_order_relaxed);
-  g_nparts.store(parts, std::memory_order_relaxed);
   g_helpers.store(threads - 1 < workers ? threads - 1 : workers, std::memory_order_relaxed);
-  g_remaining.store(parts, std::memory_order_relaxed);
-  g_claim.store(static_cast<uint64_t>(g) << 32, std::memory_order_seq_cst);
+  g_board.post(g, parts, fn, ctx);
   g_gen32.store(g, std::memory_order_seq_cst);
   __builtin_wasm_memory_atomic_notify(reinterpret_cast<int*>(&g_gen32), static_cast<unsigned>(workers));
-  const int own_parts = work(g);
+  const int own_parts = g_board.work(g);
   const double t1 = neurite_host_now_ms();
   // The caller spins rather than waits: memory.atomic.wait traps on a
   // browser's main thread, and the parts left are already running.
-  while (g_remaining.load(std::memory_order_acquire) != 0) {
-  }
+  g_board.wait_done();
   const double t2 = neurite_host_now_ms();
   judge(t1 - t0, t2 - t1, own_parts, parts, t2);
   g_busy.store(false, std::memory_order_release);
@@ -250,6 +223,6 @@ extern "C" __attribute__((export_name("nt_worker_main"))) void nt_worker_main(in
     }
     seen = current_gen();
     if (id >= g_helpers.load(std::memory_order_relaxed)) continue;
-    work(seen);
+    g_board.work(seen);
   }
 }

@@ -75,7 +75,12 @@ export function checkedSize(op: string, dtype: DType, shape: readonly number[]):
  * out. Returning null leaves an allocation in JavaScript memory.
  */
 export interface StorageProvider {
-  allocate(dtype: DType, size: number, zeroed: boolean): TypedArray | null;
+  /**
+   * `persistent`: storage that lives as long as a model does (parameters,
+   * optimizer state), which a provider may favour over the many short-lived
+   * outputs of a step.
+   */
+  allocate(dtype: DType, size: number, zeroed: boolean, persistent: boolean): TypedArray | null;
 }
 
 let storage: StorageProvider | null = null;
@@ -90,9 +95,9 @@ export function setStorageProvider(provider: StorageProvider | null): void {
  * through here or allocateUninitialized (never a bare `new Float32Array`),
  * so the active backend can hold it.
  */
-export function allocate(dtype: DType, size: number): TypedArray {
+export function allocate(dtype: DType, size: number, persistent = false): TypedArray {
   if (storage !== null) {
-    const held = storage.allocate(dtype, size, true);
+    const held = storage.allocate(dtype, size, true, persistent);
     if (held !== null) return held;
   }
   return allocateInJs(dtype, size);
@@ -121,9 +126,9 @@ type BufferLike = { allocUnsafeSlow(size: number): Uint8Array };
  * an element-wise kernel (13 µs for 128 KB here), so on Node large outputs
  * skip it; elsewhere this is allocate().
  */
-export function allocateUninitialized(dtype: DType, size: number): TypedArray {
+export function allocateUninitialized(dtype: DType, size: number, persistent = false): TypedArray {
   if (storage !== null) {
-    const held = storage.allocate(dtype, size, false);
+    const held = storage.allocate(dtype, size, false, persistent);
     if (held !== null) return held;
   }
   const bytes = size * BYTES[dtype];
@@ -184,8 +189,8 @@ export function parseDType(op: string, value: unknown): DType {
 }
 
 /** A copy of `data` in fresh storage (the active backend's, see allocate): what `data.slice()` would give, but placed. */
-export function copyOf<T extends TypedArray>(data: T): T {
-  const out = allocateUninitialized(dtypeOfArray(data), data.length) as T;
+export function copyOf<T extends TypedArray>(data: T, persistent = false): T {
+  const out = allocateUninitialized(dtypeOfArray(data), data.length, persistent) as T;
   out.set(data as never);
   return out;
 }

@@ -10,7 +10,7 @@ import { Tensor } from '../core/tensor.js';
 export class Parameter extends Tensor {
   constructor(value: Tensor, requiresGrad = true) {
     if (!(value instanceof Tensor)) throw new ValueError('Parameter: expected a Tensor');
-    super(value.dtype === 'float32' || value.dtype === 'float64' ? copyOf(value.data) : toFloat32(value.data), value.shape);
+    super(value.dtype === 'float32' || value.dtype === 'float64' ? copyOf(value.data, true) : toFloat32(value.data), value.shape);
     this.requiresGrad = requiresGrad;
   }
 
@@ -26,7 +26,7 @@ export class Parameter extends Tensor {
 
 /** Integer or bool values as float32 storage (a parameter is always floating point). */
 function toFloat32(data: ArrayLike<number>): Float32Array {
-  const out = allocateUninitialized('float32', data.length) as Float32Array;
+  const out = allocateUninitialized('float32', data.length, true) as Float32Array;
   for (let i = 0; i < data.length; i++) out[i] = data[i];
   return out;
 }

@@ -217,7 +217,7 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper, S extends objec
 
   /** A zero buffer shaped and typed like p. */
   protected zerosLike(p: Tensor, fill = 0): Tensor {
-    const data = allocate(p.dtype, p.size);
+    const data = allocate(p.dtype, p.size, true);
     if (fill !== 0) data.fill(fill);
     return new Tensor(data, p.shape);
   }

@@ -81,7 +81,7 @@ export function decodeValue(value: unknown, where: string): StateValue {
         `${where}: a tensor of shape [${shape.join(', ')}] needs ${size} values, got ${Array.isArray(data) ? data.length : typeof data}`,
       );
     }
-    const out = allocate(dtype, size);
+    const out = allocate(dtype, size, true);
     for (let i = 0; i < size; i++) out[i] = decodeNumber(data[i], `${where}.data[${i}]`);
     return new Tensor(out, shape);
   }

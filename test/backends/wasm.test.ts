@@ -8,7 +8,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createWasmBackend, wasmCopyTraffic, wasmModule, wasmThreadsReady } from '../../src/backends/wasm/index.js';
 import { instantiateWasmModule } from '../../src/backends/wasm/module.js';
-import { getBackend, nn, optim, randint, randn, seed, setBackend, type Tensor } from '../../src/index.js';
+import { getBackend, nn, optim, randint, randn, seed, setBackend, Tensor } from '../../src/index.js';
 
 const shared = wasmModule()?.runtimeInfo().sharedMemory ?? false;
 
@@ -89,6 +89,33 @@ describe('wasm backend memory', { skip: createWasmBackend() === null ? 'wasm bac
       const settled = module.memoryBytes();
       for (let r = 0; r < 5; r++) await round();
       assert.equal(module.memoryBytes(), settled, 'the memory grew although every tensor was collected');
+    });
+  });
+
+  test('past the budget of unreclaimed blocks, step outputs stay in JavaScript memory but parameters and optimizer state do not', {
+    skip: shared ? false : 'no shared memory here',
+  }, async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const inModule = (t: Tensor) => t.data.buffer instanceof SharedArrayBuffer;
+    await onWasm(async () => {
+      // 80 MiB of garbage with no chance for a finalizer to run: over the 64 MiB budget.
+      for (let i = 0; i < 80; i++) randn([512, 512]);
+      const output = randn([512, 512]);
+      const layer = new nn.Linear(512, 512);
+      const optimizer = new optim.Adam(layer.parameters(), { lr: 1e-3 });
+      layer.forward(output).sum().backward();
+      optimizer.step();
+      assert.equal(inModule(output), false, 'a step output past the budget stays in JavaScript memory');
+      assert.ok(inModule(layer.weight), 'the parameter lives in the module memory');
+      const moments = [...optimizer.state.values()].flatMap((s) => Object.values(s).filter((v): v is Tensor => v instanceof Tensor));
+      assert.ok(moments.length > 0 && moments.every(inModule), "Adam's moments live in the module memory");
+      // Leave the budget as the next test expects it: collected, finalizers run.
+      for (let round = 0; round < 3; round++) {
+        gc();
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      assert.equal(inModule(randn([512, 512])), true, 'once finalizers ran, outputs are placed in the module memory again');
     });
   });
 

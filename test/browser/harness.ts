@@ -70,3 +70,37 @@ export async function serve(pages: Record<string, string>, options: { isolated?:
 export function launch(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
 }
+
+/**
+ * The README's training example as page code over the bundle's namespace `nt`,
+ * after `prelude` (which may pick a backend); it leaves
+ * 'BACKEND loss L, accuracy A%' in window.__result.
+ */
+export function readmeExample(prelude = ''): string {
+  return `
+  const { nn, optim, fit, evaluate, seed, twoSpirals, getBackend } = nt;
+  ${prelude}
+  seed(0);
+  const train = twoSpirals(400, { noise: 0.05 });
+  const model = new nn.Sequential(new nn.Linear(2, 32), new nn.Tanh(), new nn.Linear(32, 32), new nn.Tanh(), new nn.Linear(32, 2));
+  const optimizer = new optim.Adam(model.parameters(), { lr: 0.01 });
+  const history = await fit(model, train, { loss: 'crossEntropy', optimizer, epochs: 300, batchSize: 400, metrics: ['accuracy'] });
+  const { accuracy } = await evaluate(model, train, { loss: 'crossEntropy', metrics: ['accuracy'] });
+  window.__result = getBackend().name + ' loss ' + history.loss.at(-1).toFixed(4) + ', accuracy ' + (accuracy * 100).toFixed(1) + '%';
+`;
+}
+
+/** Opens `url` in a new tab, waits for the page to set window.__result, and returns it with the console errors seen. */
+export async function runPage(browser: Browser, url: string, timeoutMs = 180_000): Promise<{ result: unknown; errors: string[] }> {
+  const tab = await browser.newPage();
+  const errors: string[] = [];
+  tab.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  tab.on('pageerror', (e) => errors.push(e.message));
+  await tab.goto(url);
+  await tab.waitForFunction(() => (window as { __result?: unknown }).__result !== undefined, undefined, { timeout: timeoutMs });
+  const result = await tab.evaluate(() => (window as { __result?: unknown }).__result);
+  await tab.close();
+  return { result, errors };
+}

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { launch, type Site, serve, skipBrowser } from './harness.js';
+import { launch, readmeExample, runPage, type Site, serve, skipBrowser } from './harness.js';
 
 /**
  * Runs each case on the reference backend and on wasm (at one thread and at
@@ -110,17 +110,7 @@ const PARITY = `
 const page = (body: string) =>
   `<!doctype html><script type="module">import * as nt from '/dist/browser/neurite.esm.js'; try { ${body} } catch (e) { window.__result = { error: e.message + ' ' + e.stack }; }</script>`;
 
-const TRAIN = `
-  const { nn, optim, fit, evaluate, seed, twoSpirals, getBackend, backendReady } = nt;
-  await backendReady();
-  seed(0);
-  const train = twoSpirals(400, { noise: 0.05 });
-  const model = new nn.Sequential(new nn.Linear(2, 32), new nn.Tanh(), new nn.Linear(32, 32), new nn.Tanh(), new nn.Linear(32, 2));
-  const optimizer = new optim.Adam(model.parameters(), { lr: 0.01 });
-  const history = await fit(model, train, { loss: 'crossEntropy', optimizer, epochs: 300, batchSize: 400, metrics: ['accuracy'] });
-  const { accuracy } = await evaluate(model, train, { loss: 'crossEntropy', metrics: ['accuracy'] });
-  window.__result = getBackend().name + ' loss ' + history.loss.at(-1).toFixed(4) + ', accuracy ' + (accuracy * 100).toFixed(1) + '%';
-`;
+const TRAIN = readmeExample('await nt.backendReady();');
 
 const PAGES = { '/parity.html': page(PARITY), '/train.html': page(TRAIN) };
 
@@ -139,19 +129,7 @@ for (const isolated of [true, false]) {
       await site?.close();
     });
 
-    const open = async (path: string) => {
-      const tab = await browser.newPage();
-      const errors: string[] = [];
-      tab.on('console', (m) => {
-        if (m.type() === 'error') errors.push(m.text());
-      });
-      tab.on('pageerror', (e) => errors.push(e.message));
-      await tab.goto(`${site.url}${path}`);
-      await tab.waitForFunction(() => (window as { __result?: unknown }).__result !== undefined, undefined, { timeout: 180_000 });
-      const result = await tab.evaluate(() => (window as { __result?: unknown }).__result);
-      await tab.close();
-      return { result, errors };
-    };
+    const open = (path: string) => runPage(browser, `${site.url}${path}`);
 
     test('every accelerated kernel, forward and backward, matches the reference in the page', async () => {
       const { result, errors } = await open('/parity.html');

@@ -276,7 +276,7 @@ export class WasmModule implements KernelAddon {
           })
         : null;
     if (threading !== null) this.ownBuffers.add(this.heap);
-    this.storage = this.finalizer !== null ? { allocate: (dtype, size, zeroed) => this.allocateResident(dtype, size, zeroed) } : null;
+    this.storage = this.finalizer !== null ? { allocate: (dtype, size, zeroed, persistent) => this.allocateResident(dtype, size, zeroed, persistent) } : null;
     // The kernel table takes these as free functions, as it does the native addon's.
     const self = this as unknown as Record<string, unknown>;
     for (const name of Object.getOwnPropertyNames(WasmModule.prototype)) {
@@ -357,7 +357,7 @@ export class WasmModule implements KernelAddon {
    * A tensor's storage in the module's memory, or null to leave it in
    * JavaScript memory (small, over the budget, or the memory cannot grow).
    */
-  private allocateResident(dtype: DType, size: number, zeroed: boolean): TypedArray | null {
+  private allocateResident(dtype: DType, size: number, zeroed: boolean, persistent: boolean): TypedArray | null {
     const bpe = dtype === 'float64' ? 8 : dtype === 'bool' ? 1 : 4;
     const bytes = size * bpe;
     if (bytes < RESIDENT_MIN_BYTES || this.residentBytes + bytes > this.residentLimit || this.finalizer === null) return null;
@@ -365,9 +365,11 @@ export class WasmModule implements KernelAddon {
     // training steps never lets it, so its garbage would pile up in the
     // module's memory: past UNRECLAIMED_LIMIT bytes with no block freed, new
     // tensors stay in JavaScript memory (and are copied per call) until a
-    // finalizer runs again. What came first (the model's parameters, the
-    // optimizer's state) stays resident.
-    if (this.unreclaimed + bytes > UNRECLAIMED_LIMIT) return null;
+    // finalizer runs again. Parameters and optimizer state (persistent) are
+    // exempt: they are few, live as long as their model, and are what every
+    // step reads, so a model built after a long training run in the same
+    // page still computes in place.
+    if (!persistent && this.unreclaimed + bytes > UNRECLAIMED_LIMIT) return null;
     const p = this.ex.nt_alloc(bytes);
     if (p === 0) return null;
     this.refreshViews();
@@ -384,7 +386,7 @@ export class WasmModule implements KernelAddon {
     if (zeroed) a.fill(0);
     const block = this.ex.nt_block_bytes(p);
     this.residentBytes += block;
-    this.unreclaimed += block;
+    if (!persistent) this.unreclaimed += block;
     this.finalizer.register(a, p);
     return a;
   }
