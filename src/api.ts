@@ -5,7 +5,7 @@
  */
 
 export type { BackwardOptions } from './autograd/backward.js';
-export { type DType, type FloatArray, type FloatDType, getMaxTensorBytes, setMaxTensorBytes, type TypedArray } from './core/dtype.js';
+export { type DType, type FloatArray, type FloatDType, getMaxTensorBytes, type StorageProvider, setMaxTensorBytes, type TypedArray } from './core/dtype.js';
 export {
   type BackendEntry,
   backendReady,
