@@ -298,6 +298,41 @@ for (const [name, create, threads] of [
       }
     });
 
+    test('work large enough to split across threads: products in every transpose combination, element-wise kernels', () => {
+      const jobsBefore = threads > 1 ? (wasmModule() as WasmModule).poolJobs().parallel : 0;
+      const [m, n, kk] = [300, 257, 600];
+      for (const transA of [false, true]) {
+        for (const transB of [false, true]) {
+          const a = rand(m * kk);
+          const b = rand(kk * n);
+          const out = new Float32Array(m * n);
+          const ref = new Float32Array(m * n);
+          k.matmul(a, b, out, 1, m, n, kk, transA, transB);
+          refKernels.matmul(a, b, ref, 1, m, n, kk, transA, transB);
+          assertParity(out, ref, `matmul ${m}x${n}x${kk} tA ${transA} tB ${transB}`, Math.sqrt(kk));
+        }
+      }
+      const big = 200_003;
+      const x = rand(big);
+      const y = rand(big);
+      for (const op of ['relu', 'tanh'] as const) {
+        const out = new Float32Array(big);
+        const ref = new Float32Array(big);
+        k.unary(op, x, out);
+        refKernels.unary(op, x, ref);
+        assertParity(out, ref, `${op} ${big}`);
+      }
+      const out = new Float32Array(big);
+      const ref = new Float32Array(big);
+      k.binary('mul', x, [big], y, [big], out, [big]);
+      refKernels.binary('mul', x, [big], y, [big], ref, [big]);
+      assertParity(out, ref, `mul ${big}`);
+      // Not vacuous: with two threads the pool split some of this work.
+      if (threads > 1 && (wasmModule() as WasmModule).runtimeInfo().maxThreads > 1) {
+        assert.ok((wasmModule() as WasmModule).poolJobs().parallel > jobsBefore, 'no job ran on two threads');
+      }
+    });
+
     test('LSTM cell forward and backward', () => {
       for (const [n, h] of [
         [1, 1],
