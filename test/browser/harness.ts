@@ -44,7 +44,7 @@ export async function serve(pages: Record<string, string>, options: { isolated?:
       return;
     }
     if (path in pages) {
-      res.writeHead(200, { ...headers, 'Content-Type': 'text/html' });
+      res.writeHead(200, { ...headers, 'Content-Type': TYPES[extname(path)] ?? 'text/html' });
       res.end(pages[path]);
       return;
     }

@@ -112,7 +112,25 @@ const page = (body: string) =>
 
 const TRAIN = readmeExample('await nt.backendReady();');
 
-const PAGES = { '/parity.html': page(PARITY), '/train.html': page(TRAIN) };
+/**
+ * The README example in a module Web Worker (where an app trains so its page
+ * never stalls): the worker's own wasm backend, whose workers are then nested
+ * workers, reports its backend, threads and result to the page.
+ */
+const WORKER = `import * as nt from '/dist/browser/neurite.esm.js';
+  try {
+    ${TRAIN}
+    postMessage({ result: self.__result ?? globalThis.__result, describe: nt.getBackend().describe(), threads: nt.getNumThreads(), cores: navigator.hardwareConcurrency, isolated: self.crossOriginIsolated });
+  } catch (e) {
+    postMessage({ error: e.message });
+  }`.replace(/window\.__result/g, 'globalThis.__result');
+const IN_WORKER = `<!doctype html><script>
+  const w = new Worker('/worker.js', { type: 'module' });
+  w.onmessage = (e) => { window.__result = e.data; };
+  w.onerror = (e) => { window.__result = { error: e.message || 'worker error' }; };
+</script>`;
+
+const PAGES = { '/parity.html': page(PARITY), '/train.html': page(TRAIN), '/worker.html': IN_WORKER, '/worker.js': WORKER };
 
 for (const isolated of [true, false]) {
   describe(`the wasm backend in Chromium, ${isolated ? 'cross-origin isolated (shared memory, workers)' : 'not isolated (one thread, copies)'}`, {
@@ -145,6 +163,17 @@ for (const isolated of [true, false]) {
       }
       assert.deepEqual(report.failures, []);
       assert.ok(report.checked > 150, `${report.checked} arrays checked`);
+      assert.deepEqual(errors, []);
+    });
+
+    test('the README example trains in a Web Worker to the same loss as Node', async () => {
+      const { result, errors } = await open('/worker.html');
+      const report = result as { result?: string; describe?: string; threads?: number; cores?: number; isolated?: boolean; error?: string };
+      assert.equal(report.error, undefined);
+      assert.equal(report.result, 'wasm loss 0.0831, accuracy 97.3%');
+      assert.equal(report.isolated, isolated);
+      assert.match(report.describe ?? '', isolated ? /shared memory/ : /unshared memory/);
+      assert.equal(report.threads, isolated ? Math.min(report.cores ?? 1, 16) : 1);
       assert.deepEqual(errors, []);
     });
 
