@@ -26,6 +26,8 @@
 //   --timeout S           limit per child process (default 600)
 //   --wait-idle S         before each measurement, wait up to S seconds for other processes to go quiet
 //   --no-save             do not write bench/results/<date>-<time>.json
+//   --no-browser          skip the browser run (bench/browser.mjs: neurite wasm and TensorFlow.js wasm in Chromium),
+//                         which follows the Node table when /usr/bin/chromium is installed
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
@@ -53,6 +55,7 @@ function parseOptions(argv) {
     timeout: 600,
     waitIdle: 0,
     save: true,
+    browser: true,
   };
   const list = (v) =>
     v
@@ -74,6 +77,7 @@ function parseOptions(argv) {
     else if (flag === '--timeout') opts.timeout = Number(value());
     else if (flag === '--wait-idle') opts.waitIdle = Number(value());
     else if (flag === '--no-save') opts.save = false;
+    else if (flag === '--no-browser') opts.browser = false;
     else if (flag === '--help' || flag === '-h') {
       const lines = readFileSync(fileURLToPath(import.meta.url), 'utf8')
         .split('\n')
@@ -757,3 +761,15 @@ if (opts.save) {
 }
 
 console.log(out.join('\n'));
+
+// The same workloads in Chromium, neurite's wasm backend against TensorFlow.js's wasm backend in the same
+// browser (issue 12): bench/browser.mjs, with this run's seconds, warm-up, repeats and workloads.
+const BROWSER_WORKLOADS = ['mlp-small', 'mlp-wide', 'lenet5', 'lstm', 'inference-1', 'inference-256', 'sgemm-1024', 'two-spirals'];
+const browserWorkloads = BROWSER_WORKLOADS.filter((w) => w === 'two-spirals' || selected.includes(w));
+if (opts.browser && existsSync('/usr/bin/chromium') && browserWorkloads.some((w) => w !== 'two-spirals')) {
+  console.log('\nThe same workloads in Chromium (npm run bench:browser; --no-browser skips this):');
+  const argv = ['--seconds', String(seconds), '--warmup', String(warmupSeconds), '--repeat', String(opts.repeat), '--only', browserWorkloads.join(',')];
+  if (!opts.save) argv.push('--no-save');
+  const child = spawn(process.execPath, [join(benchDir, 'browser.mjs'), ...argv], { stdio: ['ignore', 'inherit', 'inherit'] });
+  await new Promise((resolve) => child.on('close', resolve));
+}
