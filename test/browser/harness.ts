@@ -32,12 +32,13 @@ export interface Site {
  * `isolated` adds the headers that make a page cross-origin isolated
  * (SharedArrayBuffer), which the wasm backend's threads will need.
  */
-export async function serve(pages: Record<string, string>, options: { isolated?: boolean } = {}): Promise<Site> {
+export async function serve(pages: Record<string, string>, options: { isolated?: boolean; headers?: Record<string, string> } = {}): Promise<Site> {
   const server: Server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://127.0.0.1').pathname);
-    const headers: Record<string, string> = options.isolated
-      ? { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' }
-      : {};
+    const headers: Record<string, string> = {
+      ...(options.isolated ? { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } : {}),
+      ...options.headers,
+    };
     if (path === '/favicon.ico') {
       res.writeHead(204);
       res.end();

@@ -184,3 +184,32 @@ for (const isolated of [true, false]) {
     });
   });
 }
+
+describe('the wasm backend in Chromium on an isolated page whose Content-Security-Policy forbids blob: workers', { skip: skipBrowser }, () => {
+  let site: Site;
+  let browser: Browser;
+  before(async () => {
+    site = await serve(PAGES, { isolated: true, headers: { 'Content-Security-Policy': "worker-src 'self'" } });
+    browser = await launch();
+  });
+  after(async () => {
+    await browser?.close();
+    await site?.close();
+  });
+
+  test('the workers cannot start: one warning, and training goes on to the same loss', async () => {
+    const tab = await browser.newPage();
+    const messages: string[] = [];
+    tab.on('console', (m) => messages.push(`${m.type()}: ${m.text()}`));
+    tab.on('pageerror', (e) => messages.push(`pageerror: ${e.message}`));
+    await tab.goto(`${site.url}/train.html`);
+    await tab.waitForFunction(() => (window as { __result?: unknown }).__result !== undefined, undefined, { timeout: 180_000 });
+    assert.equal(await tab.evaluate(() => (window as { __result?: unknown }).__result), 'wasm loss 0.0831, accuracy 97.3%');
+    await tab.close();
+    const warnings = messages.filter((m) => m.includes('neurite: a wasm worker could not start'));
+    assert.equal(warnings.length, 1, messages.join('\n'));
+    // Besides the browser's own report of the refused worker, nothing went wrong.
+    const other = messages.filter((m) => !m.includes('neurite: a wasm worker could not start') && !/Content Security Policy|worker-src/i.test(m));
+    assert.deepEqual(other, []);
+  });
+});

@@ -104,25 +104,38 @@ export function startWorkers(module: WebAssembly.Module, memory: WebAssembly.Mem
   const settle = () => {
     if (ready >= started) resolveAll();
   };
+  let warned = false;
+  const warn = (why: string) => {
+    // A worker that cannot start leaves its parts to the threads that did; said once.
+    if (warned) return;
+    warned = true;
+    console.warn(`neurite: a wasm worker could not start (${why}); the kernels run on fewer threads`);
+  };
   for (let i = 0; i < count; i++) {
     let counted = false;
-    const post = spawn(
-      i,
-      () => {
-        if (counted) return;
-        counted = true;
-        ready++;
-        settle();
-      },
-      (why) => {
-        // A worker that fails to start leaves its parts to the others; said once.
-        if (counted) return;
-        counted = true;
-        started--;
-        console.warn(`neurite: a wasm worker failed to start (${why}); the kernels run on fewer threads`);
-        settle();
-      },
-    );
+    let post: ((message: unknown) => void) | null;
+    try {
+      post = spawn(
+        i,
+        () => {
+          if (counted) return;
+          counted = true;
+          ready++;
+          settle();
+        },
+        (why) => {
+          if (counted) return;
+          counted = true;
+          started--;
+          warn(why);
+          settle();
+        },
+      );
+    } catch (err) {
+      // A page whose Content-Security-Policy forbids blob: workers throws here.
+      warn(err instanceof Error ? err.message : String(err));
+      break;
+    }
     if (post === null) break;
     started++;
     post({ module, memory, id: i, ...slot(i) });
