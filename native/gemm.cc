@@ -96,6 +96,10 @@ void gemm_task(void* ctx, int t, int parts) {
 
 // Below this many multiply-adds a GEMM runs on one thread.
 constexpr double kParallelMinFma = 96.0 * 96.0 * 96.0;
+// A single row (M == 1, a Linear layer on one sample) streams the whole of B
+// once and is bound by memory, not arithmetic: two cores stream twice as
+// fast, so it splits from half a megabyte of B up.
+constexpr double kParallelMinGemvFma = 128.0 * 1024.0;
 constexpr int kGemmPartsPerThread = 2;
 
 template <class T>
@@ -104,7 +108,7 @@ void gemm_dispatch(const GemmPath<T>& path, bool ta, bool tb, long M, long N, lo
   if (M <= 0 || N <= 0) return;
   double work = static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K > 0 ? K : 1);
   int t = nthreads;
-  if (work < kParallelMinFma) t = 1;
+  if (work < (M == 1 ? kParallelMinGemvFma : kParallelMinFma)) t = 1;
   // Split the dimension whose packing is not duplicated: splitting N makes
   // every thread pack all of A (M*K), splitting M makes it pack all of B.
   bool splitN = M <= N;

@@ -327,6 +327,24 @@ for (const [name, create, threads] of [
       k.binary('mul', x, [big], y, [big], out, [big]);
       refKernels.binary('mul', x, [big], y, [big], ref, [big]);
       assertParity(out, ref, `mul ${big}`);
+      // A single row (one sample through a Linear layer) splits by columns at two threads: the same bits as one thread.
+      if (threads > 1) {
+        const module = wasmModule() as WasmModule;
+        for (const transB of [false, true]) {
+          const a1 = rand(784);
+          const w = rand(784 * 512);
+          const one = new Float32Array(512);
+          const two = new Float32Array(512);
+          module.setNumThreads(1);
+          k.matmul(a1, w, one, 1, 1, 512, 784, false, transB);
+          module.setNumThreads(threads);
+          k.matmul(a1, w, two, 1, 1, 512, 784, false, transB);
+          assert.deepEqual(two, one, `1x512x784 tB ${transB}: two threads differ from one`);
+          const ref = new Float32Array(512);
+          refKernels.matmul(a1, w, ref, 1, 1, 512, 784, false, transB);
+          assertParity(two, ref, `1x512x784 tB ${transB}`, Math.sqrt(784));
+        }
+      }
       // Not vacuous: with two threads the pool split some of this work.
       if (threads > 1 && (wasmModule() as WasmModule).runtimeInfo().maxThreads > 1) {
         assert.ok((wasmModule() as WasmModule).poolJobs().parallel > jobsBefore, 'no job ran on two threads');
