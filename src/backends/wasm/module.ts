@@ -14,12 +14,14 @@ import { startWorkers, type WorkerStart } from './threads.js';
  * (`storage`, which the engine uses for every tensor while this backend is
  * active), so a kernel reads its inputs and writes its output where they
  * are: no copy. A tensor's block is freed when the tensor's array is garbage
- * collected (a FinalizationRegistry; callbacks run when the event loop turns,
- * which fit() lets it do every 15 ms). Past a budget of resident bytes, and
- * for arrays made elsewhere (a dataset's batches, small arrays), arrays stay
- * in JavaScript memory and a call copies them into a reused region of the
- * module's memory (the arena) and its outputs back. `copyTraffic()` counts
- * the bytes so moved.
+ * collected (a FinalizationRegistry: V8 queues its callbacks after a full
+ * collection and runs them when the event loop turns, which fit() lets it do
+ * every 15 ms). Past a budget of blocks not yet reclaimed (parameters and
+ * optimizer state exempt, see allocateResident), and for arrays made
+ * elsewhere (typed arrays a user passes in, arrays under 256 bytes), arrays
+ * stay in JavaScript memory and a call copies them into a reused region of
+ * the module's memory (the arena) and its outputs back. `copyTraffic()`
+ * counts the bytes so moved.
  *
  * Without shared memory the module gets an ordinary memory (its import's
  * shared flag cleared, see unshareMemoryImport), every array is copied, and
