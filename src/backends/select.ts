@@ -41,20 +41,18 @@ export function selectInitialBackend(offer: BackendOffer): void {
     if (why !== null) reasons[name] = why;
     return why === null;
   };
+  // The wasm backend is registered whatever is chosen (it compiles in a few milliseconds), so setBackend('wasm') works.
+  const wasmReady = ready('wasm');
   if (requested === 'native' || requested === 'wasm') {
     if (!ready(requested)) throw new NeuriteError(`NEURITE_BACKEND=${requested}, but the ${requested} backend is unavailable: ${reasons[requested]}`);
-    // The wasm backend is registered in every case (it compiles in a few milliseconds), so setBackend('wasm') works.
-    if (offer.wasm !== null) ready('wasm');
     setBackend(requested);
     return;
   }
   if (requested !== undefined) {
-    if (offer.wasm !== null) ready('wasm');
     setBackend(requested);
     return;
   }
   const nativeReady = offer.native !== null && ready('native');
-  const wasmReady = ready('wasm');
   const chosen = nativeReady ? 'native' : wasmReady ? 'wasm' : 'ref';
   if (offer.native !== null && !nativeReady && isNode() && !env()?.NEURITE_DISABLE_NATIVE) {
     // Said once per process: npm may have skipped the build script, and nobody saw the install-time line.

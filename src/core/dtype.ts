@@ -135,16 +135,25 @@ export function allocateUninitialized(dtype: DType, size: number, persistent = f
   const NodeBuffer = (globalThis as { Buffer?: BufferLike }).Buffer;
   if (bytes < UNINIT_MIN_BYTES || !NodeBuffer) return allocateInJs(dtype, size);
   // allocUnsafeSlow gives an unpooled buffer of its own, starting at offset 0, so every element type is aligned.
-  const { buffer } = NodeBuffer.allocUnsafeSlow(bytes);
+  return arrayOn(dtype, NodeBuffer.allocUnsafeSlow(bytes).buffer, 0, size);
+}
+
+/** Bytes per element of a dtype. */
+export function bytesPerElement(dtype: DType): number {
+  return BYTES[dtype];
+}
+
+/** A typed array of `dtype` over `size` elements of `buffer` from `byteOffset` (which must be aligned for the type). */
+export function arrayOn(dtype: DType, buffer: ArrayBufferLike, byteOffset: number, size: number): TypedArray {
   switch (dtype) {
     case 'float32':
-      return new Float32Array(buffer, 0, size);
+      return new Float32Array(buffer, byteOffset, size);
     case 'float64':
-      return new Float64Array(buffer, 0, size);
+      return new Float64Array(buffer, byteOffset, size);
     case 'int32':
-      return new Int32Array(buffer, 0, size);
+      return new Int32Array(buffer, byteOffset, size);
     case 'bool':
-      return new Uint8Array(buffer, 0, size);
+      return new Uint8Array(buffer, byteOffset, size);
   }
 }
 

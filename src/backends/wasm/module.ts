@@ -1,4 +1,4 @@
-import type { DType, StorageProvider, TypedArray } from '../../core/dtype.js';
+import { arrayOn, bytesPerElement, type DType, type StorageProvider, type TypedArray } from '../../core/dtype.js';
 import type { KernelAddon } from '../accelerate.js';
 import { WASM_BASE64 } from './binary.js';
 import { startWorkers, type WorkerStart } from './threads.js';
@@ -98,11 +98,15 @@ export interface WasmRuntimeInfo {
 const IN = 1;
 const OUT = 2;
 const INOUT = IN | OUT;
+/** Set by place() on a staged array that lives in the module's memory: used in place, never copied. */
+const RESIDENT = 4;
 /** Staged arrays start on 64-byte boundaries, as the native kernels' vector loads prefer. */
 const ALIGN = 64;
 const BINARY_OPS = { add: 0, sub: 1, mul: 2, div: 3 } as const;
 /** Below this many bytes a tensor stays in JavaScript memory: copying it costs less than a block and a finalizer. */
 const RESIDENT_MIN_BYTES = 256;
+/** The most bytes of tensor storage held in the module's memory; past it, new tensors stay in JavaScript memory. */
+const RESIDENT_LIMIT = 2 ** 30;
 /** Resident bytes allocated with no block freed since, past which new tensors stay in JavaScript memory. */
 const UNRECLAIMED_LIMIT = 64 * 1024 * 1024;
 /** WebAssembly pages (64 KiB) in 4 GiB, wasm32's whole address space. */
@@ -253,7 +257,6 @@ export class WasmModule implements KernelAddon {
   private readonly threading: Threading | null;
   private workers: WorkerStart | null = null;
   private residentBytes = 0;
-  private residentLimit = 1 << 30;
   /** Resident bytes allocated since a finalizer last ran (see allocateResident). */
   private unreclaimed = 0;
   private readonly finalizer: FinalizationRegistry<number> | null;
@@ -301,11 +304,6 @@ export class WasmModule implements KernelAddon {
   /** Bytes of linear memory the module holds now. */
   memoryBytes(): number {
     return this.memory.buffer.byteLength;
-  }
-
-  /** Caps the bytes of tensor storage held in the module's memory (past it, new tensors stay in JavaScript memory). */
-  setResidentLimit(bytes: number): void {
-    this.residentLimit = bytes;
   }
 
   /** Shared memory, threads and workers (see WasmRuntimeInfo). */
@@ -360,9 +358,8 @@ export class WasmModule implements KernelAddon {
    * JavaScript memory (small, over the budget, or the memory cannot grow).
    */
   private allocateResident(dtype: DType, size: number, zeroed: boolean, persistent: boolean): TypedArray | null {
-    const bpe = dtype === 'float64' ? 8 : dtype === 'bool' ? 1 : 4;
-    const bytes = size * bpe;
-    if (bytes < RESIDENT_MIN_BYTES || this.residentBytes + bytes > this.residentLimit || this.finalizer === null) return null;
+    const bytes = size * bytesPerElement(dtype);
+    if (bytes < RESIDENT_MIN_BYTES || this.residentBytes + bytes > RESIDENT_LIMIT || this.finalizer === null) return null;
     // Finalizers run only when the event loop turns. A synchronous loop of
     // training steps never lets it, so its garbage would pile up in the
     // module's memory: past UNRECLAIMED_LIMIT bytes with no block freed, new
@@ -375,15 +372,7 @@ export class WasmModule implements KernelAddon {
     const p = this.ex.nt_alloc(bytes);
     if (p === 0) return null;
     this.refreshViews();
-    const heap = this.heap;
-    const a =
-      dtype === 'float32'
-        ? new Float32Array(heap, p, size)
-        : dtype === 'float64'
-          ? new Float64Array(heap, p, size)
-          : dtype === 'int32'
-            ? new Int32Array(heap, p, size)
-            : new Uint8Array(heap, p, size);
+    const a = arrayOn(dtype, this.heap, p, size);
     // A freed block keeps what its last tensor held.
     if (zeroed) a.fill(0);
     const block = this.ex.nt_block_bytes(p);
@@ -409,9 +398,14 @@ export class WasmModule implements KernelAddon {
   private place(): void {
     if (this.workers === null && this.threading !== null) this.startThreads();
     const arrays = this.stagedArrays;
-    const own = this.ownBuffers;
+    const modes = this.stagedModes;
     let bytes = 0;
-    for (const a of arrays) if (a !== null && !own.has(a.buffer)) bytes += (a.byteLength + ALIGN - 1) & ~(ALIGN - 1);
+    for (let i = 0; i < arrays.length; i++) {
+      const a = arrays[i];
+      if (a === null) continue;
+      if (this.ownBuffers.has(a.buffer)) modes[i] |= RESIDENT;
+      else bytes += (a.byteLength + ALIGN - 1) & ~(ALIGN - 1);
+    }
     if (bytes > this.arenaBytes) {
       if (this.arena !== 0) this.ex.nt_free(this.arena);
       const want = Math.max(bytes, this.arenaBytes * 2, 1 << 20);
@@ -435,13 +429,13 @@ export class WasmModule implements KernelAddon {
         this.ptr.push(0);
         continue;
       }
-      if (own.has(a.buffer)) {
+      if (modes[i] & RESIDENT) {
         this.ptr.push(a.byteOffset);
         this.residentArrays++;
         continue;
       }
       this.ptr.push(at);
-      if (this.stagedModes[i] & IN) {
+      if (modes[i] & IN) {
         this.typedView(a).set(a as never, at / a.BYTES_PER_ELEMENT);
         this.bytesIn += a.byteLength;
       }
@@ -473,10 +467,9 @@ export class WasmModule implements KernelAddon {
   private finish(): void {
     this.refreshViews();
     const arrays = this.stagedArrays;
-    const own = this.ownBuffers;
     for (let i = 0; i < arrays.length; i++) {
       const a = arrays[i];
-      if (a === null || !(this.stagedModes[i] & OUT) || own.has(a.buffer)) continue;
+      if (a === null || (this.stagedModes[i] & (OUT | RESIDENT)) !== OUT) continue;
       const start = this.ptr[i] / a.BYTES_PER_ELEMENT;
       a.set(this.typedView(a).subarray(start, start + a.length) as never);
       this.bytesOut += a.byteLength;
