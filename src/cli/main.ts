@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { diagramCommand } from './commands/diagram.js';
 import { evaluateCommand } from './commands/evaluate.js';
+import { playgroundCommand } from './commands/playground.js';
 import { plotCommand } from './commands/plot.js';
 import { predictCommand } from './commands/predict.js';
 import { summaryCommand } from './commands/summary.js';
@@ -19,6 +20,7 @@ const COMMANDS: Record<string, { run: (args: readonly string[]) => Promise<numbe
   summary: { run: summaryCommand, about: 'the layer table with output shapes and parameter counts' },
   diagram: { run: diagramCommand, about: 'an SVG drawing of the network' },
   plot: { run: plotCommand, about: "redraw a run's learning curves (curves.svg)" },
+  playground: { run: playgroundCommand, about: 'serve the playground web app on 127.0.0.1 and print its URL' },
 };
 
 function version(): string {
@@ -45,6 +47,7 @@ export function usage(): string {
     '  neurite evaluate runs/lenet5-20250101-120000',
     '  neurite predict runs/lenet5-20250101-120000 digit.png',
     '  neurite summary lenet5',
+    '  neurite playground --open         the playground in your browser',
     '',
     'Run "neurite <command> --help" for its options.',
   ].join('\n');

@@ -95,7 +95,7 @@ function defined(o: object): Record<string, unknown> {
  * @typeParam H the hyper-parameters of one group
  * @typeParam S the state kept for one parameter
  */
-export abstract class Optimizer<H extends BaseHyper = BaseHyper, S extends object = Record<string, StateValue>> {
+export abstract class Optimizer<H extends BaseHyper = BaseHyper, S extends object = object> {
   /** The class name, used in messages and in state dicts. */
   readonly className: string;
   /** The hyper-parameters a group gets unless it overrides them. */

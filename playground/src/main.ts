@@ -1,0 +1,937 @@
+// The page: controls, the network diagram, the output map, the charts, the
+// URL. Training happens in the session (a Web Worker when there is one); this
+// side only draws the latest snapshot and sends what the user changes.
+import uPlot from 'uplot';
+import { type Client, createClient, newId } from './client.js';
+import { generate, parsePointsCsv, type Point2D, pointsToCsv, type Split } from './datasets.js';
+import type { EpochRecord, Snapshot } from './engine.js';
+import { featureGrid, GRID, TILE } from './grid.js';
+import { CLASS_COLORS, cssColor, paintMap, paintPoints, paintThumbnail } from './render.js';
+import type { Reply } from './session.js';
+import {
+  ACTIVATIONS,
+  activationOf,
+  activeFeatures,
+  CLASSIFY_DATASETS,
+  FEATURES,
+  type FeatureName,
+  INITS,
+  LEARNING_RATES,
+  LOSSES,
+  limitsOf,
+  needsReset,
+  OPTIMIZERS,
+  parseHash,
+  REGRESS_DATASETS,
+  REGULARIZATION_RATES,
+  REGULARIZATIONS,
+  SCHEDULES,
+  type Spec,
+  serializeHash,
+} from './spec.js';
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+const el = <K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, text = ''): HTMLElementTagNameMap[K] => {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  if (text) e.textContent = text;
+  return e;
+};
+
+const FEATURE_LABELS: Record<FeatureName, string> = { x: 'X₁', y: 'X₂', xSquared: 'X₁²', ySquared: 'X₂²', xTimesY: 'X₁X₂', sinX: 'sin(X₁)', sinY: 'sin(X₂)' };
+const SPEEDS = [1, 3, 10, 30, 60, 120, 0];
+
+interface State {
+  spec: Spec;
+  playing: boolean;
+  frame: Snapshot | null;
+  data: Split | null;
+  history: EpochRecord[];
+  selected: string | null;
+  backend: string;
+  rate: number;
+  userPoints: Point2D[];
+  addClass: number | null;
+  shapes: boolean;
+  logY: boolean;
+}
+
+const params = new URLSearchParams(location.search);
+const client: Client = createClient(new URL('./worker.js', import.meta.url).href, params.get('worker') !== '0');
+const initial = parseHash(location.hash);
+const state: State = {
+  spec: initial.spec,
+  playing: false,
+  frame: null,
+  data: null,
+  history: [],
+  selected: null,
+  backend: '',
+  rate: 0,
+  userPoints: [],
+  addClass: null,
+  shapes: false,
+  logY: false,
+};
+if (state.spec.seed === '') state.spec.seed = Math.random().toFixed(5);
+if (state.spec.initSeed === '') state.spec.initSeed = String(Math.floor(Math.random() * 1e6));
+let writtenHash = '';
+let frameInFlight = false;
+let lastLive = 0;
+const consoleErrors: string[] = [];
+
+// ---------------------------------------------------------------- messages
+function message(text: string, level: 'info' | 'warn' | 'error' = 'info'): void {
+  const box = $('messages');
+  const line = el('div', { class: `msg ${level}`, role: level === 'info' ? 'status' : 'alert' }, text);
+  const close = el('button', { class: 'close', 'aria-label': 'dismiss' }, '×');
+  close.onclick = () => line.remove();
+  line.append(close);
+  box.append(line);
+  while (box.children.length > 6) box.firstElementChild?.remove();
+}
+
+// ---------------------------------------------------------------- spec changes
+function writeHash(push: boolean): void {
+  const h = `#${serializeHash(state.spec)}`;
+  if (h === writtenHash) return;
+  writtenHash = h;
+  if (push) history.pushState(null, '', h);
+  else history.replaceState(null, '', h);
+}
+
+function setSpec(change: Partial<Spec>, push = true): void {
+  const before = state.spec;
+  const next: Spec = { ...before, ...change, epoch: 0 };
+  // Keep per-layer arrays as long as the network.
+  const n = next.networkShape.length;
+  next.layerActivations = Array.from({ length: n }, (_, i) => next.layerActivations[i] ?? '');
+  next.dropout = Array.from({ length: n }, (_, i) => next.dropout[i] ?? 0);
+  next.batchNorm = Array.from({ length: n }, (_, i) => next.batchNorm[i] ?? false);
+  if (next.mode === 'compat') next.classes = 2;
+  state.spec = next;
+  if (needsReset(before, next)) {
+    state.history = [];
+    resetChart();
+  }
+  client.send({ type: 'spec', spec: next });
+  if (needsReset(before, next) && state.playing) pause();
+  writeHash(push);
+  buildControls();
+  buildNetwork();
+  requestFrame();
+}
+
+function applyHash(): void {
+  if (location.hash === writtenHash) return;
+  const { spec, warnings } = parseHash(location.hash);
+  for (const w of warnings) message(`URL: ${w}`, 'warn');
+  if (spec.seed === '') spec.seed = state.spec.seed;
+  if (spec.initSeed === '') spec.initSeed = state.spec.initSeed;
+  writtenHash = location.hash;
+  state.history = [];
+  resetChart();
+  state.spec = spec;
+  pause();
+  client.send({ type: 'spec', spec });
+  buildControls();
+  buildNetwork();
+  requestFrame();
+}
+
+// ---------------------------------------------------------------- play
+function play(): void {
+  state.playing = true;
+  client.send({ type: 'play' });
+  updatePlayButton();
+}
+function pause(): void {
+  state.playing = false;
+  client.send({ type: 'pause' });
+  updatePlayButton();
+}
+function togglePlay(): void {
+  if (state.playing) pause();
+  else play();
+}
+async function step(epochs = 1): Promise<number> {
+  pause();
+  const epoch = await client.call<number>({ type: 'step', epochs, id: newId() });
+  await fetchFrame();
+  return epoch;
+}
+function reset(): void {
+  pause();
+  state.history = [];
+  resetChart();
+  client.send({ type: 'reset' });
+  requestFrame();
+}
+function reinit(): void {
+  setSpec({ initSeed: String(Math.floor(Math.random() * 1e6)) });
+}
+function updatePlayButton(): void {
+  const b = $('play');
+  b.textContent = state.playing ? '❚❚' : '▶';
+  b.setAttribute('aria-label', state.playing ? 'Pause' : 'Play');
+  b.setAttribute('aria-pressed', String(state.playing));
+  b.title = state.playing ? 'Pause (Space)' : 'Play (Space)';
+}
+
+// ---------------------------------------------------------------- frames
+function requestFrame(): void {
+  if (frameInFlight) return;
+  frameInFlight = true;
+  client.send({ type: 'frame', selected: state.selected });
+}
+let frameWaiters: (() => void)[] = [];
+function fetchFrame(): Promise<void> {
+  return new Promise((ok) => {
+    frameWaiters.push(ok);
+    frameInFlight = false;
+    requestFrame();
+  });
+}
+
+client.onReply = (reply: Reply) => {
+  if (reply.type === 'message') {
+    message(reply.text, reply.level);
+    return;
+  }
+  if (reply.type === 'spec') {
+    // The session changed the spec (a new data seed, user data): the page follows.
+    state.spec = reply.spec;
+    writeHash(false);
+    buildControls();
+    buildNetwork();
+    return;
+  }
+  if (reply.type === 'frame') {
+    frameInFlight = false;
+    const s = reply.snapshot;
+    if (state.frame && s.epoch < state.frame.epoch) {
+      state.history = [];
+      resetChart();
+    }
+    state.history = s.history;
+    state.frame = s;
+    state.data = reply.data;
+    state.backend = reply.backend;
+    state.rate = reply.epochsPerSecond;
+    if (state.playing && !reply.playing) {
+      state.playing = false;
+      updatePlayButton();
+      if (s.stopped) message(s.stopped, s.stopped.startsWith('The ') ? 'error' : 'info');
+    }
+    render();
+    const waiters = frameWaiters;
+    frameWaiters = [];
+    for (const w of waiters) w();
+  }
+};
+
+function loop(): void {
+  if (state.playing) requestFrame();
+  requestAnimationFrame(loop);
+}
+
+// ---------------------------------------------------------------- controls
+function select(id: string, label: string, options: readonly (string | number)[], value: string | number, onChange: (v: string) => void, names?: (v: string | number) => string): HTMLElement {
+  const wrap = el('label', { class: `control ui-${id}` });
+  wrap.append(el('span', {}, label));
+  const s = el('select', { id, 'aria-label': label });
+  for (const o of options) {
+    const opt = el('option', { value: String(o) }, names ? names(o) : String(o));
+    if (String(o) === String(value)) opt.selected = true;
+    s.append(opt);
+  }
+  s.onchange = () => onChange(s.value);
+  wrap.append(s);
+  return wrap;
+}
+
+function slider(id: string, label: string, min: number, max: number, stepSize: number, value: number, onChange: (v: number) => void, fmt = (v: number) => String(v)): HTMLElement {
+  const wrap = el('label', { class: `control ui-${id}` });
+  const out = el('output', { for: id }, fmt(value));
+  wrap.append(el('span', {}, `${label}: `), out);
+  const s = el('input', { id, type: 'range', min: String(min), max: String(max), step: String(stepSize), value: String(value), 'aria-label': label });
+  s.oninput = () => {
+    out.textContent = fmt(Number(s.value));
+  };
+  s.onchange = () => onChange(Number(s.value));
+  wrap.append(s);
+  return wrap;
+}
+
+function checkbox(id: string, label: string, value: boolean, onChange: (v: boolean) => void): HTMLElement {
+  const wrap = el('label', { class: `control check ui-${id}` });
+  const c = el('input', { id, type: 'checkbox' });
+  c.checked = value;
+  c.onchange = () => onChange(c.checked);
+  wrap.append(c, el('span', {}, label));
+  return wrap;
+}
+
+function buildControls(): void {
+  const s = state.spec;
+  const lim = limitsOf(s);
+  const compat = s.mode === 'compat';
+  const top = $('hyper');
+  top.replaceChildren(
+    select('mode', 'Mode', ['default', 'compat'], s.mode, (v) => setSpec({ ...parseHash(v === 'compat' ? 'mode=compat' : 'mode=default').spec, seed: s.seed, initSeed: s.initSeed, dataset: s.dataset === 'user' ? 'circle' : s.dataset })),
+    select('learningRate', 'Learning rate', LEARNING_RATES, s.learningRate, (v) => setSpec({ learningRate: Number(v) })),
+    select('activation', 'Activation', compat ? ACTIVATIONS.slice(0, 4) : ACTIVATIONS, s.activation, (v) => setSpec({ activation: v as Spec['activation'] }), (v) => (v === 'linear' ? 'Linear' : String(v))),
+    select('regularization', 'Regularization', REGULARIZATIONS, s.regularization, (v) => setSpec({ regularization: v as Spec['regularization'] })),
+    select('regularizationRate', 'Regularization rate', REGULARIZATION_RATES, s.regularizationRate, (v) => setSpec({ regularizationRate: Number(v) })),
+    select('problem', 'Problem type', ['classification', 'regression'], s.problem, (v) => setSpec({ problem: v as Spec['problem'], seed: Math.random().toFixed(5) })),
+  );
+  if (!compat) {
+    top.append(
+      select('loss', 'Loss', LOSSES, s.loss, (v) => setSpec({ loss: v as Spec['loss'] }), (v) => ({ bce: 'Cross-entropy', mse: 'MSE (½(o−t)²)', hinge: 'Hinge' })[v as string] ?? String(v)),
+      select('optimizer', 'Optimizer', OPTIMIZERS, s.optimizer, (v) => setSpec({ optimizer: v as Spec['optimizer'] })),
+      select('init', 'Initializer', INITS, s.init, (v) => setSpec({ init: v as Spec['init'] }), (v) => (v === 'uniform' ? 'U(±0.5) (original)' : String(v))),
+      select('schedule', 'LR schedule', SCHEDULES, s.schedule, (v) => setSpec({ schedule: v as Spec['schedule'] })),
+      select('classes', 'Classes', [2, 3, 4, 5], s.classes, (v) => setSpec({ classes: Number(v) })),
+      slider('patience', 'Early stopping (epochs)', 0, 200, 10, s.patience, (v) => setSpec({ patience: v }), (v) => (v === 0 ? 'off' : String(v))),
+      slider('stopAt', 'Stop at epoch', 0, 2000, 50, s.stopAt, (v) => setSpec({ stopAt: v }), (v) => (v === 0 ? 'never' : String(v))),
+    );
+  }
+
+  const data = $('data');
+  const names = s.problem === 'classification' ? CLASSIFY_DATASETS : REGRESS_DATASETS;
+  const thumbs = el('div', { class: 'thumbs', role: 'radiogroup', 'aria-label': 'Dataset' });
+  const current = s.problem === 'classification' ? s.dataset : s.regDataset;
+  for (const name of names) {
+    if (name === 'user' && state.userPoints.length === 0) continue;
+    if (compat && ['moons', 'checkerboard'].includes(name)) continue;
+    const b = el('button', { class: `thumb${name === current ? ' selected' : ''}`, 'data-dataset': name, role: 'radio', 'aria-checked': String(name === current), 'aria-label': `dataset ${name}`, title: name });
+    const c = el('canvas');
+    if (name !== 'user') {
+      const g = generate(name, s.problem, 0, 100, 'thumbnail', s.problem === 'classification' ? s.classes : 2);
+      paintThumbnail(c, g.train.slice(0, 200), s.classes > 2 && s.problem === 'classification');
+    } else paintThumbnail(c, state.userPoints, s.classes > 2);
+    b.append(c);
+    b.onclick = () => setSpec(s.problem === 'classification' ? { dataset: name as Spec['dataset'], seed: Math.random().toFixed(5) } : { regDataset: name as Spec['regDataset'], seed: Math.random().toFixed(5) });
+    thumbs.append(b);
+  }
+  const regen = el('button', { id: 'regenerate', class: 'ui-regenerate' }, 'Regenerate');
+  regen.onclick = () => {
+    client.send({ type: 'regenerate' });
+    requestFrame();
+  };
+  const upload = el('input', { id: 'csv-file', type: 'file', accept: '.csv,text/csv,text/plain', 'aria-label': 'Upload a CSV of x1,x2,label rows' });
+  upload.onchange = async () => {
+    const f = upload.files?.[0];
+    if (f) loadCsv(await f.text(), f.name);
+    upload.value = '';
+  };
+  const paste = el('textarea', { id: 'csv-paste', rows: '3', placeholder: 'or paste x1,x2,label rows here', 'aria-label': 'Paste CSV rows' });
+  const usePaste = el('button', { id: 'csv-use' }, 'Use pasted data');
+  usePaste.onclick = () => loadCsv(paste.value, 'the pasted text');
+  const download = el('button', { id: 'csv-download' }, 'Download data (CSV)');
+  download.onclick = () => {
+    if (state.data) save('neurite-playground-data.csv', pointsToCsv(state.data), 'text/csv');
+  };
+  const addMode = select(
+    'addPoints',
+    'Click on the output to add',
+    ['off', ...Array.from({ length: s.problem === 'classification' ? Math.max(2, s.classes) : 0 }, (_, i) => `class ${i}`)],
+    state.addClass === null ? 'off' : `class ${state.addClass}`,
+    (v) => {
+      state.addClass = v === 'off' ? null : Number(v.slice(6));
+    },
+  );
+  data.replaceChildren(
+    el('h2', {}, 'Data'),
+    thumbs,
+    slider('percTrainData', 'Ratio of training to test data', 10, 90, 10, s.percTrainData, (v) => setSpec({ percTrainData: v, seed: Math.random().toFixed(5) }), (v) => `${v}%`),
+    slider('noise', 'Noise', 0, 50, 5, Math.min(50, s.noise), (v) => setSpec({ noise: v, seed: Math.random().toFixed(5) })),
+    slider('batchSize', 'Batch size', 1, lim.batch, 1, s.batchSize, (v) => setSpec({ batchSize: v })),
+    regen,
+    el('h3', {}, 'Your data'),
+    upload,
+    paste,
+    usePaste,
+    download,
+    ...(s.problem === 'classification' && !compat ? [addMode] : []),
+  );
+
+  const view = $('view');
+  view.replaceChildren(
+    checkbox('showTestData', 'Show test data', s.showTestData, (v) => {
+      state.spec = { ...state.spec, showTestData: v };
+      writeHash(true);
+      render();
+    }),
+    checkbox('discretize', 'Discretize output', s.discretize, (v) => {
+      state.spec = { ...state.spec, discretize: v };
+      writeHash(true);
+      render();
+    }),
+    checkbox('shapes', 'Shapes for classes (○/×)', state.shapes, (v) => {
+      state.shapes = v;
+      render();
+    }),
+    checkbox('logY', 'Log-scale loss', state.logY, (v) => {
+      state.logY = v;
+      resetChart();
+      render();
+    }),
+  );
+  for (const h of s.hidden)
+    document.querySelectorAll<HTMLElement>(`.ui-${h}`).forEach((node) => {
+      node.style.display = 'none';
+    });
+  document.body.classList.toggle('hide-text', s.hideText);
+}
+
+function loadCsv(text: string, source: string): void {
+  const r = parsePointsCsv(text, state.spec.problem);
+  if (r.error !== undefined) {
+    message(`CSV (${source}): ${r.error}. The current data is kept.`, 'error');
+    return;
+  }
+  state.userPoints = r.points;
+  state.history = [];
+  resetChart();
+  pause();
+  client.send({ type: 'userPoints', points: r.points });
+  message(`Loaded ${r.points.length} points from ${source}.`);
+  requestFrame();
+}
+
+function save(name: string, text: string, type: string): void {
+  const a = el('a', { href: URL.createObjectURL(new Blob([text], { type })), download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+}
+
+// ---------------------------------------------------------------- network diagram
+const NODE = 30;
+const COL = 110;
+const ROW = 42;
+const nodeCanvases = new Map<string, HTMLCanvasElement>();
+const featureMaps = new Map<FeatureName, Float32Array>();
+
+function nodePos(col: number, row: number): [number, number] {
+  return [70 + col * COL, 130 + row * ROW];
+}
+
+function buildNetwork(): void {
+  const s = state.spec;
+  const lim = limitsOf(s);
+  const compat = s.mode === 'compat';
+  const host = $('network');
+  nodeCanvases.clear();
+  const layerSizes = [FEATURES.length, ...s.networkShape, s.problem === 'classification' && s.classes > 2 ? s.classes : 1];
+  const height = 150 + Math.max(...layerSizes) * ROW;
+  const width = 70 + (layerSizes.length - 1) * COL + NODE + 40;
+  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  svg.setAttribute('id', 'links');
+  svg.setAttribute('width', String(width));
+  svg.setAttribute('height', String(height));
+  const box = el('div', { class: 'net-box', style: `width:${width}px;height:${height}px` });
+  box.append(svg);
+
+  // Input features: every one shown; inactive ones faded. Click toggles.
+  FEATURES.forEach((f, row) => {
+    const [x, y] = nodePos(0, row);
+    const b = el('button', {
+      class: `node feature${s.features[f] ? ' on' : ''} ui-${f}`,
+      style: `left:${x}px;top:${y}px`,
+      'aria-pressed': String(s.features[f]),
+      'aria-label': `input feature ${FEATURE_LABELS[f]}, ${s.features[f] ? 'on' : 'off'}`,
+      title: `${FEATURE_LABELS[f]}: click to ${s.features[f] ? 'remove' : 'add'}`,
+    });
+    const c = el('canvas');
+    if (!featureMaps.has(f)) featureMaps.set(f, featureGrid(f));
+    const m = featureMaps.get(f) as Float32Array;
+    const scaled = new Float32Array(m.length);
+    const max = Math.max(...m.map(Math.abs));
+    for (let i = 0; i < m.length; i++) scaled[i] = m[i] / max;
+    paintMap(c, reduceTo(scaled, TILE), TILE, false);
+    b.append(c);
+    b.onclick = () => {
+      const features = { ...s.features, [f]: !s.features[f] };
+      if (!FEATURES.some((k) => features[k])) {
+        message('At least one input feature must stay on.', 'warn');
+        return;
+      }
+      setSpec({ features });
+    };
+    box.append(b, el('div', { class: 'label', style: `left:${x - 62}px;top:${y + 7}px` }, FEATURE_LABELS[f]));
+  });
+
+  // Hidden and output layers.
+  for (let l = 1; l < layerSizes.length; l++) {
+    const hidden = l < layerSizes.length - 1;
+    for (let u = 0; u < layerSizes[l]; u++) {
+      const [x, y] = nodePos(l, u);
+      const id = `${l - 1}:${u}`;
+      const b = el('button', {
+        class: `node neuron${state.selected === id ? ' selected' : ''}`,
+        style: `left:${x}px;top:${y}px`,
+        'data-node': id,
+        'aria-label': `${hidden ? `hidden layer ${l}` : 'output'} neuron ${u + 1}: show its map`,
+      });
+      const c = el('canvas');
+      nodeCanvases.set(id, c);
+      b.append(c);
+      b.onclick = () => {
+        state.selected = state.selected === id ? null : id;
+        showNeuronInfo(id);
+        buildNetwork();
+        requestFrame();
+      };
+      b.onmouseenter = () => {
+        state.selected = id;
+        requestFrame();
+      };
+      b.onmouseleave = () => {
+        state.selected = null;
+        requestFrame();
+      };
+      box.append(b);
+    }
+    if (hidden) {
+      const [x] = nodePos(l, 0);
+      const head = el('div', { class: 'layer-head', style: `left:${x - 28}px;top:4px` });
+      const plus = el('button', { class: `ui-numNodes${l - 1}`, 'aria-label': `add a neuron to hidden layer ${l}`, title: 'add a neuron' }, '+');
+      const minus = el('button', { class: `ui-numNodes${l - 1}`, 'aria-label': `remove a neuron from hidden layer ${l}`, title: 'remove a neuron' }, '−');
+      plus.onclick = () => {
+        const shape = s.networkShape.slice();
+        if (shape[l - 1] < lim.neurons) shape[l - 1]++;
+        setSpec({ networkShape: shape });
+      };
+      minus.onclick = () => {
+        const shape = s.networkShape.slice();
+        if (shape[l - 1] > 1) shape[l - 1]--;
+        setSpec({ networkShape: shape });
+      };
+      head.append(plus, minus, el('span', {}, `${s.networkShape[l - 1]} neuron${s.networkShape[l - 1] === 1 ? '' : 's'}`));
+      if (!compat) {
+        const act = el('select', { 'aria-label': `activation of hidden layer ${l}`, class: 'layer-act' });
+        for (const a of ['', ...ACTIVATIONS]) {
+          const o = el('option', { value: a }, a === '' ? `(${s.activation})` : a);
+          if ((s.layerActivations[l - 1] ?? '') === a) o.selected = true;
+          act.append(o);
+        }
+        act.onchange = () => {
+          const la = s.layerActivations.slice();
+          la[l - 1] = act.value;
+          setSpec({ layerActivations: la });
+        };
+        const drop = el('select', { 'aria-label': `dropout of hidden layer ${l}`, class: 'layer-drop' });
+        for (const p of [0, 0.1, 0.2, 0.3, 0.5]) {
+          const o = el('option', { value: String(p) }, p === 0 ? 'no dropout' : `dropout ${p}`);
+          if ((s.dropout[l - 1] ?? 0) === p) o.selected = true;
+          drop.append(o);
+        }
+        drop.onchange = () => {
+          const d = s.dropout.slice();
+          d[l - 1] = Number(drop.value);
+          setSpec({ dropout: d });
+        };
+        const bn = el('label', { class: 'layer-bn' });
+        const bnc = el('input', { type: 'checkbox', 'aria-label': `batch norm in hidden layer ${l}` });
+        bnc.checked = s.batchNorm[l - 1] ?? false;
+        bnc.onchange = () => {
+          const b = s.batchNorm.slice();
+          b[l - 1] = bnc.checked;
+          setSpec({ batchNorm: b });
+        };
+        bn.append(bnc, el('span', {}, 'BN'));
+        head.append(act, drop, bn);
+      }
+      head.append(el('div', { class: 'layer-stat', id: `stat-${l - 1}` }));
+      box.append(head);
+    }
+  }
+  const layers = el('div', { class: 'layers-control ui-numHiddenLayers' });
+  const addLayer = el('button', { id: 'add-layer', 'aria-label': 'add a hidden layer' }, '+');
+  const removeLayer = el('button', { id: 'remove-layer', 'aria-label': 'remove a hidden layer' }, '−');
+  addLayer.onclick = () => {
+    if (s.networkShape.length < lim.layers) setSpec({ networkShape: [...s.networkShape, 2] });
+  };
+  removeLayer.onclick = () => {
+    if (s.networkShape.length > 0) setSpec({ networkShape: s.networkShape.slice(0, -1) });
+  };
+  layers.append(addLayer, removeLayer, el('span', { id: 'num-layers' }, `${s.networkShape.length} hidden layer${s.networkShape.length === 1 ? '' : 's'}`));
+  host.replaceChildren(layers, box);
+  drawLinks();
+}
+
+function reduceTo(m: Float32Array, size: number): Float32Array {
+  const f = GRID / size;
+  const out = new Float32Array(size * size);
+  for (let j = 0; j < GRID; j++) for (let i = 0; i < GRID; i++) out[Math.floor(j / f) * size + Math.floor(i / f)] += m[j * GRID + i] / (f * f);
+  return out;
+}
+
+/** Links between nodes, their width and colour from the weight; an invisible wide path takes hover and clicks. */
+function drawLinks(): void {
+  const svg = document.getElementById('links');
+  const frame = state.frame;
+  if (!svg) return;
+  svg.replaceChildren();
+  const s = state.spec;
+  if (!frame || frame.weights.length !== s.networkShape.length + 1) return;
+  const active = activeFeatures(s);
+  const rowsOf = (l: number) => (l === 0 ? active.map((f) => FEATURES.indexOf(f)) : Array.from({ length: frame.weights[l - 1].length }, (_, i) => i));
+  const frozen = new Set(frame.frozen.map((f) => f.join(':')));
+  const ns = 'http://www.w3.org/2000/svg';
+  for (let l = 0; l < frame.weights.length; l++) {
+    const src = rowsOf(l);
+    frame.weights[l].forEach((ws, out) => {
+      ws.forEach((w, inp) => {
+        const [x1, y1] = nodePos(l, src[inp]);
+        const [x2, y2] = nodePos(l + 1, out);
+        const a = [x1 + NODE, y1 + NODE / 2];
+        const b = [x2, y2 + NODE / 2];
+        const mid = (a[0] + b[0]) / 2;
+        const d = `M${a[0]},${a[1]} C${mid},${a[1]} ${mid},${b[1]} ${b[0]},${b[1]}`;
+        const path = document.createElementNS(ns, 'path');
+        path.setAttribute('d', d);
+        path.setAttribute('class', `link${state.playing ? ' moving' : ''}${frozen.has(`${l}:${out}:${inp}`) ? ' frozen' : ''}`);
+        path.setAttribute('stroke', cssColor(Math.max(-1, Math.min(1, w))));
+        path.setAttribute('stroke-width', String(1 + (9 * Math.min(5, Math.abs(w))) / 5));
+        path.style.strokeDashoffset = String(-frame.epoch / 3);
+        const hit = document.createElementNS(ns, 'path');
+        hit.setAttribute('d', d);
+        hit.setAttribute('class', 'link-hit');
+        hit.setAttribute('tabindex', '0');
+        hit.setAttribute('role', 'button');
+        hit.setAttribute('aria-label', `weight from ${l === 0 ? FEATURE_LABELS[active[inp]] : `neuron ${l}:${inp + 1}`} to ${l === frame.weights.length - 1 ? 'output' : `neuron ${l + 1}:${out + 1}`}: ${w.toPrecision(2)}; press Enter to edit`);
+        const title = document.createElementNS(ns, 'title');
+        title.textContent = `Weight is ${w.toPrecision(2)}`;
+        hit.append(title);
+        const edit = () => editValue(`Weight ${l}:${out}:${inp}`, w, (v) => client.send({ type: 'setWeight', layer: l, output: out, input: inp, value: v }));
+        hit.addEventListener('click', edit);
+        hit.addEventListener('keydown', (e) => {
+          if ((e as KeyboardEvent).key === 'Enter') edit();
+        });
+        svg.append(path, hit);
+      });
+      // The bias: a small square at the node's lower left, coloured by its value.
+      const [x2, y2] = nodePos(l + 1, out);
+      const bias = frame.biases[l][out];
+      const rect = document.createElementNS(ns, 'rect');
+      rect.setAttribute('x', String(x2 - 6));
+      rect.setAttribute('y', String(y2 + NODE - 6));
+      rect.setAttribute('width', '6');
+      rect.setAttribute('height', '6');
+      rect.setAttribute('class', 'bias');
+      rect.setAttribute('fill', cssColor(Math.max(-1, Math.min(1, bias))));
+      rect.setAttribute('tabindex', '0');
+      rect.setAttribute('role', 'button');
+      rect.setAttribute('aria-label', `bias of neuron ${l + 1}:${out + 1}: ${bias.toPrecision(2)}; press Enter to edit`);
+      const title = document.createElementNS(ns, 'title');
+      title.textContent = `Bias is ${bias.toPrecision(2)}`;
+      rect.append(title);
+      const edit = () => editValue(`Bias ${l}:${out}`, bias, (v) => client.send({ type: 'setWeight', layer: l, output: out, input: -1, value: v }));
+      rect.addEventListener('click', edit);
+      rect.addEventListener('keydown', (e) => {
+        if ((e as KeyboardEvent).key === 'Enter') edit();
+      });
+      svg.append(rect);
+    });
+  }
+}
+
+function editValue(what: string, value: number, apply: (v: number) => void): void {
+  const box = $('editor');
+  const input = el('input', { type: 'text', inputmode: 'decimal', value: value.toPrecision(4), 'aria-label': `${what} value` });
+  const err = el('span', { class: 'err', role: 'alert' });
+  const ok = el('button', {}, 'Set');
+  const commit = () => {
+    const v = Number(input.value.trim());
+    if (input.value.trim() === '' || !Number.isFinite(v)) {
+      err.textContent = `"${input.value}" is not a number; the ${what.toLowerCase()} stays ${value.toPrecision(4)}`;
+      return;
+    }
+    apply(v);
+    box.hidden = true;
+    requestFrame();
+  };
+  ok.onclick = commit;
+  input.onkeydown = (e) => {
+    if (e.key === 'Enter') commit();
+    if (e.key === 'Escape') box.hidden = true;
+  };
+  box.replaceChildren(el('span', {}, `${what}: `), input, ok, err);
+  box.hidden = false;
+  input.focus();
+  input.select();
+}
+
+function showNeuronInfo(id: string): void {
+  const [l, u] = id.split(':').map(Number);
+  const f = state.frame;
+  if (!f) return;
+  const s = state.spec;
+  const last = l === s.networkShape.length;
+  const act = last ? (s.problem === 'classification' && s.loss === 'mse' && s.classes <= 2 ? 'tanh' : 'identity') : activationOf(s, l);
+  const w = f.weights[l]?.[u] ?? [];
+  const terms = w.map((v, i) => `${v.toFixed(2)}·${l === 0 ? FEATURE_LABELS[activeFeatures(s)[i]] : `h${l}${i + 1}`}`).join(' + ');
+  $('neuron-info').textContent = `${last ? 'output' : `h${l + 1}${u + 1}`} = ${act}(${terms} + ${(f.biases[l]?.[u] ?? 0).toFixed(2)})`;
+}
+
+// ---------------------------------------------------------------- chart
+let chart: uPlot | null = null;
+function resetChart(): void {
+  chart?.destroy();
+  chart = null;
+}
+function drawChart(): void {
+  const h = state.history;
+  const host = $('chart');
+  // Decimation: at most ~1,000 points drawn, the newest always included.
+  const stride = Math.max(1, Math.ceil(h.length / 1000));
+  const rows = h.filter((_, i) => i % stride === 0 || i === h.length - 1);
+  const data: uPlot.AlignedData = [rows.map((r) => r.epoch), rows.map((r) => Math.max(1e-6, r.trainLoss)), rows.map((r) => Math.max(1e-6, r.testLoss)), rows.map((r) => r.lr)];
+  if (!chart) {
+    chart = new uPlot(
+      {
+        width: 300,
+        height: 150,
+        scales: { x: { time: false }, y: { distr: state.logY ? 3 : 1 }, lr: {} },
+        axes: [{ label: 'epoch', size: 30 }, { size: 44 }, { scale: 'lr', side: 1, size: 44, grid: { show: false } }],
+        series: [
+          { label: 'epoch' },
+          { label: 'train', stroke: '#777', width: 1.5, value: (_u, v) => (v == null ? '–' : v.toFixed(4)) },
+          { label: 'test', stroke: '#000', width: 1.5, value: (_u, v) => (v == null ? '–' : v.toFixed(4)) },
+          { label: 'lr', stroke: '#0877bd', width: 1, dash: [4, 3], scale: 'lr', value: (_u, v) => (v == null ? '–' : v.toPrecision(2)) },
+        ],
+        legend: { show: true },
+      },
+      data,
+      host,
+    );
+  } else chart.setData(data);
+}
+
+// ---------------------------------------------------------------- render
+function render(): void {
+  const f = state.frame;
+  if (!f) return;
+  const s = state.spec;
+  const multi = f.confidence !== null;
+  const classes = s.classes;
+  $('epoch').textContent = String(f.epoch).padStart(6, '0').replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  $('loss-train').textContent = f.trainLoss.toFixed(3);
+  $('loss-test').textContent = f.testLoss.toFixed(3);
+  const sel = state.selected !== null && f.selected ? f.selected : null;
+  const out = $<HTMLCanvasElement>('heatmap');
+  if (sel) {
+    const [l] = (state.selected as string).split(':').map(Number);
+    const isOut = l === s.networkShape.length;
+    paintMap(out, isOut && !multi ? f.grid : sel, GRID, s.discretize);
+  } else paintMap(out, f.grid, GRID, s.discretize, f.confidence, classes);
+  if (state.data) paintPoints($<HTMLCanvasElement>('points'), state.data.train, s.showTestData ? state.data.test : [], multi || (s.problem === 'classification' && classes > 2), state.shapes, s.problem === 'regression');
+  f.tiles.forEach((layer, l) =>
+    layer.forEach((t, u) => {
+      const c = nodeCanvases.get(`${l}:${u}`);
+      if (c) paintMap(c, t, TILE, s.discretize);
+    }),
+  );
+  f.dead.forEach((units, l) => {
+    for (let u = 0; u < s.networkShape[l]; u++) document.querySelector(`[data-node="${l}:${u}"]`)?.classList.toggle('dead', units.includes(u));
+  });
+  f.gradNorms.forEach((g, l) => {
+    const st = document.getElementById(`stat-${l}`);
+    if (st) {
+      const dead = f.dead[l]?.length ?? 0;
+      st.textContent = `‖∂L/∂W‖ ${g.toExponential(1)}${dead ? ` · ${dead} dead` : ''}`;
+      st.style.setProperty('--g', String(Math.min(1, Math.log10(1 + g * 100) / 2)));
+    }
+  });
+  drawLinks();
+  const metrics = $('metrics');
+  const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
+  if (s.problem === 'classification') {
+    const k = f.confusion.length;
+    const labels = k === 2 && !multi ? ['−1', '+1'] : Array.from({ length: k }, (_, i) => String(i));
+    const table = el('table', { class: 'confusion', 'aria-label': 'confusion matrix on the test data (rows: true class, columns: predicted)' });
+    const head = el('tr');
+    head.append(el('th', {}, 'true \\ pred'), ...labels.map((l) => el('th', {}, l)));
+    table.append(head);
+    f.confusion.forEach((row, i) => {
+      const tr = el('tr');
+      tr.append(el('th', {}, labels[i]), ...row.map((v) => el('td', {}, String(v))));
+      table.append(tr);
+    });
+    metrics.replaceChildren(el('div', {}, `Accuracy: train ${pct(f.trainScore)}, test ${pct(f.testScore)}`), table);
+  } else metrics.replaceChildren(el('div', {}, `R²: train ${f.trainScore.toFixed(3)}, test ${f.testScore.toFixed(3)} · test RMSE ${f.testRmse.toFixed(3)}`));
+  $('status').textContent = `${client.kind === 'worker' ? 'Web Worker' : 'main thread'} · ${state.backend} backend · ${state.playing ? `${state.rate.toFixed(0)} epochs/s` : 'paused'}`;
+  drawChart();
+  const now = performance.now();
+  if (now - lastLive > 1000 || !state.playing) {
+    lastLive = now;
+    $('live').textContent = `Epoch ${f.epoch}. Training loss ${f.trainLoss.toFixed(3)}, test loss ${f.testLoss.toFixed(3)}.`;
+  }
+  if (state.selected) showNeuronInfo(state.selected);
+}
+
+// ---------------------------------------------------------------- page
+function buildToolbar(): void {
+  const bar = $('toolbar');
+  const resetB = el('button', { id: 'reset', 'aria-label': 'Reset the network', title: 'Reset (R)' }, '↺');
+  resetB.onclick = reset;
+  const playB = el('button', { id: 'play', class: 'play', 'aria-label': 'Play', title: 'Play (Space)' }, '▶');
+  playB.onclick = togglePlay;
+  const stepB = el('button', { id: 'step', 'aria-label': 'Step one epoch', title: 'Step (→)' }, '▶|');
+  stepB.onclick = () => void step(1);
+  const reinitB = el('button', { id: 'reinit', 'aria-label': 'Re-initialise with a new init seed', title: 'New initial weights' }, '⟳ init');
+  reinitB.onclick = reinit;
+  const speed = el('select', { id: 'speed', 'aria-label': 'Training speed' });
+  for (const v of SPEEDS) speed.append(el('option', { value: String(v) }, v === 0 ? 'max speed' : `${v} epochs/s`));
+  speed.value = '0';
+  speed.onchange = () => client.send({ type: 'speed', epochsPerSecond: Number(speed.value) });
+  const exportJ = el('button', { id: 'export-json' }, 'Export model (JSON)');
+  exportJ.onclick = async () => {
+    const r = await client.call<{ json: string; typescript: string }>({ type: 'export', id: newId() });
+    save('neurite-playground-model.json', r.json, 'application/json');
+  };
+  const exportTs = el('button', { id: 'export-ts' }, 'Copy as TypeScript');
+  exportTs.onclick = async () => {
+    const r = await client.call<{ json: string; typescript: string }>({ type: 'export', id: newId() });
+    $<HTMLTextAreaElement>('snippet').value = r.typescript;
+    $('snippet').hidden = false;
+    try {
+      await navigator.clipboard.writeText(r.typescript);
+      message('The TypeScript program is on the clipboard (and shown below the chart).');
+    } catch {
+      message('The TypeScript program is shown below the chart; the clipboard was not available.');
+    }
+  };
+  const importJ = el('input', { id: 'import-json', type: 'file', accept: '.json,application/json', 'aria-label': 'Import an exported model (JSON)' });
+  importJ.onchange = async () => {
+    const file = importJ.files?.[0];
+    importJ.value = '';
+    if (!file) return;
+    await importModel(await file.text());
+  };
+  const link = el('button', { id: 'link-epoch', title: 'A link that replays this run to the current epoch' }, 'Link to this epoch');
+  link.onclick = async () => {
+    const url = `${location.origin}${location.pathname}#${serializeHash({ ...state.spec, epoch: state.frame?.epoch ?? 0 })}`;
+    $<HTMLTextAreaElement>('snippet').value = url;
+    $('snippet').hidden = false;
+  };
+  bar.replaceChildren(
+    resetB,
+    playB,
+    stepB,
+    reinitB,
+    el('span', { class: 'epoch-label' }, 'Epoch '),
+    el('span', { id: 'epoch', class: 'epoch' }, '000,000'),
+    speed,
+    exportJ,
+    exportTs,
+    el('label', { class: 'file' }, 'Import model: '),
+    importJ,
+    link,
+  );
+}
+
+async function importModel(text: string): Promise<boolean> {
+  try {
+    await client.call({ type: 'import', text, id: newId() });
+    state.history = [];
+    resetChart();
+    await fetchFrame();
+    message('Model imported.');
+    return true;
+  } catch (e) {
+    message(`Import: ${e instanceof Error ? e.message : String(e)}. The current model is kept.`, 'error');
+    return false;
+  }
+}
+
+function onPlotClick(e: MouseEvent): void {
+  if (state.addClass === null || state.spec.problem !== 'classification') return;
+  const c = e.currentTarget as HTMLCanvasElement;
+  const r = c.getBoundingClientRect();
+  const x = ((e.clientX - r.left) / r.width) * 12 - 6;
+  const y = 6 - ((e.clientY - r.top) / r.height) * 12;
+  const k = Math.max(2, state.spec.classes);
+  const label = k === 2 ? (state.addClass === 1 ? 1 : -1) : state.addClass;
+  if (state.userPoints.length === 0 && state.data) state.userPoints = [...state.data.train, ...state.data.test].map((p) => ({ ...p }));
+  state.userPoints.push({ x, y, label });
+  client.send({ type: 'userPoints', points: state.userPoints });
+  requestFrame();
+}
+
+function keyboard(e: KeyboardEvent): void {
+  const t = e.target as HTMLElement;
+  if (['INPUT', 'SELECT', 'TEXTAREA'].includes(t.tagName) || t.getAttribute('role') === 'button') return;
+  if (e.key === ' ' && t.tagName !== 'BUTTON') {
+    e.preventDefault();
+    togglePlay();
+  } else if (e.key === 'ArrowRight') void step(1);
+  else if (e.key === 'r' || e.key === 'R') reset();
+}
+
+function installTestHook(): void {
+  const grid = (x: number, y: number) => {
+    const f = state.frame as Snapshot;
+    const i = Math.round(((x + 6) / 12) * (GRID - 1));
+    const j = Math.round(((6 - y) / 12) * (GRID - 1));
+    return f.grid[Math.max(0, Math.min(GRID - 1, j)) * GRID + Math.max(0, Math.min(GRID - 1, i))];
+  };
+  (window as unknown as { __pg: unknown }).__pg = {
+    spec: () => structuredClone(state.spec),
+    hash: () => location.hash,
+    step: (n = 1) => step(n),
+    epoch: async () => {
+      await fetchFrame();
+      return state.frame?.epoch ?? 0;
+    },
+    losses: async () => {
+      await fetchFrame();
+      const f = state.frame as Snapshot;
+      return { train: f.trainLoss.toFixed(3), test: f.testLoss.toFixed(3), trainExact: f.trainLoss, testExact: f.testLoss, testScore: f.testScore };
+    },
+    weightsHash: () => client.call<string>({ type: 'hash', id: newId() }),
+    gridAt: async (x: number, y: number) => {
+      await fetchFrame();
+      return grid(x, y);
+    },
+    outputAt: (x: number, y: number) => client.call<number>({ type: 'outputAt', x, y, id: newId() }),
+    snapshot: async () => {
+      await fetchFrame();
+      return state.frame;
+    },
+    playing: () => state.playing,
+    rate: () => state.rate,
+    client: () => client.kind,
+    importModel,
+    exportModel: () => client.call<{ json: string; typescript: string }>({ type: 'export', id: newId() }),
+    errors: () => consoleErrors.slice(),
+  };
+}
+
+window.addEventListener('error', (e) => consoleErrors.push(String(e.message)));
+window.addEventListener('unhandledrejection', (e) => consoleErrors.push(String(e.reason)));
+
+function start(): void {
+  for (const w of initial.warnings) message(`URL: ${w}`, 'warn');
+  if (initial.spec.mode === 'compat' && location.hash !== '') message('This is a playground.tensorflow.org link: compat mode reproduces that app (MSE on a tanh output, plain SGD). Switch Mode to default for the fixes.');
+  buildToolbar();
+  buildControls();
+  buildNetwork();
+  updatePlayButton();
+  writeHash(false);
+  client.send({ type: 'init', spec: state.spec });
+  $('points').addEventListener('click', onPlotClick as EventListener);
+  document.addEventListener('keydown', keyboard);
+  window.addEventListener('popstate', applyHash);
+  window.addEventListener('hashchange', applyHash);
+  installTestHook();
+  requestFrame();
+  requestAnimationFrame(loop);
+  // Multi-class swatches for the legend.
+  $('legend-classes').replaceChildren(...CLASS_COLORS.map((c, i) => el('span', { class: 'swatch', style: `background:rgb(${c.join(',')})` }, String(i))));
+}
+
+start();

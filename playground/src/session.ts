@@ -1,0 +1,244 @@
+// The training side of the app: owns the data, the experiment and the random
+// streams, answers the page's requests and runs epochs while playing. No DOM:
+// worker.ts runs it in a Web Worker; without workers the page runs it itself
+// in short slices (see client.ts).
+import { classesIn, generate, newSeed, type Point2D, type Random, type Split, splitUserPoints } from './datasets.js';
+import { Experiment, type Snapshot, typescriptSnippet } from './engine.js';
+import { backendReady, getBackend, setNumThreads } from './neurite.js';
+import { needsReset, type Spec } from './spec.js';
+
+export type Request =
+  | { type: 'init'; spec: Spec; userPoints?: Point2D[] }
+  | { type: 'spec'; spec: Spec }
+  | { type: 'play' }
+  | { type: 'pause' }
+  | { type: 'step'; epochs: number; id: number }
+  | { type: 'speed'; epochsPerSecond: number }
+  | { type: 'reset' }
+  | { type: 'regenerate' }
+  | { type: 'frame'; selected: string | null }
+  | { type: 'setWeight'; layer: number; output: number; input: number; value: number }
+  | { type: 'userPoints'; points: Point2D[] }
+  | { type: 'export'; id: number }
+  | { type: 'import'; text: string; id: number }
+  | { type: 'outputAt'; x: number; y: number; id: number }
+  | { type: 'hash'; id: number };
+
+export type Reply =
+  | { type: 'frame'; snapshot: Snapshot; playing: boolean; spec: Spec; data: Split; backend: string; epochsPerSecond: number }
+  | { type: 'spec'; spec: Spec }
+  | { type: 'done'; id: number; value?: unknown; error?: string }
+  | { type: 'message'; text: string; level: 'info' | 'error' };
+
+/** Wall-clock budget of one slice of epochs, so requests are answered promptly. */
+const SLICE_MS = 8;
+
+export class Session {
+  private spec!: Spec;
+  private data!: Split;
+  private experiment!: Experiment;
+  /** Compat mode's stream: seeded by the data seed, it goes on to draw weights, and later seeds. */
+  private stream: Random = Math.random;
+  private userPoints: Point2D[] = [];
+  private playing = false;
+  private targetRate = 0; // epochs per second; 0 = as fast as possible
+  private measuredRate = 0;
+  private rateWindow: { t: number; epoch: number } = { t: 0, epoch: 0 };
+  private budgetStart = 0;
+  private budgetEpochs = 0;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(
+    private readonly post: (reply: Reply) => void,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  async handle(req: Request): Promise<void> {
+    try {
+      await this.dispatch(req);
+    } catch (e) {
+      const text = e instanceof Error ? e.message : String(e);
+      if ('id' in req) this.post({ type: 'done', id: req.id, error: text });
+      else this.post({ type: 'message', text, level: 'error' });
+    }
+  }
+
+  private async dispatch(req: Request): Promise<void> {
+    switch (req.type) {
+      case 'init': {
+        // One thread: these networks are far too small to split, and the page's worker is one already.
+        await backendReady();
+        setNumThreads(1);
+        this.userPoints = req.userPoints ?? [];
+        this.spec = req.spec;
+        this.rebuild(true);
+        // A URL with epoch=N replays the run to that epoch.
+        for (let i = 0; i < this.spec.epoch && this.experiment.trainEpoch(); i++);
+        this.post({ type: 'spec', spec: this.spec });
+        return;
+      }
+      case 'spec': {
+        const before = this.spec;
+        this.spec = req.spec;
+        const dataChanged = ['problem', 'dataset', 'regDataset', 'noise', 'percTrainData', 'seed', 'classes', 'mode'].some(
+          (k) => JSON.stringify(before[k as keyof Spec]) !== JSON.stringify(req.spec[k as keyof Spec]),
+        );
+        if (dataChanged) this.rebuild(true);
+        else if (needsReset(before, req.spec)) this.rebuild(false);
+        else {
+          this.experiment.setHyper(req.spec);
+          this.experiment.resume();
+        }
+        return;
+      }
+      case 'play':
+        this.playing = true;
+        this.experiment.resume();
+        this.rateWindow = { t: this.now(), epoch: this.experiment.epoch };
+        this.budgetStart = this.now();
+        this.budgetEpochs = 0;
+        this.schedule();
+        return;
+      case 'pause':
+        this.playing = false;
+        return;
+      case 'step': {
+        this.playing = false;
+        this.experiment.resume();
+        for (let i = 0; i < req.epochs && this.experiment.trainEpoch(); i++);
+        this.post({ type: 'done', id: req.id, value: this.experiment.epoch });
+        return;
+      }
+      case 'speed':
+        this.targetRate = req.epochsPerSecond;
+        this.budgetStart = this.now();
+        this.budgetEpochs = 0;
+        return;
+      case 'reset':
+        this.playing = false;
+        if (this.spec.mode === 'compat') this.newExperiment(); // the original draws new weights from its stream
+        else this.experiment.restoreInitial();
+        return;
+      case 'regenerate': {
+        // A new data seed; the trained weights meet the new data (the original's behaviour, kept in both modes).
+        this.spec = { ...this.spec, seed: newSeed(this.spec.mode === 'compat' ? this.stream : Math.random) };
+        this.makeData();
+        const trained = this.experiment.stateArrays();
+        const epoch = this.experiment.epoch;
+        const history = this.experiment.history;
+        this.newExperiment();
+        this.experiment.loadStateArrays(trained);
+        this.experiment.epoch = epoch;
+        this.experiment.history = history;
+        this.post({ type: 'spec', spec: this.spec });
+        return;
+      }
+      case 'frame': {
+        const snapshot = this.experiment.snapshot(req.selected);
+        if (snapshot.stopped !== null) this.playing = false;
+        this.post({
+          type: 'frame',
+          snapshot,
+          playing: this.playing,
+          spec: this.spec,
+          data: this.data,
+          backend: getBackend().name,
+          epochsPerSecond: this.measuredRate,
+        });
+        return;
+      }
+      case 'setWeight':
+        this.experiment.setWeight(req.layer, req.output, req.input, req.value);
+        return;
+      case 'userPoints':
+        this.userPoints = req.points;
+        if (this.spec.problem === 'classification') this.spec = { ...this.spec, dataset: 'user', classes: classesIn(req.points) };
+        else this.spec = { ...this.spec, regDataset: 'user' };
+        this.rebuild(true);
+        this.post({ type: 'spec', spec: this.spec });
+        return;
+      case 'export':
+        this.post({
+          type: 'done',
+          id: req.id,
+          value: {
+            json: JSON.stringify({ format: 'neurite-playground', version: 1, spec: this.spec, epoch: this.experiment.epoch, weights: this.experiment.stateArrays() }),
+            typescript: typescriptSnippet(this.spec, this.experiment.features),
+          },
+        });
+        return;
+      case 'import': {
+        const doc = JSON.parse(req.text) as { format?: unknown; spec?: Spec; weights?: Record<string, unknown>; epoch?: unknown };
+        if (doc.format !== 'neurite-playground' || typeof doc.spec !== 'object' || doc.spec === null || typeof doc.weights !== 'object' || doc.weights === null)
+          throw new Error('import: not a neurite playground export (expected "format": "neurite-playground" with spec and weights)');
+        this.spec = { ...doc.spec, epoch: 0 };
+        this.rebuild(true);
+        this.experiment.loadStateArrays(doc.weights);
+        this.post({ type: 'spec', spec: this.spec });
+        this.post({ type: 'done', id: req.id, value: true });
+        return;
+      }
+      case 'outputAt':
+        this.post({ type: 'done', id: req.id, value: this.experiment.outputAt(req.x, req.y) });
+        return;
+      case 'hash':
+        this.post({ type: 'done', id: req.id, value: this.experiment.weightsHash() });
+        return;
+    }
+  }
+
+  private makeData(): void {
+    const s = this.spec;
+    const name = s.problem === 'classification' ? s.dataset : s.regDataset;
+    if (name === 'user') {
+      this.data = splitUserPoints(this.userPoints, s.percTrainData, s.seed);
+      this.stream = Math.random;
+      return;
+    }
+    const g = generate(name, s.problem, s.noise, s.percTrainData, s.seed, s.problem === 'classification' ? s.classes : 2);
+    this.data = { train: g.train, test: g.test };
+    this.stream = g.random;
+  }
+
+  /** New data (when asked) and a new network. */
+  private rebuild(withData: boolean): void {
+    if (withData) this.makeData();
+    this.newExperiment();
+  }
+
+  private newExperiment(): void {
+    this.experiment = new Experiment(this.spec, this.data, this.spec.mode === 'compat' ? this.stream : null);
+    this.measuredRate = 0;
+  }
+
+  private schedule(): void {
+    if (this.timer !== null || !this.playing) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.slice();
+    }, 0);
+  }
+
+  /** Train for up to SLICE_MS (or until the speed limit says wait), then yield to requests. */
+  private slice(): void {
+    if (!this.playing) return;
+    const start = this.now();
+    while (this.playing && this.now() - start < SLICE_MS) {
+      if (this.targetRate > 0) {
+        const allowed = ((this.now() - this.budgetStart) / 1000) * this.targetRate;
+        if (this.budgetEpochs >= allowed) break;
+      }
+      if (!this.experiment.trainEpoch()) {
+        this.playing = false;
+        break;
+      }
+      this.budgetEpochs++;
+    }
+    const t = this.now();
+    if (t - this.rateWindow.t > 500) {
+      this.measuredRate = ((this.experiment.epoch - this.rateWindow.epoch) * 1000) / (t - this.rateWindow.t);
+      this.rateWindow = { t, epoch: this.experiment.epoch };
+    }
+    this.schedule();
+  }
+}
