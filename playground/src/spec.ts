@@ -134,10 +134,10 @@ export function defaultSpec(mode: Spec['mode'] = 'default'): Spec {
     batchSize: 10,
     learningRate: 0.03,
     activation: 'tanh',
-    layerActivations: [],
+    layerActivations: ['', ''],
     networkShape: [4, 2],
-    dropout: [],
-    batchNorm: [],
+    dropout: [0, 0],
+    batchNorm: [false, false],
     regularization: 'none',
     regularizationRate: 0,
     features: { x: true, y: true, xSquared: false, ySquared: false, xTimesY: false, sinX: false, sinY: false },
@@ -376,6 +376,16 @@ export function parseHash(hash: string): Parsed {
   num('patience', 0, 10000, (v) => (spec.patience = v), true);
   num('stopAt', 0, 1e7, (v) => (spec.stopAt = v), true);
   num('epoch', 0, 1e6, (v) => (spec.epoch = v), true);
+  if (!FEATURES.some((f) => spec.features[f])) {
+    warnings.push('features: every input feature is off; turned x1 and x2 on');
+    spec.features.x = true;
+    spec.features.y = true;
+  }
+  // Per-layer settings always have one entry per hidden layer.
+  const n = spec.networkShape.length;
+  spec.layerActivations = Array.from({ length: n }, (_, i) => spec.layerActivations[i] ?? '');
+  spec.dropout = Array.from({ length: n }, (_, i) => spec.dropout[i] ?? 0);
+  spec.batchNorm = Array.from({ length: n }, (_, i) => spec.batchNorm[i] ?? false);
   spec.hidden = [...map.keys()].filter((k) => k.endsWith('_hide') && map.get(k) === 'true').map((k) => k.slice(0, -5));
   if (spec.mode === 'compat') {
     // The original has one output, MSE and plain SGD, whatever the hash says.
