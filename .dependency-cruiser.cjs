@@ -61,6 +61,20 @@ module.exports = {
       to: { path: '^src/(index|index\\.browser|api)\\.ts$' },
     },
     {
+      name: 'playground-uses-the-public-api',
+      comment: 'The playground app is a consumer: it reaches neurite only through the published browser entry (playground/src/neurite.ts re-exports it)',
+      severity: 'error',
+      from: { path: '^playground/' },
+      to: { path: '^src/', pathNot: '^src/index\\.browser\\.ts$' },
+    },
+    {
+      name: 'playground-model-code-has-no-dom',
+      comment: 'Only the page (main, client, render) draws; the training side runs in a worker and in Node',
+      severity: 'error',
+      from: { path: '^playground/src/(engine|session|datasets|spec|grid|worker)\\.ts$' },
+      to: { path: '^playground/src/(main|client|render)\\.ts$' },
+    },
+    {
       name: 'every-file-in-a-layer',
       comment: 'Each source file lives in one of the layer folders, or is an entry',
       severity: 'error',

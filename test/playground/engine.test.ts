@@ -24,7 +24,9 @@ interface Recorded {
   losses: Record<string, { train: number; test: number }>;
   deadLinks: number;
 }
-const fixture = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', '..', 'test', 'fixtures', 'playground-compat.json'), 'utf8')) as { runs: Recorded[] };
+const fixture = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', '..', 'test', 'fixtures', 'playground-compat.json'), 'utf8')) as {
+  runs: Recorded[];
+};
 
 describe('playground compat mode reproduces playground.tensorflow.org', { skip }, () => {
   for (const run of fixture.runs) {
@@ -118,7 +120,9 @@ describe('playground default mode', { skip }, () => {
   });
 
   it('pauses with a message naming the layer when the weights blow up (#77: lr 10 with L2 at 10)', () => {
-    const e = experiment('#mode=default&dataset=spiral&seed=0.2&initSeed=1&optimizer=sgd&learningRate=10&regularization=L2&regularizationRate=10&networkShape=8,8');
+    const e = experiment(
+      '#mode=default&dataset=spiral&seed=0.2&initSeed=1&optimizer=sgd&learningRate=10&regularization=L2&regularizationRate=10&networkShape=8,8',
+    );
     let epochs = 0;
     while (e.trainEpoch() && epochs < 200) epochs++;
     assert.ok(e.stopped !== null, 'training stopped');
@@ -153,7 +157,23 @@ describe('playground default mode', { skip }, () => {
   });
 
   it('every activation and optimizer trains without an error', () => {
-    for (const activation of ['relu', 'sigmoid', 'linear', 'hardlim', 'hardlims', 'satlin', 'satlins', 'compet', 'elu', 'gelu', 'softplus', 'swish', 'mish', 'sine', 'gaussian'] as const) {
+    for (const activation of [
+      'relu',
+      'sigmoid',
+      'linear',
+      'hardlim',
+      'hardlims',
+      'satlin',
+      'satlins',
+      'compet',
+      'elu',
+      'gelu',
+      'softplus',
+      'swish',
+      'mish',
+      'sine',
+      'gaussian',
+    ] as const) {
       const e = experiment(`#mode=default&dataset=circle&seed=0.1&initSeed=1&activation=${activation}`);
       e.trainEpoch();
       assert.ok(Number.isFinite(e.history[0].trainLoss), activation);
@@ -161,7 +181,10 @@ describe('playground default mode', { skip }, () => {
     for (const optimizer of ['sgd', 'momentum', 'nesterov', 'adagrad', 'adadelta', 'rmsprop', 'adam', 'lbfgs'] as Spec['optimizer'][]) {
       const e = experiment(`#mode=default&dataset=gauss&seed=0.1&initSeed=1&optimizer=${optimizer}&learningRate=0.1`);
       for (let i = 0; i < 5; i++) e.trainEpoch();
-      assert.ok(e.history[4].trainLoss < e.history[0].trainLoss * 1.01 || e.history[4].testScore > 0.95, `${optimizer}: ${e.history.map((h) => h.trainLoss.toFixed(3))}`);
+      assert.ok(
+        e.history[4].trainLoss < e.history[0].trainLoss * 1.01 || e.history[4].testScore > 0.95,
+        `${optimizer}: ${e.history.map((h) => h.trainLoss.toFixed(3))}`,
+      );
     }
   });
 });

@@ -58,15 +58,34 @@ function specArbitrary(mode: Spec['mode']): fc.Arbitrary<Spec> {
         momentum: fc.constantFrom(0, 0.5, 0.9, 0.99),
         patience: fc.integer({ min: 0, max: 500 }),
         stopAt: fc.integer({ min: 0, max: 5000 }),
-        perLayer: fc.array(fc.record({ act: fc.constantFrom('', ...ACTIVATIONS), drop: fc.constantFrom(0, 0.1, 0.5), bn: fc.boolean() }), { minLength: 10, maxLength: 10 }),
+        perLayer: fc.array(fc.record({ act: fc.constantFrom('', ...ACTIVATIONS), drop: fc.constantFrom(0, 0.1, 0.5), bn: fc.boolean() }), {
+          minLength: 10,
+          maxLength: 10,
+        }),
       }),
     })
     .filter((r) => FEATURES.some((f) => r.features[f]))
     .map(({ extra, ...r }) => {
       const n = r.networkShape.length;
-      const spec: Spec = { ...base, ...r, features: { ...r.features }, layerActivations: new Array(n).fill(''), dropout: new Array(n).fill(0), batchNorm: new Array(n).fill(false) };
+      const spec: Spec = {
+        ...base,
+        ...r,
+        features: { ...r.features },
+        layerActivations: new Array(n).fill(''),
+        dropout: new Array(n).fill(0),
+        batchNorm: new Array(n).fill(false),
+      };
       if (mode === 'default') {
-        Object.assign(spec, { classes: extra.classes, loss: extra.loss, optimizer: extra.optimizer, init: extra.init, schedule: extra.schedule, momentum: extra.momentum, patience: extra.patience, stopAt: extra.stopAt });
+        Object.assign(spec, {
+          classes: extra.classes,
+          loss: extra.loss,
+          optimizer: extra.optimizer,
+          init: extra.init,
+          schedule: extra.schedule,
+          momentum: extra.momentum,
+          patience: extra.patience,
+          stopAt: extra.stopAt,
+        });
         spec.layerActivations = extra.perLayer.slice(0, n).map((p) => p.act);
         spec.dropout = extra.perLayer.slice(0, n).map((p) => p.drop);
         spec.batchNorm = extra.perLayer.slice(0, n).map((p) => p.bn);
@@ -98,7 +117,7 @@ describe('playground URL hash', () => {
     );
   });
 
-  it("reads a playground.tensorflow.org link as compat mode, with its values", () => {
+  it('reads a playground.tensorflow.org link as compat mode, with its values', () => {
     const hash =
       '#activation=relu&batchSize=17&dataset=spiral&regDataset=reg-plane&learningRate=0.01&regularizationRate=0&noise=35&networkShape=8,8,5&seed=0.59316&showTestData=true&discretize=false&percTrainData=70&x=true&y=true&xTimesY=false&xSquared=false&ySquared=false&cosX=false&sinX=true&cosY=false&sinY=true&collectStats=false&problem=classification&initZero=false&hideText=false';
     assert.equal(isOriginalHash(hash), true);
@@ -130,7 +149,9 @@ describe('playground URL hash', () => {
   });
 
   it('turns bad values into defaults or clamped values with a warning naming the key, never NaN', () => {
-    const { spec, warnings } = parseHash('#mode=default&noise=abc&networkShape=99,x,0&batchSize=-3&learningRate=0.02&activation=bogus&percTrainData=NaN&classes=9&seed=&beta2=7');
+    const { spec, warnings } = parseHash(
+      '#mode=default&noise=abc&networkShape=99,x,0&batchSize=-3&learningRate=0.02&activation=bogus&percTrainData=NaN&classes=9&seed=&beta2=7',
+    );
     assert.equal(spec.noise, 0);
     assert.deepEqual(spec.networkShape, [32, 1]);
     assert.equal(spec.batchSize, 1);

@@ -1,0 +1,259 @@
+// The playground in Chromium: the built app (dist/playground-site) served the
+// way `neurite playground` serves it, driven through its test hook window.__pg
+// and through real clicks and keys.
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { playgroundSite, servePlayground } from '../../src/cli/commands/playground.js';
+import { launch, ROOT, skipBrowser } from './harness.js';
+
+// The browser pass runs once, on the reference backend's turn (the page picks its own backend).
+const skip = skipBrowser || (process.env.NEURITE_BACKEND && process.env.NEURITE_BACKEND !== 'ref' ? 'browser tests run in the ref pass' : false);
+
+interface Hook {
+  spec(): unknown;
+  hash(): string;
+  step(n?: number): Promise<number>;
+  epoch(): Promise<number>;
+  losses(): Promise<{ train: string; test: string; testExact: number; testScore: number }>;
+  weightsHash(): Promise<string>;
+  gridAt(x: number, y: number): Promise<number>;
+  playing(): boolean;
+  rate(): number;
+  client(): string;
+  errors(): string[];
+  exportModel(): Promise<{ json: string; typescript: string }>;
+  importModel(text: string): Promise<boolean>;
+}
+declare const __pg: Hook;
+
+describe('playground in Chromium', { skip }, () => {
+  let browser: Browser;
+  let server: Server;
+  let base = '';
+  before(async () => {
+    server = await servePlayground(playgroundSite(), 0);
+    const a = server.address();
+    base = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}/`;
+    browser = await launch();
+  });
+  after(async () => {
+    await browser?.close();
+    await new Promise((ok) => server?.close(ok));
+  });
+
+  async function open(hash: string, query = ''): Promise<{ page: Page; console: string[] }> {
+    const page = await browser.newPage({ viewport: { width: 1300, height: 1000 } });
+    const messages: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !m.text().includes('favicon')) messages.push(m.text());
+    });
+    page.on('pageerror', (e) => messages.push(e.message));
+    await page.goto(`${base}${query}#${hash}`);
+    await page.waitForFunction(() => typeof (window as unknown as { __pg?: unknown }).__pg === 'object');
+    await page.evaluate(() => __pg.epoch());
+    return { page, console: messages };
+  }
+
+  it('trains pinned-seed xor in the worker: the map is blue at (3, 3) and orange at (3, −3); discretize leaves two colours', async () => {
+    const { page, console } = await open('mode=default&dataset=xor&seed=0.1001&initSeed=1');
+    assert.equal(await page.evaluate(() => __pg.client()), 'worker');
+    await page.evaluate(() => __pg.step(200));
+    const losses = await page.evaluate(() => __pg.losses());
+    assert.ok(losses.testExact < 0.05, `test loss ${losses.test}`);
+    assert.ok((await page.evaluate(() => __pg.gridAt(3, 3))) > 0);
+    assert.ok((await page.evaluate(() => __pg.gridAt(3, -3))) < 0);
+    await page.click('#discretize');
+    assert.match(await page.evaluate(() => __pg.hash()), /discretize=true/);
+    const colours = await page.evaluate(() => {
+      const c = document.getElementById('heatmap') as HTMLCanvasElement;
+      const d = (c.getContext('2d') as CanvasRenderingContext2D).getImageData(0, 0, c.width, c.height).data;
+      const set = new Set<number>();
+      for (let i = 0; i < d.length; i += 4) set.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+      return set.size;
+    });
+    assert.equal(colours, 2);
+    assert.deepEqual(console, []);
+    await page.close();
+  });
+
+  it('is deterministic: the same URL twice gives the same weights and losses after 100 epochs; Reset restores the initial weights', async () => {
+    const hash = 'mode=default&dataset=spiral&seed=0.25&initSeed=9&networkShape=6,6&sinX=true&sinY=true&noise=10';
+    const runs = [];
+    for (let k = 0; k < 2; k++) {
+      const { page } = await open(hash);
+      const initial = await page.evaluate(() => __pg.weightsHash());
+      await page.evaluate(() => __pg.step(100));
+      runs.push({ hash: await page.evaluate(() => __pg.weightsHash()), losses: await page.evaluate(() => __pg.losses()) });
+      await page.click('#reset');
+      assert.equal(await page.evaluate(() => __pg.epoch()), 0);
+      assert.equal(await page.evaluate(() => __pg.weightsHash()), initial);
+      await page.close();
+    }
+    assert.equal(runs[0].hash, runs[1].hash);
+    assert.equal(runs[0].losses.test, runs[1].losses.test);
+    assert.equal(runs[0].losses.train, runs[1].losses.train);
+  });
+
+  it('compat mode reproduces the recorded playground.tensorflow.org runs to 3 decimals', async () => {
+    const fixture = JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'playground-compat.json'), 'utf8')) as {
+      runs: { hash: string; losses: Record<string, { train: number; test: number }> }[];
+    };
+    for (const run of fixture.runs.slice(0, 3)) {
+      const { page } = await open(run.hash);
+      assert.equal(((await page.evaluate(() => __pg.spec())) as { mode: string }).mode, 'compat');
+      await page.evaluate(() => __pg.step(100));
+      const l = await page.evaluate(() => __pg.losses());
+      assert.equal(l.train, run.losses[100].train.toFixed(3), run.hash.slice(0, 60));
+      assert.equal(l.test, run.losses[100].test.toFixed(3), run.hash.slice(0, 60));
+      await page.close();
+    }
+  });
+
+  for (const mode of ['worker', 'main-thread'] as const) {
+    it(`plays without a main-thread task over 100 ms and above its epochs-per-second floor (${mode})`, async () => {
+      const { page, console } = await open('mode=default&dataset=circle&seed=0.3&initSeed=2', mode === 'worker' ? '' : '?worker=0');
+      assert.equal(await page.evaluate(() => __pg.client()), mode);
+      await page.evaluate(() => {
+        const w = window as unknown as { __long: number[]; __gap: number };
+        w.__long = [];
+        w.__gap = 0;
+        new PerformanceObserver((list) => {
+          for (const e of list.getEntries()) w.__long.push(e.duration);
+        }).observe({ type: 'longtask', buffered: false });
+        let last = performance.now();
+        const tick = () => {
+          const now = performance.now();
+          w.__gap = Math.max(w.__gap, now - last);
+          last = now;
+          requestAnimationFrame(tick);
+        };
+        requestAnimationFrame(tick);
+      });
+      await page.keyboard.press('Tab');
+      await page.focus('body');
+      await page.keyboard.press('Space');
+      assert.equal(await page.evaluate(() => __pg.playing()), true);
+      const e0 = await page.evaluate(() => __pg.epoch());
+      const t0 = Date.now();
+      await page.waitForTimeout(5000);
+      const e1 = await page.evaluate(() => __pg.epoch());
+      const seconds = (Date.now() - t0) / 1000;
+      await page.keyboard.press('Space');
+      const { long, gap } = await page.evaluate(() => ({
+        long: (window as unknown as { __long: number[] }).__long,
+        gap: (window as unknown as { __gap: number }).__gap,
+      }));
+      const rate = (e1 - e0) / seconds;
+      process.stdout.write(
+        `# playground ${mode}: ${rate.toFixed(0)} epochs/s, longest task ${Math.max(0, ...long).toFixed(0)} ms, largest frame gap ${gap.toFixed(0)} ms\n`,
+      );
+      assert.ok(Math.max(0, ...long) <= 100, `long tasks: ${long.join(', ')}`);
+      assert.ok(gap < 100, `frame gap ${gap} ms`);
+      assert.ok(rate >= (mode === 'worker' ? 60 : 20), `${rate.toFixed(0)} epochs/s`);
+      assert.match((await page.textContent('#live')) ?? '', /^Epoch \d+\. Training loss \d\.\d{3}, test loss \d\.\d{3}\.$/);
+      assert.deepEqual(console, []);
+      await page.close();
+    });
+  }
+
+  it('controls change the spec and the hash: LR keeps the epoch, activation resets it; Back restores the previous spec', async () => {
+    const { page, console } = await open('mode=default&dataset=gauss&seed=0.4&initSeed=3');
+    await page.evaluate(() => __pg.step(5));
+    await page.selectOption('#learningRate', '0.1');
+    assert.match(await page.evaluate(() => __pg.hash()), /learningRate=0\.1&/);
+    assert.equal(await page.evaluate(() => __pg.epoch()), 5);
+    await page.selectOption('#activation', 'relu');
+    assert.match(await page.evaluate(() => __pg.hash()), /activation=relu&/);
+    assert.equal(await page.evaluate(() => __pg.epoch()), 0);
+    await page.click('#add-layer');
+    assert.deepEqual(((await page.evaluate(() => __pg.spec())) as { networkShape: number[] }).networkShape, [4, 2, 2]);
+    await page.click('[data-dataset="xor"]');
+    assert.match(await page.evaluate(() => __pg.hash()), /dataset=xor&/);
+    await page.goBack();
+    await page.waitForFunction(() => location.hash.includes('dataset=gauss'));
+    assert.equal(((await page.evaluate(() => __pg.spec())) as { dataset: string }).dataset, 'gauss');
+    assert.deepEqual(((await page.evaluate(() => __pg.spec())) as { networkShape: number[] }).networkShape, [4, 2, 2]);
+    await page.goForward();
+    await page.waitForFunction(() => location.hash.includes('dataset=xor'));
+    assert.equal(((await page.evaluate(() => __pg.spec())) as { dataset: string }).dataset, 'xor');
+    assert.deepEqual(console, []);
+    await page.close();
+  });
+
+  it('a bad URL value shows a warning and a NaN never reaches the spec', async () => {
+    const { page } = await open('mode=default&noise=abc&networkShape=99&learningRate=zzz');
+    const text = (await page.textContent('#messages')) ?? '';
+    assert.match(text, /noise: "abc" is not a number/);
+    assert.match(text, /networkShape: 99 neurons is outside 1–32; using 32/);
+    assert.doesNotMatch(JSON.stringify(await page.evaluate(() => __pg.spec())), /null|NaN/);
+    await page.close();
+  });
+
+  it('a CSV upload replaces the data; a bad CSV names its line and keeps the data', async () => {
+    const { page } = await open('mode=default&dataset=circle&seed=0.6&initSeed=1');
+    const good = join(tmpdir(), `pg-${process.pid}.csv`);
+    const rows = ['x1,x2,label'];
+    for (let i = 0; i < 40; i++) rows.push(`${(i % 10) - 5},${Math.floor(i / 10) - 2},${i % 10 < 5 ? 0 : 1}`);
+    writeFileSync(good, `${rows.join('\n')}\n`);
+    await page.setInputFiles('#csv-file', good);
+    await page.waitForFunction(() => location.hash.includes('dataset=user'));
+    await page.evaluate(() => __pg.step(30));
+    assert.ok((await page.evaluate(() => __pg.losses())).testScore > 0.9);
+    const bad = join(tmpdir(), `pg-bad-${process.pid}.csv`);
+    writeFileSync(bad, '1,2,1\n3,oops,1\n');
+    await page.setInputFiles('#csv-file', bad);
+    await page.waitForFunction(() => document.getElementById('messages')?.textContent?.includes('oops'));
+    assert.match((await page.textContent('#messages')) ?? '', /line 2: not three numbers: "3,oops,1"\. The current data is kept\./);
+    assert.match(await page.evaluate(() => __pg.hash()), /dataset=user/);
+    await page.close();
+  });
+
+  it('an exported model imported into a fresh page gives the same outputs; a bad file gives a message', async () => {
+    const hash = 'mode=default&dataset=moons&seed=0.8&initSeed=5&networkShape=8,4';
+    const a = await open(hash);
+    await a.page.evaluate(() => __pg.step(30));
+    const exported = await a.page.evaluate(() => __pg.exportModel());
+    assert.match(exported.typescript, /new nn\.Linear\(2, 8\)/);
+    const points = [
+      [3, 3],
+      [-2, 1],
+      [0.5, -4],
+    ];
+    const want = [];
+    for (const [x, y] of points) want.push(await a.page.evaluate(([x, y]) => __pg.gridAt(x, y), [x, y]));
+    const b = await open('mode=default&dataset=circle&seed=0.1&initSeed=1');
+    assert.equal(await b.page.evaluate((t) => __pg.importModel(t), exported.json), true);
+    for (let i = 0; i < points.length; i++) assert.equal(await b.page.evaluate(([x, y]) => __pg.gridAt(x, y), points[i]), want[i]);
+    assert.equal(await b.page.evaluate(() => __pg.importModel('{"format":"other"}')), false);
+    assert.match((await b.page.textContent('#messages')) ?? '', /Import: import: not a neurite playground export/);
+    await a.page.close();
+    await b.page.close();
+  });
+
+  it('keyboard: Tab reaches Play, → steps an epoch, a link editor sets a weight', async () => {
+    const { page } = await open('mode=default&dataset=xor&seed=0.2&initSeed=1');
+    let reached = false;
+    for (let i = 0; i < 10 && !reached; i++) {
+      await page.keyboard.press('Tab');
+      reached = await page.evaluate(() => document.activeElement?.id === 'play');
+    }
+    assert.ok(reached, 'Play is reachable with Tab');
+    await page.focus('body');
+    await page.keyboard.press('ArrowRight');
+    await page.waitForFunction(() => document.getElementById('epoch')?.textContent === '000,001');
+    await page.locator('.link-hit').first().focus();
+    await page.keyboard.press('Enter');
+    await page.fill('#editor input', '2.5');
+    await page.keyboard.press('Enter');
+    const w = await page.evaluate(
+      async () => (await (window as unknown as { __pg: { snapshot(): Promise<{ weights: number[][][] }> } }).__pg.snapshot()).weights[0][0][0],
+    );
+    assert.equal(w, 2.5);
+    await page.close();
+  });
+});
