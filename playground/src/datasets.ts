@@ -185,38 +185,11 @@ function checkerboard(n: number, noise: number, r: Random, classes: number): Poi
   return points;
 }
 
-function regressPlane(n: number, noise: number, r: Random): Point2D[] {
-  const points: Point2D[] = [];
-  for (let i = 0; i < n; i++) {
-    const x = uniform(r, -6, 6);
-    const y = uniform(r, -6, 6);
-    const nx = uniform(r, -6, 6) * noise;
-    const ny = uniform(r, -6, 6) * noise;
-    points.push({ x, y, label: (x + nx + y + ny) / 10 });
-  }
-  return points;
-}
-
-const BUMPS = [
-  [-4, 2.5, 1],
-  [0, 2.5, -1],
-  [4, 2.5, 1],
-  [-4, -2.5, -1],
-  [0, -2.5, 1],
-  [4, -2.5, -1],
-] as const;
-
-function regressGauss(n: number, noise: number, r: Random): Point2D[] {
-  const label = (x: number, y: number) => {
-    // The bump largest in absolute value wins; each falls linearly from 1 at its centre to 0 at distance 2.
-    let best = 0;
-    for (const [cx, cy, sign] of BUMPS) {
-      const d = Math.hypot(x - cx, y - cy);
-      const v = sign * Math.min(1, Math.max(0, 1 - d / 2));
-      if (Math.abs(v) > Math.abs(best)) best = v;
-    }
-    return best;
-  };
+/**
+ * Both regression sets: a point uniform over the domain, labelled by `label` at
+ * a position jittered by U(−6, 6)·noise (four draws per point, in this order).
+ */
+function jitteredLabels(n: number, noise: number, r: Random, label: (x: number, y: number) => number): Point2D[] {
   const points: Point2D[] = [];
   for (let i = 0; i < n; i++) {
     const x = uniform(r, -6, 6);
@@ -227,6 +200,29 @@ function regressGauss(n: number, noise: number, r: Random): Point2D[] {
   }
   return points;
 }
+
+const regressPlane = (n: number, noise: number, r: Random) => jitteredLabels(n, noise, r, (x, y) => (x + y) / 10);
+
+const BUMPS = [
+  [-4, 2.5, 1],
+  [0, 2.5, -1],
+  [4, 2.5, 1],
+  [-4, -2.5, -1],
+  [0, -2.5, 1],
+  [4, -2.5, -1],
+] as const;
+
+/** The bump largest in absolute value wins; each falls linearly from 1 at its centre to 0 at distance 2. */
+function bumpLabel(x: number, y: number): number {
+  let best = 0;
+  for (const [cx, cy, sign] of BUMPS) {
+    const v = sign * Math.min(1, Math.max(0, 1 - Math.hypot(x - cx, y - cy) / 2));
+    if (Math.abs(v) > Math.abs(best)) best = v;
+  }
+  return best;
+}
+
+const regressGauss = (n: number, noise: number, r: Random) => jitteredLabels(n, noise, r, bumpLabel);
 
 export const GENERATORS: Record<string, Generator> = {
   circle,
