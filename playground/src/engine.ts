@@ -100,7 +100,9 @@ export interface Snapshot {
   dead: number[][];
   /** Frozen (L1-dead) links in compat mode, as [layer, out, in]. */
   frozen: [number, number, number][];
+  /** The records from `historyFrom` on (all of them when it is 0): the page keeps the rest. */
   history: EpochRecord[];
+  historyFrom: number;
   /** Set when training stopped: why (NaN, early stopping, stopAt). */
   stopped: string | null;
 }
@@ -578,8 +580,12 @@ export class Experiment {
     return Math.max(-1, Math.min(1, v));
   }
 
-  /** The state the page draws. `selected` is a neuron id "layer:unit" to return at full size. */
-  snapshot(selected: string | null = null): Snapshot {
+  /**
+   * The state the page draws. `selected` is a neuron id "layer:unit" to return
+   * at full size; `since` skips the history records the page already has.
+   */
+  snapshot(selected: string | null = null, since = 0): Snapshot {
+    const from = since > 0 && since <= this.history.length ? since : 0;
     const last = this.history[this.history.length - 1];
     const te = this.evaluate(this.testX, this.testY, this.data.test);
     const { acts } = this.gridActivations();
@@ -652,7 +658,8 @@ export class Experiment {
         });
         return r;
       }),
-      history: this.history,
+      history: this.history.slice(from),
+      historyFrom: from,
       stopped: this.stopped,
     };
   }

@@ -47,6 +47,8 @@ interface State {
   frame: Snapshot | null;
   data: Split | null;
   history: EpochRecord[];
+  /** The session's run number for `history`: a new one means the records start over. */
+  run: number;
   selected: string | null;
   backend: string;
   rate: number;
@@ -65,6 +67,7 @@ const state: State = {
   frame: null,
   data: null,
   history: [],
+  run: -1,
   selected: null,
   backend: '',
   rate: 0,
@@ -182,7 +185,7 @@ function updatePlayButton(): void {
 function requestFrame(): void {
   if (frameInFlight) return;
   frameInFlight = true;
-  client.send({ type: 'frame', selected: state.selected });
+  client.send({ type: 'frame', selected: state.selected, run: state.run, since: state.history.length });
 }
 let frameWaiters: (() => void)[] = [];
 function fetchFrame(): Promise<void> {
@@ -213,7 +216,9 @@ client.onReply = (reply: Reply) => {
       state.history = [];
       resetChart();
     }
-    state.history = s.history;
+    if (reply.run !== state.run || s.historyFrom === 0) state.history = s.history;
+    else state.history.push(...s.history);
+    state.run = reply.run;
     state.frame = s;
     state.data = reply.data;
     state.backend = reply.backend;
@@ -570,72 +575,117 @@ function reduceTo(m: Float32Array, size: number): Float32Array {
 }
 
 /** Links between nodes, their width and colour from the weight; an invisible wide path takes hover and clicks. */
-function drawLinks(): void {
-  const svg = document.getElementById('links');
-  const frame = state.frame;
-  if (!svg) return;
+// The links are built once per network shape and then only restyled, so a
+// frame during Play touches attributes, never creates elements.
+interface LinkView {
+  l: number;
+  out: number;
+  inp: number;
+  path: SVGPathElement;
+  hit: SVGPathElement;
+  title: SVGTitleElement;
+}
+interface BiasView {
+  l: number;
+  out: number;
+  rect: SVGRectElement;
+  title: SVGTitleElement;
+}
+let linkShape = '';
+let linkViews: LinkView[] = [];
+let biasViews: BiasView[] = [];
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+function buildLinks(svg: SVGSVGElement, frame: Snapshot): void {
   svg.replaceChildren();
+  linkViews = [];
+  biasViews = [];
   const s = state.spec;
-  if (!frame || frame.weights.length !== s.networkShape.length + 1) return;
   const active = activeFeatures(s);
   const rowsOf = (l: number) => (l === 0 ? active.map((f) => FEATURES.indexOf(f)) : Array.from({ length: frame.weights[l - 1].length }, (_, i) => i));
-  const frozen = new Set(frame.frozen.map((f) => f.join(':')));
-  const ns = 'http://www.w3.org/2000/svg';
+  const currentWeight = (l: number, out: number, inp: number) => state.frame?.weights[l]?.[out]?.[inp] ?? 0;
+  const currentBias = (l: number, out: number) => state.frame?.biases[l]?.[out] ?? 0;
+  const onActivate = (node: SVGElement, edit: () => void) => {
+    node.addEventListener('click', edit);
+    node.addEventListener('keydown', (e) => {
+      if ((e as KeyboardEvent).key === 'Enter') edit();
+    });
+  };
   for (let l = 0; l < frame.weights.length; l++) {
     const src = rowsOf(l);
     frame.weights[l].forEach((ws, out) => {
-      ws.forEach((w, inp) => {
+      ws.forEach((_w, inp) => {
         const [x1, y1] = nodePos(l, src[inp]);
         const [x2, y2] = nodePos(l + 1, out);
         const a = [x1 + NODE, y1 + NODE / 2];
         const b = [x2, y2 + NODE / 2];
         const mid = (a[0] + b[0]) / 2;
         const d = `M${a[0]},${a[1]} C${mid},${a[1]} ${mid},${b[1]} ${b[0]},${b[1]}`;
-        const path = document.createElementNS(ns, 'path');
+        const path = document.createElementNS(SVG_NS, 'path');
         path.setAttribute('d', d);
-        path.setAttribute('class', `link${state.playing ? ' moving' : ''}${frozen.has(`${l}:${out}:${inp}`) ? ' frozen' : ''}`);
-        path.setAttribute('stroke', cssColor(Math.max(-1, Math.min(1, w))));
-        path.setAttribute('stroke-width', String(1 + (9 * Math.min(5, Math.abs(w))) / 5));
-        path.style.strokeDashoffset = String(-frame.epoch / 3);
-        const hit = document.createElementNS(ns, 'path');
+        const hit = document.createElementNS(SVG_NS, 'path');
         hit.setAttribute('d', d);
         hit.setAttribute('class', 'link-hit');
         hit.setAttribute('tabindex', '0');
         hit.setAttribute('role', 'button');
-        hit.setAttribute('aria-label', `weight from ${l === 0 ? FEATURE_LABELS[active[inp]] : `neuron ${l}:${inp + 1}`} to ${l === frame.weights.length - 1 ? 'output' : `neuron ${l + 1}:${out + 1}`}: ${w.toPrecision(2)}; press Enter to edit`);
-        const title = document.createElementNS(ns, 'title');
-        title.textContent = `Weight is ${w.toPrecision(2)}`;
+        const title = document.createElementNS(SVG_NS, 'title');
         hit.append(title);
-        const edit = () => editValue(`Weight ${l}:${out}:${inp}`, w, (v) => client.send({ type: 'setWeight', layer: l, output: out, input: inp, value: v }));
-        hit.addEventListener('click', edit);
-        hit.addEventListener('keydown', (e) => {
-          if ((e as KeyboardEvent).key === 'Enter') edit();
-        });
+        onActivate(hit, () => editValue(`Weight ${l}:${out}:${inp}`, currentWeight(l, out, inp), (v) => client.send({ type: 'setWeight', layer: l, output: out, input: inp, value: v })));
         svg.append(path, hit);
+        linkViews.push({ l, out, inp, path, hit, title });
       });
       // The bias: a small square at the node's lower left, coloured by its value.
       const [x2, y2] = nodePos(l + 1, out);
-      const bias = frame.biases[l][out];
-      const rect = document.createElementNS(ns, 'rect');
+      const rect = document.createElementNS(SVG_NS, 'rect');
       rect.setAttribute('x', String(x2 - 6));
       rect.setAttribute('y', String(y2 + NODE - 6));
       rect.setAttribute('width', '6');
       rect.setAttribute('height', '6');
       rect.setAttribute('class', 'bias');
-      rect.setAttribute('fill', cssColor(Math.max(-1, Math.min(1, bias))));
       rect.setAttribute('tabindex', '0');
       rect.setAttribute('role', 'button');
-      rect.setAttribute('aria-label', `bias of neuron ${l + 1}:${out + 1}: ${bias.toPrecision(2)}; press Enter to edit`);
-      const title = document.createElementNS(ns, 'title');
-      title.textContent = `Bias is ${bias.toPrecision(2)}`;
+      const title = document.createElementNS(SVG_NS, 'title');
       rect.append(title);
-      const edit = () => editValue(`Bias ${l}:${out}`, bias, (v) => client.send({ type: 'setWeight', layer: l, output: out, input: -1, value: v }));
-      rect.addEventListener('click', edit);
-      rect.addEventListener('keydown', (e) => {
-        if ((e as KeyboardEvent).key === 'Enter') edit();
-      });
+      onActivate(rect, () => editValue(`Bias ${l}:${out}`, currentBias(l, out), (v) => client.send({ type: 'setWeight', layer: l, output: out, input: -1, value: v })));
       svg.append(rect);
+      biasViews.push({ l, out, rect, title });
     });
+  }
+}
+
+function drawLinks(): void {
+  const svg = document.getElementById('links') as SVGSVGElement | null;
+  const frame = state.frame;
+  if (!svg) return;
+  const s = state.spec;
+  if (!frame || frame.weights.length !== s.networkShape.length + 1) {
+    svg.replaceChildren();
+    linkShape = '';
+    return;
+  }
+  const active = activeFeatures(s);
+  const shape = JSON.stringify([active, frame.weights.map((w) => [w.length, w[0]?.length ?? 0])]);
+  if (shape !== linkShape || svg.childElementCount === 0) {
+    buildLinks(svg, frame);
+    linkShape = shape;
+  }
+  const frozen = new Set(frame.frozen.map((f) => f.join(':')));
+  const last = frame.weights.length - 1;
+  for (const v of linkViews) {
+    const w = frame.weights[v.l][v.out][v.inp];
+    v.path.setAttribute('class', `link${state.playing ? ' moving' : ''}${frozen.has(`${v.l}:${v.out}:${v.inp}`) ? ' frozen' : ''}`);
+    v.path.setAttribute('stroke', cssColor(Math.max(-1, Math.min(1, w))));
+    v.path.setAttribute('stroke-width', String(1 + (9 * Math.min(5, Math.abs(w))) / 5));
+    v.path.style.strokeDashoffset = String(-frame.epoch / 3);
+    const from = v.l === 0 ? FEATURE_LABELS[active[v.inp]] : `neuron ${v.l}:${v.inp + 1}`;
+    v.hit.setAttribute('aria-label', `weight from ${from} to ${v.l === last ? 'output' : `neuron ${v.l + 1}:${v.out + 1}`}: ${w.toPrecision(2)}; press Enter to edit`);
+    v.title.textContent = `Weight is ${w.toPrecision(2)}`;
+  }
+  for (const v of biasViews) {
+    const bias = frame.biases[v.l][v.out];
+    v.rect.setAttribute('fill', cssColor(Math.max(-1, Math.min(1, bias))));
+    v.rect.setAttribute('aria-label', `bias of neuron ${v.l + 1}:${v.out + 1}: ${bias.toPrecision(2)}; press Enter to edit`);
+    v.title.textContent = `Bias is ${bias.toPrecision(2)}`;
   }
 }
 

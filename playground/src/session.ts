@@ -16,7 +16,7 @@ export type Request =
   | { type: 'speed'; epochsPerSecond: number }
   | { type: 'reset' }
   | { type: 'regenerate' }
-  | { type: 'frame'; selected: string | null }
+  | { type: 'frame'; selected: string | null; run?: number; since?: number }
   | { type: 'setWeight'; layer: number; output: number; input: number; value: number }
   | { type: 'userPoints'; points: Point2D[] }
   | { type: 'export'; id: number }
@@ -25,7 +25,7 @@ export type Request =
   | { type: 'hash'; id: number };
 
 export type Reply =
-  | { type: 'frame'; snapshot: Snapshot; playing: boolean; spec: Spec; data: Split; backend: string; epochsPerSecond: number }
+  | { type: 'frame'; snapshot: Snapshot; run: number; playing: boolean; spec: Spec; data: Split; backend: string; epochsPerSecond: number }
   | { type: 'spec'; spec: Spec }
   | { type: 'done'; id: number; value?: unknown; error?: string }
   | { type: 'message'; text: string; level: 'info' | 'error' };
@@ -47,6 +47,8 @@ export class Session {
   private budgetStart = 0;
   private budgetEpochs = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
+  /** Bumped whenever the history starts over, so the page drops the records it holds. */
+  private run = 0;
 
   constructor(
     private readonly post: (reply: Reply) => void,
@@ -118,6 +120,7 @@ export class Session {
         this.playing = false;
         if (this.spec.mode === 'compat') this.newExperiment(); // the original draws new weights from its stream
         else this.experiment.restoreInitial();
+        this.run++;
         return;
       case 'regenerate': {
         // A new data seed; the trained weights meet the new data (the original's behaviour, kept in both modes).
@@ -130,15 +133,18 @@ export class Session {
         this.experiment.loadStateArrays(trained);
         this.experiment.epoch = epoch;
         this.experiment.history = history;
+        this.run++;
         this.post({ type: 'spec', spec: this.spec });
         return;
       }
       case 'frame': {
-        const snapshot = this.experiment.snapshot(req.selected);
+        // Only the history the page lacks travels, unless the run changed under it.
+        const snapshot = this.experiment.snapshot(req.selected, req.run === this.run ? (req.since ?? 0) : 0);
         if (snapshot.stopped !== null) this.playing = false;
         this.post({
           type: 'frame',
           snapshot,
+          run: this.run,
           playing: this.playing,
           spec: this.spec,
           data: this.data,
@@ -209,6 +215,7 @@ export class Session {
   private newExperiment(): void {
     this.experiment = new Experiment(this.spec, this.data, this.spec.mode === 'compat' ? this.stream : null);
     this.measuredRate = 0;
+    this.run++;
   }
 
   private schedule(): void {

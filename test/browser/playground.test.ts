@@ -152,7 +152,11 @@ describe('playground in Chromium', { skip }, () => {
       process.stdout.write(
         `# playground ${mode}: ${rate.toFixed(0)} epochs/s, longest task ${Math.max(0, ...long).toFixed(0)} ms, largest frame gap ${gap.toFixed(0)} ms\n`,
       );
-      assert.ok(Math.max(0, ...long) <= 100, `long tasks: ${long.join(', ')}`);
+      // The issue's bound, 50 ms, holds for the worker (the page only draws). The main-thread fallback trains in
+      // 8 ms slices; under this suite's load (another test file on the second core) a slice plus a frame has
+      // reached 52 ms, so its bound is 100 ms. Quiet, both modes show no long task at all (/tmp-free check:
+      // the PerformanceObserver below, 5 s of Play on spiral).
+      assert.ok(Math.max(0, ...long) <= (mode === 'worker' ? 50 : 100), `long tasks: ${long.join(', ')}`);
       // The spec asks for frame gaps under 100 ms; with the suite's other file running beside this one on a
       // 2-core machine, Chromium's frames stall up to ~120 ms (the worker trains on one core, the other test on the
       // other). Long tasks stay at 0 ms; the gap bound here is what holds under that load.
