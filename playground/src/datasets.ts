@@ -6,6 +6,8 @@
 // is what lets a compat link reproduce its data exactly. Moons, checkerboard
 // and the multi-class variants are new.
 import seedrandom from 'seedrandom';
+import { compileExpression, type Fn2 } from './expr.js';
+import type { Spec } from './spec.js';
 
 /** A point and its label: ±1 for two classes, the class index 0…k−1 for more, a value in [−1, 1] for regression. */
 export interface Point2D {
@@ -138,7 +140,7 @@ function gauss(n: number, noise: number, r: Random, classes: number): Point2D[] 
 
 function spiral(n: number, noise: number, r: Random, classes: number): Point2D[] {
   const points: Point2D[] = [];
-  const k = classes > 2 ? classes : 2;
+  const k = Math.max(classes, 2);
   const m = n / k;
   for (let c = 0; c < k; c++) {
     const delta = (2 * Math.PI * c) / k;
@@ -178,7 +180,7 @@ function checkerboard(n: number, noise: number, r: Random, classes: number): Poi
     const px = x + uniform(r, -3, 3) * noise;
     const py = y + uniform(r, -3, 3) * noise;
     const cell = Math.floor(px / 3) + Math.floor(py / 3);
-    const k = classes > 2 ? classes : 2;
+    const k = Math.max(classes, 2);
     const c = ((cell % k) + k) % k;
     points.push({ x, y, label: k === 2 ? (c === 0 ? 1 : -1) : c });
   }
@@ -224,6 +226,53 @@ function bumpLabel(x: number, y: number): number {
 
 const regressGauss = (n: number, noise: number, r: Random) => jitteredLabels(n, noise, r, bumpLabel);
 
+/**
+ * "y > f(x)": points uniform in [−5, 5]², labelled by which side of the curve
+ * y = f(x1) they fall on (at the noise-jittered position, as xor does). With
+ * k > 2 classes, k − 1 parallel copies of the curve cut the square into bands.
+ */
+export function boundaryPoints(f: Fn2, n: number, noise: number, r: Random, classes: number): Point2D[] {
+  const points: Point2D[] = [];
+  for (let i = 0; i < n; i++) {
+    const x = uniform(r, -5, 5);
+    const y = uniform(r, -5, 5);
+    const px = x + uniform(r, -5, 5) * noise;
+    const py = y + uniform(r, -5, 5) * noise;
+    const gap = py - f(px, 0);
+    if (classes > 2) {
+      let c = 0;
+      for (let j = 1; j < classes; j++) if (gap > -5 + (10 * j) / classes) c++;
+      points.push({ x, y, label: c });
+    } else points.push({ x, y, label: gap > 0 ? 1 : -1 });
+  }
+  return points;
+}
+
+/** 1-D targets over x1 ∈ [−6, 6], each in about [−1, 1]. */
+export const CURVES: Record<string, (x: number) => number> = {
+  sin: (x) => Math.sin(x),
+  abs: (x) => Math.abs(x) / 3 - 1,
+  step: (x) => (x < 0 ? -0.6 : 0.6),
+  cubic: (x) => (x / 5) ** 3 - 0.6 * (x / 5),
+};
+
+/**
+ * A curve's points: x1 uniform in [−6, 6], label f(x1) plus Gaussian noise of
+ * standard deviation noise (0–0.5); the y coordinate is 0. The noisy cubic
+ * keeps a floor of 0.05 so it is noisy even at noise 0.
+ */
+function curvePoints(name: string, n: number, noise: number, r: Random): Point2D[] {
+  const f = CURVES[name];
+  const sd = name === 'cubic' ? Math.max(0.05, noise) : noise;
+  const points: Point2D[] = [];
+  for (let i = 0; i < n; i++) {
+    const x = uniform(r, -6, 6);
+    const e = sd > 0 ? normal(r, 0, sd * sd) : 0;
+    points.push({ x, y: 0, label: f(x) + e });
+  }
+  return points;
+}
+
 export const GENERATORS: Record<string, Generator> = {
   circle,
   xor,
@@ -235,8 +284,8 @@ export const GENERATORS: Record<string, Generator> = {
   'reg-gauss': regressGauss,
 };
 
-/** 500 points to classify, 1,200 to regress (the original's counts). */
-export const NUM_SAMPLES = { classification: 500, regression: 1200 } as const;
+/** 500 points to classify, 1,200 to regress (the original's counts), 200 on a curve. */
+export const NUM_SAMPLES = { classification: 500, regression: 1200, curve: 200 } as const;
 
 export interface Split {
   train: Point2D[];
@@ -251,19 +300,38 @@ export interface Split {
  */
 export function generate(
   name: string,
-  problem: 'classification' | 'regression',
+  problem: 'classification' | 'regression' | 'curve',
   noisePercent: number,
   percTrain: number,
   seed: string,
   classes = 2,
+  boundary?: Fn2,
 ): Split & { random: Random } {
   const random = seededRandom(seed);
-  const generator = GENERATORS[name];
-  if (generator === undefined) throw new Error(`dataset: no generator named "${name}"`);
-  const points = generator(NUM_SAMPLES[problem], noisePercent / 100, random, classes);
+  const n = NUM_SAMPLES[problem];
+  const noise = noisePercent / 100;
+  let points: Point2D[];
+  if (problem === 'curve') {
+    if (!(name in CURVES)) throw new Error(`dataset: no curve named "${name}"`);
+    points = curvePoints(name, n, noise, random);
+  } else if (name === 'boundary') {
+    if (boundary === undefined) throw new Error('dataset: the boundary dataset needs its f(x)');
+    points = boundaryPoints(boundary, n, noise, random, classes);
+  } else {
+    const generator = GENERATORS[name];
+    if (generator === undefined) throw new Error(`dataset: no generator named "${name}"`);
+    points = generator(n, noise, random, classes);
+  }
   shuffle(points, random);
   const cut = Math.floor((points.length * percTrain) / 100);
   return { train: points.slice(0, cut), test: points.slice(cut), random };
+}
+
+/** The data a spec names (not user data): its dataset, noise, split and seed. */
+export function generateFor(s: Spec): Split & { random: Random } {
+  const name = s.problem === 'classification' ? s.dataset : s.problem === 'curve' ? s.curveDataset : s.regDataset;
+  const boundary = s.problem === 'classification' && s.dataset === 'boundary' ? compileExpression(s.boundary, { x1Only: true }).fn : undefined;
+  return generate(name, s.problem, s.noise, s.percTrainData, s.seed, s.problem === 'classification' ? s.classes : 2, boundary);
 }
 
 /** Split user points (already in order) the same way, shuffling with the data seed. */

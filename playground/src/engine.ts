@@ -2,11 +2,12 @@
 // neurite's public API. No DOM: it runs in the Web Worker, on the main thread
 // as a fallback, and in Node for the tests.
 import type { Point2D, Random, Split } from './datasets.js';
-import { FEATURE_FNS, GRID, gridX, gridY, TILE } from './grid.js';
-import { nn, optim, Generator, noGrad, type Tensor, tensor } from './neurite.js';
+import { compileExpression, type Expression, type Fn2 } from './expr.js';
+import { CURVE_SAMPLES, curveX, FEATURE_FNS, GRID, gridX, gridY, TILE } from './grid.js';
+import { Generator, nn, noGrad, optim, type Tensor, tensor } from './neurite.js';
 import { type ActivationName, activationOf, activeFeatures, type FeatureName, type Spec } from './spec.js';
 
-export { featureGrid, GRID, TILE } from './grid.js';
+export { CURVE_SAMPLES, curveX, featureGrid, GRID, TILE } from './grid.js';
 
 function activationLayer(name: ActivationName): nn.Module {
   switch (name) {
@@ -105,6 +106,17 @@ export interface Snapshot {
   historyFrom: number;
   /** Set when training stopped: why (NaN, early stopping, stopAt). */
   stopped: string | null;
+  /** 1-D regression: the fit over x1, and what each last-hidden-layer unit adds to it. */
+  curve: CurveView | null;
+}
+
+export interface CurveView {
+  /** The network's output at curveX(i). */
+  fit: Float32Array;
+  /** parts[j][i]: output weight j times unit j of the last hidden layer at curveX(i). */
+  parts: Float32Array[];
+  /** The output bias: fit = bias + Σ parts. */
+  bias: number;
 }
 
 const toNumber = (t: Tensor) => Number(t.item());
@@ -149,6 +161,9 @@ export class Experiment {
   readonly spec: Spec;
   readonly data: Split;
   readonly features: FeatureName[];
+  /** Custom input features (default mode), after the named ones. */
+  readonly custom: Expression[];
+  private readonly featureFns: Fn2[];
   readonly model: nn.Sequential;
   readonly layers: Layer[] = [];
   readonly dtype: 'float32' | 'float64';
@@ -183,12 +198,14 @@ export class Experiment {
     this.data = data;
     this.compatRandom = spec.mode === 'compat' ? compatRandom : null;
     this.features = activeFeatures(spec);
+    this.custom = spec.mode === 'default' ? spec.customFeatures.map((e) => compileExpression(e)) : [];
+    this.featureFns = [...this.features.map((n) => FEATURE_FNS[n]), ...this.custom.map((c) => c.fn)];
     // Compat works in float64 like the original's scalar code; the default mode in float32.
     this.dtype = spec.mode === 'compat' ? 'float64' : 'float32';
     this.outputs = spec.problem === 'classification' && spec.classes > 2 ? spec.classes : 1;
     this.order = new Generator(hashSeed(`order:${spec.initSeed}`));
 
-    const sizes = [this.features.length, ...spec.networkShape, this.outputs];
+    const sizes = [this.featureFns.length, ...spec.networkShape, this.outputs];
     const modules: nn.Module[] = [];
     for (let l = 1; l < sizes.length; l++) {
       const hidden = l < sizes.length - 1;
@@ -223,14 +240,18 @@ export class Experiment {
   }
 
   private featureMatrix(points: readonly Point2D[]): Tensor {
-    const f = this.features.map((n) => FEATURE_FNS[n]);
+    const f = this.featureFns;
     const data = this.dtype === 'float64' ? new Float64Array(points.length * f.length) : new Float32Array(points.length * f.length);
     for (let i = 0; i < points.length; i++) for (let k = 0; k < f.length; k++) data[i * f.length + k] = f[k](points[i].x, points[i].y);
     return tensor(data, { shape: [points.length, f.length] });
   }
 
   private targets(points: readonly Point2D[]): Tensor {
-    if (this.outputs > 1) return tensor(Int32Array.from(points, (p) => p.label), { shape: [points.length] });
+    if (this.outputs > 1)
+      return tensor(
+        Int32Array.from(points, (p) => p.label),
+        { shape: [points.length] },
+      );
     const data = this.dtype === 'float64' ? new Float64Array(points.length) : new Float32Array(points.length);
     const bce = this.spec.problem === 'classification' && this.spec.loss === 'bce';
     for (let i = 0; i < points.length; i++) data[i] = bce ? (points[i].label + 1) / 2 : points[i].label;
@@ -298,7 +319,8 @@ export class Experiment {
 
   /** Apply what changes without a reset: learning rate, schedule, optimizer, regularization, batch size. */
   setHyper(spec: Spec): void {
-    const rebuild = spec.optimizer !== this.hyper.optimizer || spec.momentum !== this.hyper.momentum || spec.beta1 !== this.hyper.beta1 || spec.beta2 !== this.hyper.beta2;
+    const rebuild =
+      spec.optimizer !== this.hyper.optimizer || spec.momentum !== this.hyper.momentum || spec.beta1 !== this.hyper.beta1 || spec.beta2 !== this.hyper.beta2;
     this.hyper = structuredClone(spec);
     if (rebuild && spec.mode === 'default') this.buildOptimizer();
     this.applyLr();
@@ -466,7 +488,7 @@ export class Experiment {
       const predicted: number[] = [];
       let score = 0;
       let sse = 0;
-      if (this.spec.problem === 'regression') {
+      if (this.spec.problem !== 'classification') {
         const mean = points.reduce((s, p) => s + p.label, 0) / points.length;
         let sst = 0;
         for (let i = 0; i < points.length; i++) {
@@ -499,7 +521,14 @@ export class Experiment {
   private record(): void {
     const tr = this.evaluate(this.trainX, this.trainY, this.data.train);
     const te = this.evaluate(this.testX, this.testY, this.data.test);
-    this.history.push({ epoch: this.epoch, trainLoss: tr.loss, testLoss: te.loss, trainScore: tr.score, testScore: te.score, lr: scheduledLr(this.hyper, this.epoch - 1) });
+    this.history.push({
+      epoch: this.epoch,
+      trainLoss: tr.loss,
+      testLoss: te.loss,
+      trainScore: tr.score,
+      testScore: te.score,
+      lr: scheduledLr(this.hyper, this.epoch - 1),
+    });
     if (!Number.isFinite(tr.loss) || this.firstNonFinite() !== null) {
       const where = this.firstNonFinite();
       this.stopped = `The ${where ?? 'loss'} became ${Number.isNaN(tr.loss) ? 'NaN' : 'infinite'} at epoch ${this.epoch}: training paused. Lower the learning rate (now ${this.hyper.learningRate}) or the regularization rate, then Reset.`;
@@ -522,7 +551,8 @@ export class Experiment {
     for (let l = 0; l < this.layers.length; l++) {
       for (const p of this.layers[l].linear.parameters()) {
         const d = p.data;
-        for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) return `${this.layerName(l)}'s ${p === this.layers[l].linear.weight ? 'weights' : 'biases'}`;
+        for (let i = 0; i < d.length; i++)
+          if (!Number.isFinite(d[i])) return `${this.layerName(l)}'s ${p === this.layers[l].linear.weight ? 'weights' : 'biases'}`;
       }
     }
     return null;
@@ -575,7 +605,7 @@ export class Experiment {
 
   /** The output in [−1, 1] for a raw output value: what the heatmap colours. */
   private display(v: number): number {
-    if (this.spec.problem === 'regression') return Math.max(-1, Math.min(1, v));
+    if (this.spec.problem !== 'classification') return Math.max(-1, Math.min(1, v));
     if (this.spec.loss === 'bce') return Math.tanh(v / 2); // 2σ(v) − 1
     return Math.max(-1, Math.min(1, v));
   }
@@ -661,7 +691,33 @@ export class Experiment {
       history: this.history.slice(from),
       historyFrom: from,
       stopped: this.stopped,
+      curve: this.spec.problem === 'curve' ? this.curveView() : null,
     };
+  }
+
+  /** The 1-D fit and each last-hidden-layer unit's share of it (eval mode). */
+  curveView(): CurveView {
+    return noGrad(() => {
+      this.model.eval();
+      let h = this.featureMatrix(Array.from({ length: CURVE_SAMPLES }, (_, i) => ({ x: curveX(i), y: 0, label: 0 })));
+      for (const layer of this.layers.slice(0, -1)) {
+        h = layer.linear.forward(h);
+        if (layer.norm) h = layer.norm.forward(h);
+        h = layer.activation.forward(h) as Tensor;
+      }
+      const out = this.layers[this.layers.length - 1];
+      const fit = Float32Array.from(out.activation.forward(out.linear.forward(h)).data as Float32Array);
+      this.model.train();
+      const units = out.linear.inFeatures;
+      const w = out.linear.weight.data;
+      const hidden = h.data;
+      const parts = Array.from({ length: units }, (_, j) => {
+        const p = new Float32Array(CURVE_SAMPLES);
+        for (let i = 0; i < CURVE_SAMPLES; i++) p[i] = w[j] * hidden[i * units + j];
+        return p;
+      });
+      return { fit, parts, bias: Number(out.linear.bias?.data[0] ?? 0) };
+    });
   }
 
   /** Hidden units whose output is ≤ 0 on every training point (dead ReLUs and their kin). */
@@ -710,7 +766,8 @@ export class Experiment {
   setWeight(layer: number, output: number, input: number, value: number): void {
     if (!Number.isFinite(value)) throw new RangeError(`weight: ${value} is not a finite number`);
     const lin = this.layers[layer]?.linear;
-    if (!lin || output < 0 || output >= lin.outFeatures || input < -1 || input >= lin.inFeatures) throw new RangeError(`weight: no link ${layer}:${output}:${input}`);
+    if (!lin || output < 0 || output >= lin.outFeatures || input < -1 || input >= lin.inFeatures)
+      throw new RangeError(`weight: no link ${layer}:${output}:${input}`);
     if (input === -1) (lin.bias as Tensor).data[output] = value;
     else lin.weight.data[output * lin.inFeatures + input] = value;
   }
@@ -758,10 +815,10 @@ function reduce(a: Float32Array, units: number, unit: number, map: (v: number) =
 }
 
 /** A TypeScript program that rebuilds and retrains this experiment with neurite. */
-export function typescriptSnippet(spec: Spec, features: readonly FeatureName[]): string {
+export function typescriptSnippet(spec: Spec, features: readonly FeatureName[], custom: readonly Expression[] = []): string {
   const classes = spec.problem === 'classification' && spec.classes > 2 ? spec.classes : 1;
   const layerLines: string[] = [];
-  let inF = features.length;
+  let inF = features.length + custom.length;
   spec.networkShape.forEach((units, l) => {
     layerLines.push(`  new nn.Linear(${inF}, ${units}),`);
     if (spec.batchNorm[l]) layerLines.push(`  new nn.BatchNorm1d(${units}),`);
@@ -771,7 +828,7 @@ export function typescriptSnippet(spec: Spec, features: readonly FeatureName[]):
   });
   layerLines.push(`  new nn.Linear(${inF}, ${classes}),`);
   const loss =
-    classes > 1 ? "'crossEntropy'" : spec.problem === 'regression' || spec.loss === 'mse' ? "'mse'" : spec.loss === 'bce' ? "'bceWithLogits'" : "'hinge'";
+    classes > 1 ? "'crossEntropy'" : spec.problem !== 'classification' || spec.loss === 'mse' ? "'mse'" : spec.loss === 'bce' ? "'bceWithLogits'" : "'hinge'";
   const featureExpr: Record<FeatureName, string> = {
     x: 'x1',
     y: 'x2',
@@ -784,9 +841,9 @@ export function typescriptSnippet(spec: Spec, features: readonly FeatureName[]):
   return [
     "import { nn, optim, tensor } from 'neurite';",
     '',
-    `// Made by the neurite playground: ${spec.problem}, ${spec.problem === 'classification' ? spec.dataset : spec.regDataset} data.`,
+    `// Made by the neurite playground: ${spec.problem}, ${spec.problem === 'classification' ? (spec.dataset === 'boundary' ? `y > ${spec.boundary}` : spec.dataset) : spec.problem === 'curve' ? spec.curveDataset : spec.regDataset} data.`,
     `// points: [x1, x2, label] rows (the playground's "Download data" CSV has them).`,
-    `const features = (x1: number, x2: number) => [${features.map((f) => featureExpr[f]).join(', ')}];`,
+    `const features = (x1: number, x2: number) => [${[...features.map((f) => featureExpr[f]), ...custom.map((c) => c.typescript)].join(', ')}];`,
     'const model = new nn.Sequential(',
     ...layerLines,
     ');',
@@ -794,7 +851,7 @@ export function typescriptSnippet(spec: Spec, features: readonly FeatureName[]):
     'export function train(points: [number, number, number][], epochs = 100) {',
     '  const x = tensor(points.map(([a, b]) => features(a, b)));',
     classes > 1
-      ? "  const y = tensor(Int32Array.from(points, (p) => p[2]), { shape: [points.length] });"
+      ? '  const y = tensor(Int32Array.from(points, (p) => p[2]), { shape: [points.length] });'
       : spec.problem === 'classification' && spec.loss === 'bce'
         ? '  const y = tensor(points.map((p) => [(p[2] + 1) / 2]));'
         : '  const y = tensor(points.map((p) => [p[2]]));',

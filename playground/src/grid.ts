@@ -8,6 +8,10 @@ export const GRID = 100;
 /** Per-neuron tiles are the grid block-averaged down to this. */
 export const TILE = 20;
 
+/** Samples across x1 ∈ [−6, 6] for the 1-D (curve) view. */
+export const CURVE_SAMPLES = 241;
+export const curveX = (i: number) => -6 + (12 * i) / (CURVE_SAMPLES - 1);
+
 export const gridX = (i: number) => -6 + (12 * i) / (GRID - 1);
 export const gridY = (j: number) => 6 - (12 * j) / (GRID - 1);
 

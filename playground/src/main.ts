@@ -3,24 +3,28 @@
 // side only draws the latest snapshot and sends what the user changes.
 import uPlot from 'uplot';
 import { type Client, createClient, newId } from './client.js';
-import { generate, parsePointsCsv, type Point2D, pointsToCsv, type Split } from './datasets.js';
+import { generate, type Point2D, parsePointsCsv, pointsToCsv, type Split } from './datasets.js';
 import type { EpochRecord, Snapshot } from './engine.js';
-import { featureGrid, GRID, TILE } from './grid.js';
-import { CLASS_COLORS, cssColor, paintMap, paintPoints, paintThumbnail } from './render.js';
+import { tryCompile } from './expr.js';
+import { CURVE_SAMPLES, featureGrid, GRID, TILE } from './grid.js';
+import { CLASS_COLORS, cssColor, paintCurve, paintMap, paintPoints, paintThumbnail } from './render.js';
 import type { Reply } from './session.js';
 import {
   ACTIVATIONS,
   activationOf,
   activeFeatures,
   CLASSIFY_DATASETS,
+  CURVE_DATASETS,
   FEATURES,
   type FeatureName,
   INITS,
   LEARNING_RATES,
   LOSSES,
   limitsOf,
+  MAX_CUSTOM_FEATURES,
   needsReset,
   OPTIMIZERS,
+  PROBLEMS,
   parseHash,
   REGRESS_DATASETS,
   REGULARIZATION_RATES,
@@ -28,6 +32,7 @@ import {
   SCHEDULES,
   type Spec,
   serializeHash,
+  X1_FEATURES,
 } from './spec.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -56,6 +61,8 @@ interface State {
   addClass: number | null;
   shapes: boolean;
   logY: boolean;
+  /** 1-D view: draw each last-hidden-layer unit's contribution. */
+  parts: boolean;
 }
 
 const params = new URLSearchParams(location.search);
@@ -75,6 +82,7 @@ const state: State = {
   addClass: null,
   shapes: false,
   logY: false,
+  parts: true,
 };
 if (state.spec.seed === '') state.spec.seed = Math.random().toFixed(5);
 if (state.spec.initSeed === '') state.spec.initSeed = String(Math.floor(Math.random() * 1e6));
@@ -241,7 +249,14 @@ function loop(): void {
 }
 
 // ---------------------------------------------------------------- controls
-function select(id: string, label: string, options: readonly (string | number)[], value: string | number, onChange: (v: string) => void, names?: (v: string | number) => string): HTMLElement {
+function select(
+  id: string,
+  label: string,
+  options: readonly (string | number)[],
+  value: string | number,
+  onChange: (v: string) => void,
+  names?: (v: string | number) => string,
+): HTMLElement {
   const wrap = el('label', { class: `control ui-${id}` });
   wrap.append(el('span', {}, label));
   const s = el('select', { id, 'aria-label': label });
@@ -255,7 +270,16 @@ function select(id: string, label: string, options: readonly (string | number)[]
   return wrap;
 }
 
-function slider(id: string, label: string, min: number, max: number, stepSize: number, value: number, onChange: (v: number) => void, fmt = (v: number) => String(v)): HTMLElement {
+function slider(
+  id: string,
+  label: string,
+  min: number,
+  max: number,
+  stepSize: number,
+  value: number,
+  onChange: (v: number) => void,
+  fmt = (v: number) => String(v),
+): HTMLElement {
   const wrap = el('label', { class: `control ui-${id}` });
   const out = el('output', { for: id }, fmt(value));
   wrap.append(el('span', {}, `${label}: `), out);
@@ -283,40 +307,130 @@ function buildControls(): void {
   const compat = s.mode === 'compat';
   const top = $('hyper');
   top.replaceChildren(
-    select('mode', 'Mode', ['default', 'compat'], s.mode, (v) => setSpec({ ...parseHash(v === 'compat' ? 'mode=compat' : 'mode=default').spec, seed: s.seed, initSeed: s.initSeed, dataset: s.dataset === 'user' ? 'circle' : s.dataset })),
+    select('mode', 'Mode', ['default', 'compat'], s.mode, (v) =>
+      setSpec({
+        ...parseHash(v === 'compat' ? 'mode=compat' : 'mode=default').spec,
+        seed: s.seed,
+        initSeed: s.initSeed,
+        dataset: s.dataset === 'user' ? 'circle' : s.dataset,
+      }),
+    ),
     select('learningRate', 'Learning rate', LEARNING_RATES, s.learningRate, (v) => setSpec({ learningRate: Number(v) })),
-    select('activation', 'Activation', compat ? ACTIVATIONS.slice(0, 4) : ACTIVATIONS, s.activation, (v) => setSpec({ activation: v as Spec['activation'] }), (v) => (v === 'linear' ? 'Linear' : String(v))),
+    select(
+      'activation',
+      'Activation',
+      compat ? ACTIVATIONS.slice(0, 4) : ACTIVATIONS,
+      s.activation,
+      (v) => setSpec({ activation: v as Spec['activation'] }),
+      (v) => (v === 'linear' ? 'Linear' : String(v)),
+    ),
     select('regularization', 'Regularization', REGULARIZATIONS, s.regularization, (v) => setSpec({ regularization: v as Spec['regularization'] })),
     select('regularizationRate', 'Regularization rate', REGULARIZATION_RATES, s.regularizationRate, (v) => setSpec({ regularizationRate: Number(v) })),
-    select('problem', 'Problem type', ['classification', 'regression'], s.problem, (v) => setSpec({ problem: v as Spec['problem'], seed: Math.random().toFixed(5) })),
+    select(
+      'problem',
+      'Problem type',
+      compat ? PROBLEMS.slice(0, 2) : PROBLEMS,
+      s.problem,
+      (v) => setSpec(problemChange(v as Spec['problem'])),
+      (v) => (v === 'curve' ? '1-D regression (curve)' : String(v)),
+    ),
   );
   if (!compat) {
     top.append(
-      select('loss', 'Loss', LOSSES, s.loss, (v) => setSpec({ loss: v as Spec['loss'] }), (v) => ({ bce: 'Cross-entropy', mse: 'MSE (½(o−t)²)', hinge: 'Hinge' })[v as string] ?? String(v)),
+      ...(s.problem === 'classification'
+        ? [
+            select(
+              'loss',
+              'Loss',
+              LOSSES,
+              s.loss,
+              (v) => setSpec({ loss: v as Spec['loss'] }),
+              (v) => ({ bce: 'Cross-entropy', mse: 'MSE (½(o−t)²)', hinge: 'Hinge' })[v as string] ?? String(v),
+            ),
+            select('classes', 'Classes', [2, 3, 4, 5], s.classes, (v) => setSpec({ classes: Number(v) })),
+          ]
+        : []),
       select('optimizer', 'Optimizer', OPTIMIZERS, s.optimizer, (v) => setSpec({ optimizer: v as Spec['optimizer'] })),
-      select('init', 'Initializer', INITS, s.init, (v) => setSpec({ init: v as Spec['init'] }), (v) => (v === 'uniform' ? 'U(±0.5) (original)' : String(v))),
+      select(
+        'init',
+        'Initializer',
+        INITS,
+        s.init,
+        (v) => setSpec({ init: v as Spec['init'] }),
+        (v) => (v === 'uniform' ? 'U(±0.5) (original)' : String(v)),
+      ),
       select('schedule', 'LR schedule', SCHEDULES, s.schedule, (v) => setSpec({ schedule: v as Spec['schedule'] })),
-      select('classes', 'Classes', [2, 3, 4, 5], s.classes, (v) => setSpec({ classes: Number(v) })),
-      slider('patience', 'Early stopping (epochs)', 0, 200, 10, s.patience, (v) => setSpec({ patience: v }), (v) => (v === 0 ? 'off' : String(v))),
-      slider('stopAt', 'Stop at epoch', 0, 2000, 50, s.stopAt, (v) => setSpec({ stopAt: v }), (v) => (v === 0 ? 'never' : String(v))),
+      slider(
+        'patience',
+        'Early stopping (epochs)',
+        0,
+        200,
+        10,
+        s.patience,
+        (v) => setSpec({ patience: v }),
+        (v) => (v === 0 ? 'off' : String(v)),
+      ),
+      slider(
+        'stopAt',
+        'Stop at epoch',
+        0,
+        2000,
+        50,
+        s.stopAt,
+        (v) => setSpec({ stopAt: v }),
+        (v) => (v === 0 ? 'never' : String(v)),
+      ),
     );
   }
 
   const data = $('data');
-  const names = s.problem === 'classification' ? CLASSIFY_DATASETS : REGRESS_DATASETS;
+  const names: readonly string[] = s.problem === 'classification' ? CLASSIFY_DATASETS : s.problem === 'curve' ? CURVE_DATASETS : REGRESS_DATASETS;
   const thumbs = el('div', { class: 'thumbs', role: 'radiogroup', 'aria-label': 'Dataset' });
-  const current = s.problem === 'classification' ? s.dataset : s.regDataset;
+  const current = s.problem === 'classification' ? s.dataset : s.problem === 'curve' ? s.curveDataset : s.regDataset;
+  const boundaryFn = tryCompile(s.boundary, { x1Only: true });
   for (const name of names) {
     if (name === 'user' && state.userPoints.length === 0) continue;
-    if (compat && ['moons', 'checkerboard'].includes(name)) continue;
-    const b = el('button', { class: `thumb${name === current ? ' selected' : ''}`, 'data-dataset': name, role: 'radio', 'aria-checked': String(name === current), 'aria-label': `dataset ${name}`, title: name });
+    if (compat && ['moons', 'checkerboard', 'boundary'].includes(name)) continue;
+    const b = el('button', {
+      class: `thumb${name === current ? ' selected' : ''}`,
+      'data-dataset': name,
+      role: 'radio',
+      'aria-checked': String(name === current),
+      'aria-label': `dataset ${name}`,
+      title: name,
+    });
     const c = el('canvas');
-    if (name !== 'user') {
-      const g = generate(name, s.problem, 0, 100, 'thumbnail', s.problem === 'classification' ? s.classes : 2);
+    if (name === 'user') paintThumbnail(c, state.userPoints, s.classes > 2);
+    else if (s.problem === 'curve') {
+      // A curve's thumbnail: its points with the label as height.
+      const g = generate(name, 'curve', 0, 100, 'thumbnail');
+      paintThumbnail(
+        c,
+        g.train.map((p) => ({ x: p.x, y: p.label * 4, label: p.label })),
+        false,
+      );
+    } else if (name !== 'boundary' || typeof boundaryFn !== 'string') {
+      const g = generate(
+        name,
+        s.problem,
+        0,
+        100,
+        'thumbnail',
+        s.problem === 'classification' ? s.classes : 2,
+        typeof boundaryFn === 'string' ? undefined : boundaryFn.fn,
+      );
       paintThumbnail(c, g.train.slice(0, 200), s.classes > 2 && s.problem === 'classification');
-    } else paintThumbnail(c, state.userPoints, s.classes > 2);
+    }
     b.append(c);
-    b.onclick = () => setSpec(s.problem === 'classification' ? { dataset: name as Spec['dataset'], seed: Math.random().toFixed(5) } : { regDataset: name as Spec['regDataset'], seed: Math.random().toFixed(5) });
+    const seed = Math.random().toFixed(5);
+    b.onclick = () =>
+      setSpec(
+        s.problem === 'classification'
+          ? { dataset: name as Spec['dataset'], seed }
+          : s.problem === 'curve'
+            ? { curveDataset: name as Spec['curveDataset'], seed }
+            : { regDataset: name as Spec['regDataset'], seed },
+      );
     thumbs.append(b);
   }
   const regen = el('button', { id: 'regenerate', class: 'ui-regenerate' }, 'Regenerate');
@@ -346,17 +460,41 @@ function buildControls(): void {
       state.addClass = v === 'off' ? null : Number(v.slice(6));
     },
   );
+  // "y > f(x)": the curve that splits the classes, typed as an expression of x1.
+  const boundaryForm = el('form', { class: 'boundary ui-boundary' });
+  const boundaryInput = el('input', {
+    id: 'boundary',
+    type: 'text',
+    value: s.boundary,
+    'aria-label': 'the boundary f(x1) of the y > f(x) dataset',
+    size: '14',
+  });
+  boundaryForm.append(el('span', {}, 'y > '), boundaryInput, el('button', { type: 'submit', id: 'boundary-apply' }, 'Use'));
+  boundaryForm.onsubmit = (e) => {
+    e.preventDefault();
+    const c = tryCompile(boundaryInput.value, { x1Only: true });
+    if (typeof c === 'string') message(`Boundary ${c}. The data is kept.`, 'error');
+    else setSpec({ boundary: c.source, dataset: 'boundary', seed: Math.random().toFixed(5) });
+  };
+  const ownData = s.problem !== 'curve';
   data.replaceChildren(
     el('h2', {}, 'Data'),
     thumbs,
-    slider('percTrainData', 'Ratio of training to test data', 10, 90, 10, s.percTrainData, (v) => setSpec({ percTrainData: v, seed: Math.random().toFixed(5) }), (v) => `${v}%`),
+    ...(s.problem === 'classification' && !compat ? [boundaryForm] : []),
+    slider(
+      'percTrainData',
+      'Ratio of training to test data',
+      10,
+      90,
+      10,
+      s.percTrainData,
+      (v) => setSpec({ percTrainData: v, seed: Math.random().toFixed(5) }),
+      (v) => `${v}%`,
+    ),
     slider('noise', 'Noise', 0, 50, 5, Math.min(50, s.noise), (v) => setSpec({ noise: v, seed: Math.random().toFixed(5) })),
     slider('batchSize', 'Batch size', 1, lim.batch, 1, s.batchSize, (v) => setSpec({ batchSize: v })),
     regen,
-    el('h3', {}, 'Your data'),
-    upload,
-    paste,
-    usePaste,
+    ...(ownData ? [el('h3', {}, 'Your data'), upload, paste, usePaste] : []),
     download,
     ...(s.problem === 'classification' && !compat ? [addMode] : []),
   );
@@ -377,6 +515,14 @@ function buildControls(): void {
       state.shapes = v;
       render();
     }),
+    ...(s.problem === 'curve'
+      ? [
+          checkbox('parts', "Each unit's share of the curve", state.parts, (v) => {
+            state.parts = v;
+            render();
+          }),
+        ]
+      : []),
     checkbox('logY', 'Log-scale loss', state.logY, (v) => {
       state.logY = v;
       resetChart();
@@ -390,7 +536,20 @@ function buildControls(): void {
   document.body.classList.toggle('hide-text', s.hideText);
 }
 
+/** Switching the problem type: a new data seed, and a curve keeps only the features of x1. */
+function problemChange(problem: Spec['problem']): Partial<Spec> {
+  const change: Partial<Spec> = { problem, seed: Math.random().toFixed(5) };
+  if (problem === 'curve') {
+    const features = { ...state.spec.features };
+    for (const f of FEATURES) if (!(X1_FEATURES as readonly string[]).includes(f)) features[f] = false;
+    if (!X1_FEATURES.some((f) => features[f])) features.x = true;
+    change.features = features;
+  } else if (state.spec.problem === 'curve' && !state.spec.features.y) change.features = { ...state.spec.features, y: true };
+  return change;
+}
+
 function loadCsv(text: string, source: string): void {
+  if (state.spec.problem === 'curve') return;
   const r = parsePointsCsv(text, state.spec.problem);
   if (r.error !== undefined) {
     message(`CSV (${source}): ${r.error}. The current data is kept.`, 'error');
@@ -429,8 +588,9 @@ function buildNetwork(): void {
   const compat = s.mode === 'compat';
   const host = $('network');
   nodeCanvases.clear();
-  const layerSizes = [FEATURES.length, ...s.networkShape, s.problem === 'classification' && s.classes > 2 ? s.classes : 1];
-  const height = 150 + Math.max(...layerSizes) * ROW;
+  const custom = compat ? [] : s.customFeatures;
+  const layerSizes = [FEATURES.length + custom.length, ...s.networkShape, s.problem === 'classification' && s.classes > 2 ? s.classes : 1];
+  const height = 150 + (Math.max(...layerSizes) + (compat ? 0 : 1)) * ROW;
   const width = 70 + (layerSizes.length - 1) * COL + NODE + 40;
   const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
   svg.setAttribute('id', 'links');
@@ -442,6 +602,7 @@ function buildNetwork(): void {
   // Input features: every one shown; inactive ones faded. Click toggles.
   FEATURES.forEach((f, row) => {
     const [x, y] = nodePos(0, row);
+    const usesX2 = s.problem === 'curve' && !(X1_FEATURES as readonly string[]).includes(f);
     const b = el('button', {
       class: `node feature${s.features[f] ? ' on' : ''} ui-${f}`,
       style: `left:${x}px;top:${y}px`,
@@ -457,9 +618,13 @@ function buildNetwork(): void {
     for (let i = 0; i < m.length; i++) scaled[i] = m[i] / max;
     paintMap(c, reduceTo(scaled, TILE), TILE, false);
     b.append(c);
+    if (usesX2) {
+      b.disabled = true;
+      b.title = `${FEATURE_LABELS[f]} depends on x2, which a 1-D curve does not have`;
+    }
     b.onclick = () => {
       const features = { ...s.features, [f]: !s.features[f] };
-      if (!FEATURES.some((k) => features[k])) {
+      if (!FEATURES.some((k) => features[k]) && custom.length === 0) {
         message('At least one input feature must stay on.', 'warn');
         return;
       }
@@ -467,6 +632,47 @@ function buildNetwork(): void {
     };
     box.append(b, el('div', { class: 'label', style: `left:${x - 62}px;top:${y + 7}px` }, FEATURE_LABELS[f]));
   });
+  // Custom features: one row each under the seven, removable; then a field to add one.
+  custom.forEach((text, k) => {
+    const [x, y] = nodePos(0, FEATURES.length + k);
+    const b = el('button', {
+      class: 'node feature on custom',
+      style: `left:${x}px;top:${y}px`,
+      'data-custom': String(k),
+      'aria-label': `custom feature ${text}: click to remove`,
+      title: `${text}: click to remove`,
+    });
+    const c = el('canvas');
+    const compiled = tryCompile(text);
+    if (typeof compiled !== 'string') paintMap(c, reduceTo(expressionGrid(compiled.fn), TILE), TILE, false);
+    b.append(c);
+    b.onclick = () => setSpec({ customFeatures: s.customFeatures.filter((_, i) => i !== k) });
+    box.append(b, el('div', { class: 'label custom-label', style: `left:${x - 62}px;top:${y + 7}px`, title: text }, text));
+  });
+  if (!compat && custom.length < MAX_CUSTOM_FEATURES) {
+    const [x, y] = nodePos(0, FEATURES.length + custom.length);
+    const form = el('form', { class: 'add-feature', style: `left:${x - 62}px;top:${y + 4}px` });
+    const input = el('input', {
+      id: 'custom-feature',
+      type: 'text',
+      placeholder: 'x1*x2^2',
+      'aria-label': 'a custom input feature: an expression of x1 and x2',
+      size: '9',
+    });
+    const add = el('button', { id: 'add-feature', type: 'submit', 'aria-label': 'add the custom feature' }, '+');
+    form.onsubmit = (e) => {
+      e.preventDefault();
+      const compiled = tryCompile(input.value);
+      if (typeof compiled === 'string') {
+        message(`Custom feature ${compiled}. Nothing was added.`, 'error');
+        return;
+      }
+      if (s.problem === 'curve' && /x2|\by\b/.test(compiled.source)) message('A 1-D curve has no x2: in this feature x2 is 0.', 'warn');
+      setSpec({ customFeatures: [...s.customFeatures, compiled.source] });
+    };
+    form.append(input, add);
+    box.append(form);
+  }
 
   // Hidden and output layers.
   for (let l = 1; l < layerSizes.length; l++) {
@@ -567,6 +773,20 @@ function buildNetwork(): void {
   drawLinks();
 }
 
+/** An expression over the grid, scaled into [−1, 1] (non-finite values drawn as 0). */
+function expressionGrid(fn: (x1: number, x2: number) => number): Float32Array {
+  const m = new Float32Array(GRID * GRID);
+  let max = 0;
+  for (let j = 0; j < GRID; j++)
+    for (let i = 0; i < GRID; i++) {
+      const v = fn(-6 + (12 * i) / (GRID - 1), 6 - (12 * j) / (GRID - 1));
+      m[j * GRID + i] = Number.isFinite(v) ? v : 0;
+      max = Math.max(max, Math.abs(m[j * GRID + i]));
+    }
+  if (max > 0) for (let i = 0; i < m.length; i++) m[i] /= max;
+  return m;
+}
+
 function reduceTo(m: Float32Array, size: number): Float32Array {
   const f = GRID / size;
   const out = new Float32Array(size * size);
@@ -602,7 +822,11 @@ function buildLinks(svg: SVGSVGElement, frame: Snapshot): void {
   biasViews = [];
   const s = state.spec;
   const active = activeFeatures(s);
-  const rowsOf = (l: number) => (l === 0 ? active.map((f) => FEATURES.indexOf(f)) : Array.from({ length: frame.weights[l - 1].length }, (_, i) => i));
+  const custom = s.mode === 'compat' ? [] : s.customFeatures;
+  const rowsOf = (l: number) =>
+    l === 0
+      ? [...active.map((f) => FEATURES.indexOf(f)), ...custom.map((_, k) => FEATURES.length + k)]
+      : Array.from({ length: frame.weights[l - 1].length }, (_, i) => i);
   const currentWeight = (l: number, out: number, inp: number) => state.frame?.weights[l]?.[out]?.[inp] ?? 0;
   const currentBias = (l: number, out: number) => state.frame?.biases[l]?.[out] ?? 0;
   const onActivate = (node: SVGElement, edit: () => void) => {
@@ -630,7 +854,11 @@ function buildLinks(svg: SVGSVGElement, frame: Snapshot): void {
         hit.setAttribute('role', 'button');
         const title = document.createElementNS(SVG_NS, 'title');
         hit.append(title);
-        onActivate(hit, () => editValue(`Weight ${l}:${out}:${inp}`, currentWeight(l, out, inp), (v) => client.send({ type: 'setWeight', layer: l, output: out, input: inp, value: v })));
+        onActivate(hit, () =>
+          editValue(`Weight ${l}:${out}:${inp}`, currentWeight(l, out, inp), (v) =>
+            client.send({ type: 'setWeight', layer: l, output: out, input: inp, value: v }),
+          ),
+        );
         svg.append(path, hit);
         linkViews.push({ l, out, inp, path, hit, title });
       });
@@ -646,7 +874,9 @@ function buildLinks(svg: SVGSVGElement, frame: Snapshot): void {
       rect.setAttribute('role', 'button');
       const title = document.createElementNS(SVG_NS, 'title');
       rect.append(title);
-      onActivate(rect, () => editValue(`Bias ${l}:${out}`, currentBias(l, out), (v) => client.send({ type: 'setWeight', layer: l, output: out, input: -1, value: v })));
+      onActivate(rect, () =>
+        editValue(`Bias ${l}:${out}`, currentBias(l, out), (v) => client.send({ type: 'setWeight', layer: l, output: out, input: -1, value: v })),
+      );
       svg.append(rect);
       biasViews.push({ l, out, rect, title });
     });
@@ -664,7 +894,8 @@ function drawLinks(): void {
     return;
   }
   const active = activeFeatures(s);
-  const shape = JSON.stringify([active, frame.weights.map((w) => [w.length, w[0]?.length ?? 0])]);
+  const inputNames = [...active.map((f) => FEATURE_LABELS[f]), ...(s.mode === 'compat' ? [] : s.customFeatures)];
+  const shape = JSON.stringify([inputNames, frame.weights.map((w) => [w.length, w[0]?.length ?? 0])]);
   if (shape !== linkShape || svg.childElementCount === 0) {
     buildLinks(svg, frame);
     linkShape = shape;
@@ -677,8 +908,11 @@ function drawLinks(): void {
     v.path.setAttribute('stroke', cssColor(Math.max(-1, Math.min(1, w))));
     v.path.setAttribute('stroke-width', String(1 + (9 * Math.min(5, Math.abs(w))) / 5));
     v.path.style.strokeDashoffset = String(-frame.epoch / 3);
-    const from = v.l === 0 ? FEATURE_LABELS[active[v.inp]] : `neuron ${v.l}:${v.inp + 1}`;
-    v.hit.setAttribute('aria-label', `weight from ${from} to ${v.l === last ? 'output' : `neuron ${v.l + 1}:${v.out + 1}`}: ${w.toPrecision(2)}; press Enter to edit`);
+    const from = v.l === 0 ? inputNames[v.inp] : `neuron ${v.l}:${v.inp + 1}`;
+    v.hit.setAttribute(
+      'aria-label',
+      `weight from ${from} to ${v.l === last ? 'output' : `neuron ${v.l + 1}:${v.out + 1}`}: ${w.toPrecision(2)}; press Enter to edit`,
+    );
     v.title.textContent = `Weight is ${w.toPrecision(2)}`;
   }
   for (const v of biasViews) {
@@ -723,7 +957,8 @@ function showNeuronInfo(id: string): void {
   const last = l === s.networkShape.length;
   const act = last ? (s.problem === 'classification' && s.loss === 'mse' && s.classes <= 2 ? 'tanh' : 'identity') : activationOf(s, l);
   const w = f.weights[l]?.[u] ?? [];
-  const terms = w.map((v, i) => `${v.toFixed(2)}·${l === 0 ? FEATURE_LABELS[activeFeatures(s)[i]] : `h${l}${i + 1}`}`).join(' + ');
+  const inputs = [...activeFeatures(s).map((n) => FEATURE_LABELS[n]), ...(s.mode === 'compat' ? [] : s.customFeatures.map((c) => `(${c})`))];
+  const terms = w.map((v, i) => `${v.toFixed(2)}·${l === 0 ? inputs[i] : `h${l}${i + 1}`}`).join(' + ');
   $('neuron-info').textContent = `${last ? 'output' : `h${l + 1}${u + 1}`} = ${act}(${terms} + ${(f.biases[l]?.[u] ?? 0).toFixed(2)})`;
 }
 
@@ -739,7 +974,12 @@ function drawChart(): void {
   // Decimation: at most ~1,000 points drawn, the newest always included.
   const stride = Math.max(1, Math.ceil(h.length / 1000));
   const rows = h.filter((_, i) => i % stride === 0 || i === h.length - 1);
-  const data: uPlot.AlignedData = [rows.map((r) => r.epoch), rows.map((r) => Math.max(1e-6, r.trainLoss)), rows.map((r) => Math.max(1e-6, r.testLoss)), rows.map((r) => r.lr)];
+  const data: uPlot.AlignedData = [
+    rows.map((r) => r.epoch),
+    rows.map((r) => Math.max(1e-6, r.trainLoss)),
+    rows.map((r) => Math.max(1e-6, r.testLoss)),
+    rows.map((r) => r.lr),
+  ];
   if (!chart) {
     chart = new uPlot(
       {
@@ -768,23 +1008,40 @@ function render(): void {
   const s = state.spec;
   const multi = f.confidence !== null;
   const classes = s.classes;
-  $('epoch').textContent = String(f.epoch).padStart(6, '0').replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  $('epoch').textContent = String(f.epoch)
+    .padStart(6, '0')
+    .replace(/\B(?=(\d{3})+(?!\d))/g, ',');
   $('loss-train').textContent = f.trainLoss.toFixed(3);
   $('loss-test').textContent = f.testLoss.toFixed(3);
   const sel = state.selected !== null && f.selected ? f.selected : null;
   const out = $<HTMLCanvasElement>('heatmap');
+  const curve = $<HTMLCanvasElement>('curve');
+  const isCurve = s.problem === 'curve' && f.curve !== null;
+  curve.hidden = !isCurve;
+  out.hidden = isCurve;
+  $('points').hidden = isCurve;
+  if (isCurve && f.curve && state.data)
+    paintCurve(curve, f.curve.fit, state.parts ? f.curve.parts : null, f.curve.bias, state.data.train, s.showTestData ? state.data.test : []);
   if (sel) {
     const [l] = (state.selected as string).split(':').map(Number);
     const isOut = l === s.networkShape.length;
     paintMap(out, isOut && !multi ? f.grid : sel, GRID, s.discretize);
   } else paintMap(out, f.grid, GRID, s.discretize, f.confidence, classes);
-  if (state.data) paintPoints($<HTMLCanvasElement>('points'), state.data.train, s.showTestData ? state.data.test : [], multi || (s.problem === 'classification' && classes > 2), state.shapes, s.problem === 'regression');
-  f.tiles.forEach((layer, l) =>
+  if (state.data)
+    paintPoints(
+      $<HTMLCanvasElement>('points'),
+      state.data.train,
+      s.showTestData ? state.data.test : [],
+      multi || (s.problem === 'classification' && classes > 2),
+      state.shapes,
+      s.problem === 'regression',
+    );
+  f.tiles.forEach((layer, l) => {
     layer.forEach((t, u) => {
       const c = nodeCanvases.get(`${l}:${u}`);
       if (c) paintMap(c, t, TILE, s.discretize);
-    }),
-  );
+    });
+  });
   f.dead.forEach((units, l) => {
     for (let u = 0; u < s.networkShape[l]; u++) document.querySelector(`[data-node="${l}:${u}"]`)?.classList.toggle('dead', units.includes(u));
   });
@@ -813,7 +1070,8 @@ function render(): void {
     });
     metrics.replaceChildren(el('div', {}, `Accuracy: train ${pct(f.trainScore)}, test ${pct(f.testScore)}`), table);
   } else metrics.replaceChildren(el('div', {}, `R²: train ${f.trainScore.toFixed(3)}, test ${f.testScore.toFixed(3)} · test RMSE ${f.testRmse.toFixed(3)}`));
-  $('status').textContent = `${client.kind === 'worker' ? 'Web Worker' : 'main thread'} · ${state.backend} backend · ${state.playing ? `${state.rate.toFixed(0)} epochs/s` : 'paused'}`;
+  $('status').textContent =
+    `${client.kind === 'worker' ? 'Web Worker' : 'main thread'} · ${state.backend} backend · ${state.playing ? `${state.rate.toFixed(0)} epochs/s` : 'paused'}`;
   drawChart();
   const now = performance.now();
   if (now - lastLive > 1000 || !state.playing) {
@@ -947,6 +1205,14 @@ function installTestHook(): void {
       await fetchFrame();
       return grid(x, y);
     },
+    /** The 1-D fit at x1, its unit parts' sum plus the bias there, and the curve canvas's visibility. */
+    curveAt: async (x: number) => {
+      await fetchFrame();
+      const c = state.frame?.curve;
+      if (!c) return null;
+      const i = Math.round(((x + 6) / 12) * (CURVE_SAMPLES - 1));
+      return { fit: c.fit[i], sum: c.bias + c.parts.reduce((t, p) => t + p[i], 0), shown: !$('curve').hidden };
+    },
     outputAt: (x: number, y: number) => client.call<number>({ type: 'outputAt', x, y, id: newId() }),
     snapshot: async () => {
       await fetchFrame();
@@ -966,7 +1232,10 @@ window.addEventListener('unhandledrejection', (e) => consoleErrors.push(String(e
 
 function start(): void {
   for (const w of initial.warnings) message(`URL: ${w}`, 'warn');
-  if (initial.spec.mode === 'compat' && location.hash !== '') message('This is a playground.tensorflow.org link: compat mode reproduces that app (MSE on a tanh output, plain SGD). Switch Mode to default for the fixes.');
+  if (initial.spec.mode === 'compat' && location.hash !== '')
+    message(
+      'This is a playground.tensorflow.org link: compat mode reproduces that app (MSE on a tanh output, plain SGD). Switch Mode to default for the fixes.',
+    );
   buildToolbar();
   buildControls();
   buildNetwork();

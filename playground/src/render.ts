@@ -36,7 +36,14 @@ export function pointColor(label: number): string {
 }
 
 /** Paint a size×size map of values in [−1, 1] (or class indices with confidences) onto a canvas of that size. */
-export function paintMap(canvas: HTMLCanvasElement, values: Float32Array, size: number, discretize: boolean, confidence: Float32Array | null = null, classes = 2): void {
+export function paintMap(
+  canvas: HTMLCanvasElement,
+  values: Float32Array,
+  size: number,
+  discretize: boolean,
+  confidence: Float32Array | null = null,
+  classes = 2,
+): void {
   if (canvas.width !== size) canvas.width = size;
   if (canvas.height !== size) canvas.height = size;
   const ctx = canvas.getContext('2d') as CanvasRenderingContext2D;
@@ -58,7 +65,14 @@ export function paintMap(canvas: HTMLCanvasElement, values: Float32Array, size: 
 }
 
 /** The points over the output map: train with a white ring, test with a black one; optional shapes for the classes. */
-export function paintPoints(canvas: HTMLCanvasElement, train: readonly Point2D[], test: readonly Point2D[], multiClass: boolean, shapes: boolean, regression = false): void {
+export function paintPoints(
+  canvas: HTMLCanvasElement,
+  train: readonly Point2D[],
+  test: readonly Point2D[],
+  multiClass: boolean,
+  shapes: boolean,
+  regression = false,
+): void {
   const ctx = canvas.getContext('2d') as CanvasRenderingContext2D;
   const w = canvas.width;
   ctx.clearRect(0, 0, w, w);
@@ -104,4 +118,63 @@ export function paintThumbnail(canvas: HTMLCanvasElement, points: readonly Point
     ctx.fillStyle = multiClass ? `rgb(${CLASS_COLORS[p.label % CLASS_COLORS.length].join(',')})` : pointColor(p.label);
     ctx.fillRect((100 * (p.x + 6)) / 12, (100 * (6 - p.y)) / 12, 4, 4);
   }
+}
+
+/** The 1-D view's y range. */
+export const CURVE_Y = 2;
+
+/**
+ * A curve fit on x1 ∈ [−6, 6]: the training points (dark), the test points
+ * (hollow), the fit (thick), and, when asked, what each last-hidden-layer unit
+ * adds (thin lines) with the output bias dashed: their sum is the fit, which
+ * is the universality argument drawn.
+ */
+export function paintCurve(
+  canvas: HTMLCanvasElement,
+  fit: Float32Array,
+  parts: readonly Float32Array[] | null,
+  bias: number,
+  train: readonly Point2D[],
+  test: readonly Point2D[],
+): void {
+  const w = canvas.width;
+  const h = canvas.height;
+  const ctx = canvas.getContext('2d') as CanvasRenderingContext2D;
+  const px = (x: number) => ((x + 6) / 12) * w;
+  const py = (y: number) => ((CURVE_Y - Math.max(-CURVE_Y * 1.5, Math.min(CURVE_Y * 1.5, y))) / (2 * CURVE_Y)) * h;
+  ctx.fillStyle = '#fff';
+  ctx.fillRect(0, 0, w, h);
+  ctx.strokeStyle = '#ccc';
+  ctx.lineWidth = 1;
+  ctx.beginPath();
+  ctx.moveTo(0, py(0));
+  ctx.lineTo(w, py(0));
+  ctx.moveTo(px(0), 0);
+  ctx.lineTo(px(0), h);
+  ctx.stroke();
+  const line = (values: Float32Array, color: string, width: number, dash: number[] = []) => {
+    ctx.strokeStyle = color;
+    ctx.lineWidth = width;
+    ctx.setLineDash(dash);
+    ctx.beginPath();
+    values.forEach((v, i) => {
+      const x = (i / (values.length - 1)) * w;
+      if (i === 0) ctx.moveTo(x, py(v));
+      else ctx.lineTo(x, py(v));
+    });
+    ctx.stroke();
+    ctx.setLineDash([]);
+  };
+  if (parts) {
+    parts.forEach((p, j) => {
+      const c = CLASS_COLORS[(j + 2) % CLASS_COLORS.length];
+      line(p, `rgba(${c.join(',')},0.7)`, 1);
+    });
+    line(new Float32Array(fit.length).fill(bias), 'rgba(0,0,0,0.5)', 1, [4, 3]);
+  }
+  ctx.fillStyle = '#444';
+  for (const p of train) ctx.fillRect(px(p.x) - 1.5, py(p.label) - 1.5, 3, 3);
+  ctx.strokeStyle = '#444';
+  for (const p of test) ctx.strokeRect(px(p.x) - 2, py(p.label) - 2, 4, 4);
+  line(fit, `rgb(${ORANGE.join(',')})`, 3);
 }

@@ -2,7 +2,7 @@
 // streams, answers the page's requests and runs epochs while playing. No DOM:
 // worker.ts runs it in a Web Worker; without workers the page runs it itself
 // in short slices (see client.ts).
-import { classesIn, generate, newSeed, type Point2D, type Random, type Split, splitUserPoints } from './datasets.js';
+import { classesIn, generateFor, newSeed, type Point2D, type Random, type Split, splitUserPoints } from './datasets.js';
 import { Experiment, type Snapshot, typescriptSnippet } from './engine.js';
 import { backendReady, getBackend, setNumThreads } from './neurite.js';
 import { needsReset, type Spec } from './spec.js';
@@ -82,7 +82,7 @@ export class Session {
       case 'spec': {
         const before = this.spec;
         this.spec = req.spec;
-        const dataChanged = ['problem', 'dataset', 'regDataset', 'noise', 'percTrainData', 'seed', 'classes', 'mode'].some(
+        const dataChanged = ['problem', 'dataset', 'regDataset', 'curveDataset', 'boundary', 'noise', 'percTrainData', 'seed', 'classes', 'mode'].some(
           (k) => JSON.stringify(before[k as keyof Spec]) !== JSON.stringify(req.spec[k as keyof Spec]),
         );
         if (dataChanged) this.rebuild(true);
@@ -118,7 +118,8 @@ export class Session {
         return;
       case 'reset':
         this.playing = false;
-        if (this.spec.mode === 'compat') this.newExperiment(); // the original draws new weights from its stream
+        if (this.spec.mode === 'compat')
+          this.newExperiment(); // the original draws new weights from its stream
         else this.experiment.restoreInitial();
         this.run++;
         return;
@@ -168,8 +169,14 @@ export class Session {
           type: 'done',
           id: req.id,
           value: {
-            json: JSON.stringify({ format: 'neurite-playground', version: 1, spec: this.spec, epoch: this.experiment.epoch, weights: this.experiment.stateArrays() }),
-            typescript: typescriptSnippet(this.spec, this.experiment.features),
+            json: JSON.stringify({
+              format: 'neurite-playground',
+              version: 1,
+              spec: this.spec,
+              epoch: this.experiment.epoch,
+              weights: this.experiment.stateArrays(),
+            }),
+            typescript: typescriptSnippet(this.spec, this.experiment.features, this.experiment.custom),
           },
         });
         return;
@@ -195,13 +202,13 @@ export class Session {
 
   private makeData(): void {
     const s = this.spec;
-    const name = s.problem === 'classification' ? s.dataset : s.regDataset;
+    const name = s.problem === 'classification' ? s.dataset : s.problem === 'curve' ? s.curveDataset : s.regDataset;
     if (name === 'user') {
       this.data = splitUserPoints(this.userPoints, s.percTrainData, s.seed);
       this.stream = Math.random;
       return;
     }
-    const g = generate(name, s.problem, s.noise, s.percTrainData, s.seed, s.problem === 'classification' ? s.classes : 2);
+    const g = generateFor(s);
     this.data = { train: g.train, test: g.test };
     this.stream = g.random;
   }

@@ -8,6 +8,8 @@
 // - 'default' fixes its quirks: cross-entropy, Adam, a separate init seed,
 //   Reset restoring the same weights, the limits enforced everywhere.
 
+import { tryCompile } from './expr.js';
+
 export const ACTIVATIONS = [
   'tanh',
   'relu',
@@ -37,10 +39,19 @@ export const ACTIVATIONS = [
 ] as const;
 export type ActivationName = (typeof ACTIVATIONS)[number];
 
-export const CLASSIFY_DATASETS = ['circle', 'xor', 'gauss', 'spiral', 'moons', 'checkerboard', 'user'] as const;
+export const CLASSIFY_DATASETS = ['circle', 'xor', 'gauss', 'spiral', 'moons', 'checkerboard', 'boundary', 'user'] as const;
 export type ClassifyDataset = (typeof CLASSIFY_DATASETS)[number];
 export const REGRESS_DATASETS = ['reg-plane', 'reg-gauss', 'user'] as const;
 export type RegressDataset = (typeof REGRESS_DATASETS)[number];
+/** 1-D regression (problem 'curve'): a function of x1 drawn as a curve. */
+export const CURVE_DATASETS = ['sin', 'abs', 'step', 'cubic'] as const;
+export type CurveDataset = (typeof CURVE_DATASETS)[number];
+export const PROBLEMS = ['classification', 'regression', 'curve'] as const;
+export type ProblemName = (typeof PROBLEMS)[number];
+/** At most this many custom input features. */
+export const MAX_CUSTOM_FEATURES = 4;
+/** The input features that depend on x1 alone: the ones a 1-D curve can use. */
+export const X1_FEATURES = ['x', 'xSquared', 'sinX'] as const;
 
 export const LOSSES = ['bce', 'mse', 'hinge'] as const;
 export type LossName = (typeof LOSSES)[number];
@@ -68,9 +79,15 @@ export const LIMITS = {
 
 export interface Spec {
   mode: 'default' | 'compat';
-  problem: 'classification' | 'regression';
+  /** classification and regression over the plane, or 'curve': 1-D regression of y on x1. */
+  problem: ProblemName;
   dataset: ClassifyDataset;
   regDataset: RegressDataset;
+  curveDataset: CurveDataset;
+  /** The "y > f(x)" dataset's f, an expression of x1. */
+  boundary: string;
+  /** Input features beyond the seven, as expressions of x1 and x2 (default mode). */
+  customFeatures: string[];
   /** Number of classes for classification: 2 (one output) or 3–5 (softmax). */
   classes: number;
   /** Noise in percent, 0–50 in steps of 5 (the original's slider). */
@@ -128,6 +145,9 @@ export function defaultSpec(mode: Spec['mode'] = 'default'): Spec {
     problem: 'classification',
     dataset: 'circle',
     regDataset: 'reg-plane',
+    curveDataset: 'sin',
+    boundary: '3*sin(x1)',
+    customFeatures: [],
     classes: 2,
     noise: 0,
     percTrainData: 50,
@@ -277,7 +297,7 @@ export function parseHash(hash: string): Parsed {
     if (has(k)) set(str(k) !== 'false');
   };
 
-  oneOf('problem', ['classification', 'regression'] as const, (v) => {
+  oneOf('problem', spec.mode === 'compat' ? (['classification', 'regression'] as const) : PROBLEMS, (v) => {
     spec.problem = v;
   });
   oneOf('activation', ACTIVATIONS, (v) => {
@@ -290,6 +310,29 @@ export function parseHash(hash: string): Parsed {
   oneOf('regDataset', REGRESS_DATASETS, (v) => {
     spec.regDataset = v;
   });
+  if (spec.mode === 'default') {
+    oneOf('curveDataset', CURVE_DATASETS, (v) => {
+      spec.curveDataset = v;
+    });
+    if (has('boundary')) {
+      const c = tryCompile(str('boundary'), { x1Only: true });
+      if (typeof c === 'string') warnings.push(`boundary: ${c}; kept ${spec.boundary}`);
+      else spec.boundary = c.source;
+    }
+    if (has('custom')) {
+      const list = str('custom').split(';');
+      if (list.length > MAX_CUSTOM_FEATURES)
+        warnings.push(`custom: ${list.length} features is more than ${MAX_CUSTOM_FEATURES}; kept the first ${MAX_CUSTOM_FEATURES}`);
+      for (const text of list.slice(0, MAX_CUSTOM_FEATURES)) {
+        const c = tryCompile(text);
+        if (typeof c === 'string') warnings.push(`custom feature ${c}; dropped it`);
+        else spec.customFeatures.push(c.source);
+      }
+    }
+  } else if (map.get('dataset') === 'boundary') {
+    warnings.push('dataset: boundary is not in compat mode; kept the default');
+    spec.dataset = 'circle';
+  }
   num('classes', 2, 5, (v) => (spec.classes = v), true);
   num('batchSize', 1, lim.batch, (v) => (spec.batchSize = v), true);
   nearest('learningRate', LEARNING_RATES, (v) => (spec.learningRate = v));
@@ -376,7 +419,12 @@ export function parseHash(hash: string): Parsed {
   num('patience', 0, 10000, (v) => (spec.patience = v), true);
   num('stopAt', 0, 1e7, (v) => (spec.stopAt = v), true);
   num('epoch', 0, 1e6, (v) => (spec.epoch = v), true);
-  if (!FEATURES.some((f) => spec.features[f])) {
+  if (spec.problem === 'curve') {
+    // A curve has x1 only: features of x2 would be constant columns.
+    for (const f of FEATURES) if (!(X1_FEATURES as readonly string[]).includes(f)) spec.features[f] = false;
+    if (!X1_FEATURES.some((f) => spec.features[f])) spec.features.x = true;
+  }
+  if (!FEATURES.some((f) => spec.features[f]) && spec.customFeatures.length === 0) {
     warnings.push('features: every input feature is off; turned x1 and x2 on');
     spec.features.x = true;
     spec.features.y = true;
@@ -435,6 +483,9 @@ export function serializeHash(spec: Spec): string {
     put('optimizer', spec.optimizer);
     put('init', spec.init);
     if (spec.classes !== d.classes) put('classes', fmt(spec.classes));
+    if (spec.problem === 'curve' || spec.curveDataset !== d.curveDataset) put('curveDataset', spec.curveDataset);
+    if (spec.dataset === 'boundary' || spec.boundary !== d.boundary) put('boundary', encodeURIComponent(spec.boundary));
+    if (spec.customFeatures.length > 0) put('custom', encodeURIComponent(spec.customFeatures.join(';')));
     if (spec.momentum !== d.momentum) put('momentum', fmt(spec.momentum));
     if (spec.beta1 !== d.beta1) put('beta1', fmt(spec.beta1));
     if (spec.beta2 !== d.beta2) put('beta2', fmt(spec.beta2));
@@ -467,6 +518,9 @@ export const RESET_FIELDS: readonly (keyof Spec)[] = [
   'problem',
   'dataset',
   'regDataset',
+  'curveDataset',
+  'boundary',
+  'customFeatures',
   'classes',
   'noise',
   'percTrainData',

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { generate, parsePointsCsv } from '../../playground/src/datasets.js';
+import { generateFor, parsePointsCsv } from '../../playground/src/datasets.js';
 import { Experiment } from '../../playground/src/engine.js';
 import { parseHash, type Spec } from '../../playground/src/spec.js';
 
@@ -14,7 +14,7 @@ const skip = process.env.NEURITE_BACKEND === 'native' ? 'the playground uses the
 
 function experiment(hash: string): Experiment {
   const { spec } = parseHash(hash);
-  const d = generate(spec.problem === 'classification' ? spec.dataset : spec.regDataset, spec.problem, spec.noise, spec.percTrainData, spec.seed, spec.classes);
+  const d = generateFor(spec);
   return new Experiment(spec, d, d.random);
 }
 
@@ -154,6 +154,35 @@ describe('playground default mode', { skip }, () => {
     ])
       assert.equal(b.outputAt(x, y), a.outputAt(x, y));
     assert.throws(() => b.loadStateArrays({ ...a.stateArrays(), '0.weight': [1, 2] }), /"0.weight" should be \d+ finite numbers, got 2 values/);
+  });
+
+  it("1-D regression: a [8] tanh net fits sin(x) (R² > 0.9 in 300 epochs), and the units' shares plus the bias add up to the curve", () => {
+    const e = experiment('#mode=default&problem=curve&curveDataset=sin&seed=0.2&initSeed=1&networkShape=8');
+    assert.equal(e.data.train.length + e.data.test.length, 200);
+    assert.ok(e.data.train.every((p) => p.y === 0 && Math.abs(p.label - Math.sin(p.x)) < 1e-12), 'noise 0: the points lie on sin');
+    for (let i = 0; i < 300; i++) e.trainEpoch();
+    const last = e.history.at(-1) as { testScore: number };
+    assert.ok(last.testScore > 0.9, `R² ${last.testScore}`);
+    const c = e.snapshot().curve;
+    assert.ok(c !== null);
+    assert.equal(c.parts.length, 8);
+    for (const i of [40, 80, 120, 160, 200]) {
+      const sum = c.bias + c.parts.reduce((t, p) => t + p[i], 0);
+      assert.ok(Math.abs(sum - c.fit[i]) < 1e-5, `at sample ${i}: ${sum} vs ${c.fit[i]}`);
+      assert.ok(Math.abs(c.fit[i] - Math.sin(-6 + (12 * i) / 240)) < 0.25, `the fit follows sin at sample ${i}`);
+    }
+    assert.equal(e.outputAt(1, 0), Math.max(-1, Math.min(1, e.outputAt(1, 5))), 'x2 plays no part in a curve');
+  });
+
+  it('"y > f(x)" labels each point by its side of the curve; custom features become extra inputs that learn it', () => {
+    const e = experiment(`#mode=default&dataset=boundary&boundary=${encodeURIComponent('x1^2/4-2')}&seed=0.5&initSeed=2&networkShape=&x=false&y=true&custom=${encodeURIComponent('x1^2')}`);
+    for (const p of [...e.data.train, ...e.data.test]) assert.equal(p.label, p.y > (p.x * p.x) / 4 - 2 ? 1 : -1);
+    assert.equal(e.layers[0].linear.inFeatures, 2, 'x2 and the custom x1^2');
+    // With x2 and x1² as inputs the boundary is linear: no hidden layer needed.
+    for (let i = 0; i < 100; i++) e.trainEpoch();
+    assert.ok((e.history.at(-1) as { testScore: number }).testScore >= 0.97, `accuracy ${e.history.at(-1)?.testScore}`);
+    const three = experiment('#mode=default&dataset=boundary&classes=3&seed=0.5&initSeed=2');
+    assert.deepEqual(new Set(three.data.train.map((p) => p.label)), new Set([0, 1, 2]));
   });
 
   it('every activation and optimizer trains without an error', () => {

@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import {
   ACTIVATIONS,
   CLASSIFY_DATASETS,
+  CURVE_DATASETS,
   defaultSpec,
   FEATURES,
   INITS,
@@ -30,8 +31,11 @@ function specArbitrary(mode: Spec['mode']): fc.Arbitrary<Spec> {
   const base = defaultSpec(mode);
   return fc
     .record({
-      problem: fc.constantFrom('classification' as const, 'regression' as const),
-      dataset: fc.constantFrom(...CLASSIFY_DATASETS),
+      problem:
+        mode === 'compat'
+          ? fc.constantFrom('classification' as const, 'regression' as const)
+          : fc.constantFrom('classification' as const, 'regression' as const, 'curve' as const),
+      dataset: fc.constantFrom(...CLASSIFY_DATASETS.filter((d) => mode === 'default' || d !== 'boundary')),
       regDataset: fc.constantFrom(...REGRESS_DATASETS),
       noise: fc.integer({ min: 0, max: 50 }),
       percTrainData: fc.integer({ min: 10, max: 90 }),
@@ -58,6 +62,11 @@ function specArbitrary(mode: Spec['mode']): fc.Arbitrary<Spec> {
         momentum: fc.constantFrom(0, 0.5, 0.9, 0.99),
         patience: fc.integer({ min: 0, max: 500 }),
         stopAt: fc.integer({ min: 0, max: 5000 }),
+        curveDataset: fc.constantFrom(...CURVE_DATASETS),
+        boundary: fc.constantFrom('3*sin(x1)', 'x1^2/4-2', 'abs(x1)-1', '0.5*x1'),
+        customFeatures: fc.uniqueArray(fc.constantFrom('x1*x2^2', 'tan(x1)', 'sin(x1)*cos(x2)', 'min(x1, x2)', '-x1^2', 'exp(-(x1^2+x2^2)/4)'), {
+          maxLength: 4,
+        }),
         perLayer: fc.array(fc.record({ act: fc.constantFrom('', ...ACTIVATIONS), drop: fc.constantFrom(0, 0.1, 0.5), bn: fc.boolean() }), {
           minLength: 10,
           maxLength: 10,
@@ -85,7 +94,15 @@ function specArbitrary(mode: Spec['mode']): fc.Arbitrary<Spec> {
           momentum: extra.momentum,
           patience: extra.patience,
           stopAt: extra.stopAt,
+          curveDataset: extra.curveDataset,
+          boundary: extra.boundary,
+          customFeatures: extra.customFeatures,
         });
+        if (spec.problem === 'curve') {
+          // A curve has x1 only: the parser turns the features of x2 off (and x1 on when none is left).
+          spec.features = { ...spec.features, y: false, ySquared: false, xTimesY: false, sinY: false };
+          if (!spec.features.x && !spec.features.xSquared && !spec.features.sinX) spec.features.x = true;
+        }
         spec.layerActivations = extra.perLayer.slice(0, n).map((p) => p.act);
         spec.dropout = extra.perLayer.slice(0, n).map((p) => p.drop);
         spec.batchNorm = extra.perLayer.slice(0, n).map((p) => p.bn);
@@ -168,6 +185,28 @@ describe('playground URL hash', () => {
     }
     const numbers = JSON.stringify(spec).match(/NaN|null/);
     assert.equal(numbers, null, 'no NaN (JSON writes it as null) anywhere in the spec');
+  });
+
+  it('reads custom features, the boundary and 1-D curves; bad expressions are dropped with a warning naming them', () => {
+    const ok = parseHash(`#mode=default&problem=curve&curveDataset=cubic&y=true&x=false&sinX=true&custom=${encodeURIComponent('x1*x2^2;tan(x1)')}`);
+    assert.deepEqual(ok.warnings, []);
+    assert.equal(ok.spec.problem, 'curve');
+    assert.equal(ok.spec.curveDataset, 'cubic');
+    assert.equal(ok.spec.features.y, false, 'a curve has no x2');
+    assert.deepEqual(ok.spec.customFeatures, ['x1*x2^2', 'tan(x1)']);
+    const bad = parseHash(`#mode=default&dataset=boundary&boundary=${encodeURIComponent('x2+1')}&custom=${encodeURIComponent('sin(x1);foo(x2);1/;a;b;c')}`);
+    assert.equal(bad.spec.boundary, '3*sin(x1)');
+    assert.deepEqual(bad.spec.customFeatures, ['sin(x1)']);
+    assert.ok(bad.warnings.some((w) => w.startsWith('boundary: "x2+1": "x2" is not available here')));
+    assert.ok(bad.warnings.some((w) => w.startsWith('custom feature "foo(x2)": "foo" is not a known name')));
+    assert.ok(bad.warnings.some((w) => w.startsWith('custom feature "1/": the expression ends too early')));
+    assert.ok(bad.warnings.some((w) => w.startsWith('custom: 6 features is more than 4')));
+    // Compat mode has none of them.
+    const compat = parseHash('#dataset=boundary&problem=curve&custom=x1');
+    assert.equal(compat.spec.mode, 'compat');
+    assert.equal(compat.spec.dataset, 'circle');
+    assert.equal(compat.spec.problem, 'classification');
+    assert.deepEqual(compat.spec.customFeatures, []);
   });
 
   it('says which changes need a reset: the learning rate never does, the activation always does', () => {
