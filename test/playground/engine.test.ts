@@ -159,7 +159,10 @@ describe('playground default mode', { skip }, () => {
   it("1-D regression: a [8] tanh net fits sin(x) (R² > 0.9 in 300 epochs), and the units' shares plus the bias add up to the curve", () => {
     const e = experiment('#mode=default&problem=curve&curveDataset=sin&seed=0.2&initSeed=1&networkShape=8');
     assert.equal(e.data.train.length + e.data.test.length, 200);
-    assert.ok(e.data.train.every((p) => p.y === 0 && Math.abs(p.label - Math.sin(p.x)) < 1e-12), 'noise 0: the points lie on sin');
+    assert.ok(
+      e.data.train.every((p) => p.y === 0 && Math.abs(p.label - Math.sin(p.x)) < 1e-12),
+      'noise 0: the points lie on sin',
+    );
     for (let i = 0; i < 300; i++) e.trainEpoch();
     const last = e.history.at(-1) as { testScore: number };
     assert.ok(last.testScore > 0.9, `R² ${last.testScore}`);
@@ -175,7 +178,9 @@ describe('playground default mode', { skip }, () => {
   });
 
   it('"y > f(x)" labels each point by its side of the curve; custom features become extra inputs that learn it', () => {
-    const e = experiment(`#mode=default&dataset=boundary&boundary=${encodeURIComponent('x1^2/4-2')}&seed=0.5&initSeed=2&networkShape=&x=false&y=true&custom=${encodeURIComponent('x1^2')}`);
+    const e = experiment(
+      `#mode=default&dataset=boundary&boundary=${encodeURIComponent('x1^2/4-2')}&seed=0.5&initSeed=2&networkShape=&x=false&y=true&custom=${encodeURIComponent('x1^2')}`,
+    );
     for (const p of [...e.data.train, ...e.data.test]) assert.equal(p.label, p.y > (p.x * p.x) / 4 - 2 ? 1 : -1);
     assert.equal(e.layers[0].linear.inFeatures, 2, 'x2 and the custom x1^2');
     // With x2 and x1² as inputs the boundary is linear: no hidden layer needed.
