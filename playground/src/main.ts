@@ -4,6 +4,7 @@
 import uPlot from 'uplot';
 import { type Client, createClient, newId } from './client.js';
 import { generate, type Point2D, parsePointsCsv, pointsToCsv, type Split } from './datasets.js';
+import { type DiagramInput, lectureDiagram, svgText } from './diagram.js';
 import type { EpochRecord, Snapshot } from './engine.js';
 import { tryCompile } from './expr.js';
 import { CURVE_SAMPLES, featureGrid, GRID, TILE } from './grid.js';
@@ -582,8 +583,62 @@ function nodePos(col: number, row: number): [number, number] {
   return [70 + col * COL, 130 + row * ROW];
 }
 
+/** What the lecture diagram draws for the current spec and frame. */
+function diagramInput(f: Snapshot): DiagramInput {
+  const s = state.spec;
+  const multi = s.problem === 'classification' && s.classes > 2;
+  const output = multi ? 'softmax' : s.problem !== 'classification' || s.loss === 'hinge' ? 'identity' : s.loss === 'bce' ? 'σ' : 'tanh';
+  return {
+    inputs: [...activeFeatures(s).map((n) => FEATURE_LABELS[n]), ...(s.mode === 'compat' ? [] : s.customFeatures)],
+    weights: f.weights,
+    biases: f.biases,
+    activations: [...s.networkShape.map((_, l) => activationOf(s, l)), output],
+  };
+}
+
+let lectureDrawn = 0;
+/** The lecture view: redrawn whole, so at most 4 times a second during Play. */
+function drawLecture(force = false): void {
+  const host = document.getElementById('lecture');
+  const f = state.frame;
+  if (!host || !f || f.weights.length !== state.spec.networkShape.length + 1) return;
+  const now = performance.now();
+  if (!force && state.playing && now - lectureDrawn < 250) return;
+  lectureDrawn = now;
+  host.replaceChildren(lectureDiagram(diagramInput(f)));
+}
+
+function diagramBar(): HTMLElement {
+  const s = state.spec;
+  const bar = el('div', { class: 'diagram-bar' });
+  const toggle = el(
+    'button',
+    { id: 'diagram-toggle', 'aria-pressed': String(s.diagram === 'lecture') },
+    s.diagram === 'lecture' ? 'Compact view' : 'Lecture view',
+  );
+  toggle.onclick = () => {
+    state.spec = { ...state.spec, diagram: state.spec.diagram === 'lecture' ? 'compact' : 'lecture' };
+    writeHash(true);
+    buildNetwork();
+    requestFrame();
+  };
+  const exportSvg = el('button', { id: 'export-svg', title: 'Download the lecture-style diagram as an SVG file' }, 'Export SVG');
+  exportSvg.onclick = () => {
+    if (state.frame) save('neurite-network.svg', svgText(lectureDiagram(diagramInput(state.frame))), 'image/svg+xml');
+  };
+  bar.append(toggle, exportSvg);
+  return bar;
+}
+
 function buildNetwork(): void {
   const s = state.spec;
+  if (s.diagram === 'lecture') {
+    nodeCanvases.clear();
+    linkShape = '';
+    $('network').replaceChildren(diagramBar(), el('div', { id: 'lecture', class: 'lecture-box' }));
+    drawLecture(true);
+    return;
+  }
   const lim = limitsOf(s);
   const compat = s.mode === 'compat';
   const host = $('network');
@@ -769,7 +824,7 @@ function buildNetwork(): void {
     if (s.networkShape.length > 0) setSpec({ networkShape: s.networkShape.slice(0, -1) });
   };
   layers.append(addLayer, removeLayer, el('span', { id: 'num-layers' }, `${s.networkShape.length} hidden layer${s.networkShape.length === 1 ? '' : 's'}`));
-  host.replaceChildren(layers, box);
+  host.replaceChildren(diagramBar(), layers, box);
   drawLinks();
 }
 
@@ -1053,7 +1108,8 @@ function render(): void {
       st.style.setProperty('--g', String(Math.min(1, Math.log10(1 + g * 100) / 2)));
     }
   });
-  drawLinks();
+  if (s.diagram === 'lecture') drawLecture();
+  else drawLinks();
   const metrics = $('metrics');
   const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
   if (s.problem === 'classification') {
@@ -1224,6 +1280,8 @@ function installTestHook(): void {
     importModel,
     exportModel: () => client.call<{ json: string; typescript: string }>({ type: 'export', id: newId() }),
     errors: () => consoleErrors.slice(),
+    /** The lecture diagram of the current frame, as the exported file's text. */
+    diagramSvg: () => (state.frame ? svgText(lectureDiagram(diagramInput(state.frame))) : ''),
   };
 }
 

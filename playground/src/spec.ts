@@ -127,6 +127,8 @@ export interface Spec {
   epoch: number;
   showTestData: boolean;
   discretize: boolean;
+  /** The network drawn compact (the original's) or as in the lecture notes. */
+  diagram: 'compact' | 'lecture';
   // Kept only so that an original link round-trips: they change nothing here.
   initZero: boolean;
   hideText: boolean;
@@ -176,6 +178,7 @@ export function defaultSpec(mode: Spec['mode'] = 'default'): Spec {
     epoch: 0,
     showTestData: false,
     discretize: false,
+    diagram: 'compact',
     initZero: false,
     hideText: false,
     collectStats: false,
@@ -393,6 +396,9 @@ export function parseHash(hash: string): Parsed {
   if (has('seed')) spec.seed = str('seed');
   if (has('initSeed')) spec.initSeed = str('initSeed');
   bool('showTestData', (v) => (spec.showTestData = v));
+  oneOf('diagram', ['compact', 'lecture'] as const, (v) => {
+    spec.diagram = v;
+  });
   bool('discretize', (v) => (spec.discretize = v));
   for (const f of FEATURES) bool(f, (v) => (spec.features[f] = v));
   bool('cosX', (v) => (spec.cosX = v));
@@ -497,6 +503,7 @@ export function serializeHash(spec: Spec): string {
     if (spec.stopAt !== 0) put('stopAt', fmt(spec.stopAt));
   }
   if (spec.epoch !== 0) put('epoch', fmt(spec.epoch));
+  if (spec.diagram !== 'compact') put('diagram', spec.diagram);
   for (const h of spec.hidden) put(`${h}_hide`, 'true');
   return out.join('&');
 }
@@ -540,8 +547,8 @@ export const RESET_FIELDS: readonly (keyof Spec)[] = [
 export function needsReset(a: Spec, b: Spec): boolean {
   if (a.mode === 'compat' || b.mode === 'compat') {
     // The original resets on everything except the learning rate (and the view toggles).
-    const { learningRate: _l1, showTestData: _s1, discretize: _d1, epoch: _e1, ...ra } = a;
-    const { learningRate: _l2, showTestData: _s2, discretize: _d2, epoch: _e2, ...rb } = b;
+    const { learningRate: _l1, showTestData: _s1, discretize: _d1, epoch: _e1, diagram: _g1, ...ra } = a;
+    const { learningRate: _l2, showTestData: _s2, discretize: _d2, epoch: _e2, diagram: _g2, ...rb } = b;
     return JSON.stringify(ra) !== JSON.stringify(rb);
   }
   return RESET_FIELDS.some((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
