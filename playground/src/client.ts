@@ -9,6 +9,8 @@ export interface Client {
   /** Send a request that carries an id and wait for its 'done' reply. */
   call<T>(req: Request & { id: number }): Promise<T>;
   onReply: (reply: Reply) => void;
+  /** Stop training and free the worker. */
+  close(): void;
 }
 
 let nextId = 1;
@@ -44,6 +46,9 @@ class WorkerClient extends Base implements Client {
   send(req: Request): void {
     this.worker.postMessage(req);
   }
+  close(): void {
+    this.worker.terminate();
+  }
   call<T>(req: Request & { id: number }): Promise<T> {
     const p = this.expect(req.id) as Promise<T>;
     this.send(req);
@@ -59,8 +64,14 @@ class MainThreadClient extends Base implements Client {
     super();
     this.session = import('./session.js').then((m) => new m.Session((r) => this.receive(r)));
   }
+  private closed = false;
   send(req: Request): void {
+    if (this.closed) return;
     this.queue = this.queue.then(async () => (await this.session).handle(structuredClone(req)));
+  }
+  close(): void {
+    this.send({ type: 'pause' });
+    this.closed = true;
   }
   call<T>(req: Request & { id: number }): Promise<T> {
     const p = this.expect(req.id) as Promise<T>;

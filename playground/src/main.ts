@@ -3,6 +3,7 @@
 // side only draws the latest snapshot and sends what the user changes.
 import uPlot from 'uplot';
 import { type Client, createClient, newId } from './client.js';
+import { CompareRun } from './compare.js';
 import { generate, type Point2D, parsePointsCsv, pointsToCsv, type Split } from './datasets.js';
 import { type DiagramInput, lectureDiagram, svgText } from './diagram.js';
 import type { EpochRecord, Snapshot } from './engine.js';
@@ -16,6 +17,8 @@ import {
   activeFeatures,
   CLASSIFY_DATASETS,
   CURVE_DATASETS,
+  compareSpec,
+  describeDifference,
   FEATURES,
   type FeatureName,
   INITS,
@@ -58,6 +61,8 @@ interface State {
   selected: string | null;
   backend: string;
   rate: number;
+  /** Seconds run A has spent training. */
+  trainSeconds: number;
   userPoints: Point2D[];
   addClass: number | null;
   shapes: boolean;
@@ -67,7 +72,9 @@ interface State {
 }
 
 const params = new URLSearchParams(location.search);
-const client: Client = createClient(new URL('./worker.js', import.meta.url).href, params.get('worker') !== '0');
+const workerUrl = new URL('./worker.js', import.meta.url).href;
+const preferWorker = params.get('worker') !== '0';
+const client: Client = createClient(workerUrl, preferWorker);
 const initial = parseHash(location.hash);
 const state: State = {
   spec: initial.spec,
@@ -79,6 +86,7 @@ const state: State = {
   selected: null,
   backend: '',
   rate: 0,
+  trainSeconds: 0,
   userPoints: [],
   addClass: null,
   shapes: false,
@@ -128,6 +136,7 @@ function setSpec(change: Partial<Spec>, push = true): void {
   }
   client.send({ type: 'spec', spec: next });
   if (needsReset(before, next) && state.playing) pause();
+  syncCompare();
   writeHash(push);
   buildControls();
   buildNetwork();
@@ -146,6 +155,7 @@ function applyHash(): void {
   state.spec = spec;
   pause();
   client.send({ type: 'spec', spec });
+  syncCompare();
   buildControls();
   buildNetwork();
   requestFrame();
@@ -155,11 +165,13 @@ function applyHash(): void {
 function play(): void {
   state.playing = true;
   client.send({ type: 'play' });
+  runB?.play();
   updatePlayButton();
 }
 function pause(): void {
   state.playing = false;
   client.send({ type: 'pause' });
+  runB?.pause();
   updatePlayButton();
 }
 function togglePlay(): void {
@@ -168,7 +180,7 @@ function togglePlay(): void {
 }
 async function step(epochs = 1): Promise<number> {
   pause();
-  const epoch = await client.call<number>({ type: 'step', epochs, id: newId() });
+  const [epoch] = await Promise.all([client.call<number>({ type: 'step', epochs, id: newId() }), runB?.step(epochs)]);
   await fetchFrame();
   return epoch;
 }
@@ -177,6 +189,8 @@ function reset(): void {
   state.history = [];
   resetChart();
   client.send({ type: 'reset' });
+  runB?.reset();
+  runB?.requestFrame();
   requestFrame();
 }
 function reinit(): void {
@@ -232,6 +246,7 @@ client.onReply = (reply: Reply) => {
     state.data = reply.data;
     state.backend = reply.backend;
     state.rate = reply.epochsPerSecond;
+    state.trainSeconds = reply.trainSeconds;
     if (state.playing && !reply.playing) {
       state.playing = false;
       updatePlayButton();
@@ -245,7 +260,10 @@ client.onReply = (reply: Reply) => {
 };
 
 function loop(): void {
-  if (state.playing) requestFrame();
+  if (state.playing) {
+    requestFrame();
+    runB?.requestFrame();
+  }
   requestAnimationFrame(loop);
 }
 
@@ -1017,6 +1035,146 @@ function showNeuronInfo(id: string): void {
   $('neuron-info').textContent = `${last ? 'output' : `h${l + 1}${u + 1}`} = ${act}(${terms} + ${(f.biases[l]?.[u] ?? 0).toFixed(2)})`;
 }
 
+// ---------------------------------------------------------------- A/B
+let runB: CompareRun | null = null;
+
+/** Start, update or stop run B to match the spec's `compare`. */
+function syncCompare(): void {
+  const b = compareSpec(state.spec);
+  if (b === null) {
+    if (runB) {
+      runB.close();
+      runB = null;
+      resetChart();
+      $('compare-panel').replaceChildren();
+    }
+    return;
+  }
+  if (runB === null) {
+    runB = new CompareRun(
+      b,
+      workerUrl,
+      preferWorker,
+      () => renderCompare(),
+      (text, level) => message(text, level),
+    );
+    if (state.playing) runB.play();
+    resetChart();
+    runB.requestFrame();
+  } else if (JSON.stringify(runB.spec) !== JSON.stringify(b)) {
+    runB.setSpec(b);
+    if (needsReset(runB.spec, b)) runB.history = [];
+    runB.requestFrame();
+  }
+  buildComparePanel();
+}
+
+function toggleCompare(): void {
+  if (state.spec.compare !== '') {
+    setSpec({ compare: '' });
+    return;
+  }
+  // B starts as a copy of A; both start over from their initial weights so their curves line up.
+  setSpec({ compare: serializeHash({ ...state.spec, compare: '', epoch: 0, hidden: [] }) });
+  reset();
+}
+
+function setB(change: Partial<Spec>): void {
+  const b = compareSpec(state.spec);
+  if (!b) return;
+  setSpec({ compare: serializeHash({ ...b, ...change }) });
+}
+
+function group(cls: string, ...children: HTMLElement[]): HTMLElement {
+  const div = el('div', { class: cls });
+  div.append(...children);
+  return div;
+}
+
+function labelled(text: string, control: HTMLElement): HTMLElement {
+  const wrap = el('label', { class: 'control' }, text);
+  wrap.append(control);
+  return wrap;
+}
+
+function buildComparePanel(): void {
+  const host = $('compare-panel');
+  const b = compareSpec(state.spec);
+  if (!b) {
+    host.replaceChildren();
+    return;
+  }
+  const shape = el('input', { id: 'b-networkShape', type: 'text', value: b.networkShape.join(','), size: '8', 'aria-label': "run B's hidden layer sizes" });
+  shape.onchange = () => {
+    const sizes = shape.value
+      .split(',')
+      .map((v) => v.trim())
+      .filter((v) => v !== '')
+      .map(Number);
+    const lim = limitsOf(b);
+    if (sizes.some((n) => !Number.isInteger(n) || n < 1 || n > lim.neurons) || sizes.length > lim.layers) {
+      message(
+        `Run B's layers: "${shape.value}" should be up to ${lim.layers} whole numbers from 1 to ${lim.neurons}, separated by commas. B is unchanged.`,
+        'error',
+      );
+      shape.value = b.networkShape.join(',');
+      return;
+    }
+    setB({ networkShape: sizes, layerActivations: sizes.map(() => ''), dropout: sizes.map(() => 0), batchNorm: sizes.map(() => false) });
+  };
+  const close = el('button', { id: 'compare-close' }, 'End comparison');
+  close.onclick = toggleCompare;
+  host.replaceChildren(
+    el('h3', {}, 'A/B comparison'),
+    el('p', { id: 'compare-diff', class: 'diff' }, `Run B (dashed curves) trains on the same data with: ${describeDifference(state.spec, b)}.`),
+    group(
+      'b-controls',
+      select('b-optimizer', 'B optimizer', OPTIMIZERS, b.optimizer, (v) => setB({ optimizer: v as Spec['optimizer'] })),
+      select('b-learningRate', 'B learning rate', LEARNING_RATES, b.learningRate, (v) => setB({ learningRate: Number(v) })),
+      select('b-activation', 'B activation', ACTIVATIONS, b.activation, (v) => setB({ activation: v as Spec['activation'] })),
+      select('b-init', 'B initializer', INITS, b.init, (v) => setB({ init: v as Spec['init'] })),
+      ...(b.problem === 'classification' ? [select('b-loss', 'B loss', LOSSES, b.loss, (v) => setB({ loss: v as Spec['loss'] }))] : []),
+      slider('b-batchSize', 'B batch size', 1, limitsOf(b).batch, 1, b.batchSize, (v) => setB({ batchSize: v })),
+      labelled('B hidden layers ', shape),
+    ),
+    el('table', { id: 'compare-table', class: 'compare' }),
+    el('canvas', { id: 'b-heatmap', class: 'b-map', width: '100', height: '100', 'aria-label': "run B's output over the plane" }),
+    close,
+  );
+  renderCompare();
+}
+
+/** The A/B numbers: epoch, losses, score, speed and training time for each run. */
+function renderCompare(): void {
+  const table = document.getElementById('compare-table');
+  if (!runB || !table) return;
+  const a = state.frame;
+  const b = runB.frame;
+  const score = state.spec.problem === 'classification' ? 'test accuracy' : 'test R²';
+  const fmtScore = (v: number | undefined) => (v === undefined ? '–' : state.spec.problem === 'classification' ? `${(100 * v).toFixed(1)}%` : v.toFixed(3));
+  const row = (name: string, f: Snapshot | null, rate: number, seconds: number) => {
+    const tr = el('tr');
+    tr.append(
+      el('th', {}, name),
+      ...[
+        f ? String(f.epoch) : '–',
+        f ? f.trainLoss.toFixed(3) : '–',
+        f ? f.testLoss.toFixed(3) : '–',
+        fmtScore(f?.testScore),
+        rate > 0 ? rate.toFixed(0) : '–',
+        seconds.toFixed(2),
+      ].map((v) => el('td', {}, v)),
+    );
+    return tr;
+  };
+  const head = el('tr');
+  head.append(...['run', 'epoch', 'train loss', 'test loss', score, 'epochs/s', 'training time (s)'].map((h) => el('th', {}, h)));
+  table.replaceChildren(head, row('A', a, state.rate, state.trainSeconds), row('B', b, runB.rate, runB.trainSeconds));
+  const map = document.getElementById('b-heatmap') as HTMLCanvasElement | null;
+  if (map && b) paintMap(map, b.grid, GRID, state.spec.discretize, b.confidence, state.spec.classes);
+  if (state.frame) drawChart();
+}
+
 // ---------------------------------------------------------------- chart
 let chart: uPlot | null = null;
 function resetChart(): void {
@@ -1025,15 +1183,30 @@ function resetChart(): void {
 }
 function drawChart(): void {
   const h = state.history;
+  const hb = runB?.history ?? [];
   const host = $('chart');
-  // Decimation: at most ~1,000 points drawn, the newest always included.
-  const stride = Math.max(1, Math.ceil(h.length / 1000));
-  const rows = h.filter((_, i) => i % stride === 0 || i === h.length - 1);
+  // Both runs' records by epoch (epochs count from 1); decimation keeps at most ~1,000 x values, the newest included.
+  const last = Math.max(h.at(-1)?.epoch ?? 0, hb.at(-1)?.epoch ?? 0);
+  const first = Math.min(h[0]?.epoch ?? last, hb[0]?.epoch ?? last);
+  const stride = Math.max(1, Math.ceil((last - first + 1) / 1000));
+  const epochs: number[] = [];
+  for (let e = first; e <= last; e += stride) epochs.push(e);
+  if (epochs.at(-1) !== last && last > 0) epochs.push(last);
+  const at = (records: EpochRecord[], e: number) => {
+    const r = records[e - (records[0]?.epoch ?? 1)];
+    return r !== undefined && r.epoch === e ? r : undefined;
+  };
+  const value = (records: EpochRecord[], pick: (r: EpochRecord) => number) =>
+    epochs.map((e) => {
+      const r = at(records, e);
+      return r === undefined ? null : pick(r);
+    });
   const data: uPlot.AlignedData = [
-    rows.map((r) => r.epoch),
-    rows.map((r) => Math.max(1e-6, r.trainLoss)),
-    rows.map((r) => Math.max(1e-6, r.testLoss)),
-    rows.map((r) => r.lr),
+    epochs,
+    value(h, (r) => Math.max(1e-6, r.trainLoss)),
+    value(h, (r) => Math.max(1e-6, r.testLoss)),
+    value(h, (r) => r.lr),
+    ...(runB ? [value(hb, (r) => Math.max(1e-6, r.trainLoss)), value(hb, (r) => Math.max(1e-6, r.testLoss))] : []),
   ];
   if (!chart) {
     chart = new uPlot(
@@ -1047,6 +1220,12 @@ function drawChart(): void {
           { label: 'train', stroke: '#777', width: 1.5, value: (_u, v) => (v == null ? '–' : v.toFixed(4)) },
           { label: 'test', stroke: '#000', width: 1.5, value: (_u, v) => (v == null ? '–' : v.toFixed(4)) },
           { label: 'lr', stroke: '#0877bd', width: 1, dash: [4, 3], scale: 'lr', value: (_u, v) => (v == null ? '–' : v.toPrecision(2)) },
+          ...(runB
+            ? [
+                { label: 'B train', stroke: '#e6a04e', width: 1.5, dash: [6, 3], value: (_u: uPlot, v: number | null) => (v == null ? '–' : v.toFixed(4)) },
+                { label: 'B test', stroke: '#b35900', width: 1.5, dash: [6, 3], value: (_u: uPlot, v: number | null) => (v == null ? '–' : v.toFixed(4)) },
+              ]
+            : []),
         ],
         legend: { show: true },
       },
@@ -1151,7 +1330,10 @@ function buildToolbar(): void {
   const speed = el('select', { id: 'speed', 'aria-label': 'Training speed' });
   for (const v of SPEEDS) speed.append(el('option', { value: String(v) }, v === 0 ? 'max speed' : `${v} epochs/s`));
   speed.value = '0';
-  speed.onchange = () => client.send({ type: 'speed', epochsPerSecond: Number(speed.value) });
+  speed.onchange = () => {
+    client.send({ type: 'speed', epochsPerSecond: Number(speed.value) });
+    runB?.speed(Number(speed.value));
+  };
   const exportJ = el('button', { id: 'export-json' }, 'Export model (JSON)');
   exportJ.onclick = async () => {
     const r = await client.call<{ json: string; typescript: string }>({ type: 'export', id: newId() });
@@ -1176,6 +1358,12 @@ function buildToolbar(): void {
     if (!file) return;
     await importModel(await file.text());
   };
+  const compare = el(
+    'button',
+    { id: 'compare', title: 'Train a second run B beside this one on the same data, and compare their curves and speed' },
+    'A/B compare',
+  );
+  compare.onclick = toggleCompare;
   const link = el('button', { id: 'link-epoch', title: 'A link that replays this run to the current epoch' }, 'Link to this epoch');
   link.onclick = async () => {
     const url = `${location.origin}${location.pathname}#${serializeHash({ ...state.spec, epoch: state.frame?.epoch ?? 0 })}`;
@@ -1194,6 +1382,7 @@ function buildToolbar(): void {
     exportTs,
     el('label', { class: 'file' }, 'Import model: '),
     importJ,
+    compare,
     link,
   );
 }
@@ -1280,6 +1469,18 @@ function installTestHook(): void {
     importModel,
     exportModel: () => client.call<{ json: string; typescript: string }>({ type: 'export', id: newId() }),
     errors: () => consoleErrors.slice(),
+    /** Run B of an A/B comparison: its epoch, test loss, weights hash and the spec it runs, or null. */
+    compareB: async () => {
+      if (!runB) return null;
+      await runB.fetchFrame();
+      return {
+        epoch: runB.frame?.epoch ?? 0,
+        testLoss: runB.frame?.testLoss ?? 0,
+        hash: await runB.weightsHash(),
+        spec: structuredClone(runB.spec),
+        history: runB.history.length,
+      };
+    },
     /** The lecture diagram of the current frame, as the exported file's text. */
     diagramSvg: () => (state.frame ? svgText(lectureDiagram(diagramInput(state.frame))) : ''),
   };
@@ -1300,6 +1501,7 @@ function start(): void {
   updatePlayButton();
   writeHash(false);
   client.send({ type: 'init', spec: state.spec });
+  syncCompare();
   $('points').addEventListener('click', onPlotClick as EventListener);
   document.addEventListener('keydown', keyboard);
   window.addEventListener('popstate', applyHash);

@@ -25,7 +25,18 @@ export type Request =
   | { type: 'hash'; id: number };
 
 export type Reply =
-  | { type: 'frame'; snapshot: Snapshot; run: number; playing: boolean; spec: Spec; data: Split; backend: string; epochsPerSecond: number }
+  | {
+      type: 'frame';
+      snapshot: Snapshot;
+      run: number;
+      playing: boolean;
+      spec: Spec;
+      data: Split;
+      backend: string;
+      epochsPerSecond: number;
+      /** Wall time spent training this run so far, in seconds (A/B comparisons show it). */
+      trainSeconds: number;
+    }
   | { type: 'spec'; spec: Spec }
   | { type: 'done'; id: number; value?: unknown; error?: string }
   | { type: 'message'; text: string; level: 'info' | 'error' };
@@ -49,6 +60,8 @@ export class Session {
   private timer: ReturnType<typeof setTimeout> | null = null;
   /** Bumped whenever the history starts over, so the page drops the records it holds. */
   private run = 0;
+  /** Milliseconds spent in training epochs since the run started. */
+  private trainMs = 0;
 
   constructor(
     private readonly post: (reply: Reply) => void,
@@ -107,7 +120,9 @@ export class Session {
       case 'step': {
         this.playing = false;
         this.experiment.resume();
+        const t0 = this.now();
         for (let i = 0; i < req.epochs && this.experiment.trainEpoch(); i++);
+        this.trainMs += this.now() - t0;
         this.post({ type: 'done', id: req.id, value: this.experiment.epoch });
         return;
       }
@@ -122,6 +137,7 @@ export class Session {
           this.newExperiment(); // the original draws new weights from its stream
         else this.experiment.restoreInitial();
         this.run++;
+        this.trainMs = 0;
         return;
       case 'regenerate': {
         // A new data seed; the trained weights meet the new data (the original's behaviour, kept in both modes).
@@ -151,6 +167,7 @@ export class Session {
           data: this.data,
           backend: getBackend().name,
           epochsPerSecond: this.measuredRate,
+          trainSeconds: this.trainMs / 1000,
         });
         return;
       }
@@ -223,6 +240,7 @@ export class Session {
     this.experiment = new Experiment(this.spec, this.data, this.spec.mode === 'compat' ? this.stream : null);
     this.measuredRate = 0;
     this.run++;
+    this.trainMs = 0;
   }
 
   private schedule(): void {
@@ -249,6 +267,7 @@ export class Session {
       this.budgetEpochs++;
     }
     const t = this.now();
+    this.trainMs += t - start;
     if (t - this.rateWindow.t > 500) {
       this.measuredRate = ((this.experiment.epoch - this.rateWindow.epoch) * 1000) / (t - this.rateWindow.t);
       this.rateWindow = { t, epoch: this.experiment.epoch };

@@ -127,6 +127,11 @@ export interface Spec {
   epoch: number;
   showTestData: boolean;
   discretize: boolean;
+  /**
+   * A/B comparison: run B's hash (without '#'), or '' for none. B trains on A's
+   * data (the same dataset, noise, split and data seed); the rest is its own.
+   */
+  compare: string;
   /** The network drawn compact (the original's) or as in the lecture notes. */
   diagram: 'compact' | 'lecture';
   // Kept only so that an original link round-trips: they change nothing here.
@@ -179,6 +184,7 @@ export function defaultSpec(mode: Spec['mode'] = 'default'): Spec {
     showTestData: false,
     discretize: false,
     diagram: 'compact',
+    compare: '',
     initZero: false,
     hideText: false,
     collectStats: false,
@@ -399,6 +405,13 @@ export function parseHash(hash: string): Parsed {
   oneOf('diagram', ['compact', 'lecture'] as const, (v) => {
     spec.diagram = v;
   });
+  if (spec.mode === 'default' && has('b')) {
+    // One level only: B's own `b` is not read.
+    const inner = parseHash(str('b').replace(/(^|&)b=[^&]*/g, ''));
+    for (const w of inner.warnings) warnings.push(`b (run B's settings): ${w}`);
+    if (inner.spec.mode !== 'default') warnings.push('b: run B must be a default-mode hash; comparison off');
+    else spec.compare = serializeHash(inner.spec);
+  }
   bool('discretize', (v) => (spec.discretize = v));
   for (const f of FEATURES) bool(f, (v) => (spec.features[f] = v));
   bool('cosX', (v) => (spec.cosX = v));
@@ -504,6 +517,7 @@ export function serializeHash(spec: Spec): string {
   }
   if (spec.epoch !== 0) put('epoch', fmt(spec.epoch));
   if (spec.diagram !== 'compact') put('diagram', spec.diagram);
+  if (spec.mode === 'default' && spec.compare !== '') put('b', encodeURIComponent(spec.compare));
   for (const h of spec.hidden) put(`${h}_hide`, 'true');
   return out.join('&');
 }
@@ -547,9 +561,35 @@ export const RESET_FIELDS: readonly (keyof Spec)[] = [
 export function needsReset(a: Spec, b: Spec): boolean {
   if (a.mode === 'compat' || b.mode === 'compat') {
     // The original resets on everything except the learning rate (and the view toggles).
-    const { learningRate: _l1, showTestData: _s1, discretize: _d1, epoch: _e1, diagram: _g1, ...ra } = a;
-    const { learningRate: _l2, showTestData: _s2, discretize: _d2, epoch: _e2, diagram: _g2, ...rb } = b;
+    const { learningRate: _l1, showTestData: _s1, discretize: _d1, epoch: _e1, diagram: _g1, compare: _c1, ...ra } = a;
+    const { learningRate: _l2, showTestData: _s2, discretize: _d2, epoch: _e2, diagram: _g2, compare: _c2, ...rb } = b;
     return JSON.stringify(ra) !== JSON.stringify(rb);
   }
   return RESET_FIELDS.some((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
+}
+
+/** The fields that make up the data: run B of an A/B comparison takes these from A. */
+export const DATA_FIELDS = ['problem', 'dataset', 'regDataset', 'curveDataset', 'boundary', 'classes', 'noise', 'percTrainData', 'seed'] as const;
+
+/** Run B's spec: its own settings with A's data, or null when A compares with nothing. */
+export function compareSpec(a: Spec): Spec | null {
+  if (a.mode !== 'default' || a.compare === '') return null;
+  const b = parseHash(a.compare).spec;
+  for (const k of DATA_FIELDS) (b as unknown as Record<string, unknown>)[k] = structuredClone(a[k]);
+  b.compare = '';
+  b.epoch = 0;
+  if (b.initSeed === '') b.initSeed = a.initSeed;
+  return b;
+}
+
+/** What B changes from A, for people ("optimizer sgd, learningRate 0.3"). */
+export function describeDifference(a: Spec, b: Spec): string {
+  const skip = new Set<string>([...DATA_FIELDS, 'compare', 'epoch', 'hidden', 'showTestData', 'discretize', 'diagram']);
+  const diffs: string[] = [];
+  for (const k of Object.keys(b) as (keyof Spec)[]) {
+    if (skip.has(k)) continue;
+    if (JSON.stringify(a[k]) !== JSON.stringify(b[k]))
+      diffs.push(`${k} ${Array.isArray(b[k]) ? (b[k] as unknown[]).join(',') : typeof b[k] === 'object' ? JSON.stringify(b[k]) : String(b[k])}`);
+  }
+  return diffs.length === 0 ? 'the same settings as A' : diffs.join(', ');
 }
