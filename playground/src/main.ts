@@ -620,10 +620,12 @@ function drawLecture(force = false): void {
   const host = document.getElementById('lecture');
   const f = state.frame;
   if (!host || !f || f.weights.length !== state.spec.networkShape.length + 1) return;
+  const input = diagramInput(f);
+  if ((f.weights[0]?.[0]?.length ?? input.inputs.length) !== input.inputs.length) return;
   const now = performance.now();
   if (!force && state.playing && now - lectureDrawn < 250) return;
   lectureDrawn = now;
-  host.replaceChildren(lectureDiagram(diagramInput(f)));
+  host.replaceChildren(lectureDiagram(input));
 }
 
 function diagramBar(): HTMLElement {
@@ -968,6 +970,8 @@ function drawLinks(): void {
   }
   const active = activeFeatures(s);
   const inputNames = [...active.map((f) => FEATURE_LABELS[f]), ...(s.mode === 'compat' ? [] : s.customFeatures)];
+  // A frame of the network before an input change: wait for the next one.
+  if ((frame.weights[0]?.[0]?.length ?? inputNames.length) !== inputNames.length) return;
   const shape = JSON.stringify([inputNames, frame.weights.map((w) => [w.length, w[0]?.length ?? 0])]);
   if (shape !== linkShape || svg.childElementCount === 0) {
     buildLinks(svg, frame);
