@@ -2,7 +2,7 @@
 // static host can serve: index.html, styles, the page's bundle and the
 // training worker's bundle (which carries neurite). `neurite playground`
 // serves it; `npm run build` and `npm run build:playground` make it.
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 
@@ -23,9 +23,16 @@ const publishedEntry = {
     b.onResolve({ filter: /src\/index\.browser\.js$/ }, () => ({ path: entry }));
   },
 };
+// Start clean: chunk names carry content hashes, so old ones would pile up.
+rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 await build({
-  entryPoints: { main: join(src, 'src', 'main.ts'), worker: join(src, 'src', 'worker.ts') },
+  entryPoints: {
+    main: join(src, 'src', 'main.ts'),
+    worker: join(src, 'src', 'worker.ts'),
+    // <neurite-playground>: the element embedding the app (embed.html shows it).
+    'neurite-playground': join(src, 'src', 'element.ts'),
+  },
   outdir: out,
   bundle: true,
   splitting: true,
@@ -39,5 +46,6 @@ await build({
   plugins: [publishedEntry],
 });
 copyFileSync(join(src, 'index.html'), join(out, 'index.html'));
+copyFileSync(join(src, 'embed.html'), join(out, 'embed.html'));
 copyFileSync(join(src, 'styles.css'), join(out, 'styles.css'));
 copyFileSync(join(root, 'node_modules', 'uplot', 'dist', 'uPlot.min.css'), join(out, 'uplot.min.css'));

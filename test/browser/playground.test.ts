@@ -375,4 +375,33 @@ describe('playground in Chromium', { skip }, () => {
     await page.close();
     await again.page.close();
   });
+
+  it('<neurite-playground> embeds the app with its attributes as URL keys, and follows attribute changes', async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${base}embed.html`);
+    type Api = {
+      spec(): { dataset: string; networkShape: number[]; activation: string; mode: string; problem: string; hidden: string[]; learningRate: number };
+    };
+    await page.waitForFunction(() => ['xor', 'curve'].every((id) => (document.getElementById(id) as unknown as { api: unknown } | null)?.api));
+    const spec = (id: string) => page.evaluate((id) => (document.getElementById(id) as unknown as { api: Api }).api.spec(), id);
+    const xor = await spec('xor');
+    assert.deepEqual([xor.mode, xor.dataset, xor.networkShape, xor.activation], ['default', 'xor', [4], 'relu']);
+    const curve = await spec('curve');
+    assert.deepEqual([curve.problem, curve.hidden], ['curve', ['learningRate', 'noise']]);
+    // The hidden controls are hidden inside the embedded app.
+    const hiddenShown = await page.evaluate(() => {
+      const doc = (document.getElementById('curve') as unknown as { iframe: HTMLIFrameElement }).iframe.contentDocument as Document;
+      return Array.from(doc.querySelectorAll<HTMLElement>('.ui-learningRate, .ui-noise')).filter((n) => n.offsetParent !== null).length;
+    });
+    assert.equal(hiddenShown, 0);
+    // HTML lower-cases attribute names; the element maps them back to the URL's keys.
+    await page.evaluate(() => document.getElementById('xor')?.setAttribute('learningrate', '0.3'));
+    await page.waitForFunction(() => (document.getElementById('xor') as unknown as { api: Api }).api.spec().learningRate === 0.3);
+    await page.evaluate(() => document.getElementById('xor')?.setAttribute('dataset', 'circle'));
+    await page.waitForFunction(() => (document.getElementById('xor') as unknown as { api: Api }).api.spec().dataset === 'circle');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
 });
