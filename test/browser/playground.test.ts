@@ -404,4 +404,51 @@ describe('playground in Chromium', { skip }, () => {
     assert.deepEqual(errors, []);
     await page.close();
   });
+
+  it('MNIST mode: LeNet-5 trains in a worker on the bundled digits, reads test digits, and reads a drawn 1', async () => {
+    const page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    type Mnist = {
+      ready(): boolean;
+      progress(): { epoch: number; testAccuracy: number; history: unknown[] } | null;
+      showTestDigit(i: number): Promise<number>;
+      prediction(): { probabilities: number[]; guess: string } | null;
+    };
+    const hook = 'window.__mnist';
+    await page.goto(`${base}mnist.html`);
+    await page.waitForFunction(`${hook}?.ready()`, null, { timeout: 60_000 });
+    assert.match((await page.textContent('#status')) ?? '', /^6,000 training and 1,000 test digits · (wasm|ref) backend in a Web Worker$/);
+    await page.focus('body');
+    await page.keyboard.press('Space');
+    // Two epochs of 6,000 digits: about 4 s on a quiet machine.
+    await page.waitForFunction(`(${hook}.progress()?.epoch ?? 0) >= 2`, null, { timeout: 240_000 });
+    await page.keyboard.press('Space');
+    const progress = await page.evaluate(() => (window as unknown as { __mnist: Mnist }).__mnist.progress());
+    assert.ok(progress && progress.testAccuracy > 0.85, `test accuracy ${progress?.testAccuracy}`);
+    let right = 0;
+    for (let i = 0; i < 20; i++) {
+      const label = await page.evaluate((i) => (window as unknown as { __mnist: Mnist }).__mnist.showTestDigit(i), i);
+      const p = await page.evaluate(() => (window as unknown as { __mnist: Mnist }).__mnist.prediction());
+      assert.ok(p && Math.abs(p.probabilities.reduce((s, v) => s + v, 0) - 1) < 1e-5);
+      if (p && p.guess === String(label)) right++;
+    }
+    assert.ok(right >= 16, `${right} of 20 test digits read right`);
+    // A vertical stroke down the middle of the pad is a 1.
+    await page.click('#clear');
+    const box = await page.locator('#pad').boundingBox();
+    assert.ok(box);
+    await page.mouse.move(box.x + 140, box.y + 40);
+    await page.mouse.down();
+    for (let y = 50; y <= 240; y += 10) await page.mouse.move(box.x + 142, box.y + y);
+    await page.mouse.up();
+    await page.waitForFunction(`${hook}.prediction()?.guess === '1'`, null, { timeout: 10_000 });
+    assert.equal(await page.locator('#maps canvas').count(), 6);
+    assert.equal(await page.locator('#kernels canvas').count(), 6);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
 });
