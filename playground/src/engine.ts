@@ -72,6 +72,9 @@ export interface EpochRecord {
   trainScore: number;
   testScore: number;
   lr: number;
+  /** ‖∂L/∂W‖ per layer at the epoch's last step, and ‖∂L/∂a‖ (a: each layer's output, a batch mean). */
+  gradW: number[];
+  gradA: number[];
 }
 
 export interface Snapshot {
@@ -97,6 +100,10 @@ export interface Snapshot {
   biases: number[][];
   /** ‖∂L/∂W‖ per layer at the epoch's last step. */
   gradNorms: number[];
+  /** ‖∂L/∂a‖ per layer (a: the layer's output) at the epoch's last step, per data point. */
+  actGradNorms: number[];
+  /** A train-mode view: the hidden units its dropout masks switched off, per hidden layer (empty otherwise). */
+  dropped: number[][];
   /** Hidden units that output (at most) zero on every training point, per hidden layer. */
   dead: number[][];
   /** Frozen (L1-dead) links in compat mode, as [layer, out, in]. */
@@ -189,6 +196,9 @@ export class Experiment {
   /** Compat: L1-dead links per layer (1 = frozen). */
   private deadMasks: Uint8Array[] = [];
   private lastGradNorms: number[] = [];
+  private lastActGradNorms: number[] = [];
+  /** Each layer's output in the last forward pass that kept them (for ‖∂L/∂a‖). */
+  private kept: Tensor[] = [];
   private bestTest = Number.POSITIVE_INFINITY;
   private sinceBest = 0;
 
@@ -303,10 +313,10 @@ export class Experiment {
         this.optimizer = new optim.Adagrad(params, { lr });
         break;
       case 'adadelta':
-        this.optimizer = new optim.Adadelta(params, { lr });
+        this.optimizer = new optim.Adadelta(params, { lr, rho: s.rho });
         break;
       case 'rmsprop':
-        this.optimizer = new optim.RMSprop(params, { lr });
+        this.optimizer = new optim.RMSprop(params, { lr, alpha: s.alpha });
         break;
       case 'adam':
         this.optimizer = new optim.Adam(params, { lr, betas: [s.beta1, s.beta2] });
@@ -319,8 +329,7 @@ export class Experiment {
 
   /** Apply what changes without a reset: learning rate, schedule, optimizer, regularization, batch size. */
   setHyper(spec: Spec): void {
-    const rebuild =
-      spec.optimizer !== this.hyper.optimizer || spec.momentum !== this.hyper.momentum || spec.beta1 !== this.hyper.beta1 || spec.beta2 !== this.hyper.beta2;
+    const rebuild = (['optimizer', 'momentum', 'beta1', 'beta2', 'alpha', 'rho'] as const).some((k) => spec[k] !== this.hyper[k]);
     this.hyper = structuredClone(spec);
     if (rebuild && spec.mode === 'default') this.buildOptimizer();
     this.applyLr();
@@ -386,11 +395,16 @@ export class Experiment {
       const x = this.rows(this.trainX, order, a, b);
       const y = this.rows(this.trainY, order, a, b);
       this.optimizer.zeroGrad();
-      let loss = this.dataLoss(this.model.forward(x), y);
+      const last = b >= n;
+      let loss = this.dataLoss(this.forward(x, last), y);
       const pen = this.penalty();
       if (pen) loss = loss.add(pen);
       loss.backward();
-      if (b >= n) this.lastGradNorms = this.gradNorms();
+      if (last) {
+        this.lastGradNorms = this.gradNorms();
+        // The loss is a batch mean; times the batch size, the norm is per data point as in compat mode.
+        this.lastActGradNorms = this.actGradNorms(1 / (b - a));
+      }
       this.optimizer.step();
     }
   }
@@ -398,7 +412,7 @@ export class Experiment {
   private lbfgsEpoch(): void {
     const closure = () => {
       this.optimizer.zeroGrad();
-      let loss = this.dataLoss(this.model.forward(this.trainX), this.trainY);
+      let loss = this.dataLoss(this.forward(this.trainX, true), this.trainY);
       const pen = this.penalty();
       if (pen) loss = loss.add(pen);
       loss.backward();
@@ -406,6 +420,7 @@ export class Experiment {
     };
     (this.optimizer as optim.LBFGS).step(closure);
     this.lastGradNorms = this.gradNorms();
+    this.lastActGradNorms = this.actGradNorms(1 / this.data.train.length);
   }
 
   /**
@@ -425,10 +440,11 @@ export class Experiment {
       const b = Math.min(n, (Math.floor(a / batch) + 1) * batch);
       const x = this.rows(this.trainX, index, a, b);
       const y = this.rows(this.trainY, index, a, b);
-      this.dataLoss(this.model.forward(x), y, 'sum').backward();
+      this.dataLoss(this.forward(x, true), y, 'sum').backward();
       this.carried += b - a;
       if (b % batch === 0) {
         this.lastGradNorms = this.gradNorms(this.carried);
+        this.lastActGradNorms = this.actGradNorms(b - a);
         this.compatUpdate(this.carried);
         this.carried = 0;
       }
@@ -464,6 +480,37 @@ export class Experiment {
       }
     }
     this.optimizer.zeroGrad();
+  }
+
+  /**
+   * The model's forward pass, layer by layer as the Sequential runs it (the
+   * same modules in the same order, so the same numbers and random draws);
+   * with `keep`, each layer's output keeps its gradient for ‖∂L/∂a‖.
+   */
+  private forward(x: Tensor, keep: boolean): Tensor {
+    if (!keep) return this.model.forward(x);
+    this.kept = [];
+    let h = x;
+    for (const layer of this.layers) {
+      h = layer.linear.forward(h);
+      if (layer.norm) h = layer.norm.forward(h);
+      h = layer.activation.forward(h) as Tensor;
+      if (layer.dropout) h = layer.dropout.forward(h) as Tensor;
+      h.retainGrad();
+      this.kept.push(h);
+    }
+    return h;
+  }
+
+  /** ‖∂L/∂a‖ of each kept layer output, divided by `count`. */
+  private actGradNorms(count = 1): number[] {
+    return this.kept.map((t) => {
+      const g = t.grad?.data;
+      if (!g) return 0;
+      let s = 0;
+      for (let i = 0; i < g.length; i++) s += g[i] * g[i];
+      return Math.sqrt(s) / count;
+    });
   }
 
   private gradNorms(count = 1): number[] {
@@ -528,6 +575,8 @@ export class Experiment {
       trainScore: tr.score,
       testScore: te.score,
       lr: scheduledLr(this.hyper, this.epoch - 1),
+      gradW: this.lastGradNorms.slice(),
+      gradA: this.lastActGradNorms.slice(),
     });
     if (!Number.isFinite(tr.loss) || this.firstNonFinite() !== null) {
       const where = this.firstNonFinite();
@@ -587,19 +636,41 @@ export class Experiment {
   }
 
   /** Every layer's output over the grid, in eval mode: [layer][row·unit]. */
-  private gridActivations(): { acts: Float32Array[]; out: Tensor } {
+  /**
+   * Every layer's output over the grid in eval mode: [layer][row·unit]. With
+   * `maskSeed`, one train-mode pass instead: each dropout layer switches off
+   * the same units for the whole plane (one mask drawn from the seed, the
+   * kept units scaled by 1/(1 − p)), so the maps show the thinned network that
+   * one training step sees. Batch norm stays on its running statistics.
+   */
+  private gridActivations(maskSeed: number | null = null): { acts: Float32Array[]; out: Tensor; dropped: number[][] } {
     return noGrad(() => {
       this.model.eval();
       const acts: Float32Array[] = [];
+      const dropped: number[][] = [];
+      const masks = maskSeed === null ? null : new Generator(maskSeed);
       let h = this.gridX;
       for (const layer of this.layers) {
         h = layer.linear.forward(h);
         if (layer.norm) h = layer.norm.forward(h);
         h = layer.activation.forward(h) as Tensor;
+        if (masks && layer.dropout) {
+          const p = layer.dropout.p;
+          const units = layer.linear.outFeatures;
+          const scale = this.dtype === 'float64' ? new Float64Array(units) : new Float32Array(units);
+          const off: number[] = [];
+          for (let u = 0; u < units; u++) {
+            const keep = masks.nextDouble() >= p;
+            scale[u] = keep ? 1 / (1 - p) : 0;
+            if (!keep) off.push(u);
+          }
+          h = h.mul(tensor(scale, { shape: [1, units] }));
+          dropped.push(off);
+        } else if (layer !== this.layers[this.layers.length - 1]) dropped.push([]);
         acts.push(Float32Array.from(h.data as Float32Array));
       }
       this.model.train();
-      return { acts, out: h };
+      return { acts, out: h, dropped };
     });
   }
 
@@ -614,11 +685,11 @@ export class Experiment {
    * The state the page draws. `selected` is a neuron id "layer:unit" to return
    * at full size; `since` skips the history records the page already has.
    */
-  snapshot(selected: string | null = null, since = 0): Snapshot {
+  snapshot(selected: string | null = null, since = 0, maskSeed: number | null = null): Snapshot {
     const from = since > 0 && since <= this.history.length ? since : 0;
     const last = this.history[this.history.length - 1];
     const te = this.evaluate(this.testX, this.testY, this.data.test);
-    const { acts } = this.gridActivations();
+    const { acts, dropped } = this.gridActivations(maskSeed);
     const cells = GRID * GRID;
     const out = acts[acts.length - 1];
     const grid = new Float32Array(cells);
@@ -679,6 +750,8 @@ export class Experiment {
       }),
       biases: this.layers.map(({ linear }) => Array.from(linear.bias?.data ?? [])),
       gradNorms: this.lastGradNorms.slice(),
+      actGradNorms: this.lastActGradNorms.slice(),
+      dropped,
       dead: this.deadUnits(),
       frozen: this.deadMasks.flatMap((m, l) => {
         const inF = this.layers[l].linear.inFeatures;
@@ -911,9 +984,9 @@ function optimizerSource(s: Spec): string {
     case 'adagrad':
       return `Adagrad(model.parameters(), { lr: ${s.learningRate} })`;
     case 'adadelta':
-      return `Adadelta(model.parameters(), { lr: ${s.learningRate} })`;
+      return `Adadelta(model.parameters(), { lr: ${s.learningRate}, rho: ${s.rho} })`;
     case 'rmsprop':
-      return `RMSprop(model.parameters(), { lr: ${s.learningRate} })`;
+      return `RMSprop(model.parameters(), { lr: ${s.learningRate}, alpha: ${s.alpha} })`;
     case 'adam':
       return `Adam(model.parameters(), { lr: ${s.learningRate}, betas: [${s.beta1}, ${s.beta2}] })`;
     case 'lbfgs':

@@ -27,6 +27,7 @@ import {
   limitsOf,
   MAX_CUSTOM_FEATURES,
   needsReset,
+  OPTIMIZER_HYPERS,
   OPTIMIZERS,
   PROBLEMS,
   parseHash,
@@ -69,6 +70,8 @@ interface State {
   logY: boolean;
   /** 1-D view: draw each last-hidden-layer unit's contribution. */
   parts: boolean;
+  /** Show one train-mode pass with this dropout mask seed, or the eval-mode maps (null). */
+  maskSeed: number | null;
 }
 
 const params = new URLSearchParams(location.search);
@@ -92,6 +95,7 @@ const state: State = {
   shapes: false,
   logY: false,
   parts: true,
+  maskSeed: null,
 };
 if (state.spec.seed === '') state.spec.seed = Math.random().toFixed(5);
 if (state.spec.initSeed === '') state.spec.initSeed = String(Math.floor(Math.random() * 1e6));
@@ -208,7 +212,7 @@ function updatePlayButton(): void {
 function requestFrame(): void {
   if (frameInFlight) return;
   frameInFlight = true;
-  client.send({ type: 'frame', selected: state.selected, run: state.run, since: state.history.length });
+  client.send({ type: 'frame', selected: state.selected, run: state.run, since: state.history.length, mask: state.maskSeed });
 }
 let frameWaiters: (() => void)[] = [];
 function fetchFrame(): Promise<void> {
@@ -370,6 +374,11 @@ function buildControls(): void {
           ]
         : []),
       select('optimizer', 'Optimizer', OPTIMIZERS, s.optimizer, (v) => setSpec({ optimizer: v as Spec['optimizer'] })),
+      // The chosen optimizer's own settings; they apply on the next step, like the learning rate.
+      ...OPTIMIZER_HYPERS[s.optimizer].map((h) => {
+        const options = h.options.includes(s[h.key]) ? h.options : [...h.options, s[h.key]].sort((a, b) => a - b);
+        return select(h.key, h.label, options, s[h.key], (v) => setSpec({ [h.key]: Number(v) }));
+      }),
       select(
         'init',
         'Initializer',
@@ -542,6 +551,14 @@ function buildControls(): void {
           }),
         ]
       : []),
+    ...(s.mode === 'default' && s.dropout.some((p) => p > 0)
+      ? [
+          checkbox('trainMode', 'Train-mode view: one dropout mask', state.maskSeed !== null, (v) => {
+            state.maskSeed = v ? Math.floor(Math.random() * 2 ** 31) : null;
+            requestFrame();
+          }),
+        ]
+      : []),
     checkbox('logY', 'Log-scale loss', state.logY, (v) => {
       state.logY = v;
       resetChart();
@@ -581,6 +598,15 @@ function loadCsv(text: string, source: string): void {
   client.send({ type: 'userPoints', points: r.points });
   message(`Loaded ${r.points.length} points from ${source}.`);
   requestFrame();
+}
+
+function saveBytes(name: string, bytes: Uint8Array): void {
+  const copy = new Uint8Array(bytes.length);
+  copy.set(bytes);
+  const a = el('a', { href: URL.createObjectURL(new Blob([copy.buffer], { type: 'application/octet-stream' })), download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
 }
 
 function save(name: string, text: string, type: string): void {
@@ -830,7 +856,17 @@ function buildNetwork(): void {
         bn.append(bnc, el('span', {}, 'BN'));
         head.append(act, drop, bn);
       }
-      head.append(el('div', { class: 'layer-stat', id: `stat-${l - 1}` }));
+      head.append(
+        el('div', { class: 'layer-stat', id: `stat-${l - 1}` }),
+        el('canvas', {
+          class: 'spark',
+          id: `spark-${l - 1}`,
+          width: '96',
+          height: '22',
+          'aria-hidden': 'true',
+          title: '‖∂L/∂W‖ (orange) and ‖∂L/∂a‖ (blue) over the last 150 epochs, log scale',
+        }),
+      );
       box.append(head);
     }
   }
@@ -1239,6 +1275,42 @@ function drawChart(): void {
   } else chart.setData(data);
 }
 
+/**
+ * One layer's gradient history as two lines on a shared log scale: ‖∂L/∂W‖
+ * orange, ‖∂L/∂a‖ blue. A 6-layer sigmoid net shows the vanishing gradient
+ * as lines that sit lower layer by layer.
+ */
+function paintSparkline(canvas: HTMLCanvasElement, records: readonly EpochRecord[], layer: number): void {
+  const ctx = canvas.getContext('2d') as CanvasRenderingContext2D;
+  const w = canvas.width;
+  const h = canvas.height;
+  ctx.clearRect(0, 0, w, h);
+  const series = [records.map((r) => r.gradW[layer] ?? 0), records.map((r) => r.gradA[layer] ?? 0)];
+  const logs = series
+    .flat()
+    .filter((v) => v > 0)
+    .map(Math.log10);
+  if (logs.length === 0) return;
+  const lo = Math.min(...logs);
+  const hi = Math.max(...logs, lo + 1e-3);
+  const colors = ['#f59322', '#0877bd'];
+  series.forEach((values, k) => {
+    ctx.strokeStyle = colors[k];
+    ctx.lineWidth = 1.2;
+    ctx.beginPath();
+    let started = false;
+    values.forEach((v, i) => {
+      if (!(v > 0)) return;
+      const x = values.length === 1 ? w / 2 : (i / (values.length - 1)) * (w - 2) + 1;
+      const y = h - 2 - ((Math.log10(v) - lo) / (hi - lo)) * (h - 4);
+      if (started) ctx.lineTo(x, y);
+      else ctx.moveTo(x, y);
+      started = true;
+    });
+    ctx.stroke();
+  });
+}
+
 // ---------------------------------------------------------------- render
 function render(): void {
   const f = state.frame;
@@ -1281,15 +1353,22 @@ function render(): void {
     });
   });
   f.dead.forEach((units, l) => {
-    for (let u = 0; u < s.networkShape[l]; u++) document.querySelector(`[data-node="${l}:${u}"]`)?.classList.toggle('dead', units.includes(u));
+    for (let u = 0; u < s.networkShape[l]; u++) {
+      const node = document.querySelector(`[data-node="${l}:${u}"]`);
+      node?.classList.toggle('dead', units.includes(u));
+      node?.classList.toggle('dropped', f.dropped[l]?.includes(u) ?? false);
+    }
   });
   f.gradNorms.forEach((g, l) => {
     const st = document.getElementById(`stat-${l}`);
     if (st) {
       const dead = f.dead[l]?.length ?? 0;
-      st.textContent = `‖∂L/∂W‖ ${g.toExponential(1)}${dead ? ` · ${dead} dead` : ''}`;
+      const a = f.actGradNorms[l];
+      st.textContent = `‖∂L/∂W‖ ${g.toExponential(1)}${a !== undefined ? ` · ‖∂L/∂a‖ ${a.toExponential(1)}` : ''}${dead ? ` · ${dead} dead` : ''}`;
       st.style.setProperty('--g', String(Math.min(1, Math.log10(1 + g * 100) / 2)));
     }
+    const spark = document.getElementById(`spark-${l}`) as HTMLCanvasElement | null;
+    if (spark) paintSparkline(spark, state.history.slice(-150), l);
   });
   if (s.diagram === 'lecture') drawLecture();
   else drawLinks();
@@ -1343,6 +1422,15 @@ function buildToolbar(): void {
     const r = await client.call<{ json: string; typescript: string }>({ type: 'export', id: newId() });
     save('neurite-playground-model.json', r.json, 'application/json');
   };
+  const exportSt = el(
+    'button',
+    { id: 'export-safetensors', title: 'The weights as a safetensors file (the spec in its metadata): neurite, PyTorch and others read it' },
+    'Export (safetensors)',
+  );
+  exportSt.onclick = async () => {
+    const bytes = await client.call<Uint8Array>({ type: 'exportSafetensors', id: newId() });
+    saveBytes('neurite-playground-model.safetensors', bytes);
+  };
   const exportTs = el('button', { id: 'export-ts' }, 'Copy as TypeScript');
   exportTs.onclick = async () => {
     const r = await client.call<{ json: string; typescript: string }>({ type: 'export', id: newId() });
@@ -1355,12 +1443,20 @@ function buildToolbar(): void {
       message('The TypeScript program is shown below the chart; the clipboard was not available.');
     }
   };
-  const importJ = el('input', { id: 'import-json', type: 'file', accept: '.json,application/json', 'aria-label': 'Import an exported model (JSON)' });
+  const importJ = el('input', {
+    id: 'import-json',
+    type: 'file',
+    accept: '.json,.safetensors,application/json',
+    'aria-label': 'Import an exported model (JSON or safetensors)',
+  });
   importJ.onchange = async () => {
     const file = importJ.files?.[0];
     importJ.value = '';
     if (!file) return;
-    await importModel(await file.text());
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    // A JSON export starts with "{"; anything else is read as safetensors.
+    if (bytes[0] === 0x7b) await importModel(new TextDecoder().decode(bytes));
+    else await importModel(bytes);
   };
   const compare = el(
     'button',
@@ -1383,6 +1479,7 @@ function buildToolbar(): void {
     el('span', { id: 'epoch', class: 'epoch' }, '000,000'),
     speed,
     exportJ,
+    exportSt,
     exportTs,
     el('label', { class: 'file' }, 'Import model: '),
     importJ,
@@ -1391,9 +1488,10 @@ function buildToolbar(): void {
   );
 }
 
-async function importModel(text: string): Promise<boolean> {
+async function importModel(source: string | Uint8Array): Promise<boolean> {
   try {
-    await client.call({ type: 'import', text, id: newId() });
+    if (typeof source === 'string') await client.call({ type: 'import', text: source, id: newId() });
+    else await client.call({ type: 'importSafetensors', bytes: source, id: newId() });
     state.history = [];
     resetChart();
     await fetchFrame();
@@ -1472,6 +1570,8 @@ function installTestHook(): void {
     client: () => client.kind,
     importModel,
     exportModel: () => client.call<{ json: string; typescript: string }>({ type: 'export', id: newId() }),
+    exportSafetensors: async () => Array.from(await client.call<Uint8Array>({ type: 'exportSafetensors', id: newId() })),
+    importSafetensors: (bytes: number[]) => importModel(Uint8Array.from(bytes)),
     errors: () => consoleErrors.slice(),
     /** Run B of an A/B comparison: its epoch, test loss, weights hash and the spec it runs, or null. */
     compareB: async () => {

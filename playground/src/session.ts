@@ -4,8 +4,8 @@
 // in short slices (see client.ts).
 import { classesIn, generateFor, newSeed, type Point2D, type Random, type Split, splitUserPoints } from './datasets.js';
 import { Experiment, type Snapshot, typescriptSnippet } from './engine.js';
-import { backendReady, getBackend, setNumThreads } from './neurite.js';
-import { needsReset, type Spec } from './spec.js';
+import { backendReady, decodeSafetensors, getBackend, loadCheckedStateDict, setNumThreads, weightsToSafetensors } from './neurite.js';
+import { needsReset, normalizeSpec, type Spec } from './spec.js';
 
 export type Request =
   | { type: 'init'; spec: Spec; userPoints?: Point2D[] }
@@ -16,11 +16,13 @@ export type Request =
   | { type: 'speed'; epochsPerSecond: number }
   | { type: 'reset' }
   | { type: 'regenerate' }
-  | { type: 'frame'; selected: string | null; run?: number; since?: number }
+  | { type: 'frame'; selected: string | null; run?: number; since?: number; mask?: number | null }
   | { type: 'setWeight'; layer: number; output: number; input: number; value: number }
   | { type: 'userPoints'; points: Point2D[] }
   | { type: 'export'; id: number }
+  | { type: 'exportSafetensors'; id: number }
   | { type: 'import'; text: string; id: number }
+  | { type: 'importSafetensors'; bytes: Uint8Array; id: number }
   | { type: 'outputAt'; x: number; y: number; id: number }
   | { type: 'hash'; id: number };
 
@@ -156,7 +158,7 @@ export class Session {
       }
       case 'frame': {
         // Only the history the page lacks travels, unless the run changed under it.
-        const snapshot = this.experiment.snapshot(req.selected, req.run === this.run ? (req.since ?? 0) : 0);
+        const snapshot = this.experiment.snapshot(req.selected, req.run === this.run ? (req.since ?? 0) : 0, req.mask ?? null);
         if (snapshot.stopped !== null) this.playing = false;
         this.post({
           type: 'frame',
@@ -197,14 +199,32 @@ export class Session {
           },
         });
         return;
+      case 'exportSafetensors':
+        // The spec rides in the file's metadata, so the file alone rebuilds the network.
+        this.post({
+          type: 'done',
+          id: req.id,
+          value: weightsToSafetensors(this.experiment.model, {
+            format: 'neurite-playground',
+            spec: JSON.stringify(this.spec),
+            epoch: String(this.experiment.epoch),
+          }),
+        });
+        return;
+      case 'importSafetensors': {
+        const { tensors, metadata } = decodeSafetensors(req.bytes);
+        if (metadata.format !== 'neurite-playground' || typeof metadata.spec !== 'string')
+          throw new Error('import: this safetensors file has no playground spec in its metadata (export one from the playground, or use the JSON export)');
+        this.replaceWith(normalizeSpec(JSON.parse(metadata.spec)), (e) => loadCheckedStateDict(e.model, tensors));
+        this.post({ type: 'done', id: req.id, value: true });
+        return;
+      }
       case 'import': {
         const doc = JSON.parse(req.text) as { format?: unknown; spec?: Spec; weights?: Record<string, unknown>; epoch?: unknown };
         if (doc.format !== 'neurite-playground' || typeof doc.spec !== 'object' || doc.spec === null || typeof doc.weights !== 'object' || doc.weights === null)
           throw new Error('import: not a neurite playground export (expected "format": "neurite-playground" with spec and weights)');
-        this.spec = { ...doc.spec, epoch: 0 };
-        this.rebuild(true);
-        this.experiment.loadStateArrays(doc.weights);
-        this.post({ type: 'spec', spec: this.spec });
+        const weights = doc.weights;
+        this.replaceWith(normalizeSpec(doc.spec), (e) => e.loadStateArrays(weights));
         this.post({ type: 'done', id: req.id, value: true });
         return;
       }
@@ -215,6 +235,24 @@ export class Session {
         this.post({ type: 'done', id: req.id, value: this.experiment.weightsHash() });
         return;
     }
+  }
+
+  /**
+   * An imported model: the run is rebuilt from `spec` and `load` fills in its
+   * weights; if either fails, everything is put back as it was and the error
+   * goes on to the page, so the current model stays.
+   */
+  private replaceWith(spec: Spec, load: (e: Experiment) => void): void {
+    const saved = { spec: this.spec, data: this.data, experiment: this.experiment, stream: this.stream, run: this.run, trainMs: this.trainMs };
+    try {
+      this.spec = { ...spec, epoch: 0 };
+      this.rebuild(true);
+      load(this.experiment);
+    } catch (e) {
+      ({ spec: this.spec, data: this.data, experiment: this.experiment, stream: this.stream, run: this.run, trainMs: this.trainMs } = saved);
+      throw e;
+    }
+    this.post({ type: 'spec', spec: this.spec });
   }
 
   private makeData(): void {

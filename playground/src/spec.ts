@@ -114,9 +114,15 @@ export interface Spec {
   initSeed: string;
   loss: LossName;
   optimizer: OptimizerName;
+  /** SGD with momentum and Nesterov. */
   momentum: number;
+  /** Adam's moment decays. */
   beta1: number;
   beta2: number;
+  /** RMSprop's squared-gradient decay. */
+  alpha: number;
+  /** Adadelta's decay. */
+  rho: number;
   init: InitName;
   schedule: ScheduleName;
   /** Early stopping: epochs without a better test loss before pausing (0 = off). */
@@ -176,6 +182,8 @@ export function defaultSpec(mode: Spec['mode'] = 'default'): Spec {
     momentum: 0.9,
     beta1: 0.9,
     beta2: 0.999,
+    alpha: 0.99,
+    rho: 0.9,
     init: compat ? 'uniform' : 'glorot',
     schedule: 'constant',
     patience: 0,
@@ -194,6 +202,24 @@ export function defaultSpec(mode: Spec['mode'] = 'default'): Spec {
     hidden: [],
   };
 }
+
+/** Each optimizer's own hyper-parameters (beyond the learning rate), the menu offered for each, and its URL key. */
+export const OPTIMIZER_HYPERS: Record<
+  OptimizerName,
+  readonly { key: 'momentum' | 'beta1' | 'beta2' | 'alpha' | 'rho'; label: string; options: readonly number[] }[]
+> = {
+  sgd: [],
+  momentum: [{ key: 'momentum', label: 'Momentum', options: [0, 0.5, 0.9, 0.95, 0.99] }],
+  nesterov: [{ key: 'momentum', label: 'Momentum', options: [0.5, 0.9, 0.95, 0.99] }],
+  adagrad: [],
+  adadelta: [{ key: 'rho', label: 'ρ (decay)', options: [0.8, 0.9, 0.95, 0.99] }],
+  rmsprop: [{ key: 'alpha', label: 'α (decay)', options: [0.9, 0.95, 0.99, 0.999] }],
+  adam: [
+    { key: 'beta1', label: 'β₁', options: [0, 0.5, 0.8, 0.9, 0.95, 0.99] },
+    { key: 'beta2', label: 'β₂', options: [0.99, 0.999, 0.9999] },
+  ],
+  lbfgs: [],
+};
 
 /** The limits the current mode enforces. */
 export function limitsOf(spec: Pick<Spec, 'mode'>): { layers: number; neurons: number; batch: number } {
@@ -435,6 +461,8 @@ export function parseHash(hash: string): Parsed {
   num('momentum', 0, 0.999, (v) => (spec.momentum = v));
   num('beta1', 0, 0.999, (v) => (spec.beta1 = v));
   num('beta2', 0, 0.9999, (v) => (spec.beta2 = v));
+  num('alpha', 0, 0.9999, (v) => (spec.alpha = v));
+  num('rho', 0, 0.9999, (v) => (spec.rho = v));
   num('patience', 0, 10000, (v) => (spec.patience = v), true);
   num('stopAt', 0, 1e7, (v) => (spec.stopAt = v), true);
   num('epoch', 0, 1e6, (v) => (spec.epoch = v), true);
@@ -508,6 +536,8 @@ export function serializeHash(spec: Spec): string {
     if (spec.momentum !== d.momentum) put('momentum', fmt(spec.momentum));
     if (spec.beta1 !== d.beta1) put('beta1', fmt(spec.beta1));
     if (spec.beta2 !== d.beta2) put('beta2', fmt(spec.beta2));
+    if (spec.alpha !== d.alpha) put('alpha', fmt(spec.alpha));
+    if (spec.rho !== d.rho) put('rho', fmt(spec.rho));
     if (spec.schedule !== d.schedule) put('schedule', spec.schedule);
     if (spec.layerActivations.some((a) => a !== '')) put('layerActivations', spec.layerActivations.join(','));
     if (spec.dropout.some((p) => p > 0)) put('dropout', spec.dropout.map(fmt).join(','));
@@ -592,4 +622,25 @@ export function describeDifference(a: Spec, b: Spec): string {
       diffs.push(`${k} ${Array.isArray(b[k]) ? (b[k] as unknown[]).join(',') : typeof b[k] === 'object' ? JSON.stringify(b[k]) : String(b[k])}`);
   }
   return diffs.length === 0 ? 'the same settings as A' : diffs.join(', ');
+}
+
+/**
+ * A spec from a file (an export, a safetensors file's metadata): missing
+ * fields take their defaults and every value goes through the URL parser's
+ * checks, so a hand-edited or damaged file gives a valid spec or a clear
+ * error, never a half-built network.
+ */
+export function normalizeSpec(raw: unknown): Spec {
+  if (typeof raw !== 'object' || raw === null) throw new Error('import: the spec is not an object');
+  const r = raw as Partial<Spec>;
+  const mode = r.mode === 'compat' ? 'compat' : 'default';
+  const merged: Spec = { ...defaultSpec(mode), ...r, mode };
+  let hash: string;
+  try {
+    hash = serializeHash(merged);
+  } catch {
+    throw new Error('import: the spec has values of the wrong kind');
+  }
+  const { spec } = parseHash(hash);
+  return spec;
 }

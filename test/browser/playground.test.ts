@@ -451,4 +451,34 @@ describe('playground in Chromium', { skip }, () => {
     assert.deepEqual(errors, []);
     await page.close();
   });
+
+  it("an optimizer's own settings appear with it and apply without a reset; the train-mode view greys dropped units; sparklines draw", async () => {
+    const { page, console } = await open('mode=default&dataset=circle&seed=0.3&initSeed=1&networkShape=8&dropout=0.5');
+    await page.evaluate(() => __pg.step(5));
+    assert.equal(await page.locator('#alpha').count(), 0);
+    await page.selectOption('#optimizer', 'rmsprop');
+    await page.selectOption('#alpha', '0.9');
+    assert.match(await page.evaluate(() => __pg.hash()), /&alpha=0\.9/);
+    assert.equal(await page.evaluate(() => __pg.epoch()), 5, 'no reset');
+    await page.selectOption('#optimizer', 'adam');
+    assert.equal(await page.locator('#beta1').count(), 1);
+    await page.click('#trainMode');
+    await page.waitForFunction(() => document.querySelectorAll('.node.dropped').length > 0);
+    const dropped = await page.locator('.node.dropped').count();
+    assert.ok(dropped > 0 && dropped < 8, `${dropped} units dropped`);
+    await page.click('#trainMode');
+    await page.waitForFunction(() => document.querySelectorAll('.node.dropped').length === 0);
+    // The sparkline has ink once there is a history.
+    const ink = await page.evaluate(() => {
+      const c = document.getElementById('spark-0') as HTMLCanvasElement;
+      const d = (c.getContext('2d') as CanvasRenderingContext2D).getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+      return n;
+    });
+    assert.ok(ink > 20, `${ink} inked pixels`);
+    assert.match((await page.textContent('#stat-0')) ?? '', /‖∂L\/∂W‖ \d\.\de[-+]\d+ · ‖∂L\/∂a‖ \d\.\de[-+]\d+/);
+    assert.deepEqual(console, []);
+    await page.close();
+  });
 });

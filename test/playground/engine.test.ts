@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { generateFor, parsePointsCsv } from '../../playground/src/datasets.js';
-import { Experiment } from '../../playground/src/engine.js';
+import { Experiment, typescriptSnippet } from '../../playground/src/engine.js';
 import { parseHash, type Spec } from '../../playground/src/spec.js';
 
 // The playground runs on neurite's browser entry (wasm, else the reference backend); the native pass has nothing to add.
@@ -188,6 +188,55 @@ describe('playground default mode', { skip }, () => {
     assert.ok((e.history.at(-1) as { testScore: number }).testScore >= 0.97, `accuracy ${e.history.at(-1)?.testScore}`);
     const three = experiment('#mode=default&dataset=boundary&classes=3&seed=0.5&initSeed=2');
     assert.deepEqual(new Set(three.data.train.map((p) => p.label)), new Set([0, 1, 2]));
+  });
+
+  it('‖∂L/∂a‖ shows the vanishing gradient of a 6-layer sigmoid net: each layer back is about 4x smaller (σ′ ≤ 1/4)', () => {
+    const e = experiment('#mode=default&dataset=circle&seed=0.3&initSeed=1&networkShape=8,8,8,8,8,8&activation=sigmoid&optimizer=sgd&learningRate=0.1');
+    e.trainEpoch();
+    const r = e.history.at(-1) as { gradA: number[]; gradW: number[] };
+    assert.equal(r.gradA.length, 7);
+    assert.equal(r.gradW.length, 7);
+    // Measured: 2.4e-3 9.3e-3 3.6e-2 1.6e-1 5.0e-1 2.1 (hidden layers 1-6).
+    for (let l = 0; l < 5; l++) assert.ok(r.gradA[l] < r.gradA[l + 1] / 2, `layer ${l + 1}: ${r.gradA[l]} vs ${r.gradA[l + 1]}`);
+    assert.ok(r.gradA[0] < r.gradA[5] / 100);
+    const s = e.snapshot();
+    assert.deepEqual(s.actGradNorms, r.gradA);
+  });
+
+  it('the train-mode view switches off the same units across the plane for one mask seed; eval mode drops none', () => {
+    const e = experiment('#mode=default&dataset=circle&seed=0.3&initSeed=1&networkShape=8,8&dropout=0.5,0');
+    for (let i = 0; i < 5; i++) e.trainEpoch();
+    const evalView = e.snapshot();
+    assert.deepEqual(evalView.dropped, [[], []]);
+    const a = e.snapshot(null, 0, 1234);
+    const b = e.snapshot(null, 0, 1234);
+    assert.deepEqual(a.dropped, b.dropped);
+    assert.ok(a.dropped[0].length > 0 && a.dropped[0].length < 8, `dropped ${a.dropped[0]}`);
+    assert.deepEqual(a.dropped[1], [], 'the layer without dropout keeps every unit');
+    for (const u of a.dropped[0])
+      assert.ok(
+        a.tiles[0][u].every((v) => v === 0),
+        `unit ${u} is off everywhere`,
+      );
+    const kept = [...Array(8).keys()].find((u) => !a.dropped[0].includes(u)) as number;
+    // A kept unit is scaled by 1/(1 − p) = 2 against eval mode.
+    assert.ok(Math.abs(a.tiles[0][kept][7] - 2 * evalView.tiles[0][kept][7]) < 1e-5);
+    assert.notDeepEqual(a.grid, evalView.grid);
+  });
+
+  it('the optimizers take their own settings from the URL (RMSprop α, Adadelta ρ) and the program says them', () => {
+    const e = experiment('#mode=default&dataset=xor&seed=0.2&initSeed=1&optimizer=rmsprop&alpha=0.9');
+    assert.equal(e.spec.alpha, 0.9);
+    assert.match(typescriptSnippet(e.spec, e.features), /RMSprop\(model\.parameters\(\), \{ lr: 0\.03, alpha: 0\.9 \}\)/);
+    const d = experiment('#mode=default&dataset=xor&seed=0.2&initSeed=1&optimizer=adadelta&rho=0.95&learningRate=1');
+    assert.match(typescriptSnippet(d.spec, d.features), /Adadelta\(model\.parameters\(\), \{ lr: 1, rho: 0\.95 \}\)/);
+    // A different α gives a different run.
+    const f = experiment('#mode=default&dataset=xor&seed=0.2&initSeed=1&optimizer=rmsprop&alpha=0.999');
+    for (let i = 0; i < 3; i++) {
+      e.trainEpoch();
+      f.trainEpoch();
+    }
+    assert.notEqual(e.weightsHash(), f.weightsHash());
   });
 
   it('every activation and optimizer trains without an error', () => {

@@ -63,6 +63,8 @@ function specArbitrary(mode: Spec['mode']): fc.Arbitrary<Spec> {
         patience: fc.integer({ min: 0, max: 500 }),
         stopAt: fc.integer({ min: 0, max: 5000 }),
         curveDataset: fc.constantFrom(...CURVE_DATASETS),
+        alpha: fc.constantFrom(0.9, 0.95, 0.99, 0.999),
+        rho: fc.constantFrom(0.8, 0.9, 0.95),
         boundary: fc.constantFrom('3*sin(x1)', 'x1^2/4-2', 'abs(x1)-1', '0.5*x1'),
         customFeatures: fc.uniqueArray(fc.constantFrom('x1*x2^2', 'tan(x1)', 'sin(x1)*cos(x2)', 'min(x1, x2)', '-x1^2', 'exp(-(x1^2+x2^2)/4)'), {
           maxLength: 4,
@@ -95,6 +97,8 @@ function specArbitrary(mode: Spec['mode']): fc.Arbitrary<Spec> {
           patience: extra.patience,
           stopAt: extra.stopAt,
           curveDataset: extra.curveDataset,
+          alpha: extra.alpha,
+          rho: extra.rho,
           boundary: extra.boundary,
           customFeatures: extra.customFeatures,
         });
