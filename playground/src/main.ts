@@ -21,6 +21,7 @@ import {
   describeDifference,
   FEATURES,
   type FeatureName,
+  HIDEABLE,
   INITS,
   LEARNING_RATES,
   LOSSES,
@@ -72,6 +73,7 @@ interface State {
   parts: boolean;
   /** Show one train-mode pass with this dropout mask seed, or the eval-mode maps (null). */
   maskSeed: number | null;
+  classroomOpen: boolean;
 }
 
 const params = new URLSearchParams(location.search);
@@ -96,6 +98,7 @@ const state: State = {
   logY: false,
   parts: true,
   maskSeed: null,
+  classroomOpen: false,
 };
 if (state.spec.seed === '') state.spec.seed = Math.random().toFixed(5);
 if (state.spec.initSeed === '') state.spec.initSeed = String(Math.floor(Math.random() * 1e6));
@@ -559,6 +562,7 @@ function buildControls(): void {
           }),
         ]
       : []),
+    classroomPanel(),
     checkbox('logY', 'Log-scale loss', state.logY, (v) => {
       state.logY = v;
       resetChart();
@@ -582,6 +586,44 @@ function problemChange(problem: Spec['problem']): Partial<Spec> {
     change.features = features;
   } else if (state.spec.problem === 'curve' && !state.spec.features.y) change.features = { ...state.spec.features, y: true };
   return change;
+}
+
+/**
+ * The classroom panel: tick the controls students should not see. They hide
+ * here at once (a preview), and the URL, with the original's
+ * `<control>_hide=true` keys, is the link to hand out.
+ */
+function classroomPanel(): HTMLElement {
+  const box = el('details', { class: 'classroom', id: 'classroom' });
+  if (state.classroomOpen) box.setAttribute('open', '');
+  box.addEventListener('toggle', () => {
+    state.classroomOpen = box.open;
+  });
+  box.append(el('summary', {}, 'Classroom: hide controls'));
+  for (const [id, label] of HIDEABLE) {
+    box.append(
+      checkbox(`hide-${id}`, label, state.spec.hidden.includes(id), (v) => {
+        const hidden = state.spec.hidden.filter((h) => h !== id);
+        if (v) hidden.push(id);
+        // Showing the controls again: undo the display:none the last build set.
+        document.querySelectorAll<HTMLElement>(`.ui-${id}`).forEach((node) => {
+          node.style.display = '';
+        });
+        state.spec = { ...state.spec, hidden };
+        writeHash(true);
+        buildControls();
+        buildNetwork();
+        requestFrame();
+      }),
+    );
+  }
+  const link = el('button', { id: 'classroom-link' }, 'Show the link');
+  link.onclick = () => {
+    $<HTMLTextAreaElement>('snippet').value = location.href;
+    $('snippet').hidden = false;
+  };
+  box.append(link);
+  return box;
 }
 
 function loadCsv(text: string, source: string): void {
@@ -912,6 +954,8 @@ interface LinkView {
   l: number;
   out: number;
   inp: number;
+  /** A wide, faint orange stroke under the link: it glows with its layer's ‖∂L/∂W‖. */
+  halo: SVGPathElement;
   path: SVGPathElement;
   hit: SVGPathElement;
   title: SVGTitleElement;
@@ -956,6 +1000,9 @@ function buildLinks(svg: SVGSVGElement, frame: Snapshot): void {
         const b = [x2, y2 + NODE / 2];
         const mid = (a[0] + b[0]) / 2;
         const d = `M${a[0]},${a[1]} C${mid},${a[1]} ${mid},${b[1]} ${b[0]},${b[1]}`;
+        const halo = document.createElementNS(SVG_NS, 'path');
+        halo.setAttribute('d', d);
+        halo.setAttribute('class', 'halo');
         const path = document.createElementNS(SVG_NS, 'path');
         path.setAttribute('d', d);
         const hit = document.createElementNS(SVG_NS, 'path');
@@ -970,8 +1017,8 @@ function buildLinks(svg: SVGSVGElement, frame: Snapshot): void {
             client.send({ type: 'setWeight', layer: l, output: out, input: inp, value: v }),
           ),
         );
-        svg.append(path, hit);
-        linkViews.push({ l, out, inp, path, hit, title });
+        svg.append(halo, path, hit);
+        linkViews.push({ l, out, inp, halo, path, hit, title });
       });
       // The bias: a small square at the node's lower left, coloured by its value.
       const [x2, y2] = nodePos(l + 1, out);
@@ -1015,8 +1062,12 @@ function drawLinks(): void {
   }
   const frozen = new Set(frame.frozen.map((f) => f.join(':')));
   const last = frame.weights.length - 1;
+  // Glow: a layer's ‖∂L/∂W‖ on a log scale, 1e-4 (none) to 1 (full), so vanishing gradients show as dark layers.
+  const glow = frame.gradNorms.map((g) => (g > 0 ? Math.max(0, Math.min(1, (Math.log10(g) + 4) / 4)) : 0));
   for (const v of linkViews) {
     const w = frame.weights[v.l][v.out][v.inp];
+    v.halo.setAttribute('stroke-opacity', (0.55 * (glow[v.l] ?? 0)).toFixed(2));
+    v.halo.setAttribute('stroke-width', String(6 + (9 * Math.min(5, Math.abs(w))) / 5));
     v.path.setAttribute('class', `link${state.playing ? ' moving' : ''}${frozen.has(`${v.l}:${v.out}:${v.inp}`) ? ' frozen' : ''}`);
     v.path.setAttribute('stroke', cssColor(Math.max(-1, Math.min(1, w))));
     v.path.setAttribute('stroke-width', String(1 + (9 * Math.min(5, Math.abs(w))) / 5));

@@ -203,6 +203,28 @@ export function defaultSpec(mode: Spec['mode'] = 'default'): Spec {
   };
 }
 
+/** The controls a teacher can hide (the original's `<id>_hide=true` keys): the id and what it is. */
+export const HIDEABLE: readonly [string, string][] = [
+  ['learningRate', 'Learning rate'],
+  ['activation', 'Activation'],
+  ['regularization', 'Regularization'],
+  ['regularizationRate', 'Regularization rate'],
+  ['problem', 'Problem type'],
+  ['loss', 'Loss'],
+  ['optimizer', 'Optimizer'],
+  ['init', 'Initializer'],
+  ['schedule', 'LR schedule'],
+  ['classes', 'Classes'],
+  ['percTrainData', 'Ratio of training to test data'],
+  ['noise', 'Noise'],
+  ['batchSize', 'Batch size'],
+  ['regenerate', 'Regenerate'],
+  ['numHiddenLayers', 'Adding and removing layers'],
+  ...FEATURES.map((f): [string, string] => [f, `Input feature ${f}`]),
+  ['showTestData', 'Show test data'],
+  ['discretize', 'Discretize output'],
+];
+
 /** Each optimizer's own hyper-parameters (beyond the learning rate), the menu offered for each, and its URL key. */
 export const OPTIMIZER_HYPERS: Record<
   OptimizerName,
@@ -591,8 +613,8 @@ export const RESET_FIELDS: readonly (keyof Spec)[] = [
 export function needsReset(a: Spec, b: Spec): boolean {
   if (a.mode === 'compat' || b.mode === 'compat') {
     // The original resets on everything except the learning rate (and the view toggles).
-    const { learningRate: _l1, showTestData: _s1, discretize: _d1, epoch: _e1, diagram: _g1, compare: _c1, ...ra } = a;
-    const { learningRate: _l2, showTestData: _s2, discretize: _d2, epoch: _e2, diagram: _g2, compare: _c2, ...rb } = b;
+    const { learningRate: _l1, showTestData: _s1, discretize: _d1, epoch: _e1, diagram: _g1, compare: _c1, hidden: _h1, ...ra } = a;
+    const { learningRate: _l2, showTestData: _s2, discretize: _d2, epoch: _e2, diagram: _g2, compare: _c2, hidden: _h2, ...rb } = b;
     return JSON.stringify(ra) !== JSON.stringify(rb);
   }
   return RESET_FIELDS.some((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));

@@ -481,4 +481,26 @@ describe('playground in Chromium', { skip }, () => {
     assert.deepEqual(console, []);
     await page.close();
   });
+
+  it('the classroom panel hides a control at once and writes it to the link; links glow with their layer gradient', async () => {
+    const { page, console } = await open('mode=default&dataset=circle&seed=0.3&initSeed=1');
+    await page.evaluate(() => __pg.step(3));
+    assert.equal(await page.isVisible('#learningRate'), true);
+    await page.click('#classroom summary');
+    await page.click('#hide-learningRate');
+    await page.waitForFunction(() => location.hash.includes('learningRate_hide=true'));
+    assert.equal(await page.isVisible('#learningRate'), false);
+    assert.equal(await page.evaluate(() => __pg.epoch()), 3, 'hiding a control is not a reset');
+    await page.click('#hide-learningRate');
+    await page.waitForFunction(() => !location.hash.includes('learningRate_hide'));
+    assert.equal(await page.isVisible('#learningRate'), true);
+    const glow = await page.evaluate(() => Array.from(document.querySelectorAll('#links path.halo'), (p) => Number(p.getAttribute('stroke-opacity'))));
+    assert.equal(glow.length, 2 * 4 + 4 * 2 + 2);
+    assert.ok(
+      glow.some((g) => g > 0),
+      'some layer glows after training',
+    );
+    assert.deepEqual(console, []);
+    await page.close();
+  });
 });
