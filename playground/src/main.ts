@@ -108,9 +108,17 @@ let lastLive = 0;
 const consoleErrors: string[] = [];
 
 // ---------------------------------------------------------------- messages
-function message(text: string, level: 'info' | 'warn' | 'error' = 'info'): void {
+function message(text: string, level: 'info' | 'warn' | 'error' = 'info', action?: { label: string; run: () => void }): void {
   const box = $('messages');
   const line = el('div', { class: `msg ${level}`, role: level === 'info' ? 'status' : 'alert' }, text);
+  if (action) {
+    const b = el('button', { class: 'msg-action' }, action.label);
+    b.onclick = () => {
+      line.remove();
+      action.run();
+    };
+    line.append(' ', b);
+  }
   const close = el('button', { class: 'close', 'aria-label': 'dismiss' }, '×');
   close.onclick = () => line.remove();
   line.append(close);
@@ -200,6 +208,11 @@ function reset(): void {
   runB?.requestFrame();
   requestFrame();
 }
+function lowerLearningRate(lr: number): void {
+  setSpec({ learningRate: lr });
+  reset();
+}
+
 function reinit(): void {
   setSpec({ initSeed: String(Math.floor(Math.random() * 1e6)) });
 }
@@ -257,7 +270,15 @@ client.onReply = (reply: Reply) => {
     if (state.playing && !reply.playing) {
       state.playing = false;
       updatePlayButton();
-      if (s.stopped) message(s.stopped, s.stopped.startsWith('The ') ? 'error' : 'info');
+      if (s.stopped?.startsWith('The ')) {
+        // The NaN guard: offer the usual cure in one click.
+        const lower = LEARNING_RATES.filter((r) => r < state.spec.learningRate).at(-1);
+        message(
+          s.stopped,
+          'error',
+          lower === undefined ? undefined : { label: `Lower the learning rate to ${lower} and reset`, run: () => lowerLearningRate(lower) },
+        );
+      } else if (s.stopped) message(s.stopped, 'info');
     }
     render();
     const waiters = frameWaiters;

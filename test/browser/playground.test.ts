@@ -503,4 +503,19 @@ describe('playground in Chromium', { skip }, () => {
     assert.deepEqual(console, []);
     await page.close();
   });
+
+  it('the NaN guard pauses Play, names the layer and offers a lower learning rate in one click', async () => {
+    const { page, console } = await open(
+      'mode=default&dataset=spiral&seed=0.2&initSeed=1&optimizer=sgd&learningRate=10&regularization=L2&regularizationRate=10&networkShape=8,8',
+    );
+    await page.click('#play');
+    await page.waitForSelector('.msg-action', { timeout: 30_000 });
+    assert.equal(await page.evaluate(() => __pg.playing()), false);
+    assert.match((await page.textContent('#messages')) ?? '', /(hidden layer \d|output layer).*became (NaN|infinite)/);
+    await page.click('.msg-action');
+    await page.waitForFunction(() => location.hash.includes('learningRate=3&'));
+    assert.equal(await page.evaluate(() => __pg.epoch()), 0);
+    assert.deepEqual(console, []);
+    await page.close();
+  });
 });
