@@ -1257,9 +1257,14 @@ function buildComparePanel(): void {
 }
 
 /** The A/B numbers: epoch, losses, score, speed and training time for each run. */
+let lastCompare = 0;
 function renderCompare(): void {
   const table = document.getElementById('compare-table');
   if (!runB || !table) return;
+  // Run B's frames arrive as fast as A's: its table and the shared chart follow at 10 Hz while playing.
+  const t = performance.now();
+  if (state.playing && t - lastCompare < 100) return;
+  lastCompare = t;
   const a = state.frame;
   const b = runB.frame;
   const score = state.spec.problem === 'classification' ? 'test accuracy' : 'test R²';
@@ -1384,10 +1389,15 @@ function paintSparkline(canvas: HTMLCanvasElement, records: readonly EpochRecord
 }
 
 // ---------------------------------------------------------------- render
+let lastSlow = 0;
 function render(): void {
   const f = state.frame;
   if (!f) return;
   const s = state.spec;
+  // The heatmaps and links follow every frame; the chart and tables follow at 15 Hz while playing (always when paused).
+  const t = performance.now();
+  const slow = !state.playing || t - lastSlow > 66;
+  if (slow) lastSlow = t;
   const multi = f.confidence !== null;
   const classes = s.classes;
   $('epoch').textContent = String(f.epoch)
@@ -1440,10 +1450,22 @@ function render(): void {
       st.style.setProperty('--g', String(Math.min(1, Math.log10(1 + g * 100) / 2)));
     }
     const spark = document.getElementById(`spark-${l}`) as HTMLCanvasElement | null;
-    if (spark) paintSparkline(spark, state.history.slice(-150), l);
+    if (spark && slow) paintSparkline(spark, state.history.slice(-150), l);
   });
   if (s.diagram === 'lecture') drawLecture();
   else drawLinks();
+  if (slow) renderSlowParts(f, multi);
+  const now = performance.now();
+  if (now - lastLive > 1000 || !state.playing) {
+    lastLive = now;
+    $('live').textContent = `Epoch ${f.epoch}. Training loss ${f.trainLoss.toFixed(3)}, test loss ${f.testLoss.toFixed(3)}.`;
+  }
+  if (state.selected) showNeuronInfo(state.selected);
+}
+
+/** The chart, the metrics table and the status line: rebuilt at most 15 times a second during Play. */
+function renderSlowParts(f: Snapshot, multi: boolean): void {
+  const s = state.spec;
   const metrics = $('metrics');
   const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
   if (s.problem === 'classification') {
@@ -1463,12 +1485,6 @@ function render(): void {
   $('status').textContent =
     `${client.kind === 'worker' ? 'Web Worker' : 'main thread'} · ${state.backend} backend · ${state.playing ? `${state.rate.toFixed(0)} epochs/s` : 'paused'}`;
   drawChart();
-  const now = performance.now();
-  if (now - lastLive > 1000 || !state.playing) {
-    lastLive = now;
-    $('live').textContent = `Epoch ${f.epoch}. Training loss ${f.trainLoss.toFixed(3)}, test loss ${f.testLoss.toFixed(3)}.`;
-  }
-  if (state.selected) showNeuronInfo(state.selected);
 }
 
 // ---------------------------------------------------------------- page
