@@ -280,7 +280,10 @@ client.onReply = (reply: Reply) => {
         );
       } else if (s.stopped) message(s.stopped, 'info');
     }
+    const t0 = performance.now();
     render();
+    renderTimes.push(performance.now() - t0);
+    if (renderTimes.length > 600) renderTimes.shift();
     const waiters = frameWaiters;
     frameWaiters = [];
     for (const w of waiters) w();
@@ -1390,6 +1393,8 @@ function paintSparkline(canvas: HTMLCanvasElement, records: readonly EpochRecord
 
 // ---------------------------------------------------------------- render
 let lastSlow = 0;
+/** How long the last 600 frames took to draw, in ms (the test hook reports them). */
+const renderTimes: number[] = [];
 function render(): void {
   const f = state.frame;
   if (!f) return;
@@ -1661,6 +1666,11 @@ function installTestHook(): void {
     exportSafetensors: async () => Array.from(await client.call<Uint8Array>({ type: 'exportSafetensors', id: newId() })),
     importSafetensors: (bytes: number[]) => importModel(Uint8Array.from(bytes)),
     errors: () => consoleErrors.slice(),
+    /** The page's own drawing time per frame: the longest and the median of the last 600 frames, in ms. */
+    renderMs: () => {
+      const sorted = renderTimes.slice().sort((a, b) => a - b);
+      return { max: sorted.at(-1) ?? 0, median: sorted[Math.floor(sorted.length / 2)] ?? 0, frames: sorted.length };
+    },
     /** Run B of an A/B comparison: its epoch, test loss, weights hash and the spec it runs, or null. */
     compareB: async () => {
       if (!runB) return null;
