@@ -22,7 +22,19 @@ const args = new Set(process.argv.slice(2));
 const check = args.has('--check');
 
 const SOURCES = ['gemm.cc', 'ops.cc', 'conv.cc', 'conv_direct.cc', 'wasm/alloc.cc', 'wasm/runtime.cc', 'wasm/exports.cc'];
-const CXXFLAGS = ['--target=wasm32-wasi', '--sysroot=/usr', '-O3', '-msimd128', '-mbulk-memory', '-matomics', '-mmutable-globals', '-ftls-model=local-exec', '-fno-exceptions', '-fno-rtti', '-std=c++17'];
+const CXXFLAGS = [
+  '--target=wasm32-wasi',
+  '--sysroot=/usr',
+  '-O3',
+  '-msimd128',
+  '-mbulk-memory',
+  '-matomics',
+  '-mmutable-globals',
+  '-ftls-model=local-exec',
+  '-fno-exceptions',
+  '-fno-rtti',
+  '-std=c++17',
+];
 // One module for one thread and for many: it imports a shared memory (the
 // backend clears the shared flag when the host cannot share memory, see
 // src/backends/wasm/module.ts) that grows on demand up to 4 GiB, wasm32's

@@ -28,17 +28,26 @@ try {
     await ready(page);
     await page.evaluate(() => window.__pg.step(300));
   });
-  await shot('playground-curve-lecture.png', '#mode=default&problem=curve&curveDataset=abs&seed=0.2&initSeed=3&networkShape=4&diagram=lecture', async (page) => {
-    await ready(page);
-    await page.evaluate(() => window.__pg.step(400));
-  });
-  await shot('playground-mnist.png', 'mnist.html', async (page) => {
-    await page.waitForFunction(() => window.__mnist?.ready(), null, { timeout: 60_000 });
-    await page.evaluate(() => window.__mnist.train());
-    await page.waitForFunction(() => (window.__mnist.progress()?.epoch ?? 0) >= 2, null, { timeout: 240_000 });
-    await page.evaluate(() => window.__mnist.pause());
-    await page.evaluate(() => window.__mnist.showTestDigit(11));
-  }, { width: 1300, height: 700 });
+  await shot(
+    'playground-curve-lecture.png',
+    '#mode=default&problem=curve&curveDataset=abs&seed=0.2&initSeed=3&networkShape=4&diagram=lecture',
+    async (page) => {
+      await ready(page);
+      await page.evaluate(() => window.__pg.step(400));
+    },
+  );
+  await shot(
+    'playground-mnist.png',
+    'mnist.html',
+    async (page) => {
+      await page.waitForFunction(() => window.__mnist?.ready(), null, { timeout: 60_000 });
+      await page.evaluate(() => window.__mnist.train());
+      await page.waitForFunction(() => (window.__mnist.progress()?.epoch ?? 0) >= 2, null, { timeout: 240_000 });
+      await page.evaluate(() => window.__mnist.pause());
+      await page.evaluate(() => window.__mnist.showTestDigit(11));
+    },
+    { width: 1300, height: 700 },
+  );
 } finally {
   await browser.close();
   server.close();

@@ -28,13 +28,24 @@ const nativeBuilt = existsSync(join(root, 'build', 'Release', 'neurite_native.no
 const backends = process.env.NEURITE_BACKEND ? [process.env.NEURITE_BACKEND] : nativeBuilt ? ['ref', 'native', 'wasm'] : ['ref', 'wasm'];
 if (!nativeBuilt && !process.env.NEURITE_BACKEND) console.log('run-tests: native addon not built; running on the reference and wasm backends');
 
+// Timing tests (*.serial.test.js) run after the rest, one file at a time: beside another file on a small
+// machine their figures would measure the neighbour.
+const serial = files.filter((f) => f.endsWith('.serial.test.js'));
+const parallel = files.filter((f) => !f.endsWith('.serial.test.js'));
+
 let failed = false;
 for (const backend of backends) {
   console.log(`\n=== test suite on backend '${backend}' (${files.length} files) ===`);
-  const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...files], {
-    stdio: 'inherit',
-    env: { ...process.env, NEURITE_BACKEND: backend },
-  });
-  if (r.status !== 0) failed = true;
+  for (const [batch, concurrency] of [
+    [parallel, 2],
+    [serial, 1],
+  ]) {
+    if (batch.length === 0) continue;
+    const r = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, ...batch], {
+      stdio: 'inherit',
+      env: { ...process.env, NEURITE_BACKEND: backend },
+    });
+    if (r.status !== 0) failed = true;
+  }
 }
 process.exit(failed ? 1 : 0);

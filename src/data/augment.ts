@@ -269,3 +269,76 @@ export function compose(transforms: readonly Transform[]): Transform {
   const steps = [...transforms];
   return (images, generator) => steps.reduce((x, step) => step(x, generator), images);
 }
+
+/**
+ * Resize images so that their shorter side is `size` (the other keeps the
+ * aspect ratio), or to exactly [height, width], by bilinear sampling with
+ * half-pixel centres (torchvision's tensor Resize without antialiasing).
+ */
+export function resizeImages(images: Tensor, size: number | readonly [number, number]): Tensor {
+  const layout = layoutOf('resizeImages', images);
+  requireFloat('resizeImages', images);
+  const { height: h, width: w } = layout;
+  let oh: number;
+  let ow: number;
+  if (typeof size === 'number') {
+    if (!Number.isInteger(size) || size < 1) throw new ValueError(`resizeImages: size must be a positive whole number, got ${size}`);
+    if (h <= w) [oh, ow] = [size, Math.floor((size * w) / h)];
+    else [oh, ow] = [Math.floor((size * h) / w), size];
+  } else [oh, ow] = size;
+  if (!(Number.isInteger(oh) && Number.isInteger(ow) && oh >= 1 && ow >= 1))
+    throw new ValueError(`resizeImages: size must be positive whole numbers, got ${oh}×${ow}`);
+  const planes = layout.images * layout.channels;
+  const src = images.data;
+  const out = allocate(images.dtype, planes * oh * ow);
+  const sy = h / oh;
+  const sx = w / ow;
+  for (let p = 0; p < planes; p++) {
+    const base = p * h * w;
+    for (let y = 0; y < oh; y++) {
+      const fy = Math.max(0, (y + 0.5) * sy - 0.5);
+      const y0 = Math.min(h - 1, Math.floor(fy));
+      const y1 = Math.min(h - 1, y0 + 1);
+      const ty = fy - y0;
+      for (let x = 0; x < ow; x++) {
+        const fx = Math.max(0, (x + 0.5) * sx - 0.5);
+        const x0 = Math.min(w - 1, Math.floor(fx));
+        const x1 = Math.min(w - 1, x0 + 1);
+        const tx = fx - x0;
+        const top = src[base + y0 * w + x0] * (1 - tx) + src[base + y0 * w + x1] * tx;
+        const bottom = src[base + y1 * w + x0] * (1 - tx) + src[base + y1 * w + x1] * tx;
+        out[(p * oh + y) * ow + x] = top * (1 - ty) + bottom * ty;
+      }
+    }
+  }
+  return new Tensor(out, images.ndim === 4 ? [layout.images, layout.channels, oh, ow] : [layout.channels, oh, ow]);
+}
+
+/** The central size×size (or [height, width]) window of each image, as torchvision's CenterCrop rounds it. */
+export function centerCrop(images: Tensor, size: number | readonly [number, number]): Tensor {
+  const layout = layoutOf('centerCrop', images);
+  const [ch, cw] = typeof size === 'number' ? [size, size] : size;
+  if (!(Number.isInteger(ch) && Number.isInteger(cw) && ch >= 1 && cw >= 1 && ch <= layout.height && cw <= layout.width))
+    throw new ValueError(`centerCrop: a ${ch}×${cw} crop does not fit images of ${layout.height}×${layout.width}`);
+  const top = Math.round((layout.height - ch) / 2);
+  const left = Math.round((layout.width - cw) / 2);
+  const axes = images.ndim - 2;
+  return images.narrow(axes, top, ch).narrow(axes + 1, left, cw);
+}
+
+/** (x − mean[c]) / std[c] for each channel c of images [N, C, H, W] or [C, H, W]. */
+export function normalizeImages(images: Tensor, mean: readonly number[], std: readonly number[]): Tensor {
+  const layout = layoutOf('normalizeImages', images);
+  requireFloat('normalizeImages', images);
+  if (mean.length !== layout.channels || std.length !== layout.channels)
+    throw new ValueError(`normalizeImages: ${layout.channels} channels need ${layout.channels} means and deviations, got ${mean.length} and ${std.length}`);
+  if (std.some((s) => !(s > 0))) throw new ValueError(`normalizeImages: every standard deviation must be positive, got ${std.join(', ')}`);
+  const out = allocate(images.dtype, images.size);
+  const plane = layout.height * layout.width;
+  const src = images.data;
+  for (let i = 0; i < images.size; i++) {
+    const c = Math.floor(i / plane) % layout.channels;
+    out[i] = (src[i] - mean[c]) / std[c];
+  }
+  return new Tensor(out, images.shape);
+}

@@ -2,14 +2,17 @@
 // (IDX files and MNIST, CSV tables, toy 2-D sets) and image augmentation.
 
 export {
+  centerCrop,
   compose,
   type FlipAxis,
   flipImages,
   gaussianNoise,
+  normalizeImages,
   randomHorizontalFlip,
   randomRotation,
   randomShift,
   randomVerticalFlip,
+  resizeImages,
   rotateImages,
   shiftImages,
   type Transform,

@@ -117,62 +117,6 @@ describe('playground in Chromium', { skip }, () => {
     }
   });
 
-  for (const mode of ['worker', 'main-thread'] as const) {
-    it(`plays without a main-thread task over 100 ms and above its epochs-per-second floor (${mode})`, async () => {
-      const { page, console } = await open('mode=default&dataset=circle&seed=0.3&initSeed=2', mode === 'worker' ? '' : '?worker=0');
-      assert.equal(await page.evaluate(() => __pg.client()), mode);
-      await page.evaluate(() => {
-        const w = window as unknown as { __long: number[]; __gap: number };
-        w.__long = [];
-        w.__gap = 0;
-        new PerformanceObserver((list) => {
-          for (const e of list.getEntries()) w.__long.push(e.duration);
-        }).observe({ type: 'longtask', buffered: false });
-        let last = performance.now();
-        const tick = () => {
-          const now = performance.now();
-          w.__gap = Math.max(w.__gap, now - last);
-          last = now;
-          requestAnimationFrame(tick);
-        };
-        requestAnimationFrame(tick);
-      });
-      await page.keyboard.press('Tab');
-      await page.focus('body');
-      await page.keyboard.press('Space');
-      assert.equal(await page.evaluate(() => __pg.playing()), true);
-      const e0 = await page.evaluate(() => __pg.epoch());
-      const t0 = Date.now();
-      await page.waitForTimeout(5000);
-      const e1 = await page.evaluate(() => __pg.epoch());
-      const seconds = (Date.now() - t0) / 1000;
-      await page.keyboard.press('Space');
-      const { long, gap } = await page.evaluate(() => ({
-        long: (window as unknown as { __long: number[] }).__long,
-        gap: (window as unknown as { __gap: number }).__gap,
-      }));
-      const drawing = await page.evaluate(() =>
-        (window as unknown as { __pg: { renderMs(): { max: number; median: number; frames: number } } }).__pg.renderMs(),
-      );
-      const rate = (e1 - e0) / seconds;
-      process.stdout.write(
-        `# playground ${mode}: ${rate.toFixed(0)} epochs/s, longest task ${Math.max(0, ...long).toFixed(0)} ms, largest frame gap ${gap.toFixed(0)} ms, drawing per frame median ${drawing.median.toFixed(1)} ms, max ${drawing.max.toFixed(1)} ms over ${drawing.frames} frames\n`,
-      );
-      // What the page controls is its own work per frame: about 1 ms (median) on a quiet machine, at most ~20 ms
-      // (the first frame, with the chart's creation). Quiet, 5 s of Play shows no long task at all in either mode
-      // (the issue's bound is 50 ms). Under this suite's load, another test file running on the second core of a
-      // 2-core machine, the renderer is preempted mid-task and tasks of 51-56 ms have been seen in worker mode with
-      // the same 1 ms drawing: the bound here is 100 ms, and the drawing median is checked on its own.
-      assert.ok(Math.max(0, ...long) <= 100, `long tasks: ${long.join(', ')}`);
-      assert.ok(drawing.median <= 8, `drawing median ${drawing.median} ms`);
-      assert.ok(gap < 250, `frame gap ${gap} ms`);
-      assert.ok(rate >= (mode === 'worker' ? 60 : 20), `${rate.toFixed(0)} epochs/s`);
-      assert.match((await page.textContent('#live')) ?? '', /^Epoch \d+\. Training loss \d\.\d{3}, test loss \d\.\d{3}\.$/);
-      assert.deepEqual(console, []);
-      await page.close();
-    });
-  }
-
   it('controls change the spec and the hash: LR keeps the epoch, activation resets it; Back restores the previous spec', async () => {
     const { page, console } = await open('mode=default&dataset=gauss&seed=0.4&initSeed=3');
     await page.evaluate(() => __pg.step(5));

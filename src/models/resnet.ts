@@ -1,0 +1,141 @@
+// ResNet (He, Zhang, Ren and Sun, 2015) as torchvision builds it: a 7×7
+// stride-2 stem and max pooling, four stages of residual blocks whose
+// shortcut adds the block's input to its output (a 1×1 convolution and batch
+// norm when the shape changes), global average pooling and one linear layer.
+// ResNet-18 and 34 use basic blocks (two 3×3 convolutions), 50, 101 and 152
+// bottlenecks (1×1, 3×3, 1×1, four times wider out than in).
+import { ValueError } from '../core/errors.js';
+import type { Tensor } from '../core/tensor.js';
+import * as nn from '../nn/index.js';
+import { checkCount, type Layers, layers, type ModelOptions, torchvisionInit } from './common.js';
+
+export interface ResNetOptions extends ModelOptions {
+  /**
+   * Start each residual branch's last batch norm at zero, so every block
+   * starts as the identity (torchvision's zero_init_residual; default false).
+   */
+  zeroInitResidual?: boolean;
+}
+
+/** Two 3×3 convolutions and the shortcut. */
+export class BasicBlock extends nn.Module<[Tensor], Tensor> {
+  static override readonly className = 'BasicBlock';
+  static readonly expansion = 1;
+  readonly conv1: nn.Conv2d;
+  readonly bn1: nn.BatchNorm2d;
+  readonly conv2: nn.Conv2d;
+  readonly bn2: nn.BatchNorm2d;
+  readonly downsample: nn.Sequential | null;
+
+  constructor(L: Layers, inplanes: number, planes: number, stride: number, downsample: nn.Sequential | null) {
+    super();
+    this.conv1 = L.conv(inplanes, planes, 3, { stride, padding: 1, bias: false });
+    this.bn1 = L.batchNorm(planes);
+    this.conv2 = L.conv(planes, planes, 3, { padding: 1, bias: false });
+    this.bn2 = L.batchNorm(planes);
+    this.downsample = downsample;
+  }
+
+  forward(x: Tensor): Tensor {
+    const out = this.bn2.forward(this.conv2.forward(this.bn1.forward(this.conv1.forward(x)).relu()));
+    const identity = this.downsample ? this.downsample.forward(x) : x;
+    return out.add(identity).relu();
+  }
+}
+
+/** 1×1 down, 3×3, 1×1 up (×4), and the shortcut; the stride sits on the 3×3 (ResNet v1.5, as torchvision). */
+export class Bottleneck extends nn.Module<[Tensor], Tensor> {
+  static override readonly className = 'Bottleneck';
+  static readonly expansion = 4;
+  readonly conv1: nn.Conv2d;
+  readonly bn1: nn.BatchNorm2d;
+  readonly conv2: nn.Conv2d;
+  readonly bn2: nn.BatchNorm2d;
+  readonly conv3: nn.Conv2d;
+  readonly bn3: nn.BatchNorm2d;
+  readonly downsample: nn.Sequential | null;
+
+  constructor(L: Layers, inplanes: number, planes: number, stride: number, downsample: nn.Sequential | null) {
+    super();
+    this.conv1 = L.conv(inplanes, planes, 1, { bias: false });
+    this.bn1 = L.batchNorm(planes);
+    this.conv2 = L.conv(planes, planes, 3, { stride, padding: 1, bias: false });
+    this.bn2 = L.batchNorm(planes);
+    this.conv3 = L.conv(planes, planes * 4, 1, { bias: false });
+    this.bn3 = L.batchNorm(planes * 4);
+    this.downsample = downsample;
+  }
+
+  forward(x: Tensor): Tensor {
+    let out = this.bn1.forward(this.conv1.forward(x)).relu();
+    out = this.bn2.forward(this.conv2.forward(out)).relu();
+    out = this.bn3.forward(this.conv3.forward(out));
+    const identity = this.downsample ? this.downsample.forward(x) : x;
+    return out.add(identity).relu();
+  }
+}
+
+/** Blocks per stage for each depth, and the block type. */
+export const RESNET_CONFIGS = {
+  18: { block: 'basic', stages: [2, 2, 2, 2] },
+  34: { block: 'basic', stages: [3, 4, 6, 3] },
+  50: { block: 'bottleneck', stages: [3, 4, 6, 3] },
+  101: { block: 'bottleneck', stages: [3, 4, 23, 3] },
+  152: { block: 'bottleneck', stages: [3, 8, 36, 3] },
+} as const;
+export type ResNetDepth = keyof typeof RESNET_CONFIGS;
+
+export class ResNet extends nn.Module<[Tensor], Tensor> {
+  static override readonly className = 'ResNet';
+  readonly conv1: nn.Conv2d;
+  readonly bn1: nn.BatchNorm2d;
+  readonly maxpool: nn.Module;
+  readonly layer1: nn.Sequential;
+  readonly layer2: nn.Sequential;
+  readonly layer3: nn.Sequential;
+  readonly layer4: nn.Sequential;
+  readonly avgpool: nn.Module;
+  readonly fc: nn.Linear;
+
+  constructor(depth: ResNetDepth, options: ResNetOptions = {}) {
+    super();
+    const config = RESNET_CONFIGS[depth];
+    if (!config) throw new ValueError(`ResNet: depth must be 18, 34, 50, 101 or 152, got ${depth}`);
+    const who = `ResNet-${depth}`;
+    const classes = checkCount(who, 'numClasses', options.numClasses, 1000);
+    const inChannels = checkCount(who, 'inChannels', options.inChannels, 3);
+    const L = layers(options.dtype);
+    const Block = config.block === 'basic' ? BasicBlock : Bottleneck;
+    let inplanes = 64;
+    const stage = (planes: number, blocks: number, stride: number): nn.Sequential => {
+      const out = planes * Block.expansion;
+      const downsample = stride !== 1 || inplanes !== out ? new nn.Sequential(L.conv(inplanes, out, 1, { stride, bias: false }), L.batchNorm(out)) : null;
+      const list: nn.Module[] = [new Block(L, inplanes, planes, stride, downsample)];
+      inplanes = out;
+      for (let i = 1; i < blocks; i++) list.push(new Block(L, inplanes, planes, 1, null));
+      return new nn.Sequential(...list);
+    };
+    this.conv1 = L.conv(inChannels, 64, 7, { stride: 2, padding: 3, bias: false });
+    this.bn1 = L.batchNorm(64);
+    this.maxpool = new nn.MaxPool2d(3, { stride: 2, padding: 1 });
+    this.layer1 = stage(64, config.stages[0], 1);
+    this.layer2 = stage(128, config.stages[1], 2);
+    this.layer3 = stage(256, config.stages[2], 2);
+    this.layer4 = stage(512, config.stages[3], 2);
+    this.avgpool = new nn.AdaptiveAvgPool2d(1);
+    this.fc = L.linear(512 * Block.expansion, classes);
+    torchvisionInit(this, 'default');
+    if (options.zeroInitResidual) {
+      for (const m of this.modules()) {
+        const last = m instanceof Bottleneck ? m.bn3 : m instanceof BasicBlock ? m.bn2 : null;
+        if (last?.weight) nn.init.zeros(last.weight);
+      }
+    }
+  }
+
+  forward(x: Tensor): Tensor {
+    let h = this.maxpool.forward(this.bn1.forward(this.conv1.forward(x)).relu()) as Tensor;
+    h = this.layer4.forward(this.layer3.forward(this.layer2.forward(this.layer1.forward(h))));
+    return this.fc.forward((this.avgpool.forward(h) as Tensor).flatten(1));
+  }
+}

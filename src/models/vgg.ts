@@ -1,0 +1,69 @@
+// VGG (Simonyan and Zisserman, 2014), configurations A, B, D and E (VGG-11,
+// 13, 16 and 19), with or without batch norm, as torchvision builds them:
+// 3×3 convolutions in blocks separated by 2×2 max pooling, adaptive average
+// pooling to 7×7, then 4096-4096-classes with dropout.
+import { ValueError } from '../core/errors.js';
+import type { Tensor } from '../core/tensor.js';
+import * as nn from '../nn/index.js';
+import { checkCount, checkProbability, layers, type ModelOptions, torchvisionInit } from './common.js';
+
+/** Output channels of each 3×3 convolution, 'M' for a 2×2 max pooling. */
+export const VGG_CONFIGS = {
+  11: [64, 'M', 128, 'M', 256, 256, 'M', 512, 512, 'M', 512, 512, 'M'],
+  13: [64, 64, 'M', 128, 128, 'M', 256, 256, 'M', 512, 512, 'M', 512, 512, 'M'],
+  16: [64, 64, 'M', 128, 128, 'M', 256, 256, 256, 'M', 512, 512, 512, 'M', 512, 512, 512, 'M'],
+  19: [64, 64, 'M', 128, 128, 'M', 256, 256, 256, 256, 'M', 512, 512, 512, 512, 'M', 512, 512, 512, 512, 'M'],
+} as const;
+export type VggDepth = keyof typeof VGG_CONFIGS;
+
+export interface VggOptions extends ModelOptions {
+  /** Batch norm after every convolution (torchvision's vgg16_bn and kin). */
+  batchNorm?: boolean;
+  /** Dropout in the classifier (default 0.5). */
+  dropout?: number;
+}
+
+export class VGG extends nn.Module<[Tensor], Tensor> {
+  static override readonly className = 'VGG';
+  readonly features: nn.Sequential;
+  readonly avgpool: nn.Module;
+  readonly classifier: nn.Sequential;
+
+  constructor(depth: VggDepth, options: VggOptions = {}) {
+    super();
+    const who = `VGG-${depth}`;
+    const config = VGG_CONFIGS[depth];
+    if (!config) throw new ValueError(`VGG: depth must be 11, 13, 16 or 19, got ${depth}`);
+    const classes = checkCount(who, 'numClasses', options.numClasses, 1000);
+    let channels = checkCount(who, 'inChannels', options.inChannels, 3);
+    const p = checkProbability(who, 'dropout', options.dropout, 0.5);
+    const L = layers(options.dtype);
+    const features: nn.Module[] = [];
+    for (const v of config) {
+      if (v === 'M') features.push(new nn.MaxPool2d(2, { stride: 2 }));
+      else {
+        features.push(L.conv(channels, v, 3, { padding: 1 }));
+        if (options.batchNorm) features.push(L.batchNorm(v));
+        features.push(new nn.ReLU());
+        channels = v;
+      }
+    }
+    this.features = new nn.Sequential(...features);
+    this.avgpool = new nn.AdaptiveAvgPool2d(7);
+    this.classifier = new nn.Sequential(
+      L.linear(512 * 7 * 7, 4096),
+      new nn.ReLU(),
+      new nn.Dropout(p),
+      L.linear(4096, 4096),
+      new nn.ReLU(),
+      new nn.Dropout(p),
+      L.linear(4096, classes),
+    );
+    torchvisionInit(this, 'normal');
+  }
+
+  forward(x: Tensor): Tensor {
+    const f = this.avgpool.forward(this.features.forward(x)) as Tensor;
+    return this.classifier.forward(f.flatten(1));
+  }
+}
