@@ -17,7 +17,7 @@ export { BasicConv2d, GoogLeNet, type GoogLeNetOptions, type GoogLeNetOutputs, I
 export { IMAGENET, type Preprocessing, preprocess } from './preprocess.js';
 export { BasicBlock, Bottleneck, RESNET_CONFIGS, ResNet, type ResNetDepth, type ResNetOptions } from './resnet.js';
 export { type FreezePolicy, prepareTransfer, type TransferOptions } from './transfer.js';
-export { VGG, VGG_CONFIGS, type VggDepth, type VggOptions } from './vgg.js';
+export { VGG, VGG_CONFIGS, type VggDepth, type VggOptions, vggFeatures } from './vgg.js';
 
 /** Builder options plus, optionally, the weights to load. */
 export type WithWeights<O> = O & { weights: WeightsSource };

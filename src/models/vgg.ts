@@ -23,6 +23,27 @@ export interface VggOptions extends ModelOptions {
   dropout?: number;
 }
 
+/** VGG's convolutional part alone (torchvision's `features`): what transfer learning usually keeps. */
+export function vggFeatures(depth: VggDepth, options: Pick<VggOptions, 'batchNorm' | 'inChannels' | 'dtype'> = {}): nn.Sequential {
+  const config = VGG_CONFIGS[depth];
+  if (!config) throw new ValueError(`VGG: depth must be 11, 13, 16 or 19, got ${depth}`);
+  let channels = checkCount(`VGG-${depth}`, 'inChannels', options.inChannels, 3);
+  const L = layers(options.dtype);
+  const features: nn.Module[] = [];
+  for (const v of config) {
+    if (v === 'M') features.push(new nn.MaxPool2d(2, { stride: 2 }));
+    else {
+      features.push(L.conv(channels, v, 3, { padding: 1 }));
+      if (options.batchNorm) features.push(L.batchNorm(v));
+      features.push(new nn.ReLU());
+      channels = v;
+    }
+  }
+  const seq = new nn.Sequential(...features);
+  torchvisionInit(seq, 'normal');
+  return seq;
+}
+
 export class VGG extends nn.Module<[Tensor], Tensor> {
   static override readonly className = 'VGG';
   readonly features: nn.Sequential;
@@ -32,23 +53,10 @@ export class VGG extends nn.Module<[Tensor], Tensor> {
   constructor(depth: VggDepth, options: VggOptions = {}) {
     super();
     const who = `VGG-${depth}`;
-    const config = VGG_CONFIGS[depth];
-    if (!config) throw new ValueError(`VGG: depth must be 11, 13, 16 or 19, got ${depth}`);
     const classes = checkCount(who, 'numClasses', options.numClasses, 1000);
-    let channels = checkCount(who, 'inChannels', options.inChannels, 3);
     const p = checkProbability(who, 'dropout', options.dropout, 0.5);
     const L = layers(options.dtype);
-    const features: nn.Module[] = [];
-    for (const v of config) {
-      if (v === 'M') features.push(new nn.MaxPool2d(2, { stride: 2 }));
-      else {
-        features.push(L.conv(channels, v, 3, { padding: 1 }));
-        if (options.batchNorm) features.push(L.batchNorm(v));
-        features.push(new nn.ReLU());
-        channels = v;
-      }
-    }
-    this.features = new nn.Sequential(...features);
+    this.features = vggFeatures(depth, options);
     this.avgpool = new nn.AdaptiveAvgPool2d(7);
     this.classifier = new nn.Sequential(
       L.linear(512 * 7 * 7, 4096),
@@ -59,7 +67,7 @@ export class VGG extends nn.Module<[Tensor], Tensor> {
       new nn.Dropout(p),
       L.linear(4096, classes),
     );
-    torchvisionInit(this, 'normal');
+    torchvisionInit(this.classifier, 'normal');
   }
 
   forward(x: Tensor): Tensor {
