@@ -2,7 +2,7 @@
 // neurite architecture file (a run's model.json), or a run folder.
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadModel, MODEL_FORMAT, modelFromJSON, NeuriteError, type nn, seed } from '../index.js';
+import { loadModel, MODEL_FORMAT, modelFromJSON, models, NeuriteError, type nn, seed } from '../index.js';
 import { ConfigError, UsageError } from './errors.js';
 import { PRESETS, preset } from './presets.js';
 import { isRunFolder, type RunConfig, readJson, readRunConfig } from './runs.js';
@@ -87,6 +87,11 @@ export interface LoadedModel {
 
 /** Load what a MODEL argument names: a run's trained model, or a fresh model from a preset or a file. */
 export async function loadModelArg(arg: string, options: { requireTrained?: boolean } = {}): Promise<LoadedModel> {
+  // The canonical networks by torchvision's name (a preset or a file of the same name wins).
+  if (!options.requireTrained && Object.hasOwn(models.BUILDERS, arg) && !Object.hasOwn(PRESETS, arg) && !existsSync(arg)) {
+    const build = models.BUILDERS[arg as models.ModelName] as () => nn.Module;
+    return { model: build(), input: [3, 224, 224], name: arg, spec: null, trained: false };
+  }
   const source = resolveModelArg(arg, { allowRuns: true, allowArchitecture: !options.requireTrained });
   if (source.kind === 'run') {
     const model = await loadRunModel(source.dir);

@@ -36,22 +36,23 @@ function headOf(model: nn.Module): { owner: nn.Module; key: string; layer: nn.Li
 
 /**
  * Replace the classifier head (the last Linear layer) with a new one for
- * `numClasses`, and freeze the rest by `freeze`: 'all' trains only the head,
- * 'most' also trains the last stage before it (the second half of the
- * parametrised modules' order), 'none' trains everything. Returns the new
- * head; the model is changed in place.
+ * `numClasses`, and freeze the rest by `freeze`: 'all' trains only the head;
+ * 'most' also trains the last quarter of the layers that hold parameters (the
+ * most task-specific features) and freezes the first three quarters; 'none'
+ * trains everything. Returns the new head; the model is changed in place.
  */
 export function prepareTransfer(model: nn.Module, options: TransferOptions): nn.Linear {
   const { owner, key, layer } = headOf(model);
-  const head = new nn.Linear(layer.inFeatures, options.numClasses, { dtype: options.dtype ?? (layer.weight.dtype as FloatDType) });
   const freeze = options.freeze ?? 'all';
   if (!['all', 'most', 'none'].includes(freeze)) throw new ValueError(`transfer: freeze must be 'all', 'most' or 'none', got '${freeze}'`);
+  if (!(Number.isInteger(options.numClasses) && options.numClasses >= 1))
+    throw new ValueError(`transfer: numClasses must be a positive whole number, got ${options.numClasses}`);
+  const head = new nn.Linear(layer.inFeatures, options.numClasses, { dtype: options.dtype ?? (layer.weight.dtype as FloatDType) });
   model.unfreeze();
-  if (freeze !== 'none') {
-    const params = model.namedParameters();
-    const cut = freeze === 'all' ? params.length : Math.floor(params.length / 2);
-    for (const [, p] of params.slice(0, cut)) p.requiresGrad = false;
-  }
+  // The layers that own parameters, in order, without the old head.
+  const owners = model.modules().filter((m) => m !== layer && [...m.ownParameters()].length > 0);
+  const frozen = freeze === 'all' ? owners.length : freeze === 'most' ? Math.ceil((owners.length * 3) / 4) : 0;
+  for (const m of owners.slice(0, frozen)) for (const [, p] of m.ownParameters()) p.requiresGrad = false;
   (owner as unknown as Record<string, nn.Module>)[key] = head;
   return head;
 }

@@ -16,6 +16,15 @@ before(async () => {
 });
 after(() => cleanup());
 
+test("summary of a canonical network by torchvision's name: ResNet-18 at 224×224", async () => {
+  const r = await neurite(['summary', 'resnet18'], dir);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /layer4\.0\.downsample\.0 \(Conv2d\) +\[N, 512, 7, 7\] +131,072/);
+  assert.match(r.stdout, /fc \(Linear\) +\[N, 1000\] +513,000/);
+  assert.match(r.stdout, /Total params: 11,689,512/);
+  assert.match(r.stdout, /Input: \[N, 3, 224, 224\]/);
+});
+
 test('summary of a preset prints the layer table and parameter counts', async () => {
   const r = await neurite(['summary', 'lenet5'], dir);
   assert.equal(r.code, 0, r.stderr);

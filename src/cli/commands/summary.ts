@@ -4,9 +4,11 @@ import { expectPositionals, type FlagSpec, parseFlags, textFlag } from '../args.
 import { EXIT, UsageError } from '../errors.js';
 import { loadModelArg } from '../models.js';
 
-export const SUMMARY_HELP = `Usage: neurite summary <preset|model.json|run folder> [--input SHAPE]
+export const SUMMARY_HELP = `Usage: neurite summary <preset|network|model.json|run folder> [--input SHAPE]
 
 Prints each layer with its output shape and parameter count, and the totals.
+A network is one of the canonical ones by torchvision's name (alexnet, vgg11 to
+vgg19_bn, resnet18 to resnet152, googlenet), at 3×224×224 unless --input says.
 
 Options:
   --input SHAPE   sample shape when the model does not say, e.g. 1,28,28
