@@ -12,8 +12,11 @@ export interface AlexNetOptions extends ModelOptions {
 
 export class AlexNet extends nn.Module<[Tensor], Tensor> {
   static override readonly className = 'AlexNet';
+  /** The five convolutions with their ReLUs and max poolings (torchvision's `features`). */
   readonly features: nn.Sequential;
+  /** Adaptive average pooling to 6×6. */
   readonly avgpool: nn.Module;
+  /** Dropout, 9216 → 4096, ReLU, dropout, 4096 → 4096, ReLU, 4096 → classes. */
   readonly classifier: nn.Sequential;
 
   constructor(options: AlexNetOptions = {}) {

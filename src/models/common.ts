@@ -22,14 +22,18 @@ export interface ModelOptions {
  */
 export type WeightsSource = string | URL | Uint8Array | ArrayBuffer;
 
+/** Layer factories bound to one dtype, which the builders create their layers with. */
 export interface Layers {
+  /** A Conv2d layer (stride 1, no padding, with bias, unless given). */
   conv(
     inChannels: number,
     outChannels: number,
     kernelSize: number,
     options?: { stride?: number; padding?: number; bias?: boolean; groups?: number },
   ): nn.Conv2d;
+  /** A Linear layer. */
   linear(inFeatures: number, outFeatures: number): nn.Linear;
+  /** A BatchNorm2d layer (eps 1e-5 unless given). */
   batchNorm(features: number, eps?: number): nn.BatchNorm2d;
 }
 

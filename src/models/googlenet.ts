@@ -13,7 +13,9 @@ import { checkCount, checkProbability, type Layers, layers, type ModelOptions } 
 /** Convolution without bias, batch norm (eps 0.001), ReLU: torchvision's BasicConv2d. */
 export class BasicConv2d extends nn.Module<[Tensor], Tensor> {
   static override readonly className = 'BasicConv2d';
+  /** The convolution (no bias). */
   readonly conv: nn.Conv2d;
+  /** Batch norm with eps 0.001. */
   readonly bn: nn.BatchNorm2d;
 
   constructor(L: Layers, inChannels: number, outChannels: number, kernelSize: number, options: { stride?: number; padding?: number } = {}) {
@@ -29,9 +31,13 @@ export class BasicConv2d extends nn.Module<[Tensor], Tensor> {
 
 export class Inception extends nn.Module<[Tensor], Tensor> {
   static override readonly className = 'Inception';
+  /** 1×1 convolution. */
   readonly branch1: BasicConv2d;
+  /** 1×1 reduction, then 3×3. */
   readonly branch2: nn.Sequential;
+  /** 1×1 reduction, then 3×3 (the paper's 5×5, as torchvision builds it). */
   readonly branch3: nn.Sequential;
+  /** 3×3 max pooling (stride 1), then a 1×1 projection. */
   readonly branch4: nn.Sequential;
 
   constructor(L: Layers, inChannels: number, ch1x1: number, ch3x3red: number, ch3x3: number, ch5x5red: number, ch5x5: number, poolProj: number) {
@@ -50,10 +56,15 @@ export class Inception extends nn.Module<[Tensor], Tensor> {
 /** An auxiliary classifier: 4×4 average pooling, a 1×1 convolution to 128, 2048 → 1024 → classes with dropout 0.7. */
 export class InceptionAux extends nn.Module<[Tensor], Tensor> {
   static override readonly className = 'InceptionAux';
+  /** 1×1 convolution to 128 channels. */
   readonly conv: BasicConv2d;
+  /** 2048 → 1024. */
   readonly fc1: nn.Linear;
+  /** 1024 → classes. */
   readonly fc2: nn.Linear;
+  /** Dropout between the two linear layers (0.7 by default). */
   readonly dropout: nn.Dropout;
+  /** Adaptive average pooling to 4×4 (no parameters). */
   readonly pool: nn.Module;
 
   constructor(L: Layers, inChannels: number, classes: number, dropout: number) {
@@ -76,38 +87,63 @@ export interface GoogLeNetOptions extends ModelOptions {
   auxLogits?: boolean;
   /** Dropout before the final layer (default 0.2) and in the auxiliary heads (default 0.7). */
   dropout?: number;
+  /** Dropout in the auxiliary heads (default 0.7). */
   dropoutAux?: number;
 }
 
+/** What {@link GoogLeNet.forwardWithAux} returns. */
 export interface GoogLeNetOutputs {
+  /** The main classifier's logits [N, classes]. */
   logits: Tensor;
   /** The auxiliary classifiers' logits (after inception 4d and 4a), in training mode with auxLogits; else null. */
   aux2: Tensor | null;
+  /** The first auxiliary head's logits (after inception 4a), or null. */
   aux1: Tensor | null;
 }
 
 export class GoogLeNet extends nn.Module<[Tensor], Tensor> {
   static override readonly className = 'GoogLeNet';
+  /** Stem: 7×7 stride-2 convolution to 64 channels. */
   readonly conv1: BasicConv2d;
+  /** 3×3 stride-2 max pooling (ceil mode). */
   readonly maxpool1: nn.Module;
+  /** Stem: 1×1 convolution, 64 channels. */
   readonly conv2: BasicConv2d;
+  /** Stem: 3×3 convolution to 192 channels. */
   readonly conv3: BasicConv2d;
+  /** 3×3 stride-2 max pooling (ceil mode). */
   readonly maxpool2: nn.Module;
+  /** Inception 3a: 192 → 256 channels. */
   readonly inception3a: Inception;
+  /** Inception 3b: 256 → 480 channels. */
   readonly inception3b: Inception;
+  /** 3×3 stride-2 max pooling (ceil mode). */
   readonly maxpool3: nn.Module;
+  /** Inception 4a: 480 → 512 channels (the first auxiliary head reads its output). */
   readonly inception4a: Inception;
+  /** Inception 4b: 512 → 512 channels. */
   readonly inception4b: Inception;
+  /** Inception 4c: 512 → 512 channels. */
   readonly inception4c: Inception;
+  /** Inception 4d: 512 → 528 channels (the second auxiliary head reads its output). */
   readonly inception4d: Inception;
+  /** Inception 4e: 528 → 832 channels. */
   readonly inception4e: Inception;
+  /** 2×2 stride-2 max pooling (ceil mode). */
   readonly maxpool4: nn.Module;
+  /** Inception 5a: 832 → 832 channels. */
   readonly inception5a: Inception;
+  /** Inception 5b: 832 → 1024 channels. */
   readonly inception5b: Inception;
+  /** The auxiliary classifier after inception 4a (auxLogits), else null. */
   readonly aux1: InceptionAux | null;
+  /** The auxiliary classifier after inception 4d (auxLogits), else null. */
   readonly aux2: InceptionAux | null;
+  /** Global average pooling. */
   readonly avgpool: nn.Module;
+  /** Dropout between the two linear layers (0.7 by default). */
   readonly dropout: nn.Dropout;
+  /** 1024 → classes. */
   readonly fc: nn.Linear;
 
   constructor(options: GoogLeNetOptions = {}) {

@@ -4,10 +4,15 @@
 import type { Tensor } from '../core/tensor.js';
 import { centerCrop, normalizeImages, resizeImages } from '../data/index.js';
 
+/** The input pipeline pretrained weights expect. */
 export interface Preprocessing {
+  /** The shorter side after resizing. */
   resize: number;
+  /** The side of the central square crop. */
   crop: number;
+  /** Per-channel mean subtracted (R, G, B). */
   mean: readonly [number, number, number];
+  /** Per-channel standard deviation divided by. */
   std: readonly [number, number, number];
 }
 

@@ -20,11 +20,17 @@ export interface ResNetOptions extends ModelOptions {
 /** Two 3×3 convolutions and the shortcut. */
 export class BasicBlock extends nn.Module<[Tensor], Tensor> {
   static override readonly className = 'BasicBlock';
+  /** Output channels per `planes`: 1 for basic blocks. */
   static readonly expansion = 1;
+  /** First convolution of the branch (of the stem, in ResNet). */
   readonly conv1: nn.Conv2d;
+  /** Batch norm after conv1. */
   readonly bn1: nn.BatchNorm2d;
+  /** Second convolution of the branch. */
   readonly conv2: nn.Conv2d;
+  /** Batch norm after conv2. */
   readonly bn2: nn.BatchNorm2d;
+  /** The shortcut's 1×1 convolution and batch norm when the shape changes; null for the identity. */
   readonly downsample: nn.Sequential | null;
 
   constructor(L: Layers, inplanes: number, planes: number, stride: number, downsample: nn.Sequential | null) {
@@ -46,13 +52,21 @@ export class BasicBlock extends nn.Module<[Tensor], Tensor> {
 /** 1×1 down, 3×3, 1×1 up (×4), and the shortcut; the stride sits on the 3×3 (ResNet v1.5, as torchvision). */
 export class Bottleneck extends nn.Module<[Tensor], Tensor> {
   static override readonly className = 'Bottleneck';
+  /** Output channels per `planes`: 4 for bottlenecks. */
   static readonly expansion = 4;
+  /** First convolution of the branch (of the stem, in ResNet). */
   readonly conv1: nn.Conv2d;
+  /** Batch norm after conv1. */
   readonly bn1: nn.BatchNorm2d;
+  /** Second convolution of the branch. */
   readonly conv2: nn.Conv2d;
+  /** Batch norm after conv2. */
   readonly bn2: nn.BatchNorm2d;
+  /** The 1×1 convolution back up to four times the width. */
   readonly conv3: nn.Conv2d;
+  /** Batch norm after conv3. */
   readonly bn3: nn.BatchNorm2d;
+  /** The shortcut's 1×1 convolution and batch norm when the shape changes; null for the identity. */
   readonly downsample: nn.Sequential | null;
 
   constructor(L: Layers, inplanes: number, planes: number, stride: number, downsample: nn.Sequential | null) {
@@ -76,25 +90,35 @@ export class Bottleneck extends nn.Module<[Tensor], Tensor> {
 }
 
 /** Blocks per stage for each depth, and the block type. */
-export const RESNET_CONFIGS = {
+const RESNET_CONFIGS: Record<ResNetDepth, { block: 'basic' | 'bottleneck'; stages: readonly number[] }> = {
   18: { block: 'basic', stages: [2, 2, 2, 2] },
   34: { block: 'basic', stages: [3, 4, 6, 3] },
   50: { block: 'bottleneck', stages: [3, 4, 6, 3] },
   101: { block: 'bottleneck', stages: [3, 4, 23, 3] },
   152: { block: 'bottleneck', stages: [3, 8, 36, 3] },
 } as const;
-export type ResNetDepth = keyof typeof RESNET_CONFIGS;
+/** The depths torchvision builds: 18, 34, 50, 101, 152. */
+export type ResNetDepth = 18 | 34 | 50 | 101 | 152;
 
 export class ResNet extends nn.Module<[Tensor], Tensor> {
   static override readonly className = 'ResNet';
+  /** First convolution of the branch (of the stem, in ResNet). */
   readonly conv1: nn.Conv2d;
+  /** Batch norm after conv1. */
   readonly bn1: nn.BatchNorm2d;
+  /** 3×3 stride-2 max pooling after the stem. */
   readonly maxpool: nn.Module;
+  /** Stage 1: 64 planes, stride 1. */
   readonly layer1: nn.Sequential;
+  /** Stage 2: 128 planes, stride 2. */
   readonly layer2: nn.Sequential;
+  /** Stage 3: 256 planes, stride 2. */
   readonly layer3: nn.Sequential;
+  /** Stage 4: 512 planes, stride 2. */
   readonly layer4: nn.Sequential;
+  /** Global average pooling. */
   readonly avgpool: nn.Module;
+  /** The classifier: 512 (basic) or 2048 (bottleneck) → classes. */
   readonly fc: nn.Linear;
 
   constructor(depth: ResNetDepth, options: ResNetOptions = {}) {

@@ -14,11 +14,13 @@ import * as nn from '../nn/index.js';
 /** How much of the backbone to freeze: every layer but the head, the earlier stages, or nothing. */
 export type FreezePolicy = 'all' | 'most' | 'none';
 
+/** Options of {@link prepareTransfer}. */
 export interface TransferOptions {
   /** Classes of the new task: the head is replaced by a fresh Linear layer of this size. */
   numClasses: number;
   /** What to freeze of the rest (default 'all'). */
   freeze?: FreezePolicy;
+  /** The new head's dtype (default: the old head's). */
   dtype?: FloatDType;
 }
 

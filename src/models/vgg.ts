@@ -8,13 +8,14 @@ import * as nn from '../nn/index.js';
 import { checkCount, checkProbability, layers, type ModelOptions, torchvisionInit } from './common.js';
 
 /** Output channels of each 3×3 convolution, 'M' for a 2×2 max pooling. */
-export const VGG_CONFIGS = {
+const VGG_CONFIGS: Record<VggDepth, readonly (number | 'M')[]> = {
   11: [64, 'M', 128, 'M', 256, 256, 'M', 512, 512, 'M', 512, 512, 'M'],
   13: [64, 64, 'M', 128, 128, 'M', 256, 256, 'M', 512, 512, 'M', 512, 512, 'M'],
   16: [64, 64, 'M', 128, 128, 'M', 256, 256, 256, 'M', 512, 512, 512, 'M', 512, 512, 512, 'M'],
   19: [64, 64, 'M', 128, 128, 'M', 256, 256, 256, 256, 'M', 512, 512, 512, 512, 'M', 512, 512, 512, 512, 'M'],
 } as const;
-export type VggDepth = keyof typeof VGG_CONFIGS;
+/** VGG's depths: 11 (A), 13 (B), 16 (D) and 19 (E). */
+export type VggDepth = 11 | 13 | 16 | 19;
 
 export interface VggOptions extends ModelOptions {
   /** Batch norm after every convolution (torchvision's vgg16_bn and kin). */
@@ -46,8 +47,11 @@ export function vggFeatures(depth: VggDepth, options: Pick<VggOptions, 'batchNor
 
 export class VGG extends nn.Module<[Tensor], Tensor> {
   static override readonly className = 'VGG';
+  /** The 3×3 convolutions (with batch norm if asked), ReLUs and max poolings (torchvision's `features`). */
   readonly features: nn.Sequential;
+  /** Adaptive average pooling to 7×7. */
   readonly avgpool: nn.Module;
+  /** 25088 → 4096, ReLU, dropout, 4096 → 4096, ReLU, dropout, 4096 → classes. */
   readonly classifier: nn.Sequential;
 
   constructor(depth: VggDepth, options: VggOptions = {}) {
