@@ -3,6 +3,7 @@
 // that a user converted from a torchvision checkpoint.
 import type { FloatDType } from '../core/dtype.js';
 import { ValueError } from '../core/errors.js';
+import type { UrlLike } from '../core/platform.js';
 import { loadWeights, loadWeightsFromSafetensors } from '../io/index.js';
 import * as nn from '../nn/index.js';
 
@@ -20,7 +21,7 @@ export interface ModelOptions {
  * A safetensors file with weights for the builder's network, under
  * torchvision's names: a path (Node), a URL (fetched), or the file's bytes.
  */
-export type WeightsSource = string | URL | Uint8Array | ArrayBuffer;
+export type WeightsSource = string | UrlLike | Uint8Array | ArrayBuffer;
 
 /** Layer factories bound to one dtype, which the builders create their layers with. */
 export interface Layers {
@@ -89,8 +90,13 @@ export async function loadInto<M extends nn.Module>(model: M, source: WeightsSou
     loadWeightsFromSafetensors(model, source, { strict: true });
     return model;
   }
-  const text = String(source);
-  if (source instanceof URL || /^(https?|blob|data|file):/i.test(text) || typeof process === 'undefined') {
+  const text = typeof source === 'string' ? source : source.href;
+  // A file: URL is a path on this machine; fetch() on Node does not read them.
+  if (/^file:/i.test(text)) {
+    await loadWeights(model, decodeURIComponent(text.replace(/^file:\/\//i, '')), { strict: true });
+    return model;
+  }
+  if (/^(https?|blob|data):/i.test(text) || typeof process === 'undefined') {
     const response = await fetch(text);
     if (!response.ok) throw new ValueError(`weights: ${text} answered HTTP ${response.status}`);
     loadWeightsFromSafetensors(model, new Uint8Array(await response.arrayBuffer()), { strict: true });

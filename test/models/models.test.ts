@@ -3,9 +3,11 @@
 // counts for every builder, the same outputs for weights filled by one
 // formula on both sides; weights from a file; the transfer-learning helper.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { models, nn, type Tensor, tensor, weightsToSafetensors } from '../../src/index.js';
 
 interface Fixture {
@@ -130,6 +132,24 @@ describe('models: weights, training and transfer', () => {
     b.eval();
     const x = input([1, 3, 32, 32], 'float32');
     assert.deepEqual(Array.from((b.forward(x) as Tensor).data), Array.from((a.forward(x) as Tensor).data));
+    // From a file, by path and by file: URL; a missing file is a SerializationError naming it.
+    const dir = mkdtempSync(join(tmpdir(), 'neurite-models-'));
+    try {
+      const file = join(dir, 'resnet18.safetensors');
+      writeFileSync(file, bytes);
+      const c = await models.resnet18({ numClasses: 5, weights: file });
+      const d = await models.resnet18({ numClasses: 5, weights: pathToFileURL(file) });
+      c.eval();
+      d.eval();
+      assert.deepEqual(Array.from((c.forward(x) as Tensor).data), Array.from((a.forward(x) as Tensor).data));
+      assert.deepEqual(Array.from((d.forward(x) as Tensor).data), Array.from((a.forward(x) as Tensor).data));
+      await assert.rejects(
+        models.resnet18({ weights: join(dir, 'nothing.safetensors') }),
+        (e: Error) => e.name === 'SerializationError' && /nothing\.safetensors does not exist/.test(e.message),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     await assert.rejects(models.resnet34({ numClasses: 5, weights: bytes }), (e: Error) => e.name === 'StateMismatchError' && /layer1\.2\./.test(e.message));
     await assert.rejects(models.resnet18({ numClasses: 10, weights: bytes }), (e: Error) => e.name === 'StateMismatchError' && /fc\.weight/.test(e.message));
   });
