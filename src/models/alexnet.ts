@@ -3,6 +3,8 @@
 // pooling to 6×6, then three fully connected layers with dropout.
 import type { Tensor } from '../core/tensor.js';
 import * as nn from '../nn/index.js';
+import type { LayerConfig } from '../nn/module.js';
+import { registerLayer } from '../nn/registry.js';
 import { checkCount, checkProbability, layers, type ModelOptions } from './common.js';
 
 export interface AlexNetOptions extends ModelOptions {
@@ -19,8 +21,11 @@ export class AlexNet extends nn.Module<[Tensor], Tensor> {
   /** Dropout, 9216 → 4096, ReLU, dropout, 4096 → 4096, ReLU, 4096 → classes. */
   readonly classifier: nn.Sequential;
 
+  private readonly _options: AlexNetOptions;
+
   constructor(options: AlexNetOptions = {}) {
     super();
+    this._options = { ...options };
     const classes = checkCount('AlexNet', 'numClasses', options.numClasses, 1000);
     const inChannels = checkCount('AlexNet', 'inChannels', options.inChannels, 3);
     const p = checkProbability('AlexNet', 'dropout', options.dropout, 0.5);
@@ -52,8 +57,15 @@ export class AlexNet extends nn.Module<[Tensor], Tensor> {
     );
   }
 
+  /** The options it was built with: saveModel writes them, loadModel rebuilds the network from them. */
+  override getConfig(): LayerConfig {
+    return { ...this._options };
+  }
+
   forward(x: Tensor): Tensor {
     const f = this.avgpool.forward(this.features.forward(x)) as Tensor;
     return this.classifier.forward(f.flatten(1));
   }
 }
+
+registerLayer(AlexNet.className, (config) => new AlexNet(config as AlexNetOptions));

@@ -7,6 +7,8 @@
 // (eps 0.001) + ReLU.
 import type { Tensor } from '../core/tensor.js';
 import * as nn from '../nn/index.js';
+import type { LayerConfig } from '../nn/module.js';
+import { registerLayer } from '../nn/registry.js';
 import { concat } from '../ops/index.js';
 import { checkCount, checkProbability, type Layers, layers, type ModelOptions } from './common.js';
 
@@ -146,8 +148,11 @@ export class GoogLeNet extends nn.Module<[Tensor], Tensor> {
   /** 1024 → classes. */
   readonly fc: nn.Linear;
 
+  private readonly _options: GoogLeNetOptions;
+
   constructor(options: GoogLeNetOptions = {}) {
     super();
+    this._options = { ...options };
     const classes = checkCount('GoogLeNet', 'numClasses', options.numClasses, 1000);
     const inChannels = checkCount('GoogLeNet', 'inChannels', options.inChannels, 3);
     const p = checkProbability('GoogLeNet', 'dropout', options.dropout, 0.2);
@@ -185,6 +190,11 @@ export class GoogLeNet extends nn.Module<[Tensor], Tensor> {
     }
   }
 
+  /** The options it was built with: saveModel writes them, loadModel rebuilds the network from them. */
+  override getConfig(): LayerConfig {
+    return { ...this._options };
+  }
+
   /** The logits, and in training mode with auxLogits the two auxiliary heads' logits. */
   forwardWithAux(x: Tensor): GoogLeNetOutputs {
     let h = this.maxpool1.forward(this.conv1.forward(x)) as Tensor;
@@ -204,3 +214,5 @@ export class GoogLeNet extends nn.Module<[Tensor], Tensor> {
     return this.forwardWithAux(x).logits;
   }
 }
+
+registerLayer(GoogLeNet.className, (config) => new GoogLeNet(config as GoogLeNetOptions));

@@ -7,6 +7,8 @@
 import { ValueError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import * as nn from '../nn/index.js';
+import type { LayerConfig } from '../nn/module.js';
+import { registerLayer } from '../nn/registry.js';
 import { checkCount, type Layers, layers, type ModelOptions, torchvisionInit } from './common.js';
 
 export interface ResNetOptions extends ModelOptions {
@@ -121,8 +123,11 @@ export class ResNet extends nn.Module<[Tensor], Tensor> {
   /** The classifier: 512 (basic) or 2048 (bottleneck) → classes. */
   readonly fc: nn.Linear;
 
+  private readonly _config: ResNetOptions & { depth: ResNetDepth };
+
   constructor(depth: ResNetDepth, options: ResNetOptions = {}) {
     super();
+    this._config = { ...options, depth };
     const config = RESNET_CONFIGS[depth];
     if (!config) throw new ValueError(`ResNet: depth must be 18, 34, 50, 101 or 152, got ${depth}`);
     const who = `ResNet-${depth}`;
@@ -157,9 +162,19 @@ export class ResNet extends nn.Module<[Tensor], Tensor> {
     }
   }
 
+  /** The depth and options it was built with: saveModel writes them, loadModel rebuilds the network from them. */
+  override getConfig(): LayerConfig {
+    return { ...this._config };
+  }
+
   forward(x: Tensor): Tensor {
     let h = this.maxpool.forward(this.bn1.forward(this.conv1.forward(x)).relu()) as Tensor;
     h = this.layer4.forward(this.layer3.forward(this.layer2.forward(this.layer1.forward(h))));
     return this.fc.forward((this.avgpool.forward(h) as Tensor).flatten(1));
   }
 }
+
+registerLayer(ResNet.className, (config) => {
+  const { depth, ...options } = config as unknown as ResNetOptions & { depth: ResNetDepth };
+  return new ResNet(depth, options);
+});

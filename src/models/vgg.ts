@@ -5,6 +5,8 @@
 import { ValueError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import * as nn from '../nn/index.js';
+import type { LayerConfig } from '../nn/module.js';
+import { registerLayer } from '../nn/registry.js';
 import { checkCount, checkProbability, layers, type ModelOptions, torchvisionInit } from './common.js';
 
 /** Output channels of each 3×3 convolution, 'M' for a 2×2 max pooling. */
@@ -54,8 +56,11 @@ export class VGG extends nn.Module<[Tensor], Tensor> {
   /** 25088 → 4096, ReLU, dropout, 4096 → 4096, ReLU, dropout, 4096 → classes. */
   readonly classifier: nn.Sequential;
 
+  private readonly _config: VggOptions & { depth: VggDepth };
+
   constructor(depth: VggDepth, options: VggOptions = {}) {
     super();
+    this._config = { ...options, depth };
     const who = `VGG-${depth}`;
     const classes = checkCount(who, 'numClasses', options.numClasses, 1000);
     const p = checkProbability(who, 'dropout', options.dropout, 0.5);
@@ -74,8 +79,18 @@ export class VGG extends nn.Module<[Tensor], Tensor> {
     torchvisionInit(this.classifier, 'normal');
   }
 
+  /** The depth and options it was built with: saveModel writes them, loadModel rebuilds the network from them. */
+  override getConfig(): LayerConfig {
+    return { ...this._config };
+  }
+
   forward(x: Tensor): Tensor {
     const f = this.avgpool.forward(this.features.forward(x)) as Tensor;
     return this.classifier.forward(f.flatten(1));
   }
 }
+
+registerLayer(VGG.className, (config) => {
+  const { depth, ...options } = config as unknown as VggOptions & { depth: VggDepth };
+  return new VGG(depth, options);
+});

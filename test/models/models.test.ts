@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { models, nn, type Tensor, tensor, weightsToSafetensors } from '../../src/index.js';
+import { loadModel, models, nn, saveModel, type Tensor, tensor, weightsToSafetensors } from '../../src/index.js';
 
 interface Fixture {
   architectures: Record<string, { parameters: number; state: [string, number[]][] }>;
@@ -152,6 +152,30 @@ describe('models: weights, training and transfer', () => {
     }
     await assert.rejects(models.resnet34({ numClasses: 5, weights: bytes }), (e: Error) => e.name === 'StateMismatchError' && /layer1\.2\./.test(e.message));
     await assert.rejects(models.resnet18({ numClasses: 10, weights: bytes }), (e: Error) => e.name === 'StateMismatchError' && /fc\.weight/.test(e.message));
+  });
+
+  it('saveModel and loadModel round-trip ResNet-18, GoogLeNet with its heads, AlexNet and LeNet-5: same class, options and outputs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'neurite-models-save-'));
+    try {
+      const cases: [string, nn.Module, number[]][] = [
+        ['resnet18', models.resnet18({ numClasses: 5, zeroInitResidual: true }), [1, 3, 32, 32]],
+        ['googlenet', models.googlenet({ numClasses: 3, auxLogits: true }), [1, 3, 64, 64]],
+        ['alexnet', models.alexnet({ numClasses: 4, dropout: 0.3 }), [1, 3, 64, 64]],
+        ['lenet5', models.lenet5(), [1, 1, 28, 28]],
+      ];
+      for (const [name, net, shape] of cases) {
+        await saveModel(net, join(dir, name));
+        const model = await loadModel(join(dir, name));
+        assert.equal(model.className, net.className);
+        assert.deepEqual(model.getConfig(), net.getConfig());
+        net.eval();
+        model.eval();
+        const x = input(shape, 'float32');
+        assert.deepEqual(Array.from((model.forward(x) as Tensor).data), Array.from((net.forward(x) as Tensor).data), name);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('LeNet-5 trains one step; GoogLeNet with auxiliary heads returns them in training mode only', () => {
