@@ -86,9 +86,14 @@ export interface LoadedModel {
 }
 
 /** Load what a MODEL argument names: a run's trained model, or a fresh model from a preset or a file. */
+/** A canonical network's name (torchvision's), when no preset or file of that name is there to win. */
+export function isNetworkName(arg: string): boolean {
+  return Object.hasOwn(models.BUILDERS, arg) && !Object.hasOwn(PRESETS, arg) && !existsSync(arg);
+}
+
 export async function loadModelArg(arg: string, options: { requireTrained?: boolean } = {}): Promise<LoadedModel> {
   // The canonical networks by torchvision's name (a preset or a file of the same name wins).
-  if (!options.requireTrained && Object.hasOwn(models.BUILDERS, arg) && !Object.hasOwn(PRESETS, arg) && !existsSync(arg)) {
+  if (!options.requireTrained && isNetworkName(arg)) {
     const build = models.BUILDERS[arg as models.ModelName] as () => nn.Module;
     return { model: build(), input: [3, 224, 224], name: arg, spec: null, trained: false };
   }

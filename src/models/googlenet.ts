@@ -190,6 +190,37 @@ export class GoogLeNet extends nn.Module<[Tensor], Tensor> {
     }
   }
 
+  /**
+   * The same network as a functional graph (nn.Model) over the same layers,
+   * for drawing: each Inception module's four branches side by side into
+   * their Concatenate, and the auxiliary heads as extra outputs
+   * (`neurite diagram googlenet`).
+   */
+  graph(inputShape: readonly number[] = [this.conv1.conv.inChannels, 224, 224]): nn.Model {
+    const x = nn.input(inputShape, { name: 'image' });
+    // Each layer named by its attribute path, slashes for dots (unless it has a name), called on symbolic tensors.
+    const at = (m: nn.Module, name: string, ...inputs: nn.SymbolicTensor[]): nn.SymbolicTensor =>
+      (m._name === undefined ? m.withName(name.replace(/\./g, '/')) : m).call(...inputs) as nn.SymbolicTensor;
+    const inception = (m: Inception, name: string, h: nn.SymbolicTensor): nn.SymbolicTensor => {
+      const chain = (seq: nn.Sequential, branch: string) => seq.children().reduce((t, c, i) => at(c, `${name}.${branch}.${i}`, t), h);
+      const b1 = at(m.branch1, `${name}.branch1`, h);
+      return at(new nn.Concatenate({ axis: 1 }), `${name}.concat`, b1, chain(m.branch2, 'branch2'), chain(m.branch3, 'branch3'), chain(m.branch4, 'branch4'));
+    };
+    let h = at(this.maxpool1, 'maxpool1', at(this.conv1, 'conv1', x));
+    h = at(this.maxpool2, 'maxpool2', at(this.conv3, 'conv3', at(this.conv2, 'conv2', h)));
+    h = at(this.maxpool3, 'maxpool3', inception(this.inception3b, 'inception3b', inception(this.inception3a, 'inception3a', h)));
+    h = inception(this.inception4a, 'inception4a', h);
+    const outputs: nn.SymbolicTensor[] = [];
+    if (this.aux1) outputs.push(at(this.aux1, 'aux1', h));
+    h = inception(this.inception4d, 'inception4d', inception(this.inception4c, 'inception4c', inception(this.inception4b, 'inception4b', h)));
+    if (this.aux2) outputs.push(at(this.aux2, 'aux2', h));
+    h = at(this.maxpool4, 'maxpool4', inception(this.inception4e, 'inception4e', h));
+    h = inception(this.inception5b, 'inception5b', inception(this.inception5a, 'inception5a', h));
+    h = at(new nn.Flatten(), 'flatten', at(this.avgpool, 'avgpool', h));
+    const logits = at(this.fc, 'fc', at(this.dropout, 'dropout', h));
+    return new nn.Model({ inputs: [x], outputs: [logits, ...outputs] });
+  }
+
   /** The options it was built with: saveModel writes them, loadModel rebuilds the network from them. */
   override getConfig(): LayerConfig {
     return { ...this._options };

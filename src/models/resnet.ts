@@ -162,6 +162,33 @@ export class ResNet extends nn.Module<[Tensor], Tensor> {
     }
   }
 
+  /**
+   * The same network as a functional graph (nn.Model) over the same layers,
+   * for drawing: every convolution and batch norm a node, each block's
+   * shortcut an edge into its Add (`neurite diagram resnet18`).
+   */
+  graph(inputShape: readonly number[] = [this.conv1.inChannels, 224, 224]): nn.Model {
+    const x = nn.input(inputShape, { name: 'image' });
+    // Each layer named by its attribute path, slashes for dots (unless it has a name), called on symbolic tensors.
+    const at = (m: nn.Module, name: string, ...inputs: nn.SymbolicTensor[]): nn.SymbolicTensor =>
+      (m._name === undefined ? m.withName(name.replace(/\./g, '/')) : m).call(...inputs) as nn.SymbolicTensor;
+    let h = at(this.maxpool, 'maxpool', at(new nn.ReLU(), 'relu', at(this.bn1, 'bn1', at(this.conv1, 'conv1', x))));
+    const stages = [this.layer1, this.layer2, this.layer3, this.layer4];
+    stages.forEach((stage, s) => {
+      stage.children().forEach((block, b) => {
+        const path = `layer${s + 1}.${b}`;
+        const blk = block as BasicBlock | Bottleneck;
+        let m = at(new nn.ReLU(), `${path}.relu1`, at(blk.bn1, `${path}.bn1`, at(blk.conv1, `${path}.conv1`, h)));
+        m = at(blk.bn2, `${path}.bn2`, at(blk.conv2, `${path}.conv2`, m));
+        if (blk instanceof Bottleneck) m = at(blk.bn3, `${path}.bn3`, at(blk.conv3, `${path}.conv3`, at(new nn.ReLU(), `${path}.relu2`, m)));
+        const shortcut = blk.downsample ? at(blk.downsample, `${path}.downsample`, h) : h;
+        h = at(new nn.ReLU(), `${path}.relu`, at(new nn.Add(), `${path}.add`, m, shortcut));
+      });
+    });
+    h = at(new nn.Flatten(), 'flatten', at(this.avgpool, 'avgpool', h));
+    return new nn.Model({ inputs: [x], outputs: [at(this.fc, 'fc', h)] });
+  }
+
   /** The depth and options it was built with: saveModel writes them, loadModel rebuilds the network from them. */
   override getConfig(): LayerConfig {
     return { ...this._config };

@@ -51,6 +51,22 @@ test('summary of a preset prints the layer table and parameter counts', async ()
   assert.match(file.stdout, /Total params: 42/); // 2·8+8 + 8·2+2
 });
 
+test('diagram of ResNet-18 and GoogLeNet draws their shortcuts and Inception branches as a graph', async () => {
+  const resnet = await neurite(['diagram', 'resnet18', '--out', '-'], dir);
+  assert.equal(resnet.code, 0, resnet.stderr);
+  // Eight residual blocks, each ending in an Add that the shortcut reaches; three of the shortcuts downsample.
+  assert.equal([...resnet.stdout.matchAll(/layer\d\/\d\/add \(Add\)/g)].length, 8);
+  assert.equal([...resnet.stdout.matchAll(/layer\d\/0\/downsample \(Sequential\)/g)].length, 3);
+  // Every box but the input has one incoming edge, and each block's Add a second one: its shortcut.
+  const edges = [...resnet.stdout.matchAll(/class="edge"/g)].length;
+  const boxes = [...resnet.stdout.matchAll(/<rect x=/g)].length;
+  assert.equal(edges, boxes - 1 + 8, `${edges} edges for ${boxes} boxes`);
+  const google = await neurite(['diagram', 'googlenet', '--out', '-'], dir);
+  assert.equal(google.code, 0, google.stderr);
+  assert.equal([...google.stdout.matchAll(/inception\d[a-e]\/concat \(Concatenate\)/g)].length, 9);
+  assert.equal([...google.stdout.matchAll(/inception\d[a-e]\/branch4\/0 \(MaxPool2d\)/g)].length, 9);
+});
+
 test('diagram draws units for dense networks and boxes for convolutional ones', async () => {
   const units = await neurite(['diagram', 'xor', '--out', 'xor.svg'], dir);
   assert.equal(units.code, 0, units.stderr);
