@@ -139,9 +139,15 @@ export abstract class BatchNorm extends Module {
         this.updateRunningStats(mean, variance, count);
       }
     } else {
-      const rm = (this._runningMean as Tensor).reshape(statShape);
-      const rv = (this._runningVar as Tensor).reshape(statShape);
-      normalized = input.sub(rm).mul(rv.add(this.eps).rsqrt());
+      // Eval mode folds the statistics and the affine map into one scale and one shift per channel
+      // (computed on C values), so the input is touched twice instead of four times, as PyTorch's
+      // inference kernel does: y = x·scale + shift, scale = w / sqrt(var + eps), shift = b − mean·scale.
+      const rm = this._runningMean as Tensor;
+      let scale = (this._runningVar as Tensor).add(this.eps).rsqrt();
+      if (this.weight) scale = scale.mul(this.weight);
+      let shift = rm.mul(scale).neg();
+      if (this.bias) shift = shift.add(this.bias);
+      return input.mul(scale.reshape(statShape)).add(shift.reshape(statShape));
     }
     if (this.weight && this.bias) normalized = normalized.mul(this.weight.reshape(statShape)).add(this.bias.reshape(statShape));
     return normalized;
