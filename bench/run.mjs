@@ -28,6 +28,8 @@
 //   --no-save             do not write bench/results/<date>-<time>.json
 //   --no-browser          skip the browser run (bench/browser.mjs: neurite wasm and TensorFlow.js wasm in Chromium),
 //                         which follows the Node table when /usr/bin/chromium is installed
+//   --no-resnet           skip ResNet-18 at 224×224 against PyTorch and onnxruntime-node (bench/resnet.mjs,
+//                         npm run bench:resnet), which runs last when no --only narrows the run
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
@@ -56,6 +58,7 @@ function parseOptions(argv) {
     waitIdle: 0,
     save: true,
     browser: true,
+    resnet: true,
   };
   const list = (v) =>
     v
@@ -78,6 +81,7 @@ function parseOptions(argv) {
     else if (flag === '--wait-idle') opts.waitIdle = Number(value());
     else if (flag === '--no-save') opts.save = false;
     else if (flag === '--no-browser') opts.browser = false;
+    else if (flag === '--no-resnet') opts.resnet = false;
     else if (flag === '--help' || flag === '-h') {
       const lines = readFileSync(fileURLToPath(import.meta.url), 'utf8')
         .split('\n')
@@ -771,5 +775,15 @@ if (opts.browser && existsSync('/usr/bin/chromium') && browserWorkloads.some((w)
   const argv = ['--seconds', String(seconds), '--warmup', String(warmupSeconds), '--repeat', String(opts.repeat), '--only', browserWorkloads.join(',')];
   if (!opts.save) argv.push('--no-save');
   const child = spawn(process.execPath, [join(benchDir, 'browser.mjs'), ...argv], { stdio: ['ignore', 'inherit', 'inherit'] });
+  await new Promise((resolve) => child.on('close', resolve));
+}
+
+// ResNet-18 at 224×224 (issue 18): neurite's models.resnet18 against torchvision's in PyTorch and the ONNX export
+// in onnxruntime-node, at this run's thread count (bench/resnet.mjs; npm run bench:resnet runs it alone).
+if (opts.resnet && opts.only === null) {
+  console.log('\nResNet-18 (npm run bench:resnet; --no-resnet skips this):');
+  const argv = ['--threads', String(opts.threads), '--repeat', String(Math.max(3, opts.repeat))];
+  if (!opts.save) argv.push('--no-save');
+  const child = spawn(process.execPath, [join(benchDir, 'resnet.mjs'), ...argv], { stdio: ['ignore', 'inherit', 'inherit'] });
   await new Promise((resolve) => child.on('close', resolve));
 }
