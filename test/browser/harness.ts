@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { extname, join, normalize, resolve } from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const ROOT = resolve(import.meta.dirname, '..', '..', '..');
@@ -104,4 +104,41 @@ export async function runPage(browser: Browser, url: string, timeoutMs = 180_000
   const result = await tab.evaluate(() => (window as { __result?: unknown }).__result);
   await tab.close();
   return { result, errors };
+}
+
+/** The built playground served as `neurite playground` serves it, and a Chromium to open it in. */
+export interface PlaygroundSession {
+  browser: Browser;
+  base: string;
+  close(): Promise<void>;
+  /** A page at `base + query + '#' + hash`, once its test hook answers; console errors collected. */
+  open(hash: string, query?: string): Promise<{ page: Page; console: string[] }>;
+}
+
+export async function playgroundSession(): Promise<PlaygroundSession> {
+  const { playgroundSite, servePlayground } = await import('../../src/cli/commands/playground.js');
+  const server = await servePlayground(playgroundSite(), 0);
+  const a = server.address();
+  const base = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}/`;
+  const browser = await launch();
+  return {
+    browser,
+    base,
+    close: async () => {
+      await browser.close();
+      await new Promise((ok) => server.close(ok));
+    },
+    open: async (hash, query = '') => {
+      const page = await browser.newPage({ viewport: { width: 1300, height: 1000 } });
+      const messages: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error' && !m.text().includes('favicon')) messages.push(m.text());
+      });
+      page.on('pageerror', (e) => messages.push(e.message));
+      await page.goto(`${base}${query}#${hash}`);
+      await page.waitForFunction(() => typeof (window as unknown as { __pg?: unknown }).__pg === 'object');
+      await page.evaluate(() => (window as unknown as { __pg: { epoch(): Promise<number> } }).__pg.epoch());
+      return { page, console: messages };
+    },
+  };
 }

@@ -4,11 +4,9 @@
 // file on a 2-core machine, the renderer is preempted mid-task and the
 // figures say more about the neighbour than about the page.
 import assert from 'node:assert/strict';
-import type { Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import { playgroundSite, servePlayground } from '../../src/cli/commands/playground.js';
-import { launch, skipBrowser } from './harness.js';
+import type { Page } from 'playwright-core';
+import { type PlaygroundSession, playgroundSession, skipBrowser } from './harness.js';
 
 const skip = skipBrowser || (process.env.NEURITE_BACKEND && process.env.NEURITE_BACKEND !== 'ref' ? 'browser tests run in the ref pass' : false);
 
@@ -20,32 +18,12 @@ interface Hook {
 declare const __pg: Hook;
 
 describe('playground speed in Chromium', { skip }, () => {
-  let browser: Browser;
-  let server: Server;
-  let base = '';
+  let session: PlaygroundSession;
   before(async () => {
-    server = await servePlayground(playgroundSite(), 0);
-    const a = server.address();
-    base = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}/`;
-    browser = await launch();
+    session = await playgroundSession();
   });
-  after(async () => {
-    await browser?.close();
-    await new Promise((ok) => server?.close(ok));
-  });
-
-  async function open(hash: string, query = ''): Promise<{ page: Page; console: string[] }> {
-    const page = await browser.newPage({ viewport: { width: 1300, height: 1000 } });
-    const messages: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !m.text().includes('favicon')) messages.push(m.text());
-    });
-    page.on('pageerror', (e) => messages.push(e.message));
-    await page.goto(`${base}${query}#${hash}`);
-    await page.waitForFunction(() => typeof (window as unknown as { __pg?: unknown }).__pg === 'object');
-    await page.evaluate(() => __pg.epoch());
-    return { page, console: messages };
-  }
+  after(() => session?.close());
+  const open = (hash: string, query = ''): Promise<{ page: Page; console: string[] }> => session.open(hash, query);
 
   for (const mode of ['worker', 'main-thread'] as const) {
     it(`plays without a main-thread task over 50 ms, redrawing at least 10 times a second, above its epochs-per-second floor (${mode})`, async () => {

@@ -3,13 +3,11 @@
 // and through real clicks and keys.
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { playgroundSite, servePlayground } from '../../src/cli/commands/playground.js';
-import { launch, ROOT, skipBrowser } from './harness.js';
+import { type PlaygroundSession, playgroundSession, ROOT, skipBrowser } from './harness.js';
 
 // The browser pass runs once, on the reference backend's turn (the page picks its own backend).
 const skip = skipBrowser || (process.env.NEURITE_BACKEND && process.env.NEURITE_BACKEND !== 'ref' ? 'browser tests run in the ref pass' : false);
@@ -35,32 +33,15 @@ interface Hook {
 declare const __pg: Hook;
 
 describe('playground in Chromium', { skip }, () => {
+  let session: PlaygroundSession;
   let browser: Browser;
-  let server: Server;
   let base = '';
   before(async () => {
-    server = await servePlayground(playgroundSite(), 0);
-    const a = server.address();
-    base = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}/`;
-    browser = await launch();
+    session = await playgroundSession();
+    ({ browser, base } = session);
   });
-  after(async () => {
-    await browser?.close();
-    await new Promise((ok) => server?.close(ok));
-  });
-
-  async function open(hash: string, query = ''): Promise<{ page: Page; console: string[] }> {
-    const page = await browser.newPage({ viewport: { width: 1300, height: 1000 } });
-    const messages: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !m.text().includes('favicon')) messages.push(m.text());
-    });
-    page.on('pageerror', (e) => messages.push(e.message));
-    await page.goto(`${base}${query}#${hash}`);
-    await page.waitForFunction(() => typeof (window as unknown as { __pg?: unknown }).__pg === 'object');
-    await page.evaluate(() => __pg.epoch());
-    return { page, console: messages };
-  }
+  after(() => session?.close());
+  const open = (hash: string, query = ''): Promise<{ page: Page; console: string[] }> => session.open(hash, query);
 
   it('trains pinned-seed xor in the worker: the map is blue at (3, 3) and orange at (3, −3); discretize leaves two colours', async () => {
     const { page, console } = await open('mode=default&dataset=xor&seed=0.1001&initSeed=1');
