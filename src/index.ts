@@ -19,3 +19,17 @@ import { setBackendInitializer } from './core/engine.js';
 export * from './api.js';
 
 setBackendInitializer(() => selectInitialBackend({ native: registerNativeBackend, wasm: registerWasmBackend }));
+
+// Node only: PNG/JPEG decoding and image-folder datasets (pngjs and jpeg-js need Node's Buffer and zlib).
+export {
+  type DecodedImage,
+  decodeImage,
+  fitImage,
+  IMAGE_EXTENSIONS,
+  ImageDecodeError,
+  type ImageFolderData,
+  type ImageFolderListing,
+  type ImageFolderOptions,
+  imageFolder,
+  listImageFolder,
+} from './data/image-folder.js';

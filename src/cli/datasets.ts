@@ -2,14 +2,18 @@
 // IDX files in a folder), the 2-D toy sets, or a CSV table; split into
 // training, validation and test sets the same way every time for a seed.
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   circles,
   DataNotFoundError,
   gaussians,
+  imageFolder,
+  listImageFolder,
   loadCsv,
   mnist,
   moons,
   NeuriteError,
+  normalizeImages,
   Tensor,
   type ToyData,
   trainTestSplit,
@@ -65,7 +69,9 @@ export interface LoadedData {
 
 const TOY_SETS = ['xor', 'spiral', 'circles', 'moons', 'gaussians'];
 /** Dataset names a model file or --dataset may use. */
-export const DATASETS = ['mnist', ...TOY_SETS, 'csv'];
+export const DATASETS = ['mnist', ...TOY_SETS, 'csv', 'images'];
+/** Options of the 'images' dataset (a folder of class subfolders). */
+const IMAGE_OPTIONS = ['size', 'channels', 'mean', 'std', 'testSplit'];
 
 /** Validation fraction when neither the model file nor --val-split says: MNIST's customary 5,000 of 60,000. */
 export function defaultValidationSplit(dataset: string): number {
@@ -86,6 +92,7 @@ export function resolveDataset(ref: DatasetRef | undefined, dataPath: string | n
   if (dataPath === null) return fromSpec;
   if (!existsSync(dataPath)) throw new ConfigError(`--data ${dataPath}: no such file or folder`, 'data');
   if (statSync(dataPath).isDirectory()) {
+    if (fromSpec.name === 'images') return fromSpec;
     if (fromSpec.name !== 'mnist')
       throw new ConfigError(`--data ${dataPath} is a folder of IDX files, but the model is for the '${fromSpec.name}' dataset`, 'data');
     return fromSpec;
@@ -280,8 +287,105 @@ function loadCsvData(config: DataConfig): LoadedData {
   return { ...data, description: describe(`CSV ${config.path}`, data) };
 }
 
+/**
+ * The folders of an image dataset: a train/ beside a val/ (or test/) folder,
+ * each of class subfolders (ImageNet's layout), or one folder of class
+ * subfolders that the seed splits.
+ */
+export function imageSplitFolders(path: string): { train: string; test: string | null } {
+  const has = (name: string) => existsSync(join(path, name)) && statSync(join(path, name)).isDirectory();
+  const test = ['val', 'test', 'valid', 'validation'].find(has);
+  return has('train') && test !== undefined ? { train: join(path, 'train'), test: join(path, test) } : { train: path, test: null };
+}
+
+/** The class names of an image dataset (the class subfolders of its training folder), for sizing a network's head. */
+export function imageClasses(path: string): string[] {
+  try {
+    return listImageFolder(imageSplitFolders(path).train).classNames;
+  } catch (e) {
+    if (e instanceof DataNotFoundError) throw new ConfigError(`--data ${e.message}`, 'data');
+    throw e;
+  }
+}
+
+/** The 'images' options that say how a picture becomes a sample: its side, channels and per-channel statistics. */
+export interface ImageOptions {
+  size: number;
+  channels: 1 | 3;
+  mean: number[];
+  std: number[];
+}
+
+/** Check the options of the 'images' dataset (size and channels come from the model's input when absent). */
+export function imageOptions(options: Record<string, unknown>): ImageOptions {
+  for (const key of Object.keys(options)) {
+    if (!IMAGE_OPTIONS.includes(key))
+      throw new ConfigError(`dataset.${key}: unknown option for 'images'; its options are ${IMAGE_OPTIONS.join(', ')}`, `dataset.${key}`);
+  }
+  const size = optionNumber(options, 'size', 224, (v) => Number.isInteger(v) && v >= 1, 'a positive whole number', 'images');
+  const channels = optionNumber(options, 'channels', 3, (v) => v === 1 || v === 3, '1 or 3', 'images') as 1 | 3;
+  const stats = (key: 'mean' | 'std', fallback: number): number[] => {
+    const v = options[key] ?? new Array(channels).fill(fallback);
+    if (!Array.isArray(v) || v.length !== channels || v.some((x) => typeof x !== 'number' || !Number.isFinite(x) || (key === 'std' && x <= 0)))
+      throw new ConfigError(
+        `dataset.${key} must be ${channels} ${key === 'std' ? 'positive ' : ''}numbers (one per channel), got ${JSON.stringify(v)}`,
+        `dataset.${key}`,
+      );
+    return v as number[];
+  };
+  return { size, channels, mean: stats('mean', 0), std: stats('std', 1) };
+}
+
+function readImages(folder: string, o: ImageOptions, limit: number | null, classNames?: readonly string[]): ReturnType<typeof imageFolder> {
+  try {
+    return imageFolder(folder, { size: o.size, channels: o.channels, limit: limit ?? undefined, classNames });
+  } catch (e) {
+    if (e instanceof NeuriteError) throw new ConfigError(`--data ${e.message}`, 'data');
+    throw e;
+  }
+}
+
+function loadImageData(config: DataConfig): LoadedData {
+  if (config.path === null) throw new ConfigError("the 'images' dataset needs a folder of class subfolders: pass --data path/to/folder", 'data');
+  const o = imageOptions(config.options);
+  const folders = imageSplitFolders(config.path);
+  const norm = (x: Tensor) => normalizeImages(x, o.mean, o.std);
+  const trainSet = readImages(folders.train, o, folders.test === null ? null : config.limit);
+  const all: Split = { x: trainSet.images, y: trainSet.labels };
+  let pool = all;
+  let test: Split;
+  if (folders.test !== null) {
+    const t = readImages(folders.test, o, config.testLimit, trainSet.classNames);
+    test = { x: t.images, y: t.labels };
+  } else {
+    const testSplit = optionNumber(config.options, 'testSplit', 0.2, (v) => v > 0 && v < 1, 'a fraction in (0, 1)', 'images');
+    const outer = trainTestSplit(all.x, all.y, { testFraction: testSplit, seed: config.seed, stratify: true });
+    pool = { x: outer.xTrain, y: outer.yTrain as Tensor };
+    test = { x: outer.xTest, y: outer.yTest as Tensor };
+    if (config.testLimit !== null && config.testLimit < test.x.shape[0]) test = take(test, 0, config.testLimit);
+  }
+  let train = pool;
+  let validation: Split | null = null;
+  if (config.validationSplit > 0) {
+    const inner = trainTestSplit(pool.x, pool.y, { testFraction: config.validationSplit, seed: config.seed + 1, stratify: true });
+    train = { x: inner.xTrain, y: inner.yTrain as Tensor };
+    validation = { x: inner.xTest, y: inner.yTest as Tensor };
+  }
+  if (config.limit !== null && config.limit < train.x.shape[0]) train = take(train, 0, config.limit);
+  const data: Omit<LoadedData, 'description'> = {
+    train: { x: norm(train.x), y: train.y },
+    validation: validation && { x: norm(validation.x), y: validation.y },
+    test: { x: norm(test.x), y: test.y },
+    classes: trainSet.classNames.length,
+    classNames: trainSet.classNames,
+    sampleShape: [o.channels, o.size, o.size],
+  };
+  return { ...data, description: describe(`images ${config.path} (${o.size}×${o.size})`, data) };
+}
+
 /** Load and split the data of a run. */
 export function loadData(config: DataConfig): LoadedData {
+  if (config.dataset === 'images') return loadImageData(config);
   if (config.dataset === 'mnist') return loadMnist(config);
   if (TOY_SETS.includes(config.dataset)) return loadToy(config);
   if (config.dataset === 'csv') return loadCsvData(config);
@@ -307,7 +411,7 @@ export function shapeFor(x: Tensor, input: readonly number[], what: string): Ten
  * with the run's training statistics).
  */
 export function loadTestSet(
-  config: DataConfig & { normalization?: Normalization },
+  config: DataConfig & { normalization?: Normalization; classNames?: string[] },
   path: string | null,
   limit: number | null,
 ): { split: Split; description: string } {
@@ -316,6 +420,16 @@ export function loadTestSet(
     return { split: data.test, description: `${config.dataset} test set (${fmt(data.test.x.shape[0])} samples)` };
   }
   if (!existsSync(path)) throw new ConfigError(`--data ${path}: no such file or folder`, 'data');
+  if (config.dataset === 'images') {
+    if (!statSync(path).isDirectory()) throw new ConfigError(`--data ${path}: this run trained on images; give a folder of class subfolders`, 'data');
+    const o = imageOptions(config.options);
+    const folder = imageSplitFolders(path).test ?? path;
+    const t = readImages(folder, o, limit, config.classNames);
+    return {
+      split: { x: normalizeImages(t.images, o.mean, o.std), y: t.labels },
+      description: `images in ${folder} (${fmt(t.images.shape[0])} samples)`,
+    };
+  }
   if (statSync(path).isDirectory()) {
     try {
       const test = mnist({ split: 'test', path, limit: limit ?? undefined });

@@ -1,9 +1,10 @@
-// Reading the images `neurite predict` classifies: PNG (every colour type and
-// bit depth, interlaced or not) and the Netpbm formats PGM/PPM (binary and
+// Reading the images `neurite predict` classifies: PNG and JPEG (decoded by
+// pngjs and jpeg-js) and the Netpbm formats PGM/PPM (binary and
 // plain), decoded into grey levels in [0, 1]; and the MNIST-style preparation
 // of a free-form digit image (white ink on black, the digit fitted into a
 // 20x20 box and centred by its centre of mass in 28x28, as LeCun's set was made).
-import { crc32, inflateSync } from 'node:zlib';
+import { PNG } from 'pngjs';
+import { decodeImage as decodeColorImage, NeuriteError } from '../index.js';
 import { UsageError } from './errors.js';
 
 /** A grey-level image, row-major, values in [0, 1] where 1 is white. */
@@ -15,175 +16,29 @@ export interface GrayImage {
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
-function readU32(b: Uint8Array, i: number): number {
-  return ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
-}
-
 export function isPng(bytes: Uint8Array): boolean {
   return PNG_SIGNATURE.every((v, i) => bytes[i] === v);
 }
 
-/** Samples per pixel of each PNG colour type. */
-const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
-const ALLOWED_DEPTHS: Record<number, number[]> = { 0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16] };
-
-function paeth(a: number, b: number, c: number): number {
-  const p = a + b - c;
-  const pa = Math.abs(p - a);
-  const pb = Math.abs(p - b);
-  const pc = Math.abs(p - c);
-  return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
-}
-
-/** Undo the per-row filters of one (sub-)image in place; returns the raw rows without their filter bytes. */
-function unfilter(data: Uint8Array, offset: number, rows: number, rowBytes: number, bpp: number, name: string): Uint8Array {
-  const out = new Uint8Array(rows * rowBytes);
-  for (let r = 0; r < rows; r++) {
-    const filter = data[offset + r * (rowBytes + 1)];
-    const src = offset + r * (rowBytes + 1) + 1;
-    const row = r * rowBytes;
-    const prev = row - rowBytes;
-    for (let i = 0; i < rowBytes; i++) {
-      const x = data[src + i];
-      const a = i >= bpp ? out[row + i - bpp] : 0;
-      const b = r > 0 ? out[prev + i] : 0;
-      const c = r > 0 && i >= bpp ? out[prev + i - bpp] : 0;
-      let v: number;
-      switch (filter) {
-        case 0:
-          v = x;
-          break;
-        case 1:
-          v = x + a;
-          break;
-        case 2:
-          v = x + b;
-          break;
-        case 3:
-          v = x + ((a + b) >> 1);
-          break;
-        case 4:
-          v = x + paeth(a, b, c);
-          break;
-        default:
-          throw new UsageError(`${name}: corrupt PNG (unknown row filter ${filter})`);
-      }
-      out[row + i] = v & 0xff;
-    }
-  }
-  return out;
-}
-
-// Adam7 passes: starting column/row and step of each.
-const ADAM7 = [
-  [0, 0, 8, 8],
-  [4, 0, 8, 8],
-  [0, 4, 4, 8],
-  [2, 0, 4, 4],
-  [0, 2, 2, 4],
-  [1, 0, 2, 2],
-  [0, 1, 1, 2],
-];
-
-/** Decode a PNG file into grey levels; transparent pixels are composited over white, as a viewer shows them. */
+/**
+ * Decode a PNG file (pngjs reads every colour type, bit depth and
+ * interlacing) into grey levels by the ITU-R 601 luma weights; transparent
+ * pixels are composited over white, as a viewer shows them.
+ */
 export function decodePng(bytes: Uint8Array, name = 'image'): GrayImage {
   if (!isPng(bytes)) throw new UsageError(`${name}: not a PNG file`);
-  let pos = 8;
-  let width = 0;
-  let height = 0;
-  let depth = 0;
-  let colorType = 0;
-  let interlace = 0;
-  let palette: Uint8Array | null = null;
-  let paletteAlpha: Uint8Array | null = null;
-  let transparentGray: number | null = null;
-  const idat: Uint8Array[] = [];
-  while (pos + 8 <= bytes.length) {
-    const length = readU32(bytes, pos);
-    const type = String.fromCharCode(...bytes.subarray(pos + 4, pos + 8));
-    const body = bytes.subarray(pos + 8, pos + 8 + length);
-    if (body.length < length || pos + 12 + length > bytes.length) throw new UsageError(`${name}: truncated PNG (chunk ${type})`);
-    // Every chunk ends with the CRC-32 of its type and data: a mismatch means the file was damaged.
-    if (crc32(bytes.subarray(pos + 4, pos + 8 + length)) !== readU32(bytes, pos + 8 + length)) {
-      throw new UsageError(`${name}: corrupt PNG (the checksum of chunk ${type} at byte ${pos} does not match)`);
-    }
-    if (type === 'IHDR') {
-      width = readU32(body, 0);
-      height = readU32(body, 4);
-      depth = body[8];
-      colorType = body[9];
-      interlace = body[12];
-    } else if (type === 'PLTE') palette = body.slice();
-    else if (type === 'tRNS') {
-      if (colorType === 3) paletteAlpha = body.slice();
-      else if (colorType === 0) transparentGray = (body[0] << 8) | body[1];
-    } else if (type === 'IDAT') idat.push(body);
-    else if (type === 'IEND') break;
-    pos += 12 + length;
-  }
-  if (width === 0 || height === 0) throw new UsageError(`${name}: PNG without a valid IHDR header`);
-  if (!(colorType in CHANNELS) || !ALLOWED_DEPTHS[colorType].includes(depth))
-    throw new UsageError(`${name}: unsupported PNG colour type ${colorType} with bit depth ${depth}`);
-  if (colorType === 3 && palette === null) throw new UsageError(`${name}: palette PNG without a PLTE chunk`);
-  if (width * height > 64e6) throw new UsageError(`${name}: image too large (${width}x${height})`);
-  let raw: Uint8Array;
+  let png: { width: number; height: number; data: Uint8Array };
   try {
-    raw = inflateSync(Buffer.concat(idat));
+    png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   } catch (e) {
-    throw new UsageError(`${name}: corrupt PNG data (${(e as Error).message})`);
+    throw new UsageError(`${name}: corrupt PNG (${(e as Error).message})`);
   }
-  const channels = CHANNELS[colorType];
-  const bitsPerPixel = channels * depth;
-  const bpp = Math.max(1, bitsPerPixel >> 3);
-  const maxValue = (1 << depth) - 1;
+  const { width, height, data } = png;
   const gray = new Float32Array(width * height);
-
-  const sample = (rows: Uint8Array, rowBytes: number, r: number, i: number): number => {
-    if (depth === 8) return rows[r * rowBytes + i];
-    if (depth === 16) return (rows[r * rowBytes + 2 * i] << 8) | rows[r * rowBytes + 2 * i + 1];
-    const bit = i * depth;
-    return (rows[r * rowBytes + (bit >> 3)] >> (8 - depth - (bit & 7))) & maxValue;
-  };
-  const luminance = (r: number, g: number, b: number) => 0.299 * r + 0.587 * g + 0.114 * b;
-  const put = (rows: Uint8Array, rowBytes: number, r: number, c: number, target: number) => {
-    const base = c * channels;
-    let value: number;
-    let alpha = 1;
-    if (colorType === 3) {
-      const index = sample(rows, rowBytes, r, c);
-      const p = palette as Uint8Array;
-      value = luminance(p[3 * index], p[3 * index + 1], p[3 * index + 2]) / 255;
-      if (paletteAlpha && index < paletteAlpha.length) alpha = paletteAlpha[index] / 255;
-    } else if (colorType === 0 || colorType === 4) {
-      const v = sample(rows, rowBytes, r, base);
-      value = v / maxValue;
-      if (colorType === 4) alpha = sample(rows, rowBytes, r, base + 1) / maxValue;
-      else if (transparentGray !== null && v === transparentGray) alpha = 0;
-    } else {
-      value = luminance(sample(rows, rowBytes, r, base), sample(rows, rowBytes, r, base + 1), sample(rows, rowBytes, r, base + 2)) / maxValue;
-      if (colorType === 6) alpha = sample(rows, rowBytes, r, base + 3) / maxValue;
-    }
-    gray[target] = alpha * value + (1 - alpha);
-  };
-
-  const rowBytesOf = (w: number) => Math.ceil((w * bitsPerPixel) / 8);
-  if (interlace === 0) {
-    const rowBytes = rowBytesOf(width);
-    if (raw.length < height * (rowBytes + 1)) throw new UsageError(`${name}: truncated PNG image data`);
-    const rows = unfilter(raw, 0, height, rowBytes, bpp, name);
-    for (let r = 0; r < height; r++) for (let c = 0; c < width; c++) put(rows, rowBytes, r, c, r * width + c);
-  } else {
-    let offset = 0;
-    for (const [x0, y0, dx, dy] of ADAM7) {
-      const w = Math.ceil((width - x0) / dx);
-      const h = Math.ceil((height - y0) / dy);
-      if (w <= 0 || h <= 0) continue;
-      const rowBytes = rowBytesOf(w);
-      if (raw.length < offset + h * (rowBytes + 1)) throw new UsageError(`${name}: truncated PNG image data`);
-      const rows = unfilter(raw, offset, h, rowBytes, bpp, name);
-      for (let r = 0; r < h; r++) for (let c = 0; c < w; c++) put(rows, rowBytes, r, c, (y0 + r * dy) * width + x0 + c * dx);
-      offset += h * (rowBytes + 1);
-    }
+  for (let i = 0; i < gray.length; i++) {
+    const luma = (0.299 * data[4 * i] + 0.587 * data[4 * i + 1] + 0.114 * data[4 * i + 2]) / 255;
+    const alpha = data[4 * i + 3] / 255;
+    gray[i] = luma * alpha + (1 - alpha);
   }
   return { width, height, data: gray };
 }
@@ -225,11 +80,22 @@ export function decodePnm(bytes: Uint8Array, name = 'image'): GrayImage {
   return { width, height, data: gray };
 }
 
-/** Decode a PNG or a PGM/PPM by its content. */
+const JPEG_SIGNATURE = [0xff, 0xd8, 0xff];
+
+/** Decode a PNG, a JPEG or a PGM/PPM by its content, into grey levels. */
 export function decodeImage(bytes: Uint8Array, name: string): GrayImage {
   if (isPng(bytes)) return decodePng(bytes, name);
+  if (JPEG_SIGNATURE.every((v, i) => bytes[i] === v)) {
+    try {
+      const { width, height, image } = decodeColorImage(bytes, { channels: 1, name });
+      return { width, height, data: image.data as Float32Array };
+    } catch (e) {
+      if (e instanceof NeuriteError) throw new UsageError(e.message);
+      throw e;
+    }
+  }
   if (bytes[0] === 0x50 && [0x32, 0x33, 0x35, 0x36].includes(bytes[1])) return decodePnm(bytes, name);
-  throw new UsageError(`${name}: unsupported image format; use PNG or PGM/PPM (or a CSV of pixel rows)`);
+  throw new UsageError(`${name}: unsupported image format; use PNG, JPEG or PGM/PPM (or a CSV of pixel rows)`);
 }
 
 /** Bilinear sample at (x, y) in pixel-centre coordinates, 0 outside the image. */

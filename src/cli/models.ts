@@ -6,7 +6,7 @@ import { loadModel, MODEL_FORMAT, modelFromJSON, models, NeuriteError, type nn, 
 import { ConfigError, UsageError } from './errors.js';
 import { PRESETS, preset } from './presets.js';
 import { isRunFolder, type RunConfig, readJson, readRunConfig } from './runs.js';
-import { type BuiltModel, buildModel, type ModelSpec, parseModelSpec } from './spec.js';
+import { type BuiltModel, buildModel, type LayerEntry, type ModelSpec, parseModelSpec } from './spec.js';
 
 export type ModelSource =
   | { kind: 'spec'; spec: ModelSpec; preset: string | null; file: string | null }
@@ -89,6 +89,17 @@ export interface LoadedModel {
 /** A canonical network's name (torchvision's), when no preset or file of that name is there to win. */
 export function isNetworkName(arg: string): boolean {
   return Object.hasOwn(models.BUILDERS, arg) && !Object.hasOwn(PRESETS, arg) && !existsSync(arg);
+}
+
+/** The model-file layer entry of a canonical network: resnet18 → { type: 'ResNet', depth: 18 }. */
+export function networkEntry(name: models.ModelName): LayerEntry {
+  const resnet = /^resnet(\d+)$/.exec(name);
+  if (resnet) return { type: 'ResNet', depth: Number(resnet[1]) };
+  const vgg = /^vgg(\d+)(_bn)?$/.exec(name);
+  if (vgg) return { type: 'VGG', depth: Number(vgg[1]), batchNorm: vgg[2] !== undefined };
+  if (name === 'alexnet') return { type: 'AlexNet' };
+  if (name === 'googlenet') return { type: 'GoogLeNet' };
+  throw new UsageError(`${name} is not one of the networks an image folder trains`);
 }
 
 export async function loadModelArg(arg: string, options: { requireTrained?: boolean } = {}): Promise<LoadedModel> {

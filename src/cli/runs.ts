@@ -3,7 +3,7 @@
 //   config.json            the resolved configuration (model file with inferred sizes, data, training, seed)
 //   model.json             architecture (neurite-model format, rebuilt through the layer registry)
 //   model.safetensors      trained weights
-//   optimizer.json, rng.json  optimizer state and random state at the end of training
+//   optimizer.safetensors, rng.json  optimizer state and random state at the end of training
 //   checkpoint.safetensors  weights + optimizer + random state + progress, after every epoch and on Ctrl-C
 //   history.csv, history.json  loss and accuracy per epoch, train and validation
 //   curves.svg             the learning curves
@@ -41,6 +41,10 @@ export interface TrainingConfig {
   augment: { shift: number; rotate: number } | null;
   /** How the learning rate changes over the epochs. */
   schedule: 'constant' | 'cosine';
+  /** Pretrained weights the network started from (networks only; absent in older runs). */
+  weights?: string | null;
+  /** What of a network's backbone stays fixed (networks only; absent in older runs). */
+  freeze?: 'all' | 'most' | 'none';
 }
 
 /** config.json: everything needed to rebuild the model and the data and to resume training. */

@@ -187,6 +187,41 @@ export function encodeCheckpoint(contents: CheckpointContents): Uint8Array {
   return encodeSafetensors(tensors, metadata);
 }
 
+/** The format tag of saveModel's optimizer file. */
+export const OPTIMIZER_FORMAT = 'neurite-optimizer';
+
+/**
+ * An optimizer's state as a safetensors file (saveModel's
+ * optimizer.safetensors): its moment buffers as tensors, the rest as JSON in
+ * the metadata. Version 1 was a JSON file, which for ResNet-18 under Adam ran
+ * to 215 MB of text.
+ */
+export function encodeOptimizerState(optimizer: StatefulOptimizer, context: string): Uint8Array {
+  const tensors = new Map<string, Tensor>();
+  const skeleton = extractTensors(optimizer.stateDict(), 'optimizer', tensors);
+  assertJsonSafe(skeleton, 'the optimizer state', context);
+  return encodeSafetensors(tensors, {
+    format: OPTIMIZER_FORMAT,
+    formatVersion: '2',
+    className: optimizerClassName(optimizer),
+    state: JSON.stringify(skeleton),
+  });
+}
+
+/** Read encodeOptimizerState's bytes back into the class name and the state (tensors in place), checking the format. */
+export function decodeOptimizerState(bytes: Uint8Array, context: string): { className: string; state: unknown } {
+  const { tensors, metadata } = decodeSafetensors(bytes);
+  if (metadata.format !== OPTIMIZER_FORMAT) throw new SerializationError(`${context}: not a neurite optimizer file`);
+  if (metadata.formatVersion !== '2') throw new FormatVersionError(OPTIMIZER_FORMAT, metadata.formatVersion, [2], context);
+  if (typeof metadata.className !== 'string' || typeof metadata.state !== 'string')
+    throw new SerializationError(`${context}: the optimizer file lacks its class name or state`);
+  const used = new Set<string>();
+  const state = insertTensors(parseStrictJson(metadata.state, `${context}: optimizer state`), tensors, used, context);
+  const unused = [...tensors.keys()].filter((k) => !used.has(k));
+  if (unused.length > 0) throw new SerializationError(`${context}: the optimizer file holds tensors its state does not use: ${unused.slice(0, 4).join(', ')}`);
+  return { className: metadata.className, state };
+}
+
 // ---- reading ----
 
 /** How loadCheckpoint() rebuilds what it reads. */

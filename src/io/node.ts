@@ -22,9 +22,12 @@ import { isBrowserLocation, loadModelFiles, type ModelSource, saveModelFiles } f
 import {
   applyOptimizerState,
   type CheckpointContents,
+  decodeOptimizerState,
   encodeCheckpoint,
+  encodeOptimizerState,
   generatorStateFromJSON,
   generatorStateToJSON,
+  OPTIMIZER_FORMAT,
   optimizerClassName,
   type RestoredCheckpoint,
   type RestoreOptions,
@@ -56,8 +59,8 @@ export const MODEL_FILES = {
   architecture: 'model.json',
   /** The weights and buffers (safetensors). */
   weights: 'model.safetensors',
-  /** The optimizer state, when saved. */
-  optimizer: 'optimizer.json',
+  /** The optimizer state, when saved (moment buffers as tensors, the rest in its metadata). */
+  optimizer: 'optimizer.safetensors',
   /** The random generator state, when saved. */
   rng: 'rng.json',
 } as const;
@@ -65,7 +68,8 @@ export const MODEL_FILES = {
 /** The file saveCheckpoint writes when given a directory. */
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 
-const OPTIMIZER_FORMAT = 'neurite-optimizer';
+/** Where saveModel wrote the optimizer state before version 2 (plain JSON); loadOptimizer still reads it. */
+const LEGACY_OPTIMIZER_FILE = 'optimizer.json';
 const RNG_FORMAT = 'neurite-rng';
 
 /** What atomicWriteFile writes: bytes, text, or an iterable (sync or async) of chunks of either. */
@@ -164,7 +168,7 @@ async function exists(path: string): Promise<boolean> {
 
 /** What saveModel() writes besides the weights. */
 export interface SaveModelOptions {
-  /** Also write optimizer.json, so that training can resume (see loadOptimizer). */
+  /** Also write optimizer.safetensors, so that training can resume (see loadOptimizer). */
   optimizer?: StatefulOptimizer;
   /** JSON-ready data stored in model.json under `extra` (class names, training notes...). */
   extra?: unknown;
@@ -174,9 +178,9 @@ export interface SaveModelOptions {
 
 /**
  * Save a model to a directory: model.json (architecture), model.safetensors
- * (weights), and optionally optimizer.json and rng.json. Everything is
+ * (weights), and optionally optimizer.safetensors and rng.json. Everything is
  * serialized before the first write, and each file is written atomically.
- * An optimizer.json or rng.json left from an earlier save is removed when
+ * An optimizer or rng.json file left from an earlier save is removed when
  * this save does not write one, so the directory never mixes two saves'
  * optimizer state.
  */
@@ -189,10 +193,7 @@ export async function saveModel(model: Module, dir: string, options: SaveModelOp
   const files = new Map<string, Uint8Array | string>();
   files.set(MODEL_FILES.weights, weightsToSafetensors(model));
   if (options.optimizer) {
-    const state = options.optimizer.stateDict();
-    assertJsonSafe(state, 'the optimizer state', 'saveModel');
-    const doc = { format: OPTIMIZER_FORMAT, formatVersion: 1, className: optimizerClassName(options.optimizer), state };
-    files.set(MODEL_FILES.optimizer, `${JSON.stringify(doc)}\n`);
+    files.set(MODEL_FILES.optimizer, encodeOptimizerState(options.optimizer, 'saveModel'));
   }
   if (options.rng ?? options.optimizer !== undefined) {
     const doc = { format: RNG_FORMAT, formatVersion: 1, state: generatorStateToJSON(defaultGenerator.getState()) };
@@ -207,6 +208,7 @@ export async function saveModel(model: Module, dir: string, options: SaveModelOp
   for (const name of [MODEL_FILES.optimizer, MODEL_FILES.rng]) {
     if (!files.has(name)) await fs.rm(path.join(dir, name), { force: true });
   }
+  await fs.rm(path.join(dir, LEGACY_OPTIMIZER_FILE), { force: true });
   for (const [name, data] of files) await atomicWriteFile(path.join(dir, name), data);
 }
 
@@ -257,18 +259,29 @@ export async function loadModelExtra(dir: string): Promise<unknown> {
 export async function loadOptimizer(dir: string, optimizer: StatefulOptimizer, options: { restoreRng?: boolean } = {}): Promise<void> {
   const { path } = await node();
   const context = 'loadOptimizer';
-  const optPath = path.join(dir, MODEL_FILES.optimizer);
   const rngPath = path.join(dir, MODEL_FILES.rng);
-  const doc = await readJsonFile(optPath, context);
   const restoreRng = options.restoreRng ?? true;
   const rngDoc = restoreRng && (await exists(rngPath)) ? await readJsonFile(rngPath, context) : undefined;
-
+  // optimizer.safetensors since format 2; a folder saved before has optimizer.json.
+  let optPath = path.join(dir, MODEL_FILES.optimizer);
+  let saved: { className: unknown; state: unknown };
+  if (!(await exists(optPath)) && (await exists(path.join(dir, LEGACY_OPTIMIZER_FILE)))) {
+    optPath = path.join(dir, LEGACY_OPTIMIZER_FILE);
+    const doc = await readJsonFile(optPath, context);
+    saved = inFile(optPath, () => {
+      if (!isPlainObject(doc) || doc.format !== OPTIMIZER_FORMAT) throw new SerializationError(`${context}: not a neurite optimizer file`);
+      if (doc.formatVersion !== 1) throw new FormatVersionError(OPTIMIZER_FORMAT, doc.formatVersion, [1], context);
+      return { className: doc.className, state: doc.state };
+    });
+  } else {
+    const bytes = await readBytes(optPath, context);
+    saved = inFile(optPath, () => decodeOptimizerState(bytes, context));
+  }
   const state = inFile(optPath, () => {
-    if (!isPlainObject(doc) || doc.format !== OPTIMIZER_FORMAT) throw new SerializationError(`${context}: not a neurite optimizer file`);
-    if (doc.formatVersion !== 1) throw new FormatVersionError(OPTIMIZER_FORMAT, doc.formatVersion, [1], context);
     const given = optimizerClassName(optimizer);
-    if (doc.className !== given) throw new StateMismatchError(`${context}: the file holds ${String(doc.className)} state, it cannot be loaded into ${given}`);
-    return doc.state;
+    if (saved.className !== given)
+      throw new StateMismatchError(`${context}: the file holds ${String(saved.className)} state, it cannot be loaded into ${given}`);
+    return saved.state;
   });
   const rngState =
     rngDoc === undefined
@@ -292,11 +305,11 @@ export async function saveWeights(model: Module, file: string, metadata?: Safete
  * weights from another tool with the same names). The model is untouched
  * when the file is corrupt or does not fit.
  */
-export async function loadWeights(model: Module, file: string, options: Pick<WeightLoadOptions, 'strict'> = {}): Promise<LoadResult> {
+export async function loadWeights(model: Module, file: string, options: Pick<WeightLoadOptions, 'strict' | 'keepMismatched'> = {}): Promise<LoadResult> {
   const bytes = await readBytes(file, 'loadWeights');
   return inFile(file, () => {
     const { tensors } = decodeSafetensors(bytes);
-    return loadCheckedStateDict(model, tensors, { strict: options.strict, source: 'loadWeights' });
+    return loadCheckedStateDict(model, tensors, { strict: options.strict, keepMismatched: options.keepMismatched, source: 'loadWeights' });
   });
 }
 

@@ -15,6 +15,13 @@ export interface WeightLoadOptions {
   strict?: boolean;
   /** Names the origin in error messages, e.g. a file path. */
   source?: string;
+  /**
+   * Tensors (state-dict names) that keep the model's own values when the file
+   * has them in another shape or not at all: a classifier head sized for
+   * another number of classes, when loading a pretrained backbone. Every
+   * other tensor is matched as usual.
+   */
+  keepMismatched?: readonly string[];
 }
 
 const MAX_LISTED = 8;
@@ -24,14 +31,27 @@ function list(names: readonly string[]): string {
   return names.length > MAX_LISTED ? `${shown.join(', ')} and ${names.length - MAX_LISTED} more` : shown.join(', ');
 }
 
+/** `state` with the model's own tensor in place of each kept name that the file lacks or has in another shape. */
+function withKept(own: Map<string, Tensor>, state: Map<string, Tensor>, keep: readonly string[] | undefined): Map<string, Tensor> {
+  if (!keep || keep.length === 0) return state;
+  const out = new Map(state);
+  for (const name of keep) {
+    const target = own.get(name);
+    const t = out.get(name);
+    if (target && (!t || t.ndim !== target.ndim || t.shape.some((d, i) => d !== target.shape[i]))) out.set(name, target);
+  }
+  return out;
+}
+
 /**
  * Check that `state` fits `model` (names, shapes, compatible dtypes) and throw
  * a StateMismatchError listing every problem if it does not. float32 and
  * float64 load into each other; other dtypes must match.
  */
-export function checkStateDict(model: Module, state: Map<string, Tensor>, options: WeightLoadOptions = {}): LoadResult {
+export function checkStateDict(model: Module, given: Map<string, Tensor>, options: WeightLoadOptions = {}): LoadResult {
   const strict = options.strict ?? true;
   const own = model.stateDict();
+  const state = withKept(own, given, options.keepMismatched);
   const missingKeys = [...own.keys()].filter((k) => !state.has(k));
   const unexpectedKeys = [...state.keys()].filter((k) => !own.has(k));
   const problems: string[] = [];
@@ -56,7 +76,7 @@ export function checkStateDict(model: Module, state: Map<string, Tensor>, option
 /** checkStateDict, then copy the values in. Nothing is written when the check fails. */
 export function loadCheckedStateDict(model: Module, state: Map<string, Tensor>, options: WeightLoadOptions = {}): LoadResult {
   const result = checkStateDict(model, state, options);
-  model.loadStateDict(state, { strict: false });
+  model.loadStateDict(withKept(model.stateDict(), state, options.keepMismatched), { strict: false });
   return result;
 }
 

@@ -57,9 +57,9 @@ export class AlexNet extends nn.Module<[Tensor], Tensor> {
     );
   }
 
-  /** The options it was built with: saveModel writes them, loadModel rebuilds the network from them. */
+  /** The options it was built with (numClasses read from the head, which prepareTransfer may replace): saveModel writes them, loadModel rebuilds the network from them. */
   override getConfig(): LayerConfig {
-    return { ...this._options };
+    return { ...this._options, numClasses: (this.classifier.children().at(-1) as nn.Linear).outFeatures };
   }
 
   forward(x: Tensor): Tensor {

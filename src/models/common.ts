@@ -85,23 +85,23 @@ export function torchvisionInit(model: nn.Module, linear: 'normal' | 'default'):
  * Load a safetensors file into `model`, strictly: a missing, unexpected or
  * misshapen tensor is a typed error naming it, and the model is untouched.
  */
-export async function loadInto<M extends nn.Module>(model: M, source: WeightsSource): Promise<M> {
+export async function loadInto<M extends nn.Module>(model: M, source: WeightsSource, keepMismatched: readonly string[] = []): Promise<M> {
   if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
-    loadWeightsFromSafetensors(model, source, { strict: true });
+    loadWeightsFromSafetensors(model, source, { strict: true, keepMismatched });
     return model;
   }
   const text = typeof source === 'string' ? source : source.href;
   // A file: URL is a path on this machine; fetch() on Node does not read them.
   if (/^file:/i.test(text)) {
-    await loadWeights(model, decodeURIComponent(text.replace(/^file:\/\//i, '')), { strict: true });
+    await loadWeights(model, decodeURIComponent(text.replace(/^file:\/\//i, '')), { strict: true, keepMismatched });
     return model;
   }
   if (/^(https?|blob|data):/i.test(text) || typeof process === 'undefined') {
     const response = await fetch(text);
     if (!response.ok) throw new ValueError(`weights: ${text} answered HTTP ${response.status}`);
-    loadWeightsFromSafetensors(model, new Uint8Array(await response.arrayBuffer()), { strict: true });
+    loadWeightsFromSafetensors(model, new Uint8Array(await response.arrayBuffer()), { strict: true, keepMismatched });
     return model;
   }
-  await loadWeights(model, text, { strict: true });
+  await loadWeights(model, text, { strict: true, keepMismatched });
   return model;
 }

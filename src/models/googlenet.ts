@@ -221,9 +221,9 @@ export class GoogLeNet extends nn.Module<[Tensor], Tensor> {
     return new nn.Model({ inputs: [x], outputs: [logits, ...outputs] });
   }
 
-  /** The options it was built with: saveModel writes them, loadModel rebuilds the network from them. */
+  /** The options it was built with (numClasses read from the head, which prepareTransfer may replace): saveModel writes them, loadModel rebuilds the network from them. */
   override getConfig(): LayerConfig {
-    return { ...this._options };
+    return { ...this._options, numClasses: this.fc.outFeatures };
   }
 
   /** The logits, and in training mode with auxLogits the two auxiliary heads' logits. */

@@ -16,7 +16,7 @@ export type { Layers, ModelOptions, WeightsSource } from './common.js';
 export { BasicConv2d, GoogLeNet, type GoogLeNetOptions, type GoogLeNetOutputs, Inception, InceptionAux } from './googlenet.js';
 export { IMAGENET, type Preprocessing, preprocess } from './preprocess.js';
 export { BasicBlock, Bottleneck, ResNet, type ResNetDepth, type ResNetOptions } from './resnet.js';
-export { type FreezePolicy, prepareTransfer, type TransferOptions } from './transfer.js';
+export { type FreezePolicy, freezeBackbone, loadBackbone, prepareTransfer, type TransferOptions } from './transfer.js';
 export { VGG, type VggDepth, type VggOptions, vggFeatures } from './vgg.js';
 
 /** Builder options plus, optionally, the weights to load. */

@@ -189,9 +189,9 @@ export class ResNet extends nn.Module<[Tensor], Tensor> {
     return new nn.Model({ inputs: [x], outputs: [at(this.fc, 'fc', h)] });
   }
 
-  /** The depth and options it was built with: saveModel writes them, loadModel rebuilds the network from them. */
+  /** The depth and options it was built with (numClasses read from the head, which prepareTransfer may replace): saveModel writes them, loadModel rebuilds the network from them. */
   override getConfig(): LayerConfig {
-    return { ...this._config };
+    return { ...this._config, numClasses: this.fc.outFeatures };
   }
 
   forward(x: Tensor): Tensor {

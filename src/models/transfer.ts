@@ -10,6 +10,8 @@
 import type { FloatDType } from '../core/dtype.js';
 import { ValueError } from '../core/errors.js';
 import * as nn from '../nn/index.js';
+import { loadInto, type WeightsSource } from './common.js';
+import { InceptionAux } from './googlenet.js';
 
 /** How much of the backbone to freeze: every layer but the head, the earlier stages, or nothing. */
 export type FreezePolicy = 'all' | 'most' | 'none';
@@ -36,25 +38,70 @@ function headOf(model: nn.Module): { owner: nn.Module; key: string; layer: nn.Li
   return { owner, key: dot < 0 ? path : path.slice(dot + 1), layer };
 }
 
+function checkPolicy(freeze: string): asserts freeze is FreezePolicy {
+  if (!['all', 'most', 'none'].includes(freeze)) throw new ValueError(`transfer: freeze must be 'all', 'most' or 'none', got '${freeze}'`);
+}
+
 /**
- * Replace the classifier head (the last Linear layer) with a new one for
- * `numClasses`, and freeze the rest by `freeze`: 'all' trains only the head;
- * 'most' also trains the last quarter of the layers that hold parameters (the
- * most task-specific features) and freezes the first three quarters; 'none'
- * trains everything. Returns the new head; the model is changed in place.
+ * Freeze the backbone of a network by `freeze`, leaving its head (the last
+ * Linear layer, and GoogLeNet's auxiliary heads) trainable: 'all' trains only
+ * the head; 'most' also trains the last quarter of the layers that hold
+ * parameters (the most task-specific features) and freezes the first three
+ * quarters; 'none' trains everything. Everything else is unfrozen first, so
+ * calling it again with another policy changes the policy.
+ */
+export function freezeBackbone(model: nn.Module, freeze: FreezePolicy): void {
+  checkPolicy(freeze);
+  const { layer } = headOf(model);
+  const heads = new Set<nn.Module>([layer, ...auxHeads(model)]);
+  const inHead = new Set([...heads].flatMap((h) => h.modules()));
+  model.unfreeze();
+  // The layers that own parameters, in order, without the heads.
+  const owners = model.modules().filter((m) => !inHead.has(m) && [...m.ownParameters()].length > 0);
+  const frozen = freeze === 'all' ? owners.length : freeze === 'most' ? Math.ceil((owners.length * 3) / 4) : 0;
+  for (const m of owners.slice(0, frozen)) for (const [, p] of m.ownParameters()) p.requiresGrad = false;
+}
+
+/** GoogLeNet's auxiliary classifiers, which a new task needs new outputs in as well. */
+function auxHeads(model: nn.Module): InceptionAux[] {
+  return model.modules().filter((m): m is InceptionAux => m instanceof InceptionAux);
+}
+
+/**
+ * Replace the classifier head (the last Linear layer; GoogLeNet's auxiliary
+ * heads' last layers too) with a new one for `numClasses`, and freeze the
+ * rest by `freeze` (see {@link freezeBackbone}). Returns the new head; the
+ * model is changed in place, and its saved configuration follows the new
+ * number of classes.
  */
 export function prepareTransfer(model: nn.Module, options: TransferOptions): nn.Linear {
   const { owner, key, layer } = headOf(model);
   const freeze = options.freeze ?? 'all';
-  if (!['all', 'most', 'none'].includes(freeze)) throw new ValueError(`transfer: freeze must be 'all', 'most' or 'none', got '${freeze}'`);
+  checkPolicy(freeze);
   if (!(Number.isInteger(options.numClasses) && options.numClasses >= 1))
     throw new ValueError(`transfer: numClasses must be a positive whole number, got ${options.numClasses}`);
-  const head = new nn.Linear(layer.inFeatures, options.numClasses, { dtype: options.dtype ?? (layer.weight.dtype as FloatDType) });
-  model.unfreeze();
-  // The layers that own parameters, in order, without the old head.
-  const owners = model.modules().filter((m) => m !== layer && [...m.ownParameters()].length > 0);
-  const frozen = freeze === 'all' ? owners.length : freeze === 'most' ? Math.ceil((owners.length * 3) / 4) : 0;
-  for (const m of owners.slice(0, frozen)) for (const [, p] of m.ownParameters()) p.requiresGrad = false;
+  const dtype = options.dtype ?? (layer.weight.dtype as FloatDType);
+  const head = new nn.Linear(layer.inFeatures, options.numClasses, { dtype });
   (owner as unknown as Record<string, nn.Module>)[key] = head;
+  for (const aux of auxHeads(model)) {
+    (aux as unknown as Record<string, nn.Module>).fc2 = new nn.Linear(aux.fc2.inFeatures, options.numClasses, { dtype });
+  }
+  freezeBackbone(model, freeze);
   return head;
+}
+
+/**
+ * Load pretrained weights into a network built for a new task: every tensor
+ * must be in the file under its name and shape (a typed error names the
+ * missing, unexpected and misshapen ones), except the head's (the last Linear
+ * layer and GoogLeNet's auxiliary heads' last layers), which keep their fresh
+ * values when the file's head was trained for another number of classes (and
+ * are loaded like the rest when it has the same number).
+ */
+export async function loadBackbone<M extends nn.Module>(model: M, weights: WeightsSource): Promise<M> {
+  const paths = new Map<nn.Module, string>();
+  for (const [path, m] of model.namedModules()) paths.set(m, path);
+  const heads = [headOf(model).layer, ...auxHeads(model).map((a) => a.fc2)];
+  const headKeys = heads.flatMap((h) => [...h.ownParameters()].map(([key]) => (paths.get(h) ? `${paths.get(h)}.${key}` : key)));
+  return loadInto(model, weights, headKeys);
 }

@@ -79,9 +79,9 @@ export class VGG extends nn.Module<[Tensor], Tensor> {
     torchvisionInit(this.classifier, 'normal');
   }
 
-  /** The depth and options it was built with: saveModel writes them, loadModel rebuilds the network from them. */
+  /** The depth and options it was built with (numClasses read from the head, which prepareTransfer may replace): saveModel writes them, loadModel rebuilds the network from them. */
   override getConfig(): LayerConfig {
-    return { ...this._config };
+    return { ...this._config, numClasses: (this.classifier.children().at(-1) as nn.Linear).outFeatures };
   }
 
   forward(x: Tensor): Tensor {

@@ -18,7 +18,7 @@ const RUN_FILES = [
   'config.json',
   'model.json',
   'model.safetensors',
-  'optimizer.json',
+  'optimizer.safetensors',
   'history.csv',
   'history.json',
   'curves.svg',

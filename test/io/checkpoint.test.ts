@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -128,6 +129,35 @@ describe('checkpoints resume training bit-exactly', () => {
     await loadOptimizer(dir, optimizer);
     train(model, optimizer, 10);
     assert.deepEqual(snapshot(model), snapshot(straight));
+  });
+
+  test('saveModel keeps the optimizer moments as tensors (optimizer.safetensors), and a folder saved as optimizer.json still loads', async () => {
+    const dir = join(root, 'optimizer-files');
+    seed(6);
+    const model = mlp(0);
+    const optimizer = adam(model, 0.01);
+    train(model, optimizer, 3);
+    await saveModel(model, dir, { optimizer });
+    const { tensors, metadata } = decodeSafetensors(await readFile(join(dir, 'optimizer.safetensors')));
+    assert.equal(metadata.format, 'neurite-optimizer');
+    assert.equal(metadata.formatVersion, '2');
+    // Two moment buffers per parameter, in binary rather than as JSON numbers.
+    assert.equal(tensors.size, 2 * model.parameters().length);
+    // The version-1 layout: one JSON document with the state inline.
+    const legacy = join(root, 'optimizer-legacy');
+    await saveModel(model, legacy);
+    const doc = { format: 'neurite-optimizer', formatVersion: 1, className: 'Adam', state: optimizer.stateDict() };
+    await writeFile(join(legacy, 'optimizer.json'), JSON.stringify(doc));
+    const fromNew = adam(await loadModel(dir), 0.5);
+    const fromOld = adam(await loadModel(legacy), 0.5);
+    await loadOptimizer(dir, fromNew);
+    await loadOptimizer(legacy, fromOld);
+    assert.deepEqual(fromOld.stateDict(), optimizer.stateDict());
+    assert.deepEqual(fromNew.stateDict(), optimizer.stateDict());
+    // Saving again over the old folder replaces the JSON file.
+    await saveModel(model, legacy, { optimizer });
+    assert.ok(!existsSync(join(legacy, 'optimizer.json')));
+    await assert.rejects(loadOptimizer(dir, sgdMomentum(model, 0.1)), /holds Adam state/);
   });
 
   test('a directory target holds checkpoint.safetensors, readable by any safetensors reader', async () => {

@@ -218,6 +218,60 @@ describe('models: weights, training and transfer', () => {
     }
   });
 
+  it("a network given a new head by prepareTransfer saves and loads with its new number of classes (GoogLeNet's auxiliary heads too)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'neurite-models-'));
+    try {
+      for (const net of [models.resnet18(), models.googlenet({ auxLogits: true })]) {
+        models.prepareTransfer(net, { numClasses: 3, freeze: 'all' });
+        assert.equal(net.getConfig().numClasses, 3);
+        if (net instanceof models.GoogLeNet) {
+          assert.deepEqual(net.aux1?.fc2.weight.shape, [3, 1024]);
+          assert.ok(net.aux2?.fc2.weight.requiresGrad, 'the new auxiliary heads train');
+        }
+        await saveModel(net, join(dir, net.className));
+        const back = await loadModel(join(dir, net.className));
+        net.eval();
+        back.eval();
+        const x = input([1, 3, 64, 64], 'float32');
+        assert.deepEqual(Array.from((back.forward(x) as Tensor).data), Array.from((net.forward(x) as Tensor).data));
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('loadBackbone loads everything but a head sized for other classes, strictly; freezeBackbone changes the policy', async () => {
+    const pretrained = models.resnet18({ numClasses: 10 });
+    const bytes = weightsToSafetensors(pretrained);
+    const net = models.resnet18({ numClasses: 3 });
+    const freshHead = Array.from(net.fc.weight.data);
+    await models.loadBackbone(net, bytes);
+    assert.deepEqual(Array.from(net.fc.weight.data), freshHead, 'the new head keeps its fresh values');
+    assert.deepEqual(
+      Array.from((net.layer4.at(1) as models.BasicBlock).conv2.weight.data),
+      Array.from((pretrained.layer4.at(1) as models.BasicBlock).conv2.weight.data),
+    );
+    assert.deepEqual(Array.from(net.stateDict().get('bn1.running_var')?.data ?? []), Array.from(pretrained.stateDict().get('bn1.running_var')?.data ?? []));
+    // A head of the same size is loaded like the rest.
+    const same = await models.loadBackbone(models.resnet18({ numClasses: 10 }), bytes);
+    assert.deepEqual(Array.from(same.fc.weight.data), Array.from(pretrained.fc.weight.data));
+    // Another architecture's file is a typed error naming what is missing.
+    await assert.rejects(
+      models.loadBackbone(models.resnet34({ numClasses: 3 }), bytes),
+      (e: Error) => e.name === 'StateMismatchError' && /layer1\.2\.conv1\.weight/.test(e.message),
+    );
+    models.freezeBackbone(net, 'all');
+    assert.deepEqual(
+      net
+        .namedParameters()
+        .filter(([, p]) => p.requiresGrad)
+        .map(([n]) => n),
+      ['fc.weight', 'fc.bias'],
+    );
+    models.freezeBackbone(net, 'none');
+    assert.ok(net.namedParameters().every(([, p]) => p.requiresGrad));
+  });
+
   it('ImageNet preprocessing: the shorter side to 256, the centre 224×224, each channel normalised', () => {
     const img = tensor(new Float32Array(3 * 300 * 400).fill(0.5), { shape: [1, 3, 300, 400] });
     const out = models.preprocess(img);

@@ -1,21 +1,36 @@
 // `neurite predict RUN INPUT`: classify an image or the rows of a CSV file
 // with a trained run, printing the predicted class and the probabilities.
-import { readFileSync, statSync } from 'node:fs';
-import { extname } from 'node:path';
-import { loadCsv, NeuriteError, predict, Tensor } from '../../index.js';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import {
+  decodeImage as decodeColorImage,
+  fitImage,
+  IMAGE_EXTENSIONS,
+  listImageFolder,
+  loadCsv,
+  NeuriteError,
+  normalizeImages,
+  predict,
+  Tensor,
+} from '../../index.js';
 import { choiceFlag, expectPositionals, type FlagSpec, intFlag, parseFlags, textFlag } from '../args.js';
 import { BACKEND_CHOICES, selectBackend } from '../backend.js';
-import { asUnitPixels, standardize } from '../datasets.js';
+import { asUnitPixels, imageOptions, standardize } from '../datasets.js';
 import { EXIT, UsageError } from '../errors.js';
 import { decodeImage, prepareDigit } from '../image.js';
 import { loadRunModel } from '../models.js';
 import { type RunConfig, readRunConfig } from '../runs.js';
 import { colorEnabled, palette, percent } from '../terminal.js';
 
-export const PREDICT_HELP = `Usage: neurite predict <run folder> <image.png|image.pgm|rows.csv> [options]
+export const PREDICT_HELP = `Usage: neurite predict <run folder> <image.png|image.jpg|image.pgm|rows.csv> [options]
+       neurite predict <run folder> <folder of images>
 
-Classifies an image (PNG, or PGM/PPM) or every row of a CSV file with a trained
-run and prints the predicted class with the class probabilities.
+Classifies an image (PNG, JPEG, or PGM/PPM) or every row of a CSV file with a
+trained run and prints the predicted class with the class probabilities.
+
+Runs of a network trained on an image folder take photos of any size (resized
+and centre-cropped as in training), or a folder of them; a folder of class
+subfolders also prints the accuracy.
 
 Images for MNIST models may be any size: a dark digit on a light background is
 inverted, and the digit is cropped, scaled into 20x20 and centred in 28x28 as
@@ -65,15 +80,15 @@ interface Inputs {
   warnings: string[];
 }
 
-/** The input must be a file: a missing path or a folder is a usage error (exit 2), not a crash. */
-function checkInputFile(path: string): void {
+/** The input must be a file (or, for image-folder runs, a folder): a missing path or a folder is a usage error (exit 2), not a crash. */
+function checkInputFile(path: string, folderAllowed: boolean): void {
   let stats: ReturnType<typeof statSync>;
   try {
     stats = statSync(path);
   } catch {
     throw new UsageError(`predict: no file at ${path}`, 'give an image (PNG, PGM/PPM) or a CSV file of pixel rows');
   }
-  if (stats.isDirectory()) throw new UsageError(`predict: ${path} is a folder`, 'give one image (PNG, PGM/PPM) or a CSV file of pixel rows');
+  if (stats.isDirectory() && !folderAllowed) throw new UsageError(`predict: ${path} is a folder`, 'give one image (PNG, PGM/PPM) or a CSV file of pixel rows');
 }
 
 /** Warnings about an image that cannot hold a digit: one flat colour, or a strip far from square. */
@@ -89,6 +104,53 @@ function imageWarnings(image: { width: number; height: number; data: Float32Arra
   const ratio = Math.max(image.width, image.height) / Math.min(image.width, image.height);
   if (ratio > 4) warnings.push(`${path} is ${image.width}x${image.height}, a strip rather than a digit; resizing it to 28x28 distorts it`);
   return warnings;
+}
+
+/** A run trained on an image folder: each picture resized and cropped as in training, then normalised with the run's statistics. */
+function photoInputs(path: string, config: RunConfig): Inputs {
+  const o = imageOptions(config.data.options);
+  const files: string[] = [];
+  let labels: Int32Array | null = null;
+  if (statSync(path).isDirectory()) {
+    // A folder of class subfolders gives labels (and an accuracy); otherwise its images are classified one by one.
+    const hasSubfolders = readdirSync(path, { withFileTypes: true }).some((d) => d.isDirectory());
+    if (hasSubfolders) {
+      let listing: ReturnType<typeof listImageFolder>;
+      try {
+        listing = listImageFolder(path, { classNames: config.data.classNames });
+      } catch (e) {
+        if (e instanceof NeuriteError) throw new UsageError(e.message);
+        throw e;
+      }
+      const l: number[] = [];
+      listing.files.forEach((list, c) => {
+        for (const f of list) {
+          files.push(f);
+          l.push(c);
+        }
+      });
+      labels = Int32Array.from(l);
+    } else {
+      for (const d of readdirSync(path, { withFileTypes: true })) {
+        if (d.isFile() && (IMAGE_EXTENSIONS as readonly string[]).includes(extname(d.name).toLowerCase())) files.push(join(path, d.name));
+      }
+      files.sort();
+    }
+    if (files.length === 0) throw new UsageError(`predict: ${path} holds no ${IMAGE_EXTENSIONS.join('/')} files`);
+  } else files.push(path);
+  const per = o.channels * o.size * o.size;
+  const x = new Float32Array(files.length * per);
+  files.forEach((file, i) => {
+    let decoded: ReturnType<typeof decodeColorImage>;
+    try {
+      decoded = decodeColorImage(readFileSync(file), { channels: o.channels, name: file });
+    } catch (e) {
+      if (e instanceof NeuriteError) throw new UsageError(e.message);
+      throw e;
+    }
+    x.set(normalizeImages(fitImage(decoded.image, o.size), o.mean, o.std).data as Float32Array, i * per);
+  });
+  return { x: new Tensor(x, [files.length, o.channels, o.size, o.size]), labels, names: files, notes: [], warnings: [] };
 }
 
 function imageInputs(path: string, config: RunConfig, raw: boolean): Inputs {
@@ -152,14 +214,16 @@ export async function predictCommand(args: readonly string[]): Promise<number> {
     return EXIT.ok;
   }
   const [runDir, inputPath] = expectPositionals('predict', positionals, ['<run folder>', '<image|csv>']);
-  checkInputFile(inputPath);
   const config = readRunConfig(runDir);
+  checkInputFile(inputPath, config.data.dataset === 'images');
   const backend = selectBackend(choiceFlag(values, 'backend', BACKEND_CHOICES));
   const model = await loadRunModel(runDir);
   const inputs =
     extname(inputPath).toLowerCase() === '.csv'
       ? csvInputs(inputPath, config, textFlag(values, 'label-column'))
-      : imageInputs(inputPath, config, values.raw === true);
+      : config.data.dataset === 'images'
+        ? photoInputs(inputPath, config)
+        : imageInputs(inputPath, config, values.raw === true);
   const probabilities = softmaxRows(await predict(model, inputs.x, { batchSize: 1000 }));
   const classNames = config.data.classNames ?? Array.from({ length: config.data.classes }, (_, c) => String(c));
   const top = Math.min(classNames.length, intFlag(values, 'top') ?? Math.min(10, classNames.length));

@@ -1,12 +1,12 @@
 // `neurite train <preset|model.json>` and `neurite train --resume RUN`.
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { evaluate, type LossName, loadCheckpoint, NeuriteError, type nn, saveModel } from '../../index.js';
+import { evaluate, type LossName, loadCheckpoint, models, NeuriteError, type nn, saveModel } from '../../index.js';
 import { choiceFlag, expectPositionals, type FlagSpec, intFlag, numberFlag, type Parsed, parseFlags, textFlag } from '../args.js';
 import { BACKEND_CHOICES, selectBackend } from '../backend.js';
-import { type DataConfig, defaultValidationSplit, type LoadedData, loadData, resolveDataset, shapeFor } from '../datasets.js';
+import { type DataConfig, defaultValidationSplit, imageClasses, type LoadedData, loadData, resolveDataset, shapeFor } from '../datasets.js';
 import { ConfigError, EXIT, UsageError } from '../errors.js';
-import { buildFromSpec, resolveModelArg } from '../models.js';
+import { buildFromSpec, isNetworkName, type ModelSource, networkEntry, resolveModelArg } from '../models.js';
 import {
   defaultRunFolder,
   historyFromJSON,
@@ -27,7 +27,11 @@ import type { BuiltModel, ModelSpec } from '../spec.js';
 import { colorEnabled, formatDuration, ProgressDisplay, palette, percent } from '../terminal.js';
 import { freshProgress, LOSSES, makeOptimizer, OPTIMIZERS, type Progress, runTraining, writeHistoryFiles } from '../training.js';
 
+const NETWORK_LIST = models.MODEL_NAMES.filter((n) => n !== 'lenet5').join(', ');
+const FREEZE_POLICIES = ['all', 'most', 'none'] as const;
+
 export const TRAIN_HELP = `Usage: neurite train <preset|model.json> [options]
+       neurite train <network> --data <image folder> [--weights FILE] [options]
        neurite train --resume <run folder> [--epochs N]
 
 Trains a model, prints its test accuracy and writes a run folder.
@@ -35,6 +39,9 @@ Trains a model, prints its test accuracy and writes a run folder.
 Presets: lenet5 (LeNet-5 on MNIST), mlp (784-128-10 on MNIST), xor, spiral,
 lstm (sequential MNIST: an LSTM reads each digit row by row).
 A model file is a JSON list of layers; see examples/models/.
+Networks (torchvision's names): ${NETWORK_LIST}; they train on
+a folder of class subfolders (photos/cat/*.jpg, photos/dog/*.png), or on one
+holding train/ and val/ (or test/) folders of class subfolders.
 
 Options:
   --epochs N          epochs to train (with --resume: the new total)
@@ -52,6 +59,11 @@ Options:
   --val-split F       fraction of the training data held out for validation
   --schedule NAME     learning rate over the epochs: constant or cosine (lr down to 0)
   --backend NAME      native (default when built) or ref
+  --image-size N      networks: the side images are resized and cropped to (default 224)
+  --weights FILE      networks: start from pretrained weights (safetensors, torchvision's
+                      names); a head for another number of classes is replaced
+  --freeze POLICY     with --weights: all (train the head only; default), most
+                      (the last quarter of the layers too) or none
   --json              print one JSON summary (run folder, test accuracy, files) instead of progress lines
   -h, --help          show this help
 
@@ -73,6 +85,9 @@ const FLAGS: FlagSpec = {
   'val-split': { type: 'string' },
   schedule: { type: 'string' },
   backend: { type: 'string' },
+  'image-size': { type: 'string' },
+  weights: { type: 'string' },
+  freeze: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };
@@ -80,7 +95,23 @@ const FLAGS: FlagSpec = {
 const DEFAULT_SEED = 42;
 const DEFAULTS = { optimizer: 'adam', lr: 1e-3, momentum: 0, weightDecay: 0, batchSize: 32, epochs: 10, loss: 'crossEntropy' };
 /** Flags that change what is trained, which a resumed run must keep as they were. */
-const FIXED_ON_RESUME = ['batch-size', 'lr', 'optimizer', 'momentum', 'weight-decay', 'seed', 'data', 'out', 'limit', 'test-limit', 'val-split', 'schedule'];
+const FIXED_ON_RESUME = [
+  'batch-size',
+  'lr',
+  'optimizer',
+  'momentum',
+  'weight-decay',
+  'seed',
+  'data',
+  'out',
+  'limit',
+  'test-limit',
+  'val-split',
+  'schedule',
+  'image-size',
+  'weights',
+  'freeze',
+];
 
 function trainingConfig(spec: ModelSpec, values: Parsed['values']): TrainingConfig {
   const d = spec.training ?? {};
@@ -108,6 +139,36 @@ function trainingConfig(spec: ModelSpec, values: Parsed['values']): TrainingConf
   };
 }
 
+/** A canonical network as a one-layer model file over the images of --data, its head sized to their classes. */
+function networkModel(name: models.ModelName, values: Parsed['values']): { spec: ModelSpec; weights: string | null; freeze: models.FreezePolicy } {
+  const dataPath = textFlag(values, 'data');
+  if (dataPath === undefined)
+    throw new UsageError(`${name} trains on images: pass --data with a folder of class subfolders`, 'e.g. photos/cat/*.jpg and photos/dog/*.png');
+  if (!existsSync(dataPath) || !statSync(dataPath).isDirectory())
+    throw new UsageError(`--data ${dataPath}: no such folder (${name} trains on a folder of class subfolders)`);
+  const size = intFlag(values, 'image-size') ?? models.IMAGENET.crop;
+  const classes = imageClasses(dataPath);
+  const weights = textFlag(values, 'weights') ?? null;
+  if (weights !== null && !existsSync(weights))
+    throw new UsageError(`--weights ${weights}: no such file`, 'see docs/models.md for the one-line PyTorch export');
+  const freezeFlag = choiceFlag(values, 'freeze', FREEZE_POLICIES);
+  if (freezeFlag !== undefined && weights === null)
+    throw new UsageError('--freeze keeps pretrained layers fixed, so it needs --weights', 'without --weights every layer is trained from scratch');
+  const spec: ModelSpec = {
+    name,
+    description: `${name} (torchvision's architecture) on the images of ${dataPath}`,
+    input: [3, size, size],
+    dataset: { name: 'images', size, channels: 3, mean: [...models.IMAGENET.mean], std: [...models.IMAGENET.std] },
+    layers: [{ ...networkEntry(name), numClasses: classes.length }],
+  };
+  return { spec, weights: weights === null ? null : resolve(weights), freeze: freezeFlag ?? (weights === null ? 'none' : 'all') };
+}
+
+/** The network inside a one-layer model (what --weights and --freeze act on). */
+function networkOf(model: nn.Sequential): nn.Module {
+  return model.children()[0];
+}
+
 /** The samples shaped for the model, and a check that the last layer has one output per class. */
 function fitDataToModel(data: LoadedData, built: BuiltModel, spec: ModelSpec, datasetName: string): LoadedData {
   const input = spec.input;
@@ -130,6 +191,15 @@ function fitDataToModel(data: LoadedData, built: BuiltModel, spec: ModelSpec, da
   return shaped;
 }
 
+/** An image-folder dataset takes its image side and channels from the model's input unless the model file says. */
+function withImageShape(
+  dataset: { name: string; options: Record<string, unknown> },
+  input: readonly number[],
+): { name: string; options: Record<string, unknown> } {
+  if (dataset.name !== 'images' || input.length !== 3) return dataset;
+  return { name: dataset.name, options: { size: input[2], channels: input[0], ...dataset.options } };
+}
+
 /** Run fn, putting the model file's path in front of the configuration errors that concern it. */
 function inModelFile<T>(file: string | null, fn: () => T): T {
   try {
@@ -145,11 +215,19 @@ function printHeader(out: (line: string) => void, lines: [string, string][], bol
   for (const [key, value] of lines) out(`  ${bold(key.padEnd(9))} ${value}`);
 }
 
+function describeSize(model: nn.Module, layers: number | null): string {
+  const all = model.countParameters();
+  const trainable = model.countParameters(true);
+  const count = `${all.toLocaleString('en-US')} parameters${trainable < all ? ` (${trainable.toLocaleString('en-US')} trainable)` : ''}`;
+  return layers === null ? count : `${count}, ${layers} layers`;
+}
+
 function describeTraining(t: TrainingConfig, backend: string): string {
   const opt = [`${t.optimizer} lr ${t.lr}`];
   if ((t.optimizer === 'sgd' || t.optimizer === 'rmsprop') && t.momentum > 0) opt.push(`momentum ${t.momentum}`);
   if (t.weightDecay > 0) opt.push(`weight decay ${t.weightDecay}`);
   if (t.schedule !== 'constant') opt.push(`(${t.schedule} schedule)`);
+  if (t.freeze && t.freeze !== 'none') opt.push(`freeze ${t.freeze}`);
   const aug = t.augment ? `, augment shift ${t.augment.shift} rotate ${t.augment.rotate}` : '';
   return `${opt.join(' ')}, batch ${t.batchSize}, ${t.epochs} epoch${t.epochs === 1 ? '' : 's'}, seed ${t.seed}${aug}, backend ${backend}`;
 }
@@ -163,16 +241,35 @@ export async function trainCommand(args: readonly string[]): Promise<number> {
   }
   const resumeDir = textFlag(values, 'resume');
   if (resumeDir !== undefined) return resume(resumeDir, values, positionals);
-  const [modelArg] = expectPositionals('train', positionals, ['<preset|model.json>']);
-  const source = resolveModelArg(modelArg);
-  if (source.kind !== 'spec') throw new UsageError(`${modelArg}: train needs a preset or a model file`);
+  const [modelArg] = expectPositionals('train', positionals, ['<preset|model.json|network>']);
+  const network = isNetworkName(modelArg) ? networkModel(modelArg as models.ModelName, values) : null;
+  if (network === null) {
+    for (const flag of ['image-size', 'weights', 'freeze']) {
+      if (values[flag] !== undefined) throw new UsageError(`--${flag} is for the networks (${NETWORK_LIST}), not ${modelArg}`);
+    }
+  }
+  const source: ModelSource = network ? { kind: 'spec', spec: network.spec, preset: null, file: null } : resolveModelArg(modelArg);
+  if (source.kind !== 'spec') throw new UsageError(`${modelArg}: train needs a preset, a model file or a network`);
   const spec = source.spec;
 
   const training = inModelFile(source.file, () => trainingConfig(spec, values));
+  if (network) {
+    training.weights = network.weights;
+    training.freeze = network.freeze;
+  }
   const backend = selectBackend(choiceFlag(values, 'backend', BACKEND_CHOICES));
   const built = buildFromSpec(spec, source.file, training.seed);
+  if (network?.weights) {
+    try {
+      await models.loadBackbone(networkOf(built.model), network.weights);
+    } catch (e) {
+      if (e instanceof NeuriteError) throw new UsageError(`--weights: ${e.message}`);
+      throw e;
+    }
+  }
+  if (training.freeze && training.freeze !== 'none') models.freezeBackbone(networkOf(built.model), training.freeze);
   const dataPath = textFlag(values, 'data') ?? null;
-  const dataset = resolveDataset(spec.dataset, dataPath);
+  const dataset = withImageShape(resolveDataset(spec.dataset, dataPath), spec.input);
   const dataConfig: DataConfig = {
     dataset: dataset.name,
     path: dataPath === null ? null : resolve(dataPath),
@@ -227,7 +324,7 @@ export async function trainCommand(args: readonly string[]): Promise<number> {
     [
       [
         'model',
-        `${modelName}: ${built.model.countParameters().toLocaleString('en-US')} parameters, ${built.layers.length} layers, input [${spec.input.join(', ')}]`,
+        `${modelName}: ${describeSize(built.model, network ? null : built.layers.length)}, input [${spec.input.join(', ')}]${training.weights ? `, weights ${training.weights}` : ''}`,
       ],
       ['data', data.description],
       ['training', describeTraining(training, backend.name)],
@@ -252,6 +349,8 @@ async function resume(runDir: string, values: Parsed['values'], positionals: str
   const backend = selectBackend(choiceFlag(values, 'backend', BACKEND_CHOICES) ?? (config.backend === 'ref' ? 'ref' : undefined));
 
   const built = buildFromSpec(config.model, null, config.training.seed);
+  // The same layers are frozen as when the run started, so the optimizer's state fits the same parameters.
+  if (config.training.freeze && config.training.freeze !== 'none') models.freezeBackbone(networkOf(built.model), config.training.freeze);
   const optimizer = makeOptimizer(config.training, built.model.trainableParameters());
   // The checkpoint is read before the data: a corrupt one is rejected in milliseconds, not after loading MNIST.
   let progress: Progress;
