@@ -57,6 +57,7 @@ export { CONV2D_GEOMETRY_FIELDS, type Conv2dGeometry, POOL2D_GEOMETRY_FIELDS, ty
 export * as models from './models/index.js';
 export * as nn from './nn/index.js';
 export type { BuiltinLossName, CustomLossNames, LossName } from './nn/losses.js';
+export { fromOnnx, ONNX_OPSET, OnnxError, type OnnxExportOptions, type OnnxFile, readOnnx, toOnnx } from './onnx/index.js';
 export * from './ops/index.js';
 export * as optim from './optim/index.js';
 export * from './train/index.js';

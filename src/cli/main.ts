@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { diagramCommand } from './commands/diagram.js';
 import { evaluateCommand } from './commands/evaluate.js';
+import { exportCommand } from './commands/export.js';
 import { playgroundCommand } from './commands/playground.js';
 import { plotCommand } from './commands/plot.js';
 import { predictCommand } from './commands/predict.js';
@@ -15,8 +16,9 @@ import { colorEnabled, palette } from './terminal.js';
 
 const COMMANDS: Record<string, { run: (args: readonly string[]) => Promise<number>; about: string }> = {
   train: { run: trainCommand, about: 'train a preset or a model file and write a run folder' },
-  evaluate: { run: evaluateCommand, about: "a run's loss and accuracy on its test set (or other data)" },
-  predict: { run: predictCommand, about: 'classify an image (PNG, PGM) or the rows of a CSV file' },
+  evaluate: { run: evaluateCommand, about: "a run's (or an .onnx file's) loss and accuracy on its test set (or other data)" },
+  predict: { run: predictCommand, about: 'classify an image (PNG, JPEG, PGM), a folder of photos or the rows of a CSV file' },
+  export: { run: exportCommand, about: 'write a run as an ONNX file' },
   summary: { run: summaryCommand, about: 'the layer table with output shapes and parameter counts' },
   diagram: { run: diagramCommand, about: 'an SVG drawing of the network' },
   plot: { run: plotCommand, about: "redraw a run's learning curves (curves.svg)" },

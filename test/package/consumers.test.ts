@@ -76,12 +76,14 @@ describe('consumers of the package', () => {
   test('the script-tag bundle defines the global `neurite` and trains with no Node globals in reach', async () => {
     const code = readFileSync(join(root, 'dist', 'browser', 'neurite.iife.js'), 'utf8');
     const lines: string[] = [];
-    // What a page offers: no process, require, Buffer or module.
+    // What a page offers (the web's TextEncoder and TextDecoder among it): no process, require, Buffer or module.
     const context = vm.createContext({
       console: { log: (...a: unknown[]) => lines.push(a.join(' ')), warn: () => {} },
       setTimeout,
       MessageChannel,
       performance,
+      TextEncoder,
+      TextDecoder,
     });
     vm.runInContext(code, context);
     const done = vm.runInContext(

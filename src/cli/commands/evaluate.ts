@@ -3,18 +3,22 @@ import { evaluate, type LossName, predict } from '../../index.js';
 import { choiceFlag, expectPositionals, type FlagSpec, intFlag, parseFlags, textFlag } from '../args.js';
 import { BACKEND_CHOICES, selectBackend } from '../backend.js';
 import { loadTestSet, shapeFor } from '../datasets.js';
-import { EXIT } from '../errors.js';
+import { EXIT, UsageError } from '../errors.js';
 import { loadRunModel } from '../models.js';
+import { isOnnxPath, loadOnnxRun } from '../onnx.js';
 import { readRunConfig } from '../runs.js';
 import { colorEnabled, palette, percent } from '../terminal.js';
 
-export const EVALUATE_HELP = `Usage: neurite evaluate <run folder> [options]
+export const EVALUATE_HELP = `Usage: neurite evaluate <run folder|model.onnx> [options]
 
-Loads the trained model of a run and prints its loss and accuracy on the run's
-test set, with the accuracy of each class.
+Loads the trained model of a run (or an ONNX file) and prints its loss and
+accuracy on the run's test set, with the accuracy of each class. An .onnx file
+from "neurite export" knows its run's test set; one from another tool needs
+--data unless it takes MNIST digits.
 
 Options:
-  --data PATH      evaluate on other data: a folder of MNIST IDX files or a CSV file
+  --data PATH      evaluate on other data: a folder of MNIST IDX files, a CSV file,
+                   or (photo models) a folder of class subfolders
   --limit N        use at most N test samples
   --backend NAME   native (default when built) or ref
   --json           print the results as JSON
@@ -34,10 +38,12 @@ export async function evaluateCommand(args: readonly string[]): Promise<number> 
     process.stdout.write(`${EVALUATE_HELP}\n`);
     return EXIT.ok;
   }
-  const [runDir] = expectPositionals('evaluate', positionals, ['<run folder>']);
-  const config = readRunConfig(runDir);
+  const [runDir] = expectPositionals('evaluate', positionals, ['<run folder|model.onnx>']);
   const backend = selectBackend(choiceFlag(values, 'backend', BACKEND_CHOICES));
-  const model = await loadRunModel(runDir);
+  const onnx = isOnnxPath(runDir);
+  const { model, config } = onnx ? loadOnnxRun(runDir) : { model: await loadRunModel(runDir), config: readRunConfig(runDir) };
+  if (onnx && config.data.dataset !== 'mnist' && values.data === undefined && config.data.path === null)
+    throw new UsageError(`${runDir} does not say where its test data is; pass --data (a CSV file or a folder of class subfolders)`);
   const { split, description } = loadTestSet(config.data, textFlag(values, 'data') ?? null, intFlag(values, 'limit') ?? null);
   const x = shapeFor(split.x, config.model.input, config.data.dataset);
   const data = { x, y: split.y };

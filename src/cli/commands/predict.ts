@@ -19,11 +19,12 @@ import { asUnitPixels, imageOptions, standardize } from '../datasets.js';
 import { EXIT, UsageError } from '../errors.js';
 import { decodeImage, prepareDigit } from '../image.js';
 import { loadRunModel } from '../models.js';
+import { isOnnxPath, loadOnnxRun } from '../onnx.js';
 import { type RunConfig, readRunConfig } from '../runs.js';
 import { colorEnabled, palette, percent } from '../terminal.js';
 
-export const PREDICT_HELP = `Usage: neurite predict <run folder> <image.png|image.jpg|image.pgm|rows.csv> [options]
-       neurite predict <run folder> <folder of images>
+export const PREDICT_HELP = `Usage: neurite predict <run folder|model.onnx> <image.png|image.jpg|image.pgm|rows.csv> [options]
+       neurite predict <run folder|model.onnx> <folder of images>
 
 Classifies an image (PNG, JPEG, or PGM/PPM) or every row of a CSV file with a
 trained run and prints the predicted class with the class probabilities.
@@ -31,6 +32,10 @@ trained run and prints the predicted class with the class probabilities.
 Runs of a network trained on an image folder take photos of any size (resized
 and centre-cropped as in training), or a folder of them; a folder of class
 subfolders also prints the accuracy.
+
+An .onnx file written by "neurite export" carries its run's settings; one from
+another tool is read by its input shape: [1, 28, 28] or [784] as an MNIST
+model, [3, S, S] as a photo model (ImageNet normalisation), else CSV rows.
 
 Images for MNIST models may be any size: a dark digit on a light background is
 inverted, and the digit is cropped, scaled into 20x20 and centred in 28x28 as
@@ -214,10 +219,9 @@ export async function predictCommand(args: readonly string[]): Promise<number> {
     return EXIT.ok;
   }
   const [runDir, inputPath] = expectPositionals('predict', positionals, ['<run folder>', '<image|csv>']);
-  const config = readRunConfig(runDir);
-  checkInputFile(inputPath, config.data.dataset === 'images');
   const backend = selectBackend(choiceFlag(values, 'backend', BACKEND_CHOICES));
-  const model = await loadRunModel(runDir);
+  const { model, config } = isOnnxPath(runDir) ? loadOnnxRun(runDir) : { model: await loadRunModel(runDir), config: readRunConfig(runDir) };
+  checkInputFile(inputPath, config.data.dataset === 'images');
   const inputs =
     extname(inputPath).toLowerCase() === '.csv'
       ? csvInputs(inputPath, config, textFlag(values, 'label-column'))
