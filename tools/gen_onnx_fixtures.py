@@ -39,6 +39,20 @@ class Residual(nn.Module):
         return torch.softmax(self.out(both), dim=-1)
 
 
+class ViewNet(nn.Module):
+    """LeNet as PyTorch tutorials write it: x.view(x.size(0), -1) exports as Shape, Gather, Unsqueeze, Concat, Reshape."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 3, 3)
+        self.fc = nn.Linear(3 * 4 * 4, 4)
+
+    def forward(self, x):
+        x = torch.max_pool2d(torch.relu(self.conv(x)), 2)
+        x = x.view(x.size(0), -1)
+        return self.fc(x)
+
+
 def cases():
     torch.manual_seed(0)
     mlp = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 16), nn.ELU(0.5), nn.Linear(16, 3))
@@ -71,6 +85,9 @@ def cases():
 
     torch.manual_seed(2)
     yield "residual_sequence", Residual(), torch.randn(2, 5, 6), True
+
+    torch.manual_seed(3)
+    yield "view_flatten", ViewNet(), torch.randn(2, 1, 10, 10), False
 
 
 def main():

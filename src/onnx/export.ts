@@ -8,7 +8,19 @@ import { noGrad } from '../core/engine.js';
 import type { Tensor } from '../core/tensor.js';
 import * as nn from '../nn/index.js';
 import { zeros } from '../ops/index.js';
-import { type AttributeProto, encodeModel, type GraphProto, type NodeProto, ONNX_DTYPE, OnnxError, type TensorProto, type ValueInfoProto } from './proto.js';
+import {
+  type AttributeProto,
+  encodeModel,
+  type FunctionProto,
+  GLOBAL_POOL_NOTE,
+  type GraphProto,
+  NEURITE_DOMAIN,
+  type NodeProto,
+  ONNX_DTYPE,
+  OnnxError,
+  type TensorProto,
+  type ValueInfoProto,
+} from './proto.js';
 
 /** The ONNX operator set the export targets. */
 export const ONNX_OPSET = 17;
@@ -41,16 +53,23 @@ interface Value {
   final?: Value;
 }
 
-type Attr = number | number[] | string | { floats: number[] } | { float: number } | { strings: string[] };
+type Attr = number | number[] | string | { floats: number[] } | { float: number } | { strings: string[] } | { tensor: TensorProto };
 
 /** Collects the nodes and initializers of the graph under construction. */
 class GraphBuilder {
   readonly nodes: NodeProto[] = [];
   readonly initializers: TensorProto[] = [];
+  /** The model-local functions (one per composite layer configuration), shared by the graph and its function bodies. */
+  readonly functions: Map<string, FunctionProto>;
   private readonly used = new Set<string>();
   private counter = 0;
 
-  constructor(readonly paths: Map<nn.Module, string>) {}
+  constructor(
+    readonly paths: Map<nn.Module, string>,
+    functions?: Map<string, FunctionProto>,
+  ) {
+    this.functions = functions ?? new Map();
+  }
 
   fresh(base: string): string {
     let name = base;
@@ -95,7 +114,32 @@ class GraphBuilder {
   }
 }
 
+/**
+ * Builds the body of a model-local function: constants become Constant
+ * nodes (a function has no initializers) and parameters become the
+ * function's extra inputs, bound at the call to the graph's initializers.
+ */
+class FunctionBuilder extends GraphBuilder {
+  /** The call's extra inputs: the graph initializer each formal parameter is bound to. */
+  readonly bound: { formal: string; actual: string; key: string }[] = [];
+
+  constructor(private readonly graph: GraphBuilder) {
+    super(graph.paths, graph.functions);
+  }
+
+  override param(layer: nn.Module, key: string, t: Tensor): string {
+    const formal = this.fresh(key);
+    this.bound.push({ formal, actual: this.graph.param(layer, key, t), key });
+    return formal;
+  }
+
+  override constant(base: string, shape: number[], dtype: 'float32' | 'float64' | 'int64', values: ArrayLike<number>): string {
+    return this.node('Constant', [], { value: { tensor: tensorProto('', shape, dtype, values) } }, base);
+  }
+}
+
 function attribute(name: string, v: Attr): AttributeProto {
+  if (typeof v === 'object' && !Array.isArray(v) && 'tensor' in v) return { name, type: 4, t: v.tensor };
   if (typeof v === 'string') return { name, type: 3, s: new TextEncoder().encode(v) };
   if (Array.isArray(v)) return { name, type: 7, ints: v };
   if (typeof v === 'number') return { name, type: 2, i: v };
@@ -234,6 +278,8 @@ function adaptive(kind: 'Max' | 'Average', dims: number): Exporter {
 function globalPool(kind: 'Max' | 'Average'): Exporter {
   return (layer, [x], g) => {
     const pooled = g.node(`Global${kind}Pool`, [x.name], {}, `global${kind.toLowerCase()}pool`);
+    // ONNX's global pooling is also what AdaptiveAvgPool(1) exports to; the note lets neurite's import pick this layer back.
+    (g.nodes.at(-1) as NodeProto).docString = GLOBAL_POOL_NOTE;
     return [layer.getConfig().keepDims ? pooled : g.node('Flatten', [pooled], { axis: 1 }, 'flatten')];
   };
 }
@@ -253,7 +299,58 @@ function reshapeTo(g: GraphBuilder, x: string, shape: number[]): string {
   return g.node('Reshape', [x, g.constant('shape', [shape.length + 1], 'int64', [0, ...shape])], {}, 'reshape');
 }
 
+/**
+ * A locally connected layer as the equivalent ops: its input padded, one
+ * strided Slice per kernel offset stacked into the unfolded patches
+ * [N, C·K, P] (channel-major, as the layer's weight), then Einsum with the
+ * per-position weight [P, out, C·K], and the per-position bias added.
+ */
+function locallyConnected(dims: number): Exporter {
+  return (layer, [x], g, [y]) => {
+    const c = layer.getConfig();
+    const l = layer as nn.LocallyConnected2d;
+    const list = (v: unknown) => (Array.isArray(v) ? (v as number[]) : new Array(dims).fill(v as number));
+    const [k, s, p, d] = [list(c.kernelSize), list(c.stride), list(c.padding), list(c.dilation)];
+    const out = y.shape.slice(1);
+    const channels = c.inChannels as number;
+    const spatial = Array.from({ length: dims }, (_, i) => i + 2);
+    let padded = x.name;
+    if (p.some((v) => v > 0))
+      padded = g.node('Pad', [x.name, g.constant('pads', [2 * (dims + 2)], 'int64', [0, 0, ...p, 0, 0, ...p])], { mode: 'constant' }, 'pad');
+    const offsets: number[][] =
+      dims === 1 ? Array.from({ length: k[0] }, (_, i) => [i]) : Array.from({ length: k[0] * k[1] }, (_, i) => [Math.floor(i / k[1]), i % k[1]]);
+    const slices = offsets.map((o) => {
+      const starts = o.map((v, i) => v * d[i]);
+      const ends = starts.map((v, i) => v + (out[i] - 1) * s[i] + 1);
+      const slice = g.node(
+        'Slice',
+        [
+          padded,
+          g.constant('starts', [dims], 'int64', starts),
+          g.constant('ends', [dims], 'int64', ends),
+          g.constant('axes', [dims], 'int64', spatial),
+          g.constant('steps', [dims], 'int64', s),
+        ],
+        {},
+        'patch',
+      );
+      return g.node('Unsqueeze', [slice, g.constant('axes', [1], 'int64', [2])], {}, 'patch');
+    });
+    const kernel = offsets.length;
+    const positions = out.reduce((a, b) => a * b, 1);
+    const stacked = slices.length === 1 ? slices[0] : g.node('Concat', slices, { axis: 2 }, 'patches');
+    const cols = g.node('Reshape', [stacked, g.constant('shape', [3], 'int64', [0, channels * kernel, positions])], {}, 'unfold');
+    const weight = g.param(layer, 'weight', l.weight);
+    let result = g.node('Einsum', [cols, weight], { equation: 'nkp,pok->nop' }, 'locally_connected');
+    result = g.node('Reshape', [result, g.constant('shape', [dims + 2], 'int64', [0, c.outChannels as number, ...out])], {}, 'reshape');
+    if (l.bias) result = g.node('Add', [result, g.param(layer, 'bias', l.bias)], {}, 'add');
+    return [result];
+  };
+}
+
 const EXPORTERS: Record<string, Exporter> = {
+  LocallyConnected1d: locallyConnected(1),
+  LocallyConnected2d: locallyConnected(2),
   Linear: (layer, [x], g) => {
     const l = layer as nn.Linear;
     const w = g.param(layer, 'weight', l.weight);
@@ -494,9 +591,58 @@ function outputsOfRecurrent(layer: nn.Module, x: Value): { shape: number[] } {
   return { shape: result[0].shape.slice(1) };
 }
 
+/**
+ * Layers that ONNX has no single operator for. Each is exported as a call to a
+ * model-local function (domain 'neurite') whose body is the standard-operator
+ * formula: every ONNX runtime inlines it, and neurite's import reads the call
+ * back as the layer itself (its class and options are in the call's
+ * doc_string), where the formula alone would not say which layer it was.
+ */
+function isComposite(module: nn.Module): boolean {
+  const name = module.className;
+  if (name === 'Softplus') return module.getConfig().beta !== 1;
+  return ['GELU', 'SiLU', 'Mish', 'LogSigmoid', 'Tanhshrink', 'Hardlim', 'Hardlims', 'Compet', 'LocallyConnected1d', 'LocallyConnected2d'].includes(name);
+}
+
+/** Export a composite layer as a call to a model-local function (one function per class and options). */
+function exportAsFunction(module: nn.Module, exporter: Exporter, x: Value, g: GraphBuilder, out: Value[]): string {
+  const body = new FunctionBuilder(g);
+  const formal = body.fresh('x');
+  const [result] = exporter(module, [{ ...x, name: formal }], body, out);
+  const config = module.getConfig();
+  const signature = `${module.className}:${JSON.stringify(config)}:${x.shape.join('x')}`;
+  let fn = g.functions.get(signature);
+  if (!fn) {
+    fn = {
+      name: `${module.className}_${g.functions.size + 1}`,
+      domain: NEURITE_DOMAIN,
+      input: [formal, ...body.bound.map((b) => b.formal)],
+      output: [result],
+      node: body.nodes,
+      opsetImport: [{ domain: '', version: ONNX_OPSET }],
+      docString: `neurite ${module.className}`,
+    };
+    g.functions.set(signature, fn);
+  }
+  const output = g.fresh(module.className.toLowerCase());
+  g.nodes.push({
+    opType: fn.name,
+    domain: NEURITE_DOMAIN,
+    input: [x.name, ...body.bound.map((b) => b.actual)],
+    output: [output],
+    name: g.fresh(`${module.className.toLowerCase()}_node`),
+    docString: JSON.stringify({ className: module.className, config, params: body.bound.map((b) => b.key) }),
+  });
+  return output;
+}
+
 /** Export one module applied to `inputs`, recursing into containers; returns its outputs. */
 function exportModule(module: nn.Module, inputs: Value[], g: GraphBuilder): Value[] {
   const exporter = EXPORTERS[module.className];
+  if (exporter && isComposite(module) && inputs.length === 1) {
+    const out = outputsOf(module, inputs);
+    return [{ ...out[0], name: exportAsFunction(module, exporter, inputs[0], g, out) }];
+  }
   if (exporter) {
     const out = outputsOf(module, inputs);
     const names = exporter(module, inputs, g, out);
@@ -600,9 +746,11 @@ export function toOnnx(model: nn.Module, options: OnnxExportOptions = {}): Uint8
     output: named.map(valueInfo),
   };
   if (options.docString) graph.docString = options.docString;
+  const functions = [...g.functions.values()];
   return encodeModel({
     irVersion: IR_VERSION,
-    opsetImport: [{ domain: '', version: ONNX_OPSET }],
+    opsetImport: [{ domain: '', version: ONNX_OPSET }, ...(functions.length > 0 ? [{ domain: NEURITE_DOMAIN, version: 1 }] : [])],
+    functions,
     producerName: 'neurite',
     producerVersion: '0.1.0',
     graph,

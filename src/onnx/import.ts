@@ -10,13 +10,15 @@ import type { DType } from '../core/dtype.js';
 import { NeuriteError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
 import * as nn from '../nn/index.js';
-import { type AttributeProto, decodeModel, type NodeProto, ONNX_DTYPE, OnnxError, type TensorProto } from './proto.js';
+import { type AttributeProto, decodeModel, GLOBAL_POOL_NOTE, NEURITE_DOMAIN, type NodeProto, ONNX_DTYPE, OnnxError, type TensorProto } from './proto.js';
 
 /** A value during import: a symbolic tensor of the graph being built, or a constant known at import. */
 type Value =
   /** timeMajor: the value is `s` with its first two axes swapped (a Transpose before a recurrent operator), not yet a layer. */
   | { kind: 'symbolic'; s: nn.SymbolicTensor; timeMajor?: boolean }
   | { kind: 'const'; t: Tensor; origin: string | null; transposedFrom: string | null }
+  /** A shape computed at run time (Shape, Gather, Concat, ...), known at import but for the batch size. */
+  | { kind: 'shape'; dims: (number | 'batch')[]; scalar: boolean }
   /** An output of an ONNX RNN/LSTM/GRU (Y or Y_h), before the Transpose and Reshape that give it neurite's layout. */
   | { kind: 'recurrent'; part: 'Y' | 'H' | 'C'; transposed: boolean; layer: nn.Module; input: nn.SymbolicTensor; batchMajor: boolean; key: string | undefined };
 
@@ -84,6 +86,12 @@ function decodeTensor(t: TensorProto, where: string): Tensor {
     return new Tensor(dv ? Int32Array.from({ length: n }, (_, i) => dv.getInt32(4 * i, true)) : Int32Array.from(fromList(t.int32Data, 'int32_data')), dims);
   }
   throw new OnnxError(`${where}: tensors of ONNX data type ${type} are not supported (float, double, int32 and int64 are)`);
+}
+
+function outs0(node: NodeProto, where: string): string {
+  const out = node.output?.[0];
+  if (!out) throw new OnnxError(`${where}: has no outputs`);
+  return out;
 }
 
 function attrs(node: NodeProto): Map<string, AttributeProto> {
@@ -207,6 +215,34 @@ function importModel(bytes: Uint8Array): OnnxFile {
     if (skip.has(index)) continue;
     const op = node.opType ?? '';
     const where = `node ${node.name ? `'${node.name}' ` : ''}(${op || 'no op type'})`;
+    if (node.domain === NEURITE_DOMAIN) {
+      // A neurite layer ONNX has no operator for, exported as a call to a local function: rebuilt as the layer itself.
+      let spec: { className?: unknown; config?: unknown; params?: unknown };
+      try {
+        spec = JSON.parse(node.docString ?? '');
+      } catch {
+        throw new OnnxError(`${where}: a neurite function call without its layer description`);
+      }
+      if (typeof spec.className !== 'string' || typeof spec.config !== 'object' || !Array.isArray(spec.params))
+        throw new OnnxError(`${where}: a neurite function call without its layer description`);
+      const callIns = (node.input ?? []).map((name) => values.get(name));
+      const x = callIns[0];
+      if (x?.kind !== 'symbolic' || x.timeMajor) throw new OnnxError(`${where}: its first input must come from the graph`);
+      const layer = nn.layerFromConfig({ className: spec.className, config: spec.config as Record<string, unknown> });
+      const state = new Map<string, Tensor>();
+      let origin: string | null = null;
+      (spec.params as unknown[]).forEach((key, i) => {
+        const v = callIns[i + 1];
+        if (typeof key !== 'string' || v?.kind !== 'const') throw new OnnxError(`${where}: parameter ${i + 1} of the call is not a constant`);
+        state.set(key, v.t);
+        origin ??= v.origin;
+      });
+      if (state.size > 0) layer.loadStateDict(state, { strict: true });
+      const key = keyFrom(origin);
+      if (key !== undefined && ![...values.values()].some((v) => v.kind === 'symbolic' && v.s.node.layer?._name === key)) layer.withName(key);
+      values.set(outs0(node, where), { kind: 'symbolic', s: layer.call(x.s) as nn.SymbolicTensor });
+      continue;
+    }
     if (node.domain && node.domain !== 'ai.onnx') throw new OnnxError(`${where}: operators of domain '${node.domain}' are not ONNX's own`);
     const ins = (node.input ?? []).map((name) => {
       if (name === '') return null;
@@ -232,6 +268,62 @@ function importModel(bytes: Uint8Array): OnnxFile {
       return v.s;
     };
     const allConst = ins.every((v) => v === null || v.kind === 'const');
+    const first = ins[0];
+
+    // Shape arithmetic (PyTorch's x.view(x.size(0), -1)): shapes are known at import but for the batch size.
+    const shapeOf = (i: number): (number | 'batch')[] | null => {
+      const v = ins[i];
+      if (v?.kind === 'shape') return v.dims;
+      if (v?.kind === 'const' && v.t.dtype === 'int32') return Array.from(v.t.data as Int32Array);
+      return null;
+    };
+    if (op === 'Shape' && first?.kind === 'symbolic' && !first.timeMajor) {
+      const all: (number | 'batch')[] = ['batch', ...first.s.shape];
+      const start = intAttr(a, 'start', 0);
+      const end = a.has('end') ? intAttr(a, 'end', all.length) : all.length;
+      setOut({ kind: 'shape', dims: all.slice(start < 0 ? start + all.length : start, end < 0 ? end + all.length : end), scalar: false });
+      continue;
+    }
+    if (ins.some((v) => v?.kind === 'shape')) {
+      const dims = shapeOf(0);
+      if (op === 'Gather' && dims && ins[1]?.kind === 'const') {
+        const idx = Array.from(ins[1].t.data as Int32Array).map((k) => (k < 0 ? k + dims.length : k));
+        if (idx.some((k) => k < 0 || k >= dims.length)) throw new OnnxError(`${where}: index out of the shape's ${dims.length} entries`);
+        setOut({ kind: 'shape', dims: idx.map((k) => dims[k]), scalar: ins[1].t.ndim === 0 });
+        continue;
+      }
+      if ((op === 'Unsqueeze' || op === 'Cast' || op === 'Identity' || op === 'Squeeze') && dims) {
+        setOut({ kind: 'shape', dims, scalar: op === 'Squeeze' });
+        continue;
+      }
+      if (op === 'Concat') {
+        const parts = ins.map((_, i) => shapeOf(i));
+        if (parts.every((x) => x !== null)) {
+          setOut({ kind: 'shape', dims: (parts as (number | 'batch')[][]).flat(), scalar: false });
+          continue;
+        }
+      }
+      if (op === 'Slice' && dims) {
+        const at = (i: number, fallback: number) => (ins[i]?.kind === 'const' ? (ins[i] as { t: Tensor }).t.data[0] : fallback);
+        const start = at(1, 0);
+        const end = Math.min(at(2, dims.length), dims.length);
+        setOut({ kind: 'shape', dims: dims.slice(start < 0 ? start + dims.length : start, end < 0 ? end + dims.length : end), scalar: false });
+        continue;
+      }
+      if ((op === 'Mul' || op === 'Div' || op === 'Add' || op === 'Sub') && dims && shapeOf(1)) {
+        const other = shapeOf(1) as (number | 'batch')[];
+        if (dims.length === 1 && other.length === 1 && typeof dims[0] === 'number' && typeof other[0] === 'number') {
+          const [x, y] = [dims[0], other[0]];
+          const v = op === 'Mul' ? x * y : op === 'Div' ? Math.trunc(x / y) : op === 'Add' ? x + y : x - y;
+          setOut({ kind: 'shape', dims: [v], scalar: (ins[0] as { scalar?: boolean }).scalar === true });
+          continue;
+        }
+      }
+      if (op !== 'Reshape')
+        throw new OnnxError(
+          `${where}: shape arithmetic with ${op} is not followed by this import (it reads Shape, Gather, Slice, Unsqueeze, Concat and Reshape)`,
+        );
+    }
 
     // Constant folding: what weights pass through before they meet their layer.
     if (op === 'Constant') {
@@ -278,8 +370,27 @@ function importModel(bytes: Uint8Array): OnnxFile {
         setOut({ ...c, t });
         continue;
       }
-      if (op === 'Reshape' || op === 'Unsqueeze' || op === 'Squeeze') {
-        throw new OnnxError(`${where}: reshaping a constant at run time is not folded by this import yet`);
+      if (op === 'Reshape') {
+        const target = Array.from(constOf(1, 'the shape').data as Int32Array).map((d, i) => (d === 0 ? (c.t.shape[i] ?? 0) : d));
+        const known = target.filter((d) => d !== -1).reduce((x, y) => x * y, 1);
+        const shape = target.map((d) => (d === -1 ? c.t.size / known : d));
+        if (shape.reduce((x, y) => x * y, 1) !== c.t.size || shape.some((d) => !Number.isInteger(d) || d < 0))
+          throw new OnnxError(`${where}: cannot reshape a constant of shape [${c.t.shape.join(', ')}] to [${target.join(', ')}]`);
+        setOut({ ...c, t: c.t.reshape(shape) });
+        continue;
+      }
+      if (op === 'Unsqueeze' || op === 'Squeeze') {
+        const axesIn = ins[1]?.kind === 'const' ? Array.from(ins[1].t.data as Int32Array) : (intsAttr(a, 'axes') ?? []);
+        let shape = [...c.t.shape];
+        if (op === 'Unsqueeze') {
+          const rank = shape.length + axesIn.length;
+          for (const axis of axesIn.map((x) => (x < 0 ? x + rank : x)).sort((x, y) => x - y)) shape.splice(axis, 0, 1);
+        } else {
+          const drop = new Set((axesIn.length > 0 ? axesIn : shape.flatMap((d, i) => (d === 1 ? [i] : []))).map((x) => (x < 0 ? x + shape.length : x)));
+          shape = shape.filter((_, i) => !drop.has(i));
+        }
+        setOut({ ...c, t: c.t.reshape(shape) });
+        continue;
       }
     }
 
@@ -294,7 +405,6 @@ function importModel(bytes: Uint8Array): OnnxFile {
     }
 
     // The layout changes around recurrent operators, as neurite exports them: folded into the recurrent layer.
-    const first = ins[0];
     if (op === 'Transpose' && first?.kind === 'symbolic' && first.s.shape.length === 2) {
       const perm = intsAttr(a, 'perm') ?? [2, 1, 0];
       if (perm.join() !== '1,0,2') throw new OnnxError(`${where}: a transpose [${perm.join(', ')}] of a sequence has no neurite layer`);
@@ -504,7 +614,11 @@ function importModel(bytes: Uint8Array): OnnxFile {
         const x = sym(0);
         const dims = x.shape.length - 1;
         if (dims !== 1 && dims !== 2) throw new OnnxError(`${where}: ${dims}-D global pooling has no neurite layer`);
-        layer = nn.layerFromConfig({ className: `Adaptive${op === 'GlobalAveragePool' ? 'Avg' : 'Max'}Pool${dims}d`, config: { outputSize: 1 } });
+        // neurite's GlobalAvg/MaxPool layers say so in the node; anything else is adaptive pooling to 1 (PyTorch's export of it).
+        layer =
+          node.docString === GLOBAL_POOL_NOTE
+            ? nn.layerFromConfig({ className: `Global${op === 'GlobalAveragePool' ? 'Avg' : 'Max'}Pool${dims}d`, config: { keepDims: true } })
+            : nn.layerFromConfig({ className: `Adaptive${op === 'GlobalAveragePool' ? 'Avg' : 'Max'}Pool${dims}d`, config: { outputSize: 1 } });
         args = [x];
         break;
       }
@@ -619,7 +733,9 @@ function importModel(bytes: Uint8Array): OnnxFile {
         break;
       }
       case 'Reshape': {
-        const shape = Array.from(constOf(1, 'the shape').data as Int32Array);
+        const computed = ins[1]?.kind === 'shape' ? ins[1].dims : null;
+        if (computed && computed.slice(1).includes('batch')) throw new OnnxError(`${where}: the batch size may only come first in a reshape`);
+        const shape = computed ? computed.map((d, i) => (d === 'batch' ? (i === 0 ? 0 : -1) : d)) : Array.from(constOf(1, 'the shape').data as Int32Array);
         if (shape[0] !== 0 && shape[0] !== -1)
           throw new OnnxError(`${where}: a reshape must keep the batch axis (shape starting with 0), got [${shape.join(', ')}]`);
         const rest = shape.slice(1);

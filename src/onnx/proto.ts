@@ -59,6 +59,19 @@ const DESCRIPTOR = {
             docString: f('string', 6),
             graph: f('GraphProto', 7),
             metadataProps: f('StringStringEntryProto', 14, 'repeated'),
+            functions: f('FunctionProto', 25, 'repeated'),
+          },
+        },
+        FunctionProto: {
+          fields: {
+            name: f('string', 1),
+            input: f('string', 4, 'repeated'),
+            output: f('string', 5, 'repeated'),
+            attribute: f('string', 6, 'repeated'),
+            node: f('NodeProto', 7, 'repeated'),
+            docString: f('string', 8),
+            opsetImport: f('OperatorSetIdProto', 9, 'repeated'),
+            domain: f('string', 10),
           },
         },
         StringStringEntryProto: { fields: { key: f('string', 1), value: f('string', 2) } },
@@ -108,6 +121,12 @@ const DESCRIPTOR = {
 const root = protobuf.Root.fromJSON(DESCRIPTOR);
 const ModelType = root.lookupType('onnx.ModelProto');
 
+/** The domain of neurite's model-local functions (the layers ONNX has no single operator for). */
+export const NEURITE_DOMAIN = 'neurite';
+
+/** Marks an ONNX global pooling that came from neurite's GlobalAvgPool/GlobalMaxPool rather than from adaptive pooling to 1. */
+export const GLOBAL_POOL_NOTE = 'neurite:GlobalPool';
+
 /** TensorProto.DataType values neurite reads and writes. */
 export const ONNX_DTYPE = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float64: 11 } as const;
 
@@ -145,6 +164,18 @@ export interface NodeProto {
   opType?: string;
   domain?: string;
   attribute?: AttributeProto[];
+  docString?: string;
+}
+
+/** A model-local function: a named subgraph that a node of its domain calls (IR version 8). */
+export interface FunctionProto {
+  name: string;
+  domain: string;
+  input: string[];
+  output: string[];
+  node: NodeProto[];
+  opsetImport: { domain?: string; version?: number }[];
+  docString?: string;
 }
 
 /** A graph input or output: its name, element type and shape (a dimension is a number or a symbolic name). */
@@ -173,6 +204,7 @@ export interface ModelProto {
   docString?: string;
   graph?: GraphProto;
   metadataProps?: { key?: string; value?: string }[];
+  functions?: FunctionProto[];
 }
 
 /** Serialize a model to the bytes of an .onnx file. */

@@ -51,6 +51,26 @@ describe('saving and loading models in Chromium', { skip: skipBrowser }, () => {
     await tab.close();
   });
 
+  test('ONNX in the page: toOnnx bytes read back by fromOnnx predict the same, and a Node export reads in the page', async () => {
+    const tab = await browser.newPage();
+    await tab.goto(`${site.url}/storage.html`);
+    await tab.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true);
+    const nodeFile = Array.from(readFileSync(new URL('../../../test/fixtures/onnx/mlp.onnx', import.meta.url)));
+    const result = await tab.evaluate(async (bytes) => {
+      // biome-ignore lint/suspicious/noExplicitAny: the page's globals
+      const w = window as any;
+      const file = w.nt.toOnnx(w.model, { inputShape: [3] });
+      const back = w.nt.fromOnnx(file);
+      const pytorch = w.nt.fromOnnx(new Uint8Array(bytes));
+      const out = pytorch.forward(w.nt.zeros([2, 8]));
+      return { same: JSON.stringify(w.out(back)) === JSON.stringify(w.out(w.model)), size: file.length, shape: out.shape };
+    }, nodeFile);
+    assert.equal(result.same, true);
+    assert.ok(result.size > 100);
+    assert.deepEqual(result.shape, [2, 3]);
+    await tab.close();
+  });
+
   test('downloads:// gives model.json and model.safetensors, which load back from a file input', async () => {
     const tab = await browser.newPage();
     await tab.goto(`${site.url}/storage.html`);
