@@ -734,7 +734,7 @@ function importModel(bytes: Uint8Array): OnnxFile {
       }
       case 'Reshape': {
         const computed = ins[1]?.kind === 'shape' ? ins[1].dims : null;
-        if (computed && computed.slice(1).includes('batch')) throw new OnnxError(`${where}: the batch size may only come first in a reshape`);
+        if (computed?.slice(1).includes('batch')) throw new OnnxError(`${where}: the batch size may only come first in a reshape`);
         const shape = computed ? computed.map((d, i) => (d === 'batch' ? (i === 0 ? 0 : -1) : d)) : Array.from(constOf(1, 'the shape').data as Int32Array);
         if (shape[0] !== 0 && shape[0] !== -1)
           throw new OnnxError(`${where}: a reshape must keep the batch axis (shape starting with 0), got [${shape.join(', ')}]`);
