@@ -50,7 +50,11 @@ async function checkWithOrt(name: string, model: nn.Module, x: Tensor, tolerance
   const feed =
     x.dtype === 'int32'
       ? new (ort as Ort).Tensor('int32', Int32Array.from(x.data as Int32Array), x.shape)
-      : new (ort as Ort).Tensor(x.dtype === 'float64' ? 'float64' : 'float32', x.data, x.shape);
+      : new (ort as Ort).Tensor(
+          x.dtype === 'float64' ? 'float64' : 'float32',
+          x.dtype === 'float64' ? Float64Array.from(x.data as Float64Array) : Float32Array.from(x.data as Float32Array),
+          x.shape,
+        );
   const result = await session.run({ [session.inputNames[0]]: feed });
   const got = result[session.outputNames[0]];
   const want = model.forward(x) as Tensor;
