@@ -12,6 +12,7 @@
 //   transforms  grad, jacobian, hessian, gradcheck: functions of functions, built on backward and ops
 //   nn          Module, layers, losses, initialisers, graph models
 //   optim       optimizers (their rules) and schedules; they update nn's parameters
+//   compile     compiled steps: a step (forward, backward, optimizer update) traced once and replayed on planned storage
 //   data        datasets, loaders, IDX/MNIST, CSV, toy sets, augmentation
 //   train       fit/evaluate/predict, callbacks, metrics, model selection (uses nn, optim, data)
 //   io          saving and loading models, weights and checkpoints (of nn and optim)
@@ -20,7 +21,7 @@
 //   cli         the neurite command, on top of everything
 // The entries sit above all of them: src/api.ts (the public API), src/index.ts (Node)
 // and src/index.browser.ts (browsers).
-const LAYERS = ['core', 'autograd', 'kernels', 'backends', 'ops', 'methods', 'transforms', 'nn', 'optim', 'data', 'train', 'io', 'models', 'onnx', 'cli'];
+const LAYERS = ['core', 'autograd', 'kernels', 'backends', 'ops', 'methods', 'transforms', 'nn', 'optim', 'compile', 'data', 'train', 'io', 'models', 'onnx', 'cli'];
 
 const upward = LAYERS.slice(0, -1).map((layer, i) => ({
   name: `no-upward-from-${layer}`,

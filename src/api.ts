@@ -54,6 +54,7 @@ export type {
   UnaryOp,
 } from './kernels/contract.js';
 export { CONV2D_GEOMETRY_FIELDS, type Conv2dGeometry, POOL2D_GEOMETRY_FIELDS, type Pool2dGeometry } from './kernels/geometry.js';
+export * from './compile/index.js';
 export * as models from './models/index.js';
 export * as nn from './nn/index.js';
 export type { BuiltinLossName, CustomLossNames, LossName } from './nn/losses.js';

@@ -1,8 +1,9 @@
-import { copyOf, storageRoot, type TypedArray } from '../core/dtype.js';
+import { allocate, copyOf, storageRoot, type TypedArray } from '../core/dtype.js';
 import { enableGrad, isAnomalyDetectionEnabled, noGrad } from '../core/engine.js';
 import { AutogradError, fmtShape } from '../core/errors.js';
 import { broadcastsTo, shapesEqual } from '../core/shape.js';
 import { type BackwardOptions, Tensor } from '../core/tensor.js';
+import { activeTrace } from '../core/trace.js';
 import { checkBackward, runVjpUnchecked } from './anomaly.js';
 
 export type { BackwardOptions };
@@ -138,6 +139,8 @@ function accumulateLeaf(t: Tensor, g: Tensor, createGraph: boolean, handedOut: S
     handedOut.add(storageRoot(own.data));
   }
   t.grad = t.grad ? (createGraph ? t.grad.add(own) : noGrad(() => (t.grad as Tensor).add(own))) : own;
+  // A compiled step must keep this storage where it is: .grad outlives the step.
+  activeTrace()?.gradientKept(t);
 }
 
 function seedGradient(root: Tensor, gradient: Tensor | undefined): Tensor {
@@ -147,7 +150,7 @@ function seedGradient(root: Tensor, gradient: Tensor | undefined): Tensor {
         `backward: the output has shape ${fmtShape(root.shape)}; backward() without a gradient needs a single-element output (pass a gradient of the same shape)`,
       );
     }
-    const one = new Tensor(root.data.slice(), root.shape);
+    const one = new Tensor(allocate(root.dtype, 1), root.shape);
     one.data[0] = 1;
     return one;
   }

@@ -1,4 +1,5 @@
 import { DTypeError, MemoryLimitError, ValueError } from './errors.js';
+import { activeTrace } from './trace.js';
 
 /** Element types. `bool` is stored as one byte per element (0 or 1). */
 export type DType = 'float32' | 'float64' | 'int32' | 'bool';
@@ -96,11 +97,10 @@ export function setStorageProvider(provider: StorageProvider | null): void {
  * so the active backend can hold it.
  */
 export function allocate(dtype: DType, size: number, persistent = false): TypedArray {
-  if (storage !== null) {
-    const held = storage.allocate(dtype, size, true, persistent);
-    if (held !== null) return held;
-  }
-  return allocateInJs(dtype, size);
+  const out = (storage !== null ? storage.allocate(dtype, size, true, persistent) : null) ?? allocateInJs(dtype, size);
+  // A compiled step's trace sees every allocation (one null check when none is recording).
+  activeTrace()?.allocated(out);
+  return out;
 }
 
 function allocateInJs(dtype: DType, size: number): TypedArray {
@@ -127,6 +127,12 @@ type BufferLike = { allocUnsafeSlow(size: number): Uint8Array };
  * skip it; elsewhere this is allocate().
  */
 export function allocateUninitialized(dtype: DType, size: number, persistent = false): TypedArray {
+  const out = allocateUninitializedUntraced(dtype, size, persistent);
+  activeTrace()?.allocated(out);
+  return out;
+}
+
+function allocateUninitializedUntraced(dtype: DType, size: number, persistent: boolean): TypedArray {
   if (storage !== null) {
     const held = storage.allocate(dtype, size, false, persistent);
     if (held !== null) return held;

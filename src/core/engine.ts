@@ -122,8 +122,21 @@ export function listBackends(): string[] {
   return [...registry.keys()];
 }
 
+/** A table that stands in for the active one while a step is traced (src/compile records through it). */
+let override: object | null = null;
+
+/**
+ * Route every kernel call through `t` (null: back to the active backend's
+ * table). src/compile installs a recording wrapper of the active table here
+ * while it traces a step.
+ */
+export function setKernelTableOverride(t: object | null): void {
+  override = t;
+}
+
 /** The active kernel table, untyped; kernels/contract.ts gives it its type. */
 export function activeKernelTable(): object {
+  if (override !== null) return override;
   if (pendingInit !== null) initialize();
   if (table === null) throw new ValueError('kernels: no backend is registered (import neurite, not one of its internal modules)');
   return table;

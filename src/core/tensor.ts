@@ -1,6 +1,7 @@
 import { type DType, dtypeOfArray, isFloatDType, type TypedArray } from './dtype.js';
 import { fmtShape, ValueError } from './errors.js';
 import { type Shape, sizeOf } from './shape.js';
+import { noteValueRead } from './trace.js';
 
 /**
  * Maps the gradient of an op's output to the gradients of its inputs (a
@@ -110,12 +111,14 @@ export class Tensor {
 
   /** The single value of a one-element tensor. */
   item(): number {
+    noteValueRead('item()');
     if (this.data.length !== 1) throw new ValueError(`item: expected a tensor with one element, got shape ${fmtShape(this.shape)}`);
     return this.data[0];
   }
 
   /** Nested arrays (booleans for bool tensors). */
   toArray(): NestedArray {
+    noteValueRead('toArray()');
     const data = this.data;
     const isBool = this.dtype === 'bool';
     const build = (dim: number, offset: number): NestedArray => {
@@ -131,6 +134,7 @@ export class Tensor {
 
   /** A copy of the storage as a typed array. */
   dataSync(): TypedArray {
+    noteValueRead('dataSync()');
     return this.data.slice();
   }
 

@@ -3,7 +3,7 @@ import { DTypeError, fmtShape, ShapeError, ValueError } from '../core/errors.js'
 import { normalizeAxis } from '../core/shape.js';
 import { Tensor } from '../core/tensor.js';
 import { k } from './contract.js';
-import { assertTensor, empty } from './util.js';
+import { assertTensor, empty, uninitialized } from './util.js';
 
 function checkIndex(op: string, index: Tensor, limit: number): Int32Array {
   if (index.dtype !== 'int32') throw new DTypeError(`${op}: index must be an int32 tensor, got ${index.dtype}`);
@@ -47,7 +47,7 @@ export function scatterAdd(x: Tensor, axis: number, index: Tensor, src: Tensor):
   const idx = checkIndex('scatterAdd', index, x.shape[ax]);
   const s = src.dtype === x.dtype ? src : src.cast(x.dtype);
   const srcFit = sameShape(s.shape, index.shape) ? s : s.slice(...index.shape.map((d) => [0, d] as const));
-  const out = new Tensor(x.data.slice(), x.shape);
+  const out = copied('scatterAdd', x);
   k().scatterAdd(out.data, x.shape, ax, idx, index.shape, srcFit.data);
   return record(out, 'scatterAdd', [x, srcFit], (g) => [g, gather(g, ax, index)]);
 }
@@ -91,7 +91,14 @@ export function indexAdd(x: Tensor, axis: number, index: Tensor, src: Tensor): T
     throw new ShapeError(`indexAdd: src must have shape ${fmtShape(expected)}, got ${fmtShape(src.shape)}`);
   }
   const s = src.dtype === x.dtype ? src : src.cast(x.dtype);
-  const out = new Tensor(x.data.slice(), x.shape);
+  const out = copied('indexAdd', x);
   k().indexAdd(out.data, x.shape, ax, idx, s.data, s.shape);
   return record(out, 'indexAdd', [x, s], (g) => [g, indexSelect(g, ax, index)]);
+}
+
+/** A copy of `x` made by a kernel (so that a compiled step records it), for the ops that add into a copy. */
+function copied(op: string, x: Tensor): Tensor {
+  const out = uninitialized(op, x.dtype, x.shape);
+  k().unary('copy', x.data, out.data);
+  return out;
 }

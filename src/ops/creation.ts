@@ -3,6 +3,7 @@ import { fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { currentGenerator, type Generator } from '../core/random.js';
 import { checkShape, sizeOf } from '../core/shape.js';
 import { type NestedArray, Tensor } from '../core/tensor.js';
+import { hostStep } from '../core/trace.js';
 import { check } from '../core/validate.js';
 
 /** Options of the tensor factories. */
@@ -148,9 +149,13 @@ function floatDType(op: string, options: TensorOptions): DType {
 
 function randomFill(op: string, shape: readonly number[], options: RandomOptions, draw: (g: Generator) => number, dtype = floatDType(op, options)): Tensor {
   const s = checkShape(op, shape);
-  const g = options.generator ?? currentGenerator();
   const data = allocate(dtype, checkedSize(op, dtype, s));
-  for (let i = 0; i < data.length; i++) data[i] = draw(g);
+  const explicit = options.generator;
+  // A host step: a compiled step draws fresh numbers in every replay, from the generator current then.
+  hostStep(op, { writes: [data] }, () => {
+    const gen = explicit ?? currentGenerator();
+    for (let i = 0; i < data.length; i++) data[i] = draw(gen);
+  });
   return finish(new Tensor(data, s), options);
 }
 

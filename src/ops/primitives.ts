@@ -10,6 +10,8 @@ export { matmulPrimitive } from '../kernels/matmul.js';
 export { TiedMatmul } from '../kernels/tied-matmul.js';
 export { unbind } from '../kernels/unbind.js';
 
+import { fmtShape, ValueError } from '../core/errors.js';
+import type { Tensor } from '../core/tensor.js';
 import { type FusedKernels, k } from '../kernels/contract.js';
 
 export type { AdamStepOptions, SgdStepOptions } from '../kernels/contract.js';
@@ -20,4 +22,19 @@ export type { AdamStepOptions, SgdStepOptions } from '../kernels/contract.js';
  */
 export function fusedStep<N extends keyof FusedKernels>(name: N): FusedKernels[N] {
   return k()[name];
+}
+
+export { KERNEL_EFFECTS, type KernelEffect } from '../kernels/effects.js';
+
+/**
+ * Overwrite `target`'s values with `src`'s through a kernel (same size and
+ * dtype), so that a compiled step records the copy: a layer updating its own
+ * state (BatchNorm's running statistics) does it here, not with
+ * `data.set()`, which a replay would not see.
+ */
+export function overwrite(target: Tensor, src: Tensor): void {
+  if (target.size !== src.size || target.dtype !== src.dtype) {
+    throw new ValueError(`overwrite: target ${target.dtype} ${fmtShape(target.shape)} and source ${src.dtype} ${fmtShape(src.shape)} differ`);
+  }
+  k().unary('copy', src.data, target.data);
 }

@@ -3,6 +3,7 @@ import { enableGrad } from '../core/engine.js';
 import { DTypeError, fmtShape, SerializationError, ShapeError, ValueError } from '../core/errors.js';
 import { shapesEqual } from '../core/shape.js';
 import { Tensor } from '../core/tensor.js';
+import { hostStep } from '../core/trace.js';
 import { HyperCheck, show } from './hyperparams.js';
 import { decodeRecord, type EncodedValue, encodeRecord, type StateValue } from './statedict.js';
 
@@ -181,7 +182,12 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper, S extends objec
    */
   step(closure?: Closure): Tensor | null {
     const loss = closure === undefined ? null : this.evaluate(closure);
-    for (const group of this.paramGroups) this.updateGroup(group);
+    // A host step: a compiled training step runs the update rule again in every replay, with the
+    // hyper-parameters and state (Adam's step count, a scheduled learning rate) current then.
+    const grads = this.allParams().flatMap((p) => (p.grad ? [p.grad.data] : []));
+    hostStep(`${this.className}.step`, { reads: grads }, () => {
+      for (const group of this.paramGroups) this.updateGroup(group);
+    });
     return loss;
   }
 

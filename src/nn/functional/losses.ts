@@ -2,9 +2,11 @@
 // composed from primitives (autograd derives every gradient). Each one checks
 // its shapes up front, so a [N, 1] prediction against an [N] target is an
 // error naming both shapes instead of a silent [N, N] broadcast.
+import { allocate } from '../../core/dtype.js';
 import { DTypeError, fmtShape, ShapeError, ValueError } from '../../core/errors.js';
 import { broadcastsTo, shapesEqual } from '../../core/shape.js';
 import { Tensor } from '../../core/tensor.js';
+import { hostStep } from '../../core/trace.js';
 import { check } from '../../core/validate.js';
 import { logSigmoid, logSoftmax } from '../../ops/activations.js';
 import { where } from '../../ops/index.js';
@@ -335,18 +337,23 @@ interface CheckedIndices {
 
 function checkIndices(who: string, input: Tensor, target: Tensor, ignoreIndex: number | null): CheckedIndices {
   const classes = input.shape[input.ndim === 1 ? 0 : 1];
-  const flat = new Int32Array(target.size);
-  const valid = new (input.dtype === 'float64' ? Float64Array : Float32Array)(target.size);
+  const flat = allocate('int32', target.size) as Int32Array;
+  const valid = allocate(input.dtype === 'float64' ? 'float64' : 'float32', target.size);
   const data = target.data;
-  for (let i = 0; i < data.length; i++) {
-    const c = data[i];
-    if (ignoreIndex !== null && c === ignoreIndex) continue;
-    if (c < 0 || c >= classes) {
-      throw new ValueError(`${who}: class index ${c} (target position ${i}) is out of range for ${classes} classes (valid: 0 to ${classes - 1})`);
+  // A host step: labels change every batch, so a compiled step checks and converts them in every replay.
+  hostStep(`${who} labels`, { reads: [data], writes: [flat, valid] }, () => {
+    flat.fill(0);
+    valid.fill(0);
+    for (let i = 0; i < data.length; i++) {
+      const c = data[i];
+      if (ignoreIndex !== null && c === ignoreIndex) continue;
+      if (c < 0 || c >= classes) {
+        throw new ValueError(`${who}: class index ${c} (target position ${i}) is out of range for ${classes} classes (valid: 0 to ${classes - 1})`);
+      }
+      flat[i] = c;
+      valid[i] = 1;
     }
-    flat[i] = c;
-    valid[i] = 1;
-  }
+  });
   const batchedShape = input.ndim === 1 ? [1] : [...target.shape];
   const gatherShape = [batchedShape[0], 1, ...batchedShape.slice(1)];
   return { gatherIndex: new Tensor(flat, gatherShape), flat, valid: new Tensor(valid, batchedShape) };

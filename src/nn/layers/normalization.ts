@@ -2,8 +2,10 @@ import type { FloatDType } from '../../core/dtype.js';
 import { noGrad } from '../../core/engine.js';
 import { fmtShape, ValueError } from '../../core/errors.js';
 import type { Tensor } from '../../core/tensor.js';
+import { hostStep } from '../../core/trace.js';
 import { check } from '../../core/validate.js';
 import { full, ones, zeros } from '../../ops/index.js';
+import { overwrite } from '../../ops/primitives.js';
 import { type LayerConfig, Module } from '../module.js';
 import { LayerSchema, type OptionsOf, option, required } from '../options.js';
 import { Parameter } from '../parameter.js';
@@ -158,13 +160,16 @@ export abstract class BatchNorm extends Module {
     const runningVar = this._runningVar as Tensor;
     const tracked = this._numBatchesTracked as Tensor;
     noGrad(() => {
-      tracked.data[0] += 1;
+      // A host step: a compiled training step counts batches in every replay too.
+      hostStep('BatchNorm count', { writes: [tracked.data] }, () => {
+        tracked.data[0] += 1;
+      });
       const factor = this.momentum ?? 1 / tracked.data[0];
       const unbiased = biasedVar.mul(count / (count - 1));
       const newMean = runningMean.mul(1 - factor).add(mean.reshape([this.numFeatures]).mul(factor));
       const newVar = runningVar.mul(1 - factor).add(unbiased.reshape([this.numFeatures]).mul(factor));
-      runningMean.data.set(newMean.data);
-      runningVar.data.set(newVar.data);
+      overwrite(runningMean, newMean);
+      overwrite(runningVar, newVar);
     });
   }
 

@@ -1,0 +1,466 @@
+import { allocate, dtypeOfArray, type TypedArray } from '../core/dtype.js';
+import { fmtShape } from '../core/errors.js';
+import { Tensor } from '../core/tensor.js';
+import { KERNEL_EFFECTS } from '../ops/primitives.js';
+import { type ArgTemplate, type ArrayRef, sameRef, sameValue, type Trace, type TraceNode, viewOf } from './trace.js';
+
+/*
+ * From two traces of one step to a plan that replays it.
+ *
+ * The second trace is the plan; the first is what it is checked against.
+ * Two runs of the same step must call the same kernels with the same plain
+ * arguments, on arrays that correspond: the n-th allocation of one where the
+ * other used its n-th, the same input, the same long-lived storage
+ * (parameters, optimizer state). Where the second run reads an array the
+ * first run made, state is carried from step to step through a new array
+ * (a layer that replaces a buffer instead of updating it): the plan copies
+ * it forward before each replay. Anything else (an array made in
+ * JavaScript that changes between runs, another sequence of kernels, a
+ * value read to decide) is a step the plan cannot replay, and the reason is
+ * returned instead.
+ *
+ * The memory planner then gives every allocation that lives only inside the
+ * step a place in a few reused buffers: two allocations whose uses do not
+ * overlap share one. Allocations that JavaScript can see after the step
+ * (outputs, gradients, module state, arrays of host steps, constants made
+ * in JavaScript) keep their own storage.
+ */
+
+/** How a returned value is rebuilt from the plan's arrays. */
+export type OutputTemplate =
+  | { readonly t: 'tensor'; readonly ref: ArrayRef; readonly array: TypedArray; readonly shape: readonly number[] }
+  | { readonly t: 'list'; readonly items: readonly OutputTemplate[] }
+  | { readonly t: 'record'; readonly entries: readonly (readonly [string, OutputTemplate])[] }
+  | { readonly t: 'value'; readonly value: unknown };
+
+/** Memory of a plan, in bytes. */
+export interface PlanMemory {
+  /** What one eager run of the step allocates (every output of every op; all of it garbage for the collector afterwards). */
+  readonly eagerBytes: number;
+  /** The reused buffers the planner places step-local arrays in. */
+  readonly plannedBytes: number;
+  /** Arrays that keep their own storage (outputs, gradients, module state, inputs, constants). */
+  readonly pinnedBytes: number;
+  /** Allocations of one run, and how many of them the planner placed in shared buffers. */
+  readonly allocations: number;
+  readonly placed: number;
+}
+
+export interface PlanSummary {
+  readonly kernels: number;
+  readonly hostSteps: number;
+  readonly memory: PlanMemory;
+}
+
+export function outputTemplate(value: unknown, trace: Trace): OutputTemplate | string {
+  if (value instanceof Tensor) return { t: 'tensor', ref: trace.ref(value.data), array: value.data, shape: value.shape.slice() };
+  if (value instanceof Promise) return 'the function is async (returns a Promise); compile a synchronous step';
+  if (Array.isArray(value)) {
+    const items: OutputTemplate[] = [];
+    for (const v of value) {
+      const t = outputTemplate(v, trace);
+      if (typeof t === 'string') return t;
+      items.push(t);
+    }
+    return { t: 'list', items };
+  }
+  if (value !== null && typeof value === 'object') {
+    if (Object.getPrototypeOf(value) !== Object.prototype) return `it returns a ${value.constructor?.name ?? 'non-plain object'}; return tensors, arrays or plain objects of them`;
+    const entries: [string, OutputTemplate][] = [];
+    for (const [key, v] of Object.entries(value)) {
+      const t = outputTemplate(v, trace);
+      if (typeof t === 'string') return t;
+      entries.push([key, t]);
+    }
+    return { t: 'record', entries };
+  }
+  return { t: 'value', value };
+}
+
+function sameOutputs(a: OutputTemplate, b: OutputTemplate): boolean {
+  if (a.t !== b.t) return false;
+  switch (a.t) {
+    case 'tensor':
+      return b.t === 'tensor' && sameRef(a.ref, b.ref) && sameValue(a.shape, b.shape);
+    case 'list':
+      return b.t === 'list' && a.items.length === b.items.length && a.items.every((x, i) => sameOutputs(x, b.items[i]));
+    case 'record':
+      return b.t === 'record' && a.entries.length === b.entries.length && a.entries.every(([k, x], i) => k === b.entries[i][0] && sameOutputs(x, b.entries[i][1]));
+    case 'value':
+      return b.t === 'value' && sameValue(a.value, b.value);
+  }
+}
+
+function* outputRefs(o: OutputTemplate): Generator<ArrayRef> {
+  if (o.t === 'tensor') yield o.ref;
+  else if (o.t === 'list') for (const x of o.items) yield* outputRefs(x);
+  else if (o.t === 'record') for (const [, x] of o.entries) yield* outputRefs(x);
+}
+
+function* arrayArgs(args: readonly ArgTemplate[]): Generator<[number, Extract<ArgTemplate, { t: 'array' }>]> {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a.t === 'array') yield [i, a];
+    else if (a.t === 'list') for (const x of a.items) if (x.t === 'array') yield [-1, x];
+  }
+}
+
+function describeNode(n: TraceNode): string {
+  return n.kind === 'kernel' ? `kernel '${n.name}'` : `host step '${n.label}'`;
+}
+
+/**
+ * Why two traces of a step do not describe one replayable plan, or null
+ * when they do. Fills `carried` with the first trace's allocations that the
+ * second reads as state.
+ */
+function compareTraces(a: Trace, b: Trace, outA: OutputTemplate, outB: OutputTemplate, carried: Set<number>): string | null {
+  const read = a.valueReadBy ?? b.valueReadBy;
+  if (read !== null) return `it reads a tensor's value with ${read} while it runs (data-dependent); return the tensor and read it after the call`;
+  if (a.nodes.length !== b.nodes.length) return `two runs called different numbers of kernels (${a.nodes.length} and ${b.nodes.length}): its control flow depends on the data`;
+  if (a.allocs.length !== b.allocs.length) return `two runs made different numbers of tensors (${a.allocs.length} and ${b.allocs.length})`;
+  for (let i = 0; i < a.allocs.length; i++) {
+    const x = a.allocs[i];
+    const y = b.allocs[i];
+    if (x.length !== y.length || dtypeOfArray(x) !== dtypeOfArray(y)) return `two runs made tensors of different sizes (allocation ${i})`;
+  }
+  const compareRef = (where: string, ra: ArrayRef, rb: ArrayRef): string | null => {
+    if (sameRef(ra, rb)) return null;
+    // The second run reads what the first made where the first read older storage: state carried forward.
+    if (ra.kind === 'ext' && rb.kind === 'prev' && rb.offset === 0 && rb.length === a.allocs[rb.index].length) {
+      carried.add(rb.index);
+      return null;
+    }
+    // Both read one array the first run made and kept (a cache built on first use).
+    if (ra.kind === 'alloc' && rb.kind === 'prev' && ra.index === rb.index && ra.offset === rb.offset) return null;
+    return `${where} reads an array made outside the recorded kernels that differs between runs (a tensor built in JavaScript from the data?)`;
+  };
+  for (let n = 0; n < a.nodes.length; n++) {
+    const x = a.nodes[n];
+    const y = b.nodes[n];
+    const where = `step ${n} (${describeNode(y)})`;
+    if (x.kind !== y.kind) return `two runs took different paths at ${where}: its control flow depends on the data`;
+    if (x.kind === 'host' && y.kind === 'host') {
+      if (x.label !== y.label || x.reads.length !== y.reads.length || x.writes.length !== y.writes.length) return `two runs took different paths at ${where}`;
+      for (let i = 0; i < x.reads.length; i++) {
+        const r = compareRef(where, x.reads[i], y.reads[i]);
+        if (r) return r;
+      }
+      for (let i = 0; i < x.writes.length; i++) {
+        const r = compareRef(where, x.writes[i], y.writes[i]);
+        if (r) return r;
+      }
+      continue;
+    }
+    if (x.kind !== 'kernel' || y.kind !== 'kernel') continue;
+    if (x.name !== y.name || x.fn !== y.fn || x.args.length !== y.args.length) return `two runs called different kernels at step ${n} ('${x.name}' and '${y.name}')`;
+    for (let i = 0; i < x.args.length; i++) {
+      const p = x.args[i];
+      const q = y.args[i];
+      if (p.t !== q.t) return `${where}: argument ${i} differs between runs`;
+      if (p.t === 'value' && q.t === 'value') {
+        if (!sameValue(p.value, q.value)) return `${where}: argument ${i} changes between runs (${JSON.stringify(p.value)} then ${JSON.stringify(q.value)}): a value computed in JavaScript each step`;
+      } else if (p.t === 'array' && q.t === 'array') {
+        const r = compareRef(`${where} argument ${i}`, p.ref, q.ref);
+        if (r) return r;
+      } else if (p.t === 'list' && q.t === 'list') {
+        if (p.items.length !== q.items.length) return `${where}: argument ${i} differs between runs`;
+        for (let j = 0; j < p.items.length; j++) {
+          const pi = p.items[j];
+          const qi = q.items[j];
+          if (pi.t !== 'array' || qi.t !== 'array') return `${where}: argument ${i} differs between runs`;
+          const r = compareRef(`${where} argument ${i}`, pi.ref, qi.ref);
+          if (r) return r;
+        }
+      }
+    }
+  }
+  for (let i = 0; i < b.allocs.length; i++) {
+    const fa = a.firstRead[i];
+    const fb = b.firstRead[i];
+    if (fa === null && fb === null) continue;
+    if (fa === null || fb === null || fa.length !== fb.length || !fa.every((v, j) => v === fb[j])) {
+      return `a tensor made in JavaScript (allocation ${i}, ${b.allocs[i].length} elements) holds different values in two runs: a value computed from the data or from a changing variable outside the kernels`;
+    }
+  }
+  if (!sameOutputs(outA, outB)) return 'two runs returned different structures';
+  return null;
+}
+
+interface Slot {
+  readonly array: TypedArray;
+  freeAfter: number;
+}
+
+/** A step ready to replay: the second trace's kernels on planned storage. */
+export class Plan {
+  private readonly fns: ((...args: unknown[]) => unknown)[] = [];
+  private readonly selves: (object | null)[] = [];
+  private readonly argLists: unknown[][] = [];
+  private readonly hosts: ((() => void) | null)[] = [];
+  private readonly carries: [TypedArray, TypedArray][] = [];
+  readonly summary: PlanSummary;
+
+  private constructor(
+    readonly trace: Trace,
+    private readonly output: OutputTemplate,
+    private readonly inputBuffers: readonly TypedArray[],
+    private readonly resolve: (ref: ArrayRef, original: TypedArray) => TypedArray,
+    memory: PlanMemory,
+  ) {
+    let kernels = 0;
+    for (const n of trace.nodes) {
+      if (n.kind === 'host') {
+        this.fns.push(noop);
+        this.selves.push(null);
+        this.argLists.push([]);
+        this.hosts.push(n.run);
+        continue;
+      }
+      kernels++;
+      this.fns.push(n.fn);
+      this.selves.push(n.self);
+      this.argLists.push(n.args.map((a) => this.realize(a)));
+      this.hosts.push(null);
+    }
+    this.summary = { kernels, hostSteps: trace.nodes.length - kernels, memory };
+  }
+
+  private realize(a: ArgTemplate): unknown {
+    if (a.t === 'array') return this.resolve(a.ref, a.array);
+    if (a.t === 'list') return a.items.map((x) => this.realize(x));
+    return a.value;
+  }
+
+  /**
+   * The plan for trace `b`, checked against trace `a`, or the reason there
+   * is none. `pinned` are arrays JavaScript holds after the step (module
+   * state, gradients) besides the outputs.
+   */
+  static build(a: Trace, b: Trace, outA: OutputTemplate, outB: OutputTemplate, pinned: readonly TypedArray[], planMemory: boolean): Plan | string {
+    const carried = new Set<number>();
+    const reason = compareTraces(a, b, outA, outB, carried);
+    if (reason !== null) return reason;
+
+    const keep = new Set<number>(b.hostWritten);
+    const pin = (ref: ArrayRef) => {
+      if (ref.kind === 'alloc') keep.add(ref.index);
+    };
+    for (const r of outputRefs(outB)) pin(r);
+    for (const holder of b.keptGrads) if (holder.grad) pin(b.ref(holder.grad.data));
+    for (const arr of pinned) pin(b.ref(arr));
+    for (const j of carried) keep.add(j);
+    b.firstRead.forEach((f, i) => {
+      if (f !== null) keep.add(i);
+    });
+    for (const n of b.nodes) {
+      if (n.kind !== 'host') continue;
+      n.reads.forEach(pin);
+      n.writes.forEach(pin);
+    }
+    if (!planMemory) for (let i = 0; i < b.allocs.length; i++) keep.add(i);
+
+    // Uses of each step-local allocation, by node index.
+    const first = new Array<number>(b.allocs.length).fill(-1);
+    const last = new Array<number>(b.allocs.length).fill(-1);
+    b.nodes.forEach((n, index) => {
+      if (n.kind !== 'kernel') return;
+      for (const [, arg] of arrayArgs(n.args)) {
+        if (arg.ref.kind !== 'alloc' || keep.has(arg.ref.index)) continue;
+        const i = arg.ref.index;
+        if (first[i] < 0) first[i] = index;
+        last[i] = index;
+      }
+    });
+    const order = [...first.keys()].filter((i) => first[i] >= 0).sort((x, y) => first[x] - first[y] || x - y);
+    const slots = new Map<string, Slot[]>();
+    const placedIn = new Map<number, Slot>();
+    let plannedBytes = 0;
+    for (const i of order) {
+      const want = b.allocs[i];
+      const dtype = dtypeOfArray(want);
+      const list = slots.get(dtype) ?? [];
+      if (list.length === 0) slots.set(dtype, list);
+      let best: Slot | null = null;
+      for (const s of list) {
+        if (s.freeAfter < first[i] && s.array.length >= want.length && (best === null || s.array.length < best.array.length)) best = s;
+      }
+      if (best === null) {
+        best = { array: allocate(dtype, want.length, true), freeAfter: -1 };
+        plannedBytes += best.array.byteLength;
+        list.push(best);
+      }
+      best.freeAfter = last[i];
+      placedIn.set(i, best);
+    }
+
+    const inputBuffers = b.inputs;
+    const resolve = (ref: ArrayRef, original: TypedArray): TypedArray => {
+      if (ref.kind !== 'alloc') return original;
+      const slot = placedIn.get(ref.index);
+      return slot === undefined ? original : viewOf(slot.array, ref.offset, ref.length);
+    };
+    let eagerBytes = 0;
+    let pinnedBytes = 0;
+    b.allocs.forEach((arr, i) => {
+      eagerBytes += arr.byteLength;
+      if (keep.has(i)) pinnedBytes += arr.byteLength;
+    });
+    for (const inp of inputBuffers) pinnedBytes += inp.byteLength;
+    for (const j of carried) pinnedBytes += a.allocs[j].byteLength;
+    const plan = new Plan(b, outB, inputBuffers, resolve, {
+      eagerBytes,
+      plannedBytes,
+      pinnedBytes,
+      allocations: b.allocs.length,
+      placed: placedIn.size,
+    });
+    for (const j of carried) plan.carries.push([a.allocs[j], b.allocs[j]]);
+    return plan;
+  }
+
+  /** Run the step on new inputs (same shapes and dtypes as traced) and rebuild its return value. */
+  run(inputs: readonly TypedArray[]): unknown {
+    for (let i = 0; i < inputs.length; i++) this.inputBuffers[i].set(inputs[i] as never);
+    for (const [dst, src] of this.carries) dst.set(src as never);
+    const fns = this.fns;
+    const selves = this.selves;
+    const argLists = this.argLists;
+    const hosts = this.hosts;
+    for (let n = 0; n < fns.length; n++) {
+      const host = hosts[n];
+      if (host !== null) host();
+      else fns[n].apply(selves[n], argLists[n]);
+    }
+    return this.rebuild(this.output);
+  }
+
+  private rebuild(o: OutputTemplate): unknown {
+    switch (o.t) {
+      case 'tensor': {
+        const src = this.resolve(o.ref, o.array);
+        const copy = allocate(dtypeOfArray(src), src.length);
+        copy.set(src as never);
+        return new Tensor(copy, o.shape);
+      }
+      case 'list':
+        return o.items.map((x) => this.rebuild(x));
+      case 'record':
+        return Object.fromEntries(o.entries.map(([k, x]) => [k, this.rebuild(x)]));
+      case 'value':
+        return o.value;
+    }
+  }
+
+  /** The plan as text: one line per kernel or host step, arrays named by where they live. */
+  toString(): string {
+    const names = new ArrayNames(this.trace);
+    const lines = this.trace.nodes.map((n, i) => {
+      if (n.kind === 'host') return `${pad(i)} host ${n.label}(${n.reads.map((r) => names.of(r)).join(', ')}) -> ${n.writes.map((r) => names.of(r)).join(', ') || '-'}`;
+      const effect = KERNEL_EFFECTS[n.name as keyof typeof KERNEL_EFFECTS];
+      const outs: string[] = [];
+      const ins: string[] = [];
+      n.args.forEach((a, p) => {
+        const text = argText(a, names);
+        if (effect && (effect.writes.includes(p) || effect.updates.includes(p))) outs.push(effect.updates.includes(p) ? `${text}+=` : text);
+        else ins.push(text);
+      });
+      return `${pad(i)} ${outs.join(', ')} = ${n.name}(${ins.join(', ')})`;
+    });
+    const m = this.summary.memory;
+    lines.unshift(
+      `compiled step: ${this.summary.kernels} kernels, ${this.summary.hostSteps} host steps; ${m.allocations} allocations per eager run (${m.eagerBytes} bytes), ${m.placed} placed in ${m.plannedBytes} bytes of reused buffers, ${m.pinnedBytes} bytes kept in place`,
+    );
+    return lines.join('\n');
+  }
+
+  /** The plan as a Graphviz DOT graph: kernels and host steps, an edge from each array's writer to its readers. */
+  toDot(): string {
+    const names = new ArrayNames(this.trace);
+    const lastWriter = new Map<string, number>();
+    const out = ['digraph step {', '  rankdir=TB;', '  node [shape=box, fontname="Helvetica"];'];
+    const sources = new Set<string>();
+    this.trace.nodes.forEach((n, i) => {
+      const label = n.kind === 'host' ? `${n.label}` : n.name;
+      out.push(`  n${i} [label="${label.replace(/"/g, "'")}"${n.kind === 'host' ? ', style=dashed' : ''}];`);
+      const reads: ArrayRef[] = [];
+      const writes: ArrayRef[] = [];
+      if (n.kind === 'host') {
+        reads.push(...n.reads);
+        writes.push(...n.writes);
+      } else {
+        const effect = KERNEL_EFFECTS[n.name as keyof typeof KERNEL_EFFECTS];
+        n.args.forEach((a, p) => {
+          const refs = a.t === 'array' ? [a.ref] : a.t === 'list' ? a.items.flatMap((x) => (x.t === 'array' ? [x.ref] : [])) : [];
+          const isWrite = effect?.writes.includes(p) ?? false;
+          const isUpdate = effect?.updates.includes(p) ?? false;
+          for (const r of refs) {
+            if (!isWrite) reads.push(r);
+            if (isWrite || isUpdate) writes.push(r);
+          }
+        });
+      }
+      for (const r of reads) {
+        const key = names.of(r);
+        const w = lastWriter.get(key);
+        if (w !== undefined) out.push(`  n${w} -> n${i};`);
+        else {
+          if (!sources.has(key)) out.push(`  "${key}" [shape=ellipse];`);
+          sources.add(key);
+          out.push(`  "${key}" -> n${i};`);
+        }
+      }
+      for (const r of writes) lastWriter.set(names.of(r), i);
+    });
+    out.push('}');
+    return out.join('\n');
+  }
+}
+
+function noop(): void {}
+
+function pad(i: number): string {
+  return `${i}`.padStart(4);
+}
+
+function argText(a: ArgTemplate, names: ArrayNames): string {
+  if (a.t === 'array') return names.of(a.ref);
+  if (a.t === 'list') return `[${a.items.map((x) => argText(x, names)).join(', ')}]`;
+  const v = a.value;
+  if (Array.isArray(v)) return fmtShape(v as number[]);
+  if (v !== null && typeof v === 'object') return '{…}';
+  return typeof v === 'string' ? v : String(v);
+}
+
+/** Stable short names for arrays in a printed plan: t3 (allocation 3), in0 (input 0), state2, p5 (storage that existed before). */
+class ArrayNames {
+  private readonly ext = new Map<ArrayBufferLike, Map<number, number>>();
+  private count = 0;
+  constructor(private readonly trace: Trace) {}
+
+  of(ref: ArrayRef): string {
+    const suffix = (base: TypedArray | null) =>
+      base !== null && (ref.offset !== 0 || ref.length !== base.length) ? `[${ref.offset}:${ref.offset + ref.length}]` : '';
+    switch (ref.kind) {
+      case 'alloc':
+        return `t${ref.index}${suffix(this.trace.allocs[ref.index])}`;
+      case 'input':
+        return `in${ref.index}${suffix(this.trace.inputs[ref.index])}`;
+      case 'prev':
+        return `state${ref.index}`;
+      case 'ext': {
+        let byOffset = this.ext.get(ref.buffer);
+        if (byOffset === undefined) {
+          byOffset = new Map();
+          this.ext.set(ref.buffer, byOffset);
+        }
+        let id = byOffset.get(ref.offset);
+        if (id === undefined) {
+          id = this.count++;
+          byOffset.set(ref.offset, id);
+        }
+        return `p${id}`;
+      }
+    }
+  }
+}

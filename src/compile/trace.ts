@@ -1,0 +1,236 @@
+import { arrayOn, bytesPerElement, dtypeOfArray, type TypedArray } from '../core/dtype.js';
+import { activeKernelTable, setKernelTableOverride } from '../core/engine.js';
+import { activeTrace, type HostAccess, setActiveTrace, type TraceRecorder } from '../core/trace.js';
+import { KERNEL_EFFECTS } from '../ops/primitives.js';
+
+/*
+ * Recording one run of a step: every kernel call with its arguments, every
+ * allocation, every host step (JavaScript that computes on tensor data), in
+ * order. Arrays in the arguments are described by where they live (an
+ * allocation of this trace, an input, an allocation of the previous trace,
+ * or storage that existed before), so that two traces of the same step can
+ * be compared and the second turned into a plan (see plan.ts).
+ */
+
+/** Where an array argument lives: byte offset and element count within its region. */
+export type ArrayRef =
+  | { readonly kind: 'alloc'; readonly index: number; readonly offset: number; readonly length: number }
+  | { readonly kind: 'input'; readonly index: number; readonly offset: number; readonly length: number }
+  | { readonly kind: 'prev'; readonly index: number; readonly offset: number; readonly length: number }
+  | { readonly kind: 'ext'; readonly buffer: ArrayBufferLike; readonly offset: number; readonly length: number };
+
+/** One argument of a recorded kernel call. */
+export type ArgTemplate =
+  | { readonly t: 'array'; readonly ref: ArrayRef; readonly array: TypedArray }
+  | { readonly t: 'list'; readonly items: readonly ArgTemplate[] }
+  | { readonly t: 'value'; readonly value: unknown };
+
+export interface KernelNode {
+  readonly kind: 'kernel';
+  readonly name: string;
+  readonly fn: (...args: unknown[]) => unknown;
+  readonly self: object;
+  readonly args: readonly ArgTemplate[];
+}
+
+export interface HostNode {
+  readonly kind: 'host';
+  readonly label: string;
+  readonly run: () => void;
+  readonly reads: readonly ArrayRef[];
+  readonly writes: readonly ArrayRef[];
+}
+
+export type TraceNode = KernelNode | HostNode;
+
+interface Region {
+  readonly start: number;
+  readonly end: number;
+  readonly kind: 'alloc' | 'input' | 'prev';
+  readonly index: number;
+}
+
+/** A byte range of some buffer: the regions a trace knows, looked up by buffer. */
+class RegionMap {
+  private readonly byBuffer = new Map<ArrayBufferLike, Region[]>();
+
+  add(array: TypedArray, kind: Region['kind'], index: number): void {
+    const list = this.byBuffer.get(array.buffer) ?? [];
+    if (list.length === 0) this.byBuffer.set(array.buffer, list);
+    list.push({ start: array.byteOffset, end: array.byteOffset + array.byteLength, kind, index });
+  }
+
+  find(array: TypedArray): Region | null {
+    const list = this.byBuffer.get(array.buffer);
+    if (list === undefined) return null;
+    const s = array.byteOffset;
+    const e = s + array.byteLength;
+    // Latest first: a region added later (an input) wins over an older one it lies in.
+    for (let i = list.length - 1; i >= 0; i--) {
+      const r = list[i];
+      if (s >= r.start && e <= r.end) return r;
+    }
+    return null;
+  }
+}
+
+function isTypedArray(x: unknown): x is TypedArray {
+  return ArrayBuffer.isView(x) && !(x instanceof DataView);
+}
+
+/** A copy of a plain value argument (shapes, geometry, options), so later changes by the caller cannot reach the plan. */
+function cloneValue(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(cloneValue);
+  if (v !== null && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [key, x] of Object.entries(v)) out[key] = cloneValue(x);
+    return out;
+  }
+  return v;
+}
+
+/** Structural equality of plain value arguments (NaN equals NaN). */
+export function sameValue(a: unknown, b: unknown): boolean {
+  if (Object.is(a, b)) return true;
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => sameValue(x, b[i]));
+  if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object') {
+    const ka = Object.keys(a);
+    const kb = Object.keys(b);
+    return ka.length === kb.length && ka.every((key) => sameValue((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]));
+  }
+  return false;
+}
+
+export function sameRef(a: ArrayRef, b: ArrayRef): boolean {
+  // An empty array carries no data: any two are the same argument.
+  if (a.length === 0 && b.length === 0) return true;
+  if (a.kind !== b.kind || a.offset !== b.offset || a.length !== b.length) return false;
+  if (a.kind === 'ext') return b.kind === 'ext' && a.buffer === b.buffer;
+  return a.index === (b as { index: number }).index;
+}
+
+/** One recorded run of a step. */
+export class Trace implements TraceRecorder {
+  readonly nodes: TraceNode[] = [];
+  readonly allocs: TypedArray[] = [];
+  /** Per allocation: its bytes just before a kernel first read it (a value made in JavaScript), or null. */
+  readonly firstRead: (Uint8Array | null)[] = [];
+  /** Per allocation: whether something (a kernel write, a host step, a snapshot) has touched it yet. */
+  private readonly touched: boolean[] = [];
+  readonly hostWritten = new Set<number>();
+  readonly keptGrads: { grad: { data: TypedArray } | null }[] = [];
+  /** The first value read by JavaScript while recording (the step is then data-dependent). */
+  valueReadBy: string | null = null;
+  private readonly regions = new RegionMap();
+  private depth = 0;
+
+  constructor(
+    readonly inputs: readonly TypedArray[],
+    previous: Trace | null,
+  ) {
+    if (previous !== null) previous.allocs.forEach((a, i) => this.regions.add(a, 'prev', i));
+    inputs.forEach((a, i) => this.regions.add(a, 'input', i));
+  }
+
+  allocated(data: TypedArray): void {
+    const index = this.allocs.length;
+    this.allocs.push(data);
+    this.firstRead.push(null);
+    this.touched.push(false);
+    this.regions.add(data, 'alloc', index);
+  }
+
+  ref(array: TypedArray): ArrayRef {
+    const r = this.regions.find(array);
+    const bytes = bytesPerElement(dtypeOfArray(array));
+    if (r === null) return { kind: 'ext', buffer: array.buffer, offset: array.byteOffset, length: array.length };
+    return { kind: r.kind, index: r.index, offset: (array.byteOffset - r.start) / bytes, length: array.length };
+  }
+
+  host(label: string, run: () => void, access: HostAccess): void {
+    const writes = (access.writes ?? []).map((a) => this.ref(a));
+    for (const w of writes) {
+      if (w.kind === 'alloc') {
+        this.touched[w.index] = true;
+        this.hostWritten.add(w.index);
+      }
+    }
+    this.nodes.push({ kind: 'host', label, run, reads: (access.reads ?? []).map((a) => this.ref(a)), writes });
+  }
+
+  valueRead(what: string): void {
+    this.valueReadBy ??= what;
+  }
+
+  gradientKept(holder: { grad: { data: TypedArray } | null }): void {
+    this.keptGrads.push(holder);
+  }
+
+  /** Record a kernel call before it runs (first reads are snapshotted then). */
+  kernel(name: string, fn: (...args: unknown[]) => unknown, self: object, args: readonly unknown[]): void {
+    const effect = KERNEL_EFFECTS[name as keyof typeof KERNEL_EFFECTS];
+    const templates = args.map((a, position) => this.template(a, effect === undefined || effect.writes.includes(position)));
+    this.nodes.push({ kind: 'kernel', name, fn, self, args: templates });
+  }
+
+  private template(a: unknown, overwrites: boolean): ArgTemplate {
+    if (isTypedArray(a)) {
+      const ref = this.ref(a);
+      if (ref.kind === 'alloc' && !this.touched[ref.index]) {
+        this.touched[ref.index] = true;
+        const whole = this.allocs[ref.index];
+        const covers = ref.offset === 0 && ref.length === whole.length;
+        if (!(overwrites && covers)) this.firstRead[ref.index] = new Uint8Array(whole.buffer, whole.byteOffset, whole.byteLength).slice();
+      }
+      return { t: 'array', ref, array: a };
+    }
+    if (Array.isArray(a) && a.some(isTypedArray)) return { t: 'list', items: a.map((x) => this.template(x, false)) };
+    return { t: 'value', value: cloneValue(a) };
+  }
+
+  /** Run `fn` with this trace recording every kernel, allocation and host step. */
+  record<T>(fn: () => T): T {
+    if (activeTrace() !== null) throw new Error('compile: traces do not nest');
+    const real = activeKernelTable() as Record<string, unknown>;
+    const wrapped: Record<string, unknown> = {};
+    for (const [name, entry] of Object.entries(real)) {
+      if (typeof entry !== 'function') {
+        wrapped[name] = entry;
+        continue;
+      }
+      const kernel = entry as (...args: unknown[]) => unknown;
+      wrapped[name] = (...args: unknown[]) => {
+        // Host steps run with no recorder; kernels a kernel calls belong to it.
+        if (activeTrace() !== this || this.depth > 0) return kernel.apply(real, args);
+        this.kernel(name, kernel, real, args);
+        this.depth++;
+        try {
+          return kernel.apply(real, args);
+        } finally {
+          this.depth--;
+        }
+      };
+    }
+    setKernelTableOverride(wrapped);
+    setActiveTrace(this);
+    try {
+      return fn();
+    } finally {
+      setActiveTrace(null);
+      setKernelTableOverride(null);
+    }
+  }
+
+  /** The array a reference names in this trace (a view at its offset), or null for 'prev' and 'ext'. */
+  arrayOf(ref: ArrayRef): TypedArray | null {
+    if (ref.kind === 'alloc') return viewOf(this.allocs[ref.index], ref.offset, ref.length);
+    if (ref.kind === 'input') return viewOf(this.inputs[ref.index], ref.offset, ref.length);
+    return null;
+  }
+}
+
+/** Elements [offset, offset + length) of `base`, as a fresh view. */
+export function viewOf(base: TypedArray, offset: number, length: number): TypedArray {
+  if (offset === 0 && length === base.length) return base;
+  return arrayOn(dtypeOfArray(base), base.buffer, base.byteOffset + offset * bytesPerElement(dtypeOfArray(base)), length);
+}
