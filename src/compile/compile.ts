@@ -89,6 +89,16 @@ function signatureOf(args: readonly unknown[]): string | null {
   return parts.join(' ');
 }
 
+/** `value` with every tensor in it replaced by a detached copy (arrays and plain objects rebuilt). */
+function copyResult(value: unknown): unknown {
+  if (value instanceof Tensor) return new Tensor(copyOf(value.data), value.shape);
+  if (Array.isArray(value)) return value.map(copyResult);
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, copyResult(v)]));
+  }
+  return value;
+}
+
 function allModules(roots: readonly Module[]): Module[] {
   const seen = new Set<Module>();
   for (const r of roots) for (const m of r.modules()) seen.add(m);
@@ -187,7 +197,8 @@ export function compile<A extends unknown[], R>(fn: ((...args: A) => R) | Module
     counts.eagerCalls++;
     counts.traces++;
     const result = trace.record(() => step(...traced));
-    return { trace, output: outputTemplate(result, trace), result };
+    // What the caller gets must not share storage with the plan, which replays overwrite.
+    return { trace, output: outputTemplate(result, trace), result: copyResult(result) as R };
   };
 
   const compiled = ((...args: A): R => {

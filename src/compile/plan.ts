@@ -199,6 +199,7 @@ export class Plan {
   private readonly argLists: unknown[][] = [];
   private readonly hosts: ((() => void) | null)[] = [];
   private readonly carries: [TypedArray, TypedArray][] = [];
+  private readonly restores: [Uint8Array, Uint8Array][] = [];
   readonly summary: PlanSummary;
 
   private constructor(
@@ -316,6 +317,18 @@ export class Plan {
       placed: placedIn.size,
     });
     for (const j of carried) plan.carries.push([a.allocs[j], b.allocs[j]]);
+    // A value made in JavaScript that a kernel then changes (zeros that sliceAdd adds into) starts every replay from what it was.
+    const changed = new Set<number>();
+    for (const n of b.nodes) {
+      if (n.kind !== 'kernel') continue;
+      const effect = KERNEL_EFFECTS[n.name as keyof typeof KERNEL_EFFECTS];
+      n.args.forEach((arg, p) => {
+        if (arg.t === 'array' && arg.ref.kind === 'alloc' && (effect === undefined || effect.writes.includes(p) || effect.updates.includes(p))) changed.add(arg.ref.index);
+      });
+    }
+    b.firstRead.forEach((bytes, i) => {
+      if (bytes !== null && changed.has(i)) plan.restores.push([new Uint8Array(b.allocs[i].buffer, b.allocs[i].byteOffset, b.allocs[i].byteLength), bytes]);
+    });
     return plan;
   }
 
@@ -323,6 +336,7 @@ export class Plan {
   run(inputs: readonly TypedArray[]): unknown {
     for (let i = 0; i < inputs.length; i++) this.inputBuffers[i].set(inputs[i] as never);
     for (const [dst, src] of this.carries) dst.set(src as never);
+    for (const [dst, bytes] of this.restores) dst.set(bytes);
     const fns = this.fns;
     const selves = this.selves;
     const argLists = this.argLists;

@@ -1,5 +1,5 @@
 import { DTypeError, MemoryLimitError, ValueError } from './errors.js';
-import { activeTrace } from './trace.js';
+import { activeTrace, hostStep } from './trace.js';
 
 /** Element types. `bool` is stored as one byte per element (0 or 1). */
 export type DType = 'float32' | 'float64' | 'int32' | 'bool';
@@ -206,7 +206,8 @@ export function parseDType(op: string, value: unknown): DType {
 /** A copy of `data` in fresh storage (the active backend's, see allocate): what `data.slice()` would give, but placed. */
 export function copyOf<T extends TypedArray>(data: T, persistent = false): T {
   const out = allocateUninitialized(dtypeOfArray(data), data.length, persistent) as T;
-  out.set(data as never);
+  // A host step: a compiled step copies again in every replay (backward copies a gradient that reaches two leaves).
+  hostStep('copy', { reads: [data], writes: [out] }, () => out.set(data as never));
   return out;
 }
 

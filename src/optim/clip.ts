@@ -1,6 +1,7 @@
 import type { FloatArray } from '../core/dtype.js';
 import { ValueError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
+import { hostStep } from '../core/trace.js';
 import { show } from './hyperparams.js';
 
 /** One tensor, or any iterable of them (an array, model.parameters()). */
@@ -46,6 +47,34 @@ export function clipGradNorm(params: TensorList, maxNorm: number, normType = 2, 
   const grads = gradsOf(list);
   if (grads.length === 0) return 0;
   let total = 0;
+  // A host step: a compiled training step measures and rescales the gradients again in every replay.
+  hostStep('clipGradNorm', { reads: grads, writes: grads }, () => {
+    total = clipByNorm(grads, maxNorm, normType, options);
+  });
+  return total;
+}
+
+/**
+ * Clamp every gradient element of `params` into [-clipValue, clipValue], in
+ * place. NaN stays NaN.
+ */
+export function clipGradValue(params: TensorList, clipValue: number): void {
+  const list = tensorList('clipGradValue', params);
+  if (typeof clipValue !== 'number' || !(clipValue >= 0))
+    throw new ValueError(`clipGradValue: clipValue must be a non-negative number, got ${show(clipValue)}`);
+  const grads = gradsOf(list);
+  hostStep('clipGradValue', { reads: grads, writes: grads }, () => {
+    for (const g of grads) {
+      for (let i = 0; i < g.length; i++) {
+        if (g[i] > clipValue) g[i] = clipValue;
+        else if (g[i] < -clipValue) g[i] = -clipValue;
+      }
+    }
+  });
+}
+
+function clipByNorm(grads: readonly FloatArray[], maxNorm: number, normType: number, options: ClipGradNormOptions): number {
+  let total = 0;
   if (normType === Number.POSITIVE_INFINITY) {
     for (const g of grads) {
       for (let i = 0; i < g.length; i++) {
@@ -71,20 +100,4 @@ export function clipGradNorm(params: TensorList, maxNorm: number, normType = 2, 
     for (const g of grads) for (let i = 0; i < g.length; i++) g[i] = g[i] * coef;
   }
   return total;
-}
-
-/**
- * Clamp every gradient element of `params` into [-clipValue, clipValue], in
- * place. NaN stays NaN.
- */
-export function clipGradValue(params: TensorList, clipValue: number): void {
-  const list = tensorList('clipGradValue', params);
-  if (typeof clipValue !== 'number' || !(clipValue >= 0))
-    throw new ValueError(`clipGradValue: clipValue must be a non-negative number, got ${show(clipValue)}`);
-  for (const g of gradsOf(list)) {
-    for (let i = 0; i < g.length; i++) {
-      if (g[i] > clipValue) g[i] = clipValue;
-      else if (g[i] < -clipValue) g[i] = -clipValue;
-    }
-  }
 }

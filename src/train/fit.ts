@@ -1,15 +1,18 @@
 import { detectAnomaly, noGrad } from '../core/engine.js';
+import { hostStep } from '../core/trace.js';
 import { fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import type { AbortSignalLike } from '../core/platform.js';
 import { defaultGenerator, deriveGenerator, type Generator, withGenerator } from '../core/random.js';
 import { Tensor } from '../core/tensor.js';
 import { check } from '../core/validate.js';
+import { type CompiledFunction, compile } from '../compile/compile.js';
 import { type Batch, DataLoader, type IndexedDataset, TensorDataset } from '../data/dataset.js';
 import { getLoss, type Loss, type LossName } from '../nn/losses.js';
 import type { Module } from '../nn/module.js';
 import type { Parameter } from '../nn/parameter.js';
 import { concat } from '../ops/index.js';
 import { clipGradNorm } from '../optim/clip.js';
+import { Optimizer } from '../optim/optimizer.js';
 import { l1Penalty, l2Penalty } from '../optim/penalty.js';
 import { type BatchLogs, type Callback, now, type OptimizerLike, ProgressLogger, TerminateOnNaN, type TrainContext } from './callbacks.js';
 import { type EpochLogs, History } from './history.js';
@@ -92,6 +95,15 @@ export interface FitOptions {
   yieldEveryMs?: number;
   /** Run every step under detectAnomaly: the first op that makes a NaN or an Infinity, forward or backward, throws an AnomalyError naming it (slow; for debugging). */
   detectAnomaly?: boolean;
+  /**
+   * Compile the training step (see {@link compile}): after three eager steps per
+   * batch shape, each step replays the recorded kernels (forward, backward,
+   * clipping and the optimizer's update) on planned storage, with the same
+   * numbers as eager training. Steps that cannot be compiled (an optimizer that
+   * re-evaluates the loss such as L-BFGS, an onBeforeOptimizerStep callback,
+   * detectAnomaly) run eagerly, said once through `log`. Default false.
+   */
+  compile?: boolean;
 }
 
 /** Options of evaluate(). */
@@ -106,6 +118,8 @@ export interface EvaluateOptions {
   signal?: AbortSignalLike;
   /** Yield to the event loop when this many milliseconds passed since the last yield (default 15), as fit does. */
   yieldEveryMs?: number;
+  /** Compile the model's forward pass (see {@link compile}); same numbers, less overhead per batch. Default false. */
+  compile?: boolean;
 }
 
 /** Options of predict(). */
@@ -116,6 +130,8 @@ export interface PredictOptions {
   signal?: AbortSignalLike;
   /** Yield to the event loop when this many milliseconds passed since the last yield (default 15), as fit does. */
   yieldEveryMs?: number;
+  /** Compile the model's forward pass (see {@link compile}); same numbers, less overhead per batch. Default false. */
+  compile?: boolean;
 }
 
 /** A pass over the data as async-iterable batches, plus the batch count when it is known. */
@@ -411,6 +427,13 @@ interface Run {
   readonly signal: AbortSignalLike | undefined;
   readonly yielder: Yielder;
   readonly detectAnomaly: boolean;
+  /** The compiled training step, when fit was asked to compile and the step can be. */
+  readonly compiled: CompiledFunction<[Tensor, Tensor], { prediction: Tensor; loss: Tensor }> | null;
+  /** The batch being trained and its size, read by the compiled step's host steps. */
+  batch: number;
+  batchSize: number;
+  /** The forward pass validation runs (compiled when fit compiles). */
+  readonly validationForward: ((x: Tensor) => Tensor) | undefined;
   /** Where each step's random ops draw from. */
   readonly stream: Generator;
   readonly history: History;
@@ -463,6 +486,10 @@ function prepareRun(model: Module, data: Data, options: FitOptions): Run {
     signal,
     yielder,
     detectAnomaly: check(op).boolean('detectAnomaly', options.detectAnomaly ?? false),
+    compiled: null,
+    validationForward: undefined,
+    batch: 0,
+    batchSize: 0,
     stream: options.generator ?? deriveGenerator(defaultGenerator),
     history: new History(),
     ctx: undefined as unknown as TrainContext,
@@ -492,7 +519,54 @@ function prepareRun(model: Module, data: Data, options: FitOptions): Run {
       return run.stopReason !== null;
     },
   };
+  if (check(op).boolean('compile', options.compile ?? false)) {
+    (run as { compiled: Run['compiled'] }).compiled = compileTrainStep(run, options.log ?? ((line: string) => console.log(line)));
+    (run as { validationForward: Run['validationForward'] }).validationForward = compiledForward('fit', model);
+  }
   return run;
+}
+
+/**
+ * The training step as one compiled function, or null (said through `log`)
+ * when it cannot be: the optimizer must update from gradients alone (not
+ * re-evaluate the loss), and nothing may run between backward and the update.
+ */
+function compileTrainStep(run: Run, log: (line: string) => void): Run['compiled'] {
+  const why =
+    !(run.optimizer instanceof Optimizer) || run.optimizer.step !== Optimizer.prototype.step
+      ? `the optimizer (${(run.optimizer as { className?: string }).className ?? 'custom'}) evaluates the loss itself`
+      : run.detectAnomaly
+        ? 'detectAnomaly checks every op'
+        : null;
+  if (why !== null) {
+    log(`fit: compile: the training step runs eagerly: ${why}`);
+    return null;
+  }
+  const optimizer = run.optimizer;
+  const before = run.callbacks.filter((c) => c.onBeforeOptimizerStep);
+  return compile(
+    (x: Tensor, y: Tensor) => {
+      run.model.zeroGrad();
+      optimizer.zeroGrad();
+      const prediction = forward('fit', run.model, x);
+      const loss = computeLoss('fit', run.lossFn, prediction, y);
+      const penalty = run.regularized.length > 0 ? weightPenalty(run.regularized, run.l1, run.l2) : null;
+      const objective = penalty ? loss.add(penalty) : loss;
+      objective.backward();
+      if (run.clipNorm !== undefined) clipGradNorm(run.trainable, run.clipNorm);
+      if (before.length > 0) {
+        // A host step: the callbacks (TerminateOnNaN) see this replay's loss and gradients before the update.
+        const grads = run.trainable.flatMap((p) => (p.grad ? [p.grad.data] : []));
+        hostStep('onBeforeOptimizerStep', { reads: [loss.data, ...grads] }, () => {
+          const logs: BatchLogs = { loss: loss.data[0], size: run.batchSize };
+          for (const c of before) c.onBeforeOptimizerStep?.(run.batch, logs, run.ctx);
+        });
+      }
+      optimizer.step();
+      return { prediction, loss };
+    },
+    { modules: [run.model], name: 'fit', onFallback: (reason) => log(`fit: compile: the training step runs eagerly: ${reason}`) },
+  );
 }
 
 /** The training batches and the validation batches (from validationData, or the last validationSplit of the samples). */
@@ -591,6 +665,13 @@ async function trainEpoch(run: Run): Promise<EpochLogs | null> {
  * prediction and the loss of the closure's first evaluation.
  */
 function trainStep(run: Run, x: Tensor, y: Tensor, batch: number, size: number): { prediction: Tensor; loss: number } {
+  const compiled = run.compiled;
+  if (compiled !== null) {
+    run.batch = batch;
+    run.batchSize = size;
+    const out = withGenerator(run.stream, () => compiled(x, y));
+    return { prediction: out.prediction, loss: out.loss.item() };
+  }
   let first: { prediction: Tensor; loss: number } | null = null;
   const closure = () => {
     // The model's too: parameters outside the optimizer would otherwise accumulate gradients forever.
@@ -621,13 +702,18 @@ function trainStep(run: Run, x: Tensor, y: Tensor, batch: number, size: number):
   return first;
 }
 
+/** The model's forward pass, compiled (evaluate and predict run it in eval mode under noGrad). */
+function compiledForward(op: string, model: Module): (x: Tensor) => Tensor {
+  return compile((x: Tensor) => forward(op, model, x), { modules: [model], name: op, onFallback: (reason) => console.warn(`${op}: compile: runs eagerly: ${reason}`) });
+}
+
 /** The validation logs after an epoch, or null when the signal aborted. */
 async function validate(run: Run): Promise<EpochLogs | null> {
   if (run.signal?.aborted) {
     run.aborted = true;
     return null;
   }
-  const logs = await evaluateSource('fit', run.model, run.validation as BatchSource, run.lossFn, run.metrics, run.signal, run.yielder);
+  const logs = await evaluateSource('fit', run.model, run.validation as BatchSource, run.lossFn, run.metrics, run.signal, run.yielder, run.validationForward);
   if (logs === null) run.aborted = true;
   return logs;
 }
@@ -655,6 +741,7 @@ async function evaluateSource(
   metrics: readonly Metric[],
   signal: AbortSignalLike | undefined,
   yielder: Yielder,
+  run: (x: Tensor) => Tensor = (x) => forward(op, model, x),
 ): Promise<EpochLogs | null> {
   for (const m of metrics) m.reset();
   let lossSum = 0;
@@ -667,7 +754,7 @@ async function evaluateSource(
     const size = b.x.ndim === 0 ? 1 : b.x.shape[0];
     const lossValue = inMode(model, false, () =>
       noGrad(() => {
-        const prediction = forward(op, model, b.x);
+        const prediction = run(b.x);
         for (const m of metrics) m.update(prediction, y);
         return lossFn ? computeLoss(op, lossFn, prediction, y).item() : 0;
       }),
@@ -698,7 +785,8 @@ export async function evaluate(model: Module, data: Data, options: EvaluateOptio
   const signal = checkSignal(options.signal, op);
   const yielder = Yielder.fromOption(op, options.yieldEveryMs);
   const source = batchSource(op, resolveData(op, data), { batchSize: options.batchSize, shuffle: false });
-  const logs = await evaluateSource(op, model, source, lossFn, metrics, signal, yielder);
+  const compiled = check(op).boolean('compile', options.compile ?? false);
+  const logs = await evaluateSource(op, model, source, lossFn, metrics, signal, yielder, compiled ? compiledForward(op, model) : undefined);
   if (logs === null) throw signal?.reason ?? new ValueError('evaluate: aborted');
   return logs;
 }
@@ -714,12 +802,13 @@ export async function predict(model: Module, data: Tensor | Data, options: Predi
   const signal = checkSignal(options.signal, op);
   const yielder = Yielder.fromOption(op, options.yieldEveryMs);
   const source = batchSource(op, resolveData(op, data instanceof Tensor ? { x: data } : data), { batchSize: options.batchSize, shuffle: false });
+  const run = check(op).boolean('compile', options.compile ?? false) ? compiledForward(op, model) : (x: Tensor) => forward(op, model, x);
   const outputs: Tensor[] = [];
   let index = 0;
   for await (const b of source.batches()) {
     if (signal?.aborted) throw signal.reason ?? new ValueError('predict: aborted');
     checkBatch(op, b, index++, false);
-    outputs.push(inMode(model, false, () => noGrad(() => forward(op, model, b.x))));
+    outputs.push(inMode(model, false, () => noGrad(() => run(b.x))));
     await yielder.maybeYield();
   }
   if (outputs.length === 0) throw new ValueError('predict: the data produced no batches');

@@ -1,0 +1,303 @@
+// Compiled steps (seed 002's symbol-to-symbol graphs): a step recorded once and
+// replayed must give the numbers eager mode gives, bit for bit (the replay calls
+// the same kernels on the same values in the same order), on every backend the
+// suite runs on. A step that cannot be replayed must still give eager's numbers
+// and say why.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { runInNewContext } from 'node:vm';
+import { setFlagsFromString } from 'node:v8';
+import type { Tensor } from '../../src/index.js';
+import * as nt from '../../src/index.js';
+import { OP_TABLE } from '../ops/op-table.js';
+
+const { nn } = nt;
+
+function sameBits(a: ArrayLike<number>, b: ArrayLike<number>, what: string): void {
+  assert.equal(a.length, b.length, `${what}: lengths`);
+  for (let i = 0; i < a.length; i++) {
+    if (!Object.is(a[i], b[i])) assert.fail(`${what}: element ${i} is ${a[i]} compiled and ${b[i]} eager`);
+  }
+}
+
+/** Inputs like `inputs`, with other values (same shapes and dtypes): a replay must not reuse the traced data. */
+function perturbed(inputs: Tensor[], step: number): Tensor[] {
+  return inputs.map((t) => {
+    if (t.dtype === 'int32' || t.dtype === 'bool') return t;
+    const moved = t.detach().mul(1 + 0.01 * step).add(0.001 * step);
+    const out = moved.cast(t.dtype);
+    if (t.requiresGrad) out.requiresGrad = true;
+    return out;
+  });
+}
+
+describe('compile: every op in the op table, forward and gradient, equals eager', () => {
+  for (const c of OP_TABLE) {
+    it(c.name, () => {
+      const base = c.inputs();
+      const differentiable = base.map((t, i) => (c.gradInputs ? c.gradInputs.includes(i) : t.dtype === 'float64'));
+      const run = (...xs: Tensor[]) => {
+        const y = c.fn(...xs);
+        if (!differentiable.some(Boolean) || !y.requiresGrad) return [y];
+        // d/dx of sum(y · w) with w = 1, 2, 3...: every element of the output's gradient differs.
+        const w = nt.arange(1, y.size + 1, 1, { dtype: y.dtype }).reshape(y.shape);
+        y.mul(w).sum().backward();
+        return [y, ...xs.filter((_, i) => differentiable[i]).map((x) => x.grad ?? nt.zerosLike(x))];
+      };
+      let fallback: string | null = null;
+      const compiled = nt.compile(run, { onFallback: (r) => (fallback = r) });
+      for (let step = 0; step < 6; step++) {
+        const inputs = perturbed(base, step).map((t, i) => (differentiable[i] ? t.detach().requiresGrad_() : t));
+        const eagerInputs = inputs.map((t) => (t.requiresGrad ? t.detach().requiresGrad_() : t));
+        const got = compiled(...inputs);
+        const want = run(...eagerInputs);
+        assert.equal(got.length, want.length);
+        got.forEach((g, i) => {
+          assert.deepEqual(g.shape, want[i].shape);
+          sameBits(g.data, want[i].data, `${c.name}, step ${step}, output ${i}`);
+        });
+      }
+      if (fallback === null) assert.equal(compiled.stats.replays, 3, `${c.name}: replays`);
+      else assert.equal(compiled.stats.replays, 0);
+    });
+  }
+});
+
+/** [name, layer factory, input shape (with batch), integer input range or null]. */
+const LAYERS: [string, () => nt.nn.Module, number[], number | null][] = [
+  ['Linear', () => new nn.Linear(6, 4), [5, 6], null],
+  ['Conv1d', () => new nn.Conv1d(3, 4, 3, { stride: 2, padding: 1 }), [2, 3, 11], null],
+  ['Conv2d', () => new nn.Conv2d(3, 4, 3, { padding: 1 }), [2, 3, 6, 6], null],
+  ['Conv2d groups, dilation', () => new nn.Conv2d(4, 6, 3, { groups: 2, dilation: 2, padding: 2 }), [2, 4, 7, 7], null],
+  ['ConvTranspose2d', () => new nn.ConvTranspose2d(3, 2, 3, { stride: 2, padding: 1 }), [2, 3, 4, 5], null],
+  ['MaxPool2d', () => new nn.MaxPool2d(2), [2, 3, 6, 6], null],
+  ['AvgPool2d', () => new nn.AvgPool2d(3, { stride: 2, padding: 1 }), [2, 2, 7, 7], null],
+  ['AdaptiveAvgPool2d', () => new nn.AdaptiveAvgPool2d([2, 3]), [2, 3, 4, 6], null],
+  ['MaxUnpool2d after MaxPool2d', () => new UnpoolPair(), [2, 2, 4, 4], null],
+  ['BatchNorm1d (train)', () => new nn.BatchNorm1d(5), [8, 5], null],
+  ['BatchNorm2d (train)', () => new nn.BatchNorm2d(3), [4, 3, 5, 5], null],
+  ['LayerNorm', () => new nn.LayerNorm([4, 5]), [3, 4, 5], null],
+  ['Dropout (train)', () => new nn.Dropout(0.4), [6, 7], null],
+  ['AlphaDropout (train)', () => new nn.AlphaDropout(0.3), [6, 7], null],
+  ['Embedding', () => new nn.Embedding(10, 4), [3, 5], 10],
+  ['LocallyConnected2d', () => new nn.LocallyConnected2d(2, 3, [5, 6], 3, { padding: 1 }), [2, 2, 5, 6], null],
+  ['RNN', () => new nn.RNN(3, 4, { numLayers: 2 }), [5, 2, 3], null],
+  ['LSTM', () => new nn.LSTM(3, 4, { batchFirst: true }), [2, 5, 3], null],
+  ['LSTM bidirectional, peephole', () => new nn.LSTM(3, 4, { bidirectional: true, peephole: true }), [5, 2, 3], null],
+  ['GRU', () => new nn.GRU(3, 4, { numLayers: 2, dropout: 0.5 }), [5, 2, 3], null],
+  ['ConvLSTM2d', () => new nn.ConvLSTM2d(2, 3, 3), [3, 2, 2, 5, 5], null],
+  ['PReLU', () => new nn.PReLU({ numParameters: 3 }), [2, 3, 4], null],
+  ['Maxout', () => new nn.Maxout(2), [3, 8], null],
+  ['RBF', () => new nn.RBF(3, 5), [4, 3], null],
+  ['GELU', () => new nn.GELU(), [3, 7], null],
+  ['Softmax', () => new nn.Softmax({ axis: 1 }), [3, 7], null],
+];
+
+class UnpoolPair extends nn.Module {
+  pool = new nn.MaxPool2d(2);
+  unpool = new nn.MaxUnpool2d(2);
+  forward(x: Tensor): Tensor {
+    const [y, idx] = this.pool.forwardWithIndices(x);
+    return this.unpool.forward(y, idx);
+  }
+}
+
+function firstOutput(y: unknown): Tensor {
+  return (Array.isArray(y) ? y[0] : y) as Tensor;
+}
+
+describe('compile: a training step of every layer family equals eager, weights and buffers included', () => {
+  for (const [name, make, shape, intRange] of LAYERS) {
+    it(name, () => {
+      const train = (compileIt: boolean) => {
+        nt.seed(21);
+        const layer = make();
+        layer.train();
+        const params = layer.parameters();
+        const opt = params.length > 0 ? new nt.optim.Adam(params, { lr: 0.01 }) : null;
+        const step = (x: Tensor) => {
+          opt?.zeroGrad();
+          const y = firstOutput(layer.call(x));
+          const loss = y.square().mean();
+          if (y.requiresGrad) loss.backward();
+          opt?.step();
+          return { y, loss };
+        };
+        const run = compileIt ? nt.compile(step, { modules: [layer], onFallback: (r) => assert.fail(`${name} fell back: ${r}`) }) : step;
+        const g = new nt.Generator(4);
+        const outs: Tensor[] = [];
+        for (let i = 0; i < 7; i++) {
+          const x = intRange === null ? nt.randn(shape, { generator: g }) : nt.randint(0, intRange, shape, { generator: g });
+          const r = run(x);
+          outs.push(r.y, r.loss);
+        }
+        return { outs, state: [...layer.stateDict().values()], stats: compileIt ? (run as nt.CompiledFunction<[Tensor], unknown>).stats : null };
+      };
+      const eager = train(false);
+      const compiled = train(true);
+      assert.equal(compiled.stats?.replays, 4, `${name}: replays`);
+      compiled.outs.forEach((t, i) => sameBits(t.data, eager.outs[i].data, `${name}: output ${i}`));
+      compiled.state.forEach((t, i) => sameBits(t.data, eager.state[i].data, `${name}: state ${i}`));
+    });
+  }
+});
+
+describe('compile: guards, fallbacks, inspection and memory', () => {
+  const mlp = () => {
+    nt.seed(3);
+    return new nn.Sequential(new nn.Linear(4, 8), new nn.Tanh(), new nn.Linear(8, 2));
+  };
+
+  it('a new batch size records again and replays; train() and eval() select their own plans', () => {
+    const model = mlp();
+    const f = nt.compile((x: Tensor) => model.call(x) as Tensor, { modules: [model] });
+    const eager = (x: Tensor) => nt.noGrad(() => model.call(x) as Tensor);
+    for (const n of [3, 3, 3, 3, 5, 5, 5, 5, 3]) {
+      const x = nt.randn([n, 4]);
+      sameBits(nt.noGrad(() => f(x)).data, eager(x).data, `batch ${n}`);
+    }
+    assert.equal(f.stats.traces, 4);
+    assert.equal(f.stats.replays, 3);
+    model.eval();
+    nt.noGrad(() => f(nt.randn([3, 4])));
+    assert.equal(f.stats.replays, 3, 'eval mode is a new signature: it warms up first');
+  });
+
+  it('reading a value to decide falls back to eager with the reason, and keeps eager numbers', () => {
+    const reasons: string[] = [];
+    const f = nt.compile((x: Tensor) => (x.sum().item() > 0 ? x.exp() : x.neg()), { onFallback: (r) => reasons.push(r) });
+    for (let i = 0; i < 8; i++) {
+      const x = nt.randn([4]);
+      sameBits(f(x).data, (x.sum().item() > 0 ? x.exp() : x.neg()).data, `call ${i}`);
+    }
+    assert.equal(reasons.length, 1);
+    assert.match(reasons[0], /reads a tensor's value with item\(\)/);
+    assert.equal(f.stats.replays, 0);
+  });
+
+  it('a tensor built in JavaScript from a changing value falls back (a replay would reuse the old value)', () => {
+    let scale = 1;
+    const reasons: string[] = [];
+    const f = nt.compile((x: Tensor) => x.mul(scale), { onFallback: (r) => reasons.push(r) });
+    for (let i = 0; i < 6; i++) {
+      scale = i + 1;
+      const x = nt.ones([3]);
+      assert.deepEqual(Array.from(f(x).data), [scale, scale, scale]);
+    }
+    assert.match(reasons[0], /holds different values in two runs/);
+  });
+
+  it('a constant made in JavaScript is kept, and the plan replays', () => {
+    const f = nt.compile((x: Tensor) => x.mul(2).add(nt.tensor([1, 2, 3])));
+    for (let i = 0; i < 6; i++) assert.deepEqual(Array.from(f(nt.full([3], i)).data), [2 * i + 1, 2 * i + 2, 2 * i + 3]);
+    assert.equal(f.stats.replays, 3);
+  });
+
+  it('a parameter given new storage records again instead of reading the old one', () => {
+    const model = mlp();
+    const f = nt.compile((x: Tensor) => model.call(x) as Tensor, { modules: [model] });
+    const x = nt.randn([2, 4]);
+    for (let i = 0; i < 4; i++) nt.noGrad(() => f(x));
+    const w = model.parameters()[0] as unknown as { data: Float32Array };
+    w.data = new Float32Array(w.data.length);
+    const got = nt.noGrad(() => f(x));
+    sameBits(got.data, nt.noGrad(() => model.call(x) as Tensor).data, 'after the swap');
+  });
+
+  it('prints the plan and draws it as a DOT graph', () => {
+    const model = mlp();
+    const opt = new nt.optim.SGD(model.parameters(), { lr: 0.1 });
+    const f = nt.compile(
+      (x: Tensor, y: Tensor) => {
+        opt.zeroGrad();
+        const loss = nt.nn.functional.mseLoss(model.call(x) as Tensor, y);
+        loss.backward();
+        opt.step();
+        return loss;
+      },
+      { modules: [model] },
+    );
+    for (let i = 0; i < 4; i++) f(nt.randn([5, 4]), nt.randn([5, 2]));
+    const text = String(f);
+    assert.match(text, /^compiled step: \d+ kernels, 1 host steps/);
+    assert.match(text, /= addmm\(/);
+    assert.match(text, /host SGD\.step/);
+    const dot = f.toDot() ?? '';
+    assert.match(dot, /^digraph step \{/);
+    assert.match(dot, /n\d+ -> n\d+;/);
+    const m = f.stats.memory;
+    assert.ok(m !== null && m.placed > 0 && m.plannedBytes < m.eagerBytes, JSON.stringify(m));
+  });
+
+  it('memory stays flat over 10,000 replays', () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const model = mlp();
+    const opt = new nt.optim.Adam(model.parameters());
+    const f = nt.compile(
+      (x: Tensor, y: Tensor) => {
+        opt.zeroGrad();
+        const loss = nt.nn.functional.crossEntropy(model.call(x) as Tensor, y);
+        loss.backward();
+        opt.step();
+        return loss;
+      },
+      { modules: [model] },
+    );
+    const x = nt.randn([16, 4]);
+    const y = nt.randint(0, 2, [16]);
+    for (let i = 0; i < 1000; i++) f(x, y);
+    gc();
+    const before = process.memoryUsage();
+    for (let i = 0; i < 10000; i++) f(x, y);
+    gc();
+    const after = process.memoryUsage();
+    const grown = after.heapUsed + after.external + after.arrayBuffers - (before.heapUsed + before.external + before.arrayBuffers);
+    assert.equal(f.stats.replays, 10997);
+    assert.ok(grown < 2e6, `grew by ${grown} bytes over 10,000 replays`);
+  });
+});
+
+describe('compile: fit, evaluate and predict', () => {
+  it('fit({compile: true}) trains to the same weights and history as eager fit, with dropout, clipping and validation', async () => {
+    const { x, y } = nt.twoSpirals(200, { seed: 1 });
+    const train = async (compile: boolean) => {
+      nt.seed(5);
+      const model = new nn.Sequential(new nn.Linear(2, 16), new nn.ReLU(), new nn.Dropout(0.1), new nn.Linear(16, 2));
+      const lines: string[] = [];
+      const history = await nt.fit(model, { x, y }, {
+        loss: 'crossEntropy',
+        optimizer: (params) => new nt.optim.Adam(params, { lr: 0.01 }),
+        epochs: 3,
+        batchSize: 32,
+        validationSplit: 0.2,
+        clipGradNorm: 1,
+        metrics: ['accuracy'],
+        compile,
+        log: (l) => lines.push(l),
+      });
+      return { history, state: [...model.stateDict().values()], lines };
+    };
+    const eager = await train(false);
+    const compiled = await train(true);
+    assert.deepEqual(compiled.lines, [], 'no fallback');
+    assert.deepEqual(compiled.history.series, eager.history.series);
+    compiled.state.forEach((t, i) => sameBits(t.data, eager.state[i].data, `weight ${i}`));
+    const model = new nn.Sequential(new nn.Linear(2, 3));
+    const p1 = await nt.predict(model, x, { batchSize: 16, compile: true });
+    const p2 = await nt.predict(model, x, { batchSize: 16 });
+    sameBits(p1.data, p2.data, 'predict');
+    const e1 = await nt.evaluate(model, { x, y }, { loss: 'crossEntropy', metrics: ['accuracy'], compile: true });
+    const e2 = await nt.evaluate(model, { x, y }, { loss: 'crossEntropy', metrics: ['accuracy'] });
+    assert.deepEqual(e1, e2);
+  });
+
+  it('an optimizer that evaluates the loss itself (L-BFGS) trains eagerly and says so', async () => {
+    const lines: string[] = [];
+    const model = new nn.Sequential(new nn.Linear(2, 1));
+    await nt.fit(model, { x: nt.randn([8, 2]), y: nt.randn([8, 1]) }, { loss: 'mse', optimizer: (params) => new nt.optim.LBFGS(params), compile: true, log: (l) => lines.push(l) });
+    assert.equal(lines.length, 1);
+    assert.match(lines[0], /runs eagerly: the optimizer \(LBFGS\) evaluates the loss itself/);
+  });
+});
