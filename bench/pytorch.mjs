@@ -15,7 +15,7 @@ export const PYTHON = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
  */
 export function pytorchEnv(threads) {
   const t = String(threads);
-  const env = { OMP_NUM_THREADS: t, MKL_NUM_THREADS: t, OPENBLAS_NUM_THREADS: t };
+  const env = { OMP_NUM_THREADS: t, MKL_NUM_THREADS: t, OPENBLAS_NUM_THREADS: t, ...PYTORCH_TUNING };
   // Above one thread PyTorch's OpenMP threads spin after each parallel region
   // while OpenBLAS's own threads need the same cores: on 2 cores a batch-256
   // mlp-wide inference ran at 36k samples/s against 100k on one thread.
@@ -23,6 +23,39 @@ export function pytorchEnv(threads) {
   if (threads > 1) env.OMP_WAIT_POLICY = 'PASSIVE';
   return env;
 }
+
+/** A shared library's path among Debian's, or null. */
+function systemLibrary(...names) {
+  for (const n of names) {
+    const path = `/usr/lib/x86_64-linux-gnu/${n}`;
+    if (existsSync(path)) return path;
+  }
+  return null;
+}
+
+/**
+ * What PyTorch's own CPU performance guide asks for, where this machine has
+ * it: TCMalloc (or jemalloc) in place of glibc's malloc. With glibc, a fresh
+ * process training mlp-wide maps and unmaps its large tensors every step and
+ * pays the page faults. Measured on a Zen 5 at one thread (OpenBLAS
+ * Cooperlake kernels): mlp-wide 6.1k samples/s with glibc against 21.5k with
+ * TCMalloc, mlp-small 90k against 155k, lenet5 11k against 15k, lstm 2.1-4.0k
+ * against 4.2k. Set NEURITE_BENCH_PLAIN_PYTORCH=1 to run it on glibc.
+ */
+function pytorchTuning() {
+  // OpenBLAS chooses its kernels for the CPU unless OPENBLAS_CORETYPE forces a set. Some machines export
+  // OPENBLAS_CORETYPE=Haswell for everything; on an AVX-512 CPU that halves PyTorch's products (103 against
+  // 170-194 GFLOP/s at 1024^3 on a Zen 5), so the bench clears it (an empty value is OpenBLAS's own choice).
+  // NEURITE_BENCH_OPENBLAS_CORETYPE forces a set on purpose (the AVX2 comparison: Haswell).
+  const env = { OPENBLAS_CORETYPE: process.env.NEURITE_BENCH_OPENBLAS_CORETYPE ?? '' };
+  if (process.env.NEURITE_BENCH_PLAIN_PYTORCH === '1') return env;
+  const malloc = systemLibrary('libtcmalloc_minimal.so.4', 'libtcmalloc.so.4', 'libjemalloc.so.2');
+  if (malloc) env.LD_PRELOAD = malloc;
+  return env;
+}
+
+/** Extra environment that puts PyTorch at its best here (see pytorchTuning). */
+export const PYTORCH_TUNING = existsSync(PYTHON) ? pytorchTuning() : {};
 
 /** The environment for one-off PyTorch runs (probing, exporting). */
 export const PYTORCH_ENV = pytorchEnv(1);

@@ -28,6 +28,7 @@
 //   --no-save             do not write bench/results/<date>-<time>.json
 //   --no-browser          skip the browser run (bench/browser.mjs: neurite wasm and TensorFlow.js wasm in Chromium),
 //                         which follows the Node table when /usr/bin/chromium is installed
+//   --no-compiled         skip the compiled column (nt.compile on the first backend; issue 14's targets)
 //   --no-resnet           skip ResNet-18 at 224×224 against PyTorch and onnxruntime-node (bench/resnet.mjs,
 //                         npm run bench:resnet), which runs last when no --only narrows the run
 import { spawn } from 'node:child_process';
@@ -59,6 +60,7 @@ function parseOptions(argv) {
     save: true,
     browser: true,
     resnet: true,
+    compiled: true,
   };
   const list = (v) =>
     v
@@ -78,6 +80,7 @@ function parseOptions(argv) {
     else if (flag === '--backends') opts.backends = list(value());
     else if (flag === '--memory-steps') opts.memorySteps = Number(value());
     else if (flag === '--timeout') opts.timeout = Number(value());
+    else if (flag === '--no-compiled') opts.compiled = false;
     else if (flag === '--wait-idle') opts.waitIdle = Number(value());
     else if (flag === '--no-save') opts.save = false;
     else if (flag === '--no-browser') opts.browser = false;
@@ -342,6 +345,23 @@ const libraries = [
       { NEURITE_NUM_THREADS: String(threads) },
     ],
   })),
+  // Issue 14: the same workloads with the step compiled (nt.compile), on the first backend, beside its eager column.
+  ...(opts.compiled
+    ? [
+        {
+          id: `neurite-${neuriteBackends[0]}-compiled`,
+          label: `neurite ${neuriteBackends[0]} compiled`,
+          neurite: true,
+          compiled: true,
+          runs: (w) => !w.startsWith('sgemm-') && w !== 'two-spirals',
+          command: (w) => [
+            process.execPath,
+            [join(benchDir, 'workloads', 'neurite.mjs'), JSON.stringify({ backend: neuriteBackends[0], compile: true, seconds, warmupSeconds, workloads: [w] })],
+            { NEURITE_NUM_THREADS: String(threads) },
+          ],
+        },
+      ]
+    : []),
   {
     id: 'pytorch',
     label: 'PyTorch',
@@ -571,6 +591,59 @@ const wasmRatios = renderTable(
   }),
 );
 
+// The compiled step against the same peers, and against the eager step of the same backend.
+const compiledLib = libraries.find((l) => l.compiled);
+const compiledRatios = compiledLib
+  ? renderTable(
+      ['workload', ...ratioPeers.map((p) => `/ ${p.label}`), 'compiled / eager'],
+      rows.map((row) => {
+        const c = stats(row.id, compiledLib.id);
+        const e = stats(row.id, `neurite-${neuriteBackends[0]}`);
+        return [
+          row.label,
+          ...ratioPeers.map((p) => {
+            const v = peerFigure(row.id, p.id);
+            return c && v ? formatRatio(c.value / v) : '-';
+          }),
+          c && e ? formatRatio(c.value / e.value) : '-',
+        ];
+      }),
+    )
+  : null;
+
+/** The targets of issue 14 for compiled steps, on this run's medians. */
+function compiledTargets() {
+  if (!compiledLib) return [];
+  const out = [];
+  const c = (id) => stats(id, compiledLib.id)?.value ?? null;
+  const pct = (x) => `${(x * 100).toFixed(0)}%`;
+  const versus = (id, peer, factor, label) => {
+    if (!selected.includes(id)) return;
+    const a = c(id);
+    const b = peerFigure(id, peer);
+    if (!a || !b) return out.push(`${label}: not measured`);
+    const r = a / b;
+    out.push(`${label}: ${r.toFixed(2)}x -> ${r >= factor ? 'met' : `missed by ${pct(1 - r / factor)}`}`);
+  };
+  versus('xor-tiny', 'brain.js', 1, "xor-tiny compiled >= brain.js's figure (its own train() iterations, see above)");
+  versus('inference-1', 'onnxruntime', 1, 'inference b1 compiled >= onnxruntime-node');
+  versus('inference-256', 'onnxruntime', 1, 'inference b256 compiled >= onnxruntime-node');
+  versus('lstm', 'pytorch', 1.2, 'lstm compiled >= 1.2x PyTorch');
+  versus('mlp-small', 'pytorch', 1.5, 'mlp-small compiled >= 1.5x PyTorch');
+  versus('mlp-wide', 'pytorch', 1.5, 'mlp-wide compiled >= 1.5x PyTorch');
+  versus('lenet5', 'pytorch', 1.5, 'lenet5 compiled >= 1.5x PyTorch');
+  const mem = libraryInfo[compiledLib.id]?.compileMemory?.lenet5;
+  if (mem) {
+    const held = mem.plannedBytes + mem.pinnedBytes;
+    const r = mem.eagerBytes / held;
+    out.push(
+      `lenet5 step memory: eager allocates ${(mem.eagerBytes / 1e6).toFixed(2)} MB per step, the compiled step holds ${(held / 1e6).toFixed(2)} MB ` +
+        `(${(mem.plannedBytes / 1e6).toFixed(2)} MB of reused buffers for ${mem.placed} of ${mem.allocations} arrays): ${r.toFixed(2)}x lower (target >= 2x) -> ${r >= 2 ? 'met' : 'missed'}`,
+    );
+  }
+  return out;
+}
+
 /** The targets of issue 12 for the wasm backend on Node, on this run's medians. */
 function wasmTargets() {
   const out = [];
@@ -710,6 +783,11 @@ if (peers.some((p) => p.comparable === false && !p.missing)) {
   out.push(
     'brain.js has no ratio: it has no batched training step, so its xor-tiny figure counts iterations of its own train() (4 per-sample updates each, the loss not read back), a different workload.',
   );
+}
+if (compiledRatios) {
+  out.push('', `Ratios of the compiled step (${compiledLib.label}) / peer, and compiled / eager on the same backend:`, '', compiledRatios);
+  const lines = compiledTargets();
+  if (lines.length) out.push('', 'Targets of issue 14 (compiled steps):', ...lines.map((t) => `  ${t}`));
 }
 const targetLines = targets();
 if (targetLines.length) out.push('', 'Targets of issue 11:', ...targetLines.map((t) => `  ${t}`));

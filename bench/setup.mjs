@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { PYTHON, PYTORCH_ENV, probePytorch, systemBlas } from './pytorch.mjs';
+import { PYTHON, PYTORCH_ENV, PYTORCH_TUNING, probePytorch, systemBlas } from './pytorch.mjs';
 
 const peers = join(import.meta.dirname, 'peers');
 const onnxFile = join(peers, 'mlp-wide.onnx');
@@ -28,6 +28,9 @@ if (torch.error) {
   const blas = systemBlas();
   if (blas && !blas.includes('openblas')) {
     notes.push(`PyTorch uses the reference BLAS (${blas}), about 40x slower than OpenBLAS: apt-get install libopenblas0-pthread for a fair comparison.`);
+  }
+  if (!PYTORCH_TUNING.LD_PRELOAD) {
+    notes.push('PyTorch runs on glibc malloc, which costs it up to 3.5x on the training workloads: apt-get install libtcmalloc-minimal4 (PyTorch\'s CPU performance guide asks for TCMalloc or jemalloc).');
   }
   const exported = spawnSync(PYTHON, [join(import.meta.dirname, 'export_onnx.py'), onnxFile], {
     encoding: 'utf8',

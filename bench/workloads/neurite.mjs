@@ -74,16 +74,39 @@ function batches(batch, sampleShape) {
   return out;
 }
 
+/**
+ * `step` as measured: itself, or with `"compile": true` compiled by nt.compile
+ * (the warm-up steps cover its three eager calls). Throws when it would run
+ * eagerly, so that a compiled figure is never an eager one.
+ */
+function prepared(step, modules) {
+  if (!args.compile) return step;
+  const compiled = nt.compile(step, {
+    modules,
+    onFallback: (reason) => {
+      throw new Error(`compile fell back to eager: ${reason}`);
+    },
+  });
+  // The plan's memory, reported per workload (the runner prints lenet5's against issue 14's target).
+  compiledSteps.push(compiled);
+  return compiled;
+}
+const compiledSteps = [];
+
 /** Samples per second of SGD/Adam training with softmax cross-entropy, cycling through the batches. */
-function trainRate(forward, optimizer, data, warmup) {
+function trainRate(forward, optimizer, data, warmup, modules) {
   let i = 0;
-  const step = () => {
-    const { x, y } = data[i];
-    i = (i + 1) % data.length;
+  const train = prepared((x, y) => {
     optimizer.zeroGrad();
     const loss = F.crossEntropy(forward(x), y);
     loss.backward();
     optimizer.step();
+    return loss;
+  }, modules);
+  const step = () => {
+    const { x, y } = data[i];
+    i = (i + 1) % data.length;
+    train(x, y);
   };
   return timed(step, args.seconds, warmup, data[0].x.shape[0]);
 }
@@ -115,14 +138,14 @@ function lstmNet() {
   const fc = new nn.Linear(128, 10);
   if (lstm.batchFirst !== true) throw new Error('nn.LSTM ignored the batchFirst option');
   const forward = (x) => {
-    const out = lstm.forward(x);
+    const out = lstm.call(x);
     const seq = Array.isArray(out) ? out[0] : out;
     if (seq.shape.length !== 3 || seq.shape[1] !== 28 || seq.shape[2] !== 128) {
       throw new Error(`LSTM(28, 128, {batchFirst: true}) on [64, 28, 28] returned [${seq.shape}], expected [64, 28, 128]`);
     }
-    return fc.forward(seq.slice(null, -1));
+    return fc.call(seq.slice(null, -1));
   };
-  return { forward, parameters: [...lstm.parameters(), ...fc.parameters()] };
+  return { forward, parameters: [...lstm.parameters(), ...fc.parameters()], modules: [lstm, fc] };
 }
 
 /**
@@ -162,20 +185,20 @@ for (const w of args.workloads) {
     if (missing) return { error: missing, unavailable: true };
     if (w === 'mlp-small') {
       const m = new nn.Sequential(new nn.Linear(784, 128), new nn.ReLU(), new nn.Linear(128, 10));
-      return trainRate((x) => m.forward(x), new optim.SGD(m.parameters(), { lr: 0.1 }), batches(64, [784]), 20);
+      return trainRate((x) => m.forward(x), new optim.SGD(m.parameters(), { lr: 0.1 }), batches(64, [784]), 20, [m]);
     }
     if (w === 'mlp-wide') {
       const m = mlpWide();
-      return trainRate((x) => m.forward(x), new optim.Adam(m.parameters(), { lr: 1e-3 }), batches(128, [784]), 10);
+      return trainRate((x) => m.forward(x), new optim.Adam(m.parameters(), { lr: 1e-3 }), batches(128, [784]), 10, [m]);
     }
     if (w === 'lenet5') {
       const m = lenet5();
       const opt = new optim.SGD(m.parameters(), { lr: 0.05, momentum: 0.9 });
-      return trainRate((x) => m.forward(x), opt, batches(64, [1, 28, 28]), 5);
+      return trainRate((x) => m.forward(x), opt, batches(64, [1, 28, 28]), 5, [m]);
     }
     if (w === 'lstm') {
       const m = lstmNet();
-      return trainRate(m.forward, new optim.Adam(m.parameters, { lr: 1e-3 }), batches(64, [28, 28]), 3);
+      return trainRate(m.forward, new optim.Adam(m.parameters, { lr: 1e-3 }), batches(64, [28, 28]), 3, m.modules);
     }
     if (w === 'xor-tiny') {
       const m = new nn.Sequential(new nn.Linear(2, 2), new nn.Sigmoid(), new nn.Linear(2, 1), new nn.Sigmoid());
@@ -187,14 +210,15 @@ for (const w of args.workloads) {
       ]);
       const y = nt.tensor([[0], [1], [1], [0]]);
       const opt = new optim.SGD(m.parameters(), { lr: 0.5 });
-      const step = () => {
+      const train = prepared(() => {
         opt.zeroGrad();
         const loss = F.mseLoss(m.forward(x), y);
         loss.backward();
         opt.step();
-        // The workload reads the loss back every step, in every library.
-        return loss.item();
-      };
+        return loss;
+      }, [m]);
+      // The workload reads the loss back every step, in every library.
+      const step = () => train().item();
       return timed(step, args.seconds, 100, 1);
     }
     if (w === 'two-spirals') {
@@ -218,9 +242,12 @@ for (const w of args.workloads) {
       m.eval();
       const { images } = loadMnist(batch);
       const x = nt.tensor(images, { shape: [batch, 784], dtype: 'float32' });
-      return timed(() => nt.noGrad(() => m.forward(x)), args.seconds, 20, batch);
+      const infer = prepared((input) => m.forward(input), [m]);
+      return timed(() => nt.noGrad(() => infer(x)), args.seconds, 20, batch);
     }
     throw new Error(`unknown workload '${w}'`);
   });
+  const last = compiledSteps.at(-1);
+  if (last?.stats.memory) results.compileMemory = { ...results.compileMemory, [w]: { ...last.stats.memory, replays: last.stats.replays } };
 }
 emit(results);

@@ -1,16 +1,21 @@
 import { record } from '../autograd/graph.js';
+import { allocate } from '../core/dtype.js';
 import { DTypeError, fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import { normalizeAxis } from '../core/shape.js';
 import { Tensor } from '../core/tensor.js';
+import { hostStep } from '../core/trace.js';
 import { k } from './contract.js';
 import { assertTensor, empty, uninitialized } from './util.js';
 
 function checkIndex(op: string, index: Tensor, limit: number): Int32Array {
   if (index.dtype !== 'int32') throw new DTypeError(`${op}: index must be an int32 tensor, got ${index.dtype}`);
   const data = index.data as Int32Array;
-  for (let i = 0; i < data.length; i++) {
-    if (data[i] < 0 || data[i] >= limit) throw new ValueError(`${op}: index ${data[i]} is out of range for an axis of size ${limit}`);
-  }
+  // A host step: indices often come from the data (an Embedding's input), so a compiled step checks them in every replay.
+  hostStep(`${op} index check`, { reads: [data] }, () => {
+    for (let i = 0; i < data.length; i++) {
+      if (data[i] < 0 || data[i] >= limit) throw new ValueError(`${op}: index ${data[i]} is out of range for an axis of size ${limit}`);
+    }
+  });
   return data;
 }
 
@@ -69,7 +74,7 @@ export function indexSelect(x: Tensor, axis: number, index: Tensor | readonly nu
       if (!Number.isInteger(v)) throw new ValueError(`indexSelect: indices must be integers, got ${v} at position ${i}`);
     });
   }
-  const it = index instanceof Tensor ? index : new Tensor(Int32Array.from(index), [index.length]);
+  const it = index instanceof Tensor ? index : indexTensor(index);
   if (it.ndim !== 1) throw new ShapeError(`indexSelect: index must be 1-D, got shape ${fmtShape(it.shape)}`);
   const idx = checkIndex('indexSelect', it, x.shape[ax]);
   const outShape = [...x.shape];
@@ -101,4 +106,11 @@ function copied(op: string, x: Tensor): Tensor {
   const out = uninitialized(op, x.dtype, x.shape);
   k().unary('copy', x.data, out.data);
   return out;
+}
+
+/** Indices given as numbers, as an int32 tensor in placed storage. */
+function indexTensor(index: readonly number[]): Tensor {
+  const data = allocate('int32', index.length);
+  data.set(index);
+  return new Tensor(data, [index.length]);
 }
