@@ -57,11 +57,32 @@ const parts = [
 ];
 if (torch && !torch.missing) {
   parts.push(
-    `neurite / PyTorch ${torch.version} (a plain training loop on OpenBLAS ${torch.probe?.openblasCore ?? ''} kernels, ${threads} thread): ${versus('pytorch')}.`,
+    `neurite / PyTorch ${torch.version} (a plain training loop${torch.env?.LD_PRELOAD ? ` with ${/tcmalloc/.test(torch.env.LD_PRELOAD) ? 'TCMalloc' : 'jemalloc'}` : ''} on OpenBLAS ${torch.probe?.openblasCore ?? ''} kernels, ${threads} thread): ${versus('pytorch')}.`,
   );
 }
 if (gemm && torchGemm) {
   parts.push(`sgemm 1024³: ${Math.round(gemm.value)} GFLOP/s against PyTorch's (OpenBLAS) ${Math.round(torchGemm.value)}.`);
+}
+const compiledId = Object.keys(record.libraries).find((id) => id.endsWith('-compiled'));
+if (compiledId) {
+  const compiledRatio = (w, peer) => {
+    const a = record.figures[w]?.[compiledId];
+    const b = record.figures[w]?.[peer];
+    return a && b ? a.value / b.value : null;
+  };
+  const list = (peer, ids) =>
+    ids
+      .map((w) => [w, compiledRatio(w, peer)])
+      .filter(([, r]) => r !== null)
+      .map(([w, r]) => `${LABELS[w]} ${fmt(r)}`)
+      .join(', ');
+  const eagerId = compiledId.replace(/-compiled$/, '');
+  const torchPart = list('pytorch', Object.keys(LABELS));
+  if (torchPart) parts.push(`Compiled steps (\`compile\`, \`fit(..., {compile: true})\`) / PyTorch: ${torchPart}.`);
+  const ortPart = list('onnxruntime', ['inference-1', 'inference-256']);
+  if (ortPart) parts.push(`Compiled inference / onnxruntime-node: ${ortPart}.`);
+  const eagerPart = list(eagerId, Object.keys(LABELS));
+  if (eagerPart) parts.push(`Compiled / eager on the same backend: ${eagerPart}.`);
 }
 const wasm = versus('tfjs-wasm');
 if (wasm) parts.push(`neurite / TensorFlow.js wasm (SIMD): ${wasm}.`);
