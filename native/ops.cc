@@ -237,9 +237,33 @@ void relu_f32(const float* x, float* out, long n) {
   });
 }
 
+#if NEURITE_X86
+namespace {
+// Branch-free: on signs that change at random (any activation), the scalar
+// loop's branch mispredicted about half the time, 1.3 ms for LeNet-5's first
+// layer (301k elements) against 0.03 ms for the forward ReLU.
+AVX2_ATTR void relu_backward_avx2(const float* x, const float* g, float* out, long b, long e) {
+  const __m256 zero = _mm256_setzero_ps();
+  long i = b;
+  for (; i + 8 <= e; i += 8) {
+    // x <= 0 (false for NaN, which passes g on as the scalar rule does) selects 0.
+    __m256 dead = _mm256_cmp_ps(_mm256_loadu_ps(x + i), zero, _CMP_LE_OQ);
+    _mm256_storeu_ps(out + i, _mm256_andnot_ps(dead, _mm256_loadu_ps(g + i)));
+  }
+  for (; i < e; ++i) out[i] = x[i] <= 0.0f ? 0.0f : g[i];
+}
+}  // namespace
+#endif
+
 void relu_backward_f32(const float* x, const float* g, float* out, long n) {
   // torch threshold_backward: x <= 0 ? 0 : g
   parallel_range(n, kMinPerThreadMem, [=](long b, long e) {
+#if NEURITE_X86
+    if (active_isa() >= ISA_AVX2) {
+      relu_backward_avx2(x, g, out, b, e);
+      return;
+    }
+#endif
     for (long i = b; i < e; ++i) out[i] = x[i] <= 0.0f ? 0.0f : g[i];
   });
 }
@@ -442,6 +466,82 @@ double softmax_xent_f32(const float* logits, const int32_t* labels, float* loss,
 }
 
 // ---------------------------------------------------------------------------
+// Optimizer steps in AVX2: the scalar loops below, eight elements at a time,
+// with the same operations in the same order and no fused multiply-add, so
+// every element rounds exactly as in the scalar loop (and in the reference).
+// They return where they stopped; the scalar loop does the rest. A scalar
+// compile of these loops (baseline x86-64 flags) ran Adam at 2.5 ns per
+// parameter, a third of mlp-wide's training step.
+
+#if NEURITE_X86
+namespace {
+
+AVX2_ATTR long sgd_avx2(float* param, const float* grad, float* buf, long b, long e, float wd, float mom, float damp1, float neglr,
+                        bool useWd, bool useMom, bool nesterov, bool first, bool maximize) {
+  const __m256 vwd = _mm256_set1_ps(wd), vmom = _mm256_set1_ps(mom), vdamp = _mm256_set1_ps(damp1), vlr = _mm256_set1_ps(neglr);
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  long i = b;
+  for (; i + 8 <= e; i += 8) {
+    __m256 g = _mm256_loadu_ps(grad + i);
+    if (maximize) g = _mm256_xor_ps(g, sign);
+    const __m256 w = _mm256_loadu_ps(param + i);
+    if (useWd) g = _mm256_add_ps(g, _mm256_mul_ps(vwd, w));
+    if (useMom) {
+      const __m256 mv = first ? g : _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(buf + i), vmom), _mm256_mul_ps(vdamp, g));
+      _mm256_storeu_ps(buf + i, mv);
+      g = nesterov ? _mm256_add_ps(g, _mm256_mul_ps(vmom, mv)) : mv;
+    }
+    _mm256_storeu_ps(param + i, _mm256_add_ps(w, _mm256_mul_ps(vlr, g)));
+  }
+  return i;
+}
+
+struct AdamConsts {
+  float negStep, bc2sqrt, eps, wd, decay, w1, w1c, b2, w2;
+  bool smallW, useWd, decoupled, amsgrad, maximize;
+};
+
+AVX2_ATTR long adam_avx2(float* param, const float* grad, float* m, float* v, float* vmax, long b, long e, const AdamConsts& k) {
+  const __m256 negStep = _mm256_set1_ps(k.negStep), bc2sqrt = _mm256_set1_ps(k.bc2sqrt), eps = _mm256_set1_ps(k.eps);
+  const __m256 wd = _mm256_set1_ps(k.wd), decay = _mm256_set1_ps(k.decay), w1 = _mm256_set1_ps(k.w1), w1c = _mm256_set1_ps(k.w1c);
+  const __m256 b2 = _mm256_set1_ps(k.b2), w2 = _mm256_set1_ps(k.w2), sign = _mm256_set1_ps(-0.0f);
+  long i = b;
+  for (; i + 8 <= e; i += 8) {
+    __m256 g = _mm256_loadu_ps(grad + i);
+    if (k.maximize) g = _mm256_xor_ps(g, sign);
+    __m256 w = _mm256_loadu_ps(param + i);
+    if (k.useWd) {
+      if (k.decoupled)
+        w = _mm256_mul_ps(w, decay);
+      else
+        g = _mm256_add_ps(g, _mm256_mul_ps(wd, w));
+    }
+    __m256 mi = _mm256_loadu_ps(m + i);
+    const __m256 diff = _mm256_sub_ps(g, mi);
+    mi = k.smallW ? _mm256_add_ps(mi, _mm256_mul_ps(w1, diff)) : _mm256_sub_ps(g, _mm256_mul_ps(diff, w1c));
+    _mm256_storeu_ps(m + i, mi);
+    __m256 vi = _mm256_mul_ps(_mm256_loadu_ps(v + i), b2);
+    vi = _mm256_add_ps(vi, _mm256_mul_ps(_mm256_mul_ps(w2, g), g));
+    _mm256_storeu_ps(v + i, vi);
+    __m256 base = vi;
+    if (k.amsgrad) {
+      const __m256 vm = _mm256_loadu_ps(vmax + i);
+      // The scalar rule: NaN in either gives vm + vi (NaN); else the larger.
+      const __m256 nan = _mm256_or_ps(_mm256_cmp_ps(vm, vm, _CMP_UNORD_Q), _mm256_cmp_ps(vi, vi, _CMP_UNORD_Q));
+      const __m256 larger = _mm256_blendv_ps(vi, vm, _mm256_cmp_ps(vm, vi, _CMP_GT_OQ));
+      base = _mm256_blendv_ps(larger, _mm256_add_ps(vm, vi), nan);
+      _mm256_storeu_ps(vmax + i, base);
+    }
+    const __m256 denom = _mm256_add_ps(_mm256_div_ps(_mm256_sqrt_ps(base), bc2sqrt), eps);
+    _mm256_storeu_ps(param + i, _mm256_add_ps(w, _mm256_div_ps(_mm256_mul_ps(negStep, mi), denom)));
+  }
+  return i;
+}
+
+}  // namespace
+#endif
+
+// ---------------------------------------------------------------------------
 // Optimizers.  Transcriptions of torch.optim's single-tensor (non-foreach,
 // non-fused) code paths: tensor arithmetic in float32, Python scalars as
 // double and rounded to float where they meet a tensor.  Fused multiply-add
@@ -462,6 +562,9 @@ void sgd_step_f32(float* param, const float* grad, float* buf, long n, const Sgd
   const bool useWd = p.weightDecay != 0.0, useMom = p.momentum != 0.0;
   const bool nesterov = p.nesterov, first = p.firstStep, maximize = p.maximize;
   parallel_range(n, kMinPerThreadMem, [=](long b, long e) {
+#if NEURITE_X86
+    if (active_isa() >= ISA_AVX2) b = sgd_avx2(param, grad, buf, b, e, wd, mom, damp1, neglr, useWd, useMom, nesterov, first, maximize);
+#endif
     for (long i = b; i < e; ++i) {
       float g = maximize ? -grad[i] : grad[i];
       float w = param[i];
@@ -504,6 +607,12 @@ void adam_step_f32(float* param, const float* grad, float* m, float* v, float* v
   const float w2 = static_cast<float>(1.0 - p.beta2);
   const bool useWd = p.weightDecay != 0.0, decoupled = p.decoupled, amsgrad = p.amsgrad, maximize = p.maximize;
   parallel_range(n, kMinPerThreadMem / 4, [=](long b, long e) {
+#if NEURITE_X86
+    if (active_isa() >= ISA_AVX2) {
+      const AdamConsts k{negStep, bc2sqrt, eps, wd, decay, w1, w1c, b2, w2, smallW, useWd, decoupled, amsgrad, maximize};
+      b = adam_avx2(param, grad, m, v, vmax, b, e, k);
+    }
+#endif
     for (long i = b; i < e; ++i) {
       float g = maximize ? -grad[i] : grad[i];
       float w = param[i];

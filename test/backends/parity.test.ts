@@ -252,6 +252,39 @@ for (const [name, create, threads] of [
       }
     });
 
+    test("2x2 max pooling at stride 2 (LeNet's and VGG's: the vectorised path) picks the reference's maxima and indices, ties and NaN included", () => {
+      for (const [h, w] of [
+        [2, 16],
+        [4, 17],
+        [28, 28],
+        [6, 30],
+        [5, 41],
+      ]) {
+        const outH = Math.floor(h / 2);
+        const outW = Math.floor(w / 2);
+        const geom: Pool2dGeometry = { batch: 2, channels: 3, inH: h, inW: w, kernelH: 2, kernelW: 2, strideH: 2, strideW: 2, padH: 0, padW: 0, dilationH: 1, dilationW: 1, outH, outW };
+        // Few distinct values, so windows hold ties; a sprinkling of NaN, sometimes two in one window.
+        const x = Float32Array.from(rand(2 * 3 * h * w), (v, i) => (i % 23 === 5 || i % 37 === 6 ? Number.NaN : Math.round(v * 2) / 2));
+        const n = 2 * 3 * outH * outW;
+        const [y, yRef, idx, idxRef] = [new Float32Array(n), new Float32Array(n), new Int32Array(n), new Int32Array(n)];
+        k.maxPool2d(x, y, idx, geom);
+        refKernels.maxPool2d(x, yRef, idxRef, geom);
+        assert.deepEqual(idx, idxRef, `indices ${h}x${w}`);
+        assert.deepEqual(y, yRef, `maxima ${h}x${w}`);
+      }
+    });
+
+    test('reluBackward passes the gradient where x > 0 or x is NaN, zero where x <= 0 (including -0)', () => {
+      for (const n of SIZES) {
+        const x = Float32Array.from(rand(n), (v, i) => (i % 11 === 3 ? Number.NaN : i % 13 === 4 ? -0 : i % 17 === 2 ? 0 : v));
+        const gy = rand(n);
+        const [out, ref] = [new Float32Array(n), new Float32Array(n)];
+        k.reluBackward(x, gy, out);
+        refKernels.reluBackward(x, gy, ref);
+        assert.deepEqual(out, ref, `n=${n}`);
+      }
+    });
+
     test('max and average pooling forward and backward', () => {
       const geom: Pool2dGeometry = {
         batch: 2,
