@@ -169,7 +169,8 @@ export class Trace implements TraceRecorder {
   /** Record a kernel call before it runs (first reads are snapshotted then). */
   kernel(name: string, fn: (...args: unknown[]) => unknown, self: object, args: readonly unknown[]): void {
     const effect = KERNEL_EFFECTS[name as keyof typeof KERNEL_EFFECTS];
-    const templates = args.map((a, position) => this.template(a, effect === undefined || effect.writes.includes(position)));
+    // A kernel missing from the table is taken to read every argument first (the planner then keeps what it touches).
+    const templates = args.map((a, position) => this.template(a, effect !== undefined && effect.writes.includes(position)));
     this.nodes.push({ kind: 'kernel', name, fn, self, args: templates });
   }
 
