@@ -5,6 +5,7 @@
  */
 
 export type { BackwardOptions } from './autograd/backward.js';
+export * from './compile/index.js';
 export { type DType, type FloatArray, type FloatDType, getMaxTensorBytes, type StorageProvider, setMaxTensorBytes, type TypedArray } from './core/dtype.js';
 export {
   type BackendEntry,
@@ -54,7 +55,6 @@ export type {
   UnaryOp,
 } from './kernels/contract.js';
 export { CONV2D_GEOMETRY_FIELDS, type Conv2dGeometry, POOL2D_GEOMETRY_FIELDS, type Pool2dGeometry } from './kernels/geometry.js';
-export * from './compile/index.js';
 export * as models from './models/index.js';
 export * as nn from './nn/index.js';
 export type { BuiltinLossName, CustomLossNames, LossName } from './nn/losses.js';

@@ -186,6 +186,8 @@ export interface TrainingRun {
   progress: Progress;
   display: ProgressDisplay;
   title: string;
+  /** Compile the training step (fit's compile option): the same numbers, so resuming with or without it is the same run. */
+  compile?: boolean;
 }
 
 export type TrainingOutcome = { status: 'finished' | 'interrupted'; history: History; trainSeconds: number };
@@ -340,6 +342,8 @@ export async function runTraining(run: TrainingRun, input: readonly number[]): P
         yieldEveryMs: 30,
         // Dropout draws from the default generator, whose state the checkpoint stores (see the top of this file).
         generator: defaultGenerator,
+        compile: run.compile ?? false,
+        log: (line) => display.message(line),
       });
       if (result.stopped === 'aborted') {
         display.clear();

@@ -152,7 +152,7 @@ function heldArrays(modules: readonly Module[]): TypedArray[] {
  * for (const [x, y] of batches) step(x, y);
  */
 export function compile<A extends unknown[], R>(fn: ((...args: A) => R) | Module, options: CompileOptions = {}): CompiledFunction<A, R> {
-  const step: (...args: A) => R = fn instanceof Module ? ((...args: A) => fn.call(...(args as unknown as Parameters<Module['forward']>)) as R) : fn;
+  const step: (...args: A) => R = fn instanceof Module ? (...args: A) => fn.call(...(args as unknown as Parameters<Module['forward']>)) as R : fn;
   if (typeof step !== 'function') throw new ValueError(`compile: expected a function or a Module, got ${typeof fn}`);
   const roots = fn instanceof Module ? [fn, ...(options.modules ?? [])] : [...(options.modules ?? [])];
   for (const [i, m] of roots.entries()) {

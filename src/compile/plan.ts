@@ -65,7 +65,8 @@ export function outputTemplate(value: unknown, trace: Trace): OutputTemplate | s
     return { t: 'list', items };
   }
   if (value !== null && typeof value === 'object') {
-    if (Object.getPrototypeOf(value) !== Object.prototype) return `it returns a ${value.constructor?.name ?? 'non-plain object'}; return tensors, arrays or plain objects of them`;
+    if (Object.getPrototypeOf(value) !== Object.prototype)
+      return `it returns a ${value.constructor?.name ?? 'non-plain object'}; return tensors, arrays or plain objects of them`;
     const entries: [string, OutputTemplate][] = [];
     for (const [key, v] of Object.entries(value)) {
       const t = outputTemplate(v, trace);
@@ -85,7 +86,9 @@ function sameOutputs(a: OutputTemplate, b: OutputTemplate): boolean {
     case 'list':
       return b.t === 'list' && a.items.length === b.items.length && a.items.every((x, i) => sameOutputs(x, b.items[i]));
     case 'record':
-      return b.t === 'record' && a.entries.length === b.entries.length && a.entries.every(([k, x], i) => k === b.entries[i][0] && sameOutputs(x, b.entries[i][1]));
+      return (
+        b.t === 'record' && a.entries.length === b.entries.length && a.entries.every(([k, x], i) => k === b.entries[i][0] && sameOutputs(x, b.entries[i][1]))
+      );
     case 'value':
       return b.t === 'value' && sameValue(a.value, b.value);
   }
@@ -117,7 +120,8 @@ function describeNode(n: TraceNode): string {
 function compareTraces(a: Trace, b: Trace, outA: OutputTemplate, outB: OutputTemplate, carried: Set<number>): string | null {
   const read = a.valueReadBy ?? b.valueReadBy;
   if (read !== null) return `it reads a tensor's value with ${read} while it runs (data-dependent); return the tensor and read it after the call`;
-  if (a.nodes.length !== b.nodes.length) return `two runs called different numbers of kernels (${a.nodes.length} and ${b.nodes.length}): its control flow depends on the data`;
+  if (a.nodes.length !== b.nodes.length)
+    return `two runs called different numbers of kernels (${a.nodes.length} and ${b.nodes.length}): its control flow depends on the data`;
   if (a.allocs.length !== b.allocs.length) return `two runs made different numbers of tensors (${a.allocs.length} and ${b.allocs.length})`;
   for (let i = 0; i < a.allocs.length; i++) {
     const x = a.allocs[i];
@@ -153,13 +157,15 @@ function compareTraces(a: Trace, b: Trace, outA: OutputTemplate, outB: OutputTem
       continue;
     }
     if (x.kind !== 'kernel' || y.kind !== 'kernel') continue;
-    if (x.name !== y.name || x.fn !== y.fn || x.args.length !== y.args.length) return `two runs called different kernels at step ${n} ('${x.name}' and '${y.name}')`;
+    if (x.name !== y.name || x.fn !== y.fn || x.args.length !== y.args.length)
+      return `two runs called different kernels at step ${n} ('${x.name}' and '${y.name}')`;
     for (let i = 0; i < x.args.length; i++) {
       const p = x.args[i];
       const q = y.args[i];
       if (p.t !== q.t) return `${where}: argument ${i} differs between runs`;
       if (p.t === 'value' && q.t === 'value') {
-        if (!sameValue(p.value, q.value)) return `${where}: argument ${i} changes between runs (${JSON.stringify(p.value)} then ${JSON.stringify(q.value)}): a value computed in JavaScript each step`;
+        if (!sameValue(p.value, q.value))
+          return `${where}: argument ${i} changes between runs (${JSON.stringify(p.value)} then ${JSON.stringify(q.value)}): a value computed in JavaScript each step`;
       } else if (p.t === 'array' && q.t === 'array') {
         const r = compareRef(`${where} argument ${i}`, p.ref, q.ref);
         if (r) return r;
@@ -200,6 +206,8 @@ export class Plan {
   private readonly hosts: ((() => void) | null)[] = [];
   private readonly carries: [TypedArray, TypedArray][] = [];
   private readonly restores: [Uint8Array, Uint8Array][] = [];
+  /** The .grad each leaf had when the plan was recorded: the plan's kernels write there, and the optimizer's host step reads it. */
+  private readonly grads: [{ grad: unknown }, unknown][] = [];
   readonly summary: PlanSummary;
 
   private constructor(
@@ -317,13 +325,15 @@ export class Plan {
       placed: placedIn.size,
     });
     for (const j of carried) plan.carries.push([a.allocs[j], b.allocs[j]]);
+    for (const holder of new Set(b.keptGrads)) plan.grads.push([holder, holder.grad]);
     // A value made in JavaScript that a kernel then changes (zeros that sliceAdd adds into) starts every replay from what it was.
     const changed = new Set<number>();
     for (const n of b.nodes) {
       if (n.kind !== 'kernel') continue;
       const effect = KERNEL_EFFECTS[n.name as keyof typeof KERNEL_EFFECTS];
       n.args.forEach((arg, p) => {
-        if (arg.t === 'array' && arg.ref.kind === 'alloc' && (effect === undefined || effect.writes.includes(p) || effect.updates.includes(p))) changed.add(arg.ref.index);
+        if (arg.t === 'array' && arg.ref.kind === 'alloc' && (effect === undefined || effect.writes.includes(p) || effect.updates.includes(p)))
+          changed.add(arg.ref.index);
       });
     }
     b.firstRead.forEach((bytes, i) => {
@@ -335,6 +345,8 @@ export class Plan {
   /** Run the step on new inputs (same shapes and dtypes as traced) and rebuild its return value. */
   run(inputs: readonly TypedArray[]): unknown {
     for (let i = 0; i < inputs.length; i++) this.inputBuffers[i].set(inputs[i] as never);
+    // An eager call in between (another signature's warm-up, a call that fell back) gives leaves new .grad tensors.
+    for (const [holder, grad] of this.grads) if (holder.grad !== grad) holder.grad = grad;
     for (const [dst, src] of this.carries) dst.set(src as never);
     for (const [dst, bytes] of this.restores) dst.set(bytes);
     const fns = this.fns;
@@ -370,7 +382,8 @@ export class Plan {
   toString(): string {
     const names = new ArrayNames(this.trace);
     const lines = this.trace.nodes.map((n, i) => {
-      if (n.kind === 'host') return `${pad(i)} host ${n.label}(${n.reads.map((r) => names.of(r)).join(', ')}) -> ${n.writes.map((r) => names.of(r)).join(', ') || '-'}`;
+      if (n.kind === 'host')
+        return `${pad(i)} host ${n.label}(${n.reads.map((r) => names.of(r)).join(', ')}) -> ${n.writes.map((r) => names.of(r)).join(', ') || '-'}`;
       const effect = KERNEL_EFFECTS[n.name as keyof typeof KERNEL_EFFECTS];
       const outs: string[] = [];
       const ins: string[] = [];

