@@ -94,11 +94,10 @@ function accelerate<N extends KernelName>(name: N, fast: Kernels[N], options: Ac
   const indexArgs = options.indexArgs ?? [];
   const precision = options.precision ?? 'f32';
   const pays = options.pays as ((...args: unknown[]) => boolean) | undefined;
-  const chosen = (...args: unknown[]): void => {
-    if (precisionFits(args, indexArgs, precision) && (pays === undefined || pays(...args))) native(...args);
-    else ref(...args);
-  };
-  return chosen as unknown as Kernels[N];
+  const select = (args: readonly unknown[]) => (precisionFits(args, indexArgs, precision) && (pays === undefined || pays(...args)) ? native : ref);
+  const chosen = (...args: unknown[]): void => select(args)(...args);
+  // The choice depends on dtypes and sizes alone: a compiled step (src/compile) makes it once per kernel call, not per replay.
+  return Object.assign(chosen, { select }) as unknown as Kernels[N];
 }
 
 /** A fused optimizer step: true when it handled the call, false to let the optimizer run its own rule. */

@@ -79,6 +79,15 @@ interface Entry {
   phase: Phase | null;
 }
 
+/** What the signature takes from a tensor argument. */
+class TensorSignature {
+  constructor(
+    readonly dtype: string,
+    readonly shape: readonly number[],
+    readonly requiresGrad: boolean,
+  ) {}
+}
+
 function signatureOf(args: readonly unknown[]): string | null {
   const parts: string[] = [];
   for (const a of args) {
@@ -168,6 +177,7 @@ export function compile<A extends unknown[], R>(fn: ((...args: A) => R) | Module
   const counts = { eagerCalls: 0, traces: 0, replays: 0 };
   let fallback: string | null = null;
   let lastPlan: Plan | null = null;
+  let mods: Module[] | null = null;
 
   const giveUp = (entry: Entry, reason: string) => {
     entry.phase = { kind: 'eager', reason };
@@ -201,9 +211,28 @@ export function compile<A extends unknown[], R>(fn: ((...args: A) => R) | Module
     return { trace, output: outputTemplate(result, trace), result: copyResult(result) as R };
   };
 
+  /** The last call that replayed: a call with the same signature goes straight to its plan. */
+  let last: { entry: Entry; args: unknown[]; backend: object; grad: boolean; training: boolean[] } | null = null;
+  const sameAsLast = (args: readonly unknown[]): Entry | null => {
+    const l = last;
+    if (l === null || l.args.length !== args.length || l.backend !== getBackend() || l.grad !== isGradEnabled() || mods === null) return null;
+    for (let i = 0; i < mods.length; i++) if (mods[i].training !== l.training[i]) return null;
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i];
+      const b = l.args[i];
+      if (a instanceof Tensor) {
+        if (!(b instanceof TensorSignature) || a.dtype !== b.dtype || a.requiresGrad !== b.requiresGrad || a.ndim !== b.shape.length) return null;
+        for (let d = 0; d < a.ndim; d++) if (a.shape[d] !== b.shape[d]) return null;
+      } else if (a !== b) return null;
+    }
+    return l.entry;
+  };
+
   const compiled = ((...args: A): R => {
     // Inside another trace the step is part of that one.
     if (activeTrace() !== null) return step(...args);
+    const fast = sameAsLast(args);
+    if (fast !== null && fast.phase?.kind === 'ready') return replay(fast, fast.phase, args);
     const signature = signatureOf(args);
     if (signature === null) {
       if (!told) {
@@ -213,8 +242,12 @@ export function compile<A extends unknown[], R>(fn: ((...args: A) => R) | Module
       }
       return eager(args);
     }
-    const mods = allModules(roots);
-    const key = `${getBackend().name}|${isGradEnabled() ? 'grad' : 'nograd'}|${mods.map((m) => (m.training ? 't' : 'e')).join('')}|${signature}`;
+    // The module tree is walked when a step records (and on the first call), not on every replay: a walk
+    // costs more than a tiny network's whole step. A module added to the tree later needs reset().
+    if (mods === null) mods = allModules(roots);
+    let flags = isGradEnabled() ? 'g' : 'n';
+    for (const m of mods) flags += m.training ? 't' : 'e';
+    const key = `${getBackend().name}|${flags}|${signature}`;
     let entry = entries.get(key);
     if (entry === undefined) {
       if (entries.size >= maxSignatures) {
@@ -235,6 +268,7 @@ export function compile<A extends unknown[], R>(fn: ((...args: A) => R) | Module
       case 'eager':
         return eager(args);
       case 'warm': {
+        mods = allModules(roots);
         const { trace, output, result } = record(args, null);
         if (typeof output === 'string') giveUp(entry, output);
         else entry.phase = { kind: 'recorded', trace, output };
@@ -256,21 +290,32 @@ export function compile<A extends unknown[], R>(fn: ((...args: A) => R) | Module
         }
         return result;
       }
-      case 'ready': {
-        // A parameter given new storage (loaded weights, a replaced tensor) is not what the plan reads: record again.
-        for (const [p, data] of phase.params) {
-          if (p.data !== data) {
-            entry.phase = { kind: 'warm' };
-            return compiled(...args);
-          }
-        }
-        counts.replays++;
-        const inputs: TypedArray[] = [];
-        for (const a of args) if (a instanceof Tensor) inputs.push(a.data);
-        return phase.plan.run(inputs) as R;
-      }
+      case 'ready':
+        last = {
+          entry,
+          args: args.map((a) => (a instanceof Tensor ? new TensorSignature(a.dtype, a.shape.slice(), a.requiresGrad) : a)),
+          backend: getBackend(),
+          grad: isGradEnabled(),
+          training: mods.map((m) => m.training),
+        };
+        return replay(entry, phase, args);
     }
   }) as CompiledFunction<A, R>;
+
+  function replay(entry: Entry, phase: Extract<Phase, { kind: 'ready' }>, args: A): R {
+    // A parameter given new storage (loaded weights, a replaced tensor) is not what the plan reads: record again.
+    for (const [p, data] of phase.params) {
+      if (p.data !== data) {
+        entry.phase = { kind: 'warm' };
+        last = null;
+        return compiled(...args);
+      }
+    }
+    counts.replays++;
+    const inputs: TypedArray[] = [];
+    for (const a of args) if (a instanceof Tensor) inputs.push(a.data);
+    return phase.plan.run(inputs) as R;
+  }
 
   Object.defineProperty(compiled, 'stats', {
     get: (): CompileStats => ({ ...counts, fallback, memory: lastPlan?.summary.memory ?? null }),
@@ -279,6 +324,8 @@ export function compile<A extends unknown[], R>(fn: ((...args: A) => R) | Module
   compiled.toDot = () => lastPlan?.toDot() ?? null;
   compiled.reset = () => {
     entries.clear();
+    mods = null;
+    last = null;
     lastPlan = null;
     fallback = null;
     told = false;

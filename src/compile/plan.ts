@@ -1,7 +1,9 @@
 import { allocate, dtypeOfArray, type TypedArray } from '../core/dtype.js';
 import { fmtShape } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
+import { referenceKernelTable } from '../core/engine.js';
 import { KERNEL_EFFECTS } from '../ops/primitives.js';
+import { type GenNode, generateStep, type RefKernels } from './codegen.js';
 import { type ArgTemplate, type ArrayRef, sameRef, sameValue, type Trace, type TraceNode, viewOf } from './trace.js';
 
 /*
@@ -49,6 +51,10 @@ export interface PlanMemory {
 export interface PlanSummary {
   readonly kernels: number;
   readonly hostSteps: number;
+  /** Kernel calls of the recording left out because nothing reads what they compute. */
+  readonly dropped: number;
+  /** Whether the step runs as one generated JavaScript function (tiny steps on the reference's kernels). */
+  readonly generated: boolean;
   readonly memory: PlanMemory;
 }
 
@@ -212,28 +218,46 @@ export class Plan {
 
   private constructor(
     readonly trace: Trace,
+    /** The trace's nodes less those whose results nothing reads. */
+    readonly nodes: readonly TraceNode[],
     private readonly output: OutputTemplate,
     private readonly inputBuffers: readonly TypedArray[],
     private readonly resolve: (ref: ArrayRef, original: TypedArray) => TypedArray,
     memory: PlanMemory,
+    dropped: number,
   ) {
     let kernels = 0;
-    for (const n of trace.nodes) {
+    const reference = referenceKernelTable() as Record<string, unknown> | null;
+    let allReference = reference !== null;
+    const gen: GenNode[] = [];
+    for (const n of nodes) {
       if (n.kind === 'host') {
         this.fns.push(noop);
         this.selves.push(null);
         this.argLists.push([]);
         this.hosts.push(n.run);
+        gen.push({ kind: 'host', run: n.run });
         continue;
       }
       kernels++;
-      this.fns.push(n.fn);
+      const args = n.args.map((a) => this.realize(a));
+      // A compiled backend chooses its kernel or the reference's from dtypes and sizes: choose once, here.
+      const select = (n.fn as { select?: (args: readonly unknown[]) => (...a: unknown[]) => unknown }).select;
+      const fn = select ? select(args) : n.fn;
+      if (reference === null || fn !== reference[n.name]) allReference = false;
+      this.fns.push(fn);
       this.selves.push(n.self);
-      this.argLists.push(n.args.map((a) => this.realize(a)));
+      this.argLists.push(args);
       this.hosts.push(null);
+      gen.push({ kind: 'kernel', name: n.name, args });
     }
-    this.summary = { kernels, hostSteps: trace.nodes.length - kernels, memory };
+    // Every kernel on the reference's code (calls too small for a compiled backend): one generated function.
+    this.generated = allReference ? generateStep(gen, reference as unknown as RefKernels) : null;
+    this.summary = { kernels, hostSteps: nodes.length - kernels, dropped, generated: this.generated !== null, memory };
   }
+
+  /** The whole step as one generated function, when it is small enough and every kernel is one the generator writes. */
+  private readonly generated: (() => void) | null;
 
   private realize(a: ArgTemplate): unknown {
     if (a.t === 'array') return this.resolve(a.ref, a.array);
@@ -268,11 +292,12 @@ export class Plan {
       n.writes.forEach(pin);
     }
     if (!planMemory) for (let i = 0; i < b.allocs.length; i++) keep.add(i);
+    const nodes = liveNodes(b.nodes, keep);
 
     // Uses of each step-local allocation, by node index.
     const first = new Array<number>(b.allocs.length).fill(-1);
     const last = new Array<number>(b.allocs.length).fill(-1);
-    b.nodes.forEach((n, index) => {
+    nodes.forEach((n, index) => {
       if (n.kind !== 'kernel') return;
       for (const [, arg] of arrayArgs(n.args)) {
         if (arg.ref.kind !== 'alloc' || keep.has(arg.ref.index)) continue;
@@ -317,18 +342,18 @@ export class Plan {
     });
     for (const inp of inputBuffers) pinnedBytes += inp.byteLength;
     for (const j of carried) pinnedBytes += a.allocs[j].byteLength;
-    const plan = new Plan(b, outB, inputBuffers, resolve, {
+    const plan = new Plan(b, nodes, outB, inputBuffers, resolve, {
       eagerBytes,
       plannedBytes,
       pinnedBytes,
       allocations: b.allocs.length,
       placed: placedIn.size,
-    });
+    }, b.nodes.length - nodes.length);
     for (const j of carried) plan.carries.push([a.allocs[j], b.allocs[j]]);
     for (const holder of new Set(b.keptGrads)) plan.grads.push([holder, holder.grad]);
     // A value made in JavaScript that a kernel then changes (zeros that sliceAdd adds into) starts every replay from what it was.
     const changed = new Set<number>();
-    for (const n of b.nodes) {
+    for (const n of nodes) {
       if (n.kind !== 'kernel') continue;
       const effect = KERNEL_EFFECTS[n.name as keyof typeof KERNEL_EFFECTS];
       n.args.forEach((arg, p) => {
@@ -349,14 +374,17 @@ export class Plan {
     for (const [holder, grad] of this.grads) if (holder.grad !== grad) holder.grad = grad;
     for (const [dst, src] of this.carries) dst.set(src as never);
     for (const [dst, bytes] of this.restores) dst.set(bytes);
-    const fns = this.fns;
-    const selves = this.selves;
-    const argLists = this.argLists;
-    const hosts = this.hosts;
-    for (let n = 0; n < fns.length; n++) {
-      const host = hosts[n];
-      if (host !== null) host();
-      else fns[n].apply(selves[n], argLists[n]);
+    if (this.generated !== null) this.generated();
+    else {
+      const fns = this.fns;
+      const selves = this.selves;
+      const argLists = this.argLists;
+      const hosts = this.hosts;
+      for (let n = 0; n < fns.length; n++) {
+        const host = hosts[n];
+        if (host !== null) host();
+        else fns[n].apply(selves[n], argLists[n]);
+      }
     }
     return this.rebuild(this.output);
   }
@@ -381,7 +409,7 @@ export class Plan {
   /** The plan as text: one line per kernel or host step, arrays named by where they live. */
   toString(): string {
     const names = new ArrayNames(this.trace);
-    const lines = this.trace.nodes.map((n, i) => {
+    const lines = this.nodes.map((n, i) => {
       if (n.kind === 'host')
         return `${pad(i)} host ${n.label}(${n.reads.map((r) => names.of(r)).join(', ')}) -> ${n.writes.map((r) => names.of(r)).join(', ') || '-'}`;
       const effect = KERNEL_EFFECTS[n.name as keyof typeof KERNEL_EFFECTS];
@@ -396,7 +424,7 @@ export class Plan {
     });
     const m = this.summary.memory;
     lines.unshift(
-      `compiled step: ${this.summary.kernels} kernels, ${this.summary.hostSteps} host steps; ${m.allocations} allocations per eager run (${m.eagerBytes} bytes), ${m.placed} placed in ${m.plannedBytes} bytes of reused buffers, ${m.pinnedBytes} bytes kept in place`,
+      `compiled step: ${this.summary.kernels} kernels, ${this.summary.hostSteps} host steps${this.summary.dropped ? ` (${this.summary.dropped} unread kernel calls dropped)` : ''}${this.summary.generated ? ', one generated function' : ''}; ${m.allocations} allocations per eager run (${m.eagerBytes} bytes), ${m.placed} placed in ${m.plannedBytes} bytes of reused buffers, ${m.pinnedBytes} bytes kept in place`,
     );
     return lines.join('\n');
   }
@@ -407,7 +435,7 @@ export class Plan {
     const lastWriter = new Map<string, number>();
     const out = ['digraph step {', '  rankdir=TB;', '  node [shape=box, fontname="Helvetica"];'];
     const sources = new Set<string>();
-    this.trace.nodes.forEach((n, i) => {
+    this.nodes.forEach((n, i) => {
       const label = n.kind === 'host' ? `${n.label}` : n.name;
       out.push(`  n${i} [label="${label.replace(/"/g, "'")}"${n.kind === 'host' ? ', style=dashed' : ''}];`);
       const reads: ArrayRef[] = [];
@@ -442,6 +470,49 @@ export class Plan {
     out.push('}');
     return out.join('\n');
   }
+}
+
+/**
+ * The nodes less the kernel calls whose results nothing reads: a call is
+ * dropped when every array it writes is a step-local allocation (not kept)
+ * that no other call or host step reads, and this repeats until none is left
+ * (backward computes gradients for inputs that need none, which then feed
+ * nothing).
+ */
+function liveNodes(nodes: readonly TraceNode[], keep: ReadonlySet<number>): TraceNode[] {
+  const reads = new Map<number, number>();
+  const count = (n: TraceNode, by: number) => {
+    const bump = (ref: ArrayRef) => {
+      if (ref.kind === 'alloc') reads.set(ref.index, (reads.get(ref.index) ?? 0) + by);
+    };
+    if (n.kind === 'host') {
+      n.reads.forEach(bump);
+      return;
+    }
+    const effect = KERNEL_EFFECTS[n.name as keyof typeof KERNEL_EFFECTS];
+    n.args.forEach((arg, p) => {
+      const overwritten = effect?.writes.includes(p) === true;
+      if (arg.t === 'array' && !overwritten) bump(arg.ref);
+      else if (arg.t === 'list') for (const x of arg.items) if (x.t === 'array') bump(x.ref);
+    });
+  };
+  for (const n of nodes) count(n, 1);
+  const alive = nodes.map(() => true);
+  for (let changed = true; changed; ) {
+    changed = false;
+    nodes.forEach((n, i) => {
+      if (!alive[i] || n.kind !== 'kernel') return;
+      const effect = KERNEL_EFFECTS[n.name as keyof typeof KERNEL_EFFECTS];
+      if (effect === undefined || effect.updates.length > 0) return;
+      const outputs = effect.writes.map((p) => n.args[p]);
+      const unread = outputs.every((o) => o?.t === 'array' && o.ref.kind === 'alloc' && !keep.has(o.ref.index) && (reads.get(o.ref.index) ?? 0) === 0);
+      if (!unread) return;
+      alive[i] = false;
+      changed = true;
+      count(n, -1);
+    });
+  }
+  return nodes.filter((_, i) => alive[i]);
 }
 
 function noop(): void {}

@@ -122,6 +122,11 @@ export function listBackends(): string[] {
   return [...registry.keys()];
 }
 
+/** The reference backend's kernel table (the specification every other backend falls back to), or null before one registers. */
+export function referenceKernelTable(): object | null {
+  return reference?.kernels ?? null;
+}
+
 /** A table that stands in for the active one while a step is traced (src/compile records through it). */
 let override: object | null = null;
 
