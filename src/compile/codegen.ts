@@ -30,6 +30,9 @@ export interface RefKernels {
 /** Arrays up to this many elements: beyond it a kernel's own loop (or the compiled backend's) is where the time goes. */
 export const CODEGEN_MAX_ELEMENTS = 4096;
 
+/** Loops up to this many iterations are written out element by element. */
+const UNROLL = 16;
+
 const UNARY: Readonly<Record<string, (v: string) => string>> = {
   neg: (v) => `-${v}`,
   abs: (v) => `Math.abs(${v})`,
@@ -99,7 +102,8 @@ class Emitter {
         }
         const f = UNARY[op];
         if (f === undefined) return false;
-        L.push(`for (let i = 0; i < ${x.length}; i++) { const t = ${this.v(x)}[i]; ${this.v(out)}[i] = ${f('t')}; }`);
+        if (x.length <= UNROLL) for (let i = 0; i < x.length; i++) L.push(`{ const t = ${this.v(x)}[${i}]; ${this.v(out)}[${i}] = ${f('t')}; }`);
+        else L.push(`for (let i = 0; i < ${x.length}; i++) { const t = ${this.v(x)}[i]; ${this.v(out)}[i] = ${f('t')}; }`);
         return true;
       }
       case 'reluBackward': {
@@ -112,18 +116,30 @@ class Emitter {
         const sym = BINARY[op];
         if (sym === undefined) return false;
         const n = out.length;
-        const operand = (t: TypedArray, shape: number[], first: boolean): string => {
-          if (t.length === n) return `${this.v(t)}[i]`;
-          if (t.length === 1) return `${this.v(t)}[0]`;
+        /** Where element i of the output reads this operand: i itself, 0, or a map computed by the reference. */
+        const source = (t: TypedArray, shape: number[], first: boolean): Int32Array | 'same' | 'one' => {
+          if (t.length === n) return 'same';
+          if (t.length === 1) return 'one';
           const zeros = new Float64Array(first ? y.length : x.length);
-          const map = this.layoutMap(
-            (src, dst) => (first ? this.ref.binary('add', src, shape, zeros, yShape, dst, outShape) : this.ref.binary('add', zeros, xShape, src, shape, dst, outShape)),
+          return this.layoutMap(
+            (src, dst) =>
+              first ? this.ref.binary('add', src, shape, zeros, yShape, dst, outShape) : this.ref.binary('add', zeros, xShape, src, shape, dst, outShape),
             t.length,
             n,
           );
-          return `${this.v(t)}[${this.v(map)}[i]]`;
         };
-        L.push(`for (let i = 0; i < ${n}; i++) ${this.v(out)}[i] = ${operand(x, xShape, true)} ${sym} ${operand(y, yShape, false)};`);
+        const sx = source(x, xShape, true);
+        const sy = source(y, yShape, false);
+        const at = (t: TypedArray, src: Int32Array | 'same' | 'one', i: number | 'i') =>
+          src === 'same'
+            ? `${this.v(t)}[${i}]`
+            : src === 'one'
+              ? `${this.v(t)}[0]`
+              : typeof i === 'number'
+                ? `${this.v(t)}[${src[i]}]`
+                : `${this.v(t)}[${this.v(src)}[i]]`;
+        if (n <= UNROLL) for (let i = 0; i < n; i++) L.push(`${this.v(out)}[${i}] = ${at(x, sx, i)} ${sym} ${at(y, sy, i)};`);
+        else L.push(`for (let i = 0; i < ${n}; i++) ${this.v(out)}[i] = ${at(x, sx, 'i')} ${sym} ${at(y, sy, 'i')};`);
         return true;
       }
       case 'reduce': {
@@ -149,6 +165,14 @@ class Emitter {
           }
           slot[i] = o;
         }
+        if (x.length <= UNROLL) {
+          // Each output as one expression: 0 + its elements in memory order, the reference's order of additions.
+          for (let o = 0; o < out.length; o++) {
+            const terms = [...slot.keys()].filter((i) => slot[i] === o).map((i) => `${this.v(x)}[${i}]`);
+            L.push(`${this.v(out)}[${o}] = ${['0', ...terms].join(' + ')};`);
+          }
+          return true;
+        }
         const acc = new Float64Array(out.length);
         L.push(`${this.v(acc)}.fill(0);`);
         L.push(`for (let i = 0; i < ${x.length}; i++) ${this.v(acc)}[${this.v(slot)}[i]] += ${this.v(x)}[i];`);
@@ -158,7 +182,8 @@ class Emitter {
       case 'slice': {
         const [x, shape, begin, step, out, outShape] = a as [TypedArray, number[], number[], number[], TypedArray, number[]];
         const map = this.layoutMap((src, dst) => this.ref.slice(src, shape, begin, step, dst, outShape), x.length, out.length);
-        L.push(`for (let i = 0; i < ${out.length}; i++) ${this.v(out)}[i] = ${this.v(x)}[${this.v(map)}[i]];`);
+        if (out.length <= UNROLL) for (let i = 0; i < out.length; i++) L.push(`${this.v(out)}[${i}] = ${this.v(x)}[${map[i]}];`);
+        else L.push(`for (let i = 0; i < ${out.length}; i++) ${this.v(out)}[i] = ${this.v(x)}[${this.v(map)}[i]];`);
         return true;
       }
       case 'matmul': {
@@ -169,7 +194,9 @@ class Emitter {
       case 'addmm': {
         const [bias, x, y, out, m, n, k, transA, transB] = a as [TypedArray, TypedArray, TypedArray, TypedArray, number, number, number, boolean, boolean];
         this.matmul(x, y, out, 1, m, n, k, transA, transB);
-        L.push(`for (let i = 0; i < ${m}; i++) for (let j = 0; j < ${n}; j++) ${this.v(out)}[i * ${n} + j] += ${this.v(bias)}[j];`);
+        // After the product is stored (rounded), as the reference adds the bias.
+        if (m * n <= UNROLL) for (let i = 0; i < m * n; i++) L.push(`${this.v(out)}[${i}] = ${this.v(out)}[${i}] + ${this.v(bias)}[${i % n}];`);
+        else L.push(`for (let i = 0; i < ${m}; i++) for (let j = 0; j < ${n}; j++) ${this.v(out)}[i * ${n} + j] += ${this.v(bias)}[j];`);
         return true;
       }
       default:
@@ -184,6 +211,23 @@ class Emitter {
     const C = this.v(out);
     const aAt = (ao: string, i: string, q: string) => (transA ? `${A}[${ao} + ${q} * ${m} + ${i}]` : `${A}[${ao} + ${i} * ${k} + ${q}]`);
     const L = this.lines;
+    if (batch * m * n * k <= UNROLL * 4) {
+      // Each output as one expression: 0 + the products in order of q, summed in double as the reference's row or dot does.
+      for (let p = 0; p < batch; p++) {
+        for (let i = 0; i < m; i++) {
+          for (let j = 0; j < n; j++) {
+            const terms: string[] = ['0'];
+            for (let q = 0; q < k; q++) {
+              const ai = p * m * k + (transA ? q * m + i : i * k + q);
+              const bi = p * k * n + (transB ? j * k + q : q * n + j);
+              terms.push(`${A}[${ai}] * ${B}[${bi}]`);
+            }
+            L.push(`${C}[${p * m * n + i * n + j}] = ${terms.join(' + ')};`);
+          }
+        }
+      }
+      return;
+    }
     L.push(`for (let p = 0; p < ${batch}; p++) { const ao = p * ${m * k}, bo = p * ${k * n}, co = p * ${m * n};`);
     if (!transB) {
       const row = this.v(new Float64Array(n));

@@ -54,6 +54,8 @@ export interface CompileStats {
   readonly fallback: string | null;
   /** The memory of the plan last built. */
   readonly memory: PlanMemory | null;
+  /** The plan last built: kernel calls, host steps, calls dropped as unread, and whether it runs as one generated function. */
+  readonly plan: { readonly kernels: number; readonly hostSteps: number; readonly dropped: number; readonly generated: boolean } | null;
 }
 
 /** A function compiled by {@link compile}: call it as the original. */
@@ -318,7 +320,15 @@ export function compile<A extends unknown[], R>(fn: ((...args: A) => R) | Module
   }
 
   Object.defineProperty(compiled, 'stats', {
-    get: (): CompileStats => ({ ...counts, fallback, memory: lastPlan?.summary.memory ?? null }),
+    get: (): CompileStats => {
+      const summary = lastPlan?.summary ?? null;
+      return {
+        ...counts,
+        fallback,
+        memory: summary?.memory ?? null,
+        plan: summary && { kernels: summary.kernels, hostSteps: summary.hostSteps, dropped: summary.dropped, generated: summary.generated },
+      };
+    },
   });
   compiled.toString = () => lastPlan?.toString() ?? `compiled ${name}: no plan yet (${counts.traces} traces${fallback ? `; runs eagerly: ${fallback}` : ''})`;
   compiled.toDot = () => lastPlan?.toDot() ?? null;

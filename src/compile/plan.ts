@@ -1,7 +1,7 @@
 import { allocate, dtypeOfArray, type TypedArray } from '../core/dtype.js';
+import { referenceKernelTable } from '../core/engine.js';
 import { fmtShape } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
-import { referenceKernelTable } from '../core/engine.js';
 import { KERNEL_EFFECTS } from '../ops/primitives.js';
 import { type GenNode, generateStep, type RefKernels } from './codegen.js';
 import { type ArgTemplate, type ArrayRef, sameRef, sameValue, type Trace, type TraceNode, viewOf } from './trace.js';
@@ -342,13 +342,21 @@ export class Plan {
     });
     for (const inp of inputBuffers) pinnedBytes += inp.byteLength;
     for (const j of carried) pinnedBytes += a.allocs[j].byteLength;
-    const plan = new Plan(b, nodes, outB, inputBuffers, resolve, {
-      eagerBytes,
-      plannedBytes,
-      pinnedBytes,
-      allocations: b.allocs.length,
-      placed: placedIn.size,
-    }, b.nodes.length - nodes.length);
+    const plan = new Plan(
+      b,
+      nodes,
+      outB,
+      inputBuffers,
+      resolve,
+      {
+        eagerBytes,
+        plannedBytes,
+        pinnedBytes,
+        allocations: b.allocs.length,
+        placed: placedIn.size,
+      },
+      b.nodes.length - nodes.length,
+    );
     for (const j of carried) plan.carries.push([a.allocs[j], b.allocs[j]]);
     for (const holder of new Set(b.keptGrads)) plan.grads.push([holder, holder.grad]);
     // A value made in JavaScript that a kernel then changes (zeros that sliceAdd adds into) starts every replay from what it was.

@@ -5,6 +5,7 @@
 // and say why.
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -270,6 +271,39 @@ describe('compile: guards, fallbacks, inspection and memory', () => {
     assert.match(dot, /n\d+ -> n\d+;/);
     const m = f.stats.memory;
     assert.ok(m !== null && m.placed > 0 && m.plannedBytes < m.eagerBytes, JSON.stringify(m));
+  });
+
+  it('a tiny step runs as one generated function, bit for bit as eager over 2,000 steps; with code generation refused it runs as a list of calls', () => {
+    const script = `
+      import * as nt from ${JSON.stringify(new URL('../../src/index.js', import.meta.url).href)};
+      const { nn, optim } = nt;
+      const run = (compileIt) => {
+        nt.seed(0);
+        const m = new nn.Sequential(new nn.Linear(2, 2), new nn.Sigmoid(), new nn.Linear(2, 1), new nn.Sigmoid());
+        const x = nt.tensor([[0, 0], [0, 1], [1, 0], [1, 1]]);
+        const y = nt.tensor([[0], [1], [1], [0]]);
+        const opt = new optim.SGD(m.parameters(), { lr: 0.5, momentum: 0.9 });
+        const f = () => { opt.zeroGrad(); const l = nn.functional.mseLoss(m.forward(x), y); l.backward(); opt.step(); return l; };
+        const step = compileIt ? nt.compile(f, { modules: [m] }) : f;
+        const losses = [];
+        for (let i = 0; i < 2000; i++) losses.push(step().item());
+        return { losses, stats: compileIt ? step.stats : null };
+      };
+      const eager = run(false);
+      const compiled = run(true);
+      console.log(JSON.stringify({ same: eager.losses.every((v, i) => Object.is(v, compiled.losses[i])), plan: compiled.stats.plan, replays: compiled.stats.replays }));
+    `;
+    for (const [flags, generated] of [
+      [[], true],
+      [['--disallow-code-generation-from-strings'], false],
+    ] as const) {
+      const r = spawnSync(process.execPath, [...flags, '--input-type=module', '-e', script], { encoding: 'utf8', env: process.env });
+      assert.equal(r.status, 0, r.stderr);
+      const out = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}');
+      assert.equal(out.same, true, `flags ${flags}: compiled and eager losses differ`);
+      assert.equal(out.replays, 1997);
+      assert.equal(out.plan.generated, generated, `flags ${flags}`);
+    }
   });
 
   it('memory stays flat over 10,000 replays', () => {
