@@ -438,7 +438,11 @@ for (const [i, { row, lib, round }] of jobs.entries()) {
   const error = value === null ? String(figure?.error ?? `no '${row.id}' in the output`) : null;
   const cpuPerWall = typeof out.cpuPerWall?.[row.id] === 'number' ? out.cpuPerWall[row.id] : null;
   const { [row.id]: _, cpuPerWall: _cpu, ...info } = out;
-  if (!out.error) libraryInfo[lib.id] = { ...libraryInfo[lib.id], ...info };
+  if (!out.error) {
+    // Per-workload facts (the compiled step's memory) accumulate over the jobs instead of replacing each other.
+    const compileMemory = { ...libraryInfo[lib.id]?.compileMemory, ...info.compileMemory };
+    libraryInfo[lib.id] = { ...libraryInfo[lib.id], ...info, ...(info.compileMemory ? { compileMemory } : {}) };
+  }
   measurements.push({
     workload: row.id,
     library: lib.id,

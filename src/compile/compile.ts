@@ -42,6 +42,18 @@ export interface CompileOptions {
   readonly maxSignatures?: number;
 }
 
+/** The shape of a plan: what {@link CompileStats.plan} reports. */
+export interface PlanStats {
+  /** Kernel calls per replay. */
+  readonly kernels: number;
+  /** Host steps (JavaScript on tensor data: random draws, label checks, optimizer updates) per replay. */
+  readonly hostSteps: number;
+  /** Kernel calls of the recording left out because nothing reads their results. */
+  readonly dropped: number;
+  /** Whether the step runs as one generated JavaScript function. */
+  readonly generated: boolean;
+}
+
 /** What a compiled function has done so far. */
 export interface CompileStats {
   /** Calls that ran eagerly (warm-up, recording and fallback calls). */
@@ -54,8 +66,8 @@ export interface CompileStats {
   readonly fallback: string | null;
   /** The memory of the plan last built. */
   readonly memory: PlanMemory | null;
-  /** The plan last built: kernel calls, host steps, calls dropped as unread, and whether it runs as one generated function. */
-  readonly plan: { readonly kernels: number; readonly hostSteps: number; readonly dropped: number; readonly generated: boolean } | null;
+  /** The plan last built (null before one is). */
+  readonly plan: PlanStats | null;
 }
 
 /** A function compiled by {@link compile}: call it as the original. */

@@ -43,8 +43,9 @@ export interface PlanMemory {
   readonly plannedBytes: number;
   /** Arrays that keep their own storage (outputs, gradients, module state, inputs, constants). */
   readonly pinnedBytes: number;
-  /** Allocations of one run, and how many of them the planner placed in shared buffers. */
+  /** Allocations of one eager run. */
   readonly allocations: number;
+  /** How many of them the planner placed in shared buffers. */
   readonly placed: number;
 }
 
