@@ -527,6 +527,23 @@ function prepareRun(model: Module, data: Data, options: FitOptions): Run {
 }
 
 /**
+ * zeroGrad, forward, loss (+ l1/l2 penalty), backward and optional clipping:
+ * the part of a step that eager and compiled training share.
+ */
+function gradientsOf(run: Run, x: Tensor, y: Tensor): { prediction: Tensor; loss: Tensor; objective: Tensor } {
+  // The model's too: parameters outside the optimizer would otherwise accumulate gradients forever.
+  run.model.zeroGrad();
+  run.optimizer.zeroGrad();
+  const prediction = forward('fit', run.model, x);
+  const loss = computeLoss('fit', run.lossFn, prediction, y);
+  const penalty = run.regularized.length > 0 ? weightPenalty(run.regularized, run.l1, run.l2) : null;
+  const objective = penalty ? loss.add(penalty) : loss;
+  objective.backward();
+  if (run.clipNorm !== undefined) clipGradNorm(run.trainable, run.clipNorm);
+  return { prediction, loss, objective };
+}
+
+/**
  * The training step as one compiled function, or null (said through `log`)
  * when it cannot be: the optimizer must update from gradients alone (not
  * re-evaluate the loss), and nothing may run between backward and the update.
@@ -546,14 +563,7 @@ function compileTrainStep(run: Run, log: (line: string) => void): Run['compiled'
   const before = run.callbacks.filter((c) => c.onBeforeOptimizerStep);
   return compile(
     (x: Tensor, y: Tensor) => {
-      run.model.zeroGrad();
-      optimizer.zeroGrad();
-      const prediction = forward('fit', run.model, x);
-      const loss = computeLoss('fit', run.lossFn, prediction, y);
-      const penalty = run.regularized.length > 0 ? weightPenalty(run.regularized, run.l1, run.l2) : null;
-      const objective = penalty ? loss.add(penalty) : loss;
-      objective.backward();
-      if (run.clipNorm !== undefined) clipGradNorm(run.trainable, run.clipNorm);
+      const { prediction, loss } = gradientsOf(run, x, y);
       if (before.length > 0) {
         // A host step: the callbacks (TerminateOnNaN) see this replay's loss and gradients before the update.
         const grads = run.trainable.flatMap((p) => (p.grad ? [p.grad.data] : []));
@@ -674,15 +684,7 @@ function trainStep(run: Run, x: Tensor, y: Tensor, batch: number, size: number):
   }
   let first: { prediction: Tensor; loss: number } | null = null;
   const closure = () => {
-    // The model's too: parameters outside the optimizer would otherwise accumulate gradients forever.
-    run.model.zeroGrad();
-    run.optimizer.zeroGrad();
-    const prediction = forward('fit', run.model, x);
-    const loss = computeLoss('fit', run.lossFn, prediction, y);
-    const penalty = run.regularized.length > 0 ? weightPenalty(run.regularized, run.l1, run.l2) : null;
-    const objective = penalty ? loss.add(penalty) : loss;
-    objective.backward();
-    if (run.clipNorm !== undefined) clipGradNorm(run.trainable, run.clipNorm);
+    const { prediction, loss, objective } = gradientsOf(run, x, y);
     if (first === null) {
       first = { prediction: prediction.detach(), loss: loss.item() };
       const logs: BatchLogs = { loss: first.loss, size };
