@@ -18,10 +18,11 @@
 //   io          saving and loading models, weights and checkpoints (of nn and optim)
 //   models      the notes' canonical networks (LeNet-5, AlexNet, VGG, GoogLeNet, ResNet) built from nn, their weights loaded through io
 //   onnx        ONNX export and import of nn's layers and graphs (and of the models' networks, through their graph())
+//   distributed training as several replicas: strategies fit runs, their collectives, the launcher (Node: worker_threads)
 //   cli         the neurite command, on top of everything
 // The entries sit above all of them: src/api.ts (the public API), src/index.ts (Node)
 // and src/index.browser.ts (browsers).
-const LAYERS = ['core', 'autograd', 'kernels', 'backends', 'ops', 'methods', 'transforms', 'nn', 'optim', 'compile', 'data', 'train', 'io', 'models', 'onnx', 'cli'];
+const LAYERS = ['core', 'autograd', 'kernels', 'backends', 'ops', 'methods', 'transforms', 'nn', 'optim', 'compile', 'data', 'train', 'io', 'models', 'onnx', 'distributed', 'cli'];
 
 const upward = LAYERS.slice(0, -1).map((layer, i) => ({
   name: `no-upward-from-${layer}`,

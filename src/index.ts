@@ -33,3 +33,5 @@ export {
   imageFolder,
   listImageFolder,
 } from './data/image-folder.js';
+// Node only: replicas on worker threads (the browser entry has no worker_threads).
+export * as distributed from './distributed/index.js';

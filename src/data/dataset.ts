@@ -88,6 +88,16 @@ export interface DataLoaderOptions {
   dropLast?: boolean;
   /** The generator behind shuffling (default: the global one, so `seed(n)` reproduces a run). */
   generator?: Generator;
+  /**
+   * Serve one replica's share of every pass (data-parallel training): the
+   * pass's order (the same on every replica when their generators agree) is
+   * extended by wrapping around to a multiple of `worldSize`, and replica
+   * `rank` takes every `worldSize`-th sample from position `rank`, as
+   * PyTorch's DistributedSampler does. Replica r's batch t and the other
+   * replicas' batch t together are batch t of one process with a batch size
+   * `worldSize` times larger.
+   */
+  shard?: { readonly rank: number; readonly worldSize: number };
 }
 
 /**
@@ -105,6 +115,8 @@ export class DataLoader implements Iterable<Batch> {
   readonly dropLast: boolean;
   /** The random stream that shuffles each epoch (undefined when not shuffling). */
   readonly generator: Generator | undefined;
+  /** The replica whose share this loader serves, or undefined for all samples. */
+  readonly shard: { readonly rank: number; readonly worldSize: number } | undefined;
 
   constructor(dataset: IndexedDataset, options: DataLoaderOptions = {}) {
     if (dataset === null || typeof dataset !== 'object' || typeof dataset.getBatch !== 'function' || !Number.isInteger(dataset.length)) {
@@ -119,11 +131,28 @@ export class DataLoader implements Iterable<Batch> {
     this.shuffle = options.shuffle ?? false;
     this.dropLast = options.dropLast ?? false;
     this.generator = options.generator;
+    const shard = options.shard;
+    if (shard !== undefined) {
+      const { rank, worldSize } = shard;
+      if (!Number.isInteger(worldSize) || worldSize < 1 || !Number.isInteger(rank) || rank < 0 || rank >= worldSize) {
+        throw new ValueError(`DataLoader: shard needs an integer worldSize >= 1 and a rank in [0, worldSize), got rank ${rank} of ${worldSize}`);
+      }
+      if (worldSize > dataset.length) {
+        throw new ValueError(`DataLoader: ${dataset.length} samples cannot be shared among ${worldSize} replicas`);
+      }
+    }
+    this.shard = shard === undefined || shard.worldSize === 1 ? undefined : { rank: shard.rank, worldSize: shard.worldSize };
+  }
+
+  /** Samples this loader serves per pass: the dataset's, or one replica's share of them. */
+  private get served(): number {
+    const n = this.dataset.length;
+    return this.shard === undefined ? n : Math.ceil(n / this.shard.worldSize);
   }
 
   /** Batches per pass. */
   get length(): number {
-    const n = this.dataset.length;
+    const n = this.served;
     // batchSize Infinity asks for the full batch, which dropLast never drops.
     if (this.batchSize >= n) return n === 0 || (this.dropLast && Number.isFinite(this.batchSize) && this.batchSize > n) ? 0 : 1;
     return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
@@ -131,17 +160,27 @@ export class DataLoader implements Iterable<Batch> {
 
   /** One epoch of batches, reshuffled each time it is iterated. */
   *[Symbol.iterator](): Iterator<Batch> {
-    const n = this.dataset.length;
+    const n = this.served;
     const batches = this.length;
     if (batches === 0) return;
-    // A single full batch is the same mean loss in any order, so it needs no permutation (and draws no random numbers).
-    const order = this.shuffle && batches > 1 ? (this.generator ?? defaultGenerator).permutation(n) : identity(n);
+    // A single full batch is the same mean loss in any order, so it needs no permutation (and draws no random numbers);
+    // a replica's share depends on the order, so sharded passes always draw it.
+    const total = this.dataset.length;
+    const full = this.shuffle && (batches > 1 || this.shard !== undefined) ? (this.generator ?? defaultGenerator).permutation(total) : identity(total);
+    const order = this.shard === undefined ? full : shareOf(full, this.shard.rank, this.shard.worldSize);
     const size = Math.min(this.batchSize, n);
     for (let b = 0; b < batches; b++) {
       const start = b * size;
       yield this.dataset.getBatch(order.subarray(start, Math.min(start + size, n)));
     }
   }
+}
+
+/** Every worldSize-th entry of the order from `rank`, the order wrapping around so that every replica gets the same count. */
+function shareOf(order: Int32Array, rank: number, worldSize: number): Int32Array {
+  const share = new Int32Array(Math.ceil(order.length / worldSize));
+  for (let i = 0; i < share.length; i++) share[i] = order[(rank + i * worldSize) % order.length];
+  return share;
 }
 
 function identity(n: number): Int32Array {

@@ -22,6 +22,22 @@ export class Parameter extends Tensor {
     this.data.set(value.dtype === this.dtype ? value.data : value.cast(this.dtype).data);
     return this;
   }
+
+  /**
+   * Point the parameter at other float32 storage of the same length, keeping
+   * its identity (optimizers and models still hold this object). The values
+   * become whatever `storage` holds. Hogwild training uses it to make the
+   * replicas' weights views of one shared buffer.
+   */
+  shareStorage(storage: Float32Array): this {
+    if (!(storage instanceof Float32Array) || storage.length !== this.size || this.dtype !== 'float32') {
+      throw new ValueError(
+        `Parameter.shareStorage: expected a Float32Array of ${this.size} values for a ${this.dtype} parameter of shape [${this.shape.join(', ')}], got ${storage instanceof Float32Array ? `${storage.length} values` : typeof storage}`,
+      );
+    }
+    (this as { data: Float32Array }).data = storage;
+    return this;
+  }
 }
 
 /** Integer or bool values as float32 storage (a parameter is always floating point). */

@@ -2,7 +2,7 @@ import { type CompiledFunction, compile } from '../compile/compile.js';
 import { detectAnomaly, noGrad } from '../core/engine.js';
 import { fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import type { AbortSignalLike } from '../core/platform.js';
-import { defaultGenerator, deriveGenerator, type Generator, withGenerator } from '../core/random.js';
+import { defaultGenerator, deriveGenerator, Generator, withGenerator } from '../core/random.js';
 import { Tensor } from '../core/tensor.js';
 import { hostStep } from '../core/trace.js';
 import { check } from '../core/validate.js';
@@ -15,6 +15,7 @@ import { clipGradNorm } from '../optim/clip.js';
 import { Optimizer } from '../optim/optimizer.js';
 import { l1Penalty, l2Penalty } from '../optim/penalty.js';
 import { type BatchLogs, type Callback, now, type OptimizerLike, ProgressLogger, TerminateOnNaN, type TrainContext } from './callbacks.js';
+import type { DistributedStrategy } from './distributed.js';
 import { type EpochLogs, History } from './history.js';
 import { getMetric, type Metric, type MetricSpec } from './metrics.js';
 
@@ -104,6 +105,16 @@ export interface FitOptions {
    * detectAnomaly) run eagerly, said once through `log`. Default false.
    */
   compile?: boolean;
+  /**
+   * Train as one replica of several (see `distributed.init()` and
+   * `neurite launch`): tensor and dataset data are sharded by rank (batchSize
+   * is per replica), gradients are synchronized before every update as the
+   * strategy's mode says, and each epoch's loss and metrics are the
+   * sample-weighted means over all replicas, the same on each. Batches
+   * given ready-made (a DataLoader, an iterable) are used as they are:
+   * shard them yourself.
+   */
+  distributed?: DistributedStrategy;
 }
 
 /** Options of evaluate(). */
@@ -194,7 +205,7 @@ function resolveData(op: string, data: Data): ResolvedData {
 function batchSource(
   op: string,
   data: ResolvedData,
-  loaderOptions: { batchSize?: number; shuffle?: boolean; generator?: Generator },
+  loaderOptions: { batchSize?: number; shuffle?: boolean; generator?: Generator; shard?: { rank: number; worldSize: number } },
   batchSizeGiven = loaderOptions.batchSize !== undefined,
 ): BatchSource {
   if ('dataset' in data) {
@@ -387,10 +398,12 @@ export async function fit(model: Module, data: Data, options: FitOptions): Promi
   try {
     // Callbacks see the model in training mode; each batch also sets it for itself (inMode).
     model.train();
+    if (run.distributed) await run.distributed.begin(model, run.optimizer);
     for (const c of run.callbacks) await c.onTrainBegin?.(run.ctx);
     for (; run.epoch < run.epochs && run.stopReason === null && !run.aborted; run.epoch++) {
       const logs = await trainEpoch(run);
       if (logs === null) break;
+      run.distributed?.epochEnd(model);
       if (run.validation) {
         const valLogs = await validate(run);
         if (valLogs === null) break;
@@ -401,7 +414,9 @@ export async function fit(model: Module, data: Data, options: FitOptions): Promi
       for (const c of run.callbacks) await c.onEpochEnd?.(run.epoch, logs, run.ctx);
       await run.yielder.maybeYield();
     }
-    return await finish(run);
+    const history = await finish(run);
+    if (run.distributed) await run.distributed.end(model);
+    return history;
   } finally {
     restoreModes(modes);
   }
@@ -427,6 +442,8 @@ interface Run {
   readonly signal: AbortSignalLike | undefined;
   readonly yielder: Yielder;
   readonly detectAnomaly: boolean;
+  /** The replicas this run trains with, if any. */
+  readonly distributed: DistributedStrategy | undefined;
   /** The compiled training step, when fit was asked to compile and the step can be. */
   readonly compiled: CompiledFunction<[Tensor, Tensor], { prediction: Tensor; loss: Tensor }> | null;
   /** The batch being trained and its size, read by the compiled step's host steps. */
@@ -465,7 +482,8 @@ function prepareRun(model: Module, data: Data, options: FitOptions): Run {
   const yielder = Yielder.fromOption(op, options.yieldEveryMs);
   const signal = checkSignal(options.signal, op);
   const metrics = resolveMetrics(op, options.metrics, options.loss);
-  const { train, validation } = trainingSources(op, data, options);
+  const distributed = checkDistributed(options.distributed);
+  const { train, validation } = trainingSources(op, data, options, distributed);
   const callbacks = resolveCallbacks(options);
   const trainable = model.trainableParameters();
   const run: Run = {
@@ -486,6 +504,7 @@ function prepareRun(model: Module, data: Data, options: FitOptions): Run {
     signal,
     yielder,
     detectAnomaly: check(op).boolean('detectAnomaly', options.detectAnomaly ?? false),
+    distributed,
     compiled: null,
     validationForward: undefined,
     batch: 0,
@@ -539,8 +558,33 @@ function gradientsOf(run: Run, x: Tensor, y: Tensor): { prediction: Tensor; loss
   const penalty = run.regularized.length > 0 ? weightPenalty(run.regularized, run.l1, run.l2) : null;
   const objective = penalty ? loss.add(penalty) : loss;
   objective.backward();
+  const distributed = run.distributed;
+  if (distributed) {
+    // Replicas agree on the gradient before clipping, so that every replica clips (and then updates) alike.
+    // A host step: a compiled step exchanges each replay's gradients at this point too.
+    const grads = run.trainable.flatMap((p) => (p.grad ? [p.grad.data] : []));
+    hostStep('synchronizeGradients', { reads: grads, writes: grads }, () => distributed.synchronizeGradients(run.trainable));
+  }
   if (run.clipNorm !== undefined) clipGradNorm(run.trainable, run.clipNorm);
   return { prediction, loss, objective };
+}
+
+function checkDistributed(strategy: DistributedStrategy | undefined): DistributedStrategy | undefined {
+  if (strategy === undefined) return undefined;
+  const methods = ['begin', 'synchronizeGradients', 'sumAcross', 'epochEnd', 'end'] as const;
+  if (strategy === null || typeof strategy !== 'object' || methods.some((m) => typeof strategy[m] !== 'function')) {
+    throw new ValueError(`fit: distributed must be a strategy from distributed.init() (with ${methods.join(', ')})`);
+  }
+  if (
+    !Number.isInteger(strategy.worldSize) ||
+    strategy.worldSize < 1 ||
+    !Number.isInteger(strategy.rank) ||
+    strategy.rank < 0 ||
+    strategy.rank >= strategy.worldSize
+  ) {
+    throw new ValueError(`fit: distributed has rank ${strategy.rank} of world size ${strategy.worldSize}`);
+  }
+  return strategy;
 }
 
 /**
@@ -580,7 +624,12 @@ function compileTrainStep(run: Run, log: (line: string) => void): Run['compiled'
 }
 
 /** The training batches and the validation batches (from validationData, or the last validationSplit of the samples). */
-function trainingSources(op: string, data: Data, options: FitOptions): { train: BatchSource; validation: BatchSource | undefined } {
+function trainingSources(
+  op: string,
+  data: Data,
+  options: FitOptions,
+  distributed: DistributedStrategy | undefined,
+): { train: BatchSource; validation: BatchSource | undefined } {
   let trainData = resolveData(op, data);
   let validationData = options.validationData === undefined ? undefined : resolveData(op, options.validationData);
   const split = options.validationSplit;
@@ -597,7 +646,10 @@ function trainingSources(op: string, data: Data, options: FitOptions): { train: 
     trainData = { dataset: dataset.subset(indices(0, n - nVal)) };
     validationData = { dataset: dataset.subset(indices(n - nVal, n)) };
   }
-  const train = batchSource(op, trainData, { batchSize: options.batchSize, shuffle: options.shuffle ?? true, generator: options.generator });
+  const shard = distributed && { rank: distributed.rank, worldSize: distributed.worldSize };
+  // Replicas must agree on each pass's order for their shards to be disjoint: it comes from the strategy's shared seed.
+  const generator = options.generator ?? (distributed ? new Generator(distributed.seed) : undefined);
+  const train = batchSource(op, trainData, { batchSize: options.batchSize, shuffle: options.shuffle ?? true, generator, shard });
   const validation =
     validationData === undefined
       ? undefined
@@ -665,7 +717,27 @@ async function trainEpoch(run: Run): Promise<EpochLogs | null> {
   }
   const logs: EpochLogs = { loss: lossSum / samples };
   for (const m of run.metrics) logs[m.name] = m.result();
-  return logs;
+  return run.distributed ? meanAcross(run.distributed, logs, samples) : logs;
+}
+
+/**
+ * Each figure of the epoch as the sample-weighted mean over the replicas
+ * (exact for the loss and for means such as accuracy), the same on every one.
+ */
+function meanAcross(distributed: DistributedStrategy, logs: EpochLogs, samples: number): EpochLogs {
+  const names = Object.keys(logs);
+  const sums = new Float64Array(names.length + 1);
+  names.forEach((name, i) => {
+    sums[i] = logs[name] * samples;
+  });
+  sums[names.length] = samples;
+  distributed.sumAcross(sums);
+  const total = sums[names.length];
+  const out: EpochLogs = {};
+  names.forEach((name, i) => {
+    out[name] = sums[i] / total;
+  });
+  return out;
 }
 
 /**

@@ -23,6 +23,7 @@ export {
   TerminateOnNaN,
   type TrainContext,
 } from './callbacks.js';
+export type { DistributedStrategy } from './distributed.js';
 export {
   type Data,
   type EvaluateOptions,

@@ -1,0 +1,64 @@
+// A replica joins its job: inside a thread started by launch() (or
+// `neurite launch`) it joins the others; anywhere else it is a job of one, so
+// the same script runs alone or launched.
+import { workerData } from 'node:worker_threads';
+import { setNumThreads } from '../core/engine.js';
+import { DistributedError } from './errors.js';
+import { SharedMemoryGroup } from './shared-group.js';
+import { DataParallel, Hogwild } from './strategies.js';
+import { PortRelay, type ThreadJoinData, WORKER_DATA_KEY } from './threads.js';
+
+/** One replica of a job: pass it to `fit(..., {distributed})`; its group offers the collectives to code of your own. */
+export type Replica = (DataParallel | Hogwild) & {
+  /** The collectives (barrier, allReduce, broadcast) this replica shares with the others. */
+  readonly group: SharedMemoryGroup;
+  /** Whether a launcher started this replica (false: a job of one). */
+  readonly launched: boolean;
+  /** The launcher's `data` option. */
+  readonly data: unknown;
+  /** Hand a structured-cloneable value to the launcher (it appears in `results[rank]`). */
+  report(value: unknown): void;
+};
+
+let joined: Replica | null = null;
+
+/**
+ * Join the job this thread was launched into (`distributed.launch()` or
+ * `neurite launch --workers N script.mjs`), or, when nothing launched it,
+ * become a job of one replica (rank 0 of 1) so that the same script runs
+ * alone. Calling it again returns the same replica. It also sets the
+ * backend's thread count to the launcher's share per replica.
+ */
+export function init(): Replica {
+  if (joined !== null) return joined;
+  const join = (workerData as Record<string, unknown> | null)?.[WORKER_DATA_KEY] as ThreadJoinData | undefined;
+  let replica: Replica;
+  if (join === undefined) {
+    const group = new SharedMemoryGroup(
+      {
+        rank: 0,
+        worldSize: 1,
+        mode: 'sync-threads',
+        seed: Math.floor(Math.random() * 2 ** 32),
+        timeoutMs: 30_000,
+        control: new SharedArrayBuffer(64),
+        float64: new SharedArrayBuffer(2 * 1024 * 8),
+      },
+      {
+        offer() {},
+        receive() {
+          return Promise.reject(new DistributedError('a job of one replica receives no buffers'));
+        },
+      },
+    );
+    replica = Object.assign(new DataParallel(group), { group, launched: false, data: undefined, report() {} });
+  } else {
+    const relay = new PortRelay(join.port);
+    const group = new SharedMemoryGroup(join, relay);
+    const strategy = join.mode === 'hogwild' ? new Hogwild(group) : new DataParallel(group);
+    replica = Object.assign(strategy, { group, launched: true, data: join.data, report: (value: unknown) => relay.report(value) });
+    setNumThreads(join.threads);
+  }
+  joined = replica;
+  return replica;
+}
