@@ -1,9 +1,23 @@
 // Training beyond one replica: the strategies fit runs (data parallelism,
 // Hogwild), the collectives under them, and the launcher of replicas on
 // threads. Node only (worker_threads); the browser entry leaves it out.
+
+export {
+  compareStreamIds,
+  describeOptimizer,
+  type GradientEntry,
+  type OptimizerSpec,
+  ServerShard,
+  type ShardStats,
+  type StalenessRule,
+  stalenessFactor,
+} from './downpour.js';
 export { DistributedError, DistributedTimeoutError } from './errors.js';
 export { FlatLayout } from './flat.js';
 export { init, type Replica } from './init.js';
+export { type LaunchOptions, type LaunchResult, launch, MODES, type Mode } from './launch.js';
+export type { StartedProcess } from './processes.js';
+export { type AsyncJobInfo, Downpour, type ServeOptions, serveShard, shardRange, type WorkerStats } from './redis.js';
+export { type LocalRedis, redisServerInstalled, startRedis } from './redis-server.js';
 export { type BufferRelay, FLOAT64_CAPACITY, type SharedGroupInit, SharedMemoryGroup } from './shared-group.js';
 export { type Collectives, DataParallel, Hogwild } from './strategies.js';
-export { type LaunchOptions, type LaunchResult, launch, THREAD_MODES, type ThreadMode } from './threads.js';

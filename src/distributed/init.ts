@@ -3,28 +3,31 @@
 // the same script runs alone or launched.
 import { workerData } from 'node:worker_threads';
 import { setNumThreads } from '../core/engine.js';
+import type { DistributedStrategy } from '../train/distributed.js';
 import { DistributedError } from './errors.js';
+import { type AsyncJobInfo, Downpour } from './redis.js';
 import { SharedMemoryGroup } from './shared-group.js';
 import { DataParallel, Hogwild } from './strategies.js';
 import { PortRelay, type ThreadJoinData, WORKER_DATA_KEY } from './threads.js';
 
 /** One replica of a job: pass it to `fit(..., {distributed})`; its group offers the collectives to code of your own. */
-export type Replica = (DataParallel | Hogwild) & {
-  /** The collectives (barrier, allReduce, broadcast) this replica shares with the others. */
-  readonly group: SharedMemoryGroup;
+export type Replica = DistributedStrategy & {
+  /** The collectives (barrier, allReduce, broadcast) this replica shares with the others on threads; null in async mode. */
+  readonly group: SharedMemoryGroup | null;
   /** Whether a launcher started this replica (false: a job of one). */
   readonly launched: boolean;
   /** The launcher's `data` option. */
   readonly data: unknown;
-  /** Hand a structured-cloneable value to the launcher (it appears in `results[rank]`). */
-  report(value: unknown): void;
+  /** Hand a value to the launcher (it appears in `results[rank]`): structured-cloneable on threads, JSON in async mode (await it there). */
+  report(value: unknown): void | Promise<void>;
 };
 
 let joined: Replica | null = null;
 
 /**
- * Join the job this thread was launched into (`distributed.launch()` or
- * `neurite launch --workers N script.mjs`), or, when nothing launched it,
+ * Join the job this thread or process was launched into
+ * (`distributed.launch()` or `neurite launch --workers N script.mjs`), or,
+ * when nothing launched it,
  * become a job of one replica (rank 0 of 1) so that the same script runs
  * alone. Calling it again returns the same replica. It also sets the
  * backend's thread count to the launcher's share per replica.
@@ -32,8 +35,19 @@ let joined: Replica | null = null;
 export function init(): Replica {
   if (joined !== null) return joined;
   const join = (workerData as Record<string, unknown> | null)?.[WORKER_DATA_KEY] as ThreadJoinData | undefined;
+  const asyncJob = process.env.NEURITE_DISTRIBUTED;
   let replica: Replica;
-  if (join === undefined) {
+  if (join === undefined && asyncJob !== undefined) {
+    let info: AsyncJobInfo;
+    try {
+      info = JSON.parse(asyncJob) as AsyncJobInfo;
+    } catch {
+      throw new DistributedError('init: NEURITE_DISTRIBUTED is not the JSON a launcher sets');
+    }
+    const strategy = new Downpour(info);
+    replica = Object.assign(strategy, { group: null, launched: true, data: info.data });
+    setNumThreads(info.threads);
+  } else if (join === undefined) {
     const group = new SharedMemoryGroup(
       {
         rank: 0,

@@ -31,6 +31,13 @@ export interface DistributedStrategy {
   begin(model: Module, optimizer: OptimizerLike): Promise<void>;
   /** Make the gradients of the trainable parameters what the update should use (their mean over the replicas, for data parallelism). Synchronous, so that a compiled step can run it. */
   synchronizeGradients(params: readonly Parameter[]): void;
+  /**
+   * Optional: the strategy applies the update itself (asynchronous parameter
+   * servers). When present, fit calls it after each step's gradients instead
+   * of the optimizer's update (with the batch's sample count), and the step
+   * runs eagerly.
+   */
+  update?(params: readonly Parameter[], samples: number): Promise<void>;
   /** Add `values` over the replicas, in place, in the same order on every replica. */
   sumAcross(values: Float64Array): void;
   /** After an epoch's batches and before validation (broadcast BatchNorm statistics, say). */

@@ -598,7 +598,9 @@ function compileTrainStep(run: Run, log: (line: string) => void): Run['compiled'
       ? `the optimizer (${(run.optimizer as { className?: string }).className ?? 'custom'}) evaluates the loss itself`
       : run.detectAnomaly
         ? 'detectAnomaly checks every op'
-        : null;
+        : run.distributed?.update
+          ? `the ${run.distributed.mode} strategy applies updates over the network`
+          : null;
   if (why !== null) {
     log(`fit: compile: the training step runs eagerly: ${why}`);
     return null;
@@ -696,6 +698,7 @@ async function trainEpoch(run: Run): Promise<EpochLogs | null> {
     const size = b.x.ndim === 0 ? 1 : b.x.shape[0];
     for (const c of run.callbacks) await c.onBatchBegin?.(batch, run.ctx);
     const { prediction, loss } = inMode(run.model, true, () => trainStep(run, b.x, y, batch, size));
+    if (run.distributed?.update) await run.distributed.update(run.trainable, size);
     lossSum += loss * size;
     samples += size;
     for (const m of run.metrics) m.update(prediction, y);
@@ -753,6 +756,15 @@ function trainStep(run: Run, x: Tensor, y: Tensor, batch: number, size: number):
     run.batchSize = size;
     const out = withGenerator(run.stream, () => compiled(x, y));
     return { prediction: out.prediction, loss: out.loss.item() };
+  }
+  if (run.distributed?.update) {
+    // The strategy applies the update (after this returns); the step only computes the gradients.
+    return withGenerator(run.stream, () => {
+      const { prediction, loss } = gradientsOf(run, x, y);
+      const logs: BatchLogs = { loss: loss.item(), size };
+      for (const c of run.callbacks) c.onBeforeOptimizerStep?.(batch, logs, run.ctx);
+      return { prediction: prediction.detach(), loss: logs.loss };
+    });
   }
   let first: { prediction: Tensor; loss: number } | null = null;
   const closure = () => {

@@ -123,7 +123,10 @@ describe('distributed: replicas on threads', () => {
 
   it('launch checks its options', async () => {
     await assert.rejects(nt.distributed.launch(script, { workers: 0 }), /workers must be an integer >= 1, got 0/);
-    await assert.rejects(nt.distributed.launch(script, { workers: 2, mode: 'async' as 'hogwild' }), /mode must be one of sync-threads, hogwild, got 'async'/);
+    await assert.rejects(
+      nt.distributed.launch(script, { workers: 2, mode: 'gossip' as 'hogwild' }),
+      /mode must be one of sync-threads, hogwild, async, got 'gossip'/,
+    );
   });
 });
 

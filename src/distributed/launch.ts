@@ -1,0 +1,124 @@
+// One entry for every way of running a job's replicas: threads of this
+// process (sync-threads, hogwild) or processes around a Redis (async).
+import { availableParallelism } from 'node:os';
+import { ValueError } from '../core/errors.js';
+import type { ShardStats } from './downpour.js';
+import { launchProcesses, type StartedProcess } from './processes.js';
+import type { WorkerStats } from './redis.js';
+import { launchThreads } from './threads.js';
+
+/** The ways replicas can train together. */
+export const MODES = ['sync-threads', 'hogwild', 'async'] as const;
+/**
+ * 'sync-threads': threads of one process average their gradients before
+ * every update (replicas stay bit-identical). 'hogwild': threads update one
+ * shared set of weights with no lock. 'async': Downpour SGD, worker processes
+ * and parameter-server processes around a Redis.
+ */
+export type Mode = (typeof MODES)[number];
+
+/** Options of launch(). */
+export interface LaunchOptions {
+  /** Replicas to start (each runs the script). */
+  workers: number;
+  /** How they train together (default 'sync-threads'). */
+  mode?: Mode;
+  /** How long a replica waits for the others (threads) or for Redis and the servers (async) before it fails (default 30,000 ms). */
+  timeoutMs?: number;
+  /** Backend threads per replica (default: the machine's cores divided among the replicas, at least 1). */
+  threadsPerWorker?: number;
+  /** The seed the replicas share (default: drawn at random); it orders the samples. */
+  seed?: number;
+  /** Arguments the script sees in process.argv after the script's path. */
+  argv?: readonly string[];
+  /** Any structured-cloneable (threads) or JSON (async) value, handed to every replica as `replica.data`. */
+  data?: unknown;
+  /** async: parameter-server shards (default 1). */
+  servers?: number;
+  /** async: the Redis to use, e.g. redis://10.0.0.5:6379 (default: start a private redis-server on 127.0.0.1 and stop it at the end). */
+  redis?: string;
+  /** async: fetch fresh weights every this many steps (default 1). */
+  nFetch?: number;
+  /** async: push accumulated gradients every this many steps (default 1). */
+  nPush?: number;
+  /** async: servers drop gradients computed on weights more than this many updates old (default Infinity: never). */
+  maxStaleness?: number;
+  /** async: servers divide the learning rate by a gradient's staleness (default false). */
+  scaleStale?: boolean;
+  /** async: called with each process the launcher starts (workers and servers, restarts included). */
+  onStart?: (process: StartedProcess) => void;
+  /** Where the launcher says what happens (a server restarted, a worker died); default: nowhere. */
+  log?: (line: string) => void;
+}
+
+/** What a finished launch gives back. */
+export interface LaunchResult {
+  /** What each replica handed to `replica.report()`, by rank (undefined where it reported nothing). */
+  results: unknown[];
+  /** Wall-clock seconds from the first replica's start to the last one's end. */
+  seconds: number;
+  /** async: workers that died (the job went on without them); empty otherwise. */
+  failures: { rank: number; message: string }[];
+  /** async: each worker's counts: steps, samples, seconds, pushes, fetches, communication and waiting time. */
+  workers?: (WorkerStats | undefined)[];
+  /** async: each server shard's counts: applied, dropped, duplicates skipped, staleness histogram, final version. */
+  servers?: ((ShardStats & { version: number }) | undefined)[];
+  /** async: server shards restarted after they died. */
+  serverRestarts?: number;
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) throw new ValueError(`launch: ${name} must be an integer >= 1, got ${value}`);
+  return value;
+}
+
+/**
+ * Run `script` (an ES module's path or URL) as the `workers` replicas of one
+ * training job and resolve when it finished. Each replica calls
+ * `distributed.init()` and passes what it gets to `fit(..., {distributed})`.
+ *
+ * With threads, if one replica throws, the others stop at their next
+ * collective and the promise rejects with a DistributedError naming the rank
+ * and its error; a replica that hangs makes the others fail after
+ * `timeoutMs`, naming it. In async mode a worker that dies costs nothing (the
+ * job goes on and `failures` lists it) and a server shard that dies is
+ * restarted, resuming from what Redis holds.
+ *
+ * @example
+ * const { results } = await distributed.launch(new URL('./train.mjs', import.meta.url), { workers: 2 });
+ */
+export async function launch(script: string | URL, options: LaunchOptions): Promise<LaunchResult> {
+  if (options === null || typeof options !== 'object') throw new ValueError('launch: options {workers, mode} are required');
+  const workers = positiveInteger('workers', options.workers);
+  const mode = options.mode ?? 'sync-threads';
+  if (!MODES.includes(mode)) throw new ValueError(`launch: mode must be one of ${MODES.join(', ')}, got '${mode}'`);
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  if (!(timeoutMs > 0)) throw new ValueError(`launch: timeoutMs must be positive, got ${timeoutMs}`);
+  const threadsPerWorker = positiveInteger('threadsPerWorker', options.threadsPerWorker ?? Math.max(1, Math.floor(availableParallelism() / workers)));
+  const seed = options.seed ?? Math.floor(Math.random() * 2 ** 32);
+  if (!Number.isInteger(seed) || seed < 0) throw new ValueError(`launch: seed must be a non-negative integer, got ${seed}`);
+  if (mode !== 'async') {
+    for (const key of ['servers', 'redis', 'nFetch', 'nPush', 'maxStaleness', 'scaleStale'] as const) {
+      if (options[key] !== undefined) throw new ValueError(`launch: ${key} applies to mode 'async', not '${mode}'`);
+    }
+    const { results, seconds } = await launchThreads(script, { workers, mode, timeoutMs, threadsPerWorker, seed, argv: options.argv, data: options.data });
+    return { results, seconds, failures: [] };
+  }
+  const maxStaleness = options.maxStaleness ?? Number.POSITIVE_INFINITY;
+  if (!(maxStaleness >= 0)) throw new ValueError(`launch: maxStaleness must be >= 0, got ${maxStaleness}`);
+  return launchProcesses(script, {
+    workers,
+    servers: positiveInteger('servers', options.servers ?? 1),
+    redis: options.redis,
+    nFetch: positiveInteger('nFetch', options.nFetch ?? 1),
+    nPush: positiveInteger('nPush', options.nPush ?? 1),
+    rule: { maxStaleness, scale: options.scaleStale ?? false },
+    timeoutMs,
+    threadsPerWorker,
+    seed,
+    argv: options.argv,
+    data: options.data,
+    onStart: options.onStart,
+    log: options.log,
+  });
+}

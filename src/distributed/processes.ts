@@ -1,0 +1,164 @@
+// Asynchronous jobs as processes: the launcher starts (or uses) a Redis,
+// S parameter-server shard processes and N worker processes running the
+// script, restarts a server shard that dies, lets the job go on when a
+// worker dies, and stops everything it started by process id.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import type { ShardStats, StalenessRule } from './downpour.js';
+import { DistributedError } from './errors.js';
+import { type AsyncJobInfo, connectRedis, jobKeys, type ServeOptions, type WorkerStats } from './redis.js';
+import { type LocalRedis, startRedis } from './redis-server.js';
+
+/** Options of an asynchronous (Downpour) launch; see LaunchOptions. */
+export interface AsyncLaunchOptions {
+  workers: number;
+  servers: number;
+  redis?: string;
+  nFetch: number;
+  nPush: number;
+  rule: StalenessRule;
+  timeoutMs: number;
+  threadsPerWorker: number;
+  seed: number;
+  argv?: readonly string[];
+  data?: unknown;
+  onStart?: (process: StartedProcess) => void;
+  log?: (line: string) => void;
+}
+
+/** A process the launcher started, as onStart reports it. */
+export interface StartedProcess {
+  readonly role: 'worker' | 'server';
+  /** The worker's rank or the server's shard index. */
+  readonly index: number;
+  readonly pid: number;
+}
+
+/** What an asynchronous launch gives back beside the results. */
+export interface AsyncLaunchReport {
+  results: unknown[];
+  seconds: number;
+  /** Workers that died; the job went on without them. */
+  failures: { rank: number; message: string }[];
+  /** Each worker's counts (undefined for one that died). */
+  workers: (WorkerStats | undefined)[];
+  /** Each server shard's counts at the end. */
+  servers: ((ShardStats & { version: number }) | undefined)[];
+  /** Server shards restarted after they died. */
+  serverRestarts: number;
+}
+
+function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, signal: child.signalCode });
+    else child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+}
+
+/** Run an asynchronous Downpour job; see launch(). */
+export async function launchProcesses(script: string | URL, options: AsyncLaunchOptions): Promise<AsyncLaunchReport> {
+  const log = options.log ?? (() => {});
+  const scriptPath = script instanceof URL || script.startsWith('file:') ? fileURLToPath(script) : script;
+  let local: LocalRedis | null = null;
+  const url = options.redis ?? (local = await startRedis()).url;
+  if (local) log(`launch: started redis-server (pid ${local.pid}) on ${url}`);
+  const job = randomBytes(6).toString('hex');
+  const keys = jobKeys(job);
+  const control = await connectRedis(url, options.timeoutMs, 'launch');
+  const started = performance.now();
+  const servers: (ChildProcess | null)[] = new Array(options.servers).fill(null);
+  let stopping = false;
+  let serverRestarts = 0;
+  const serverDone: Promise<void>[] = [];
+  try {
+    await control.hset(keys.config, { workers: options.workers, servers: options.servers, nFetch: options.nFetch, nPush: options.nPush, seed: options.seed });
+    const serverPath = fileURLToPath(new URL('./server-main.js', import.meta.url));
+    const startServer = (s: number): Promise<void> => {
+      const serve: ServeOptions = { url, job, shard: s, servers: options.servers, rule: options.rule, timeoutMs: options.timeoutMs };
+      // JSON has no Infinity: null stands for it.
+      const arg = JSON.stringify(serve, (_k, v) => (v === Number.POSITIVE_INFINITY ? null : v));
+      const child = spawn(process.execPath, [serverPath, arg], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, NEURITE_NUM_THREADS: '1' } });
+      servers[s] = child;
+      options.onStart?.({ role: 'server', index: s, pid: child.pid as number });
+      return exitOf(child).then(({ code, signal }) => {
+        if (stopping) return;
+        if (serverRestarts >= 5 * options.servers) {
+          log(`launch: parameter server ${s} died again (${signal ?? `code ${code}`}); no more restarts`);
+          return;
+        }
+        serverRestarts++;
+        log(`launch: parameter server ${s} died (${signal ?? `code ${code}`}); restarting it`);
+        return startServer(s);
+      });
+    };
+    for (let s = 0; s < options.servers; s++) serverDone.push(startServer(s));
+
+    const failures: { rank: number; message: string }[] = [];
+    const workers = Array.from({ length: options.workers }, (_, rank) => {
+      const info: AsyncJobInfo = {
+        url,
+        job,
+        rank,
+        worldSize: options.workers,
+        servers: options.servers,
+        seed: options.seed,
+        nFetch: options.nFetch,
+        nPush: options.nPush,
+        timeoutMs: options.timeoutMs,
+        threads: options.threadsPerWorker,
+        data: options.data,
+      };
+      const child = spawn(process.execPath, [scriptPath, ...(options.argv ?? [])], {
+        stdio: ['ignore', 'inherit', 'pipe'],
+        env: { ...process.env, NEURITE_DISTRIBUTED: JSON.stringify(info) },
+      });
+      // The worker's errors still reach this process's stderr; the tail is kept to say why it failed.
+      let tail = '';
+      child.stderr?.on('data', (chunk: Buffer) => {
+        process.stderr.write(chunk);
+        tail = (tail + chunk.toString()).slice(-4000);
+      });
+      options.onStart?.({ role: 'worker', index: rank, pid: child.pid as number });
+      return exitOf(child).then(({ code, signal }) => {
+        if (code !== 0) {
+          const why = /^\w*Error: (.*)$/m.exec(tail)?.[1];
+          const message = signal ? `killed by ${signal}` : `exited with code ${code}${why ? `: ${why}` : ''}`;
+          failures.push({ rank, message });
+          log(`launch: worker ${rank} ${message}; the job goes on without it`);
+        }
+      });
+    });
+    await Promise.all(workers);
+    if (failures.length === options.workers) {
+      throw new DistributedError(`launch: every worker failed (${failures.map((f) => `rank ${f.rank} ${f.message}`).join('; ')})`);
+    }
+    stopping = true;
+    await control.set(keys.stop, '1');
+    const deadline = setTimeout(() => {
+      for (const child of servers) if (child && child.exitCode === null) child.kill('SIGKILL');
+    }, options.timeoutMs);
+    await Promise.all(serverDone);
+    clearTimeout(deadline);
+    const seconds = (performance.now() - started) / 1000;
+    const read = async <T>(key: string): Promise<T | undefined> => {
+      const raw = await control.get(key);
+      return raw === null ? undefined : (JSON.parse(raw) as T);
+    };
+    const results = await Promise.all(Array.from({ length: options.workers }, (_, r) => read<unknown>(keys.result(r))));
+    const workerStats = await Promise.all(Array.from({ length: options.workers }, (_, r) => read<WorkerStats>(keys.worker(r))));
+    const serverStats = await Promise.all(Array.from({ length: options.servers }, (_, s) => read<ShardStats & { version: number }>(keys.server(s))));
+    failures.sort((a, b) => a.rank - b.rank);
+    return { results, seconds, failures, workers: workerStats, servers: serverStats, serverRestarts };
+  } finally {
+    stopping = true;
+    for (const child of servers) if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    if (!local) {
+      // A shared Redis keeps nothing of a finished job.
+      const found = await control.keys(`neurite:*${job}*`).catch(() => [] as string[]);
+      if (found.length > 0) await control.del(...found).catch(() => 0);
+    }
+    control.disconnect();
+    if (local) await local.stop();
+  }
+}

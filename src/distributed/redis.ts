@@ -1,0 +1,376 @@
+// Downpour over Redis: worker replicas fetch weights and push gradients,
+// parameter-server shards apply them. Redis holds, per shard s (one hash tag,
+// so one cluster slot and MULTI works):
+//   {job:s}:w     the shard's weights (float32 bytes)
+//   {job:s}:ver   updates applied so far
+//   {job:s}:last  the id of the last gradient entry taken into account
+//   {job:s}:opt   the server optimizer's state (JSON, every few updates)
+//   {job:s}:g     the gradient stream (fields: v = weights version, r = rank, g = bytes)
+// and per job: config, size (parameter count), optimizer (the spec servers
+// run), stop, result:<rank> and worker:<rank> (statistics).
+// A server applies an entry and, in one MULTI, stores the new weights, the
+// version and the entry id, and acknowledges and deletes the entry: after a
+// crash it replays what it had not acknowledged and skips ids it already
+// took, so every gradient counts exactly once.
+import { Redis } from 'ioredis';
+import { ValueError } from '../core/errors.js';
+import type { Module } from '../nn/module.js';
+import type { Parameter } from '../nn/parameter.js';
+import type { DistributedStrategy } from '../train/distributed.js';
+import type { OptimizerLike } from '../train/index.js';
+import { describeOptimizer, type OptimizerSpec, ServerShard, type ShardStats, type StalenessRule } from './downpour.js';
+import { DistributedError, DistributedTimeoutError } from './errors.js';
+import { FlatLayout } from './flat.js';
+
+/** What a process of an asynchronous job is told by its launcher (NEURITE_DISTRIBUTED, as JSON). */
+export interface AsyncJobInfo {
+  readonly url: string;
+  readonly job: string;
+  readonly rank: number;
+  readonly worldSize: number;
+  readonly servers: number;
+  readonly seed: number;
+  readonly nFetch: number;
+  readonly nPush: number;
+  readonly timeoutMs: number;
+  readonly threads: number;
+  readonly data: unknown;
+}
+
+/** Key names of a job. */
+export function jobKeys(job: string) {
+  const shard = (s: number) => `neurite:{${job}:${s}}`;
+  return {
+    config: `neurite:${job}:config`,
+    size: `neurite:${job}:size`,
+    optimizer: `neurite:${job}:optimizer`,
+    stop: `neurite:${job}:stop`,
+    result: (rank: number) => `neurite:${job}:result:${rank}`,
+    worker: (rank: number) => `neurite:${job}:worker:${rank}`,
+    server: (s: number) => `neurite:${job}:server:${s}`,
+    weights: (s: number) => `${shard(s)}:w`,
+    version: (s: number) => `${shard(s)}:ver`,
+    last: (s: number) => `${shard(s)}:last`,
+    state: (s: number) => `${shard(s)}:opt`,
+    gradients: (s: number) => `${shard(s)}:g`,
+  };
+}
+
+/** The slice [start, end) of n flat values that shard s of `servers` owns. */
+export function shardRange(n: number, servers: number, s: number): [number, number] {
+  return [Math.floor((s * n) / servers), Math.floor(((s + 1) * n) / servers)];
+}
+
+function bytesOf(values: Float32Array): Buffer {
+  return Buffer.from(values.buffer, values.byteOffset, values.byteLength);
+}
+
+function floatsOf(bytes: Buffer): Float32Array {
+  // A copy: Buffers from a socket are not 4-byte aligned in general.
+  const out = new Float32Array(bytes.byteLength / 4);
+  new Uint8Array(out.buffer).set(bytes);
+  return out;
+}
+
+/** Connect, or say plainly that Redis cannot be reached at this URL, within the timeout. */
+export async function connectRedis(url: string, timeoutMs: number, who: string): Promise<Redis> {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ValueError(`${who}: '${url}' is not a Redis URL (redis://host:port)`);
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new ValueError(`${who}: '${url}' is not a Redis URL (redis://host:port)`);
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: Math.min(timeoutMs, 5000),
+    // Reconnect after a Redis restart for up to the timeout; commands wait for the connection meanwhile.
+    retryStrategy: (times) => (times * 100 > timeoutMs ? null : 100),
+    maxRetriesPerRequest: null,
+  });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.ping();
+  } catch (e) {
+    client.disconnect();
+    throw new DistributedError(`${who}: cannot reach Redis at ${url}: ${(e as Error).message}`);
+  }
+  return client;
+}
+
+async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | null>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== null) return value;
+    if (Date.now() > deadline) throw new DistributedTimeoutError(`${what} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** What a worker measured, stored in Redis at its end and gathered by the launcher. */
+export interface WorkerStats {
+  rank: number;
+  steps: number;
+  samples: number;
+  seconds: number;
+  pushes: number;
+  fetches: number;
+  /** Seconds spent fetching and pushing. */
+  communicationSeconds: number;
+  /** Seconds spent waiting for servers that fell behind (flow control). */
+  waitSeconds: number;
+}
+
+/**
+ * A worker replica of asynchronous Downpour SGD: every `nPush` steps it
+ * pushes the gradients it accumulated to the server shards, every `nFetch`
+ * steps it fetches fresh weights, and it never waits for the other workers.
+ * The optimizer given to fit runs at the servers. A worker stops pushing and
+ * waits when a shard has applied none of its last pushes for a while (a dead
+ * or slow server), and fails after the timeout.
+ */
+export class Downpour implements DistributedStrategy {
+  readonly mode = 'async';
+  private redis: Redis | null = null;
+  private layout: FlatLayout | null = null;
+  private params: Parameter[] = [];
+  private accumulated = new Float32Array(0);
+  private versions: number[] = [];
+  private steps = 0;
+  private readonly stats: WorkerStats;
+  private started = 0;
+  private readonly keys: ReturnType<typeof jobKeys>;
+
+  constructor(readonly info: AsyncJobInfo) {
+    this.keys = jobKeys(info.job);
+    this.stats = { rank: info.rank, steps: 0, samples: 0, seconds: 0, pushes: 0, fetches: 0, communicationSeconds: 0, waitSeconds: 0 };
+  }
+
+  get rank(): number {
+    return this.info.rank;
+  }
+  get worldSize(): number {
+    return this.info.worldSize;
+  }
+  get seed(): number {
+    return this.info.seed;
+  }
+
+  async begin(model: Module, optimizer: OptimizerLike): Promise<void> {
+    const { info, keys } = this;
+    const redis = await connectRedis(info.url, info.timeoutMs, `worker ${info.rank}`);
+    this.redis = redis;
+    this.params = model.trainableParameters();
+    const layout = new FlatLayout(this.params);
+    this.layout = layout;
+    this.accumulated = new Float32Array(layout.size);
+    const spec = JSON.stringify(describeOptimizer(optimizer));
+    if (info.rank === 0) {
+      // The first worker seeds the servers (a restarted one finds them seeded and keeps what they hold).
+      const weights = layout.gather(new Float32Array(layout.size));
+      const m = redis.multi().set(keys.size, String(layout.size), 'NX').set(keys.optimizer, spec, 'NX');
+      for (let s = 0; s < info.servers; s++) {
+        const [a, b] = shardRange(layout.size, info.servers, s);
+        m.set(keys.weights(s), bytesOf(weights.subarray(a, b)), 'NX').set(keys.version(s), '0', 'NX');
+      }
+      await m.exec();
+    }
+    const size = await waitFor(`worker ${info.rank}: rank 0 did not register the model`, info.timeoutMs, () => redis.get(keys.size));
+    if (Number(size) !== layout.size) {
+      throw new DistributedError(
+        `worker ${info.rank}: its model has ${layout.size} trainable parameters, the job's has ${size}; every worker must build the same model`,
+      );
+    }
+    const jobSpec = await redis.get(keys.optimizer);
+    if (jobSpec !== spec)
+      throw new DistributedError(`worker ${info.rank}: its optimizer is ${spec}, the job's is ${jobSpec}; every worker must use the same one`);
+    await this.fetch();
+    this.started = performance.now();
+  }
+
+  synchronizeGradients(): void {}
+
+  async update(params: readonly Parameter[], samples: number): Promise<void> {
+    const layout = this.layout as FlatLayout;
+    let offset = 0;
+    for (const p of params) {
+      const g = p.grad?.data as Float32Array | undefined;
+      if (g) for (let i = 0; i < g.length; i++) this.accumulated[offset + i] += g[i];
+      offset += p.size;
+    }
+    if (offset !== layout.size) throw new DistributedError('Downpour: the trainable parameters changed during training');
+    this.steps++;
+    this.stats.steps++;
+    this.stats.samples += samples;
+    if (this.steps % this.info.nPush === 0) await this.push();
+    if (this.steps % this.info.nFetch === 0) await this.fetch();
+  }
+
+  /**
+   * Send the accumulated gradients, one stream entry per shard, tagged with
+   * the versions they were computed on. Flow control: a shard's stream holds
+   * only gradients not yet applied (servers delete what they applied), so
+   * when it is longer than 2 entries per worker the servers are behind, and
+   * the worker waits for them (failing after the timeout if one stopped):
+   * a worker faster than its servers would otherwise push ever staler
+   * gradients.
+   */
+  private async push(): Promise<void> {
+    const { info, keys } = this;
+    const redis = this.redis as Redis;
+    const t0 = performance.now();
+    const pipeline = redis.pipeline();
+    for (let s = 0; s < info.servers; s++) {
+      const [a, b] = shardRange(this.accumulated.length, info.servers, s);
+      pipeline.xadd(keys.gradients(s), '*', 'v', String(this.versions[s]), 'r', String(info.rank), 'g', bytesOf(this.accumulated.subarray(a, b)));
+      pipeline.xlen(keys.gradients(s));
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    this.accumulated.fill(0);
+    this.stats.pushes++;
+    const t1 = performance.now();
+    this.stats.communicationSeconds += (t1 - t0) / 1000;
+    const limit = 2 * info.worldSize;
+    for (let s = 0; s < info.servers; s++) {
+      if (Number(replies[2 * s + 1]?.[1]) <= limit) continue;
+      await waitFor(`worker ${this.rank}: parameter-server shard ${s} applied nothing`, info.timeoutMs, async () => {
+        const backlog = await redis.xlen(keys.gradients(s));
+        return backlog <= limit / 2 ? backlog : null;
+      });
+    }
+    this.stats.waitSeconds += (performance.now() - t1) / 1000;
+  }
+
+  /** Fresh weights from every shard, with their versions. */
+  private async fetch(): Promise<void> {
+    const { info, keys } = this;
+    const redis = this.redis as Redis;
+    const t0 = performance.now();
+    const pipeline = redis.pipeline();
+    for (let s = 0; s < info.servers; s++) pipeline.getBuffer(keys.weights(s)).get(keys.version(s));
+    const replies = (await pipeline.exec()) ?? [];
+    const flat = new Float32Array(this.accumulated.length);
+    for (let s = 0; s < info.servers; s++) {
+      const [err, weights] = replies[2 * s];
+      const version = Number(replies[2 * s + 1][1]);
+      if (err || !(weights instanceof Buffer))
+        throw new DistributedError(`worker ${info.rank}: shard ${s}'s weights are missing from Redis (was it restarted without them?)`);
+      const [a, b] = shardRange(flat.length, info.servers, s);
+      if (weights.byteLength !== (b - a) * 4)
+        throw new DistributedError(`worker ${info.rank}: shard ${s} holds ${weights.byteLength / 4} weights, expected ${b - a}`);
+      flat.set(floatsOf(weights), a);
+      this.versions[s] = version;
+    }
+    (this.layout as FlatLayout).scatter(flat);
+    this.stats.fetches++;
+    this.stats.communicationSeconds += (performance.now() - t0) / 1000;
+  }
+
+  sumAcross(): void {}
+  epochEnd(): void {}
+
+  async end(): Promise<void> {
+    const redis = this.redis as Redis;
+    if (this.accumulated.some((v) => v !== 0)) await this.push();
+    await this.fetch();
+    this.stats.seconds = (performance.now() - this.started) / 1000;
+    await redis.set(this.keys.worker(this.rank), JSON.stringify(this.stats));
+    await redis.quit();
+    this.redis = null;
+  }
+
+  /** Store a result for the launcher (its own short connection, so it works before and after training). */
+  async report(value: unknown): Promise<void> {
+    const client = await connectRedis(this.info.url, this.info.timeoutMs, `worker ${this.rank}`);
+    await client.set(this.keys.result(this.rank), JSON.stringify(value ?? null));
+    await client.quit();
+  }
+}
+
+/** Options of a parameter-server shard. */
+export interface ServeOptions {
+  readonly url: string;
+  readonly job: string;
+  readonly shard: number;
+  readonly servers: number;
+  readonly rule: StalenessRule;
+  readonly timeoutMs: number;
+  /** Store the optimizer's state every this many updates (default 50); weights and version are stored with every update. */
+  readonly stateEvery?: number;
+}
+
+/**
+ * Run parameter-server shard `shard` until the job's stop key appears:
+ * load (or resume) its state from Redis, replay the gradients it received
+ * but had not acknowledged, then apply arrivals in order. Resolves with its
+ * counts.
+ */
+export async function serveShard(options: ServeOptions): Promise<ShardStats & { version: number }> {
+  const { url, job, shard, servers, rule, timeoutMs } = options;
+  const keys = jobKeys(job);
+  const who = `parameter server ${shard}`;
+  const redis = await connectRedis(url, timeoutMs, who);
+  const stateEvery = options.stateEvery ?? 50;
+  try {
+    const size = Number(await waitFor(`${who}: no worker registered the model`, timeoutMs, () => redis.get(keys.size)));
+    const spec = JSON.parse(await waitFor(`${who}: no optimizer`, timeoutMs, () => redis.get(keys.optimizer))) as OptimizerSpec;
+    const [a, b] = shardRange(size, servers, shard);
+    const weights = floatsOf(await waitFor(`${who}: no weights`, timeoutMs, () => redis.getBuffer(keys.weights(shard))));
+    if (weights.length !== b - a) throw new DistributedError(`${who}: holds ${weights.length} weights, expected ${b - a}`);
+    const version = Number((await redis.get(keys.version(shard))) ?? 0);
+    const lastId = (await redis.get(keys.last(shard))) ?? '0-0';
+    const server = new ServerShard(weights, spec, rule, { version, lastId });
+    const saved = await redis.get(keys.state(shard));
+    if (saved !== null) (server.optimizer as unknown as { loadStateDict(d: unknown): void }).loadStateDict(JSON.parse(saved));
+    const stream = keys.gradients(shard);
+    try {
+      await redis.xgroup('CREATE', stream, 'ps', '0', 'MKSTREAM');
+    } catch (e) {
+      if (!/BUSYGROUP/.test((e as Error).message)) throw e;
+    }
+    let sinceState = 0;
+    // '0' first: entries this consumer received before a crash and never acknowledged; then '>' for new ones.
+    let cursor = '0';
+    for (;;) {
+      const reply = (await redis.callBuffer('XREADGROUP', 'GROUP', 'ps', 'server', 'COUNT', '16', 'BLOCK', '100', 'STREAMS', stream, cursor)) as
+        | [Buffer, [Buffer, Buffer[] | null][]][]
+        | null;
+      const entries = reply?.[0]?.[1] ?? [];
+      if (cursor === '0' && entries.length === 0) cursor = '>';
+      if (entries.length > 0) {
+        // Everything this read returned is applied in memory, then stored with one MULTI: the weights, the
+        // version, the last id taken and the acknowledgements change together or not at all.
+        const ids: string[] = [];
+        let applied = 0;
+        for (const [idBytes, fields] of entries) {
+          const id = idBytes.toString();
+          ids.push(id);
+          if (fields === null) continue;
+          const field = (name: string) => fields[fields.findIndex((f, i) => i % 2 === 0 && f.toString() === name) + 1];
+          if (server.take({ id, version: Number(field('v').toString()), gradient: floatsOf(field('g')) }) === 'applied') applied++;
+        }
+        const m = redis.multi();
+        if (applied > 0) {
+          m.set(keys.weights(shard), bytesOf(server.weights.data as Float32Array)).set(keys.version(shard), String(server.version));
+          sinceState += applied;
+          if (sinceState >= stateEvery) {
+            sinceState = 0;
+            m.set(keys.state(shard), JSON.stringify((server.optimizer as unknown as { stateDict(): unknown }).stateDict()));
+          }
+        }
+        m.set(keys.last(shard), server.lastId)
+          .xack(stream, 'ps', ...ids)
+          .xdel(stream, ...ids);
+        await m.exec();
+      }
+      if (entries.length === 0 && (await redis.exists(keys.stop)) === 1) break;
+    }
+    const stats = { ...server.stats, version: server.version };
+    await redis.set(keys.server(shard), JSON.stringify(stats));
+    return stats;
+  } finally {
+    redis.disconnect();
+  }
+}
