@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { diagramCommand } from './commands/diagram.js';
 import { evaluateCommand } from './commands/evaluate.js';
 import { exportCommand } from './commands/export.js';
+import { launchCommand } from './commands/launch.js';
 import { playgroundCommand } from './commands/playground.js';
 import { plotCommand } from './commands/plot.js';
 import { predictCommand } from './commands/predict.js';
@@ -16,6 +17,7 @@ import { colorEnabled, palette } from './terminal.js';
 
 const COMMANDS: Record<string, { run: (args: readonly string[]) => Promise<number>; about: string }> = {
   train: { run: trainCommand, about: 'train a preset or a model file and write a run folder' },
+  launch: { run: launchCommand, about: 'train with several replicas: threads averaging gradients, Hogwild, or async Downpour SGD' },
   evaluate: { run: evaluateCommand, about: "a run's (or an .onnx file's) loss and accuracy on its test set (or other data)" },
   predict: { run: predictCommand, about: 'classify an image (PNG, JPEG, PGM), a folder of photos or the rows of a CSV file' },
   export: { run: exportCommand, about: 'write a run as an ONNX file' },
@@ -49,6 +51,7 @@ export function usage(): string {
     '  neurite evaluate runs/lenet5-20250101-120000',
     '  neurite predict runs/lenet5-20250101-120000 digit.png',
     '  neurite summary lenet5',
+    '  neurite launch --workers 2 train lenet5   two replicas, gradients averaged',
     '  neurite playground --open         the playground in your browser',
     '',
     'Run "neurite <command> --help" for its options.',

@@ -63,6 +63,8 @@ export interface RunConfig {
   /** The command line that created the run. */
   command: string;
   created: string;
+  /** How a `neurite launch` job trained it: the mode and the number of replicas. */
+  distributed?: { mode: string; workers: number };
 }
 
 export interface RunResults {

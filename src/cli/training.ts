@@ -19,6 +19,7 @@ import {
   type Batch,
   type Callback,
   compose,
+  type DistributedStrategy,
   defaultGenerator,
   evaluate,
   fit,
@@ -89,6 +90,10 @@ function mixSeed(...parts: number[]): number {
 /**
  * The training batches of one epoch per iteration: a reshuffle derived from
  * (seed, epoch), optionally augmented, starting `skip` batches in when resuming.
+ * As one replica of several (`shard`), it serves its share of that order
+ * (the order wrapped to a multiple of the world size, every world-th sample
+ * from its rank on), so that the replicas' shares are disjoint and equal in
+ * size, and every replica runs the same number of steps.
  */
 class EpochBatches implements Iterable<Batch> {
   /** The epoch the next iteration serves; set by the training callback at each epoch's start. */
@@ -103,19 +108,35 @@ class EpochBatches implements Iterable<Batch> {
     private readonly batchSize: number,
     private readonly seed: number,
     private readonly augment: Transform | null,
+    private readonly shard: { rank: number; worldSize: number } | null = null,
   ) {
     this.dataset = new TensorDataset(split.x, split.y);
-    this.length = Math.ceil(this.dataset.length / batchSize);
+    this.length = Math.ceil(this.shareSize() / batchSize);
+  }
+
+  private shareSize(): number {
+    return this.shard === null ? this.dataset.length : Math.ceil(this.dataset.length / this.shard.worldSize);
+  }
+
+  private epochOrder(): Int32Array {
+    const all = new Generator(mixSeed(this.seed, this.epoch)).permutation(this.dataset.length);
+    if (this.shard === null) return all;
+    const { rank, worldSize } = this.shard;
+    return Int32Array.from({ length: this.shareSize() }, (_, i) => all[(rank + i * worldSize) % all.length]);
   }
 
   *[Symbol.iterator](): Iterator<Batch> {
-    const n = this.dataset.length;
-    const order = new Generator(mixSeed(this.seed, this.epoch)).permutation(n);
+    const order = this.epochOrder();
+    const n = order.length;
     const start = this.skip;
     this.skip = 0;
     for (let b = start; b < this.length; b++) {
       const batch = this.dataset.getBatch(order.subarray(b * this.batchSize, Math.min(n, (b + 1) * this.batchSize)));
-      if (this.augment) batch.x = this.augment(batch.x, new Generator(mixSeed(this.seed, this.epoch, b + 1)));
+      if (this.augment) {
+        // Each replica draws its own augmentation; one process alone keeps the seeds it always had.
+        const seed = this.shard === null ? mixSeed(this.seed, this.epoch, b + 1) : mixSeed(this.seed, this.epoch, b + 1, this.shard.rank);
+        batch.x = this.augment(batch.x, new Generator(seed));
+      }
       yield batch;
     }
   }
@@ -188,6 +209,10 @@ export interface TrainingRun {
   title: string;
   /** Compile the training step (fit's compile option): the same numbers, so resuming with or without it is the same run. */
   compile?: boolean;
+  /** Train as one replica of a `neurite launch` job: this replica's share of each epoch, fit's distributed option. */
+  distributed?: DistributedStrategy;
+  /** Whether this process writes the run folder (false for every replica but rank 0). Default true. */
+  writes?: boolean;
 }
 
 export type TrainingOutcome = { status: 'finished' | 'interrupted'; history: History; trainSeconds: number };
@@ -226,7 +251,9 @@ function augmentation(t: TrainingConfig, input: readonly number[]): Transform | 
 export async function runTraining(run: TrainingRun, input: readonly number[]): Promise<TrainingOutcome> {
   const { model, optimizer, training, display, progress, history } = run;
   const lossName = run.loss;
-  const batches = new EpochBatches(run.train, training.batchSize, training.seed, augmentation(training, input));
+  const shard = run.distributed ? { rank: run.distributed.rank, worldSize: run.distributed.worldSize } : null;
+  const batches = new EpochBatches(run.train, training.batchSize, training.seed, augmentation(training, input), shard);
+  const writes = run.writes ?? true;
   const steps = batches.length;
   const accuracy = new ResumableAccuracy();
   const validationData = run.validation ? { x: run.validation.x, y: run.validation.y } : undefined;
@@ -247,7 +274,10 @@ export async function runTraining(run: TrainingRun, input: readonly number[]): P
   setLr(progress.epoch);
 
   const recordEpoch = async (epoch: number, logs: Record<string, number>) => {
-    const row: Record<string, number> = { loss: progress.lossSum / progress.samples, accuracy: progress.correct / progress.count };
+    // One process: the running sums (which survive an interruption). Replicas: fit's figures, the means over all of them.
+    const row: Record<string, number> = run.distributed
+      ? { loss: logs.loss, accuracy: logs.accuracy }
+      : { loss: progress.lossSum / progress.samples, accuracy: progress.correct / progress.count };
     if (logs.valLoss !== undefined) row.valLoss = logs.valLoss;
     if (logs.valAccuracy !== undefined) row.valAccuracy = logs.valAccuracy;
     row.lr = logs.lr;
@@ -266,6 +296,7 @@ export async function runTraining(run: TrainingRun, input: readonly number[]): P
     Object.assign(progress, { epoch: epoch + 1, batch: 0, lossSum: 0, samples: 0, correct: 0, count: 0 });
     // fit reads the rate for its logs before any callback runs, so the next epoch's is set now.
     setLr(epoch + 1);
+    if (!writes) return;
     await writeHistoryFiles(run.runDir, history, run.title);
     await saveProgress();
   };
@@ -315,7 +346,8 @@ export async function runTraining(run: TrainingRun, input: readonly number[]): P
         batches: steps,
         loss: progress.lossSum / progress.samples,
         accuracy: progress.correct / progress.count,
-        samplesPerSecond: seconds > 0 ? progress.samples / seconds : 0,
+        // The job's rate: every replica trains as many samples per step as this one.
+        samplesPerSecond: seconds > 0 ? (progress.samples * (run.distributed?.worldSize ?? 1)) / seconds : 0,
         elapsed: seconds,
       });
     },
@@ -343,10 +375,12 @@ export async function runTraining(run: TrainingRun, input: readonly number[]): P
         // Dropout draws from the default generator, whose state the checkpoint stores (see the top of this file).
         generator: defaultGenerator,
         compile: run.compile ?? false,
+        distributed: run.distributed,
         log: (line) => display.message(line),
       });
       if (result.stopped === 'aborted') {
         display.clear();
+        if (!writes) return { status: 'interrupted', history, trainSeconds: elapsed() };
         await writeHistoryFiles(run.runDir, history, run.title);
         await saveProgress();
         return { status: 'interrupted', history, trainSeconds: elapsed() };

@@ -79,6 +79,8 @@ export interface GradientEntry {
   readonly id: string;
   readonly version: number;
   readonly gradient: Float32Array;
+  /** The worker's learning rate when it computed the gradient (a schedule's current rate); default: the optimizer's own. */
+  readonly lr?: number;
 }
 
 /** Stream ids are 'milliseconds-sequence'; compare them as pairs of integers. */
@@ -135,7 +137,7 @@ export class ServerShard {
       return 'dropped';
     }
     const group = this.optimizer.paramGroups[0];
-    group.lr = this.baseLr * factor;
+    group.lr = (entry.lr ?? this.baseLr) * factor;
     this.weights.grad = new Tensor(entry.gradient, [entry.gradient.length]);
     this.optimizer.step();
     this.weights.grad = null;

@@ -5,7 +5,7 @@
 //   {job:s}:ver   updates applied so far
 //   {job:s}:last  the id of the last gradient entry taken into account
 //   {job:s}:opt   the server optimizer's state (JSON, every few updates)
-//   {job:s}:g     the gradient stream (fields: v = weights version, r = rank, g = bytes)
+//   {job:s}:g     the gradient stream (fields: v = weights version, r = rank, l = the worker's learning rate, g = bytes)
 // and per job: config, size (parameter count), optimizer (the spec servers
 // run), stop, result:<rank> and worker:<rank> (statistics).
 // A server applies an entry and, in one MULTI, stores the new weights, the
@@ -142,6 +142,7 @@ export class Downpour implements DistributedStrategy {
   private readonly stats: WorkerStats;
   private started = 0;
   private readonly keys: ReturnType<typeof jobKeys>;
+  private optimizer: OptimizerLike | null = null;
 
   constructor(readonly info: AsyncJobInfo) {
     this.keys = jobKeys(info.job);
@@ -162,6 +163,7 @@ export class Downpour implements DistributedStrategy {
     const { info, keys } = this;
     const redis = await connectRedis(info.url, info.timeoutMs, `worker ${info.rank}`);
     this.redis = redis;
+    this.optimizer = optimizer;
     this.params = model.trainableParameters();
     const layout = new FlatLayout(this.params);
     this.layout = layout;
@@ -217,6 +219,11 @@ export class Downpour implements DistributedStrategy {
    * a worker faster than its servers would otherwise push ever staler
    * gradients.
    */
+  /** The rate the worker's optimizer has now: a schedule (or a callback) that changes it reaches the servers with each push. */
+  private lr(): number {
+    return (this.optimizer as OptimizerLike).paramGroups[0].lr;
+  }
+
   private async push(): Promise<void> {
     const { info, keys } = this;
     const redis = this.redis as Redis;
@@ -224,7 +231,18 @@ export class Downpour implements DistributedStrategy {
     const pipeline = redis.pipeline();
     for (let s = 0; s < info.servers; s++) {
       const [a, b] = shardRange(this.accumulated.length, info.servers, s);
-      pipeline.xadd(keys.gradients(s), '*', 'v', String(this.versions[s]), 'r', String(info.rank), 'g', bytesOf(this.accumulated.subarray(a, b)));
+      pipeline.xadd(
+        keys.gradients(s),
+        '*',
+        'v',
+        String(this.versions[s]),
+        'r',
+        String(info.rank),
+        'l',
+        String(this.lr()),
+        'g',
+        bytesOf(this.accumulated.subarray(a, b)),
+      );
       pipeline.xlen(keys.gradients(s));
     }
     const replies = (await pipeline.exec()) ?? [];
@@ -349,7 +367,14 @@ export async function serveShard(options: ServeOptions): Promise<ShardStats & { 
           ids.push(id);
           if (fields === null) continue;
           const field = (name: string) => fields[fields.findIndex((f, i) => i % 2 === 0 && f.toString() === name) + 1];
-          if (server.take({ id, version: Number(field('v').toString()), gradient: floatsOf(field('g')) }) === 'applied') applied++;
+          const lr = field('l');
+          const entry = {
+            id,
+            version: Number(field('v').toString()),
+            gradient: floatsOf(field('g')),
+            ...(lr === undefined ? {} : { lr: Number(lr.toString()) }),
+          };
+          if (server.take(entry) === 'applied') applied++;
         }
         const m = redis.multi();
         if (applied > 0) {

@@ -1,7 +1,7 @@
 // `neurite train <preset|model.json>` and `neurite train --resume RUN`.
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { evaluate, type LossName, loadCheckpoint, models, NeuriteError, type nn, saveModel } from '../../index.js';
+import { type DistributedStrategy, evaluate, type LossName, loadCheckpoint, models, NeuriteError, type nn, saveModel } from '../../index.js';
 import { choiceFlag, expectPositionals, type FlagSpec, intFlag, numberFlag, type Parsed, parseFlags, textFlag } from '../args.js';
 import { BACKEND_CHOICES, selectBackend } from '../backend.js';
 import { type DataConfig, defaultValidationSplit, imageClasses, type LoadedData, loadData, resolveDataset, shapeFor } from '../datasets.js';
@@ -71,7 +71,7 @@ Options:
 
 Ctrl-C stops after the current batch and saves checkpoint.safetensors; --resume continues from it.`;
 
-const FLAGS: FlagSpec = {
+export const TRAIN_FLAGS: FlagSpec = {
   epochs: { type: 'string' },
   'batch-size': { type: 'string' },
   lr: { type: 'string' },
@@ -235,15 +235,20 @@ function describeTraining(t: TrainingConfig, backend: string): string {
   return `${opt.join(' ')}, batch ${t.batchSize}, ${t.epochs} epoch${t.epochs === 1 ? '' : 's'}, seed ${t.seed}${aug}, backend ${backend}`;
 }
 
-/** `neurite train`: returns the exit code. */
-export async function trainCommand(args: readonly string[]): Promise<number> {
-  const { values, positionals } = parseFlags('train', args, FLAGS);
+/**
+ * `neurite train`: returns the exit code. As one replica of a
+ * `neurite launch` job (`replica`), it trains its share of the data with the
+ * others; only rank 0 prints and writes the run folder.
+ */
+export async function trainCommand(args: readonly string[], replica?: DistributedStrategy): Promise<number> {
+  const { values, positionals } = parseFlags('train', args, TRAIN_FLAGS);
   if (values.help) {
     process.stdout.write(`${TRAIN_HELP}\n`);
     return EXIT.ok;
   }
+  const lead = (replica?.rank ?? 0) === 0;
   const resumeDir = textFlag(values, 'resume');
-  if (resumeDir !== undefined) return resume(resumeDir, values, positionals);
+  if (resumeDir !== undefined) return resume(resumeDir, values, positionals, replica);
   const [modelArg] = expectPositionals('train', positionals, ['<preset|model.json|network>']);
   const network = isNetworkName(modelArg) ? networkModel(modelArg as models.ModelName, values) : null;
   if (network === null) {
@@ -290,15 +295,18 @@ export async function trainCommand(args: readonly string[]): Promise<number> {
 
   // Everything is checked: only now is anything written.
   const outFlag = textFlag(values, 'out');
+  if (replica && outFlag === undefined) throw new UsageError('a replica of a launched job needs --out (neurite launch passes it)');
   const runDir = outFlag ?? defaultRunFolder(modelName);
-  if (isNonEmptyFolder(runDir) && !isUnstartedRun(runDir)) {
+  if (lead && isNonEmptyFolder(runDir) && !isUnstartedRun(runDir)) {
     throw new UsageError(
       `--out ${runDir} already exists and is not empty; refusing to overwrite it`,
       `choose another --out, or continue that run with "neurite train --resume ${runDir}"`,
     );
   }
-  mkdirSync(runDir, { recursive: true });
-  removeStaleTemporaries(runDir);
+  if (lead) {
+    mkdirSync(runDir, { recursive: true });
+    removeStaleTemporaries(runDir);
+  }
   const config: RunConfig = {
     format: RUN_FORMAT,
     formatVersion: RUN_FORMAT_VERSION,
@@ -315,10 +323,11 @@ export async function trainCommand(args: readonly string[]): Promise<number> {
     backend: backend.name,
     command: ['neurite', 'train', ...args].join(' '),
     created: new Date().toISOString(),
+    ...(replica ? { distributed: { mode: replica.mode, workers: replica.worldSize } } : {}),
   };
-  await writeJson(join(runDir, RUN_FILES.config), config);
+  if (lead) await writeJson(join(runDir, RUN_FILES.config), config);
 
-  const out = lineWriter(values.json === true);
+  const out = lead ? lineWriter(values.json === true) : () => {};
   const colors = palette(colorEnabled(process.stdout));
   if (backend.note) out(colors.yellow(`note: ${backend.note}`));
   out(`${colors.bold('neurite train')} ${modelArg}`);
@@ -331,21 +340,32 @@ export async function trainCommand(args: readonly string[]): Promise<number> {
       ],
       ['data', data.description],
       ['training', describeTraining(training, backend.name)],
+      ...(replica ? [['replicas', describeReplicas(replica, training.batchSize)] as [string, string]] : []),
       ['run', runDir],
     ],
     colors.bold,
   );
-  return trainAndFinish(runDir, config, built.model, optimizer, data, freshProgress(), colors, values.json === true, values.compile === true);
+  return trainAndFinish(runDir, config, built.model, optimizer, data, freshProgress(), colors, values.json === true, values.compile === true, replica);
 }
 
-async function resume(runDir: string, values: Parsed['values'], positionals: string[]): Promise<number> {
+function describeReplicas(replica: DistributedStrategy, batchSize: number): string {
+  const how: Record<string, string> = {
+    'sync-threads': 'threads averaging their gradients before every update',
+    hogwild: 'threads updating shared weights without locks',
+    async: 'processes pushing gradients to parameter servers (Downpour)',
+  };
+  return `${replica.worldSize} ${replica.mode} (${how[replica.mode] ?? replica.mode}), each on 1/${replica.worldSize} of every epoch, batch ${batchSize} each`;
+}
+
+async function resume(runDir: string, values: Parsed['values'], positionals: string[], replica?: DistributedStrategy): Promise<number> {
   if (positionals.length > 0) throw new UsageError(`train --resume ${runDir}: the model comes from the run folder; drop ${JSON.stringify(positionals[0])}`);
   for (const flag of FIXED_ON_RESUME) {
     if (values[flag] !== undefined)
       throw new UsageError(`--${flag} cannot change when resuming: the run keeps the settings in ${join(runDir, RUN_FILES.config)}`);
   }
   const config = readRunConfig(runDir);
-  removeStaleTemporaries(runDir);
+  const lead = (replica?.rank ?? 0) === 0;
+  if (lead) removeStaleTemporaries(runDir);
   const checkpoint = join(runDir, RUN_FILES.checkpoint);
   const epochs = intFlag(values, 'epochs');
   if (epochs !== undefined) config.training.epochs = epochs;
@@ -369,21 +389,27 @@ async function resume(runDir: string, values: Parsed['values'], positionals: str
     // Killed before its first checkpoint: the run starts over, from the same seed, in its own folder.
     progress = freshProgress();
   }
+  if (replica && progress.batch > 0) {
+    throw new UsageError(
+      `${runDir} stopped in the middle of epoch ${progress.epoch + 1}; replicas resume at an epoch's start`,
+      `finish that epoch in one process: neurite train --resume ${runDir} --epochs ${progress.epoch + 1}`,
+    );
+  }
   const data = fitDataToModel(loadData(config.data), built, config.model, config.data.dataset);
   if (epochs !== undefined && epochs < progress.epoch) {
     throw new UsageError(`--epochs ${epochs} is fewer than the ${progress.epoch} epochs this run has already trained`);
   }
-  if (epochs !== undefined) await writeJson(join(runDir, RUN_FILES.config), config);
+  if (epochs !== undefined && lead) await writeJson(join(runDir, RUN_FILES.config), config);
 
   const colors = palette(colorEnabled(process.stdout));
-  const out = lineWriter(values.json === true);
+  const out = lead ? lineWriter(values.json === true) : () => {};
   if (backend.note) out(colors.yellow(`note: ${backend.note}`));
   const where = progress.batch > 0 ? `epoch ${progress.epoch + 1}, batch ${progress.batch}` : `epoch ${progress.epoch + 1}`;
   const state = !existsSync(checkpoint)
     ? 'no checkpoint yet, starting from the beginning'
     : `continuing at ${progress.epoch >= config.training.epochs ? 'the end (all epochs trained)' : where}`;
-  out(`${colors.bold('neurite train')} --resume ${runDir}: ${state}`);
-  return trainAndFinish(runDir, config, built.model, optimizer, data, progress, colors, values.json === true, values.compile === true);
+  out(`${colors.bold('neurite train')} --resume ${runDir}: ${state}${replica ? `, as ${describeReplicas(replica, config.training.batchSize)}` : ''}`);
+  return trainAndFinish(runDir, config, built.model, optimizer, data, progress, colors, values.json === true, values.compile === true, replica);
 }
 
 /** Console lines, or nothing with --json (which prints one JSON document at the end instead). */
@@ -401,10 +427,12 @@ async function trainAndFinish(
   colors: ReturnType<typeof palette>,
   json: boolean,
   compile: boolean,
+  replica?: DistributedStrategy,
 ): Promise<number> {
-  const out = lineWriter(json);
-  // With --json the console gets one JSON document at the end and nothing else.
-  const display = new ProgressDisplay(json ? { write: () => true, isTTY: false } : process.stdout);
+  const lead = (replica?.rank ?? 0) === 0;
+  const out = lead ? lineWriter(json) : () => {};
+  // With --json the console gets one JSON document at the end and nothing else; replicas other than rank 0 print nothing.
+  const display = new ProgressDisplay(json || !lead ? { write: () => true, isTTY: false } : process.stdout);
   const history = historyFromJSON(progress.history);
   const title = runTitle(config);
   const outcome = await runTraining(
@@ -421,9 +449,12 @@ async function trainAndFinish(
       display,
       title,
       compile,
+      distributed: replica,
+      writes: lead,
     },
     config.model.input,
   );
+  if (!lead) return outcome.status === 'interrupted' ? EXIT.interrupted : EXIT.ok;
   if (outcome.status === 'interrupted') {
     out(`Checkpoint saved to ${join(runDir, RUN_FILES.checkpoint)} (epoch ${progress.epoch + 1}, batch ${progress.batch}).`);
     out(`Continue with: neurite train --resume ${runDir}`);

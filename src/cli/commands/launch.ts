@@ -1,0 +1,215 @@
+// `neurite launch --workers N [--mode M] train <train args>` and
+// `neurite launch --workers N script.mjs [args]`: one training job as several
+// replicas (threads of this process, or processes around a Redis).
+import { existsSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { distributed, NeuriteError } from '../../index.js';
+import { choiceFlag, intFlag, numberFlag, parseFlags, textFlag } from '../args.js';
+import { EXIT, UsageError } from '../errors.js';
+import { isNetworkName, resolveModelArg } from '../models.js';
+import { defaultRunFolder, isNonEmptyFolder, isUnstartedRun, writeJson } from '../runs.js';
+import { colorEnabled, formatElapsed, palette } from '../terminal.js';
+import { TRAIN_FLAGS } from './train.js';
+
+/** `sync` is the synchronous mode as the notes name it; on one machine its replicas are threads (sync-threads). */
+const MODE_CHOICES = ['sync', 'sync-threads', 'hogwild', 'async'] as const;
+
+export const LAUNCH_HELP = `Usage: neurite launch --workers N [options] train <preset|model.json> [train options]
+       neurite launch --workers N [options] train --resume <run folder> [--epochs N]
+       neurite launch --workers N [options] <script.mjs> [script arguments]
+
+Trains one model with N replicas, each on its share of every epoch.
+
+Modes:
+  sync        (default; also "sync-threads") threads of this process average their
+              gradients before every update: the same numbers as one process with
+              an N times larger batch
+  hogwild     threads update one shared copy of the weights without locks
+  async       Downpour SGD (Dean et al., 2012): worker processes push gradients to
+              parameter-server processes and fetch fresh weights, never waiting for
+              each other; needs redis-server (apt-get install redis-server) or --redis
+
+Options:
+  --workers N           replicas (required)
+  --mode NAME           sync, hogwild or async (default sync)
+  --threads N           backend threads per replica (default: the cores divided among them)
+  --timeout SECONDS     how long a replica waits for the others, or for Redis, before
+                        the job fails naming who it waited for (default 30)
+  --servers S           async: parameter-server shards (default 1)
+  --redis URL           async: use this Redis (default: start a private redis-server on
+                        127.0.0.1 and stop it at the end)
+  --n-fetch N           async: fetch fresh weights every N steps (default 1)
+  --n-push N            async: push accumulated gradients every N steps (default 1)
+  --max-staleness T     async: servers drop gradients computed on weights more than T
+                        updates old (default: never)
+  --scale-stale         async: servers divide the learning rate by a gradient's staleness
+  -h, --help            show this help
+
+With train, rank 0 prints the progress and writes the run folder (with
+distributed.json: the job's time, per-worker throughput and, in async mode, the
+staleness histogram); --out defaults to runs/<model>-<timestamp> as for train.
+A script calls distributed.init() and passes the replica to fit(..., {distributed}).
+
+Examples:
+  neurite launch --workers 2 train lenet5 --epochs 1
+  neurite launch --workers 2 --mode async --servers 2 train mlp --optimizer adagrad --lr 0.01
+  neurite launch --workers 2 train.mjs`;
+
+const FLAGS = {
+  workers: { type: 'string' },
+  mode: { type: 'string' },
+  threads: { type: 'string' },
+  timeout: { type: 'string' },
+  servers: { type: 'string' },
+  redis: { type: 'string' },
+  'n-fetch': { type: 'string' },
+  'n-push': { type: 'string' },
+  'max-staleness': { type: 'string' },
+  'scale-stale': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** The launch options before the target, the target (train or a script) and its arguments. */
+function splitAtTarget(args: readonly string[]): { own: string[]; target: string | undefined; rest: string[] } {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (!a.startsWith('-')) return { own: args.slice(0, i), target: a, rest: args.slice(i + 1) };
+    const name = a.replace(/^--?/, '').split('=')[0];
+    const spec = (FLAGS as Record<string, { type: string }>)[name];
+    // A flag's value is the next word (unless written --flag=value).
+    if (spec?.type === 'string' && !a.includes('=')) i++;
+  }
+  return { own: [...args], target: undefined, rest: [] };
+}
+
+/** The run folder rank 0 will write, checked now so that a mistake costs no replica start. */
+function runFolderFor(trainArgs: string[]): { args: string[]; runDir: string } {
+  const { values, positionals } = parseFlags('train', trainArgs, TRAIN_FLAGS);
+  const resumeDir = textFlag(values, 'resume');
+  if (resumeDir !== undefined) return { args: trainArgs, runDir: resumeDir };
+  const modelArg = positionals[0];
+  if (modelArg === undefined) throw new UsageError('launch train: missing <preset|model.json|network>', 'e.g. neurite launch --workers 2 train lenet5');
+  const out = textFlag(values, 'out');
+  if (out !== undefined) {
+    if (isNonEmptyFolder(out) && !isUnstartedRun(out)) {
+      throw new UsageError(
+        `--out ${out} already exists and is not empty; refusing to overwrite it`,
+        `choose another --out, or continue that run with "neurite launch ... train --resume ${out}"`,
+      );
+    }
+    return { args: trainArgs, runDir: out };
+  }
+  let name = modelArg;
+  if (!isNetworkName(modelArg)) {
+    const source = resolveModelArg(modelArg);
+    if (source.kind === 'spec') name = source.spec.name ?? source.preset ?? 'model';
+  }
+  const runDir = defaultRunFolder(name);
+  return { args: [...trainArgs, '--out', runDir], runDir };
+}
+
+function describeHistogram(histogram: readonly number[]): string {
+  const last = histogram.reduce((k, v, i) => (v > 0 ? i : k), 0);
+  return histogram
+    .slice(0, last + 1)
+    .map((v, i) => `${i === histogram.length - 1 ? `${i}+` : i}:${v}`)
+    .join(' ');
+}
+
+/** `neurite launch`: returns the exit code. */
+export async function launchCommand(args: readonly string[]): Promise<number> {
+  const { own, target, rest } = splitAtTarget(args);
+  const { values, positionals } = parseFlags('launch', own, FLAGS);
+  if (values.help || (target === undefined && own.length === 0)) {
+    process.stdout.write(`${LAUNCH_HELP}\n`);
+    return values.help ? EXIT.ok : EXIT.usage;
+  }
+  if (positionals.length > 0) throw new UsageError(`launch: unexpected argument ${JSON.stringify(positionals[0])}`);
+  if (target === undefined)
+    throw new UsageError('launch: missing what to run: train <preset|model.json> [options], or a script', 'see "neurite launch --help"');
+  const workers = intFlag(values, 'workers');
+  if (workers === undefined) throw new UsageError('launch: --workers N is required', 'e.g. neurite launch --workers 2 train lenet5');
+  const chosen = choiceFlag(values, 'mode', MODE_CHOICES) ?? 'sync';
+  const mode: distributed.Mode = chosen === 'sync' ? 'sync-threads' : chosen;
+  const asyncOnly = ['servers', 'redis', 'n-fetch', 'n-push', 'max-staleness', 'scale-stale'].filter((f) => values[f] !== undefined);
+  if (mode !== 'async' && asyncOnly.length > 0) throw new UsageError(`--${asyncOnly[0]} applies to --mode async, not ${chosen}`);
+  const redis = textFlag(values, 'redis');
+  if (mode === 'async' && redis === undefined && !distributed.redisServerInstalled()) {
+    throw new UsageError(
+      'launch --mode async runs workers and parameter servers as processes around a Redis, and redis-server is not installed',
+      'install it (apt-get install redis-server) or pass --redis URL; --mode sync and hogwild need nothing beyond npm install',
+    );
+  }
+  const timeoutSeconds = numberFlag(values, 'timeout', (v) => v > 0, 'a positive number of seconds') ?? 30;
+  const maxStaleness = intFlag(values, 'max-staleness', 0);
+  const options: distributed.LaunchOptions = {
+    workers,
+    mode,
+    timeoutMs: timeoutSeconds * 1000,
+    threadsPerWorker: intFlag(values, 'threads') ?? Math.max(1, Math.floor(availableParallelism() / workers)),
+    ...(mode === 'async'
+      ? {
+          servers: intFlag(values, 'servers') ?? 1,
+          redis,
+          nFetch: intFlag(values, 'n-fetch') ?? 1,
+          nPush: intFlag(values, 'n-push') ?? 1,
+          maxStaleness: maxStaleness ?? Number.POSITIVE_INFINITY,
+          scaleStale: values['scale-stale'] === true,
+        }
+      : {}),
+  };
+
+  const colors = palette(colorEnabled(process.stderr));
+  const say = (line: string) => process.stderr.write(`${colors.dim(line)}\n`);
+  let script: string | URL;
+  let runDir: string | null = null;
+  if (target === 'train') {
+    const prepared = runFolderFor(rest);
+    runDir = prepared.runDir;
+    options.argv = prepared.args;
+    script = new URL('../replica-main.js', import.meta.url);
+  } else {
+    if (!existsSync(target) || !statSync(target).isFile())
+      throw new UsageError(`launch: ${target}: no such script`, 'launch runs "train <preset|model.json> [options]" or a script that calls distributed.init()');
+    options.argv = rest;
+    script = pathToFileURL(resolve(target));
+  }
+  options.log = say;
+  const placement = mode === 'async' ? `processes, ${options.servers} parameter server${options.servers === 1 ? '' : 's'}` : 'threads of this process';
+  say(`launch: ${workers} replica${workers === 1 ? '' : 's'} in ${mode} mode (${placement}), ${options.threadsPerWorker} backend thread(s) each`);
+
+  let result: distributed.LaunchResult;
+  try {
+    result = await distributed.launch(script, options);
+  } catch (e) {
+    // A replica's own mistake (a bad flag, a missing file) is the user's to fix: exit 2 as train would.
+    const cause = (e as { cause?: { name?: string } }).cause;
+    if (e instanceof NeuriteError && (cause?.name === 'UsageError' || cause?.name === 'ConfigError')) throw new UsageError(e.message);
+    throw e;
+  }
+  const codes = result.results.map((r) => (r as { code?: number } | undefined)?.code);
+  say(
+    `launch: finished in ${formatElapsed(result.seconds)}${result.failures.length > 0 ? `; ${result.failures.length} worker(s) failed and the job went on without them` : ''}`,
+  );
+  for (const f of result.failures) say(`  worker ${f.rank}: ${f.message}`);
+  result.workers?.forEach((w, rank) => {
+    if (w === undefined) return;
+    const rate = w.seconds > 0 ? w.samples / w.seconds : 0;
+    say(
+      `  worker ${rank}: ${w.steps} steps, ${Math.round(rate).toLocaleString('en-US')} samples/s, ${w.pushes} pushes, ${w.fetches} fetches, communication ${formatElapsed(w.communicationSeconds)}, waiting for servers ${formatElapsed(w.waitSeconds)}`,
+    );
+  });
+  result.servers?.forEach((s, shard) => {
+    if (s === undefined) return;
+    say(`  server ${shard}: ${s.applied} updates applied, ${s.dropped} dropped as stale, staleness ${describeHistogram(s.staleness)}`);
+  });
+  if (result.serverRestarts) say(`  ${result.serverRestarts} parameter-server restart(s)`);
+  if (runDir !== null && existsSync(runDir)) {
+    const { results: _results, ...stats } = result;
+    await writeJson(join(runDir, 'distributed.json'), { mode, replicas: workers, threadsPerWorker: options.threadsPerWorker, ...stats });
+  }
+  const failed = codes.find((c) => c !== undefined && c !== EXIT.ok);
+  return failed ?? (codes.every((c) => c === undefined) && target === 'train' ? EXIT.failure : EXIT.ok);
+}
