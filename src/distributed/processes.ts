@@ -57,6 +57,15 @@ function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: Nod
 }
 
 /** Run an asynchronous Downpour job; see launch(). */
+/**
+ * The launcher's own Node and V8 flags (--max-old-space-size, --single-threaded-gc...),
+ * passed on to the processes it starts as child_process.fork would, except a
+ * debugger's, whose port only one process can hold.
+ */
+function nodeFlags(): string[] {
+  return process.execArgv.filter((flag) => !/^--inspect/.test(flag));
+}
+
 export async function launchProcesses(script: string | URL, options: AsyncLaunchOptions): Promise<AsyncLaunchReport> {
   const log = options.log ?? (() => {});
   const scriptPath = script instanceof URL || script.startsWith('file:') ? fileURLToPath(script) : script;
@@ -78,7 +87,10 @@ export async function launchProcesses(script: string | URL, options: AsyncLaunch
       const serve: ServeOptions = { url, job, shard: s, servers: options.servers, rule: options.rule, timeoutMs: options.timeoutMs };
       // JSON has no Infinity: null stands for it.
       const arg = JSON.stringify(serve, (_k, v) => (v === Number.POSITIVE_INFINITY ? null : v));
-      const child = spawn(process.execPath, [serverPath, arg], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, NEURITE_NUM_THREADS: '1' } });
+      const child = spawn(process.execPath, [...nodeFlags(), serverPath, arg], {
+        stdio: ['ignore', 'inherit', 'inherit'],
+        env: { ...process.env, NEURITE_NUM_THREADS: '1' },
+      });
       servers[s] = child;
       options.onStart?.({ role: 'server', index: s, pid: child.pid as number });
       return exitOf(child).then(({ code, signal }) => {
@@ -109,7 +121,7 @@ export async function launchProcesses(script: string | URL, options: AsyncLaunch
         threads: options.threadsPerWorker,
         data: options.data,
       };
-      const child = spawn(process.execPath, [scriptPath, ...(options.argv ?? [])], {
+      const child = spawn(process.execPath, [...nodeFlags(), scriptPath, ...(options.argv ?? [])], {
         stdio: ['ignore', 'inherit', 'pipe'],
         env: { ...process.env, NEURITE_DISTRIBUTED: JSON.stringify(info) },
       });

@@ -117,8 +117,10 @@ export interface WorkerStats {
   seconds: number;
   pushes: number;
   fetches: number;
-  /** Seconds spent fetching and pushing. */
+  /** Seconds the pushes and fetches took (they run while the next step computes). */
   communicationSeconds: number;
+  /** Seconds the worker waited for a push or fetch that had not finished when its next step did. */
+  blockedSeconds: number;
   /** Seconds spent waiting for servers that fell behind (flow control). */
   waitSeconds: number;
 }
@@ -143,10 +145,11 @@ export class Downpour implements DistributedStrategy {
   private started = 0;
   private readonly keys: ReturnType<typeof jobKeys>;
   private optimizer: OptimizerLike | null = null;
+  private inFlight: Promise<void> | null = null;
 
   constructor(readonly info: AsyncJobInfo) {
     this.keys = jobKeys(info.job);
-    this.stats = { rank: info.rank, steps: 0, samples: 0, seconds: 0, pushes: 0, fetches: 0, communicationSeconds: 0, waitSeconds: 0 };
+    this.stats = { rank: info.rank, steps: 0, samples: 0, seconds: 0, pushes: 0, fetches: 0, communicationSeconds: 0, blockedSeconds: 0, waitSeconds: 0 };
   }
 
   get rank(): number {
@@ -188,13 +191,14 @@ export class Downpour implements DistributedStrategy {
     const jobSpec = await redis.get(keys.optimizer);
     if (jobSpec !== spec)
       throw new DistributedError(`worker ${info.rank}: its optimizer is ${spec}, the job's is ${jobSpec}; every worker must use the same one`);
-    await this.fetch();
+    await this.exchange(null, 0, true);
     this.started = performance.now();
   }
 
   synchronizeGradients(): void {}
 
-  async update(params: readonly Parameter[], samples: number): Promise<void> {
+  /** Add this step's gradients to what the next push sends (inside the step, so a compiled step replays it). */
+  collectGradients(params: readonly Parameter[]): void {
     const layout = this.layout as FlatLayout;
     let offset = 0;
     for (const p of params) {
@@ -203,53 +207,78 @@ export class Downpour implements DistributedStrategy {
       offset += p.size;
     }
     if (offset !== layout.size) throw new DistributedError('Downpour: the trainable parameters changed during training');
-    this.steps++;
-    this.stats.steps++;
-    this.stats.samples += samples;
-    if (this.steps % this.info.nPush === 0) await this.push();
-    if (this.steps % this.info.nFetch === 0) await this.fetch();
   }
 
   /**
-   * Send the accumulated gradients, one stream entry per shard, tagged with
-   * the versions they were computed on. Flow control: a shard's stream holds
-   * only gradients not yet applied (servers delete what they applied), so
-   * when it is longer than 2 entries per worker the servers are behind, and
-   * the worker waits for them (failing after the timeout if one stopped):
-   * a worker faster than its servers would otherwise push ever staler
-   * gradients.
+   * Count the step, and push and fetch when their turn comes. The exchange
+   * runs while the next step computes (Dean et al.'s replicas fetch and push
+   * in the background too): the next call waits only for what is left of
+   * it, so the fetched weights arrive one step later than they would if the
+   * worker waited, and the worker spends the time computing.
    */
+  async update(_params: readonly Parameter[], samples: number): Promise<void> {
+    this.steps++;
+    this.stats.steps++;
+    this.stats.samples += samples;
+    await this.settle();
+    const push = this.steps % this.info.nPush === 0;
+    const fetch = this.steps % this.info.nFetch === 0;
+    if (!push && !fetch) return;
+    // The gradients leave now, as they are: the next step adds into a zeroed buffer.
+    const gradient = push ? this.accumulated.slice() : null;
+    if (push) this.accumulated.fill(0);
+    // One round trip for both: the commands leave now, the replies wait in the socket while the next step computes.
+    const exchange = this.exchange(gradient, this.lr(), fetch);
+    // Its failure is reported by the next settle(), not as an unhandled rejection meanwhile.
+    exchange.catch(() => {});
+    this.inFlight = exchange;
+  }
+
+  /** Wait for the exchange in flight, counting the time the worker could not spend computing. */
+  private async settle(): Promise<void> {
+    const exchange = this.inFlight;
+    if (exchange === null) return;
+    this.inFlight = null;
+    const t0 = performance.now();
+    await exchange;
+    this.stats.blockedSeconds += (performance.now() - t0) / 1000;
+  }
+
   /** The rate the worker's optimizer has now: a schedule (or a callback) that changes it reaches the servers with each push. */
   private lr(): number {
     return (this.optimizer as OptimizerLike).paramGroups[0].lr;
   }
 
-  private async push(): Promise<void> {
+  /**
+   * One pipeline to Redis: push `gradient` (one stream entry per shard,
+   * tagged with the versions of the weights it was computed on and the
+   * learning rate) and/or fetch every shard's weights and version. Flow
+   * control: a shard's stream holds only gradients not yet applied (servers
+   * delete what they applied), so when it is longer than 2 entries per
+   * worker the servers are behind, and the worker waits for them (failing
+   * after the timeout if one stopped): a worker faster than its servers
+   * would otherwise push ever staler gradients.
+   */
+  private async exchange(gradient: Float32Array | null, lr: number, fetch: boolean): Promise<void> {
     const { info, keys } = this;
     const redis = this.redis as Redis;
     const t0 = performance.now();
     const pipeline = redis.pipeline();
-    for (let s = 0; s < info.servers; s++) {
-      const [a, b] = shardRange(this.accumulated.length, info.servers, s);
-      pipeline.xadd(
-        keys.gradients(s),
-        '*',
-        'v',
-        String(this.versions[s]),
-        'r',
-        String(info.rank),
-        'l',
-        String(this.lr()),
-        'g',
-        bytesOf(this.accumulated.subarray(a, b)),
-      );
-      pipeline.xlen(keys.gradients(s));
+    if (gradient) {
+      for (let s = 0; s < info.servers; s++) {
+        const [a, b] = shardRange(gradient.length, info.servers, s);
+        pipeline.xadd(keys.gradients(s), '*', 'v', String(this.versions[s]), 'r', String(info.rank), 'l', String(lr), 'g', bytesOf(gradient.subarray(a, b)));
+        pipeline.xlen(keys.gradients(s));
+      }
     }
+    if (fetch) for (let s = 0; s < info.servers; s++) pipeline.getBuffer(keys.weights(s)).get(keys.version(s));
     const replies = (await pipeline.exec()) ?? [];
-    this.accumulated.fill(0);
-    this.stats.pushes++;
     const t1 = performance.now();
     this.stats.communicationSeconds += (t1 - t0) / 1000;
+    const pushed = gradient ? 2 * info.servers : 0;
+    if (fetch) this.applyWeights(replies.slice(pushed));
+    if (!gradient) return;
+    this.stats.pushes++;
     const limit = 2 * info.worldSize;
     for (let s = 0; s < info.servers; s++) {
       if (Number(replies[2 * s + 1]?.[1]) <= limit) continue;
@@ -261,14 +290,9 @@ export class Downpour implements DistributedStrategy {
     this.stats.waitSeconds += (performance.now() - t1) / 1000;
   }
 
-  /** Fresh weights from every shard, with their versions. */
-  private async fetch(): Promise<void> {
-    const { info, keys } = this;
-    const redis = this.redis as Redis;
-    const t0 = performance.now();
-    const pipeline = redis.pipeline();
-    for (let s = 0; s < info.servers; s++) pipeline.getBuffer(keys.weights(s)).get(keys.version(s));
-    const replies = (await pipeline.exec()) ?? [];
+  /** The fetched weights of every shard into the model, with their versions. */
+  private applyWeights(replies: [Error | null, unknown][]): void {
+    const { info } = this;
     const flat = new Float32Array(this.accumulated.length);
     for (let s = 0; s < info.servers; s++) {
       const [err, weights] = replies[2 * s];
@@ -283,7 +307,6 @@ export class Downpour implements DistributedStrategy {
     }
     (this.layout as FlatLayout).scatter(flat);
     this.stats.fetches++;
-    this.stats.communicationSeconds += (performance.now() - t0) / 1000;
   }
 
   sumAcross(): void {}
@@ -291,8 +314,8 @@ export class Downpour implements DistributedStrategy {
 
   async end(): Promise<void> {
     const redis = this.redis as Redis;
-    if (this.accumulated.some((v) => v !== 0)) await this.push();
-    await this.fetch();
+    await this.settle();
+    await this.exchange(this.accumulated.some((v) => v !== 0) ? this.accumulated.slice() : null, this.lr(), true);
     this.stats.seconds = (performance.now() - this.started) / 1000;
     await redis.set(this.keys.worker(this.rank), JSON.stringify(this.stats));
     await redis.quit();

@@ -34,10 +34,17 @@ export interface DistributedStrategy {
   /**
    * Optional: the strategy applies the update itself (asynchronous parameter
    * servers). When present, fit calls it after each step's gradients instead
-   * of the optimizer's update (with the batch's sample count), and the step
+   * of the optimizer's update (with the batch's sample count). With
+   * `collectGradients` too, a compiled step can run it; without, the step
    * runs eagerly.
    */
   update?(params: readonly Parameter[], samples: number): Promise<void>;
+  /**
+   * Optional, with `update`: take this step's final gradients (after
+   * clipping). Called inside the step, synchronously, so that a compiled step
+   * replays it; `update` then sends what it took.
+   */
+  collectGradients?(params: readonly Parameter[]): void;
   /** Add `values` over the replicas, in place, in the same order on every replica. */
   sumAcross(values: Float64Array): void;
   /** After an epoch's batches and before validation (broadcast BatchNorm statistics, say). */

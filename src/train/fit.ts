@@ -598,8 +598,8 @@ function compileTrainStep(run: Run, log: (line: string) => void): Run['compiled'
       ? `the optimizer (${(run.optimizer as { className?: string }).className ?? 'custom'}) evaluates the loss itself`
       : run.detectAnomaly
         ? 'detectAnomaly checks every op'
-        : run.distributed?.update
-          ? `the ${run.distributed.mode} strategy applies updates over the network`
+        : run.distributed?.update && !run.distributed.collectGradients
+          ? `the ${run.distributed.mode} strategy applies updates itself and cannot collect gradients inside a step`
           : null;
   if (why !== null) {
     log(`fit: compile: the training step runs eagerly: ${why}`);
@@ -618,7 +618,12 @@ function compileTrainStep(run: Run, log: (line: string) => void): Run['compiled'
           for (const c of before) c.onBeforeOptimizerStep?.(run.batch, logs, run.ctx);
         });
       }
-      optimizer.step();
+      const strategy = run.distributed;
+      if (strategy?.update && strategy.collectGradients) {
+        // The strategy applies the update after the replay (over the network); the step hands it the gradients.
+        const grads = run.trainable.flatMap((p) => (p.grad ? [p.grad.data] : []));
+        hostStep('collectGradients', { reads: grads }, () => strategy.collectGradients?.(run.trainable));
+      } else optimizer.step();
       return { prediction, loss };
     },
     { modules: [run.model], name: 'fit', onFallback: (reason) => log(`fit: compile: the training step runs eagerly: ${reason}`) },
@@ -763,6 +768,7 @@ function trainStep(run: Run, x: Tensor, y: Tensor, batch: number, size: number):
       const { prediction, loss } = gradientsOf(run, x, y);
       const logs: BatchLogs = { loss: loss.item(), size };
       for (const c of run.callbacks) c.onBeforeOptimizerStep?.(batch, logs, run.ctx);
+      run.distributed?.collectGradients?.(run.trainable);
       return { prediction: prediction.detach(), loss: logs.loss };
     });
   }

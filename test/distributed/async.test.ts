@@ -96,34 +96,36 @@ describe('distributed: Downpour parameter-server logic (no Redis)', () => {
 });
 
 describe('distributed: asynchronous Downpour over Redis', { skip: !haveRedis }, () => {
-  it('2 workers and 2 server shards (Adagrad, as Dean et al.) converge at least as far as one process; every push is applied exactly once', async () => {
-    const config: ReplicaConfig = { samples: 400, batchSize: 8, epochs: 8, lr: 0.05, optimizer: 'adagrad' };
-    const r = await nt.distributed.launch(script, { workers: 2, mode: 'async', servers: 2, seed: 7, threadsPerWorker: 1, data: config });
-    const reports = r.results as Report[];
-    assert.deepEqual(r.failures, []);
-    const pushes = r.workers!.reduce((s, w) => s + w!.pushes, 0);
-    assert.equal(pushes, 2 * 200, 'one push per step');
-    for (const server of r.servers!) {
-      assert.equal(server!.version, pushes, 'each shard applied every push once');
-      assert.equal(server!.dropped, 0);
-    }
-    // Both workers fetched the final weights at their end; the later one saw every update.
-    const asyncLoss = Math.min(...reports.map((rep) => lossOf(rep.weights, config.samples)));
-    const syncLoss = await singleProcessLoss(config, 16);
-    assert.ok(
-      asyncLoss <
-        0.1 *
-          lossOf(
-            model(100)
-              .parameters()
-              .map((p) => Array.from(p.data)),
-            config.samples,
-          ),
-      `async did not learn: ${asyncLoss}`,
-    );
-    // The same samples and epochs; async makes twice the updates (of half the batch), so it ends no worse.
-    assert.ok(asyncLoss <= 1.05 * syncLoss, `async ${asyncLoss} vs one process ${syncLoss}`);
-  });
+  for (const compile of [false, true]) {
+    it(`2 workers and 2 server shards (Adagrad, as Dean et al.) converge at least as far as one process; every push is applied exactly once${compile ? '; compiled workers' : ''}`, async () => {
+      const config: ReplicaConfig = { samples: 400, batchSize: 8, epochs: 8, lr: 0.05, optimizer: 'adagrad', compile };
+      const r = await nt.distributed.launch(script, { workers: 2, mode: 'async', servers: 2, seed: 7, threadsPerWorker: 1, data: config });
+      const reports = r.results as Report[];
+      assert.deepEqual(r.failures, []);
+      const pushes = r.workers!.reduce((s, w) => s + w!.pushes, 0);
+      assert.equal(pushes, 2 * 200, 'one push per step');
+      for (const server of r.servers!) {
+        assert.equal(server!.version, pushes, 'each shard applied every push once');
+        assert.equal(server!.dropped, 0);
+      }
+      // Both workers fetched the final weights at their end; the later one saw every update.
+      const asyncLoss = Math.min(...reports.map((rep) => lossOf(rep.weights, config.samples)));
+      const syncLoss = await singleProcessLoss(config, 16);
+      assert.ok(
+        asyncLoss <
+          0.1 *
+            lossOf(
+              model(100)
+                .parameters()
+                .map((p) => Array.from(p.data)),
+              config.samples,
+            ),
+        `async did not learn: ${asyncLoss}`,
+      );
+      // The same samples and epochs; async makes twice the updates (of half the batch), so it ends no worse.
+      assert.ok(asyncLoss <= 1.05 * syncLoss, `async ${asyncLoss} vs one process ${syncLoss}`);
+    });
+  }
 
   it('a worker killed with SIGKILL mid-run: the job goes on and finishes with the other', async () => {
     const config: ReplicaConfig = { samples: 2000, batchSize: 8, epochs: 3, lr: 0.05, optimizer: 'adagrad' };

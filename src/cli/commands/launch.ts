@@ -198,7 +198,7 @@ export async function launchCommand(args: readonly string[]): Promise<number> {
     if (w === undefined) return;
     const rate = w.seconds > 0 ? w.samples / w.seconds : 0;
     say(
-      `  worker ${rank}: ${w.steps} steps, ${Math.round(rate).toLocaleString('en-US')} samples/s, ${w.pushes} pushes, ${w.fetches} fetches, communication ${formatElapsed(w.communicationSeconds)}, waiting for servers ${formatElapsed(w.waitSeconds)}`,
+      `  worker ${rank}: ${w.steps} steps, ${Math.round(rate).toLocaleString('en-US')} samples/s, ${w.pushes} pushes, ${w.fetches} fetches, communication ${formatElapsed(w.communicationSeconds)} (${formatElapsed(w.blockedSeconds)} not hidden behind computing), waiting for servers ${formatElapsed(w.waitSeconds)}`,
     );
   });
   result.servers?.forEach((s, shard) => {
