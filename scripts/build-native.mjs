@@ -99,10 +99,51 @@ function main() {
   if (check.status !== 0) unavailable('the built addon failed to load');
   const [isa, threads] = check.stdout.trim().split(' ');
   console.log(`neurite: native backend built (${isa}, up to ${threads} threads).`);
+  return { gyp, nodedir, jobs };
 }
 
+/**
+ * The Gloo collectives (native/gloo/, `neurite launch --mode sync` across
+ * processes and machines), built where Gloo's headers are found (Debian:
+ * libgloo-dev). Optional like the addon: any problem is one line, and sync
+ * mode then runs its replicas as threads of one process.
+ */
+function buildGloo({ gyp, nodedir, jobs }) {
+  const say = (line) => console.log(`neurite: ${line}`);
+  const includeDir = ['/usr/include', '/usr/local/include'].find((d) => existsSync(join(d, 'gloo', 'config.h')) && existsSync(join(d, 'hiredis', 'hiredis.h')));
+  if (!includeDir) {
+    say('Gloo not found (Debian: apt-get install libgloo-dev libhiredis-dev); launch --mode sync runs its replicas as threads of one process.');
+    return;
+  }
+  const dir = join(root, 'native', 'gloo');
+  const res = spawnSync(process.execPath, [gyp, 'rebuild', '--release', `--nodedir=${nodedir}`, `--jobs=${jobs}`], {
+    cwd: dir,
+    stdio: verbose ? 'inherit' : 'pipe',
+    encoding: 'utf8',
+    env: { ...process.env, npm_config_nodedir: nodedir },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const built = join(dir, 'build', 'Release', 'neurite_gloo.node');
+  if (res.error || res.status !== 0 || !existsSync(built)) {
+    say(`the Gloo collectives did not build (${res.error?.message ?? `node-gyp exited with code ${res.status}`}); launch --mode sync runs its replicas as threads of one process.`);
+    return;
+  }
+  const check = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(built)}).GlooGroup`], { encoding: 'utf8' });
+  if (check.status !== 0) {
+    say('the Gloo collectives built but do not load; launch --mode sync runs its replicas as threads of one process.');
+    return;
+  }
+  say('Gloo collectives built (launch --mode sync across processes and machines).');
+}
+
+let toolchain = null;
 try {
-  main();
+  toolchain = main();
 } catch (err) {
   unavailable(`unexpected error: ${err instanceof Error ? err.message : String(err)}`);
+}
+try {
+  if (toolchain) buildGloo(toolchain);
+} catch (err) {
+  console.log(`neurite: the Gloo collectives did not build (${err instanceof Error ? err.message : String(err)}).`);
 }

@@ -14,6 +14,7 @@ export {
 } from './downpour.js';
 export { DistributedError, DistributedTimeoutError } from './errors.js';
 export { FlatLayout } from './flat.js';
+export { GlooGroup, type GlooGroupInit, glooUnavailableReason } from './gloo.js';
 export { init, type Replica } from './init.js';
 export { type LaunchOptions, type LaunchResult, launch, MODES, type Mode } from './launch.js';
 export type { StartedProcess } from './processes.js';

@@ -5,15 +5,16 @@ import { workerData } from 'node:worker_threads';
 import { setNumThreads } from '../core/engine.js';
 import type { DistributedStrategy } from '../train/distributed.js';
 import { DistributedError } from './errors.js';
-import { type AsyncJobInfo, Downpour } from './redis.js';
+import { GlooGroup } from './gloo.js';
+import { type AsyncJobInfo, Downpour, reportResult } from './redis.js';
 import { SharedMemoryGroup } from './shared-group.js';
 import { DataParallel, Hogwild } from './strategies.js';
 import { PortRelay, type ThreadJoinData, WORKER_DATA_KEY } from './threads.js';
 
 /** One replica of a job: pass it to `fit(..., {distributed})`; its group offers the collectives to code of your own. */
 export type Replica = DistributedStrategy & {
-  /** The collectives (barrier, allReduce, broadcast) this replica shares with the others on threads; null in async mode. */
-  readonly group: SharedMemoryGroup | null;
+  /** The collectives (barrier, allReduce, broadcast) this replica shares with the others: on threads, or through Gloo across processes; null in async mode. */
+  readonly group: SharedMemoryGroup | GlooGroup | null;
   /** Whether a launcher started this replica (false: a job of one). */
   readonly launched: boolean;
   /** The launcher's `data` option. */
@@ -44,8 +45,13 @@ export function init(): Replica {
     } catch {
       throw new DistributedError('init: NEURITE_DISTRIBUTED is not the JSON a launcher sets');
     }
-    const strategy = new Downpour(info);
-    replica = Object.assign(strategy, { group: null, launched: true, data: info.data });
+    if (info.mode === 'sync') {
+      const group = new GlooGroup({ rank: info.rank, worldSize: info.worldSize, seed: info.seed, url: info.url, job: info.job, timeoutMs: info.timeoutMs });
+      replica = Object.assign(new DataParallel(group), { group, launched: true, data: info.data, report: (value: unknown) => reportResult(info, value) });
+    } else {
+      const strategy = new Downpour(info);
+      replica = Object.assign(strategy, { group: null, launched: true, data: info.data });
+    }
     setNumThreads(info.threads);
   } else if (join === undefined) {
     const group = new SharedMemoryGroup(

@@ -3,17 +3,21 @@
 import { availableParallelism } from 'node:os';
 import { ValueError } from '../core/errors.js';
 import type { ShardStats } from './downpour.js';
+import { DistributedError } from './errors.js';
+import { glooUnavailableReason } from './gloo.js';
 import { launchProcesses, type StartedProcess } from './processes.js';
 import type { WorkerStats } from './redis.js';
 import { launchThreads } from './threads.js';
 
 /** The ways replicas can train together. */
-export const MODES = ['sync-threads', 'hogwild', 'async'] as const;
+export const MODES = ['sync-threads', 'sync', 'hogwild', 'async'] as const;
 /**
  * 'sync-threads': threads of one process average their gradients before
- * every update (replicas stay bit-identical). 'hogwild': threads update one
- * shared set of weights with no lock. 'async': Downpour SGD, worker processes
- * and parameter-server processes around a Redis.
+ * every update (replicas stay bit-identical). 'sync': the same across
+ * processes (and machines), through Gloo's all-reduce, meeting on a Redis.
+ * 'hogwild': threads update one shared set of weights with no lock.
+ * 'async': Downpour SGD, worker processes and parameter-server processes
+ * around a Redis.
  */
 export type Mode = (typeof MODES)[number];
 
@@ -35,7 +39,7 @@ export interface LaunchOptions {
   data?: unknown;
   /** async: parameter-server shards (default 1). */
   servers?: number;
-  /** async: the Redis to use, e.g. redis://10.0.0.5:6379 (default: start a private redis-server on 127.0.0.1 and stop it at the end). */
+  /** async and sync: the Redis to use, e.g. redis://10.0.0.5:6379 (default: start a private redis-server on 127.0.0.1 and stop it at the end). */
   redis?: string;
   /** async: fetch fresh weights every this many steps (default 1). */
   nFetch?: number;
@@ -97,6 +101,30 @@ export async function launch(script: string | URL, options: LaunchOptions): Prom
   const threadsPerWorker = positiveInteger('threadsPerWorker', options.threadsPerWorker ?? Math.max(1, Math.floor(availableParallelism() / workers)));
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 32);
   if (!Number.isInteger(seed) || seed < 0) throw new ValueError(`launch: seed must be a non-negative integer, got ${seed}`);
+  if (mode === 'sync') {
+    for (const key of ['servers', 'nFetch', 'nPush', 'maxStaleness', 'scaleStale'] as const) {
+      if (options[key] !== undefined) throw new ValueError(`launch: ${key} applies to mode 'async', not '${mode}'`);
+    }
+    const missing = glooUnavailableReason();
+    if (missing !== null)
+      throw new DistributedError(`launch: mode 'sync' runs processes that all-reduce through Gloo, and ${missing}; mode 'sync-threads' needs nothing`);
+    return launchProcesses(script, {
+      mode: 'sync',
+      workers,
+      servers: 0,
+      redis: options.redis,
+      nFetch: 1,
+      nPush: 1,
+      rule: { maxStaleness: Number.POSITIVE_INFINITY, scale: false },
+      timeoutMs,
+      threadsPerWorker,
+      seed,
+      argv: options.argv,
+      data: options.data,
+      onStart: options.onStart,
+      log: options.log,
+    });
+  }
   if (mode !== 'async') {
     for (const key of ['servers', 'redis', 'nFetch', 'nPush', 'maxStaleness', 'scaleStale'] as const) {
       if (options[key] !== undefined) throw new ValueError(`launch: ${key} applies to mode 'async', not '${mode}'`);

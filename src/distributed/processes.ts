@@ -1,7 +1,8 @@
-// Asynchronous jobs as processes: the launcher starts (or uses) a Redis,
-// S parameter-server shard processes and N worker processes running the
-// script, restarts a server shard that dies, lets the job go on when a
-// worker dies, and stops everything it started by process id.
+// Jobs as processes: the launcher starts (or uses) a Redis and N worker
+// processes running the script. Asynchronous jobs add S parameter-server
+// shard processes, restart a shard that dies and go on when a worker dies;
+// synchronous jobs (Gloo) stop when one worker fails, since the others
+// cannot step without it. Everything started is stopped by process id.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +13,8 @@ import { type LocalRedis, startRedis } from './redis-server.js';
 
 /** Options of an asynchronous (Downpour) launch; see LaunchOptions. */
 export interface AsyncLaunchOptions {
+  /** 'async' (Downpour, default) or 'sync' (data parallelism through Gloo; servers must be 0). */
+  mode?: 'async' | 'sync';
   workers: number;
   servers: number;
   redis?: string;
@@ -68,6 +71,7 @@ function nodeFlags(): string[] {
 
 export async function launchProcesses(script: string | URL, options: AsyncLaunchOptions): Promise<AsyncLaunchReport> {
   const log = options.log ?? (() => {});
+  const sync = options.mode === 'sync';
   const scriptPath = script instanceof URL || script.startsWith('file:') ? fileURLToPath(script) : script;
   let local: LocalRedis | null = null;
   const url = options.redis ?? (local = await startRedis()).url;
@@ -107,8 +111,10 @@ export async function launchProcesses(script: string | URL, options: AsyncLaunch
     for (let s = 0; s < options.servers; s++) serverDone.push(startServer(s));
 
     const failures: { rank: number; message: string }[] = [];
+    const children: ChildProcess[] = [];
     const workers = Array.from({ length: options.workers }, (_, rank) => {
       const info: AsyncJobInfo = {
+        mode: sync ? 'sync' : 'async',
         url,
         job,
         rank,
@@ -131,17 +137,27 @@ export async function launchProcesses(script: string | URL, options: AsyncLaunch
         process.stderr.write(chunk);
         tail = (tail + chunk.toString()).slice(-4000);
       });
+      children.push(child);
       options.onStart?.({ role: 'worker', index: rank, pid: child.pid as number });
       return exitOf(child).then(({ code, signal }) => {
-        if (code !== 0) {
+        if (code !== 0 && !(sync && stopping)) {
           const why = /^\w*Error: (.*)$/m.exec(tail)?.[1];
           const message = signal ? `killed by ${signal}` : `exited with code ${code}${why ? `: ${why}` : ''}`;
           failures.push({ rank, message });
-          log(`launch: worker ${rank} ${message}; the job goes on without it`);
+          if (!sync) log(`launch: worker ${rank} ${message}; the job goes on without it`);
+          else {
+            // The others cannot step without it: stop them now rather than at their next collective.
+            stopping = true;
+            for (const other of children) if (other !== child && other.exitCode === null && other.signalCode === null) other.kill('SIGKILL');
+          }
         }
       });
     });
     await Promise.all(workers);
+    if (sync && failures.length > 0) {
+      const first = failures[0];
+      throw new DistributedError(`launch: rank ${first.rank} of ${options.workers} failed: ${first.message}`);
+    }
     if (failures.length === options.workers) {
       throw new DistributedError(`launch: every worker failed (${failures.map((f) => `rank ${f.rank} ${f.message}`).join('; ')})`);
     }

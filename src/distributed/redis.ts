@@ -24,6 +24,8 @@ import { FlatLayout } from './flat.js';
 
 /** What a process of an asynchronous job is told by its launcher (NEURITE_DISTRIBUTED, as JSON). */
 export interface AsyncJobInfo {
+  /** 'async' (Downpour, the default) or 'sync' (data parallelism through Gloo). */
+  readonly mode?: 'async' | 'sync';
   readonly url: string;
   readonly job: string;
   readonly rank: number;
@@ -324,10 +326,15 @@ export class Downpour implements DistributedStrategy {
 
   /** Store a result for the launcher (its own short connection, so it works before and after training). */
   async report(value: unknown): Promise<void> {
-    const client = await connectRedis(this.info.url, this.info.timeoutMs, `worker ${this.rank}`);
-    await client.set(this.keys.result(this.rank), JSON.stringify(value ?? null));
-    await client.quit();
+    await reportResult(this.info, value);
   }
+}
+
+/** Store a process replica's result where its launcher reads it (a short connection of its own). */
+export async function reportResult(info: AsyncJobInfo, value: unknown): Promise<void> {
+  const client = await connectRedis(info.url, info.timeoutMs, `worker ${info.rank}`);
+  await client.set(jobKeys(info.job).result(info.rank), JSON.stringify(value ?? null));
+  await client.quit();
 }
 
 /** Options of a parameter-server shard. */

@@ -26,8 +26,8 @@ interface HistoryDoc {
 }
 const history = (run: string) => JSON.parse(readFileSync(join(dir, run, 'history.json'), 'utf8')) as HistoryDoc;
 
-test('launch --workers 2 train xor --batch-size 8 equals train xor --batch-size 16, and only rank 0 prints', async () => {
-  const two = await neurite(['launch', '--workers', '2', 'train', 'xor', '--batch-size', '8', '--epochs', '3', '--out', 'two'], dir);
+test('launch --workers 2 --mode sync-threads train xor --batch-size 8 equals train xor --batch-size 16, and only rank 0 prints', async () => {
+  const two = await neurite(['launch', '--workers', '2', '--mode', 'sync-threads', 'train', 'xor', '--batch-size', '8', '--epochs', '3', '--out', 'two'], dir);
   assert.equal(two.code, 0, two.stderr);
   const one = await neurite(['train', 'xor', '--batch-size', '16', '--epochs', '3', '--out', 'one'], dir);
   assert.equal(one.code, 0, one.stderr);
@@ -48,6 +48,18 @@ test('launch --workers 2 train xor --batch-size 8 equals train xor --batch-size 
   assert.equal(stats.replicas, 2);
   const config = JSON.parse(readFileSync(join(dir, 'two', 'config.json'), 'utf8'));
   assert.deepEqual(config.distributed, { mode: 'sync-threads', workers: 2 });
+});
+
+const syncProcesses = nt.distributed.glooUnavailableReason() === null && haveRedis;
+
+test(`launch --workers 2 train xor (sync, the default) runs ${syncProcesses ? 'processes through Gloo' : 'threads, saying why'} and gives the same numbers`, async () => {
+  const r = await neurite(['launch', '--workers', '2', 'train', 'xor', '--batch-size', '8', '--epochs', '3', '--out', 'default'], dir);
+  assert.equal(r.code, 0, r.stderr);
+  const mode = syncProcesses ? 'sync' : 'sync-threads';
+  assert.match(r.stderr, new RegExp(`launch: 2 replicas in ${mode} mode`));
+  if (!syncProcesses) assert.match(r.stderr, /sync replicas run as threads of this process: .*install/);
+  assert.equal(JSON.parse(readFileSync(join(dir, 'default', 'distributed.json'), 'utf8')).mode, mode);
+  assert.deepEqual(history('default').series.loss, history('two').series.loss);
 });
 
 test('launch --workers 2 train --resume continues a launched run at its last epoch', async () => {
@@ -90,10 +102,14 @@ test('launch refuses mistakes before any replica starts, and names a failing rep
     [['launch', 'train', 'xor'], /--workers N is required/],
     [['launch', '--workers', '0', 'train', 'xor'], /--workers must be a whole number >= 1/],
     [['launch', '--workers', '2', '--servers', '2', 'train', 'xor'], /--servers applies to --mode async, not sync/],
+    [
+      ['launch', '--workers', '2', '--mode', 'hogwild', '--redis', 'redis://127.0.0.1:1', 'train', 'xor'],
+      /--redis applies to --mode async and sync, not hogwild/,
+    ],
     [['launch', '--workers', '2', '--mode', 'ring', 'train', 'xor'], /--mode must be one of sync, sync-threads, hogwild, async/],
     [['launch', '--workers', '2', 'nothing-here.mjs'], /nothing-here\.mjs: no such script/],
     [['launch', '--workers', '2', 'train', 'xor', '--out', 'two'], /--out two already exists/],
-    [['launch', '--workers', '2', 'train', 'xor', '--lr', '-1', '--out', 'bad'], /rank \d of 2 failed: --lr must be a positive number/],
+    [['launch', '--workers', '2', 'train', 'xor', '--lr', '-1', '--out', 'bad'], /rank \d of 2 failed: (exited with code 2: )?--lr must be a positive number/],
   ];
   for (const [args, message] of cases) {
     const r = await neurite(args, dir);

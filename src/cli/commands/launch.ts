@@ -13,7 +13,7 @@ import { defaultRunFolder, isNonEmptyFolder, isUnstartedRun, writeJson } from '.
 import { colorEnabled, formatElapsed, palette } from '../terminal.js';
 import { TRAIN_FLAGS } from './train.js';
 
-/** `sync` is the synchronous mode as the notes name it; on one machine its replicas are threads (sync-threads). */
+/** `sync` runs processes through Gloo where it is built and a Redis is at hand, else threads (`sync-threads`). */
 const MODE_CHOICES = ['sync', 'sync-threads', 'hogwild', 'async'] as const;
 
 export const LAUNCH_HELP = `Usage: neurite launch --workers N [options] train <preset|model.json> [train options]
@@ -23,9 +23,12 @@ export const LAUNCH_HELP = `Usage: neurite launch --workers N [options] train <p
 Trains one model with N replicas, each on its share of every epoch.
 
 Modes:
-  sync        (default; also "sync-threads") threads of this process average their
-              gradients before every update: the same numbers as one process with
-              an N times larger batch
+  sync        (default) the replicas average their gradients before every update:
+              the same numbers as one process with an N times larger batch. They
+              are processes all-reducing through Gloo where it is built (Debian:
+              libgloo-dev) and redis-server is installed (or --redis is given),
+              else threads of this process
+  sync-threads  the same, always as threads of this process
   hogwild     threads update one shared copy of the weights without locks
   async       Downpour SGD (Dean et al., 2012): worker processes push gradients to
               parameter-server processes and fetch fresh weights, never waiting for
@@ -33,13 +36,13 @@ Modes:
 
 Options:
   --workers N           replicas (required)
-  --mode NAME           sync, hogwild or async (default sync)
+  --mode NAME           sync, sync-threads, hogwild or async (default sync)
   --threads N           backend threads per replica (default: the cores divided among them)
   --timeout SECONDS     how long a replica waits for the others, or for Redis, before
                         the job fails naming who it waited for (default 30)
   --servers S           async: parameter-server shards (default 1)
-  --redis URL           async: use this Redis (default: start a private redis-server on
-                        127.0.0.1 and stop it at the end)
+  --redis URL           async and sync: use this Redis (default: start a private
+                        redis-server on 127.0.0.1 and stop it at the end)
   --n-fetch N           async: fetch fresh weights every N steps (default 1)
   --n-push N            async: push accumulated gradients every N steps (default 1)
   --max-staleness T     async: servers drop gradients computed on weights more than T
@@ -132,10 +135,30 @@ export async function launchCommand(args: readonly string[]): Promise<number> {
   const workers = intFlag(values, 'workers');
   if (workers === undefined) throw new UsageError('launch: --workers N is required', 'e.g. neurite launch --workers 2 train lenet5');
   const chosen = choiceFlag(values, 'mode', MODE_CHOICES) ?? 'sync';
-  const mode: distributed.Mode = chosen === 'sync' ? 'sync-threads' : chosen;
-  const asyncOnly = ['servers', 'redis', 'n-fetch', 'n-push', 'max-staleness', 'scale-stale'].filter((f) => values[f] !== undefined);
-  if (mode !== 'async' && asyncOnly.length > 0) throw new UsageError(`--${asyncOnly[0]} applies to --mode async, not ${chosen}`);
   const redis = textFlag(values, 'redis');
+  const colors = palette(colorEnabled(process.stderr));
+  const say = (line: string) => process.stderr.write(`${colors.dim(line)}\n`);
+  let mode: distributed.Mode = chosen;
+  if (chosen === 'sync') {
+    // Processes through Gloo where it is built and a Redis is at hand; else threads of this process, said once.
+    const gloo = distributed.glooUnavailableReason();
+    const noRedis =
+      redis === undefined && !distributed.redisServerInstalled() ? 'redis-server is not installed (apt-get install redis-server), or pass --redis URL' : null;
+    if (gloo === null && noRedis === null) mode = 'sync';
+    else if (redis !== undefined) throw new UsageError(`--mode sync with --redis runs processes that all-reduce through Gloo, and ${gloo}`);
+    else {
+      mode = 'sync-threads';
+      say(`launch: sync replicas run as threads of this process: ${gloo ?? noRedis}, for processes`);
+    }
+  }
+  const flagsOf: Record<string, string[]> = {
+    sync: ['redis'],
+    async: ['servers', 'redis', 'n-fetch', 'n-push', 'max-staleness', 'scale-stale'],
+  };
+  const misplaced = ['servers', 'redis', 'n-fetch', 'n-push', 'max-staleness', 'scale-stale'].filter(
+    (f) => values[f] !== undefined && !(flagsOf[mode] ?? []).includes(f),
+  );
+  if (misplaced.length > 0) throw new UsageError(`--${misplaced[0]} applies to --mode async${misplaced[0] === 'redis' ? ' and sync' : ''}, not ${chosen}`);
   if (mode === 'async' && redis === undefined && !distributed.redisServerInstalled()) {
     throw new UsageError(
       'launch --mode async runs workers and parameter servers as processes around a Redis, and redis-server is not installed',
@@ -149,6 +172,7 @@ export async function launchCommand(args: readonly string[]): Promise<number> {
     mode,
     timeoutMs: timeoutSeconds * 1000,
     threadsPerWorker: intFlag(values, 'threads') ?? Math.max(1, Math.floor(availableParallelism() / workers)),
+    ...(mode === 'sync' ? { redis } : {}),
     ...(mode === 'async'
       ? {
           servers: intFlag(values, 'servers') ?? 1,
@@ -161,8 +185,6 @@ export async function launchCommand(args: readonly string[]): Promise<number> {
       : {}),
   };
 
-  const colors = palette(colorEnabled(process.stderr));
-  const say = (line: string) => process.stderr.write(`${colors.dim(line)}\n`);
   let script: string | URL;
   let runDir: string | null = null;
   if (target === 'train') {
@@ -177,7 +199,12 @@ export async function launchCommand(args: readonly string[]): Promise<number> {
     script = pathToFileURL(resolve(target));
   }
   options.log = say;
-  const placement = mode === 'async' ? `processes, ${options.servers} parameter server${options.servers === 1 ? '' : 's'}` : 'threads of this process';
+  const placement =
+    mode === 'async'
+      ? `processes, ${options.servers} parameter server${options.servers === 1 ? '' : 's'}`
+      : mode === 'sync'
+        ? 'processes, all-reducing through Gloo'
+        : 'threads of this process';
   say(`launch: ${workers} replica${workers === 1 ? '' : 's'} in ${mode} mode (${placement}), ${options.threadsPerWorker} backend thread(s) each`);
 
   let result: distributed.LaunchResult;
@@ -186,7 +213,8 @@ export async function launchCommand(args: readonly string[]): Promise<number> {
   } catch (e) {
     // A replica's own mistake (a bad flag, a missing file) is the user's to fix: exit 2 as train would.
     const cause = (e as { cause?: { name?: string } }).cause;
-    if (e instanceof NeuriteError && (cause?.name === 'UsageError' || cause?.name === 'ConfigError')) throw new UsageError(e.message);
+    const usage = cause?.name === 'UsageError' || cause?.name === 'ConfigError' || /failed: exited with code 2\b/.test((e as Error).message);
+    if (e instanceof NeuriteError && usage) throw new UsageError(e.message);
     throw e;
   }
   const codes = result.results.map((r) => (r as { code?: number } | undefined)?.code);

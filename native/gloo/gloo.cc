@@ -1,0 +1,166 @@
+// The synchronous collectives of `neurite launch --mode sync` across
+// processes and machines: a thin Node-API binding of Gloo (Debian's
+// libgloo-dev), the collective library under PyTorch's CPU data-parallel
+// training. Rendezvous goes through Gloo's own RedisStore on the job's Redis;
+// the data moves over Gloo's TCP transport, rank to rank.
+//
+// Every call blocks the calling thread until the collective finishes or
+// fails (a peer closed its connection, or the timeout passed): that is what
+// lets fit() run the all-reduce inside a (compiled) training step. Gloo's
+// errors become JavaScript exceptions with its message.
+#include <napi.h>
+
+#include <gloo/allreduce.h>
+#include <gloo/barrier.h>
+#include <gloo/broadcast.h>
+#include <gloo/math.h>
+#include <gloo/rendezvous/context.h>
+#include <gloo/rendezvous/prefix_store.h>
+#include <gloo/rendezvous/redis_store.h>
+#include <gloo/transport/tcp/device.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+namespace {
+
+class Group : public Napi::ObjectWrap<Group> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "GlooGroup",
+                       {
+                           InstanceMethod("allReduce", &Group::AllReduce),
+                           InstanceMethod("broadcast", &Group::Broadcast),
+                           InstanceMethod("barrier", &Group::Barrier),
+                           InstanceMethod("close", &Group::Close),
+                       });
+  }
+
+  // new GlooGroup({rank, size, redisHost, redisPort, prefix, hostname, timeoutMs})
+  explicit Group(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Group>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "GlooGroup: expected an options object");
+    Napi::Object o = info[0].As<Napi::Object>();
+    const int rank = o.Get("rank").As<Napi::Number>().Int32Value();
+    const int size = o.Get("size").As<Napi::Number>().Int32Value();
+    const std::string host = o.Get("redisHost").As<Napi::String>().Utf8Value();
+    const int port = o.Get("redisPort").As<Napi::Number>().Int32Value();
+    const std::string prefix = o.Get("prefix").As<Napi::String>().Utf8Value();
+    const std::string hostname = o.Get("hostname").As<Napi::String>().Utf8Value();
+    timeout_ = std::chrono::milliseconds(o.Get("timeoutMs").As<Napi::Number>().Int64Value());
+    try {
+      gloo::transport::tcp::attr attr;
+      attr.hostname = hostname;
+      auto device = gloo::transport::tcp::CreateDevice(attr);
+      gloo::rendezvous::RedisStore redis(host, port);
+      gloo::rendezvous::PrefixStore store(prefix, redis);
+      auto context = std::make_shared<gloo::rendezvous::Context>(rank, size);
+      context->setTimeout(timeout_);
+      context->connectFullMesh(store, device);
+      context_ = context;
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(env, std::string("Gloo rendezvous failed: ") + e.what());
+    }
+  }
+
+ private:
+  std::shared_ptr<gloo::Context> context_;
+  std::chrono::milliseconds timeout_{30000};
+  uint32_t tag_ = 0;
+
+  void Check(Napi::Env env) {
+    if (!context_) throw Napi::Error::New(env, "GlooGroup: the group is closed");
+  }
+
+  // allReduce(Float32Array | Float64Array): the sum over the ranks, in place.
+  // Gloo's ring reduces each segment once and hands it around, so every rank
+  // gets the same bits.
+  Napi::Value AllReduce(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Check(env);
+    if (info.Length() < 1 || !info[0].IsTypedArray()) throw Napi::TypeError::New(env, "allReduce: expected a Float32Array or Float64Array");
+    Napi::TypedArray array = info[0].As<Napi::TypedArray>();
+    if (array.ElementLength() == 0) return env.Undefined();
+    try {
+      gloo::AllreduceOptions opts(context_);
+      opts.setTag(tag_++);
+      opts.setTimeout(timeout_);
+      if (array.TypedArrayType() == napi_float32_array) {
+        float* data = array.As<Napi::Float32Array>().Data();
+        opts.setOutput(data, array.ElementLength());
+        opts.setReduceFunction(static_cast<void (*)(void*, const void*, const void*, size_t)>(&gloo::sum<float>));
+      } else if (array.TypedArrayType() == napi_float64_array) {
+        double* data = array.As<Napi::Float64Array>().Data();
+        opts.setOutput(data, array.ElementLength());
+        opts.setReduceFunction(static_cast<void (*)(void*, const void*, const void*, size_t)>(&gloo::sum<double>));
+      } else {
+        throw Napi::TypeError::New(env, "allReduce: expected a Float32Array or Float64Array");
+      }
+      gloo::allreduce(opts);
+    } catch (const Napi::Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(env, std::string("allReduce: ") + e.what());
+    }
+    return env.Undefined();
+  }
+
+  // broadcast(Float32Array | Float64Array, root): root's values on every rank.
+  Napi::Value Broadcast(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Check(env);
+    if (info.Length() < 2 || !info[0].IsTypedArray()) throw Napi::TypeError::New(env, "broadcast: expected (typed array, root)");
+    Napi::TypedArray array = info[0].As<Napi::TypedArray>();
+    const int root = info[1].As<Napi::Number>().Int32Value();
+    if (array.ElementLength() == 0) return env.Undefined();
+    try {
+      gloo::BroadcastOptions opts(context_);
+      opts.setTag(tag_++);
+      opts.setTimeout(timeout_);
+      opts.setRoot(root);
+      if (array.TypedArrayType() == napi_float32_array) {
+        opts.setOutput(array.As<Napi::Float32Array>().Data(), array.ElementLength());
+      } else if (array.TypedArrayType() == napi_float64_array) {
+        opts.setOutput(array.As<Napi::Float64Array>().Data(), array.ElementLength());
+      } else {
+        throw Napi::TypeError::New(env, "broadcast: expected a Float32Array or Float64Array");
+      }
+      gloo::broadcast(opts);
+    } catch (const Napi::Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(env, std::string("broadcast: ") + e.what());
+    }
+    return env.Undefined();
+  }
+
+  Napi::Value Barrier(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Check(env);
+    try {
+      gloo::BarrierOptions opts(context_);
+      opts.setTag(tag_++);
+      opts.setTimeout(timeout_);
+      gloo::barrier(opts);
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(env, std::string("barrier: ") + e.what());
+    }
+    return env.Undefined();
+  }
+
+  // Drop the connections (the peers' next collective fails at once instead of after the timeout).
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    context_.reset();
+    return info.Env().Undefined();
+  }
+};
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("GlooGroup", Group::Define(env));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(neurite_gloo, Init)
