@@ -97,7 +97,12 @@ export interface DataLoaderOptions {
    * replicas' batch t together are batch t of one process with a batch size
    * `worldSize` times larger.
    */
-  shard?: { readonly rank: number; readonly worldSize: number };
+  shard?: {
+    /** This replica's index, 0 to worldSize - 1. */
+    readonly rank: number;
+    /** How many replicas share the data. */
+    readonly worldSize: number;
+  };
 }
 
 /**
@@ -116,7 +121,14 @@ export class DataLoader implements Iterable<Batch> {
   /** The random stream that shuffles each epoch (undefined when not shuffling). */
   readonly generator: Generator | undefined;
   /** The replica whose share this loader serves, or undefined for all samples. */
-  readonly shard: { readonly rank: number; readonly worldSize: number } | undefined;
+  readonly shard:
+    | {
+        /** This replica's index. */
+        readonly rank: number;
+        /** How many replicas share the data. */
+        readonly worldSize: number;
+      }
+    | undefined;
 
   constructor(dataset: IndexedDataset, options: DataLoaderOptions = {}) {
     if (dataset === null || typeof dataset !== 'object' || typeof dataset.getBatch !== 'function' || !Number.isInteger(dataset.length)) {

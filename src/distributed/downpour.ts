@@ -32,7 +32,9 @@ export function stalenessFactor(rule: StalenessRule, staleness: number): number 
 
 /** An optimizer by class name and hyper-parameters, as a worker's optimizer describes itself. */
 export interface OptimizerSpec {
+  /** The optimizer's class name ('SGD', 'Adagrad', 'Adam'...). */
   readonly name: string;
+  /** Its hyper-parameters (lr, momentum, betas...), as its constructor takes them. */
   readonly hyper: Readonly<Record<string, number | boolean | string | null>>;
 }
 
@@ -76,8 +78,11 @@ export interface ShardStats {
 
 /** A gradient as it reaches a server: its stream id, the version of the weights it was computed on, and the values. */
 export interface GradientEntry {
+  /** The Redis stream id ('milliseconds-sequence'), increasing in arrival order. */
   readonly id: string;
+  /** The shard's version of the weights the gradient was computed on. */
   readonly version: number;
+  /** The gradient of the shard's slice of the weights. */
   readonly gradient: Float32Array;
   /** The worker's learning rate when it computed the gradient (a schedule's current rate); default: the optimizer's own. */
   readonly lr?: number;
@@ -97,16 +102,22 @@ export function compareStreamIds(a: string, b: string): number {
  * restart applies each gradient exactly once.
  */
 export class ServerShard {
+  /** The shard's slice of the weights, as one parameter. */
   readonly weights: Parameter;
+  /** The workers' optimizer, rebuilt here from its description. */
   readonly optimizer: OptimizerLike;
+  /** Updates applied so far (the version workers tag their gradients with). */
   version: number;
+  /** The stream id of the last entry taken; entries up to it are skipped as duplicates. */
   lastId: string;
+  /** What the shard has done: applied, dropped, duplicates, staleness histogram. */
   readonly stats: ShardStats = { applied: 0, dropped: 0, duplicates: 0, staleness: new Array(17).fill(0) };
   private readonly baseLr: number;
 
   constructor(
     weights: Float32Array,
     spec: OptimizerSpec,
+    /** When a stale gradient is dropped or its rate scaled. */
     readonly rule: StalenessRule,
     state: { version?: number; lastId?: string } = {},
   ) {

@@ -11,7 +11,10 @@ export class FlatLayout {
   /** Values in all. */
   readonly size: number;
 
-  constructor(readonly tensors: readonly Tensor[]) {
+  constructor(
+    /** The tensors, in the order their values are laid out. */
+    readonly tensors: readonly Tensor[],
+  ) {
     const offsets: number[] = [];
     let size = 0;
     for (const t of tensors) {

@@ -53,13 +53,17 @@ export function glooUnavailableReason(): string | null {
 
 /** What a process needs to join a synchronous job through Gloo. */
 export interface GlooGroupInit {
+  /** This process's rank, 0 to worldSize - 1. */
   rank: number;
+  /** How many processes the job has. */
   worldSize: number;
+  /** The seed the replicas share. */
   seed: number;
   /** The job's Redis (redis://host:port), where the ranks find each other. */
   url: string;
   /** A prefix unique to the job (and to each rendezvous within it). */
   job: string;
+  /** How long the rendezvous and each collective wait for the other ranks. */
   timeoutMs: number;
   /** The address the other ranks reach this one at (default: 127.0.0.1 when Redis is local, else this machine's hostname; env NEURITE_GLOO_HOST). */
   host?: string;
@@ -73,9 +77,13 @@ export interface GlooGroupInit {
  * that hangs makes it fail after the timeout.
  */
 export class GlooGroup implements Collectives {
+  /** The strategy's name. */
   readonly mode = 'sync';
+  /** This process's rank, 0 to worldSize - 1. */
   readonly rank: number;
+  /** How many processes the job has. */
   readonly worldSize: number;
+  /** The seed the replicas share; it orders the samples. */
   readonly seed: number;
   private native: NativeGlooGroup | null;
 
@@ -125,6 +133,7 @@ export class GlooGroup implements Collectives {
     }
   }
 
+  /** Wait until every rank arrives. */
   barrier(what = 'barrier'): void {
     this.run(what, (g) => g.barrier());
   }
@@ -132,15 +141,18 @@ export class GlooGroup implements Collectives {
   /** Nothing to reserve: Gloo reduces the caller's own array. */
   async reserve(): Promise<void> {}
 
+  /** Refused: processes share no memory (hogwild runs on threads). */
   async share(): Promise<SharedArrayBuffer> {
     throw new DistributedError('share: processes hold no memory in common; hogwild runs on threads of one process');
   }
 
+  /** Sum (or average) `values` over the ranks, in place, with the same bits on each. */
   allReduce(values: Float32Array | Float64Array, op: 'sum' | 'mean' = 'sum'): void {
     this.run('allReduce', (g) => g.allReduce(values));
     if (op === 'mean') for (let i = 0; i < values.length; i++) values[i] /= this.worldSize;
   }
 
+  /** Overwrite `values` on every rank with rank `root`'s. */
   broadcast(values: Float32Array | Float64Array, root = 0): void {
     this.run('broadcast', (g) => g.broadcast(values, root));
   }

@@ -62,11 +62,22 @@ export interface LaunchResult {
   /** Wall-clock seconds from the first replica's start to the last one's end. */
   seconds: number;
   /** async: workers that died (the job went on without them); empty otherwise. */
-  failures: { rank: number; message: string }[];
+  failures: {
+    /** The worker's rank. */
+    rank: number;
+    /** How it ended ('killed by SIGKILL', 'exited with code 1: ...'). */
+    message: string;
+  }[];
   /** async: each worker's counts: steps, samples, seconds, pushes, fetches, communication and waiting time. */
   workers?: (WorkerStats | undefined)[];
   /** async: each server shard's counts: applied, dropped, duplicates skipped, staleness histogram, final version. */
-  servers?: ((ShardStats & { version: number }) | undefined)[];
+  servers?: (
+    | (ShardStats & {
+        /** The shard's weights version at the end (updates applied, restarts included). */
+        version: number;
+      })
+    | undefined
+  )[];
   /** async: server shards restarted after they died. */
   serverRestarts?: number;
 }

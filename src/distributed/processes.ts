@@ -32,9 +32,11 @@ export interface AsyncLaunchOptions {
 
 /** A process the launcher started, as onStart reports it. */
 export interface StartedProcess {
+  /** A worker (it runs the script) or a parameter-server shard. */
   readonly role: 'worker' | 'server';
   /** The worker's rank or the server's shard index. */
   readonly index: number;
+  /** Its process id (what a test kills). */
   readonly pid: number;
 }
 

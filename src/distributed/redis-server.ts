@@ -26,8 +26,11 @@ export function freePort(): Promise<number> {
 
 /** A running redis-server of ours. */
 export interface LocalRedis {
+  /** redis://127.0.0.1:port */
   readonly url: string;
+  /** The free port it listens on. */
   readonly port: number;
+  /** Its process id (what stop() signals). */
   readonly pid: number;
   /** Stop it (SIGTERM by pid, SIGKILL after a second) and wait until it exited. */
   stop(): Promise<void>;

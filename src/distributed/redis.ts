@@ -26,16 +26,27 @@ import { FlatLayout } from './flat.js';
 export interface AsyncJobInfo {
   /** 'async' (Downpour, the default) or 'sync' (data parallelism through Gloo). */
   readonly mode?: 'async' | 'sync';
+  /** The job's Redis (redis://host:port). */
   readonly url: string;
+  /** The job's id, in every key it uses. */
   readonly job: string;
+  /** This worker's index, 0 to worldSize - 1. */
   readonly rank: number;
+  /** How many workers the job has. */
   readonly worldSize: number;
+  /** Parameter-server shards (0 in sync mode). */
   readonly servers: number;
+  /** The seed the workers share; it orders the samples. */
   readonly seed: number;
+  /** Fetch fresh weights every this many steps. */
   readonly nFetch: number;
+  /** Push accumulated gradients every this many steps. */
   readonly nPush: number;
+  /** How long to wait for Redis, the servers or the other ranks before failing. */
   readonly timeoutMs: number;
+  /** Backend threads for this worker. */
   readonly threads: number;
+  /** The launcher's `data` option. */
   readonly data: unknown;
 }
 
@@ -113,11 +124,17 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
 
 /** What a worker measured, stored in Redis at its end and gathered by the launcher. */
 export interface WorkerStats {
+  /** The worker's rank. */
   rank: number;
+  /** Training steps it made. */
   steps: number;
+  /** Samples it trained on. */
   samples: number;
+  /** Seconds from its start to its end. */
   seconds: number;
+  /** Gradients it pushed (one entry per shard each). */
   pushes: number;
+  /** Times it fetched the weights. */
   fetches: number;
   /** Seconds the pushes and fetches took (they run while the next step computes). */
   communicationSeconds: number;
@@ -149,7 +166,10 @@ export class Downpour implements DistributedStrategy {
   private optimizer: OptimizerLike | null = null;
   private inFlight: Promise<void> | null = null;
 
-  constructor(readonly info: AsyncJobInfo) {
+  constructor(
+    /** The job this worker joins (from the launcher's environment variable). */
+    readonly info: AsyncJobInfo,
+  ) {
     this.keys = jobKeys(info.job);
     this.stats = { rank: info.rank, steps: 0, samples: 0, seconds: 0, pushes: 0, fetches: 0, communicationSeconds: 0, blockedSeconds: 0, waitSeconds: 0 };
   }
@@ -339,11 +359,17 @@ export async function reportResult(info: AsyncJobInfo, value: unknown): Promise<
 
 /** Options of a parameter-server shard. */
 export interface ServeOptions {
+  /** The job's Redis (redis://host:port). */
   readonly url: string;
+  /** The job's id. */
   readonly job: string;
+  /** Which shard this server holds, 0 to servers - 1. */
   readonly shard: number;
+  /** How many shards the weights are split into. */
   readonly servers: number;
+  /** When a stale gradient is dropped or its rate scaled. */
   readonly rule: StalenessRule;
+  /** How long to wait for the workers to register the model before failing. */
   readonly timeoutMs: number;
   /** Store the optimizer's state every this many updates (default 50); weights and version are stored with every update. */
   readonly stateEvery?: number;
@@ -355,7 +381,12 @@ export interface ServeOptions {
  * but had not acknowledged, then apply arrivals in order. Resolves with its
  * counts.
  */
-export async function serveShard(options: ServeOptions): Promise<ShardStats & { version: number }> {
+export async function serveShard(options: ServeOptions): Promise<
+  ShardStats & {
+    /** The shard's weights version at the end. */
+    version: number;
+  }
+> {
   const { url, job, shard, servers, rule, timeoutMs } = options;
   const keys = jobKeys(job);
   const who = `parameter server ${shard}`;

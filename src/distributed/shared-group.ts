@@ -40,19 +40,27 @@ export function abortGroup(control: Int32Array, who: number): void {
 
 /** Hands shared buffers between the replicas: rank 0 offers one under a key, the others receive it. */
 export interface BufferRelay {
+  /** Rank 0: hand `buffer` to the other replicas under `key`. */
   offer(key: string, buffer: SharedArrayBuffer): void;
+  /** The other ranks: the buffer rank 0 offered under `key`, when it arrives. */
   receive(key: string): Promise<SharedArrayBuffer>;
 }
 
 /** Everything a replica needs to join a group over shared memory. */
 export interface SharedGroupInit {
+  /** This replica's index, 0 to worldSize - 1. */
   readonly rank: number;
+  /** How many replicas share the group. */
   readonly worldSize: number;
+  /** The strategy's name ('sync-threads', 'hogwild'). */
   readonly mode: string;
+  /** The seed the replicas share; it orders the samples. */
   readonly seed: number;
   /** How long a collective waits for the slowest replica before it throws. */
   readonly timeoutMs: number;
+  /** The barrier's counters (Int32 words: count, generation, abort flag, one arrival word per rank). */
   readonly control: SharedArrayBuffer;
+  /** The float64 region of the collectives (the epoch's sums, small buffers). */
   readonly float64: SharedArrayBuffer;
 }
 

@@ -13,14 +13,23 @@ import { checkFloat32, FlatLayout, gatherGradients } from './flat.js';
 
 /** The collectives the strategies use (SharedMemoryGroup has them). */
 export interface Collectives {
+  /** This replica's index, 0 to worldSize - 1. */
   readonly rank: number;
+  /** How many replicas the group has. */
   readonly worldSize: number;
+  /** The strategy's name, for messages. */
   readonly mode: string;
+  /** The seed the replicas share. */
   readonly seed: number;
+  /** Wait until every replica arrives (`what` names the wait in a timeout's message). */
   barrier(what?: string): void;
+  /** Make room for all-reduces and broadcasts of `count` float32 values (collective). */
   reserve(count: number): Promise<void>;
+  /** One buffer every replica holds (threads only; collective). */
   share(bytes: number): Promise<SharedArrayBuffer>;
+  /** Sum (or average) `values` over the replicas, in place, with the same bits on each. */
   allReduce(values: Float32Array | Float64Array, op?: 'sum' | 'mean'): void;
+  /** Overwrite `values` on every replica with rank `root`'s. */
   broadcast(values: Float32Array | Float64Array, root?: number): void;
 }
 
@@ -94,6 +103,7 @@ export class DataParallel extends GroupStrategy {
   private layout: FlatLayout | null = null;
   private flat = new Float32Array(0);
 
+  /** Rank 0's weights and buffers on every replica. */
   async begin(model: Module): Promise<void> {
     const { params, buffers } = stateOf(model);
     const layout = new FlatLayout(params);
@@ -107,6 +117,7 @@ export class DataParallel extends GroupStrategy {
     broadcastBuffers(this.group, buffers);
   }
 
+  /** Every replica's gradients replaced by their mean over the replicas. */
   synchronizeGradients(trainable: readonly Parameter[]): void {
     const layout = this.layout;
     if (layout === null) throw new DistributedError('synchronizeGradients: begin() has not run (fit calls it)');
@@ -145,6 +156,7 @@ export class DataParallel extends GroupStrategy {
  * so in practice a weight holds one replica's write or another's.
  */
 export class Hogwild extends GroupStrategy {
+  /** Rebind every replica's parameters to one shared buffer holding rank 0's weights. */
   async begin(model: Module): Promise<void> {
     const { params, buffers } = stateOf(model);
     const layout = new FlatLayout(params);
@@ -158,5 +170,6 @@ export class Hogwild extends GroupStrategy {
     broadcastBuffers(this.group, buffers);
   }
 
+  /** Nothing: each replica updates the shared weights from its own gradients. */
   synchronizeGradients(): void {}
 }

@@ -125,7 +125,7 @@ describe('distributed: replicas on threads', () => {
     await assert.rejects(nt.distributed.launch(script, { workers: 0 }), /workers must be an integer >= 1, got 0/);
     await assert.rejects(
       nt.distributed.launch(script, { workers: 2, mode: 'gossip' as 'hogwild' }),
-      /mode must be one of sync-threads, hogwild, async, got 'gossip'/,
+      /mode must be one of sync-threads, sync, hogwild, async, got 'gossip'/,
     );
   });
 });
