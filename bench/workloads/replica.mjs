@@ -12,23 +12,6 @@ const replica = nt.distributed.init();
 const config = replica.launched ? replica.data : JSON.parse(process.argv[2]);
 if (!replica.launched && config.threads) nt.setNumThreads(config.threads);
 
-function lenet5() {
-  return new nn.Sequential(
-    new nn.Conv2d(1, 6, 5, { padding: 2 }),
-    new nn.ReLU(),
-    new nn.MaxPool2d(2),
-    new nn.Conv2d(6, 16, 5),
-    new nn.ReLU(),
-    new nn.MaxPool2d(2),
-    new nn.Flatten(),
-    new nn.Linear(400, 120),
-    new nn.ReLU(),
-    new nn.Linear(120, 84),
-    new nn.ReLU(),
-    new nn.Linear(84, 10),
-  );
-}
-
 /** The bench's workloads (bench/common.mjs), with the optimizers bench/workloads/neurite.mjs gives them. */
 function workload(id) {
   nt.seed(1);
@@ -41,7 +24,7 @@ function workload(id) {
     return { model: m, optimizer: new optim.Adam(m.parameters(), { lr: 1e-3 }), shape: [784] };
   }
   if (id === 'lenet5') {
-    const m = lenet5();
+    const m = nt.models.lenet5();
     return { model: m, optimizer: new optim.SGD(m.parameters(), { lr: 0.05, momentum: 0.9 }), shape: [1, 28, 28] };
   }
   throw new Error(`bench replica: unknown workload '${id}'`);

@@ -17,7 +17,7 @@ export { FlatLayout } from './flat.js';
 export { GlooGroup, type GlooGroupInit, glooUnavailableReason } from './gloo.js';
 export { init, type Replica } from './init.js';
 export { type LaunchOptions, type LaunchResult, launch, MODES, type Mode } from './launch.js';
-export type { StartedProcess } from './processes.js';
+export type { ScriptLocation, StartedProcess } from './processes.js';
 export { type AsyncJobInfo, Downpour, type ServeOptions, serveShard, shardRange, type WorkerStats } from './redis.js';
 export { type LocalRedis, redisServerInstalled, startRedis } from './redis-server.js';
 export { type BufferRelay, FLOAT64_CAPACITY, type SharedGroupInit, SharedMemoryGroup } from './shared-group.js';

@@ -5,7 +5,7 @@ import { ValueError } from '../core/errors.js';
 import type { ShardStats } from './downpour.js';
 import { DistributedError } from './errors.js';
 import { glooUnavailableReason } from './gloo.js';
-import { launchProcesses, type StartedProcess } from './processes.js';
+import { launchProcesses, type ScriptLocation, type StartedProcess } from './processes.js';
 import type { WorkerStats } from './redis.js';
 import { launchThreads } from './threads.js';
 
@@ -102,7 +102,7 @@ function positiveInteger(name: string, value: number): number {
  * @example
  * const { results } = await distributed.launch(new URL('./train.mjs', import.meta.url), { workers: 2 });
  */
-export async function launch(script: string | URL, options: LaunchOptions): Promise<LaunchResult> {
+export async function launch(script: ScriptLocation, options: LaunchOptions): Promise<LaunchResult> {
   if (options === null || typeof options !== 'object') throw new ValueError('launch: options {workers, mode} are required');
   const workers = positiveInteger('workers', options.workers);
   const mode = options.mode ?? 'sync-threads';
@@ -112,6 +112,18 @@ export async function launch(script: string | URL, options: LaunchOptions): Prom
   const threadsPerWorker = positiveInteger('threadsPerWorker', options.threadsPerWorker ?? Math.max(1, Math.floor(availableParallelism() / workers)));
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 32);
   if (!Number.isInteger(seed) || seed < 0) throw new ValueError(`launch: seed must be a non-negative integer, got ${seed}`);
+  // What every job of processes takes, whatever its mode.
+  const processes = {
+    workers,
+    redis: options.redis,
+    timeoutMs,
+    threadsPerWorker,
+    seed,
+    argv: options.argv,
+    data: options.data,
+    onStart: options.onStart,
+    log: options.log,
+  };
   if (mode === 'sync') {
     for (const key of ['servers', 'nFetch', 'nPush', 'maxStaleness', 'scaleStale'] as const) {
       if (options[key] !== undefined) throw new ValueError(`launch: ${key} applies to mode 'async', not '${mode}'`);
@@ -120,20 +132,12 @@ export async function launch(script: string | URL, options: LaunchOptions): Prom
     if (missing !== null)
       throw new DistributedError(`launch: mode 'sync' runs processes that all-reduce through Gloo, and ${missing}; mode 'sync-threads' needs nothing`);
     return launchProcesses(script, {
+      ...processes,
       mode: 'sync',
-      workers,
       servers: 0,
-      redis: options.redis,
       nFetch: 1,
       nPush: 1,
       rule: { maxStaleness: Number.POSITIVE_INFINITY, scale: false },
-      timeoutMs,
-      threadsPerWorker,
-      seed,
-      argv: options.argv,
-      data: options.data,
-      onStart: options.onStart,
-      log: options.log,
     });
   }
   if (mode !== 'async') {
@@ -146,18 +150,10 @@ export async function launch(script: string | URL, options: LaunchOptions): Prom
   const maxStaleness = options.maxStaleness ?? Number.POSITIVE_INFINITY;
   if (!(maxStaleness >= 0)) throw new ValueError(`launch: maxStaleness must be >= 0, got ${maxStaleness}`);
   return launchProcesses(script, {
-    workers,
+    ...processes,
     servers: positiveInteger('servers', options.servers ?? 1),
-    redis: options.redis,
     nFetch: positiveInteger('nFetch', options.nFetch ?? 1),
     nPush: positiveInteger('nPush', options.nPush ?? 1),
     rule: { maxStaleness, scale: options.scaleStale ?? false },
-    timeoutMs,
-    threadsPerWorker,
-    seed,
-    argv: options.argv,
-    data: options.data,
-    onStart: options.onStart,
-    log: options.log,
   });
 }

@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { ShardStats, StalenessRule } from './downpour.js';
 import { DistributedError } from './errors.js';
-import { type AsyncJobInfo, connectRedis, jobKeys, type ServeOptions, type WorkerStats } from './redis.js';
+import { type AsyncJobInfo, jobKeys, type ServeOptions, type WorkerStats } from './redis.js';
+import { connectRedis } from './redis-client.js';
 import { type LocalRedis, startRedis } from './redis-server.js';
 
 /** Options of an asynchronous (Downpour) launch; see LaunchOptions. */
@@ -71,10 +72,22 @@ function nodeFlags(): string[] {
   return process.execArgv.filter((flag) => !/^--inspect/.test(flag));
 }
 
-export async function launchProcesses(script: string | URL, options: AsyncLaunchOptions): Promise<AsyncLaunchReport> {
+/**
+ * A replica script: a file path, or a file URL (a `URL` object or anything with
+ * its `href`, so that the declarations need no DOM or Node types).
+ */
+export type ScriptLocation =
+  | string
+  | {
+      /** The file URL of the script (file:///...). */
+      readonly href: string;
+    };
+
+export async function launchProcesses(script: ScriptLocation, options: AsyncLaunchOptions): Promise<AsyncLaunchReport> {
   const log = options.log ?? (() => {});
   const sync = options.mode === 'sync';
-  const scriptPath = script instanceof URL || script.startsWith('file:') ? fileURLToPath(script) : script;
+  const location = typeof script === 'string' ? script : script.href;
+  const scriptPath = location.startsWith('file:') ? fileURLToPath(location) : location;
   let local: LocalRedis | null = null;
   const url = options.redis ?? (local = await startRedis()).url;
   if (local) log(`launch: started redis-server (pid ${local.pid}) on ${url}`);

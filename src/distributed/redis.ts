@@ -12,8 +12,7 @@
 // version and the entry id, and acknowledges and deletes the entry: after a
 // crash it replays what it had not acknowledged and skips ids it already
 // took, so every gradient counts exactly once.
-import { Redis } from 'ioredis';
-import { ValueError } from '../core/errors.js';
+import type { Redis } from 'ioredis';
 import type { Module } from '../nn/module.js';
 import type { Parameter } from '../nn/parameter.js';
 import type { DistributedStrategy } from '../train/distributed.js';
@@ -21,6 +20,7 @@ import type { OptimizerLike } from '../train/index.js';
 import { describeOptimizer, type OptimizerSpec, ServerShard, type ShardStats, type StalenessRule } from './downpour.js';
 import { DistributedError, DistributedTimeoutError } from './errors.js';
 import { FlatLayout } from './flat.js';
+import { connectRedis } from './redis-client.js';
 
 /** What a process of an asynchronous job is told by its launcher (NEURITE_DISTRIBUTED, as JSON). */
 export interface AsyncJobInfo {
@@ -83,33 +83,6 @@ function floatsOf(bytes: Buffer): Float32Array {
   const out = new Float32Array(bytes.byteLength / 4);
   new Uint8Array(out.buffer).set(bytes);
   return out;
-}
-
-/** Connect, or say plainly that Redis cannot be reached at this URL, within the timeout. */
-export async function connectRedis(url: string, timeoutMs: number, who: string): Promise<Redis> {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new ValueError(`${who}: '${url}' is not a Redis URL (redis://host:port)`);
-  }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new ValueError(`${who}: '${url}' is not a Redis URL (redis://host:port)`);
-  const client = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: Math.min(timeoutMs, 5000),
-    // Reconnect after a Redis restart for up to the timeout; commands wait for the connection meanwhile.
-    retryStrategy: (times) => (times * 100 > timeoutMs ? null : 100),
-    maxRetriesPerRequest: null,
-  });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    await client.ping();
-  } catch (e) {
-    client.disconnect();
-    throw new DistributedError(`${who}: cannot reach Redis at ${url}: ${(e as Error).message}`);
-  }
-  return client;
 }
 
 async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | null>): Promise<T> {

@@ -2,8 +2,10 @@
 // launcher (launch) and the replica's side of it (joinFromWorkerData). The
 // launcher owns the control block, relays shared buffers between replicas,
 // collects what each reports, and stops the others as soon as one fails.
+
 import { MessageChannel, type MessagePort as NodeMessagePort, Worker } from 'node:worker_threads';
 import { DistributedError } from './errors.js';
+import type { ScriptLocation } from './processes.js';
 import { abortGroup, type BufferRelay, controlLength, float64Bytes, type SharedGroupInit } from './shared-group.js';
 
 /** The key under which a launched thread finds its part in workerData. */
@@ -33,7 +35,7 @@ export interface ThreadLaunch {
  * Run `script` on `workers` threads as the replicas of one job (see
  * launch()); rejects as soon as all threads ended if one of them failed.
  */
-export async function launchThreads(script: string | URL, options: ThreadLaunch): Promise<{ results: unknown[]; seconds: number }> {
+export async function launchThreads(script: ScriptLocation, options: ThreadLaunch): Promise<{ results: unknown[]; seconds: number }> {
   const { workers, mode, timeoutMs, threadsPerWorker, seed } = options;
   const control = new SharedArrayBuffer(controlLength(workers) * 4);
   const controlView = new Int32Array(control);
@@ -58,7 +60,7 @@ export async function launchThreads(script: string | URL, options: ThreadLaunch)
       threads: threadsPerWorker,
       data: options.data,
     };
-    const worker = new Worker(script, {
+    const worker = new Worker(typeof script === 'string' ? script : new URL(script.href), {
       workerData: { [WORKER_DATA_KEY]: join },
       transferList: [channel.port2],
       argv: options.argv ? [...options.argv] : [],
