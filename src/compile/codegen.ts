@@ -25,6 +25,7 @@ export type GenNode =
 export interface RefKernels {
   binary(op: string, a: TypedArray, aShape: readonly number[], b: TypedArray, bShape: readonly number[], out: TypedArray, outShape: readonly number[]): void;
   slice(x: TypedArray, shape: readonly number[], begin: readonly number[], step: readonly number[], out: TypedArray, outShape: readonly number[]): void;
+  gather(x: TypedArray, shape: readonly number[], axis: number, index: Int32Array, indexShape: readonly number[], out: TypedArray): void;
 }
 
 /** Arrays up to this many elements: beyond it a kernel's own loop (or the compiled backend's) is where the time goes. */
@@ -144,7 +145,7 @@ class Emitter {
       }
       case 'reduce': {
         const [op, x, shape, axes, out] = a as [string, TypedArray, number[], number[], TypedArray];
-        if (op !== 'sum') return false;
+        if (op !== 'sum' && op !== 'prod' && op !== 'max' && op !== 'min') return false;
         // The reference walks x in memory order and adds each element to its output's double accumulator.
         const slot = new Int32Array(x.length);
         const keptStride = new Array<number>(shape.length).fill(0);
@@ -165,6 +166,19 @@ class Emitter {
           }
           slot[i] = o;
         }
+        if (op !== 'sum') {
+          // In memory order, as the reference: a product in double; max and min keep the first NaN and, among equal values, the first.
+          const acc = new Float64Array(out.length);
+          const [A, X, S] = [this.v(acc), this.v(x), this.v(slot)];
+          L.push(`${A}.fill(${op === 'prod' ? 1 : op === 'max' ? '-Infinity' : 'Infinity'});`);
+          if (op === 'prod') L.push(`for (let i = 0; i < ${x.length}; i++) ${A}[${S}[i]] *= ${X}[i];`);
+          else
+            L.push(
+              `for (let i = 0; i < ${x.length}; i++) { const e = ${X}[i], o = ${S}[i], v = ${A}[o]; if (e ${op === 'max' ? '>' : '<'} v || (e !== e && v === v)) ${A}[o] = e; }`,
+            );
+          L.push(`for (let i = 0; i < ${out.length}; i++) ${this.v(out)}[i] = ${A}[i];`);
+          return true;
+        }
         if (x.length <= UNROLL) {
           // Each output as one expression: 0 + its elements in memory order, the reference's order of additions.
           for (let o = 0; o < out.length; o++) {
@@ -184,6 +198,19 @@ class Emitter {
         const map = this.layoutMap((src, dst) => this.ref.slice(src, shape, begin, step, dst, outShape), x.length, out.length);
         if (out.length <= UNROLL) for (let i = 0; i < out.length; i++) L.push(`${this.v(out)}[${i}] = ${this.v(x)}[${map[i]}];`);
         else L.push(`for (let i = 0; i < ${out.length}; i++) ${this.v(out)}[i] = ${this.v(x)}[${this.v(map)}[i]];`);
+        return true;
+      }
+      case 'gather':
+      case 'scatterAdd': {
+        // Where each index position reads (gather) or adds (scatterAdd) with index 0, found by the reference gather on an index array;
+        // the index itself is data, read at run time (a host step has checked its range).
+        const [x, shape, axis, index, indexShape, y] = a as [TypedArray, number[], number, Int32Array, number[], TypedArray];
+        let stride = 1;
+        for (let d = axis + 1; d < shape.length; d++) stride *= shape[d];
+        const base = this.layoutMap((src, dst) => this.ref.gather(src, shape, axis, new Int32Array(index.length), indexShape, dst), x.length, index.length);
+        const [X, I, B, Y] = [this.v(x), this.v(index), this.v(base), this.v(y)];
+        if (name === 'gather') L.push(`for (let i = 0; i < ${index.length}; i++) ${Y}[i] = ${X}[${B}[i] + ${I}[i] * ${stride}];`);
+        else L.push(`for (let i = 0; i < ${index.length}; i++) ${X}[${B}[i] + ${I}[i] * ${stride}] += ${Y}[i];`);
         return true;
       }
       case 'matmul': {
@@ -243,6 +270,13 @@ class Emitter {
   }
 }
 
+/** Whether the generator writes this kernel call out (a known kernel, no array past CODEGEN_MAX_ELEMENTS). */
+function writable(n: GenNode, ref: RefKernels): boolean {
+  if (n.kind === 'host') return true;
+  for (const arg of n.args) if (isTyped(arg) && arg.length > CODEGEN_MAX_ELEMENTS) return false;
+  return new Emitter(ref).kernel(n.name, n.args);
+}
+
 /**
  * The nodes as one function, or null when a kernel is not one the generator
  * writes, an array is larger than CODEGEN_MAX_ELEMENTS, or the platform
@@ -267,4 +301,52 @@ export function generateStep(nodes: readonly GenNode[], ref: RefKernels): (() =>
     // A Content-Security-Policy without 'unsafe-eval' refuses new Function: the plan runs as a list of calls.
     return null;
   }
+}
+
+/** A run of a plan's nodes, [start, end), that runs as one generated function. */
+export interface Segment {
+  readonly start: number;
+  readonly end: number;
+  readonly kernels: number;
+  readonly run: () => void;
+}
+
+/**
+ * Runs of consecutive nodes on the reference's code, fused into generated
+ * functions, for a plan that also calls a compiled backend's kernels. Between
+ * two products on the native backend a loss or a normalisation is a chain of
+ * small element-wise kernels and reductions; each call costs more than its
+ * arithmetic, and as one function the chain costs one call (the values and
+ * their order are the reference's, so nothing changes in the result).
+ * `onReference[i]` says whether node i's kernel is the reference's; host steps
+ * may sit inside a run. Runs of fewer than two kernels are left as they are.
+ */
+export function generateSegments(nodes: readonly GenNode[], onReference: readonly boolean[], ref: RefKernels): Segment[] {
+  const segments: Segment[] = [];
+  let i = 0;
+  while (i < nodes.length) {
+    if (nodes[i].kind === 'host' || !onReference[i] || !writable(nodes[i], ref)) {
+      i++;
+      continue;
+    }
+    let end = i;
+    let kernels = 0;
+    let lastKernel = i;
+    while (end < nodes.length && (nodes[end].kind === 'host' || (onReference[end] && writable(nodes[end], ref)))) {
+      if (nodes[end].kind === 'kernel') {
+        kernels++;
+        lastKernel = end;
+      }
+      end++;
+    }
+    // A run starts and ends with a kernel; host steps after its last kernel stay outside.
+    end = lastKernel + 1;
+    if (kernels >= 2) {
+      const run = generateStep(nodes.slice(i, end), ref);
+      if (run === null) return segments; // code generation refused: nothing will be generated
+      segments.push({ start: i, end, kernels, run });
+    }
+    i = end;
+  }
+  return segments;
 }

@@ -52,6 +52,8 @@ export interface PlanStats {
   readonly dropped: number;
   /** Whether the step runs as one generated JavaScript function. */
   readonly generated: boolean;
+  /** Kernel calls fused into generated functions (runs of small calls between a compiled backend's), and how many functions. */
+  readonly fused: { readonly segments: number; readonly kernels: number };
 }
 
 /** What a compiled function has done so far. */
@@ -338,7 +340,13 @@ export function compile<A extends unknown[], R>(fn: ((...args: A) => R) | Module
         ...counts,
         fallback,
         memory: summary?.memory ?? null,
-        plan: summary && { kernels: summary.kernels, hostSteps: summary.hostSteps, dropped: summary.dropped, generated: summary.generated },
+        plan: summary && {
+          kernels: summary.kernels,
+          hostSteps: summary.hostSteps,
+          dropped: summary.dropped,
+          generated: summary.generated,
+          fused: summary.fused,
+        },
       };
     },
   });

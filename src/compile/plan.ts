@@ -3,7 +3,7 @@ import { referenceKernelTable } from '../core/engine.js';
 import { fmtShape } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
 import { KERNEL_EFFECTS } from '../ops/primitives.js';
-import { type GenNode, generateStep, type RefKernels } from './codegen.js';
+import { type GenNode, generateSegments, generateStep, type RefKernels } from './codegen.js';
 import { type ArgTemplate, type ArrayRef, sameRef, sameValue, type Trace, type TraceNode, viewOf } from './trace.js';
 
 /*
@@ -56,6 +56,8 @@ export interface PlanSummary {
   readonly dropped: number;
   /** Whether the step runs as one generated JavaScript function (tiny steps on the reference's kernels). */
   readonly generated: boolean;
+  /** Runs of small reference-kernel calls between a compiled backend's calls, each fused into one generated function, and the kernel calls they hold. */
+  readonly fused: { readonly segments: number; readonly kernels: number };
   readonly memory: PlanMemory;
 }
 
@@ -282,15 +284,14 @@ export class Plan {
   ) {
     let kernels = 0;
     const reference = referenceKernelTable() as Record<string, unknown> | null;
-    let allReference = reference !== null;
     const gen: GenNode[] = [];
+    const onReference: boolean[] = [];
+    const calls: { fn: (...args: unknown[]) => unknown; self: object | null; args: unknown[]; host: (() => void) | null }[] = [];
     for (const n of nodes) {
       if (n.kind === 'host') {
-        this.fns.push(noop);
-        this.selves.push(null);
-        this.argLists.push([]);
-        this.hosts.push(n.run);
+        calls.push({ fn: noop, self: null, args: [], host: n.run });
         gen.push({ kind: 'host', run: n.run });
+        onReference.push(false);
         continue;
       }
       kernels++;
@@ -298,16 +299,33 @@ export class Plan {
       // A compiled backend chooses its kernel or the reference's from dtypes and sizes: choose once, here.
       const select = (n.fn as { select?: (args: readonly unknown[]) => (...a: unknown[]) => unknown }).select;
       const fn = select ? select(args) : n.fn;
-      if (reference === null || fn !== reference[n.name]) allReference = false;
-      this.fns.push(fn);
-      this.selves.push(n.self);
-      this.argLists.push(args);
-      this.hosts.push(null);
+      onReference.push(reference !== null && fn === reference[n.name]);
+      calls.push({ fn, self: n.self, args, host: null });
       gen.push({ kind: 'kernel', name: n.name, args });
     }
+    const allReference = reference !== null && onReference.every((r, i) => r || nodes[i].kind === 'host');
     // Every kernel on the reference's code (calls too small for a compiled backend): one generated function.
     this.generated = allReference ? generateStep(gen, reference as unknown as RefKernels) : null;
-    this.summary = { kernels, hostSteps: nodes.length - kernels, dropped, generated: this.generated !== null, memory };
+    // Otherwise the runs of small kernels between the compiled backend's calls, each as one function.
+    const segments = this.generated === null && reference !== null ? generateSegments(gen, onReference, reference as unknown as RefKernels) : [];
+    let next = 0;
+    for (const segment of segments) {
+      this.addCalls(calls.slice(next, segment.start));
+      this.addCalls([{ fn: noop, self: null, args: [], host: segment.run }]);
+      next = segment.end;
+    }
+    this.addCalls(calls.slice(next));
+    const fused = { segments: segments.length, kernels: segments.reduce((sum, s) => sum + s.kernels, 0) };
+    this.summary = { kernels, hostSteps: nodes.length - kernels, dropped, generated: this.generated !== null, fused, memory };
+  }
+
+  private addCalls(calls: readonly { fn: (...args: unknown[]) => unknown; self: object | null; args: unknown[]; host: (() => void) | null }[]): void {
+    for (const c of calls) {
+      this.fns.push(c.fn);
+      this.selves.push(c.self);
+      this.argLists.push(c.args);
+      this.hosts.push(c.host);
+    }
   }
 
   /** The whole step as one generated function, when it is small enough and every kernel is one the generator writes. */
@@ -499,7 +517,7 @@ export class Plan {
     });
     const m = this.summary.memory;
     lines.unshift(
-      `compiled step: ${this.summary.kernels} kernels, ${this.summary.hostSteps} host steps${this.summary.dropped ? ` (${this.summary.dropped} unread kernel calls dropped)` : ''}${this.summary.generated ? ', one generated function' : ''}; ${m.allocations} allocations per eager run (${m.eagerBytes} bytes), ${m.placed} placed in ${m.plannedBytes} bytes of reused buffers, ${m.pinnedBytes} bytes kept in place`,
+      `compiled step: ${this.summary.kernels} kernels, ${this.summary.hostSteps} host steps${this.summary.dropped ? ` (${this.summary.dropped} unread kernel calls dropped)` : ''}${this.summary.generated ? ', one generated function' : ''}${this.summary.fused.segments ? `, ${this.summary.fused.kernels} kernels fused into ${this.summary.fused.segments} generated functions` : ''}; ${m.allocations} allocations per eager run (${m.eagerBytes} bytes), ${m.placed} placed in ${m.plannedBytes} bytes of reused buffers, ${m.pinnedBytes} bytes kept in place`,
     );
     return lines.join('\n');
   }

@@ -306,6 +306,40 @@ describe('compile: guards, fallbacks, inspection and memory', () => {
     }
   });
 
+  it('runs of small kernels between large ones are fused into generated functions, bit for bit as eager', () => {
+    // A batch of 32 through 784 -> 64 -> 10: the products are too large for the generator (every backend runs them as
+    // calls, the compiled ones on their own code), the loss and the bias gradients' chains of small kernels are fused.
+    const train = (compileIt: boolean) => {
+      nt.seed(5);
+      const model = new nn.Sequential(new nn.Linear(784, 64), new nn.ReLU(), new nn.Linear(64, 10));
+      const opt = new nt.optim.SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
+      const step = (x: Tensor, y: Tensor) => {
+        opt.zeroGrad();
+        const loss = nt.nn.functional.crossEntropy(model.call(x) as Tensor, y);
+        loss.backward();
+        opt.step();
+        return loss;
+      };
+      const run = compileIt ? nt.compile(step, { modules: [model] }) : step;
+      const g = new nt.Generator(9);
+      const losses: number[] = [];
+      for (let i = 0; i < 8; i++) losses.push(run(nt.randn([32, 784], { generator: g }), nt.randint(0, 10, [32], { generator: g })).item());
+      return {
+        losses,
+        state: model.parameters().map((p) => p.data),
+        plan: compileIt ? (run as nt.CompiledFunction<[Tensor, Tensor], Tensor>).stats.plan : null,
+      };
+    };
+    const eager = train(false);
+    const compiled = train(true);
+    sameBits(compiled.losses, eager.losses, 'losses');
+    for (const [i, d] of compiled.state.entries()) sameBits(d, eager.state[i], `parameter ${i}`);
+    const plan = compiled.plan;
+    assert.ok(plan !== null && !plan.generated, 'the step is too large to be one generated function');
+    // The cross-entropy alone is about a dozen small kernels (max, subtract, exp, sum, log, gather, ...).
+    assert.ok(plan.fused.segments >= 1 && plan.fused.kernels >= 10, JSON.stringify(plan));
+  });
+
   it('memory stays flat over 10,000 replays', () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
