@@ -122,6 +122,107 @@ DC_ATTR void dispatch_fwd(long NV, const float* xp, const float* wpk, const floa
   }
 }
 
+// ---- forward, output channels across the lanes ---------------------------------
+// For layers whose output rows are short against a vector (LeNet's second
+// layer: 10 columns in 16 lanes, 55% of each multiply used), a vector holds
+// OV*kW output channels of one output cell instead of a row of cells:
+// acc[t][v] for the TW cells (oh, ow0 + t) and channels v*kW.. of the block.
+// Each input value is broadcast once per tap and meets a vector of weights
+// ([C][KH][KW][O] packed, so the O weights of a tap are contiguous). Every
+// output is still bias + the taps in (c, kh, kw) order, one multiply-add each:
+// the same operations in the same order as fwd_image, so the same bits.
+
+inline void pack_channel_weights(const float* w, long O, long C, long KH, long KW, float* wpk) {
+  for (long o = 0; o < O; ++o)
+    for (long c = 0; c < C; ++c)
+      for (long kh = 0; kh < KH; ++kh)
+        for (long kw = 0; kw < KW; ++kw) wpk[((c * KH + kh) * KW + kw) * O + o] = w[((o * C + c) * KH + kh) * KW + kw];
+}
+
+template <int OV, int TW>
+DC_ATTR void channels_tile(const float* xp, long C, long Hp, long Wp, long KH, long KW, const float* wpk, const float* bias, long O,
+                           long OH, long OW, long oh, long ow0, long o0, float* out) {
+  DC_VEC acc[TW][OV];
+  for (int v = 0; v < OV; ++v) {
+    const DC_VEC b = bias ? DC_LOAD(bias + o0 + v * kW) : DC_SET1(0.0f);
+    for (int t = 0; t < TW; ++t) acc[t][v] = b;
+  }
+  for (long c = 0; c < C; ++c) {
+    for (long kh = 0; kh < KH; ++kh) {
+      const float* xr = xp + (c * Hp + oh + kh) * Wp + ow0;
+      const float* wk = wpk + (c * KH + kh) * KW * O + o0;
+      for (long kw = 0; kw < KW; ++kw, wk += O) {
+        DC_VEC wv[OV];
+        for (int v = 0; v < OV; ++v) wv[v] = DC_LOAD(wk + v * kW);
+        for (int t = 0; t < TW; ++t) {
+          const DC_VEC xv = DC_SET1(xr[t + kw]);
+          for (int v = 0; v < OV; ++v) acc[t][v] = DC_FMA(wv[v], xv, acc[t][v]);
+        }
+      }
+    }
+  }
+  alignas(64) float cell[OV * kW];
+  for (int t = 0; t < TW; ++t) {
+    for (int v = 0; v < OV; ++v) DC_STORE(cell + v * kW, acc[t][v]);
+    for (long o = 0; o < OV * kW; ++o) out[((o0 + o) * OH + oh) * OW + ow0 + t] = cell[o];
+  }
+}
+
+// The widest tile whose accumulators, weights and broadcast value fit in the registers.
+constexpr int channels_tile_width(int OV) { return ((kW == 16 ? 30 : 14) - OV) / OV > 12 ? 12 : ((kW == 16 ? 30 : 14) - OV) / OV; }
+
+template <int OV, int TW>
+DC_ATTR void channels_row_rest(long rest, const float* xp, long C, long Hp, long Wp, long KH, long KW, const float* wpk, const float* bias,
+                               long O, long OH, long OW, long oh, long ow0, long o0, float* out) {
+  if constexpr (TW > 0) {
+    if (rest == TW) return channels_tile<OV, TW>(xp, C, Hp, Wp, KH, KW, wpk, bias, O, OH, OW, oh, ow0, o0, out);
+    channels_row_rest<OV, TW - 1>(rest, xp, C, Hp, Wp, KH, KW, wpk, bias, O, OH, OW, oh, ow0, o0, out);
+  }
+}
+
+template <int OV>
+struct ChannelsJob {
+  const float* xp;  // [N][C][Hp][Wp]
+  const float* wpk;
+  const float* bias;
+  float* out;
+  long N, C, Hp, Wp, KH, KW, O, OH, OW;
+};
+
+template <int OV>
+DC_ATTR void channels_task(void* ctx, int part, int parts) {
+  constexpr int TW = channels_tile_width(OV);
+  const ChannelsJob<OV>& j = *static_cast<const ChannelsJob<OV>*>(ctx);
+  const long n0 = split_point(j.N, part, parts, 1), n1 = split_point(j.N, part + 1, parts, 1);
+  for (long n = n0; n < n1; ++n) {
+    const float* xn = j.xp + n * j.C * j.Hp * j.Wp;
+    float* on = j.out + n * j.O * j.OH * j.OW;
+    for (long o0 = 0; o0 < j.O; o0 += OV * kW)
+      for (long oh = 0; oh < j.OH; ++oh) {
+        long ow0 = 0;
+        for (; ow0 + TW <= j.OW; ow0 += TW) channels_tile<OV, TW>(xn, j.C, j.Hp, j.Wp, j.KH, j.KW, j.wpk, j.bias, j.O, j.OH, j.OW, oh, ow0, o0, on);
+        if (ow0 < j.OW)
+          channels_row_rest<OV, TW - 1>(j.OW - ow0, xn, j.C, j.Hp, j.Wp, j.KH, j.KW, j.wpk, j.bias, j.O, j.OH, j.OW, oh, ow0, o0, on);
+      }
+  }
+}
+
+template <int OV>
+DC_ATTR void run_channels(const float* xp, const float* wpk, const float* bias, float* out, long N, long C, long Hp, long Wp, long KH, long KW,
+                          long O, long OH, long OW) {
+  ChannelsJob<OV> job{xp, wpk, bias, out, N, C, Hp, Wp, KH, KW, O, OH, OW};
+  const int t = num_threads();
+  const long parts = std::min<long>(N, static_cast<long>(t) * kPartsPerThread);
+  if (t <= 1 || parts <= 1) channels_task<OV>(&job, 0, 1);
+  else parallel_parts(static_cast<int>(parts), &channels_task<OV>, &job);
+}
+
+// Lanes the row kernel (fwd_image) uses, of those it multiplies: short rows and partial channel blocks waste the rest.
+inline double row_kernel_use(long OW, long O) {
+  const long NV = (OW + kW - 1) / kW, blocks = (O + kFwdBlock - 1) / kFwdBlock;
+  return static_cast<double>(OW) / (NV * kW) * static_cast<double>(O) / (blocks * kFwdBlock);
+}
+
 // ---- weight gradient ----------------------------------------------------------
 // gw[o][c][kh][kw] = sum_{n,oh,ow} dy[n][o][oh][ow] * xp[n][c][oh+kh][ow+kw].
 // One task per (block of kBwdBlock output channels, c, kh): KW x kBwdBlock
@@ -185,6 +286,19 @@ DC_ATTR void run_bwdw(const float* xp, const float* dyp, float* gw, long N, long
 // The three passes; each returns false when the shape is not one it handles.
 
 DC_ATTR bool direct_forward(const float* x, const float* w, const float* bias, float* out, const Conv2dShape& s) {
+  // Output channels across the lanes where they fill whole vectors and the rows would waste a quarter or more.
+  const long OV = s.O % kW == 0 ? s.O / kW : 0;
+  if ((OV == 1 || OV == 2 || (kW == 4 && OV == 4)) && row_kernel_use(s.OW, s.O) < 0.75) {
+    const long Hp = s.H + 2 * s.pH, Wp = s.W + 2 * s.pW;
+    float* xp = static_cast<float*>(scratch(SCRATCH_COL, static_cast<size_t>(s.N * s.C * Hp * Wp) * sizeof(float)));
+    pad_planes(x, s.N * s.C, s.H, s.W, s.pH, s.pW, Hp, Wp, xp);
+    float* wpk = static_cast<float*>(scratch(SCRATCH_PACK_A, static_cast<size_t>(s.C * s.KH * s.KW * s.O) * sizeof(float)));
+    pack_channel_weights(w, s.O, s.C, s.KH, s.KW, wpk);
+    if (OV == 1) run_channels<1>(xp, wpk, bias, out, s.N, s.C, Hp, Wp, s.KH, s.KW, s.O, s.OH, s.OW);
+    else if (OV == 2) run_channels<2>(xp, wpk, bias, out, s.N, s.C, Hp, Wp, s.KH, s.KW, s.O, s.OH, s.OW);
+    else run_channels<4>(xp, wpk, bias, out, s.N, s.C, Hp, Wp, s.KH, s.KW, s.O, s.OH, s.OW);
+    return true;
+  }
   const long NV = (s.OW + kW - 1) / kW;
   const long Hp = s.H + 2 * s.pH, Wp = NV * kW + s.KW - 1;
   float* xp = static_cast<float*>(scratch(SCRATCH_COL, static_cast<size_t>(s.N * s.C * Hp * Wp) * sizeof(float)));

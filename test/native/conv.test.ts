@@ -84,6 +84,11 @@ const GEOS: Geo[] = [
   { N: 2, C: 6, H: 14, W: 14, O: 16, KH: 5, KW: 5, sH: 1, sW: 1, pH: 0, pW: 0, dH: 1, dW: 1, groups: 1 },
   { N: 2, C: 3, H: 9, W: 50, O: 7, KH: 5, KW: 5, sH: 1, sW: 1, pH: 2, pW: 2, dH: 1, dW: 1, groups: 1 },
   { N: 2, C: 2, H: 11, W: 13, O: 5, KH: 7, KW: 7, sH: 1, sW: 1, pH: 3, pW: 1, dH: 1, dW: 1, groups: 1 },
+  // The forward kernel with output channels across the lanes (whole vectors of channels, short rows): 32 channels
+  // (two AVX-512 vectors), 8 (one AVX2 vector, two of SIMD128), and 20-column rows (a full tile and a shorter one).
+  { N: 2, C: 3, H: 9, W: 9, O: 32, KH: 3, KW: 3, sH: 1, sW: 1, pH: 0, pW: 0, dH: 1, dW: 1, groups: 1 },
+  { N: 2, C: 2, H: 8, W: 8, O: 8, KH: 3, KW: 3, sH: 1, sW: 1, pH: 0, pW: 0, dH: 1, dW: 1, groups: 1 },
+  { N: 2, C: 3, H: 6, W: 22, O: 16, KH: 3, KW: 3, sH: 1, sW: 1, pH: 1, pW: 0, dH: 1, dW: 1, groups: 1 },
 ];
 
 /** The geometry as the addon reads it: packed in the order of src/kernels/geometry.ts. */
