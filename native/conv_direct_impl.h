@@ -281,6 +281,56 @@ DC_ATTR void run_bwdw(const float* xp, const float* dyp, float* gw, long N, long
   }
 }
 
+// ---- weight gradient, output channels across the lanes -------------------------
+// gw[o][c][kh][kw] for short rows (the row kernel above multiplies zeros past
+// OW) when the output channels fill exactly one vector (LeNet-5's second layer
+// on AVX-512): a vector holds the O gradients of one tap, the output gradient
+// is read channels-last (dyt [N][OH][OW][O]) so the O values of a cell are one
+// vector, and each input value is broadcast against it. One task per (c, kh),
+// its KW accumulators summed over (n, oh, ow) in that order.
+
+template <int KW>
+struct BwdWChannelsJob {
+  const float* xp;   // [N][C][Hp][Wp]
+  const float* dyt;  // [N][OH][OW][O], O == kW
+  float* gw;         // [O][C][KH][KW]
+  long N, C, Hp, Wp, KH, OH, OW;
+};
+
+template <int KW>
+DC_ATTR void bwdw_channels_task(void* ctx, int task, int) {
+  const BwdWChannelsJob<KW>& j = *static_cast<const BwdWChannelsJob<KW>*>(ctx);
+  const long kh = task % j.KH, c = task / j.KH;
+  DC_VEC acc[KW];
+  for (int kw = 0; kw < KW; ++kw) acc[kw] = DC_SET1(0.0f);
+  for (long n = 0; n < j.N; ++n) {
+    for (long oh = 0; oh < j.OH; ++oh) {
+      const float* xr = j.xp + ((n * j.C + c) * j.Hp + oh + kh) * j.Wp;
+      const float* dr = j.dyt + (n * j.OH + oh) * j.OW * kW;
+      for (long ow = 0; ow < j.OW; ++ow) {
+        const DC_VEC d = DC_LOAD(dr + ow * kW);
+        for (int kw = 0; kw < KW; ++kw) acc[kw] = DC_FMA(d, DC_SET1(xr[ow + kw]), acc[kw]);
+      }
+    }
+  }
+  alignas(64) float lane[kW];
+  for (int kw = 0; kw < KW; ++kw) {
+    DC_STORE(lane, acc[kw]);
+    for (long o = 0; o < kW; ++o) j.gw[((o * j.C + c) * j.KH + kh) * KW + kw] = lane[o];
+  }
+}
+
+template <int KW>
+DC_ATTR void run_bwdw_channels(const float* xp, const float* dyt, float* gw, long N, long C, long Hp, long Wp, long KH, long OH, long OW) {
+  BwdWChannelsJob<KW> job{xp, dyt, gw, N, C, Hp, Wp, KH, OH, OW};
+  const long tasks = C * KH;
+  if (num_threads() <= 1) {
+    for (long t = 0; t < tasks; ++t) bwdw_channels_task<KW>(&job, static_cast<int>(t), static_cast<int>(tasks));
+  } else {
+    parallel_parts(static_cast<int>(tasks), &bwdw_channels_task<KW>, &job);
+  }
+}
+
 }  // namespace
 
 // The three passes; each returns false when the shape is not one it handles.
@@ -328,6 +378,20 @@ DC_ATTR bool direct_backward_input(const float* dy, const float* w, float* dx, c
 DC_ATTR bool direct_backward_weight(const float* x, const float* dy, float* gw, const Conv2dShape& s) {
   if (s.KW != 3 && s.KW != 5) return false;
   const long NV = (s.OW + kW - 1) / kW;
+  // Output channels across the lanes where they fill one vector and a quarter or more of each row vector would be zeros.
+  if (s.O == kW && static_cast<double>(s.OW) / (NV * kW) < 0.75) {
+    const long Hp = s.H + 2 * s.pH, Wp = s.W + 2 * s.pW;
+    float* xp = static_cast<float*>(scratch(SCRATCH_COL, static_cast<size_t>(s.N * s.C * Hp * Wp) * sizeof(float)));
+    pad_planes(x, s.N * s.C, s.H, s.W, s.pH, s.pW, Hp, Wp, xp);
+    float* dyt = static_cast<float*>(scratch(SCRATCH_TMP, static_cast<size_t>(s.N * s.O * s.OH * s.OW) * sizeof(float)));
+    const long cells = s.OH * s.OW;
+    for (long n = 0; n < s.N; ++n)
+      for (long o = 0; o < s.O; ++o)
+        for (long i = 0; i < cells; ++i) dyt[(n * cells + i) * s.O + o] = dy[(n * s.O + o) * cells + i];
+    if (s.KW == 3) run_bwdw_channels<3>(xp, dyt, gw, s.N, s.C, Hp, Wp, s.KH, s.OH, s.OW);
+    else run_bwdw_channels<5>(xp, dyt, gw, s.N, s.C, Hp, Wp, s.KH, s.OH, s.OW);
+    return true;
+  }
   const long Hp = s.H + 2 * s.pH, Wp = NV * kW + s.KW - 1;
   const long Opad = (s.O + kBwdBlock - 1) / kBwdBlock * kBwdBlock, Wd = NV * kW;
   float* xp = static_cast<float*>(scratch(SCRATCH_COL, static_cast<size_t>(s.N * s.C * Hp * Wp) * sizeof(float)));

@@ -226,6 +226,35 @@ for (const [name, create, threads] of [
           outW: 12,
         },
       ];
+      // Stride-1 layers the direct kernels take, on every vector width: LeNet-5's two, and output channels that fill
+      // whole vectors over short rows (channels across the lanes: 16 and 8 forward, 4 and 8 in the weight gradient).
+      for (const [batch, inChannels, inH, inW, outChannels, k, pad] of [
+        [3, 1, 28, 28, 6, 5, 2],
+        [3, 6, 14, 14, 16, 5, 0],
+        [2, 2, 8, 8, 8, 3, 0],
+        [3, 2, 8, 9, 4, 5, 1],
+        [3, 2, 6, 7, 8, 3, 0],
+      ]) {
+        const [outH, outW] = [inH + 2 * pad - k + 1, inW + 2 * pad - k + 1];
+        geoms.push({
+          batch,
+          inChannels,
+          inH,
+          inW,
+          outChannels,
+          kernelH: k,
+          kernelW: k,
+          strideH: 1,
+          strideW: 1,
+          padH: pad,
+          padW: pad,
+          dilationH: 1,
+          dilationW: 1,
+          groups: 1,
+          outH,
+          outW,
+        });
+      }
       for (const geom of geoms) {
         const { batch, inChannels, inH, inW, outChannels, kernelH, kernelW, groups, outH, outW } = geom;
         const x = rand(batch * inChannels * inH * inW);
