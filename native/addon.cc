@@ -13,6 +13,7 @@
 #include <limits>
 #include <new>
 #include <string>
+#include <vector>
 
 #include "common.h"
 #include "geometry.h"
@@ -388,6 +389,52 @@ Napi::Value ReluBackward(const Napi::CallbackInfo& info) {
   a.no_overlap(out, n, x, n, true);
   a.no_overlap(out, n, g, n, true);
   relu_backward_f32(x.data, g.data, out.data, n);
+  return info.Env().Undefined();
+}
+
+// elementwiseProgram(code: Int32Array, inputs: Float32Array[], outputs: Float32Array[], n): see kernels.h; the
+// kernel's arrays are the inputs then the outputs.
+Napi::Value ElementwiseProgram(const Napi::CallbackInfo& info) {
+  Args a(info, "elementwiseProgram");
+  Arr<int32_t> code = a.array<int32_t>(0, "code");
+  const int64_t n = a.dim(3, "n");
+  std::vector<float*> ptrs;
+  std::vector<long> lengths;
+  size_t nInputs = 0;
+  for (size_t list = 1; list <= 2; ++list) {
+    const char* name = list == 1 ? "inputs" : "outputs";
+    if (info.Length() <= list || !info[list].IsArray())
+      a.type_error(std::string("argument '") + name + "' (#" + std::to_string(list) + ") must be an array of Float32Array");
+    Napi::Array items = info[list].As<Napi::Array>();
+    for (uint32_t i = 0; i < items.Length(); ++i) {
+      Napi::Value v = items[i];
+      if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+        a.type_error(std::string(name) + "[" + std::to_string(i) + "] must be a Float32Array");
+      Napi::Float32Array f = v.As<Napi::Float32Array>();
+      const long length = static_cast<long>(f.ElementLength());
+      if (length != n && (list == 2 || length != 1))
+        a.range_error(std::string(name) + "[" + std::to_string(i) + "] has " + std::to_string(length) + " elements; needs n (" +
+                      std::to_string(n) + ")" + (list == 1 ? " or 1" : ""));
+      ptrs.push_back(f.Data());
+      lengths.push_back(length);
+    }
+    if (list == 1) nInputs = ptrs.size();
+  }
+  if (ptrs.size() > 64) a.range_error("at most 64 arrays, got " + std::to_string(ptrs.size()));
+  if (code.length % 4 != 0) a.range_error("'code' holds 4 ints per instruction, got " + std::to_string(code.length));
+  const int nInstr = static_cast<int>(code.length / 4);
+  const int32_t nArrays = static_cast<int32_t>(ptrs.size());
+  for (int k = 0; k < nInstr; ++k) {
+    const int32_t* ins = code.data + 4 * k;
+    if (ins[0] < 0 || ins[0] > PROG_RELU_BACKWARD) a.range_error("instruction " + std::to_string(k) + ": unknown op " + std::to_string(ins[0]));
+    const int sources = ins[0] <= PROG_NEG ? 1 : 2;
+    for (int j = 2; j < 2 + sources; ++j)
+      if (ins[j] < 0 || ins[j] >= nArrays + kProgramTemps)
+        a.range_error("instruction " + std::to_string(k) + ": source slot " + std::to_string(ins[j]) + " out of range");
+    if (ins[1] < static_cast<int32_t>(nInputs) || ins[1] >= nArrays + kProgramTemps)
+      a.range_error("instruction " + std::to_string(k) + ": destination slot " + std::to_string(ins[1]) + " is not an output or temporary");
+  }
+  elementwise_program_f32(code.data, nInstr, ptrs.data(), lengths.data(), static_cast<int>(nArrays), n);
   return info.Env().Undefined();
 }
 
@@ -871,6 +918,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT("dgemmBatched", DgemmBatched);
   EXPORT("relu", Relu);
   EXPORT("reluBackward", ReluBackward);
+  EXPORT("elementwiseProgram", ElementwiseProgram);
   EXPORT("sigmoid", Sigmoid);
   EXPORT("tanh", Tanh);
   EXPORT("exp", Exp);

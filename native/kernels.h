@@ -30,6 +30,24 @@ void exp_f32(const float* x, float* out, long n);
 enum BinaryOp { BIN_ADD = 0, BIN_SUB = 1, BIN_MUL = 2, BIN_DIV = 3 };
 void binary_f32(int op, const float* a, const float* b, float* out, long n);
 void bias_add_f32(const float* x, const float* bias, float* out, long rows, long cols);
+// A fused chain of element-wise kernels: code holds nInstr instructions of four
+// ints (op, destination slot, first source, second source or -1). Slots below
+// nArrays name arrays[slot] (lengths[slot] is n, or 1 for a scalar source
+// broadcast); slots from nArrays up name temporaries, kProgramTemps at most.
+enum ProgramOp {
+  PROG_RELU = 0,
+  PROG_SIGMOID = 1,
+  PROG_TANH = 2,
+  PROG_EXP = 3,
+  PROG_NEG = 4,
+  PROG_ADD = 5,
+  PROG_SUB = 6,
+  PROG_MUL = 7,
+  PROG_DIV = 8,
+  PROG_RELU_BACKWARD = 9,
+};
+constexpr int kProgramTemps = 8;
+void elementwise_program_f32(const int32_t* code, int nInstr, float* const* arrays, const long* lengths, int nArrays, long n);
 void sum_rows_f32(const float* x, float* out, long rows, long cols);
 void sum_axis_f32(const float* x, float* out, long outer, long C, long inner);
 double sum_all_f32(const float* x, long n);

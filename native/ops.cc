@@ -6,6 +6,7 @@
 // Transcendentals (exp, sigmoid, tanh) have an AVX2+FMA vector path
 // (Cephes-style polynomials, ~1-2 ulp), the same polynomials in WebAssembly
 // SIMD128 for the wasm build, and a portable libm path.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -285,6 +286,80 @@ void binary_f32(int op, const float* a, const float* b, float* out, long n) {
         break;
     }
   });
+}
+
+// A chain of element-wise kernels in one pass (a compiled step's fusion): the
+// instructions run chunk by chunk, each on the chunk's elements, so element i
+// meets the same operations in the same order as the separate kernels; and
+// each operation is the one those kernels apply (the math functions through
+// math_serial, whose result does not depend on an element's position), so
+// the bits are the same. What changes is memory traffic: a temporary lives in
+// a chunk buffer instead of an array written and read back.
+void elementwise_program_f32(const int32_t* code, int nInstr, float* const* arrays, const long* lengths, int nArrays, long n) {
+  constexpr long kChunk = 512;  // a multiple of every vector width: only the final chunk has a tail
+  parallel_range(
+      n, kMinPerThreadMem / 4,
+      [=](long b, long e) {
+        alignas(64) float temps[kProgramTemps][kChunk];
+        alignas(64) float scalars[2][kChunk];
+        for (long c = b; c < e; c += kChunk) {
+          const long len = std::min(kChunk, e - c);
+          for (int k = 0; k < nInstr; ++k) {
+            const int32_t* ins = code + 4 * k;
+            // A slot below nArrays is an array (read at the chunk, or a scalar broadcast); above, a temporary.
+            auto src = [&](int slot, int which) -> const float* {
+              if (slot >= nArrays) return temps[slot - nArrays];
+              if (lengths[slot] == 1) {
+                std::fill(scalars[which], scalars[which] + len, arrays[slot][0]);
+                return scalars[which];
+              }
+              return arrays[slot] + c;
+            };
+            float* out = ins[1] >= nArrays ? temps[ins[1] - nArrays] : arrays[ins[1]] + c;
+            const float* x = src(ins[2], 0);
+            switch (ins[0]) {
+              case PROG_RELU:
+                for (long i = 0; i < len; ++i) out[i] = x[i] < 0.0f ? 0.0f : x[i];
+                break;
+              case PROG_SIGMOID:
+                math_serial<1>(x, out, len);
+                break;
+              case PROG_TANH:
+                math_serial<2>(x, out, len);
+                break;
+              case PROG_EXP:
+                math_serial<0>(x, out, len);
+                break;
+              case PROG_NEG:
+                for (long i = 0; i < len; ++i) out[i] = -x[i];
+                break;
+              case PROG_RELU_BACKWARD: {
+                const float* g = src(ins[3], 1);
+                for (long i = 0; i < len; ++i) out[i] = x[i] <= 0.0f ? 0.0f : g[i];
+                break;
+              }
+              default: {
+                const float* y = src(ins[3], 1);
+                switch (ins[0]) {
+                  case PROG_ADD:
+                    for (long i = 0; i < len; ++i) out[i] = x[i] + y[i];
+                    break;
+                  case PROG_SUB:
+                    for (long i = 0; i < len; ++i) out[i] = x[i] - y[i];
+                    break;
+                  case PROG_MUL:
+                    for (long i = 0; i < len; ++i) out[i] = x[i] * y[i];
+                    break;
+                  default:
+                    for (long i = 0; i < len; ++i) out[i] = x[i] / y[i];
+                    break;
+                }
+              }
+            }
+          }
+        }
+      },
+      16);
 }
 
 void bias_add_f32(const float* x, const float* bias, float* out, long rows, long cols) {

@@ -114,6 +114,17 @@ NT_EXPORT(nt_exp) void nt_exp(const float* x, float* out, int n) { exp_f32(x, ou
 NT_EXPORT(nt_relu_backward)
 void nt_relu_backward(const float* x, const float* g, float* out, int n) { relu_backward_f32(x, g, out, n); }
 NT_EXPORT(nt_binary) void nt_binary(int op, const float* a, const float* b, float* out, int n) { binary_f32(op, a, b, out, n); }
+// desc holds the arrays' addresses, then their lengths (the caller checked the program, as addon.cc does).
+NT_EXPORT(nt_elementwise_program)
+void nt_elementwise_program(const int32_t* code, int nInstr, const int32_t* desc, int nArrays, int n) {
+  float* arrays[64];
+  long lengths[64];
+  for (int i = 0; i < nArrays && i < 64; ++i) {
+    arrays[i] = reinterpret_cast<float*>(static_cast<uintptr_t>(static_cast<uint32_t>(desc[i])));
+    lengths[i] = desc[nArrays + i];
+  }
+  elementwise_program_f32(code, nInstr, arrays, lengths, nArrays, n);
+}
 NT_EXPORT(nt_bias_add)
 void nt_bias_add(const float* x, const float* bias, float* out, int rows, int cols) { bias_add_f32(x, bias, out, rows, cols); }
 

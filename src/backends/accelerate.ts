@@ -34,6 +34,7 @@ export type KernelAddon = Pick<
   | 'sumRows'
   | 'sumAxis'
   | 'reluBackward'
+  | 'elementwiseProgram'
   | 'conv2dForward'
   | 'conv2dBackwardInput'
   | 'conv2dBackwardWeight'
@@ -254,6 +255,8 @@ export function makeAcceleratedKernels(addon: KernelAddon, thresholds: Accelerat
         hidden,
       ),
     ),
+    // Only a compiled step calls it, and only for chains whose kernels run here (src/compile/fuse.ts).
+    elementwiseProgram: (code, inputs, outputs, n) => addon.elementwiseProgram(code, inputs, outputs, n),
     sgdStep: fused<NonNullable<FusedKernels['sgdStep']>>(
       (w, g, buf, o) =>
         addon.sgdStep(

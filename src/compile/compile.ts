@@ -4,7 +4,7 @@ import { ValueError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
 import { activeTrace } from '../core/trace.js';
 import { Module } from '../nn/module.js';
-import { type OutputTemplate, outputTemplate, Plan, type PlanMemory } from './plan.js';
+import { type FusionSummary, type OutputTemplate, outputTemplate, Plan, type PlanMemory } from './plan.js';
 import { Trace } from './trace.js';
 
 /*
@@ -34,6 +34,13 @@ export interface CompileOptions {
   readonly modules?: readonly Module[];
   /** Place step-local arrays in reused buffers (default true); false keeps one array per op output. */
   readonly planMemory?: boolean;
+  /**
+   * Fuse kernels (default true): runs of small reference-kernel calls become
+   * generated functions, chains of element-wise kernels one-pass programs
+   * where the backend offers them. The numbers are the same either way; false
+   * keeps one call per kernel (for comparing, or for profiling kernel by kernel).
+   */
+  readonly fuse?: boolean;
   /** A name for messages (default: the function's name). */
   readonly name?: string;
   /** Told once why the step runs eagerly; default: console.warn. */
@@ -52,8 +59,8 @@ export interface PlanStats {
   readonly dropped: number;
   /** Whether the step runs as one generated JavaScript function. */
   readonly generated: boolean;
-  /** Kernel calls fused into generated functions (runs of small calls between a compiled backend's), and how many functions. */
-  readonly fused: { readonly segments: number; readonly kernels: number };
+  /** What the plan fused: runs of small calls as generated functions, chains of element-wise kernels as one-pass programs. */
+  readonly fused: FusionSummary;
 }
 
 /** What a compiled function has done so far. */
@@ -185,6 +192,7 @@ export function compile<A extends unknown[], R>(fn: ((...args: A) => R) | Module
   }
   const name = options.name ?? (fn instanceof Module ? fn.className : fn.name || 'step');
   const planMemory = options.planMemory ?? true;
+  const fuse = options.fuse ?? true;
   const maxSignatures = options.maxSignatures ?? 8;
   const onFallback = options.onFallback ?? ((reason: string) => console.warn(`neurite compile(${name}): runs eagerly: ${reason}`));
   const entries = new Map<string, Entry>();
@@ -297,7 +305,7 @@ export function compile<A extends unknown[], R>(fn: ((...args: A) => R) | Module
           return result;
         }
         const pinned = heldArrays(mods);
-        const plan = Plan.build(phase.trace, trace, phase.output, output, pinned, planMemory);
+        const plan = Plan.build(phase.trace, trace, phase.output, output, pinned, planMemory, fuse);
         if (typeof plan === 'string') giveUp(entry, plan);
         else {
           const params = mods.flatMap((m) => [...m.ownParameters()].map(([, p]) => [p, p.data] as [Tensor, TypedArray]));

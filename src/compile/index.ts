@@ -1,2 +1,2 @@
 export { type CompiledFunction, type CompileOptions, type CompileStats, compile, type PlanStats } from './compile.js';
-export type { PlanMemory } from './plan.js';
+export type { FusionSummary, PlanMemory } from './plan.js';

@@ -2,8 +2,10 @@ import { allocate, type DType, dtypeOfArray, type TypedArray } from '../core/dty
 import { referenceKernelTable } from '../core/engine.js';
 import { fmtShape } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
+import { describeProgram } from '../kernels/program.js';
 import { KERNEL_EFFECTS } from '../ops/primitives.js';
 import { type GenNode, generateSegments, generateStep, type RefKernels } from './codegen.js';
+import { fuseElementwise } from './fuse.js';
 import { type ArgTemplate, type ArrayRef, sameRef, sameValue, type Trace, type TraceNode, viewOf } from './trace.js';
 
 /*
@@ -49,6 +51,18 @@ export interface PlanMemory {
   readonly placed: number;
 }
 
+/** What a plan fused. */
+export interface FusionSummary {
+  /** Runs of small reference-kernel calls between a compiled backend's calls, each one generated function. */
+  readonly functions: number;
+  /** The kernel calls those functions hold. */
+  readonly functionKernels: number;
+  /** Chains of element-wise kernels run as one pass each (the backend's elementwiseProgram). */
+  readonly programs: number;
+  /** The kernel calls those programs replace. */
+  readonly programKernels: number;
+}
+
 export interface PlanSummary {
   readonly kernels: number;
   readonly hostSteps: number;
@@ -56,8 +70,7 @@ export interface PlanSummary {
   readonly dropped: number;
   /** Whether the step runs as one generated JavaScript function (tiny steps on the reference's kernels). */
   readonly generated: boolean;
-  /** Runs of small reference-kernel calls between a compiled backend's calls, each fused into one generated function, and the kernel calls they hold. */
-  readonly fused: { readonly segments: number; readonly kernels: number };
+  readonly fused: FusionSummary;
   readonly memory: PlanMemory;
 }
 
@@ -281,6 +294,8 @@ export class Plan {
     private readonly resolve: (ref: ArrayRef, original: TypedArray) => TypedArray,
     memory: PlanMemory,
     dropped: number,
+    programs: { readonly programs: number; readonly kernels: number },
+    fuse: boolean,
   ) {
     let kernels = 0;
     const reference = referenceKernelTable() as Record<string, unknown> | null;
@@ -307,7 +322,7 @@ export class Plan {
     // Every kernel on the reference's code (calls too small for a compiled backend): one generated function.
     this.generated = allReference ? generateStep(gen, reference as unknown as RefKernels) : null;
     // Otherwise the runs of small kernels between the compiled backend's calls, each as one function.
-    const segments = this.generated === null && reference !== null ? generateSegments(gen, onReference, reference as unknown as RefKernels) : [];
+    const segments = fuse && this.generated === null && reference !== null ? generateSegments(gen, onReference, reference as unknown as RefKernels) : [];
     let next = 0;
     for (const segment of segments) {
       this.addCalls(calls.slice(next, segment.start));
@@ -315,7 +330,12 @@ export class Plan {
       next = segment.end;
     }
     this.addCalls(calls.slice(next));
-    const fused = { segments: segments.length, kernels: segments.reduce((sum, s) => sum + s.kernels, 0) };
+    const fused = {
+      functions: segments.length,
+      functionKernels: segments.reduce((sum, s) => sum + s.kernels, 0),
+      programs: programs.programs,
+      programKernels: programs.kernels,
+    };
     this.summary = { kernels, hostSteps: nodes.length - kernels, dropped, generated: this.generated !== null, fused, memory };
   }
 
@@ -342,7 +362,7 @@ export class Plan {
    * is none. `pinned` are arrays JavaScript holds after the step (module
    * state, gradients) besides the outputs.
    */
-  static build(a: Trace, b: Trace, outA: OutputTemplate, outB: OutputTemplate, pinned: readonly TypedArray[], planMemory: boolean): Plan | string {
+  static build(a: Trace, b: Trace, outA: OutputTemplate, outB: OutputTemplate, pinned: readonly TypedArray[], planMemory: boolean, fuse = true): Plan | string {
     const carried = new Set<number>();
     const reason = compareTraces(a, b, outA, outB, carried);
     if (reason !== null) return reason;
@@ -364,7 +384,10 @@ export class Plan {
       n.writes.forEach(pin);
     }
     if (!planMemory) for (let i = 0; i < b.allocs.length; i++) keep.add(i);
-    const nodes = liveNodes(b.nodes, keep);
+    const live = liveNodes(b.nodes, keep);
+    // Chains of element-wise calls as one pass, where the backend offers it; their intermediates need no storage.
+    const fusion = fuse ? fuseElementwise(live, keep, b) : { nodes: live, programs: 0, kernels: 0 };
+    const nodes = fusion.nodes;
 
     // Uses of each step-local allocation, by node index.
     const first = new Array<number>(b.allocs.length).fill(-1);
@@ -440,7 +463,9 @@ export class Plan {
         allocations: b.allocs.length,
         placed: placedIn.size,
       },
-      b.nodes.length - nodes.length,
+      b.nodes.length - live.length,
+      { programs: fusion.programs, kernels: fusion.kernels },
+      fuse,
     );
     for (const j of carried) plan.carries.push([a.allocs[j], b.allocs[j]]);
     for (const holder of new Set(b.keptGrads)) plan.grads.push([holder, holder.grad]);
@@ -505,6 +530,17 @@ export class Plan {
     const lines = this.nodes.map((n, i) => {
       if (n.kind === 'host')
         return `${pad(i)} host ${n.label}(${n.reads.map((r) => names.of(r)).join(', ')}) -> ${n.writes.map((r) => names.of(r)).join(', ') || '-'}`;
+      if (n.name === 'elementwiseProgram') {
+        const [code, inputs, outputs, size] = n.args as unknown as [
+          { value: Int32Array },
+          { items: ArgTemplate[] },
+          { items: ArgTemplate[] },
+          { value: number },
+        ];
+        const text = (items: ArgTemplate[]) => items.map((a) => argText(a, names)).join(', ');
+        const body = describeProgram(code.value, inputs.items.length, outputs.items.length).join('; ');
+        return `${pad(i)} ${text(outputs.items)} = elementwiseProgram(${text(inputs.items)}; n=${size.value}) { ${body} }`;
+      }
       const effect = KERNEL_EFFECTS[n.name as keyof typeof KERNEL_EFFECTS];
       const outs: string[] = [];
       const ins: string[] = [];
@@ -517,7 +553,7 @@ export class Plan {
     });
     const m = this.summary.memory;
     lines.unshift(
-      `compiled step: ${this.summary.kernels} kernels, ${this.summary.hostSteps} host steps${this.summary.dropped ? ` (${this.summary.dropped} unread kernel calls dropped)` : ''}${this.summary.generated ? ', one generated function' : ''}${this.summary.fused.segments ? `, ${this.summary.fused.kernels} kernels fused into ${this.summary.fused.segments} generated functions` : ''}; ${m.allocations} allocations per eager run (${m.eagerBytes} bytes), ${m.placed} placed in ${m.plannedBytes} bytes of reused buffers, ${m.pinnedBytes} bytes kept in place`,
+      `compiled step: ${this.summary.kernels} kernels, ${this.summary.hostSteps} host steps${this.summary.dropped ? ` (${this.summary.dropped} unread kernel calls dropped)` : ''}${this.summary.generated ? ', one generated function' : ''}${this.summary.fused.functions ? `, ${this.summary.fused.functionKernels} kernels fused into ${this.summary.fused.functions} generated functions` : ''}${this.summary.fused.programs ? `, ${this.summary.fused.programKernels} element-wise kernels fused into ${this.summary.fused.programs} one-pass programs` : ''}; ${m.allocations} allocations per eager run (${m.eagerBytes} bytes), ${m.placed} placed in ${m.plannedBytes} bytes of reused buffers, ${m.pinnedBytes} bytes kept in place`,
     );
     return lines.join('\n');
   }

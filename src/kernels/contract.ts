@@ -240,6 +240,14 @@ export interface FusedKernels {
   sgdStep?(param: FloatArray, grad: FloatArray, buf: FloatArray | null, options: SgdStepOptions): boolean;
   /** One in-place Adam/AdamW update of a parameter and its moment estimates (vMax only with amsgrad); false as for sgdStep. */
   adamStep?(param: FloatArray, grad: FloatArray, m: FloatArray, v: FloatArray, vMax: FloatArray | null, options: AdamStepOptions): boolean;
+  /**
+   * A chain of element-wise kernels in one pass over memory, for a compiled
+   * step (src/compile): `code` is the program (kernels/program.ts defines the
+   * instructions and the rule it must equal: the same kernels one after
+   * another), `inputs` and `outputs` its arrays of `n` float32 elements (an
+   * input may be a single value, broadcast). Temporaries never reach memory.
+   */
+  elementwiseProgram?(code: Int32Array, inputs: readonly Float32Array[], outputs: readonly Float32Array[], n: number): void;
 }
 
 /** A backend: a name, the kernels it accelerates, and the fused optimizer steps it offers. */

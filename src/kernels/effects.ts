@@ -53,4 +53,6 @@ export const KERNEL_EFFECTS: Readonly<Record<keyof Kernels | keyof FusedKernels,
   lstmCellBackward: w(5, 6),
   sgdStep: rmw(0, 2),
   adamStep: rmw(0, 2, 3, 4),
+  // Its outputs are the list at position 2.
+  elementwiseProgram: w(2),
 };

@@ -10,6 +10,7 @@ import { createWasmBackend, wasmModule } from '../../src/backends/wasm/index.js'
 import type { WasmModule } from '../../src/backends/wasm/module.js';
 import { Generator } from '../../src/index.js';
 import type { Conv2dGeometry, FusedKernels, Kernels, Pool2dGeometry } from '../../src/kernels/contract.js';
+import { PROGRAM_OPS, runProgram } from '../../src/kernels/program.js';
 import { adamUpdate } from '../../src/optim/adam.js';
 import { sgdUpdate } from '../../src/optim/sgd.js';
 
@@ -46,6 +47,39 @@ for (const [name, create, threads] of [
         if (module.runtimeInfo().sharedMemory) assert.equal(using, Math.min(threads, module.runtimeInfo().maxThreads));
       });
     }
+
+    test('elementwiseProgram equals its rule, the same kernels one after another, bit for bit', () => {
+      assert.ok(k.elementwiseProgram, 'the backend offers elementwiseProgram');
+      const op = (name: string) => PROGRAM_OPS.indexOf(name as never);
+      // Inputs 0-3 (input 2 a single value, broadcast), outputs 4-6, temporaries from 7: every op, a temporary reused,
+      // an output read back by a later instruction.
+      const code = Int32Array.from(
+        [
+          ['sigmoid', 7, 0, -1],
+          ['sub', 8, 2, 7],
+          ['mul', 9, 7, 8],
+          ['mul', 4, 9, 1],
+          ['tanh', 7, 3, -1],
+          ['exp', 8, 7, -1],
+          ['neg', 9, 8, -1],
+          ['relu', 10, 1, -1],
+          ['add', 5, 9, 10],
+          ['div', 11, 5, 2],
+          ['reluBackward', 6, 3, 11],
+        ].flatMap(([name, ...slots]) => [op(name as string), ...(slots as number[])]),
+      );
+      // Above every backend's threshold, so that the rule's kernels are the backend's own.
+      for (const n of [4096, 5003, 70001]) {
+        const inputs = [rand(n, -4, 4), rand(n, -4, 4), Float32Array.of(1.5), rand(n, -2, 2)];
+        const outputs = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
+        const expected = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
+        k.elementwiseProgram?.(code, inputs, outputs, n);
+        runProgram(k, code, inputs, expected, n);
+        outputs.forEach((o, i) => {
+          for (let j = 0; j < n; j++) if (!Object.is(o[j], expected[i][j])) assert.fail(`n ${n}, output ${i}, element ${j}: ${o[j]}, rule ${expected[i][j]}`);
+        });
+      }
+    });
 
     test('matmul in all four transpose combinations and batched', () => {
       for (const [m, n, kk] of [

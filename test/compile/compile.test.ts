@@ -337,7 +337,40 @@ describe('compile: guards, fallbacks, inspection and memory', () => {
     const plan = compiled.plan;
     assert.ok(plan !== null && !plan.generated, 'the step is too large to be one generated function');
     // The cross-entropy alone is about a dozen small kernels (max, subtract, exp, sum, log, gather, ...).
-    assert.ok(plan.fused.segments >= 1 && plan.fused.kernels >= 10, JSON.stringify(plan));
+    assert.ok(plan.fused.functions >= 1 && plan.fused.functionKernels >= 10, JSON.stringify(plan));
+  });
+
+  it('chains of element-wise kernels run as one pass where the backend offers it, bit for bit as eager', () => {
+    // Sigmoid and tanh layers of 64 x 512: their forward kernels and their gradients (g * s * (1 - s), g * (1 - t^2))
+    // are chains over arrays large enough for the compiled backends' kernels.
+    const train = (compileIt: boolean) => {
+      nt.seed(6);
+      const model = new nn.Sequential(new nn.Linear(32, 512), new nn.Sigmoid(), new nn.Linear(512, 512), new nn.Tanh(), new nn.Linear(512, 3));
+      const opt = new nt.optim.Adam(model.parameters(), { lr: 0.01 });
+      const step = (x: Tensor, y: Tensor) => {
+        opt.zeroGrad();
+        const loss = nt.nn.functional.crossEntropy(model.call(x) as Tensor, y);
+        loss.backward();
+        opt.step();
+        return loss;
+      };
+      const run = compileIt ? nt.compile(step, { modules: [model] }) : step;
+      const g = new nt.Generator(10);
+      const losses: number[] = [];
+      for (let i = 0; i < 7; i++) losses.push(run(nt.randn([64, 32], { generator: g }), nt.randint(0, 3, [64], { generator: g })).item());
+      const compiled = compileIt ? (run as nt.CompiledFunction<[Tensor, Tensor], Tensor>) : null;
+      return { losses, state: model.parameters().map((p) => p.data), plan: compiled?.stats.plan ?? null, text: compiled ? String(compiled) : '' };
+    };
+    const eager = train(false);
+    const compiled = train(true);
+    sameBits(compiled.losses, eager.losses, 'losses');
+    for (const [i, d] of compiled.state.entries()) sameBits(d, eager.state[i], `parameter ${i}`);
+    const plan = compiled.plan;
+    assert.ok(plan !== null);
+    if ((nt.getBackend().kernels as { elementwiseProgram?: unknown }).elementwiseProgram) {
+      assert.ok(plan.fused.programs >= 2 && plan.fused.programKernels >= 5, JSON.stringify(plan));
+      assert.match(compiled.text, /elementwiseProgram\(.*\) \{ .*sigmoid|elementwiseProgram\(.*\) \{ .*mul/);
+    } else assert.equal(plan.fused.programs, 0, 'the reference backend offers no elementwiseProgram');
   });
 
   it('memory stays flat over 10,000 replays', () => {

@@ -164,6 +164,8 @@ export interface NativeAddon {
   relu(x: Float32Array, out: Float32Array, n: number): void;
   /** out = x <= 0 ? 0 : g (PyTorch's threshold_backward; x is relu's input or output). */
   reluBackward(x: Float32Array, g: Float32Array, out: Float32Array, n: number): void;
+  /** A fused chain of element-wise kernels (kernels/program.ts has the instruction set and its rule). */
+  elementwiseProgram(code: Int32Array, inputs: readonly Float32Array[], outputs: readonly Float32Array[], n: number): void;
   /** out = 1 / (1 + exp(-x)). */
   sigmoid(x: Float32Array, out: Float32Array, n: number): void;
   tanh(x: Float32Array, out: Float32Array, n: number): void;
@@ -388,6 +390,7 @@ const REQUIRED_FUNCTIONS: readonly (keyof NativeAddon)[] = [
   'dgemmBatched',
   'relu',
   'reluBackward',
+  'elementwiseProgram',
   'sigmoid',
   'tanh',
   'exp',

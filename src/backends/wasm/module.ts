@@ -52,6 +52,7 @@ interface Exports {
   nt_exp(x: number, out: number, n: number): void;
   nt_relu_backward(x: number, g: number, out: number, n: number): void;
   nt_binary(op: number, a: number, b: number, out: number, n: number): void;
+  nt_elementwise_program(code: number, nInstr: number, desc: number, nArrays: number, n: number): void;
   nt_bias_add(x: number, bias: number, out: number, rows: number, cols: number): void;
   nt_sum_rows(x: number, out: number, rows: number, cols: number): void;
   nt_sum_axis(x: number, out: number, outer: number, c: number, inner: number): void;
@@ -244,6 +245,8 @@ export class WasmModule implements KernelAddon {
   private i32: Int32Array;
   private arena = 0;
   private arenaBytes = 0;
+  /** An elementwise program's array addresses and lengths (64 arrays at most), allocated on first use. */
+  private programDesc = 0;
   private bytesIn = 0;
   private bytesOut = 0;
   private calls = 0;
@@ -618,6 +621,26 @@ export class WasmModule implements KernelAddon {
     this.stage(out, OUT);
     this.place();
     this.ex.nt_relu_backward(this.ptr[0], this.ptr[1], this.ptr[2], n);
+    this.finish();
+  }
+
+  elementwiseProgram(code: Int32Array, inputs: readonly Float32Array[], outputs: readonly Float32Array[], n: number): void {
+    const count = inputs.length + outputs.length;
+    if (count > 64) throw new RangeError(`wasm backend: elementwiseProgram takes at most 64 arrays, got ${count}`);
+    if (this.programDesc === 0) {
+      this.programDesc = this.ex.nt_alloc(2 * 64 * 4);
+      if (this.programDesc === 0) throw new RangeError('wasm backend: cannot allocate 512 bytes of WebAssembly memory');
+    }
+    this.stage(code, IN);
+    for (const a of inputs) this.stage(a, IN);
+    for (const a of outputs) this.stage(a, OUT);
+    this.place();
+    const desc = this.programDesc / 4;
+    for (let i = 0; i < count; i++) {
+      this.i32[desc + i] = this.ptr[1 + i];
+      this.i32[desc + count + i] = i < inputs.length ? inputs[i].length : outputs[i - inputs.length].length;
+    }
+    this.ex.nt_elementwise_program(this.ptr[0], code.length / 4, this.programDesc, count, n);
     this.finish();
   }
 
