@@ -1,7 +1,5 @@
 import { activeKernelTable, referenceKernelTable } from '../core/engine.js';
-import type { FusedKernels } from '../kernels/contract.js';
-import { PROGRAM_BINARY, PROGRAM_OPS, PROGRAM_TEMPS, PROGRAM_UNARY, type ProgramOp } from '../kernels/program.js';
-import { KERNEL_EFFECTS } from '../ops/primitives.js';
+import { type FusedKernels, KERNEL_EFFECTS, PROGRAM_BINARY, PROGRAM_OPS, PROGRAM_TEMPS, PROGRAM_UNARY, type ProgramOp } from '../ops/primitives.js';
 import type { ArgTemplate, ArrayRef, KernelNode, Trace, TraceNode } from './trace.js';
 
 /*
@@ -189,7 +187,9 @@ export function fuseElementwise(
     if (outputs.length === 0) return null;
     const number = (s: Slot) => (s.kind === 'in' ? s.index : s.kind === 'out' ? inputs.length + s.index : inputs.length + outputs.length + s.index);
     const encoded = new Int32Array(code.length * 4);
-    code.forEach(([op, dest, a, b], i) => encoded.set([op, number(dest), number(a), b === null ? -1 : number(b)], i * 4));
+    code.forEach(([op, dest, a, b], i) => {
+      encoded.set([op, number(dest), number(a), b === null ? -1 : number(b)], i * 4);
+    });
     return {
       kind: 'kernel',
       name: 'elementwiseProgram',

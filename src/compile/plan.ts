@@ -2,8 +2,7 @@ import { allocate, type DType, dtypeOfArray, type TypedArray } from '../core/dty
 import { referenceKernelTable } from '../core/engine.js';
 import { fmtShape } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
-import { describeProgram } from '../kernels/program.js';
-import { KERNEL_EFFECTS } from '../ops/primitives.js';
+import { describeProgram, KERNEL_EFFECTS } from '../ops/primitives.js';
 import { type GenNode, generateSegments, generateStep, type RefKernels } from './codegen.js';
 import { fuseElementwise } from './fuse.js';
 import { type ArgTemplate, type ArrayRef, sameRef, sameValue, type Trace, type TraceNode, viewOf } from './trace.js';

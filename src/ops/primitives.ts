@@ -14,7 +14,7 @@ import { fmtShape, ValueError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import { type FusedKernels, k } from '../kernels/contract.js';
 
-export type { AdamStepOptions, SgdStepOptions } from '../kernels/contract.js';
+export type { AdamStepOptions, FusedKernels, SgdStepOptions } from '../kernels/contract.js';
 
 /**
  * The active backend's fused version of an optimizer rule, or undefined when
@@ -25,6 +25,7 @@ export function fusedStep<N extends keyof FusedKernels>(name: N): FusedKernels[N
 }
 
 export { KERNEL_EFFECTS, type KernelEffect } from '../kernels/effects.js';
+export { describeProgram, PROGRAM_BINARY, PROGRAM_OPS, PROGRAM_TEMPS, PROGRAM_UNARY, type ProgramOp } from '../kernels/program.js';
 
 /**
  * Overwrite `target`'s values with `src`'s through a kernel (same size and
