@@ -83,6 +83,8 @@ function prepared(step, modules) {
   if (!args.compile) return step;
   const compiled = nt.compile(step, {
     modules,
+    // bench/fusion.mjs passes "fuse": false to measure the same plans without fusion.
+    fuse: args.fuse ?? true,
     onFallback: (reason) => {
       throw new Error(`compile fell back to eager: ${reason}`);
     },
@@ -196,6 +198,11 @@ for (const w of args.workloads) {
       const opt = new optim.SGD(m.parameters(), { lr: 0.05, momentum: 0.9 });
       return trainRate((x) => m.forward(x), opt, batches(64, [1, 28, 28]), 5, [m]);
     }
+    if (w === 'mlp-sigmoid-tanh') {
+      // bench/fusion.mjs only: activations whose gradients are chains of element-wise kernels (g * s * (1 - s), g * (1 - t^2)).
+      const m = new nn.Sequential(new nn.Linear(784, 512), new nn.Sigmoid(), new nn.Linear(512, 512), new nn.Tanh(), new nn.Linear(512, 10));
+      return trainRate((x) => m.forward(x), new optim.Adam(m.parameters(), { lr: 1e-3 }), batches(128, [784]), 10, [m]);
+    }
     if (w === 'lstm') {
       const m = lstmNet();
       return trainRate(m.forward, new optim.Adam(m.parameters, { lr: 1e-3 }), batches(64, [28, 28]), 3, m.modules);
@@ -249,5 +256,6 @@ for (const w of args.workloads) {
   });
   const last = compiledSteps.at(-1);
   if (last?.stats.memory) results.compileMemory = { ...results.compileMemory, [w]: { ...last.stats.memory, replays: last.stats.replays } };
+  if (last?.stats.plan) results.compilePlan = { ...results.compilePlan, [w]: last.stats.plan };
 }
 emit(results);

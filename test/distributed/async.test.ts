@@ -122,8 +122,10 @@ describe('distributed: asynchronous Downpour over Redis', { skip: !haveRedis }, 
             ),
         `async did not learn: ${asyncLoss}`,
       );
-      // The same samples and epochs; async makes twice the updates (of half the batch), so it ends no worse.
-      assert.ok(asyncLoss <= 1.05 * syncLoss, `async ${asyncLoss} vs one process ${syncLoss}`);
+      // The same samples and epochs; async makes twice the updates (of half the batch), so it ends about as far. How far
+      // depends on scheduling (how stale each gradient is): measured 0.75x to 1.07x of one process's loss, the high end
+      // with another test file running beside it on 2 cores. A lost, doubled or misapplied update shows as far more.
+      assert.ok(asyncLoss <= 1.25 * syncLoss, `async ${asyncLoss} vs one process ${syncLoss}`);
     });
   }
 
