@@ -40,8 +40,9 @@ const UNARY: Record<Exclude<UnaryOp, 'copy'>, { grad: UnaryGrad; floatOnly: bool
   tanh: { floatOnly: true, grad: (_x, y, g) => g.mul(y.mul(y).neg().add(1)) },
   // d sigma = sigma (1 - sigma)
   sigmoid: { floatOnly: true, grad: (_x, y, g) => g.mul(y.mul(y.neg().add(1))) },
-  // Subgradient 0 at x = 0, as PyTorch.
-  relu: { floatOnly: false, grad: (x, _y, g) => reluGrad(x, g) },
+  // Subgradient 0 at x = 0, as PyTorch. The mask is read from the output: relu(x) > 0 exactly where x > 0 (NaN
+  // neither), so the input need not outlive the forward pass (a compiled step then writes relu over it in place).
+  relu: { floatOnly: false, grad: (_x, y, g) => reluGrad(y, g) },
   // d erf = 2/sqrt(pi) e^(-x^2)
   erf: {
     floatOnly: true,
@@ -112,8 +113,9 @@ export const erf = (x: Tensor) => unaryOp('erf', x);
 /**
  * relu's vector-Jacobian product, g where x > 0 and 0 elsewhere, as one
  * primitive: one pass instead of a comparison, a cast and a product, which
- * matters in every convolutional and dense network. Linear in g, so its own
- * gradient is itself (the mask does not depend on x almost everywhere).
+ * matters in every convolutional and dense network. `x` may be relu's input
+ * or its output: the mask is the same. Linear in g, so its own gradient is
+ * itself (the mask does not depend on x almost everywhere).
  */
 export function reluGrad(x: Tensor, g: Tensor): Tensor {
   const out = uninitialized('relu', g.dtype, g.shape);
