@@ -34,6 +34,7 @@ import {
   randomRotation,
   randomShift,
   saveCheckpoint,
+  shareOf,
   type Tensor,
   TensorDataset,
   type Transform,
@@ -121,8 +122,7 @@ class EpochBatches implements Iterable<Batch> {
   private epochOrder(): Int32Array {
     const all = new Generator(mixSeed(this.seed, this.epoch)).permutation(this.dataset.length);
     if (this.shard === null) return all;
-    const { rank, worldSize } = this.shard;
-    return Int32Array.from({ length: this.shareSize() }, (_, i) => all[(rank + i * worldSize) % all.length]);
+    return shareOf(all, this.shard.rank, this.shard.worldSize);
   }
 
   *[Symbol.iterator](): Iterator<Batch> {

@@ -189,7 +189,15 @@ export class DataLoader implements Iterable<Batch> {
 }
 
 /** Every worldSize-th entry of the order from `rank`, the order wrapping around so that every replica gets the same count. */
-function shareOf(order: Int32Array, rank: number, worldSize: number): Int32Array {
+/**
+ * One replica's share of an epoch's sample order when `worldSize` replicas
+ * train on one dataset (data parallelism): every worldSize-th sample from
+ * `rank` on, the order wrapped round so that every replica gets
+ * ceil(n / worldSize) samples and takes the same number of steps (the few
+ * samples that wrap appear twice that epoch, as PyTorch's DistributedSampler
+ * does). DataLoader's `shard` option and the `neurite launch` trainer use it.
+ */
+export function shareOf(order: Int32Array, rank: number, worldSize: number): Int32Array {
   const share = new Int32Array(Math.ceil(order.length / worldSize));
   for (let i = 0; i < share.length; i++) share[i] = order[(rank + i * worldSize) % order.length];
   return share;

@@ -27,6 +27,7 @@ export {
   type KFoldOptions,
   kFold,
   randomSplit,
+  shareOf,
   stratifiedKFold,
   TensorDataset,
   type TrainTestSplit,

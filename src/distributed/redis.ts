@@ -130,7 +130,11 @@ export class Downpour implements DistributedStrategy {
   private redis: Redis | null = null;
   private layout: FlatLayout | null = null;
   private params: Parameter[] = [];
-  private accumulated = new Float32Array(0);
+  private accumulated: Float32Array = new Float32Array(0);
+  /** The gradient buffer of the exchange in flight (or free): it and `accumulated` swap at each push, so pushes allocate nothing. */
+  private outgoing: Float32Array = new Float32Array(0);
+  /** Where fetched weights are assembled before they are scattered into the model. */
+  private fetched = new Float32Array(0);
   private versions: number[] = [];
   private steps = 0;
   private readonly stats: WorkerStats;
@@ -166,6 +170,8 @@ export class Downpour implements DistributedStrategy {
     const layout = new FlatLayout(this.params);
     this.layout = layout;
     this.accumulated = new Float32Array(layout.size);
+    this.outgoing = new Float32Array(layout.size);
+    this.fetched = new Float32Array(layout.size);
     const spec = JSON.stringify(describeOptimizer(optimizer));
     if (info.rank === 0) {
       // The first worker seeds the servers (a restarted one finds them seeded and keeps what they hold).
@@ -219,9 +225,14 @@ export class Downpour implements DistributedStrategy {
     const push = this.steps % this.info.nPush === 0;
     const fetch = this.steps % this.info.nFetch === 0;
     if (!push && !fetch) return;
-    // The gradients leave now, as they are: the next step adds into a zeroed buffer.
-    const gradient = push ? this.accumulated.slice() : null;
-    if (push) this.accumulated.fill(0);
+    // The gradients leave now, as they are: the next step adds into the other buffer, zeroed (the exchange that last
+    // used it has settled above, so the socket no longer holds it).
+    let gradient: Float32Array | null = null;
+    if (push) {
+      gradient = this.accumulated;
+      this.accumulated = this.outgoing.fill(0);
+      this.outgoing = gradient;
+    }
     // One round trip for both: the commands leave now, the replies wait in the socket while the next step computes.
     const exchange = this.exchange(gradient, this.lr(), fetch);
     // Its failure is reported by the next settle(), not as an unhandled rejection meanwhile.
@@ -288,7 +299,7 @@ export class Downpour implements DistributedStrategy {
   /** The fetched weights of every shard into the model, with their versions. */
   private applyWeights(replies: [Error | null, unknown][]): void {
     const { info } = this;
-    const flat = new Float32Array(this.accumulated.length);
+    const flat = this.fetched;
     for (let s = 0; s < info.servers; s++) {
       const [err, weights] = replies[2 * s];
       const version = Number(replies[2 * s + 1][1]);
@@ -297,7 +308,8 @@ export class Downpour implements DistributedStrategy {
       const [a, b] = shardRange(flat.length, info.servers, s);
       if (weights.byteLength !== (b - a) * 4)
         throw new DistributedError(`worker ${info.rank}: shard ${s} holds ${weights.byteLength / 4} weights, expected ${b - a}`);
-      flat.set(floatsOf(weights), a);
+      // Byte for byte: a Buffer from the socket need not be 4-byte aligned, so it cannot be viewed as floats.
+      new Uint8Array(flat.buffer, flat.byteOffset + a * 4, (b - a) * 4).set(weights);
       this.versions[s] = version;
     }
     (this.layout as FlatLayout).scatter(flat);
@@ -310,7 +322,7 @@ export class Downpour implements DistributedStrategy {
   async end(): Promise<void> {
     const redis = this.redis as Redis;
     await this.settle();
-    await this.exchange(this.accumulated.some((v) => v !== 0) ? this.accumulated.slice() : null, this.lr(), true);
+    await this.exchange(this.accumulated.some((v) => v !== 0) ? this.accumulated : null, this.lr(), true);
     this.stats.seconds = (performance.now() - this.started) / 1000;
     await redis.set(this.keys.worker(this.rank), JSON.stringify(this.stats));
     await redis.quit();

@@ -153,6 +153,9 @@ describe('distributed: collectives and sharding', () => {
     const order = Array.from(new nt.Generator(3).permutation(n));
     assert.deepEqual(seen[1], [order[1], order[4], order[7], order[0]]);
     assert.throws(() => new nt.DataLoader(ds, { shard: { rank: 3, worldSize: 3 } }), /rank in \[0, worldSize\), got rank 3 of 3/);
+    // The rule itself, which the launched trainer shares: every worldSize-th sample from rank on, wrapping round.
+    assert.deepEqual(Array.from(nt.shareOf(Int32Array.from([9, 8, 7, 6, 5]), 1, 2)), [8, 6, 9]);
+    assert.deepEqual(Array.from(nt.shareOf(Int32Array.from([9, 8, 7, 6, 5]), 0, 2)), [9, 7, 5]);
   });
 
   it('FlatLayout gathers and scatters tensors end to end', () => {
