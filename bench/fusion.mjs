@@ -51,7 +51,13 @@ function measure(workload, fuse) {
         const r = JSON.parse(out.trim().split('\n').pop());
         const value = r[workload];
         if (typeof value !== 'number') throw new Error(JSON.stringify(value));
-        resolve({ value, cpu: r.cpuPerWall?.[workload] ?? null, plan: r.compilePlan?.[workload] ?? null, memory: r.compileMemory?.[workload] ?? null, describe: r.describe });
+        resolve({
+          value,
+          cpu: r.cpuPerWall?.[workload] ?? null,
+          plan: r.compilePlan?.[workload] ?? null,
+          memory: r.compileMemory?.[workload] ?? null,
+          describe: r.describe,
+        });
       } catch (e) {
         console.error(`bench:fusion: ${workload} (fuse ${fuse}) failed: ${e.message}`);
         resolve(null);
@@ -82,14 +88,18 @@ for (let round = 1; round <= opts.repeat; round++) {
       runs[w][fuse].push(r);
       last[`${w}:${fuse}`] = r;
       describe = r.describe ?? describe;
-      console.log(`[round ${round}] ${w.padEnd(17)} fuse ${String(fuse).padEnd(5)} ${Math.round(r.value).toLocaleString('en-US')} samples/s [${r.cpu?.toFixed(2) ?? '?'} CPU s/s]`);
+      console.log(
+        `[round ${round}] ${w.padEnd(17)} fuse ${String(fuse).padEnd(5)} ${Math.round(r.value).toLocaleString('en-US')} samples/s [${r.cpu?.toFixed(2) ?? '?'} CPU s/s]`,
+      );
     }
   }
 }
 const loadAfter = loadavg();
 
 const rows = [];
-console.log('\nworkload            fused samples/s        unfused samples/s      fused / unfused   fused by the plan                                   planned buffers fused / unfused');
+console.log(
+  '\nworkload            fused samples/s        unfused samples/s      fused / unfused   fused by the plan                                   planned buffers fused / unfused',
+);
 for (const w of opts.only) {
   const on = runs[w].true.map((r) => r.value);
   const off = runs[w].false.map((r) => r.value);
@@ -99,7 +109,16 @@ for (const w of opts.only) {
   const memOff = last[`${w}:false`]?.memory?.plannedBytes;
   const fmt = (xs) => `${Math.round(median(xs)).toLocaleString('en-US')} ±${(100 * spread(xs)).toFixed(1)}%`;
   const what = plan ? `${plan.programKernels} kernels in ${plan.programs} programs, ${plan.functionKernels} in ${plan.functions} functions` : '?';
-  const row = { workload: w, fused: median(on), unfused: median(off), ratio: median(on) / median(off), spreadFused: spread(on), spreadUnfused: spread(off), fusedByPlan: plan, plannedBytes: { fused: memOn, unfused: memOff } };
+  const row = {
+    workload: w,
+    fused: median(on),
+    unfused: median(off),
+    ratio: median(on) / median(off),
+    spreadFused: spread(on),
+    spreadUnfused: spread(off),
+    fusedByPlan: plan,
+    plannedBytes: { fused: memOn, unfused: memOff },
+  };
   rows.push(row);
   console.log(
     `${w.padEnd(18)}  ${fmt(on).padEnd(21)}  ${fmt(off).padEnd(21)}  ${row.ratio.toFixed(2)}x`.padEnd(86) +
@@ -113,6 +132,9 @@ if (opts.save) {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `fusion-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
-  writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), neurite: version, cpu, cores: cpus().length, describe, loadBefore, loadAfter, options: opts, rows, runs }, null, 2)}\n`);
+  writeFileSync(
+    file,
+    `${JSON.stringify({ date: new Date().toISOString(), neurite: version, cpu, cores: cpus().length, describe, loadBefore, loadAfter, options: opts, rows, runs }, null, 2)}\n`,
+  );
   console.log(`Results: ${relative(root, file)}`);
 }

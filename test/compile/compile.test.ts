@@ -306,13 +306,22 @@ describe('compile: guards, fallbacks, inspection and memory', () => {
     }
   });
 
-  it('runs of small kernels between large ones are fused into generated functions, bit for bit as eager', () => {
-    // A batch of 32 through 784 -> 64 -> 10: the products are too large for the generator (every backend runs them as
-    // calls, the compiled ones on their own code), the loss and the bias gradients' chains of small kernels are fused.
+  /**
+   * A classifier trained for `steps` batches of random data, eagerly and compiled, from one seed: the two must agree
+   * bit for bit (losses and parameters). Returns the compiled plan's stats and text.
+   */
+  const trainTwice = (
+    make: () => nt.nn.Module,
+    optimizer: (m: nt.nn.Module) => nt.optim.Optimizer,
+    batch: number,
+    inputs: number,
+    classes: number,
+    steps: number,
+  ) => {
     const train = (compileIt: boolean) => {
       nt.seed(5);
-      const model = new nn.Sequential(new nn.Linear(784, 64), new nn.ReLU(), new nn.Linear(64, 10));
-      const opt = new nt.optim.SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
+      const model = make();
+      const opt = optimizer(model);
       const step = (x: Tensor, y: Tensor) => {
         opt.zeroGrad();
         const loss = nt.nn.functional.crossEntropy(model.call(x) as Tensor, y);
@@ -323,41 +332,7 @@ describe('compile: guards, fallbacks, inspection and memory', () => {
       const run = compileIt ? nt.compile(step, { modules: [model] }) : step;
       const g = new nt.Generator(9);
       const losses: number[] = [];
-      for (let i = 0; i < 8; i++) losses.push(run(nt.randn([32, 784], { generator: g }), nt.randint(0, 10, [32], { generator: g })).item());
-      return {
-        losses,
-        state: model.parameters().map((p) => p.data),
-        plan: compileIt ? (run as nt.CompiledFunction<[Tensor, Tensor], Tensor>).stats.plan : null,
-      };
-    };
-    const eager = train(false);
-    const compiled = train(true);
-    sameBits(compiled.losses, eager.losses, 'losses');
-    for (const [i, d] of compiled.state.entries()) sameBits(d, eager.state[i], `parameter ${i}`);
-    const plan = compiled.plan;
-    assert.ok(plan !== null && !plan.generated, 'the step is too large to be one generated function');
-    // The cross-entropy alone is about a dozen small kernels (max, subtract, exp, sum, log, gather, ...).
-    assert.ok(plan.fused.functions >= 1 && plan.fused.functionKernels >= 10, JSON.stringify(plan));
-  });
-
-  it('chains of element-wise kernels run as one pass where the backend offers it, bit for bit as eager', () => {
-    // Sigmoid and tanh layers of 64 x 512: their forward kernels and their gradients (g * s * (1 - s), g * (1 - t^2))
-    // are chains over arrays large enough for the compiled backends' kernels.
-    const train = (compileIt: boolean) => {
-      nt.seed(6);
-      const model = new nn.Sequential(new nn.Linear(32, 512), new nn.Sigmoid(), new nn.Linear(512, 512), new nn.Tanh(), new nn.Linear(512, 3));
-      const opt = new nt.optim.Adam(model.parameters(), { lr: 0.01 });
-      const step = (x: Tensor, y: Tensor) => {
-        opt.zeroGrad();
-        const loss = nt.nn.functional.crossEntropy(model.call(x) as Tensor, y);
-        loss.backward();
-        opt.step();
-        return loss;
-      };
-      const run = compileIt ? nt.compile(step, { modules: [model] }) : step;
-      const g = new nt.Generator(10);
-      const losses: number[] = [];
-      for (let i = 0; i < 7; i++) losses.push(run(nt.randn([64, 32], { generator: g }), nt.randint(0, 3, [64], { generator: g })).item());
+      for (let i = 0; i < steps; i++) losses.push(run(nt.randn([batch, inputs], { generator: g }), nt.randint(0, classes, [batch], { generator: g })).item());
       const compiled = compileIt ? (run as nt.CompiledFunction<[Tensor, Tensor], Tensor>) : null;
       return { losses, state: model.parameters().map((p) => p.data), plan: compiled?.stats.plan ?? null, text: compiled ? String(compiled) : '' };
     };
@@ -365,11 +340,40 @@ describe('compile: guards, fallbacks, inspection and memory', () => {
     const compiled = train(true);
     sameBits(compiled.losses, eager.losses, 'losses');
     for (const [i, d] of compiled.state.entries()) sameBits(d, eager.state[i], `parameter ${i}`);
-    const plan = compiled.plan;
-    assert.ok(plan !== null);
+    assert.ok(compiled.plan !== null);
+    return { plan: compiled.plan, text: compiled.text };
+  };
+
+  it('runs of small kernels between large ones are fused into generated functions, bit for bit as eager', () => {
+    // A batch of 32 through 784 -> 64 -> 10: the products are too large for the generator (every backend runs them as
+    // calls, the compiled ones on their own code), the loss and the bias gradients' chains of small kernels are fused.
+    const { plan } = trainTwice(
+      () => new nn.Sequential(new nn.Linear(784, 64), new nn.ReLU(), new nn.Linear(64, 10)),
+      (m) => new nt.optim.SGD(m.parameters(), { lr: 0.1, momentum: 0.9 }),
+      32,
+      784,
+      10,
+      8,
+    );
+    assert.ok(!plan.generated, 'the step is too large to be one generated function');
+    // The cross-entropy alone is about a dozen small kernels (max, subtract, exp, sum, log, gather, ...).
+    assert.ok(plan.fused.functions >= 1 && plan.fused.functionKernels >= 10, JSON.stringify(plan));
+  });
+
+  it('chains of element-wise kernels run as one pass where the backend offers it, bit for bit as eager', () => {
+    // Sigmoid and tanh layers of 64 x 512: their forward kernels and their gradients (g * s * (1 - s), g * (1 - t^2))
+    // are chains over arrays large enough for the compiled backends' kernels.
+    const { plan, text } = trainTwice(
+      () => new nn.Sequential(new nn.Linear(32, 512), new nn.Sigmoid(), new nn.Linear(512, 512), new nn.Tanh(), new nn.Linear(512, 3)),
+      (m) => new nt.optim.Adam(m.parameters(), { lr: 0.01 }),
+      64,
+      32,
+      3,
+      7,
+    );
     if ((nt.getBackend().kernels as { elementwiseProgram?: unknown }).elementwiseProgram) {
       assert.ok(plan.fused.programs >= 2 && plan.fused.programKernels >= 5, JSON.stringify(plan));
-      assert.match(compiled.text, /elementwiseProgram\(.*\) \{ .*sigmoid|elementwiseProgram\(.*\) \{ .*mul/);
+      assert.match(text, /elementwiseProgram\(.*\) \{ .*sigmoid|elementwiseProgram\(.*\) \{ .*mul/);
     } else assert.equal(plan.fused.programs, 0, 'the reference backend offers no elementwiseProgram');
   });
 
