@@ -33,12 +33,13 @@
 //
 // Options: --seconds S (timed seconds per measurement, default 2),
 // --repeat N (default 3), --only mlp-small,lenet5,..., --gc single|default, --no-save.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as nt from '../dist/src/index.js';
+import { runScript } from './common.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = join(benchDir, '..');
@@ -79,26 +80,13 @@ const haveRedis = nt.distributed.redisServerInstalled();
 if (!haveRedis) process.stderr.write('bench:distributed: redis-server is not installed, so the async column is skipped (apt-get install redis-server)\n');
 
 /** The single-process baseline: a child process running the replica script with no launcher. */
-function single(config, threads) {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...GC_FLAGS, replicaScript, JSON.stringify({ ...config, threads })], {
-      cwd: root,
-      env: { ...process.env, NEURITE_NUM_THREADS: String(threads) },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.on('close', () => {
-      try {
-        const r = JSON.parse(out.trim().split('\n').pop());
-        resolve({ samplesPerSecond: r.samplesPerSecond, stepMs: r.stepMs, cpuPerWall: r.cpuPerWall });
-      } catch {
-        resolve(null);
-      }
-    });
+async function single(config, threads) {
+  const r = await runScript(replicaScript, [JSON.stringify({ ...config, threads })], {
+    cwd: root,
+    env: { NEURITE_NUM_THREADS: String(threads) },
+    nodeFlags: GC_FLAGS,
   });
+  return r === null ? null : { samplesPerSecond: r.samplesPerSecond, stepMs: r.stepMs, cpuPerWall: r.cpuPerWall };
 }
 
 async function launched(config, mode) {

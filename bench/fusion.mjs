@@ -11,11 +11,11 @@
 // (test/compile/compile.test.ts); only the time differs.
 //
 // Options: --seconds S (default 2), --repeat N (default 5), --only a,b,..., --no-save.
-import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runScript } from './common.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = join(benchDir, '..');
@@ -34,36 +34,14 @@ for (let i = 2; i < process.argv.length; i++) {
 for (const w of opts.only) if (!WORKLOADS.includes(w)) throw new Error(`bench:fusion: unknown workload '${w}'; known: ${WORKLOADS.join(', ')}`);
 
 /** One measurement in a fresh process: samples/s, CPU s per wall s, the plan and its memory. */
-function measure(workload, fuse) {
-  return new Promise((resolve) => {
-    const arg = JSON.stringify({ backend: 'native', seconds: opts.seconds, workloads: [workload], compile: true, fuse });
-    const child = spawn(process.execPath, ['--single-threaded-gc', join(benchDir, 'workloads', 'neurite.mjs'), arg], {
-      cwd: root,
-      env: { ...process.env, NEURITE_NUM_THREADS: '1' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.on('close', () => {
-      try {
-        const r = JSON.parse(out.trim().split('\n').pop());
-        const value = r[workload];
-        if (typeof value !== 'number') throw new Error(JSON.stringify(value));
-        resolve({
-          value,
-          cpu: r.cpuPerWall?.[workload] ?? null,
-          plan: r.compilePlan?.[workload] ?? null,
-          memory: r.compileMemory?.[workload] ?? null,
-          describe: r.describe,
-        });
-      } catch (e) {
-        console.error(`bench:fusion: ${workload} (fuse ${fuse}) failed: ${e.message}`);
-        resolve(null);
-      }
-    });
-  });
+async function measure(workload, fuse) {
+  const arg = JSON.stringify({ backend: 'native', seconds: opts.seconds, workloads: [workload], compile: true, fuse });
+  const r = await runScript(join(benchDir, 'workloads', 'neurite.mjs'), [arg], { cwd: root, env: { NEURITE_NUM_THREADS: '1' }, nodeFlags: ['--single-threaded-gc'] });
+  if (r === null || typeof r[workload] !== 'number') {
+    console.error(`bench:fusion: ${workload} (fuse ${fuse}) failed: ${JSON.stringify(r?.[workload] ?? null)}`);
+    return null;
+  }
+  return { value: r[workload], cpu: r.cpuPerWall?.[workload] ?? null, plan: r.compilePlan?.[workload] ?? null, memory: r.compileMemory?.[workload] ?? null, describe: r.describe };
 }
 
 const median = (xs) => {

@@ -16,6 +16,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runScript } from './common.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = join(benchDir, '..');
@@ -37,27 +38,11 @@ for (const w of opts.only) if (!WORKLOADS.includes(w)) throw new Error(`bench:th
 if (!(opts.threads >= 2)) throw new Error('bench:threads: needs at least 2 threads to compare with 1');
 
 /** One measurement: neurite's native backend with `threads` threads on one workload. */
-function measure(workload, threads) {
-  return new Promise((resolve) => {
-    const arg = JSON.stringify({ backend: 'native', seconds: opts.seconds, workloads: [workload], sgemm: SGEMM });
-    const child = spawn(process.execPath, [join(benchDir, 'workloads', 'neurite.mjs'), arg], {
-      cwd: root,
-      env: { ...process.env, NEURITE_NUM_THREADS: String(threads) },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.on('close', () => {
-      try {
-        const r = JSON.parse(out.trim().split('\n').pop());
-        resolve({ value: typeof r[workload] === 'number' ? r[workload] : null, cpu: r.cpuPerWall?.[workload] ?? null, describe: r.describe });
-      } catch {
-        resolve({ value: null, cpu: null });
-      }
-    });
-  });
+async function measure(workload, threads) {
+  const arg = JSON.stringify({ backend: 'native', seconds: opts.seconds, workloads: [workload], sgemm: SGEMM });
+  const r = await runScript(join(benchDir, 'workloads', 'neurite.mjs'), [arg], { cwd: root, env: { NEURITE_NUM_THREADS: String(threads) } });
+  if (r === null) return { value: null, cpu: null };
+  return { value: typeof r[workload] === 'number' ? r[workload] : null, cpu: r.cpuPerWall?.[workload] ?? null, describe: r.describe };
 }
 
 /** A process spinning on one core for as long as it lives. */
