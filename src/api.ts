@@ -39,6 +39,7 @@ export { defaultGenerator, Generator, type GeneratorState, initialSeed, seed } f
 export type { Shape } from './core/shape.js';
 export { type Axes, type GradNode, type NestedArray, type ShapeArgs, type SliceSpec, Tensor, type TensorOrNumber, type VJP } from './core/tensor.js';
 export { Check, check } from './core/validate.js';
+export { VERSION } from './core/version.js';
 export * from './data/index.js';
 export * from './io/index.js';
 export type {

@@ -1,7 +1,7 @@
 // The `neurite` command: dispatch to a subcommand, and turn what escapes into
 // a message and an exit code (2 for usage and configuration mistakes, 1 for
 // failures, 130 after Ctrl-C).
-import { readFileSync } from 'node:fs';
+import { VERSION } from '../core/version.js';
 import { diagramCommand } from './commands/diagram.js';
 import { evaluateCommand } from './commands/evaluate.js';
 import { exportCommand } from './commands/export.js';
@@ -11,6 +11,7 @@ import { plotCommand } from './commands/plot.js';
 import { predictCommand } from './commands/predict.js';
 import { summaryCommand } from './commands/summary.js';
 import { trainCommand } from './commands/train.js';
+import { workerCommand } from './commands/worker.js';
 import { EXIT, UsageError } from './errors.js';
 import { suggest } from './spec.js';
 import { colorEnabled, palette } from './terminal.js';
@@ -18,6 +19,7 @@ import { colorEnabled, palette } from './terminal.js';
 const COMMANDS: Record<string, { run: (args: readonly string[]) => Promise<number>; about: string }> = {
   train: { run: trainCommand, about: 'train a preset or a model file and write a run folder' },
   launch: { run: launchCommand, about: 'train with several replicas: threads averaging gradients, Hogwild, or async Downpour SGD' },
+  worker: { run: workerCommand, about: 'join a launched job from another machine as one of its workers' },
   evaluate: { run: evaluateCommand, about: "a run's (or an .onnx file's) loss and accuracy on its test set (or other data)" },
   predict: { run: predictCommand, about: 'classify an image (PNG, JPEG, PGM), a folder of photos or the rows of a CSV file' },
   export: { run: exportCommand, about: 'write a run as an ONNX file' },
@@ -26,15 +28,6 @@ const COMMANDS: Record<string, { run: (args: readonly string[]) => Promise<numbe
   plot: { run: plotCommand, about: "redraw a run's learning curves (curves.svg)" },
   playground: { run: playgroundCommand, about: 'serve the playground web app on 127.0.0.1 and print its URL' },
 };
-
-function version(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
 
 export function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
@@ -82,7 +75,7 @@ export async function main(args: readonly string[]): Promise<number> {
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
   if (name === '--version' || name === '-v') {
-    process.stdout.write(`neurite ${version()}\n`);
+    process.stdout.write(`neurite ${VERSION}\n`);
     return EXIT.ok;
   }
   const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;

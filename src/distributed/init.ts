@@ -3,6 +3,7 @@
 // the same script runs alone or launched.
 import { workerData } from 'node:worker_threads';
 import { setNumThreads } from '../core/engine.js';
+import { VERSION } from '../core/version.js';
 import type { DistributedStrategy } from '../train/distributed.js';
 import { DistributedError } from './errors.js';
 import { GlooGroup } from './gloo.js';
@@ -45,6 +46,10 @@ export function init(): Replica {
     } catch {
       throw new DistributedError('init: NEURITE_DISTRIBUTED is not the JSON a launcher sets');
     }
+    if (info.version !== undefined && info.version !== VERSION)
+      throw new DistributedError(
+        `init: rank ${info.rank} runs neurite ${VERSION}, its job was launched with neurite ${info.version}; every replica must run the same version`,
+      );
     if (info.mode === 'sync') {
       const group = new GlooGroup({ rank: info.rank, worldSize: info.worldSize, seed: info.seed, url: info.url, job: info.job, timeoutMs: info.timeoutMs });
       replica = Object.assign(new DataParallel(group), { group, launched: true, data: info.data, report: (value: unknown) => reportResult(info, value) });

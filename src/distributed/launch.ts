@@ -23,8 +23,18 @@ export type Mode = (typeof MODES)[number];
 
 /** Options of launch(). */
 export interface LaunchOptions {
-  /** Replicas to start (each runs the script). */
+  /** Replicas in the job (each runs the script). */
   workers: number;
+  /**
+   * sync and async: how many of the workers this process starts (ranks 0 to
+   * localWorkers - 1; default: all). The others join from other machines
+   * with `neurite worker --redis URL --job ID` (or `join()`), within timeoutMs.
+   */
+  localWorkers?: number;
+  /** sync and async: the job's id in Redis, which joining workers name (default: drawn at random). */
+  job?: string;
+  /** sync and async: the script's path on the machines that join (default: its path here). */
+  remoteScript?: string;
   /** How they train together (default 'sync-threads'). */
   mode?: Mode;
   /** How long a replica waits for the others (threads) or for Redis and the servers (async) before it fails (default 30,000 ms). */
@@ -112,9 +122,17 @@ export async function launch(script: ScriptLocation, options: LaunchOptions): Pr
   const threadsPerWorker = positiveInteger('threadsPerWorker', options.threadsPerWorker ?? Math.max(1, Math.floor(availableParallelism() / workers)));
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 32);
   if (!Number.isInteger(seed) || seed < 0) throw new ValueError(`launch: seed must be a non-negative integer, got ${seed}`);
+  const localWorkers = options.localWorkers ?? workers;
+  if (!Number.isInteger(localWorkers) || localWorkers < 1 || localWorkers > workers)
+    throw new ValueError(`launch: localWorkers must be an integer from 1 to workers (${workers}), got ${localWorkers}`);
+  if (options.job !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(options.job))
+    throw new ValueError(`launch: job must be 1 to 64 letters, digits, '.', '_' or '-', got '${options.job}'`);
   // What every job of processes takes, whatever its mode.
   const processes = {
     workers,
+    localWorkers,
+    job: options.job,
+    remoteScript: options.remoteScript,
     redis: options.redis,
     timeoutMs,
     threadsPerWorker,
@@ -141,9 +159,12 @@ export async function launch(script: ScriptLocation, options: LaunchOptions): Pr
     });
   }
   if (mode !== 'async') {
-    for (const key of ['servers', 'redis', 'nFetch', 'nPush', 'maxStaleness', 'scaleStale'] as const) {
-      if (options[key] !== undefined) throw new ValueError(`launch: ${key} applies to mode 'async', not '${mode}'`);
+    for (const key of ['servers', 'redis', 'nFetch', 'nPush', 'maxStaleness', 'scaleStale', 'job', 'remoteScript'] as const) {
+      if (options[key] !== undefined)
+        throw new ValueError(`launch: ${key} applies to mode 'async'${['redis', 'job', 'remoteScript'].includes(key) ? " and 'sync'" : ''}, not '${mode}'`);
     }
+    if (localWorkers !== workers)
+      throw new ValueError(`launch: mode '${mode}' runs threads of this process; workers on other machines need mode 'sync' or 'async'`);
     const { results, seconds } = await launchThreads(script, { workers, mode, timeoutMs, threadsPerWorker, seed, argv: options.argv, data: options.data });
     return { results, seconds, failures: [] };
   }

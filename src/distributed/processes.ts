@@ -6,17 +6,25 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { VERSION } from '../core/version.js';
 import type { ShardStats, StalenessRule } from './downpour.js';
 import { DistributedError } from './errors.js';
 import { type AsyncJobInfo, jobKeys, type ServeOptions, type WorkerStats } from './redis.js';
 import { connectRedis } from './redis-client.js';
 import { type LocalRedis, startRedis } from './redis-server.js';
+import { closeJob, errorLine, publishJob, type WorkerExit, watchJoinedWorker } from './remote.js';
 
 /** Options of an asynchronous (Downpour) launch; see LaunchOptions. */
 export interface AsyncLaunchOptions {
   /** 'async' (Downpour, default) or 'sync' (data parallelism through Gloo; servers must be 0). */
   mode?: 'async' | 'sync';
   workers: number;
+  /** Workers this process starts (ranks 0 to localWorkers - 1); the others join from other machines (default: all). */
+  localWorkers?: number;
+  /** The job's id in Redis (default: drawn at random). */
+  job?: string;
+  /** The script as workers on other machines find it (default: its path here). */
+  remoteScript?: string;
   servers: number;
   redis?: string;
   nFetch: number;
@@ -91,7 +99,9 @@ export async function launchProcesses(script: ScriptLocation, options: AsyncLaun
   let local: LocalRedis | null = null;
   const url = options.redis ?? (local = await startRedis()).url;
   if (local) log(`launch: started redis-server (pid ${local.pid}) on ${url}`);
-  const job = randomBytes(6).toString('hex');
+  const job = options.job ?? randomBytes(6).toString('hex');
+  const localWorkers = options.localWorkers ?? options.workers;
+  const joining = options.workers - localWorkers;
   const keys = jobKeys(job);
   const control = await connectRedis(url, options.timeoutMs, 'launch');
   const started = performance.now();
@@ -100,7 +110,27 @@ export async function launchProcesses(script: ScriptLocation, options: AsyncLaun
   let serverRestarts = 0;
   const serverDone: Promise<void>[] = [];
   try {
+    if (joining > 0 && (await control.exists(keys.spec)) === 1) throw new DistributedError(`launch: ${url} already has a job '${job}'; choose another job id`);
     await control.hset(keys.config, { workers: options.workers, servers: options.servers, nFetch: options.nFetch, nPush: options.nPush, seed: options.seed });
+    if (joining > 0) {
+      await publishJob(control, job, {
+        version: VERSION,
+        mode: sync ? 'sync' : 'async',
+        workers: options.workers,
+        localWorkers,
+        servers: options.servers,
+        seed: options.seed,
+        nFetch: options.nFetch,
+        nPush: options.nPush,
+        timeoutMs: options.timeoutMs,
+        data: options.data ?? null,
+        script: options.remoteScript ?? scriptPath,
+        argv: [...(options.argv ?? [])],
+      });
+      log(
+        `launch: waiting up to ${options.timeoutMs / 1000} s for ${joining} worker(s) from other machines; on each run: neurite worker --redis ${url} --job ${job}`,
+      );
+    }
     const serverPath = fileURLToPath(new URL('./server-main.js', import.meta.url));
     const startServer = (s: number): Promise<void> => {
       const serve: ServeOptions = { url, job, shard: s, servers: options.servers, rule: options.rule, timeoutMs: options.timeoutMs };
@@ -127,7 +157,21 @@ export async function launchProcesses(script: ScriptLocation, options: AsyncLaun
 
     const failures: { rank: number; message: string }[] = [];
     const children: ChildProcess[] = [];
+    const ended = async (rank: number, { code, signal, why }: WorkerExit): Promise<void> => {
+      if (code === 0 || (sync && stopping)) return;
+      const message = signal ? `killed by ${signal}` : code === null ? (why ?? 'lost') : `exited with code ${code}${why ? `: ${why}` : ''}`;
+      failures.push({ rank, message });
+      if (!sync) log(`launch: worker ${rank} ${message}; the job goes on without it`);
+      else {
+        // The others cannot step without it: stop them now rather than at their next collective.
+        stopping = true;
+        for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        if (joining > 0) await control.set(keys.abort, '1').catch(() => null);
+      }
+    };
+    const joinDeadline = performance.now() + options.timeoutMs;
     const workers = Array.from({ length: options.workers }, (_, rank) => {
+      if (rank >= localWorkers) return watchJoinedWorker(control, job, rank, joinDeadline, () => stopping && sync).then((exit) => ended(rank, exit));
       const info: AsyncJobInfo = {
         mode: sync ? 'sync' : 'async',
         url,
@@ -141,6 +185,7 @@ export async function launchProcesses(script: ScriptLocation, options: AsyncLaun
         timeoutMs: options.timeoutMs,
         threads: options.threadsPerWorker,
         data: options.data,
+        version: VERSION,
       };
       const child = spawn(process.execPath, [...nodeFlags(), scriptPath, ...(options.argv ?? [])], {
         stdio: ['ignore', 'inherit', 'pipe'],
@@ -154,19 +199,7 @@ export async function launchProcesses(script: ScriptLocation, options: AsyncLaun
       });
       children.push(child);
       options.onStart?.({ role: 'worker', index: rank, pid: child.pid as number });
-      return exitOf(child).then(({ code, signal }) => {
-        if (code !== 0 && !(sync && stopping)) {
-          const why = /^\w*Error: (.*)$/m.exec(tail)?.[1];
-          const message = signal ? `killed by ${signal}` : `exited with code ${code}${why ? `: ${why}` : ''}`;
-          failures.push({ rank, message });
-          if (!sync) log(`launch: worker ${rank} ${message}; the job goes on without it`);
-          else {
-            // The others cannot step without it: stop them now rather than at their next collective.
-            stopping = true;
-            for (const other of children) if (other !== child && other.exitCode === null && other.signalCode === null) other.kill('SIGKILL');
-          }
-        }
-      });
+      return exitOf(child).then(({ code, signal }) => ended(rank, { code, signal, why: errorLine(tail) }));
     });
     await Promise.all(workers);
     if (sync && failures.length > 0) {
@@ -195,6 +228,7 @@ export async function launchProcesses(script: ScriptLocation, options: AsyncLaun
     return { results, seconds, failures, workers: workerStats, servers: serverStats, serverRestarts };
   } finally {
     stopping = true;
+    if (joining > 0) await closeJob(control, job).catch(() => 0);
     for (const child of servers) if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     if (!local) {
       // A shared Redis keeps nothing of a finished job.

@@ -48,6 +48,8 @@ export interface AsyncJobInfo {
   readonly threads: number;
   /** The launcher's `data` option. */
   readonly data: unknown;
+  /** The launcher's neurite version: a replica of another version refuses to join. */
+  readonly version?: string;
 }
 
 /** Key names of a job. */
@@ -66,6 +68,16 @@ export function jobKeys(job: string) {
     last: (s: number) => `${shard(s)}:last`,
     state: (s: number) => `${shard(s)}:opt`,
     gradients: (s: number) => `${shard(s)}:g`,
+    /** What a worker on another machine needs to join (JSON JobSpec). */
+    spec: `neurite:${job}:spec`,
+    /** How many workers have joined from other machines. */
+    joined: `neurite:${job}:joined`,
+    /** A joined worker's exit (JSON), written by the process that joined it. */
+    exit: (rank: number) => `neurite:${job}:exit:${rank}`,
+    /** A joined worker's heartbeat: its host, expiring when the joining process stops answering. */
+    alive: (rank: number) => `neurite:${job}:alive:${rank}`,
+    /** Set by the launcher when a synchronous job fails: joined workers stop. */
+    abort: `neurite:${job}:abort`,
   };
 }
 

@@ -6,6 +6,7 @@
 import type { DType } from '../core/dtype.js';
 import { noGrad } from '../core/engine.js';
 import type { Tensor } from '../core/tensor.js';
+import { VERSION } from '../core/version.js';
 import * as nn from '../nn/index.js';
 import { zeros } from '../ops/index.js';
 import {
@@ -752,7 +753,7 @@ export function toOnnx(model: nn.Module, options: OnnxExportOptions = {}): Uint8
     opsetImport: [{ domain: '', version: ONNX_OPSET }, ...(functions.length > 0 ? [{ domain: NEURITE_DOMAIN, version: 1 }] : [])],
     functions,
     producerName: 'neurite',
-    producerVersion: '0.1.0',
+    producerVersion: VERSION,
     graph,
     metadataProps: Object.entries(options.metadata ?? {}).map(([key, value]) => ({ key, value })),
   });

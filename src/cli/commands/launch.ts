@@ -1,17 +1,20 @@
 // `neurite launch --workers N [--mode M] train <train args>` and
 // `neurite launch --workers N script.mjs [args]`: one training job as several
 // replicas (threads of this process, or processes around a Redis).
+import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { distributed, NeuriteError } from '../../index.js';
 import { choiceFlag, intFlag, numberFlag, parseFlags, textFlag } from '../args.js';
+import { kubernetesJob, slurmScript } from '../emit.js';
 import { EXIT, UsageError } from '../errors.js';
 import { isNetworkName, resolveModelArg } from '../models.js';
 import { defaultRunFolder, isNonEmptyFolder, isUnstartedRun, writeJson } from '../runs.js';
 import { colorEnabled, formatElapsed, palette } from '../terminal.js';
 import { TRAIN_FLAGS } from './train.js';
+import { TRAIN_SCRIPT } from './worker.js';
 
 /** `sync` runs processes through Gloo where it is built and a Redis is at hand, else threads (`sync-threads`). */
 const MODE_CHOICES = ['sync', 'sync-threads', 'hogwild', 'async'] as const;
@@ -48,6 +51,14 @@ Options:
   --max-staleness T     async: servers drop gradients computed on weights more than T
                         updates old (default: never)
   --scale-stale         async: servers divide the learning rate by a gradient's staleness
+  --local-workers K     sync and async: start K of the workers here (ranks 0 to K-1); the
+                        others join from other machines with "neurite worker --redis URL
+                        --job ID" within --timeout (pass --redis with an address they reach)
+  --job ID              sync and async: the job's id in Redis (default: drawn at random)
+  --emit k8s|slurm      print the job as a Kubernetes Indexed Job or a Slurm batch script
+                        (one launcher task and N-1 "neurite worker" tasks; needs --redis)
+                        instead of running it
+  --image IMAGE         with --emit k8s: the container image holding the project
   -h, --help            show this help
 
 With train, rank 0 prints the progress and writes the run folder (with
@@ -58,7 +69,9 @@ A script calls distributed.init() and passes the replica to fit(..., {distribute
 Examples:
   neurite launch --workers 2 train lenet5 --epochs 1
   neurite launch --workers 2 --mode async --servers 2 train mlp --optimizer adagrad --lr 0.01
-  neurite launch --workers 2 train.mjs`;
+  neurite launch --workers 2 train.mjs
+  neurite launch --workers 3 --local-workers 1 --redis redis://10.0.0.5:6379 train lenet5
+  neurite launch --workers 8 --redis redis://redis:6379 --emit slurm train lenet5 > job.sh`;
 
 const FLAGS = {
   workers: { type: 'string' },
@@ -71,8 +84,29 @@ const FLAGS = {
   'n-push': { type: 'string' },
   'max-staleness': { type: 'string' },
   'scale-stale': { type: 'boolean' },
+  'local-workers': { type: 'string' },
+  job: { type: 'string' },
+  emit: { type: 'string' },
+  image: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
+
+/** The flags that say where the job runs rather than what it does: an emitted job's tasks get their own. */
+const PLACEMENT_FLAGS = ['emit', 'image', 'local-workers', 'job'];
+
+/** `own` without the placement flags (and their values). */
+function withoutPlacement(own: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < own.length; i++) {
+    const name = own[i].replace(/^--?/, '').split('=')[0];
+    if (PLACEMENT_FLAGS.includes(name)) {
+      if (!own[i].includes('=')) i++;
+      continue;
+    }
+    kept.push(own[i]);
+  }
+  return kept;
+}
 
 /** The launch options before the target, the target (train or a script) and its arguments. */
 function splitAtTarget(args: readonly string[]): { own: string[]; target: string | undefined; rest: string[] } {
@@ -138,8 +172,40 @@ export async function launchCommand(args: readonly string[]): Promise<number> {
   const redis = textFlag(values, 'redis');
   const colors = palette(colorEnabled(process.stderr));
   const say = (line: string) => process.stderr.write(`${colors.dim(line)}\n`);
+  const localWorkers = intFlag(values, 'local-workers');
+  const job = textFlag(values, 'job');
+  if (job !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(job)) throw new UsageError(`--job must be 1 to 64 letters, digits, '.', '_' or '-', got '${job}'`);
+  const emit = choiceFlag(values, 'emit', ['k8s', 'slurm'] as const);
+  const spread = localWorkers !== undefined || emit !== undefined;
+  if (spread && (chosen === 'sync-threads' || chosen === 'hogwild'))
+    throw new UsageError(`--mode ${chosen} runs threads of one process; ${emit ? '--emit' : '--local-workers'} needs --mode sync or async`);
+  if (localWorkers !== undefined && localWorkers > workers) throw new UsageError(`--local-workers ${localWorkers} is more than --workers ${workers}`);
+  if (values.image !== undefined && emit !== 'k8s') throw new UsageError('--image applies to --emit k8s');
+  if (emit !== undefined) {
+    if (redis === undefined)
+      throw new UsageError(`--emit ${emit} needs --redis URL: a Redis every task of the job reaches`, 'e.g. --redis redis://10.0.0.5:6379');
+    if (localWorkers !== undefined) throw new UsageError('--emit runs one launcher task (rank 0) and N-1 worker tasks; leave out --local-workers');
+    const image = textFlag(values, 'image');
+    if (emit === 'k8s' && image === undefined) throw new UsageError('--emit k8s needs --image IMAGE: a container image holding the project (npm install done)');
+    const threads = intFlag(values, 'threads') ?? 1;
+    const timeout = textFlag(values, 'timeout');
+    const plan = {
+      workers,
+      job: job ?? randomBytes(4).toString('hex'),
+      redis,
+      launchArgs: [...withoutPlacement(own), target, ...rest],
+      workerArgs: [...(values.threads !== undefined ? ['--threads', String(threads)] : []), ...(timeout !== undefined ? ['--timeout', timeout] : [])],
+      threads,
+    };
+    process.stdout.write(emit === 'k8s' ? kubernetesJob(plan, image as string) : slurmScript(plan));
+    return EXIT.ok;
+  }
   let mode: distributed.Mode = chosen;
-  if (chosen === 'sync') {
+  if (chosen === 'sync' && localWorkers !== undefined) {
+    // Workers on other machines all-reduce with these: processes through Gloo, nothing else.
+    const gloo = distributed.glooUnavailableReason();
+    if (gloo !== null) throw new UsageError(`--mode sync with --local-workers runs processes that all-reduce through Gloo, and ${gloo}`);
+  } else if (chosen === 'sync') {
     // Processes through Gloo where it is built and a Redis is at hand; else threads of this process, said once.
     const gloo = distributed.glooUnavailableReason();
     const noRedis =
@@ -173,6 +239,8 @@ export async function launchCommand(args: readonly string[]): Promise<number> {
     timeoutMs: timeoutSeconds * 1000,
     threadsPerWorker: intFlag(values, 'threads') ?? Math.max(1, Math.floor(availableParallelism() / workers)),
     ...(mode === 'sync' ? { redis } : {}),
+    ...(localWorkers !== undefined ? { localWorkers } : {}),
+    ...(job !== undefined ? { job } : {}),
     ...(mode === 'async'
       ? {
           servers: intFlag(values, 'servers') ?? 1,
@@ -192,6 +260,7 @@ export async function launchCommand(args: readonly string[]): Promise<number> {
     runDir = prepared.runDir;
     options.argv = prepared.args;
     script = new URL('../replica-main.js', import.meta.url);
+    if (localWorkers !== undefined) options.remoteScript = TRAIN_SCRIPT;
   } else {
     if (!existsSync(target) || !statSync(target).isFile())
       throw new UsageError(`launch: ${target}: no such script`, 'launch runs "train <preset|model.json> [options]" or a script that calls distributed.init()');

@@ -1,0 +1,226 @@
+// Workers on other machines. A launcher whose job has more workers than it
+// starts itself publishes the job in Redis (its spec, and its id in the list
+// of open jobs); `join()` (what `neurite worker` runs) on another machine
+// reads the spec, refuses a job of another neurite version, claims the next
+// free rank, runs the replica as a child process and tells the launcher, through
+// Redis, that it is alive (a heartbeat that expires) and how it ended.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { availableParallelism, hostname } from 'node:os';
+import type { Redis } from 'ioredis';
+import { ValueError } from '../core/errors.js';
+import { VERSION } from '../core/version.js';
+import { DistributedError } from './errors.js';
+import { type AsyncJobInfo, jobKeys } from './redis.js';
+import { connectRedis } from './redis-client.js';
+
+/** The Redis list of jobs waiting for workers, newest first. */
+export const OPEN_JOBS_KEY = 'neurite:open-jobs';
+
+/** What a worker on another machine needs to run its share of a job (stored as JSON under the job's `spec` key). */
+export interface JobSpec {
+  /** The launcher's neurite version. */
+  readonly version: string;
+  /** How the workers train together. */
+  readonly mode: 'sync' | 'async';
+  /** Workers in all. */
+  readonly workers: number;
+  /** Workers the launcher runs itself: ranks 0 to localWorkers - 1; joined workers take the ranks after them. */
+  readonly localWorkers: number;
+  /** Parameter-server shards (async). */
+  readonly servers: number;
+  /** The seed the workers share; it orders the samples. */
+  readonly seed: number;
+  /** async: fetch fresh weights every this many steps. */
+  readonly nFetch: number;
+  /** async: push accumulated gradients every this many steps. */
+  readonly nPush: number;
+  /** How long a replica waits for the others, and the launcher for a silent joined worker. */
+  readonly timeoutMs: number;
+  /** The launcher's `data` option. */
+  readonly data: unknown;
+  /** The script every replica runs: a path (the same on every machine), or a name the joining command resolves (`neurite:train`). */
+  readonly script: string;
+  /** The script's arguments. */
+  readonly argv: readonly string[];
+}
+
+/** How a worker ended, as the launcher learns it. */
+export interface WorkerExit {
+  readonly code: number | null;
+  readonly signal: string | null;
+  /** The error line its output ended with, if any. */
+  readonly why?: string;
+}
+
+/** Poll every this many milliseconds for a joined worker's exit; a heartbeat is refreshed three times per timeout. */
+const POLL_MS = 200;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The last error line of a process's output (`SomeError: message`). */
+export function errorLine(output: string): string | undefined {
+  return /^\w*Error: (.*)$/m.exec(output.split('\n').reverse().join('\n'))?.[1];
+}
+
+/** Publish a job for workers on other machines. */
+export async function publishJob(redis: Redis, job: string, spec: JobSpec): Promise<void> {
+  const keys = jobKeys(job);
+  await redis.multi().set(keys.spec, JSON.stringify(spec)).set(keys.joined, '0').lpush(OPEN_JOBS_KEY, job).exec();
+}
+
+/** Take a job off the list of open jobs (at its end). */
+export async function closeJob(redis: Redis, job: string): Promise<void> {
+  await redis.lrem(OPEN_JOBS_KEY, 0, job);
+}
+
+/**
+ * Wait for the worker of `rank` to join from another machine and to end;
+ * resolve with how it ended. It fails the worker (code null, with why) when
+ * it has not joined by `joinDeadline` (a performance.now() time) or when its
+ * heartbeat stops; `stopped()` ends the wait early.
+ */
+export async function watchJoinedWorker(redis: Redis, job: string, rank: number, joinDeadline: number, stopped: () => boolean): Promise<WorkerExit> {
+  const keys = jobKeys(job);
+  let seen: string | null = null;
+  while (!stopped()) {
+    const [exit, alive] = await Promise.all([redis.get(keys.exit(rank)), redis.get(keys.alive(rank))]);
+    if (exit !== null) return JSON.parse(exit) as WorkerExit;
+    if (alive !== null) seen = alive;
+    else if (seen !== null) return { code: null, signal: null, why: `stopped answering (no heartbeat from ${seen})` };
+    else if (performance.now() > joinDeadline) return { code: null, signal: null, why: 'never joined (no `neurite worker` took its rank in time)' };
+    await sleep(POLL_MS);
+  }
+  return { code: null, signal: null, why: 'stopped' };
+}
+
+/** Options of join(). */
+export interface JoinOptions {
+  /** The job to join (default: the newest open job on this Redis). */
+  job?: string;
+  /** Backend threads for the replica (default: this machine's cores). */
+  threads?: number;
+  /** How long to wait for Redis before failing (default 30,000 ms). */
+  timeoutMs?: number;
+  /** Map the spec's script to a path on this machine (`neurite worker` maps `neurite:train` to its replica entry). */
+  resolveScript?: (script: string) => string;
+  /** Where to say what happens; default: nowhere. */
+  log?: (line: string) => void;
+}
+
+/** How a joined worker ended. */
+export interface JoinResult {
+  /** The job joined. */
+  readonly job: string;
+  /** The rank this worker took. */
+  readonly rank: number;
+  /** The replica's exit code (null when a signal ended it). */
+  readonly code: number | null;
+  /** The signal that ended the replica, if one did. */
+  readonly signal: string | null;
+}
+
+/**
+ * Join a job launched on another machine with more workers than it runs
+ * itself (`neurite launch --workers N --local-workers K --redis URL`): take
+ * the next free rank and run the job's script as that replica, here, until it
+ * ends. Fails at once, naming both, when this machine's neurite version is
+ * not the launcher's, when the job has all its workers, or when the script is
+ * missing here.
+ */
+export async function join(url: string, options: JoinOptions = {}): Promise<JoinResult> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  if (!(timeoutMs > 0)) throw new ValueError(`join: timeoutMs must be positive, got ${timeoutMs}`);
+  const threads = options.threads ?? availableParallelism();
+  if (!Number.isInteger(threads) || threads < 1) throw new ValueError(`join: threads must be an integer >= 1, got ${threads}`);
+  const log = options.log ?? (() => {});
+  const redis = await connectRedis(url, timeoutMs, 'worker');
+  let rank = -1;
+  let job = '';
+  try {
+    job = options.job ?? (await redis.lindex(OPEN_JOBS_KEY, 0)) ?? '';
+    if (job === '') throw new DistributedError(`worker: no job is waiting for workers on ${url} (start one with neurite launch --local-workers K)`);
+    const keys = jobKeys(job);
+    // A named job may not be published yet (the tasks of an emitted job start together): wait for it up to the timeout.
+    let raw = await redis.get(keys.spec);
+    const deadline = performance.now() + timeoutMs;
+    while (raw === null && options.job !== undefined && performance.now() < deadline) {
+      await sleep(POLL_MS);
+      raw = await redis.get(keys.spec);
+    }
+    if (raw === null)
+      throw new DistributedError(
+        `worker: ${url} has no job '${job}' waiting for workers${options.job !== undefined ? ` after ${timeoutMs / 1000} s` : ''} (it ended, or the id is wrong)`,
+      );
+    const spec = JSON.parse(raw) as JobSpec;
+    if (spec.version !== VERSION)
+      throw new DistributedError(
+        `worker: job '${job}' was launched with neurite ${spec.version}, this machine has neurite ${VERSION}; every machine must run the same version`,
+      );
+    const script = options.resolveScript ? options.resolveScript(spec.script) : spec.script;
+    if (!existsSync(script)) throw new DistributedError(`worker: job '${job}' runs ${spec.script}, which is not on this machine (${script})`);
+    const claimed = await redis.incr(keys.joined);
+    rank = spec.localWorkers + claimed - 1;
+    if (rank >= spec.workers) throw new DistributedError(`worker: job '${job}' already has its ${spec.workers} workers`);
+    const host = hostname();
+    // The heartbeat lives for the job's timeout (the launcher's), which is how long the launcher waits on a silent worker.
+    const beat = () => redis.set(keys.alive(rank), host, 'PX', spec.timeoutMs).catch(() => null);
+    await beat();
+    log(`worker: joined job '${job}' as rank ${rank} of ${spec.workers} (${spec.mode} mode)`);
+    const info: AsyncJobInfo = {
+      mode: spec.mode,
+      url,
+      job,
+      rank,
+      worldSize: spec.workers,
+      servers: spec.servers,
+      seed: spec.seed,
+      nFetch: spec.nFetch,
+      nPush: spec.nPush,
+      timeoutMs: spec.timeoutMs,
+      threads,
+      data: spec.data,
+      version: spec.version,
+    };
+    const child = spawn(process.execPath, [...process.execArgv.filter((f) => !/^--inspect/.test(f)), script, ...spec.argv], {
+      stdio: ['ignore', 'inherit', 'pipe'],
+      env: { ...process.env, NEURITE_DISTRIBUTED: JSON.stringify(info) },
+    });
+    let tail = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      process.stderr.write(chunk);
+      tail = (tail + chunk.toString()).slice(-4000);
+    });
+    const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal })),
+    );
+    // Heartbeat, and stop the replica when the launcher aborts the job (a synchronous job lost a worker).
+    let aborted = false;
+    const timer = setInterval(
+      () => {
+        void beat();
+        void redis
+          .get(keys.abort)
+          .then((v) => {
+            if (v !== null && child.exitCode === null && child.signalCode === null) {
+              aborted = true;
+              child.kill('SIGKILL');
+            }
+          })
+          .catch(() => null);
+      },
+      Math.max(POLL_MS, Math.floor(spec.timeoutMs / 3)),
+    );
+    const { code, signal } = await ended;
+    clearInterval(timer);
+    const why = aborted ? 'the launcher stopped the job' : errorLine(tail);
+    await redis.set(keys.exit(rank), JSON.stringify({ code, signal, ...(why ? { why } : {}) } satisfies WorkerExit), 'PX', 24 * 3600_000);
+    log(`worker: rank ${rank} ${code === 0 ? 'finished' : `ended (${signal ?? `code ${code}`}${why ? `: ${why}` : ''})`}`);
+    return { job, rank, code, signal };
+  } finally {
+    if (rank >= 0) await redis.del(jobKeys(job).alive(rank)).catch(() => 0);
+    redis.disconnect();
+  }
+}

@@ -1,0 +1,269 @@
+// Jobs that span machines, on loopback: `neurite launch --local-workers K`
+// publishes the job in Redis and `neurite worker` processes (standing in for
+// other machines) join it; the emitted Slurm script runs under a stand-in
+// srun; mistakes (another version, a worker that never comes, a worker that
+// dies) end within seconds with a message naming them.
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import * as nt from '../../src/index.js';
+import { BIN, neurite, type RunResult, start, tempDir } from './run.js';
+
+const haveRedis = nt.distributed.redisServerInstalled();
+const haveGloo = nt.distributed.glooUnavailableReason() === null;
+if (!haveRedis) console.log('# neurite worker tests skipped: redis-server is not installed (Debian: apt-get install redis-server; .ci/run installs it)');
+else if (!haveGloo) console.log(`# neurite worker sync tests skipped: ${nt.distributed.glooUnavailableReason()} (.ci/run installs libgloo-dev)`);
+
+let dir: string;
+let cleanup: () => void;
+before(() => {
+  ({ dir, cleanup } = tempDir('worker'));
+});
+after(() => cleanup());
+
+const lossesOf = (run: string) => (JSON.parse(readFileSync(join(dir, run, 'history.json'), 'utf8')) as { series: Record<string, number[]> }).series.loss;
+
+test("VERSION, which replicas compare, is package.json's version, and neurite --version prints it", async () => {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  assert.equal(nt.VERSION, pkg.version);
+  const r = await neurite(['--version'], dir);
+  assert.equal(r.stdout.trim(), `neurite ${pkg.version}`);
+});
+
+test('launch --emit k8s prints an Indexed Job whose pod 0 launches and whose other pods join; emit mistakes exit 2', async () => {
+  const r = await neurite(
+    [
+      'launch',
+      '--workers',
+      '4',
+      '--mode',
+      'async',
+      '--servers',
+      '2',
+      '--threads',
+      '2',
+      '--redis',
+      'redis://redis:6379',
+      '--emit',
+      'k8s',
+      '--image',
+      'registry.example/app:1',
+      '--job',
+      'j42',
+      'train',
+      'lenet5',
+      '--epochs',
+      '2',
+    ],
+    dir,
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const yaml = r.stdout;
+  for (const line of [
+    'kind: Job',
+    'completionMode: Indexed',
+    'completions: 4',
+    'parallelism: 4',
+    'name: neurite-j42',
+    'image: "registry.example/app:1"',
+    'fieldPath: status.podIP',
+    'cpu: "2"',
+  ])
+    assert.ok(yaml.includes(line), `missing ${line}\n${yaml}`);
+  assert.ok(
+    yaml.includes(
+      'if [ "$JOB_COMPLETION_INDEX" = 0 ]; then exec npx neurite launch --local-workers 1 --job j42 --workers 4 --mode async --servers 2 --threads 2 --redis redis://redis:6379 train lenet5 --epochs 2; else exec npx neurite worker --redis redis://redis:6379 --job j42 --threads 2; fi',
+    ),
+    yaml,
+  );
+  const cases: [string[], RegExp][] = [
+    [['launch', '--workers', '2', '--emit', 'slurm', 'train', 'xor'], /--emit slurm needs --redis URL/],
+    [['launch', '--workers', '2', '--redis', 'redis://r:6379', '--emit', 'k8s', 'train', 'xor'], /--emit k8s needs --image IMAGE/],
+    [['launch', '--workers', '2', '--redis', 'redis://r:6379', '--emit', 'pbs', 'train', 'xor'], /--emit must be one of k8s, slurm/],
+    [
+      ['launch', '--workers', '2', '--mode', 'hogwild', '--local-workers', '1', 'train', 'xor'],
+      /--mode hogwild runs threads of one process; --local-workers needs --mode sync or async/,
+    ],
+    [['launch', '--workers', '2', '--local-workers', '3', 'train', 'xor'], /--local-workers 3 is more than --workers 2/],
+    [['launch', '--workers', '2', '--local-workers', '1', '--job', 'a b', 'train', 'xor'], /--job must be 1 to 64 letters/],
+    [['worker'], /--redis URL is required/],
+  ];
+  for (const [args, message] of cases) {
+    const bad = await neurite(args, dir);
+    assert.equal(bad.code, 2, `${args.join(' ')}: exit ${bad.code}\n${bad.stderr}`);
+    assert.match(bad.stderr, message, args.join(' '));
+  }
+});
+
+describe('jobs joined by neurite worker', { skip: !haveRedis }, () => {
+  let redis: nt.distributed.LocalRedis;
+  before(async () => {
+    redis = await nt.distributed.startRedis();
+  });
+  after(async () => {
+    await redis?.stop();
+  });
+
+  test('a worker of another neurite version is refused within seconds, naming both versions; so is a job that does not exist', async () => {
+    const { Redis } = await import('ioredis');
+    const client = new Redis(redis.url);
+    const spec: nt.distributed.JobSpec = {
+      version: '99.0.0',
+      mode: 'sync',
+      workers: 2,
+      localWorkers: 1,
+      servers: 0,
+      seed: 1,
+      nFetch: 1,
+      nPush: 1,
+      timeoutMs: 5000,
+      data: null,
+      script: 'neurite:train',
+      argv: [],
+    };
+    await client.set('neurite:old:spec', JSON.stringify(spec));
+    await client.quit();
+    const t0 = performance.now();
+    const r = await neurite(['worker', '--redis', redis.url, '--job', 'old'], dir);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`job 'old' was launched with neurite 99\\.0\\.0, this machine has neurite ${nt.VERSION.replace(/\./g, '\\.')}`));
+    assert.ok(performance.now() - t0 < 10_000);
+    const none = await neurite(['worker', '--redis', redis.url, '--job', 'none', '--timeout', '1'], dir);
+    assert.equal(none.code, 2, none.stderr);
+    assert.match(none.stderr, /has no job 'none' waiting for workers after 1 s/);
+    const unreachable = await neurite(['worker', '--redis', 'redis://127.0.0.1:1', '--timeout', '1'], dir);
+    assert.equal(unreachable.code, 2, unreachable.stderr);
+    assert.match(unreachable.stderr, /cannot reach Redis at redis:\/\/127\.0\.0\.1:1/);
+  });
+
+  test('a job whose other workers never join fails after the timeout, naming the missing rank', { skip: !haveGloo }, async () => {
+    const t0 = performance.now();
+    const r = await neurite(
+      ['launch', '--workers', '2', '--local-workers', '1', '--redis', redis.url, '--timeout', '2', 'train', 'xor', '--out', 'lonely'],
+      dir,
+    );
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /rank 1 of 2 failed: never joined/);
+    assert.match(r.stderr, new RegExp(`neurite worker --redis ${redis.url} --job [0-9a-f]+`));
+    assert.ok(performance.now() - t0 < 15_000, `took ${performance.now() - t0} ms`);
+  });
+
+  test('sync: 1 local worker and 1 joined by neurite worker give the numbers of 2 sync-threads replicas', { skip: !haveGloo }, async () => {
+    const launched = start(
+      [
+        'launch',
+        '--workers',
+        '2',
+        '--local-workers',
+        '1',
+        '--redis',
+        redis.url,
+        '--job',
+        'pair',
+        'train',
+        'xor',
+        '--batch-size',
+        '8',
+        '--epochs',
+        '3',
+        '--out',
+        'joined',
+      ],
+      dir,
+    );
+    const joined = await neurite(['worker', '--redis', redis.url, '--job', 'pair'], dir);
+    const r = await launched.result;
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(joined.code, 0, joined.stderr);
+    assert.match(joined.stderr, /joined job 'pair' as rank 1 of 2 \(sync mode\)/);
+    const threads = await neurite(
+      ['launch', '--workers', '2', '--mode', 'sync-threads', 'train', 'xor', '--batch-size', '8', '--epochs', '3', '--out', 'threads'],
+      dir,
+    );
+    assert.equal(threads.code, 0, threads.stderr);
+    assert.deepEqual(lossesOf('joined'), lossesOf('threads'));
+  });
+
+  test('async: 2 of 3 workers join; a joined worker that dies (its process group killed) is detected by its heartbeat and the job goes on', async () => {
+    const args = ['launch', '--workers', '3', '--local-workers', '1', '--mode', 'async', '--redis', redis.url, '--timeout', '4', '--job', 'trio'];
+    const launched = start([...args, 'train', 'xor', '--optimizer', 'adagrad', '--lr', '0.1', '--epochs', '15', '--out', 'trio'], dir);
+    const survivor = neurite(['worker', '--redis', redis.url, '--job', 'trio'], dir);
+    // The one to kill runs in a process group of its own, as a machine of its own would, so the kill takes its replica too.
+    const { spawn } = await import('node:child_process');
+    const doomed = spawn(process.execPath, [BIN, 'worker', '--redis', redis.url, '--job', 'trio'], {
+      cwd: dir,
+      detached: true,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let doomedErr = '';
+    doomed.stderr?.setEncoding('utf8').on('data', (d: string) => {
+      doomedErr += d;
+    });
+    const deadline = Date.now() + 20_000;
+    while (!/joined job 'trio'/.test(doomedErr) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    process.kill(-(doomed.pid as number), 'SIGKILL');
+    const r: RunResult = await launched.result;
+    const s = await survivor;
+    assert.equal(s.code, 0, s.stderr);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /launch: worker \d stopped answering \(no heartbeat from .+\); the job goes on without it/);
+    assert.match(r.stderr, /1 worker\(s\) failed and the job went on without them/);
+    const stats = JSON.parse(readFileSync(join(dir, 'trio', 'distributed.json'), 'utf8'));
+    assert.equal(stats.failures.length, 1);
+    assert.match(stats.failures[0].message, /stopped answering \(no heartbeat from /);
+    // The two that lived pushed everything the server applied.
+    const pushes = stats.workers.reduce((sum: number, w: { pushes: number } | null) => sum + (w?.pushes ?? 0), 0);
+    assert.ok(stats.servers[0].applied + stats.servers[0].dropped >= pushes, JSON.stringify(stats.servers[0]));
+  });
+
+  test('the emitted Slurm script trains: task 0 launches, task 1 joins (srun and npx stood in for by scripts)', { skip: !haveGloo }, async () => {
+    const emitted = await neurite(
+      [
+        'launch',
+        '--workers',
+        '2',
+        '--redis',
+        redis.url,
+        '--emit',
+        'slurm',
+        '--job',
+        'slurm1',
+        'train',
+        'xor',
+        '--batch-size',
+        '8',
+        '--epochs',
+        '3',
+        '--out',
+        'slurm run',
+      ],
+      dir,
+    );
+    assert.equal(emitted.code, 0, emitted.stderr);
+    assert.match(emitted.stdout, /#SBATCH --ntasks=2/);
+    const bin = join(dir, 'fake-bin');
+    mkdirSync(bin, { recursive: true });
+    // srun: run the command once per task with SLURM_PROCID set; npx neurite: this checkout's bin/neurite.mjs.
+    writeFileSync(
+      join(bin, 'srun'),
+      '#!/bin/sh\npids=""\ni=0\nwhile [ $i -lt 2 ]; do SLURM_PROCID=$i "$@" & pids="$pids $!"; i=$((i+1)); done\nrc=0\nfor p in $pids; do wait $p || rc=1; done\nexit $rc\n',
+    );
+    writeFileSync(join(bin, 'npx'), `#!/bin/sh\nshift\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} "$@"\n`);
+    chmodSync(join(bin, 'srun'), 0o755);
+    chmodSync(join(bin, 'npx'), 0o755);
+    writeFileSync(join(dir, 'job.sh'), emitted.stdout);
+    const { spawnSync } = await import('node:child_process');
+    const run = spawnSync('bash', ['job.sh'], {
+      cwd: dir,
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, NO_COLOR: '1' },
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
+    assert.match(run.stderr, /joined job 'slurm1' as rank 1 of 2/);
+    assert.ok(existsSync(join(dir, 'slurm run', 'history.json')));
+    assert.deepEqual(lossesOf('slurm run'), lossesOf('threads'));
+  });
+});
