@@ -2,7 +2,8 @@
 // `npm run bench:allreduce`: the all-reduce under `neurite launch --mode sync`
 // (neurite's Gloo binding, 2 processes on 127.0.0.1) against PyTorch's gloo
 // backend (Debian's python3-torch, torch.distributed, 2 processes), and
-// neurite's shared-memory all-reduce between 2 threads (sync-threads), on
+// neurite's Redis collectives (--collectives redis, 2 processes through a private
+// redis-server) and neurite's shared-memory all-reduce between 2 threads (sync-threads), on
 // float32 arrays of 100k and 1M values: median milliseconds per all-reduce
 // over --repeat calls after 10 warm-up calls, with the range. Issue 15's
 // target: 1M values across 2 processes no slower than PyTorch's gloo.
@@ -54,8 +55,12 @@ if (process.env.NEURITE_DISTRIBUTED || !(await import('node:worker_threads')).is
   for (const count of COUNTS) {
     const row = { count };
     if (glooMissing === null) {
-      const r = await nt.distributed.launch(script, { workers: 2, mode: 'sync', threadsPerWorker: 1, data: { count, repeat: opts.repeat } });
+      const r = await nt.distributed.launch(script, { workers: 2, mode: 'sync', collectives: 'gloo', threadsPerWorker: 1, data: { count, repeat: opts.repeat } });
       row.gloo = r.results[0];
+    }
+    if (nt.distributed.redisServerInstalled()) {
+      const r = await nt.distributed.launch(script, { workers: 2, mode: 'sync', collectives: 'redis', threadsPerWorker: 1, data: { count, repeat: opts.repeat } });
+      row.redis = r.results[0];
     }
     const t = await nt.distributed.launch(script, { workers: 2, mode: 'sync-threads', threadsPerWorker: 1, data: { count, repeat: opts.repeat } });
     row.threads = t.results[0];
@@ -87,10 +92,14 @@ if (process.env.NEURITE_DISTRIBUTED || !(await import('node:worker_threads')).is
   const cell = (s) => (s ? `${s.median.toFixed(2)} ms (${s.min.toFixed(2)}-${s.max.toFixed(2)})` : '-');
   const torchVersion = rows.find((r) => r.torch)?.torch?.torch;
   console.log(`\nall-reduce of float32 values between 2 ranks: median over ${opts.repeat} calls (min-max)\n`);
-  console.log(['values', 'neurite Gloo (processes)', `PyTorch ${torchVersion ?? ''} gloo (processes)`, 'neurite shared memory (threads)', 'Gloo / PyTorch'].join(' | '));
+  console.log(
+    ['values', 'neurite Gloo (processes)', `PyTorch ${torchVersion ?? ''} gloo (processes)`, 'neurite Redis (processes)', 'neurite shared memory (threads)', 'Gloo / PyTorch'].join(
+      ' | ',
+    ),
+  );
   for (const r of rows) {
     const ratio = r.gloo && r.torch ? `${(r.gloo.median / r.torch.median).toFixed(2)}x the time` : '-';
-    console.log([r.count.toLocaleString('en-US'), cell(r.gloo), cell(r.torch), cell(r.threads), ratio].join(' | '));
+    console.log([r.count.toLocaleString('en-US'), cell(r.gloo), cell(r.torch), cell(r.redis), cell(r.threads), ratio].join(' | '));
   }
   if (glooMissing) console.log(`neurite Gloo: not measured (${glooMissing})`);
   if (!torchOk) console.log('PyTorch: not measured (no /usr/bin/python3 with torch.distributed gloo, or --no-torch)');

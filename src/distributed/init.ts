@@ -8,6 +8,7 @@ import type { DistributedStrategy } from '../train/distributed.js';
 import { DistributedError } from './errors.js';
 import { GlooGroup } from './gloo.js';
 import { type AsyncJobInfo, Downpour, reportResult } from './redis.js';
+import { RedisGroup } from './redis-group.js';
 import { SharedMemoryGroup } from './shared-group.js';
 import { DataParallel, Hogwild } from './strategies.js';
 import { PortRelay, type ThreadJoinData, WORKER_DATA_KEY } from './threads.js';
@@ -15,7 +16,7 @@ import { PortRelay, type ThreadJoinData, WORKER_DATA_KEY } from './threads.js';
 /** One replica of a job: pass it to `fit(..., {distributed})`; its group offers the collectives to code of your own. */
 export type Replica = DistributedStrategy & {
   /** The collectives (barrier, allReduce, broadcast) this replica shares with the others: on threads, or through Gloo across processes; null in async mode. */
-  readonly group: SharedMemoryGroup | GlooGroup | null;
+  readonly group: SharedMemoryGroup | GlooGroup | RedisGroup | null;
   /** Whether a launcher started this replica (false: a job of one). */
   readonly launched: boolean;
   /** The launcher's `data` option. */
@@ -51,7 +52,8 @@ export function init(): Replica {
         `init: rank ${info.rank} runs neurite ${VERSION}, its job was launched with neurite ${info.version}; every replica must run the same version`,
       );
     if (info.mode === 'sync') {
-      const group = new GlooGroup({ rank: info.rank, worldSize: info.worldSize, seed: info.seed, url: info.url, job: info.job, timeoutMs: info.timeoutMs });
+      const join = { rank: info.rank, worldSize: info.worldSize, seed: info.seed, url: info.url, job: info.job, timeoutMs: info.timeoutMs };
+      const group = info.collectives === 'redis' ? new RedisGroup(join) : new GlooGroup(join);
       replica = Object.assign(new DataParallel(group), { group, launched: true, data: info.data, report: (value: unknown) => reportResult(info, value) });
     } else {
       const strategy = new Downpour(info);

@@ -47,6 +47,12 @@ export interface LaunchOptions {
   argv?: readonly string[];
   /** Any structured-cloneable (threads) or JSON (async) value, handed to every replica as `replica.data`. */
   data?: unknown;
+  /**
+   * sync: how the processes all-reduce: 'gloo' (Gloo's ring over TCP, rank to
+   * rank) or 'redis' (through the job's Redis; slower for large models, needs
+   * nothing else). Default: 'gloo' where it is built, else 'redis', said once.
+   */
+  collectives?: 'gloo' | 'redis';
   /** async: parameter-server shards (default 1). */
   servers?: number;
   /** async and sync: the Redis to use, e.g. redis://10.0.0.5:6379 (default: start a private redis-server on 127.0.0.1 and stop it at the end). */
@@ -91,6 +97,14 @@ export interface LaunchResult {
   /** async: server shards restarted after they died. */
   serverRestarts?: number;
 }
+
+/** The options that apply to more than mode 'async' (the rest are async's alone). */
+const WHERE: Record<string, string> = {
+  redis: "'async' and 'sync'",
+  job: "'async' and 'sync'",
+  remoteScript: "'async' and 'sync'",
+  collectives: "'sync'",
+};
 
 function positiveInteger(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 1) throw new ValueError(`launch: ${name} must be an integer >= 1, got ${value}`);
@@ -147,10 +161,15 @@ export async function launch(script: ScriptLocation, options: LaunchOptions): Pr
       if (options[key] !== undefined) throw new ValueError(`launch: ${key} applies to mode 'async', not '${mode}'`);
     }
     const missing = glooUnavailableReason();
-    if (missing !== null)
-      throw new DistributedError(`launch: mode 'sync' runs processes that all-reduce through Gloo, and ${missing}; mode 'sync-threads' needs nothing`);
+    const collectives = options.collectives ?? (missing === null ? 'gloo' : 'redis');
+    if (collectives !== 'gloo' && collectives !== 'redis') throw new ValueError(`launch: collectives must be 'gloo' or 'redis', got '${collectives}'`);
+    if (collectives === 'gloo' && missing !== null)
+      throw new DistributedError(`launch: collectives 'gloo' asked for, and ${missing}; collectives 'redis' need only the job's Redis`);
+    if (collectives === 'redis' && options.collectives === undefined)
+      options.log?.(`launch: sync collectives go through Redis, slower than Gloo's for large models: ${missing}`);
     return launchProcesses(script, {
       ...processes,
+      collectives,
       mode: 'sync',
       servers: 0,
       nFetch: 1,
@@ -159,15 +178,15 @@ export async function launch(script: ScriptLocation, options: LaunchOptions): Pr
     });
   }
   if (mode !== 'async') {
-    for (const key of ['servers', 'redis', 'nFetch', 'nPush', 'maxStaleness', 'scaleStale', 'job', 'remoteScript'] as const) {
-      if (options[key] !== undefined)
-        throw new ValueError(`launch: ${key} applies to mode 'async'${['redis', 'job', 'remoteScript'].includes(key) ? " and 'sync'" : ''}, not '${mode}'`);
+    for (const key of ['servers', 'redis', 'nFetch', 'nPush', 'maxStaleness', 'scaleStale', 'job', 'remoteScript', 'collectives'] as const) {
+      if (options[key] !== undefined) throw new ValueError(`launch: ${key} applies to mode ${WHERE[key] ?? "'async'"}, not '${mode}'`);
     }
     if (localWorkers !== workers)
       throw new ValueError(`launch: mode '${mode}' runs threads of this process; workers on other machines need mode 'sync' or 'async'`);
     const { results, seconds } = await launchThreads(script, { workers, mode, timeoutMs, threadsPerWorker, seed, argv: options.argv, data: options.data });
     return { results, seconds, failures: [] };
   }
+  if (options.collectives !== undefined) throw new ValueError(`launch: collectives applies to mode 'sync', not 'async'`);
   const maxStaleness = options.maxStaleness ?? Number.POSITIVE_INFINITY;
   if (!(maxStaleness >= 0)) throw new ValueError(`launch: maxStaleness must be >= 0, got ${maxStaleness}`);
   return launchProcesses(script, {

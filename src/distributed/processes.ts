@@ -16,8 +16,10 @@ import { closeJob, errorLine, publishJob, type WorkerExit, watchJoinedWorker } f
 
 /** Options of an asynchronous (Downpour) launch; see LaunchOptions. */
 export interface AsyncLaunchOptions {
-  /** 'async' (Downpour, default) or 'sync' (data parallelism through Gloo; servers must be 0). */
+  /** 'async' (Downpour, default) or 'sync' (data parallelism through Gloo or Redis; servers must be 0). */
   mode?: 'async' | 'sync';
+  /** sync: the collectives' transport. */
+  collectives?: 'gloo' | 'redis';
   workers: number;
   /** Workers this process starts (ranks 0 to localWorkers - 1); the others join from other machines (default: all). */
   localWorkers?: number;
@@ -124,6 +126,7 @@ export async function launchProcesses(script: ScriptLocation, options: AsyncLaun
         nPush: options.nPush,
         timeoutMs: options.timeoutMs,
         data: options.data ?? null,
+        ...(sync ? { collectives: options.collectives ?? 'gloo' } : {}),
         script: options.remoteScript ?? scriptPath,
         argv: [...(options.argv ?? [])],
       });
@@ -186,6 +189,7 @@ export async function launchProcesses(script: ScriptLocation, options: AsyncLaun
         threads: options.threadsPerWorker,
         data: options.data,
         version: VERSION,
+        ...(sync ? { collectives: options.collectives ?? 'gloo' } : {}),
       };
       const child = spawn(process.execPath, [...nodeFlags(), scriptPath, ...(options.argv ?? [])], {
         stdio: ['ignore', 'inherit', 'pipe'],

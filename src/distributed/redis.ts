@@ -48,6 +48,8 @@ export interface AsyncJobInfo {
   readonly threads: number;
   /** The launcher's `data` option. */
   readonly data: unknown;
+  /** sync: the collectives' transport (default 'gloo'). */
+  readonly collectives?: 'gloo' | 'redis';
   /** The launcher's neurite version: a replica of another version refuses to join. */
   readonly version?: string;
 }

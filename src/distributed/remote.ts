@@ -27,6 +27,8 @@ export interface JobSpec {
   readonly workers: number;
   /** Workers the launcher runs itself: ranks 0 to localWorkers - 1; joined workers take the ranks after them. */
   readonly localWorkers: number;
+  /** sync: the collectives' transport. */
+  readonly collectives?: 'gloo' | 'redis';
   /** Parameter-server shards (async). */
   readonly servers: number;
   /** The seed the workers share; it orders the samples. */
@@ -183,6 +185,7 @@ export async function join(url: string, options: JoinOptions = {}): Promise<Join
       threads,
       data: spec.data,
       version: spec.version,
+      ...(spec.collectives ? { collectives: spec.collectives } : {}),
     };
     const child = spawn(process.execPath, [...process.execArgv.filter((f) => !/^--inspect/.test(f)), script, ...spec.argv], {
       stdio: ['ignore', 'inherit', 'pipe'],

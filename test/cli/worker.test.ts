@@ -185,6 +185,24 @@ describe('jobs joined by neurite worker', { skip: !haveRedis }, () => {
     assert.deepEqual(lossesOf('joined'), lossesOf('threads'));
   });
 
+  test('launch --collectives redis: sync processes all-reducing through Redis, no Gloo needed, give the numbers of 2 sync-threads replicas', async () => {
+    const r = await neurite(
+      ['launch', '--workers', '2', '--collectives', 'redis', 'train', 'xor', '--batch-size', '8', '--epochs', '3', '--out', 'via-redis'],
+      dir,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /launch: 2 replicas in sync mode \(processes, all-reducing through Redis\)/);
+    const threads = await neurite(
+      ['launch', '--workers', '2', '--mode', 'sync-threads', 'train', 'xor', '--batch-size', '8', '--epochs', '3', '--out', 'threads-2'],
+      dir,
+    );
+    assert.equal(threads.code, 0, threads.stderr);
+    assert.deepEqual(lossesOf('via-redis'), lossesOf('threads-2'));
+    const bad = await neurite(['launch', '--workers', '2', '--mode', 'async', '--collectives', 'redis', 'train', 'xor'], dir);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /--collectives applies to --mode sync, not async/);
+  });
+
   test('async: 2 of 3 workers join; a joined worker that dies (its process group killed) is detected by its heartbeat and the job goes on', async () => {
     const args = ['launch', '--workers', '3', '--local-workers', '1', '--mode', 'async', '--redis', redis.url, '--timeout', '4', '--job', 'trio'];
     const launched = start([...args, 'train', 'xor', '--optimizer', 'adagrad', '--lr', '0.1', '--epochs', '15', '--out', 'trio'], dir);

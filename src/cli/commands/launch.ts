@@ -28,9 +28,9 @@ Trains one model with N replicas, each on its share of every epoch.
 Modes:
   sync        (default) the replicas average their gradients before every update:
               the same numbers as one process with an N times larger batch. They
-              are processes all-reducing through Gloo where it is built (Debian:
-              libgloo-dev) and redis-server is installed (or --redis is given),
-              else threads of this process
+              are processes where redis-server is installed (or --redis is given),
+              all-reducing through Gloo where it is built (Debian: libgloo-dev),
+              else through Redis; without Redis, threads of this process
   sync-threads  the same, always as threads of this process
   hogwild     threads update one shared copy of the weights without locks
   async       Downpour SGD (Dean et al., 2012): worker processes push gradients to
@@ -46,6 +46,8 @@ Options:
   --servers S           async: parameter-server shards (default 1)
   --redis URL           async and sync: use this Redis (default: start a private
                         redis-server on 127.0.0.1 and stop it at the end)
+  --collectives NAME    sync: gloo or redis, how the processes all-reduce (default:
+                        gloo where it is built, else redis)
   --n-fetch N           async: fetch fresh weights every N steps (default 1)
   --n-push N            async: push accumulated gradients every N steps (default 1)
   --max-staleness T     async: servers drop gradients computed on weights more than T
@@ -85,6 +87,7 @@ const FLAGS = {
   'max-staleness': { type: 'string' },
   'scale-stale': { type: 'boolean' },
   'local-workers': { type: 'string' },
+  collectives: { type: 'string' },
   job: { type: 'string' },
   emit: { type: 'string' },
   image: { type: 'string' },
@@ -201,20 +204,19 @@ export async function launchCommand(args: readonly string[]): Promise<number> {
     return EXIT.ok;
   }
   let mode: distributed.Mode = chosen;
-  if (chosen === 'sync' && localWorkers !== undefined) {
-    // Workers on other machines all-reduce with these: processes through Gloo, nothing else.
-    const gloo = distributed.glooUnavailableReason();
-    if (gloo !== null) throw new UsageError(`--mode sync with --local-workers runs processes that all-reduce through Gloo, and ${gloo}`);
-  } else if (chosen === 'sync') {
-    // Processes through Gloo where it is built and a Redis is at hand; else threads of this process, said once.
-    const gloo = distributed.glooUnavailableReason();
+  const collectives = choiceFlag(values, 'collectives', ['gloo', 'redis'] as const);
+  if (collectives !== undefined && chosen !== 'sync') throw new UsageError(`--collectives applies to --mode sync, not ${chosen}`);
+  if (collectives === 'gloo' && distributed.glooUnavailableReason() !== null)
+    throw new UsageError(`--collectives gloo: ${distributed.glooUnavailableReason()}`, 'or --collectives redis, which needs only the Redis');
+  if (chosen === 'sync') {
+    // Processes where a Redis is at hand (all-reducing through Gloo where it is built, else through Redis); else threads of this process, said once.
     const noRedis =
       redis === undefined && !distributed.redisServerInstalled() ? 'redis-server is not installed (apt-get install redis-server), or pass --redis URL' : null;
-    if (gloo === null && noRedis === null) mode = 'sync';
-    else if (redis !== undefined) throw new UsageError(`--mode sync with --redis runs processes that all-reduce through Gloo, and ${gloo}`);
+    if (noRedis === null) mode = 'sync';
+    else if (localWorkers !== undefined || collectives !== undefined) throw new UsageError(`--mode sync across processes needs a Redis: ${noRedis}`);
     else {
       mode = 'sync-threads';
-      say(`launch: sync replicas run as threads of this process: ${gloo ?? noRedis}, for processes`);
+      say(`launch: sync replicas run as threads of this process: ${noRedis}, for processes`);
     }
   }
   const flagsOf: Record<string, string[]> = {
@@ -238,7 +240,7 @@ export async function launchCommand(args: readonly string[]): Promise<number> {
     mode,
     timeoutMs: timeoutSeconds * 1000,
     threadsPerWorker: intFlag(values, 'threads') ?? Math.max(1, Math.floor(availableParallelism() / workers)),
-    ...(mode === 'sync' ? { redis } : {}),
+    ...(mode === 'sync' ? { redis, ...(collectives !== undefined ? { collectives } : {}) } : {}),
     ...(localWorkers !== undefined ? { localWorkers } : {}),
     ...(job !== undefined ? { job } : {}),
     ...(mode === 'async'
@@ -272,7 +274,7 @@ export async function launchCommand(args: readonly string[]): Promise<number> {
     mode === 'async'
       ? `processes, ${options.servers} parameter server${options.servers === 1 ? '' : 's'}`
       : mode === 'sync'
-        ? 'processes, all-reducing through Gloo'
+        ? `processes, all-reducing through ${(collectives ?? (distributed.glooUnavailableReason() === null ? 'gloo' : 'redis')) === 'gloo' ? 'Gloo' : 'Redis'}`
         : 'threads of this process';
   say(`launch: ${workers} replica${workers === 1 ? '' : 's'} in ${mode} mode (${placement}), ${options.threadsPerWorker} backend thread(s) each`);
 

@@ -353,7 +353,7 @@ function describeReplicas(replica: DistributedStrategy, batchSize: number): stri
     'sync-threads': 'threads averaging their gradients before every update',
     hogwild: 'threads updating shared weights without locks',
     async: 'processes pushing gradients to parameter servers (Downpour)',
-    sync: 'processes averaging their gradients through Gloo before every update',
+    sync: 'processes averaging their gradients before every update',
   };
   return `${replica.worldSize} ${replica.mode} (${how[replica.mode] ?? replica.mode}), each on 1/${replica.worldSize} of every epoch, batch ${batchSize} each`;
 }
