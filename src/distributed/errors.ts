@@ -15,3 +15,32 @@ export class DistributedTimeoutError extends DistributedError {
   /** The class name as a literal, so that it survives minifiers that rename classes. */
   override name = 'DistributedTimeoutError';
 }
+
+/** A worker that failed. */
+export interface WorkerFailure {
+  /** Its rank. */
+  readonly rank: number;
+  /** How it ended ('killed by SIGKILL', 'exited with code 1: ...'). */
+  readonly message: string;
+}
+
+/**
+ * A worker of a synchronous job across processes failed, and the launcher
+ * stopped the others: what `launch` retries with the survivors when
+ * `minWorkers` allows.
+ */
+export class WorkerLostError extends DistributedError {
+  /** The class name as a literal, so that it survives minifiers that rename classes. */
+  override name = 'WorkerLostError';
+  constructor(
+    message: string,
+    /** The workers that failed, by rank, with how. */
+    readonly failures: readonly WorkerFailure[],
+    /** Workers of this process that did not fail (all stopped by the launcher). */
+    readonly localSurvivors: number,
+    /** Joined workers still answering, which join the next attempt. */
+    readonly remoteSurvivors: number,
+  ) {
+    super(message);
+  }
+}

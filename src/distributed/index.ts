@@ -12,11 +12,11 @@ export {
   type StalenessRule,
   stalenessFactor,
 } from './downpour.js';
-export { DistributedError, DistributedTimeoutError } from './errors.js';
+export { DistributedError, DistributedTimeoutError, type WorkerFailure, WorkerLostError } from './errors.js';
 export { FlatLayout } from './flat.js';
 export { GlooGroup, type GlooGroupInit, glooUnavailableReason } from './gloo.js';
 export { init, type Replica } from './init.js';
-export { type LaunchOptions, type LaunchResult, launch, MODES, type Mode } from './launch.js';
+export { type LaunchOptions, type LaunchResult, launch, MODES, type Mode, type SyncAttempt } from './launch.js';
 export type { ScriptLocation, StartedProcess } from './processes.js';
 export { type AsyncJobInfo, Downpour, type ServeOptions, serveShard, shardRange, type WorkerStats } from './redis.js';
 export { RedisGroup, type RedisGroupInit } from './redis-group.js';

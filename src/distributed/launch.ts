@@ -1,9 +1,10 @@
 // One entry for every way of running a job's replicas: threads of this
 // process (sync-threads, hogwild) or processes around a Redis (async).
+import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { ValueError } from '../core/errors.js';
 import type { ShardStats } from './downpour.js';
-import { DistributedError } from './errors.js';
+import { DistributedError, type WorkerFailure, WorkerLostError } from './errors.js';
 import { glooUnavailableReason } from './gloo.js';
 import { launchProcesses, type ScriptLocation, type StartedProcess } from './processes.js';
 import type { WorkerStats } from './redis.js';
@@ -53,6 +54,17 @@ export interface LaunchOptions {
    * nothing else). Default: 'gloo' where it is built, else 'redis', said once.
    */
   collectives?: 'gloo' | 'redis';
+  /**
+   * sync across processes: go on while at least this many workers remain
+   * (default: workers, so a failed worker stops the job). When a worker fails
+   * and enough survive, the launcher stops the others and starts the job
+   * again with the survivors (those of this process, and the joined workers
+   * still answering, which rejoin), running the script with `resumeArgv`: a
+   * script that saves checkpoints resumes from its last one.
+   */
+  minWorkers?: number;
+  /** sync with minWorkers: the script's arguments when the job goes on after a lost worker (default: argv). */
+  resumeArgv?: readonly string[];
   /** async: parameter-server shards (default 1). */
   servers?: number;
   /** async and sync: the Redis to use, e.g. redis://10.0.0.5:6379 (default: start a private redis-server on 127.0.0.1 and stop it at the end). */
@@ -96,12 +108,26 @@ export interface LaunchResult {
   )[];
   /** async: server shards restarted after they died. */
   serverRestarts?: number;
+  /** sync with minWorkers: the attempts that lost a worker, before the one that finished. */
+  attempts?: SyncAttempt[];
+}
+
+/** One attempt of a synchronous job that lost a worker. */
+export interface SyncAttempt {
+  /** Its workers. */
+  workers: number;
+  /** Those that failed, by rank. */
+  failures: WorkerFailure[];
+  /** How long it ran before the launcher stopped it. */
+  seconds: number;
 }
 
 /** The options that apply to more than mode 'async' (the rest are async's alone). */
 const WHERE: Record<string, string> = {
   redis: "'async' and 'sync'",
   job: "'async' and 'sync'",
+  minWorkers: "'sync'",
+  resumeArgv: "'sync'",
   remoteScript: "'async' and 'sync'",
   collectives: "'sync'",
 };
@@ -167,18 +193,78 @@ export async function launch(script: ScriptLocation, options: LaunchOptions): Pr
       throw new DistributedError(`launch: collectives 'gloo' asked for, and ${missing}; collectives 'redis' need only the job's Redis`);
     if (collectives === 'redis' && options.collectives === undefined)
       options.log?.(`launch: sync collectives go through Redis, slower than Gloo's for large models: ${missing}`);
-    return launchProcesses(script, {
-      ...processes,
-      collectives,
-      mode: 'sync',
-      servers: 0,
-      nFetch: 1,
-      nPush: 1,
-      rule: { maxStaleness: Number.POSITIVE_INFINITY, scale: false },
-    });
+    const minWorkers = options.minWorkers ?? workers;
+    if (!Number.isInteger(minWorkers) || minWorkers < 1 || minWorkers > workers)
+      throw new ValueError(`launch: minWorkers must be an integer from 1 to workers (${workers}), got ${minWorkers}`);
+    const base = options.job ?? randomBytes(6).toString('hex');
+    const attempts: SyncAttempt[] = [];
+    let world = workers;
+    let local = localWorkers;
+    let argv = options.argv;
+    const started = performance.now();
+    for (let attempt = 0; ; attempt++) {
+      const job = attempt === 0 ? base : `${base}-r${attempt}`;
+      const t0 = performance.now();
+      try {
+        const result = await launchProcesses(script, {
+          ...processes,
+          workers: world,
+          localWorkers: local,
+          job,
+          argv,
+          collectives,
+          mode: 'sync',
+          servers: 0,
+          nFetch: 1,
+          nPush: 1,
+          rule: { maxStaleness: Number.POSITIVE_INFINITY, scale: false },
+          elastic: { minWorkers, nextJob: `${base}-r${attempt + 1}` },
+        });
+        if (attempts.length === 0) return result;
+        return {
+          ...result,
+          seconds: (performance.now() - started) / 1000,
+          failures: [...attempts.flatMap((a) => a.failures), ...result.failures],
+          attempts,
+        };
+      } catch (e) {
+        if (!(e instanceof WorkerLostError)) throw e;
+        // The survivors go on from the last checkpoint, as a smaller job: this process's own (at least one, for rank 0) and the joined workers still answering.
+        const nextLocal = Math.max(1, e.localSurvivors);
+        const next = nextLocal + e.remoteSurvivors;
+        attempts.push({ workers: world, failures: [...e.failures], seconds: (performance.now() - t0) / 1000 });
+        // A usage mistake (exit 2) fails every worker alike, and each attempt must be able to lose a worker: no retry then.
+        const usage = e.failures.some((f) => /^exited with code 2\b/.test(f.message));
+        if (next < minWorkers || usage || attempts.length > workers - minWorkers) {
+          if (attempts.length === 1) throw e;
+          throw new DistributedError(
+            `${e.message}; ${next} worker(s) would remain, fewer than minWorkers (${minWorkers}), after ${attempts.length - 1} restart(s)`,
+            {
+              cause: e,
+            },
+          );
+        }
+        options.log?.(`${e.message}; going on with ${next} worker(s) from the last checkpoint`);
+        world = next;
+        local = nextLocal;
+        argv = options.resumeArgv ?? argv;
+      }
+    }
   }
   if (mode !== 'async') {
-    for (const key of ['servers', 'redis', 'nFetch', 'nPush', 'maxStaleness', 'scaleStale', 'job', 'remoteScript', 'collectives'] as const) {
+    for (const key of [
+      'servers',
+      'redis',
+      'nFetch',
+      'nPush',
+      'maxStaleness',
+      'scaleStale',
+      'job',
+      'remoteScript',
+      'collectives',
+      'minWorkers',
+      'resumeArgv',
+    ] as const) {
       if (options[key] !== undefined) throw new ValueError(`launch: ${key} applies to mode ${WHERE[key] ?? "'async'"}, not '${mode}'`);
     }
     if (localWorkers !== workers)
@@ -186,7 +272,8 @@ export async function launch(script: ScriptLocation, options: LaunchOptions): Pr
     const { results, seconds } = await launchThreads(script, { workers, mode, timeoutMs, threadsPerWorker, seed, argv: options.argv, data: options.data });
     return { results, seconds, failures: [] };
   }
-  if (options.collectives !== undefined) throw new ValueError(`launch: collectives applies to mode 'sync', not 'async'`);
+  for (const key of ['collectives', 'minWorkers', 'resumeArgv'] as const)
+    if (options[key] !== undefined) throw new ValueError(`launch: ${key} applies to mode 'sync', not 'async'`);
   const maxStaleness = options.maxStaleness ?? Number.POSITIVE_INFINITY;
   if (!(maxStaleness >= 0)) throw new ValueError(`launch: maxStaleness must be >= 0, got ${maxStaleness}`);
   return launchProcesses(script, {

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { VERSION } from '../core/version.js';
 import type { ShardStats, StalenessRule } from './downpour.js';
-import { DistributedError } from './errors.js';
+import { DistributedError, WorkerLostError } from './errors.js';
 import { type AsyncJobInfo, jobKeys, type ServeOptions, type WorkerStats } from './redis.js';
 import { connectRedis } from './redis-client.js';
 import { type LocalRedis, startRedis } from './redis-server.js';
@@ -20,6 +20,8 @@ export interface AsyncLaunchOptions {
   mode?: 'async' | 'sync';
   /** sync: the collectives' transport. */
   collectives?: 'gloo' | 'redis';
+  /** sync: when a worker fails and at least minWorkers survive, joined workers are told to join `nextJob`. */
+  elastic?: { readonly minWorkers: number; readonly nextJob: string };
   workers: number;
   /** Workers this process starts (ranks 0 to localWorkers - 1); the others join from other machines (default: all). */
   localWorkers?: number;
@@ -160,6 +162,7 @@ export async function launchProcesses(script: ScriptLocation, options: AsyncLaun
 
     const failures: { rank: number; message: string }[] = [];
     const children: ChildProcess[] = [];
+    let remoteSurvivors = 0;
     const ended = async (rank: number, { code, signal, why }: WorkerExit): Promise<void> => {
       if (code === 0 || (sync && stopping)) return;
       const message = signal ? `killed by ${signal}` : code === null ? (why ?? 'lost') : `exited with code ${code}${why ? `: ${why}` : ''}`;
@@ -169,7 +172,19 @@ export async function launchProcesses(script: ScriptLocation, options: AsyncLaun
         // The others cannot step without it: stop them now rather than at their next collective.
         stopping = true;
         for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-        if (joining > 0) await control.set(keys.abort, '1').catch(() => null);
+        if (joining > 0) {
+          // Joined workers still answering go on to the next attempt (when there is one), told before they are stopped.
+          const alive = await Promise.all(
+            Array.from({ length: joining }, (_, i) => localWorkers + i)
+              .filter((r) => r !== rank)
+              .map((r) => control.exists(keys.alive(r)).catch(() => 0)),
+          );
+          remoteSurvivors = alive.filter((n) => n === 1).length;
+          const survivors = Math.max(1, localWorkers - (rank < localWorkers ? 1 : 0)) + remoteSurvivors;
+          if (options.elastic && survivors >= options.elastic.minWorkers)
+            await control.set(keys.next, options.elastic.nextJob, 'PX', 3600_000).catch(() => null);
+          await control.set(keys.abort, '1', 'PX', 600_000).catch(() => null);
+        }
       }
     };
     const joinDeadline = performance.now() + options.timeoutMs;
@@ -208,7 +223,13 @@ export async function launchProcesses(script: ScriptLocation, options: AsyncLaun
     await Promise.all(workers);
     if (sync && failures.length > 0) {
       const first = failures[0];
-      throw new DistributedError(`launch: rank ${first.rank} of ${options.workers} failed: ${first.message}`);
+      const localFailed = failures.filter((f) => f.rank < localWorkers).length;
+      throw new WorkerLostError(
+        `launch: rank ${first.rank} of ${options.workers} failed: ${first.message}`,
+        failures,
+        localWorkers - localFailed,
+        remoteSurvivors,
+      );
     }
     if (failures.length === options.workers) {
       throw new DistributedError(`launch: every worker failed (${failures.map((f) => `rank ${f.rank} ${f.message}`).join('; ')})`);
@@ -235,9 +256,13 @@ export async function launchProcesses(script: ScriptLocation, options: AsyncLaun
     if (joining > 0) await closeJob(control, job).catch(() => 0);
     for (const child of servers) if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     if (!local) {
-      // A shared Redis keeps nothing of a finished job.
-      const found = await control.keys(`neurite:*${job}*`).catch(() => [] as string[]);
-      if (found.length > 0) await control.del(...found).catch(() => 0);
+      // A shared Redis keeps nothing of a finished job (its keys, its shards' and Gloo's, and no other job's), except
+      // what joined workers read after their replica stopped (abort, next, their exits), which expires on its own.
+      const patterns = [`neurite:${job}:*`, `neurite:{${job}:*`, `neurite:gloo:${job}/*`];
+      const found = (await Promise.all(patterns.map((p) => control.keys(p).catch(() => [] as string[])))).flat();
+      const keep = new Set([keys.abort, keys.next]);
+      const drop = found.filter((k) => !keep.has(k) && !k.startsWith(`neurite:${job}:exit:`));
+      if (drop.length > 0) await control.del(...drop).catch(() => 0);
     }
     control.disconnect();
     if (local) await local.stop();

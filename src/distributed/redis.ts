@@ -80,6 +80,8 @@ export function jobKeys(job: string) {
     alive: (rank: number) => `neurite:${job}:alive:${rank}`,
     /** Set by the launcher when a synchronous job fails: joined workers stop. */
     abort: `neurite:${job}:abort`,
+    /** Set before abort when the job goes on with the survivors: the id of the job joined workers join next. */
+    next: `neurite:${job}:next`,
   };
 }
 

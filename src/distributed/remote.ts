@@ -133,6 +133,16 @@ export interface JoinResult {
  * missing here.
  */
 export async function join(url: string, options: JoinOptions = {}): Promise<JoinResult> {
+  let result = await joinOnce(url, options);
+  // A synchronous job that lost a worker goes on as a new job with the survivors: rejoin it.
+  while (result.next !== null) {
+    options.log?.(`worker: the job goes on without a lost worker, as '${result.next}'; rejoining`);
+    result = await joinOnce(url, { ...options, job: result.next });
+  }
+  return { job: result.job, rank: result.rank, code: result.code, signal: result.signal };
+}
+
+async function joinOnce(url: string, options: JoinOptions): Promise<JoinResult & { next: string | null }> {
   const timeoutMs = options.timeoutMs ?? 30_000;
   if (!(timeoutMs > 0)) throw new ValueError(`join: timeoutMs must be positive, got ${timeoutMs}`);
   const threads = options.threads ?? availableParallelism();
@@ -214,14 +224,19 @@ export async function join(url: string, options: JoinOptions = {}): Promise<Join
           })
           .catch(() => null);
       },
-      Math.max(POLL_MS, Math.floor(spec.timeoutMs / 3)),
+      Math.min(1000, Math.max(POLL_MS, Math.floor(spec.timeoutMs / 3))),
     );
     const { code, signal } = await ended;
     clearInterval(timer);
+    // Whether the replica was stopped or failed on its own (a collective broke when a peer died), the job may go on without the lost worker.
+    // A replica that failed on its own may have seen its peer die before the launcher did: wait for the launcher's word.
+    const decided = performance.now() + spec.timeoutMs;
+    while (code !== 0 && spec.mode === 'sync' && !aborted && (await redis.exists(keys.abort)) === 0 && performance.now() < decided) await sleep(POLL_MS);
+    const next = code !== 0 ? await redis.get(keys.next) : null;
     const why = aborted ? 'the launcher stopped the job' : errorLine(tail);
     await redis.set(keys.exit(rank), JSON.stringify({ code, signal, ...(why ? { why } : {}) } satisfies WorkerExit), 'PX', 24 * 3600_000);
     log(`worker: rank ${rank} ${code === 0 ? 'finished' : `ended (${signal ?? `code ${code}`}${why ? `: ${why}` : ''})`}`);
-    return { job, rank, code, signal };
+    return { job, rank, code, signal, next };
   } finally {
     if (rank >= 0) await redis.del(jobKeys(job).alive(rank)).catch(() => 0);
     redis.disconnect();

@@ -4,6 +4,7 @@
 // srun; mistakes (another version, a worker that never comes, a worker that
 // dies) end within seconds with a message naming them.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -202,6 +203,99 @@ describe('jobs joined by neurite worker', { skip: !haveRedis }, () => {
     assert.equal(bad.code, 2, bad.stderr);
     assert.match(bad.stderr, /--collectives applies to --mode sync, not async/);
   });
+
+  /** The pid of the launcher's child process that runs `rank` (its environment says which). */
+  function childOfRank(launcherPid: number, rank: number): number | null {
+    const children = spawnSync('pgrep', ['-P', String(launcherPid)], { encoding: 'utf8' })
+      .stdout.trim()
+      .split('\n')
+      .filter(Boolean);
+    for (const pid of children) {
+      try {
+        if (new RegExp(`"rank":${rank},`).test(readFileSync(`/proc/${pid}/environ`, 'utf8'))) return Number(pid);
+      } catch {
+        // It ended meanwhile.
+      }
+    }
+    return null;
+  }
+
+  async function waitFor(what: string, ok: () => boolean): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    while (!ok()) {
+      if (Date.now() > deadline) throw new Error(`waited a minute for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  test('sync --min-workers 2: a worker killed in epoch 3 of 6, and the 2 survivors go on from the checkpoint of epoch 2 to the end', async () => {
+    const launched = start(
+      ['launch', '--workers', '3', '--min-workers', '2', '--collectives', 'redis', 'train', 'xor', '--batch-size', '4', '--epochs', '6', '--out', 'elastic'],
+      dir,
+    );
+    await waitFor('epoch 2', () => /epoch 2\/6/.test(launched.stdout()));
+    const victim = childOfRank(launched.child.pid as number, 2);
+    assert.ok(victim !== null, 'rank 2 not found');
+    process.kill(victim, 'SIGKILL');
+    const r = await launched.result;
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /rank 2 of 3 failed: killed by SIGKILL; going on with 2 worker\(s\) from the last checkpoint/);
+    assert.match(r.stdout, /continuing at epoch 3, as 2 sync/);
+    const losses = lossesOf('elastic');
+    assert.equal(losses.length, 6);
+    assert.ok(losses.every(Number.isFinite));
+    const stats = JSON.parse(readFileSync(join(dir, 'elastic', 'distributed.json'), 'utf8'));
+    assert.equal(stats.attempts.length, 1);
+    assert.equal(stats.attempts[0].workers, 3);
+    assert.deepEqual(
+      stats.failures.map((f: { rank: number }) => f.rank),
+      [2],
+    );
+  });
+
+  for (const collectives of ['redis', 'gloo'] as const)
+    test(`sync --min-workers 2 with a joined worker (${collectives} collectives): a local worker dies, the joined one rejoins the smaller job as rank 1 of 2`, {
+      skip: collectives === 'gloo' && !haveGloo,
+    }, async () => {
+      const launched = start(
+        [
+          'launch',
+          '--workers',
+          '3',
+          '--local-workers',
+          '2',
+          '--min-workers',
+          '2',
+          '--collectives',
+          collectives,
+          '--redis',
+          redis.url,
+          '--job',
+          `elastic-${collectives}`,
+          'train',
+          'xor',
+          '--batch-size',
+          '4',
+          '--epochs',
+          '5',
+          '--out',
+          `elastic-${collectives}`,
+        ],
+        dir,
+      );
+      const joined = start(['worker', '--redis', redis.url, '--job', `elastic-${collectives}`], dir);
+      await waitFor('epoch 2', () => /epoch 2\/5/.test(launched.stdout()));
+      const victim = childOfRank(launched.child.pid as number, 1);
+      assert.ok(victim !== null, 'rank 1 not found');
+      process.kill(victim, 'SIGKILL');
+      const [r, w] = await Promise.all([launched.result, joined.result]);
+      assert.equal(r.code, 0, `${r.stderr}\n--- the joined worker:\n${w.stderr}`);
+      assert.equal(w.code, 0, w.stderr);
+      assert.match(w.stderr, new RegExp(`joined job 'elastic-${collectives}' as rank 2 of 3`));
+      assert.match(w.stderr, new RegExp(`the job goes on without a lost worker, as 'elastic-${collectives}-r1'; rejoining`));
+      assert.match(w.stderr, new RegExp(`joined job 'elastic-${collectives}-r1' as rank 1 of 2`));
+      assert.equal(lossesOf(`elastic-${collectives}`).length, 5);
+    });
 
   test('async: 2 of 3 workers join; a joined worker that dies (its process group killed) is detected by its heartbeat and the job goes on', async () => {
     const args = ['launch', '--workers', '3', '--local-workers', '1', '--mode', 'async', '--redis', redis.url, '--timeout', '4', '--job', 'trio'];

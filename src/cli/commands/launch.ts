@@ -48,6 +48,9 @@ Options:
                         redis-server on 127.0.0.1 and stop it at the end)
   --collectives NAME    sync: gloo or redis, how the processes all-reduce (default:
                         gloo where it is built, else redis)
+  --min-workers M       sync: when a worker fails, go on from the last checkpoint (the
+                        last finished epoch) with the survivors while at least M remain
+                        (default: --workers, so a failed worker stops the job)
   --n-fetch N           async: fetch fresh weights every N steps (default 1)
   --n-push N            async: push accumulated gradients every N steps (default 1)
   --max-staleness T     async: servers drop gradients computed on weights more than T
@@ -88,6 +91,7 @@ const FLAGS = {
   'scale-stale': { type: 'boolean' },
   'local-workers': { type: 'string' },
   collectives: { type: 'string' },
+  'min-workers': { type: 'string' },
   job: { type: 'string' },
   emit: { type: 'string' },
   image: { type: 'string' },
@@ -208,12 +212,16 @@ export async function launchCommand(args: readonly string[]): Promise<number> {
   if (collectives !== undefined && chosen !== 'sync') throw new UsageError(`--collectives applies to --mode sync, not ${chosen}`);
   if (collectives === 'gloo' && distributed.glooUnavailableReason() !== null)
     throw new UsageError(`--collectives gloo: ${distributed.glooUnavailableReason()}`, 'or --collectives redis, which needs only the Redis');
+  const minWorkers = intFlag(values, 'min-workers');
+  if (minWorkers !== undefined && chosen !== 'sync') throw new UsageError(`--min-workers applies to --mode sync, not ${chosen}`);
+  if (minWorkers !== undefined && minWorkers > workers) throw new UsageError(`--min-workers ${minWorkers} is more than --workers ${workers}`);
   if (chosen === 'sync') {
     // Processes where a Redis is at hand (all-reducing through Gloo where it is built, else through Redis); else threads of this process, said once.
     const noRedis =
       redis === undefined && !distributed.redisServerInstalled() ? 'redis-server is not installed (apt-get install redis-server), or pass --redis URL' : null;
     if (noRedis === null) mode = 'sync';
-    else if (localWorkers !== undefined || collectives !== undefined) throw new UsageError(`--mode sync across processes needs a Redis: ${noRedis}`);
+    else if (localWorkers !== undefined || collectives !== undefined || minWorkers !== undefined)
+      throw new UsageError(`--mode sync across processes needs a Redis: ${noRedis}`);
     else {
       mode = 'sync-threads';
       say(`launch: sync replicas run as threads of this process: ${noRedis}, for processes`);
@@ -240,7 +248,7 @@ export async function launchCommand(args: readonly string[]): Promise<number> {
     mode,
     timeoutMs: timeoutSeconds * 1000,
     threadsPerWorker: intFlag(values, 'threads') ?? Math.max(1, Math.floor(availableParallelism() / workers)),
-    ...(mode === 'sync' ? { redis, ...(collectives !== undefined ? { collectives } : {}) } : {}),
+    ...(mode === 'sync' ? { redis, ...(collectives !== undefined ? { collectives } : {}), ...(minWorkers !== undefined ? { minWorkers } : {}) } : {}),
     ...(localWorkers !== undefined ? { localWorkers } : {}),
     ...(job !== undefined ? { job } : {}),
     ...(mode === 'async'
@@ -262,6 +270,13 @@ export async function launchCommand(args: readonly string[]): Promise<number> {
     runDir = prepared.runDir;
     options.argv = prepared.args;
     script = new URL('../replica-main.js', import.meta.url);
+    if (minWorkers !== undefined) {
+      // Going on after a lost worker: the run continues from its checkpoint, with the flags that may change on resuming.
+      const { values: trainValues } = parseFlags('train', rest, TRAIN_FLAGS);
+      const carried = ['epochs', 'backend'].flatMap((f) => (typeof trainValues[f] === 'string' ? [`--${f}`, trainValues[f] as string] : []));
+      const switches = ['compile', 'json'].flatMap((f) => (trainValues[f] === true ? [`--${f}`] : []));
+      options.resumeArgv = ['--resume', runDir, ...carried, ...switches];
+    }
     if (localWorkers !== undefined) options.remoteScript = TRAIN_SCRIPT;
   } else {
     if (!existsSync(target) || !statSync(target).isFile())
