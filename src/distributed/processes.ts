@@ -9,10 +9,11 @@ import { fileURLToPath } from 'node:url';
 import { VERSION } from '../core/version.js';
 import type { ShardStats, StalenessRule } from './downpour.js';
 import { DistributedError, WorkerLostError } from './errors.js';
+import { closeJob, publishJob, watchJoinedWorker } from './job-board.js';
 import { type AsyncJobInfo, jobKeys, type ServeOptions, type WorkerStats } from './redis.js';
 import { connectRedis } from './redis-client.js';
 import { type LocalRedis, startRedis } from './redis-server.js';
-import { closeJob, errorLine, publishJob, type WorkerExit, watchJoinedWorker } from './remote.js';
+import { errorLine, type WorkerExit } from './remote.js';
 
 /** Options of an asynchronous (Downpour) launch; see LaunchOptions. */
 export interface AsyncLaunchOptions {

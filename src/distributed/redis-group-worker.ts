@@ -9,7 +9,7 @@
 import { workerData } from 'node:worker_threads';
 import type { Redis } from 'ioredis';
 import { connectRedis } from './redis-client.js';
-import type { CollectiveReply, CollectiveRequest, RedisGroupWorkerData } from './redis-group.js';
+import type { CollectiveReply, CollectiveRequest, RedisGroupWorkerData } from './redis-group-protocol.js';
 
 const init = workerData as RedisGroupWorkerData;
 const control = new Int32Array(init.control);

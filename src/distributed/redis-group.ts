@@ -12,6 +12,7 @@
 // event loop turn).
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { DistributedError, DistributedTimeoutError } from './errors.js';
+import type { CollectiveReply, CollectiveRequest, RedisGroupWorkerData } from './redis-group-protocol.js';
 import type { Collectives } from './strategies.js';
 
 /** What a process needs to join a synchronous job through Redis. */
@@ -28,38 +29,6 @@ export interface RedisGroupInit {
   job: string;
   /** How long each collective waits for the other ranks. */
   timeoutMs: number;
-}
-
-/** A request to the helper thread. */
-export interface CollectiveRequest {
-  readonly kind: 'allReduce' | 'broadcast' | 'barrier';
-  /** The collective's number, the same on every rank (collectives run in the same order everywhere). */
-  readonly seq: number;
-  readonly dtype: 'float32' | 'float64';
-  /** Values in `region`. */
-  readonly count: number;
-  readonly root: number;
-  readonly mean: boolean;
-  /** What the values travel in (shared with the helper). */
-  readonly region: SharedArrayBuffer;
-  /** What a timeout's message calls the wait. */
-  readonly what: string;
-}
-
-/** The helper's reply. */
-export interface CollectiveReply {
-  readonly error?: string;
-  readonly timeout?: boolean;
-}
-
-/** The helper's start-up data. */
-export interface RedisGroupWorkerData extends RedisGroupInit {
-  /** control[0] goes from 0 to 1 when the helper has answered. */
-  readonly control: SharedArrayBuffer;
-  /** Where the helper answers. */
-  readonly replies: MessagePort;
-  /** Where the helper is asked. */
-  readonly requests: MessagePort;
 }
 
 /**
