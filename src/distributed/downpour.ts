@@ -86,6 +86,10 @@ export interface GradientEntry {
   readonly gradient: Float32Array;
   /** The worker's learning rate when it computed the gradient (a schedule's current rate); default: the optimizer's own. */
   readonly lr?: number;
+  /** The worker process that pushed it (its rank and a per-process id). */
+  readonly sender?: string;
+  /** The push's number at its sender, from 1: a push that reaches the stream twice (a client resending after a lost reply) counts once. */
+  readonly seq?: number;
 }
 
 /** Stream ids are 'milliseconds-sequence'; compare them as pairs of integers. */
@@ -99,7 +103,9 @@ export function compareStreamIds(a: string, b: string): number {
  * One server shard: a slice of the flat weights, its optimizer, its version
  * (updates applied so far) and the id of the last entry it has taken into
  * account. `take` is idempotent per entry id, so replaying a stream after a
- * restart applies each gradient exactly once.
+ * restart applies each gradient exactly once, and per sender and push
+ * number, so a push that reached the stream twice (a Redis client resends
+ * commands whose reply a dropped connection lost) counts once.
  */
 export class ServerShard {
   /** The shard's slice of the weights, as one parameter. */
@@ -112,6 +118,8 @@ export class ServerShard {
   lastId: string;
   /** What the shard has done: applied, dropped, duplicates, staleness histogram. */
   readonly stats: ShardStats = { applied: 0, dropped: 0, duplicates: 0, staleness: new Array(17).fill(0) };
+  /** Each sender's last push number taken; pushes up to it are skipped as duplicates. */
+  readonly lastSeq: Map<string, number>;
   private readonly baseLr: number;
 
   constructor(
@@ -119,7 +127,7 @@ export class ServerShard {
     spec: OptimizerSpec,
     /** When a stale gradient is dropped or its rate scaled. */
     readonly rule: StalenessRule,
-    state: { version?: number; lastId?: string } = {},
+    state: { version?: number; lastId?: string; lastSeq?: Record<string, number> } = {},
   ) {
     const build = SERVER_OPTIMIZERS[spec.name];
     if (!build) throw new ValueError(`ServerShard: unknown optimizer '${spec.name}'`);
@@ -128,18 +136,22 @@ export class ServerShard {
     this.baseLr = this.optimizer.paramGroups[0].lr;
     this.version = state.version ?? 0;
     this.lastId = state.lastId ?? '0-0';
+    this.lastSeq = new Map(Object.entries(state.lastSeq ?? {}));
   }
 
   /** Apply (or drop, or skip as already taken) one gradient; says which. */
   take(entry: GradientEntry): 'applied' | 'dropped' | 'duplicate' {
-    if (compareStreamIds(entry.id, this.lastId) <= 0) {
+    const resent = entry.sender !== undefined && entry.seq !== undefined && entry.seq <= (this.lastSeq.get(entry.sender) ?? 0);
+    if (compareStreamIds(entry.id, this.lastId) <= 0 || resent) {
       this.stats.duplicates++;
+      if (compareStreamIds(entry.id, this.lastId) > 0) this.lastId = entry.id;
       return 'duplicate';
     }
     if (entry.gradient.length !== this.weights.size) {
       throw new ValueError(`ServerShard: a gradient of ${entry.gradient.length} values for a shard of ${this.weights.size}; the workers' models differ`);
     }
     this.lastId = entry.id;
+    if (entry.sender !== undefined && entry.seq !== undefined) this.lastSeq.set(entry.sender, entry.seq);
     const staleness = Math.max(0, this.version - entry.version);
     this.stats.staleness[Math.min(staleness, this.stats.staleness.length - 1)]++;
     const factor = stalenessFactor(this.rule, staleness);

@@ -70,6 +70,8 @@ export function jobKeys(job: string) {
     last: (s: number) => `${shard(s)}:last`,
     state: (s: number) => `${shard(s)}:opt`,
     gradients: (s: number) => `${shard(s)}:g`,
+    /** Each sender's last push number the shard took (a hash). */
+    seqs: (s: number) => `${shard(s)}:seq`,
     /** What a worker on another machine needs to join (JSON JobSpec). */
     spec: `neurite:${job}:spec`,
     /** How many workers have joined from other machines. */
@@ -158,6 +160,9 @@ export class Downpour implements DistributedStrategy {
   private readonly keys: ReturnType<typeof jobKeys>;
   private optimizer: OptimizerLike | null = null;
   private inFlight: Promise<void> | null = null;
+  /** This process's name on the gradient streams, and its pushes so far: the servers count each push once. */
+  private readonly sender = `${process.pid}.${Math.floor(Math.random() * 2 ** 32).toString(36)}`;
+  private pushSeq = 0;
 
   constructor(
     /** The job this worker joins (from the launcher's environment variable). */
@@ -286,10 +291,26 @@ export class Downpour implements DistributedStrategy {
     const redis = this.redis as Redis;
     const t0 = performance.now();
     const pipeline = redis.pipeline();
+    if (gradient) this.pushSeq++;
     if (gradient) {
       for (let s = 0; s < info.servers; s++) {
         const [a, b] = shardRange(gradient.length, info.servers, s);
-        pipeline.xadd(keys.gradients(s), '*', 'v', String(this.versions[s]), 'r', String(info.rank), 'l', String(lr), 'g', bytesOf(gradient.subarray(a, b)));
+        pipeline.xadd(
+          keys.gradients(s),
+          '*',
+          'v',
+          String(this.versions[s]),
+          'r',
+          String(info.rank),
+          'l',
+          String(lr),
+          's',
+          this.sender,
+          'q',
+          String(this.pushSeq),
+          'g',
+          bytesOf(gradient.subarray(a, b)),
+        );
         pipeline.xlen(keys.gradients(s));
       }
     }
@@ -401,7 +422,8 @@ export async function serveShard(options: ServeOptions): Promise<
     if (weights.length !== b - a) throw new DistributedError(`${who}: holds ${weights.length} weights, expected ${b - a}`);
     const version = Number((await redis.get(keys.version(shard))) ?? 0);
     const lastId = (await redis.get(keys.last(shard))) ?? '0-0';
-    const server = new ServerShard(weights, spec, rule, { version, lastId });
+    const lastSeq = Object.fromEntries(Object.entries(await redis.hgetall(keys.seqs(shard))).map(([k, v]) => [k, Number(v)]));
+    const server = new ServerShard(weights, spec, rule, { version, lastId, lastSeq });
     const saved = await redis.get(keys.state(shard));
     if (saved !== null) (server.optimizer as unknown as { loadStateDict(d: unknown): void }).loadStateDict(JSON.parse(saved));
     const stream = keys.gradients(shard);
@@ -411,6 +433,7 @@ export async function serveShard(options: ServeOptions): Promise<
       if (!/BUSYGROUP/.test((e as Error).message)) throw e;
     }
     let sinceState = 0;
+    const senders = new Set<string>();
     // '0' first: entries this consumer received before a crash and never acknowledged; then '>' for new ones.
     let cursor = '0';
     for (;;) {
@@ -430,15 +453,21 @@ export async function serveShard(options: ServeOptions): Promise<
           if (fields === null) continue;
           const field = (name: string) => fields[fields.findIndex((f, i) => i % 2 === 0 && f.toString() === name) + 1];
           const lr = field('l');
+          const sender = field('s');
+          const seq = field('q');
           const entry = {
             id,
             version: Number(field('v').toString()),
             gradient: floatsOf(field('g')),
             ...(lr === undefined ? {} : { lr: Number(lr.toString()) }),
+            ...(sender === undefined || seq === undefined ? {} : { sender: sender.toString(), seq: Number(seq.toString()) }),
           };
           if (server.take(entry) === 'applied') applied++;
+          if (entry.sender !== undefined) senders.add(entry.sender);
         }
         const m = redis.multi();
+        for (const sender of senders) m.hset(keys.seqs(shard), sender, String(server.lastSeq.get(sender) ?? 0));
+        senders.clear();
         if (applied > 0) {
           m.set(keys.weights(shard), bytesOf(server.weights.data as Float32Array)).set(keys.version(shard), String(server.version));
           sinceState += applied;

@@ -54,6 +54,25 @@ describe('distributed: Downpour parameter-server logic (no Redis)', () => {
     assert.throws(() => shard.take({ id: '6-0', version: 2, gradient: new Float32Array(3) }), /a gradient of 3 values for a shard of 2/);
   });
 
+  it('a push that reached the stream twice (a client resending after a lost reply) counts once: per sender, push numbers up to the last taken are skipped', () => {
+    const shard = new nt.distributed.ServerShard(Float32Array.from([0]), spec, { maxStaleness: Number.POSITIVE_INFINITY, scale: false });
+    assert.equal(shard.take({ id: '1-0', version: 0, gradient: Float32Array.from([1]), sender: 'a', seq: 1 }), 'applied');
+    assert.equal(shard.take({ id: '1-1', version: 0, gradient: Float32Array.from([1]), sender: 'b', seq: 1 }), 'applied');
+    // The same push of sender a again, under a new stream id.
+    assert.equal(shard.take({ id: '2-0', version: 1, gradient: Float32Array.from([1]), sender: 'a', seq: 1 }), 'duplicate');
+    assert.equal(shard.take({ id: '2-1', version: 2, gradient: Float32Array.from([1]), sender: 'a', seq: 2 }), 'applied');
+    assert.deepEqual([shard.version, shard.stats.duplicates, shard.lastId], [3, 1, '2-1']);
+    // A restarted server resumes the push numbers it stored.
+    const resumed = new nt.distributed.ServerShard(
+      Float32Array.from([0]),
+      spec,
+      { maxStaleness: Number.POSITIVE_INFINITY, scale: false },
+      { version: 3, lastId: '2-1', lastSeq: Object.fromEntries(shard.lastSeq) },
+    );
+    assert.equal(resumed.take({ id: '3-0', version: 3, gradient: Float32Array.from([1]), sender: 'a', seq: 2 }), 'duplicate');
+    assert.equal(resumed.take({ id: '3-1', version: 3, gradient: Float32Array.from([1]), sender: 'b', seq: 2 }), 'applied');
+  });
+
   it('staleness: drops past maxStaleness, or divides the rate by the staleness', () => {
     assert.equal(nt.distributed.stalenessFactor({ maxStaleness: 2, scale: false }, 3), 0);
     assert.equal(nt.distributed.stalenessFactor({ maxStaleness: 2, scale: false }, 2), 1);
@@ -181,6 +200,65 @@ describe('distributed: asynchronous Downpour over Redis', { skip: !haveRedis }, 
     );
     const pushes = r.workers!.reduce((s, w) => s + w!.pushes, 0);
     assert.equal(r.servers![0]!.version, pushes, 'a push was lost or applied twice across the restart');
+  });
+
+  it('Redis itself SIGKILLed mid-run and restarted (append-only file): workers and server reconnect, the job finishes, every push applied exactly once', async () => {
+    const { spawn } = await import('node:child_process');
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const data = mkdtempSync(join(tmpdir(), 'neurite-aof-'));
+    const { freePort } = await import('../../src/distributed/redis-server.js');
+    const port = await freePort();
+    const start = () =>
+      spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', data, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''], {
+        stdio: 'ignore',
+      });
+    let server = start();
+    try {
+      const { connect } = await import('node:net');
+      const listening = async () => {
+        for (let i = 0; i < 100; i++) {
+          const up = await new Promise<boolean>((resolve) => {
+            const socket = connect(port, '127.0.0.1', () => {
+              socket.destroy();
+              resolve(true);
+            }).on('error', () => resolve(false));
+          });
+          if (up) return;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        throw new Error('redis-server did not start');
+      };
+      await listening();
+      const config: ReplicaConfig = { samples: 2000, batchSize: 8, epochs: 8, lr: 0.05, optimizer: 'adagrad' };
+      let restarted = 0;
+      const job = nt.distributed.launch(script, {
+        workers: 2,
+        mode: 'async',
+        seed: 7,
+        threadsPerWorker: 1,
+        timeoutMs: 20_000,
+        redis: `redis://127.0.0.1:${port}`,
+        data: config,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      server.kill('SIGKILL');
+      await new Promise((resolve) => server.once('exit', resolve));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      server = start();
+      restarted = performance.now();
+      const r = await job;
+      assert.ok(restarted > 0);
+      assert.deepEqual(r.failures, []);
+      const pushes = r.workers!.reduce((sum, w) => sum + w!.pushes, 0);
+      assert.equal(pushes, 2 * 8 * 125, 'one push per step');
+      assert.equal(r.servers![0]!.version, pushes, 'a push was lost or applied twice across the Redis restart');
+      assert.equal(r.servers![0]!.applied + r.servers![0]!.dropped, pushes);
+    } finally {
+      server.kill('SIGKILL');
+      rmSync(data, { recursive: true, force: true });
+    }
   });
 
   it('bad configuration fails fast: an unreachable Redis, and workers whose models differ', async () => {
