@@ -14,6 +14,7 @@ import { type AsyncJobInfo, jobKeys, type ServeOptions, type WorkerStats } from 
 import { connectRedis } from './redis-client.js';
 import { type LocalRedis, startRedis } from './redis-server.js';
 import { errorLine, type WorkerExit } from './remote.js';
+import { nodeFlags, spawnReplica } from './replica-process.js';
 
 /** Options of an asynchronous (Downpour) launch; see LaunchOptions. */
 export interface AsyncLaunchOptions {
@@ -73,16 +74,6 @@ function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: Nod
     if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, signal: child.signalCode });
     else child.once('exit', (code, signal) => resolve({ code, signal }));
   });
-}
-
-/** Run an asynchronous Downpour job; see launch(). */
-/**
- * The launcher's own Node and V8 flags (--max-old-space-size, --single-threaded-gc...),
- * passed on to the processes it starts as child_process.fork would, except a
- * debugger's, whose port only one process can hold.
- */
-function nodeFlags(): string[] {
-  return process.execArgv.filter((flag) => !/^--inspect/.test(flag));
 }
 
 /**
@@ -207,19 +198,11 @@ export async function launchProcesses(script: ScriptLocation, options: AsyncLaun
         version: VERSION,
         ...(sync ? { collectives: options.collectives ?? 'gloo' } : {}),
       };
-      const child = spawn(process.execPath, [...nodeFlags(), scriptPath, ...(options.argv ?? [])], {
-        stdio: ['ignore', 'inherit', 'pipe'],
-        env: { ...process.env, NEURITE_DISTRIBUTED: JSON.stringify(info) },
-      });
       // The worker's errors still reach this process's stderr; the tail is kept to say why it failed.
-      let tail = '';
-      child.stderr?.on('data', (chunk: Buffer) => {
-        process.stderr.write(chunk);
-        tail = (tail + chunk.toString()).slice(-4000);
-      });
+      const { child, stderrTail } = spawnReplica(scriptPath, options.argv ?? [], info);
       children.push(child);
       options.onStart?.({ role: 'worker', index: rank, pid: child.pid as number });
-      return exitOf(child).then(({ code, signal }) => ended(rank, { code, signal, why: errorLine(tail) }));
+      return exitOf(child).then(({ code, signal }) => ended(rank, { code, signal, why: errorLine(stderrTail()) }));
     });
     await Promise.all(workers);
     if (sync && failures.length > 0) {

@@ -12,24 +12,12 @@
 // event loop turn).
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { DistributedError, DistributedTimeoutError } from './errors.js';
+import type { GlooGroupInit } from './gloo.js';
 import type { CollectiveReply, CollectiveRequest, RedisGroupWorkerData } from './redis-group-protocol.js';
 import type { Collectives } from './strategies.js';
 
-/** What a process needs to join a synchronous job through Redis. */
-export interface RedisGroupInit {
-  /** This process's rank, 0 to worldSize - 1. */
-  rank: number;
-  /** How many processes the job has. */
-  worldSize: number;
-  /** The seed the replicas share. */
-  seed: number;
-  /** The job's Redis (redis://host:port). */
-  url: string;
-  /** The job's id, in every key the collectives use. */
-  job: string;
-  /** How long each collective waits for the other ranks. */
-  timeoutMs: number;
-}
+/** What a process needs to join a synchronous job through Redis: GlooGroup's, less the address Gloo's TCP pairs use. */
+export type RedisGroupInit = Omit<GlooGroupInit, 'host'>;
 
 /**
  * The collectives of synchronous data parallelism through Redis: all-reduce,

@@ -4,7 +4,6 @@
 // reads the spec, refuses a job of another neurite version, claims the next
 // free rank, runs the replica as a child process and tells the launcher, through
 // Redis, that it is alive (a heartbeat that expires) and how it ended.
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import { ValueError } from '../core/errors.js';
@@ -12,6 +11,7 @@ import { VERSION } from '../core/version.js';
 import { DistributedError } from './errors.js';
 import { type AsyncJobInfo, jobKeys } from './redis.js';
 import { connectRedis } from './redis-client.js';
+import { spawnReplica } from './replica-process.js';
 
 /** The Redis list of jobs waiting for workers, newest first. */
 export const OPEN_JOBS_KEY = 'neurite:open-jobs';
@@ -165,15 +165,7 @@ async function joinOnce(url: string, options: JoinOptions): Promise<JoinResult &
       version: spec.version,
       ...(spec.collectives ? { collectives: spec.collectives } : {}),
     };
-    const child = spawn(process.execPath, [...process.execArgv.filter((f) => !/^--inspect/.test(f)), script, ...spec.argv], {
-      stdio: ['ignore', 'inherit', 'pipe'],
-      env: { ...process.env, NEURITE_DISTRIBUTED: JSON.stringify(info) },
-    });
-    let tail = '';
-    child.stderr?.on('data', (chunk: Buffer) => {
-      process.stderr.write(chunk);
-      tail = (tail + chunk.toString()).slice(-4000);
-    });
+    const { child, stderrTail } = spawnReplica(script, spec.argv, info);
     const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
       child.once('exit', (code, signal) => resolve({ code, signal })),
     );
@@ -201,7 +193,7 @@ async function joinOnce(url: string, options: JoinOptions): Promise<JoinResult &
     const decided = performance.now() + spec.timeoutMs;
     while (code !== 0 && spec.mode === 'sync' && !aborted && (await redis.exists(keys.abort)) === 0 && performance.now() < decided) await sleep(POLL_MS);
     const next = code !== 0 ? await redis.get(keys.next) : null;
-    const why = aborted ? 'the launcher stopped the job' : errorLine(tail);
+    const why = aborted ? 'the launcher stopped the job' : errorLine(stderrTail());
     await redis.set(keys.exit(rank), JSON.stringify({ code, signal, ...(why ? { why } : {}) } satisfies WorkerExit), 'PX', 24 * 3600_000);
     log(`worker: rank ${rank} ${code === 0 ? 'finished' : `ended (${signal ?? `code ${code}`}${why ? `: ${why}` : ''})`}`);
     return { job, rank, code, signal, next };

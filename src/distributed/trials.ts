@@ -14,6 +14,7 @@ import { ValueError } from '../core/errors.js';
 import { DistributedError } from './errors.js';
 import type { ScriptLocation, StartedProcess } from './processes.js';
 import { type LocalRedis, startRedis } from './redis-server.js';
+import { nodeFlags } from './replica-process.js';
 
 /** What a trial-worker process is told (one JSON argument). */
 export interface TrialWorkerInit {
@@ -138,7 +139,7 @@ export async function runTrials<P = unknown, R = unknown>(
     const workerPath = fileURLToPath(new URL('./trial-worker-main.js', import.meta.url));
     for (let w = 0; w < workers; w++) {
       const init: TrialWorkerInit = { url, queue: name, script: scriptPath, lockMs };
-      const child = spawn(process.execPath, [...process.execArgv.filter((f) => !/^--inspect/.test(f)), workerPath, JSON.stringify(init)], {
+      const child = spawn(process.execPath, [...nodeFlags(), workerPath, JSON.stringify(init)], {
         stdio: ['ignore', 'inherit', 'inherit'],
         env: { ...process.env, NEURITE_NUM_THREADS: process.env.NEURITE_NUM_THREADS ?? '1' },
       });

@@ -23,6 +23,9 @@ before(() => {
 });
 after(() => cleanup());
 
+/** The xor run every sync comparison makes: batch 8 per replica, 3 epochs. */
+const XOR_RUN = ['train', 'xor', '--batch-size', '8', '--epochs', '3'];
+
 const lossesOf = (run: string) => (JSON.parse(readFileSync(join(dir, run, 'history.json'), 'utf8')) as { series: Record<string, number[]> }).series.loss;
 
 test("VERSION, which replicas compare, is package.json's version, and neurite --version prints it", async () => {
@@ -151,52 +154,22 @@ describe('jobs joined by neurite worker', { skip: !haveRedis }, () => {
   });
 
   test('sync: 1 local worker and 1 joined by neurite worker give the numbers of 2 sync-threads replicas', { skip: !haveGloo }, async () => {
-    const launched = start(
-      [
-        'launch',
-        '--workers',
-        '2',
-        '--local-workers',
-        '1',
-        '--redis',
-        redis.url,
-        '--job',
-        'pair',
-        'train',
-        'xor',
-        '--batch-size',
-        '8',
-        '--epochs',
-        '3',
-        '--out',
-        'joined',
-      ],
-      dir,
-    );
+    const launched = start(['launch', '--workers', '2', '--local-workers', '1', '--redis', redis.url, '--job', 'pair', ...XOR_RUN, '--out', 'joined'], dir);
     const joined = await neurite(['worker', '--redis', redis.url, '--job', 'pair'], dir);
     const r = await launched.result;
     assert.equal(r.code, 0, r.stderr);
     assert.equal(joined.code, 0, joined.stderr);
     assert.match(joined.stderr, /joined job 'pair' as rank 1 of 2 \(sync mode\)/);
-    const threads = await neurite(
-      ['launch', '--workers', '2', '--mode', 'sync-threads', 'train', 'xor', '--batch-size', '8', '--epochs', '3', '--out', 'threads'],
-      dir,
-    );
+    const threads = await neurite(['launch', '--workers', '2', '--mode', 'sync-threads', ...XOR_RUN, '--out', 'threads'], dir);
     assert.equal(threads.code, 0, threads.stderr);
     assert.deepEqual(lossesOf('joined'), lossesOf('threads'));
   });
 
   test('launch --collectives redis: sync processes all-reducing through Redis, no Gloo needed, give the numbers of 2 sync-threads replicas', async () => {
-    const r = await neurite(
-      ['launch', '--workers', '2', '--collectives', 'redis', 'train', 'xor', '--batch-size', '8', '--epochs', '3', '--out', 'via-redis'],
-      dir,
-    );
+    const r = await neurite(['launch', '--workers', '2', '--collectives', 'redis', ...XOR_RUN, '--out', 'via-redis'], dir);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /launch: 2 replicas in sync mode \(processes, all-reducing through Redis\)/);
-    const threads = await neurite(
-      ['launch', '--workers', '2', '--mode', 'sync-threads', 'train', 'xor', '--batch-size', '8', '--epochs', '3', '--out', 'threads-2'],
-      dir,
-    );
+    const threads = await neurite(['launch', '--workers', '2', '--mode', 'sync-threads', ...XOR_RUN, '--out', 'threads-2'], dir);
     assert.equal(threads.code, 0, threads.stderr);
     assert.deepEqual(lossesOf('via-redis'), lossesOf('threads-2'));
     const bad = await neurite(['launch', '--workers', '2', '--mode', 'async', '--collectives', 'redis', 'train', 'xor'], dir);
@@ -332,25 +305,7 @@ describe('jobs joined by neurite worker', { skip: !haveRedis }, () => {
 
   test('the emitted Slurm script trains: task 0 launches, task 1 joins (srun and npx stood in for by scripts)', { skip: !haveGloo }, async () => {
     const emitted = await neurite(
-      [
-        'launch',
-        '--workers',
-        '2',
-        '--redis',
-        redis.url,
-        '--emit',
-        'slurm',
-        '--job',
-        'slurm1',
-        'train',
-        'xor',
-        '--batch-size',
-        '8',
-        '--epochs',
-        '3',
-        '--out',
-        'slurm run',
-      ],
+      ['launch', '--workers', '2', '--redis', redis.url, '--emit', 'slurm', '--job', 'slurm1', ...XOR_RUN, '--out', 'slurm run'],
       dir,
     );
     assert.equal(emitted.code, 0, emitted.stderr);

@@ -48,13 +48,18 @@ for (const collectives of ['gloo', 'redis'] as const)
       });
     }
 
+    /** Run `workers` processes and as many sync-threads replicas on the same data; both reports, by rank. */
+    async function processesAndThreads(workers: number, seed: number, config: ReplicaConfig): Promise<[Report[], Report[]]> {
+      const processes = (await nt.distributed.launch(replicaScript, { workers, mode: 'sync', collectives, seed, threadsPerWorker: 1, data: config }))
+        .results as Report[];
+      const threads = (await nt.distributed.launch(replicaScript, { workers, mode: 'sync-threads', seed, threadsPerWorker: 1, data: config }))
+        .results as Report[];
+      assert.deepEqual(processes[workers - 1].weights, processes[0].weights, 'the processes diverged');
+      return [processes, threads];
+    }
+
     it('2 processes give the same weights as 2 sync-threads replicas (and so as one process with batch 2B) after 200 steps', async () => {
-      const config: ReplicaConfig = { samples: 400, batchSize: 8, epochs: 8 };
-      const processes = (await nt.distributed.launch(replicaScript, { workers: 2, mode: 'sync', collectives, seed: 7, threadsPerWorker: 1, data: config }))
-        .results as Report[];
-      const threads = (await nt.distributed.launch(replicaScript, { workers: 2, mode: 'sync-threads', seed: 7, threadsPerWorker: 1, data: config }))
-        .results as Report[];
-      assert.deepEqual(processes[1].weights, processes[0].weights, 'the processes diverged');
+      const [processes, threads] = await processesAndThreads(2, 7, { samples: 400, batchSize: 8, epochs: 8 });
       // Two float32 values sum to the same float32 in any order, and halving is exact: the bits agree.
       assert.deepEqual(processes[0].weights, threads[0].weights);
       assert.deepEqual(processes[0].losses, threads[0].losses);
@@ -98,12 +103,7 @@ for (const collectives of ['gloo', 'redis'] as const)
 
     if (collectives === 'redis')
       it('3 processes give the bits of 3 sync-threads replicas: the Redis all-reduce sums in rank order in double precision, as the threads do', async () => {
-        const config: ReplicaConfig = { samples: 240, batchSize: 8, epochs: 3 };
-        const processes = (await nt.distributed.launch(replicaScript, { workers: 3, mode: 'sync', collectives, seed: 5, threadsPerWorker: 1, data: config }))
-          .results as Report[];
-        const threads = (await nt.distributed.launch(replicaScript, { workers: 3, mode: 'sync-threads', seed: 5, threadsPerWorker: 1, data: config }))
-          .results as Report[];
-        assert.deepEqual(processes[2].weights, processes[0].weights, 'the processes diverged');
+        const [processes, threads] = await processesAndThreads(3, 5, { samples: 240, batchSize: 8, epochs: 3 });
         assert.deepEqual(processes[0].weights, threads[0].weights);
         assert.deepEqual(processes[0].losses, threads[0].losses);
       });

@@ -12,6 +12,9 @@ import { after, before, describe, test } from 'node:test';
 import * as nt from '../../src/index.js';
 import { BIN, neurite, type RunResult, tempDir } from '../cli/run.js';
 
+/** The xor run every sync comparison makes: batch 8 per replica, 3 epochs. */
+const XOR_RUN = ['train', 'xor', '--batch-size', '8', '--epochs', '3'];
+
 const tag = `nt${process.pid % 100000}`;
 const nsA = `${tag}a`;
 const nsB = `${tag}b`;
@@ -115,27 +118,7 @@ describe('distributed across two network namespaces (two machines on one host)',
       const job = `ns-${collectives}`;
       const launched = inNamespace(
         nsA,
-        [
-          'launch',
-          '--workers',
-          '2',
-          '--local-workers',
-          '1',
-          '--collectives',
-          collectives,
-          '--redis',
-          url,
-          '--job',
-          job,
-          'train',
-          'xor',
-          '--batch-size',
-          '8',
-          '--epochs',
-          '3',
-          '--out',
-          job,
-        ],
+        ['launch', '--workers', '2', '--local-workers', '1', '--collectives', collectives, '--redis', url, '--job', job, ...XOR_RUN, '--out', job],
         dir,
         { NEURITE_GLOO_HOST: addrA },
       );
@@ -143,10 +126,7 @@ describe('distributed across two network namespaces (two machines on one host)',
       const [r, w] = await Promise.all([launched.result, joined.result]);
       assert.equal(r.code, 0, `${r.stderr}\n--- worker:\n${w.stderr}`);
       assert.equal(w.code, 0, w.stderr);
-      const threads = await neurite(
-        ['launch', '--workers', '2', '--mode', 'sync-threads', 'train', 'xor', '--batch-size', '8', '--epochs', '3', '--out', `threads-${collectives}`],
-        dir,
-      );
+      const threads = await neurite(['launch', '--workers', '2', '--mode', 'sync-threads', ...XOR_RUN, '--out', `threads-${collectives}`], dir);
       assert.equal(threads.code, 0, threads.stderr);
       const losses = (run: string) => JSON.parse(readFileSync(join(dir, run, 'history.json'), 'utf8')).series.loss as number[];
       assert.deepEqual(losses(job), losses(`threads-${collectives}`));
