@@ -11,6 +11,7 @@ import { plotCommand } from './commands/plot.js';
 import { predictCommand } from './commands/predict.js';
 import { summaryCommand } from './commands/summary.js';
 import { trainCommand } from './commands/train.js';
+import { tuneCommand } from './commands/tune.js';
 import { workerCommand } from './commands/worker.js';
 import { EXIT, UsageError } from './errors.js';
 import { suggest } from './spec.js';
@@ -19,6 +20,7 @@ import { colorEnabled, palette } from './terminal.js';
 const COMMANDS: Record<string, { run: (args: readonly string[]) => Promise<number>; about: string }> = {
   train: { run: trainCommand, about: 'train a preset or a model file and write a run folder' },
   launch: { run: launchCommand, about: 'train with several replicas: threads averaging gradients, Hogwild, or async Downpour SGD' },
+  tune: { run: tuneCommand, about: 'a grid search of train options, trials on worker processes through a BullMQ queue' },
   worker: { run: workerCommand, about: 'join a launched job from another machine as one of its workers' },
   evaluate: { run: evaluateCommand, about: "a run's (or an .onnx file's) loss and accuracy on its test set (or other data)" },
   predict: { run: predictCommand, about: 'classify an image (PNG, JPEG, PGM), a folder of photos or the rows of a CSV file' },

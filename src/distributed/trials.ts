@@ -40,6 +40,8 @@ export interface TrialsOptions {
   lockMs?: number;
   /** The queue's name (default: drawn at random); workers on other machines name it. */
   queue?: string;
+  /** The trial workers' standard output: shown (default) or dropped. */
+  output?: 'inherit' | 'ignore';
   /** Called with each trial's outcome as it arrives. */
   onResult?: (result: TrialResult) => void;
   /** Called with each worker process started here. */
@@ -140,7 +142,7 @@ export async function runTrials<P = unknown, R = unknown>(
     for (let w = 0; w < workers; w++) {
       const init: TrialWorkerInit = { url, queue: name, script: scriptPath, lockMs };
       const child = spawn(process.execPath, [...nodeFlags(), workerPath, JSON.stringify(init)], {
-        stdio: ['ignore', 'inherit', 'inherit'],
+        stdio: ['ignore', options.output ?? 'inherit', 'inherit'],
         env: { ...process.env, NEURITE_NUM_THREADS: process.env.NEURITE_NUM_THREADS ?? '1' },
       });
       alive++;
@@ -151,7 +153,9 @@ export async function runTrials<P = unknown, R = unknown>(
       children.push(child);
       options.onStart?.({ role: 'worker', index: w, pid: child.pid as number });
     }
-    if (workers === 0) log(`trials: queue '${name}' on ${url} waits for workers: neurite worker --trials ${name} --redis ${url} ${scriptPath}`);
+    log(
+      `trials: queue '${name}' on ${url}${workers === 0 ? ' waits for workers' : ''}; other machines serve it with: neurite worker --redis ${url} --trials ${name} ${scriptPath}`,
+    );
     const reported = new Set<number>();
     const outcomes: TrialResult<P, R>[] = new Array(params.length);
     for (;;) {

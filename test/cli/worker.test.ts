@@ -270,6 +270,38 @@ describe('jobs joined by neurite worker', { skip: !haveRedis }, () => {
       assert.equal(lossesOf(`elastic-${collectives}`).length, 5);
     });
 
+  test('neurite tune: a grid of 2 learning rates x 2 batch sizes trains as 4 trials on 2 worker processes, ranked by validation accuracy', async () => {
+    const r = await neurite(
+      ['tune', '--workers', '2', '--grid', 'lr=0.1,0.01', '--grid', 'batch-size=16,32', '--out', 'tuned', 'train', 'xor', '--epochs', '2'],
+      dir,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /tune: 4 trial\(s\) on 2 worker process\(es\), ranked by valAccuracy/);
+    const doc = JSON.parse(readFileSync(join(dir, 'tuned', 'tune.json'), 'utf8')) as {
+      trials: { rank: number; params: Record<string, string>; valAccuracy: number; out: string; runs: number }[];
+    };
+    assert.equal(doc.trials.length, 4);
+    assert.deepEqual(doc.trials.map((t) => `${t.params.lr}/${t.params['batch-size']}`).sort(), ['0.01/16', '0.01/32', '0.1/16', '0.1/32']);
+    for (let i = 1; i < doc.trials.length; i++) assert.ok(doc.trials[i - 1].valAccuracy >= doc.trials[i].valAccuracy, 'not ranked');
+    // Each trial is a real run folder whose config has the grid point's settings.
+    for (const t of doc.trials) {
+      const config = JSON.parse(readFileSync(join(dir, t.out, 'config.json'), 'utf8'));
+      assert.equal(config.training.lr, Number(t.params.lr));
+      assert.equal(config.training.batchSize, Number(t.params['batch-size']));
+    }
+    assert.match(r.stdout.split('\n')[1], /^1 /);
+    for (const [args, message] of [
+      [['tune', 'train', 'xor'], /at least one --grid/],
+      [['tune', '--grid', 'out=a,b', 'train', 'xor'], /--grid out: not a train option that a trial can vary/],
+      [['tune', '--grid', 'lr=0.1', 'train', 'xor', '--lr', '0.2'], /--lr is both in the grid and in the train options/],
+      [['tune', '--grid', 'lr', 'train', 'xor'], /expected FLAG=V1,V2/],
+    ] as [string[], RegExp][]) {
+      const bad = await neurite(args, dir);
+      assert.equal(bad.code, 2, `${args.join(' ')}: ${bad.stderr}`);
+      assert.match(bad.stderr, message);
+    }
+  });
+
   test('async: 2 of 3 workers join; a joined worker that dies (its process group killed) is detected by its heartbeat and the job goes on', async () => {
     const args = ['launch', '--workers', '3', '--local-workers', '1', '--mode', 'async', '--redis', redis.url, '--timeout', '4', '--job', 'trio'];
     const launched = start([...args, 'train', 'xor', '--optimizer', 'adagrad', '--lr', '0.1', '--epochs', '15', '--out', 'trio'], dir);

@@ -13,7 +13,7 @@ import { colorEnabled, palette } from '../terminal.js';
 export const TRAIN_SCRIPT = 'neurite:train';
 
 export const WORKER_HELP = `Usage: neurite worker --redis URL [--job ID] [--threads N] [--timeout SECONDS]
-       neurite worker --redis URL --trials QUEUE <trial script> [--lock SECONDS]
+       neurite worker --redis URL --trials QUEUE [trial script] [--lock SECONDS]
 
 Joins a training job launched on another machine with more workers than it
 runs itself:
@@ -30,8 +30,9 @@ connect to each other directly: each must reach the others at its hostname, or
 at NEURITE_GLOO_HOST when that is set.
 
 With --trials, it runs trials of a distributed.runTrials() queue instead
-(the script is the trial script, at its path on this machine), one at a time,
-and exits once the queue has nothing left to run.
+(the script is the trial script, at its path on this machine; without one,
+the trials of a "neurite tune" queue), one at a time, and exits once the
+queue has nothing left to run.
 
 Options:
   --redis URL          the job's Redis (required)
@@ -63,7 +64,8 @@ export async function workerCommand(args: readonly string[]): Promise<number> {
   if (url === undefined) throw new UsageError('worker: --redis URL is required', 'e.g. neurite worker --redis redis://10.0.0.5:6379');
   const queue = textFlag(values, 'trials');
   if (queue !== undefined) {
-    const [script] = expectPositionals('worker --trials', positionals, ['<trial script>']);
+    // Without a script, the trials are `neurite tune`'s.
+    const [script = fileURLToPath(new URL('../tune-trial.js', import.meta.url))] = expectPositionals('worker --trials', positionals, ['[trial script]'], 1);
     if (!existsSync(script)) throw new UsageError(`worker: ${script}: no such trial script`);
     const lockMs = (numberFlag(values, 'lock', (v) => v >= 0.5, 'at least 0.5 seconds') ?? 30) * 1000;
     const ran = await distributed.serveTrials({ url, queue, script: resolve(script), lockMs }, true);
