@@ -8,6 +8,7 @@ import { DistributedError, type WorkerFailure, WorkerLostError } from './errors.
 import { glooUnavailableReason } from './gloo.js';
 import { launchProcesses, type ScriptLocation, type StartedProcess } from './processes.js';
 import type { WorkerStats } from './redis.js';
+import { startRedis } from './redis-server.js';
 import { launchThreads } from './threads.js';
 
 /** The ways replicas can train together. */
@@ -202,53 +203,63 @@ export async function launch(script: ScriptLocation, options: LaunchOptions): Pr
     let local = localWorkers;
     let argv = options.argv;
     const started = performance.now();
-    for (let attempt = 0; ; attempt++) {
-      const job = attempt === 0 ? base : `${base}-r${attempt}`;
-      const t0 = performance.now();
-      try {
-        const result = await launchProcesses(script, {
-          ...processes,
-          workers: world,
-          localWorkers: local,
-          job,
-          argv,
-          collectives,
-          mode: 'sync',
-          servers: 0,
-          nFetch: 1,
-          nPush: 1,
-          rule: { maxStaleness: Number.POSITIVE_INFINITY, scale: false },
-          elastic: { minWorkers, nextJob: `${base}-r${attempt + 1}` },
-        });
-        if (attempts.length === 0) return result;
-        return {
-          ...result,
-          seconds: (performance.now() - started) / 1000,
-          failures: [...attempts.flatMap((a) => a.failures), ...result.failures],
-          attempts,
-        };
-      } catch (e) {
-        if (!(e instanceof WorkerLostError)) throw e;
-        // The survivors go on from the last checkpoint, as a smaller job: this process's own (at least one, for rank 0) and the joined workers still answering.
-        const nextLocal = Math.max(1, e.localSurvivors);
-        const next = nextLocal + e.remoteSurvivors;
-        attempts.push({ workers: world, failures: [...e.failures], seconds: (performance.now() - t0) / 1000 });
-        // A usage mistake (exit 2) fails every worker alike, and each attempt must be able to lose a worker: no retry then.
-        const usage = e.failures.some((f) => /^exited with code 2\b/.test(f.message));
-        if (next < minWorkers || usage || attempts.length > workers - minWorkers) {
-          if (attempts.length === 1) throw e;
-          throw new DistributedError(
-            `${e.message}; ${next} worker(s) would remain, fewer than minWorkers (${minWorkers}), after ${attempts.length - 1} restart(s)`,
-            {
-              cause: e,
-            },
-          );
+    // A job that may go on after a lost worker keeps one Redis for all its attempts: joined workers are told the next
+    // attempt's id on it.
+    const ownRedis = options.redis === undefined && minWorkers < workers ? await startRedis() : null;
+    if (ownRedis) options.log?.(`launch: started redis-server (pid ${ownRedis.pid}) on ${ownRedis.url}`);
+    const redis = options.redis ?? ownRedis?.url;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const job = attempt === 0 ? base : `${base}-r${attempt}`;
+        const t0 = performance.now();
+        try {
+          const result = await launchProcesses(script, {
+            ...processes,
+            redis,
+            workers: world,
+            localWorkers: local,
+            job,
+            argv,
+            collectives,
+            mode: 'sync',
+            servers: 0,
+            nFetch: 1,
+            nPush: 1,
+            rule: { maxStaleness: Number.POSITIVE_INFINITY, scale: false },
+            elastic: { minWorkers, nextJob: `${base}-r${attempt + 1}` },
+          });
+          if (attempts.length === 0) return result;
+          return {
+            ...result,
+            seconds: (performance.now() - started) / 1000,
+            failures: [...attempts.flatMap((a) => a.failures), ...result.failures],
+            attempts,
+          };
+        } catch (e) {
+          if (!(e instanceof WorkerLostError)) throw e;
+          // The survivors go on from the last checkpoint, as a smaller job: this process's own (at least one, for rank 0) and the joined workers still answering.
+          const nextLocal = Math.max(1, e.localSurvivors);
+          const next = nextLocal + e.remoteSurvivors;
+          attempts.push({ workers: world, failures: [...e.failures], seconds: (performance.now() - t0) / 1000 });
+          // A usage mistake (exit 2) fails every worker alike, and each attempt must be able to lose a worker: no retry then.
+          const usage = e.failures.some((f) => /^exited with code 2\b/.test(f.message));
+          if (next < minWorkers || usage || attempts.length > workers - minWorkers) {
+            if (attempts.length === 1) throw e;
+            throw new DistributedError(
+              `${e.message}; ${next} worker(s) would remain, fewer than minWorkers (${minWorkers}), after ${attempts.length - 1} restart(s)`,
+              {
+                cause: e,
+              },
+            );
+          }
+          options.log?.(`${e.message}; going on with ${next} worker(s) from the last checkpoint`);
+          world = next;
+          local = nextLocal;
+          argv = options.resumeArgv ?? argv;
         }
-        options.log?.(`${e.message}; going on with ${next} worker(s) from the last checkpoint`);
-        world = next;
-        local = nextLocal;
-        argv = options.resumeArgv ?? argv;
       }
+    } finally {
+      await ownRedis?.stop();
     }
   }
   if (mode !== 'async') {

@@ -242,7 +242,19 @@ describe('distributed: asynchronous Downpour over Redis', { skip: !haveRedis }, 
         redis: `redis://127.0.0.1:${port}`,
         data: config,
       });
-      await new Promise((resolve) => setTimeout(resolve, 2000));
+      // Kill it once the job is well under way (100 updates applied), not while its processes still start: a process
+      // that cannot reach Redis at its start fails at once, by design.
+      const { Redis } = await import('ioredis');
+      const watcher = new Redis(port, '127.0.0.1');
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const versions = await watcher.keys('neurite:{*:0}:ver');
+        const applied = versions.length > 0 ? Number(await watcher.get(versions[0])) : 0;
+        if (applied >= 100) break;
+        if (Date.now() > deadline) throw new Error('the job applied fewer than 100 updates in a minute');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      watcher.disconnect();
       server.kill('SIGKILL');
       await new Promise((resolve) => server.once('exit', resolve));
       await new Promise((resolve) => setTimeout(resolve, 500));
