@@ -141,6 +141,8 @@ function accumulateLeaf(t: Tensor, g: Tensor, createGraph: boolean, handedOut: S
   t.grad = t.grad ? (createGraph ? t.grad.add(own) : noGrad(() => (t.grad as Tensor).add(own))) : own;
   // A compiled step must keep this storage where it is: .grad outlives the step.
   activeTrace()?.gradientKept(t);
+  const hooks = t.postAccumulateGradHooks;
+  if (hooks !== null) for (const hook of hooks.slice()) hook(t);
 }
 
 function seedGradient(root: Tensor, gradient: Tensor | undefined): Tensor {

@@ -56,6 +56,8 @@ export class Tensor {
   gradNode: GradNode | null = null;
   /** @internal */
   retainsGrad = false;
+  /** @internal the hooks registerPostAccumulateGradHook added, in order */
+  postAccumulateGradHooks: ((t: Tensor) => void)[] | null = null;
   private _requiresGrad = false;
 
   /** @internal use tensor(), zeros() and the other factories. */
@@ -97,6 +99,31 @@ export class Tensor {
   retainGrad(): this {
     this.retainsGrad = true;
     return this;
+  }
+
+  /**
+   * Call `hook(this)` each time backward() has finished accumulating this
+   * tensor's .grad: once per backward pass, after every path's contribution
+   * is summed in, while backward goes on through the rest of the graph. What
+   * data-parallel training uses to send a layer's gradients while earlier
+   * layers are still differentiated (PyTorch's
+   * register_post_accumulate_grad_hook). gradients() does not touch .grad and
+   * calls no hook. Returns a handle whose remove() takes the hook off.
+   */
+  registerPostAccumulateGradHook(hook: (tensor: Tensor) => void): { remove(): void } {
+    if (typeof hook !== 'function') throw new ValueError('registerPostAccumulateGradHook: expected a function');
+    if (!this.isLeaf && !this.retainsGrad) {
+      throw new ValueError('registerPostAccumulateGradHook: only leaf tensors (and tensors that called retainGrad()) accumulate a .grad');
+    }
+    const hooks = this.postAccumulateGradHooks ?? [];
+    this.postAccumulateGradHooks = hooks;
+    hooks.push(hook);
+    return {
+      remove: () => {
+        const i = hooks.indexOf(hook);
+        if (i >= 0) hooks.splice(i, 1);
+      },
+    };
   }
 
   /** The number of elements (the product of the shape). */

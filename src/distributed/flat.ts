@@ -61,3 +61,28 @@ export function gatherGradients(params: readonly Parameter[], layout: FlatLayout
     flat[layout.size + i] = p.grad ? 1 : 0;
   });
 }
+
+/**
+ * Gradient buckets for data parallelism: the parameters (given by their
+ * sizes, in the model's order) grouped in reverse order, since backward
+ * finishes the last layers first, each group holding at most `capValues`
+ * values unless one parameter alone is larger. Returns each bucket's
+ * parameter indices, in the order the buckets are sent.
+ */
+export function planBuckets(sizes: readonly number[], capValues: number): number[][] {
+  if (!(capValues > 0)) throw new ValueError(`planBuckets: the cap must be a positive number of values, got ${capValues}`);
+  const buckets: number[][] = [];
+  let current: number[] = [];
+  let filled = 0;
+  for (let i = sizes.length - 1; i >= 0; i--) {
+    if (current.length > 0 && filled + sizes[i] > capValues) {
+      buckets.push(current);
+      current = [];
+      filled = 0;
+    }
+    current.push(i);
+    filled += sizes[i];
+  }
+  if (current.length > 0) buckets.push(current);
+  return buckets;
+}

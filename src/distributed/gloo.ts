@@ -12,6 +12,8 @@ import type { Collectives } from './strategies.js';
 
 interface NativeGlooGroup {
   allReduce(values: Float32Array | Float64Array): void;
+  allReduceStart(values: Float32Array | Float64Array): void;
+  wait(): void;
   broadcast(values: Float32Array | Float64Array, root: number): void;
   barrier(): void;
   close(): void;
@@ -150,6 +152,21 @@ export class GlooGroup implements Collectives {
   allReduce(values: Float32Array | Float64Array, op: 'sum' | 'mean' = 'sum'): void {
     this.run('allReduce', (g) => g.allReduce(values));
     if (op === 'mean') for (let i = 0; i < values.length; i++) values[i] /= this.worldSize;
+  }
+
+  /**
+   * Start summing `values` over the ranks, in place, on the group's
+   * communication thread, and return at once; `values` must not be read or
+   * written until allReduceWait() returns. Started sums run in the order they
+   * were started, before any later blocking collective.
+   */
+  allReduceStart(values: Float32Array): void {
+    this.run('allReduceStart', (g) => g.allReduceStart(values));
+  }
+
+  /** Wait until every started sum has finished (throws the first that failed). */
+  allReduceWait(): void {
+    this.run('allReduceWait', (g) => g.wait());
   }
 
   /** Overwrite `values` on every rank with rank `root`'s. */

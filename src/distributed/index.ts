@@ -23,6 +23,6 @@ export { RedisGroup, type RedisGroupInit } from './redis-group.js';
 export { type LocalRedis, redisServerInstalled, startRedis } from './redis-server.js';
 export { type JobSpec, type JoinOptions, type JoinResult, join, OPEN_JOBS_KEY } from './remote.js';
 export { type BufferRelay, FLOAT64_CAPACITY, type SharedGroupInit, SharedMemoryGroup } from './shared-group.js';
-export { type Collectives, DataParallel, Hogwild } from './strategies.js';
+export { type Collectives, DataParallel, type DataParallelOptions, Hogwild } from './strategies.js';
 export { type TrialContext, trialWorker as serveTrials } from './trial-worker.js';
 export { runTrials, type TrialResult, type TrialsOptions, type TrialWorkerInit } from './trials.js';

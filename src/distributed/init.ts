@@ -54,7 +54,8 @@ export function init(): Replica {
     if (info.mode === 'sync') {
       const join = { rank: info.rank, worldSize: info.worldSize, seed: info.seed, url: info.url, job: info.job, timeoutMs: info.timeoutMs };
       const group = info.collectives === 'redis' ? new RedisGroup(join) : new GlooGroup(join);
-      replica = Object.assign(new DataParallel(group), { group, launched: true, data: info.data, report: (value: unknown) => reportResult(info, value) });
+      const strategy = new DataParallel(group, info.bucketBytes !== undefined ? { bucketBytes: info.bucketBytes } : {});
+      replica = Object.assign(strategy, { group, launched: true, data: info.data, report: (value: unknown) => reportResult(info, value) });
     } else {
       const strategy = new Downpour(info);
       replica = Object.assign(strategy, { group: null, launched: true, data: info.data });

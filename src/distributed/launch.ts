@@ -56,6 +56,12 @@ export interface LaunchOptions {
    */
   collectives?: 'gloo' | 'redis';
   /**
+   * sync through Gloo: send gradients in buckets of about this many bytes while
+   * backward goes on (see DataParallelOptions); 0 sends them all after
+   * backward. Default 256 KiB.
+   */
+  bucketBytes?: number;
+  /**
    * sync across processes: go on while at least this many workers remain
    * (default: workers, so a failed worker stops the job). When a worker fails
    * and enough survive, the launcher stops the others and starts the job
@@ -131,6 +137,7 @@ const WHERE: Record<string, string> = {
   resumeArgv: "'sync'",
   remoteScript: "'async' and 'sync'",
   collectives: "'sync'",
+  bucketBytes: "'sync'",
 };
 
 function positiveInteger(name: string, value: number): number {
@@ -194,6 +201,9 @@ export async function launch(script: ScriptLocation, options: LaunchOptions): Pr
       throw new DistributedError(`launch: collectives 'gloo' asked for, and ${missing}; collectives 'redis' need only the job's Redis`);
     if (collectives === 'redis' && options.collectives === undefined)
       options.log?.(`launch: sync collectives go through Redis, slower than Gloo's for large models: ${missing}`);
+    const bucketBytes = options.bucketBytes;
+    if (bucketBytes !== undefined && !(Number.isInteger(bucketBytes) && bucketBytes >= 0))
+      throw new ValueError(`launch: bucketBytes must be an integer number of bytes, 0 or more, got ${bucketBytes}`);
     const minWorkers = options.minWorkers ?? workers;
     if (!Number.isInteger(minWorkers) || minWorkers < 1 || minWorkers > workers)
       throw new ValueError(`launch: minWorkers must be an integer from 1 to workers (${workers}), got ${minWorkers}`);
@@ -221,6 +231,7 @@ export async function launch(script: ScriptLocation, options: LaunchOptions): Pr
             job,
             argv,
             collectives,
+            ...(bucketBytes !== undefined ? { bucketBytes } : {}),
             mode: 'sync',
             servers: 0,
             nFetch: 1,
@@ -273,6 +284,7 @@ export async function launch(script: ScriptLocation, options: LaunchOptions): Pr
       'job',
       'remoteScript',
       'collectives',
+      'bucketBytes',
       'minWorkers',
       'resumeArgv',
     ] as const) {
@@ -283,7 +295,7 @@ export async function launch(script: ScriptLocation, options: LaunchOptions): Pr
     const { results, seconds } = await launchThreads(script, { workers, mode, timeoutMs, threadsPerWorker, seed, argv: options.argv, data: options.data });
     return { results, seconds, failures: [] };
   }
-  for (const key of ['collectives', 'minWorkers', 'resumeArgv'] as const)
+  for (const key of ['collectives', 'bucketBytes', 'minWorkers', 'resumeArgv'] as const)
     if (options[key] !== undefined) throw new ValueError(`launch: ${key} applies to mode 'sync', not 'async'`);
   const maxStaleness = options.maxStaleness ?? Number.POSITIVE_INFINITY;
   if (!(maxStaleness >= 0)) throw new ValueError(`launch: maxStaleness must be >= 0, got ${maxStaleness}`);

@@ -22,6 +22,8 @@ export interface AsyncLaunchOptions {
   mode?: 'async' | 'sync';
   /** sync: the collectives' transport. */
   collectives?: 'gloo' | 'redis';
+  /** sync through Gloo: the gradient buckets' size in bytes (DataParallelOptions). */
+  bucketBytes?: number;
   /** sync: when a worker fails and at least minWorkers survive, joined workers are told to join `nextJob`. */
   elastic?: { readonly minWorkers: number; readonly nextJob: string };
   workers: number;
@@ -121,6 +123,7 @@ export async function launchProcesses(script: ScriptLocation, options: AsyncLaun
         timeoutMs: options.timeoutMs,
         data: options.data ?? null,
         ...(sync ? { collectives: options.collectives ?? 'gloo' } : {}),
+        ...(sync && options.bucketBytes !== undefined ? { bucketBytes: options.bucketBytes } : {}),
         script: options.remoteScript ?? scriptPath,
         argv: [...(options.argv ?? [])],
       });
@@ -197,6 +200,7 @@ export async function launchProcesses(script: ScriptLocation, options: AsyncLaun
         data: options.data,
         version: VERSION,
         ...(sync ? { collectives: options.collectives ?? 'gloo' } : {}),
+        ...(sync && options.bucketBytes !== undefined ? { bucketBytes: options.bucketBytes } : {}),
       };
       // The worker's errors still reach this process's stderr; the tail is kept to say why it failed.
       const { child, stderrTail } = spawnReplica(scriptPath, options.argv ?? [], info);

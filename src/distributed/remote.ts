@@ -28,6 +28,8 @@ export interface JobSpec {
   readonly localWorkers: number;
   /** sync: the collectives' transport. */
   readonly collectives?: 'gloo' | 'redis';
+  /** sync through Gloo: the gradient buckets' size in bytes. */
+  readonly bucketBytes?: number;
   /** Parameter-server shards (async). */
   readonly servers: number;
   /** The seed the workers share; it orders the samples. */
@@ -164,6 +166,7 @@ async function joinOnce(url: string, options: JoinOptions): Promise<JoinResult &
       data: spec.data,
       version: spec.version,
       ...(spec.collectives ? { collectives: spec.collectives } : {}),
+      ...(spec.bucketBytes !== undefined ? { bucketBytes: spec.bucketBytes } : {}),
     };
     const { child, stderrTail } = spawnReplica(script, spec.argv, info);
     const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>

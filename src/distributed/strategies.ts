@@ -4,12 +4,13 @@
 // offers these collectives.
 import { allocate } from '../core/dtype.js';
 import { Tensor } from '../core/tensor.js';
+import { hostStep } from '../core/trace.js';
 import type { Module } from '../nn/module.js';
 import type { Parameter } from '../nn/parameter.js';
 import type { DistributedStrategy } from '../train/distributed.js';
 import type { OptimizerLike } from '../train/index.js';
 import { DistributedError } from './errors.js';
-import { checkFloat32, FlatLayout, gatherGradients } from './flat.js';
+import { checkFloat32, FlatLayout, gatherGradients, planBuckets } from './flat.js';
 
 /** The collectives the strategies use (SharedMemoryGroup has them). */
 export interface Collectives {
@@ -31,6 +32,118 @@ export interface Collectives {
   allReduce(values: Float32Array | Float64Array, op?: 'sum' | 'mean'): void;
   /** Overwrite `values` on every replica with rank `root`'s. */
   broadcast(values: Float32Array | Float64Array, root?: number): void;
+  /**
+   * Optional (GlooGroup has it): start summing `values` over the replicas in
+   * place, off this thread, and return at once; started sums finish in order.
+   */
+  allReduceStart?(values: Float32Array): void;
+  /** With allReduceStart: wait until every started sum has finished. */
+  allReduceWait?(): void;
+}
+
+/** How synchronous data parallelism exchanges gradients. */
+export interface DataParallelOptions {
+  /**
+   * Where the group can sum off the main thread (Gloo), gradients go in
+   * buckets of about this many bytes, each sent as soon as backward has
+   * finished its parameters while backward goes on through earlier layers.
+   * 0: one all-reduce of every gradient after backward. Default 256 KiB.
+   */
+  bucketBytes?: number;
+}
+
+/** One bucket: its parameters (indices in the trainable list), where each sits, and the buffer that travels. */
+interface Bucket {
+  readonly params: readonly number[];
+  readonly offsets: readonly number[];
+  /** Gradient values, then one presence flag per parameter. */
+  readonly buffer: Float32Array;
+  readonly values: number;
+}
+
+/** The buckets of one trainable list and this step's progress through them. */
+class BucketPlan {
+  readonly buckets: Bucket[];
+  /** For each trainable parameter: its bucket and its slot in it. */
+  private readonly where = new Map<Parameter, { bucket: number; slot: number }>();
+  private readonly waiting: Int32Array;
+  private readonly arrived: Uint8Array;
+  /** Buckets 0 to started - 1 are in flight (buckets start in order, so every replica starts them alike). */
+  started = 0;
+  /** A gradient arrived twice in one step (a second backward): this step falls back to one all-reduce. */
+  spoiled = false;
+
+  constructor(
+    readonly trainable: readonly Parameter[],
+    capValues: number,
+  ) {
+    this.buckets = planBuckets(
+      trainable.map((p) => p.size),
+      capValues,
+    ).map((params, b) => {
+      const offsets: number[] = [];
+      let values = 0;
+      params.forEach((i, slot) => {
+        offsets.push(values);
+        values += trainable[i].size;
+        this.where.set(trainable[i], { bucket: b, slot });
+      });
+      return { params, offsets, values, buffer: new Float32Array(values + params.length) };
+    });
+    this.waiting = new Int32Array(this.buckets.length);
+    this.arrived = new Uint8Array(trainable.length);
+    this.reset();
+  }
+
+  matches(trainable: readonly Parameter[]): boolean {
+    return this.trainable.length === trainable.length && trainable.every((p, i) => p === this.trainable[i]);
+  }
+
+  reset(): void {
+    this.buckets.forEach((b, i) => {
+      this.waiting[i] = b.params.length;
+    });
+    this.arrived.fill(0);
+    this.started = 0;
+    this.spoiled = false;
+  }
+
+  /** Copy a parameter's final gradient into its bucket; true when that completes the next bucket to start. */
+  arrive(p: Parameter): boolean {
+    const at = this.where.get(p);
+    if (at === undefined) return false;
+    const { bucket, slot } = at;
+    const i = this.buckets[bucket].params[slot];
+    if (this.arrived[i] === 1 || bucket < this.started) {
+      this.spoiled = true;
+      return false;
+    }
+    this.arrived[i] = 1;
+    this.fill(bucket, slot);
+    this.waiting[bucket]--;
+    return this.waiting[this.started] === 0;
+  }
+
+  /** Copy the gradients of a bucket's parameters that did not arrive (none, or set outside backward). */
+  fillMissing(bucket: number): void {
+    this.buckets[bucket].params.forEach((i, slot) => {
+      if (this.arrived[i] === 0) this.fill(bucket, slot);
+    });
+  }
+
+  private fill(bucket: number, slot: number): void {
+    const b = this.buckets[bucket];
+    const p = this.trainable[b.params[slot]];
+    const at = b.offsets[slot];
+    if (p.grad) b.buffer.set(p.grad.data as Float32Array, at);
+    else b.buffer.fill(0, at, at + p.size);
+    b.buffer[b.values + slot] = p.grad ? 1 : 0;
+  }
+
+  /** The next bucket to start, if every parameter of it has arrived. */
+  nextComplete(): number | null {
+    return this.started < this.buckets.length && this.waiting[this.started] === 0 ? this.started : null;
+  }
 }
 
 /** Parameters and buffers in one order every replica agrees on (their names). */
@@ -98,10 +211,36 @@ abstract class GroupStrategy implements DistributedStrategy {
  * gradients, so that every replica applies the same update and the weights
  * stay identical. A parameter without a gradient on some replica counts as
  * zero there; one without a gradient anywhere keeps none.
+ *
+ * Where the group sums off the main thread (Gloo), the gradients travel in
+ * buckets (see {@link DataParallelOptions}): a hook on each parameter copies
+ * its gradient as soon as backward has finished it, and a full bucket is sent
+ * while backward computes the rest. Buckets start in one fixed order on every
+ * replica, so a late parameter holds back the buckets after its own, never
+ * reorders them; the sums are the same bits as one all-reduce would give. A
+ * compiled step replays the hooks' work where backward ran them.
  */
 export class DataParallel extends GroupStrategy {
   private layout: FlatLayout | null = null;
   private flat = new Float32Array(0);
+  private readonly bucketValues: number;
+  private plan: BucketPlan | null = null;
+  private armed = false;
+  private hooks: { remove(): void }[] = [];
+
+  constructor(group: Collectives, options: DataParallelOptions = {}) {
+    super(group);
+    const bytes = options.bucketBytes ?? 256 * 1024;
+    if (!(Number.isFinite(bytes) && bytes >= 0)) {
+      throw new DistributedError(`DataParallel: bucketBytes must be a number of bytes, 0 or more (0: one all-reduce after backward), got ${bytes}`);
+    }
+    this.bucketValues = Math.floor(bytes / 4);
+  }
+
+  /** Whether gradients go in buckets during backward (the group can sum off this thread, and bucketBytes is not 0). */
+  get overlaps(): boolean {
+    return this.bucketValues > 0 && typeof this.group.allReduceStart === 'function' && typeof this.group.allReduceWait === 'function';
+  }
 
   /** Rank 0's weights and buffers on every replica. */
   async begin(model: Module): Promise<void> {
@@ -115,12 +254,81 @@ export class DataParallel extends GroupStrategy {
     this.group.broadcast(weights, 0);
     layout.scatter(weights);
     broadcastBuffers(this.group, buffers);
+    this.removeHooks();
+    this.plan = null;
+    if (this.overlaps) {
+      this.hooks = params.map((p) => p.registerPostAccumulateGradHook(() => this.gradientReady(p)));
+    }
+  }
+
+  /** Arm the hooks for the backward about to run. */
+  beforeBackward(): void {
+    // Host steps: a compiled step's replays run no hooks, but they replay these at the points where they ran.
+    hostStep('distributed: arm gradient buckets', {}, () => {
+      this.armed = this.plan !== null;
+    });
+  }
+
+  private gradientReady(p: Parameter): void {
+    if (!this.armed || this.plan === null) return;
+    const grad = p.grad?.data;
+    hostStep('distributed: gradient to its bucket', { reads: grad ? [grad] : [] }, () => this.arrive(p));
+  }
+
+  private arrive(p: Parameter): void {
+    const plan = this.plan;
+    if (!this.armed || plan === null) return;
+    if (!plan.arrive(p)) return;
+    for (let b = plan.nextComplete(); b !== null; b = plan.nextComplete()) {
+      plan.started++;
+      this.startBucket(plan.buckets[b].buffer);
+    }
   }
 
   /** Every replica's gradients replaced by their mean over the replicas. */
   synchronizeGradients(trainable: readonly Parameter[]): void {
     const layout = this.layout;
     if (layout === null) throw new DistributedError('synchronizeGradients: begin() has not run (fit calls it)');
+    const armed = this.armed;
+    this.armed = false;
+    const plan = this.plan;
+    if (armed && plan?.matches(trainable) && !plan.spoiled) {
+      this.finishBuckets(plan);
+      return;
+    }
+    if (plan !== null && plan.started > 0) {
+      // A step whose buckets were started and then abandoned (a second backward): they finish before the whole exchange.
+      this.waitBuckets();
+    }
+    plan?.reset();
+    this.allAtOnce(layout, trainable);
+    // The next step sends buckets, planned for this trainable list (fit passes the same list every step).
+    if (this.overlaps && (plan === null || !plan.matches(trainable))) this.plan = new BucketPlan(trainable, this.bucketValues);
+  }
+
+  private finishBuckets(plan: BucketPlan): void {
+    for (let b = plan.started; b < plan.buckets.length; b++) {
+      plan.fillMissing(b);
+      this.startBucket(plan.buckets[b].buffer);
+    }
+    this.waitBuckets();
+    const n = this.worldSize;
+    for (const bucket of plan.buckets) {
+      const buffer = bucket.buffer;
+      bucket.params.forEach((i, slot) => {
+        if (!(buffer[bucket.values + slot] > 0)) return;
+        const p = plan.trainable[i];
+        if (p.grad === null) p.grad = new Tensor(allocate('float32', p.size), p.shape);
+        const grad = p.grad.data as Float32Array;
+        const at = bucket.offsets[slot];
+        // The same float32 division as allReduce(values, 'mean'): the same bits as one all-reduce.
+        for (let k = 0; k < p.size; k++) grad[k] = buffer[at + k] / n;
+      });
+    }
+    plan.reset();
+  }
+
+  private allAtOnce(layout: FlatLayout, trainable: readonly Parameter[]): void {
     // The trainable subset's layout, cached while it stays the same list.
     const sub = layout.tensors.length === trainable.length && trainable.every((p, i) => p === layout.tensors[i]) ? layout : this.subLayout(trainable);
     const flat = this.flat.subarray(0, sub.size + trainable.length);
@@ -132,6 +340,26 @@ export class DataParallel extends GroupStrategy {
       if (p.grad === null) p.grad = new Tensor(allocate('float32', p.size), p.shape);
       (p.grad.data as Float32Array).set(flat.subarray(sub.offsets[i], sub.offsets[i] + p.size));
     });
+  }
+
+  private startBucket(buffer: Float32Array): void {
+    if (this.group.allReduceStart === undefined) throw new DistributedError('synchronizeGradients: the group cannot start an all-reduce');
+    this.group.allReduceStart(buffer);
+  }
+
+  private waitBuckets(): void {
+    this.group.allReduceWait?.();
+  }
+
+  private removeHooks(): void {
+    for (const h of this.hooks) h.remove();
+    this.hooks = [];
+  }
+
+  override async end(): Promise<void> {
+    this.removeHooks();
+    this.plan = null;
+    await super.end();
   }
 
   private cachedSub: FlatLayout | null = null;

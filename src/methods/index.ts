@@ -243,6 +243,8 @@ type InstalledElsewhere =
   | 'requiresGrad_'
   | 'isLeaf'
   | 'retainGrad'
+  | 'postAccumulateGradHooks'
+  | 'registerPostAccumulateGradHook'
   | 'size'
   | 'ndim'
   | 'item'

@@ -11,7 +11,7 @@ import type { OptimizerLike } from './callbacks.js';
  * `distributed.init()` gives one; a custom transport can implement it too.
  *
  * fit calls, in order: `begin` once before the first epoch; each step,
- * after backward (and clipping) and before the optimizer's update,
+ * `beforeBackward` (when present) just before backward, then after backward (and clipping) and before the optimizer's update,
  * `synchronizeGradients`; after each epoch's batches, `sumAcross` on the
  * epoch's sums (loss and metrics, weighted by samples) so that every replica
  * logs the same figures, then `epochEnd`; `end` once after the last epoch.
@@ -29,6 +29,13 @@ export interface DistributedStrategy {
   readonly seed: number;
   /** Bring the replicas to one starting state (weights and buffers from rank 0, or shared weights). */
   begin(model: Module, optimizer: OptimizerLike): Promise<void>;
+  /**
+   * Optional: each step's backward is about to run. Data parallelism uses it
+   * to send buckets of gradients while backward goes on; a backward that no
+   * beforeBackward announced (a compiled step's replay, a user's own) sends
+   * nothing early, and synchronizeGradients exchanges all of them.
+   */
+  beforeBackward?(): void;
   /** Make the gradients of the trainable parameters what the update should use (their mean over the replicas, for data parallelism). Synchronous, so that a compiled step can run it. */
   synchronizeGradients(params: readonly Parameter[]): void;
   /**

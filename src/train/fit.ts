@@ -557,8 +557,9 @@ function gradientsOf(run: Run, x: Tensor, y: Tensor): { prediction: Tensor; loss
   const loss = computeLoss('fit', run.lossFn, prediction, y);
   const penalty = run.regularized.length > 0 ? weightPenalty(run.regularized, run.l1, run.l2) : null;
   const objective = penalty ? loss.add(penalty) : loss;
-  objective.backward();
   const distributed = run.distributed;
+  distributed?.beforeBackward?.();
+  objective.backward();
   if (distributed) {
     // Replicas agree on the gradient before clipping, so that every replica clips (and then updates) alike.
     // A host step: a compiled step exchanges each replay's gradients at this point too.
@@ -572,6 +573,9 @@ function gradientsOf(run: Run, x: Tensor, y: Tensor): { prediction: Tensor; loss
 function checkDistributed(strategy: DistributedStrategy | undefined): DistributedStrategy | undefined {
   if (strategy === undefined) return undefined;
   const methods = ['begin', 'synchronizeGradients', 'sumAcross', 'epochEnd', 'end'] as const;
+  if ((strategy as { beforeBackward?: unknown } | null)?.beforeBackward !== undefined && typeof strategy?.beforeBackward !== 'function') {
+    throw new ValueError('fit: distributed.beforeBackward must be a function when present');
+  }
   if (strategy === null || typeof strategy !== 'object' || methods.some((m) => typeof strategy[m] !== 'function')) {
     throw new ValueError(`fit: distributed must be a strategy from distributed.init() (with ${methods.join(', ')})`);
   }

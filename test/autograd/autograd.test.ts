@@ -225,3 +225,58 @@ describe('the XOR network from the lecture notes', () => {
     assert.deepEqual(f.toArray(), [0, 1, 1, 0]);
   });
 });
+
+describe('post-accumulate-grad hooks', () => {
+  test("each leaf's hook runs once per backward, after every path's contribution is summed in, last layer first", () => {
+    const w1 = nt.tensor(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      { requiresGrad: true },
+    );
+    const w2 = nt.tensor([[0.5], [-1]], { requiresGrad: true });
+    const x = nt.tensor([[1, 2]]);
+    const seen: [string, number[]][] = [];
+    w1.registerPostAccumulateGradHook((t) => seen.push(['w1', Array.from(t.grad!.data)]));
+    w2.registerPostAccumulateGradHook((t) => seen.push(['w2', Array.from(t.grad!.data)]));
+    // w1 reaches the loss through two paths: its hook must see their sum.
+    const h = x.matmul(w1);
+    h.matmul(w2).add(h.sum()).sum().backward();
+    assert.deepEqual(
+      seen.map(([n]) => n),
+      ['w2', 'w1'],
+    );
+    // h = [7, 10]; d/dw2 = h^T = [[7], [10]]; d/dw1 = x^T (w2^T + 1) = [[1.5, 0], [3, 0]].
+    assert.deepEqual(seen[0][1], [7, 10]);
+    assert.deepEqual(seen[1][1], [1.5, 0, 3, 0]);
+  });
+
+  test('a second backward runs the hook again with the accumulated .grad; remove() takes it off; gradients() runs none', () => {
+    const w = nt.tensor([1, 2], { requiresGrad: true });
+    const seen: number[][] = [];
+    const handle = w.registerPostAccumulateGradHook((t) => seen.push(Array.from(t.grad!.data)));
+    w.mul(3).sum().backward();
+    w.mul(3).sum().backward();
+    assert.deepEqual(seen, [
+      [3, 3],
+      [6, 6],
+    ]);
+    nt.gradients(w.mul(2).sum(), [w]);
+    assert.equal(seen.length, 2);
+    handle.remove();
+    w.mul(3).sum().backward();
+    assert.equal(seen.length, 2);
+  });
+
+  test('only tensors that accumulate a .grad take a hook, and it must be a function', () => {
+    const w = nt.tensor([1, 2], { requiresGrad: true });
+    const y = w.mul(2);
+    assert.throws(() => y.registerPostAccumulateGradHook(() => {}), /only leaf tensors \(and tensors that called retainGrad\(\)\)/);
+    assert.throws(() => w.registerPostAccumulateGradHook(42 as unknown as () => void), /expected a function/);
+    let ran = 0;
+    y.retainGrad().registerPostAccumulateGradHook(() => ran++);
+    y.sum().backward();
+    assert.equal(ran, 1);
+  });
+});

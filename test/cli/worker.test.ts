@@ -177,6 +177,24 @@ describe('jobs joined by neurite worker', { skip: !haveRedis }, () => {
     assert.match(bad.stderr, /--collectives applies to --mode sync, not async/);
   });
 
+  test('launch --bucket-kb: gradient buckets sent during backward (1 KiB) give the numbers of one all-reduce after backward (0)', {
+    skip: !haveGloo,
+  }, async () => {
+    const bucketed = await neurite(['launch', '--workers', '2', '--bucket-kb', '1', ...XOR_RUN, '--out', 'bucketed'], dir);
+    assert.equal(bucketed.code, 0, bucketed.stderr);
+    const whole = await neurite(['launch', '--workers', '2', '--bucket-kb', '0', ...XOR_RUN, '--out', 'whole'], dir);
+    assert.equal(whole.code, 0, whole.stderr);
+    assert.deepEqual(lossesOf('bucketed'), lossesOf('whole'));
+    for (const [args, message] of [
+      [['--bucket-kb', '-1'], /--bucket-kb must be a whole number of KiB, 0 or more, got '-1'/],
+      [['--mode', 'async', '--bucket-kb', '4'], /--bucket-kb applies to --mode sync, not async/],
+    ] as const) {
+      const bad = await neurite(['launch', '--workers', '2', ...args, 'train', 'xor'], dir);
+      assert.equal(bad.code, 2, bad.stderr);
+      assert.match(bad.stderr, message);
+    }
+  });
+
   /** The pid of the launcher's child process that runs `rank` (its environment says which). */
   function childOfRank(launcherPid: number, rank: number): number | null {
     const children = spawnSync('pgrep', ['-P', String(launcherPid)], { encoding: 'utf8' })

@@ -31,9 +31,18 @@ for (const collectives of ['gloo', 'redis'] as const)
       it(`allReduce (float32 and float64, sum and mean), broadcast and barrier across ${workers} processes give the exact results`, async () => {
         const r = await nt.distributed.launch(collectivesScript, { workers, mode: 'sync', collectives, seed: 1, threadsPerWorker: 1 });
         for (let rank = 0; rank < workers; rank++) {
-          const got = r.results[rank] as { rank: number; floatsExact: boolean; doubles: number[]; mean: number[]; broadcast: number[] };
+          const got = r.results[rank] as {
+            rank: number;
+            floatsExact: boolean;
+            startedExact: boolean | null;
+            doubles: number[];
+            mean: number[];
+            broadcast: number[];
+          };
           assert.equal(got.rank, rank);
           assert.ok(got.floatsExact, `rank ${rank}: a float32 sum is not exact`);
+          // Gloo sums off the main thread as well (gradient buckets during backward); Redis collectives do not.
+          assert.equal(got.startedExact, collectives === 'gloo' ? true : null, `rank ${rank}: started sums`);
           const ranks = Array.from({ length: workers }, (_, k) => k);
           assert.deepEqual(
             got.doubles,
@@ -64,6 +73,35 @@ for (const collectives of ['gloo', 'redis'] as const)
       assert.deepEqual(processes[0].weights, threads[0].weights);
       assert.deepEqual(processes[0].losses, threads[0].losses);
     });
+
+    if (collectives === 'gloo') {
+      it('gradient buckets sent during backward (bucketBytes 64: four buckets) give the same bits as one all-reduce, eager and compiled', async () => {
+        for (const compile of [false, true]) {
+          const config: ReplicaConfig = { samples: 400, batchSize: 8, epochs: 4, compile };
+          const run = async (bucketBytes: number): Promise<Report[]> =>
+            (await nt.distributed.launch(replicaScript, { workers: 2, mode: 'sync', collectives, seed: 7, threadsPerWorker: 1, bucketBytes, data: config }))
+              .results as Report[];
+          const [bucketed, whole] = [await run(64), await run(0)];
+          assert.deepEqual(bucketed[1].weights, bucketed[0].weights, 'the bucketed processes diverged');
+          assert.deepEqual(bucketed[0].weights, whole[0].weights, `compile ${compile}`);
+          assert.deepEqual(bucketed[0].losses, whole[0].losses, `compile ${compile}`);
+        }
+      });
+
+      it('3 processes with buckets keep identical weights, within 1e-6 of one all-reduce', async () => {
+        const config: ReplicaConfig = { samples: 300, batchSize: 10, epochs: 3 };
+        const run = async (bucketBytes: number): Promise<Report[]> =>
+          (await nt.distributed.launch(replicaScript, { workers: 3, mode: 'sync', collectives, seed: 5, threadsPerWorker: 1, bucketBytes, data: config }))
+            .results as Report[];
+        const [bucketed, whole] = [await run(64), await run(0)];
+        assert.deepEqual(bucketed[2].weights, bucketed[0].weights);
+        bucketed[0].weights.forEach((w, i) => {
+          w.forEach((v, j) => {
+            assert.ok(Math.abs(v - whole[0].weights[i][j]) <= 1e-6, `parameter ${i}[${j}]: ${v} vs ${whole[0].weights[i][j]}`);
+          });
+        });
+      });
+    }
 
     it('a rank that throws stops the job at once: launch rejects naming it, and the other process does not wait for the timeout', async () => {
       const started = performance.now();
@@ -97,7 +135,9 @@ for (const collectives of ['gloo', 'redis'] as const)
         }),
         (e: unknown) =>
           e instanceof nt.distributed.DistributedError &&
-          /rank 0 of 2 failed: exited with code 1: rank 0 of 2: (allReduce|barrier|broadcast).*[Tt]imed? ?out/.test((e as Error).message),
+          /rank 0 of 2 failed: exited with code 1: rank 0 of 2: (allReduce|barrier|broadcast|allReduce \(started earlier\)).*[Tt]imed? ?out/.test(
+            (e as Error).message,
+          ),
       );
     });
 

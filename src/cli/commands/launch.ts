@@ -48,6 +48,9 @@ Options:
                         redis-server on 127.0.0.1 and stop it at the end)
   --collectives NAME    sync: gloo or redis, how the processes all-reduce (default:
                         gloo where it is built, else redis)
+  --bucket-kb K         sync through Gloo: all-reduce gradients in buckets of about K KiB,
+                        each sent while backward goes on (default 256; 0: all at once
+                        after backward)
   --min-workers M       sync: when a worker fails, go on from the last checkpoint (the
                         last finished epoch) with the survivors while at least M remain
                         (default: --workers, so a failed worker stops the job)
@@ -91,6 +94,7 @@ const FLAGS = {
   'scale-stale': { type: 'boolean' },
   'local-workers': { type: 'string' },
   collectives: { type: 'string' },
+  'bucket-kb': { type: 'string' },
   'min-workers': { type: 'string' },
   job: { type: 'string' },
   emit: { type: 'string' },
@@ -212,6 +216,10 @@ export async function launchCommand(args: readonly string[]): Promise<number> {
   if (collectives !== undefined && chosen !== 'sync') throw new UsageError(`--collectives applies to --mode sync, not ${chosen}`);
   if (collectives === 'gloo' && distributed.glooUnavailableReason() !== null)
     throw new UsageError(`--collectives gloo: ${distributed.glooUnavailableReason()}`, 'or --collectives redis, which needs only the Redis');
+  const bucketKb = values['bucket-kb'] === undefined ? undefined : Number(values['bucket-kb']);
+  if (bucketKb !== undefined && !(Number.isInteger(bucketKb) && bucketKb >= 0))
+    throw new UsageError(`--bucket-kb must be a whole number of KiB, 0 or more, got '${values['bucket-kb']}'`);
+  if (bucketKb !== undefined && chosen !== 'sync') throw new UsageError(`--bucket-kb applies to --mode sync, not ${chosen}`);
   const minWorkers = intFlag(values, 'min-workers');
   if (minWorkers !== undefined && chosen !== 'sync') throw new UsageError(`--min-workers applies to --mode sync, not ${chosen}`);
   if (minWorkers !== undefined && minWorkers > workers) throw new UsageError(`--min-workers ${minWorkers} is more than --workers ${workers}`);
@@ -220,7 +228,7 @@ export async function launchCommand(args: readonly string[]): Promise<number> {
     const noRedis =
       redis === undefined && !distributed.redisServerInstalled() ? 'redis-server is not installed (apt-get install redis-server), or pass --redis URL' : null;
     if (noRedis === null) mode = 'sync';
-    else if (localWorkers !== undefined || collectives !== undefined || minWorkers !== undefined)
+    else if (localWorkers !== undefined || collectives !== undefined || minWorkers !== undefined || bucketKb !== undefined)
       throw new UsageError(`--mode sync across processes needs a Redis: ${noRedis}`);
     else {
       mode = 'sync-threads';
@@ -248,7 +256,14 @@ export async function launchCommand(args: readonly string[]): Promise<number> {
     mode,
     timeoutMs: timeoutSeconds * 1000,
     threadsPerWorker: intFlag(values, 'threads') ?? Math.max(1, Math.floor(availableParallelism() / workers)),
-    ...(mode === 'sync' ? { redis, ...(collectives !== undefined ? { collectives } : {}), ...(minWorkers !== undefined ? { minWorkers } : {}) } : {}),
+    ...(mode === 'sync'
+      ? {
+          redis,
+          ...(collectives !== undefined ? { collectives } : {}),
+          ...(minWorkers !== undefined ? { minWorkers } : {}),
+          ...(bucketKb !== undefined ? { bucketBytes: bucketKb * 1024 } : {}),
+        }
+      : {}),
     ...(localWorkers !== undefined ? { localWorkers } : {}),
     ...(job !== undefined ? { job } : {}),
     ...(mode === 'async'
