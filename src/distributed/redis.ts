@@ -12,7 +12,7 @@
 // version and the entry id, and acknowledges and deletes the entry: after a
 // crash it replays what it had not acknowledged and skips ids it already
 // took, so every gradient counts exactly once.
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import type { Module } from '../nn/module.js';
 import type { Parameter } from '../nn/parameter.js';
 import type { DistributedStrategy } from '../train/distributed.js';
@@ -50,6 +50,8 @@ export interface AsyncJobInfo {
   readonly data: unknown;
   /** sync: the collectives' transport (default 'gloo'). */
   readonly collectives?: 'gloo' | 'redis';
+  /** sync through Gloo: the gradient buckets' size in bytes (DataParallelOptions). */
+  readonly bucketBytes?: number;
   /** The launcher's neurite version: a replica of another version refuses to join. */
   readonly version?: string;
 }
@@ -293,26 +295,7 @@ export class Downpour implements DistributedStrategy {
     const pipeline = redis.pipeline();
     if (gradient) this.pushSeq++;
     if (gradient) {
-      for (let s = 0; s < info.servers; s++) {
-        const [a, b] = shardRange(gradient.length, info.servers, s);
-        pipeline.xadd(
-          keys.gradients(s),
-          '*',
-          'v',
-          String(this.versions[s]),
-          'r',
-          String(info.rank),
-          'l',
-          String(lr),
-          's',
-          this.sender,
-          'q',
-          String(this.pushSeq),
-          'g',
-          bytesOf(gradient.subarray(a, b)),
-        );
-        pipeline.xlen(keys.gradients(s));
-      }
+      for (let s = 0; s < info.servers; s++) this.addPush(pipeline, s, gradient, lr);
     }
     if (fetch) for (let s = 0; s < info.servers; s++) pipeline.getBuffer(keys.weights(s)).get(keys.version(s));
     const replies = (await pipeline.exec()) ?? [];
@@ -331,6 +314,29 @@ export class Downpour implements DistributedStrategy {
       });
     }
     this.stats.waitSeconds += (performance.now() - t1) / 1000;
+  }
+
+  /** Shard s's part of a push (an XADD tagged with the weights' version, the rate, the sender and its number), then the stream's length. */
+  private addPush(pipeline: ChainableCommander, s: number, gradient: Float32Array, lr: number): void {
+    const { info, keys } = this;
+    const [a, b] = shardRange(gradient.length, info.servers, s);
+    pipeline.xadd(
+      keys.gradients(s),
+      '*',
+      'v',
+      String(this.versions[s]),
+      'r',
+      String(info.rank),
+      'l',
+      String(lr),
+      's',
+      this.sender,
+      'q',
+      String(this.pushSeq),
+      'g',
+      bytesOf(gradient.subarray(a, b)),
+    );
+    pipeline.xlen(keys.gradients(s));
   }
 
   /** The fetched weights of every shard into the model, with their versions. */
@@ -436,10 +442,23 @@ export async function serveShard(options: ServeOptions): Promise<
     const senders = new Set<string>();
     // '0' first: entries this consumer received before a crash and never acknowledged; then '>' for new ones.
     let cursor = '0';
+    // A read that Redis answered as it died delivered its entries (they are in the group's pending list) but never
+    // reached this process, and the client sends it again after reconnecting, which delivers newer ones: taken
+    // first, those would make the lost ones look like duplicates. So after a reconnection the pending list is read
+    // again from its start, in order, before anything new.
+    let reconnected = false;
+    redis.on('ready', () => {
+      reconnected = true;
+    });
     for (;;) {
       const reply = (await redis.callBuffer('XREADGROUP', 'GROUP', 'ps', 'server', 'COUNT', '16', 'BLOCK', '100', 'STREAMS', stream, cursor)) as
         | [Buffer, [Buffer, Buffer[] | null][]][]
         | null;
+      if (reconnected) {
+        reconnected = false;
+        cursor = '0';
+        continue;
+      }
       const entries = reply?.[0]?.[1] ?? [];
       if (cursor === '0' && entries.length === 0) cursor = '>';
       if (entries.length > 0) {
