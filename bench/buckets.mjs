@@ -8,8 +8,9 @@
 //
 //   one worker     one process, eager, no distribution (the yardstick)
 //   after bwd      bucketBytes 0: one all-reduce of every gradient after backward
+//                  (the launcher's default when all workers run on this machine)
 //   64 KiB         buckets of 64 KiB, each sent as backward finishes it
-//   256 KiB        the default bucket size
+//   256 KiB        the launcher's default when workers join from other machines
 //   compiled       bucketBytes 0 with fit's compile option (what a user who
 //                  wants speed runs today), for scale
 //

@@ -102,38 +102,54 @@ class Group : public Napi::ObjectWrap<Group> {
     if (!context_) throw Napi::Error::New(env, "GlooGroup: the group is closed");
   }
 
+  // Run the next queued sum on this thread (the lock held on entry and on return). One sum runs at a time, whichever
+  // thread runs it, so they reach Gloo in the order they were started.
+  void RunNext(std::unique_lock<std::mutex>& lock) {
+    std::function<void()> job = std::move(queue_.front());
+    queue_.pop_front();
+    running_ = true;
+    // After a failure the rest of the queue is skipped: the ranks no longer agree on what comes next.
+    const bool skip = !failure_.empty();
+    lock.unlock();
+    std::string error;
+    if (!skip) {
+      try {
+        job();
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
+    }
+    lock.lock();
+    running_ = false;
+    if (!error.empty() && failure_.empty()) failure_ = error;
+    drained_.notify_all();
+    queued_.notify_all();
+  }
+
   void Loop() {
     std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
-      queued_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      queued_.wait(lock, [this] { return (stopping_ && queue_.empty()) || (!queue_.empty() && !running_); });
       if (queue_.empty()) return;
-      std::function<void()> job = std::move(queue_.front());
-      queue_.pop_front();
-      running_ = true;
-      // After a failure the rest of the queue is skipped: the ranks no longer agree on what comes next.
-      const bool skip = !failure_.empty();
-      lock.unlock();
-      std::string error;
-      if (!skip) {
-        try {
-          job();
-        } catch (const std::exception& e) {
-          error = e.what();
-        }
-      }
-      lock.lock();
-      running_ = false;
-      if (!error.empty() && failure_.empty()) failure_ = error;
-      if (queue_.empty()) drained_.notify_all();
+      RunNext(lock);
     }
   }
 
-  // Block until the queue is empty; release the arrays; the first failure, or "".
+  // Block until the queue is empty; release the arrays; the first failure, or "". A sum the communication thread
+  // has not picked up yet runs here: waiting for that thread to be scheduled costs more than it saves when every
+  // core is busy (2 workers on 2 cores), and backward is over by now anyway.
   std::string Drain() {
     std::string failure;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      drained_.wait(lock, [this] { return queue_.empty() && !running_; });
+      for (;;) {
+        if (!running_ && !queue_.empty()) {
+          RunNext(lock);
+          continue;
+        }
+        if (!running_) break;
+        drained_.wait(lock, [this] { return !running_; });
+      }
       failure.swap(failure_);
     }
     for (auto& ref : inFlight_) ref.Reset();

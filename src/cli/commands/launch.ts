@@ -49,8 +49,8 @@ Options:
   --collectives NAME    sync: gloo or redis, how the processes all-reduce (default:
                         gloo where it is built, else redis)
   --bucket-kb K         sync through Gloo: all-reduce gradients in buckets of about K KiB,
-                        each sent while backward goes on (default 256; 0: all at once
-                        after backward)
+                        each sent while backward goes on (0: all at once after backward;
+                        default 256 with workers on other machines, else 0)
   --min-workers M       sync: when a worker fails, go on from the last checkpoint (the
                         last finished epoch) with the survivors while at least M remain
                         (default: --workers, so a failed worker stops the job)
