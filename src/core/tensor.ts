@@ -110,7 +110,10 @@ export class Tensor {
    * register_post_accumulate_grad_hook). gradients() does not touch .grad and
    * calls no hook. Returns a handle whose remove() takes the hook off.
    */
-  registerPostAccumulateGradHook(hook: (tensor: Tensor) => void): { remove(): void } {
+  registerPostAccumulateGradHook(hook: (tensor: Tensor) => void): {
+    /** Take the hook off (again: nothing). */
+    remove(): void;
+  } {
     if (typeof hook !== 'function') throw new ValueError('registerPostAccumulateGradHook: expected a function');
     if (!this.isLeaf && !this.retainsGrad) {
       throw new ValueError('registerPostAccumulateGradHook: only leaf tensors (and tensors that called retainGrad()) accumulate a .grad');

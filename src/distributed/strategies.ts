@@ -356,6 +356,7 @@ export class DataParallel extends GroupStrategy {
     this.hooks = [];
   }
 
+  /** Take the gradient hooks off and wait for the other replicas. */
   override async end(): Promise<void> {
     this.removeHooks();
     this.plan = null;
