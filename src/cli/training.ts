@@ -213,6 +213,8 @@ export interface TrainingRun {
   distributed?: DistributedStrategy;
   /** Whether this process writes the run folder (false for every replica but rank 0). Default true. */
   writes?: boolean;
+  /** Called after each checkpoint is written (a launched job records where, in its Redis). */
+  onCheckpoint?: (saved: { path: string; epoch: number; step: number }) => Promise<void>;
 }
 
 export type TrainingOutcome = { status: 'finished' | 'interrupted'; history: History; trainSeconds: number };
@@ -265,7 +267,9 @@ export async function runTraining(run: TrainingRun, input: readonly number[]): P
   const saveProgress = async () => {
     progress.history = history.toJSON();
     const extra = { ...progress, trainSeconds: elapsed() };
-    await saveCheckpoint(join(run.runDir, RUN_FILES.checkpoint), { model, optimizer, epoch: progress.epoch, step: progress.batch, extra });
+    const path = join(run.runDir, RUN_FILES.checkpoint);
+    await saveCheckpoint(path, { model, optimizer, epoch: progress.epoch, step: progress.batch, extra });
+    await run.onCheckpoint?.({ path, epoch: progress.epoch, step: progress.batch });
   };
 
   const setLr = (epoch: number) => {

@@ -18,7 +18,17 @@ export { GlooGroup, type GlooGroupInit, glooUnavailableReason } from './gloo.js'
 export { init, type Replica } from './init.js';
 export { type LaunchOptions, type LaunchResult, launch, MODES, type Mode, type SyncAttempt } from './launch.js';
 export type { ScriptLocation, StartedProcess } from './processes.js';
-export { type AsyncJobInfo, Downpour, type ServeOptions, serveShard, shardRange, type WorkerStats } from './redis.js';
+export {
+  type AsyncJobInfo,
+  CHECKPOINT_POINTER_SECONDS,
+  type CheckpointPointer,
+  Downpour,
+  lastCheckpoint,
+  type ServeOptions,
+  serveShard,
+  shardRange,
+  type WorkerStats,
+} from './redis.js';
 export { RedisGroup, type RedisGroupInit } from './redis-group.js';
 export { type LocalRedis, redisServerInstalled, startRedis } from './redis-server.js';
 export { type JobSpec, type JoinOptions, type JoinResult, join, OPEN_JOBS_KEY } from './remote.js';

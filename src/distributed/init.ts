@@ -7,7 +7,7 @@ import { VERSION } from '../core/version.js';
 import type { DistributedStrategy } from '../train/distributed.js';
 import { DistributedError } from './errors.js';
 import { GlooGroup } from './gloo.js';
-import { type AsyncJobInfo, Downpour, reportResult } from './redis.js';
+import { type AsyncJobInfo, Downpour, recordCheckpoint, reportResult } from './redis.js';
 import { RedisGroup } from './redis-group.js';
 import { SharedMemoryGroup } from './shared-group.js';
 import { DataParallel, Hogwild } from './strategies.js';
@@ -23,7 +23,17 @@ export type Replica = DistributedStrategy & {
   readonly data: unknown;
   /** Hand a value to the launcher (it appears in `results[rank]`): structured-cloneable on threads, JSON in async mode (await it there). */
   report(value: unknown): void | Promise<void>;
+  /**
+   * Say that a checkpoint was written (rank 0, after each): a job of
+   * processes records where in its Redis (see `lastCheckpoint`), so that
+   * `neurite launch --resume-job` finds it; threads and a job of one have
+   * nothing to record.
+   */
+  checkpointSaved(saved: { path: string; epoch: number; step: number }): Promise<void>;
 };
+
+type CheckpointSaved = Parameters<Replica['checkpointSaved']>[0];
+const nothingToRecord = async (): Promise<void> => {};
 
 let joined: Replica | null = null;
 
@@ -55,10 +65,21 @@ export function init(): Replica {
       const join = { rank: info.rank, worldSize: info.worldSize, seed: info.seed, url: info.url, job: info.job, timeoutMs: info.timeoutMs };
       const group = info.collectives === 'redis' ? new RedisGroup(join) : new GlooGroup(join);
       const strategy = new DataParallel(group, info.bucketBytes !== undefined ? { bucketBytes: info.bucketBytes } : {});
-      replica = Object.assign(strategy, { group, launched: true, data: info.data, report: (value: unknown) => reportResult(info, value) });
+      replica = Object.assign(strategy, {
+        group,
+        launched: true,
+        data: info.data,
+        report: (value: unknown) => reportResult(info, value),
+        checkpointSaved: (saved: CheckpointSaved) => recordCheckpoint(info, saved),
+      });
     } else {
       const strategy = new Downpour(info);
-      replica = Object.assign(strategy, { group: null, launched: true, data: info.data });
+      replica = Object.assign(strategy, {
+        group: null,
+        launched: true,
+        data: info.data,
+        checkpointSaved: (saved: CheckpointSaved) => recordCheckpoint(info, saved),
+      });
     }
     setNumThreads(info.threads);
   } else if (join === undefined) {
@@ -79,12 +100,18 @@ export function init(): Replica {
         },
       },
     );
-    replica = Object.assign(new DataParallel(group), { group, launched: false, data: undefined, report() {} });
+    replica = Object.assign(new DataParallel(group), { group, launched: false, data: undefined, report() {}, checkpointSaved: nothingToRecord });
   } else {
     const relay = new PortRelay(join.port);
     const group = new SharedMemoryGroup(join, relay);
     const strategy = join.mode === 'hogwild' ? new Hogwild(group) : new DataParallel(group);
-    replica = Object.assign(strategy, { group, launched: true, data: join.data, report: (value: unknown) => relay.report(value) });
+    replica = Object.assign(strategy, {
+      group,
+      launched: true,
+      data: join.data,
+      report: (value: unknown) => relay.report(value),
+      checkpointSaved: nothingToRecord,
+    });
     setNumThreads(join.threads);
   }
   joined = replica;

@@ -233,6 +233,7 @@ export async function launch(script: ScriptLocation, options: LaunchOptions): Pr
             workers: world,
             localWorkers: local,
             job,
+            checkpointJob: base,
             argv,
             collectives,
             bucketBytes,

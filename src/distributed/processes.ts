@@ -31,6 +31,8 @@ export interface AsyncLaunchOptions {
   localWorkers?: number;
   /** The job's id in Redis (default: drawn at random). */
   job?: string;
+  /** The id rank 0's checkpoint pointer is stored under (an elastic job's attempts share their first id; default: job). */
+  checkpointJob?: string;
   /** The script as workers on other machines find it (default: its path here). */
   remoteScript?: string;
   servers: number;
@@ -198,6 +200,7 @@ export async function launchProcesses(script: ScriptLocation, options: AsyncLaun
         timeoutMs: options.timeoutMs,
         threads: options.threadsPerWorker,
         data: options.data,
+        checkpointJob: options.checkpointJob ?? job,
         version: VERSION,
         ...(sync ? { collectives: options.collectives ?? 'gloo' } : {}),
         ...(sync && options.bucketBytes !== undefined ? { bucketBytes: options.bucketBytes } : {}),
@@ -248,7 +251,8 @@ export async function launchProcesses(script: ScriptLocation, options: AsyncLaun
       // what joined workers read after their replica stopped (abort, next, their exits), which expires on its own.
       const patterns = [`neurite:${job}:*`, `neurite:{${job}:*`, `neurite:gloo:${job}/*`];
       const found = (await Promise.all(patterns.map((p) => control.keys(p).catch(() => [] as string[])))).flat();
-      const keep = new Set([keys.abort, keys.next]);
+      // The checkpoint pointer stays (it expires a week after its last write): `neurite launch --resume-job` finds the run with it.
+      const keep = new Set([keys.abort, keys.next, jobKeys(options.checkpointJob ?? job).checkpoint]);
       const drop = found.filter((k) => !keep.has(k) && !k.startsWith(`neurite:${job}:exit:`));
       if (drop.length > 0) await control.del(...drop).catch(() => 0);
     }

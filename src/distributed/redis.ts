@@ -12,6 +12,9 @@
 // version and the entry id, and acknowledges and deletes the entry: after a
 // crash it replays what it had not acknowledged and skips ids it already
 // took, so every gradient counts exactly once.
+
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { Module } from '../nn/module.js';
 import type { Parameter } from '../nn/parameter.js';
@@ -54,6 +57,8 @@ export interface AsyncJobInfo {
   readonly bucketBytes?: number;
   /** The launcher's neurite version: a replica of another version refuses to join. */
   readonly version?: string;
+  /** The job id rank 0's checkpoint pointer is stored under (an elastic job's first id; default: job). */
+  readonly checkpointJob?: string;
 }
 
 /** Key names of a job. */
@@ -76,6 +81,8 @@ export function jobKeys(job: string) {
     seqs: (s: number) => `${shard(s)}:seq`,
     /** What a worker on another machine needs to join (JSON JobSpec). */
     spec: `neurite:${job}:spec`,
+    /** Where the job's latest checkpoint is (JSON CheckpointPointer), written by rank 0 after each one. */
+    checkpoint: `neurite:${job}:checkpoint`,
     /** How many workers have joined from other machines. */
     joined: `neurite:${job}:joined`,
     /** A joined worker's exit (JSON), written by the process that joined it. */
@@ -379,6 +386,50 @@ export class Downpour implements DistributedStrategy {
 }
 
 /** Store a process replica's result where its launcher reads it (a short connection of its own). */
+/** How long a job's checkpoint pointer stays in Redis after its last write: a week. */
+export const CHECKPOINT_POINTER_SECONDS = 7 * 24 * 3600;
+
+/** Where a launched job's latest checkpoint is: what rank 0 stores in the job's Redis after writing one. */
+export interface CheckpointPointer {
+  /** The checkpoint file, an absolute path on `host`. */
+  readonly path: string;
+  /** The epoch it resumes at (epochs finished). */
+  readonly epoch: number;
+  /** The step within that epoch it resumes at (0 at an epoch's end). */
+  readonly step: number;
+  /** The machine that wrote it. */
+  readonly host: string;
+  /** When (ISO 8601). */
+  readonly savedAt: string;
+}
+
+/** Record in the job's Redis where its latest checkpoint is (under the job's first id: an elastic job's attempts share it). */
+export async function recordCheckpoint(info: AsyncJobInfo, saved: { path: string; epoch: number; step: number }): Promise<void> {
+  const client = await connectRedis(info.url, info.timeoutMs, `worker ${info.rank}`);
+  try {
+    const pointer: CheckpointPointer = { path: resolve(saved.path), epoch: saved.epoch, step: saved.step, host: hostname(), savedAt: new Date().toISOString() };
+    // Kept a week after its last write, also past the job's end: a shared Redis does not keep it forever.
+    await client.set(jobKeys(info.checkpointJob ?? info.job).checkpoint, JSON.stringify(pointer), 'EX', CHECKPOINT_POINTER_SECONDS);
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** The latest checkpoint a launched job recorded in its Redis (`url`), or null when it recorded none. */
+export async function lastCheckpoint(url: string, job: string, timeoutMs = 5000): Promise<CheckpointPointer | null> {
+  const client = await connectRedis(url, timeoutMs, 'lastCheckpoint');
+  try {
+    const text = await client.get(jobKeys(job).checkpoint);
+    if (text === null) return null;
+    const p = JSON.parse(text) as CheckpointPointer;
+    if (typeof p?.path !== 'string' || !Number.isInteger(p.epoch))
+      throw new DistributedError(`lastCheckpoint: job '${job}' has a malformed checkpoint pointer: ${text.slice(0, 200)}`);
+    return p;
+  } finally {
+    client.disconnect();
+  }
+}
+
 export async function reportResult(info: AsyncJobInfo, value: unknown): Promise<void> {
   const client = await connectRedis(info.url, info.timeoutMs, `worker ${info.rank}`);
   await client.set(jobKeys(info.job).result(info.rank), JSON.stringify(value ?? null));

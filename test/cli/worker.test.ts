@@ -195,6 +195,76 @@ describe('jobs joined by neurite worker', { skip: !haveRedis }, () => {
     }
   });
 
+  test('launch --resume-job: a job killed whole (launcher and replicas, SIGKILL) goes on from the checkpoint its rank 0 recorded in Redis', async () => {
+    const { Redis } = await import('ioredis');
+    const client = new Redis(redis.url);
+    try {
+      const crashed = start(
+        [
+          'launch',
+          '--workers',
+          '2',
+          '--collectives',
+          'redis',
+          '--redis',
+          redis.url,
+          '--job',
+          'crash',
+          'train',
+          'xor',
+          '--batch-size',
+          '8',
+          '--epochs',
+          '400',
+          '--out',
+          'crashed',
+        ],
+        dir,
+      );
+      let pointer: nt.distributed.CheckpointPointer | null = null;
+      const deadline = Date.now() + 60_000;
+      while (pointer === null || pointer.epoch < 2) {
+        assert.ok(Date.now() < deadline, 'no checkpoint pointer at epoch 2 within a minute');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        pointer = await nt.distributed.lastCheckpoint(redis.url, 'crash');
+      }
+      const children = spawnSync('pgrep', ['-P', String(crashed.child.pid)], { encoding: 'utf8' })
+        .stdout.trim()
+        .split('\n')
+        .filter(Boolean);
+      crashed.child.kill('SIGKILL');
+      for (const pid of children) {
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch {}
+      }
+      await crashed.result;
+      assert.equal(pointer.path, join(dir, 'crashed', 'checkpoint.safetensors'));
+      assert.ok((await client.ttl('neurite:crash:checkpoint')) > 6 * 24 * 3600, 'the pointer expires about a week after its last write');
+      const last = (await nt.distributed.lastCheckpoint(redis.url, 'crash')) as nt.distributed.CheckpointPointer;
+      const total = last.epoch + 2;
+      const resumed = await neurite(
+        ['launch', '--workers', '2', '--collectives', 'redis', '--redis', redis.url, '--resume-job', 'crash', 'train', '--epochs', String(total)],
+        dir,
+      );
+      assert.equal(resumed.code, 0, resumed.stderr);
+      assert.match(resumed.stderr, new RegExp(`job 'crash' wrote its last checkpoint at epoch ${last.epoch} on `));
+      assert.equal(lossesOf('crashed').length, total);
+      // Mistakes: no Redis named, a job with no pointer, a preset besides the job's own model.
+      for (const [args, message] of [
+        [['--resume-job', 'crash'], /--resume-job crash needs --redis URL/],
+        [['--redis', redis.url, '--resume-job', 'nosuch'], /holds no checkpoint of job 'nosuch'/],
+        [['--redis', redis.url, '--resume-job', 'crash', 'train', 'mlp'], /pass only train options/],
+      ] as const) {
+        const bad = await neurite(['launch', '--workers', '2', ...args], dir);
+        assert.equal(bad.code, 2, bad.stderr);
+        assert.match(bad.stderr, message);
+      }
+    } finally {
+      client.disconnect();
+    }
+  });
+
   /** The pid of the launcher's child process that runs `rank` (its environment says which). */
   function childOfRank(launcherPid: number, rank: number): number | null {
     const children = spawnSync('pgrep', ['-P', String(launcherPid)], { encoding: 'utf8' })

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { distributed, NeuriteError } from '../../index.js';
 import { choiceFlag, intFlag, numberFlag, parseFlags, textFlag } from '../args.js';
@@ -51,6 +51,9 @@ Options:
   --bucket-kb K         sync through Gloo: all-reduce gradients in buckets of about K KiB,
                         each sent while backward goes on (0: all at once after backward;
                         default 256 with workers on other machines, else 0)
+  --resume-job ID       with --redis: continue job ID from the checkpoint its rank 0 last
+                        recorded in that Redis (after a crash of the whole job; what
+                        follows is train options only, e.g. train --epochs 10)
   --min-workers M       sync: when a worker fails, go on from the last checkpoint (the
                         last finished epoch) with the survivors while at least M remain
                         (default: --workers, so a failed worker stops the job)
@@ -95,6 +98,7 @@ const FLAGS = {
   'local-workers': { type: 'string' },
   collectives: { type: 'string' },
   'bucket-kb': { type: 'string' },
+  'resume-job': { type: 'string' },
   'min-workers': { type: 'string' },
   job: { type: 'string' },
   emit: { type: 'string' },
@@ -168,13 +172,34 @@ function describeHistogram(histogram: readonly number[]): string {
 
 /** `neurite launch`: returns the exit code. */
 export async function launchCommand(args: readonly string[]): Promise<number> {
-  const { own, target, rest } = splitAtTarget(args);
+  const split = splitAtTarget(args);
+  const { own } = split;
+  let { target, rest } = split;
   const { values, positionals } = parseFlags('launch', own, FLAGS);
   if (values.help || (target === undefined && own.length === 0)) {
     process.stdout.write(`${LAUNCH_HELP}\n`);
     return values.help ? EXIT.ok : EXIT.usage;
   }
   if (positionals.length > 0) throw new UsageError(`launch: unexpected argument ${JSON.stringify(positionals[0])}`);
+  const resumeJob = textFlag(values, 'resume-job');
+  if (resumeJob !== undefined) {
+    // The run comes from the job's checkpoint pointer in its Redis: what rank 0 wrote after its last checkpoint.
+    const url = textFlag(values, 'redis');
+    if (url === undefined) throw new UsageError(`--resume-job ${resumeJob} needs --redis URL: the job's checkpoint pointer is in its Redis`);
+    if ((target !== undefined && target !== 'train') || (rest.length > 0 && !rest[0].startsWith('-')) || rest.includes('--resume'))
+      throw new UsageError(`--resume-job ${resumeJob}: the model and its run come from the job's checkpoint; pass only train options (e.g. train --epochs 10)`);
+    const pointer = await distributed.lastCheckpoint(url, resumeJob);
+    if (pointer === null)
+      throw new UsageError(`--resume-job ${resumeJob}: ${url} holds no checkpoint of job '${resumeJob}' (none written yet, or the last was over a week ago)`);
+    if (!existsSync(pointer.path))
+      throw new UsageError(
+        `--resume-job ${resumeJob}: the job's last checkpoint is ${pointer.path} on ${pointer.host}, which this machine cannot read`,
+        `run this on ${pointer.host}, or keep the runs on a file system every machine mounts`,
+      );
+    process.stderr.write(`launch: job '${resumeJob}' wrote its last checkpoint at epoch ${pointer.epoch} on ${pointer.host} (${pointer.savedAt})\n`);
+    target = 'train';
+    rest = ['--resume', dirname(pointer.path), ...rest];
+  }
   if (target === undefined)
     throw new UsageError('launch: missing what to run: train <preset|model.json> [options], or a script', 'see "neurite launch --help"');
   const workers = intFlag(values, 'workers');

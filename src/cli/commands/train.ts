@@ -1,7 +1,7 @@
 // `neurite train <preset|model.json>` and `neurite train --resume RUN`.
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type DistributedStrategy, evaluate, type LossName, loadCheckpoint, models, NeuriteError, type nn, saveModel } from '../../index.js';
+import { type DistributedStrategy, type distributed, evaluate, type LossName, loadCheckpoint, models, NeuriteError, type nn, saveModel } from '../../index.js';
 import { choiceFlag, expectPositionals, type FlagSpec, intFlag, numberFlag, type Parsed, parseFlags, textFlag } from '../args.js';
 import { BACKEND_CHOICES, selectBackend } from '../backend.js';
 import { type DataConfig, defaultValidationSplit, imageClasses, type LoadedData, loadData, resolveDataset, shapeFor } from '../datasets.js';
@@ -348,6 +348,13 @@ export async function trainCommand(args: readonly string[], replica?: Distribute
   return trainAndFinish(runDir, config, built.model, optimizer, data, freshProgress(), colors, values.json === true, values.compile === true, replica);
 }
 
+/** A launched replica records where each checkpoint is (in its job's Redis, for processes): fit's strategy interface has no such call. */
+function checkpointRecorder(replica?: DistributedStrategy): { onCheckpoint?: (saved: { path: string; epoch: number; step: number }) => Promise<void> } {
+  const launched = replica as Partial<Pick<distributed.Replica, 'checkpointSaved'>> | undefined;
+  const record = launched?.checkpointSaved;
+  return typeof record === 'function' ? { onCheckpoint: (saved) => record.call(launched, saved) } : {};
+}
+
 function describeReplicas(replica: DistributedStrategy, batchSize: number): string {
   const how: Record<string, string> = {
     'sync-threads': 'threads averaging their gradients before every update',
@@ -452,6 +459,7 @@ async function trainAndFinish(
       compile,
       distributed: replica,
       writes: lead,
+      ...checkpointRecorder(replica),
     },
     config.model.input,
   );
