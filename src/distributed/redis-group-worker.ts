@@ -1,10 +1,16 @@
 // The helper thread of RedisGroup: it owns the Redis connections and runs
 // each collective while the calling thread sleeps. Per collective (number
-// seq) the keys are neurite:<job>:c:<seq>:v<r> (rank r's values), :n (how
-// many ranks arrived) and :go<r> (the list rank r blocks on until the last
-// rank to arrive pushes to it). A rank deletes its values of collective seq-1
-// once every rank has arrived at seq (so all of them have read them); every
-// key also expires on its own.
+// seq) the keys are neurite:<job>:c:<seq>:v<r> (rank r's values), :n (the
+// set of ranks that arrived) and :go<r> (the list rank r blocks on until the
+// last rank to arrive pushes to it). A rank deletes its values of collective
+// seq-1 once every rank has arrived at seq (so all of them have read them);
+// every key also expires on its own.
+//
+// Every step may run twice: when Redis restarts, the client sends again the
+// commands whose replies the dropped connection lost, which Redis may already
+// have carried out. So arriving adds the rank to a set (not a counter), and a
+// wake-up whose pop was lost that way is made good by looking at the set
+// again every second.
 
 import { workerData } from 'node:worker_threads';
 import type { Redis } from 'ioredis';
@@ -49,19 +55,25 @@ async function run(request: CollectiveRequest): Promise<void> {
   const sends = kind === 'allReduce' || (kind === 'broadcast' && rank === root);
   const arrive = commands.multi();
   if (sends) arrive.set(key(seq, `v${rank}`), Buffer.from(mine), 'PX', ttlMs);
-  arrive.incr(key(seq, 'n')).pexpire(key(seq, 'n'), ttlMs);
+  arrive.sadd(key(seq, 'n'), String(rank)).pexpire(key(seq, 'n'), ttlMs).scard(key(seq, 'n'));
   const replies = (await arrive.exec()) ?? [];
-  const [err, arrived] = replies[sends ? 1 : 0] ?? [new Error('no reply'), 0];
+  const [err, arrived] = replies[sends ? 3 : 2] ?? [new Error('no reply'), 0];
   if (err) throw err;
   if (Number(arrived) === world) {
     const wake = commands.pipeline();
     for (let r = 0; r < world; r++) wake.rpush(key(seq, `go${r}`), '1').pexpire(key(seq, `go${r}`), ttlMs);
     await wake.exec();
   }
-  const woken = await blocking.blpop(key(seq, `go${rank}`), init.timeoutMs / 1000);
-  if (woken === null) {
-    const n = Number((await commands.get(key(seq, 'n'))) ?? 0);
-    throw new Timeout(`${request.what}: timed out after ${init.timeoutMs / 1000} s waiting for the other ranks; ${n} of ${world} arrived`);
+  const deadline = performance.now() + init.timeoutMs;
+  for (;;) {
+    const left = deadline - performance.now();
+    if (left <= 0) {
+      const n = await commands.scard(key(seq, 'n'));
+      throw new Timeout(`${request.what}: timed out after ${init.timeoutMs / 1000} s waiting for the other ranks; ${n} of ${world} arrived`);
+    }
+    // Whole seconds or parts of one, never 0 (which blocks for ever).
+    if ((await blocking.blpop(key(seq, `go${rank}`), Math.max(0.01, Math.min(1, left / 1000)))) !== null) break;
+    if ((await commands.scard(key(seq, 'n'))) === world) break;
   }
   // Everyone arrived here, so everyone has read this rank's values of the previous collective.
   if (seq > 0) void commands.del(key(seq - 1, `v${rank}`), key(seq - 1, 'n')).catch(() => 0);

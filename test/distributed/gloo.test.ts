@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as nt from '../../src/index.js';
+import { startAofRedis } from './fixtures/aof-redis.js';
 import type { ReplicaConfig } from './fixtures/problem.js';
 
 const noRedis = nt.distributed.redisServerInstalled() ? null : 'redis-server is not installed';
@@ -146,6 +147,45 @@ for (const collectives of ['gloo', 'redis'] as const)
         const [processes, threads] = await processesAndThreads(3, 5, { samples: 240, batchSize: 8, epochs: 3 });
         assert.deepEqual(processes[0].weights, threads[0].weights);
         assert.deepEqual(processes[0].losses, threads[0].losses);
+      });
+
+    if (collectives === 'redis')
+      it('Redis SIGKILLed mid-run and restarted (append-only file): the job finishes with the bits of a run without the restart', async () => {
+        const config: ReplicaConfig = { samples: 400, batchSize: 8, epochs: 12 };
+        const redis = await startAofRedis();
+        try {
+          const job = nt.distributed.launch(replicaScript, {
+            workers: 2,
+            mode: 'sync',
+            collectives,
+            seed: 3,
+            threadsPerWorker: 1,
+            redis: redis.url,
+            data: config,
+          });
+          // Kill it once the collectives are well under way (collective 100), not while the processes still start.
+          const { Redis } = await import('ioredis');
+          const watcher = new Redis(redis.url);
+          const deadline = Date.now() + 60_000;
+          for (;;) {
+            const arrived = await watcher.keys('neurite:*:c:*:n');
+            if (arrived.some((k) => Number(k.split(':').at(-2)) >= 100)) break;
+            if (Date.now() > deadline) throw new Error('the job ran fewer than 100 collectives in a minute');
+            await new Promise((resolve) => setTimeout(resolve, 10));
+          }
+          watcher.disconnect();
+          await redis.kill();
+          await new Promise((resolve) => setTimeout(resolve, 500));
+          await redis.restart();
+          const restarted = (await job).results as Report[];
+          const plain = (await nt.distributed.launch(replicaScript, { workers: 2, mode: 'sync', collectives, seed: 3, threadsPerWorker: 1, data: config }))
+            .results as Report[];
+          assert.deepEqual(restarted[1].weights, restarted[0].weights);
+          assert.deepEqual(restarted[0].weights, plain[0].weights);
+          assert.deepEqual(restarted[0].losses, plain[0].losses);
+        } finally {
+          redis.stop();
+        }
       });
 
     it('options that only async takes are refused for sync', async () => {
