@@ -218,20 +218,10 @@ describe('distributed: asynchronous Downpour over Redis', { skip: !haveRedis }, 
       });
       // Kill it once the job is well under way (100 updates applied), not while its processes still start: a process
       // that cannot reach Redis at its start fails at once, by design.
-      const { Redis } = await import('ioredis');
-      const watcher = new Redis(redis.url);
-      const deadline = Date.now() + 60_000;
-      for (;;) {
-        const versions = await watcher.keys('neurite:{*:0}:ver');
-        const applied = versions.length > 0 ? Number(await watcher.get(versions[0])) : 0;
-        if (applied >= 100) break;
-        if (Date.now() > deadline) throw new Error('the job applied fewer than 100 updates in a minute');
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-      watcher.disconnect();
-      await redis.kill();
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      await redis.restart();
+      await redis.restartWhen(async (client) => {
+        const versions = await client.keys('neurite:{*:0}:ver');
+        return versions.length > 0 && Number(await client.get(versions[0])) >= 100;
+      }, '100 updates applied');
       const r = await job;
       assert.deepEqual(r.failures, []);
       const pushes = r.workers!.reduce((sum, w) => sum + w!.pushes, 0);

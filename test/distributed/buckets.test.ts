@@ -45,6 +45,16 @@ function mlp(): nt.nn.Sequential {
 
 const x = nt.randn([5, 4], { generator: new nt.Generator(9) });
 
+/** One data-parallel step on x, 'backward done' marking in the group's events where backward ended. */
+function step(dp: nt.distributed.DataParallel, group: RecordingGroup, m: nt.nn.Module, params: readonly nt.nn.Parameter[]): void {
+  m.zeroGrad();
+  group.events.length = 0;
+  dp.beforeBackward();
+  m.forward(x).square().sum().backward();
+  group.events.push('backward done');
+  dp.synchronizeGradients(params);
+}
+
 /** This model's gradients on x, with no distribution. */
 function ownGradients(): number[][] {
   const m = mlp();
@@ -72,19 +82,14 @@ describe('gradient buckets', () => {
     await dp.begin(m);
     const params = m.parameters();
     const expected = ownGradients();
-    for (let step = 0; step < 3; step++) {
-      m.zeroGrad();
-      group.events.length = 0;
-      dp.beforeBackward();
-      m.forward(x).square().sum().backward();
-      group.events.push('backward done');
-      dp.synchronizeGradients(params);
+    for (let n = 0; n < 3; n++) {
+      step(dp, group, m, params);
       assert.deepEqual(
         params.map((p) => Array.from(p.grad!.data)),
         expected,
-        `step ${step}`,
+        `step ${n}`,
       );
-      if (step === 0) {
+      if (n === 0) {
         // Nothing planned yet: one all-reduce of every gradient and its presence flag.
         assert.deepEqual(group.events, ['backward done', `allReduce ${24 + 6 + 18 + 3 + 6 + 2 + 6}`]);
       } else {
@@ -104,19 +109,14 @@ describe('gradient buckets', () => {
     // The last layer's bias (parameter 5, in the first bucket) is frozen here.
     params[5].requiresGrad = false;
     const expected = ownGradients();
-    for (let step = 0; step < 2; step++) {
-      m.zeroGrad();
-      group.events.length = 0;
-      dp.beforeBackward();
-      m.forward(x).square().sum().backward();
-      group.events.push('backward done');
-      dp.synchronizeGradients(params);
+    for (let n = 0; n < 2; n++) {
+      step(dp, group, m, params);
       assert.equal(params[5].grad, null);
       assert.deepEqual(
         params.slice(0, 5).map((p) => Array.from(p.grad!.data)),
         expected.slice(0, 5),
       );
-      if (step === 1) assert.deepEqual(group.events, ['backward done', 'start 10', 'start 4', 'start 19', 'start 7', 'start 25', 'wait']);
+      if (n === 1) assert.deepEqual(group.events, ['backward done', 'start 10', 'start 4', 'start 19', 'start 7', 'start 25', 'wait']);
     }
   });
 

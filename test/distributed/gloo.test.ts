@@ -163,20 +163,8 @@ for (const collectives of ['gloo', 'redis'] as const)
             redis: redis.url,
             data: config,
           });
-          // Kill it once the collectives are well under way (collective 100), not while the processes still start.
-          const { Redis } = await import('ioredis');
-          const watcher = new Redis(redis.url);
-          const deadline = Date.now() + 60_000;
-          for (;;) {
-            const arrived = await watcher.keys('neurite:*:c:*:n');
-            if (arrived.some((k) => Number(k.split(':').at(-2)) >= 100)) break;
-            if (Date.now() > deadline) throw new Error('the job ran fewer than 100 collectives in a minute');
-            await new Promise((resolve) => setTimeout(resolve, 10));
-          }
-          watcher.disconnect();
-          await redis.kill();
-          await new Promise((resolve) => setTimeout(resolve, 500));
-          await redis.restart();
+          // Killed once the collectives are well under way (collective 100), not while the processes still start.
+          await redis.restartWhen(async (client) => (await client.keys('neurite:*:c:*:n')).some((k) => Number(k.split(':').at(-2)) >= 100), 'collective 100');
           const restarted = (await job).results as Report[];
           const plain = (await nt.distributed.launch(replicaScript, { workers: 2, mode: 'sync', collectives, seed: 3, threadsPerWorker: 1, data: config }))
             .results as Report[];
