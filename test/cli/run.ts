@@ -21,8 +21,18 @@ export interface RunResult {
 /** Colour codes must not appear in captured output; the environment asks for none either way. */
 const ENV = { ...process.env, NO_COLOR: '1', FORCE_COLOR: '' };
 
-export function start(args: readonly string[], cwd: string): { child: ChildProcess; result: Promise<RunResult>; stdout: () => string } {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Start `neurite args` in `cwd`. `prefix` runs it through another command
+ * (`ip netns exec NS` puts it on another "machine"); `env` adds to the
+ * environment.
+ */
+export function start(
+  args: readonly string[],
+  cwd: string,
+  { prefix = [], env = {} }: { prefix?: readonly string[]; env?: Record<string, string> } = {},
+): { child: ChildProcess; result: Promise<RunResult>; stdout: () => string } {
+  const command = [...prefix, process.execPath, BIN, ...args];
+  const child = spawn(command[0], command.slice(1), { cwd, env: { ...ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout?.setEncoding('utf8').on('data', (d: string) => {

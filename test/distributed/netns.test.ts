@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as nt from '../../src/index.js';
-import { BIN, neurite, type RunResult, tempDir } from '../cli/run.js';
+import { neurite, type RunResult, start, tempDir } from '../cli/run.js';
 
 /** The xor run every sync comparison makes: batch 8 per replica, 3 epochs. */
 const XOR_RUN = ['train', 'xor', '--batch-size', '8', '--epochs', '3'];
@@ -42,24 +42,7 @@ if (unavailable !== null)
 
 /** Run the neurite command inside namespace `ns`, with `env` added. */
 function inNamespace(ns: string, args: readonly string[], cwd: string, env: Record<string, string> = {}): { child: ChildProcess; result: Promise<RunResult> } {
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, BIN, ...args], {
-    cwd,
-    env: { ...process.env, NO_COLOR: '1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => {
-    stdout += d;
-  });
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d;
-  });
-  const result = new Promise<RunResult>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-  return { child, result };
+  return start(args, cwd, { prefix: ['ip', 'netns', 'exec', ns], env });
 }
 
 describe('distributed across two network namespaces (two machines on one host)', { skip: unavailable !== null }, () => {
