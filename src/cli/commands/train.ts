@@ -348,11 +348,20 @@ export async function trainCommand(args: readonly string[], replica?: Distribute
   return trainAndFinish(runDir, config, built.model, optimizer, data, freshProgress(), colors, values.json === true, values.compile === true, replica);
 }
 
-/** A launched replica records where each checkpoint is (in its job's Redis, for processes): fit's strategy interface has no such call. */
+/**
+ * A launched replica records where each checkpoint is (in its job's Redis, for processes): fit's strategy interface has
+ * no such call. The checkpoint itself is on disk already, so a Redis that does not answer costs a warning, not the run.
+ */
 function checkpointRecorder(replica?: DistributedStrategy): { onCheckpoint?: (saved: { path: string; epoch: number; step: number }) => Promise<void> } {
   const launched = replica as Partial<Pick<distributed.Replica, 'checkpointSaved'>> | undefined;
   const record = launched?.checkpointSaved;
-  return typeof record === 'function' ? { onCheckpoint: (saved) => record.call(launched, saved) } : {};
+  if (typeof record !== 'function') return {};
+  return {
+    onCheckpoint: (saved) =>
+      record.call(launched, saved).catch((e: unknown) => {
+        process.stderr.write(`neurite: the checkpoint of epoch ${saved.epoch} is saved, but not recorded in the job's Redis: ${(e as Error).message}\n`);
+      }),
+  };
 }
 
 function describeReplicas(replica: DistributedStrategy, batchSize: number): string {
