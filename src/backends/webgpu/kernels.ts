@@ -1,0 +1,277 @@
+/// <reference types="@webgpu/types" />
+import { NeuriteError } from '../../core/errors.js';
+import type { AdamStepOptions, SgdStepOptions } from '../../kernels/contract.js';
+import type { GpuArray, GpuDevice } from './device.js';
+import {
+  adamShader,
+  BINARY_WGSL,
+  binaryShader,
+  GEMM_TILE,
+  gemmShader,
+  logSoftmaxShader,
+  lstmBackwardShader,
+  lstmForwardShader,
+  MAX_RANK,
+  reduceShader,
+  reluBackwardShader,
+  sgdShader,
+  UNARY_WGSL,
+  unaryShader,
+  WORKGROUP,
+} from './shaders.js';
+
+/*
+ * The kernels of the kernel contract (kernels/contract.ts) that the GPU
+ * computes, over GpuArrays instead of typed arrays and with the same
+ * arguments otherwise, so that each is tested against the reference kernel of
+ * the same name. A call records its dispatch and returns; results are there
+ * for the next kernel at once and for the CPU after `device.read`.
+ */
+
+/** The contract's unary ops this backend computes; the rest belong to the reference. */
+export const GPU_UNARY_OPS: ReadonlySet<string> = new Set(Object.keys(UNARY_WGSL));
+/** The contract's binary ops this backend computes. */
+export const GPU_BINARY_OPS: ReadonlySet<string> = new Set(Object.keys(BINARY_WGSL));
+
+/** Row-major strides of a shape. */
+function stridesOf(shape: readonly number[]): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    s[d] = acc;
+    acc *= shape[d];
+  }
+  return s;
+}
+
+/** Writes up to MAX_RANK values as two vec4<u32>. */
+function putVec8(words: Uint32Array, at: number, values: readonly number[]): void {
+  for (let i = 0; i < values.length; i++) words[at + i] = values[i];
+}
+
+function sizeOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export class GpuKernels {
+  constructor(readonly device: GpuDevice) {}
+
+  /** Workgroups for `n` invocations of WORKGROUP each, folded into two dimensions past the per-dimension limit. */
+  private groups1d(n: number): [number, number] {
+    const total = Math.ceil(n / WORKGROUP);
+    const max = this.device.device.limits.maxComputeWorkgroupsPerDimension;
+    if (total <= max) return [total, 1];
+    const y = Math.ceil(total / max);
+    return [Math.ceil(total / y), y];
+  }
+
+  private check(name: string, arrays: Record<string, [GpuArray, number]>): void {
+    for (const [what, [a, n]] of Object.entries(arrays)) {
+      if (a.isReleased) throw new NeuriteError(`webgpu ${name}: ${what} was released`);
+      if (a.length < n) throw new NeuriteError(`webgpu ${name}: ${what} holds ${a.length} elements, needs ${n}`);
+    }
+  }
+
+  /** out[b] = op(A[b]) · op(B[b]); op(A) [m, k], op(B) [k, n], `batch` stacked. */
+  matmul(a: GpuArray, b: GpuArray, out: GpuArray, batch: number, m: number, n: number, k: number, transA: boolean, transB: boolean): void {
+    this.check('matmul', { a: [a, batch * m * k], b: [b, batch * k * n], out: [out, batch * m * n] });
+    const p = this.device.pipeline(`gemm:${transA}:${transB}:0`, () => gemmShader(transA, transB, false));
+    this.device.dispatch(p, [a, b, out], new Uint32Array([m, n, k, batch]).buffer, [Math.ceil(n / GEMM_TILE), Math.ceil(m / GEMM_TILE), batch]);
+  }
+
+  /** out[i, j] = bias[j] + (op(A)·op(B))[i, j]. */
+  addmm(bias: GpuArray, a: GpuArray, b: GpuArray, out: GpuArray, m: number, n: number, k: number, transA: boolean, transB: boolean): void {
+    this.check('addmm', { bias: [bias, n], a: [a, m * k], b: [b, k * n], out: [out, m * n] });
+    const p = this.device.pipeline(`gemm:${transA}:${transB}:1`, () => gemmShader(transA, transB, true));
+    this.device.dispatch(p, [a, b, out, bias], new Uint32Array([m, n, k, 1]).buffer, [Math.ceil(n / GEMM_TILE), Math.ceil(m / GEMM_TILE), 1]);
+  }
+
+  /** out[i] = op(x[i]) over `x.length` elements, for the ops in GPU_UNARY_OPS. */
+  unary(op: string, x: GpuArray, out: GpuArray): void {
+    if (!GPU_UNARY_OPS.has(op)) throw new NeuriteError(`webgpu unary: no GPU kernel for '${op}'`);
+    const n = x.length;
+    this.check(`unary ${op}`, { x: [x, n], out: [out, n] });
+    this.device.dispatch(
+      this.device.pipeline(`unary:${op}`, () => unaryShader(op)),
+      [x, out],
+      new Uint32Array([n, 0, 0, 0]).buffer,
+      this.groups1d(n),
+    );
+  }
+
+  /** relu's gradient: out = x <= 0 ? 0 : g. */
+  reluBackward(x: GpuArray, g: GpuArray, out: GpuArray): void {
+    const n = x.length;
+    this.check('reluBackward', { x: [x, n], g: [g, n], out: [out, n] });
+    this.device.dispatch(this.device.pipeline('reluBackward', reluBackwardShader), [x, g, out], new Uint32Array([n, 0, 0, 0]).buffer, this.groups1d(n));
+  }
+
+  /** out = a op b with broadcasting (shapes as the contract's binary kernel takes them). */
+  binary(op: string, a: GpuArray, aShape: readonly number[], b: GpuArray, bShape: readonly number[], out: GpuArray, outShape: readonly number[]): void {
+    if (!GPU_BINARY_OPS.has(op)) throw new NeuriteError(`webgpu binary: no GPU kernel for '${op}'`);
+    const rank = outShape.length;
+    if (rank > MAX_RANK) throw new NeuriteError(`webgpu binary ${op}: rank ${rank} output, the GPU kernel handles up to ${MAX_RANK}`);
+    const n = sizeOf(outShape);
+    this.check(`binary ${op}`, { a: [a, sizeOf(aShape)], b: [b, sizeOf(bShape)], out: [out, n] });
+    // Each input's strides over the output's axes, right-aligned; 0 where it is broadcast.
+    const broadcastStrides = (shape: readonly number[]): number[] => {
+      const own = stridesOf(shape);
+      const s = new Array<number>(rank).fill(0);
+      for (let d = 0; d < shape.length; d++) {
+        const od = rank - shape.length + d;
+        if (shape[d] !== 1) s[od] = own[d];
+        else if (outShape[od] !== 1) s[od] = 0;
+      }
+      return s;
+    };
+    const words = new Uint32Array(4 + 8 * 3);
+    words[0] = n;
+    words[1] = rank;
+    putVec8(words, 4, outShape);
+    putVec8(words, 12, broadcastStrides(aShape));
+    putVec8(words, 20, broadcastStrides(bShape));
+    this.device.dispatch(
+      this.device.pipeline(`binary:${op}`, () => binaryShader(op)),
+      [a, b, out],
+      words.buffer,
+      this.groups1d(n),
+    );
+  }
+
+  /** Sum, max or min over `axes` (sorted, unique); `out` holds the kept axes' elements. */
+  reduce(op: 'sum' | 'max' | 'min', x: GpuArray, shape: readonly number[], axes: readonly number[], out: GpuArray): void {
+    if (shape.length > MAX_RANK) throw new NeuriteError(`webgpu reduce ${op}: rank ${shape.length} input, the GPU kernel handles up to ${MAX_RANK}`);
+    const strides = stridesOf(shape);
+    const kept = shape.map((_, d) => d).filter((d) => !axes.includes(d));
+    const keptShape = kept.map((d) => shape[d]);
+    const redShape = axes.map((d) => shape[d]);
+    const nOut = sizeOf(keptShape);
+    const nRed = sizeOf(redShape);
+    this.check(`reduce ${op}`, { x: [x, sizeOf(shape)], out: [out, nOut] });
+    if (nRed === 0 && op !== 'sum') throw new NeuriteError(`webgpu reduce ${op}: reducing an empty axis has no ${op}`);
+    const words = new Uint32Array(4 + 8 * 4);
+    words.set([nOut, nRed, kept.length, axes.length]);
+    putVec8(words, 4, keptShape);
+    putVec8(
+      words,
+      12,
+      kept.map((d) => strides[d]),
+    );
+    putVec8(words, 20, redShape);
+    putVec8(
+      words,
+      28,
+      axes.map((d) => strides[d]),
+    );
+    this.device.dispatch(
+      this.device.pipeline(`reduce:${op}`, () => reduceShader(op)),
+      [x, out],
+      words.buffer,
+      this.groups1d(nOut),
+    );
+  }
+
+  /** Log-softmax of each row of a [rows, cols] matrix (the core of the cross-entropy loss). */
+  logSoftmax(x: GpuArray, out: GpuArray, rows: number, cols: number): void {
+    this.check('logSoftmax', { x: [x, rows * cols], out: [out, rows * cols] });
+    this.device.dispatch(this.device.pipeline('logSoftmax', logSoftmaxShader), [x, out], new Uint32Array([rows, cols, 0, 0]).buffer, this.groups1d(rows));
+  }
+
+  lstmCellForward(gates: GpuArray, cPrev: GpuArray, outC: GpuArray, outH: GpuArray, outGates: GpuArray, n: number, hidden: number): void {
+    const nh = n * hidden;
+    this.check('lstmCellForward', { gates: [gates, 4 * nh], cPrev: [cPrev, nh], outC: [outC, nh], outH: [outH, nh], outGates: [outGates, 4 * nh] });
+    this.device.dispatch(
+      this.device.pipeline('lstmForward', lstmForwardShader),
+      [gates, cPrev, outC, outH, outGates],
+      new Uint32Array([n, hidden, 0, 0]).buffer,
+      this.groups1d(nh),
+    );
+  }
+
+  /**
+   * The LSTM cell backward; dh or dc null reads as zeros. Unlike the CPU
+   * kernel, dGates must not be gatesAct and dcPrev must not be dc: a GPU
+   * binding cannot be read-only and written in one dispatch.
+   */
+  lstmCellBackward(
+    gatesAct: GpuArray,
+    cPrev: GpuArray,
+    c: GpuArray,
+    dh: GpuArray | null,
+    dc: GpuArray | null,
+    dGates: GpuArray,
+    dcPrev: GpuArray,
+    n: number,
+    hidden: number,
+  ): void {
+    const nh = n * hidden;
+    if (dGates === gatesAct || dcPrev === dc) throw new NeuriteError('webgpu lstmCellBackward: outputs must be separate arrays from the inputs');
+    let zeros: GpuArray | null = null;
+    if (dh === null || dc === null) {
+      zeros = this.zeros(nh);
+    }
+    this.check('lstmCellBackward', { gatesAct: [gatesAct, 4 * nh], cPrev: [cPrev, nh], c: [c, nh], dGates: [dGates, 4 * nh], dcPrev: [dcPrev, nh] });
+    this.device.dispatch(
+      this.device.pipeline('lstmBackward', lstmBackwardShader),
+      [gatesAct, cPrev, c, dh ?? (zeros as GpuArray), dc ?? (zeros as GpuArray), dGates, dcPrev],
+      new Uint32Array([n, hidden, 0, 0]).buffer,
+      this.groups1d(nh),
+    );
+    zeros?.release();
+  }
+
+  /** A new array of zeros. */
+  zeros(n: number): GpuArray {
+    const z = this.device.empty(n);
+    // A recycled buffer holds old values: clear it as a GPU command, in order with the kernels around it.
+    this.device.clear(z);
+    return z;
+  }
+
+  /** One in-place SGD step (optim/sgd.ts's rule); buf null or momentum 0: plain SGD. */
+  sgdStep(param: GpuArray, grad: GpuArray, buf: GpuArray | null, o: SgdStepOptions): void {
+    const n = param.length;
+    const momentum = buf !== null && o.momentum !== 0;
+    this.check('sgdStep', { param: [param, n], grad: [grad, n], ...(buf !== null ? { buf: [buf, n] as [GpuArray, number] } : {}) });
+    const words = new ArrayBuffer(32);
+    const u = new Uint32Array(words);
+    const f = new Float32Array(words);
+    u[0] = n;
+    u[1] = (momentum ? 1 : 0) | (o.nesterov ? 2 : 0) | (o.firstStep ? 4 : 0) | (o.maximize ? 8 : 0);
+    f[4] = o.lr;
+    f[5] = o.momentum;
+    f[6] = o.dampening;
+    f[7] = o.weightDecay;
+    // Without momentum the shader never touches buf; the parameter stands in for the binding.
+    const bufBinding = momentum ? (buf as GpuArray) : this.scratch();
+    this.device.dispatch(this.device.pipeline('sgd', sgdShader), [param, grad, bufBinding], words, this.groups1d(n));
+  }
+
+  /** One in-place Adam/AdamW step (optim/adam.ts's rule, without amsgrad). */
+  adamStep(param: GpuArray, grad: GpuArray, m: GpuArray, v: GpuArray, o: AdamStepOptions): void {
+    const n = param.length;
+    this.check('adamStep', { param: [param, n], grad: [grad, n], m: [m, n], v: [v, n] });
+    const words = new ArrayBuffer(48);
+    const u = new Uint32Array(words);
+    const f = new Float32Array(words);
+    u[0] = n;
+    u[1] = (o.decoupled ? 1 : 0) | (o.maximize ? 2 : 0);
+    f[4] = o.lr;
+    f[5] = o.beta1;
+    f[6] = o.beta2;
+    f[7] = o.eps;
+    f[8] = o.weightDecay;
+    f[9] = 1 - o.beta1 ** o.step;
+    f[10] = Math.sqrt(1 - o.beta2 ** o.step);
+    this.device.dispatch(this.device.pipeline('adam', adamShader), [param, grad, m, v], words, this.groups1d(n));
+  }
+
+  private scratchArray: GpuArray | null = null;
+  /** A one-element array for bindings a shader declares and a call does not use. */
+  private scratch(): GpuArray {
+    if (this.scratchArray === null) this.scratchArray = this.device.empty(1);
+    return this.scratchArray;
+  }
+}

@@ -1,0 +1,411 @@
+/*
+ * The WGSL compute shaders of the WebGPU kernels. Each is a function of the
+ * few choices baked into it (an op, a transpose), so that a pipeline is
+ * compiled once per choice; sizes arrive in a uniform block at run time.
+ * Workgroups stay at 256 invocations or fewer and assume nothing about
+ * subgroup sizes: the limits every adapter (SwiftShader's included) offers.
+ */
+
+/**
+ * NaN tests on the bits: WGSL lets a compiler assume floats are never NaN, so
+ * `v != v` may fold to false (SwiftShader's does), while the contract's
+ * kernels propagate NaN as PyTorch does.
+ */
+// A NaN or an infinity written as a constant does not compile in WGSL, so
+// they are made from bits at run time, through a function parameter.
+const IS_NAN = 'fn isNan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }\nfn fromBits(b: u32) -> f32 { return bitcast<f32>(b); }';
+const NAN = 'fromBits(0x7fc00000u)';
+
+/** Invocations per workgroup of the one-dimensional kernels. */
+export const WORKGROUP = 256;
+
+/** Output rows and columns one GEMM workgroup computes (16 x 16 invocations, 4 x 4 outputs each), and the K slice it stages. */
+export const GEMM_TILE = 64;
+const GEMM_K = 16;
+
+/**
+ * out[b] = op(A[b]) · op(B[b]) (+ bias per column), op(A) [m, k] and op(B)
+ * [k, n]. A workgroup stages a 64 x 16 slice of op(A) and a 16 x 64 slice of
+ * op(B) in workgroup memory and each invocation accumulates a 4 x 4 block of
+ * outputs from them, so every value read from the buffers serves 64 products.
+ */
+export function gemmShader(transA: boolean, transB: boolean, bias: boolean): string {
+  const aAt = transA ? 'a[aBase + kk * dims.m + row]' : 'a[aBase + row * dims.k + kk]';
+  const bAt = transB ? 'b[bBase + col * dims.k + kk]' : 'b[bBase + kk * dims.n + col]';
+  return /* wgsl */ `
+struct Dims { m: u32, n: u32, k: u32, batch: u32 }
+@group(0) @binding(0) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+${bias ? '@group(0) @binding(3) var<storage, read> bias: array<f32>;\n@group(0) @binding(4) var<uniform> dims: Dims;' : '@group(0) @binding(3) var<uniform> dims: Dims;'}
+var<workgroup> tileA: array<array<f32, ${GEMM_TILE}>, ${GEMM_K}>;
+var<workgroup> tileB: array<array<f32, ${GEMM_TILE}>, ${GEMM_K}>;
+
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let batch = wg.z;
+  let aBase = batch * dims.m * dims.k;
+  let bBase = batch * dims.k * dims.n;
+  let rowBase = wg.y * ${GEMM_TILE}u;
+  let colBase = wg.x * ${GEMM_TILE}u;
+  let flat = lid.y * 16u + lid.x;
+  var acc: array<array<f32, 4>, 4>;
+  for (var k0 = 0u; k0 < dims.k; k0 += ${GEMM_K}u) {
+    // 256 invocations stage 1024 values of each slice, 4 each; outside the matrices reads as 0.
+    for (var e = 0u; e < 4u; e++) {
+      let idx = flat + e * 256u;
+      let kk = k0 + idx / ${GEMM_TILE}u;
+      let r = idx % ${GEMM_TILE}u;
+      let row = rowBase + r;
+      var av = 0.0;
+      if (row < dims.m && kk < dims.k) { av = ${aAt}; }
+      tileA[idx / ${GEMM_TILE}u][r] = av;
+      let col = colBase + r;
+      var bv = 0.0;
+      if (col < dims.n && kk < dims.k) { bv = ${bAt}; }
+      tileB[idx / ${GEMM_TILE}u][r] = bv;
+    }
+    workgroupBarrier();
+    for (var t = 0u; t < ${GEMM_K}u; t++) {
+      var av: array<f32, 4>;
+      var bv: array<f32, 4>;
+      for (var i = 0u; i < 4u; i++) {
+        av[i] = tileA[t][lid.y + 16u * i];
+        bv[i] = tileB[t][lid.x + 16u * i];
+      }
+      for (var i = 0u; i < 4u; i++) {
+        for (var j = 0u; j < 4u; j++) { acc[i][j] = fma(av[i], bv[j], acc[i][j]); }
+      }
+    }
+    workgroupBarrier();
+  }
+  let outBase = batch * dims.m * dims.n;
+  for (var i = 0u; i < 4u; i++) {
+    let row = rowBase + lid.y + 16u * i;
+    if (row >= dims.m) { continue; }
+    for (var j = 0u; j < 4u; j++) {
+      let col = colBase + lid.x + 16u * j;
+      if (col < dims.n) { out[outBase + row * dims.n + col] = ${bias ? 'bias[col] + acc[i][j]' : 'acc[i][j]'}; }
+    }
+  }
+}`;
+}
+
+/** The WGSL expression for each unary op the GPU computes, of `v`. */
+export const UNARY_WGSL: Readonly<Record<string, string>> = {
+  neg: '-v',
+  abs: 'abs(v)',
+  sign: 'sign(v)',
+  exp: 'exp(v)',
+  log: 'log(v)',
+  sqrt: 'sqrt(v)',
+  rsqrt: 'inverseSqrt(v)',
+  reciprocal: '1.0 / v',
+  square: 'v * v',
+  sin: 'sinAccurate(v)',
+  cos: 'sinAccurate(v + 1.5707963267948966)',
+  // tanh(v) = 1 - 2 / (exp(2v) + 1) overflows to the right limits at both ends; WGSL's tanh is undefined for large |v| on some drivers.
+  tanh: '1.0 - 2.0 / (exp(2.0 * v) + 1.0)',
+  sigmoid: '1.0 / (1.0 + exp(-v))',
+  relu: 'select(v, 0.0, v < 0.0)',
+  floor: 'floor(v)',
+  ceil: 'ceil(v)',
+  copy: 'v',
+};
+
+/**
+ * sin to about 1e-7 on moderate arguments. WGSL promises only 2^-11 absolute
+ * error for its sin and cos (SwiftShader's is off by 1.6e-4 at 1.3), over the
+ * 1e-4 that the kernels are held to: the argument is reduced to [-π/2, π/2]
+ * (2π split in two parts so that the reduction stays exact for |v| up to a
+ * few thousand) and a degree-11 Taylor polynomial does the rest.
+ */
+const SIN_ACCURATE = `
+fn sinAccurate(v: f32) -> f32 {
+  let k = round(v * 0.15915494309189535);
+  var r = (v - k * 6.28125) - k * 0.0019353071795864769;
+  if (r > 1.5707963267948966) { r = 3.141592653589793 - r; } else if (r < -1.5707963267948966) { r = -3.141592653589793 - r; }
+  let r2 = r * r;
+  return r * (1.0 - r2 / 6.0 * (1.0 - r2 / 20.0 * (1.0 - r2 / 42.0 * (1.0 - r2 / 72.0 * (1.0 - r2 / 110.0)))));
+}`;
+
+export function unaryShader(op: string): string {
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<uniform> n: vec4u;
+${IS_NAN}
+${op === 'sin' || op === 'cos' ? SIN_ACCURATE : ''}
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let i = g.x + g.y * nw.x * ${WORKGROUP}u;
+  if (i >= n.x) { return; }
+  let v = x[i];
+  // NaN in, NaN out, for every op (as on the CPU): the GPU's exp or sign may map it elsewhere.
+  out[i] = select(${UNARY_WGSL[op]}, v, isNan(v));
+}`;
+}
+
+/** relu's gradient: g where x > 0 or x is NaN, else 0. */
+export function reluBackwardShader(): string {
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> g: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<uniform> n: vec4u;
+${IS_NAN}
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let i = gid.x + gid.y * nw.x * ${WORKGROUP}u;
+  if (i >= n.x) { return; }
+  out[i] = select(g[i], 0.0, x[i] <= 0.0 && !isNan(x[i]));
+}`;
+}
+
+/** The WGSL expression for each binary op, of `u` and `v`. */
+export const BINARY_WGSL: Readonly<Record<string, string>> = {
+  add: 'u + v',
+  sub: 'u - v',
+  mul: 'u * v',
+  div: 'u / v',
+  maximum: `select(max(u, v), ${NAN}, isNan(u) || isNan(v))`,
+  minimum: `select(min(u, v), ${NAN}, isNan(u) || isNan(v))`,
+};
+
+/** Most dimensions a broadcast or a reduction handles (the contract's tensors rarely have more than 5). */
+export const MAX_RANK = 6;
+
+/**
+ * A binary op with broadcasting: the output index is split into coordinates
+ * over the output shape and each input's index is the dot product with its
+ * strides (0 along a broadcast dimension).
+ */
+export function binaryShader(op: string): string {
+  return /* wgsl */ `
+struct Params { n: u32, rank: u32, pad0: u32, pad1: u32, shape: array<vec4u, 2>, aStride: array<vec4u, 2>, bStride: array<vec4u, 2> }
+@group(0) @binding(0) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+fn at(v: array<vec4u, 2>, d: u32) -> u32 { return v[d / 4u][d % 4u]; }
+${IS_NAN}
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let i = g.x + g.y * nw.x * ${WORKGROUP}u;
+  if (i >= p.n) { return; }
+  var rest = i;
+  var ia = 0u;
+  var ib = 0u;
+  for (var d = i32(p.rank) - 1; d >= 0; d--) {
+    let size = at(p.shape, u32(d));
+    let c = rest % size;
+    rest = rest / size;
+    ia += c * at(p.aStride, u32(d));
+    ib += c * at(p.bStride, u32(d));
+  }
+  let u = a[ia];
+  let v = b[ib];
+  out[i] = ${BINARY_WGSL[op]};
+}`;
+}
+
+/**
+ * Sum, max or min over some axes: one invocation per output element walks
+ * the reduced elements, whose positions come from the kept and reduced
+ * shapes and strides the host computes.
+ */
+export function reduceShader(op: 'sum' | 'max' | 'min'): string {
+  // -Infinity and +Infinity, from their bits (see IS_NAN).
+  const init = op === 'sum' ? '0.0' : op === 'max' ? 'fromBits(0xff800000u)' : 'fromBits(0x7f800000u)';
+  // Once a NaN is met it stays: no later comparison replaces it.
+  const step =
+    op === 'sum'
+      ? 'acc += v;'
+      : op === 'max'
+        ? 'if (isNan(v) || (v > acc && !isNan(acc))) { acc = v; }'
+        : 'if (isNan(v) || (v < acc && !isNan(acc))) { acc = v; }';
+  return /* wgsl */ `
+struct Params {
+  nOut: u32, nRed: u32, keptRank: u32, redRank: u32,
+  keptShape: array<vec4u, 2>, keptStride: array<vec4u, 2>, redShape: array<vec4u, 2>, redStride: array<vec4u, 2>,
+}
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<uniform> p: Params;
+fn at(v: array<vec4u, 2>, d: u32) -> u32 { return v[d / 4u][d % 4u]; }
+${IS_NAN}
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let o = g.x + g.y * nw.x * ${WORKGROUP}u;
+  if (o >= p.nOut) { return; }
+  var rest = o;
+  var base = 0u;
+  for (var d = i32(p.keptRank) - 1; d >= 0; d--) {
+    let size = at(p.keptShape, u32(d));
+    base += (rest % size) * at(p.keptStride, u32(d));
+    rest = rest / size;
+  }
+  var acc: f32 = ${init};
+  for (var r = 0u; r < p.nRed; r++) {
+    var rr = r;
+    var off = base;
+    for (var d = i32(p.redRank) - 1; d >= 0; d--) {
+      let size = at(p.redShape, u32(d));
+      off += (rr % size) * at(p.redStride, u32(d));
+      rr = rr / size;
+    }
+    let v = x[off];
+    ${step}
+  }
+  out[o] = acc;
+}`;
+}
+
+/** Row-wise log-softmax over the last axis: out[r, j] = x[r, j] - max_r - log Σ exp(x[r, :] - max_r). */
+export function logSoftmaxShader(): string {
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<uniform> p: vec4u;
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let r = g.x + g.y * nw.x * ${WORKGROUP}u;
+  let rows = p.x;
+  let cols = p.y;
+  if (r >= rows) { return; }
+  let base = r * cols;
+  var m = x[base];
+  for (var j = 1u; j < cols; j++) { m = max(m, x[base + j]); }
+  var s = 0.0;
+  for (var j = 0u; j < cols; j++) { s += exp(x[base + j] - m); }
+  let lse = m + log(s);
+  for (var j = 0u; j < cols; j++) { out[base + j] = x[base + j] - lse; }
+}`;
+}
+
+/** The LSTM cell forward (gate order i, f, g, o), as the kernel contract defines it. */
+export function lstmForwardShader(): string {
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> gates: array<f32>;
+@group(0) @binding(1) var<storage, read> cPrev: array<f32>;
+@group(0) @binding(2) var<storage, read_write> outC: array<f32>;
+@group(0) @binding(3) var<storage, read_write> outH: array<f32>;
+@group(0) @binding(4) var<storage, read_write> outGates: array<f32>;
+@group(0) @binding(5) var<uniform> p: vec4u;
+fn sigmoid(v: f32) -> f32 { return 1.0 / (1.0 + exp(-v)); }
+fn tanh1(v: f32) -> f32 { return 1.0 - 2.0 / (exp(2.0 * v) + 1.0); }
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let idx = gid.x + gid.y * nw.x * ${WORKGROUP}u;
+  let n = p.x;
+  let h = p.y;
+  if (idx >= n * h) { return; }
+  let r = idx / h;
+  let j = idx % h;
+  let base = r * 4u * h;
+  let i = sigmoid(gates[base + j]);
+  let f = sigmoid(gates[base + h + j]);
+  let g = tanh1(gates[base + 2u * h + j]);
+  let o = sigmoid(gates[base + 3u * h + j]);
+  let c = f * cPrev[idx] + i * g;
+  outC[idx] = c;
+  outH[idx] = o * tanh1(c);
+  outGates[base + j] = i;
+  outGates[base + h + j] = f;
+  outGates[base + 2u * h + j] = g;
+  outGates[base + 3u * h + j] = o;
+}`;
+}
+
+/**
+ * The LSTM cell backward from the saved activated gates. dh and dc are
+ * always bound (the host binds a zero array for a missing one); dGates and
+ * dcPrev are separate outputs.
+ */
+export function lstmBackwardShader(): string {
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> gatesAct: array<f32>;
+@group(0) @binding(1) var<storage, read> cPrev: array<f32>;
+@group(0) @binding(2) var<storage, read> c: array<f32>;
+@group(0) @binding(3) var<storage, read> dh: array<f32>;
+@group(0) @binding(4) var<storage, read> dc: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dGates: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dcPrev: array<f32>;
+@group(0) @binding(7) var<uniform> p: vec4u;
+fn tanh1(v: f32) -> f32 { return 1.0 - 2.0 / (exp(2.0 * v) + 1.0); }
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let idx = gid.x + gid.y * nw.x * ${WORKGROUP}u;
+  let n = p.x;
+  let h = p.y;
+  if (idx >= n * h) { return; }
+  let r = idx / h;
+  let j = idx % h;
+  let base = r * 4u * h;
+  let i = gatesAct[base + j];
+  let f = gatesAct[base + h + j];
+  let g = gatesAct[base + 2u * h + j];
+  let o = gatesAct[base + 3u * h + j];
+  let tc = tanh1(c[idx]);
+  let dhv = dh[idx];
+  let dC = dc[idx] + dhv * o * (1.0 - tc * tc);
+  dcPrev[idx] = dC * f;
+  dGates[base + j] = dC * g * i * (1.0 - i);
+  dGates[base + h + j] = dC * cPrev[idx] * f * (1.0 - f);
+  dGates[base + 2u * h + j] = dC * i * (1.0 - g * g);
+  dGates[base + 3u * h + j] = dhv * tc * o * (1.0 - o);
+}`;
+}
+
+/** One SGD step in place (PyTorch's rule, as optim/sgd.ts specifies it). Flags: bit 0 momentum, 1 nesterov, 2 first step, 3 maximize. */
+export function sgdShader(): string {
+  return /* wgsl */ `
+struct Params { n: u32, flags: u32, pad0: u32, pad1: u32, lr: f32, momentum: f32, dampening: f32, weightDecay: f32 }
+@group(0) @binding(0) var<storage, read_write> param: array<f32>;
+@group(0) @binding(1) var<storage, read> grad: array<f32>;
+@group(0) @binding(2) var<storage, read_write> buf: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let i = gid.x + gid.y * nw.x * ${WORKGROUP}u;
+  if (i >= p.n) { return; }
+  var d = grad[i];
+  if ((p.flags & 8u) != 0u) { d = -d; }
+  if (p.weightDecay != 0.0) { d = d + p.weightDecay * param[i]; }
+  if ((p.flags & 1u) != 0u) {
+    var b: f32;
+    if ((p.flags & 4u) != 0u) { b = d; } else { b = p.momentum * buf[i] + (1.0 - p.dampening) * d; }
+    buf[i] = b;
+    if ((p.flags & 2u) != 0u) { d = d + p.momentum * b; } else { d = b; }
+  }
+  param[i] = param[i] - p.lr * d;
+}`;
+}
+
+/** One Adam/AdamW step in place (optim/adam.ts's rule). Flags: bit 0 decoupled weight decay, 1 maximize. */
+export function adamShader(): string {
+  return /* wgsl */ `
+struct Params { n: u32, flags: u32, pad0: u32, pad1: u32, lr: f32, beta1: f32, beta2: f32, eps: f32, weightDecay: f32, bc1: f32, bc2Sqrt: f32, pad2: f32 }
+@group(0) @binding(0) var<storage, read_write> param: array<f32>;
+@group(0) @binding(1) var<storage, read> grad: array<f32>;
+@group(0) @binding(2) var<storage, read_write> m: array<f32>;
+@group(0) @binding(3) var<storage, read_write> v: array<f32>;
+@group(0) @binding(4) var<uniform> p: Params;
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let i = gid.x + gid.y * nw.x * ${WORKGROUP}u;
+  if (i >= p.n) { return; }
+  var g = grad[i];
+  if ((p.flags & 2u) != 0u) { g = -g; }
+  var w = param[i];
+  if (p.weightDecay != 0.0) {
+    if ((p.flags & 1u) != 0u) { w = w * (1.0 - p.lr * p.weightDecay); } else { g = g + p.weightDecay * w; }
+  }
+  let mi = p.beta1 * m[i] + (1.0 - p.beta1) * g;
+  let vi = p.beta2 * v[i] + (1.0 - p.beta2) * g * g;
+  m[i] = mi;
+  v[i] = vi;
+  let denom = sqrt(vi) / p.bc2Sqrt + p.eps;
+  param[i] = w - (p.lr / p.bc1) * (mi / denom);
+}`;
+}
