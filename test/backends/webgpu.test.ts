@@ -11,7 +11,8 @@ import { refKernels } from '../../src/backends/ref/index.js';
 import { type GpuArray, type GpuDevice, openGpuDevice } from '../../src/backends/webgpu/device.js';
 import { GPU_BINARY_OPS, GPU_UNARY_OPS, GpuKernels } from '../../src/backends/webgpu/kernels.js';
 import { nodeGpu } from '../../src/backends/webgpu/node.js';
-import type { AdamStepOptions, BinaryOp, SgdStepOptions, UnaryOp } from '../../src/kernels/contract.js';
+import type { AdamStepOptions, AvgPoolDivisor, BinaryOp, SgdStepOptions, UnaryOp } from '../../src/kernels/contract.js';
+import type { Conv2dGeometry, Pool2dGeometry } from '../../src/kernels/geometry.js';
 import { adamUpdate } from '../../src/optim/adam.js';
 import { sgdUpdate } from '../../src/optim/sgd.js';
 
@@ -30,6 +31,23 @@ const device = typeof opened === 'string' ? null : opened;
 after(() => device?.destroy());
 
 /** A seeded generator of uniform floats in [lo, hi), so that a failure repeats. */
+/** A convolution's geometry with PyTorch's output size. */
+function convGeometry(g: Omit<Conv2dGeometry, 'outH' | 'outW'>): Conv2dGeometry {
+  const out = (size: number, pad: number, dil: number, k: number, stride: number) => Math.floor((size + 2 * pad - dil * (k - 1) - 1) / stride) + 1;
+  return { ...g, outH: out(g.inH, g.padH, g.dilationH, g.kernelH, g.strideH), outW: out(g.inW, g.padW, g.dilationW, g.kernelW, g.strideW) };
+}
+
+/** A pooling geometry with PyTorch's output size, floor or ceil mode (a ceil-mode window must start inside the input or its left padding). */
+function poolGeometry(g: Omit<Pool2dGeometry, 'outH' | 'outW'>, ceil = false): Pool2dGeometry {
+  const out = (size: number, pad: number, dil: number, k: number, stride: number) => {
+    const span = size + 2 * pad - dil * (k - 1) - 1;
+    let o = (ceil ? Math.ceil(span / stride) : Math.floor(span / stride)) + 1;
+    if (ceil && (o - 1) * stride >= size + pad) o--;
+    return o;
+  };
+  return { ...g, outH: out(g.inH, g.padH, g.dilationH, g.kernelH, g.strideH), outW: out(g.inW, g.padW, g.dilationW, g.kernelW, g.strideW) };
+}
+
 function rand(n: number, seed: number, lo = -1, hi = 1): Float32Array {
   let s = seed >>> 0 || 1;
   const out = new Float32Array(n);
@@ -65,7 +83,7 @@ function assertClose(got: Float32Array, want: ArrayLike<number>, what: string, r
 describe('WebGPU kernels against the reference', { skip }, () => {
   const gpu = device as GpuDevice;
   const k = new GpuKernels(gpu);
-  const up = (a: Float32Array) => gpu.upload(a);
+  const up = (a: Float32Array | Int32Array) => gpu.upload(a);
 
   test('the adapter is named, and a software one is refused unless allowed', async () => {
     assert.ok(gpu.adapter.description.length > 0 || gpu.adapter.architecture.length > 0);
@@ -274,6 +292,166 @@ describe('WebGPU kernels against the reference', { skip }, () => {
       assertClose(await gpu.read(wg), w, `adam decoupled=${decoupled}`);
       assertClose(await gpu.read(mg), m, `adam m decoupled=${decoupled}`);
     }
+  });
+
+  test('conv2d forward and both backward passes: stride, padding, dilation, groups, with and without bias', async () => {
+    const geometries: Conv2dGeometry[] = [
+      // LeNet-5's first layer on four 28 x 28 images.
+      convGeometry({
+        batch: 4,
+        inChannels: 1,
+        inH: 28,
+        inW: 28,
+        outChannels: 6,
+        kernelH: 5,
+        kernelW: 5,
+        strideH: 1,
+        strideW: 1,
+        padH: 2,
+        padW: 2,
+        dilationH: 1,
+        dilationW: 1,
+        groups: 1,
+      }),
+      convGeometry({
+        batch: 2,
+        inChannels: 6,
+        inH: 11,
+        inW: 9,
+        outChannels: 4,
+        kernelH: 3,
+        kernelW: 2,
+        strideH: 2,
+        strideW: 3,
+        padH: 1,
+        padW: 0,
+        dilationH: 2,
+        dilationW: 1,
+        groups: 2,
+      }),
+      convGeometry({
+        batch: 3,
+        inChannels: 4,
+        inH: 7,
+        inW: 7,
+        outChannels: 8,
+        kernelH: 1,
+        kernelW: 1,
+        strideH: 1,
+        strideW: 1,
+        padH: 0,
+        padW: 0,
+        dilationH: 1,
+        dilationW: 1,
+        groups: 4,
+      }),
+    ];
+    let seed = 100;
+    for (const g of geometries) {
+      const cg = g.inChannels / g.groups;
+      const x = rand(g.batch * g.inChannels * g.inH * g.inW, seed++);
+      const w = rand(g.outChannels * cg * g.kernelH * g.kernelW, seed++);
+      const bias = rand(g.outChannels, seed++);
+      const outSize = g.batch * g.outChannels * g.outH * g.outW;
+      const [xg, wg] = [up(x), up(w)];
+      for (const withBias of [true, false]) {
+        const want = new Float32Array(outSize);
+        refKernels.conv2d(x, w, withBias ? bias : null, want, g);
+        const out = gpu.empty(outSize);
+        k.conv2d(xg, wg, withBias ? up(bias) : null, out, g);
+        assertClose(await gpu.read(out), want, `conv2d bias=${withBias} ${JSON.stringify(g)}`);
+      }
+      const gradOut = rand(outSize, seed++);
+      const gradOutG = up(gradOut);
+      const wantIn = new Float32Array(x.length);
+      refKernels.conv2dBackwardInput(gradOut, w, wantIn, g);
+      const gradIn = gpu.empty(x.length);
+      k.conv2dBackwardInput(gradOutG, wg, gradIn, g);
+      assertClose(await gpu.read(gradIn), wantIn, `conv2dBackwardInput ${JSON.stringify(g)}`);
+      const wantW = new Float32Array(w.length);
+      refKernels.conv2dBackwardWeight(x, gradOut, wantW, g);
+      const gradW = gpu.empty(w.length);
+      k.conv2dBackwardWeight(xg, gradOutG, gradW, g);
+      assertClose(await gpu.read(gradW), wantW, `conv2dBackwardWeight ${JSON.stringify(g)}`);
+    }
+  });
+
+  test('max and average pooling forward and backward: overlapping windows, padding, dilation, ceil mode, divisors', async () => {
+    const geometries: [Pool2dGeometry, AvgPoolDivisor][] = [
+      [
+        poolGeometry({ batch: 2, channels: 3, inH: 8, inW: 8, kernelH: 2, kernelW: 2, strideH: 2, strideW: 2, padH: 0, padW: 0, dilationH: 1, dilationW: 1 }),
+        { countIncludePad: true, divisorOverride: 0 },
+      ],
+      [
+        poolGeometry(
+          { batch: 1, channels: 2, inH: 9, inW: 7, kernelH: 3, kernelW: 3, strideH: 2, strideW: 1, padH: 1, padW: 1, dilationH: 1, dilationW: 1 },
+          true,
+        ),
+        { countIncludePad: false, divisorOverride: 0 },
+      ],
+      [
+        poolGeometry(
+          { batch: 2, channels: 1, inH: 10, inW: 10, kernelH: 3, kernelW: 2, strideH: 3, strideW: 2, padH: 1, padW: 0, dilationH: 1, dilationW: 1 },
+          true,
+        ),
+        { countIncludePad: true, divisorOverride: 5 },
+      ],
+    ];
+    let seed = 200;
+    for (const [g, divisor] of geometries) {
+      const x = rand(g.batch * g.channels * g.inH * g.inW, seed++);
+      // Repeated values test the first-maximum rule; a NaN tests its propagation.
+      x[1] = x[0];
+      x[9] = Number.NaN;
+      const nOut = g.batch * g.channels * g.outH * g.outW;
+      const xg = up(x);
+      const wantOut = new Float32Array(nOut);
+      const wantIdx = new Int32Array(nOut);
+      refKernels.maxPool2d(x, wantOut, wantIdx, g);
+      const [out, idx] = [gpu.empty(nOut), gpu.empty(nOut)];
+      k.maxPool2d(xg, out, idx, g);
+      assertClose(await gpu.read(out), wantOut, `maxPool2d ${JSON.stringify(g)}`);
+      assert.deepEqual(await gpu.readInt32(idx), wantIdx, `maxPool2d indices ${JSON.stringify(g)}`);
+      const gradOut = rand(nOut, seed++);
+      const wantIn = new Float32Array(x.length);
+      refKernels.maxPool2dBackward(gradOut, wantIdx, wantIn, g);
+      const gradIn = gpu.empty(x.length);
+      k.maxPool2dBackward(up(gradOut), idx, gradIn, g);
+      assertClose(await gpu.read(gradIn), wantIn, `maxPool2dBackward ${JSON.stringify(g)}`);
+
+      const avgGeometry = { ...g, dilationH: 1, dilationW: 1 };
+      const wantAvg = new Float32Array(nOut);
+      const xFinite = x.map((v) => (Number.isNaN(v) ? 0.5 : v));
+      refKernels.avgPool2d(xFinite, wantAvg, avgGeometry, divisor);
+      const avg = gpu.empty(nOut);
+      k.avgPool2d(up(xFinite), avg, avgGeometry, divisor);
+      assertClose(await gpu.read(avg), wantAvg, `avgPool2d ${JSON.stringify(divisor)}`);
+      const wantAvgIn = new Float32Array(x.length);
+      refKernels.avgPool2dBackward(gradOut, wantAvgIn, avgGeometry, divisor);
+      const avgIn = gpu.empty(x.length);
+      k.avgPool2dBackward(up(gradOut), avgIn, avgGeometry, divisor);
+      assertClose(await gpu.read(avgIn), wantAvgIn, `avgPool2dBackward ${JSON.stringify(divisor)}`);
+    }
+  });
+
+  test('softmax cross-entropy: per-row loss and logit gradient against float64, NaN for a label out of range', async () => {
+    const [rows, cols] = [64, 10];
+    const x = rand(rows * cols, 300, -8, 8);
+    const labels = Int32Array.from({ length: rows }, (_, r) => (r * 7) % cols);
+    labels[5] = cols;
+    const wantLoss = new Float64Array(rows);
+    const wantGrad = new Float64Array(rows * cols);
+    for (let r = 0; r < rows; r++) {
+      const row = x.subarray(r * cols, (r + 1) * cols);
+      const m = Math.max(...row);
+      const s = row.reduce((acc, v) => acc + Math.exp(v - m), 0);
+      wantLoss[r] = labels[r] < cols ? m + Math.log(s) - row[labels[r]] : Number.NaN;
+      for (let j = 0; j < cols; j++) wantGrad[r * cols + j] = Math.exp(row[j] - m) / s - (j === labels[r] ? 1 : 0);
+    }
+    const [loss, grad] = [gpu.empty(rows), gpu.empty(rows * cols)];
+    k.softmaxCrossEntropy(up(x), up(labels), loss, grad, rows, cols);
+    assertClose(await gpu.read(loss), wantLoss, 'cross-entropy loss');
+    assertClose(await gpu.read(grad), wantGrad, 'cross-entropy gradient');
   });
 
   test('transfers are counted, and released buffers are reused: 1,000 steps leave GPU memory flat', async () => {

@@ -31,7 +31,7 @@ export interface GpuAdapterSummary {
   readonly isFallbackAdapter: boolean;
 }
 
-/** A float32 array in a GPU buffer. Its buffer returns to the pool on `release()`. */
+/** An array of 32-bit elements (float32, or int32 for indices and labels) in a GPU buffer. Its buffer returns to the pool on `release()`. */
 export class GpuArray {
   private released = false;
   constructor(
@@ -144,14 +144,14 @@ export class GpuDevice {
   }
 
   /** Copies `data` to a new GPU array (counted as an upload). */
-  upload(data: Float32Array): GpuArray {
+  upload(data: Float32Array | Int32Array): GpuArray {
     const a = this.empty(data.length);
     this.write(a, data);
     return a;
   }
 
   /** Overwrites `a` with `data` (same length; counted as an upload). */
-  write(a: GpuArray, data: Float32Array): void {
+  write(a: GpuArray, data: Float32Array | Int32Array): void {
     if (data.length !== a.length) throw new NeuriteError(`webgpu: write of ${data.length} elements into an array of ${a.length}`);
     this.checkAlive('write');
     // Queue writes are ordered before later submissions, not before commands
@@ -167,6 +167,12 @@ export class GpuDevice {
     this.checkAlive('clear');
     this.endPass();
     this.commandEncoder().clearBuffer(a.buffer, 0, a.buffer.size);
+  }
+
+  /** An int32 array's contents (see read). */
+  async readInt32(a: GpuArray): Promise<Int32Array> {
+    const f = await this.read(a);
+    return new Int32Array(f.buffer, f.byteOffset, f.length);
   }
 
   /** Copies `a` back to the CPU (counted as a download): the one way out, and asynchronous as WebGPU requires. */

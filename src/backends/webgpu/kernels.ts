@@ -1,20 +1,29 @@
 /// <reference types="@webgpu/types" />
 import { NeuriteError } from '../../core/errors.js';
-import type { AdamStepOptions, SgdStepOptions } from '../../kernels/contract.js';
+import type { AdamStepOptions, AvgPoolDivisor, SgdStepOptions } from '../../kernels/contract.js';
+import { CONV2D_GEOMETRY_FIELDS, type Conv2dGeometry, POOL2D_GEOMETRY_FIELDS, type Pool2dGeometry } from '../../kernels/geometry.js';
 import type { GpuArray, GpuDevice } from './device.js';
 import {
   adamShader,
+  avgPool2dBackwardShader,
+  avgPool2dShader,
   BINARY_WGSL,
   binaryShader,
+  conv2dBackwardInputShader,
+  conv2dBackwardWeightShader,
+  conv2dShader,
   GEMM_TILE,
   gemmShader,
   logSoftmaxShader,
   lstmBackwardShader,
   lstmForwardShader,
   MAX_RANK,
+  maxPool2dBackwardShader,
+  maxPool2dShader,
   reduceShader,
   reluBackwardShader,
   sgdShader,
+  softmaxCrossEntropyShader,
   UNARY_WGSL,
   unaryShader,
   WORKGROUP,
@@ -273,5 +282,109 @@ export class GpuKernels {
   private scratch(): GpuArray {
     if (this.scratchArray === null) this.scratchArray = this.device.empty(1);
     return this.scratchArray;
+  }
+
+  /** The conv geometry as the shaders' uniform block (the contract's field order). */
+  private convWords(g: Conv2dGeometry): ArrayBuffer {
+    return Int32Array.from(CONV2D_GEOMETRY_FIELDS, (f) => g[f]).buffer;
+  }
+
+  private poolWords(g: Pool2dGeometry, divisor: AvgPoolDivisor | null): ArrayBuffer {
+    const words = new Int32Array(16);
+    POOL2D_GEOMETRY_FIELDS.forEach((f, i) => {
+      words[i] = g[f];
+    });
+    words[14] = divisor?.countIncludePad ? 1 : 0;
+    words[15] = divisor?.divisorOverride ?? 0;
+    return words.buffer;
+  }
+
+  /** 2-D cross-correlation plus an optional bias per output channel (the contract's conv2d). */
+  conv2d(x: GpuArray, weight: GpuArray, bias: GpuArray | null, out: GpuArray, g: Conv2dGeometry): void {
+    const cg = g.inChannels / g.groups;
+    const n = g.batch * g.outChannels * g.outH * g.outW;
+    this.check('conv2d', {
+      x: [x, g.batch * g.inChannels * g.inH * g.inW],
+      weight: [weight, g.outChannels * cg * g.kernelH * g.kernelW],
+      out: [out, n],
+      ...(bias !== null ? { bias: [bias, g.outChannels] as [GpuArray, number] } : {}),
+    });
+    const withBias = bias !== null;
+    const p = this.device.pipeline(`conv2d:${withBias}`, () => conv2dShader(withBias));
+    this.device.dispatch(p, withBias ? [x, weight, out, bias] : [x, weight, out], this.convWords(g), this.groups1d(n));
+  }
+
+  /** conv2d's adjoint in its input (also a transposed convolution's forward). */
+  conv2dBackwardInput(gradOut: GpuArray, weight: GpuArray, gradIn: GpuArray, g: Conv2dGeometry): void {
+    const n = g.batch * g.inChannels * g.inH * g.inW;
+    this.check('conv2dBackwardInput', { gradOut: [gradOut, g.batch * g.outChannels * g.outH * g.outW], gradIn: [gradIn, n] });
+    this.device.dispatch(
+      this.device.pipeline('conv2dBackwardInput', conv2dBackwardInputShader),
+      [gradOut, weight, gradIn],
+      this.convWords(g),
+      this.groups1d(n),
+    );
+  }
+
+  /** conv2d's adjoint in its weight. */
+  conv2dBackwardWeight(x: GpuArray, gradOut: GpuArray, gradWeight: GpuArray, g: Conv2dGeometry): void {
+    const n = g.outChannels * (g.inChannels / g.groups) * g.kernelH * g.kernelW;
+    this.check('conv2dBackwardWeight', {
+      x: [x, g.batch * g.inChannels * g.inH * g.inW],
+      gradOut: [gradOut, g.batch * g.outChannels * g.outH * g.outW],
+      gradWeight: [gradWeight, n],
+    });
+    this.device.dispatch(
+      this.device.pipeline('conv2dBackwardWeight', conv2dBackwardWeightShader),
+      [x, gradOut, gradWeight],
+      this.convWords(g),
+      this.groups1d(n),
+    );
+  }
+
+  /** Max pooling with PyTorch's indices (an int32 array). */
+  maxPool2d(x: GpuArray, out: GpuArray, indices: GpuArray, g: Pool2dGeometry): void {
+    const n = g.batch * g.channels * g.outH * g.outW;
+    this.check('maxPool2d', { x: [x, g.batch * g.channels * g.inH * g.inW], out: [out, n], indices: [indices, n] });
+    this.device.dispatch(this.device.pipeline('maxPool2d', maxPool2dShader), [x, out, indices], this.poolWords(g, null), this.groups1d(n));
+  }
+
+  maxPool2dBackward(gradOut: GpuArray, indices: GpuArray, gradIn: GpuArray, g: Pool2dGeometry): void {
+    const n = g.batch * g.channels * g.inH * g.inW;
+    const nOut = g.batch * g.channels * g.outH * g.outW;
+    this.check('maxPool2dBackward', { gradOut: [gradOut, nOut], indices: [indices, nOut], gradIn: [gradIn, n] });
+    this.device.dispatch(
+      this.device.pipeline('maxPool2dBackward', maxPool2dBackwardShader),
+      [gradOut, indices, gradIn],
+      this.poolWords(g, null),
+      this.groups1d(n),
+    );
+  }
+
+  avgPool2d(x: GpuArray, out: GpuArray, g: Pool2dGeometry, divisor: AvgPoolDivisor): void {
+    const n = g.batch * g.channels * g.outH * g.outW;
+    this.check('avgPool2d', { x: [x, g.batch * g.channels * g.inH * g.inW], out: [out, n] });
+    this.device.dispatch(this.device.pipeline('avgPool2d', avgPool2dShader), [x, out], this.poolWords(g, divisor), this.groups1d(n));
+  }
+
+  avgPool2dBackward(gradOut: GpuArray, gradIn: GpuArray, g: Pool2dGeometry, divisor: AvgPoolDivisor): void {
+    const n = g.batch * g.channels * g.inH * g.inW;
+    this.check('avgPool2dBackward', { gradOut: [gradOut, g.batch * g.channels * g.outH * g.outW], gradIn: [gradIn, n] });
+    this.device.dispatch(this.device.pipeline('avgPool2dBackward', avgPool2dBackwardShader), [gradOut, gradIn], this.poolWords(g, divisor), this.groups1d(n));
+  }
+
+  /**
+   * Softmax cross-entropy of [rows, cols] logits against int32 labels: the
+   * loss of each row and the gradient of each row's loss with respect to
+   * its logits (softmax minus one-hot; divide by rows for a mean).
+   */
+  softmaxCrossEntropy(logits: GpuArray, labels: GpuArray, loss: GpuArray, gradLogits: GpuArray, rows: number, cols: number): void {
+    this.check('softmaxCrossEntropy', { logits: [logits, rows * cols], labels: [labels, rows], loss: [loss, rows], gradLogits: [gradLogits, rows * cols] });
+    this.device.dispatch(
+      this.device.pipeline('softmaxCrossEntropy', softmaxCrossEntropyShader),
+      [logits, labels, loss, gradLogits],
+      new Uint32Array([rows, cols, 0, 0]).buffer,
+      this.groups1d(rows),
+    );
   }
 }

@@ -409,3 +409,338 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: 
   param[i] = w - (p.lr / p.bc1) * (mi / denom);
 }`;
 }
+
+/** Conv2dGeometry as the shaders read it: the kernel contract's field order (kernels/geometry.ts), four vec4<i32>. */
+const CONV_GEOMETRY = `struct Geometry {
+  batch: i32, inChannels: i32, inH: i32, inW: i32,
+  outChannels: i32, kernelH: i32, kernelW: i32, strideH: i32,
+  strideW: i32, padH: i32, padW: i32, dilationH: i32,
+  dilationW: i32, groups: i32, outH: i32, outW: i32,
+}`;
+
+/** Pool2dGeometry in the contract's field order, then the average pool's divisor options. */
+const POOL_GEOMETRY = `struct Geometry {
+  batch: i32, channels: i32, inH: i32, inW: i32,
+  kernelH: i32, kernelW: i32, strideH: i32, strideW: i32,
+  padH: i32, padW: i32, dilationH: i32, dilationW: i32,
+  outH: i32, outW: i32, countIncludePad: i32, divisorOverride: i32,
+}`;
+
+const ONE_D_INDEX = `let idx = i32(gid.x + gid.y * nw.x * ${WORKGROUP}u);`;
+
+/** conv2d forward: one invocation per output cell sums its group's channels and taps (plus the bias when `bias`). */
+export function conv2dShader(bias: boolean): string {
+  return /* wgsl */ `
+${CONV_GEOMETRY}
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> w: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+${bias ? '@group(0) @binding(3) var<storage, read> b: array<f32>;\n@group(0) @binding(4) var<uniform> g: Geometry;' : '@group(0) @binding(3) var<uniform> g: Geometry;'}
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  ${ONE_D_INDEX}
+  if (idx >= g.batch * g.outChannels * g.outH * g.outW) { return; }
+  let ow = idx % g.outW;
+  let oh = (idx / g.outW) % g.outH;
+  let o = (idx / (g.outW * g.outH)) % g.outChannels;
+  let n = idx / (g.outW * g.outH * g.outChannels);
+  let cg = g.inChannels / g.groups;
+  let og = g.outChannels / g.groups;
+  let c0 = (o / og) * cg;
+  var acc = ${bias ? 'b[o]' : '0.0'};
+  for (var c = 0; c < cg; c++) {
+    let xPlane = (n * g.inChannels + c0 + c) * g.inH * g.inW;
+    let wBase = ((o * cg + c) * g.kernelH) * g.kernelW;
+    for (var kh = 0; kh < g.kernelH; kh++) {
+      let ih = oh * g.strideH + kh * g.dilationH - g.padH;
+      if (ih < 0 || ih >= g.inH) { continue; }
+      for (var kw = 0; kw < g.kernelW; kw++) {
+        let iw = ow * g.strideW + kw * g.dilationW - g.padW;
+        if (iw < 0 || iw >= g.inW) { continue; }
+        acc = fma(w[wBase + kh * g.kernelW + kw], x[xPlane + ih * g.inW + iw], acc);
+      }
+    }
+  }
+  out[idx] = acc;
+}`;
+}
+
+/**
+ * conv2d's input gradient in gather form: one invocation per input cell sums
+ * gradOut times the weight tap over the output cells that read it (those
+ * whose window places a tap exactly there), so no two invocations write one
+ * cell and no atomics are needed.
+ */
+export function conv2dBackwardInputShader(): string {
+  return /* wgsl */ `
+${CONV_GEOMETRY}
+@group(0) @binding(0) var<storage, read> gradOut: array<f32>;
+@group(0) @binding(1) var<storage, read> w: array<f32>;
+@group(0) @binding(2) var<storage, read_write> gradIn: array<f32>;
+@group(0) @binding(3) var<uniform> g: Geometry;
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  ${ONE_D_INDEX}
+  if (idx >= g.batch * g.inChannels * g.inH * g.inW) { return; }
+  let iw = idx % g.inW;
+  let ih = (idx / g.inW) % g.inH;
+  let ci = (idx / (g.inW * g.inH)) % g.inChannels;
+  let n = idx / (g.inW * g.inH * g.inChannels);
+  let cg = g.inChannels / g.groups;
+  let og = g.outChannels / g.groups;
+  let grp = ci / cg;
+  let c = ci - grp * cg;
+  var acc = 0.0;
+  for (var oi = 0; oi < og; oi++) {
+    let o = grp * og + oi;
+    let goPlane = (n * g.outChannels + o) * g.outH * g.outW;
+    let wBase = ((o * cg + c) * g.kernelH) * g.kernelW;
+    for (var kh = 0; kh < g.kernelH; kh++) {
+      let th = ih + g.padH - kh * g.dilationH;
+      if (th < 0 || th % g.strideH != 0) { continue; }
+      let oh = th / g.strideH;
+      if (oh >= g.outH) { continue; }
+      for (var kw = 0; kw < g.kernelW; kw++) {
+        let tw = iw + g.padW - kw * g.dilationW;
+        if (tw < 0 || tw % g.strideW != 0) { continue; }
+        let ow = tw / g.strideW;
+        if (ow >= g.outW) { continue; }
+        acc = fma(gradOut[goPlane + oh * g.outW + ow], w[wBase + kh * g.kernelW + kw], acc);
+      }
+    }
+  }
+  gradIn[idx] = acc;
+}`;
+}
+
+/** conv2d's weight gradient: one invocation per weight tap sums gradOut times the input cell it read, over the batch and every output cell. */
+export function conv2dBackwardWeightShader(): string {
+  return /* wgsl */ `
+${CONV_GEOMETRY}
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> gradOut: array<f32>;
+@group(0) @binding(2) var<storage, read_write> gradW: array<f32>;
+@group(0) @binding(3) var<uniform> g: Geometry;
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  ${ONE_D_INDEX}
+  let cg = g.inChannels / g.groups;
+  if (idx >= g.outChannels * cg * g.kernelH * g.kernelW) { return; }
+  let kw = idx % g.kernelW;
+  let kh = (idx / g.kernelW) % g.kernelH;
+  let c = (idx / (g.kernelW * g.kernelH)) % cg;
+  let o = idx / (g.kernelW * g.kernelH * cg);
+  let og = g.outChannels / g.groups;
+  let ci = (o / og) * cg + c;
+  var acc = 0.0;
+  for (var n = 0; n < g.batch; n++) {
+    let xPlane = (n * g.inChannels + ci) * g.inH * g.inW;
+    let goPlane = (n * g.outChannels + o) * g.outH * g.outW;
+    for (var oh = 0; oh < g.outH; oh++) {
+      let ih = oh * g.strideH + kh * g.dilationH - g.padH;
+      if (ih < 0 || ih >= g.inH) { continue; }
+      for (var ow = 0; ow < g.outW; ow++) {
+        let iw = ow * g.strideW + kw * g.dilationW - g.padW;
+        if (iw < 0 || iw >= g.inW) { continue; }
+        acc = fma(gradOut[goPlane + oh * g.outW + ow], x[xPlane + ih * g.inW + iw], acc);
+      }
+    }
+  }
+  gradW[idx] = acc;
+}`;
+}
+
+/** The first window position at or after `start` that lies inside the input (start may be negative). */
+const FIRST_INSIDE =
+  'fn firstInside(start: i32, dilation: i32) -> i32 { if (start >= 0) { return start; } return start + ((-start + dilation - 1) / dilation) * dilation; }';
+
+/** Max pooling with PyTorch's indices (flat within the plane; NaN wins; first maximum on ties). */
+export function maxPool2dShader(): string {
+  return /* wgsl */ `
+${POOL_GEOMETRY}
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read_write> indices: array<i32>;
+@group(0) @binding(3) var<uniform> g: Geometry;
+${IS_NAN}
+${FIRST_INSIDE}
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  ${ONE_D_INDEX}
+  if (idx >= g.batch * g.channels * g.outH * g.outW) { return; }
+  let ow = idx % g.outW;
+  let oh = (idx / g.outW) % g.outH;
+  let p = idx / (g.outW * g.outH);
+  let xp = p * g.inH * g.inW;
+  let hStart = oh * g.strideH - g.padH;
+  let hEnd = min(hStart + (g.kernelH - 1) * g.dilationH + 1, g.inH);
+  let wStart = ow * g.strideW - g.padW;
+  let wEnd = min(wStart + (g.kernelW - 1) * g.dilationW + 1, g.inW);
+  let h0 = firstInside(hStart, g.dilationH);
+  let w0 = firstInside(wStart, g.dilationW);
+  var best = h0 * g.inW + w0;
+  var bestValue = fromBits(0xff800000u);
+  for (var h = h0; h < hEnd; h += g.dilationH) {
+    for (var w = w0; w < wEnd; w += g.dilationW) {
+      let i = h * g.inW + w;
+      let v = x[xp + i];
+      // As the reference: a NaN always takes the window (so the last NaN's index is kept), a number only beats a smaller number.
+      if (isNan(v) || (!isNan(bestValue) && v > bestValue)) {
+        bestValue = v;
+        best = i;
+      }
+    }
+  }
+  out[idx] = bestValue;
+  indices[idx] = best;
+}`;
+}
+
+/** The rows (or columns) of output windows that can contain input row `i`: [first, last]. */
+const WINDOWS_OVER = `fn windowsOver(i: i32, pad: i32, span: i32, stride: i32, outSize: i32) -> vec2i {
+  // Output o covers [o*stride - pad, o*stride - pad + span): o*stride >= i + pad - span + 1 and o*stride <= i + pad.
+  let lo = i + pad - span + 1;
+  var first = 0;
+  if (lo > 0) { first = (lo + stride - 1) / stride; }
+  let last = min((i + pad) / stride, outSize - 1);
+  return vec2i(first, last);
+}`;
+
+/** Max pooling's adjoint in gather form: each input cell adds the gradients of the windows whose index names it. */
+export function maxPool2dBackwardShader(): string {
+  return /* wgsl */ `
+${POOL_GEOMETRY}
+@group(0) @binding(0) var<storage, read> gradOut: array<f32>;
+@group(0) @binding(1) var<storage, read> indices: array<i32>;
+@group(0) @binding(2) var<storage, read_write> gradIn: array<f32>;
+@group(0) @binding(3) var<uniform> g: Geometry;
+${WINDOWS_OVER}
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  ${ONE_D_INDEX}
+  if (idx >= g.batch * g.channels * g.inH * g.inW) { return; }
+  let iw = idx % g.inW;
+  let ih = (idx / g.inW) % g.inH;
+  let p = idx / (g.inW * g.inH);
+  let cell = ih * g.inW + iw;
+  let rows = windowsOver(ih, g.padH, (g.kernelH - 1) * g.dilationH + 1, g.strideH, g.outH);
+  let cols = windowsOver(iw, g.padW, (g.kernelW - 1) * g.dilationW + 1, g.strideW, g.outW);
+  let op = p * g.outH * g.outW;
+  var acc = 0.0;
+  for (var oh = rows.x; oh <= rows.y; oh++) {
+    for (var ow = cols.x; ow <= cols.y; ow++) {
+      let j = op + oh * g.outW + ow;
+      if (indices[j] == cell) { acc += gradOut[j]; }
+    }
+  }
+  gradIn[idx] = acc;
+}`;
+}
+
+/** PyTorch's avg_pool2d window for output (oh, ow): in-bounds rows and columns, and the divisor (see ref/pool.ts avgWindow). */
+const AVG_WINDOW = `struct Window { h0: i32, h1: i32, w0: i32, w1: i32, divisor: f32 }
+fn avgWindow(oh: i32, ow: i32) -> Window {
+  var h0 = oh * g.strideH - g.padH;
+  var w0 = ow * g.strideW - g.padW;
+  var h1 = min(h0 + g.kernelH, g.inH + g.padH);
+  var w1 = min(w0 + g.kernelW, g.inW + g.padW);
+  let padded = (h1 - h0) * (w1 - w0);
+  h0 = max(h0, 0);
+  w0 = max(w0, 0);
+  h1 = min(h1, g.inH);
+  w1 = min(w1, g.inW);
+  var divisor = (h1 - h0) * (w1 - w0);
+  if (g.divisorOverride > 0) { divisor = g.divisorOverride; } else if (g.countIncludePad != 0) { divisor = padded; }
+  return Window(h0, h1, w0, w1, f32(divisor));
+}`;
+
+export function avgPool2dShader(): string {
+  return /* wgsl */ `
+${POOL_GEOMETRY}
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<uniform> g: Geometry;
+${AVG_WINDOW}
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  ${ONE_D_INDEX}
+  if (idx >= g.batch * g.channels * g.outH * g.outW) { return; }
+  let ow = idx % g.outW;
+  let oh = (idx / g.outW) % g.outH;
+  let p = idx / (g.outW * g.outH);
+  let win = avgWindow(oh, ow);
+  var s = 0.0;
+  if (win.h0 < win.h1 && win.w0 < win.w1) {
+    let xp = p * g.inH * g.inW;
+    for (var h = win.h0; h < win.h1; h++) { for (var w = win.w0; w < win.w1; w++) { s += x[xp + h * g.inW + w]; } }
+    s = s / win.divisor;
+  }
+  out[idx] = s;
+}`;
+}
+
+/** Average pooling's adjoint in gather form: each input cell adds gradOut / divisor of every window it lies in. */
+export function avgPool2dBackwardShader(): string {
+  return /* wgsl */ `
+${POOL_GEOMETRY}
+@group(0) @binding(0) var<storage, read> gradOut: array<f32>;
+@group(0) @binding(1) var<storage, read_write> gradIn: array<f32>;
+@group(0) @binding(2) var<uniform> g: Geometry;
+${AVG_WINDOW}
+${WINDOWS_OVER}
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  ${ONE_D_INDEX}
+  if (idx >= g.batch * g.channels * g.inH * g.inW) { return; }
+  let iw = idx % g.inW;
+  let ih = (idx / g.inW) % g.inH;
+  let p = idx / (g.inW * g.inH);
+  let rows = windowsOver(ih, g.padH, g.kernelH, g.strideH, g.outH);
+  let cols = windowsOver(iw, g.padW, g.kernelW, g.strideW, g.outW);
+  let op = p * g.outH * g.outW;
+  var acc = 0.0;
+  for (var oh = rows.x; oh <= rows.y; oh++) {
+    for (var ow = cols.x; ow <= cols.y; ow++) {
+      let win = avgWindow(oh, ow);
+      if (ih >= win.h0 && ih < win.h1 && iw >= win.w0 && iw < win.w1) { acc += gradOut[op + oh * g.outW + ow] / win.divisor; }
+    }
+  }
+  gradIn[idx] = acc;
+}`;
+}
+
+/**
+ * Softmax cross-entropy per row from logits and integer labels: loss[r] =
+ * logsumexp(x[r, :]) - x[r, label[r]] and its gradient with respect to the
+ * logits, softmax(x[r, :]) - onehot(label[r]) (unscaled: the caller divides
+ * for a mean). A label outside [0, cols) gives a NaN loss.
+ */
+export function softmaxCrossEntropyShader(): string {
+  return /* wgsl */ `
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> labels: array<i32>;
+@group(0) @binding(2) var<storage, read_write> loss: array<f32>;
+@group(0) @binding(3) var<storage, read_write> grad: array<f32>;
+@group(0) @binding(4) var<uniform> p: vec4u;
+${IS_NAN}
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let r = gid.x + gid.y * nw.x * ${WORKGROUP}u;
+  let rows = p.x;
+  let cols = p.y;
+  if (r >= rows) { return; }
+  let base = r * cols;
+  var m = x[base];
+  for (var j = 1u; j < cols; j++) { m = max(m, x[base + j]); }
+  var s = 0.0;
+  for (var j = 0u; j < cols; j++) { s += exp(x[base + j] - m); }
+  let label = labels[r];
+  for (var j = 0u; j < cols; j++) {
+    var onehot = 0.0;
+    if (i32(j) == label) { onehot = 1.0; }
+    grad[base + j] = exp(x[base + j] - m) / s - onehot;
+  }
+  if (label < 0 || label >= i32(cols)) { loss[r] = fromBits(0x7fc00000u); return; }
+  loss[r] = m + log(s) - x[base + u32(label)];
+}`;
+}
