@@ -1,0 +1,118 @@
+// The WebGPU kernels in Chromium: the same modules that run on Dawn in Node,
+// bundled into a page that opens navigator.gpu and checks each kernel
+// against the reference kernel of the same name. Headless Chromium with
+// --enable-unsafe-webgpu offers SwiftShader's software adapter here, so
+// shapes stay small; a machine with a GPU gets its hardware adapter.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { build } from 'esbuild';
+import { chromium } from 'playwright-core';
+import { CHROMIUM, ROOT, runPage, serve, skipBrowser } from './harness.js';
+
+const dist = (path: string) => JSON.stringify(join(ROOT, 'dist', 'src', path));
+
+// Runs in the page: each check returns its largest error relative to the reference's largest magnitude (at least 1).
+const PAGE = `
+import { openGpuDevice } from ${dist('backends/webgpu/device.js')};
+import { GpuKernels } from ${dist('backends/webgpu/kernels.js')};
+import { refKernels } from ${dist('backends/ref/index.js')};
+import { adamUpdate } from ${dist('optim/adam.js')};
+
+function rand(n, seed, lo = -1, hi = 1) {
+  let s = seed >>> 0 || 1;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) { s ^= s << 13; s ^= s >>> 17; s ^= s << 5; out[i] = lo + ((s >>> 0) / 2 ** 32) * (hi - lo); }
+  return out;
+}
+function relErr(got, want) {
+  let scale = 1, err = 0;
+  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]));
+  for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(got[i] - want[i]));
+  return got.length === want.length ? err / scale : Infinity;
+}
+
+async function run() {
+  if (!navigator.gpu) return { error: 'navigator.gpu is undefined' };
+  const gpu = await openGpuDevice(navigator.gpu, { allowFallback: true });
+  if (typeof gpu === 'string') return { error: gpu };
+  const k = new GpuKernels(gpu);
+  const up = (a) => gpu.upload(a);
+  const errors = {};
+  let seed = 1;
+  for (const [transA, transB] of [[false, false], [false, true], [true, false], [true, true]]) {
+    const [m, n, kk] = [70, 33, 129];
+    const a = rand(m * kk, seed++), b = rand(kk * n, seed++);
+    const want = new Float32Array(m * n);
+    refKernels.matmul(a, b, want, 1, m, n, kk, transA, transB);
+    const out = gpu.empty(m * n);
+    k.matmul(up(a), up(b), out, 1, m, n, kk, transA, transB);
+    errors['matmul ' + transA + ' ' + transB] = relErr(await gpu.read(out), want);
+  }
+  const g = { batch: 2, inChannels: 1, inH: 28, inW: 28, outChannels: 6, kernelH: 5, kernelW: 5, strideH: 1, strideW: 1, padH: 2, padW: 2, dilationH: 1, dilationW: 1, groups: 1, outH: 28, outW: 28 };
+  const x = rand(2 * 28 * 28, 10), w = rand(6 * 25, 11), bias = rand(6, 12), gy = rand(2 * 6 * 28 * 28, 13);
+  const y = new Float32Array(gy.length), gx = new Float32Array(x.length), gw = new Float32Array(w.length);
+  refKernels.conv2d(x, w, bias, y, g);
+  refKernels.conv2dBackwardInput(gy, w, gx, g);
+  refKernels.conv2dBackwardWeight(x, gy, gw, g);
+  const [yg, gxg, gwg] = [gpu.empty(y.length), gpu.empty(x.length), gpu.empty(w.length)];
+  const [xg, wg, gyg] = [up(x), up(w), up(gy)];
+  k.conv2d(xg, wg, up(bias), yg, g);
+  k.conv2dBackwardInput(gyg, wg, gxg, g);
+  k.conv2dBackwardWeight(xg, gyg, gwg, g);
+  errors.conv2d = relErr(await gpu.read(yg), y);
+  errors.conv2dBackwardInput = relErr(await gpu.read(gxg), gx);
+  errors.conv2dBackwardWeight = relErr(await gpu.read(gwg), gw);
+  const pg = { batch: 2, channels: 6, inH: 28, inW: 28, kernelH: 2, kernelW: 2, strideH: 2, strideW: 2, padH: 0, padW: 0, dilationH: 1, dilationW: 1, outH: 14, outW: 14 };
+  const pooled = new Float32Array(2 * 6 * 14 * 14), idx = new Int32Array(pooled.length);
+  refKernels.maxPool2d(y, pooled, idx, pg);
+  const [pooledG, idxG] = [gpu.empty(pooled.length), gpu.empty(pooled.length)];
+  k.maxPool2d(yg, pooledG, idxG, pg);
+  errors.maxPool2d = relErr(await gpu.read(pooledG), pooled);
+  const gotIdx = await gpu.readInt32(idxG);
+  errors.maxPool2dIndices = gotIdx.every((v, i) => v === idx[i]) ? 0 : Infinity;
+  for (const op of ['tanh', 'sigmoid', 'exp', 'relu']) {
+    const v = rand(1000, seed++, -5, 5), want = new Float32Array(1000), out = gpu.empty(1000);
+    refKernels.unary(op, v, want);
+    k.unary(op, up(v), out);
+    errors['unary ' + op] = relErr(await gpu.read(out), want);
+  }
+  const p = rand(500, 20), m1 = new Float32Array(500), v1 = new Float32Array(500);
+  const [pg2, mg, vg] = [up(p), up(m1), up(v1)];
+  for (let step = 1; step <= 3; step++) {
+    const grad = rand(500, 20 + step);
+    const o = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step, decoupled: false, maximize: false };
+    adamUpdate(p, grad, m1, v1, null, o);
+    k.adamStep(pg2, up(grad), mg, vg, o);
+  }
+  errors.adamStep = relErr(await gpu.read(pg2), p);
+  const adapter = gpu.adapter;
+  gpu.destroy();
+  return { adapter, errors };
+}
+run().then((r) => { window.__result = r; }, (e) => { window.__result = { error: String(e && e.stack || e) }; });
+`;
+
+describe('the WebGPU kernels in Chromium', { skip: skipBrowser }, () => {
+  test('every kernel checked in the page matches the reference within 1e-4', { timeout: 240_000 }, async (t) => {
+    const bundled = await build({ stdin: { contents: PAGE, resolveDir: ROOT, loader: 'js' }, bundle: true, format: 'esm', write: false, logLevel: 'error' });
+    const site = await serve({
+      '/webgpu.html': '<!doctype html><script type="module" src="/webgpu-check.js"></script>',
+      '/webgpu-check.js': bundled.outputFiles[0].text,
+    });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--enable-unsafe-webgpu'] });
+    try {
+      const { result, errors } = await runPage(browser, `${site.url}/webgpu.html`, 200_000);
+      const r = result as { error?: string; adapter?: { description: string }; errors?: Record<string, number> };
+      assert.equal(r.error, undefined, `the page failed: ${r.error}`);
+      assert.deepEqual(errors, []);
+      t.diagnostic(`adapter: ${JSON.stringify(r.adapter)}`);
+      const checked = Object.entries(r.errors ?? {});
+      assert.equal(checked.length, 14);
+      for (const [name, err] of checked) assert.ok(err <= 1e-4, `${name}: relative error ${err} on ${r.adapter?.description}`);
+    } finally {
+      await browser.close();
+      await site.close();
+    }
+  });
+});
