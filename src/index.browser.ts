@@ -9,8 +9,19 @@
 import './methods/index.js';
 import { selectInitialBackend } from './backends/select.js';
 import { registerWasmBackend } from './backends/wasm/index.js';
+import { openWebGpuOn, type WebGpu, type WebGpuOptions } from './backends/webgpu/index.js';
 import { setBackendInitializer } from './core/engine.js';
 
 export * from './api.js';
 
 setBackendInitializer(() => selectInitialBackend({ native: null, wasm: registerWasmBackend }));
+
+/**
+ * Opens the GPU through the browser's WebGPU (navigator.gpu). A software
+ * adapter is refused unless `allowFallback` is set. See {@link WebGpu}.
+ */
+export async function openWebGpu(options: WebGpuOptions = {}): Promise<WebGpu> {
+  const gpu = (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu;
+  return openWebGpuOn((gpu as Parameters<typeof openWebGpuOn>[0] | undefined) ?? 'this browser offers no WebGPU (navigator.gpu is undefined)', options);
+}
+export type { GpuAdapterSummary, GpuReplayCounts, GpuTransfers, WebGpu, WebGpuOptions } from './backends/webgpu/index.js';

@@ -14,11 +14,23 @@ import './methods/index.js';
 import { registerNativeBackend } from './backends/native/index.js';
 import { selectInitialBackend } from './backends/select.js';
 import { registerWasmBackend } from './backends/wasm/index.js';
+import { openWebGpuOn, type WebGpu, type WebGpuOptions } from './backends/webgpu/index.js';
+import { sharedNodeGpu } from './backends/webgpu/node.js';
 import { setBackendInitializer } from './core/engine.js';
 
 export * from './api.js';
 
 setBackendInitializer(() => selectInitialBackend({ native: registerNativeBackend, wasm: registerWasmBackend }));
+
+/**
+ * Opens the GPU through WebGPU: on Node through Dawn, the optional package
+ * `webgpu` (npm install webgpu@0.6.2). A software adapter is refused unless
+ * `allowFallback` is set. See {@link WebGpu} for what to do with it.
+ */
+export async function openWebGpu(options: WebGpuOptions = {}): Promise<WebGpu> {
+  return openWebGpuOn(await sharedNodeGpu(), options);
+}
+export type { GpuAdapterSummary, GpuReplayCounts, GpuTransfers, WebGpu, WebGpuOptions } from './backends/webgpu/index.js';
 
 // Node only: PNG/JPEG decoding and image-folder datasets (pngjs and jpeg-js need Node's Buffer and zlib).
 export {

@@ -4,6 +4,7 @@ import { ValueError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
 import { activeTrace } from '../core/trace.js';
 import { Module } from '../nn/module.js';
+import type { StepExecutor } from '../ops/primitives.js';
 import { type FusionSummary, type OutputTemplate, outputTemplate, Plan, type PlanMemory } from './plan.js';
 import { Trace } from './trace.js';
 
@@ -49,6 +50,18 @@ export interface CompileOptions {
   readonly maxSignatures?: number;
 }
 
+/** Options of {@link compile} for a step replayed on a device such as the GPU ({@link WebGpu.executor}). */
+export interface DeviceCompileOptions extends Omit<CompileOptions, 'planMemory' | 'fuse'> {
+  /**
+   * Where replays run. The first three calls of a signature still run eagerly
+   * on the CPU (warm-up and recording); from the fourth, the step's kernels
+   * run on the device, the arrays they keep (parameters, optimizer state)
+   * stay there between calls, and only the inputs go in and the results come
+   * back. Call `pull()` before reading the modules' tensors yourself.
+   */
+  readonly executor: StepExecutor;
+}
+
 /** The shape of a plan: what {@link CompileStats.plan} reports. */
 export interface PlanStats {
   /** Kernel calls per replay. */
@@ -90,6 +103,17 @@ export interface CompiledFunction<A extends unknown[], R> {
   toDot(): string | null;
   /** Forget every plan (the next calls warm up and record again). */
   reset(): void;
+}
+
+/** A step compiled for a device by {@link compile}: each call resolves to what the original returns. */
+export interface DeviceCompiledFunction<A extends unknown[], R> {
+  (...args: A): Promise<R>;
+  readonly stats: CompileStats;
+  toString(): string;
+  toDot(): string | null;
+  reset(): void;
+  /** Copies back to the CPU every value the device holds newer (parameters, gradients, optimizer state). */
+  pull(): Promise<void>;
 }
 
 type Phase =
@@ -183,7 +207,13 @@ function heldArrays(modules: readonly Module[]): TypedArray[] {
  * }, { modules: [model] });
  * for (const [x, y] of batches) step(x, y);
  */
-export function compile<A extends unknown[], R>(fn: ((...args: A) => R) | Module, options: CompileOptions = {}): CompiledFunction<A, R> {
+export function compile<A extends unknown[], R>(fn: ((...args: A) => R) | Module, options: DeviceCompileOptions): DeviceCompiledFunction<A, R>;
+export function compile<A extends unknown[], R>(fn: ((...args: A) => R) | Module, options?: CompileOptions): CompiledFunction<A, R>;
+export function compile<A extends unknown[], R>(
+  fn: ((...args: A) => R) | Module,
+  options: CompileOptions | DeviceCompileOptions = {},
+): CompiledFunction<A, R> | DeviceCompiledFunction<A, R> {
+  const executor = 'executor' in options ? options.executor : null;
   const step: (...args: A) => R = fn instanceof Module ? (...args: A) => fn.call(...(args as unknown as Parameters<Module['forward']>)) as R : fn;
   if (typeof step !== 'function') throw new ValueError(`compile: expected a function or a Module, got ${typeof fn}`);
   const roots = fn instanceof Module ? [fn, ...(options.modules ?? [])] : [...(options.modules ?? [])];
@@ -191,8 +221,9 @@ export function compile<A extends unknown[], R>(fn: ((...args: A) => R) | Module
     if (!(m instanceof Module)) throw new ValueError(`compile: options.modules[${i}] is not a Module`);
   }
   const name = options.name ?? (fn instanceof Module ? fn.className : fn.name || 'step');
-  const planMemory = options.planMemory ?? true;
-  const fuse = options.fuse ?? true;
+  // A device keeps its own memory, and runs the contract's kernels one by one: no CPU arenas, no fused JavaScript.
+  const planMemory = executor === null && ((options as CompileOptions).planMemory ?? true);
+  const fuse = executor === null && ((options as CompileOptions).fuse ?? true);
   const maxSignatures = options.maxSignatures ?? 8;
   const onFallback = options.onFallback ?? ((reason: string) => console.warn(`neurite compile(${name}): runs eagerly: ${reason}`));
   const entries = new Map<string, Entry>();
@@ -338,36 +369,56 @@ export function compile<A extends unknown[], R>(fn: ((...args: A) => R) | Module
     counts.replays++;
     const inputs: TypedArray[] = [];
     for (const a of args) if (a instanceof Tensor) inputs.push(a.data);
+    if (executor !== null) return phase.plan.runOn(executor, inputs) as R;
     return phase.plan.run(inputs) as R;
   }
 
-  Object.defineProperty(compiled, 'stats', {
-    get: (): CompileStats => {
-      const summary = lastPlan?.summary ?? null;
-      return {
-        ...counts,
-        fallback,
-        memory: summary?.memory ?? null,
-        plan: summary && {
-          kernels: summary.kernels,
-          hostSteps: summary.hostSteps,
-          dropped: summary.dropped,
-          generated: summary.generated,
-          fused: summary.fused,
-        },
-      };
-    },
-  });
-  compiled.toString = () => lastPlan?.toString() ?? `compiled ${name}: no plan yet (${counts.traces} traces${fallback ? `; runs eagerly: ${fallback}` : ''})`;
-  compiled.toDot = () => lastPlan?.toDot() ?? null;
-  compiled.reset = () => {
-    entries.clear();
-    mods = null;
-    last = null;
-    lastPlan = null;
-    fallback = null;
-    told = false;
-    evictions = 0;
-  };
+  if (executor !== null) {
+    // Every call but a replay reads and writes the CPU's copies: bring back what the device holds newer first.
+    const onDevice = ((...args: A): Promise<R> => {
+      const fast = sameAsLast(args);
+      if (fast !== null && fast.phase?.kind === 'ready' && activeTrace() === null) return Promise.resolve(compiled(...args));
+      return executor.pull().then(() => compiled(...args));
+    }) as DeviceCompiledFunction<A, R>;
+    Object.defineProperty(onDevice, 'stats', { get: () => compiled.stats });
+    onDevice.toString = () => compiled.toString();
+    onDevice.toDot = () => compiled.toDot();
+    onDevice.reset = () => compiled.reset();
+    onDevice.pull = () => executor.pull();
+    defineCompiledExtras();
+    return onDevice;
+  }
+  defineCompiledExtras();
   return compiled;
+
+  function defineCompiledExtras(): void {
+    Object.defineProperty(compiled, 'stats', {
+      get: (): CompileStats => {
+        const summary = lastPlan?.summary ?? null;
+        return {
+          ...counts,
+          fallback,
+          memory: summary?.memory ?? null,
+          plan: summary && {
+            kernels: summary.kernels,
+            hostSteps: summary.hostSteps,
+            dropped: summary.dropped,
+            generated: summary.generated,
+            fused: summary.fused,
+          },
+        };
+      },
+    });
+    compiled.toString = () => lastPlan?.toString() ?? `compiled ${name}: no plan yet (${counts.traces} traces${fallback ? `; runs eagerly: ${fallback}` : ''})`;
+    compiled.toDot = () => lastPlan?.toDot() ?? null;
+    compiled.reset = () => {
+      entries.clear();
+      mods = null;
+      last = null;
+      lastPlan = null;
+      fallback = null;
+      told = false;
+      evictions = 0;
+    };
+  }
 }

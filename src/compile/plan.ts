@@ -2,7 +2,7 @@ import { allocate, type DType, dtypeOfArray, type TypedArray } from '../core/dty
 import { referenceKernelTable } from '../core/engine.js';
 import { fmtShape } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
-import { describeProgram, KERNEL_EFFECTS } from '../ops/primitives.js';
+import { describeProgram, KERNEL_EFFECTS, type StepCall, type StepExecutor } from '../ops/primitives.js';
 import { type GenNode, generateSegments, generateStep, type RefKernels } from './codegen.js';
 import { fuseElementwise } from './fuse.js';
 import { type ArgTemplate, type ArrayRef, sameRef, sameValue, type Trace, type TraceNode, viewOf } from './trace.js';
@@ -482,6 +482,63 @@ export class Plan {
       if (bytes !== null && changed.has(i)) plan.restores.push([new Uint8Array(b.allocs[i].buffer, b.allocs[i].byteOffset, b.allocs[i].byteLength), bytes]);
     });
     return plan;
+  }
+
+  private executorCalls: StepCall[] | null = null;
+  private resultArrays: TypedArray[] | null = null;
+
+  /**
+   * The step for an executor (kernels/executor.ts): the work `run` does
+   * before the kernels (inputs, carried state, restored constants) as host
+   * steps, then every kernel and host step in order. Built for a plan made
+   * without fusion, so that every call is a kernel of the contract.
+   */
+  stepCalls(inputs: readonly TypedArray[]): StepCall[] {
+    if (this.executorCalls === null) {
+      const calls: StepCall[] = [];
+      // Inputs arrive in `pending` before each run (see runOn); copying them in is the first host step.
+      calls.push({
+        kind: 'host',
+        run: () => {
+          for (let i = 0; i < this.pending.length; i++) this.inputBuffers[i].set(this.pending[i] as never);
+        },
+        reads: [],
+        writes: this.inputBuffers,
+      });
+      for (const [dst, src] of this.carries) calls.push({ kind: 'host', run: () => dst.set(src as never), reads: [src], writes: [dst] });
+      for (const [dst, bytes] of this.restores) {
+        calls.push({ kind: 'host', run: () => dst.set(bytes), reads: [], writes: [new Uint8Array(dst.buffer, dst.byteOffset, dst.byteLength)] });
+      }
+      for (const n of this.nodes) {
+        if (n.kind === 'host') calls.push({ kind: 'host', run: n.run, reads: n.readArrays, writes: n.writeArrays });
+        else {
+          const fn = n.fn;
+          const self = n.self;
+          calls.push({ kind: 'kernel', name: n.name, args: n.args.map((a) => this.realize(a)), run: (...args: unknown[]) => fn.apply(self, args) });
+        }
+      }
+      this.executorCalls = calls;
+      const results: TypedArray[] = [];
+      const collect = (o: OutputTemplate): void => {
+        if (o.t === 'tensor') results.push(this.resolve(o.ref, o.array));
+        else if (o.t === 'list') o.items.forEach(collect);
+        else if (o.t === 'record') for (const [, x] of o.entries) collect(x);
+      };
+      collect(this.output);
+      this.resultArrays = results;
+    }
+    this.pending = inputs;
+    return this.executorCalls;
+  }
+
+  private pending: readonly TypedArray[] = [];
+
+  /** Run the step on an executor (see stepCalls) and rebuild its return value once the results are on the CPU. */
+  async runOn(executor: StepExecutor, inputs: readonly TypedArray[]): Promise<unknown> {
+    for (const [holder, grad] of this.grads) if (holder.grad !== grad) holder.grad = grad;
+    const calls = this.stepCalls(inputs);
+    await executor.run(calls, this.resultArrays as TypedArray[]);
+    return this.rebuild(this.output);
   }
 
   /** Run the step on new inputs (same shapes and dtypes as traced) and rebuild its return value. */

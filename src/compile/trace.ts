@@ -39,6 +39,9 @@ export interface HostNode {
   readonly run: () => void;
   readonly reads: readonly ArrayRef[];
   readonly writes: readonly ArrayRef[];
+  /** The arrays themselves, for an executor that keeps copies elsewhere (kernels/executor.ts). */
+  readonly readArrays: readonly TypedArray[];
+  readonly writeArrays: readonly TypedArray[];
 }
 
 export type TraceNode = KernelNode | HostNode;
@@ -157,7 +160,15 @@ export class Trace implements TraceRecorder {
         this.hostWritten.add(w.index);
       }
     }
-    this.nodes.push({ kind: 'host', label, run, reads: (access.reads ?? []).map((a) => this.ref(a)), writes });
+    this.nodes.push({
+      kind: 'host',
+      label,
+      run,
+      reads: (access.reads ?? []).map((a) => this.ref(a)),
+      writes,
+      readArrays: access.reads ?? [],
+      writeArrays: access.writes ?? [],
+    });
   }
 
   valueRead(what: string): void {

@@ -1,4 +1,4 @@
-import { allocate, type FloatArray, isFloatDType } from '../core/dtype.js';
+import { allocate, type FloatArray, isFloatDType, type TypedArray } from '../core/dtype.js';
 import { enableGrad } from '../core/engine.js';
 import { DTypeError, fmtShape, SerializationError, ShapeError, ValueError } from '../core/errors.js';
 import { shapesEqual } from '../core/shape.js';
@@ -185,7 +185,16 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper, S extends objec
     // A host step: a compiled training step runs the update rule again in every replay, with the
     // hyper-parameters and state (Adam's step count, a scheduled learning rate) current then.
     const grads = this.allParams().flatMap((p) => (p.grad ? [p.grad.data] : []));
-    hostStep(`${this.className}.step`, { reads: grads }, () => {
+    // It changes the parameters and the state it keeps (moment buffers): said, so that an executor
+    // holding copies elsewhere (a GPU replay, kernels/executor.ts) knows they are newer on the CPU.
+    const written: TypedArray[] = this.allParams().map((p) => p.data);
+    for (const s of this.state.values()) {
+      for (const v of Object.values(s as object)) {
+        if (v instanceof Tensor) written.push(v.data);
+        else if (Array.isArray(v)) for (const x of v) if (x instanceof Tensor) written.push(x.data);
+      }
+    }
+    hostStep(`${this.className}.step`, { reads: [...grads, ...written], writes: written }, () => {
       for (const group of this.paramGroups) this.updateGroup(group);
     });
     return loss;

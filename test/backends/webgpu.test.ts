@@ -10,7 +10,7 @@ import { after, describe, test } from 'node:test';
 import { refKernels } from '../../src/backends/ref/index.js';
 import { type GpuArray, type GpuDevice, openGpuDevice } from '../../src/backends/webgpu/device.js';
 import { GPU_BINARY_OPS, GPU_UNARY_OPS, GpuKernels } from '../../src/backends/webgpu/kernels.js';
-import { nodeGpu } from '../../src/backends/webgpu/node.js';
+import { sharedNodeGpu as nodeGpu } from '../../src/backends/webgpu/node.js';
 import type { AdamStepOptions, AvgPoolDivisor, BinaryOp, SgdStepOptions, UnaryOp } from '../../src/kernels/contract.js';
 import type { Conv2dGeometry, Pool2dGeometry } from '../../src/kernels/geometry.js';
 import { adamUpdate } from '../../src/optim/adam.js';

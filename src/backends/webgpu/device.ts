@@ -157,9 +157,31 @@ export class GpuDevice {
     // Queue writes are ordered before later submissions, not before commands
     // already recorded in the open encoder: submit those first.
     this.flush();
-    this.device.queue.writeBuffer(a.buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+    const plain = data.buffer instanceof ArrayBuffer ? data : data.slice();
+    this.device.queue.writeBuffer(a.buffer, 0, plain.buffer as ArrayBuffer, plain.byteOffset, plain.byteLength);
     this.transfers.uploads++;
     this.transfers.bytesUp += data.byteLength;
+  }
+
+  /** Overwrites the first `bytes.byteLength` bytes of `a` (a multiple of 4; counted as an upload). */
+  writeBytes(a: GpuArray, bytes: Uint8Array): void {
+    if (bytes.byteLength > a.length * 4 || bytes.byteLength % 4 !== 0)
+      throw new NeuriteError(`webgpu: write of ${bytes.byteLength} bytes into an array of ${a.length * 4}`);
+    this.checkAlive('write');
+    this.flush();
+    // WebGPU takes no shared memory (the wasm backend's arrays live in one): such bytes are copied out first.
+    const plain = bytes.buffer instanceof ArrayBuffer ? bytes : bytes.slice();
+    this.device.queue.writeBuffer(a.buffer, 0, plain.buffer as ArrayBuffer, plain.byteOffset, plain.byteLength);
+    this.transfers.uploads++;
+    this.transfers.bytesUp += bytes.byteLength;
+  }
+
+  /** Copies `bytes` bytes of `src` from `srcOffset` into `dst` at `dstOffset`, on the GPU, in order with the kernels. */
+  copy(src: GpuArray, srcOffset: number, dst: GpuArray, dstOffset: number, bytes: number): void {
+    this.checkAlive('copy');
+    if (bytes === 0) return;
+    this.endPass();
+    this.commandEncoder().copyBufferToBuffer(src.buffer, srcOffset, dst.buffer, dstOffset, bytes);
   }
 
   /** Sets every element of `a` to 0, in order with the kernels recorded around it. */
@@ -167,6 +189,27 @@ export class GpuDevice {
     this.checkAlive('clear');
     this.endPass();
     this.commandEncoder().clearBuffer(a.buffer, 0, a.buffer.size);
+  }
+
+  /** Copies the first `target.byteLength` bytes of `a` into `target` (counted as a download). */
+  async readInto(a: GpuArray, target: Uint8Array): Promise<void> {
+    const bytes = target.byteLength;
+    if (bytes > a.length * 4 || bytes % 4 !== 0) throw new NeuriteError(`webgpu: read of ${bytes} bytes from an array of ${a.length * 4}`);
+    this.checkAlive('read');
+    const staging = this.device.createBuffer({ size: Math.max(4, bytes), usage: USAGE.MAP_READ | USAGE.COPY_DST });
+    this.endPass();
+    this.commandEncoder().copyBufferToBuffer(a.buffer, 0, staging, 0, Math.max(4, bytes));
+    this.flush();
+    try {
+      await staging.mapAsync(MAP_READ);
+      this.checkAlive('read');
+      target.set(new Uint8Array(staging.getMappedRange(), 0, bytes));
+      staging.unmap();
+      this.transfers.downloads++;
+      this.transfers.bytesDown += bytes;
+    } finally {
+      staging.destroy();
+    }
   }
 
   /** An int32 array's contents (see read). */

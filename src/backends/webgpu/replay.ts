@@ -1,0 +1,335 @@
+/// <reference types="@webgpu/types" />
+import type { TypedArray } from '../../core/dtype.js';
+import type { AvgPoolDivisor, Conv2dGeometry, Pool2dGeometry } from '../../kernels/contract.js';
+import { KERNEL_EFFECTS } from '../../kernels/effects.js';
+import type { StepCall, StepExecutor } from '../../kernels/executor.js';
+import type { GpuArray, GpuDevice } from './device.js';
+import { GPU_BINARY_OPS, GPU_UNARY_OPS, GpuKernels } from './kernels.js';
+
+/*
+ * A compiled step replayed on the GPU (kernels/executor.ts). Every array the
+ * step touches has a GPU copy beside its CPU one, and each side knows whether
+ * it holds the newest values. A kernel the GPU computes runs there, after
+ * uploading any argument whose newest values are on the CPU; any other call
+ * (a kernel without a GPU version, a dtype the GPU kernels lack, JavaScript
+ * host steps) runs on the CPU after downloading what it reads. So the
+ * parameters and optimizer state of a step that is all GPU kernels stay on
+ * the GPU from one replay to the next, and the data that does move is
+ * counted (GpuDevice.transferCounts).
+ *
+ * Copies are kept per region of a CPU buffer: arrays that overlap (a view
+ * and its parent) share one region, and an argument that is part of a
+ * region is staged through a GPU-side copy.
+ */
+
+interface Region {
+  readonly buffer: ArrayBufferLike;
+  start: number;
+  end: number;
+  gpu: GpuArray | null;
+  cpuFresh: boolean;
+  gpuFresh: boolean;
+  /** Not 4-byte aligned (bool arrays): never on the GPU. */
+  cpuOnly: boolean;
+}
+
+interface ArrayArg {
+  readonly position: number;
+  readonly array: TypedArray;
+  readonly written: boolean;
+}
+
+function isTypedArray(x: unknown): x is TypedArray {
+  return ArrayBuffer.isView(x) && !(x instanceof DataView);
+}
+
+/** Every typed array among a call's arguments (lists flattened), with whether the kernel writes it. */
+function arrayArgs(name: string, args: readonly unknown[]): ArrayArg[] {
+  const effect = (KERNEL_EFFECTS as Record<string, { writes: readonly number[]; updates: readonly number[] } | undefined>)[name];
+  const out: ArrayArg[] = [];
+  args.forEach((a, position) => {
+    // A kernel missing from the effects table is taken to write every array it gets.
+    const written = effect === undefined || effect.writes.includes(position) || effect.updates.includes(position);
+    if (isTypedArray(a)) out.push({ position, array: a, written });
+    else if (Array.isArray(a)) for (const x of a) if (isTypedArray(x)) out.push({ position, array: x, written });
+  });
+  return out;
+}
+
+type GpuRunner = (k: GpuKernels, g: (position: number) => GpuArray | null) => void;
+
+const f32 = (x: unknown): boolean => x === null || x instanceof Float32Array;
+
+/**
+ * The GPU version of a contract call with these arguments, or null when the
+ * GPU has none (the CPU then runs it). `g(i)` is argument i's GPU array.
+ */
+function gpuRunner(name: string, args: readonly unknown[]): GpuRunner | null {
+  const a = args;
+  const floats = (...positions: number[]) => positions.every((p) => f32(a[p]));
+  switch (name) {
+    case 'matmul':
+      return floats(0, 1, 2)
+        ? (k, g) =>
+            k.matmul(
+              g(0) as GpuArray,
+              g(1) as GpuArray,
+              g(2) as GpuArray,
+              a[3] as number,
+              a[4] as number,
+              a[5] as number,
+              a[6] as number,
+              a[7] as boolean,
+              a[8] as boolean,
+            )
+        : null;
+    case 'addmm':
+      return floats(0, 1, 2, 3)
+        ? (k, g) =>
+            k.addmm(
+              g(0) as GpuArray,
+              g(1) as GpuArray,
+              g(2) as GpuArray,
+              g(3) as GpuArray,
+              a[4] as number,
+              a[5] as number,
+              a[6] as number,
+              a[7] as boolean,
+              a[8] as boolean,
+            )
+        : null;
+    case 'unary':
+      return GPU_UNARY_OPS.has(a[0] as string) && floats(1, 2) ? (k, g) => k.unary(a[0] as string, g(1) as GpuArray, g(2) as GpuArray) : null;
+    case 'reluBackward':
+      return floats(0, 1, 2) ? (k, g) => k.reluBackward(g(0) as GpuArray, g(1) as GpuArray, g(2) as GpuArray) : null;
+    case 'binary':
+      return GPU_BINARY_OPS.has(a[0] as string) && floats(1, 3, 5) && (a[6] as number[]).length <= 6
+        ? (k, g) => k.binary(a[0] as string, g(1) as GpuArray, a[2] as number[], g(3) as GpuArray, a[4] as number[], g(5) as GpuArray, a[6] as number[])
+        : null;
+    case 'reduce':
+      return ['sum', 'max', 'min'].includes(a[0] as string) && floats(1, 4) && (a[2] as number[]).length <= 6
+        ? (k, g) => k.reduce(a[0] as 'sum', g(1) as GpuArray, a[2] as number[], a[3] as number[], g(4) as GpuArray)
+        : null;
+    case 'conv2d':
+      return floats(0, 1, 2, 3) ? (k, g) => k.conv2d(g(0) as GpuArray, g(1) as GpuArray, g(2), g(3) as GpuArray, a[4] as Conv2dGeometry) : null;
+    case 'conv2dBackwardInput':
+      return floats(0, 1, 2) ? (k, g) => k.conv2dBackwardInput(g(0) as GpuArray, g(1) as GpuArray, g(2) as GpuArray, a[3] as Conv2dGeometry) : null;
+    case 'conv2dBackwardWeight':
+      return floats(0, 1, 2) ? (k, g) => k.conv2dBackwardWeight(g(0) as GpuArray, g(1) as GpuArray, g(2) as GpuArray, a[3] as Conv2dGeometry) : null;
+    case 'maxPool2d':
+      return floats(0, 1) && a[2] instanceof Int32Array
+        ? (k, g) => k.maxPool2d(g(0) as GpuArray, g(1) as GpuArray, g(2) as GpuArray, a[3] as Pool2dGeometry)
+        : null;
+    case 'maxPool2dBackward':
+      return floats(0, 2) && a[1] instanceof Int32Array
+        ? (k, g) => k.maxPool2dBackward(g(0) as GpuArray, g(1) as GpuArray, g(2) as GpuArray, a[3] as Pool2dGeometry)
+        : null;
+    case 'avgPool2d':
+      return floats(0, 1) ? (k, g) => k.avgPool2d(g(0) as GpuArray, g(1) as GpuArray, a[2] as Pool2dGeometry, a[3] as AvgPoolDivisor) : null;
+    case 'avgPool2dBackward':
+      return floats(0, 1) ? (k, g) => k.avgPool2dBackward(g(0) as GpuArray, g(1) as GpuArray, a[2] as Pool2dGeometry, a[3] as AvgPoolDivisor) : null;
+    case 'lstmCellForward':
+      return floats(0, 1, 2, 3, 4)
+        ? (k, g) => k.lstmCellForward(g(0) as GpuArray, g(1) as GpuArray, g(2) as GpuArray, g(3) as GpuArray, g(4) as GpuArray, a[5] as number, a[6] as number)
+        : null;
+    case 'lstmCellBackward':
+      return floats(0, 1, 2, 3, 4, 5, 6)
+        ? (k, g) =>
+            k.lstmCellBackward(
+              g(0) as GpuArray,
+              g(1) as GpuArray,
+              g(2) as GpuArray,
+              g(3),
+              g(4),
+              g(5) as GpuArray,
+              g(6) as GpuArray,
+              a[7] as number,
+              a[8] as number,
+            )
+        : null;
+    case 'sgdStep':
+      return floats(0, 1, 2) ? (k, g) => k.sgdStep(g(0) as GpuArray, g(1) as GpuArray, g(2), a[3] as never) : null;
+    case 'adamStep':
+      // amsgrad's running maximum has no GPU kernel yet.
+      return floats(0, 1, 2, 3) && a[4] === null
+        ? (k, g) => k.adamStep(g(0) as GpuArray, g(1) as GpuArray, g(2) as GpuArray, g(3) as GpuArray, a[5] as never)
+        : null;
+    default:
+      return null;
+  }
+}
+
+/** Calls of one plan, prepared once: each call's arrays, their regions, and its GPU version if any. */
+interface PreparedCall {
+  readonly call: StepCall;
+  readonly arrays: ArrayArg[];
+  readonly gpu: GpuRunner | null;
+}
+
+/** What a replay on the GPU did, call by call. */
+export interface GpuReplayCounts {
+  /** Kernel calls run on the GPU. */
+  readonly gpuCalls: number;
+  /** Kernel calls run on the CPU (no GPU kernel for them), and host steps. */
+  readonly cpuCalls: number;
+}
+
+export class GpuStepExecutor implements StepExecutor {
+  readonly name: string;
+  readonly kernels: GpuKernels;
+  private readonly regions = new Map<ArrayBufferLike, Region[]>();
+  private readonly prepared = new WeakMap<readonly StepCall[], PreparedCall[]>();
+  private counts = { gpuCalls: 0, cpuCalls: 0 };
+
+  constructor(readonly device: GpuDevice) {
+    this.kernels = new GpuKernels(device);
+    this.name = `webgpu (${device.adapter.description || device.adapter.architecture || device.adapter.vendor})`;
+  }
+
+  /** Calls run on each side so far. */
+  callCounts(): GpuReplayCounts {
+    return { ...this.counts };
+  }
+
+  /** The region holding `a`, made or widened as needed (regions that come to overlap merge; see prepare). */
+  private regionOf(a: TypedArray): Region {
+    const list = this.regions.get(a.buffer);
+    const s = a.byteOffset;
+    const e = s + a.byteLength;
+    if (list !== undefined) for (const r of list) if (s >= r.start && e <= r.end) return r;
+    throw new Error(`webgpu replay: no region holds an array of ${a.length} at byte ${s}`);
+  }
+
+  /** Registers the byte range of `a`, merging it with the regions it overlaps (whose GPU copies are pulled first). */
+  private async addRange(a: TypedArray): Promise<void> {
+    let list = this.regions.get(a.buffer);
+    if (list === undefined) {
+      list = [];
+      this.regions.set(a.buffer, list);
+    }
+    let start = a.byteOffset;
+    let end = start + a.byteLength;
+    if (end === start) return;
+    if (list.some((r) => start >= r.start && end <= r.end)) return;
+    const overlapping = list.filter((r) => r.start < end && start < r.end);
+    for (const r of overlapping) {
+      await this.toCpu(r);
+      r.gpu?.release();
+      start = Math.min(start, r.start);
+      end = Math.max(end, r.end);
+    }
+    const kept = list.filter((r) => !overlapping.includes(r));
+    kept.push({ buffer: a.buffer, start, end, gpu: null, cpuFresh: true, gpuFresh: false, cpuOnly: start % 4 !== 0 || end % 4 !== 0 });
+    this.regions.set(a.buffer, kept);
+  }
+
+  private bytesOf(r: Region): Uint8Array {
+    return new Uint8Array(r.buffer as ArrayBuffer, r.start, r.end - r.start);
+  }
+
+  /** Makes the CPU copy current. */
+  private async toCpu(r: Region): Promise<void> {
+    if (r.cpuFresh) return;
+    await this.device.readInto(r.gpu as GpuArray, this.bytesOf(r));
+    r.cpuFresh = true;
+  }
+
+  /** Makes the GPU copy current. */
+  private toGpu(r: Region): GpuArray {
+    if (r.gpu === null) r.gpu = this.device.empty((r.end - r.start) / 4);
+    if (!r.gpuFresh) {
+      this.device.writeBytes(r.gpu, this.bytesOf(r));
+      r.gpuFresh = true;
+    }
+    return r.gpu;
+  }
+
+  private async prepare(calls: readonly StepCall[]): Promise<PreparedCall[]> {
+    const out: PreparedCall[] = [];
+    for (const call of calls) {
+      if (call.kind === 'host') {
+        const arrays = [
+          ...call.reads.map((array) => ({ position: -1, array, written: false })),
+          ...call.writes.map((array) => ({ position: -1, array, written: true })),
+        ];
+        for (const a of arrays) await this.addRange(a.array);
+        out.push({ call, arrays, gpu: null });
+        continue;
+      }
+      const arrays = arrayArgs(call.name, call.args);
+      for (const a of arrays) await this.addRange(a.array);
+      out.push({ call, arrays, gpu: gpuRunner(call.name, call.args) });
+    }
+    return out;
+  }
+
+  async run(calls: readonly StepCall[], results: readonly TypedArray[]): Promise<void> {
+    let prepared = this.prepared.get(calls);
+    if (prepared === undefined) {
+      prepared = await this.prepare(calls);
+      for (const r of results) await this.addRange(r);
+      this.prepared.set(calls, prepared);
+    }
+    for (const p of prepared) {
+      const onGpu = p.gpu !== null && p.arrays.every((a) => !this.regionOf(a.array).cpuOnly);
+      if (onGpu) this.runOnGpu(p);
+      else await this.runOnCpu(p);
+    }
+    for (const r of results) await this.toCpu(this.regionOf(r));
+  }
+
+  private runOnGpu(p: PreparedCall): void {
+    const regions = p.arrays.map((a) => this.regionOf(a.array));
+    const writtenRegions = new Set(p.arrays.filter((a) => a.written).map((a) => this.regionOf(a.array)));
+    const staged: { temp: GpuArray; region: Region; offset: number; bytes: number; written: boolean }[] = [];
+    const byPosition = new Map<number, GpuArray>();
+    p.arrays.forEach((a, i) => {
+      const r = regions[i];
+      const whole = a.array.byteOffset === r.start && a.array.byteLength === r.end - r.start;
+      // A region bound twice with a write among them is staged: WebGPU forbids a writable binding that aliases another.
+      const aliased = regions.filter((x) => x === r).length > 1 && writtenRegions.has(r);
+      const gpu = this.toGpu(r);
+      if (whole && !aliased) {
+        byPosition.set(a.position, gpu);
+        return;
+      }
+      const offset = a.array.byteOffset - r.start;
+      const temp = this.device.empty(a.array.length);
+      // An output the kernel overwrites whole needs no copy in; one it updates does.
+      const effect = (KERNEL_EFFECTS as Record<string, { updates: readonly number[] } | undefined>)[(p.call as { name: string }).name];
+      const overwritten = a.written && effect !== undefined && !effect.updates.includes(a.position);
+      if (!overwritten) this.device.copy(gpu, offset, temp, 0, a.array.byteLength);
+      staged.push({ temp, region: r, offset, bytes: a.array.byteLength, written: a.written });
+      byPosition.set(a.position, temp);
+    });
+    (p.gpu as GpuRunner)(this.kernels, (position) => byPosition.get(position) ?? null);
+    for (const s of staged) {
+      if (s.written) this.device.copy(s.temp, 0, s.region.gpu as GpuArray, s.offset, s.bytes);
+      s.temp.release();
+    }
+    for (const r of writtenRegions) {
+      r.gpuFresh = true;
+      r.cpuFresh = false;
+    }
+    this.counts.gpuCalls++;
+  }
+
+  private async runOnCpu(p: PreparedCall): Promise<void> {
+    // Written arrays too: a call may write part of a region, whose rest must stay what it was.
+    for (const a of p.arrays) await this.toCpu(this.regionOf(a.array));
+    const call = p.call;
+    if (call.kind === 'host') call.run();
+    else call.run(...call.args);
+    for (const a of p.arrays) {
+      if (!a.written) continue;
+      const r = this.regionOf(a.array);
+      r.cpuFresh = true;
+      r.gpuFresh = false;
+    }
+    this.counts.cpuCalls++;
+  }
+
+  async pull(): Promise<void> {
+    for (const list of this.regions.values()) for (const r of list) await this.toCpu(r);
+  }
+}

@@ -1,0 +1,37 @@
+import type { TypedArray } from '../core/dtype.js';
+
+/*
+ * A device that replays a compiled step (src/compile) somewhere other than
+ * in this thread's memory: the WebGPU backend's GPU. The plan hands it the
+ * step as a list of kernel calls over the plan's own arrays (the CPU copies)
+ * and JavaScript host steps; the executor keeps its own copies of those
+ * arrays between replays and moves data only where a call needs it on the
+ * other side. Reading its results is asynchronous, as a GPU requires.
+ */
+
+/** One call of a step as a plan replays it. */
+export type StepCall =
+  /** A kernel of the contract by name, with the arguments the plan gives it (its own arrays). */
+  | {
+      readonly kind: 'kernel';
+      readonly name: string;
+      readonly args: readonly unknown[];
+      /** The CPU kernel the step recorded (the engine's backend's), for an executor without its own. */
+      readonly run: (...args: unknown[]) => unknown;
+    }
+  /** JavaScript that reads and writes the CPU copies of the arrays it names. */
+  | { readonly kind: 'host'; readonly run: () => void; readonly reads: readonly TypedArray[]; readonly writes: readonly TypedArray[] };
+
+export interface StepExecutor {
+  /** A short name for messages (the device). */
+  readonly name: string;
+  /**
+   * Runs `calls` in order. It resolves when the arrays in `results` hold
+   * the step's values on the CPU; other arrays may be newer on the device
+   * until `pull()`. The same `calls` array is passed on every replay of a
+   * plan, so an executor may prepare it once.
+   */
+  run(calls: readonly StepCall[], results: readonly TypedArray[]): Promise<void>;
+  /** Copies back to the CPU every array whose newest values are on the device. */
+  pull(): Promise<void>;
+}

@@ -1,0 +1,83 @@
+// Training on the GPU through compile(step, { executor }): the two-spirals
+// network and a LeNet-5 step replayed by the WebGPU executor against the same
+// steps on the CPU, on Dawn in Node (SwiftShader without a GPU). Skips, with
+// one line saying how to enable it, as test/backends/webgpu.test.ts does.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { after, describe, test } from 'node:test';
+import type { Tensor } from '../../src/index.js';
+import * as nt from '../../src/index.js';
+
+const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+if (process.env.VK_ICD_FILENAMES === undefined && existsSync(SWIFTSHADER_ICD)) process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+
+let gpu: nt.WebGpu | null = null;
+let why = '';
+try {
+  gpu = await nt.openWebGpu({ allowFallback: true });
+} catch (e) {
+  why = (e as Error).message;
+}
+const skip =
+  gpu === null
+    ? `WebGPU tests need Dawn (npm's webgpu package), libvulkan1 and a Vulkan driver (SwiftShader's ships in Debian's chromium): "apt-get install chromium libvulkan1" (.ci/run does) to run them; here: ${why}`
+    : false;
+after(() => gpu?.destroy());
+
+/** Largest difference relative to the largest magnitude (at least 1). */
+function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  let scale = 1;
+  let err = 0;
+  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]));
+  for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(got[i] - want[i]));
+  return err / scale;
+}
+
+describe('training steps replayed on the GPU', { skip }, () => {
+  const device = gpu as nt.WebGpu;
+
+  test('two spirals: 30 Adam steps replayed on the GPU follow the CPU step for step', async (t) => {
+    const run = async (onGpu: boolean) => {
+      nt.seed(0);
+      const data = nt.twoSpirals(200, { noise: 0.05 });
+      const model = new nt.nn.Sequential(new nt.nn.Linear(2, 32), new nt.nn.Tanh(), new nt.nn.Linear(32, 32), new nt.nn.ReLU(), new nt.nn.Linear(32, 2));
+      const opt = new nt.optim.Adam(model.parameters(), { lr: 0.03 });
+      const step = (x: Tensor, y: Tensor) => {
+        opt.zeroGrad();
+        const loss = nt.nn.functional.crossEntropy(model.call(x) as Tensor, y);
+        loss.backward();
+        opt.step();
+        return loss;
+      };
+      const losses: number[] = [];
+      if (onGpu) {
+        const compiled = nt.compile(step, { modules: [model], executor: device.executor, onFallback: (r) => assert.fail(`fell back: ${r}`) });
+        for (let i = 0; i < 30; i++) losses.push((await compiled(data.x, data.y)).item());
+        await compiled.pull();
+        assert.equal(compiled.stats.replays, 27);
+      } else {
+        const compiled = nt.compile(step, { modules: [model], onFallback: (r) => assert.fail(`fell back: ${r}`) });
+        for (let i = 0; i < 30; i++) losses.push(compiled(data.x, data.y).item());
+      }
+      return { losses, weights: model.parameters().map((p) => Float32Array.from(p.data as Float32Array)) };
+    };
+    const cpu = await run(false);
+    const callsBefore = device.calls();
+    const transfersBefore = device.transfers();
+    const onGpu = await run(true);
+    const calls = device.calls();
+    const transfers = device.transfers();
+    assert.ok(relErr(onGpu.losses, cpu.losses) < 1e-4, `losses: ${onGpu.losses.slice(-3)} against ${cpu.losses.slice(-3)}`);
+    for (const [i, w] of onGpu.weights.entries()) assert.ok(relErr(w, cpu.weights[i]) < 1e-4, `parameter ${i} differs by ${relErr(w, cpu.weights[i])}`);
+    assert.ok(cpu.losses[29] < cpu.losses[0] * 0.95, `the network learns: ${cpu.losses[0]} to ${cpu.losses[29]}`);
+    const gpuCalls = calls.gpuCalls - callsBefore.gpuCalls;
+    const cpuCalls = calls.cpuCalls - callsBefore.cpuCalls;
+    assert.ok(gpuCalls > 27 * 10, `${gpuCalls} kernel calls on the GPU`);
+    // Per replay the inputs and the parameters go up (the optimizer's update is a host step, on the CPU) and the
+    // gradients, the loss and the outputs of the kernels without a GPU version (gather, scatterAdd, slice) come back.
+    const downloads = (transfers.downloads - transfersBefore.downloads) / 27;
+    const uploads = (transfers.uploads - transfersBefore.uploads) / 27;
+    t.diagnostic(`per replay: ${gpuCalls / 27} GPU calls, ${cpuCalls / 27} CPU calls, ${uploads.toFixed(1)} uploads, ${downloads.toFixed(1)} downloads`);
+    assert.ok(uploads <= 16 && downloads <= 16, `${uploads} uploads and ${downloads} downloads per replay`);
+  });
+});
