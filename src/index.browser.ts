@@ -22,6 +22,6 @@ setBackendInitializer(() => selectInitialBackend({ native: null, wasm: registerW
  */
 export async function openWebGpu(options: WebGpuOptions = {}): Promise<WebGpu> {
   const gpu = (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu;
-  return openWebGpuOn((gpu as Parameters<typeof openWebGpuOn>[0] | undefined) ?? 'this browser offers no WebGPU (navigator.gpu is undefined)', options);
+  return openWebGpuOn(gpu ?? 'this browser offers no WebGPU (navigator.gpu is undefined)', options);
 }
 export type { GpuAdapterSummary, GpuReplayCounts, GpuTransfers, WebGpu, WebGpuOptions } from './backends/webgpu/index.js';

@@ -1,5 +1,6 @@
 /// <reference types="@webgpu/types" />
 import { NeuriteError } from '../../core/errors.js';
+import type { GpuAdapterSummary, GpuTransfers } from './types.js';
 
 /*
  * A WebGPU device as the kernels use it: float32 arrays living in GPU
@@ -13,23 +14,6 @@ import { NeuriteError } from '../../core/errors.js';
  * the same rounded size before a new one is made, so a training loop that
  * makes the same arrays every step stops allocating after its first step.
  */
-
-/** Bytes and calls moved between the CPU and the GPU since the device opened. */
-export interface GpuTransfers {
-  readonly uploads: number;
-  readonly bytesUp: number;
-  readonly downloads: number;
-  readonly bytesDown: number;
-}
-
-/** What the adapter says about itself (GPUAdapterInfo), plus whether it is a software fallback. */
-export interface GpuAdapterSummary {
-  readonly vendor: string;
-  readonly architecture: string;
-  readonly description: string;
-  /** True for a software rasteriser (SwiftShader, WARP): never chosen by default. */
-  readonly isFallbackAdapter: boolean;
-}
 
 /** An array of 32-bit elements (float32, or int32 for indices and labels) in a GPU buffer. Its buffer returns to the pool on `release()`. */
 export class GpuArray {

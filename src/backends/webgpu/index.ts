@@ -1,11 +1,10 @@
-/// <reference types="@webgpu/types" />
 import { NeuriteError } from '../../core/errors.js';
 import type { StepExecutor } from '../../kernels/executor.js';
-import { type GpuAdapterSummary, type GpuDevice, type GpuTransfers, openGpuDevice } from './device.js';
-import { type GpuReplayCounts, GpuStepExecutor } from './replay.js';
+import { type GpuDevice, openGpuDevice } from './device.js';
+import { GpuStepExecutor } from './replay.js';
+import type { GpuAdapterSummary, GpuReplayCounts, GpuTransfers } from './types.js';
 
-export type { GpuAdapterSummary, GpuTransfers } from './device.js';
-export type { GpuReplayCounts } from './replay.js';
+export type { GpuAdapterSummary, GpuReplayCounts, GpuTransfers } from './types.js';
 
 /** Options of {@link openWebGpu}. */
 export interface WebGpuOptions {
@@ -32,10 +31,14 @@ export interface WebGpu {
   destroy(): void;
 }
 
-/** Opens a WebGPU device on `gpu` (or throws the reason there is none) and wraps it. */
-export async function openWebGpuOn(gpu: GPU | string, options: WebGpuOptions = {}): Promise<WebGpu> {
+/**
+ * Opens a WebGPU device on `gpu` (navigator.gpu, or Dawn's GPU object; a
+ * string is the reason there is none, thrown) and wraps it. Typed `unknown`
+ * so that these declarations need no @webgpu/types.
+ */
+export async function openWebGpuOn(gpu: unknown, options: WebGpuOptions = {}): Promise<WebGpu> {
   if (typeof gpu === 'string') throw new NeuriteError(`openWebGpu: ${gpu}`);
-  const device = await openGpuDevice(gpu, options);
+  const device = await openGpuDevice(gpu as Parameters<typeof openGpuDevice>[0], options);
   if (typeof device === 'string') throw new NeuriteError(`openWebGpu: ${device}`);
   return wrap(device);
 }

@@ -5,6 +5,7 @@ import { KERNEL_EFFECTS } from '../../kernels/effects.js';
 import type { StepCall, StepExecutor } from '../../kernels/executor.js';
 import type { GpuArray, GpuDevice } from './device.js';
 import { GPU_BINARY_OPS, GPU_UNARY_OPS, GpuKernels } from './kernels.js';
+import type { GpuReplayCounts } from './types.js';
 
 /*
  * A compiled step replayed on the GPU (kernels/executor.ts). Every array the
@@ -164,14 +165,6 @@ interface PreparedCall {
   readonly call: StepCall;
   readonly arrays: ArrayArg[];
   readonly gpu: GpuRunner | null;
-}
-
-/** What a replay on the GPU did, call by call. */
-export interface GpuReplayCounts {
-  /** Kernel calls run on the GPU. */
-  readonly gpuCalls: number;
-  /** Kernel calls run on the CPU (no GPU kernel for them), and host steps. */
-  readonly cpuCalls: number;
 }
 
 export class GpuStepExecutor implements StepExecutor {
