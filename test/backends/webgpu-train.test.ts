@@ -80,4 +80,62 @@ describe('training steps replayed on the GPU', { skip }, () => {
     t.diagnostic(`per replay: ${gpuCalls / 27} GPU calls, ${cpuCalls / 27} CPU calls, ${uploads.toFixed(1)} uploads, ${downloads.toFixed(1)} downloads`);
     assert.ok(uploads <= 16 && downloads <= 16, `${uploads} uploads and ${downloads} downloads per replay`);
   });
+
+  test('LeNet-5: steps on 64 images replayed on the GPU match the CPU (convolutions, pooling, SGD with momentum)', async (t) => {
+    const run = async (onGpu: boolean) => {
+      nt.seed(5);
+      const model = nt.models.lenet5();
+      const opt = new nt.optim.SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });
+      const g = new nt.Generator(6);
+      const x = nt.randn([64, 1, 28, 28], { generator: g });
+      const y = nt.randint(0, 10, [64], { generator: g });
+      const step = (images: Tensor, labels: Tensor) => {
+        opt.zeroGrad();
+        const loss = nt.nn.functional.crossEntropy(model.call(images) as Tensor, labels);
+        loss.backward();
+        opt.step();
+        return loss;
+      };
+      const losses: number[] = [];
+      if (onGpu) {
+        const compiled = nt.compile(step, { modules: [model], executor: device.executor, onFallback: (r) => assert.fail(`fell back: ${r}`) });
+        for (let i = 0; i < 5; i++) losses.push((await compiled(x, y)).item());
+        await compiled.pull();
+        assert.equal(compiled.stats.replays, 2);
+      } else {
+        const compiled = nt.compile(step, { modules: [model], onFallback: (r) => assert.fail(`fell back: ${r}`) });
+        for (let i = 0; i < 5; i++) losses.push(compiled(x, y).item());
+      }
+      return { losses, weights: model.parameters().map((p) => Float32Array.from(p.data as Float32Array)) };
+    };
+    const cpu = await run(false);
+    const before = device.calls();
+    const onGpu = await run(true);
+    const after = device.calls();
+    t.diagnostic(`per replay: ${(after.gpuCalls - before.gpuCalls) / 2} GPU calls, ${(after.cpuCalls - before.cpuCalls) / 2} CPU calls`);
+    assert.ok(relErr(onGpu.losses, cpu.losses) < 1e-4, `losses: ${onGpu.losses} against ${cpu.losses}`);
+    for (const [i, w] of onGpu.weights.entries()) assert.ok(relErr(w, cpu.weights[i]) < 1e-4, `parameter ${i} differs by ${relErr(w, cpu.weights[i])}`);
+  });
+
+  test('GPU memory stays flat over 1,000 replayed steps', async () => {
+    nt.seed(1);
+    const data = nt.twoSpirals(64, { noise: 0.05 });
+    const model = new nt.nn.Sequential(new nt.nn.Linear(2, 8), new nt.nn.Tanh(), new nt.nn.Linear(8, 2));
+    const opt = new nt.optim.SGD(model.parameters(), { lr: 0.1 });
+    const compiled = nt.compile(
+      (x: Tensor, y: Tensor) => {
+        opt.zeroGrad();
+        const loss = nt.nn.functional.crossEntropy(model.call(x) as Tensor, y);
+        loss.backward();
+        opt.step();
+        return loss;
+      },
+      { modules: [model], executor: device.executor },
+    );
+    for (let i = 0; i < 5; i++) await compiled(data.x, data.y);
+    const settled = device.memory();
+    for (let i = 0; i < 1000; i++) await compiled(data.x, data.y);
+    assert.deepEqual(device.memory(), settled);
+    assert.equal(compiled.stats.replays, 1002);
+  });
 });

@@ -27,6 +27,8 @@ export interface WebGpu {
   transfers(): GpuTransfers;
   /** Kernel calls run on the GPU and on the CPU (kernels without a GPU version, host steps) so far. */
   calls(): GpuReplayCounts;
+  /** GPU buffers held (in use or pooled for reuse) and the idle bytes in the pool. */
+  memory(): { readonly buffers: number; readonly pooledBytes: number };
   /** Frees the GPU's buffers and the device. Pull what you need first. */
   destroy(): void;
 }
@@ -50,6 +52,7 @@ function wrap(device: GpuDevice): WebGpu {
     executor,
     transfers: () => device.transferCounts(),
     calls: () => executor.callCounts(),
+    memory: () => device.memory(),
     destroy: () => device.destroy(),
   };
 }
