@@ -24,4 +24,4 @@ export async function openWebGpu(options: WebGpuOptions = {}): Promise<WebGpu> {
   const gpu = (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu;
   return openWebGpuOn(gpu ?? 'this browser offers no WebGPU (navigator.gpu is undefined)', options);
 }
-export type { GpuAdapterSummary, GpuReplayCounts, GpuTransfers, WebGpu, WebGpuOptions } from './backends/webgpu/index.js';
+export type { GpuAdapterSummary, GpuMemory, GpuReplayCounts, GpuTransfers, WebGpu, WebGpuOptions } from './backends/webgpu/index.js';

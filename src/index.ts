@@ -30,7 +30,7 @@ setBackendInitializer(() => selectInitialBackend({ native: registerNativeBackend
 export async function openWebGpu(options: WebGpuOptions = {}): Promise<WebGpu> {
   return openWebGpuOn(await sharedNodeGpu(), options);
 }
-export type { GpuAdapterSummary, GpuReplayCounts, GpuTransfers, WebGpu, WebGpuOptions } from './backends/webgpu/index.js';
+export type { GpuAdapterSummary, GpuMemory, GpuReplayCounts, GpuTransfers, WebGpu, WebGpuOptions } from './backends/webgpu/index.js';
 
 // Node only: PNG/JPEG decoding and image-folder datasets (pngjs and jpeg-js need Node's Buffer and zlib).
 export {

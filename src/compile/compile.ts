@@ -108,9 +108,13 @@ export interface CompiledFunction<A extends unknown[], R> {
 /** A step compiled for a device by {@link compile}: each call resolves to what the original returns. */
 export interface DeviceCompiledFunction<A extends unknown[], R> {
   (...args: A): Promise<R>;
+  /** Counters and the reason for running eagerly, if any (as {@link CompiledFunction.stats}). */
   readonly stats: CompileStats;
+  /** The plan last built, one kernel per line. */
   toString(): string;
+  /** The plan last built as a Graphviz DOT graph (null before one is built). */
   toDot(): string | null;
+  /** Forget every plan (the next calls warm up and record again). */
   reset(): void;
   /** Copies back to the CPU every value the device holds newer (parameters, gradients, optimizer state). */
   pull(): Promise<void>;

@@ -72,6 +72,12 @@ export function setBackend(name: string): void {
   // registered (setBackend('ref') followed by setBackend('wasm') works), and this call's choice wins.
   initialize();
   const b = registry.get(name);
+  if (!b && name === 'webgpu') {
+    // Kernels here return their results synchronously, which a GPU cannot: it runs whole compiled steps instead.
+    throw new ValueError(
+      `setBackend: 'webgpu' is not a kernel backend; the GPU runs compiled steps: const gpu = await openWebGpu(); compile(step, { executor: gpu.executor, modules: [model] }). Available backends: ${[...registry.keys()].join(', ')}`,
+    );
+  }
   if (!b) throw new ValueError(`setBackend: unknown backend '${name}'; available: ${[...registry.keys()].join(', ')}`);
   if (reference === null) throw new ValueError(`setBackend: no reference backend is registered to fill the kernels '${name}' lacks`);
   active = b;

@@ -9,19 +9,34 @@ import type { TypedArray } from '../core/dtype.js';
  * other side. Reading its results is asynchronous, as a GPU requires.
  */
 
-/** One call of a step as a plan replays it. */
-export type StepCall =
-  /** A kernel of the contract by name, with the arguments the plan gives it (its own arrays). */
-  | {
-      readonly kind: 'kernel';
-      readonly name: string;
-      readonly args: readonly unknown[];
-      /** The CPU kernel the step recorded (the engine's backend's), for an executor without its own. */
-      readonly run: (...args: unknown[]) => unknown;
-    }
-  /** JavaScript that reads and writes the CPU copies of the arrays it names. */
-  | { readonly kind: 'host'; readonly run: () => void; readonly reads: readonly TypedArray[]; readonly writes: readonly TypedArray[] };
+/** A kernel of the contract by name, with the arguments the plan gives it (its own arrays). */
+export interface StepKernelCall {
+  /** Says which kind of call this is. */
+  readonly kind: 'kernel';
+  /** The kernel's name in the contract (kernels/contract.ts), e.g. 'matmul'. */
+  readonly name: string;
+  /** Its arguments: the plan's arrays and plain values, as the contract orders them. */
+  readonly args: readonly unknown[];
+  /** The CPU kernel the step recorded (the engine's backend's), for an executor without its own. */
+  readonly run: (...args: unknown[]) => unknown;
+}
 
+/** JavaScript that reads and writes the CPU copies of the arrays it names. */
+export interface StepHostCall {
+  /** Says which kind of call this is. */
+  readonly kind: 'host';
+  /** Runs it. */
+  readonly run: () => void;
+  /** Arrays it reads. */
+  readonly reads: readonly TypedArray[];
+  /** Arrays it changes. */
+  readonly writes: readonly TypedArray[];
+}
+
+/** One call of a step as a plan replays it. */
+export type StepCall = StepKernelCall | StepHostCall;
+
+/** Where a compiled step's replays run, when not in this thread (see `compile`'s `executor` option and `openWebGpu`). */
 export interface StepExecutor {
   /** A short name for messages (the device). */
   readonly name: string;

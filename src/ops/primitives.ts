@@ -15,7 +15,7 @@ import type { Tensor } from '../core/tensor.js';
 import { type FusedKernels, k } from '../kernels/contract.js';
 
 export type { AdamStepOptions, FusedKernels, SgdStepOptions } from '../kernels/contract.js';
-export type { StepCall, StepExecutor } from '../kernels/executor.js';
+export type { StepCall, StepExecutor, StepHostCall, StepKernelCall } from '../kernels/executor.js';
 
 /**
  * The active backend's fused version of an optimizer rule, or undefined when

@@ -1,6 +1,6 @@
 /// <reference types="@webgpu/types" />
 import { NeuriteError } from '../../core/errors.js';
-import type { GpuAdapterSummary, GpuTransfers } from './types.js';
+import type { GpuAdapterSummary, GpuMemory, GpuTransfers } from './types.js';
 
 /*
  * A WebGPU device as the kernels use it: float32 arrays living in GPU
@@ -83,7 +83,7 @@ export class GpuDevice {
   }
 
   /** GPU buffers made and not yet destroyed (in use or pooled), and the bytes the pool holds idle. */
-  memory(): { buffers: number; pooledBytes: number } {
+  memory(): GpuMemory {
     return { buffers: this.liveBuffers, pooledBytes: this.pooledBytes };
   }
 

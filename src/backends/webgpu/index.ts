@@ -2,9 +2,9 @@ import { NeuriteError } from '../../core/errors.js';
 import type { StepExecutor } from '../../kernels/executor.js';
 import { type GpuDevice, openGpuDevice } from './device.js';
 import { GpuStepExecutor } from './replay.js';
-import type { GpuAdapterSummary, GpuReplayCounts, GpuTransfers } from './types.js';
+import type { GpuAdapterSummary, GpuMemory, GpuReplayCounts, GpuTransfers } from './types.js';
 
-export type { GpuAdapterSummary, GpuReplayCounts, GpuTransfers } from './types.js';
+export type { GpuAdapterSummary, GpuMemory, GpuReplayCounts, GpuTransfers } from './types.js';
 
 /** Options of {@link openWebGpu}. */
 export interface WebGpuOptions {
@@ -28,7 +28,7 @@ export interface WebGpu {
   /** Kernel calls run on the GPU and on the CPU (kernels without a GPU version, host steps) so far. */
   calls(): GpuReplayCounts;
   /** GPU buffers held (in use or pooled for reuse) and the idle bytes in the pool. */
-  memory(): { readonly buffers: number; readonly pooledBytes: number };
+  memory(): GpuMemory;
   /** Frees the GPU's buffers and the device. Pull what you need first. */
   destroy(): void;
 }
