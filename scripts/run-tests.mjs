@@ -29,7 +29,8 @@ const backends = process.env.NEURITE_BACKEND ? [process.env.NEURITE_BACKEND] : n
 if (!nativeBuilt && !process.env.NEURITE_BACKEND) console.log('run-tests: native addon not built; running on the reference and wasm backends');
 
 // Timing tests (*.serial.test.js) run after the rest, one file at a time: beside another file on a small
-// machine their figures would measure the neighbour.
+// machine their figures would measure the neighbour. So do the WebGPU tests, for the opposite reason:
+// SwiftShader, the software GPU they run on here, takes every core, and a browser test beside it timed out.
 const serial = files.filter((f) => f.endsWith('.serial.test.js'));
 const parallel = files.filter((f) => !f.endsWith('.serial.test.js'));
 

@@ -504,13 +504,20 @@ export class Plan {
         },
         reads: [],
         writes: this.inputBuffers,
+        fusedUpdates: false,
       });
-      for (const [dst, src] of this.carries) calls.push({ kind: 'host', run: () => dst.set(src as never), reads: [src], writes: [dst] });
+      for (const [dst, src] of this.carries) calls.push({ kind: 'host', run: () => dst.set(src as never), reads: [src], writes: [dst], fusedUpdates: false });
       for (const [dst, bytes] of this.restores) {
-        calls.push({ kind: 'host', run: () => dst.set(bytes), reads: [], writes: [new Uint8Array(dst.buffer, dst.byteOffset, dst.byteLength)] });
+        calls.push({
+          kind: 'host',
+          run: () => dst.set(bytes),
+          reads: [],
+          writes: [new Uint8Array(dst.buffer, dst.byteOffset, dst.byteLength)],
+          fusedUpdates: false,
+        });
       }
       for (const n of this.nodes) {
-        if (n.kind === 'host') calls.push({ kind: 'host', run: n.run, reads: n.readArrays, writes: n.writeArrays });
+        if (n.kind === 'host') calls.push({ kind: 'host', run: n.run, reads: n.readArrays, writes: n.writeArrays, fusedUpdates: n.fusedUpdates });
         else {
           const fn = n.fn;
           const self = n.self;

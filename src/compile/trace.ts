@@ -42,6 +42,8 @@ export interface HostNode {
   /** The arrays themselves, for an executor that keeps copies elsewhere (kernels/executor.ts). */
   readonly readArrays: readonly TypedArray[];
   readonly writeArrays: readonly TypedArray[];
+  /** See HostAccess.fusedUpdates. */
+  readonly fusedUpdates: boolean;
 }
 
 export type TraceNode = KernelNode | HostNode;
@@ -168,6 +170,7 @@ export class Trace implements TraceRecorder {
       writes,
       readArrays: access.reads ?? [],
       writeArrays: access.writes ?? [],
+      fusedUpdates: access.fusedUpdates === true,
     });
   }
 

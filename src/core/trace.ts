@@ -17,6 +17,14 @@ import type { TypedArray } from './dtype.js';
 export interface HostAccess {
   readonly reads?: readonly TypedArray[];
   readonly writes?: readonly TypedArray[];
+  /**
+   * Every change it makes to array values goes through the fused optimizer
+   * kernels (sgdStep, adamStep of FusedKernels) whenever the kernel table
+   * accepts the call, its own JavaScript rule only when it declines. An
+   * executor holding the arrays elsewhere (a GPU) may then run it with its own
+   * fused kernels, and the arrays need not come back to the CPU.
+   */
+  readonly fusedUpdates?: boolean;
 }
 
 /** The recorder a trace installs; core calls it, src/compile implements it. */

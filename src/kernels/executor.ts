@@ -31,6 +31,13 @@ export interface StepHostCall {
   readonly reads: readonly TypedArray[];
   /** Arrays it changes. */
   readonly writes: readonly TypedArray[];
+  /**
+   * It changes arrays only through the fused optimizer kernels (sgdStep,
+   * adamStep) where the kernel table accepts the call (core/trace.ts
+   * HostAccess.fusedUpdates): an executor may run it with a kernel table
+   * whose fused kernels are its own.
+   */
+  readonly fusedUpdates: boolean;
 }
 
 /** One call of a step as a plan replays it. */

@@ -43,6 +43,8 @@ export interface AdamState {
 export abstract class AdamFamily extends ParameterwiseOptimizer<AdamHyper, AdamState> {
   /** Whether weight decay is applied to the weights directly (AdamW) rather than through the gradient (Adam). */
   protected abstract readonly decoupledWeightDecay: boolean;
+  /** Its update is the fused adamStep where the kernel table has one. */
+  protected override readonly updatesThroughFusedKernels = true;
 
   protected constructor(params: OptimizerParams<AdamHyper>, defaults: AdamHyper, options: AdamOptions) {
     super(params, defaults, options);

@@ -103,6 +103,13 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper, S extends objec
   readonly defaults: Readonly<H>;
   /** The parameter groups with their hyper-parameters; schedulers rewrite `lr` here. */
   readonly paramGroups: ParamGroup<H>[] = [];
+  /**
+   * True where every update of array values goes through a fused kernel
+   * (sgdStep, adamStep) when the kernel table accepts it (SGD and the Adam
+   * family): a GPU replay may then keep the parameters on the GPU.
+   */
+  protected readonly updatesThroughFusedKernels: boolean = false;
+
   /** Per-parameter state (moment buffers, step counts), created at a parameter's first update. */
   readonly state = new Map<Tensor, S>();
 
@@ -194,7 +201,7 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper, S extends objec
         else if (Array.isArray(v)) for (const x of v) if (x instanceof Tensor) written.push(x.data);
       }
     }
-    hostStep(`${this.className}.step`, { reads: [...grads, ...written], writes: written }, () => {
+    hostStep(`${this.className}.step`, { reads: [...grads, ...written], writes: written, fusedUpdates: this.updatesThroughFusedKernels }, () => {
       for (const group of this.paramGroups) this.updateGroup(group);
     });
     return loss;

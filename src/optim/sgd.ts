@@ -37,6 +37,8 @@ export interface SGDState {
 export class SGD extends ParameterwiseOptimizer<SGDHyper, SGDState> {
   /** The class name saved in optimizer state dicts. */
   static readonly className = 'SGD';
+  /** Its update is the fused sgdStep where the kernel table has one. */
+  protected override readonly updatesThroughFusedKernels = true;
 
   constructor(params: OptimizerParams<SGDHyper>, options: SGDOptions = {}) {
     super(params, { lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false }, options);

@@ -13,6 +13,7 @@ import {
   conv2dBackwardWeightShader,
   conv2dShader,
   GEMM_TILE,
+  gatherShader,
   gemmShader,
   logSoftmaxShader,
   lstmBackwardShader,
@@ -22,7 +23,9 @@ import {
   maxPool2dShader,
   reduceShader,
   reluBackwardShader,
+  scatterAddShader,
   sgdShader,
+  sliceShader,
   softmaxCrossEntropyShader,
   UNARY_WGSL,
   unaryShader,
@@ -258,15 +261,15 @@ export class GpuKernels {
     this.device.dispatch(this.device.pipeline('sgd', sgdShader), [param, grad, bufBinding], words, this.groups1d(n));
   }
 
-  /** One in-place Adam/AdamW step (optim/adam.ts's rule, without amsgrad). */
-  adamStep(param: GpuArray, grad: GpuArray, m: GpuArray, v: GpuArray, o: AdamStepOptions): void {
+  /** One in-place Adam/AdamW step (optim/adam.ts's rule); vMax, amsgrad's running maximum, or null. */
+  adamStep(param: GpuArray, grad: GpuArray, m: GpuArray, v: GpuArray, vMax: GpuArray | null, o: AdamStepOptions): void {
     const n = param.length;
-    this.check('adamStep', { param: [param, n], grad: [grad, n], m: [m, n], v: [v, n] });
+    this.check('adamStep', { param: [param, n], grad: [grad, n], m: [m, n], v: [v, n], ...(vMax !== null ? { vMax: [vMax, n] as [GpuArray, number] } : {}) });
     const words = new ArrayBuffer(48);
     const u = new Uint32Array(words);
     const f = new Float32Array(words);
     u[0] = n;
-    u[1] = (o.decoupled ? 1 : 0) | (o.maximize ? 2 : 0);
+    u[1] = (o.decoupled ? 1 : 0) | (o.maximize ? 2 : 0) | (vMax !== null ? 4 : 0);
     f[4] = o.lr;
     f[5] = o.beta1;
     f[6] = o.beta2;
@@ -274,7 +277,7 @@ export class GpuKernels {
     f[8] = o.weightDecay;
     f[9] = 1 - o.beta1 ** o.step;
     f[10] = Math.sqrt(1 - o.beta2 ** o.step);
-    this.device.dispatch(this.device.pipeline('adam', adamShader), [param, grad, m, v], words, this.groups1d(n));
+    this.device.dispatch(this.device.pipeline('adam', adamShader), [param, grad, m, v, vMax ?? this.scratch()], words, this.groups1d(n));
   }
 
   private scratchArray: GpuArray | null = null;
@@ -385,6 +388,79 @@ export class GpuKernels {
       [logits, labels, loss, gradLogits],
       new Uint32Array([rows, cols, 0, 0]).buffer,
       this.groups1d(rows),
+    );
+  }
+
+  /** The uniform block of the ranked kernels (shaders.ts RANKED_PARAMS). */
+  private rankedWords(
+    n: number,
+    rank: number,
+    axis: number,
+    base: number,
+    shape: readonly number[],
+    strides: readonly number[],
+    other: readonly number[] = [],
+    otherStrides: readonly number[] = [],
+  ): ArrayBuffer {
+    const words = new Int32Array(4 + 8 * 4);
+    words.set([n, rank, axis, base]);
+    words.set(shape, 4);
+    words.set(strides, 12);
+    words.set(other, 20);
+    words.set(otherStrides, 28);
+    return words.buffer;
+  }
+
+  private checkRank(name: string, rank: number): void {
+    if (rank > MAX_RANK) throw new NeuriteError(`webgpu ${name}: rank ${rank}, the GPU kernel handles up to ${MAX_RANK}`);
+  }
+
+  /** torch.gather along `axis` (the contract's gather): out has the index's shape. */
+  gather(x: GpuArray, shape: readonly number[], axis: number, index: GpuArray, indexShape: readonly number[], out: GpuArray): void {
+    this.checkRank('gather', shape.length);
+    const n = sizeOf(indexShape);
+    this.check('gather', { x: [x, sizeOf(shape)], index: [index, n], out: [out, n] });
+    this.device.dispatch(
+      this.device.pipeline('gather', gatherShader),
+      [x, index, out],
+      this.rankedWords(n, indexShape.length, axis, 0, indexShape, stridesOf(shape)),
+      this.groups1d(n),
+    );
+  }
+
+  /** The adjoint of gather (the contract's scatterAdd): out[..index[..i..]..] += src[..i..], in place. */
+  scatterAdd(out: GpuArray, shape: readonly number[], axis: number, index: GpuArray, indexShape: readonly number[], src: GpuArray): void {
+    this.checkRank('scatterAdd', shape.length);
+    const n = sizeOf(shape);
+    this.check('scatterAdd', { out: [out, n], index: [index, sizeOf(indexShape)], src: [src, sizeOf(indexShape)] });
+    this.device.dispatch(
+      this.device.pipeline('scatterAdd', scatterAddShader),
+      [out, index, src],
+      this.rankedWords(n, shape.length, axis, 0, shape, [], indexShape, stridesOf(indexShape)),
+      this.groups1d(n),
+    );
+  }
+
+  /** The contract's slice: out = x[begin[d] + i·step[d]] over outShape (steps may be negative). */
+  slice(x: GpuArray, shape: readonly number[], begin: readonly number[], step: readonly number[], out: GpuArray, outShape: readonly number[]): void {
+    this.checkRank('slice', shape.length);
+    const n = sizeOf(outShape);
+    const st = stridesOf(shape);
+    let base = 0;
+    for (let d = 0; d < shape.length; d++) base += begin[d] * st[d];
+    this.check('slice', { x: [x, sizeOf(shape)], out: [out, n] });
+    this.device.dispatch(
+      this.device.pipeline('slice', sliceShader),
+      [x, out],
+      this.rankedWords(
+        n,
+        outShape.length,
+        0,
+        base,
+        outShape,
+        st.map((s, d) => s * step[d]),
+      ),
+      this.groups1d(n),
     );
   }
 }

@@ -1,5 +1,6 @@
 /// <reference types="@webgpu/types" />
 import type { TypedArray } from '../../core/dtype.js';
+import { activeKernelTable, setKernelTableOverride } from '../../core/engine.js';
 import type { AvgPoolDivisor, Conv2dGeometry, Pool2dGeometry } from '../../kernels/contract.js';
 import { KERNEL_EFFECTS } from '../../kernels/effects.js';
 import type { StepCall, StepExecutor } from '../../kernels/executor.js';
@@ -129,6 +130,18 @@ function gpuRunner(name: string, args: readonly unknown[]): GpuRunner | null {
       return floats(0, 1) ? (k, g) => k.avgPool2d(g(0) as GpuArray, g(1) as GpuArray, a[2] as Pool2dGeometry, a[3] as AvgPoolDivisor) : null;
     case 'avgPool2dBackward':
       return floats(0, 1) ? (k, g) => k.avgPool2dBackward(g(0) as GpuArray, g(1) as GpuArray, a[2] as Pool2dGeometry, a[3] as AvgPoolDivisor) : null;
+    case 'gather':
+      return floats(0, 5) && a[3] instanceof Int32Array && (a[1] as number[]).length <= 6
+        ? (k, g) => k.gather(g(0) as GpuArray, a[1] as number[], a[2] as number, g(3) as GpuArray, a[4] as number[], g(5) as GpuArray)
+        : null;
+    case 'scatterAdd':
+      return floats(0, 5) && a[3] instanceof Int32Array && (a[1] as number[]).length <= 6
+        ? (k, g) => k.scatterAdd(g(0) as GpuArray, a[1] as number[], a[2] as number, g(3) as GpuArray, a[4] as number[], g(5) as GpuArray)
+        : null;
+    case 'slice':
+      return floats(0, 4) && (a[1] as number[]).length <= 6
+        ? (k, g) => k.slice(g(0) as GpuArray, a[1] as number[], a[2] as number[], a[3] as number[], g(4) as GpuArray, a[5] as number[])
+        : null;
     case 'lstmCellForward':
       return floats(0, 1, 2, 3, 4)
         ? (k, g) => k.lstmCellForward(g(0) as GpuArray, g(1) as GpuArray, g(2) as GpuArray, g(3) as GpuArray, g(4) as GpuArray, a[5] as number, a[6] as number)
@@ -151,10 +164,7 @@ function gpuRunner(name: string, args: readonly unknown[]): GpuRunner | null {
     case 'sgdStep':
       return floats(0, 1, 2) ? (k, g) => k.sgdStep(g(0) as GpuArray, g(1) as GpuArray, g(2), a[3] as never) : null;
     case 'adamStep':
-      // amsgrad's running maximum has no GPU kernel yet.
-      return floats(0, 1, 2, 3) && a[4] === null
-        ? (k, g) => k.adamStep(g(0) as GpuArray, g(1) as GpuArray, g(2) as GpuArray, g(3) as GpuArray, a[5] as never)
-        : null;
+      return floats(0, 1, 2, 3, 4) ? (k, g) => k.adamStep(g(0) as GpuArray, g(1) as GpuArray, g(2) as GpuArray, g(3) as GpuArray, g(4), a[5] as never) : null;
     default:
       return null;
   }
@@ -172,7 +182,7 @@ export class GpuStepExecutor implements StepExecutor {
   readonly kernels: GpuKernels;
   private readonly regions = new Map<ArrayBufferLike, Region[]>();
   private readonly prepared = new WeakMap<readonly StepCall[], PreparedCall[]>();
-  private counts = { gpuCalls: 0, cpuCalls: 0 };
+  private counts = { gpuCalls: 0, cpuCalls: 0, fusedHostSteps: 0 };
 
   constructor(readonly device: GpuDevice) {
     this.kernels = new GpuKernels(device);
@@ -266,6 +276,7 @@ export class GpuStepExecutor implements StepExecutor {
     for (const p of prepared) {
       const onGpu = p.gpu !== null && p.arrays.every((a) => !this.regionOf(a.array).cpuOnly);
       if (onGpu) this.runOnGpu(p);
+      else if (this.fusedOnGpu(p)) this.runFusedHost(p);
       else await this.runOnCpu(p);
     }
     for (const r of results) await this.toCpu(this.regionOf(r));
@@ -305,6 +316,40 @@ export class GpuStepExecutor implements StepExecutor {
       r.cpuFresh = false;
     }
     this.counts.gpuCalls++;
+  }
+
+  /** A host step that changes arrays only through the fused optimizer kernels, all its arrays float32 (see StepHostCall.fusedUpdates). */
+  private fusedOnGpu(p: PreparedCall): boolean {
+    return p.call.kind === 'host' && p.call.fusedUpdates && p.arrays.every((a) => a.array instanceof Float32Array && !this.regionOf(a.array).cpuOnly);
+  }
+
+  /**
+   * Runs an optimizer's host step with a kernel table whose sgdStep and
+   * adamStep are the GPU's: its JavaScript (step counts, learning rates)
+   * runs here, its updates on the GPU copies, and nothing crosses.
+   */
+  private runFusedHost(p: PreparedCall): void {
+    const onGpu =
+      (name: 'sgdStep' | 'adamStep') =>
+      (...args: unknown[]): boolean => {
+        const arrays = arrayArgs(name, args);
+        const gpu = gpuRunner(name, args);
+        // A call outside what was declared (an array made during this step) would need its values here first: a bug, said as such.
+        const known = arrays.every((a) =>
+          this.regions.get(a.array.buffer)?.some((r) => a.array.byteOffset >= r.start && a.array.byteOffset + a.array.byteLength <= r.end),
+        );
+        if (gpu === null || !known) throw new Error(`webgpu replay: ${name} on arrays the optimizer's step did not declare`);
+        this.runOnGpu({ call: { kind: 'kernel', name, args, run: () => undefined }, arrays, gpu });
+        return true;
+      };
+    const real = activeKernelTable() as Record<string, unknown>;
+    setKernelTableOverride({ ...real, sgdStep: onGpu('sgdStep'), adamStep: onGpu('adamStep') });
+    try {
+      (p.call as { run: () => void }).run();
+    } finally {
+      setKernelTableOverride(null);
+    }
+    this.counts.fusedHostSteps++;
   }
 
   private async runOnCpu(p: PreparedCall): Promise<void> {

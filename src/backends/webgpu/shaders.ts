@@ -382,7 +382,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: 
 }`;
 }
 
-/** One Adam/AdamW step in place (optim/adam.ts's rule). Flags: bit 0 decoupled weight decay, 1 maximize. */
+/** One Adam/AdamW step in place (optim/adam.ts's rule). Flags: bit 0 decoupled weight decay, 1 maximize, 2 amsgrad (vMax). */
 export function adamShader(): string {
   return /* wgsl */ `
 struct Params { n: u32, flags: u32, pad0: u32, pad1: u32, lr: f32, beta1: f32, beta2: f32, eps: f32, weightDecay: f32, bc1: f32, bc2Sqrt: f32, pad2: f32 }
@@ -390,7 +390,9 @@ struct Params { n: u32, flags: u32, pad0: u32, pad1: u32, lr: f32, beta1: f32, b
 @group(0) @binding(1) var<storage, read> grad: array<f32>;
 @group(0) @binding(2) var<storage, read_write> m: array<f32>;
 @group(0) @binding(3) var<storage, read_write> v: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
+@group(0) @binding(4) var<storage, read_write> vMax: array<f32>;
+@group(0) @binding(5) var<uniform> p: Params;
+${IS_NAN}
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
   let i = gid.x + gid.y * nw.x * ${WORKGROUP}u;
@@ -405,7 +407,15 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: 
   let vi = p.beta2 * v[i] + (1.0 - p.beta2) * g * g;
   m[i] = mi;
   v[i] = vi;
-  let denom = sqrt(vi) / p.bc2Sqrt + p.eps;
+  var second = vi;
+  if ((p.flags & 4u) != 0u) {
+    // The running maximum, NaN propagating as Math.max does.
+    var mx = vMax[i];
+    if (isNan(vi) || isNan(mx)) { mx = fromBits(0x7fc00000u); } else { mx = max(mx, vi); }
+    vMax[i] = mx;
+    second = mx;
+  }
+  let denom = sqrt(second) / p.bc2Sqrt + p.eps;
   param[i] = w - (p.lr / p.bc1) * (mi / denom);
 }`;
 }
@@ -742,5 +752,104 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: 
   }
   if (label < 0 || label >= i32(cols)) { loss[r] = fromBits(0x7fc00000u); return; }
   loss[r] = m + log(s) - x[base + u32(label)];
+}`;
+}
+
+/** Shapes and strides of up to MAX_RANK dimensions in a uniform block, and the lookup of dimension d. */
+const RANKED_PARAMS = `struct Params {
+  n: u32, rank: u32, axis: u32, base: i32,
+  shape: array<vec4u, 2>, strides: array<vec4i, 2>, other: array<vec4u, 2>, otherStrides: array<vec4u, 2>,
+}
+fn at(v: array<vec4u, 2>, d: u32) -> u32 { return v[d / 4u][d % 4u]; }
+fn atI(v: array<vec4i, 2>, d: u32) -> i32 { return v[d / 4u][d % 4u]; }`;
+
+/**
+ * torch.gather along `axis`: out (index's shape) at position p takes x at
+ * p's coordinates with the axis coordinate replaced by index[p]. `shape` is
+ * the index's shape, `strides` x's strides.
+ */
+export function gatherShader(): string {
+  return /* wgsl */ `
+${RANKED_PARAMS}
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> index: array<i32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let pos = gid.x + gid.y * nw.x * ${WORKGROUP}u;
+  if (pos >= p.n) { return; }
+  var rest = pos;
+  var off = 0;
+  for (var d = i32(p.rank) - 1; d >= 0; d--) {
+    let size = at(p.shape, u32(d));
+    let c = i32(rest % size);
+    rest = rest / size;
+    if (u32(d) != p.axis) { off += c * atI(p.strides, u32(d)); }
+  }
+  out[pos] = x[off + index[pos] * atI(p.strides, p.axis)];
+}`;
+}
+
+/**
+ * scatterAdd's gather form: each element of `out` (its `shape`) adds the
+ * src values whose index, at the same coordinates off the axis, names its
+ * axis coordinate. `other` is the index's shape and `otherStrides` its
+ * strides (src is laid out as the index).
+ */
+export function scatterAddShader(): string {
+  return /* wgsl */ `
+${RANKED_PARAMS}
+@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> index: array<i32>;
+@group(0) @binding(2) var<storage, read> src: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let q = gid.x + gid.y * nw.x * ${WORKGROUP}u;
+  if (q >= p.n) { return; }
+  var rest = q;
+  var base = 0u;
+  var mine = 0;
+  for (var d = i32(p.rank) - 1; d >= 0; d--) {
+    let size = at(p.shape, u32(d));
+    let c = rest % size;
+    rest = rest / size;
+    if (u32(d) == p.axis) { mine = i32(c); continue; }
+    // Off the axis the index may be smaller than out: cells beyond it receive nothing.
+    if (c >= at(p.other, u32(d))) { return; }
+    base += c * at(p.otherStrides, u32(d));
+  }
+  var acc = 0.0;
+  var any = false;
+  let along = at(p.other, p.axis);
+  let stride = at(p.otherStrides, p.axis);
+  for (var k = 0u; k < along; k++) {
+    let i = base + k * stride;
+    if (index[i] == mine) { acc += src[i]; any = true; }
+  }
+  if (any) { out[q] = out[q] + acc; }
+}`;
+}
+
+/** slice: out (outShape, in `shape`) at coordinates c takes x[base + Σ c[d]·strides[d]] (strides may be negative). */
+export function sliceShader(): string {
+  return /* wgsl */ `
+${RANKED_PARAMS}
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<uniform> p: Params;
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let pos = gid.x + gid.y * nw.x * ${WORKGROUP}u;
+  if (pos >= p.n) { return; }
+  var rest = pos;
+  var off = p.base;
+  for (var d = i32(p.rank) - 1; d >= 0; d--) {
+    let size = at(p.shape, u32(d));
+    off += i32(rest % size) * atI(p.strides, u32(d));
+    rest = rest / size;
+  }
+  out[pos] = x[off];
 }`;
 }

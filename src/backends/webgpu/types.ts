@@ -42,4 +42,6 @@ export interface GpuReplayCounts {
   readonly gpuCalls: number;
   /** Kernel calls run on the CPU (no GPU kernel for them), and host steps. */
   readonly cpuCalls: number;
+  /** Optimizer steps (host steps) whose updates ran as the GPU's fused kernels; their gpuCalls are counted too. */
+  readonly fusedHostSteps: number;
 }

@@ -278,19 +278,27 @@ describe('WebGPU kernels against the reference', { skip }, () => {
       }
       assertClose(await gpu.read(wg), w, `sgd ${JSON.stringify(o)}`);
     }
-    for (const decoupled of [false, true]) {
+    for (const [decoupled, amsgrad] of [
+      [false, false],
+      [true, false],
+      [false, true],
+    ]) {
       const w = rand(n, 80);
       const m = new Float32Array(n);
       const v = new Float32Array(n);
+      const vMax = amsgrad ? new Float32Array(n) : null;
       const [wg, mg, vg] = [up(w), up(m), up(v)];
+      const vMaxG = vMax && up(vMax);
       for (let step = 1; step <= 3; step++) {
-        const g = rand(n, 81 + step);
+        // Gradients that shrink, so that amsgrad's maximum differs from v.
+        const g = rand(n, 81 + step).map((x) => x / step);
         const o: AdamStepOptions = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1, step, decoupled, maximize: false };
-        adamUpdate(w, g, m, v, null, o);
-        k.adamStep(wg, up(g), mg, vg, o);
+        adamUpdate(w, g, m, v, vMax, o);
+        k.adamStep(wg, up(g), mg, vg, vMaxG, o);
       }
-      assertClose(await gpu.read(wg), w, `adam decoupled=${decoupled}`);
-      assertClose(await gpu.read(mg), m, `adam m decoupled=${decoupled}`);
+      assertClose(await gpu.read(wg), w, `adam decoupled=${decoupled} amsgrad=${amsgrad}`);
+      assertClose(await gpu.read(mg), m, `adam m decoupled=${decoupled} amsgrad=${amsgrad}`);
+      if (vMax !== null) assertClose(await gpu.read(vMaxG as GpuArray), vMax, 'adam vMax');
     }
   });
 
@@ -452,6 +460,57 @@ describe('WebGPU kernels against the reference', { skip }, () => {
     k.softmaxCrossEntropy(up(x), up(labels), loss, grad, rows, cols);
     assertClose(await gpu.read(loss), wantLoss, 'cross-entropy loss');
     assertClose(await gpu.read(grad), wantGrad, 'cross-entropy gradient');
+  });
+
+  test('gather, scatterAdd and slice (the indexing of cross-entropy and of narrow) against the reference', async () => {
+    const shape = [5, 6, 4];
+    const x = rand(5 * 6 * 4, 400);
+    for (const [axis, indexShape] of [
+      [1, [5, 3, 4]],
+      [0, [2, 6, 4]],
+      [2, [5, 6, 1]],
+      [1, [3, 2, 2]],
+    ] as [number, number[]][]) {
+      const n = indexShape.reduce((p, d) => p * d, 1);
+      const index = Int32Array.from({ length: n }, (_, i) => (i * 7 + 3) % shape[axis]);
+      const want = new Float32Array(n);
+      refKernels.gather(x, shape, axis, index, indexShape, want);
+      const out = gpu.empty(n);
+      const indexG = up(index);
+      k.gather(up(x), shape, axis, indexG, indexShape, out);
+      assertClose(await gpu.read(out), want, `gather axis ${axis} ${indexShape}`);
+      const src = rand(n, 401);
+      const base = rand(x.length, 402);
+      const wantAdd = base.slice();
+      refKernels.scatterAdd(wantAdd, shape, axis, index, indexShape, src);
+      const acc = up(base);
+      k.scatterAdd(acc, shape, axis, indexG, indexShape, up(src));
+      assertClose(await gpu.read(acc), wantAdd, `scatterAdd axis ${axis} ${indexShape}`);
+    }
+    for (const [begin, step, outShape] of [
+      [
+        [1, 0, 0],
+        [1, 1, 1],
+        [3, 6, 4],
+      ],
+      [
+        [4, 5, 3],
+        [-1, -2, -1],
+        [3, 3, 2],
+      ],
+      [
+        [0, 2, 1],
+        [2, 1, 2],
+        [3, 2, 2],
+      ],
+    ]) {
+      const n = outShape.reduce((p, d) => p * d, 1);
+      const want = new Float32Array(n);
+      refKernels.slice(x, shape, begin, step, want, outShape);
+      const out = gpu.empty(n);
+      k.slice(up(x), shape, begin, step, out, outShape);
+      assertClose(await gpu.read(out), want, `slice ${begin} ${step}`);
+    }
   });
 
   test('transfers are counted, and released buffers are reused: 1,000 steps leave GPU memory flat', async () => {

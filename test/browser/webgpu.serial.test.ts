@@ -83,7 +83,7 @@ async function run() {
     const grad = rand(500, 20 + step);
     const o = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step, decoupled: false, maximize: false };
     adamUpdate(p, grad, m1, v1, null, o);
-    k.adamStep(pg2, up(grad), mg, vg, o);
+    k.adamStep(pg2, up(grad), mg, vg, null, o);
   }
   errors.adamStep = relErr(await gpu.read(pg2), p);
   const adapter = gpu.adapter;
@@ -110,6 +110,64 @@ describe('the WebGPU kernels in Chromium', { skip: skipBrowser }, () => {
       const checked = Object.entries(r.errors ?? {});
       assert.equal(checked.length, 14);
       for (const [name, err] of checked) assert.ok(err <= 1e-4, `${name}: relative error ${err} on ${r.adapter?.description}`);
+    } finally {
+      await browser.close();
+      await site.close();
+    }
+  });
+
+  test('a page trains two spirals on the GPU through the browser bundle (openWebGpu, compile with its executor) to the CPU losses', {
+    timeout: 240_000,
+  }, async (t) => {
+    const page = `<!doctype html><script type="module">
+      import * as nt from '/dist/browser/neurite.esm.js';
+      try {
+        const gpu = await nt.openWebGpu({ allowFallback: true });
+        const run = async (executor) => {
+          nt.seed(0);
+          const data = nt.twoSpirals(200, { noise: 0.05 });
+          const model = new nt.nn.Sequential(new nt.nn.Linear(2, 16), new nt.nn.Tanh(), new nt.nn.Linear(16, 2));
+          const opt = new nt.optim.Adam(model.parameters(), { lr: 0.03 });
+          const step = (x, y) => {
+            opt.zeroGrad();
+            const loss = nt.nn.functional.crossEntropy(model.call(x), y);
+            loss.backward();
+            opt.step();
+            return loss;
+          };
+          const compiled = executor ? nt.compile(step, { modules: [model], executor }) : nt.compile(step, { modules: [model] });
+          const losses = [];
+          for (let i = 0; i < 10; i++) losses.push((await compiled(data.x, data.y)).item());
+          if (executor) await compiled.pull();
+          return { losses, weights: Array.from(model.parameters()[0].data) };
+        };
+        const cpu = await run(null);
+        const onGpu = await run(gpu.executor);
+        window.__result = { cpu, onGpu, calls: gpu.calls(), adapter: gpu.adapter, backend: nt.getBackend().name };
+        gpu.destroy();
+      } catch (e) {
+        window.__result = { error: String((e && e.stack) || e) };
+      }
+    </script>`;
+    const site = await serve({ '/train.html': page });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--enable-unsafe-webgpu'] });
+    try {
+      const { result, errors } = await runPage(browser, `${site.url}/train.html`, 200_000);
+      const r = result as {
+        error?: string;
+        cpu: { losses: number[]; weights: number[] };
+        onGpu: { losses: number[]; weights: number[] };
+        calls: { gpuCalls: number; cpuCalls: number };
+        backend: string;
+      };
+      assert.equal(r.error, undefined, `the page failed: ${r.error}`);
+      assert.deepEqual(errors, []);
+      t.diagnostic(`engine backend ${r.backend}; ${r.calls.gpuCalls} calls on the GPU, ${r.calls.cpuCalls} on the CPU`);
+      assert.ok(r.calls.gpuCalls > 7 * 20, `${r.calls.gpuCalls} calls on the GPU`);
+      const close = (a: number[], b: number[]) => a.length === b.length && a.every((v, i) => Math.abs(v - b[i]) <= 1e-4 * Math.max(1, Math.abs(b[i])));
+      assert.ok(close(r.onGpu.losses, r.cpu.losses), `losses ${r.onGpu.losses} against ${r.cpu.losses}`);
+      assert.ok(close(r.onGpu.weights, r.cpu.weights), "the first layer's weights after 10 steps");
+      assert.ok(r.cpu.losses[9] < r.cpu.losses[0], 'the network learns');
     } finally {
       await browser.close();
       await site.close();
