@@ -150,4 +150,36 @@ describe('training steps replayed on the GPU', { skip }, () => {
     assert.deepEqual(device.memory(), settled);
     assert.equal(compiled.stats.replays, 1002);
   });
+
+  test("eager calls of another batch size between replays (an epoch's last short batch) train on the CPU's newest weights", async () => {
+    const train = async (onGpu: boolean) => {
+      nt.seed(3);
+      const model = new nt.nn.Sequential(new nt.nn.Linear(4, 16), new nt.nn.Tanh(), new nt.nn.Linear(16, 3));
+      const opt = new nt.optim.Adam(model.parameters(), { lr: 0.05 });
+      const step = (x: Tensor, y: Tensor) => {
+        opt.zeroGrad();
+        const loss = nt.nn.functional.crossEntropy(model.call(x) as Tensor, y);
+        loss.backward();
+        opt.step();
+        return loss;
+      };
+      const compiled = onGpu ? nt.compile(step, { modules: [model], executor: device.executor }) : nt.compile(step, { modules: [model] });
+      const g = new nt.Generator(9);
+      const losses: number[] = [];
+      // Four "epochs" of five batches of 6 and a last batch of 2: the batch-2 signature warms up and records on the CPU while batch 6 replays.
+      for (let epoch = 0; epoch < 4; epoch++) {
+        for (const n of [6, 6, 6, 6, 6, 2]) {
+          const x = nt.randn([n, 4], { generator: g });
+          const y = nt.randint(0, 3, [n], { generator: g });
+          losses.push((await compiled(x, y)).item());
+        }
+      }
+      if ('pull' in compiled) await compiled.pull();
+      return { losses, weights: model.parameters().map((p) => Float32Array.from(p.data as Float32Array)) };
+    };
+    const cpu = await train(false);
+    const onGpu = await train(true);
+    assert.ok(relErr(onGpu.losses, cpu.losses) < 1e-4, `losses ${onGpu.losses.slice(-4)} against ${cpu.losses.slice(-4)}`);
+    for (const [i, w] of onGpu.weights.entries()) assert.ok(relErr(w, cpu.weights[i]) < 1e-4, `parameter ${i} differs by ${relErr(w, cpu.weights[i])}`);
+  });
 });

@@ -367,7 +367,18 @@ export class GpuStepExecutor implements StepExecutor {
     this.counts.cpuCalls++;
   }
 
+  /**
+   * Brings every array back to the CPU and makes the CPU copy the one that
+   * counts: what runs next between replays (an eager call of another
+   * signature, the optimizer on a last short batch, a user's load into a
+   * parameter) changes the CPU copies, and the next replay uploads what it uses.
+   */
   async pull(): Promise<void> {
-    for (const list of this.regions.values()) for (const r of list) await this.toCpu(r);
+    for (const list of this.regions.values()) {
+      for (const r of list) {
+        await this.toCpu(r);
+        r.gpuFresh = false;
+      }
+    }
   }
 }
