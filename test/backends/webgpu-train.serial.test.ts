@@ -33,6 +33,17 @@ function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
   return err / scale;
 }
 
+/** One training step: cross-entropy of the model's outputs against the labels, backward, the optimizer's update. */
+function crossEntropyStep(model: nt.nn.Module, opt: nt.optim.Optimizer): (x: Tensor, y: Tensor) => Tensor {
+  return (x, y) => {
+    opt.zeroGrad();
+    const loss = nt.nn.functional.crossEntropy(model.call(x) as Tensor, y);
+    loss.backward();
+    opt.step();
+    return loss;
+  };
+}
+
 describe('training steps replayed on the GPU', { skip }, () => {
   const device = gpu as nt.WebGpu;
 
@@ -42,13 +53,7 @@ describe('training steps replayed on the GPU', { skip }, () => {
       const data = nt.twoSpirals(200, { noise: 0.05 });
       const model = new nt.nn.Sequential(new nt.nn.Linear(2, 32), new nt.nn.Tanh(), new nt.nn.Linear(32, 32), new nt.nn.ReLU(), new nt.nn.Linear(32, 2));
       const opt = new nt.optim.Adam(model.parameters(), { lr: 0.03 });
-      const step = (x: Tensor, y: Tensor) => {
-        opt.zeroGrad();
-        const loss = nt.nn.functional.crossEntropy(model.call(x) as Tensor, y);
-        loss.backward();
-        opt.step();
-        return loss;
-      };
+      const step = crossEntropyStep(model, opt);
       const losses: number[] = [];
       if (onGpu) {
         const compiled = nt.compile(step, { modules: [model], executor: device.executor, onFallback: (r) => assert.fail(`fell back: ${r}`) });
@@ -101,13 +106,7 @@ describe('training steps replayed on the GPU', { skip }, () => {
       const g = new nt.Generator(6);
       const x = nt.randn([64, 1, 28, 28], { generator: g });
       const y = nt.randint(0, 10, [64], { generator: g });
-      const step = (images: Tensor, labels: Tensor) => {
-        opt.zeroGrad();
-        const loss = nt.nn.functional.crossEntropy(model.call(images) as Tensor, labels);
-        loss.backward();
-        opt.step();
-        return loss;
-      };
+      const step = crossEntropyStep(model, opt);
       const losses: number[] = [];
       if (onGpu) {
         const compiled = nt.compile(step, { modules: [model], executor: device.executor, onFallback: (r) => assert.fail(`fell back: ${r}`) });
@@ -134,16 +133,7 @@ describe('training steps replayed on the GPU', { skip }, () => {
     const data = nt.twoSpirals(64, { noise: 0.05 });
     const model = new nt.nn.Sequential(new nt.nn.Linear(2, 8), new nt.nn.Tanh(), new nt.nn.Linear(8, 2));
     const opt = new nt.optim.SGD(model.parameters(), { lr: 0.1 });
-    const compiled = nt.compile(
-      (x: Tensor, y: Tensor) => {
-        opt.zeroGrad();
-        const loss = nt.nn.functional.crossEntropy(model.call(x) as Tensor, y);
-        loss.backward();
-        opt.step();
-        return loss;
-      },
-      { modules: [model], executor: device.executor },
-    );
+    const compiled = nt.compile(crossEntropyStep(model, opt), { modules: [model], executor: device.executor });
     for (let i = 0; i < 5; i++) await compiled(data.x, data.y);
     const settled = device.memory();
     for (let i = 0; i < 1000; i++) await compiled(data.x, data.y);
@@ -156,13 +146,7 @@ describe('training steps replayed on the GPU', { skip }, () => {
       nt.seed(3);
       const model = new nt.nn.Sequential(new nt.nn.Linear(4, 16), new nt.nn.Tanh(), new nt.nn.Linear(16, 3));
       const opt = new nt.optim.Adam(model.parameters(), { lr: 0.05 });
-      const step = (x: Tensor, y: Tensor) => {
-        opt.zeroGrad();
-        const loss = nt.nn.functional.crossEntropy(model.call(x) as Tensor, y);
-        loss.backward();
-        opt.step();
-        return loss;
-      };
+      const step = crossEntropyStep(model, opt);
       const compiled = onGpu ? nt.compile(step, { modules: [model], executor: device.executor }) : nt.compile(step, { modules: [model] });
       const g = new nt.Generator(9);
       const losses: number[] = [];

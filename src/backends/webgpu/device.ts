@@ -204,25 +204,10 @@ export class GpuDevice {
 
   /** Copies `a` back to the CPU (counted as a download): the one way out, and asynchronous as WebGPU requires. */
   async read(a: GpuArray): Promise<Float32Array> {
-    this.checkAlive('read');
     if (a.isReleased) throw new NeuriteError('webgpu: read of an array that was released');
-    const bytes = a.length * 4;
-    const staging = this.device.createBuffer({ size: Math.max(4, bytes), usage: USAGE.MAP_READ | USAGE.COPY_DST });
-    this.endPass();
-    this.commandEncoder().copyBufferToBuffer(a.buffer, 0, staging, 0, Math.max(4, bytes));
-    this.flush();
-    try {
-      await staging.mapAsync(MAP_READ);
-      this.checkAlive('read');
-      const out = new Float32Array(a.length);
-      out.set(new Float32Array(staging.getMappedRange(), 0, a.length));
-      staging.unmap();
-      this.transfers.downloads++;
-      this.transfers.bytesDown += bytes;
-      return out;
-    } finally {
-      staging.destroy();
-    }
+    const out = new Float32Array(a.length);
+    await this.readInto(a, new Uint8Array(out.buffer));
+    return out;
   }
 
   /** The pipeline for a WGSL compute shader with entry point `main`, compiled on first use. */

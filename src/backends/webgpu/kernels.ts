@@ -1,5 +1,6 @@
 /// <reference types="@webgpu/types" />
 import { NeuriteError } from '../../core/errors.js';
+import { stridesOf } from '../../core/shape.js';
 import type { AdamStepOptions, AvgPoolDivisor, SgdStepOptions } from '../../kernels/contract.js';
 import { CONV2D_GEOMETRY_FIELDS, type Conv2dGeometry, POOL2D_GEOMETRY_FIELDS, type Pool2dGeometry } from '../../kernels/geometry.js';
 import type { GpuArray, GpuDevice } from './device.js';
@@ -44,17 +45,6 @@ import {
 export const GPU_UNARY_OPS: ReadonlySet<string> = new Set(Object.keys(UNARY_WGSL));
 /** The contract's binary ops this backend computes. */
 export const GPU_BINARY_OPS: ReadonlySet<string> = new Set(Object.keys(BINARY_WGSL));
-
-/** Row-major strides of a shape. */
-function stridesOf(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    s[d] = acc;
-    acc *= shape[d];
-  }
-  return s;
-}
 
 /** Writes up to MAX_RANK values as two vec4<u32>. */
 function putVec8(words: Uint32Array, at: number, values: readonly number[]): void {

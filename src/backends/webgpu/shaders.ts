@@ -19,6 +19,41 @@ const NAN = 'fromBits(0x7fc00000u)';
 /** Invocations per workgroup of the one-dimensional kernels. */
 export const WORKGROUP = 256;
 
+/**
+ * A kernel's bindings in group 0, in order: storage arrays written 'name
+ * read' or 'name read_write' (elements f32, or i32 when a third word says
+ * so), then the uniform block, if any, as 'name: type'.
+ */
+function bindings(storage: readonly string[], uniform?: string): string {
+  const lines = storage.map((spec, i) => {
+    const [name, access, element = 'f32'] = spec.split(' ');
+    return `@group(0) @binding(${i}) var<storage, ${access}> ${name}: array<${element}>;`;
+  });
+  if (uniform !== undefined) lines.push(`@group(0) @binding(${storage.length}) var<uniform> ${uniform};`);
+  return lines.join('\n');
+}
+
+/**
+ * The entry point of a kernel with one invocation per element: `index` (u32)
+ * names the element, and invocations past `count` return at once. Past
+ * 65,535 workgroups the host folds the grid into two dimensions (kernels.ts
+ * groups1d), undone here.
+ */
+function perElement(index: string, count: string): string {
+  return `@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let ${index} = gid.x + gid.y * nw.x * ${WORKGROUP}u;
+  if (${index} >= ${count}) { return; }`;
+}
+
+/** perElement with the index `idx` as i32, for kernels whose geometry is signed (convolution, pooling). */
+function perCell(count: string): string {
+  return `@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let idx = i32(gid.x + gid.y * nw.x * ${WORKGROUP}u);
+  if (idx >= ${count}) { return; }`;
+}
+
 /** Output rows and columns one GEMM workgroup computes (16 x 16 invocations, 4 x 4 outputs each), and the K slice it stages. */
 export const GEMM_TILE = 64;
 const GEMM_K = 16;
@@ -34,9 +69,7 @@ export function gemmShader(transA: boolean, transB: boolean, bias: boolean): str
   const bAt = transB ? 'b[bBase + col * dims.k + kk]' : 'b[bBase + kk * dims.n + col]';
   return /* wgsl */ `
 struct Dims { m: u32, n: u32, k: u32, batch: u32 }
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+${bindings(['a read', 'b read', 'out read_write'])}
 ${bias ? '@group(0) @binding(3) var<storage, read> bias: array<f32>;\n@group(0) @binding(4) var<uniform> dims: Dims;' : '@group(0) @binding(3) var<uniform> dims: Dims;'}
 var<workgroup> tileA: array<array<f32, ${GEMM_TILE}>, ${GEMM_K}>;
 var<workgroup> tileB: array<array<f32, ${GEMM_TILE}>, ${GEMM_K}>;
@@ -131,15 +164,10 @@ fn sinAccurate(v: f32) -> f32 {
 
 export function unaryShader(op: string): string {
   return /* wgsl */ `
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@group(0) @binding(2) var<uniform> n: vec4u;
+${bindings(['x read', 'out read_write'], 'n: vec4u')}
 ${IS_NAN}
 ${op === 'sin' || op === 'cos' ? SIN_ACCURATE : ''}
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
-  let i = g.x + g.y * nw.x * ${WORKGROUP}u;
-  if (i >= n.x) { return; }
+${perElement('i', 'n.x')}
   let v = x[i];
   // NaN in, NaN out, for every op (as on the CPU): the GPU's exp or sign may map it elsewhere.
   out[i] = select(${UNARY_WGSL[op]}, v, isNan(v));
@@ -149,15 +177,9 @@ fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: ve
 /** relu's gradient: g where x > 0 or x is NaN, else 0. */
 export function reluBackwardShader(): string {
   return /* wgsl */ `
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-@group(0) @binding(3) var<uniform> n: vec4u;
+${bindings(['x read', 'g read', 'out read_write'], 'n: vec4u')}
 ${IS_NAN}
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
-  let i = gid.x + gid.y * nw.x * ${WORKGROUP}u;
-  if (i >= n.x) { return; }
+${perElement('i', 'n.x')}
   out[i] = select(g[i], 0.0, x[i] <= 0.0 && !isNan(x[i]));
 }`;
 }
@@ -183,16 +205,10 @@ export const MAX_RANK = 6;
 export function binaryShader(op: string): string {
   return /* wgsl */ `
 struct Params { n: u32, rank: u32, pad0: u32, pad1: u32, shape: array<vec4u, 2>, aStride: array<vec4u, 2>, bStride: array<vec4u, 2> }
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
+${bindings(['a read', 'b read', 'out read_write'], 'p: Params')}
 fn at(v: array<vec4u, 2>, d: u32) -> u32 { return v[d / 4u][d % 4u]; }
 ${IS_NAN}
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
-  let i = g.x + g.y * nw.x * ${WORKGROUP}u;
-  if (i >= p.n) { return; }
+${perElement('i', 'p.n')}
   var rest = i;
   var ia = 0u;
   var ib = 0u;
@@ -229,15 +245,10 @@ struct Params {
   nOut: u32, nRed: u32, keptRank: u32, redRank: u32,
   keptShape: array<vec4u, 2>, keptStride: array<vec4u, 2>, redShape: array<vec4u, 2>, redStride: array<vec4u, 2>,
 }
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@group(0) @binding(2) var<uniform> p: Params;
+${bindings(['x read', 'out read_write'], 'p: Params')}
 fn at(v: array<vec4u, 2>, d: u32) -> u32 { return v[d / 4u][d % 4u]; }
 ${IS_NAN}
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
-  let o = g.x + g.y * nw.x * ${WORKGROUP}u;
-  if (o >= p.nOut) { return; }
+${perElement('o', 'p.nOut')}
   var rest = o;
   var base = 0u;
   for (var d = i32(p.keptRank) - 1; d >= 0; d--) {
@@ -264,15 +275,10 @@ fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: ve
 /** Row-wise log-softmax over the last axis: out[r, j] = x[r, j] - max_r - log Σ exp(x[r, :] - max_r). */
 export function logSoftmaxShader(): string {
   return /* wgsl */ `
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@group(0) @binding(2) var<uniform> p: vec4u;
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
-  let r = g.x + g.y * nw.x * ${WORKGROUP}u;
+${bindings(['x read', 'out read_write'], 'p: vec4u')}
+${perElement('r', 'p.x')}
   let rows = p.x;
   let cols = p.y;
-  if (r >= rows) { return; }
   let base = r * cols;
   var m = x[base];
   for (var j = 1u; j < cols; j++) { m = max(m, x[base + j]); }
@@ -286,20 +292,11 @@ fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: ve
 /** The LSTM cell forward (gate order i, f, g, o), as the kernel contract defines it. */
 export function lstmForwardShader(): string {
   return /* wgsl */ `
-@group(0) @binding(0) var<storage, read> gates: array<f32>;
-@group(0) @binding(1) var<storage, read> cPrev: array<f32>;
-@group(0) @binding(2) var<storage, read_write> outC: array<f32>;
-@group(0) @binding(3) var<storage, read_write> outH: array<f32>;
-@group(0) @binding(4) var<storage, read_write> outGates: array<f32>;
-@group(0) @binding(5) var<uniform> p: vec4u;
+${bindings(['gates read', 'cPrev read', 'outC read_write', 'outH read_write', 'outGates read_write'], 'p: vec4u')}
 fn sigmoid(v: f32) -> f32 { return 1.0 / (1.0 + exp(-v)); }
 fn tanh1(v: f32) -> f32 { return 1.0 - 2.0 / (exp(2.0 * v) + 1.0); }
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
-  let idx = gid.x + gid.y * nw.x * ${WORKGROUP}u;
-  let n = p.x;
+${perElement('idx', 'p.x * p.y')}
   let h = p.y;
-  if (idx >= n * h) { return; }
   let r = idx / h;
   let j = idx % h;
   let base = r * 4u * h;
@@ -324,21 +321,10 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: 
  */
 export function lstmBackwardShader(): string {
   return /* wgsl */ `
-@group(0) @binding(0) var<storage, read> gatesAct: array<f32>;
-@group(0) @binding(1) var<storage, read> cPrev: array<f32>;
-@group(0) @binding(2) var<storage, read> c: array<f32>;
-@group(0) @binding(3) var<storage, read> dh: array<f32>;
-@group(0) @binding(4) var<storage, read> dc: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dGates: array<f32>;
-@group(0) @binding(6) var<storage, read_write> dcPrev: array<f32>;
-@group(0) @binding(7) var<uniform> p: vec4u;
+${bindings(['gatesAct read', 'cPrev read', 'c read', 'dh read', 'dc read', 'dGates read_write', 'dcPrev read_write'], 'p: vec4u')}
 fn tanh1(v: f32) -> f32 { return 1.0 - 2.0 / (exp(2.0 * v) + 1.0); }
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
-  let idx = gid.x + gid.y * nw.x * ${WORKGROUP}u;
-  let n = p.x;
+${perElement('idx', 'p.x * p.y')}
   let h = p.y;
-  if (idx >= n * h) { return; }
   let r = idx / h;
   let j = idx % h;
   let base = r * 4u * h;
@@ -361,14 +347,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: 
 export function sgdShader(): string {
   return /* wgsl */ `
 struct Params { n: u32, flags: u32, pad0: u32, pad1: u32, lr: f32, momentum: f32, dampening: f32, weightDecay: f32 }
-@group(0) @binding(0) var<storage, read_write> param: array<f32>;
-@group(0) @binding(1) var<storage, read> grad: array<f32>;
-@group(0) @binding(2) var<storage, read_write> buf: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
-  let i = gid.x + gid.y * nw.x * ${WORKGROUP}u;
-  if (i >= p.n) { return; }
+${bindings(['param read_write', 'grad read', 'buf read_write'], 'p: Params')}
+${perElement('i', 'p.n')}
   var d = grad[i];
   if ((p.flags & 8u) != 0u) { d = -d; }
   if (p.weightDecay != 0.0) { d = d + p.weightDecay * param[i]; }
@@ -386,17 +366,9 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: 
 export function adamShader(): string {
   return /* wgsl */ `
 struct Params { n: u32, flags: u32, pad0: u32, pad1: u32, lr: f32, beta1: f32, beta2: f32, eps: f32, weightDecay: f32, bc1: f32, bc2Sqrt: f32, pad2: f32 }
-@group(0) @binding(0) var<storage, read_write> param: array<f32>;
-@group(0) @binding(1) var<storage, read> grad: array<f32>;
-@group(0) @binding(2) var<storage, read_write> m: array<f32>;
-@group(0) @binding(3) var<storage, read_write> v: array<f32>;
-@group(0) @binding(4) var<storage, read_write> vMax: array<f32>;
-@group(0) @binding(5) var<uniform> p: Params;
+${bindings(['param read_write', 'grad read', 'm read_write', 'v read_write', 'vMax read_write'], 'p: Params')}
 ${IS_NAN}
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
-  let i = gid.x + gid.y * nw.x * ${WORKGROUP}u;
-  if (i >= p.n) { return; }
+${perElement('i', 'p.n')}
   var g = grad[i];
   if ((p.flags & 2u) != 0u) { g = -g; }
   var w = param[i];
@@ -436,20 +408,13 @@ const POOL_GEOMETRY = `struct Geometry {
   outH: i32, outW: i32, countIncludePad: i32, divisorOverride: i32,
 }`;
 
-const ONE_D_INDEX = `let idx = i32(gid.x + gid.y * nw.x * ${WORKGROUP}u);`;
-
 /** conv2d forward: one invocation per output cell sums its group's channels and taps (plus the bias when `bias`). */
 export function conv2dShader(bias: boolean): string {
   return /* wgsl */ `
 ${CONV_GEOMETRY}
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> w: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+${bindings(['x read', 'w read', 'out read_write'])}
 ${bias ? '@group(0) @binding(3) var<storage, read> b: array<f32>;\n@group(0) @binding(4) var<uniform> g: Geometry;' : '@group(0) @binding(3) var<uniform> g: Geometry;'}
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
-  ${ONE_D_INDEX}
-  if (idx >= g.batch * g.outChannels * g.outH * g.outW) { return; }
+${perCell('g.batch * g.outChannels * g.outH * g.outW')}
   let ow = idx % g.outW;
   let oh = (idx / g.outW) % g.outH;
   let o = (idx / (g.outW * g.outH)) % g.outChannels;
@@ -484,14 +449,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: 
 export function conv2dBackwardInputShader(): string {
   return /* wgsl */ `
 ${CONV_GEOMETRY}
-@group(0) @binding(0) var<storage, read> gradOut: array<f32>;
-@group(0) @binding(1) var<storage, read> w: array<f32>;
-@group(0) @binding(2) var<storage, read_write> gradIn: array<f32>;
-@group(0) @binding(3) var<uniform> g: Geometry;
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
-  ${ONE_D_INDEX}
-  if (idx >= g.batch * g.inChannels * g.inH * g.inW) { return; }
+${bindings(['gradOut read', 'w read', 'gradIn read_write'], 'g: Geometry')}
+${perCell('g.batch * g.inChannels * g.inH * g.inW')}
   let iw = idx % g.inW;
   let ih = (idx / g.inW) % g.inH;
   let ci = (idx / (g.inW * g.inH)) % g.inChannels;
@@ -527,15 +486,9 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: 
 export function conv2dBackwardWeightShader(): string {
   return /* wgsl */ `
 ${CONV_GEOMETRY}
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> gradOut: array<f32>;
-@group(0) @binding(2) var<storage, read_write> gradW: array<f32>;
-@group(0) @binding(3) var<uniform> g: Geometry;
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
-  ${ONE_D_INDEX}
+${bindings(['x read', 'gradOut read', 'gradW read_write'], 'g: Geometry')}
+${perCell('g.outChannels * (g.inChannels / g.groups) * g.kernelH * g.kernelW')}
   let cg = g.inChannels / g.groups;
-  if (idx >= g.outChannels * cg * g.kernelH * g.kernelW) { return; }
   let kw = idx % g.kernelW;
   let kh = (idx / g.kernelW) % g.kernelH;
   let c = (idx / (g.kernelW * g.kernelH)) % cg;
@@ -568,16 +521,10 @@ const FIRST_INSIDE =
 export function maxPool2dShader(): string {
   return /* wgsl */ `
 ${POOL_GEOMETRY}
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@group(0) @binding(2) var<storage, read_write> indices: array<i32>;
-@group(0) @binding(3) var<uniform> g: Geometry;
+${bindings(['x read', 'out read_write', 'indices read_write i32'], 'g: Geometry')}
 ${IS_NAN}
 ${FIRST_INSIDE}
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
-  ${ONE_D_INDEX}
-  if (idx >= g.batch * g.channels * g.outH * g.outW) { return; }
+${perCell('g.batch * g.channels * g.outH * g.outW')}
   let ow = idx % g.outW;
   let oh = (idx / g.outW) % g.outH;
   let p = idx / (g.outW * g.outH);
@@ -620,15 +567,9 @@ const WINDOWS_OVER = `fn windowsOver(i: i32, pad: i32, span: i32, stride: i32, o
 export function maxPool2dBackwardShader(): string {
   return /* wgsl */ `
 ${POOL_GEOMETRY}
-@group(0) @binding(0) var<storage, read> gradOut: array<f32>;
-@group(0) @binding(1) var<storage, read> indices: array<i32>;
-@group(0) @binding(2) var<storage, read_write> gradIn: array<f32>;
-@group(0) @binding(3) var<uniform> g: Geometry;
+${bindings(['gradOut read', 'indices read i32', 'gradIn read_write'], 'g: Geometry')}
 ${WINDOWS_OVER}
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
-  ${ONE_D_INDEX}
-  if (idx >= g.batch * g.channels * g.inH * g.inW) { return; }
+${perCell('g.batch * g.channels * g.inH * g.inW')}
   let iw = idx % g.inW;
   let ih = (idx / g.inW) % g.inH;
   let p = idx / (g.inW * g.inH);
@@ -667,14 +608,9 @@ fn avgWindow(oh: i32, ow: i32) -> Window {
 export function avgPool2dShader(): string {
   return /* wgsl */ `
 ${POOL_GEOMETRY}
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@group(0) @binding(2) var<uniform> g: Geometry;
+${bindings(['x read', 'out read_write'], 'g: Geometry')}
 ${AVG_WINDOW}
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
-  ${ONE_D_INDEX}
-  if (idx >= g.batch * g.channels * g.outH * g.outW) { return; }
+${perCell('g.batch * g.channels * g.outH * g.outW')}
   let ow = idx % g.outW;
   let oh = (idx / g.outW) % g.outH;
   let p = idx / (g.outW * g.outH);
@@ -693,15 +629,10 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: 
 export function avgPool2dBackwardShader(): string {
   return /* wgsl */ `
 ${POOL_GEOMETRY}
-@group(0) @binding(0) var<storage, read> gradOut: array<f32>;
-@group(0) @binding(1) var<storage, read_write> gradIn: array<f32>;
-@group(0) @binding(2) var<uniform> g: Geometry;
+${bindings(['gradOut read', 'gradIn read_write'], 'g: Geometry')}
 ${AVG_WINDOW}
 ${WINDOWS_OVER}
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
-  ${ONE_D_INDEX}
-  if (idx >= g.batch * g.channels * g.inH * g.inW) { return; }
+${perCell('g.batch * g.channels * g.inH * g.inW')}
   let iw = idx % g.inW;
   let ih = (idx / g.inW) % g.inH;
   let p = idx / (g.inW * g.inH);
@@ -727,18 +658,11 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: 
  */
 export function softmaxCrossEntropyShader(): string {
   return /* wgsl */ `
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> labels: array<i32>;
-@group(0) @binding(2) var<storage, read_write> loss: array<f32>;
-@group(0) @binding(3) var<storage, read_write> grad: array<f32>;
-@group(0) @binding(4) var<uniform> p: vec4u;
+${bindings(['x read', 'labels read i32', 'loss read_write', 'grad read_write'], 'p: vec4u')}
 ${IS_NAN}
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
-  let r = gid.x + gid.y * nw.x * ${WORKGROUP}u;
+${perElement('r', 'p.x')}
   let rows = p.x;
   let cols = p.y;
-  if (r >= rows) { return; }
   let base = r * cols;
   var m = x[base];
   for (var j = 1u; j < cols; j++) { m = max(m, x[base + j]); }
@@ -771,14 +695,8 @@ fn atI(v: array<vec4i, 2>, d: u32) -> i32 { return v[d / 4u][d % 4u]; }`;
 export function gatherShader(): string {
   return /* wgsl */ `
 ${RANKED_PARAMS}
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> index: array<i32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
-  let pos = gid.x + gid.y * nw.x * ${WORKGROUP}u;
-  if (pos >= p.n) { return; }
+${bindings(['x read', 'index read i32', 'out read_write'], 'p: Params')}
+${perElement('pos', 'p.n')}
   var rest = pos;
   var off = 0;
   for (var d = i32(p.rank) - 1; d >= 0; d--) {
@@ -800,14 +718,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: 
 export function scatterAddShader(): string {
   return /* wgsl */ `
 ${RANKED_PARAMS}
-@group(0) @binding(0) var<storage, read_write> out: array<f32>;
-@group(0) @binding(1) var<storage, read> index: array<i32>;
-@group(0) @binding(2) var<storage, read> src: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
-  let q = gid.x + gid.y * nw.x * ${WORKGROUP}u;
-  if (q >= p.n) { return; }
+${bindings(['out read_write', 'index read i32', 'src read'], 'p: Params')}
+${perElement('q', 'p.n')}
   var rest = q;
   var base = 0u;
   var mine = 0;
@@ -836,13 +748,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: 
 export function sliceShader(): string {
   return /* wgsl */ `
 ${RANKED_PARAMS}
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@group(0) @binding(2) var<uniform> p: Params;
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
-  let pos = gid.x + gid.y * nw.x * ${WORKGROUP}u;
-  if (pos >= p.n) { return; }
+${bindings(['x read', 'out read_write'], 'p: Params')}
+${perElement('pos', 'p.n')}
   var rest = pos;
   var off = p.base;
   for (var d = i32(p.rank) - 1; d >= 0; d--) {
