@@ -10,11 +10,13 @@ import './methods/index.js';
 import { selectInitialBackend } from './backends/select.js';
 import { registerWasmBackend } from './backends/wasm/index.js';
 import { openWebGpuOn, type WebGpu, type WebGpuOptions } from './backends/webgpu/index.js';
-import { setBackendInitializer } from './core/engine.js';
+import { registerDeviceOpener, setBackendInitializer } from './core/engine.js';
 
 export * from './api.js';
 
 setBackendInitializer(() => selectInitialBackend({ native: null, wasm: registerWasmBackend }));
+// setBackend('webgpu') makes the GPU the device fit() trains on, opened at the first fit.
+registerDeviceOpener('webgpu', (options) => openWebGpu(options));
 
 /**
  * Opens the GPU through the browser's WebGPU (navigator.gpu). A software

@@ -16,11 +16,13 @@ import { selectInitialBackend } from './backends/select.js';
 import { registerWasmBackend } from './backends/wasm/index.js';
 import { openWebGpuOn, type WebGpu, type WebGpuOptions } from './backends/webgpu/index.js';
 import { sharedNodeGpu } from './backends/webgpu/node.js';
-import { setBackendInitializer } from './core/engine.js';
+import { registerDeviceOpener, setBackendInitializer } from './core/engine.js';
 
 export * from './api.js';
 
 setBackendInitializer(() => selectInitialBackend({ native: registerNativeBackend, wasm: registerWasmBackend }));
+// setBackend('webgpu') makes the GPU the device fit() trains on, opened at the first fit.
+registerDeviceOpener('webgpu', (options) => openWebGpu(options));
 
 /**
  * Opens the GPU through WebGPU: on Node through Dawn, the optional package

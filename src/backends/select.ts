@@ -25,7 +25,9 @@ function isNode(): boolean {
  * wasm > reference on Node and wasm > reference in browsers; NEURITE_BACKEND=
  * ref|native|wasm forces one (a forced compiled backend that cannot load is
  * an error). Falling back past a backend the platform should have is said
- * once, naming the reason and the backend in use.
+ * once, naming the reason and the backend in use. NEURITE_BACKEND=webgpu
+ * chooses the CPU backend as without it and makes the GPU the device fit()
+ * trains on (NEURITE_WEBGPU_ALLOW_FALLBACK=1 accepts a software adapter).
  */
 export function selectInitialBackend(offer: BackendOffer): void {
   const requested = env()?.NEURITE_BACKEND?.trim() || undefined;
@@ -48,7 +50,7 @@ export function selectInitialBackend(offer: BackendOffer): void {
     setBackend(requested);
     return;
   }
-  if (requested !== undefined) {
+  if (requested !== undefined && requested !== 'webgpu') {
     setBackend(requested);
     return;
   }
@@ -62,4 +64,5 @@ export function selectInitialBackend(offer: BackendOffer): void {
     console.warn(`neurite: wasm backend unavailable (${reasons.wasm}); using the pure-TypeScript reference backend. Set NEURITE_BACKEND=ref to silence this.`);
   }
   setBackend(chosen);
+  if (requested === 'webgpu') setBackend('webgpu', { allowFallback: env()?.NEURITE_WEBGPU_ALLOW_FALLBACK === '1' });
 }

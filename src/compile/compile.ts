@@ -1,6 +1,7 @@
 import { copyOf, type TypedArray } from '../core/dtype.js';
 import { getBackend, isGradEnabled } from '../core/engine.js';
 import { ValueError } from '../core/errors.js';
+import { currentGenerator, withGenerator } from '../core/random.js';
 import { Tensor } from '../core/tensor.js';
 import { activeTrace } from '../core/trace.js';
 import { Module } from '../nn/module.js';
@@ -382,7 +383,9 @@ export function compile<A extends unknown[], R>(
     const onDevice = ((...args: A): Promise<R> => {
       const fast = sameAsLast(args);
       if (fast !== null && fast.phase?.kind === 'ready' && activeTrace() === null) return Promise.resolve(compiled(...args));
-      return executor.pull().then(() => compiled(...args));
+      // Random ops of the eager call draw from the generator in use now, as those of a replay do (see Plan.runOn).
+      const generator = currentGenerator();
+      return executor.pull().then(() => withGenerator(generator, () => compiled(...args)));
     }) as DeviceCompiledFunction<A, R>;
     Object.defineProperty(onDevice, 'stats', { get: () => compiled.stats });
     onDevice.toString = () => compiled.toString();

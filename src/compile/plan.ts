@@ -1,6 +1,7 @@
 import { allocate, type DType, dtypeOfArray, type TypedArray } from '../core/dtype.js';
 import { referenceKernelTable } from '../core/engine.js';
 import { fmtShape } from '../core/errors.js';
+import { currentGenerator, type Generator as RandomGenerator, withGenerator } from '../core/random.js';
 import { Tensor } from '../core/tensor.js';
 import { describeProgram, KERNEL_EFFECTS, type StepCall, type StepExecutor } from '../ops/primitives.js';
 import { type GenNode, generateSegments, generateStep, type RefKernels } from './codegen.js';
@@ -485,6 +486,8 @@ export class Plan {
   }
 
   private executorCalls: StepCall[] | null = null;
+  /** The generator in use when the replay on an executor began: its host steps (dropout masks) draw from it, as a replay here would. */
+  private replayGenerator: RandomGenerator | null = null;
   private resultArrays: TypedArray[] | null = null;
 
   /**
@@ -517,8 +520,12 @@ export class Plan {
         });
       }
       for (const n of this.nodes) {
-        if (n.kind === 'host') calls.push({ kind: 'host', run: n.run, reads: n.readArrays, writes: n.writeArrays, fusedUpdates: n.fusedUpdates });
-        else {
+        if (n.kind === 'host') {
+          // The executor runs host steps between its awaits, when the caller's withGenerator has long returned.
+          const run = n.run;
+          const underCaller = () => withGenerator(this.replayGenerator ?? currentGenerator(), run);
+          calls.push({ kind: 'host', run: underCaller, reads: n.readArrays, writes: n.writeArrays, fusedUpdates: n.fusedUpdates });
+        } else {
           const fn = n.fn;
           const self = n.self;
           calls.push({ kind: 'kernel', name: n.name, args: n.args.map((a) => this.realize(a)), run: (...args: unknown[]) => fn.apply(self, args) });
@@ -544,6 +551,7 @@ export class Plan {
   async runOn(executor: StepExecutor, inputs: readonly TypedArray[]): Promise<unknown> {
     for (const [holder, grad] of this.grads) if (holder.grad !== grad) holder.grad = grad;
     const calls = this.stepCalls(inputs);
+    this.replayGenerator = currentGenerator();
     await executor.run(calls, this.resultArrays as TypedArray[]);
     return this.rebuild(this.output);
   }

@@ -66,23 +66,70 @@ function initialize(): void {
   init();
 }
 
-/** Select a registered backend by name ('ref', 'native', ...). */
-export function setBackend(name: string): void {
+/** Options of {@link setBackend}. */
+export interface SetBackendOptions {
+  /** For 'webgpu': accept a software adapter (SwiftShader, WARP), which is slower than the CPU backends; for tests. */
+  readonly allowFallback?: boolean;
+}
+
+/** A device whose compiled training steps fit() replays (registered by the package entry: 'webgpu'). */
+type DeviceOpener = (options: SetBackendOptions) => Promise<unknown>;
+const deviceOpeners = new Map<string, DeviceOpener>();
+/** The device fit() trains on when its options name none (null: the CPU backend), with what it was chosen with. */
+let trainingDevice: { readonly name: string; readonly options: SetBackendOptions } | null = null;
+/** The device once opened: one per process (Dawn allows one instance), shared by every fit(). */
+const openedDevices = new Map<string, Promise<unknown>>();
+
+/** Let setBackend(name) choose a device that fit() trains on (the package entries register 'webgpu'). */
+export function registerDeviceOpener(name: string, open: DeviceOpener): void {
+  deviceOpeners.set(name, open);
+}
+
+/**
+ * Select a registered backend by name ('ref', 'native', 'wasm'), or
+ * 'webgpu': then fit() replays its compiled training steps on the GPU, while
+ * eager tensor operations stay on the CPU backend already in use (a kernel
+ * here returns its result synchronously, which a GPU cannot).
+ */
+export function setBackend(name: string, options: SetBackendOptions = {}): void {
   // The entry registers its compiled backends when it chooses one, so that runs first: every backend is then
   // registered (setBackend('ref') followed by setBackend('wasm') works), and this call's choice wins.
   initialize();
-  const b = registry.get(name);
-  if (!b && name === 'webgpu') {
-    // Kernels here return their results synchronously, which a GPU cannot: it runs whole compiled steps instead.
-    throw new ValueError(
-      `setBackend: 'webgpu' is not a kernel backend; the GPU runs compiled steps: const gpu = await openWebGpu(); compile(step, { executor: gpu.executor, modules: [model] }). Available backends: ${[...registry.keys()].join(', ')}`,
-    );
+  if (deviceOpeners.has(name)) {
+    if (active === null) throw new ValueError(`setBackend: no CPU backend is registered to run eager operations beside '${name}'`);
+    trainingDevice = { name, options: { allowFallback: options.allowFallback === true } };
+    return;
   }
-  if (!b) throw new ValueError(`setBackend: unknown backend '${name}'; available: ${[...registry.keys()].join(', ')}`);
+  const b = registry.get(name);
+  if (!b) throw new ValueError(`setBackend: unknown backend '${name}'; available: ${[...registry.keys(), ...deviceOpeners.keys()].join(', ')}`);
   if (reference === null) throw new ValueError(`setBackend: no reference backend is registered to fill the kernels '${name}' lacks`);
   active = b;
   table = { ...reference.kernels, ...b.kernels };
   setStorageProvider(b.storage ?? null);
+  trainingDevice = null;
+}
+
+/** The device fit() trains on by default: 'webgpu' after setBackend('webgpu') (or NEURITE_BACKEND=webgpu), else 'cpu'. */
+export function getTrainingDevice(): string {
+  initialize();
+  return trainingDevice?.name ?? 'cpu';
+}
+
+/**
+ * Opens the device setBackend chose (once per process; a failed open is
+ * tried again next time). Resolves to null when that is the CPU.
+ */
+export function openTrainingDevice(name: string = getTrainingDevice()): Promise<unknown> {
+  if (name === 'cpu') return Promise.resolve(null);
+  const open = deviceOpeners.get(name);
+  if (!open) return Promise.reject(new ValueError(`no device '${name}' is registered; devices: cpu, ${[...deviceOpeners.keys()].join(', ')}`));
+  let opened = openedDevices.get(name);
+  if (opened === undefined) {
+    opened = open(trainingDevice?.name === name ? trainingDevice.options : {});
+    openedDevices.set(name, opened);
+    opened.catch(() => openedDevices.delete(name));
+  }
+  return opened;
 }
 
 /**
@@ -122,7 +169,7 @@ export function getBackend(): BackendEntry {
   return active;
 }
 
-/** Names of the registered backends, e.g. ['ref', 'native']. */
+/** Names of the registered kernel backends, e.g. ['ref', 'native', 'wasm'] (setBackend also takes the devices fit() trains on: 'webgpu'). */
 export function listBackends(): string[] {
   initialize();
   return [...registry.keys()];

@@ -1,5 +1,5 @@
-import { type CompiledFunction, compile } from '../compile/compile.js';
-import { detectAnomaly, noGrad } from '../core/engine.js';
+import { type CompiledFunction, compile, type DeviceCompiledFunction } from '../compile/compile.js';
+import { detectAnomaly, getTrainingDevice, noGrad, openTrainingDevice } from '../core/engine.js';
 import { fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import type { AbortSignalLike } from '../core/platform.js';
 import { defaultGenerator, deriveGenerator, Generator, withGenerator } from '../core/random.js';
@@ -11,6 +11,7 @@ import { getLoss, type Loss, type LossName } from '../nn/losses.js';
 import type { Module } from '../nn/module.js';
 import type { Parameter } from '../nn/parameter.js';
 import { concat } from '../ops/index.js';
+import type { StepExecutor } from '../ops/primitives.js';
 import { clipGradNorm } from '../optim/clip.js';
 import { Optimizer } from '../optim/optimizer.js';
 import { l1Penalty, l2Penalty } from '../optim/penalty.js';
@@ -106,6 +107,23 @@ export interface FitOptions {
    */
   compile?: boolean;
   /**
+   * Where the training step runs: 'cpu' (the active backend), 'webgpu' (the
+   * GPU, opened once per process; a software adapter is refused unless
+   * setBackend('webgpu', { allowFallback: true }) or
+   * NEURITE_WEBGPU_ALLOW_FALLBACK=1 allowed it), or a device from
+   * `await openWebGpu()`. On a device the step is compiled (compile: false is
+   * an error): the first three steps per batch shape run on the CPU, then
+   * each step's kernels run on the device, where the weights and the
+   * optimizer state stay; each batch's loss and prediction come back. The
+   * weights (and optimizer state) are copied back to the CPU at every epoch's
+   * end, before validation and the onEpochEnd callbacks, and when fit returns
+   * or throws; an onBatchEnd callback that reads weights sees those of the
+   * last epoch's end. A step that cannot be compiled trains on the CPU, said
+   * once through `log`. Default: 'webgpu' after setBackend('webgpu') or with
+   * NEURITE_BACKEND=webgpu, else 'cpu'.
+   */
+  device?: 'cpu' | 'webgpu' | TrainingDevice;
+  /**
    * Train as one replica of several (see `distributed.init()` and
    * `neurite launch`): tensor and dataset data are sharded by rank (batchSize
    * is per replica), gradients are synchronized before every update as the
@@ -115,6 +133,12 @@ export interface FitOptions {
    * shard them yourself.
    */
   distributed?: DistributedStrategy;
+}
+
+/** A device that replays compiled training steps: what openWebGpu() returns, or anything with a StepExecutor. */
+export interface TrainingDevice {
+  /** Replays compiled steps on the device. */
+  readonly executor: StepExecutor;
 }
 
 /** Options of evaluate(). */
@@ -275,6 +299,17 @@ function inMode<T>(model: Module, training: boolean, batch: () => T): T {
   }
 }
 
+/** inMode for a batch that awaits (a step on a device): the modes hold until it settles. */
+async function inModeAsync<T>(model: Module, training: boolean, batch: () => Promise<T>): Promise<T> {
+  const modes = saveModes(model);
+  model.train(training);
+  try {
+    return await batch();
+  } finally {
+    restoreModes(modes);
+  }
+}
+
 /**
  * Hand control back to the event loop: setImmediate in Node, a MessageChannel
  * message in browsers (setTimeout would be clamped to 4 ms there after a few
@@ -393,7 +428,8 @@ function checkSignal(signal: AbortSignalLike | undefined, op: string): AbortSign
  * history.get('valAccuracy');
  */
 export async function fit(model: Module, data: Data, options: FitOptions): Promise<History> {
-  const run = prepareRun(model, data, options);
+  const device = await resolveDevice(options);
+  const run = prepareRun(model, data, options, device);
   const modes = saveModes(model);
   try {
     // Callbacks see the model in training mode; each batch also sets it for itself (inMode).
@@ -402,6 +438,8 @@ export async function fit(model: Module, data: Data, options: FitOptions): Promi
     for (const c of run.callbacks) await c.onTrainBegin?.(run.ctx);
     for (; run.epoch < run.epochs && run.stopReason === null && !run.aborted; run.epoch++) {
       const logs = await trainEpoch(run);
+      // Validation, the callbacks and the strategy read the weights: the CPU's copies become the ones that count.
+      await run.onDevice?.pull();
       if (logs === null) break;
       run.distributed?.epochEnd(model);
       if (run.validation) {
@@ -419,7 +457,23 @@ export async function fit(model: Module, data: Data, options: FitOptions): Promi
     return history;
   } finally {
     restoreModes(modes);
+    // Also when a step threw (a NaN loss, an abort): the model and optimizer hold the last step's values.
+    await run.onDevice?.pull();
   }
+}
+
+/** The device the options (or setBackend) name, opened; null for the CPU. */
+async function resolveDevice(options: FitOptions): Promise<TrainingDevice | null> {
+  const choice = options?.device ?? getTrainingDevice();
+  if (choice === 'cpu') return null;
+  if (choice === 'webgpu') return (await openTrainingDevice('webgpu')) as TrainingDevice;
+  const executor = (choice as Partial<TrainingDevice> | null)?.executor;
+  if (typeof executor?.run !== 'function' || typeof executor.pull !== 'function') {
+    throw new ValueError(
+      `fit: device must be 'cpu', 'webgpu' or a device from openWebGpu(), got ${typeof choice === 'string' ? `'${choice}'` : typeof choice}`,
+    );
+  }
+  return choice as TrainingDevice;
 }
 
 /** Everything one fit() call works with, checked and resolved once. */
@@ -446,6 +500,8 @@ interface Run {
   readonly distributed: DistributedStrategy | undefined;
   /** The compiled training step, when fit was asked to compile and the step can be. */
   readonly compiled: CompiledFunction<[Tensor, Tensor], { prediction: Tensor; loss: Tensor }> | null;
+  /** The training step compiled for a device, when fit trains on one and the step can be compiled. */
+  readonly onDevice: DeviceCompiledFunction<[Tensor, Tensor], { prediction: Tensor; loss: Tensor }> | null;
   /** The batch being trained and its size, read by the compiled step's host steps. */
   batch: number;
   batchSize: number;
@@ -464,7 +520,7 @@ interface Run {
 }
 
 /** Check the options and resolve the data (once), the optimizer, the metrics and the callbacks. */
-function prepareRun(model: Module, data: Data, options: FitOptions): Run {
+function prepareRun(model: Module, data: Data, options: FitOptions, device: TrainingDevice | null): Run {
   const op = 'fit';
   if (options === null || typeof options !== 'object') throw new ValueError('fit: options {loss, optimizer, ...} are required');
   const lossFn = checkLoss(op, options.loss);
@@ -506,6 +562,7 @@ function prepareRun(model: Module, data: Data, options: FitOptions): Run {
     detectAnomaly: check(op).boolean('detectAnomaly', options.detectAnomaly ?? false),
     distributed,
     compiled: null,
+    onDevice: null,
     validationForward: undefined,
     batch: 0,
     batchSize: 0,
@@ -538,8 +595,12 @@ function prepareRun(model: Module, data: Data, options: FitOptions): Run {
       return run.stopReason !== null;
     },
   };
-  if (check(op).boolean('compile', options.compile ?? false)) {
-    (run as { compiled: Run['compiled'] }).compiled = compileTrainStep(run, options.log ?? ((line: string) => console.log(line)));
+  const log = options.log ?? ((line: string) => console.log(line));
+  if (device !== null) {
+    if (options.compile === false) throw new ValueError('fit: a device runs compiled steps; leave compile unset (or true) to train on one');
+    (run as { onDevice: Run['onDevice'] }).onDevice = compileTrainStep(run, log, device.executor);
+  } else if (check(op).boolean('compile', options.compile ?? false)) {
+    (run as { compiled: Run['compiled'] }).compiled = compileTrainStep(run, log, null);
     (run as { validationForward: Run['validationForward'] }).validationForward = compiledForward('fit', model);
   }
   return run;
@@ -596,7 +657,9 @@ function checkDistributed(strategy: DistributedStrategy | undefined): Distribute
  * when it cannot be: the optimizer must update from gradients alone (not
  * re-evaluate the loss), and nothing may run between backward and the update.
  */
-function compileTrainStep(run: Run, log: (line: string) => void): Run['compiled'] {
+function compileTrainStep(run: Run, log: (line: string) => void, executor: null): Run['compiled'];
+function compileTrainStep(run: Run, log: (line: string) => void, executor: StepExecutor): Run['onDevice'];
+function compileTrainStep(run: Run, log: (line: string) => void, executor: StepExecutor | null): Run['compiled'] | Run['onDevice'] {
   const why =
     !(run.optimizer instanceof Optimizer) || run.optimizer.step !== Optimizer.prototype.step
       ? `the optimizer (${(run.optimizer as { className?: string }).className ?? 'custom'}) evaluates the loss itself`
@@ -606,32 +669,32 @@ function compileTrainStep(run: Run, log: (line: string) => void): Run['compiled'
           ? `the ${run.distributed.mode} strategy applies updates itself and cannot collect gradients inside a step`
           : null;
   if (why !== null) {
-    log(`fit: compile: the training step runs eagerly: ${why}`);
+    log(`fit: compile: the training step runs eagerly${executor ? ' on the CPU' : ''}: ${why}`);
     return null;
   }
   const optimizer = run.optimizer;
   const before = run.callbacks.filter((c) => c.onBeforeOptimizerStep);
-  return compile(
-    (x: Tensor, y: Tensor) => {
-      const { prediction, loss } = gradientsOf(run, x, y);
-      if (before.length > 0) {
-        // A host step: the callbacks (TerminateOnNaN) see this replay's loss and gradients before the update.
-        const grads = run.trainable.flatMap((p) => (p.grad ? [p.grad.data] : []));
-        hostStep('onBeforeOptimizerStep', { reads: [loss.data, ...grads] }, () => {
-          const logs: BatchLogs = { loss: loss.data[0], size: run.batchSize };
-          for (const c of before) c.onBeforeOptimizerStep?.(run.batch, logs, run.ctx);
-        });
-      }
-      const strategy = run.distributed;
-      if (strategy?.update && strategy.collectGradients) {
-        // The strategy applies the update after the replay (over the network); the step hands it the gradients.
-        const grads = run.trainable.flatMap((p) => (p.grad ? [p.grad.data] : []));
-        hostStep('collectGradients', { reads: grads }, () => strategy.collectGradients?.(run.trainable));
-      } else optimizer.step();
-      return { prediction, loss };
-    },
-    { modules: [run.model], name: 'fit', onFallback: (reason) => log(`fit: compile: the training step runs eagerly: ${reason}`) },
-  );
+  const step = (x: Tensor, y: Tensor) => {
+    const { prediction, loss } = gradientsOf(run, x, y);
+    if (before.length > 0) {
+      // A host step: the callbacks (TerminateOnNaN) see this replay's loss and gradients before the update.
+      const grads = run.trainable.flatMap((p) => (p.grad ? [p.grad.data] : []));
+      hostStep('onBeforeOptimizerStep', { reads: [loss.data, ...grads] }, () => {
+        const logs: BatchLogs = { loss: loss.data[0], size: run.batchSize };
+        for (const c of before) c.onBeforeOptimizerStep?.(run.batch, logs, run.ctx);
+      });
+    }
+    const strategy = run.distributed;
+    if (strategy?.update && strategy.collectGradients) {
+      // The strategy applies the update after the replay (over the network); the step hands it the gradients.
+      const grads = run.trainable.flatMap((p) => (p.grad ? [p.grad.data] : []));
+      hostStep('collectGradients', { reads: grads }, () => strategy.collectGradients?.(run.trainable));
+    } else optimizer.step();
+    return { prediction, loss };
+  };
+  const onFallback = (reason: string) => log(`fit: compile: the training step runs eagerly${executor ? ' on the CPU' : ''}: ${reason}`);
+  if (executor !== null) return compile(step, { executor, modules: [run.model], name: 'fit', onFallback });
+  return compile(step, { modules: [run.model], name: 'fit', onFallback });
 }
 
 /** The training batches and the validation batches (from validationData, or the last validationSplit of the samples). */
@@ -706,7 +769,9 @@ async function trainEpoch(run: Run): Promise<EpochLogs | null> {
     const y = b.y as Tensor;
     const size = b.x.ndim === 0 ? 1 : b.x.shape[0];
     for (const c of run.callbacks) await c.onBatchBegin?.(batch, run.ctx);
-    const { prediction, loss } = inMode(run.model, true, () => trainStep(run, b.x, y, batch, size));
+    const { prediction, loss } = run.onDevice
+      ? await inModeAsync(run.model, true, () => deviceTrainStep(run, run.onDevice as NonNullable<Run['onDevice']>, b.x, y, batch, size))
+      : inMode(run.model, true, () => trainStep(run, b.x, y, batch, size));
     if (run.distributed?.update) await run.distributed.update(run.trainable, size);
     lossSum += loss * size;
     samples += size;
@@ -750,6 +815,21 @@ function meanAcross(distributed: DistributedStrategy, logs: EpochLogs, samples: 
     out[name] = sums[i] / total;
   });
   return out;
+}
+
+/** One step replayed on the device (its warm-up steps on the CPU), drawing from the run's stream as trainStep does. */
+async function deviceTrainStep(
+  run: Run,
+  step: NonNullable<Run['onDevice']>,
+  x: Tensor,
+  y: Tensor,
+  batch: number,
+  size: number,
+): Promise<{ prediction: Tensor; loss: number }> {
+  run.batch = batch;
+  run.batchSize = size;
+  const out = await withGenerator(run.stream, () => step(x, y));
+  return { prediction: out.prediction, loss: out.loss.item() };
 }
 
 /**

@@ -35,6 +35,7 @@ export {
   type OptimizerSpec,
   type PredictOptions,
   predict,
+  type TrainingDevice,
 } from './fit.js';
 export { type EpochLogs, History, type StopReason } from './history.js';
 export {

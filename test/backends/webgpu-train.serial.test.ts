@@ -206,4 +206,88 @@ describe('training steps replayed on the GPU', { skip }, () => {
     assert.ok(relErr(onGpu.losses, cpu.losses) < 1e-4, `losses ${onGpu.losses} against ${cpu.losses}`);
     for (const [i, w] of onGpu.weights.entries()) assert.ok(relErr(w, cpu.weights[i]) < 1e-4, `parameter ${i} differs by ${relErr(w, cpu.weights[i])}`);
   });
+
+  /** fit() on the two spirals with dropout and an epoch's short last batch; the same seeds on any device. */
+  async function spiralsFit(device: nt.FitOptions['device']) {
+    nt.seed(3);
+    const data = nt.twoSpirals(200, { noise: 0.05 });
+    const model = new nt.nn.Sequential(
+      new nt.nn.Linear(2, 32),
+      new nt.nn.Tanh(),
+      new nt.nn.Dropout(0.1),
+      new nt.nn.Linear(32, 32),
+      new nt.nn.ReLU(),
+      new nt.nn.Linear(32, 2),
+    );
+    const lines: string[] = [];
+    const history = await nt.fit(model, data, {
+      loss: 'crossEntropy',
+      optimizer: new nt.optim.Adam(model.parameters(), { lr: 0.03 }),
+      epochs: 5,
+      batchSize: 64,
+      validationSplit: 0.2,
+      metrics: ['accuracy'],
+      generator: new nt.Generator(4),
+      device,
+      compile: true,
+      log: (line) => lines.push(line),
+    });
+    return { history, lines, weights: model.parameters().map((p) => Float32Array.from(p.data as Float32Array)) };
+  }
+
+  test("fit({ device }): dropout, a short last batch and validation train as fit does on the CPU; the model's weights come back", async (t) => {
+    const cpu = await spiralsFit('cpu');
+    const before = device.calls();
+    const onGpu = await spiralsFit(device);
+    const calls = device.calls();
+    assert.deepEqual(onGpu.lines, []);
+    // 160 training samples: batches of 64, 64 and 32 (two signatures; each warms up over three epochs on the CPU).
+    assert.ok(calls.gpuCalls - before.gpuCalls > 4 * 20, `${calls.gpuCalls - before.gpuCalls} GPU calls`);
+    for (const key of ['loss', 'accuracy', 'valLoss', 'valAccuracy']) {
+      const got = onGpu.history.get(key);
+      const want = cpu.history.get(key);
+      t.diagnostic(`${key}: ${got.map((v) => v.toFixed(4)).join(' ')}`);
+      assert.ok(relErr(got, want) < 1e-4, `${key}: ${got} against ${want}`);
+    }
+    for (const [i, w] of onGpu.weights.entries()) assert.ok(relErr(w, cpu.weights[i]) < 1e-4, `parameter ${i} differs by ${relErr(w, cpu.weights[i])}`);
+  });
+
+  test("setBackend('webgpu') makes the GPU fit's device; eager operations stay on the CPU backend", async () => {
+    const cpuBackend = nt.getBackend().name;
+    const cpu = await spiralsFit('cpu');
+    nt.setBackend('webgpu', { allowFallback: true });
+    try {
+      assert.equal(nt.getTrainingDevice(), 'webgpu');
+      assert.equal(nt.getBackend().name, cpuBackend);
+      const onGpu = await spiralsFit(undefined);
+      assert.ok(relErr(onGpu.history.get('valLoss'), cpu.history.get('valLoss')) < 1e-4);
+      await assert.rejects(
+        nt.fit(
+          new nt.nn.Linear(2, 2),
+          { x: nt.zeros([4, 2]), y: nt.zeros([4, 2]) },
+          { loss: 'mse', optimizer: (params) => new nt.optim.SGD(params, { lr: 0.1 }), compile: false },
+        ),
+        /a device runs compiled steps/,
+      );
+    } finally {
+      nt.setBackend(cpuBackend);
+    }
+    assert.equal(nt.getTrainingDevice(), 'cpu');
+  });
+
+  test('fit on the GPU with an optimizer that cannot be compiled (L-BFGS) says so once and trains on the CPU', async () => {
+    nt.seed(1);
+    const model = new nt.nn.Linear(3, 1);
+    const x = nt.randn([32, 3]);
+    const y = x.matmul(nt.tensor([[1], [-2], [0.5]]));
+    const lines: string[] = [];
+    const history = await nt.fit(
+      model,
+      { x, y },
+      { loss: 'mse', optimizer: new nt.optim.LBFGS(model.parameters()), epochs: 3, batchSize: 32, device, log: (l) => lines.push(l) },
+    );
+    assert.deepEqual(lines, ['fit: compile: the training step runs eagerly on the CPU: the optimizer (LBFGS) evaluates the loss itself']);
+    const losses = history.get('loss');
+    assert.ok(losses[2] < losses[0] * 0.1, `${losses}`);
+  });
 });
