@@ -1,12 +1,14 @@
 // Choosing the compute backend for a command: the native addon when it is
 // built (the default), else the WebAssembly module, else the pure-TypeScript
-// reference; or the one asked for.
+// reference; or the one asked for. 'webgpu' is that default backend for
+// eager work plus the GPU for fit's training steps.
 import { registerNativeBackend } from '../backends/native/index.js';
 import { registerWasmBackend } from '../backends/wasm/index.js';
-import { getBackend, listBackends, setBackend } from '../index.js';
+import { openTrainingDevice } from '../core/engine.js';
+import { getBackend, listBackends, setBackend, type WebGpu } from '../index.js';
 import { UsageError } from './errors.js';
 
-export const BACKEND_CHOICES = ['ref', 'native', 'wasm'] as const;
+export const BACKEND_CHOICES = ['ref', 'native', 'wasm', 'webgpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
 export interface BackendSelection {
@@ -31,6 +33,33 @@ export function selectBackend(requested: BackendChoice | undefined): BackendSele
   // The test runner picks the backend of a whole suite with NEURITE_BACKEND; it sets the default here too.
   const fromEnv = process.env.NEURITE_BACKEND;
   if (requested === undefined && (BACKEND_CHOICES as readonly string[]).includes(fromEnv ?? '')) requested = fromEnv as BackendChoice;
+  if (requested === 'webgpu') {
+    const cpu = selectCpuBackend(undefined);
+    setBackend('webgpu', { allowFallback: process.env.NEURITE_WEBGPU_ALLOW_FALLBACK === '1' });
+    return { name: 'webgpu', note: cpu.note };
+  }
+  return selectCpuBackend(requested);
+}
+
+/**
+ * Opens the GPU that --backend webgpu chose, so that a command fails before
+ * it writes anything when there is none; returns a line describing it.
+ */
+export async function openGpuForTraining(): Promise<string> {
+  try {
+    const gpu = (await openTrainingDevice('webgpu')) as WebGpu;
+    const a = gpu.adapter;
+    const name = [a.vendor, a.architecture, a.description].filter((part) => part !== '').join(' ');
+    return `webgpu: ${name}${a.isFallbackAdapter ? ' (software)' : ''}; eager work on ${getBackend().name}`;
+  } catch (e) {
+    throw new UsageError(
+      `--backend webgpu: ${(e as Error).message}`,
+      'the GPU needs the optional package webgpu (npm install webgpu@0.6.2) and a Vulkan driver; NEURITE_WEBGPU_ALLOW_FALLBACK=1 accepts a software adapter',
+    );
+  }
+}
+
+function selectCpuBackend(requested: Exclude<BackendChoice, 'webgpu'> | undefined): BackendSelection {
   if (requested === 'ref') {
     setBackend('ref');
     return { name: 'ref' };

@@ -378,7 +378,8 @@ export async function runTraining(run: TrainingRun, input: readonly number[]): P
         yieldEveryMs: 30,
         // Dropout draws from the default generator, whose state the checkpoint stores (see the top of this file).
         generator: defaultGenerator,
-        compile: run.compile ?? false,
+        // Left unset unless asked for: on the GPU (--backend webgpu) fit compiles the step whatever this says.
+        compile: run.compile === true ? true : undefined,
         distributed: run.distributed,
         log: (line) => display.message(line),
       });

@@ -93,7 +93,10 @@ async function run() {
 run().then((r) => { window.__result = r; }, (e) => { window.__result = { error: String(e && e.stack || e) }; });
 `;
 
-describe('the WebGPU kernels in Chromium', { skip: skipBrowser }, () => {
+// The page runs the browser bundle on Chromium's own backend, whatever NEURITE_BACKEND says: once is enough.
+const skip = skipBrowser || (process.env.NEURITE_BACKEND && process.env.NEURITE_BACKEND !== 'ref' ? 'browser tests run in the ref pass' : false);
+
+describe('the WebGPU kernels in Chromium', { skip }, () => {
   test('every kernel checked in the page matches the reference within 1e-4', { timeout: 240_000 }, async (t) => {
     const bundled = await build({ stdin: { contents: PAGE, resolveDir: ROOT, loader: 'js' }, bundle: true, format: 'esm', write: false, logLevel: 'error' });
     const site = await serve({

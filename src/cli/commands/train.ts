@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type DistributedStrategy, type distributed, evaluate, type LossName, loadCheckpoint, models, NeuriteError, type nn, saveModel } from '../../index.js';
 import { choiceFlag, expectPositionals, type FlagSpec, intFlag, numberFlag, type Parsed, parseFlags, textFlag } from '../args.js';
-import { BACKEND_CHOICES, selectBackend } from '../backend.js';
+import { BACKEND_CHOICES, openGpuForTraining, selectBackend } from '../backend.js';
 import { type DataConfig, defaultValidationSplit, imageClasses, type LoadedData, loadData, resolveDataset, shapeFor } from '../datasets.js';
 import { ConfigError, EXIT, UsageError } from '../errors.js';
 import { buildFromSpec, isNetworkName, type ModelSource, networkEntry, resolveModelArg } from '../models.js';
@@ -58,7 +58,8 @@ Options:
   --test-limit N      evaluate on at most N test samples
   --val-split F       fraction of the training data held out for validation
   --schedule NAME     learning rate over the epochs: constant or cosine (lr down to 0)
-  --backend NAME      native (default when built) or ref
+  --backend NAME      native (default when built), wasm, ref, or webgpu: the training
+                      steps on the GPU (compiled; eager work on the default backend)
   --compile           compile the training step (record it once, replay it; the same
                       numbers, less time per step); kept for this session only
   --image-size N      networks: the side images are resized and cropped to (default 224)
@@ -266,6 +267,7 @@ export async function trainCommand(args: readonly string[], replica?: Distribute
     training.freeze = network.freeze;
   }
   const backend = selectBackend(choiceFlag(values, 'backend', BACKEND_CHOICES));
+  const gpu = backend.name === 'webgpu' ? await openGpuForTraining() : null;
   const built = buildFromSpec(spec, source.file, training.seed);
   if (network?.weights) {
     try {
@@ -340,6 +342,7 @@ export async function trainCommand(args: readonly string[], replica?: Distribute
       ],
       ['data', data.description],
       ['training', describeTraining(training, backend.name)],
+      ...(gpu ? [['device', gpu] as [string, string]] : []),
       ...(replica ? [['replicas', describeReplicas(replica, training.batchSize)] as [string, string]] : []),
       ['run', runDir],
     ],
@@ -386,7 +389,10 @@ async function resume(runDir: string, values: Parsed['values'], positionals: str
   const checkpoint = join(runDir, RUN_FILES.checkpoint);
   const epochs = intFlag(values, 'epochs');
   if (epochs !== undefined) config.training.epochs = epochs;
-  const backend = selectBackend(choiceFlag(values, 'backend', BACKEND_CHOICES) ?? (config.backend === 'ref' ? 'ref' : undefined));
+  // The reference and the GPU are chosen for a reason (exact numbers, speed): a resumed run keeps them.
+  const sticky = config.backend === 'ref' || config.backend === 'webgpu' ? config.backend : undefined;
+  const backend = selectBackend(choiceFlag(values, 'backend', BACKEND_CHOICES) ?? sticky);
+  const gpu = backend.name === 'webgpu' ? await openGpuForTraining() : null;
 
   const built = buildFromSpec(config.model, null, config.training.seed);
   // The same layers are frozen as when the run started, so the optimizer's state fits the same parameters.
@@ -426,6 +432,7 @@ async function resume(runDir: string, values: Parsed['values'], positionals: str
     ? 'no checkpoint yet, starting from the beginning'
     : `continuing at ${progress.epoch >= config.training.epochs ? 'the end (all epochs trained)' : where}`;
   out(`${colors.bold('neurite train')} --resume ${runDir}: ${state}${replica ? `, as ${describeReplicas(replica, config.training.batchSize)}` : ''}`);
+  if (gpu) out(`device: ${gpu}`);
   return trainAndFinish(runDir, config, built.model, optimizer, data, progress, colors, values.json === true, values.compile === true, replica);
 }
 
