@@ -1,8 +1,22 @@
 // MNIST mode's training side: a LeNet-5 (seed 003's network: two 5×5
 // convolutions with 2×2 pooling, then 120-84-10) trained on a bundled subset,
 // a few batches at a time, and asked about drawn digits. No DOM: it runs in
-// the MNIST worker, and in Node for the tests.
-import { Generator, type MnistData, nn, noGrad, optim, seed as seedAll, type Tensor, tensor } from './neurite.js';
+// the MNIST worker, and in Node for the tests. Given a GPU, each batch's step
+// is compiled and replayed there (the weights stay on the GPU between
+// batches and come back before the network is evaluated or asked).
+import {
+  compile,
+  type DeviceCompiledFunction,
+  Generator,
+  type MnistData,
+  nn,
+  noGrad,
+  optim,
+  seed as seedAll,
+  type Tensor,
+  type TrainingDevice,
+  tensor,
+} from './neurite.js';
 
 export const MNIST_BATCH = 32;
 /** Test accuracy is measured every this many batches (and at each epoch's end). */
@@ -40,11 +54,14 @@ export class DigitTrainer {
   private lossSum = 0;
   private lossCount = 0;
   readonly progress: DigitProgress;
+  /** The training step replayed on a GPU, when the trainer was given one. */
+  private readonly onDevice: DeviceCompiledFunction<[Tensor, Tensor], Tensor> | null;
 
   constructor(
     readonly train: MnistData,
     readonly test: MnistData,
     seed = 1,
+    device: TrainingDevice | null = null,
   ) {
     // The global generator draws the initial weights: one seed, one network.
     seedAll(seed);
@@ -67,26 +84,63 @@ export class DigitTrainer {
     this.order = new Generator(seed + 1);
     this.permutation = this.order.permutation(this.size);
     this.progress = { epoch: 0, step: 0, steps: Math.ceil(this.size / MNIST_BATCH), trainLoss: 0, testAccuracy: 0, history: [] };
+    this.onDevice = device === null ? null : compile((x: Tensor, y: Tensor) => this.step(x, y), { executor: device.executor, modules: [this.model] });
+  }
+
+  /** Whether the steps run on a GPU (then train with trainBatchAsync). */
+  get onGpu(): boolean {
+    return this.onDevice !== null;
   }
 
   get size(): number {
     return this.train.labels.shape[0];
   }
 
-  /** One minibatch of Adam on cross-entropy. */
+  /** One minibatch of Adam on cross-entropy, on the CPU. */
   trainBatch(): void {
-    const n = this.size;
-    const end = Math.min(n, this.position + MNIST_BATCH);
+    if (this.onDevice) throw new Error('DigitTrainer: this trainer steps on the GPU; call trainBatchAsync()');
+    const { x, y } = this.nextBatch();
+    if (this.finishBatch(Number(this.step(x, y).item()))) this.evaluate();
+  }
+
+  /** One minibatch, on the GPU when the trainer has one; the weights come back before an evaluation. */
+  async trainBatchAsync(): Promise<void> {
+    if (!this.onDevice) return this.trainBatch();
+    const { x, y } = this.nextBatch();
+    const loss = await this.onDevice(x, y);
+    if (this.finishBatch(Number(loss.item()))) {
+      await this.onDevice.pull();
+      this.evaluate();
+    }
+  }
+
+  /** Makes the CPU's copy of the weights current (after steps on the GPU), before predict() or reading them. */
+  async sync(): Promise<void> {
+    await this.onDevice?.pull();
+  }
+
+  private nextBatch(): { x: Tensor; y: Tensor } {
+    const end = Math.min(this.size, this.position + MNIST_BATCH);
     const index = tensor(this.permutation.subarray(this.position, end), { shape: [end - this.position] });
     const x = this.train.images.indexSelect(0, index);
     const y = this.train.labels.indexSelect(0, index);
+    this.position = end;
+    return { x, y };
+  }
+
+  private step(x: Tensor, y: Tensor): Tensor {
     this.optimizer.zeroGrad();
     const loss = nn.functional.crossEntropy(this.model.forward(x), y);
     loss.backward();
     this.optimizer.step();
-    this.lossSum += Number(loss.item());
+    return loss;
+  }
+
+  /** Counts the batch; true when the test accuracy is due (every EVAL_EVERY batches and at each epoch's end). */
+  private finishBatch(loss: number): boolean {
+    const n = this.size;
+    this.lossSum += loss;
     this.lossCount++;
-    this.position = end;
     this.progress.step++;
     const epochDone = this.position >= n;
     if (epochDone) {
@@ -95,7 +149,7 @@ export class DigitTrainer {
       this.position = 0;
       this.permutation = this.order.permutation(n);
     }
-    if (epochDone || this.progress.step % EVAL_EVERY === 0) this.evaluate();
+    return epochDone || this.progress.step % EVAL_EVERY === 0;
   }
 
   /** Accuracy on the test images, recorded in the history with the mean training loss since the last one. */

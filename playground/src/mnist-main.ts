@@ -295,4 +295,7 @@ window.addEventListener('error', (e) => errors.push(String(e.message)));
 };
 
 clearPad();
-send({ type: 'init', seed: Number(new URLSearchParams(location.search).get('seed') ?? 1) });
+const query = new URLSearchParams(location.search);
+// ?gpu=off keeps the steps on the CPU; ?gpu=force takes a software adapter too (the tests' SwiftShader).
+const gpu = query.get('gpu');
+send({ type: 'init', seed: Number(query.get('seed') ?? 1), gpu: gpu === 'off' || gpu === 'force' ? gpu : 'auto' });

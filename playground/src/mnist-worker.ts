@@ -1,11 +1,15 @@
 // MNIST mode's Web Worker: loads the bundled digits with neurite's IDX reader,
 // trains LeNet-5 a few batches at a time, and answers the page's questions
-// about drawn digits between batches.
+// about drawn digits between batches. The steps run on the GPU when the
+// browser offers a hardware adapter (WebGPU), else on the CPU backend.
 import { type DigitPrediction, type DigitProgress, DigitTrainer } from './mnist-engine.js';
-import { backendReady, getBackend, type MnistData, mnistFromIdx, parseIdxAsync } from './neurite.js';
+import { backendReady, getBackend, type MnistData, mnistFromIdx, openWebGpu, parseIdxAsync, type WebGpu } from './neurite.js';
+
+/** 'auto': the GPU when a hardware adapter is there; 'force': a software one too (SwiftShader: for tests); 'off': the CPU. */
+export type GpuChoice = 'auto' | 'force' | 'off';
 
 export type MnistRequest =
-  | { type: 'init'; seed: number }
+  | { type: 'init'; seed: number; gpu: GpuChoice }
   | { type: 'train' }
   | { type: 'pause' }
   | { type: 'predict'; pixels: Float32Array; id: number }
@@ -57,12 +61,22 @@ function report(): void {
   post({ type: 'progress', progress: structuredClone(trainer.progress), training, imagesPerSecond: rate.value });
 }
 
+/** The GPU when the choice allows one and the browser has it; null (with why, for the status line) otherwise. */
+async function openGpu(choice: GpuChoice): Promise<{ gpu: WebGpu | null; why: string }> {
+  if (choice === 'off') return { gpu: null, why: 'off' };
+  try {
+    return { gpu: await openWebGpu({ allowFallback: choice === 'force' }), why: '' };
+  } catch (e) {
+    return { gpu: null, why: e instanceof Error ? e.message : String(e) };
+  }
+}
+
 /** Train for about 40 ms, report, and come back after the queued messages. */
-function slice(): void {
+async function slice(): Promise<void> {
   timer = null;
   if (!training || !trainer) return;
   const start = performance.now();
-  while (performance.now() - start < 40) trainer.trainBatch();
+  while (performance.now() - start < 40) await trainer.trainBatchAsync();
   const seen = (trainer.progress.epoch * trainer.progress.steps + trainer.progress.step) * 32;
   const now = performance.now();
   if (now - rate.t > 1000) {
@@ -73,30 +87,41 @@ function slice(): void {
     lastReport = now;
     report();
   }
-  timer = setTimeout(slice, 0);
+  timer = setTimeout(runSlice, 0);
+}
+
+/** A slice's errors (a lost GPU device) reach the page as any other. */
+function runSlice(): void {
+  queue = queue.then(slice).catch(fail);
 }
 
 async function handle(req: MnistRequest): Promise<void> {
   switch (req.type) {
     case 'init': {
       await backendReady();
-      const [train, test] = await Promise.all([load('train'), load('test')]);
-      trainer = new DigitTrainer(train, test, req.seed);
-      post({ type: 'ready', train: train.labels.shape[0], test: test.labels.shape[0], backend: getBackend().name });
+      const [[train, test], { gpu }] = await Promise.all([Promise.all([load('train'), load('test')]), openGpu(req.gpu)]);
+      trainer = new DigitTrainer(train, test, req.seed, gpu);
+      const backend = gpu
+        ? `WebGPU (${[gpu.adapter.vendor, gpu.adapter.architecture].filter(Boolean).join(' ') || 'GPU'}) + ${getBackend().name}`
+        : getBackend().name;
+      post({ type: 'ready', train: train.labels.shape[0], test: test.labels.shape[0], backend });
       report();
       return;
     }
     case 'train':
       training = true;
       rate = { t: 0, seen: 0, value: 0 };
-      if (timer === null) timer = setTimeout(slice, 0);
+      if (timer === null) timer = setTimeout(runSlice, 0);
       return;
     case 'pause':
       training = false;
       report();
       return;
     case 'predict':
-      if (trainer) post({ type: 'prediction', id: req.id, prediction: trainer.predict(req.pixels) });
+      if (trainer) {
+        await trainer.sync();
+        post({ type: 'prediction', id: req.id, prediction: trainer.predict(req.pixels) });
+      }
       return;
     case 'testImage':
       if (trainer) {
@@ -107,7 +132,9 @@ async function handle(req: MnistRequest): Promise<void> {
   }
 }
 
+// Messages and training slices take turns: a prediction never sees the weights halfway through a step.
 let queue: Promise<void> = Promise.resolve();
+const fail = (err: unknown) => post({ type: 'error', text: err instanceof Error ? err.message : String(err) });
 scope.onmessage = (e) => {
-  queue = queue.then(() => handle(e.data)).catch((err: unknown) => post({ type: 'error', text: err instanceof Error ? err.message : String(err) }));
+  queue = queue.then(() => handle(e.data)).catch(fail);
 };

@@ -176,4 +176,49 @@ describe('the WebGPU kernels in Chromium', { skip }, () => {
       await site.close();
     }
   });
+
+  test("the playground's MNIST mode trains LeNet-5 on the GPU with ?gpu=force, and keeps a software adapter off by default", { timeout: 240_000 }, async () => {
+    const { playgroundSite, servePlayground } = await import('../../src/cli/commands/playground.js');
+    const server = await servePlayground(playgroundSite(), 0);
+    const a = server.address();
+    const base = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}/`;
+    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--enable-unsafe-webgpu'] });
+    type Mnist = {
+      ready(): boolean;
+      train(): void;
+      pause(): void;
+      progress(): { epoch: number; step: number } | null;
+      showTestDigit(i: number): Promise<number>;
+      prediction(): { probabilities: number[]; guess: string } | null;
+      errors(): string[];
+    };
+    const hook = 'window.__mnist';
+    try {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      page.on('console', (m) => {
+        if (m.type() === 'error' && !m.text().includes('favicon')) errors.push(m.text());
+      });
+      // SwiftShader is a software adapter: the page stays on the CPU unless told to take it.
+      await page.goto(`${base}mnist.html`);
+      await page.waitForFunction(`${hook}?.ready()`, null, { timeout: 60_000 });
+      assert.match((await page.textContent('#status')) ?? '', / · (wasm|ref) backend in a Web Worker$/);
+      await page.goto(`${base}mnist.html?gpu=force`);
+      await page.waitForFunction(`${hook}?.ready()`, null, { timeout: 60_000 });
+      assert.match((await page.textContent('#status')) ?? '', / · WebGPU \(.+\) \+ (wasm|ref) backend in a Web Worker$/);
+      await page.evaluate(() => (window as unknown as { __mnist: Mnist }).__mnist.train());
+      // Three steps warm up and record on the CPU; the rest replay on the GPU.
+      await page.waitForFunction(`(${hook}.progress()?.step ?? 0) >= 8`, null, { timeout: 180_000 });
+      await page.evaluate(() => (window as unknown as { __mnist: Mnist }).__mnist.pause());
+      await page.evaluate(() => (window as unknown as { __mnist: Mnist }).__mnist.showTestDigit(0));
+      const p = await page.evaluate(() => (window as unknown as { __mnist: Mnist }).__mnist.prediction());
+      assert.ok(p && Math.abs(p.probabilities.reduce((sum, v) => sum + v, 0) - 1) < 1e-5, 'a prediction with the weights from the GPU');
+      assert.deepEqual(errors, []);
+      assert.deepEqual(await page.evaluate(() => (window as unknown as { __mnist: Mnist }).__mnist.errors()), []);
+    } finally {
+      await browser.close();
+      await new Promise((ok) => server.close(ok));
+    }
+  });
 });
