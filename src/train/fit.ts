@@ -428,8 +428,10 @@ function checkSignal(signal: AbortSignalLike | undefined, op: string): AbortSign
  * history.get('valAccuracy');
  */
 export async function fit(model: Module, data: Data, options: FitOptions): Promise<History> {
-  const device = await resolveDevice(options);
-  const run = prepareRun(model, data, options, device);
+  // Everything but opening the GPU happens at the call (the step's random stream is derived now, as without a device).
+  const choice = deviceChoice(options);
+  const run = prepareRun(model, data, options, choice);
+  if (choice === 'webgpu') onDevice(run, options, (await openTrainingDevice('webgpu')) as TrainingDevice);
   const modes = saveModes(model);
   try {
     // Callbacks see the model in training mode; each batch also sets it for itself (inMode).
@@ -462,11 +464,10 @@ export async function fit(model: Module, data: Data, options: FitOptions): Promi
   }
 }
 
-/** The device the options (or setBackend) name, opened; null for the CPU. */
-async function resolveDevice(options: FitOptions): Promise<TrainingDevice | null> {
+/** The device the options (or setBackend) name: 'cpu', 'webgpu' (opened by fit) or one opened already. */
+function deviceChoice(options: FitOptions): 'cpu' | 'webgpu' | TrainingDevice {
   const choice = options?.device ?? getTrainingDevice();
-  if (choice === 'cpu') return null;
-  if (choice === 'webgpu') return (await openTrainingDevice('webgpu')) as TrainingDevice;
+  if (choice === 'cpu' || choice === 'webgpu') return choice;
   const executor = (choice as Partial<TrainingDevice> | null)?.executor;
   if (typeof executor?.run !== 'function' || typeof executor.pull !== 'function') {
     throw new ValueError(
@@ -474,6 +475,11 @@ async function resolveDevice(options: FitOptions): Promise<TrainingDevice | null
     );
   }
   return choice as TrainingDevice;
+}
+
+/** Compile the run's training step for `device` (or say once through `log` why it trains on the CPU). */
+function onDevice(run: Run, options: FitOptions, device: TrainingDevice): void {
+  (run as { onDevice: Run['onDevice'] }).onDevice = compileTrainStep(run, options.log ?? ((line: string) => console.log(line)), device.executor);
 }
 
 /** Everything one fit() call works with, checked and resolved once. */
@@ -520,7 +526,7 @@ interface Run {
 }
 
 /** Check the options and resolve the data (once), the optimizer, the metrics and the callbacks. */
-function prepareRun(model: Module, data: Data, options: FitOptions, device: TrainingDevice | null): Run {
+function prepareRun(model: Module, data: Data, options: FitOptions, device: 'cpu' | 'webgpu' | TrainingDevice): Run {
   const op = 'fit';
   if (options === null || typeof options !== 'object') throw new ValueError('fit: options {loss, optimizer, ...} are required');
   const lossFn = checkLoss(op, options.loss);
@@ -595,12 +601,11 @@ function prepareRun(model: Module, data: Data, options: FitOptions, device: Trai
       return run.stopReason !== null;
     },
   };
-  const log = options.log ?? ((line: string) => console.log(line));
-  if (device !== null) {
+  if (device !== 'cpu') {
     if (options.compile === false) throw new ValueError('fit: a device runs compiled steps; leave compile unset (or true) to train on one');
-    (run as { onDevice: Run['onDevice'] }).onDevice = compileTrainStep(run, log, device.executor);
+    if (device !== 'webgpu') onDevice(run, options, device);
   } else if (check(op).boolean('compile', options.compile ?? false)) {
-    (run as { compiled: Run['compiled'] }).compiled = compileTrainStep(run, log, null);
+    (run as { compiled: Run['compiled'] }).compiled = compileTrainStep(run, options.log ?? ((line: string) => console.log(line)), null);
     (run as { validationForward: Run['validationForward'] }).validationForward = compiledForward('fit', model);
   }
   return run;
