@@ -516,6 +516,94 @@ describe('WebGPU kernels against the reference', { skip }, () => {
     }
   });
 
+  test('permute, sliceAdd, pad, concat and indexSelect (the layout of an LSTM over time, of padding and of embeddings) against the reference', async () => {
+    const shape = [3, 4, 5, 2];
+    const n = 3 * 4 * 5 * 2;
+    const x = rand(n, 500);
+    // NaN and infinities are moved, not computed: they must arrive as they are.
+    x[7] = Number.NaN;
+    x[11] = Number.NEGATIVE_INFINITY;
+    for (const perm of [
+      [1, 0, 2, 3],
+      [3, 2, 1, 0],
+      [0, 2, 3, 1],
+      [0, 1, 2, 3],
+    ]) {
+      const want = new Float32Array(n);
+      refKernels.permute(x, shape, perm, want);
+      const out = gpu.empty(n);
+      k.permute(up(x), shape, perm, out);
+      assertClose(await gpu.read(out), want, `permute ${perm}`);
+    }
+    for (const [begin, step, srcShape] of [
+      [
+        [0, 3, 0, 0],
+        [1, 1, 1, 1],
+        [3, 1, 5, 2],
+      ],
+      [
+        [2, 3, 4, 1],
+        [-1, -2, -2, -1],
+        [3, 2, 3, 2],
+      ],
+    ]) {
+      const m = srcShape.reduce((p, d) => p * d, 1);
+      const src = rand(m, 501);
+      const base = rand(n, 502);
+      const want = base.slice();
+      refKernels.sliceAdd(src, srcShape, begin, step, want, shape);
+      const acc = up(base);
+      k.sliceAdd(up(src), srcShape, begin, step, acc, shape);
+      assertClose(await gpu.read(acc), want, `sliceAdd ${begin} ${step}`);
+    }
+    for (const [before, value] of [
+      [[0, 1, 2, 0], 0],
+      [[1, 0, 0, 3], -1.5],
+      [[0, 0, 0, 0], Number.NEGATIVE_INFINITY],
+    ] as [number[], number][]) {
+      const outShape = shape.map((d, i) => d + before[i] + (i % 2));
+      const m = outShape.reduce((p, d) => p * d, 1);
+      const want = new Float32Array(m);
+      refKernels.pad(x, shape, before, value, want, outShape);
+      const out = gpu.empty(m);
+      k.pad(up(x), shape, before, value, out, outShape);
+      assertClose(await gpu.read(out), want, `pad ${before} with ${value}`);
+    }
+    for (const axis of [0, 1, 3]) {
+      const shapes = [2, 1, 3].map((size) => shape.map((d, i) => (i === axis ? size : d)));
+      const parts = shapes.map((sh, i) =>
+        rand(
+          sh.reduce((p, d) => p * d, 1),
+          503 + i,
+        ),
+      );
+      const total = parts.reduce((p, a) => p + a.length, 0);
+      const want = new Float32Array(total);
+      refKernels.concat(parts, shapes, axis, want);
+      const out = gpu.empty(total);
+      k.concat(
+        parts.map((a) => up(a)),
+        shapes,
+        axis,
+        out,
+      );
+      assertClose(await gpu.read(out), want, `concat along ${axis}`);
+    }
+    for (const [axis, index] of [
+      [0, [2, 0, 2, 1]],
+      [2, [4]],
+      [3, [1, 1, 0]],
+    ] as [number, number[]][]) {
+      const idx = Int32Array.from(index);
+      const m = (n / shape[axis]) * idx.length;
+      const want = new Float32Array(m);
+      refKernels.indexSelect(x, shape, axis, idx, want);
+      const out = gpu.empty(m);
+      k.indexSelect(up(x), shape, axis, up(idx), out);
+      assertClose(await gpu.read(out), want, `indexSelect axis ${axis} [${index}]`);
+    }
+  });
+
   test('transfers are counted, and released buffers are reused: 1,000 steps leave GPU memory flat', async () => {
     const before = gpu.transferCounts();
     const x = up(rand(4096, 90));

@@ -16,12 +16,15 @@ import {
   GEMM_TILE,
   gatherShader,
   gemmShader,
+  indexSelectShader,
   logSoftmaxShader,
   lstmBackwardShader,
   lstmForwardShader,
   MAX_RANK,
   maxPool2dBackwardShader,
   maxPool2dShader,
+  padShader,
+  placeShader,
   reduceShader,
   reluBackwardShader,
   scatterAddShader,
@@ -450,6 +453,106 @@ export class GpuKernels {
         outShape,
         st.map((s, d) => s * step[d]),
       ),
+      this.groups1d(n),
+    );
+  }
+
+  /** The contract's permute: output axis i is input axis perm[i] (a slice whose strides are x's, permuted). */
+  permute(x: GpuArray, shape: readonly number[], perm: readonly number[], out: GpuArray): void {
+    this.checkRank('permute', shape.length);
+    const n = sizeOf(shape);
+    const st = stridesOf(shape);
+    this.check('permute', { x: [x, n], out: [out, n] });
+    this.device.dispatch(
+      this.device.pipeline('slice', sliceShader),
+      [x, out],
+      this.rankedWords(
+        n,
+        shape.length,
+        0,
+        0,
+        perm.map((p) => shape[p]),
+        perm.map((p) => st[p]),
+      ),
+      this.groups1d(n),
+    );
+  }
+
+  /** The contract's sliceAdd, the adjoint of slice: out[begin + i·step] += src[i], in place. */
+  sliceAdd(src: GpuArray, srcShape: readonly number[], begin: readonly number[], step: readonly number[], out: GpuArray, outShape: readonly number[]): void {
+    this.checkRank('sliceAdd', outShape.length);
+    if (step.some((s) => s === 0)) throw new NeuriteError('webgpu sliceAdd: a step of 0 would add two values into one cell');
+    const n = sizeOf(srcShape);
+    const st = stridesOf(outShape);
+    let base = 0;
+    for (let d = 0; d < outShape.length; d++) base += begin[d] * st[d];
+    this.check('sliceAdd', { src: [src, n], out: [out, sizeOf(outShape)] });
+    this.device.dispatch(
+      this.device.pipeline('sliceAdd', () => placeShader(true)),
+      [src, out],
+      this.rankedWords(
+        n,
+        srcShape.length,
+        0,
+        base,
+        srcShape,
+        st.map((s, d) => s * step[d]),
+      ),
+      this.groups1d(n),
+    );
+  }
+
+  /** The contract's pad: x placed `before[d]` elements in along each axis of out, the rest `value`. */
+  pad(x: GpuArray, shape: readonly number[], before: readonly number[], value: number, out: GpuArray, outShape: readonly number[]): void {
+    this.checkRank('pad', outShape.length);
+    if (before.some((b) => b < 0)) throw new NeuriteError(`webgpu pad: negative padding [${before.join(', ')}]`);
+    const n = sizeOf(outShape);
+    this.check('pad', { x: [x, sizeOf(shape)], out: [out, n] });
+    const valueBits = new Int32Array(new Float32Array([value]).buffer)[0];
+    this.device.dispatch(
+      this.device.pipeline('pad', padShader),
+      [x, out],
+      this.rankedWords(n, outShape.length, 0, valueBits, outShape, stridesOf(shape), before, shape),
+      this.groups1d(n),
+    );
+  }
+
+  /** The contract's concat along `axis`: one dispatch per input, each writing its slab of every outer row. */
+  concat(xs: readonly GpuArray[], shapes: readonly (readonly number[])[], axis: number, out: GpuArray): void {
+    const first = shapes[0];
+    let outer = 1;
+    for (let d = 0; d < axis; d++) outer *= first[d];
+    let inner = 1;
+    for (let d = axis + 1; d < first.length; d++) inner *= first[d];
+    const total = shapes.reduce((sum, s) => sum + s[axis] * inner, 0);
+    this.check('concat', { out: [out, outer * total] });
+    let offset = 0;
+    xs.forEach((x, i) => {
+      const row = shapes[i][axis] * inner;
+      const n = outer * row;
+      this.check('concat', { [`input ${i}`]: [x, n] });
+      if (n > 0) {
+        this.device.dispatch(
+          this.device.pipeline('place', () => placeShader(false)),
+          [x, out],
+          this.rankedWords(n, 2, 0, offset, [outer, row], [total, 1]),
+          this.groups1d(n),
+        );
+      }
+      offset += row;
+    });
+  }
+
+  /** The contract's indexSelect: the slices of x along `axis` that `index` names, in its order. */
+  indexSelect(x: GpuArray, shape: readonly number[], axis: number, index: GpuArray, out: GpuArray): void {
+    this.checkRank('indexSelect', shape.length);
+    const outShape = shape.map((s, d) => (d === axis ? index.length : s));
+    const n = sizeOf(outShape);
+    this.check('indexSelect', { x: [x, sizeOf(shape)], out: [out, n] });
+    this.device.dispatch(
+      this.device.pipeline('indexSelect', indexSelectShader),
+      [x, index, out],
+      this.rankedWords(n, shape.length, axis, 0, outShape, stridesOf(shape)),
       this.groups1d(n),
     );
   }

@@ -58,7 +58,8 @@ function arrayArgs(name: string, args: readonly unknown[]): ArrayArg[] {
   return out;
 }
 
-type GpuRunner = (k: GpuKernels, g: (position: number) => GpuArray | null) => void;
+/** Runs a call on the GPU: `g(i)` is argument i's GPU array, `list(i)` those of a list argument (concat's inputs). */
+type GpuRunner = (k: GpuKernels, g: (position: number) => GpuArray | null, list: (position: number) => GpuArray[]) => void;
 
 const f32 = (x: unknown): boolean => x === null || x instanceof Float32Array;
 
@@ -141,6 +142,24 @@ function gpuRunner(name: string, args: readonly unknown[]): GpuRunner | null {
     case 'slice':
       return floats(0, 4) && (a[1] as number[]).length <= 6
         ? (k, g) => k.slice(g(0) as GpuArray, a[1] as number[], a[2] as number[], a[3] as number[], g(4) as GpuArray, a[5] as number[])
+        : null;
+    case 'permute':
+      return floats(0, 3) && (a[1] as number[]).length <= 6
+        ? (k, g) => k.permute(g(0) as GpuArray, a[1] as number[], a[2] as number[], g(3) as GpuArray)
+        : null;
+    case 'sliceAdd':
+      return floats(0, 4) && (a[5] as number[]).length <= 6 && (a[3] as number[]).every((step) => step !== 0)
+        ? (k, g) => k.sliceAdd(g(0) as GpuArray, a[1] as number[], a[2] as number[], a[3] as number[], g(4) as GpuArray, a[5] as number[])
+        : null;
+    case 'pad':
+      return floats(0, 4) && (a[5] as number[]).length <= 6 && (a[2] as number[]).every((b) => b >= 0)
+        ? (k, g) => k.pad(g(0) as GpuArray, a[1] as number[], a[2] as number[], a[3] as number, g(4) as GpuArray, a[5] as number[])
+        : null;
+    case 'concat':
+      return (a[0] as unknown[]).every(f32) && f32(a[3]) ? (k, g, list) => k.concat(list(0), a[1] as number[][], a[2] as number, g(3) as GpuArray) : null;
+    case 'indexSelect':
+      return floats(0, 4) && a[3] instanceof Int32Array && (a[1] as number[]).length <= 6
+        ? (k, g) => k.indexSelect(g(0) as GpuArray, a[1] as number[], a[2] as number, g(3) as GpuArray, g(4) as GpuArray)
         : null;
     case 'lstmCellForward':
       return floats(0, 1, 2, 3, 4)
@@ -286,7 +305,13 @@ export class GpuStepExecutor implements StepExecutor {
     const regions = p.arrays.map((a) => this.regionOf(a.array));
     const writtenRegions = new Set(p.arrays.filter((a) => a.written).map((a) => this.regionOf(a.array)));
     const staged: { temp: GpuArray; region: Region; offset: number; bytes: number; written: boolean }[] = [];
-    const byPosition = new Map<number, GpuArray>();
+    // A list argument (concat's inputs) keeps its arrays in order under its one position.
+    const byPosition = new Map<number, GpuArray[]>();
+    const bind = (position: number, gpu: GpuArray) => {
+      const at = byPosition.get(position);
+      if (at === undefined) byPosition.set(position, [gpu]);
+      else at.push(gpu);
+    };
     p.arrays.forEach((a, i) => {
       const r = regions[i];
       const whole = a.array.byteOffset === r.start && a.array.byteLength === r.end - r.start;
@@ -294,7 +319,7 @@ export class GpuStepExecutor implements StepExecutor {
       const aliased = regions.filter((x) => x === r).length > 1 && writtenRegions.has(r);
       const gpu = this.toGpu(r);
       if (whole && !aliased) {
-        byPosition.set(a.position, gpu);
+        bind(a.position, gpu);
         return;
       }
       const offset = a.array.byteOffset - r.start;
@@ -304,9 +329,13 @@ export class GpuStepExecutor implements StepExecutor {
       const overwritten = a.written && effect !== undefined && !effect.updates.includes(a.position);
       if (!overwritten) this.device.copy(gpu, offset, temp, 0, a.array.byteLength);
       staged.push({ temp, region: r, offset, bytes: a.array.byteLength, written: a.written });
-      byPosition.set(a.position, temp);
+      bind(a.position, temp);
     });
-    (p.gpu as GpuRunner)(this.kernels, (position) => byPosition.get(position) ?? null);
+    (p.gpu as GpuRunner)(
+      this.kernels,
+      (position) => byPosition.get(position)?.[0] ?? null,
+      (position) => byPosition.get(position) ?? [],
+    );
     for (const s of staged) {
       if (s.written) this.device.copy(s.temp, 0, s.region.gpu as GpuArray, s.offset, s.bytes);
       s.temp.release();

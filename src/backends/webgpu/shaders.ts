@@ -760,3 +760,67 @@ ${perElement('pos', 'p.n')}
   out[pos] = x[off];
 }`;
 }
+
+/**
+ * The adjoint of a strided read: src (its `shape`) at coordinates c lands in
+ * out[base + Σ c[d]·strides[d]], added (sliceAdd) or written (a concat's
+ * part). Distinct c give distinct places (no stride is 0), so no two
+ * invocations touch one cell.
+ */
+export function placeShader(accumulate: boolean): string {
+  return /* wgsl */ `
+${RANKED_PARAMS}
+${bindings(['src read', 'out read_write'], 'p: Params')}
+${perElement('pos', 'p.n')}
+  var rest = pos;
+  var off = p.base;
+  for (var d = i32(p.rank) - 1; d >= 0; d--) {
+    let size = at(p.shape, u32(d));
+    off += i32(rest % size) * atI(p.strides, u32(d));
+    rest = rest / size;
+  }
+  out[off] = ${accumulate ? 'out[off] + src[pos]' : 'src[pos]'};
+}`;
+}
+
+/**
+ * pad: out (its `shape`) at coordinates c takes x at c - before (`other`)
+ * when that lies inside x (its shape in `otherStrides`, its strides in
+ * `strides`), else the fill value, whose bits arrive in `base`.
+ */
+export function padShader(): string {
+  return /* wgsl */ `
+${RANKED_PARAMS}
+${bindings(['x read', 'out read_write'], 'p: Params')}
+${perElement('pos', 'p.n')}
+  var rest = pos;
+  var off = 0;
+  var inside = true;
+  for (var d = i32(p.rank) - 1; d >= 0; d--) {
+    let size = at(p.shape, u32(d));
+    let c = i32(rest % size) - i32(at(p.other, u32(d)));
+    rest = rest / size;
+    if (c < 0 || c >= i32(at(p.otherStrides, u32(d)))) { inside = false; }
+    off += c * atI(p.strides, u32(d));
+  }
+  out[pos] = select(bitcast<f32>(p.base), x[off], inside);
+}`;
+}
+
+/** indexSelect: out (its `shape`) at coordinates c takes x with the axis coordinate index[c[axis]] (x's `strides`). */
+export function indexSelectShader(): string {
+  return /* wgsl */ `
+${RANKED_PARAMS}
+${bindings(['x read', 'index read i32', 'out read_write'], 'p: Params')}
+${perElement('pos', 'p.n')}
+  var rest = pos;
+  var off = 0;
+  for (var d = i32(p.rank) - 1; d >= 0; d--) {
+    let size = at(p.shape, u32(d));
+    let c = i32(rest % size);
+    rest = rest / size;
+    if (u32(d) == p.axis) { off += index[c] * atI(p.strides, u32(d)); } else { off += c * atI(p.strides, u32(d)); }
+  }
+  out[pos] = x[off];
+}`;
+}
