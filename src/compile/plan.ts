@@ -509,7 +509,9 @@ export class Plan {
         writes: this.inputBuffers,
         fusedUpdates: false,
       });
-      for (const [dst, src] of this.carries) calls.push({ kind: 'host', run: () => dst.set(src as never), reads: [src], writes: [dst], fusedUpdates: false });
+      for (const [dst, src] of this.carries) {
+        calls.push({ kind: 'host', run: () => dst.set(src as never), reads: [src], writes: [dst], fusedUpdates: false, copies: true });
+      }
       for (const [dst, bytes] of this.restores) {
         calls.push({
           kind: 'host',
@@ -524,7 +526,7 @@ export class Plan {
           // The executor runs host steps between its awaits, when the caller's withGenerator has long returned.
           const run = n.run;
           const underCaller = () => withGenerator(this.replayGenerator ?? currentGenerator(), run);
-          calls.push({ kind: 'host', run: underCaller, reads: n.readArrays, writes: n.writeArrays, fusedUpdates: n.fusedUpdates });
+          calls.push({ kind: 'host', run: underCaller, reads: n.readArrays, writes: n.writeArrays, fusedUpdates: n.fusedUpdates, copies: n.copies });
         } else {
           const fn = n.fn;
           const self = n.self;

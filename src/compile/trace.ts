@@ -44,6 +44,8 @@ export interface HostNode {
   readonly writeArrays: readonly TypedArray[];
   /** See HostAccess.fusedUpdates. */
   readonly fusedUpdates: boolean;
+  /** See HostAccess.copies. */
+  readonly copies: boolean;
 }
 
 export type TraceNode = KernelNode | HostNode;
@@ -171,6 +173,7 @@ export class Trace implements TraceRecorder {
       readArrays: access.reads ?? [],
       writeArrays: access.writes ?? [],
       fusedUpdates: access.fusedUpdates === true,
+      copies: access.copies === true,
     });
   }
 

@@ -207,7 +207,7 @@ export function parseDType(op: string, value: unknown): DType {
 export function copyOf<T extends TypedArray>(data: T, persistent = false): T {
   const out = allocateUninitialized(dtypeOfArray(data), data.length, persistent) as T;
   // A host step: a compiled step copies again in every replay (backward copies a gradient that reaches two leaves).
-  hostStep('copy', { reads: [data], writes: [out] }, () => out.set(data as never));
+  hostStep('copy', { reads: [data], writes: [out], copies: true }, () => out.set(data as never));
   return out;
 }
 

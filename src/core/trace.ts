@@ -25,6 +25,11 @@ export interface HostAccess {
    * fused kernels, and the arrays need not come back to the CPU.
    */
   readonly fusedUpdates?: boolean;
+  /**
+   * It only copies: writes[i] becomes reads[i], byte for byte (copyOf). An
+   * executor may copy on its side without bringing either array back.
+   */
+  readonly copies?: boolean;
 }
 
 /** The recorder a trace installs; core calls it, src/compile implements it. */

@@ -38,6 +38,8 @@ export interface StepHostCall {
    * whose fused kernels are its own.
    */
   readonly fusedUpdates: boolean;
+  /** It only copies writes[i] from reads[i], byte for byte: an executor may do that on its side. */
+  readonly copies?: boolean;
 }
 
 /** One call of a step as a plan replays it. */

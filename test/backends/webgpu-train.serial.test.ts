@@ -203,9 +203,9 @@ describe('training steps replayed on the GPU', { skip }, () => {
     const onGpu = await run(true);
     const after = device.calls();
     t.diagnostic(`per replay: ${(after.gpuCalls - before.gpuCalls) / 3} GPU calls, ${(after.cpuCalls - before.cpuCalls) / 3} CPU calls`);
-    // The layout over time (permute, concat, sliceAdd) runs on the GPU too: what is left on the CPU is host steps
-    // (the inputs copied in, the labels and their two checks, a gradient copied for a second leaf).
-    assert.equal((after.cpuCalls - before.cpuCalls) / 3, 6);
+    // The layout over time (permute, concat, sliceAdd) runs on the GPU too, and so does the host step that copies a
+    // gradient reaching two leaves: what is left on the CPU is the inputs copied in, the labels and their two checks.
+    assert.equal((after.cpuCalls - before.cpuCalls) / 3, 5);
     assert.ok(relErr(onGpu.losses, cpu.losses) < 1e-4, `losses ${onGpu.losses} against ${cpu.losses}`);
     for (const [i, w] of onGpu.weights.entries()) assert.ok(relErr(w, cpu.weights[i]) < 1e-4, `parameter ${i} differs by ${relErr(w, cpu.weights[i])}`);
   });

@@ -296,6 +296,7 @@ export class GpuStepExecutor implements StepExecutor {
       const onGpu = p.gpu !== null && p.arrays.every((a) => !this.regionOf(a.array).cpuOnly);
       if (onGpu) this.runOnGpu(p);
       else if (this.fusedOnGpu(p)) this.runFusedHost(p);
+      else if (this.copyOnGpu(p)) this.runCopy(p);
       else await this.runOnCpu(p);
     }
     for (const r of results) await this.toCpu(this.regionOf(r));
@@ -344,6 +345,36 @@ export class GpuStepExecutor implements StepExecutor {
       r.gpuFresh = true;
       r.cpuFresh = false;
     }
+    this.counts.gpuCalls++;
+  }
+
+  /** A host step that only copies (copyOf, a plan's carries) between distinct, 4-byte aligned regions. */
+  private copyOnGpu(p: PreparedCall): boolean {
+    const call = p.call;
+    if (call.kind !== 'host' || call.copies !== true || call.reads.length !== call.writes.length) return false;
+    return call.reads.every((src, i) => {
+      const dst = call.writes[i];
+      const from = this.regionOf(src);
+      const to = this.regionOf(dst);
+      const aligned = (a: TypedArray) => a.byteOffset % 4 === 0 && a.byteLength % 4 === 0;
+      // copyBufferToBuffer cannot copy within one buffer.
+      return from !== to && !from.cpuOnly && !to.cpuOnly && aligned(src) && aligned(dst) && src.byteLength === dst.byteLength;
+    });
+  }
+
+  /** The copies of a copying host step, GPU buffer to GPU buffer. */
+  private runCopy(p: PreparedCall): void {
+    const call = p.call as Extract<StepCall, { kind: 'host' }>;
+    call.reads.forEach((src, i) => {
+      const dst = call.writes[i];
+      const from = this.regionOf(src);
+      const to = this.regionOf(dst);
+      // The rest of the destination region keeps its values: its GPU copy must be current before part of it changes.
+      const target = this.toGpu(to);
+      this.device.copy(this.toGpu(from), src.byteOffset - from.start, target, dst.byteOffset - to.start, src.byteLength);
+      to.gpuFresh = true;
+      to.cpuFresh = false;
+    });
     this.counts.gpuCalls++;
   }
 
