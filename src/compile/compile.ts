@@ -1,5 +1,5 @@
 import { copyOf, type TypedArray } from '../core/dtype.js';
-import { getBackend, isGradEnabled } from '../core/engine.js';
+import { enableGrad, getBackend, isGradEnabled, noGrad } from '../core/engine.js';
 import { ValueError } from '../core/errors.js';
 import { currentGenerator, withGenerator } from '../core/random.js';
 import { Tensor } from '../core/tensor.js';
@@ -383,9 +383,10 @@ export function compile<A extends unknown[], R>(
     const onDevice = ((...args: A): Promise<R> => {
       const fast = sameAsLast(args);
       if (fast !== null && fast.phase?.kind === 'ready' && activeTrace() === null) return Promise.resolve(compiled(...args));
-      // Random ops of the eager call draw from the generator in use now, as those of a replay do (see Plan.runOn).
+      // The eager call runs after an await: under the generator and gradient mode of this call, as a replay does (Plan.runOn).
       const generator = currentGenerator();
-      return executor.pull().then(() => withGenerator(generator, () => compiled(...args)));
+      const grad = isGradEnabled();
+      return executor.pull().then(() => withGenerator(generator, () => (grad ? enableGrad : noGrad)(() => compiled(...args))));
     }) as DeviceCompiledFunction<A, R>;
     Object.defineProperty(onDevice, 'stats', { get: () => compiled.stats });
     onDevice.toString = () => compiled.toString();

@@ -122,7 +122,7 @@ export interface FitOptions {
    * once through `log`. Default: 'webgpu' after setBackend('webgpu') or with
    * NEURITE_BACKEND=webgpu, else 'cpu'.
    */
-  device?: 'cpu' | 'webgpu' | TrainingDevice;
+  device?: DeviceOption;
   /**
    * Train as one replica of several (see `distributed.init()` and
    * `neurite launch`): tensor and dataset data are sharded by rank (batchSize
@@ -134,6 +134,9 @@ export interface FitOptions {
    */
   distributed?: DistributedStrategy;
 }
+
+/** Where fit, evaluate and predict run: 'cpu', 'webgpu' (opened once per process) or a device from openWebGpu(). */
+export type DeviceOption = 'cpu' | 'webgpu' | TrainingDevice;
 
 /** A device that replays compiled training steps: what openWebGpu() returns, or anything with a StepExecutor. */
 export interface TrainingDevice {
@@ -155,6 +158,8 @@ export interface EvaluateOptions {
   yieldEveryMs?: number;
   /** Compile the model's forward pass (see {@link compile}); same numbers, less overhead per batch. Default false. */
   compile?: boolean;
+  /** Run the forward passes on a device (see FitOptions.device; the default follows setBackend in the same way): compiled there, each batch's outputs copied back. */
+  device?: DeviceOption;
 }
 
 /** Options of predict(). */
@@ -167,6 +172,8 @@ export interface PredictOptions {
   yieldEveryMs?: number;
   /** Compile the model's forward pass (see {@link compile}); same numbers, less overhead per batch. Default false. */
   compile?: boolean;
+  /** Run the forward passes on a device (see FitOptions.device; the default follows setBackend in the same way): compiled there, each batch's outputs copied back. */
+  device?: DeviceOption;
 }
 
 /** A pass over the data as async-iterable batches, plus the batch count when it is known. */
@@ -429,7 +436,7 @@ function checkSignal(signal: AbortSignalLike | undefined, op: string): AbortSign
  */
 export async function fit(model: Module, data: Data, options: FitOptions): Promise<History> {
   // Everything but opening the GPU happens at the call (the step's random stream is derived now, as without a device).
-  const choice = deviceChoice(options);
+  const choice = deviceChoice('fit', options);
   const run = prepareRun(model, data, options, choice);
   if (choice === 'webgpu') onDevice(run, options, (await openTrainingDevice('webgpu')) as TrainingDevice);
   const modes = saveModes(model);
@@ -440,8 +447,8 @@ export async function fit(model: Module, data: Data, options: FitOptions): Promi
     for (const c of run.callbacks) await c.onTrainBegin?.(run.ctx);
     for (; run.epoch < run.epochs && run.stopReason === null && !run.aborted; run.epoch++) {
       const logs = await trainEpoch(run);
-      // Validation, the callbacks and the strategy read the weights: the CPU's copies become the ones that count.
-      await run.onDevice?.pull();
+      // The strategy reads the weights on the CPU; validation runs on the device, with its copies.
+      if (run.distributed) await run.onDevice?.pull();
       if (logs === null) break;
       run.distributed?.epochEnd(model);
       if (run.validation) {
@@ -449,6 +456,8 @@ export async function fit(model: Module, data: Data, options: FitOptions): Promi
         if (valLogs === null) break;
         for (const [k, v] of Object.entries(valLogs)) logs[valKey(k)] = v;
       }
+      // The callbacks (a checkpoint, early stopping's best weights) read the weights: the CPU's copies become the ones that count.
+      await run.onDevice?.pull();
       logs.lr = run.epochLr;
       run.history.record(run.epoch, logs);
       for (const c of run.callbacks) await c.onEpochEnd?.(run.epoch, logs, run.ctx);
@@ -464,22 +473,32 @@ export async function fit(model: Module, data: Data, options: FitOptions): Promi
   }
 }
 
-/** The device the options (or setBackend) name: 'cpu', 'webgpu' (opened by fit) or one opened already. */
-function deviceChoice(options: FitOptions): 'cpu' | 'webgpu' | TrainingDevice {
+/** The device the options (or setBackend) name: 'cpu', 'webgpu' (opened by the caller) or one opened already. */
+function deviceChoice(op: string, options: { device?: DeviceOption } | undefined): DeviceOption {
   const choice = options?.device ?? getTrainingDevice();
   if (choice === 'cpu' || choice === 'webgpu') return choice;
   const executor = (choice as Partial<TrainingDevice> | null)?.executor;
   if (typeof executor?.run !== 'function' || typeof executor.pull !== 'function') {
     throw new ValueError(
-      `fit: device must be 'cpu', 'webgpu' or a device from openWebGpu(), got ${typeof choice === 'string' ? `'${choice}'` : typeof choice}`,
+      `${op}: device must be 'cpu', 'webgpu' or a device from openWebGpu(), got ${typeof choice === 'string' ? `'${choice}'` : typeof choice}`,
     );
   }
   return choice as TrainingDevice;
 }
 
-/** Compile the run's training step for `device` (or say once through `log` why it trains on the CPU). */
+/** The device named, opened (null: the CPU). */
+async function openDevice(op: string, options: { device?: DeviceOption; compile?: boolean } | undefined): Promise<TrainingDevice | null> {
+  const choice = deviceChoice(op, options);
+  if (choice === 'cpu') return null;
+  if (options?.compile === false) throw new ValueError(`${op}: a device runs compiled steps; leave compile unset (or true) to run on one`);
+  return choice === 'webgpu' ? ((await openTrainingDevice('webgpu')) as TrainingDevice) : choice;
+}
+
+/** Compile the run's training step and validation pass for `device` (or say once through `log` why it trains on the CPU). */
 function onDevice(run: Run, options: FitOptions, device: TrainingDevice): void {
-  (run as { onDevice: Run['onDevice'] }).onDevice = compileTrainStep(run, options.log ?? ((line: string) => console.log(line)), device.executor);
+  const step = compileTrainStep(run, options.log ?? ((line: string) => console.log(line)), device.executor);
+  (run as { onDevice: Run['onDevice'] }).onDevice = step;
+  if (step !== null) (run as { validationForward: Run['validationForward'] }).validationForward = deviceForward('fit', run.model, device);
 }
 
 /** Everything one fit() call works with, checked and resolved once. */
@@ -512,7 +531,7 @@ interface Run {
   batch: number;
   batchSize: number;
   /** The forward pass validation runs (compiled when fit compiles). */
-  readonly validationForward: ((x: Tensor) => Tensor) | undefined;
+  readonly validationForward: Forward | undefined;
   /** Where each step's random ops draw from. */
   readonly stream: Generator;
   readonly history: History;
@@ -884,7 +903,31 @@ function trainStep(run: Run, x: Tensor, y: Tensor, batch: number, size: number):
 }
 
 /** The model's forward pass, compiled (evaluate and predict run it in eval mode under noGrad). */
-function compiledForward(op: string, model: Module): (x: Tensor) => Tensor {
+/** A forward pass: run here (the outputs at once), or on a device (the outputs when they are back). */
+type Forward = { readonly onDevice: false; readonly run: (x: Tensor) => Tensor } | { readonly onDevice: true; readonly run: (x: Tensor) => Promise<Tensor> };
+
+/** The model's forward pass compiled for a device: each call resolves to the outputs, copied back. */
+function deviceForward(op: string, model: Module, device: TrainingDevice): Forward {
+  const run = compile((x: Tensor) => forward(op, model, x), {
+    executor: device.executor,
+    modules: [model],
+    name: op,
+    onFallback: (reason) => console.warn(`${op}: compile: runs eagerly on the CPU: ${reason}`),
+  });
+  return { onDevice: true, run };
+}
+
+/** One batch through a forward pass, in evaluation mode and without gradients (held until a device's answer is back). */
+async function evalForward(model: Module, f: Forward, x: Tensor): Promise<Tensor> {
+  if (!f.onDevice) return inMode(model, false, () => noGrad(() => f.run(x)));
+  return inModeAsync(model, false, () => noGrad(() => f.run(x)));
+}
+
+function compiledForward(op: string, model: Module): Forward {
+  return { onDevice: false, run: compiledForwardFn(op, model) };
+}
+
+function compiledForwardFn(op: string, model: Module): (x: Tensor) => Tensor {
   return compile((x: Tensor) => forward(op, model, x), {
     modules: [model],
     name: op,
@@ -926,7 +969,7 @@ async function evaluateSource(
   metrics: readonly Metric[],
   signal: AbortSignalLike | undefined,
   yielder: Yielder,
-  run: (x: Tensor) => Tensor = (x) => forward(op, model, x),
+  run: Forward = { onDevice: false, run: (x) => forward(op, model, x) },
 ): Promise<EpochLogs | null> {
   for (const m of metrics) m.reset();
   let lossSum = 0;
@@ -937,11 +980,12 @@ async function evaluateSource(
     checkBatch(op, b, index, true);
     const y = b.y as Tensor;
     const size = b.x.ndim === 0 ? 1 : b.x.shape[0];
+    const prediction = run.onDevice ? await evalForward(model, run, b.x) : null;
     const lossValue = inMode(model, false, () =>
       noGrad(() => {
-        const prediction = run(b.x);
-        for (const m of metrics) m.update(prediction, y);
-        return lossFn ? computeLoss(op, lossFn, prediction, y).item() : 0;
+        const p = prediction ?? (run.run as (x: Tensor) => Tensor)(b.x);
+        for (const m of metrics) m.update(p, y);
+        return lossFn ? computeLoss(op, lossFn, p, y).item() : 0;
       }),
     );
     lossSum += lossValue * size;
@@ -971,7 +1015,9 @@ export async function evaluate(model: Module, data: Data, options: EvaluateOptio
   const yielder = Yielder.fromOption(op, options.yieldEveryMs);
   const source = batchSource(op, resolveData(op, data), { batchSize: options.batchSize, shuffle: false });
   const compiled = check(op).boolean('compile', options.compile ?? false);
-  const logs = await evaluateSource(op, model, source, lossFn, metrics, signal, yielder, compiled ? compiledForward(op, model) : undefined);
+  const device = await openDevice(op, options);
+  const run = device ? deviceForward(op, model, device) : compiled ? compiledForward(op, model) : undefined;
+  const logs = await evaluateSource(op, model, source, lossFn, metrics, signal, yielder, run);
   if (logs === null) throw signal?.reason ?? new ValueError('evaluate: aborted');
   return logs;
 }
@@ -987,13 +1033,19 @@ export async function predict(model: Module, data: Tensor | Data, options: Predi
   const signal = checkSignal(options.signal, op);
   const yielder = Yielder.fromOption(op, options.yieldEveryMs);
   const source = batchSource(op, resolveData(op, data instanceof Tensor ? { x: data } : data), { batchSize: options.batchSize, shuffle: false });
-  const run = check(op).boolean('compile', options.compile ?? false) ? compiledForward(op, model) : (x: Tensor) => forward(op, model, x);
+  const compiled = check(op).boolean('compile', options.compile ?? false);
+  const device = await openDevice(op, options);
+  const run: Forward = device
+    ? deviceForward(op, model, device)
+    : compiled
+      ? compiledForward(op, model)
+      : { onDevice: false, run: (x) => forward(op, model, x) };
   const outputs: Tensor[] = [];
   let index = 0;
   for await (const b of source.batches()) {
     if (signal?.aborted) throw signal.reason ?? new ValueError('predict: aborted');
     checkBatch(op, b, index++, false);
-    outputs.push(inMode(model, false, () => noGrad(() => run(b.x))));
+    outputs.push(run.onDevice ? await evalForward(model, run, b.x) : inMode(model, false, () => noGrad(() => run.run(b.x))));
     await yielder.maybeYield();
   }
   if (outputs.length === 0) throw new ValueError('predict: the data produced no batches');

@@ -26,6 +26,7 @@ export {
 export type { DistributedStrategy } from './distributed.js';
 export {
   type Data,
+  type DeviceOption,
   type EvaluateOptions,
   evaluate,
   type FitOptions,

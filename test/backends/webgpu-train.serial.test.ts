@@ -278,6 +278,28 @@ describe('training steps replayed on the GPU', { skip }, () => {
     assert.equal(nt.getTrainingDevice(), 'cpu');
   });
 
+  test('evaluate and predict on the GPU give the CPU figures and outputs, over eight batches (the last one short)', async () => {
+    nt.seed(8);
+    const data = nt.twoSpirals(150, { noise: 0.05 });
+    const model = new nt.nn.Sequential(new nt.nn.Linear(2, 24), new nt.nn.Tanh(), new nt.nn.Dropout(0.3), new nt.nn.Linear(24, 2));
+    const options = { loss: 'crossEntropy', metrics: ['accuracy'], batchSize: 20 } as const;
+    const cpu = await nt.evaluate(model, data, options);
+    const before = device.calls().gpuCalls;
+    const onGpu = await nt.evaluate(model, data, { ...options, device });
+    assert.ok(device.calls().gpuCalls - before > 0, 'the forward passes replayed on the GPU');
+    assert.ok(Math.abs(onGpu.loss - cpu.loss) < 1e-5, `loss ${onGpu.loss} against ${cpu.loss}`);
+    assert.equal(onGpu.accuracy, cpu.accuracy);
+    // Dropout is off in evaluation on the GPU too: two passes give one answer.
+    const want = await nt.predict(model, data.x, { batchSize: 20 });
+    for (let i = 0; i < 2; i++) {
+      const got = await nt.predict(model, data.x, { batchSize: 20, device });
+      assert.deepEqual(got.shape, [150, 2]);
+      assert.ok(relErr(got.data as Float32Array, want.data as Float32Array) < 1e-5);
+    }
+    await assert.rejects(nt.predict(model, data.x, { device, compile: false }), /predict: a device runs compiled steps/);
+    assert.ok(model.training, 'the modes are restored');
+  });
+
   test('fit on the GPU with an optimizer that cannot be compiled (L-BFGS) says so once and trains on the CPU', async () => {
     nt.seed(1);
     const model = new nt.nn.Linear(3, 1);
