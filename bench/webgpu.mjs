@@ -6,6 +6,9 @@
 // 2. Training samples/s of a compiled step replayed on the GPU (the executor)
 //    against the same compiled step on the CPU, for the mlp-wide shape
 //    (784-1024-1024-10, batch 128, SGD), median of 5 timings of `steps` steps.
+// 3. The host's cost of one dispatch: microseconds to record a small kernel
+//    (bindings, uniform block, the pass), median of 7 runs of 2,000, and the
+//    wall time per dispatch with the GPU's work waited for.
 // A software adapter (SwiftShader, what a machine without a GPU gets with
 // VK_ICD_FILENAMES pointing at it) is said so, loudly: its figures are a
 // plausibility check, not a GPU's speed. Pass --allow-fallback to run on it.
@@ -62,6 +65,23 @@ for (const n of sizes) {
   }
   console.log(`${String(n).padEnd(19)}${median(gpuRuns).toFixed(1).padStart(8)} (${spread(gpuRuns)})`.padEnd(45) + `${median(cpuRuns).toFixed(1).padStart(8)} (${spread(cpuRuns)})`);
   for (const x of [ga, gb, gc]) x.release();
+}
+
+{
+  const x = device.upload(new Float32Array(64).fill(1));
+  const out = device.empty(64);
+  const record = [];
+  const total = [];
+  for (let r = 0; r < 7; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < 2000; i++) k.binary('add', x, [64], x, [64], out, [64]);
+    record.push(((performance.now() - t0) / 2000) * 1000);
+    await device.sync();
+    total.push(((performance.now() - t0) / 2000) * 1000);
+  }
+  console.log(`\ndispatch of a 64-element add, µs: recording ${median(record).toFixed(1)} (${spread(record)}), with the GPU's work ${median(total).toFixed(1)} (${spread(total)})`);
+  x.release();
+  out.release();
 }
 
 let timedFrom = null;

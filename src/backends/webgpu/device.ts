@@ -48,6 +48,8 @@ type BindingArg = GpuArray | GPUBuffer;
 // WebGPU's flag values (the spec fixes them), written out because Node has no
 // GPUBufferUsage or GPUMapMode globals unless Dawn's are installed on globalThis.
 const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 } as const;
+/** Bytes of one chunk of the uniform arena: 256 dispatches at the largest offset alignment WebGPU allows. */
+const UNIFORM_CHUNK = 64 * 1024;
 const MAP_READ = 0x1;
 
 export class GpuDevice {
@@ -222,12 +224,39 @@ export class GpuDevice {
   }
 
   /** A small uniform buffer holding `words` (u32/i32/f32 bit patterns), for one dispatch. */
-  private uniforms(words: ArrayBuffer): GPUBuffer {
+  /**
+   * A slot for a dispatch's uniform block in the current arena chunk: the
+   * blocks of everything recorded until the next flush are written with one
+   * writeBuffer per chunk just before the submit, instead of a buffer made,
+   * written and destroyed per dispatch. Reusing a chunk after a submit is
+   * safe: queue writes are ordered after the work submitted before them.
+   */
+  private uniformSlot(words: ArrayBuffer): GPUBufferBinding {
     const size = Math.max(16, Math.ceil(words.byteLength / 16) * 16);
-    const u = this.device.createBuffer({ size, usage: USAGE.UNIFORM | USAGE.COPY_DST });
-    this.device.queue.writeBuffer(u, 0, words);
-    return u;
+    if (size > UNIFORM_CHUNK) throw new NeuriteError(`webgpu: a uniform block of ${words.byteLength} bytes exceeds ${UNIFORM_CHUNK}`);
+    const align = this.device.limits.minUniformBufferOffsetAlignment;
+    let offset = Math.ceil(this.arenaUsed / align) * align;
+    if (offset + size > UNIFORM_CHUNK) {
+      this.arenaChunk++;
+      offset = 0;
+    }
+    if (this.arenaChunk === this.arena.length) {
+      this.arena.push({
+        buffer: this.device.createBuffer({ size: UNIFORM_CHUNK, usage: USAGE.UNIFORM | USAGE.COPY_DST }),
+        bytes: new Uint8Array(UNIFORM_CHUNK),
+        used: 0,
+      });
+    }
+    const chunk = this.arena[this.arenaChunk];
+    chunk.bytes.set(new Uint8Array(words), offset);
+    this.arenaUsed = offset + size;
+    chunk.used = this.arenaUsed;
+    return { buffer: chunk.buffer, offset, size };
   }
+
+  private arena: { buffer: GPUBuffer; bytes: Uint8Array<ArrayBuffer>; used: number }[] = [];
+  private arenaChunk = 0;
+  private arenaUsed = 0;
 
   private commandEncoder(): GPUCommandEncoder {
     if (this.encoder === null) this.encoder = this.device.createCommandEncoder();
@@ -248,14 +277,8 @@ export class GpuDevice {
   dispatch(pipeline: GPUComputePipeline, bindings: readonly BindingArg[], uniforms: ArrayBuffer | null, groups: readonly [number, number?, number?]): void {
     this.checkAlive('dispatch');
     const entries: GPUBindGroupEntry[] = bindings.map((b, i) => ({ binding: i, resource: { buffer: b instanceof GpuArray ? b.buffer : b } }));
-    let u: GPUBuffer | null = null;
-    if (uniforms !== null) {
-      // The uniform write must land before this dispatch runs: writeBuffer is
-      // ordered only against submissions, so its values are captured now and
-      // the buffer is used by this dispatch alone.
-      u = this.uniforms(uniforms);
-      entries.push({ binding: bindings.length, resource: { buffer: u } });
-    }
+    // Each dispatch has its own slot: the values are captured now, and written before the submit (see uniformSlot).
+    if (uniforms !== null) entries.push({ binding: bindings.length, resource: this.uniformSlot(uniforms) });
     const group = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
     const max = this.device.limits.maxComputeWorkgroupsPerDimension;
     const [x, y = 1, z = 1] = groups;
@@ -265,20 +288,21 @@ export class GpuDevice {
     this.pass.setPipeline(pipeline);
     this.pass.setBindGroup(0, group);
     this.pass.dispatchWorkgroups(x, y, z);
-    if (u !== null) this.pendingUniforms.push(u);
   }
-
-  private pendingUniforms: GPUBuffer[] = [];
 
   /** Submits what has been recorded. */
   flush(): void {
     this.endPass();
+    for (const chunk of this.arena) {
+      if (chunk.used > 0) this.device.queue.writeBuffer(chunk.buffer, 0, chunk.bytes, 0, chunk.used);
+      chunk.used = 0;
+    }
+    this.arenaChunk = 0;
+    this.arenaUsed = 0;
     if (this.encoder !== null) {
       this.device.queue.submit([this.encoder.finish()]);
       this.encoder = null;
     }
-    for (const u of this.pendingUniforms) u.destroy();
-    this.pendingUniforms = [];
   }
 
   /** Waits until the GPU has finished everything submitted. */
@@ -292,6 +316,8 @@ export class GpuDevice {
     this.flush();
     for (const list of this.pool.values()) for (const b of list) b.destroy();
     this.pool.clear();
+    for (const chunk of this.arena) chunk.buffer.destroy();
+    this.arena = [];
     this.device.destroy();
   }
 }
