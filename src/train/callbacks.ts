@@ -30,6 +30,23 @@ export interface BatchLogs {
   loss: number;
   /** Samples in the batch. */
   size: number;
+  /**
+   * Set by fit when the step runs on a device (a GPU), where the gradients
+   * stay: whether each one is finite, computed there, so that
+   * onBeforeOptimizerStep need not bring them back. Absent on the CPU, where
+   * callbacks read `p.grad` themselves.
+   */
+  gradientCheck?: GradientCheck;
+}
+
+/** Whether the gradients are finite, per trainable parameter (see BatchLogs.gradientCheck). */
+export interface GradientCheck {
+  /** The parameters' names in the model, in the order of `probes`. */
+  readonly names: readonly string[];
+  /** Their shapes. */
+  readonly shapes: readonly (readonly number[])[];
+  /** Σ 0·g over each gradient: 0 when every value is finite, NaN when one is NaN or infinite. */
+  readonly probes: ArrayLike<number>;
 }
 
 /** The running state of a fit call, shared with every callback. */
@@ -452,12 +469,19 @@ export class TerminateOnNaN implements Callback {
     return null;
   }
 
+  /** The first parameter whose probe is not finite (a step on a device: see BatchLogs.gradientCheck). */
+  private static badProbe(check: GradientCheck): { name: string; count: null; shape: readonly number[] } | null {
+    for (let i = 0; i < check.names.length; i++) if (!Number.isFinite(check.probes[i])) return { name: check.names[i], count: null, shape: check.shapes[i] };
+    return null;
+  }
+
   private checkGradients(batch: number, logs: BatchLogs, ctx: TrainContext): void {
-    const bad = TerminateOnNaN.badGradient(ctx);
+    const bad = logs.gradientCheck ? TerminateOnNaN.badProbe(logs.gradientCheck) : TerminateOnNaN.badGradient(ctx);
     if (bad === null) return;
     const of = ctx.stepsPerEpoch === undefined ? '' : `/${ctx.stepsPerEpoch}`;
+    const values = bad.count === null ? 'NaN or infinite values' : `${bad.count} NaN or infinite value${bad.count === 1 ? '' : 's'}`;
     throw new NonFiniteLossError(
-      `TerminateOnNaN: the gradient of '${bad.name}' ${fmtShape(bad.shape)} has ${bad.count} NaN or infinite value${bad.count === 1 ? '' : 's'} at epoch ${ctx.epoch + 1}/${ctx.epochs}, batch ${batch + 1}${of} (step ${ctx.step + 1}), though the loss is ${logs.loss}; the weights were not updated. ` +
+      `TerminateOnNaN: the gradient of '${bad.name}' ${fmtShape(bad.shape)} has ${values} at epoch ${ctx.epoch + 1}/${ctx.epochs}, batch ${batch + 1}${of} (step ${ctx.step + 1}), though the loss is ${logs.loss}; the weights were not updated. ` +
         'Run the step under nt.detectAnomaly(() => ...) (or fit with detectAnomaly: true) to find the op that produced it.',
       ctx.epoch,
       batch,

@@ -15,7 +15,7 @@ import type { StepExecutor } from '../ops/primitives.js';
 import { clipGradNorm } from '../optim/clip.js';
 import { Optimizer } from '../optim/optimizer.js';
 import { l1Penalty, l2Penalty } from '../optim/penalty.js';
-import { type BatchLogs, type Callback, now, type OptimizerLike, ProgressLogger, TerminateOnNaN, type TrainContext } from './callbacks.js';
+import { type BatchLogs, type Callback, type GradientCheck, now, type OptimizerLike, ProgressLogger, TerminateOnNaN, type TrainContext } from './callbacks.js';
 import type { DistributedStrategy } from './distributed.js';
 import { type EpochLogs, History } from './history.js';
 import { getMetric, type Metric, type MetricSpec } from './metrics.js';
@@ -698,9 +698,31 @@ function compileTrainStep(run: Run, log: (line: string) => void, executor: StepE
   }
   const optimizer = run.optimizer;
   const before = run.callbacks.filter((c) => c.onBeforeOptimizerStep);
+  // On a device the NaN guard checks the gradients there and reads one number per parameter, not the gradients.
+  // Any other callback may read p.grad itself, so with one the gradients come back as on the CPU.
+  const probeOnDevice = executor !== null && before.length > 0 && before.every((c) => c instanceof TerminateOnNaN);
+  const names = new Map([...run.model.namedParameters()].map(([name, p]) => [p as Parameter, name]));
   const step = (x: Tensor, y: Tensor) => {
     const { prediction, loss } = gradientsOf(run, x, y);
-    if (before.length > 0) {
+    if (probeOnDevice) {
+      const withGrad = run.trainable.filter((p) => p.grad);
+      const check: GradientCheck = {
+        names: withGrad.map((p) => names.get(p) ?? '(a parameter outside the model)'),
+        shapes: withGrad.map((p) => p.shape),
+        probes:
+          withGrad.length > 0
+            ? concat(
+                withGrad.map((p) => (p.grad as Tensor).mul(0).sum().reshape([1])),
+                0,
+              ).data
+            : new Float32Array(0),
+      };
+      // A host step: the guard sees this replay's loss and probes before the update.
+      hostStep('onBeforeOptimizerStep', { reads: [loss.data, check.probes as Float32Array] }, () => {
+        const logs: BatchLogs = { loss: loss.data[0], size: run.batchSize, gradientCheck: check };
+        for (const c of before) c.onBeforeOptimizerStep?.(run.batch, logs, run.ctx);
+      });
+    } else if (before.length > 0) {
       // A host step: the callbacks (TerminateOnNaN) see this replay's loss and gradients before the update.
       const grads = run.trainable.flatMap((p) => (p.grad ? [p.grad.data] : []));
       hostStep('onBeforeOptimizerStep', { reads: [loss.data, ...grads] }, () => {

@@ -6,6 +6,7 @@ export {
   EarlyStopping,
   type EarlyStoppingOptions,
   formatLogValue,
+  type GradientCheck,
   HistoryLogger,
   type HistoryLoggerOptions,
   LRSchedulerCallback,

@@ -300,6 +300,55 @@ describe('training steps replayed on the GPU', { skip }, () => {
     assert.ok(model.training, 'the modes are restored');
   });
 
+  test("fit's NaN guard on the GPU reads one number per gradient, not the gradients, and still stops before a NaN update", async (t) => {
+    /** Bytes downloaded per step between two batches late in the second epoch (replays only), with these extra callbacks. */
+    const perStep = async (extra: nt.Callback[]) => {
+      nt.seed(2);
+      const data = nt.twoSpirals(80, { noise: 0.05 });
+      const model = new nt.nn.Sequential(new nt.nn.Linear(2, 32), new nt.nn.Tanh(), new nt.nn.Linear(32, 32), new nt.nn.ReLU(), new nt.nn.Linear(32, 2));
+      const marks: nt.GpuTransfers[] = [];
+      const mark: nt.Callback = {
+        onBatchEnd: (batch, _logs, ctx) => {
+          if (ctx.epoch === 1 && (batch === 2 || batch === 7)) marks.push(device.transfers());
+        },
+      };
+      await nt.fit(model, data, {
+        loss: 'crossEntropy',
+        optimizer: new nt.optim.Adam(model.parameters()),
+        epochs: 2,
+        batchSize: 8,
+        device,
+        callbacks: [mark, ...extra],
+      });
+      return (marks[1].bytesDown - marks[0].bytesDown) / 5;
+    };
+    const gradientBytes = (2 * 32 + 32 + 32 * 32 + 32 + 32 * 2 + 2) * 4;
+    const guarded = await perStep([]);
+    // The loss (4 bytes), the batch's predictions (8 x 2 x 4) and six probes (4 each).
+    assert.equal(guarded, 4 + 64 + 24);
+    const reading = await perStep([{ onBeforeOptimizerStep: () => {} }]);
+    assert.ok(reading >= gradientBytes, `${reading} bytes a step with a callback that may read p.grad`);
+    t.diagnostic(`bytes down per step: ${guarded} with the NaN guard alone, ${reading} with another onBeforeOptimizerStep callback`);
+
+    // sqrt(w·x)·0 is 0, but its gradient at w·x = 0 is NaN: the fifth batch (a replay) is all zeros.
+    const w = new nt.nn.Linear(1, 1, { weightInit: 1, bias: false });
+    const model = new nt.nn.Sequential(w, new nt.nn.Lambda((y: Tensor) => y.sqrt().mul(0)));
+    const x = nt.tensor([...new Array(16).fill(1), 0, 0, 0, 0], { shape: [20, 1] });
+    await assert.rejects(
+      nt.fit(
+        model,
+        { x, y: nt.zeros([20, 1]) },
+        { loss: 'mse', optimizer: new nt.optim.SGD(model.parameters(), { lr: 0.1 }), batchSize: 4, shuffle: false, device },
+      ),
+      (e: unknown) =>
+        e instanceof nt.NonFiniteLossError &&
+        /^TerminateOnNaN: the gradient of '0\.weight' \[1, 1\] has NaN or infinite values at epoch 1\/1, batch 5\/5 \(step 5\), though the loss is 0; the weights were not updated/.test(
+          e.message,
+        ),
+    );
+    assert.deepEqual(w.weight.toArray(), [[1]]);
+  });
+
   test('fit on the GPU with an optimizer that cannot be compiled (L-BFGS) says so once and trains on the CPU', async () => {
     nt.seed(1);
     const model = new nt.nn.Linear(3, 1);
