@@ -519,6 +519,7 @@ export class Plan {
           reads: [],
           writes: [new Uint8Array(dst.buffer, dst.byteOffset, dst.byteLength)],
           fusedUpdates: false,
+          fills: [bytes],
         });
       }
       for (const n of this.nodes) {

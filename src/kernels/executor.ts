@@ -40,6 +40,8 @@ export interface StepHostCall {
   readonly fusedUpdates: boolean;
   /** It only copies writes[i] from reads[i], byte for byte: an executor may do that on its side. */
   readonly copies?: boolean;
+  /** It only sets writes[i] to these bytes (a plan restoring the zeros a kernel adds into): an executor may do that on its side. */
+  readonly fills?: readonly Uint8Array[];
 }
 
 /** One call of a step as a plan replays it. */

@@ -150,14 +150,14 @@ export class GpuDevice {
   }
 
   /** Overwrites the first `bytes.byteLength` bytes of `a` (a multiple of 4; counted as an upload). */
-  writeBytes(a: GpuArray, bytes: Uint8Array): void {
-    if (bytes.byteLength > a.length * 4 || bytes.byteLength % 4 !== 0)
-      throw new NeuriteError(`webgpu: write of ${bytes.byteLength} bytes into an array of ${a.length * 4}`);
+  writeBytes(a: GpuArray, bytes: Uint8Array, byteOffset = 0): void {
+    if (byteOffset + bytes.byteLength > a.length * 4 || bytes.byteLength % 4 !== 0 || byteOffset % 4 !== 0)
+      throw new NeuriteError(`webgpu: write of ${bytes.byteLength} bytes at byte ${byteOffset} into an array of ${a.length * 4}`);
     this.checkAlive('write');
     this.flush();
     // WebGPU takes no shared memory (the wasm backend's arrays live in one): such bytes are copied out first.
     const plain = bytes.buffer instanceof ArrayBuffer ? bytes : bytes.slice();
-    this.device.queue.writeBuffer(a.buffer, 0, plain.buffer as ArrayBuffer, plain.byteOffset, plain.byteLength);
+    this.device.queue.writeBuffer(a.buffer, byteOffset, plain.buffer as ArrayBuffer, plain.byteOffset, plain.byteLength);
     this.transfers.uploads++;
     this.transfers.bytesUp += bytes.byteLength;
   }
@@ -171,10 +171,11 @@ export class GpuDevice {
   }
 
   /** Sets every element of `a` to 0, in order with the kernels recorded around it. */
-  clear(a: GpuArray): void {
+  clear(a: GpuArray, byteOffset = 0, bytes: number = a.buffer.size - byteOffset): void {
     this.checkAlive('clear');
+    if (bytes === 0) return;
     this.endPass();
-    this.commandEncoder().clearBuffer(a.buffer, 0, a.buffer.size);
+    this.commandEncoder().clearBuffer(a.buffer, byteOffset, bytes);
   }
 
   /** Copies the first `target.byteLength` bytes of `a` into `target` (counted as a download). */

@@ -189,6 +189,17 @@ function gpuRunner(name: string, args: readonly unknown[]): GpuRunner | null {
   }
 }
 
+const zeroFills = new WeakMap<Uint8Array, boolean>();
+/** Whether a fill is all zeros (remembered: a plan passes the same bytes every replay). */
+function allZero(bytes: Uint8Array): boolean {
+  let known = zeroFills.get(bytes);
+  if (known === undefined) {
+    known = bytes.every((b) => b === 0);
+    zeroFills.set(bytes, known);
+  }
+  return known;
+}
+
 /** Calls of one plan, prepared once: each call's arrays, their regions, and its GPU version if any. */
 interface PreparedCall {
   readonly call: StepCall;
@@ -297,6 +308,7 @@ export class GpuStepExecutor implements StepExecutor {
       if (onGpu) this.runOnGpu(p);
       else if (this.fusedOnGpu(p)) this.runFusedHost(p);
       else if (this.copyOnGpu(p)) this.runCopy(p);
+      else if (this.fillOnGpu(p)) this.runFill(p);
       else await this.runOnCpu(p);
     }
     for (const r of results) await this.toCpu(this.regionOf(r));
@@ -374,6 +386,34 @@ export class GpuStepExecutor implements StepExecutor {
       this.device.copy(this.toGpu(from), src.byteOffset - from.start, target, dst.byteOffset - to.start, src.byteLength);
       to.gpuFresh = true;
       to.cpuFresh = false;
+    });
+    this.counts.gpuCalls++;
+  }
+
+  /** A host step that only sets arrays to constant bytes (a plan's restores), each 4-byte aligned. */
+  private fillOnGpu(p: PreparedCall): boolean {
+    const call = p.call;
+    if (call.kind !== 'host' || call.fills === undefined || call.fills.length !== call.writes.length || call.reads.length !== 0) return false;
+    return call.writes.every((dst, i) => {
+      const fill = (call.fills as readonly Uint8Array[])[i];
+      return !this.regionOf(dst).cpuOnly && dst.byteOffset % 4 === 0 && dst.byteLength % 4 === 0 && fill.byteLength === dst.byteLength;
+    });
+  }
+
+  /** The fills of a filling host step, on the GPU copy: zeros cleared there (no upload, no submit), other bytes written. */
+  private runFill(p: PreparedCall): void {
+    const call = p.call as Extract<StepCall, { kind: 'host' }>;
+    call.writes.forEach((dst, i) => {
+      const fill = (call.fills as readonly Uint8Array[])[i];
+      const r = this.regionOf(dst);
+      const whole = dst.byteOffset === r.start && dst.byteLength === r.end - r.start;
+      // Set whole, a region's GPU copy needs nothing first; set in part, the rest must be current there.
+      if (whole && r.gpu === null) r.gpu = this.device.empty((r.end - r.start) / 4);
+      const gpu = whole ? (r.gpu as GpuArray) : this.toGpu(r);
+      if (allZero(fill)) this.device.clear(gpu, dst.byteOffset - r.start, dst.byteLength);
+      else this.device.writeBytes(gpu, fill, dst.byteOffset - r.start);
+      r.gpuFresh = true;
+      r.cpuFresh = false;
     });
     this.counts.gpuCalls++;
   }
