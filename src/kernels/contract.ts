@@ -225,10 +225,55 @@ export interface AdamStepOptions {
   readonly maximize: boolean;
 }
 
+/** What one RMSprop update of a parameter needs (optim/rmsprop.ts's hyper-parameters). */
+export interface RmspropStepOptions {
+  /** Learning rate. */
+  readonly lr: number;
+  /** Decay of the running averages. */
+  readonly alpha: number;
+  /** Added to the denominator. */
+  readonly eps: number;
+  /** L2 penalty factor. */
+  readonly weightDecay: number;
+  /** Momentum on the normalized step (0: none). */
+  readonly momentum: number;
+  /** Ascend the objective instead of descending. */
+  readonly maximize: boolean;
+}
+
+/** What one Adagrad update of a parameter needs (optim/adagrad.ts's hyper-parameters and the step). */
+export interface AdagradStepOptions {
+  /** Learning rate before decay. */
+  readonly lr: number;
+  /** The rate is lr / (1 + (step - 1)·lrDecay). */
+  readonly lrDecay: number;
+  /** L2 penalty factor. */
+  readonly weightDecay: number;
+  /** Added to the denominator. */
+  readonly eps: number;
+  /** Ascend the objective instead of descending. */
+  readonly maximize: boolean;
+}
+
+/** What one Adadelta update of a parameter needs (optim/adadelta.ts's hyper-parameters). */
+export interface AdadeltaStepOptions {
+  /** Scale of the step. */
+  readonly lr: number;
+  /** Decay of the running averages. */
+  readonly rho: number;
+  /** Added inside both square roots. */
+  readonly eps: number;
+  /** L2 penalty factor. */
+  readonly weightDecay: number;
+  /** Ascend the objective instead of descending. */
+  readonly maximize: boolean;
+}
+
 /**
  * Accelerations of rules whose specification lives above the kernels: the
  * optimizer updates, written once in optim/ beside each optimizer (sgdUpdate in optim/sgd.ts, adamUpdate in optim/adam.ts). A backend may
- * offer them fused; without one the rule's own TypeScript runs, and the
+ * offer them fused (the WebGPU executor has all five; native and wasm sgdStep and adamStep);
+ * without one the rule's own TypeScript runs, and the
  * parity tests check each fused kernel against its rule.
  */
 export interface FusedKernels {
@@ -240,6 +285,19 @@ export interface FusedKernels {
   sgdStep?(param: FloatArray, grad: FloatArray, buf: FloatArray | null, options: SgdStepOptions): boolean;
   /** One in-place Adam/AdamW update of a parameter and its moment estimates (vMax only with amsgrad); false as for sgdStep. */
   adamStep?(param: FloatArray, grad: FloatArray, m: FloatArray, v: FloatArray, vMax: FloatArray | null, options: AdamStepOptions): boolean;
+  /** One in-place RMSprop update (gradAvg only when centered, buf only with momentum); false as for sgdStep. */
+  rmspropStep?(
+    param: FloatArray,
+    grad: FloatArray,
+    squareAvg: FloatArray,
+    gradAvg: FloatArray | null,
+    buf: FloatArray | null,
+    options: RmspropStepOptions,
+  ): boolean;
+  /** One in-place Adagrad update at `step` (from 1) of a parameter and its sum of squared gradients; false as for sgdStep. */
+  adagradStep?(param: FloatArray, grad: FloatArray, sum: FloatArray, step: number, options: AdagradStepOptions): boolean;
+  /** One in-place Adadelta update of a parameter and its running averages; false as for sgdStep. */
+  adadeltaStep?(param: FloatArray, grad: FloatArray, squareAvg: FloatArray, accDelta: FloatArray, options: AdadeltaStepOptions): boolean;
   /**
    * A chain of element-wise kernels in one pass over memory, for a compiled
    * step (src/compile): `code` is the program (kernels/program.ts defines the

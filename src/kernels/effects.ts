@@ -53,6 +53,9 @@ export const KERNEL_EFFECTS: Readonly<Record<keyof Kernels | keyof FusedKernels,
   lstmCellBackward: w(5, 6),
   sgdStep: rmw(0, 2),
   adamStep: rmw(0, 2, 3, 4),
+  rmspropStep: rmw(0, 2, 3, 4),
+  adagradStep: rmw(0, 2),
+  adadeltaStep: rmw(0, 2, 3),
   // Its outputs are the list at position 2.
   elementwiseProgram: w(2),
 };

@@ -14,7 +14,7 @@ import { fmtShape, ValueError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import { type FusedKernels, k } from '../kernels/contract.js';
 
-export type { AdamStepOptions, FusedKernels, SgdStepOptions } from '../kernels/contract.js';
+export type { AdadeltaStepOptions, AdagradStepOptions, AdamStepOptions, FusedKernels, RmspropStepOptions, SgdStepOptions } from '../kernels/contract.js';
 export type { StepCall, StepExecutor, StepHostCall, StepKernelCall } from '../kernels/executor.js';
 
 /**

@@ -1,5 +1,6 @@
 import type { FloatArray } from '../core/dtype.js';
 import type { Tensor } from '../core/tensor.js';
+import { fusedStep } from '../ops/primitives.js';
 import type { HyperCheck } from './hyperparams.js';
 import { type OptimizerParams, ParameterwiseOptimizer, type ParamGroup } from './optimizer.js';
 
@@ -39,6 +40,8 @@ export interface AdadeltaState {
 export class Adadelta extends ParameterwiseOptimizer<AdadeltaHyper, AdadeltaState> {
   /** The class name saved in optimizer state dicts. */
   static readonly className = 'Adadelta';
+  /** Its update is the fused adadeltaStep where the kernel table has one. */
+  protected override readonly updatesThroughFusedKernels = true;
 
   constructor(params: OptimizerParams<AdadeltaHyper>, options: AdadeltaOptions = {}) {
     super(params, { lr: 1.0, rho: 0.9, eps: 1e-6, weightDecay: 0, maximize: false }, options);
@@ -58,7 +61,9 @@ export class Adadelta extends ParameterwiseOptimizer<AdadeltaHyper, AdadeltaStat
 
   protected updateParameter(w: FloatArray, g: FloatArray, state: AdadeltaState, group: ParamGroup<AdadeltaHyper>): void {
     state.step += 1;
-    adadeltaUpdate(w, g, state.squareAvg.data as FloatArray, state.accDelta.data as FloatArray, group);
+    const v = state.squareAvg.data as FloatArray;
+    const u = state.accDelta.data as FloatArray;
+    if (!fusedStep('adadeltaStep')?.(w, g, v, u, group)) adadeltaUpdate(w, g, v, u, group);
   }
 }
 

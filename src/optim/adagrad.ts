@@ -1,5 +1,6 @@
 import type { FloatArray } from '../core/dtype.js';
 import type { Tensor } from '../core/tensor.js';
+import { fusedStep } from '../ops/primitives.js';
 import type { HyperCheck } from './hyperparams.js';
 import { type OptimizerParams, ParameterwiseOptimizer, type ParamGroup } from './optimizer.js';
 
@@ -38,6 +39,8 @@ export interface AdagradState {
 export class Adagrad extends ParameterwiseOptimizer<AdagradHyper, AdagradState> {
   /** The class name saved in optimizer state dicts. */
   static readonly className = 'Adagrad';
+  /** Its update is the fused adagradStep where the kernel table has one. */
+  protected override readonly updatesThroughFusedKernels = true;
 
   constructor(params: OptimizerParams<AdagradHyper>, options: AdagradOptions = {}) {
     super(params, { lr: 1e-2, lrDecay: 0, weightDecay: 0, initialAccumulatorValue: 0, eps: 1e-10, maximize: false }, options);
@@ -58,7 +61,8 @@ export class Adagrad extends ParameterwiseOptimizer<AdagradHyper, AdagradState> 
 
   protected updateParameter(w: FloatArray, g: FloatArray, state: AdagradState, group: ParamGroup<AdagradHyper>): void {
     state.step += 1;
-    adagradUpdate(w, g, state.sum.data as FloatArray, state.step, group);
+    if (!fusedStep('adagradStep')?.(w, g, state.sum.data as FloatArray, state.step, group))
+      adagradUpdate(w, g, state.sum.data as FloatArray, state.step, group);
   }
 }
 

@@ -1,5 +1,6 @@
 import type { FloatArray } from '../core/dtype.js';
 import type { Tensor } from '../core/tensor.js';
+import { fusedStep } from '../ops/primitives.js';
 import type { HyperCheck } from './hyperparams.js';
 import { type OptimizerParams, ParameterwiseOptimizer, type ParamGroup } from './optimizer.js';
 
@@ -44,6 +45,8 @@ export interface RMSpropState {
 export class RMSprop extends ParameterwiseOptimizer<RMSpropHyper, RMSpropState> {
   /** The class name saved in optimizer state dicts. */
   static readonly className = 'RMSprop';
+  /** Its update is the fused rmspropStep where the kernel table has one. */
+  protected override readonly updatesThroughFusedKernels = true;
 
   constructor(params: OptimizerParams<RMSpropHyper>, options: RMSpropOptions = {}) {
     super(params, { lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, maximize: false }, options);
@@ -70,7 +73,8 @@ export class RMSprop extends ParameterwiseOptimizer<RMSpropHyper, RMSpropState> 
     state.step += 1;
     const a = group.centered ? ((state.gradAvg as Tensor).data as FloatArray) : null;
     const b = group.momentum > 0 ? ((state.momentumBuffer as Tensor).data as FloatArray) : null;
-    rmspropUpdate(w, g, state.squareAvg.data as FloatArray, a, b, group);
+    if (!fusedStep('rmspropStep')?.(w, g, state.squareAvg.data as FloatArray, a, b, group))
+      rmspropUpdate(w, g, state.squareAvg.data as FloatArray, a, b, group);
   }
 }
 

@@ -434,6 +434,37 @@ describe('training steps replayed on the GPU', { skip }, () => {
     }
   });
 
+  test('RMSprop (centered, with momentum), Adagrad and Adadelta update on the GPU with fused kernels, as on the CPU', async () => {
+    const optimizers: Record<string, (params: nt.nn.Parameter[]) => nt.optim.Optimizer> = {
+      RMSprop: (params) => new nt.optim.RMSprop(params, { lr: 0.01, centered: true, momentum: 0.5 }),
+      Adagrad: (params) => new nt.optim.Adagrad(params, { lr: 0.05, lrDecay: 0.01 }),
+      Adadelta: (params) => new nt.optim.Adadelta(params, { weightDecay: 0.001 }),
+    };
+    for (const [name, make] of Object.entries(optimizers)) {
+      const run = async (where: nt.FitOptions['device']) => {
+        nt.seed(6);
+        const data = nt.twoSpirals(100, { noise: 0.05 });
+        const model = new nt.nn.Sequential(new nt.nn.Linear(2, 16), new nt.nn.Tanh(), new nt.nn.Linear(16, 2));
+        const before = device.calls();
+        const history = await nt.fit(model, data, { loss: 'crossEntropy', optimizer: make(model.parameters()), epochs: 3, batchSize: 20, device: where });
+        const after = device.calls();
+        return {
+          losses: history.get('loss'),
+          weights: model.parameters().flatMap((p) => Array.from(p.data as Float32Array)),
+          fused: after.fusedHostSteps - before.fusedHostSteps,
+          cpuCalls: after.cpuCalls - before.cpuCalls,
+        };
+      };
+      const cpu = await run('cpu');
+      const onGpu = await run(device);
+      // 15 steps, 12 replayed, each update a fused step on the GPU; left on the CPU: the inputs, the labels' checks, the NaN guard.
+      assert.equal(onGpu.fused, 12, name);
+      assert.equal(onGpu.cpuCalls / 12, 5, name);
+      assert.ok(relErr(onGpu.losses, cpu.losses) < 1e-4, `${name}: losses ${onGpu.losses} against ${cpu.losses}`);
+      assert.ok(relErr(onGpu.weights, cpu.weights) < 1e-4, `${name}: weights differ by ${relErr(onGpu.weights, cpu.weights)}`);
+    }
+  });
+
   test('fit on the GPU with an optimizer that cannot be compiled (L-BFGS) says so once and trains on the CPU', async () => {
     nt.seed(1);
     const model = new nt.nn.Linear(3, 1);

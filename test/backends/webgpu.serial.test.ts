@@ -13,7 +13,10 @@ import { GPU_BINARY_OPS, GPU_UNARY_OPS, GpuKernels } from '../../src/backends/we
 import { sharedNodeGpu as nodeGpu } from '../../src/backends/webgpu/node.js';
 import type { AdamStepOptions, AvgPoolDivisor, BinaryOp, SgdStepOptions, UnaryOp } from '../../src/kernels/contract.js';
 import type { Conv2dGeometry, Pool2dGeometry } from '../../src/kernels/geometry.js';
+import { adadeltaUpdate } from '../../src/optim/adadelta.js';
+import { adagradUpdate } from '../../src/optim/adagrad.js';
 import { adamUpdate } from '../../src/optim/adam.js';
+import { rmspropUpdate } from '../../src/optim/rmsprop.js';
 import { sgdUpdate } from '../../src/optim/sgd.js';
 
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -302,6 +305,60 @@ describe('WebGPU kernels against the reference', { skip }, () => {
       assertClose(await gpu.read(wg), w, `adam decoupled=${decoupled} amsgrad=${amsgrad}`);
       assertClose(await gpu.read(mg), m, `adam m decoupled=${decoupled} amsgrad=${amsgrad}`);
       if (vMax !== null) assertClose(await gpu.read(vMaxG as GpuArray), vMax, 'adam vMax');
+    }
+  });
+
+  test("the fused RMSprop, Adagrad and Adadelta steps follow the optimizers' own rules over several steps", async () => {
+    const n = 1000;
+    for (const [centered, momentum, maximize, weightDecay] of [
+      [false, 0, false, 0],
+      [true, 0.9, false, 0.01],
+      [false, 0.5, true, 0],
+      [true, 0, false, 0],
+    ] as [boolean, number, boolean, number][]) {
+      const o = { lr: 0.01, alpha: 0.9, eps: 1e-8, weightDecay, momentum, centered, maximize };
+      const w = rand(n, 90);
+      const [v, a, b] = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
+      const [wg, vg, ag, bg] = [up(w), up(v), up(a), up(b)];
+      for (let step = 1; step <= 3; step++) {
+        const g = rand(n, 91 + step);
+        rmspropUpdate(w, g, v, centered ? a : null, momentum > 0 ? b : null, o);
+        k.rmspropStep(wg, up(g), vg, centered ? ag : null, momentum > 0 ? bg : null, o);
+      }
+      assertClose(await gpu.read(wg), w, `rmsprop ${JSON.stringify(o)}`);
+      assertClose(await gpu.read(vg), v, 'rmsprop squareAvg');
+    }
+    for (const [lrDecay, weightDecay, maximize] of [
+      [0, 0, false],
+      [0.1, 0.01, true],
+    ] as [number, number, boolean][]) {
+      const o = { lr: 0.1, lrDecay, weightDecay, eps: 1e-10, maximize, initialAccumulatorValue: 0 };
+      const w = rand(n, 95);
+      const sum = new Float32Array(n).fill(0.1);
+      const [wg, sg] = [up(w), up(sum)];
+      for (let step = 1; step <= 3; step++) {
+        const g = rand(n, 96 + step);
+        adagradUpdate(w, g, sum, step, o);
+        k.adagradStep(wg, up(g), sg, step, o);
+      }
+      assertClose(await gpu.read(wg), w, `adagrad ${JSON.stringify(o)}`);
+      assertClose(await gpu.read(sg), sum, 'adagrad sum');
+    }
+    for (const [weightDecay, maximize] of [
+      [0, false],
+      [0.01, true],
+    ] as [number, boolean][]) {
+      const o = { lr: 1, rho: 0.9, eps: 1e-6, weightDecay, maximize };
+      const w = rand(n, 99);
+      const [v, u] = [new Float32Array(n), new Float32Array(n)];
+      const [wg, vg, ug] = [up(w), up(v), up(u)];
+      for (let step = 1; step <= 3; step++) {
+        const g = rand(n, 100 + step);
+        adadeltaUpdate(w, g, v, u, o);
+        k.adadeltaStep(wg, up(g), vg, ug, o);
+      }
+      assertClose(await gpu.read(wg), w, `adadelta ${JSON.stringify(o)}`);
+      assertClose(await gpu.read(ug), u, 'adadelta accDelta');
     }
   });
 

@@ -1,10 +1,12 @@
 /// <reference types="@webgpu/types" />
 import { NeuriteError } from '../../core/errors.js';
 import { stridesOf } from '../../core/shape.js';
-import type { AdamStepOptions, AvgPoolDivisor, SgdStepOptions } from '../../kernels/contract.js';
+import type { AdadeltaStepOptions, AdagradStepOptions, AdamStepOptions, AvgPoolDivisor, RmspropStepOptions, SgdStepOptions } from '../../kernels/contract.js';
 import { CONV2D_GEOMETRY_FIELDS, type Conv2dGeometry, POOL2D_GEOMETRY_FIELDS, type Pool2dGeometry } from '../../kernels/geometry.js';
 import type { GpuArray, GpuDevice } from './device.js';
 import {
+  adadeltaShader,
+  adagradShader,
   adamShader,
   avgPool2dBackwardShader,
   avgPool2dShader,
@@ -27,6 +29,7 @@ import {
   placeShader,
   reduceShader,
   reluBackwardShader,
+  rmspropShader,
   scatterAddShader,
   sgdShader,
   sliceShader,
@@ -273,11 +276,69 @@ export class GpuKernels {
     this.device.dispatch(this.device.pipeline('adam', adamShader), [param, grad, m, v, vMax ?? this.scratch()], words, this.groups1d(n));
   }
 
-  private scratchArray: GpuArray | null = null;
-  /** A one-element array for bindings a shader declares and a call does not use. */
-  private scratch(): GpuArray {
-    if (this.scratchArray === null) this.scratchArray = this.device.empty(1);
-    return this.scratchArray;
+  /** One in-place RMSprop step (optim/rmsprop.ts's rule); gradAvg only when centered, buf only with momentum. */
+  rmspropStep(param: GpuArray, grad: GpuArray, squareAvg: GpuArray, gradAvg: GpuArray | null, buf: GpuArray | null, o: RmspropStepOptions): void {
+    const n = param.length;
+    this.check('rmspropStep', { param: [param, n], grad: [grad, n], squareAvg: [squareAvg, n] });
+    const momentum = buf !== null && o.momentum > 0;
+    const words = new ArrayBuffer(48);
+    const u = new Uint32Array(words);
+    const f = new Float32Array(words);
+    u[0] = n;
+    u[1] = (gradAvg !== null ? 1 : 0) | (momentum ? 2 : 0) | (o.maximize ? 4 : 0);
+    f[4] = o.lr;
+    f[5] = o.alpha;
+    f[6] = o.eps;
+    f[7] = o.weightDecay;
+    f[8] = o.momentum;
+    this.device.dispatch(
+      this.device.pipeline('rmsprop', rmspropShader),
+      [param, grad, squareAvg, gradAvg ?? this.scratch(), momentum ? (buf as GpuArray) : this.scratch(2)],
+      words,
+      this.groups1d(n),
+    );
+  }
+
+  /** One in-place Adagrad step at `step` (from 1; optim/adagrad.ts's rule). */
+  adagradStep(param: GpuArray, grad: GpuArray, sum: GpuArray, step: number, o: AdagradStepOptions): void {
+    const n = param.length;
+    this.check('adagradStep', { param: [param, n], grad: [grad, n], sum: [sum, n] });
+    const words = new ArrayBuffer(32);
+    const u = new Uint32Array(words);
+    const f = new Float32Array(words);
+    u[0] = n;
+    u[1] = o.maximize ? 1 : 0;
+    f[4] = o.lr / (1 + (step - 1) * o.lrDecay);
+    f[5] = o.weightDecay;
+    f[6] = o.eps;
+    this.device.dispatch(this.device.pipeline('adagrad', adagradShader), [param, grad, sum], words, this.groups1d(n));
+  }
+
+  /** One in-place Adadelta step (optim/adadelta.ts's rule). */
+  adadeltaStep(param: GpuArray, grad: GpuArray, squareAvg: GpuArray, accDelta: GpuArray, o: AdadeltaStepOptions): void {
+    const n = param.length;
+    this.check('adadeltaStep', { param: [param, n], grad: [grad, n], squareAvg: [squareAvg, n], accDelta: [accDelta, n] });
+    const words = new ArrayBuffer(32);
+    const u = new Uint32Array(words);
+    const f = new Float32Array(words);
+    u[0] = n;
+    u[1] = o.maximize ? 1 : 0;
+    f[4] = o.lr;
+    f[5] = o.rho;
+    f[6] = o.eps;
+    f[7] = o.weightDecay;
+    this.device.dispatch(this.device.pipeline('adadelta', adadeltaShader), [param, grad, squareAvg, accDelta], words, this.groups1d(n));
+  }
+
+  private readonly scratchArrays: GpuArray[] = [];
+  /**
+   * A one-element array for bindings a shader declares and a call does not
+   * use; a second unused writable binding of one dispatch takes scratch(2),
+   * as WebGPU forbids binding one buffer writable twice.
+   */
+  private scratch(which = 1): GpuArray {
+    while (this.scratchArrays.length < which) this.scratchArrays.push(this.device.empty(1));
+    return this.scratchArrays[which - 1];
   }
 
   /** The conv geometry as the shaders' uniform block (the contract's field order). */

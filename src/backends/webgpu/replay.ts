@@ -182,6 +182,12 @@ function gpuRunner(name: string, args: readonly unknown[]): GpuRunner | null {
         : null;
     case 'sgdStep':
       return floats(0, 1, 2) ? (k, g) => k.sgdStep(g(0) as GpuArray, g(1) as GpuArray, g(2), a[3] as never) : null;
+    case 'rmspropStep':
+      return floats(0, 1, 2, 3, 4) ? (k, g) => k.rmspropStep(g(0) as GpuArray, g(1) as GpuArray, g(2) as GpuArray, g(3), g(4), a[5] as never) : null;
+    case 'adagradStep':
+      return floats(0, 1, 2) ? (k, g) => k.adagradStep(g(0) as GpuArray, g(1) as GpuArray, g(2) as GpuArray, a[3] as number, a[4] as never) : null;
+    case 'adadeltaStep':
+      return floats(0, 1, 2, 3) ? (k, g) => k.adadeltaStep(g(0) as GpuArray, g(1) as GpuArray, g(2) as GpuArray, g(3) as GpuArray, a[4] as never) : null;
     case 'adamStep':
       return floats(0, 1, 2, 3, 4) ? (k, g) => k.adamStep(g(0) as GpuArray, g(1) as GpuArray, g(2) as GpuArray, g(3) as GpuArray, g(4), a[5] as never) : null;
     default:
@@ -199,6 +205,9 @@ function allZero(bytes: Uint8Array): boolean {
   }
   return known;
 }
+
+/** The fused optimizer steps the GPU has (kernels/contract.ts FusedKernels). */
+const FUSED_STEPS = ['sgdStep', 'adamStep', 'rmspropStep', 'adagradStep', 'adadeltaStep'] as const;
 
 /** Calls of one plan, prepared once: each call's arrays, their regions, and its GPU version if any. */
 interface PreparedCall {
@@ -430,7 +439,7 @@ export class GpuStepExecutor implements StepExecutor {
    */
   private runFusedHost(p: PreparedCall): void {
     const onGpu =
-      (name: 'sgdStep' | 'adamStep') =>
+      (name: (typeof FUSED_STEPS)[number]) =>
       (...args: unknown[]): boolean => {
         const arrays = arrayArgs(name, args);
         const gpu = gpuRunner(name, args);
@@ -443,7 +452,7 @@ export class GpuStepExecutor implements StepExecutor {
         return true;
       };
     const real = activeKernelTable() as Record<string, unknown>;
-    setKernelTableOverride({ ...real, sgdStep: onGpu('sgdStep'), adamStep: onGpu('adamStep') });
+    setKernelTableOverride({ ...real, ...Object.fromEntries(FUSED_STEPS.map((name) => [name, onGpu(name)])) });
     try {
       (p.call as { run: () => void }).run();
     } finally {

@@ -392,6 +392,67 @@ ${perElement('i', 'p.n')}
 }`;
 }
 
+/** One RMSprop step in place (optim/rmsprop.ts's rule). Flags: bit 0 centered (gradAvg), 1 momentum (buf), 2 maximize. */
+export function rmspropShader(): string {
+  return /* wgsl */ `
+struct Params { n: u32, flags: u32, pad0: u32, pad1: u32, lr: f32, alpha: f32, eps: f32, weightDecay: f32, momentum: f32, pad2: f32, pad3: f32, pad4: f32 }
+${bindings(['param read_write', 'grad read', 'squareAvg read_write', 'gradAvg read_write', 'buf read_write'], 'p: Params')}
+${perElement('i', 'p.n')}
+  var g = grad[i];
+  if ((p.flags & 4u) != 0u) { g = -g; }
+  if (p.weightDecay != 0.0) { g = g + p.weightDecay * param[i]; }
+  let v = squareAvg[i] * p.alpha + (1.0 - p.alpha) * g * g;
+  squareAvg[i] = v;
+  var den: f32;
+  if ((p.flags & 1u) != 0u) {
+    let a = gradAvg[i] * p.alpha + (1.0 - p.alpha) * g;
+    gradAvg[i] = a;
+    den = sqrt(v - a * a) + p.eps;
+  } else {
+    den = sqrt(v) + p.eps;
+  }
+  if ((p.flags & 2u) != 0u) {
+    let b = buf[i] * p.momentum + g / den;
+    buf[i] = b;
+    param[i] = param[i] - p.lr * b;
+  } else {
+    param[i] = param[i] - p.lr * g / den;
+  }
+}`;
+}
+
+/** One Adagrad step in place (optim/adagrad.ts's rule); \`clr\` is the decayed rate. Flags: bit 0 maximize. */
+export function adagradShader(): string {
+  return /* wgsl */ `
+struct Params { n: u32, flags: u32, pad0: u32, pad1: u32, clr: f32, weightDecay: f32, eps: f32, pad2: f32 }
+${bindings(['param read_write', 'grad read', 'sum read_write'], 'p: Params')}
+${perElement('i', 'p.n')}
+  var g = grad[i];
+  if ((p.flags & 1u) != 0u) { g = -g; }
+  if (p.weightDecay != 0.0) { g = g + p.weightDecay * param[i]; }
+  let s = sum[i] + g * g;
+  sum[i] = s;
+  param[i] = param[i] - p.clr * g / (sqrt(s) + p.eps);
+}`;
+}
+
+/** One Adadelta step in place (optim/adadelta.ts's rule). Flags: bit 0 maximize. */
+export function adadeltaShader(): string {
+  return /* wgsl */ `
+struct Params { n: u32, flags: u32, pad0: u32, pad1: u32, lr: f32, rho: f32, eps: f32, weightDecay: f32 }
+${bindings(['param read_write', 'grad read', 'squareAvg read_write', 'accDelta read_write'], 'p: Params')}
+${perElement('i', 'p.n')}
+  var g = grad[i];
+  if ((p.flags & 1u) != 0u) { g = -g; }
+  if (p.weightDecay != 0.0) { g = g + p.weightDecay * param[i]; }
+  let v = squareAvg[i] * p.rho + (1.0 - p.rho) * g * g;
+  squareAvg[i] = v;
+  let delta = sqrt(accDelta[i] + p.eps) / sqrt(v + p.eps) * g;
+  accDelta[i] = accDelta[i] * p.rho + (1.0 - p.rho) * delta * delta;
+  param[i] = param[i] - p.lr * delta;
+}`;
+}
+
 /** Conv2dGeometry as the shaders read it: the kernel contract's field order (kernels/geometry.ts), four vec4<i32>. */
 const CONV_GEOMETRY = `struct Geometry {
   batch: i32, inChannels: i32, inH: i32, inW: i32,
