@@ -177,6 +177,47 @@ describe('the WebGPU kernels in Chromium', { skip }, () => {
     }
   });
 
+  test("setBackend('webgpu') in a page makes fit train on the GPU through navigator.gpu, to the CPU's history", { timeout: 240_000 }, async (t) => {
+    const page = `<!doctype html><script type="module">
+      import * as nt from '/dist/browser/neurite.esm.js';
+      const train = async () => {
+        nt.seed(0);
+        const data = nt.twoSpirals(120, { noise: 0.05 });
+        const model = new nt.nn.Sequential(new nt.nn.Linear(2, 16), new nt.nn.Tanh(), new nt.nn.Dropout(0.1), new nt.nn.Linear(16, 2));
+        const history = await nt.fit(model, data, { loss: 'crossEntropy', optimizer: new nt.optim.Adam(model.parameters(), { lr: 0.03 }), epochs: 3, batchSize: 24, validationSplit: 0.2, metrics: ['accuracy'] });
+        return { loss: history.get('loss'), valLoss: history.get('valLoss'), weights: Array.from(model.parameters()[0].data) };
+      };
+      try {
+        const cpu = await train();
+        const cpuBackend = nt.getBackend().name;
+        nt.setBackend('webgpu', { allowFallback: true });
+        const onGpu = await train();
+        window.__result = { cpu, onGpu, device: nt.getTrainingDevice(), backend: nt.getBackend().name, cpuBackend };
+      } catch (e) {
+        window.__result = { error: String((e && e.stack) || e) };
+      }
+    </script>`;
+    const site = await serve({ '/fit.html': page });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--enable-unsafe-webgpu'] });
+    try {
+      const { result, errors } = await runPage(browser, `${site.url}/fit.html`, 200_000);
+      type Run = { loss: number[]; valLoss: number[]; weights: number[] };
+      const r = result as { error?: string; cpu: Run; onGpu: Run; device: string; backend: string; cpuBackend: string };
+      assert.equal(r.error, undefined, `the page failed: ${r.error}`);
+      assert.deepEqual(errors, []);
+      assert.equal(r.device, 'webgpu');
+      assert.equal(r.backend, r.cpuBackend, 'eager operations stay on the CPU backend');
+      t.diagnostic(`losses on the GPU: ${r.onGpu.loss.map((v) => v.toFixed(4)).join(' ')}; eager backend ${r.backend}`);
+      const close = (a: number[], b: number[]) => a.length === b.length && a.every((v, i) => Math.abs(v - b[i]) <= 1e-4 * Math.max(1, Math.abs(b[i])));
+      assert.ok(close(r.onGpu.loss, r.cpu.loss), `losses ${r.onGpu.loss} against ${r.cpu.loss}`);
+      assert.ok(close(r.onGpu.valLoss, r.cpu.valLoss), `validation losses ${r.onGpu.valLoss} against ${r.cpu.valLoss}`);
+      assert.ok(close(r.onGpu.weights, r.cpu.weights), "the first layer's weights");
+    } finally {
+      await browser.close();
+      await site.close();
+    }
+  });
+
   test("the playground's MNIST mode trains LeNet-5 on the GPU with ?gpu=force, and keeps a software adapter off by default", { timeout: 240_000 }, async () => {
     const { playgroundSite, servePlayground } = await import('../../src/cli/commands/playground.js');
     const server = await servePlayground(playgroundSite(), 0);
