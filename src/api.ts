@@ -45,6 +45,8 @@ export { VERSION } from './core/version.js';
 export * from './data/index.js';
 export * from './io/index.js';
 export type {
+  AdadeltaStepOptions,
+  AdagradStepOptions,
   AdamStepOptions,
   AvgPoolDivisor,
   Backend,
@@ -54,6 +56,7 @@ export type {
   Kernels,
   PredicateOp,
   ReduceOp,
+  RmspropStepOptions,
   SgdStepOptions,
   UnaryOp,
 } from './kernels/contract.js';

@@ -24,6 +24,15 @@ export function assertClose(
   }
 }
 
+/** Largest difference relative to the largest magnitude of `want` (at least 1): how the GPU's results are compared with the CPU's. */
+export function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  let scale = 1;
+  let err = 0;
+  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]));
+  for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(got[i] - want[i]));
+  return err / scale;
+}
+
 function flat(x: unknown): number[] {
   if (x instanceof Tensor) return Array.from(x.data as ArrayLike<number>);
   if (typeof x === 'number' || typeof x === 'boolean') return [Number(x)];

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
 import type { Tensor } from '../../src/index.js';
 import * as nt from '../../src/index.js';
+import { relErr } from '../helpers.js';
 
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 if (process.env.VK_ICD_FILENAMES === undefined && existsSync(SWIFTSHADER_ICD)) process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
@@ -23,15 +24,6 @@ const skip =
     ? `WebGPU tests need Dawn (npm's webgpu package), libvulkan1 and a Vulkan driver (SwiftShader's ships in Debian's chromium): "apt-get install chromium libvulkan1" (.ci/run does) to run them; here: ${why}`
     : false;
 after(() => gpu?.destroy());
-
-/** Largest difference relative to the largest magnitude (at least 1). */
-function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  let scale = 1;
-  let err = 0;
-  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]));
-  for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(got[i] - want[i]));
-  return err / scale;
-}
 
 /** One training step: cross-entropy of the model's outputs against the labels, backward, the optimizer's update. */
 function crossEntropyStep(model: nt.nn.Module, opt: nt.optim.Optimizer): (x: Tensor, y: Tensor) => Tensor {

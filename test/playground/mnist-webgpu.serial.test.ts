@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { DigitTrainer, MNIST_BATCH } from '../../playground/src/mnist-engine.js';
 import { mnist, mnistDataDirectory, openWebGpu, type WebGpu } from '../../src/index.js';
+import { relErr } from '../helpers.js';
 
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 if (process.env.VK_ICD_FILENAMES === undefined && existsSync(SWIFTSHADER_ICD)) process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
@@ -34,15 +35,6 @@ const skip =
 function subset(split: 'train' | 'test', n: number) {
   const all = mnist({ split });
   return { images: all.images.narrow(0, 0, n), labels: all.labels.narrow(0, 0, n) };
-}
-
-/** Largest difference relative to the largest magnitude (at least 1). */
-function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  let scale = 1;
-  let err = 0;
-  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]));
-  for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(got[i] - want[i]));
-  return err / scale;
 }
 
 describe('playground MNIST mode on the GPU', { skip }, () => {

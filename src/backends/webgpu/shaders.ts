@@ -746,7 +746,31 @@ const RANKED_PARAMS = `struct Params {
   shape: array<vec4u, 2>, strides: array<vec4i, 2>, other: array<vec4u, 2>, otherStrides: array<vec4u, 2>,
 }
 fn at(v: array<vec4u, 2>, d: u32) -> u32 { return v[d / 4u][d % 4u]; }
-fn atI(v: array<vec4i, 2>, d: u32) -> i32 { return v[d / 4u][d % 4u]; }`;
+fn atI(v: array<vec4i, 2>, d: u32) -> i32 { return v[d / 4u][d % 4u]; }
+// Position pos of shape (row-major) as an offset: base + sum of c[d] * strides[d].
+fn stridedOffset(pos: u32) -> i32 {
+  var rest = pos;
+  var off = p.base;
+  for (var d = i32(p.rank) - 1; d >= 0; d--) {
+    let size = at(p.shape, u32(d));
+    off += i32(rest % size) * atI(p.strides, u32(d));
+    rest = rest / size;
+  }
+  return off;
+}
+// Position pos of shape as (the offset of its coordinates off the axis, its coordinate along the axis).
+fn offAxis(pos: u32) -> vec2i {
+  var rest = pos;
+  var off = 0;
+  var along = 0;
+  for (var d = i32(p.rank) - 1; d >= 0; d--) {
+    let size = at(p.shape, u32(d));
+    let c = i32(rest % size);
+    rest = rest / size;
+    if (u32(d) == p.axis) { along = c; } else { off += c * atI(p.strides, u32(d)); }
+  }
+  return vec2i(off, along);
+}`;
 
 /**
  * torch.gather along `axis`: out (index's shape) at position p takes x at
@@ -758,15 +782,8 @@ export function gatherShader(): string {
 ${RANKED_PARAMS}
 ${bindings(['x read', 'index read i32', 'out read_write'], 'p: Params')}
 ${perElement('pos', 'p.n')}
-  var rest = pos;
-  var off = 0;
-  for (var d = i32(p.rank) - 1; d >= 0; d--) {
-    let size = at(p.shape, u32(d));
-    let c = i32(rest % size);
-    rest = rest / size;
-    if (u32(d) != p.axis) { off += c * atI(p.strides, u32(d)); }
-  }
-  out[pos] = x[off + index[pos] * atI(p.strides, p.axis)];
+  let o = offAxis(pos);
+  out[pos] = x[o.x + index[pos] * atI(p.strides, p.axis)];
 }`;
 }
 
@@ -811,13 +828,7 @@ export function sliceShader(): string {
 ${RANKED_PARAMS}
 ${bindings(['x read', 'out read_write'], 'p: Params')}
 ${perElement('pos', 'p.n')}
-  var rest = pos;
-  var off = p.base;
-  for (var d = i32(p.rank) - 1; d >= 0; d--) {
-    let size = at(p.shape, u32(d));
-    off += i32(rest % size) * atI(p.strides, u32(d));
-    rest = rest / size;
-  }
+  let off = stridedOffset(pos);
   out[pos] = x[off];
 }`;
 }
@@ -833,13 +844,7 @@ export function placeShader(accumulate: boolean): string {
 ${RANKED_PARAMS}
 ${bindings(['src read', 'out read_write'], 'p: Params')}
 ${perElement('pos', 'p.n')}
-  var rest = pos;
-  var off = p.base;
-  for (var d = i32(p.rank) - 1; d >= 0; d--) {
-    let size = at(p.shape, u32(d));
-    off += i32(rest % size) * atI(p.strides, u32(d));
-    rest = rest / size;
-  }
+  let off = stridedOffset(pos);
   out[off] = ${accumulate ? 'out[off] + src[pos]' : 'src[pos]'};
 }`;
 }
@@ -874,14 +879,7 @@ export function indexSelectShader(): string {
 ${RANKED_PARAMS}
 ${bindings(['x read', 'index read i32', 'out read_write'], 'p: Params')}
 ${perElement('pos', 'p.n')}
-  var rest = pos;
-  var off = 0;
-  for (var d = i32(p.rank) - 1; d >= 0; d--) {
-    let size = at(p.shape, u32(d));
-    let c = i32(rest % size);
-    rest = rest / size;
-    if (u32(d) == p.axis) { off += index[c] * atI(p.strides, u32(d)); } else { off += c * atI(p.strides, u32(d)); }
-  }
-  out[pos] = x[off];
+  let o = offAxis(pos);
+  out[pos] = x[o.x + index[o.y] * atI(p.strides, p.axis)];
 }`;
 }
