@@ -75,6 +75,12 @@ export interface SetBackendOptions {
 /** A device whose compiled training steps fit() replays (registered by the package entry: 'webgpu'). */
 type DeviceOpener = (options: SetBackendOptions) => Promise<unknown>;
 const deviceOpeners = new Map<string, DeviceOpener>();
+/**
+ * The devices setBackend takes. Their openers may register late: the browser
+ * entry registers the GPU's with fit, evaluate and predict, so that a bundle
+ * without them leaves the GPU's code out.
+ */
+const DEVICES: ReadonlySet<string> = new Set(['webgpu']);
 /** The device fit() trains on when its options name none (null: the CPU backend), with what it was chosen with. */
 let trainingDevice: { readonly name: string; readonly options: SetBackendOptions } | null = null;
 /** The device once opened: one per process (Dawn allows one instance), shared by every fit(). */
@@ -95,7 +101,7 @@ export function setBackend(name: string, options: SetBackendOptions = {}): void 
   // The entry registers its compiled backends when it chooses one, so that runs first: every backend is then
   // registered (setBackend('ref') followed by setBackend('wasm') works), and this call's choice wins.
   initialize();
-  if (deviceOpeners.has(name)) {
+  if (DEVICES.has(name) || deviceOpeners.has(name)) {
     if (active === null) throw new ValueError(`setBackend: no CPU backend is registered to run eager operations beside '${name}'`);
     trainingDevice = { name, options: { allowFallback: options.allowFallback === true } };
     return;
@@ -122,7 +128,10 @@ export function getTrainingDevice(): string {
 export function openTrainingDevice(name: string = getTrainingDevice()): Promise<unknown> {
   if (name === 'cpu') return Promise.resolve(null);
   const open = deviceOpeners.get(name);
-  if (!open) return Promise.reject(new ValueError(`no device '${name}' is registered; devices: cpu, ${[...deviceOpeners.keys()].join(', ')}`));
+  if (!open) {
+    const why = DEVICES.has(name) ? `this build registers no opener for '${name}' (import fit from the package entry, 'neurite')` : `no device '${name}'`;
+    return Promise.reject(new ValueError(`${why}; devices: cpu, ${[...DEVICES].join(', ')}`));
+  }
   let opened = openedDevices.get(name);
   if (opened === undefined) {
     opened = open(trainingDevice?.name === name ? trainingDevice.options : {});
