@@ -114,9 +114,10 @@ export interface FitOptions {
    * `await openWebGpu()`. On a device the step is compiled (compile: false is
    * an error): the first three steps per batch shape run on the CPU, then
    * each step's kernels run on the device, where the weights and the
-   * optimizer state stay; each batch's loss and prediction come back. The
-   * weights (and optimizer state) are copied back to the CPU at every epoch's
-   * end, before validation and the onEpochEnd callbacks, and when fit returns
+   * optimizer state stay; each batch's loss and prediction come back, and
+   * the NaN guard checks the gradients there. Validation runs on the device
+   * too. The weights (and optimizer state) are copied back to the CPU at
+   * every epoch's end, before the onEpochEnd callbacks, and when fit returns
    * or throws; an onBatchEnd callback that reads weights sees those of the
    * last epoch's end. A step that cannot be compiled trains on the CPU, said
    * once through `log`. Default: 'webgpu' after setBackend('webgpu') or with

@@ -50,6 +50,8 @@ type BindingArg = GpuArray | GPUBuffer;
 const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 } as const;
 /** Bytes of one chunk of the uniform arena: 256 dispatches at the largest offset alignment WebGPU allows. */
 const UNIFORM_CHUNK = 64 * 1024;
+/** Bind groups kept for reuse before the cache starts over: several replays' worth of dispatches. */
+const BIND_GROUP_CACHE = 16384;
 const MAP_READ = 0x1;
 
 export class GpuDevice {
@@ -259,6 +261,42 @@ export class GpuDevice {
   private arenaChunk = 0;
   private arenaUsed = 0;
 
+  /**
+   * The bind group of these buffers and uniform slot, made once: a replay
+   * binds the same pooled buffers and, from one submit to the next, the same
+   * arena slots in the same order, so from its second run on every dispatch
+   * finds its group made. Storage buffers live until destroy() (the pool
+   * keeps them), so a cached group never names a destroyed buffer.
+   */
+  private bindGroup(pipeline: GPUComputePipeline, buffers: readonly GPUBuffer[], slot: GPUBufferBinding | null): GPUBindGroup {
+    let key = String(this.idOf(pipeline));
+    for (const b of buffers) key += `,${this.idOf(b)}`;
+    if (slot !== null) key += `|${this.idOf(slot.buffer)}:${slot.offset}:${slot.size}`;
+    let group = this.bindGroups.get(key);
+    if (group === undefined) {
+      const entries: GPUBindGroupEntry[] = buffers.map((buffer, i) => ({ binding: i, resource: { buffer } }));
+      if (slot !== null) entries.push({ binding: buffers.length, resource: slot });
+      group = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+      // Combinations that never recur (staging copies) must not pile up.
+      if (this.bindGroups.size >= BIND_GROUP_CACHE) this.bindGroups.clear();
+      this.bindGroups.set(key, group);
+    }
+    return group;
+  }
+
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  private readonly ids = new WeakMap<object, number>();
+  private nextId = 1;
+
+  private idOf(o: object): number {
+    let id = this.ids.get(o);
+    if (id === undefined) {
+      id = this.nextId++;
+      this.ids.set(o, id);
+    }
+    return id;
+  }
+
   private commandEncoder(): GPUCommandEncoder {
     if (this.encoder === null) this.encoder = this.device.createCommandEncoder();
     return this.encoder;
@@ -277,10 +315,10 @@ export class GpuDevice {
    */
   dispatch(pipeline: GPUComputePipeline, bindings: readonly BindingArg[], uniforms: ArrayBuffer | null, groups: readonly [number, number?, number?]): void {
     this.checkAlive('dispatch');
-    const entries: GPUBindGroupEntry[] = bindings.map((b, i) => ({ binding: i, resource: { buffer: b instanceof GpuArray ? b.buffer : b } }));
+    const buffers = bindings.map((b) => (b instanceof GpuArray ? b.buffer : b));
     // Each dispatch has its own slot: the values are captured now, and written before the submit (see uniformSlot).
-    if (uniforms !== null) entries.push({ binding: bindings.length, resource: this.uniformSlot(uniforms) });
-    const group = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const slot = uniforms === null ? null : this.uniformSlot(uniforms);
+    const group = this.bindGroup(pipeline, buffers, slot);
     const max = this.device.limits.maxComputeWorkgroupsPerDimension;
     const [x, y = 1, z = 1] = groups;
     if (x > max || y > max || z > max) throw new NeuriteError(`webgpu: dispatch of ${x} x ${y} x ${z} workgroups exceeds the adapter's ${max} per dimension`);
@@ -319,6 +357,7 @@ export class GpuDevice {
     this.pool.clear();
     for (const chunk of this.arena) chunk.buffer.destroy();
     this.arena = [];
+    this.bindGroups.clear();
     this.device.destroy();
   }
 }
