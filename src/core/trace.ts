@@ -19,7 +19,7 @@ export interface HostAccess {
   readonly writes?: readonly TypedArray[];
   /**
    * Every change it makes to array values goes through the fused optimizer
-   * kernels (sgdStep, adamStep of FusedKernels) whenever the kernel table
+   * kernels (FusedKernels' optimizer steps) whenever the kernel table
    * accepts the call, its own JavaScript rule only when it declines. An
    * executor holding the arrays elsewhere (a GPU) may then run it with its own
    * fused kernels, and the arrays need not come back to the CPU.

@@ -32,8 +32,8 @@ export interface StepHostCall {
   /** Arrays it changes. */
   readonly writes: readonly TypedArray[];
   /**
-   * It changes arrays only through the fused optimizer kernels (sgdStep,
-   * adamStep) where the kernel table accepts the call (core/trace.ts
+   * It changes arrays only through the fused optimizer kernels (FusedKernels'
+   * optimizer steps) where the kernel table accepts the call (core/trace.ts
    * HostAccess.fusedUpdates): an executor may run it with a kernel table
    * whose fused kernels are its own.
    */

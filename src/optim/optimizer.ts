@@ -105,8 +105,9 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper, S extends objec
   readonly paramGroups: ParamGroup<H>[] = [];
   /**
    * True where every update of array values goes through a fused kernel
-   * (sgdStep, adamStep) when the kernel table accepts it (SGD and the Adam
-   * family): a GPU replay may then keep the parameters on the GPU.
+   * (sgdStep, adamStep, rmspropStep, adagradStep, adadeltaStep) when the
+   * kernel table accepts it (SGD, the Adam family, RMSprop, Adagrad,
+   * Adadelta): a GPU replay may then keep the parameters on the GPU.
    */
   protected readonly updatesThroughFusedKernels: boolean = false;
 

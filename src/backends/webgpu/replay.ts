@@ -433,9 +433,9 @@ export class GpuStepExecutor implements StepExecutor {
   }
 
   /**
-   * Runs an optimizer's host step with a kernel table whose sgdStep and
-   * adamStep are the GPU's: its JavaScript (step counts, learning rates)
-   * runs here, its updates on the GPU copies, and nothing crosses.
+   * Runs an optimizer's host step with a kernel table whose fused steps
+   * (FUSED_STEPS) are the GPU's: its JavaScript (step counts, learning
+   * rates) runs here, its updates on the GPU copies, and nothing crosses.
    */
   private runFusedHost(p: PreparedCall): void {
     const onGpu =
