@@ -132,10 +132,16 @@ struct VD {
   static NT_INLINE reg mul(reg a, reg b) { return a * b; }
 };
 #if defined(__wasm_simd128__)
-// WebAssembly SIMD128 (the wasm backend): 4 x 12 floats, 12 accumulators + 3 + 1
-// = 16 registers, the most an x86 engine maps without spilling; measured
-// about 10% faster than 6 x 8 there (no fused multiply-add in SIMD128).
-struct CfgF { typedef VF V; enum { MR = 4, NRV = 3, KC = 256, MC = 128, NC = 4096 }; };
+// WebAssembly SIMD128 (the wasm backend): 3 x 12 floats. SIMD128 has no fused
+// multiply-add, so each product needs a temporary: 9 accumulators + 3 B
+// vectors + 1 broadcast + 1 product = 14 registers, within the 15 that V8
+// allocates on x86-64 (it keeps xmm15 as scratch). 4 x 12 needs 17 and spills
+// in every inner iteration. With the k loop not unrolled (see ukernel), V8's
+// code for this tile has no spill: the micro-kernel alone, on packed panels in
+// L1, ran at 48 GFLOP/s against 40 for the 4 x 12 kernel it replaced, on a
+// 3.4 GHz Zen 5 whose peak for 128-bit multiplies and adds on separate pipes
+// is about 54.
+struct CfgF { typedef VF V; enum { MR = 3, NRV = 3, KC = 256, MC = 120, NC = 4096 }; };
 #else
 // 6 x 8 floats: 12 accumulators + 2 + 1 = 15 xmm.
 struct CfgF { typedef VF V; enum { MR = 6, NRV = 2, KC = 256, MC = 120, NC = 4096 }; };
@@ -173,34 +179,24 @@ NT_ATTR __attribute__((noinline)) static void ukernel(long kc, const typename Cf
 #pragma GCC unroll 4
     for (int j = 0; j < NRV; ++j) acc[i][j] = V::zero();
 
+  // Unrolling the k loop lets LLVM hoist the next iteration's loads above this
+  // one's arithmetic; natively the register allocator copes, but V8 then
+  // spills accumulators on wasm (48 -> 33 GFLOP/s for the 3 x 12 tile).
+#if defined(__wasm_simd128__)
+#pragma GCC unroll 1
+#else
 #pragma GCC unroll 2
+#endif
   for (long p = 0; p < kc; ++p) {
     R b[NRV];
 #pragma GCC unroll 4
     for (int j = 0; j < NRV; ++j) b[j] = V::load(pb + j * L);
     __builtin_prefetch(pa + 8 * MR, 0, 3);
-#if defined(__wasm_simd128__)
-    if constexpr (MR == 4 && L == 4 && sizeof(T) == 4) {
-      // One load of the four A values and a lane shuffle per row, instead of
-      // four load-splats: measured 16% faster in isolation on Zen 5 (40 against
-      // 34 GFLOP/s); why was not checked in the code V8 generates. Same
-      // products, same sums.
-      const R av = V::loadu(pa);
-      const R as[4] = {__builtin_shufflevector(av, av, 0, 0, 0, 0), __builtin_shufflevector(av, av, 1, 1, 1, 1),
-                       __builtin_shufflevector(av, av, 2, 2, 2, 2), __builtin_shufflevector(av, av, 3, 3, 3, 3)};
-#pragma GCC unroll 4
-      for (int i = 0; i < 4; ++i)
-#pragma GCC unroll 4
-        for (int j = 0; j < NRV; ++j) acc[i][j] = V::fma(as[i], b[j], acc[i][j]);
-    } else
-#endif
-    {
 #pragma GCC unroll 16
-      for (int i = 0; i < MR; ++i) {
-        R a = V::bcast(pa + i);
+    for (int i = 0; i < MR; ++i) {
+      R a = V::bcast(pa + i);
 #pragma GCC unroll 4
-        for (int j = 0; j < NRV; ++j) acc[i][j] = V::fma(a, b[j], acc[i][j]);
-      }
+      for (int j = 0; j < NRV; ++j) acc[i][j] = V::fma(a, b[j], acc[i][j]);
     }
     pa += MR;
     pb += NR;
