@@ -4,7 +4,6 @@
 // the loop in Python, line for line). The same scripts run in Chromium for
 // `bench/browser.mjs`: there the page sets globalThis.__bench (arguments and
 // MNIST slice) and reads the results back from it.
-import { spawn } from 'node:child_process';
 import { mnist, mnistDataDirectory } from '../dist/src/data/node.js';
 
 /** Training images every workload cycles through: the first 8192 of MNIST's training split. */
@@ -156,26 +155,4 @@ export function emit(results) {
     return;
   }
   process.stdout.write(`\n${JSON.stringify(results)}\n`);
-}
-
-/**
- * Run a script in a fresh Node process and resolve with the JSON object on
- * the last line of its stdout, or null when there is none (its stderr passes
- * through). `env` is added to this process's environment.
- */
-export function runScript(script, args, { env = {}, nodeFlags = [], cwd } = {}) {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...nodeFlags, script, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.on('close', () => {
-      try {
-        resolve(JSON.parse(out.trim().split('\n').pop()));
-      } catch {
-        resolve(null);
-      }
-    });
-  });
 }

@@ -39,7 +39,7 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as nt from '../dist/src/index.js';
-import { runScript } from './common.mjs';
+import { runScript } from './run-script.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = join(benchDir, '..');
