@@ -132,16 +132,19 @@ struct VD {
   static NT_INLINE reg mul(reg a, reg b) { return a * b; }
 };
 #if defined(__wasm_simd128__)
-// WebAssembly SIMD128 (the wasm backend): 3 x 12 floats. SIMD128 has no fused
-// multiply-add, so each product needs a temporary: 9 accumulators + 3 B
+// WebAssembly SIMD128 (the wasm backend): 2 x 16 floats. SIMD128 has no fused
+// multiply-add, so each product needs a temporary: 8 accumulators + 4 B
 // vectors + 1 broadcast + 1 product = 14 registers, within the 15 that V8
-// allocates on x86-64 (it keeps xmm15 as scratch). 4 x 12 needs 17 and spills
-// in every inner iteration. With the k loop not unrolled (see ukernel), V8's
-// code for this tile has no spill: the micro-kernel alone, on packed panels in
-// L1, ran at 48 GFLOP/s against 40 for the 4 x 12 kernel it replaced, on a
-// 3.4 GHz Zen 5 whose peak for 128-bit multiplies and adds on separate pipes
-// is about 54.
-struct CfgF { typedef VF V; enum { MR = 3, NRV = 3, KC = 256, MC = 120, NC = 4096 }; };
+// allocates on x86-64 (it keeps xmm15 as scratch); 4 x 12 needs 17 and spills
+// in every iteration. The tile was chosen on both engines the backend runs
+// on, because their register allocators differ: micro-kernel alone on packed
+// panels in L1, GFLOP/s in Node 20 / Chromium 150 on a 3.4 GHz Zen 5 (peak
+// for 128-bit multiplies and adds on separate pipes: about 54):
+//   2 x 16: 51 / 55   4 x 8: 41 / 55   3 x 12: 19 / 46 (spills in Node)
+// with scripts/build-wasm.mjs's flags for gemm.cc and the k loop not
+// unrolled (see ukernel). The whole sgemm 1024^3: 41 / 48, against 35-38 / 31
+// for the 4 x 12 tile it replaced.
+struct CfgF { typedef VF V; enum { MR = 2, NRV = 4, KC = 256, MC = 120, NC = 4096 }; };
 #else
 // 6 x 8 floats: 12 accumulators + 2 + 1 = 15 xmm.
 struct CfgF { typedef VF V; enum { MR = 6, NRV = 2, KC = 256, MC = 120, NC = 4096 }; };
@@ -181,7 +184,7 @@ NT_ATTR __attribute__((noinline)) static void ukernel(long kc, const typename Cf
 
   // Unrolling the k loop lets LLVM hoist the next iteration's loads above this
   // one's arithmetic; natively the register allocator copes, but V8 then
-  // spills accumulators on wasm (48 -> 33 GFLOP/s for the 3 x 12 tile).
+  // spills accumulators on wasm (the 3 x 12 tile's micro-kernel: 48 -> 33 GFLOP/s in Node).
 #if defined(__wasm_simd128__)
 #pragma GCC unroll 1
 #else

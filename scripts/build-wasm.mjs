@@ -22,6 +22,16 @@ const args = new Set(process.argv.slice(2));
 const check = args.has('--check');
 
 const SOURCES = ['gemm.cc', 'ops.cc', 'conv.cc', 'conv_direct.cc', 'wasm/alloc.cc', 'wasm/runtime.cc', 'wasm/exports.cc'];
+// The GEMM's micro-kernel walks its packed panels with constant offsets from
+// one pointer. LLVM's loop strength reduction turns those into separate
+// induction pointers whose additions it cannot prove free of wrap-around, so
+// it emits them as i32.add instead of folding them into the loads' offset
+// field, and V8 then spends an address instruction and a register on each
+// load. Without it, V8's code for the 2 x 16 tile keeps all 15 vector values
+// in registers: sgemm 1024^3 on one thread went from 31 to 48 GFLOP/s in
+// Chromium 150 and from 35-38 to 41 in Node 20 (Zen 5; bench/browser.mjs and
+// the wasm row of npm run bench).
+const SOURCE_FLAGS = { 'gemm.cc': ['-mllvm', '-disable-lsr'] };
 const CXXFLAGS = [
   '--target=wasm32-wasi',
   '--sysroot=/usr',
@@ -89,7 +99,7 @@ try {
   // Relative source paths, so nothing of this machine's layout reaches the module.
   const objects = SOURCES.map((src, i) => {
     const obj = join(work, `${i}.o`);
-    run(clang, [...CXXFLAGS, '-c', src, '-o', obj], join(root, 'native'));
+    run(clang, [...CXXFLAGS, ...(SOURCE_FLAGS[src] ?? []), '-c', src, '-o', obj], join(root, 'native'));
     return obj;
   });
   const wasm = join(work, 'neurite.wasm');
