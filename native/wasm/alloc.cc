@@ -64,8 +64,22 @@ unsigned char* take(int c) {
   const uint64_t end = uint64_t(g_brk) + class_bytes(c);
   const uint64_t have = uint64_t(__builtin_wasm_memory_size(0)) << 16;
   if (end > have) {
-    const uint64_t pages = (end - have + 65535) >> 16;
-    if (__builtin_wasm_memory_grow(0, pages) == size_t(-1)) return nullptr;
+    // Grow by at least an eighth of the memory and 16 MiB, not by the pages
+    // this block needs: growing a shared memory is costly in browsers, and
+    // the JavaScript side makes its views anew after each growth. Measured
+    // in Chromium 150 with every op's output allocated here (the budget of
+    // unreclaimed blocks raised for the experiment): an element-wise op on a
+    // 32 KB tensor ran 2.9k times a second when every other allocation grew
+    // the memory by one page, 9.7k with this rule. The overshoot is at most
+    // an eighth, beyond the first 16 MiB; a failed large growth retries
+    // with what the block needs.
+    const uint64_t need = (end - have + 65535) >> 16;
+    uint64_t pages = need;
+    if (pages < (have >> 19)) pages = have >> 19;
+    if (pages < 256) pages = 256;
+    if (__builtin_wasm_memory_grow(0, pages) == size_t(-1) &&
+        (pages == need || __builtin_wasm_memory_grow(0, need) == size_t(-1)))
+      return nullptr;
   }
   unsigned char* b = reinterpret_cast<unsigned char*>(g_brk);
   g_brk = uintptr_t(end);

@@ -119,6 +119,25 @@ describe('wasm backend memory', { skip: createWasmBackend() === null ? 'wasm bac
     });
   });
 
+  test('the module memory grows in large steps (16 MiB or an eighth), not by the pages one block needs', () => {
+    // Each growth of a shared memory is costly in a browser and makes the
+    // backend rebuild its views; growing page by page made every other
+    // allocation of a 32 KB tensor grow it. An unshared module shows the
+    // allocator's rule alone: its arena is the only thing that allocates.
+    const module = instantiateWasmModule(1, { shared: false });
+    const before = module.memoryBytes();
+    let after = before;
+    for (let floats = 1 << 18; after === before && floats <= 1 << 24; floats *= 2) {
+      const a = new Float32Array(floats).fill(1);
+      const out = new Float32Array(floats);
+      module.add(a, a, out, floats);
+      assert.equal(out[floats - 1], 2);
+      after = module.memoryBytes();
+    }
+    assert.ok(after > before, 'the memory never grew');
+    assert.ok(after - before >= Math.max(16 * 2 ** 20, before / 8), `grew by ${after - before} bytes from ${before}`);
+  });
+
   test('without shared memory: arrays are copied, one thread, the same numbers', async () => {
     const unshared = instantiateWasmModule(4, { shared: false });
     assert.equal(unshared.storage, null);
