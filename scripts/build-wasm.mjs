@@ -27,7 +27,7 @@ const SOURCES = ['gemm.cc', 'ops.cc', 'conv.cc', 'conv_direct.cc', 'wasm/alloc.c
 // induction pointers whose additions it cannot prove free of wrap-around, so
 // it emits them as i32.add instead of folding them into the loads' offset
 // field, and V8 then spends an address instruction and a register on each
-// load. Without it, V8's code for the 2 x 16 tile keeps all 15 vector values
+// load. Without it, V8's code for the 2 x 16 tile keeps all 14 vector values
 // in registers: sgemm 1024^3 on one thread went from 31 to 48 GFLOP/s in
 // Chromium 150 and from 35-38 to 41 in Node 20 (Zen 5; bench/browser.mjs and
 // the wasm row of npm run bench).
