@@ -10,6 +10,7 @@ export { matmulPrimitive } from '../kernels/matmul.js';
 export { TiedMatmul } from '../kernels/tied-matmul.js';
 export { unbind } from '../kernels/unbind.js';
 
+import type { FloatArray } from '../core/dtype.js';
 import { fmtShape, ValueError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import { type FusedKernels, k } from '../kernels/contract.js';
@@ -39,4 +40,21 @@ export function overwrite(target: Tensor, src: Tensor): void {
     throw new ValueError(`overwrite: target ${target.dtype} ${fmtShape(target.shape)} and source ${src.dtype} ${fmtShape(src.shape)} differ`);
   }
   k().unary('copy', src.data, target.data);
+}
+
+/**
+ * How many of `values` are NaN or infinite. The usual answer, none, comes
+ * from one sum through the active backend's reduce kernel (SIMD on native
+ * and wasm), not from a test of every value in JavaScript: a sum is finite
+ * only if every term is, because NaN and the infinities survive any addition
+ * (inf + -inf is NaN). The converse can fail, finite values whose sum
+ * overflows, so a sum that is not finite is settled by counting.
+ */
+export function countNonFinite(values: FloatArray): number {
+  const sum = values instanceof Float32Array ? new Float32Array(1) : new Float64Array(1);
+  k().reduce('sum', values, [values.length], [0], sum);
+  if (Number.isFinite(sum[0])) return 0;
+  let count = 0;
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) count++;
+  return count;
 }

@@ -1,6 +1,8 @@
+import type { FloatArray } from '../core/dtype.js';
 import { fmtShape, NeuriteError, ValueError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
 import type { Module } from '../nn/module.js';
+import { countNonFinite } from '../ops/primitives.js';
 import { ReduceLROnPlateau as PlateauScheduler, type ReduceLROnPlateauOptions as PlateauSchedulerOptions } from '../optim/plateau.js';
 import type { EpochLogs, History } from './history.js';
 import { higherIsBetter } from './metrics.js';
@@ -462,8 +464,7 @@ export class TerminateOnNaN implements Callback {
     for (const [name, p] of ctx.model.namedParameters()) {
       const g = p.grad?.data;
       if (!g) continue;
-      let count = 0;
-      for (let i = 0; i < g.length; i++) if (!Number.isFinite(g[i])) count++;
+      const count = countNonFinite(g as FloatArray);
       if (count > 0) return { name, count, shape: p.shape };
     }
     return null;
