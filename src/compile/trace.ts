@@ -116,6 +116,37 @@ export function sameRef(a: ArrayRef, b: ArrayRef): boolean {
   return a.index === (b as { index: number }).index;
 }
 
+/** `ranges` (sorted, disjoint [start, end) pairs) with [start, end) added, merged with the ranges it meets. */
+function addRange(ranges: readonly number[], start: number, end: number): number[] {
+  const out: number[] = [];
+  let s = start;
+  let e = end;
+  let placed = false;
+  for (let i = 0; i < ranges.length; i += 2) {
+    const rs = ranges[i];
+    const re = ranges[i + 1];
+    if (re < s) out.push(rs, re);
+    else if (rs > e) {
+      if (!placed) {
+        out.push(s, e);
+        placed = true;
+      }
+      out.push(rs, re);
+    } else {
+      s = Math.min(s, rs);
+      e = Math.max(e, re);
+    }
+  }
+  if (!placed) out.push(s, e);
+  return out;
+}
+
+/** Whether [start, end) lies inside one of `ranges` (merged, so one range must hold it all). */
+function insideRanges(ranges: readonly number[], start: number, end: number): boolean {
+  for (let i = 0; i < ranges.length; i += 2) if (ranges[i] <= start && end <= ranges[i + 1]) return true;
+  return false;
+}
+
 /** One recorded run of a step. */
 export class Trace implements TraceRecorder {
   readonly nodes: TraceNode[] = [];
@@ -124,6 +155,14 @@ export class Trace implements TraceRecorder {
   readonly firstRead: (Uint8Array | null)[] = [];
   /** Per allocation: whether something (a kernel write, a host step, a snapshot) has touched it yet. */
   private readonly touched: boolean[] = [];
+  /**
+   * Per allocation not yet touched as a whole: the element ranges that
+   * kernels have written so far, as sorted, disjoint [start, end) pairs. An
+   * op that fills its output piece by piece (a sequence op writing one time
+   * step per kernel, and reading the step before) reads only what kernels
+   * wrote, so nothing made in JavaScript needs a snapshot.
+   */
+  private readonly written = new Map<number, number[]>();
   readonly hostWritten = new Set<number>();
   readonly keptGrads: { grad: { data: TypedArray } | null }[] = [];
   /** The first value read by JavaScript while recording (the step is then data-dependent). */
@@ -196,16 +235,37 @@ export class Trace implements TraceRecorder {
   private template(a: unknown, overwrites: boolean): ArgTemplate {
     if (isTypedArray(a)) {
       const ref = this.ref(a);
-      if (ref.kind === 'alloc' && !this.touched[ref.index]) {
-        this.touched[ref.index] = true;
-        const whole = this.allocs[ref.index];
-        const covers = ref.offset === 0 && ref.length === whole.length;
-        if (!(overwrites && covers)) this.firstRead[ref.index] = new Uint8Array(whole.buffer, whole.byteOffset, whole.byteLength).slice();
-      }
+      if (ref.kind === 'alloc' && !this.touched[ref.index]) this.firstTouch(ref.index, ref.offset, ref.length, overwrites);
       return { t: 'array', ref, array: a };
     }
     if (Array.isArray(a) && a.some(isTypedArray)) return { t: 'list', items: a.map((x) => this.template(x, false)) };
     return { t: 'value', value: cloneValue(a) };
+  }
+
+  /**
+   * A kernel touches elements [offset, offset + length) of an allocation not
+   * yet touched as a whole: a write is added to its written ranges (the
+   * allocation counts as touched once they cover it); a read of anything
+   * else snapshots the allocation's bytes, which a replay then restores.
+   */
+  private firstTouch(index: number, offset: number, length: number, overwrites: boolean): void {
+    const whole = this.allocs[index];
+    const ranges = this.written.get(index) ?? [];
+    const end = offset + length;
+    if (overwrites) {
+      const merged = addRange(ranges, offset, end);
+      if (merged.length === 2 && merged[0] === 0 && merged[1] >= whole.length) {
+        this.touched[index] = true;
+        this.written.delete(index);
+      } else {
+        this.written.set(index, merged);
+      }
+      return;
+    }
+    if (length === 0 || insideRanges(ranges, offset, end)) return;
+    this.touched[index] = true;
+    this.written.delete(index);
+    this.firstRead[index] = new Uint8Array(whole.buffer, whole.byteOffset, whole.byteLength).slice();
   }
 
   /** Run `fn` with this trace recording every kernel, allocation and host step. */

@@ -3,8 +3,10 @@ import { recordOutputs } from '../autograd/multi-output.js';
 import { isGradEnabled } from '../core/engine.js';
 import { DTypeError, fmtShape, ShapeError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
+import { concat } from './concat.js';
 import { k } from './contract.js';
-import { assertFloat, assertTensor, uninitialized } from './util.js';
+import { matmulPrimitive } from './matmul.js';
+import { assertFloat, assertTensor, empty, uninitialized } from './util.js';
 
 /** Peephole weights of an LSTM cell, one [hidden] vector per gate that looks at the cell state. */
 export interface LstmPeephole {
@@ -104,4 +106,150 @@ function compositeVjp(gates: Tensor, cPrev: Tensor, dh: Tensor | null, dc: Tenso
   if (outs.length === 0 || wrt.length === 0) return [null, null];
   const grads = gradients(outs, wrt, seeds, { createGraph: true });
   return [gates.requiresGrad ? grads[0] : null, cPrev.requiresGrad ? grads[grads.length - 1] : null];
+}
+
+function checkSequenceArgs(xp: Tensor, h0: Tensor, c0: Tensor, weightHh: Tensor): [number, number, number] {
+  const op = 'lstmSequence';
+  for (const [name, t] of [
+    ['xp', xp],
+    ['h0', h0],
+    ['c0', c0],
+    ['weightHh', weightHh],
+  ] as const) {
+    assertTensor(op, name, t);
+    if (t.dtype !== xp.dtype) throw new DTypeError(`${op}: xp is ${xp.dtype} but ${name} is ${t.dtype}`);
+  }
+  assertFloat(op, 'xp', xp);
+  const [T, n, G] = xp.ndim === 3 ? xp.shape : [0, 0, 0];
+  const H = G / 4;
+  const fits = (t: Tensor, shape: readonly number[]) => t.ndim === shape.length && t.shape.every((d, i) => d === shape[i]);
+  if (xp.ndim !== 3 || T < 1 || !Number.isInteger(H) || !fits(h0, [n, H]) || !fits(c0, [n, H]) || !fits(weightHh, [4 * H, H])) {
+    throw new ShapeError(
+      `${op}: expected xp [seqLen >= 1, n, 4·hidden], h0 and c0 [n, hidden], weightHh [4·hidden, hidden], got xp ${fmtShape(xp.shape)}, h0 ${fmtShape(h0.shape)}, c0 ${fmtShape(c0.shape)}, weightHh ${fmtShape(weightHh.shape)}`,
+    );
+  }
+  return [T, n, H];
+}
+
+/**
+ * A whole LSTM sequence written with the composite cell, one step after
+ * another: the definition that {@link lstmSequence} must agree with, and its
+ * gradient when a backward pass is itself recorded (createGraph).
+ */
+export function lstmSequenceComposite(xp: Tensor, h0: Tensor, c0: Tensor, weightHh: Tensor, reverse = false): [Tensor, Tensor, Tensor] {
+  const [T, n, H] = checkSequenceArgs(xp, h0, c0, weightHh);
+  const outputs = new Array<Tensor>(T);
+  let h = h0;
+  let c = c0;
+  for (let s = 0; s < T; s++) {
+    const t = reverse ? T - 1 - s : s;
+    const gates = matmulPrimitive(h, weightHh, false, true).add(xp.narrow(0, t, 1).reshape([n, 4 * H]));
+    [h, c] = lstmCellComposite(gates, c);
+    outputs[t] = h.reshape([1, n, H]);
+  }
+  return [concat(outputs, 0), h, c];
+}
+
+/**
+ * An LSTM layer's recurrence over a whole sequence as one op: from the
+ * projected inputs xp [seqLen, n, 4·hidden] (x_t·W_ihᵀ + biases, for every
+ * step at once), the initial state h0, c0 [n, hidden] and the recurrent
+ * weight W_hh [4·hidden, hidden], it returns the output of every step
+ * [seqLen, n, hidden] (in time order, also when `reverse` runs the steps from
+ * the last to the first) and the final h and c. Each step is
+ * gates = xp_t + h·W_hhᵀ, then the fused cell ({@link lstmCell}).
+ *
+ * The same numbers as running {@link lstmCell} step by step, but as one
+ * node of the graph instead of several per step: an eager training step of a
+ * 28-step LSTM otherwise records, allocates and collects a few hundred small
+ * tensors, which cost more than the arithmetic. Backward is
+ * backpropagation through time inside the op: per step (last first) the
+ * cell's adjoint gives the gates' gradient, which is xp_t's, and
+ * dh_{t-1} = dGates_t·W_hh; W_hh's gradient is Σ_t dGates_tᵀ·h_{t-1}, formed
+ * by one product over all steps at the end. Under createGraph the gradient
+ * comes from {@link lstmSequenceComposite}, which has a graph of its own.
+ */
+export function lstmSequence(xp: Tensor, h0: Tensor, c0: Tensor, weightHh: Tensor, reverse = false): [Tensor, Tensor, Tensor] {
+  const [T, n, H] = checkSequenceArgs(xp, h0, c0, weightHh);
+  const dtype = xp.dtype;
+  const G = 4 * H;
+  const step = n * H;
+  const kk = k();
+  // Every element of these is written by a kernel below.
+  const out = uninitialized('lstmSequence', dtype, [T, n, H]);
+  const cells = uninitialized('lstmSequence', dtype, [T, n, H]);
+  const activated = uninitialized('lstmSequence', dtype, [T, n, G]);
+  const gates = uninitialized('lstmSequence', dtype, [n, G]);
+  const at = (t: Tensor, i: number, size: number) => t.data.subarray(i * size, (i + 1) * size);
+  const order = (s: number) => (reverse ? T - 1 - s : s);
+  for (let s = 0; s < T; s++) {
+    const t = order(s);
+    const hPrev = s === 0 ? h0.data : at(out, order(s - 1), step);
+    const cPrev = s === 0 ? c0.data : at(cells, order(s - 1), step);
+    kk.matmul(hPrev, weightHh.data, gates.data, 1, n, G, H, false, true);
+    kk.binary('add', gates.data, gates.shape, at(xp, t, n * G), gates.shape, gates.data, gates.shape);
+    kk.lstmCellForward(gates.data, cPrev, at(cells, t, step), at(out, t, step), at(activated, t, n * G), n, H);
+  }
+  const last = order(T - 1);
+  const hT = uninitialized('lstmSequence', dtype, [n, H]);
+  const cT = uninitialized('lstmSequence', dtype, [n, H]);
+  kk.unary('copy', at(out, last, step), hT.data);
+  kk.unary('copy', at(cells, last, step), cT.data);
+  recordOutputs([out, hT, cT], 'lstmSequence', [xp, h0, c0, weightHh], ([dOut, dhT, dcT]) => {
+    if (isGradEnabled()) return compositeSequenceVjp(xp, h0, c0, weightHh, reverse, [dOut, dhT, dcT]);
+    const kb = k();
+    const dGates = uninitialized('lstmSequence', dtype, [T, n, G]);
+    // The running gradients of h and c, carried from each step to the one before it.
+    const dh = empty('lstmSequence', dtype, [n, H]);
+    const dc = empty('lstmSequence', dtype, [n, H]);
+    if (dhT) kb.unary('copy', dhT.data, dh.data);
+    if (dcT) kb.unary('copy', dcT.data, dc.data);
+    for (let s = T - 1; s >= 0; s--) {
+      const t = order(s);
+      if (dOut) kb.binary('add', dh.data, dh.shape, at(dOut, t, step), dh.shape, dh.data, dh.shape);
+      const cPrev = s === 0 ? c0.data : at(cells, order(s - 1), step);
+      const dG = at(dGates, t, n * G);
+      // dc becomes dc_{t-1} in place (the kernel allows it).
+      kb.lstmCellBackward(at(activated, t, n * G), cPrev, at(cells, t, step), dh.data, dc.data, dG, dc.data, n, H);
+      if (s > 0 || h0.requiresGrad) kb.matmul(dG, weightHh.data, dh.data, 1, n, H, G, false, false);
+    }
+    let dW: Tensor | null = null;
+    if (weightHh.requiresGrad) {
+      // Σ_t dGates_tᵀ·h_{t-1}: the steps after the first read h_{t-1} from the output, and in processing
+      // order those are contiguous rows of both arrays (shifted by one step), so one product covers them;
+      // the first step's h_{t-1} is h0.
+      dW = uninitialized('lstmSequence', dtype, [G, H]);
+      const first = order(0);
+      kb.matmul(at(dGates, first, n * G), h0.data, dW.data, 1, G, H, n, true, false);
+      if (T > 1) {
+        const rest = uninitialized('lstmSequence', dtype, [G, H]);
+        const gRows = reverse ? dGates.data.subarray(0, (T - 1) * n * G) : dGates.data.subarray(n * G);
+        const hRows = reverse ? out.data.subarray(step) : out.data.subarray(0, (T - 1) * step);
+        kb.matmul(gRows, hRows, rest.data, 1, G, H, (T - 1) * n, true, false);
+        kb.binary('add', dW.data, dW.shape, rest.data, rest.shape, dW.data, dW.shape);
+      }
+    }
+    return [xp.requiresGrad ? dGates : null, h0.requiresGrad ? dh : null, c0.requiresGrad ? dc : null, dW];
+  });
+  return [out, hT, cT];
+}
+
+/** The vjp of the sequence as a recorded computation (createGraph): the composite, differentiated with a graph. */
+function compositeSequenceVjp(xp: Tensor, h0: Tensor, c0: Tensor, weightHh: Tensor, reverse: boolean, seeds: readonly (Tensor | null)[]): (Tensor | null)[] {
+  const results = lstmSequenceComposite(xp, h0, c0, weightHh, reverse);
+  const outs: Tensor[] = [];
+  const grads: Tensor[] = [];
+  results.forEach((r, i) => {
+    const g = seeds[i];
+    if (g && r.requiresGrad) {
+      outs.push(r);
+      grads.push(g);
+    }
+  });
+  const inputs = [xp, h0, c0, weightHh];
+  const wrt = inputs.filter((t) => t.requiresGrad);
+  if (outs.length === 0 || wrt.length === 0) return inputs.map(() => null);
+  const found = gradients(outs, wrt, grads, { createGraph: true });
+  let next = 0;
+  return inputs.map((t) => (t.requiresGrad ? found[next++] : null));
 }

@@ -5,7 +5,7 @@
  * splits a sequence into steps). Not part of the public API; ops/ stays the
  * one door to kernels/.
  */
-export { type LstmPeephole, lstmCell, lstmCellComposite } from '../kernels/lstm.js';
+export { type LstmPeephole, lstmCell, lstmCellComposite, lstmSequence, lstmSequenceComposite } from '../kernels/lstm.js';
 export { matmulPrimitive } from '../kernels/matmul.js';
 export { TiedMatmul } from '../kernels/tied-matmul.js';
 export { unbind } from '../kernels/unbind.js';

@@ -11,6 +11,8 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { Tensor } from '../../src/index.js';
 import * as nt from '../../src/index.js';
+import { k } from '../../src/kernels/contract.js';
+import { uninitialized } from '../../src/kernels/util.js';
 import { OP_TABLE } from '../ops/op-table.js';
 
 const { nn } = nt;
@@ -454,5 +456,49 @@ describe('compile: fit, evaluate and predict', () => {
     );
     assert.equal(lines.length, 1);
     assert.match(lines[0], /runs eagerly: the optimizer \(LBFGS\) evaluates the loss itself/);
+  });
+});
+
+describe('compile: arrays that kernels fill piece by piece', () => {
+  it('need no snapshot when kernels read only what kernels wrote (an LSTM sequence writes one step at a time)', () => {
+    // Row r = row r-1 + x, each row written by its own kernel call. What JavaScript leaves in the
+    // array first differs from run to run; were it snapshotted at the first (partial) write, the
+    // two recorded runs would disagree and the step would run eagerly.
+    const step = (x: Tensor) => {
+      const out = uninitialized('rows', 'float32', [4, 64]);
+      for (let i = 0; i < out.data.length; i++) out.data[i] = Math.random();
+      for (let r = 0; r < 4; r++) {
+        const prev = r === 0 ? x.data : out.data.subarray((r - 1) * 64, r * 64);
+        k().binary('add', prev, [64], x.data, [64], out.data.subarray(r * 64, (r + 1) * 64), [64]);
+      }
+      return out;
+    };
+    const run = nt.compile(step, { onFallback: (why) => assert.fail(`fell back: ${why}`) });
+    for (let i = 0; i < 6; i++) {
+      const x = nt.randn([64], { generator: new nt.Generator(i) });
+      const got = run(x).data;
+      let row = Float32Array.from(x.data);
+      for (let r = 0; r < 4; r++) {
+        row = row.map((v, j) => Math.fround(v + x.data[j]));
+        assert.deepEqual(got.subarray(r * 64, (r + 1) * 64), row, `call ${i}, row ${r}`);
+      }
+    }
+    assert.equal(run.stats.replays, 3);
+  });
+
+  it('still snapshot what a kernel reads before any kernel wrote it', () => {
+    // The same rows, but the last one reads a row that no kernel wrote: that value comes from
+    // JavaScript, so a changing one must make the step run eagerly.
+    const reasons: string[] = [];
+    const step = (x: Tensor) => {
+      const out = uninitialized('rows', 'float32', [2, 64]);
+      for (let i = 0; i < out.data.length; i++) out.data[i] = Math.random();
+      k().binary('add', out.data.subarray(64), [64], x.data, [64], out.data.subarray(0, 64), [64]);
+      return out;
+    };
+    const run = nt.compile(step, { onFallback: (why) => reasons.push(why) });
+    for (let i = 0; i < 5; i++) run(nt.randn([64]));
+    assert.equal(run.stats.replays, 0);
+    assert.match(reasons[0] ?? '', /holds different values in two runs/);
   });
 });

@@ -11,7 +11,7 @@ import { loadNativeAddon } from '../../src/backends/native/binding.js';
 import { refKernels } from '../../src/backends/ref/index.js';
 import * as nt from '../../src/index.js';
 import { nn, ShapeError, type Tensor, ValueError } from '../../src/index.js';
-import { lstmCell, lstmCellComposite } from '../../src/kernels/lstm.js';
+import { lstmCell, lstmCellComposite, lstmSequence, lstmSequenceComposite } from '../../src/kernels/lstm.js';
 import { TiedMatmul } from '../../src/kernels/tied-matmul.js';
 import { unbind } from '../../src/kernels/unbind.js';
 import { assertClose, type FixtureTensor, fromFixture, loadFixture } from '../helpers.js';
@@ -232,6 +232,71 @@ describe('fused LSTM cell', () => {
       nt.DTypeError,
       /^lstmCell: gates are float32 but cPrev is float64/,
     );
+  });
+});
+
+describe('fused LSTM sequence', () => {
+  const [T, n, H] = [5, 3, 4];
+  const inputs = (seed: number) => [rnd([T, n, 4 * H], seed, 1.5), rnd([n, H], seed + 1), rnd([n, H], seed + 2), rnd([4 * H, H], seed + 3, 0.7)];
+  /** A scalar that weighs every output of the sequence, so every gradient path is used. */
+  const objective = (seq: typeof lstmSequence, reverse: boolean, w: Tensor[]) => (xp: Tensor, h0: Tensor, c0: Tensor, W: Tensor) => {
+    const [out, hT, cT] = seq(xp, h0, c0, W, reverse);
+    return out.mul(w[0]).sum().add(hT.mul(w[1]).sum()).add(cT.mul(w[2]).sum());
+  };
+  const weights = () => [rnd([T, n, H], 40), rnd([n, H], 41), rnd([n, H], 42)];
+
+  for (const reverse of [false, true]) {
+    test(`${reverse ? 'reverse: ' : ''}outputs and all four gradients equal the step-by-step composite (float64)`, () => {
+      const args = inputs(reverse ? 30 : 20);
+      const fused = lstmSequence(args[0], args[1], args[2], args[3], reverse);
+      const composite = lstmSequenceComposite(args[0], args[1], args[2], args[3], reverse);
+      for (const [i, t] of fused.entries()) assertClose(t, composite[i], { atol: 1e-15, rtol: 0, message: `output ${i}` });
+      const w = weights();
+      const gF = nt.grad(objective(lstmSequence, reverse, w), { argnums: [0, 1, 2, 3] })(...args);
+      const gC = nt.grad(objective(lstmSequenceComposite, reverse, w), { argnums: [0, 1, 2, 3] })(...args);
+      for (const [i, name] of ['xp', 'h0', 'c0', 'weightHh'].entries()) assertClose(gF[i], gC[i], { atol: 1e-13, rtol: 1e-12, message: `d ${name}` });
+    });
+
+    test(`${reverse ? 'reverse: ' : ''}gradient check in xp, h0, c0 and W_hh, through the outputs, hT and cT`, () => {
+      const args = inputs(reverse ? 50 : 60);
+      nt.gradcheck((xp, h0, c0, W) => lstmSequence(xp, h0, c0, W, reverse)[0], args);
+      nt.gradcheck((xp, h0, c0, W) => lstmSequence(xp, h0, c0, W, reverse)[1], args);
+      nt.gradcheck((xp, h0, c0, W) => lstmSequence(xp, h0, c0, W, reverse)[2], args);
+    });
+  }
+
+  test('one step, and float32 close to float64', () => {
+    const args = inputs(70);
+    const one = [args[0].narrow(0, 0, 1), args[1], args[2], args[3]] as const;
+    const [out, hT, cT] = lstmSequence(...one);
+    const [h, c] = lstmCell(nt.matmul(one[1], one[3].transpose(0, 1)).add(one[0].reshape([n, 4 * H])), one[2]);
+    assertClose(out.reshape([n, H]), h, { atol: 1e-15, rtol: 0 });
+    assertClose(hT, h, { atol: 0, rtol: 0 });
+    assertClose(cT, c, { atol: 0, rtol: 0 });
+    const f32 = lstmSequence(...(args.map((t) => t.float()) as [Tensor, Tensor, Tensor, Tensor]));
+    const f64 = lstmSequence(args[0], args[1], args[2], args[3]);
+    for (const [i, t] of f32.entries()) assertClose(t, f64[i], { atol: 1e-5, rtol: 1e-4 });
+  });
+
+  test('second derivatives (createGraph) agree with the composite', () => {
+    const args = inputs(80);
+    const v = rnd([4 * H, H], 85);
+    const second = (seq: typeof lstmSequence) =>
+      nt.grad((W: Tensor) => {
+        const inner = nt.grad((WW: Tensor) => seq(args[0], args[1], args[2], WW)[0].square().sum())(W);
+        return inner.mul(v).sum();
+      })(args[3]);
+    assertClose(second(lstmSequence), second(lstmSequenceComposite), { atol: 1e-12, rtol: 1e-10 });
+  });
+
+  test('names the shapes it expects', () => {
+    const [xp, h0, c0, W] = inputs(90);
+    assert.throws(() => lstmSequence(xp, h0, c0, W.narrow(0, 0, 8)), {
+      name: 'ShapeError',
+      message:
+        /^lstmSequence: expected xp \[seqLen >= 1, n, 4·hidden\], h0 and c0 \[n, hidden\], weightHh \[4·hidden, hidden\], got xp \[5, 3, 16\], h0 \[3, 4\], c0 \[3, 4\], weightHh \[8, 4\]/,
+    });
+    assert.throws(() => lstmSequence(xp, h0.float(), c0, W), { name: 'DTypeError', message: 'lstmSequence: xp is float64 but h0 is float32' });
   });
 });
 

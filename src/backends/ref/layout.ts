@@ -36,7 +36,9 @@ export function permute(x: TypedArray, shape: Shape, perm: readonly number[], ou
   const outShape = perm.map((p) => shape[p]);
   const pst = perm.map((p) => st[p]);
   walk(outShape, pst, 0, (off, s, n, flat) => {
-    for (let i = 0; i < n; i++) out[flat + i] = x[off + i * s];
+    // The last axis kept last (swapping a sequence's batch and time axes): whole rows are contiguous.
+    if (s === 1 && n >= 32) out.set(x.subarray(off, off + n), flat);
+    else for (let i = 0; i < n; i++) out[flat + i] = x[off + i * s];
   });
 }
 

@@ -4,7 +4,7 @@ import type { Generator } from '../../../core/random.js';
 import type { Tensor } from '../../../core/tensor.js';
 import { check } from '../../../core/validate.js';
 import { concat, dropout, stack, zeros } from '../../../ops/index.js';
-import { unbind } from '../../../ops/primitives.js';
+import { lstmSequence, unbind } from '../../../ops/primitives.js';
 import { type LayerConfig, Module } from '../../module.js';
 import { LayerSchema, type OptionSpec, type OptionsOf, type OptionValues, option, required } from '../../options.js';
 import { expectTensor, floatInput, shapeMismatch } from '../checks.js';
@@ -193,15 +193,18 @@ abstract class RecurrentLayer extends Module {
       for (let d = 0; d < dirs; d++) {
         const index = l * dirs + d;
         const cell = prepareCell(this._kind, H, cellWeights(this, suffixOf(l, d), this.bias, this._peephole));
-        const steps = unbind(projectInput(cell, rows).reshape([T, n, G * H]));
-        const run = unroll(
-          steps,
-          (xp, h, c) => cellStep(cell, xp, h, c),
-          h0s ? h0s[index] : zeroState,
-          isLstm ? (c0s ? c0s[index] : zeroState) : null,
-          d === 1,
-          validity,
-        );
+        const projected = projectInput(cell, rows).reshape([T, n, G * H]);
+        const hStart = h0s ? h0s[index] : zeroState;
+        const cStart = isLstm ? (c0s ? c0s[index] : zeroState) : null;
+        if (isLstm && cell.peephole === null && validity === null) {
+          // The whole recurrence as one op (the same steps, one node of the graph): see lstmSequence.
+          const [seq, hT, cT] = lstmSequence(projected, hStart, cStart as Tensor, cell.recurrent.weight, d === 1);
+          outputs.push(timeAxis === 0 ? seq : seq.permute([1, 0, 2]));
+          finalH.push(hT);
+          finalC.push(cT);
+          continue;
+        }
+        const run = unroll(unbind(projected), (xp, h, c) => cellStep(cell, xp, h, c), hStart, cStart, d === 1, validity);
         outputs.push(stack(run.outputs, timeAxis));
         finalH.push(run.h);
         if (run.c) finalC.push(run.c);
