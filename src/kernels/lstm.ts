@@ -1,11 +1,12 @@
-import { gradients } from '../autograd/backward.js';
 import { recordOutputs } from '../autograd/multi-output.js';
 import { isGradEnabled } from '../core/engine.js';
 import { DTypeError, fmtShape, ShapeError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
+import { compositeVjp } from './composite-vjp.js';
 import { concat } from './concat.js';
 import { k } from './contract.js';
 import { matmulPrimitive } from './matmul.js';
+import { recurrentWeightGradient, stepView } from './recurrence.js';
 import { assertFloat, assertTensor, empty, uninitialized } from './util.js';
 
 /** Peephole weights of an LSTM cell, one [hidden] vector per gate that looks at the cell state. */
@@ -80,32 +81,13 @@ export function lstmCell(gates: Tensor, cPrev: Tensor): [Tensor, Tensor] {
   const activated = uninitialized('lstmCell', dtype, [n, 4 * hidden]);
   k().lstmCellForward(gates.data, cPrev.data, c.data, h.data, activated.data, n, hidden);
   recordOutputs([h, c], 'lstmCell', [gates, cPrev], ([dh, dc]) => {
-    if (isGradEnabled()) return compositeVjp(gates, cPrev, dh, dc);
+    if (isGradEnabled()) return compositeVjp(() => lstmCellComposite(gates, cPrev), [gates, cPrev], [dh, dc]);
     const dGates = uninitialized('lstmCell', dtype, [n, 4 * hidden]);
     const dcPrev = uninitialized('lstmCell', dtype, [n, hidden]);
     k().lstmCellBackward(activated.data, cPrev.data, c.data, dh?.data ?? null, dc?.data ?? null, dGates.data, dcPrev.data, n, hidden);
     return [gates.requiresGrad ? dGates : null, cPrev.requiresGrad ? dcPrev : null];
   });
   return [h, c];
-}
-
-/** The vjp of the cell as a recorded computation: rebuild the composite and differentiate it with a graph. */
-function compositeVjp(gates: Tensor, cPrev: Tensor, dh: Tensor | null, dc: Tensor | null): (Tensor | null)[] {
-  const [h, c] = lstmCellComposite(gates, cPrev);
-  const outs: Tensor[] = [];
-  const seeds: Tensor[] = [];
-  if (dh && h.requiresGrad) {
-    outs.push(h);
-    seeds.push(dh);
-  }
-  if (dc && c.requiresGrad) {
-    outs.push(c);
-    seeds.push(dc);
-  }
-  const wrt = [gates, cPrev].filter((t) => t.requiresGrad);
-  if (outs.length === 0 || wrt.length === 0) return [null, null];
-  const grads = gradients(outs, wrt, seeds, { createGraph: true });
-  return [gates.requiresGrad ? grads[0] : null, cPrev.requiresGrad ? grads[grads.length - 1] : null];
 }
 
 function checkSequenceArgs(xp: Tensor, h0: Tensor, c0: Tensor, weightHh: Tensor): [number, number, number] {
@@ -180,7 +162,7 @@ export function lstmSequence(xp: Tensor, h0: Tensor, c0: Tensor, weightHh: Tenso
   const cells = uninitialized('lstmSequence', dtype, [T, n, H]);
   const activated = uninitialized('lstmSequence', dtype, [T, n, G]);
   const gates = uninitialized('lstmSequence', dtype, [n, G]);
-  const at = (t: Tensor, i: number, size: number) => t.data.subarray(i * size, (i + 1) * size);
+  const at = stepView;
   const order = (s: number) => (reverse ? T - 1 - s : s);
   for (let s = 0; s < T; s++) {
     const t = order(s);
@@ -196,7 +178,7 @@ export function lstmSequence(xp: Tensor, h0: Tensor, c0: Tensor, weightHh: Tenso
   kk.unary('copy', at(out, last, step), hT.data);
   kk.unary('copy', at(cells, last, step), cT.data);
   recordOutputs([out, hT, cT], 'lstmSequence', [xp, h0, c0, weightHh], ([dOut, dhT, dcT]) => {
-    if (isGradEnabled()) return compositeSequenceVjp(xp, h0, c0, weightHh, reverse, [dOut, dhT, dcT]);
+    if (isGradEnabled()) return compositeVjp(() => lstmSequenceComposite(xp, h0, c0, weightHh, reverse), [xp, h0, c0, weightHh], [dOut, dhT, dcT]);
     const kb = k();
     const dGates = uninitialized('lstmSequence', dtype, [T, n, G]);
     // The running gradients of h and c, carried from each step to the one before it.
@@ -213,43 +195,8 @@ export function lstmSequence(xp: Tensor, h0: Tensor, c0: Tensor, weightHh: Tenso
       kb.lstmCellBackward(at(activated, t, n * G), cPrev, at(cells, t, step), dh.data, dc.data, dG, dc.data, n, H);
       if (s > 0 || h0.requiresGrad) kb.matmul(dG, weightHh.data, dh.data, 1, n, H, G, false, false);
     }
-    let dW: Tensor | null = null;
-    if (weightHh.requiresGrad) {
-      // Σ_t dGates_tᵀ·h_{t-1}: the steps after the first read h_{t-1} from the output, and in processing
-      // order those are contiguous rows of both arrays (shifted by one step), so one product covers them;
-      // the first step's h_{t-1} is h0.
-      dW = uninitialized('lstmSequence', dtype, [G, H]);
-      const first = order(0);
-      kb.matmul(at(dGates, first, n * G), h0.data, dW.data, 1, G, H, n, true, false);
-      if (T > 1) {
-        const rest = uninitialized('lstmSequence', dtype, [G, H]);
-        const gRows = reverse ? dGates.data.subarray(0, (T - 1) * n * G) : dGates.data.subarray(n * G);
-        const hRows = reverse ? out.data.subarray(step) : out.data.subarray(0, (T - 1) * step);
-        kb.matmul(gRows, hRows, rest.data, 1, G, H, (T - 1) * n, true, false);
-        kb.binary('add', dW.data, dW.shape, rest.data, rest.shape, dW.data, dW.shape);
-      }
-    }
+    const dW = weightHh.requiresGrad ? recurrentWeightGradient(dGates, out, h0, reverse) : null;
     return [xp.requiresGrad ? dGates : null, h0.requiresGrad ? dh : null, c0.requiresGrad ? dc : null, dW];
   });
   return [out, hT, cT];
-}
-
-/** The vjp of the sequence as a recorded computation (createGraph): the composite, differentiated with a graph. */
-function compositeSequenceVjp(xp: Tensor, h0: Tensor, c0: Tensor, weightHh: Tensor, reverse: boolean, seeds: readonly (Tensor | null)[]): (Tensor | null)[] {
-  const results = lstmSequenceComposite(xp, h0, c0, weightHh, reverse);
-  const outs: Tensor[] = [];
-  const grads: Tensor[] = [];
-  results.forEach((r, i) => {
-    const g = seeds[i];
-    if (g && r.requiresGrad) {
-      outs.push(r);
-      grads.push(g);
-    }
-  });
-  const inputs = [xp, h0, c0, weightHh];
-  const wrt = inputs.filter((t) => t.requiresGrad);
-  if (outs.length === 0 || wrt.length === 0) return inputs.map(() => null);
-  const found = gradients(outs, wrt, grads, { createGraph: true });
-  let next = 0;
-  return inputs.map((t) => (t.requiresGrad ? found[next++] : null));
 }

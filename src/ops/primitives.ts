@@ -7,6 +7,7 @@
  */
 export { type LstmPeephole, lstmCell, lstmCellComposite, lstmSequence, lstmSequenceComposite } from '../kernels/lstm.js';
 export { matmulPrimitive } from '../kernels/matmul.js';
+export { type RnnActivation, rnnSequence, rnnSequenceComposite } from '../kernels/rnn.js';
 export { TiedMatmul } from '../kernels/tied-matmul.js';
 export { unbind } from '../kernels/unbind.js';
 

@@ -12,6 +12,7 @@ import { refKernels } from '../../src/backends/ref/index.js';
 import * as nt from '../../src/index.js';
 import { nn, ShapeError, type Tensor, ValueError } from '../../src/index.js';
 import { lstmCell, lstmCellComposite, lstmSequence, lstmSequenceComposite } from '../../src/kernels/lstm.js';
+import { type RnnActivation, rnnSequence, rnnSequenceComposite } from '../../src/kernels/rnn.js';
 import { TiedMatmul } from '../../src/kernels/tied-matmul.js';
 import { unbind } from '../../src/kernels/unbind.js';
 import { assertClose, type FixtureTensor, fromFixture, loadFixture } from '../helpers.js';
@@ -297,6 +298,61 @@ describe('fused LSTM sequence', () => {
         /^lstmSequence: expected xp \[seqLen >= 1, n, 4·hidden\], h0 and c0 \[n, hidden\], weightHh \[4·hidden, hidden\], got xp \[5, 3, 16\], h0 \[3, 4\], c0 \[3, 4\], weightHh \[8, 4\]/,
     });
     assert.throws(() => lstmSequence(xp, h0.float(), c0, W), { name: 'DTypeError', message: 'lstmSequence: xp is float64 but h0 is float32' });
+  });
+});
+
+describe('fused RNN sequence', () => {
+  const [T, n, H] = [6, 3, 4];
+  const inputs = (seed: number) => [rnd([T, n, H], seed, 1.5), rnd([n, H], seed + 1), rnd([H, H], seed + 2, 0.8)];
+  const w = [rnd([T, n, H], 140), rnd([n, H], 141)];
+  const objective = (seq: typeof rnnSequence, activation: RnnActivation, reverse: boolean) => (xp: Tensor, h0: Tensor, W: Tensor) => {
+    const [out, hT] = seq(xp, h0, W, activation, reverse);
+    return out.mul(w[0]).sum().add(hT.mul(w[1]).sum());
+  };
+
+  for (const activation of ['tanh', 'relu'] as const) {
+    for (const reverse of [false, true]) {
+      const label = `${activation}${reverse ? ', reverse' : ''}`;
+      test(`${label}: outputs and the three gradients equal the step-by-step composite (float64)`, () => {
+        const args = inputs(reverse ? 110 : 120);
+        const fused = rnnSequence(args[0], args[1], args[2], activation, reverse);
+        const composite = rnnSequenceComposite(args[0], args[1], args[2], activation, reverse);
+        for (const [i, t] of fused.entries()) assertClose(t, composite[i], { atol: 1e-15, rtol: 0, message: `output ${i}` });
+        const gF = nt.grad(objective(rnnSequence, activation, reverse), { argnums: [0, 1, 2] })(...args);
+        const gC = nt.grad(objective(rnnSequenceComposite, activation, reverse), { argnums: [0, 1, 2] })(...args);
+        for (const [i, name] of ['xp', 'h0', 'weightHh'].entries()) assertClose(gF[i], gC[i], { atol: 1e-13, rtol: 1e-12, message: `d ${name}` });
+      });
+
+      test(`${label}: gradient check in xp, h0 and W_hh through the outputs and hT`, () => {
+        const args = inputs(reverse ? 130 : 150);
+        nt.gradcheck((xp, h0, W) => rnnSequence(xp, h0, W, activation, reverse)[0], args);
+        nt.gradcheck((xp, h0, W) => rnnSequence(xp, h0, W, activation, reverse)[1], args);
+      });
+    }
+  }
+
+  test('second derivatives (createGraph) agree with the composite', () => {
+    const args = inputs(160);
+    const v = rnd([H, H], 165);
+    const second = (seq: typeof rnnSequence) =>
+      nt.grad((W: Tensor) => {
+        const inner = nt.grad((WW: Tensor) => seq(args[0], args[1], WW, 'tanh')[0].square().sum())(W);
+        return inner.mul(v).sum();
+      })(args[2]);
+    assertClose(second(rnnSequence), second(rnnSequenceComposite), { atol: 1e-12, rtol: 1e-10 });
+  });
+
+  test('names the shapes and the activation it expects', () => {
+    const [xp, h0, W] = inputs(170);
+    assert.throws(() => rnnSequence(xp, h0, W.narrow(0, 0, 2), 'tanh'), {
+      name: 'ShapeError',
+      message:
+        /^rnnSequence: expected xp \[seqLen >= 1, n, hidden\], h0 \[n, hidden\], weightHh \[hidden, hidden\], got xp \[6, 3, 4\], h0 \[3, 4\], weightHh \[2, 4\]/,
+    });
+    assert.throws(() => rnnSequence(xp, h0, W, 'gelu' as RnnActivation), {
+      name: 'ValueError',
+      message: "rnnSequence: activation must be 'tanh' or 'relu', got gelu",
+    });
   });
 });
 

@@ -4,7 +4,7 @@ import type { Generator } from '../../../core/random.js';
 import type { Tensor } from '../../../core/tensor.js';
 import { check } from '../../../core/validate.js';
 import { concat, dropout, stack, zeros } from '../../../ops/index.js';
-import { lstmSequence, unbind } from '../../../ops/primitives.js';
+import { lstmSequence, rnnSequence, unbind } from '../../../ops/primitives.js';
 import { type LayerConfig, Module } from '../../module.js';
 import { LayerSchema, type OptionSpec, type OptionsOf, type OptionValues, option, required } from '../../options.js';
 import { expectTensor, floatInput, shapeMismatch } from '../checks.js';
@@ -202,6 +202,12 @@ abstract class RecurrentLayer extends Module {
           outputs.push(timeAxis === 0 ? seq : seq.permute([1, 0, 2]));
           finalH.push(hT);
           finalC.push(cT);
+          continue;
+        }
+        if ((this._kind === 'rnnTanh' || this._kind === 'rnnRelu') && validity === null) {
+          const [seq, hT] = rnnSequence(projected, hStart, cell.recurrent.weight, this._kind === 'rnnTanh' ? 'tanh' : 'relu', d === 1);
+          outputs.push(timeAxis === 0 ? seq : seq.permute([1, 0, 2]));
+          finalH.push(hT);
           continue;
         }
         const run = unroll(unbind(projected), (xp, h, c) => cellStep(cell, xp, h, c), hStart, cStart, d === 1, validity);
