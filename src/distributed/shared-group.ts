@@ -32,6 +32,9 @@ export function float64Bytes(worldSize: number): number {
   return (worldSize + 1) * FLOAT64_CAPACITY * 8;
 }
 
+/** The longest a barrier sleeps before it looks for an abort again. */
+const ABORT_POLL_MS = 50;
+
 /** Mark a job as stopped (rank + 1 of the replica that failed, or -1) and wake every waiting replica. */
 export function abortGroup(control: Int32Array, who: number): void {
   Atomics.compareExchange(control, ABORT, 0, who);
@@ -123,7 +126,9 @@ export class SharedMemoryGroup {
           `${what}: rank${missing.length === 1 ? '' : 's'} ${missing.join(', ')} did not arrive within ${this.timeoutMs} ms (rank ${this.rank} of ${this.worldSize} waited); a replica hangs or stopped`,
         );
       }
-      Atomics.wait(c, GENERATION, generation, left);
+      // In slices: an abort posted between checkAbort() and this wait notifies before anyone waits, and
+      // would otherwise be noticed only at the deadline (seen in CI as a survivor waiting out a 20 s timeout).
+      Atomics.wait(c, GENERATION, generation, Math.min(left, ABORT_POLL_MS));
     }
   }
 
