@@ -6,7 +6,7 @@ import { compositeVjp } from './composite-vjp.js';
 import { concat } from './concat.js';
 import { k } from './contract.js';
 import { matmulPrimitive } from './matmul.js';
-import { recurrentWeightGradient, stepView } from './recurrence.js';
+import { assertFloatTensorsAlike, recurrentWeightGradient, stepView } from './recurrence.js';
 import { assertFloat, assertTensor, empty, uninitialized } from './util.js';
 
 /** Peephole weights of an LSTM cell, one [hidden] vector per gate that looks at the cell state. */
@@ -92,16 +92,12 @@ export function lstmCell(gates: Tensor, cPrev: Tensor): [Tensor, Tensor] {
 
 function checkSequenceArgs(xp: Tensor, h0: Tensor, c0: Tensor, weightHh: Tensor): [number, number, number] {
   const op = 'lstmSequence';
-  for (const [name, t] of [
+  assertFloatTensorsAlike(op, [
     ['xp', xp],
     ['h0', h0],
     ['c0', c0],
     ['weightHh', weightHh],
-  ] as const) {
-    assertTensor(op, name, t);
-    if (t.dtype !== xp.dtype) throw new DTypeError(`${op}: xp is ${xp.dtype} but ${name} is ${t.dtype}`);
-  }
-  assertFloat(op, 'xp', xp);
+  ]);
   const [T, n, G] = xp.ndim === 3 ? xp.shape : [0, 0, 0];
   const H = G / 4;
   const fits = (t: Tensor, shape: readonly number[]) => t.ndim === shape.length && t.shape.every((d, i) => d === shape[i]);

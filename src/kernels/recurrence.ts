@@ -1,12 +1,23 @@
 import type { TypedArray } from '../core/dtype.js';
+import { DTypeError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import { k } from './contract.js';
-import { uninitialized } from './util.js';
+import { assertFloat, assertTensor, uninitialized } from './util.js';
 
 /*
  * What the whole-sequence recurrent ops (lstmSequence, rnnSequence) share:
  * views of one time step, and the gradient of the recurrent weight.
  */
+
+/** Every argument of `op` is a tensor of the first one's dtype, a float type; named as the caller names them. */
+export function assertFloatTensorsAlike(op: string, named: readonly (readonly [string, Tensor])[]): void {
+  const [firstName, first] = named[0];
+  for (const [name, t] of named) {
+    assertTensor(op, name, t);
+    if (t.dtype !== first.dtype) throw new DTypeError(`${op}: ${firstName} is ${first.dtype} but ${name} is ${t.dtype}`);
+  }
+  assertFloat(op, firstName, first);
+}
 
 /** Step `index` of a time-major array of `size` elements per step, as a view (kernels write and read it in place). */
 export function stepView(t: Tensor, index: number, size: number): TypedArray {

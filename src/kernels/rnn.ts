@@ -1,28 +1,24 @@
 import { recordOutputs } from '../autograd/multi-output.js';
 import { isGradEnabled } from '../core/engine.js';
-import { DTypeError, fmtShape, ShapeError, ValueError } from '../core/errors.js';
+import { fmtShape, ShapeError, ValueError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import { compositeVjp } from './composite-vjp.js';
 import { concat } from './concat.js';
 import { k } from './contract.js';
 import { matmulPrimitive } from './matmul.js';
-import { recurrentWeightGradient, stepView } from './recurrence.js';
-import { assertFloat, assertTensor, empty, scalarTensor, uninitialized } from './util.js';
+import { assertFloatTensorsAlike, recurrentWeightGradient, stepView } from './recurrence.js';
+import { empty, scalarTensor, uninitialized } from './util.js';
 
 /** The non-linearity of an Elman recurrence. */
 export type RnnActivation = 'tanh' | 'relu';
 
 function checkArgs(xp: Tensor, h0: Tensor, weightHh: Tensor, activation: RnnActivation): [number, number, number] {
   const op = 'rnnSequence';
-  for (const [name, t] of [
+  assertFloatTensorsAlike(op, [
     ['xp', xp],
     ['h0', h0],
     ['weightHh', weightHh],
-  ] as const) {
-    assertTensor(op, name, t);
-    if (t.dtype !== xp.dtype) throw new DTypeError(`${op}: xp is ${xp.dtype} but ${name} is ${t.dtype}`);
-  }
-  assertFloat(op, 'xp', xp);
+  ]);
   if (activation !== 'tanh' && activation !== 'relu') throw new ValueError(`${op}: activation must be 'tanh' or 'relu', got ${String(activation)}`);
   const [T, n, H] = xp.ndim === 3 ? xp.shape : [0, 0, 0];
   const fits = (t: Tensor, shape: readonly number[]) => t.ndim === shape.length && t.shape.every((d, i) => d === shape[i]);
