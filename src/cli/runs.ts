@@ -108,7 +108,12 @@ export function readRunConfig(runDir: string): RunConfig {
   if (!statSync(runDir).isDirectory()) throw new UsageError(`${runDir} is not a run folder (a folder written by "neurite train")`);
   const path = join(runDir, RUN_FILES.config);
   if (!existsSync(path)) throw new UsageError(`${runDir} is not a run folder: it has no ${RUN_FILES.config}`);
-  const doc = readJson(path, 'run configuration') as Partial<RunConfig>;
+  return checkRunConfig(readJson(path, 'run configuration'), path);
+}
+
+/** A run configuration read from elsewhere (`path` names where in errors), checked as readRunConfig checks the file. */
+export function checkRunConfig(value: unknown, path: string): RunConfig {
+  const doc = value as Partial<RunConfig>;
   if (doc?.format !== RUN_FORMAT) throw new UsageError(`${path} is not a neurite run configuration (format ${JSON.stringify(doc?.format)})`);
   if (doc.formatVersion !== RUN_FORMAT_VERSION)
     throw new UsageError(`${path} has format version ${doc.formatVersion}; this neurite reads version ${RUN_FORMAT_VERSION}`);

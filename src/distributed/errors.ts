@@ -40,6 +40,8 @@ export class WorkerLostError extends DistributedError {
     readonly localSurvivors: number,
     /** Joined workers still answering, which join the next attempt. */
     readonly remoteSurvivors: number,
+    /** The workers the failed attempt ran with. */
+    readonly worldSize: number,
   ) {
     super(message);
   }

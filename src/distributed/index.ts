@@ -20,10 +20,13 @@ export { type LaunchOptions, type LaunchResult, launch, MODES, type Mode, type S
 export type { ScriptLocation, StartedProcess } from './processes.js';
 export {
   type AsyncJobInfo,
+  CHECKPOINT_COPY_LIMIT,
   CHECKPOINT_POINTER_SECONDS,
   type CheckpointPointer,
+  checkpointCopy,
   Downpour,
   lastCheckpoint,
+  type SavedCheckpoint,
   type ServeOptions,
   serveShard,
   shardRange,

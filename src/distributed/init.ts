@@ -7,7 +7,7 @@ import { VERSION } from '../core/version.js';
 import type { DistributedStrategy } from '../train/distributed.js';
 import { DistributedError } from './errors.js';
 import { GlooGroup } from './gloo.js';
-import { type AsyncJobInfo, Downpour, recordCheckpoint, reportResult } from './redis.js';
+import { type AsyncJobInfo, Downpour, receiveRunFiles, recordCheckpoint, reportResult, type SavedCheckpoint, shareRunFiles } from './redis.js';
 import { RedisGroup } from './redis-group.js';
 import { SharedMemoryGroup } from './shared-group.js';
 import { DataParallel, Hogwild } from './strategies.js';
@@ -25,15 +25,27 @@ export type Replica = DistributedStrategy & {
   report(value: unknown): void | Promise<void>;
   /**
    * Say that a checkpoint was written (rank 0, after each): a job of
-   * processes records where in its Redis (see `lastCheckpoint`), so that
-   * `neurite launch --resume-job` finds it; threads and a job of one have
-   * nothing to record.
+   * processes records where in its Redis (see `lastCheckpoint`), with a copy
+   * of `files` up to CHECKPOINT_COPY_LIMIT (see `checkpointCopy`), so that
+   * `neurite launch --resume-job` finds it, also from another machine;
+   * threads and a job of one have nothing to record.
    */
-  checkpointSaved(saved: { path: string; epoch: number; step: number }): Promise<void>;
+  checkpointSaved(saved: SavedCheckpoint): Promise<void>;
+  /**
+   * Rank 0: hand files (by name) to the other replicas, through the job's
+   * Redis in a job of processes, so that a replica on a machine that does not
+   * mount rank 0's folders can read them; threads and a job of one share a
+   * file system and do nothing.
+   */
+  shareFiles(files: Readonly<Record<string, Uint8Array>>): Promise<void>;
+  /** The other ranks: the files rank 0 shared (waiting up to the job's timeout), or null where replicas share a file system (threads). */
+  receiveFiles(): Promise<Record<string, Uint8Array> | null>;
 };
 
 type CheckpointSaved = Parameters<Replica['checkpointSaved']>[0];
 const nothingToRecord = async (): Promise<void> => {};
+// Threads and a job of one share this process's file system.
+const sameFileSystem = { shareFiles: nothingToRecord, receiveFiles: async () => null };
 
 let joined: Replica | null = null;
 
@@ -71,6 +83,8 @@ export function init(): Replica {
         data: info.data,
         report: (value: unknown) => reportResult(info, value),
         checkpointSaved: (saved: CheckpointSaved) => recordCheckpoint(info, saved),
+        shareFiles: (files: Readonly<Record<string, Uint8Array>>) => shareRunFiles(info, files),
+        receiveFiles: () => receiveRunFiles(info),
       });
     } else {
       const strategy = new Downpour(info);
@@ -79,6 +93,8 @@ export function init(): Replica {
         launched: true,
         data: info.data,
         checkpointSaved: (saved: CheckpointSaved) => recordCheckpoint(info, saved),
+        shareFiles: (files: Readonly<Record<string, Uint8Array>>) => shareRunFiles(info, files),
+        receiveFiles: () => receiveRunFiles(info),
       });
     }
     setNumThreads(info.threads);
@@ -100,7 +116,14 @@ export function init(): Replica {
         },
       },
     );
-    replica = Object.assign(new DataParallel(group), { group, launched: false, data: undefined, report() {}, checkpointSaved: nothingToRecord });
+    replica = Object.assign(new DataParallel(group), {
+      group,
+      launched: false,
+      data: undefined,
+      report() {},
+      checkpointSaved: nothingToRecord,
+      ...sameFileSystem,
+    });
   } else {
     const relay = new PortRelay(join.port);
     const group = new SharedMemoryGroup(join, relay);
@@ -111,6 +134,7 @@ export function init(): Replica {
       data: join.data,
       report: (value: unknown) => relay.report(value),
       checkpointSaved: nothingToRecord,
+      ...sameFileSystem,
     });
     setNumThreads(join.threads);
   }

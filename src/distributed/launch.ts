@@ -72,6 +72,17 @@ export interface LaunchOptions {
    * script that saves checkpoints resumes from its last one.
    */
   minWorkers?: number;
+  /**
+   * sync with minWorkers: after a lost worker, wait up to this many
+   * milliseconds for workers to take the free ranks (`neurite worker`, or
+   * `distributed.join()`, on any machine that reaches the job's Redis) before
+   * going on (default 0: go on at once with the survivors). The job goes on
+   * as soon as it is whole again, or at the end of the wait with whoever came
+   * if that is at least minWorkers; with fewer it fails. So a job whose
+   * survivors are fewer than minWorkers waits for replacements instead of
+   * failing at once.
+   */
+  replaceWaitMs?: number;
   /** sync with minWorkers: the script's arguments when the job goes on after a lost worker (default: argv). */
   resumeArgv?: readonly string[];
   /** async: parameter-server shards (default 1). */
@@ -136,6 +147,7 @@ const WHERE: Record<string, string> = {
   redis: "'async' and 'sync'",
   job: "'async' and 'sync'",
   minWorkers: "'sync'",
+  replaceWaitMs: "'sync'",
   resumeArgv: "'sync'",
   remoteScript: "'async' and 'sync'",
   collectives: "'sync'",
@@ -211,15 +223,21 @@ export async function launch(script: ScriptLocation, options: LaunchOptions): Pr
     const minWorkers = options.minWorkers ?? workers;
     if (!Number.isInteger(minWorkers) || minWorkers < 1 || minWorkers > workers)
       throw new ValueError(`launch: minWorkers must be an integer from 1 to workers (${workers}), got ${minWorkers}`);
+    const replaceWaitMs = options.replaceWaitMs ?? 0;
+    if (!(Number.isFinite(replaceWaitMs) && replaceWaitMs >= 0))
+      throw new ValueError(`launch: replaceWaitMs must be a number of milliseconds, 0 or more, got ${replaceWaitMs}`);
+    const replace = replaceWaitMs > 0;
     const base = options.job ?? randomBytes(6).toString('hex');
     const attempts: SyncAttempt[] = [];
     let world = workers;
     let local = localWorkers;
+    // After a lost worker, with replacements awaited: the free ranks are open to whoever joins in time.
+    let roster = false;
     let argv = options.argv;
     const started = performance.now();
     // A job that may go on after a lost worker keeps one Redis for all its attempts: joined workers are told the next
     // attempt's id on it.
-    const ownRedis = options.redis === undefined && minWorkers < workers ? await startRedis() : null;
+    const ownRedis = options.redis === undefined && (minWorkers < workers || replace) ? await startRedis() : null;
     if (ownRedis) options.log?.(`launch: started redis-server (pid ${ownRedis.pid}) on ${ownRedis.url}`);
     const redis = options.redis ?? ownRedis?.url;
     try {
@@ -234,6 +252,7 @@ export async function launch(script: ScriptLocation, options: LaunchOptions): Pr
             localWorkers: local,
             job,
             checkpointJob: base,
+            ...(roster ? { roster: { minWorkers, waitMs: replaceWaitMs } } : {}),
             argv,
             collectives,
             bucketBytes,
@@ -242,7 +261,7 @@ export async function launch(script: ScriptLocation, options: LaunchOptions): Pr
             nFetch: 1,
             nPush: 1,
             rule: { maxStaleness: Number.POSITIVE_INFINITY, scale: false },
-            elastic: { minWorkers, nextJob: `${base}-r${attempt + 1}` },
+            elastic: { minWorkers, nextJob: `${base}-r${attempt + 1}`, replace },
           });
           if (attempts.length === 0) return result;
           return {
@@ -256,9 +275,23 @@ export async function launch(script: ScriptLocation, options: LaunchOptions): Pr
           // The survivors go on from the last checkpoint, as a smaller job: this process's own (at least one, for rank 0) and the joined workers still answering.
           const nextLocal = Math.max(1, e.localSurvivors);
           const next = nextLocal + e.remoteSurvivors;
-          attempts.push({ workers: world, failures: [...e.failures], seconds: (performance.now() - t0) / 1000 });
+          attempts.push({ workers: e.worldSize, failures: [...e.failures], seconds: (performance.now() - t0) / 1000 });
           // A usage mistake (exit 2) fails every worker alike, and each attempt must be able to lose a worker: no retry then.
           const usage = e.failures.some((f) => /^exited with code 2\b/.test(f.message));
+          if (replace) {
+            // Replacements may come: the next attempt opens every rank past this process's survivors and waits for them.
+            if (usage || attempts.length > workers) {
+              throw new DistributedError(`${e.message}; no more restarts after ${attempts.length - 1}`, { cause: e });
+            }
+            options.log?.(
+              `${e.message}; going on from the last checkpoint once ${workers - nextLocal} worker(s) join (${next - nextLocal} survivor(s) rejoin), waiting up to ${replaceWaitMs / 1000} s for at least ${minWorkers} in all`,
+            );
+            world = workers;
+            local = nextLocal;
+            roster = true;
+            argv = options.resumeArgv ?? argv;
+            continue;
+          }
           if (next < minWorkers || usage || attempts.length > workers - minWorkers) {
             if (attempts.length === 1) throw e;
             throw new DistributedError(

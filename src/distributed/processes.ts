@@ -24,8 +24,18 @@ export interface AsyncLaunchOptions {
   collectives?: 'gloo' | 'redis';
   /** sync through Gloo: the gradient buckets' size in bytes (DataParallelOptions). */
   bucketBytes?: number;
-  /** sync: when a worker fails and at least minWorkers survive, joined workers are told to join `nextJob`. */
-  elastic?: { readonly minWorkers: number; readonly nextJob: string };
+  /**
+   * sync: when a worker fails and at least minWorkers survive (or replacements
+   * are awaited, `replace`), joined workers are told to join `nextJob`.
+   */
+  elastic?: { readonly minWorkers: number; readonly nextJob: string; readonly replace?: boolean };
+  /**
+   * sync: the ranks from localWorkers on are open to whoever joins within
+   * `waitMs` (survivors of the last attempt and replacements alike); the job
+   * then runs with this process's workers and those that came, at least
+   * `minWorkers` in all, or fails.
+   */
+  roster?: { readonly minWorkers: number; readonly waitMs: number };
   workers: number;
   /** Workers this process starts (ranks 0 to localWorkers - 1); the others join from other machines (default: all). */
   localWorkers?: number;
@@ -71,6 +81,18 @@ export interface AsyncLaunchReport {
   servers: ((ShardStats & { version: number }) | undefined)[];
   /** Server shards restarted after they died. */
   serverRestarts: number;
+  /** The workers the job ran with (fewer than `workers` when a roster closed with free ranks). */
+  worldSize: number;
+}
+
+/** Poll Redis this often while waiting for workers to join. */
+const POLL_MS = 200;
+
+/** Added to the joined count when a roster closes, so that every later claim lands past the last rank. */
+const ROSTER_CLOSED = 1_000_000;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
@@ -101,7 +123,8 @@ export async function launchProcesses(script: ScriptLocation, options: AsyncLaun
   if (local) log(`launch: started redis-server (pid ${local.pid}) on ${url}`);
   const job = options.job ?? randomBytes(6).toString('hex');
   const localWorkers = options.localWorkers ?? options.workers;
-  const joining = options.workers - localWorkers;
+  let joining = options.workers - localWorkers;
+  let worldSize = options.workers;
   const keys = jobKeys(job);
   const control = await connectRedis(url, options.timeoutMs, 'launch');
   const started = performance.now();
@@ -109,10 +132,11 @@ export async function launchProcesses(script: ScriptLocation, options: AsyncLaun
   let stopping = false;
   let serverRestarts = 0;
   const serverDone: Promise<void>[] = [];
+  // A job that awaits replacements is published even with every rank here: a spare worker finds it, and waits for a free rank.
+  const published = joining > 0 || options.elastic?.replace === true;
   try {
-    if (joining > 0 && (await control.exists(keys.spec)) === 1) throw new DistributedError(`launch: ${url} already has a job '${job}'; choose another job id`);
-    await control.hset(keys.config, { workers: options.workers, servers: options.servers, nFetch: options.nFetch, nPush: options.nPush, seed: options.seed });
-    if (joining > 0) {
+    if (published && (await control.exists(keys.spec)) === 1) throw new DistributedError(`launch: ${url} already has a job '${job}'; choose another job id`);
+    if (published) {
       await publishJob(control, job, {
         version: VERSION,
         mode: sync ? 'sync' : 'async',
@@ -123,16 +147,40 @@ export async function launchProcesses(script: ScriptLocation, options: AsyncLaun
         nFetch: options.nFetch,
         nPush: options.nPush,
         timeoutMs: options.timeoutMs,
+        ...(options.roster ? { rosterWaitMs: options.roster.waitMs } : {}),
+        ...(options.elastic && (options.elastic.minWorkers < options.workers || options.elastic.replace) ? { elastic: true } : {}),
         data: options.data ?? null,
         ...(sync ? { collectives: options.collectives ?? 'gloo' } : {}),
         ...(sync && options.bucketBytes !== undefined ? { bucketBytes: options.bucketBytes } : {}),
         script: options.remoteScript ?? scriptPath,
         argv: [...(options.argv ?? [])],
       });
-      log(
-        `launch: waiting up to ${options.timeoutMs / 1000} s for ${joining} worker(s) from other machines; on each run: neurite worker --redis ${url} --job ${job}`,
-      );
+      if (options.roster) {
+        const rosterJob = options.checkpointJob ?? job;
+        log(
+          `launch: waiting up to ${options.roster.waitMs / 1000} s for ${joining} worker(s) to take the free rank(s); on each machine: neurite worker --redis ${url} --job ${rosterJob}`,
+        );
+        const deadline = performance.now() + options.roster.waitMs;
+        while (performance.now() < deadline && Number(await control.get(keys.joined)) < joining) await sleep(POLL_MS);
+        // Closed in one step: a claim after this one lands past the last rank, so a worker that comes too late is refused, never half counted.
+        const came = Math.min(joining, (await control.incrby(keys.joined, ROSTER_CLOSED)) - ROSTER_CLOSED);
+        if (localWorkers + came < options.roster.minWorkers) {
+          await control.set(keys.abort, '1', 'PX', 600_000).catch(() => null);
+          throw new DistributedError(
+            `launch: waited ${options.roster.waitMs / 1000} s for ${joining} worker(s) to join and ${came} came: ${localWorkers + came} worker(s), fewer than minWorkers (${options.roster.minWorkers})`,
+          );
+        }
+        joining = came;
+        worldSize = localWorkers + came;
+        await control.set(keys.roster, String(worldSize), 'PX', 24 * 3600_000);
+        log(`launch: going on with ${worldSize} worker(s), ${came} of them joined`);
+      } else if (joining > 0) {
+        log(
+          `launch: waiting up to ${options.timeoutMs / 1000} s for ${joining} worker(s) from other machines; on each run: neurite worker --redis ${url} --job ${job}`,
+        );
+      }
     }
+    await control.hset(keys.config, { workers: worldSize, servers: options.servers, nFetch: options.nFetch, nPush: options.nPush, seed: options.seed });
     const serverPath = fileURLToPath(new URL('./server-main.js', import.meta.url));
     const startServer = (s: number): Promise<void> => {
       const serve: ServeOptions = { url, job, shard: s, servers: options.servers, rule: options.rule, timeoutMs: options.timeoutMs };
@@ -169,7 +217,7 @@ export async function launchProcesses(script: ScriptLocation, options: AsyncLaun
         // The others cannot step without it: stop them now rather than at their next collective.
         stopping = true;
         for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-        if (joining > 0) {
+        if (joining > 0 || options.elastic?.replace) {
           // Joined workers still answering go on to the next attempt (when there is one), told before they are stopped.
           const alive = await Promise.all(
             Array.from({ length: joining }, (_, i) => localWorkers + i)
@@ -178,21 +226,22 @@ export async function launchProcesses(script: ScriptLocation, options: AsyncLaun
           );
           remoteSurvivors = alive.filter((n) => n === 1).length;
           const survivors = Math.max(1, localWorkers - (rank < localWorkers ? 1 : 0)) + remoteSurvivors;
-          if (options.elastic && survivors >= options.elastic.minWorkers)
+          // Awaiting replacements, the job goes on whatever survives: the next attempt's roster decides.
+          if (options.elastic && (survivors >= options.elastic.minWorkers || options.elastic.replace))
             await control.set(keys.next, options.elastic.nextJob, 'PX', 3600_000).catch(() => null);
           await control.set(keys.abort, '1', 'PX', 600_000).catch(() => null);
         }
       }
     };
     const joinDeadline = performance.now() + options.timeoutMs;
-    const workers = Array.from({ length: options.workers }, (_, rank) => {
+    const workers = Array.from({ length: worldSize }, (_, rank) => {
       if (rank >= localWorkers) return watchJoinedWorker(control, job, rank, joinDeadline, () => stopping && sync).then((exit) => ended(rank, exit));
       const info: AsyncJobInfo = {
         mode: sync ? 'sync' : 'async',
         url,
         job,
         rank,
-        worldSize: options.workers,
+        worldSize,
         servers: options.servers,
         seed: options.seed,
         nFetch: options.nFetch,
@@ -216,13 +265,14 @@ export async function launchProcesses(script: ScriptLocation, options: AsyncLaun
       const first = failures[0];
       const localFailed = failures.filter((f) => f.rank < localWorkers).length;
       throw new WorkerLostError(
-        `launch: rank ${first.rank} of ${options.workers} failed: ${first.message}`,
+        `launch: rank ${first.rank} of ${worldSize} failed: ${first.message}`,
         failures,
         localWorkers - localFailed,
         remoteSurvivors,
+        worldSize,
       );
     }
-    if (failures.length === options.workers) {
+    if (failures.length === worldSize) {
       throw new DistributedError(`launch: every worker failed (${failures.map((f) => `rank ${f.rank} ${f.message}`).join('; ')})`);
     }
     stopping = true;
@@ -237,14 +287,14 @@ export async function launchProcesses(script: ScriptLocation, options: AsyncLaun
       const raw = await control.get(key);
       return raw === null ? undefined : (JSON.parse(raw) as T);
     };
-    const results = await Promise.all(Array.from({ length: options.workers }, (_, r) => read<unknown>(keys.result(r))));
-    const workerStats = await Promise.all(Array.from({ length: options.workers }, (_, r) => read<WorkerStats>(keys.worker(r))));
+    const results = await Promise.all(Array.from({ length: worldSize }, (_, r) => read<unknown>(keys.result(r))));
+    const workerStats = await Promise.all(Array.from({ length: worldSize }, (_, r) => read<WorkerStats>(keys.worker(r))));
     const serverStats = await Promise.all(Array.from({ length: options.servers }, (_, s) => read<ShardStats & { version: number }>(keys.server(s))));
     failures.sort((a, b) => a.rank - b.rank);
-    return { results, seconds, failures, workers: workerStats, servers: serverStats, serverRestarts };
+    return { results, seconds, failures, workers: workerStats, servers: serverStats, serverRestarts, worldSize };
   } finally {
     stopping = true;
-    if (joining > 0) await closeJob(control, job).catch(() => 0);
+    if (published) await closeJob(control, job).catch(() => 0);
     for (const child of servers) if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     if (!local) {
       // A shared Redis keeps nothing of a finished job (its keys, its shards' and Gloo's, and no other job's), except

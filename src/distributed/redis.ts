@@ -83,8 +83,14 @@ export function jobKeys(job: string) {
     spec: `neurite:${job}:spec`,
     /** Where the job's latest checkpoint is (JSON CheckpointPointer), written by rank 0 after each one. */
     checkpoint: `neurite:${job}:checkpoint`,
+    /** A copy of the run files the checkpoint pointer names (a hash: file name to bytes), written with it. */
+    checkpointCopy: `neurite:${job}:checkpoint-copy`,
     /** How many workers have joined from other machines. */
     joined: `neurite:${job}:joined`,
+    /** Files rank 0 hands to the other replicas (a hash: name to bytes). */
+    files: `neurite:${job}:files`,
+    /** An attempt that waited for workers to join: the number it runs with, set when it stops waiting. */
+    roster: `neurite:${job}:roster`,
     /** A joined worker's exit (JSON), written by the process that joined it. */
     exit: (rank: number) => `neurite:${job}:exit:${rank}`,
     /** A joined worker's heartbeat: its host, expiring when the joining process stops answering. */
@@ -385,7 +391,6 @@ export class Downpour implements DistributedStrategy {
   }
 }
 
-/** Store a process replica's result where its launcher reads it (a short connection of its own). */
 /** How long a job's checkpoint pointer stays in Redis after its last write: a week. */
 export const CHECKPOINT_POINTER_SECONDS = 7 * 24 * 3600;
 
@@ -401,15 +406,70 @@ export interface CheckpointPointer {
   readonly host: string;
   /** When (ISO 8601). */
   readonly savedAt: string;
+  /** Whether a copy of the run's files (configuration and checkpoint) is kept beside the pointer (see checkpointCopy). */
+  readonly copied?: boolean;
 }
 
+/** The largest run files (in bytes, all together) a checkpoint pointer keeps a copy of in Redis: 64 MiB. */
+export const CHECKPOINT_COPY_LIMIT = 64 * 1024 * 1024;
+
+/** What rank 0 says after writing a checkpoint; `files` (the run's files by name) are copied into Redis up to CHECKPOINT_COPY_LIMIT. */
+export interface SavedCheckpoint {
+  /** The checkpoint file. */
+  readonly path: string;
+  /** Epochs finished. */
+  readonly epoch: number;
+  /** Steps into the next epoch (0 at an epoch's end). */
+  readonly step: number;
+  /** The files a run resumes from, by name (e.g. config.json and the checkpoint), to keep in Redis for a machine that cannot read `path`. */
+  readonly files?: Readonly<Record<string, Uint8Array>>;
+}
+
+/** The field that marks a complete set of shared run files (no file is named so). */
+const SHARED_MARKER = ':complete';
+
 /** Record in the job's Redis where its latest checkpoint is (under the job's first id: an elastic job's attempts share it). */
-export async function recordCheckpoint(info: AsyncJobInfo, saved: { path: string; epoch: number; step: number }): Promise<void> {
+export async function recordCheckpoint(info: AsyncJobInfo, saved: SavedCheckpoint): Promise<void> {
   const client = await connectRedis(info.url, info.timeoutMs, `worker ${info.rank}`);
   try {
-    const pointer: CheckpointPointer = { path: resolve(saved.path), epoch: saved.epoch, step: saved.step, host: hostname(), savedAt: new Date().toISOString() };
-    // Kept a week after its last write, also past the job's end: a shared Redis does not keep it forever.
-    await client.set(jobKeys(info.checkpointJob ?? info.job).checkpoint, JSON.stringify(pointer), 'EX', CHECKPOINT_POINTER_SECONDS);
+    const files = Object.entries(saved.files ?? {});
+    const bytes = files.reduce((sum, [, data]) => sum + data.byteLength, 0);
+    const copied = files.length > 0 && bytes <= CHECKPOINT_COPY_LIMIT;
+    const pointer: CheckpointPointer = {
+      path: resolve(saved.path),
+      epoch: saved.epoch,
+      step: saved.step,
+      host: hostname(),
+      savedAt: new Date().toISOString(),
+      copied,
+    };
+    const keys = jobKeys(info.checkpointJob ?? info.job);
+    // Kept a week after its last write, also past the job's end: a shared Redis does not keep it forever. The pointer
+    // and the copy change in one transaction, and a copy too large to keep is dropped: never an older copy beside a newer pointer.
+    const write = client.multi().set(keys.checkpoint, JSON.stringify(pointer), 'EX', CHECKPOINT_POINTER_SECONDS).del(keys.checkpointCopy);
+    if (copied) {
+      const fields = files.flatMap(([name, data]) => [name, Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
+      write.hset(keys.checkpointCopy, ...fields).expire(keys.checkpointCopy, CHECKPOINT_POINTER_SECONDS);
+    }
+    await write.exec();
+  } finally {
+    client.disconnect();
+  }
+}
+
+/**
+ * The copy of the run files kept beside a job's latest checkpoint pointer (by
+ * file name), or null when there is none (no pointer, or files over
+ * CHECKPOINT_COPY_LIMIT). It lets a job resume on a machine that cannot read
+ * the checkpoint where rank 0 wrote it.
+ */
+export async function checkpointCopy(url: string, job: string, timeoutMs = 5000): Promise<Record<string, Uint8Array> | null> {
+  const client = await connectRedis(url, timeoutMs, 'checkpointCopy');
+  try {
+    const found = await client.hgetallBuffer(jobKeys(job).checkpointCopy);
+    const names = Object.keys(found);
+    if (names.length === 0) return null;
+    return Object.fromEntries(names.map((name) => [name, new Uint8Array(found[name].buffer, found[name].byteOffset, found[name].byteLength)]));
   } finally {
     client.disconnect();
   }
@@ -425,6 +485,44 @@ export async function lastCheckpoint(url: string, job: string, timeoutMs = 5000)
     if (typeof p?.path !== 'string' || !Number.isInteger(p.epoch))
       throw new DistributedError(`lastCheckpoint: job '${job}' has a malformed checkpoint pointer: ${text.slice(0, 200)}`);
     return p;
+  } finally {
+    client.disconnect();
+  }
+}
+
+/**
+ * Rank 0 hands files to the other replicas of its job through the job's Redis
+ * (a run's configuration and checkpoint, for replicas on machines that do not
+ * mount its run folder); they expire a day after.
+ */
+export async function shareRunFiles(info: AsyncJobInfo, files: Readonly<Record<string, Uint8Array>>): Promise<void> {
+  const client = await connectRedis(info.url, info.timeoutMs, `worker ${info.rank}`);
+  try {
+    const key = jobKeys(info.job).files;
+    const fields = Object.entries(files).flatMap(([name, bytes]) => [name, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)]);
+    // One transaction: a reader sees all the files or none.
+    await client
+      .multi()
+      .del(key)
+      .hset(key, SHARED_MARKER, '1', ...fields)
+      .pexpire(key, 24 * 3600_000)
+      .exec();
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** The files rank 0 shared (shareRunFiles), waiting for them up to the job's timeout. */
+export async function receiveRunFiles(info: AsyncJobInfo): Promise<Record<string, Uint8Array>> {
+  const client = await connectRedis(info.url, info.timeoutMs, `worker ${info.rank}`);
+  try {
+    const key = jobKeys(info.job).files;
+    const found = await waitFor(`rank ${info.rank}: rank 0 of job '${info.job}' shared no run files`, info.timeoutMs, async () => {
+      const all = await client.hgetallBuffer(key);
+      return all[SHARED_MARKER] === undefined ? null : all;
+    });
+    delete found[SHARED_MARKER];
+    return Object.fromEntries(Object.entries(found).map(([name, bytes]) => [name, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)]));
   } finally {
     client.disconnect();
   }

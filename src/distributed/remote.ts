@@ -40,6 +40,14 @@ export interface JobSpec {
   readonly nPush: number;
   /** How long a replica waits for the others, and the launcher for a silent joined worker. */
   readonly timeoutMs: number;
+  /**
+   * sync, an attempt after a lost worker: the launcher waits this long for
+   * workers to take the ranks from localWorkers on, then fixes the number it
+   * runs with (the `roster` key); a worker waits for that number before it starts.
+   */
+  readonly rosterWaitMs?: number;
+  /** sync: the job goes on after a lost worker, so a worker that finds it full may wait for a free rank. */
+  readonly elastic?: boolean;
   /** The launcher's `data` option. */
   readonly data: unknown;
   /** The script every replica runs: a path (the same on every machine), or a name the joining command resolves (`neurite:train`). */
@@ -124,6 +132,11 @@ async function joinOnce(url: string, options: JoinOptions): Promise<JoinResult &
   try {
     job = options.job ?? (await redis.lindex(OPEN_JOBS_KEY, 0)) ?? '';
     if (job === '') throw new DistributedError(`worker: no job is waiting for workers on ${url} (start one with neurite launch --local-workers K)`);
+    // A synchronous job that lost a worker went on under a new id: a worker named the first (a replacement, started as the original was) joins the latest.
+    for (let hops = 0, next = await redis.get(jobKeys(job).next); next !== null && hops < 1000; hops++, next = await redis.get(jobKeys(job).next)) {
+      log(`worker: job '${job}' went on as '${next}'`);
+      job = next;
+    }
     const keys = jobKeys(job);
     // A named job may not be published yet (the tasks of an emitted job start together): wait for it up to the timeout.
     let raw = await redis.get(keys.spec);
@@ -144,19 +157,50 @@ async function joinOnce(url: string, options: JoinOptions): Promise<JoinResult &
     const script = options.resolveScript ? options.resolveScript(spec.script) : spec.script;
     if (!existsSync(script)) throw new DistributedError(`worker: job '${job}' runs ${spec.script}, which is not on this machine (${script})`);
     const claimed = await redis.incr(keys.joined);
+    if (spec.localWorkers + claimed - 1 >= spec.workers) {
+      const roster = await redis.get(keys.roster);
+      const full =
+        roster !== null
+          ? `worker: job '${job}' stopped taking workers and runs with ${roster}`
+          : `worker: job '${job}' already has its ${spec.workers} workers`;
+      if (!spec.elastic) throw new DistributedError(full);
+      // An elastic job that loses a worker goes on under a new id with free ranks: wait for that, up to the timeout.
+      log(`${full}; it is elastic, so this worker waits up to ${timeoutMs / 1000} s for it to lose one`);
+      const until = performance.now() + timeoutMs;
+      while (performance.now() < until) {
+        const next = await redis.get(keys.next);
+        if (next !== null) return { job, rank: -1, code: null, signal: null, next };
+        await sleep(POLL_MS);
+      }
+      throw new DistributedError(`${full}, and lost none in ${timeoutMs / 1000} s`);
+    }
     rank = spec.localWorkers + claimed - 1;
-    if (rank >= spec.workers) throw new DistributedError(`worker: job '${job}' already has its ${spec.workers} workers`);
     const host = hostname();
     // The heartbeat lives for the job's timeout (the launcher's), which is how long the launcher waits on a silent worker.
     const beat = () => redis.set(keys.alive(rank), host, 'PX', spec.timeoutMs).catch(() => null);
     await beat();
-    log(`worker: joined job '${job}' as rank ${rank} of ${spec.workers} (${spec.mode} mode)`);
+    let worldSize = spec.workers;
+    if (spec.rosterWaitMs !== undefined) {
+      // The launcher is waiting for workers to take the free ranks: how many it runs with is known when it stops waiting.
+      log(`worker: took rank ${rank} of job '${job}'; waiting for the launcher to stop taking workers (up to ${spec.rosterWaitMs / 1000} s)`);
+      const until = performance.now() + spec.rosterWaitMs + spec.timeoutMs;
+      let roster: string | null = null;
+      while ((roster = await redis.get(keys.roster)) === null) {
+        if ((await redis.exists(keys.abort)) === 1) throw new DistributedError(`worker: job '${job}' was given up by its launcher (too few workers joined)`);
+        if (performance.now() > until)
+          throw new DistributedError(`worker: job '${job}' did not start within ${(spec.rosterWaitMs + spec.timeoutMs) / 1000} s of joining`);
+        await beat();
+        await sleep(POLL_MS);
+      }
+      worldSize = Number(roster);
+    }
+    log(`worker: joined job '${job}' as rank ${rank} of ${worldSize} (${spec.mode} mode)`);
     const info: AsyncJobInfo = {
       mode: spec.mode,
       url,
       job,
       rank,
-      worldSize: spec.workers,
+      worldSize,
       servers: spec.servers,
       seed: spec.seed,
       nFetch: spec.nFetch,

@@ -30,7 +30,7 @@ export function start(
   args: readonly string[],
   cwd: string,
   { prefix = [], env = {} }: { prefix?: readonly string[]; env?: Record<string, string> } = {},
-): { child: ChildProcess; result: Promise<RunResult>; stdout: () => string } {
+): { child: ChildProcess; result: Promise<RunResult>; stdout: () => string; stderr: () => string } {
   const command = [...prefix, process.execPath, BIN, ...args];
   const child = spawn(command[0], command.slice(1), { cwd, env: { ...ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -45,7 +45,7 @@ export function start(
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
-  return { child, result, stdout: () => stdout };
+  return { child, result, stdout: () => stdout, stderr: () => stderr };
 }
 
 export function neurite(args: readonly string[], cwd: string): Promise<RunResult> {

@@ -5,7 +5,7 @@
 // dies) end within seconds with a message naming them.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as nt from '../../src/index.js';
@@ -250,6 +250,21 @@ describe('jobs joined by neurite worker', { skip: !haveRedis }, () => {
       assert.equal(resumed.code, 0, resumed.stderr);
       assert.match(resumed.stderr, new RegExp(`job 'crash' wrote its last checkpoint at epoch ${last.epoch} on `));
       assert.equal(lossesOf('crashed').length, total);
+      // The machine that held the run is gone (its folder moved away): another machine resumes from the copy kept in Redis.
+      const copied = (await nt.distributed.lastCheckpoint(redis.url, 'crash')) as nt.distributed.CheckpointPointer;
+      assert.equal(copied.copied, true);
+      renameSync(join(dir, 'crashed'), join(dir, 'crashed-lost'));
+      const machineB = join(dir, 'machine-b');
+      mkdirSync(machineB);
+      const moved = await neurite(
+        ['launch', '--workers', '2', '--collectives', 'redis', '--redis', redis.url, '--resume-job', 'crash', 'train', '--epochs', String(total + 1)],
+        machineB,
+      );
+      assert.equal(moved.code, 0, moved.stderr);
+      assert.match(moved.stderr, /is not on this machine; restored the run from the copy in Redis into runs\/crashed/);
+      const restored = JSON.parse(readFileSync(join(machineB, 'runs', 'crashed', 'history.json'), 'utf8')).series.loss as number[];
+      assert.equal(restored.length, total + 1);
+      assert.deepEqual(restored.slice(0, total), lossesOf('crashed-lost'));
       // Mistakes: no Redis named, a job with no pointer, a preset besides the job's own model.
       for (const [args, message] of [
         [['--resume-job', 'crash'], /--resume-job crash needs --redis URL/],
@@ -357,6 +372,113 @@ describe('jobs joined by neurite worker', { skip: !haveRedis }, () => {
       assert.match(w.stderr, new RegExp(`joined job 'elastic-${collectives}-r1' as rank 1 of 2`));
       assert.equal(lossesOf(`elastic-${collectives}`).length, 5);
     });
+
+  /** A sync job of 2 local workers through Redis that waits `wait` seconds for replacements after a lost worker. */
+  function replaceableJob(job: string, wait: string, extra: readonly string[] = []) {
+    return start(
+      [
+        'launch',
+        '--workers',
+        '2',
+        ...extra,
+        '--replace-wait',
+        wait,
+        '--collectives',
+        'redis',
+        '--redis',
+        redis.url,
+        '--job',
+        job,
+        'train',
+        'xor',
+        '--batch-size',
+        '4',
+        '--epochs',
+        '5',
+        '--out',
+        job,
+      ],
+      dir,
+    );
+  }
+
+  async function killRankAtEpoch2(launched: ReturnType<typeof start>, rank: number): Promise<void> {
+    await waitFor('epoch 2', () => /epoch 2\/5/.test(launched.stdout()));
+    const victim = childOfRank(launched.child.pid as number, rank);
+    assert.ok(victim !== null, `rank ${rank} not found`);
+    process.kill(victim, 'SIGKILL');
+  }
+
+  test("sync --replace-wait, no --min-workers: a lost worker is replaced by a worker started with the job's first id after the loss, on a machine without the run folder, and the job ends whole", async () => {
+    const launched = replaceableJob('replace-late', '60');
+    await killRankAtEpoch2(launched, 1);
+    await waitFor('the wait for replacements', () => /waiting up to 60 s for 1 worker\(s\) to take the free rank/.test(launched.stderr()));
+    // Started in another folder, as on a machine that does not mount the run folder: rank 0 hands it the checkpoint.
+    const elsewhere = join(dir, 'elsewhere');
+    mkdirSync(elsewhere, { recursive: true });
+    const replacement = start(['worker', '--redis', redis.url, '--job', 'replace-late'], elsewhere);
+    const [r, w] = await Promise.all([launched.result, replacement.result]);
+    assert.equal(r.code, 0, `${r.stderr}\n--- the replacement:\n${w.stderr}`);
+    assert.equal(w.code, 0, w.stderr);
+    assert.match(r.stderr, /rank 1 of 2 failed: killed by SIGKILL; going on from the last checkpoint once 1 worker\(s\) join \(0 survivor\(s\) rejoin\)/);
+    assert.match(r.stderr, /going on with 2 worker\(s\), 1 of them joined/);
+    assert.match(w.stderr, /job 'replace-late' went on as 'replace-late-r1'/);
+    assert.match(w.stderr, /joined job 'replace-late-r1' as rank 1 of 2/);
+    assert.match(r.stdout, /continuing at epoch 3, as 2 sync/);
+    assert.ok(!existsSync(join(elsewhere, 'replace-late')), 'the replacement wrote a run folder of its own');
+    // Rolled back to epoch 2's checkpoint, weights and optimizer state, and whole again: the numbers of a job never interrupted.
+    const whole = await neurite(
+      ['launch', '--workers', '2', '--collectives', 'redis', 'train', 'xor', '--batch-size', '4', '--epochs', '5', '--out', 'replace-whole'],
+      dir,
+    );
+    assert.equal(whole.code, 0, whole.stderr);
+    assert.deepEqual(lossesOf('replace-late'), lossesOf('replace-whole'));
+    const stats = JSON.parse(readFileSync(join(dir, 'replace-late', 'distributed.json'), 'utf8'));
+    assert.deepEqual(
+      stats.attempts.map((a: { workers: number }) => a.workers),
+      [2],
+    );
+  });
+
+  test('sync --replace-wait: a worker that finds the elastic job full waits for a free rank and takes it when a worker is lost', async () => {
+    const launched = replaceableJob('replace-early', '60', ['--min-workers', '1']);
+    await waitFor('epoch 1', () => /epoch 1\/5/.test(launched.stdout()));
+    const spare = start(['worker', '--redis', redis.url, '--job', 'replace-early', '--timeout', '60'], dir);
+    await waitFor('the spare to wait', () => /already has its 2 workers; it is elastic, so this worker waits/.test(spare.stderr()));
+    await killRankAtEpoch2(launched, 1);
+    const [r, w] = await Promise.all([launched.result, spare.result]);
+    assert.equal(r.code, 0, `${r.stderr}\n--- the spare:\n${w.stderr}`);
+    assert.equal(w.code, 0, w.stderr);
+    assert.match(w.stderr, /joined job 'replace-early-r1' as rank 1 of 2/);
+    assert.match(r.stdout, /continuing at epoch 3, as 2 sync/);
+    assert.equal(lossesOf('replace-early').length, 5);
+  });
+
+  test('sync --replace-wait with nobody coming: at least --min-workers go on at the end of the wait; fewer fail, naming the wait', async () => {
+    const alone = replaceableJob('replace-none', '1', ['--min-workers', '1']);
+    await killRankAtEpoch2(alone, 1);
+    const r = await alone.result;
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /going on with 1 worker\(s\), 0 of them joined/);
+    assert.match(r.stdout, /continuing at epoch 3, as 1 sync/);
+    assert.equal(lossesOf('replace-none').length, 5);
+
+    const t0 = performance.now();
+    const short = replaceableJob('replace-short', '1');
+    await killRankAtEpoch2(short, 1);
+    const failed = await short.result;
+    assert.equal(failed.code, 1, failed.stderr);
+    assert.match(failed.stderr, /waited 1 s for 1 worker\(s\) to join and 0 came: 1 worker\(s\), fewer than minWorkers \(2\)/);
+    assert.ok(performance.now() - t0 < 60_000, `took ${performance.now() - t0} ms`);
+    for (const [args, message] of [
+      [['--replace-wait', '-1'], /--replace-wait must be a number of seconds, 0 or more/],
+      [['--mode', 'async', '--replace-wait', '5'], /--replace-wait applies to --mode sync, not async/],
+    ] as const) {
+      const bad = await neurite(['launch', '--workers', '2', ...args, 'train', 'xor'], dir);
+      assert.equal(bad.code, 2, bad.stderr);
+      assert.match(bad.stderr, message);
+    }
+  });
 
   test('neurite tune: a grid of 2 learning rates x 2 batch sizes trains as 4 trials on 2 worker processes, ranked by validation accuracy', async () => {
     const r = await neurite(

@@ -2,16 +2,16 @@
 // `neurite launch --workers N script.mjs [args]`: one training job as several
 // replicas (threads of this process, or processes around a Redis).
 import { randomBytes } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { distributed, NeuriteError } from '../../index.js';
+import { atomicWriteFile, distributed, NeuriteError } from '../../index.js';
 import { choiceFlag, intFlag, numberFlag, parseFlags, textFlag } from '../args.js';
 import { kubernetesJob, slurmScript } from '../emit.js';
 import { EXIT, UsageError } from '../errors.js';
 import { isNetworkName, resolveModelArg } from '../models.js';
-import { defaultRunFolder, isNonEmptyFolder, isUnstartedRun, writeJson } from '../runs.js';
+import { defaultRunFolder, isNonEmptyFolder, isUnstartedRun, RUN_FILES, writeJson } from '../runs.js';
 import { colorEnabled, formatElapsed, palette } from '../terminal.js';
 import { TRAIN_FLAGS } from './train.js';
 import { TRAIN_SCRIPT } from './worker.js';
@@ -57,6 +57,12 @@ Options:
   --min-workers M       sync: when a worker fails, go on from the last checkpoint (the
                         last finished epoch) with the survivors while at least M remain
                         (default: --workers, so a failed worker stops the job)
+  --replace-wait SECONDS
+                        sync: after a lost worker, wait up to SECONDS for workers to take
+                        the free ranks ("neurite worker --redis URL --job ID" on any
+                        machine, the job's first ID), going on as soon as the job is whole
+                        again, or at the end with at least --min-workers (default 0: go on
+                        at once with the survivors)
   --n-fetch N           async: fetch fresh weights every N steps (default 1)
   --n-push N            async: push accumulated gradients every N steps (default 1)
   --max-staleness T     async: servers drop gradients computed on weights more than T
@@ -100,6 +106,7 @@ const FLAGS = {
   'bucket-kb': { type: 'string' },
   'resume-job': { type: 'string' },
   'min-workers': { type: 'string' },
+  'replace-wait': { type: 'string' },
   job: { type: 'string' },
   emit: { type: 'string' },
   image: { type: 'string' },
@@ -137,6 +144,29 @@ function splitAtTarget(args: readonly string[]): { own: string[]; target: string
 }
 
 /** The run folder rank 0 will write, checked now so that a mistake costs no replica start. */
+/**
+ * A job resumed on a machine that cannot read its checkpoint where rank 0 wrote it: the copy kept in Redis becomes a
+ * run folder here, runs/<the run's folder name>, which the resumed job then writes.
+ */
+async function restoreCheckpointCopy(url: string, job: string, pointer: distributed.CheckpointPointer): Promise<string> {
+  const copy = await distributed.checkpointCopy(url, job);
+  if (copy === null || copy[RUN_FILES.config] === undefined)
+    throw new UsageError(
+      `--resume-job ${job}: the job's last checkpoint is ${pointer.path} on ${pointer.host}, which this machine cannot read, and ${url} keeps no copy of it (${pointer.copied === false ? `its files were over ${distributed.CHECKPOINT_COPY_LIMIT / 2 ** 20} MiB` : 'none was recorded'})`,
+      `run this on ${pointer.host}, or keep the runs on a file system every machine mounts`,
+    );
+  const runDir = join('runs', basename(dirname(pointer.path)));
+  if (existsSync(runDir) && !existsSync(join(runDir, RUN_FILES.config)))
+    throw new UsageError(`--resume-job ${job}: ${runDir} exists here and is not a run folder; move it away to restore the job's run there`);
+  mkdirSync(runDir, { recursive: true });
+  for (const [name, bytes] of Object.entries(copy)) {
+    if (basename(name) !== name) throw new UsageError(`--resume-job ${job}: the copy in ${url} names a file outside its run folder (${JSON.stringify(name)})`);
+    await atomicWriteFile(join(runDir, name), bytes);
+  }
+  process.stderr.write(`launch: ${pointer.path} is not on this machine; restored the run from the copy in Redis into ${runDir}\n`);
+  return runDir;
+}
+
 function runFolderFor(trainArgs: string[]): { args: string[]; runDir: string } {
   const { values, positionals } = parseFlags('train', trainArgs, TRAIN_FLAGS);
   const resumeDir = textFlag(values, 'resume');
@@ -191,14 +221,11 @@ export async function launchCommand(args: readonly string[]): Promise<number> {
     const pointer = await distributed.lastCheckpoint(url, resumeJob);
     if (pointer === null)
       throw new UsageError(`--resume-job ${resumeJob}: ${url} holds no checkpoint of job '${resumeJob}' (none written yet, or the last was over a week ago)`);
-    if (!existsSync(pointer.path))
-      throw new UsageError(
-        `--resume-job ${resumeJob}: the job's last checkpoint is ${pointer.path} on ${pointer.host}, which this machine cannot read`,
-        `run this on ${pointer.host}, or keep the runs on a file system every machine mounts`,
-      );
     process.stderr.write(`launch: job '${resumeJob}' wrote its last checkpoint at epoch ${pointer.epoch} on ${pointer.host} (${pointer.savedAt})\n`);
+    let runDir = dirname(pointer.path);
+    if (!existsSync(pointer.path)) runDir = await restoreCheckpointCopy(url, resumeJob, pointer);
     target = 'train';
-    rest = ['--resume', dirname(pointer.path), ...rest];
+    rest = ['--resume', runDir, ...rest];
   }
   if (target === undefined)
     throw new UsageError('launch: missing what to run: train <preset|model.json> [options], or a script', 'see "neurite launch --help"');
@@ -248,12 +275,15 @@ export async function launchCommand(args: readonly string[]): Promise<number> {
   const minWorkers = intFlag(values, 'min-workers');
   if (minWorkers !== undefined && chosen !== 'sync') throw new UsageError(`--min-workers applies to --mode sync, not ${chosen}`);
   if (minWorkers !== undefined && minWorkers > workers) throw new UsageError(`--min-workers ${minWorkers} is more than --workers ${workers}`);
+  const replaceWait = numberFlag(values, 'replace-wait', (v) => v >= 0, 'a number of seconds, 0 or more');
+  if (replaceWait !== undefined && chosen !== 'sync') throw new UsageError(`--replace-wait applies to --mode sync, not ${chosen}`);
+  const elastic = minWorkers !== undefined || (replaceWait ?? 0) > 0;
   if (chosen === 'sync') {
     // Processes where a Redis is at hand (all-reducing through Gloo where it is built, else through Redis); else threads of this process, said once.
     const noRedis =
       redis === undefined && !distributed.redisServerInstalled() ? 'redis-server is not installed (apt-get install redis-server), or pass --redis URL' : null;
     if (noRedis === null) mode = 'sync';
-    else if (localWorkers !== undefined || collectives !== undefined || minWorkers !== undefined || bucketKb !== undefined)
+    else if (localWorkers !== undefined || collectives !== undefined || minWorkers !== undefined || replaceWait !== undefined || bucketKb !== undefined)
       throw new UsageError(`--mode sync across processes needs a Redis: ${noRedis}`);
     else {
       mode = 'sync-threads';
@@ -286,6 +316,7 @@ export async function launchCommand(args: readonly string[]): Promise<number> {
           redis,
           ...(collectives !== undefined ? { collectives } : {}),
           ...(minWorkers !== undefined ? { minWorkers } : {}),
+          ...(replaceWait !== undefined ? { replaceWaitMs: replaceWait * 1000 } : {}),
           ...(bucketKb !== undefined ? { bucketBytes: bucketKb * 1024 } : {}),
         }
       : {}),
@@ -310,14 +341,15 @@ export async function launchCommand(args: readonly string[]): Promise<number> {
     runDir = prepared.runDir;
     options.argv = prepared.args;
     script = new URL('../replica-main.js', import.meta.url);
-    if (minWorkers !== undefined) {
+    if (elastic) {
       // Going on after a lost worker: the run continues from its checkpoint, with the flags that may change on resuming.
       const { values: trainValues } = parseFlags('train', rest, TRAIN_FLAGS);
       const carried = ['epochs', 'backend'].flatMap((f) => (typeof trainValues[f] === 'string' ? [`--${f}`, trainValues[f] as string] : []));
       const switches = ['compile', 'json'].flatMap((f) => (trainValues[f] === true ? [`--${f}`] : []));
       options.resumeArgv = ['--resume', runDir, ...carried, ...switches];
     }
-    if (localWorkers !== undefined) options.remoteScript = TRAIN_SCRIPT;
+    // Workers that join (from the start, or as replacements) resolve the train script on their own machine.
+    if (localWorkers !== undefined || elastic) options.remoteScript = TRAIN_SCRIPT;
   } else {
     if (!existsSync(target) || !statSync(target).isFile())
       throw new UsageError(`launch: ${target}: no such script`, 'launch runs "train <preset|model.json> [options]" or a script that calls distributed.init()');

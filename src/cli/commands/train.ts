@@ -1,13 +1,25 @@
 // `neurite train <preset|model.json>` and `neurite train --resume RUN`.
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { type DistributedStrategy, type distributed, evaluate, type LossName, loadCheckpoint, models, NeuriteError, type nn, saveModel } from '../../index.js';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import {
+  type DistributedStrategy,
+  type distributed,
+  evaluate,
+  type LossName,
+  loadCheckpoint,
+  models,
+  NeuriteError,
+  type nn,
+  restoreCheckpoint,
+  saveModel,
+} from '../../index.js';
 import { choiceFlag, expectPositionals, type FlagSpec, intFlag, numberFlag, type Parsed, parseFlags, textFlag } from '../args.js';
 import { BACKEND_CHOICES, openGpuForTraining, selectBackend } from '../backend.js';
 import { type DataConfig, defaultValidationSplit, imageClasses, type LoadedData, loadData, resolveDataset, shapeFor } from '../datasets.js';
 import { ConfigError, EXIT, UsageError } from '../errors.js';
 import { buildFromSpec, isNetworkName, type ModelSource, networkEntry, resolveModelArg } from '../models.js';
 import {
+  checkRunConfig,
   defaultRunFolder,
   historyFromJSON,
   isNonEmptyFolder,
@@ -360,10 +372,15 @@ function checkpointRecorder(replica?: DistributedStrategy): { onCheckpoint?: (sa
   const record = launched?.checkpointSaved;
   if (typeof record !== 'function') return {};
   return {
-    onCheckpoint: (saved) =>
-      record.call(launched, saved).catch((e: unknown) => {
+    onCheckpoint: async (saved) => {
+      try {
+        // With the files a run resumes from, which Redis keeps beside the pointer for a machine that cannot read this one's disk.
+        const files = { [RUN_FILES.config]: readFileSync(join(dirname(saved.path), RUN_FILES.config)), [RUN_FILES.checkpoint]: readFileSync(saved.path) };
+        await record.call(launched, { ...saved, files });
+      } catch (e) {
         process.stderr.write(`neurite: the checkpoint of epoch ${saved.epoch} is saved, but not recorded in the job's Redis: ${(e as Error).message}\n`);
-      }),
+      }
+    },
   };
 }
 
@@ -383,8 +400,10 @@ async function resume(runDir: string, values: Parsed['values'], positionals: str
     if (values[flag] !== undefined)
       throw new UsageError(`--${flag} cannot change when resuming: the run keeps the settings in ${join(runDir, RUN_FILES.config)}`);
   }
-  const config = readRunConfig(runDir);
   const lead = (replica?.rank ?? 0) === 0;
+  // Replicas on other machines may not mount the run folder: they resume from rank 0's files, handed over through the job.
+  const handed = await runFilesFromRankZero(runDir, replica);
+  const config = handed ? handedRunConfig(handed, runDir) : readRunConfig(runDir);
   if (lead) removeStaleTemporaries(runDir);
   const checkpoint = join(runDir, RUN_FILES.checkpoint);
   const epochs = intFlag(values, 'epochs');
@@ -400,9 +419,12 @@ async function resume(runDir: string, values: Parsed['values'], positionals: str
   const optimizer = makeOptimizer(config.training, built.model.trainableParameters());
   // The checkpoint is read before the data: a corrupt one is rejected in milliseconds, not after loading MNIST.
   let progress: Progress;
-  if (existsSync(checkpoint)) {
+  const handedCheckpoint = handed?.[RUN_FILES.checkpoint];
+  if (handed ? handedCheckpoint !== undefined : existsSync(checkpoint)) {
     try {
-      const restored = await loadCheckpoint(checkpoint, { model: built.model, optimizer });
+      const restored = handedCheckpoint
+        ? restoreCheckpoint(handedCheckpoint, { model: built.model, optimizer, source: `rank 0's ${checkpoint}` })
+        : await loadCheckpoint(checkpoint, { model: built.model, optimizer });
       progress = restored.extra as Progress;
     } catch (e) {
       if (e instanceof NeuriteError) throw new UsageError(`cannot resume from ${checkpoint}: ${e.message}`);
@@ -434,6 +456,39 @@ async function resume(runDir: string, values: Parsed['values'], positionals: str
   out(`${colors.bold('neurite train')} --resume ${runDir}: ${state}${replica ? `, as ${describeReplicas(replica, config.training.batchSize)}` : ''}`);
   if (gpu) out(`device: ${gpu}`);
   return trainAndFinish(runDir, config, built.model, optimizer, data, progress, colors, values.json === true, values.compile === true, replica);
+}
+
+/**
+ * A launched job of processes: rank 0 hands its run folder's configuration and checkpoint to the others (through the
+ * job's Redis), and they resume from those rather than from their own file system, which may not be rank 0's or may
+ * hold an older copy. Null where replicas share this process's file system (threads, a job of one).
+ */
+async function runFilesFromRankZero(runDir: string, replica?: DistributedStrategy): Promise<Record<string, Uint8Array> | null> {
+  const launched = replica as Partial<Pick<distributed.Replica, 'shareFiles' | 'receiveFiles'>> | undefined;
+  if (!replica || replica.worldSize < 2 || typeof launched?.shareFiles !== 'function' || typeof launched.receiveFiles !== 'function') return null;
+  if (replica.rank === 0) {
+    readRunConfig(runDir);
+    const files: Record<string, Uint8Array> = { [RUN_FILES.config]: readFileSync(join(runDir, RUN_FILES.config)) };
+    const checkpoint = join(runDir, RUN_FILES.checkpoint);
+    if (existsSync(checkpoint)) files[RUN_FILES.checkpoint] = readFileSync(checkpoint);
+    await launched.shareFiles.call(replica, files);
+    return null;
+  }
+  const files = await launched.receiveFiles.call(replica);
+  if (files === null) return null;
+  if (files[RUN_FILES.config] === undefined) throw new UsageError(`rank ${replica.rank}: rank 0 handed over no ${RUN_FILES.config} of ${runDir}`);
+  return files;
+}
+
+function handedRunConfig(files: Record<string, Uint8Array>, runDir: string): RunConfig {
+  const where = `rank 0's ${join(runDir, RUN_FILES.config)}`;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(new TextDecoder().decode(files[RUN_FILES.config]));
+  } catch (e) {
+    throw new UsageError(`${where} is not valid JSON (${(e as Error).message})`);
+  }
+  return checkRunConfig(doc, where);
 }
 
 /** Console lines, or nothing with --json (which prints one JSON document at the end instead). */
