@@ -4,12 +4,13 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ConfigError } from '../../src/cli/errors.js';
+import { drawValue, sampleAxis } from '../../src/cli/commands/tune.js';
+import { ConfigError, UsageError } from '../../src/cli/errors.js';
 import { decodePng, decodePnm, prepareDigit } from '../../src/cli/image.js';
 import { curvesSvg, niceTicks } from '../../src/cli/plot.js';
 import { PRESETS } from '../../src/cli/presets.js';
 import { buildModel, parseModelSpec } from '../../src/cli/spec.js';
-import { History, seed } from '../../src/index.js';
+import { Generator, History, seed } from '../../src/index.js';
 import { EXAMPLES, encodePng } from './run.js';
 
 function configError(doc: unknown, message: RegExp): void {
@@ -190,4 +191,41 @@ test('a one-epoch curves.svg shows each value as a centred, labelled point', () 
   for (const cx of circles) assert.equal(cx, 231);
   assert.match(svg, />0\.603</);
   assert.match(svg, />72\.1%</);
+});
+
+test("tune's random search draws: log-uniform spreads evenly over the exponents, int covers both ends, uniform stays in range", () => {
+  const g = new Generator(3);
+  const log = sampleAxis('lr=log:1e-4:1e-1');
+  const lrs = Array.from({ length: 4000 }, () => Number(drawValue(log, g)));
+  assert.ok(lrs.every((v) => v >= 1e-4 && v <= 1e-1));
+  // Each decade holds about a third of a log-uniform draw over three decades.
+  for (const [lo, hi] of [
+    [1e-4, 1e-3],
+    [1e-3, 1e-2],
+    [1e-2, 1e-1],
+  ]) {
+    const share = lrs.filter((v) => v >= lo && v < hi).length / lrs.length;
+    assert.ok(Math.abs(share - 1 / 3) < 0.03, `decade ${lo}: ${share}`);
+  }
+  const ints = new Set(Array.from({ length: 400 }, () => drawValue(sampleAxis('epochs=int:2:5'), g)));
+  assert.deepEqual([...ints].sort(), ['2', '3', '4', '5']);
+  const uniform = Array.from({ length: 4000 }, () => Number(drawValue(sampleAxis('momentum=uniform:0.5:0.9'), g)));
+  assert.ok(uniform.every((v) => v >= 0.5 && v <= 0.9));
+  const mean = uniform.reduce((a, b) => a + b, 0) / uniform.length;
+  assert.ok(Math.abs(mean - 0.7) < 0.01, `mean ${mean}`);
+  // The same seed gives the same stream of values.
+  const a = new Generator(11);
+  const b = new Generator(11);
+  assert.deepEqual(
+    Array.from({ length: 5 }, () => drawValue(log, a)),
+    Array.from({ length: 5 }, () => drawValue(log, b)),
+  );
+  assert.throws(
+    () => sampleAxis('lr=log:0.1:0.01'),
+    (e: unknown) => e instanceof UsageError && /LOW < HIGH/.test(e.message),
+  );
+  assert.throws(
+    () => sampleAxis('json=uniform:0:1'),
+    (e: unknown) => e instanceof UsageError && /not a train option that a trial can vary/.test(e.message),
+  );
 });

@@ -486,7 +486,7 @@ describe('jobs joined by neurite worker', { skip: !haveRedis }, () => {
       dir,
     );
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /tune: 4 trial\(s\) on 2 worker process\(es\), ranked by valAccuracy/);
+    assert.match(r.stderr, /tune: 4 grid trial\(s\) on 2 worker process\(es\), ranked by valAccuracy/);
     const doc = JSON.parse(readFileSync(join(dir, 'tuned', 'tune.json'), 'utf8')) as {
       trials: { rank: number; params: Record<string, string>; valAccuracy: number; out: string; runs: number }[];
     };
@@ -501,15 +501,52 @@ describe('jobs joined by neurite worker', { skip: !haveRedis }, () => {
     }
     assert.match(r.stdout.split('\n')[1], /^1 /);
     for (const [args, message] of [
-      [['tune', 'train', 'xor'], /at least one --grid/],
+      [['tune', 'train', 'xor'], /at least one --grid FLAG=V1,V2,... or --sample/],
       [['tune', '--grid', 'out=a,b', 'train', 'xor'], /--grid out: not a train option that a trial can vary/],
-      [['tune', '--grid', 'lr=0.1', 'train', 'xor', '--lr', '0.2'], /--lr is both in the grid and in the train options/],
+      [['tune', '--grid', 'lr=0.1', 'train', 'xor', '--lr', '0.2'], /--lr is both varied and in the train options/],
+      [['tune', '--grid', 'lr=0.1', '--trials', '3', 'train', 'xor'], /--trials is for a random search/],
+      [['tune', '--sample', 'lr=log:1e-3:1e-1', 'train', 'xor'], /--sample needs --trials T/],
+      [['tune', '--sample', 'lr=log:0:1', '--trials', '2', 'train', 'xor'], /a log-uniform range must be above 0/],
+      [['tune', '--sample', 'epochs=int:1.5:3', '--trials', '2', 'train', 'xor'], /an int range needs integer bounds/],
+      [['tune', '--sample', 'lr=normal:0:1', '--trials', '2', 'train', 'xor'], /expected FLAG=log\|uniform\|int:LOW:HIGH/],
+      [['tune', '--sample', 'lr=log:1e-3:1e-1', '--grid', 'lr=0.1', '--trials', '2', 'train', 'xor'], /--lr is varied twice/],
       [['tune', '--grid', 'lr', 'train', 'xor'], /expected FLAG=V1,V2/],
     ] as [string[], RegExp][]) {
       const bad = await neurite(args, dir);
       assert.equal(bad.code, 2, `${args.join(' ')}: ${bad.stderr}`);
       assert.match(bad.stderr, message);
     }
+  });
+
+  test('neurite tune --sample: a seeded random search draws each trial from its distributions (log-uniform, integer, grid values), the same for the same seed', async () => {
+    const args = ['--workers', '2', '--sample', 'lr=log:0.001:0.3', '--sample', 'epochs=int:1:3', '--grid', 'batch-size=8,16', '--trials', '3', '--seed', '7'];
+    const r = await neurite(['tune', ...args, '--out', 'random', 'train', 'xor'], dir);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /tune: 3 random \(seed 7\) trial\(s\) on 2 worker process\(es\)/);
+    const doc = JSON.parse(readFileSync(join(dir, 'random', 'tune.json'), 'utf8')) as {
+      search: string;
+      seed: number;
+      trials: { params: Record<string, string>; out: string }[];
+    };
+    assert.equal(doc.search, 'random');
+    assert.equal(doc.seed, 7);
+    assert.equal(doc.trials.length, 3);
+    for (const t of doc.trials) {
+      const lr = Number(t.params.lr);
+      assert.ok(lr >= 0.001 && lr <= 0.3, `lr ${lr}`);
+      assert.ok(['1', '2', '3'].includes(t.params.epochs), `epochs ${t.params.epochs}`);
+      assert.ok(['8', '16'].includes(t.params['batch-size']));
+      const config = JSON.parse(readFileSync(join(dir, t.out, 'config.json'), 'utf8'));
+      assert.equal(config.training.lr, lr);
+      assert.equal(config.training.epochs, Number(t.params.epochs));
+    }
+    // Three different draws, and the same three again from the same seed.
+    assert.equal(new Set(doc.trials.map((t) => t.params.lr)).size, 3);
+    const again = await neurite(['tune', ...args, '--out', 'random-again', 'train', 'xor'], dir);
+    assert.equal(again.code, 0, again.stderr);
+    const second = JSON.parse(readFileSync(join(dir, 'random-again', 'tune.json'), 'utf8')) as typeof doc;
+    const drawn = (d: typeof doc) => d.trials.map((t) => JSON.stringify(t.params)).sort();
+    assert.deepEqual(drawn(second), drawn(doc));
   });
 
   test('async: 2 of 3 workers join; a joined worker that dies (its process group killed) is detected by its heartbeat and the job goes on', async () => {

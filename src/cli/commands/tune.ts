@@ -1,11 +1,11 @@
 // `neurite tune --workers N --grid lr=0.1,0.01 ... train <preset> [train options]`:
-// a grid search whose points train as trials of a BullMQ queue
+// a grid search (or, with --sample, a random search) whose points train as trials of a BullMQ queue
 // (distributed.runTrials), on worker processes here and on any machine that
 // runs `neurite worker --trials`, ranked by their final validation figures.
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { distributed, NeuriteError } from '../../index.js';
+import { distributed, Generator, NeuriteError } from '../../index.js';
 import { choiceFlag, intFlag, parseFlags, textFlag } from '../args.js';
 import { EXIT, UsageError } from '../errors.js';
 import { defaultRunFolder, isNonEmptyFolder, writeJson } from '../runs.js';
@@ -14,14 +14,26 @@ import type { TuneOutcome } from '../tune-trial.js';
 import { TRAIN_FLAGS } from './train.js';
 
 export const TUNE_HELP = `Usage: neurite tune [--workers N] --grid FLAG=V1,V2,... [--grid ...] [options] train <preset|model.json> [train options]
+       neurite tune [--workers N] --sample FLAG=DIST:LOW:HIGH [--sample ...] [--grid ...] --trials T [--seed S] train ...
 
 Trains one run per point of the grid (every combination of the values given
 for each train flag) as trials of a BullMQ queue on a Redis, each on a worker
 process, and ranks them by their final validation figures. Each trial's run
 folder is trial-<i> in the tune folder, beside tune.json with the table.
 
+With --sample it is a random search instead (Bergstra and Bengio, 2012): T
+trials, each drawing every sampled option from its distribution and every
+--grid option uniformly from its values, from one seeded stream.
+
 Options:
   --grid FLAG=V1,V2     a train option and the values to try (repeat for more)
+  --sample FLAG=DIST:LOW:HIGH
+                        random search: a train option drawn from DIST, one of
+                        log (log-uniform, for rates), uniform, or int (an integer
+                        from LOW to HIGH inclusive); e.g. lr=log:1e-4:1e-1
+  --trials T            random search: how many trials (required with --sample)
+  --seed S              random search: the seed of the draws (default: drawn and
+                        recorded in tune.json)
   --workers N           trial-worker processes here (default: the cores, at most the trials)
   --metric NAME         rank by valAccuracy (default, highest first) or valLoss (lowest first)
   --redis URL           the queue's Redis (default: a private redis-server on 127.0.0.1);
@@ -31,10 +43,14 @@ Options:
   -h, --help            show this help
 
 Example:
-  neurite tune --workers 2 --grid lr=0.1,0.03,0.01 --grid batch-size=32,64 train mlp --epochs 2`;
+  neurite tune --workers 2 --grid lr=0.1,0.03,0.01 --grid batch-size=32,64 train mlp --epochs 2
+  neurite tune --workers 2 --sample lr=log:1e-4:1e-1 --sample momentum=uniform:0.5:0.99 --trials 8 train mlp --optimizer sgd`;
 
 const FLAGS = {
   grid: { type: 'string', multiple: true },
+  sample: { type: 'string', multiple: true },
+  trials: { type: 'string' },
+  seed: { type: 'string' },
   workers: { type: 'string' },
   metric: { type: 'string' },
   redis: { type: 'string' },
@@ -45,17 +61,54 @@ const FLAGS = {
 /** Train options a grid may not vary: where the run goes and how it reports are the tune's. */
 const NOT_TUNABLE = new Set(['out', 'resume', 'json', 'help']);
 
+/** The train option `name` that --grid or --sample varies, checked. */
+function tunableFlag(option: string, name: string): string {
+  const spec = (TRAIN_FLAGS as Record<string, { type: string }>)[name];
+  if (!spec || NOT_TUNABLE.has(name)) throw new UsageError(`tune: ${option} ${name}: not a train option that a trial can vary`, 'see "neurite train --help"');
+  if (spec.type !== 'string') throw new UsageError(`tune: ${option} ${name}: a switch, not an option with values`);
+  return name;
+}
+
 /** `name=v1,v2` as a train flag and its values. */
 function gridAxis(text: string): [string, string[]] {
   const m = /^(?:--)?([a-z][a-z-]*)=(.+)$/.exec(text);
   if (!m) throw new UsageError(`tune: --grid ${text}: expected FLAG=V1,V2,... (e.g. lr=0.1,0.01)`);
   const [, name, list] = m;
-  const spec = (TRAIN_FLAGS as Record<string, { type: string }>)[name];
-  if (!spec || NOT_TUNABLE.has(name)) throw new UsageError(`tune: --grid ${name}: not a train option that a trial can vary`, 'see "neurite train --help"');
-  if (spec.type !== 'string') throw new UsageError(`tune: --grid ${name}: a switch, not an option with values`);
+  tunableFlag('--grid', name);
   const values = list.split(',').map((v) => v.trim());
   if (values.some((v) => v === '')) throw new UsageError(`tune: --grid ${text}: an empty value`);
   return [name, values];
+}
+
+/** A distribution a random search draws one train option from. */
+export interface SampledAxis {
+  readonly name: string;
+  readonly dist: 'log' | 'uniform' | 'int';
+  readonly low: number;
+  readonly high: number;
+}
+
+/** `name=dist:low:high` as a train flag and its distribution. */
+export function sampleAxis(text: string): SampledAxis {
+  const m = /^(?:--)?([a-z][a-z-]*)=(log|uniform|int):([^:]+):([^:]+)$/.exec(text);
+  if (!m) throw new UsageError(`tune: --sample ${text}: expected FLAG=log|uniform|int:LOW:HIGH (e.g. lr=log:1e-4:1e-1)`);
+  const [, name, dist, lowText, highText] = m;
+  tunableFlag('--sample', name);
+  const low = Number(lowText);
+  const high = Number(highText);
+  if (!Number.isFinite(low) || !Number.isFinite(high) || !(low < high))
+    throw new UsageError(`tune: --sample ${text}: LOW and HIGH must be numbers with LOW < HIGH`);
+  if (dist === 'log' && !(low > 0)) throw new UsageError(`tune: --sample ${text}: a log-uniform range must be above 0`);
+  if (dist === 'int' && !(Number.isInteger(low) && Number.isInteger(high))) throw new UsageError(`tune: --sample ${text}: an int range needs integer bounds`);
+  return { name, dist: dist as SampledAxis['dist'], low, high };
+}
+
+/** One value of `axis` from `g`, as the train option's text (4 significant digits for real values). */
+export function drawValue(axis: SampledAxis, g: Generator): string {
+  const u = g.nextDouble();
+  if (axis.dist === 'int') return String(axis.low + Math.floor(u * (axis.high - axis.low + 1)));
+  const x = axis.dist === 'log' ? Math.exp(Math.log(axis.low) + u * (Math.log(axis.high) - Math.log(axis.low))) : axis.low + u * (axis.high - axis.low);
+  return String(Number(x.toPrecision(4)));
 }
 
 /** `neurite tune`: returns the exit code. */
@@ -70,22 +123,44 @@ export async function tuneCommand(args: readonly string[]): Promise<number> {
   }
   if (positionals.length > 0) throw new UsageError(`tune: unexpected argument ${JSON.stringify(positionals[0])}`, 'see "neurite tune --help"');
   if (at < 0 || trainArgs.length === 0) throw new UsageError('tune: missing what to train: train <preset|model.json> [options]', 'see "neurite tune --help"');
-  const axes = ((values.grid as unknown as string[] | undefined) ?? []).map(gridAxis);
-  if (axes.length === 0) throw new UsageError('tune: at least one --grid FLAG=V1,V2,... is needed');
+  const grid = ((values.grid as unknown as string[] | undefined) ?? []).map(gridAxis);
+  const sampled = ((values.sample as unknown as string[] | undefined) ?? []).map(sampleAxis);
+  if (grid.length === 0 && sampled.length === 0) throw new UsageError('tune: at least one --grid FLAG=V1,V2,... or --sample FLAG=DIST:LOW:HIGH is needed');
+  const names = [...grid.map(([n]) => n), ...sampled.map((a) => a.name)];
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice !== undefined) throw new UsageError(`tune: --${twice} is varied twice`);
+  const trials = intFlag(values, 'trials');
+  const seedFlag = intFlag(values, 'seed', 0);
+  if (sampled.length === 0 && (trials !== undefined || seedFlag !== undefined))
+    throw new UsageError(`tune: --${trials !== undefined ? 'trials' : 'seed'} is for a random search (--sample); a grid trains every point`);
+  if (sampled.length > 0 && trials === undefined) throw new UsageError('tune: --sample needs --trials T, the number of random points to train');
   const { values: trainValues, positionals: trainPositionals } = parseFlags('train', trainArgs, TRAIN_FLAGS);
-  for (const [name] of axes) {
-    if (trainValues[name] !== undefined) throw new UsageError(`tune: --${name} is both in the grid and in the train options`);
+  for (const name of names) {
+    if (trainValues[name] !== undefined) throw new UsageError(`tune: --${name} is both varied and in the train options`);
   }
   for (const name of ['out', 'resume', 'json']) if (trainValues[name] !== undefined) throw new UsageError(`tune: the train options may not include --${name}`);
   const metric = choiceFlag(values, 'metric', ['valAccuracy', 'valLoss'] as const) ?? 'valAccuracy';
   const out = textFlag(values, 'out') ?? defaultRunFolder(`tune-${trainPositionals[0] ?? 'model'}`);
   if (isNonEmptyFolder(out)) throw new UsageError(`--out ${out} already exists and is not empty; refusing to overwrite it`);
   let points: Record<string, string>[] = [{}];
-  for (const [name, list] of axes) points = points.flatMap((p) => list.map((v) => ({ ...p, [name]: v })));
+  const seed = sampled.length > 0 ? (seedFlag ?? Math.floor(Math.random() * 2 ** 31)) : undefined;
+  if (seed === undefined) {
+    for (const [name, list] of grid) points = points.flatMap((p) => list.map((v) => ({ ...p, [name]: v })));
+  } else {
+    // One stream, drawn axis by axis in the order given: the same seed and flags give the same trials.
+    const g = new Generator(seed);
+    points = Array.from({ length: trials as number }, () => {
+      const point: Record<string, string> = {};
+      for (const [name, list] of grid) point[name] = list[Math.floor(g.nextDouble() * list.length)];
+      for (const axis of sampled) point[axis.name] = drawValue(axis, g);
+      return point;
+    });
+  }
+  const axes = names;
   const workers = intFlag(values, 'workers') ?? Math.min(points.length, availableParallelism());
   const colors = palette(colorEnabled(process.stderr));
   const say = (line: string) => process.stderr.write(`${colors.dim(line)}\n`);
-  say(`tune: ${points.length} trial(s) on ${workers} worker process(es), ranked by ${metric}`);
+  say(`tune: ${points.length} ${seed === undefined ? 'grid' : `random (seed ${seed})`} trial(s) on ${workers} worker process(es), ranked by ${metric}`);
   const params = points.map((p, i) => ({
     args: [...trainArgs, ...Object.entries(p).flatMap(([k, v]) => [`--${k}`, v])],
     out: join(out, `trial-${i}`),
@@ -114,13 +189,14 @@ export async function tuneCommand(args: readonly string[]): Promise<number> {
     return better(sa, sb);
   });
   const table = ranked.map((r, i) => ({ rank: i + 1, params: points[r.index], ...(r.result ?? {}), ...(r.error ? { error: r.error } : {}), runs: r.runs }));
-  await writeJson(join(out, 'tune.json'), { metric, trials: table });
-  const rows = [['rank', ...axes.map(([n]) => n), 'val acc', 'val loss', 'test acc', 'train s', 'run']];
+  const search = seed === undefined ? { search: 'grid' } : { search: 'random', seed, sampled };
+  await writeJson(join(out, 'tune.json'), { metric, ...search, trials: table });
+  const rows = [['rank', ...axes, 'val acc', 'val loss', 'test acc', 'train s', 'run']];
   for (const row of table) {
     const r = row as (typeof table)[number] & Partial<TuneOutcome>;
     rows.push([
       String(row.rank),
-      ...axes.map(([n]) => row.params[n]),
+      ...axes.map((n) => row.params[n]),
       r.valAccuracy === undefined ? '-' : percent(r.valAccuracy),
       r.valLoss === undefined ? '-' : r.valLoss.toFixed(4),
       r.testAccuracy === undefined ? '-' : percent(r.testAccuracy),
