@@ -11,6 +11,13 @@
 //
 //   node bench/browser.mjs [--seconds S] [--warmup S] [--only a,b] [--threads 1,2] [--repeat N] [--no-save]
 //
+// With --webgpu it measures the GPU instead (Chromium started with
+// --enable-unsafe-webgpu): neurite's compiled steps replayed on WebGPU against
+// TensorFlow.js's WebGPU backend, both reading each step's loss back, on
+// mlp-wide, lenet5, lstm and sgemm-1024 (products read back too). Without a
+// hardware adapter it stops, saying so, unless --allow-fallback is given:
+// then the figures are SwiftShader's, a plausibility check and no GPU's speed.
+//
 // Needs /usr/bin/chromium and the peers (npm run bench:setup). Writes
 // bench/results/<date>-browser.json.
 import { execFileSync } from 'node:child_process';
@@ -39,7 +46,11 @@ const threadCounts = opt('threads', `1,${cores}`)
   .split(',')
   .map(Number)
   .filter((n, i, all) => n >= 1 && all.indexOf(n) === i);
-const ALL = ['mlp-small', 'mlp-wide', 'lenet5', 'lstm', 'inference-1', 'inference-256', 'sgemm-1024', 'two-spirals'];
+const webgpu = argv.includes('--webgpu');
+const allowFallback = argv.includes('--allow-fallback');
+const ALL = webgpu
+  ? ['mlp-wide', 'lenet5', 'lstm', 'sgemm-1024']
+  : ['mlp-small', 'mlp-wide', 'lenet5', 'lstm', 'inference-1', 'inference-256', 'sgemm-1024', 'two-spirals'];
 const workloads = opt('only', ALL.join(',')).split(',');
 
 if (!existsSync(CHROMIUM)) {
@@ -91,6 +102,8 @@ files['/labels.bin'] = Buffer.from(labels.buffer, labels.byteOffset, labels.byte
 const TFJS_WASM = '/bench/peers/node_modules/@tensorflow/tfjs-backend-wasm/dist/';
 
 const PAGE = `<!doctype html><script type="module">
+  // #probe: an empty page, where the launcher asks for the WebGPU adapter.
+  if (location.hash === '#probe') throw new Error('probe');
   const args = JSON.parse(decodeURIComponent(location.hash.slice(1)));
   const [images, labels] = await Promise.all(['/images.bin', '/labels.bin'].map((f) => fetch(f).then((r) => r.arrayBuffer())));
   globalThis.__bench = { args: args.args, wasmPaths: '${TFJS_WASM}', images: new Float32Array(images), labels: new Int32Array(labels) };
@@ -128,8 +141,28 @@ function readFileIfInside(path) {
 
 await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
 const url = `http://127.0.0.1:${server.address().port}/`;
-const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', ...(webgpu ? ['--enable-unsafe-webgpu'] : [])] });
 const version = browser.version();
+let adapter = null;
+if (webgpu) {
+  const probe = await browser.newPage();
+  await probe.goto(`${url}#probe`);
+  adapter = await probe.evaluate(async () => {
+    const found = await navigator.gpu?.requestAdapter();
+    if (!found) return null;
+    const info = found.info ?? {};
+    return { vendor: info.vendor, architecture: info.architecture, description: info.description, fallback: found.isFallbackAdapter ?? info.isFallbackAdapter ?? false };
+  });
+  await probe.close();
+  const name = adapter ? `${adapter.vendor} ${adapter.architecture} ${adapter.description ?? ''}`.trim() : null;
+  if (!adapter || (adapter.fallback && !allowFallback)) {
+    console.log(`bench:browser --webgpu: ${adapter ? `Chromium's only adapter is a software one (${name})` : 'Chromium offers no WebGPU adapter'}; no GPU to measure (--allow-fallback measures the software adapter as a plausibility check)`);
+    await browser.close();
+    server.close();
+    process.exit(0);
+  }
+  console.log(`bench:browser --webgpu: adapter ${name}${adapter.fallback ? ' (SOFTWARE FALLBACK: a plausibility check, not a GPU figure)' : ''}`);
+}
 
 /** One library at one thread count in a fresh tab: its results object. */
 async function runPage(script, args) {
@@ -150,10 +183,16 @@ const median = (xs) => {
   return s.length ? s[Math.floor(s.length / 2)] : null;
 };
 
-const libraries = [{ id: 'neurite-wasm', script: '/neurite.js', backend: 'wasm', workloads, threads: threadCounts }];
+// On the GPU the thread count is not the comparison's: both libraries record on the page's main thread, at one.
+const ours = webgpu ? 'neurite-webgpu' : 'neurite-wasm';
+const theirs = webgpu ? 'tfjs-webgpu' : 'tfjs-wasm';
+const threadsCompared = webgpu ? [1] : threadCounts;
+const libraries = [{ id: ours, script: '/neurite.js', backend: webgpu ? 'webgpu' : 'wasm', workloads, threads: threadsCompared }];
 // The README example on the reference backend, the page's speed before the wasm backend: the baseline of issue 12's 10x.
-if (workloads.includes('two-spirals')) libraries.push({ id: 'neurite-ref', script: '/neurite.js', backend: 'ref', workloads: ['two-spirals'], threads: [1] });
-if (hasTfjs) {
+if (!webgpu && workloads.includes('two-spirals'))
+  libraries.push({ id: 'neurite-ref', script: '/neurite.js', backend: 'ref', workloads: ['two-spirals'], threads: [1] });
+if (webgpu && hasTfjs) libraries.push({ id: theirs, script: '/tfjs.js', backend: 'webgpu', workloads, threads: threadsCompared });
+else if (hasTfjs) {
   const peerWorkloads = workloads.filter((w) => w !== 'two-spirals');
   if (peerWorkloads.length) libraries.push({ id: 'tfjs-wasm', script: '/tfjs.js', backend: 'wasm', workloads: peerWorkloads, threads: threadCounts });
 }
@@ -165,7 +204,7 @@ for (const lib of libraries) {
     const key = `${lib.id} ${threads}t`;
     const runs = [];
     for (let r = 0; r < repeat; r++) {
-      const args = { backend: lib.backend, seconds, warmupSeconds, threads, workloads: lib.workloads, sgemm: gemmShapes(lib.workloads) };
+      const args = { backend: lib.backend, seconds, warmupSeconds, threads, workloads: lib.workloads, sgemm: gemmShapes(lib.workloads), allowFallback };
       const { results } = await runPage(lib.script, args);
       runs.push(results);
       process.stdout.write(`${key} run ${r + 1}/${repeat} done\n`);
@@ -178,7 +217,13 @@ for (const lib of libraries) {
         ? { median: median(numbers), min: Math.min(...numbers), max: Math.max(...numbers), runs: numbers.length }
         : { error: values.find((v) => v?.error)?.error ?? 'no result' };
     }
-    notes[key] = { describe: runs[0].describe, version: runs[0].version, wasmSimd: runs[0].wasmSimd, wasmThreads: runs[0].wasmThreads };
+    notes[key] = {
+      describe: runs[0].describe,
+      version: runs[0].version,
+      wasmSimd: runs[0].wasmSimd,
+      wasmThreads: runs[0].wasmThreads,
+      ...(runs[0].adapter ? { adapter: runs[0].adapter } : {}),
+    };
   }
 }
 await browser.close();
@@ -192,13 +237,14 @@ const flags = readFileSync('/proc/cpuinfo', 'utf8').includes(' avx512f') ? 'AVX-
 console.log(`\nChromium ${version}; ${cpu} (${flags}), ${cores} cores; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 console.log(`medians of ${repeat} runs of ${seconds} s each (after ${warmupSeconds} s warm-up), one fresh tab per run\n`);
 const columns = Object.keys(measured);
-console.log(['workload', ...columns, ...(hasTfjs ? threadCounts.map((t) => `neurite/tfjs ${t}t`) : [])].join(' | '));
+if (adapter) console.log(`WebGPU adapter: ${adapter.vendor} ${adapter.architecture} ${adapter.description ?? ''}${adapter.fallback ? ' (SOFTWARE FALLBACK: no GPU speed)' : ''}`);
+console.log(['workload', ...columns, ...(hasTfjs ? threadsCompared.map((t) => `neurite/tfjs ${t}t`) : [])].join(' | '));
 for (const w of workloads) {
   const cells = columns.map((c) => fmt(measured[c][w]));
   const ratios = hasTfjs
-    ? threadCounts.map((t) => {
-        const a = measured[`neurite-wasm ${t}t`]?.[w];
-        const b = measured[`tfjs-wasm ${t}t`]?.[w];
+    ? threadsCompared.map((t) => {
+        const a = measured[`${ours} ${t}t`]?.[w];
+        const b = measured[`${theirs} ${t}t`]?.[w];
         return a?.median && b?.median ? `${(a.median / b.median).toFixed(2)}x` : '-';
       })
     : [];
@@ -209,13 +255,16 @@ const spiralsRef = measured['neurite-ref 1t']?.['two-spirals']?.median;
 if (spirals && spiralsRef) {
   console.log(`\ntwo-spirals (the README example): wasm ${Math.round(spirals)} steps/s, reference ${Math.round(spiralsRef)}: ${(spirals / spiralsRef).toFixed(1)}x (issue 12's target: at least 10x)`);
 }
-for (const [k, n] of Object.entries(notes)) console.log(`${k}: ${n.describe ?? ''}${n.version ? `tfjs ${n.version}, SIMD ${n.wasmSimd}, threads ${n.wasmThreads}` : ''}`);
+for (const [k, n] of Object.entries(notes)) {
+  const tfjs = n.version ? `tfjs ${n.version}${n.adapter === undefined ? `, SIMD ${n.wasmSimd}, threads ${n.wasmThreads}` : ''}` : '';
+  console.log(`${k}: ${n.describe ?? ''}${tfjs}${n.adapter !== undefined ? ` on ${n.adapter}` : ''}`);
+}
 
 if (!argv.includes('--no-save')) {
   const dir = join(root, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 13);
-  const file = join(dir, `${stamp.slice(0, 4)}-${stamp.slice(4, 6)}-${stamp.slice(6, 8)}-${stamp.slice(9)}-browser.json`);
+  const file = join(dir, `${stamp.slice(0, 4)}-${stamp.slice(4, 6)}-${stamp.slice(6, 8)}-${stamp.slice(9)}-browser${webgpu ? '-webgpu' : ''}.json`);
   const commit = (() => {
     try {
       return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
@@ -223,6 +272,7 @@ if (!argv.includes('--no-save')) {
       return null;
     }
   })();
-  writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), commit, chromium: version, cpu, isa: flags, cores, loadavg: loadavg(), seconds, warmupSeconds, repeat, measured, notes }, null, 2)}\n`);
+  const record = { date: new Date().toISOString(), commit, chromium: version, cpu, isa: flags, cores, loadavg: loadavg(), ...(adapter ? { adapter } : {}), seconds, warmupSeconds, repeat, measured, notes };
+  writeFileSync(file, `${JSON.stringify(record, null, 2)}\n`);
   console.log(`\nwrote ${file}`);
 }

@@ -1,19 +1,29 @@
 // TensorFlow.js side of `npm run bench`, in its recommended training style:
 // Keras layers, tf.train optimizers' minimize(), every step inside tf.tidy.
-// Usage: node peers/tfjs.mjs '{"backend": "cpu"|"wasm", "seconds", "workloads", "sgemm"}'.
+// Usage: node peers/tfjs.mjs '{"backend": "cpu"|"wasm", "seconds", "workloads", "sgemm"}';
+// in a page (bench/browser.mjs --webgpu) also "webgpu", the backend its own
+// package registers, where every training step reads its loss back (as
+// neurite's GPU steps do) and products are awaited with data().
 // Prints one JSON object as its last line.
 import * as tf from '@tensorflow/tfjs';
 import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { emit, loadMnist, measure, parseArgs, TRAIN_IMAGES, timed } from '../common.mjs';
+import { emit, loadMnist, measure, parseArgs, TRAIN_IMAGES, timed, timedAsync } from '../common.mjs';
 
 const args = parseArgs();
 // In a page (bench/browser.mjs) the backend's .wasm files are served from its package folder, as its README says to
 // do with setWasmPaths; the thread count is its own setThreadsCount (by default it uses the page's cores).
 if (globalThis.__bench?.wasmPaths) setWasmPaths(globalThis.__bench.wasmPaths);
-if (args.threads) setThreadsCount(args.threads);
-await tf.setBackend(args.backend);
+if (args.threads && args.backend === 'wasm') setThreadsCount(args.threads);
+// Importing the package registers the backend (its README's way); bundled for the page only when asked for.
+if (args.backend === 'webgpu') await import('@tensorflow/tfjs-backend-webgpu');
+if (!(await tf.setBackend(args.backend))) throw new Error(`TensorFlow.js could not start its '${args.backend}' backend`);
 await tf.ready();
+const gpu = args.backend === 'webgpu';
 const results = { version: tf.version.tfjs, backend: tf.getBackend() };
+if (gpu) {
+  const info = tf.backend().adapterInfo;
+  results.adapter = info ? `${info.vendor ?? ''} ${info.architecture ?? ''}`.trim() : 'unknown';
+}
 if (args.backend === 'wasm') {
   results.wasmSimd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
   results.wasmThreads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT');
@@ -69,6 +79,18 @@ function trainRate(model, optimizer, x, batch, warmup) {
       optimizer.minimize(() => tf.losses.softmaxCrossEntropy(yb, model.apply(xb, { training: true })));
     });
   };
+  if (gpu) {
+    // On the GPU a step is queued, not done: each one reads its loss back, awaited.
+    const gpuStep = async () => {
+      const xb = xs[i];
+      const yb = ys[i];
+      i = (i + 1) % count;
+      const cost = optimizer.minimize(() => tf.losses.softmaxCrossEntropy(yb, model.apply(xb, { training: true })), true);
+      await cost.data();
+      cost.dispose();
+    };
+    return timedAsync(gpuStep, args.seconds, warmup, batch);
+  }
   return timed(step, args.seconds, warmup, batch);
 }
 
@@ -123,7 +145,7 @@ const run = {
 };
 
 for (const w of args.workloads) {
-  await measure(results, w, () => {
+  await measure(results, w, async () => {
     if (run[w]) return run[w]();
     if (w.startsWith('inference-')) {
       const batch = Number(w.split('-')[1]);
@@ -140,6 +162,14 @@ for (const w of args.workloads) {
       const [m, k, n, transA, transB] = args.sgemm[w];
       const a = tf.randomUniform(transA ? [k, m] : [m, k]);
       const b = tf.randomUniform(transB ? [n, k] : [k, n]);
+      if (gpu) {
+        const product = async () => {
+          const c = tf.matMul(a, b, transA, transB);
+          await c.data();
+          c.dispose();
+        };
+        return (await timedAsync(product, args.seconds, 3, 2 * m * n * k)) / 1e9;
+      }
       return timed(() => syncRead(tf.tidy(() => tf.matMul(a, b, transA, transB))), args.seconds, 3, 2 * m * n * k) / 1e9;
     }
     throw new Error(`unknown workload '${w}'`);

@@ -4,11 +4,15 @@
 // Usage: node bench/workloads/neurite.mjs '{"backend": "native"|"ref", "seconds": 2,
 //   "workloads": [...], "sgemm": {id: [m, k, n, transA, transB]}}'
 // or '{"probe": true}' to list the backends. Prints one JSON object as its last line.
+// "backend": "webgpu" (bench/browser.mjs --webgpu) trains through compiled steps
+// replayed on the GPU (the executor of openWebGpu, "allowFallback" for a
+// software adapter), each step reading its loss back, awaited.
 import { readFileSync } from 'node:fs';
 import { loadNativeAddon, nativeLoadError } from '../../dist/src/backends/native/binding.js';
 import { refBackend } from '../../dist/src/backends/ref/index.js';
 import * as nt from '../../dist/src/index.js';
-import { emit, loadMnist, measure, parseArgs, TRAIN_IMAGES, timed } from '../common.mjs';
+import { GpuKernels } from '../../dist/src/backends/webgpu/kernels.js';
+import { emit, loadMnist, measure, parseArgs, TRAIN_IMAGES, timed, timedAsync } from '../common.mjs';
 
 const { nn, optim } = nt;
 const F = nn.functional;
@@ -33,8 +37,10 @@ if (args.probe) {
   process.exit(0);
 }
 
-const backendRegistered = nt.listBackends().includes(args.backend);
-if (backendRegistered) nt.setBackend(args.backend);
+// The GPU takes whole compiled steps; the CPU backend (the default one) records them.
+const gpu = args.backend === 'webgpu' ? await nt.openWebGpu({ allowFallback: args.allowFallback === true }) : null;
+const backendRegistered = gpu !== null || nt.listBackends().includes(args.backend);
+if (backendRegistered && !gpu) nt.setBackend(args.backend);
 // The Node runner sets NEURITE_NUM_THREADS; a page (bench/browser.mjs) passes the count here.
 if (backendRegistered && args.threads) nt.setNumThreads(args.threads);
 if (backendRegistered) await nt.backendReady();
@@ -42,6 +48,11 @@ const results = {
   backend: args.backend,
   describe: backendRegistered ? nt.getBackend().describe() : null,
 };
+if (gpu) {
+  const a = gpu.adapter;
+  results.adapter = `${a.vendor} ${a.architecture} ${a.description}`.trim();
+  results.fallbackAdapter = a.isFallbackAdapter;
+}
 
 /** Why a neural-network workload cannot run here, or null. */
 function unavailable(workload) {
@@ -80,9 +91,10 @@ function batches(batch, sampleShape) {
  * eagerly, so that a compiled figure is never an eager one.
  */
 function prepared(step, modules) {
-  if (!args.compile) return step;
+  if (!args.compile && !gpu) return step;
   const compiled = nt.compile(step, {
     modules,
+    ...(gpu ? { executor: gpu.executor } : {}),
     // bench/fusion.mjs passes "fuse": false to measure the same plans without fusion.
     fuse: args.fuse ?? true,
     onFallback: (reason) => {
@@ -105,6 +117,15 @@ function trainRate(forward, optimizer, data, warmup, modules) {
     optimizer.step();
     return loss;
   }, modules);
+  if (gpu) {
+    // A replay on the GPU resolves when its outputs (the loss) are back.
+    const gpuStep = async () => {
+      const { x, y } = data[i];
+      i = (i + 1) % data.length;
+      await train(x, y);
+    };
+    return timedAsync(gpuStep, args.seconds, warmup, data[0].x.shape[0]);
+  }
   const step = () => {
     const { x, y } = data[i];
     i = (i + 1) % data.length;
@@ -162,6 +183,21 @@ function gemmRate([m, k, n, transA, transB]) {
   const b = nt.tensor(rand(k * n)).data;
   const c = nt.zeros([m * n]).data;
   const flops = 2 * m * n * k;
+  if (gpu) {
+    // The GPU's GEMM kernel, its product read back each time (as the peer's data() does).
+    const device = gpu.executor.device;
+    const kernels = new GpuKernels(device);
+    const [ga, gb, gc] = [device.upload(a), device.upload(b), device.empty(m * n)];
+    return timedAsync(
+      async () => {
+        kernels.matmul(ga, gb, gc, 1, m, n, k, transA, transB);
+        await device.read(gc);
+      },
+      args.seconds,
+      3,
+      flops,
+    ).then((rate) => rate / 1e9);
+  }
   if (backendRegistered) {
     let matmul = nt.getBackend().kernels.matmul;
     if (!matmul) {
