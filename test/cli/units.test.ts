@@ -5,12 +5,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { drawValue, sampleAxis } from '../../src/cli/commands/tune.js';
+import { cutFold } from '../../src/cli/datasets.js';
 import { ConfigError, UsageError } from '../../src/cli/errors.js';
 import { decodePng, decodePnm, prepareDigit } from '../../src/cli/image.js';
 import { curvesSvg, niceTicks } from '../../src/cli/plot.js';
 import { PRESETS } from '../../src/cli/presets.js';
 import { buildModel, parseModelSpec } from '../../src/cli/spec.js';
-import { Generator, History, seed } from '../../src/index.js';
+import { Generator, History, seed, tensor } from '../../src/index.js';
 import { EXAMPLES, encodePng } from './run.js';
 
 function configError(doc: unknown, message: RegExp): void {
@@ -227,5 +228,39 @@ test("tune's random search draws: log-uniform spreads evenly over the exponents,
   assert.throws(
     () => sampleAxis('json=uniform:0:1'),
     (e: unknown) => e instanceof UsageError && /not a train option that a trial can vary/.test(e.message),
+  );
+});
+
+test('cutFold: the K folds of one seed partition the pool (each sample validates once), sizes differ by at most one, labels stay with their samples', () => {
+  const n = 23;
+  const pool = { x: tensor(Float32Array.from({ length: n * 2 }, (_, i) => i)).reshape([n, 2]), y: tensor(Int32Array.from({ length: n }, (_, i) => i % 3)) };
+  const k = 5;
+  const seen = new Map<number, number>();
+  const sizes: number[] = [];
+  for (let f = 0; f < k; f++) {
+    const { train, validation } = cutFold(pool, { index: f, count: k }, 7);
+    const ids = (split: typeof train) => Array.from({ length: split.x.shape[0] }, (_, i) => (split.x.data as Float32Array)[2 * i] / 2);
+    const valIds = ids(validation);
+    const trainIds = ids(train);
+    sizes.push(valIds.length);
+    assert.equal(valIds.length + trainIds.length, n);
+    assert.deepEqual(
+      [...new Set([...valIds, ...trainIds])].sort((a, b) => a - b),
+      Array.from({ length: n }, (_, i) => i),
+    );
+    for (const id of valIds) seen.set(id, (seen.get(id) ?? 0) + 1);
+    // A sample's label travels with it.
+    valIds.forEach((id, i) => assert.equal((validation.y.data as Int32Array)[i], id % 3));
+  }
+  assert.equal(seen.size, n);
+  assert.ok([...seen.values()].every((c) => c === 1));
+  assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1, `sizes ${sizes}`);
+  // Another seed, another order; the same seed, the same folds.
+  const a = cutFold(pool, { index: 0, count: k }, 7).validation.x.data;
+  assert.deepEqual(cutFold(pool, { index: 0, count: k }, 7).validation.x.data, a);
+  assert.notDeepEqual(cutFold(pool, { index: 0, count: k }, 8).validation.x.data, a);
+  assert.throws(
+    () => cutFold(pool, { index: 0, count: 30 }, 7),
+    (e: unknown) => e instanceof ConfigError && /23 training samples cannot make 30 folds/.test(e.message),
   );
 });

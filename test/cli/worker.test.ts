@@ -549,6 +549,40 @@ describe('jobs joined by neurite worker', { skip: !haveRedis }, () => {
     assert.deepEqual(drawn(second), drawn(doc));
   });
 
+  test('neurite tune --folds 2: each grid point trains once per fold and is ranked by the mean of its folds', async () => {
+    const r = await neurite(['tune', '--workers', '2', '--grid', 'lr=0.1,0.01', '--folds', '2', '--out', 'folded', 'train', 'xor', '--epochs', '1'], dir);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /tune: 2 grid trial\(s\) x 2 folds on 2 worker process\(es\), ranked by valAccuracy \(mean over folds\)/);
+    const doc = JSON.parse(readFileSync(join(dir, 'folded', 'tune.json'), 'utf8')) as {
+      folds: number;
+      trials: { params: Record<string, string>; valAccuracy: number; out: string; folds: { fold: number; valAccuracy: number; out: string }[] }[];
+    };
+    assert.equal(doc.folds, 2);
+    assert.equal(doc.trials.length, 2);
+    for (const t of doc.trials) {
+      assert.equal(t.folds.length, 2);
+      const mean = (t.folds[0].valAccuracy + t.folds[1].valAccuracy) / 2;
+      assert.ok(Math.abs(t.valAccuracy - mean) < 1e-12, `${t.valAccuracy} is not the mean of ${t.folds.map((f) => f.valAccuracy)}`);
+      t.folds.forEach((f, i) => {
+        const config = JSON.parse(readFileSync(join(dir, f.out, 'config.json'), 'utf8'));
+        assert.deepEqual(config.data.validationFold, { index: i, count: 2 });
+        assert.equal(config.training.lr, Number(t.params.lr));
+      });
+    }
+    for (const [args, message] of [
+      [['tune', '--grid', 'lr=0.1', '--folds', '1', 'train', 'xor'], /--folds must be a whole number >= 2/],
+      [
+        ['tune', '--grid', 'lr=0.1', '--folds', '3', 'train', 'xor', '--val-split', '0.1'],
+        /--folds holds out each fold in turn for validation; drop --val-split/,
+      ],
+      [['tune', '--grid', 'lr=0.1', 'train', 'xor', '--val-fold', '1/2'], /the train options may not include --val-fold/],
+    ] as [string[], RegExp][]) {
+      const bad = await neurite(args, dir);
+      assert.equal(bad.code, 2, `${args.join(' ')}: ${bad.stderr}`);
+      assert.match(bad.stderr, message);
+    }
+  });
+
   test('async: 2 of 3 workers join; a joined worker that dies (its process group killed) is detected by its heartbeat and the job goes on', async () => {
     const args = ['launch', '--workers', '3', '--local-workers', '1', '--mode', 'async', '--redis', redis.url, '--timeout', '4', '--job', 'trio'];
     const launched = start([...args, 'train', 'xor', '--optimizer', 'adagrad', '--lr', '0.1', '--epochs', '15', '--out', 'trio'], dir);

@@ -15,7 +15,16 @@ import {
 } from '../../index.js';
 import { choiceFlag, expectPositionals, type FlagSpec, intFlag, numberFlag, type Parsed, parseFlags, textFlag } from '../args.js';
 import { BACKEND_CHOICES, openGpuForTraining, selectBackend } from '../backend.js';
-import { type DataConfig, defaultValidationSplit, imageClasses, type LoadedData, loadData, resolveDataset, shapeFor } from '../datasets.js';
+import {
+  type DataConfig,
+  defaultValidationSplit,
+  imageClasses,
+  type LoadedData,
+  loadData,
+  resolveDataset,
+  shapeFor,
+  type ValidationFold,
+} from '../datasets.js';
 import { ConfigError, EXIT, UsageError } from '../errors.js';
 import { buildFromSpec, isNetworkName, type ModelSource, networkEntry, resolveModelArg } from '../models.js';
 import {
@@ -69,6 +78,8 @@ Options:
   --limit N           train on at most N samples (quick runs)
   --test-limit N      evaluate on at most N test samples
   --val-split F       fraction of the training data held out for validation
+  --val-fold I/K      k-fold cross-validation: fold I of K (1 to K) is the validation set,
+                      the other folds train (instead of --val-split; --limit caps the pool)
   --schedule NAME     learning rate over the epochs: constant or cosine (lr down to 0)
   --backend NAME      native (default when built), wasm, ref, or webgpu: the training
                       steps on the GPU (compiled; eager work on the default backend)
@@ -98,6 +109,7 @@ export const TRAIN_FLAGS: FlagSpec = {
   limit: { type: 'string' },
   'test-limit': { type: 'string' },
   'val-split': { type: 'string' },
+  'val-fold': { type: 'string' },
   schedule: { type: 'string' },
   backend: { type: 'string' },
   compile: { type: 'boolean' },
@@ -123,6 +135,7 @@ const FIXED_ON_RESUME = [
   'limit',
   'test-limit',
   'val-split',
+  'val-fold',
   'schedule',
   'image-size',
   'weights',
@@ -301,6 +314,7 @@ export async function trainCommand(args: readonly string[], replica?: Distribute
     validationSplit:
       numberFlag(values, 'val-split', (v) => v >= 0 && v < 1, 'a fraction in [0, 1)') ?? spec.training?.validationSplit ?? defaultValidationSplit(dataset.name),
     seed: training.seed,
+    validationFold: foldFlag(values),
   };
   const loaded = loadData(dataConfig);
   const data = inModelFile(source.file, () => fitDataToModel(loaded, built, spec, dataset.name));
@@ -489,6 +503,17 @@ function handedRunConfig(files: Record<string, Uint8Array>, runDir: string): Run
     throw new UsageError(`${where} is not valid JSON (${(e as Error).message})`);
   }
   return checkRunConfig(doc, where);
+}
+
+/** --val-fold I/K as the 0-based fold of a k-fold cross-validation, or null. */
+function foldFlag(values: Parsed['values']): ValidationFold | null {
+  const text = textFlag(values, 'val-fold');
+  if (text === undefined) return null;
+  if (values['val-split'] !== undefined) throw new UsageError('--val-fold and --val-split both choose the validation set; pass one');
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
+  const [index, count] = m ? [Number(m[1]), Number(m[2])] : [Number.NaN, Number.NaN];
+  if (!(count >= 2 && index >= 1 && index <= count)) throw new UsageError(`--val-fold must be I/K with K >= 2 and I from 1 to K (e.g. 2/5), got '${text}'`);
+  return { index: index - 1, count };
 }
 
 /** Console lines, or nothing with --json (which prints one JSON document at the end instead). */

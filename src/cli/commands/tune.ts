@@ -34,6 +34,9 @@ Options:
   --trials T            random search: how many trials (required with --sample)
   --seed S              random search: the seed of the draws (default: drawn and
                         recorded in tune.json)
+  --folds K             k-fold cross-validation: each point trains K times (train
+                        --val-fold 1/K ... K/K, runs in trial-<i>/fold-<f>) and is
+                        ranked by the mean of its folds' validation figures
   --workers N           trial-worker processes here (default: the cores, at most the trials)
   --metric NAME         rank by valAccuracy (default, highest first) or valLoss (lowest first)
   --redis URL           the queue's Redis (default: a private redis-server on 127.0.0.1);
@@ -51,6 +54,7 @@ const FLAGS = {
   sample: { type: 'string', multiple: true },
   trials: { type: 'string' },
   seed: { type: 'string' },
+  folds: { type: 'string' },
   workers: { type: 'string' },
   metric: { type: 'string' },
   redis: { type: 'string' },
@@ -59,7 +63,7 @@ const FLAGS = {
 } as const;
 
 /** Train options a grid may not vary: where the run goes and how it reports are the tune's. */
-const NOT_TUNABLE = new Set(['out', 'resume', 'json', 'help']);
+const NOT_TUNABLE = new Set(['out', 'resume', 'json', 'help', 'val-fold']);
 
 /** The train option `name` that --grid or --sample varies, checked. */
 function tunableFlag(option: string, name: string): string {
@@ -138,7 +142,11 @@ export async function tuneCommand(args: readonly string[]): Promise<number> {
   for (const name of names) {
     if (trainValues[name] !== undefined) throw new UsageError(`tune: --${name} is both varied and in the train options`);
   }
-  for (const name of ['out', 'resume', 'json']) if (trainValues[name] !== undefined) throw new UsageError(`tune: the train options may not include --${name}`);
+  for (const name of ['out', 'resume', 'json', 'val-fold'])
+    if (trainValues[name] !== undefined) throw new UsageError(`tune: the train options may not include --${name}`);
+  const folds = intFlag(values, 'folds', 2);
+  if (folds !== undefined && trainValues['val-split'] !== undefined)
+    throw new UsageError('tune: --folds holds out each fold in turn for validation; drop --val-split');
   const metric = choiceFlag(values, 'metric', ['valAccuracy', 'valLoss'] as const) ?? 'valAccuracy';
   const out = textFlag(values, 'out') ?? defaultRunFolder(`tune-${trainPositionals[0] ?? 'model'}`);
   if (isNonEmptyFolder(out)) throw new UsageError(`--out ${out} already exists and is not empty; refusing to overwrite it`);
@@ -160,11 +168,21 @@ export async function tuneCommand(args: readonly string[]): Promise<number> {
   const workers = intFlag(values, 'workers') ?? Math.min(points.length, availableParallelism());
   const colors = palette(colorEnabled(process.stderr));
   const say = (line: string) => process.stderr.write(`${colors.dim(line)}\n`);
-  say(`tune: ${points.length} ${seed === undefined ? 'grid' : `random (seed ${seed})`} trial(s) on ${workers} worker process(es), ranked by ${metric}`);
-  const params = points.map((p, i) => ({
-    args: [...trainArgs, ...Object.entries(p).flatMap(([k, v]) => [`--${k}`, v])],
-    out: join(out, `trial-${i}`),
-  }));
+  const each = folds === undefined ? '' : ` x ${folds} folds`;
+  say(
+    `tune: ${points.length} ${seed === undefined ? 'grid' : `random (seed ${seed})`} trial(s)${each} on ${workers} worker process(es), ranked by ${metric}${folds === undefined ? '' : ' (mean over folds)'}`,
+  );
+  // With --folds K each point trains K times, fold f held out for validation, and is scored by the mean over its folds.
+  const params = points.flatMap((p, i) => {
+    const args = [...trainArgs, ...Object.entries(p).flatMap(([k, v]) => [`--${k}`, v])];
+    if (folds === undefined) return [{ point: i, fold: null as number | null, args, out: join(out, `trial-${i}`) }];
+    return Array.from({ length: folds }, (_, f) => ({
+      point: i,
+      fold: f as number | null,
+      args: [...args, '--val-fold', `${f + 1}/${folds}`],
+      out: join(out, `trial-${i}`, `fold-${f + 1}`),
+    }));
+  });
   const script = fileURLToPath(new URL('../tune-trial.js', import.meta.url));
   let results: distributed.TrialResult<(typeof params)[number], TuneOutcome>[];
   try {
@@ -173,41 +191,94 @@ export async function tuneCommand(args: readonly string[]): Promise<number> {
       redis: textFlag(values, 'redis'),
       output: 'ignore',
       log: say,
-      onResult: (r) =>
-        say(`  trial ${r.index} (${describe(points[r.index])}): ${r.error ? `failed: ${r.error}` : summary(r.result as TuneOutcome | undefined)}`),
+      onResult: (r) => {
+        const { point, fold } = params[r.index];
+        const which = fold === null ? '' : ` fold ${fold + 1}/${folds}`;
+        say(`  trial ${point}${which} (${describe(points[point])}): ${r.error ? `failed: ${r.error}` : summary(r.result as TuneOutcome | undefined)}`);
+      },
     });
   } catch (e) {
     if (e instanceof NeuriteError) throw new UsageError(e.message);
     throw e;
   }
-  const score = (r: (typeof results)[number]) => r.result?.[metric];
+  const perPoint = points.map((point, i) =>
+    scorePoint(
+      point,
+      results.filter((r) => params[r.index].point === i),
+      folds !== undefined ? join(out, `trial-${i}`) : null,
+    ),
+  );
   const better = (a: number, b: number) => (metric === 'valLoss' ? a - b : b - a);
-  const ranked = [...results].sort((a, b) => {
-    const sa = score(a);
-    const sb = score(b);
+  const ranked = [...perPoint].sort((a, b) => {
+    const sa = a[metric];
+    const sb = b[metric];
     if (sa === undefined || sb === undefined) return sa === undefined ? (sb === undefined ? 0 : 1) : -1;
     return better(sa, sb);
   });
-  const table = ranked.map((r, i) => ({ rank: i + 1, params: points[r.index], ...(r.result ?? {}), ...(r.error ? { error: r.error } : {}), runs: r.runs }));
+  const table = ranked.map((r, i) => ({ rank: i + 1, ...r }));
   const search = seed === undefined ? { search: 'grid' } : { search: 'random', seed, sampled };
-  await writeJson(join(out, 'tune.json'), { metric, ...search, trials: table });
-  const rows = [['rank', ...axes, 'val acc', 'val loss', 'test acc', 'train s', 'run']];
+  await writeJson(join(out, 'tune.json'), { metric, ...search, ...(folds !== undefined ? { folds } : {}), trials: table });
+  const mean = folds === undefined ? '' : ' (mean)';
+  const rows = [['rank', ...axes, `val acc${mean}`, `val loss${mean}`, `test acc${mean}`, 'train s', 'run']];
   for (const row of table) {
-    const r = row as (typeof table)[number] & Partial<TuneOutcome>;
     rows.push([
       String(row.rank),
       ...axes.map((n) => row.params[n]),
-      r.valAccuracy === undefined ? '-' : percent(r.valAccuracy),
-      r.valLoss === undefined ? '-' : r.valLoss.toFixed(4),
-      r.testAccuracy === undefined ? '-' : percent(r.testAccuracy),
-      r.trainSeconds === undefined ? '-' : r.trainSeconds.toFixed(1),
-      r.out ?? `failed: ${(row as { error?: string }).error ?? ''}`,
+      row.valAccuracy === undefined ? '-' : percent(row.valAccuracy),
+      row.valLoss === undefined ? '-' : row.valLoss.toFixed(4),
+      row.testAccuracy === undefined ? '-' : percent(row.testAccuracy),
+      row.trainSeconds === undefined ? '-' : row.trainSeconds.toFixed(1),
+      row.error === undefined ? (row.out ?? '-') : `failed: ${row.error}`,
     ]);
   }
   const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
   for (const row of rows) process.stdout.write(`${row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c]))).join('  ')}\n`);
   say(`tune: best ${describe(table[0].params)}; table in ${join(out, 'tune.json')}`);
   return results.some((r) => r.error !== undefined || r.result?.code !== 0) ? EXIT.failure : EXIT.ok;
+}
+
+/** A point of the search as the table ranks it: its trial's figures, or with folds the means over its folds and each fold's. */
+interface PointScore {
+  params: Record<string, string>;
+  valAccuracy?: number;
+  valLoss?: number;
+  testAccuracy?: number;
+  testLoss?: number;
+  /** Seconds of training (with folds, all of them together). */
+  trainSeconds?: number;
+  /** The run folder (with folds, the folder of its fold runs). */
+  out?: string;
+  error?: string;
+  runs: number;
+  folds?: { fold: number; valAccuracy?: number; valLoss?: number; out?: string; error?: string }[];
+}
+
+function scorePoint(params: Record<string, string>, trials: distributed.TrialResult<unknown, TuneOutcome>[], foldFolder: string | null): PointScore {
+  const runs = trials.reduce((n, t) => n + t.runs, 0);
+  if (foldFolder === null) {
+    const [t] = trials;
+    return { params, ...(t.result ?? {}), ...(t.error ? { error: t.error } : {}), runs };
+  }
+  // A point is only as good as all its folds: one failed fold leaves it unscored, and named.
+  const failedAt = trials.findIndex((t) => t.error !== undefined || t.result?.code !== 0);
+  const folds = trials.map((t, f) => ({
+    fold: f + 1,
+    ...(t.result?.valAccuracy !== undefined ? { valAccuracy: t.result.valAccuracy } : {}),
+    ...(t.result?.valLoss !== undefined ? { valLoss: t.result.valLoss } : {}),
+    ...(t.result?.out !== undefined ? { out: t.result.out } : {}),
+    ...(t.error !== undefined ? { error: t.error } : t.result?.code !== 0 ? { error: `exit ${t.result?.code}` } : {}),
+  }));
+  const score: PointScore = { params, out: foldFolder, runs, folds };
+  if (failedAt >= 0) {
+    score.error = `fold ${failedAt + 1}: ${folds[failedAt].error}`;
+    return score;
+  }
+  for (const key of ['valAccuracy', 'valLoss', 'testAccuracy', 'testLoss'] as const) {
+    const xs = trials.map((t) => t.result?.[key]);
+    if (xs.every((x) => x !== undefined)) score[key] = (xs as number[]).reduce((a, b) => a + b, 0) / xs.length;
+  }
+  score.trainSeconds = trials.reduce((sum, t) => sum + (t.result?.trainSeconds ?? 0), 0);
+  return score;
 }
 
 function describe(point: Record<string, string>): string {
