@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import {
   circles,
   DataNotFoundError,
+  Generator,
   gaussians,
   imageFolder,
   listImageFolder,
@@ -14,7 +15,6 @@ import {
   moons,
   NeuriteError,
   normalizeImages,
-  Generator,
   Tensor,
   type ToyData,
   trainTestSplit,

@@ -250,7 +250,9 @@ test('cutFold: the K folds of one seed partition the pool (each sample validates
     );
     for (const id of valIds) seen.set(id, (seen.get(id) ?? 0) + 1);
     // A sample's label travels with it.
-    valIds.forEach((id, i) => assert.equal((validation.y.data as Int32Array)[i], id % 3));
+    valIds.forEach((id, i) => {
+      assert.equal((validation.y.data as Int32Array)[i], id % 3);
+    });
   }
   assert.equal(seen.size, n);
   assert.ok([...seen.values()].every((c) => c === 1));
