@@ -374,7 +374,7 @@ describe('jobs joined by neurite worker', { skip: !haveRedis }, () => {
     });
 
   /** A sync job of 2 local workers through Redis that waits `wait` seconds for replacements after a lost worker. */
-  function replaceableJob(job: string, wait: string, extra: readonly string[] = []) {
+  function replaceableJob(job: string, wait: string, extra: readonly string[] = [], collectives: 'redis' | 'gloo' = 'redis') {
     return start(
       [
         'launch',
@@ -384,7 +384,7 @@ describe('jobs joined by neurite worker', { skip: !haveRedis }, () => {
         '--replace-wait',
         wait,
         '--collectives',
-        'redis',
+        collectives,
         '--redis',
         redis.url,
         '--job',
@@ -409,36 +409,40 @@ describe('jobs joined by neurite worker', { skip: !haveRedis }, () => {
     process.kill(victim, 'SIGKILL');
   }
 
-  test("sync --replace-wait, no --min-workers: a lost worker is replaced by a worker started with the job's first id after the loss, on a machine without the run folder, and the job ends whole", async () => {
-    const launched = replaceableJob('replace-late', '60');
-    await killRankAtEpoch2(launched, 1);
-    await waitFor('the wait for replacements', () => /waiting up to 60 s for 1 worker\(s\) to take the free rank/.test(launched.stderr()));
-    // Started in another folder, as on a machine that does not mount the run folder: rank 0 hands it the checkpoint.
-    const elsewhere = join(dir, 'elsewhere');
-    mkdirSync(elsewhere, { recursive: true });
-    const replacement = start(['worker', '--redis', redis.url, '--job', 'replace-late'], elsewhere);
-    const [r, w] = await Promise.all([launched.result, replacement.result]);
-    assert.equal(r.code, 0, `${r.stderr}\n--- the replacement:\n${w.stderr}`);
-    assert.equal(w.code, 0, w.stderr);
-    assert.match(r.stderr, /rank 1 of 2 failed: killed by SIGKILL; going on from the last checkpoint once 1 worker\(s\) join \(0 survivor\(s\) rejoin\)/);
-    assert.match(r.stderr, /going on with 2 worker\(s\), 1 of them joined/);
-    assert.match(w.stderr, /job 'replace-late' went on as 'replace-late-r1'/);
-    assert.match(w.stderr, /joined job 'replace-late-r1' as rank 1 of 2/);
-    assert.match(r.stdout, /continuing at epoch 3, as 2 sync/);
-    assert.ok(!existsSync(join(elsewhere, 'replace-late')), 'the replacement wrote a run folder of its own');
-    // Rolled back to epoch 2's checkpoint, weights and optimizer state, and whole again: the numbers of a job never interrupted.
-    const whole = await neurite(
-      ['launch', '--workers', '2', '--collectives', 'redis', 'train', 'xor', '--batch-size', '4', '--epochs', '5', '--out', 'replace-whole'],
-      dir,
-    );
-    assert.equal(whole.code, 0, whole.stderr);
-    assert.deepEqual(lossesOf('replace-late'), lossesOf('replace-whole'));
-    const stats = JSON.parse(readFileSync(join(dir, 'replace-late', 'distributed.json'), 'utf8'));
-    assert.deepEqual(
-      stats.attempts.map((a: { workers: number }) => a.workers),
-      [2],
-    );
-  });
+  for (const collectives of ['redis', 'gloo'] as const)
+    test(`sync --replace-wait, no --min-workers (${collectives} collectives): a lost worker is replaced by a worker started with the job's first id after the loss, on a machine without the run folder, and the job ends whole`, {
+      skip: collectives === 'gloo' && !haveGloo,
+    }, async () => {
+      const id = `replace-late-${collectives}`;
+      const launched = replaceableJob(id, '60', [], collectives);
+      await killRankAtEpoch2(launched, 1);
+      await waitFor('the wait for replacements', () => /waiting up to 60 s for 1 worker\(s\) to take the free rank/.test(launched.stderr()));
+      // Started in another folder, as on a machine that does not mount the run folder: rank 0 hands it the checkpoint.
+      const elsewhere = join(dir, `elsewhere-${collectives}`);
+      mkdirSync(elsewhere, { recursive: true });
+      const replacement = start(['worker', '--redis', redis.url, '--job', id], elsewhere);
+      const [r, w] = await Promise.all([launched.result, replacement.result]);
+      assert.equal(r.code, 0, `${r.stderr}\n--- the replacement:\n${w.stderr}`);
+      assert.equal(w.code, 0, w.stderr);
+      assert.match(r.stderr, /rank 1 of 2 failed: killed by SIGKILL; going on from the last checkpoint once 1 worker\(s\) join \(0 survivor\(s\) rejoin\)/);
+      assert.match(r.stderr, /going on with 2 worker\(s\), 1 of them joined/);
+      assert.match(w.stderr, new RegExp(`job '${id}' went on as '${id}-r1'`));
+      assert.match(w.stderr, new RegExp(`joined job '${id}-r1' as rank 1 of 2`));
+      assert.match(r.stdout, /continuing at epoch 3, as 2 sync/);
+      assert.ok(!existsSync(join(elsewhere, id)), 'the replacement wrote a run folder of its own');
+      // Rolled back to epoch 2's checkpoint, weights and optimizer state, and whole again: the numbers of a job never interrupted.
+      const whole = await neurite(
+        ['launch', '--workers', '2', '--collectives', collectives, 'train', 'xor', '--batch-size', '4', '--epochs', '5', '--out', `${id}-whole`],
+        dir,
+      );
+      assert.equal(whole.code, 0, whole.stderr);
+      assert.deepEqual(lossesOf(id), lossesOf(`${id}-whole`));
+      const stats = JSON.parse(readFileSync(join(dir, id, 'distributed.json'), 'utf8'));
+      assert.deepEqual(
+        stats.attempts.map((a: { workers: number }) => a.workers),
+        [2],
+      );
+    });
 
   test('sync --replace-wait: a worker that finds the elastic job full waits for a free rank and takes it when a worker is lost', async () => {
     const launched = replaceableJob('replace-early', '60', ['--min-workers', '1']);
