@@ -26,6 +26,9 @@ after(() => cleanup());
 /** The xor run every sync comparison makes: batch 8 per replica, 3 epochs. */
 const XOR_RUN = ['train', 'xor', '--batch-size', '8', '--epochs', '3'];
 
+/** The xor run of the elastic jobs: 5 epochs of batch 4 per replica into `out`. */
+const elasticXor = (out: string) => ['train', 'xor', '--batch-size', '4', '--epochs', '5', '--out', out];
+
 const lossesOf = (run: string) => (JSON.parse(readFileSync(join(dir, run, 'history.json'), 'utf8')) as { series: Record<string, number[]> }).series.loss;
 
 test("VERSION, which replicas compare, is package.json's version, and neurite --version prints it", async () => {
@@ -348,14 +351,7 @@ describe('jobs joined by neurite worker', { skip: !haveRedis }, () => {
           redis.url,
           '--job',
           `elastic-${collectives}`,
-          'train',
-          'xor',
-          '--batch-size',
-          '4',
-          '--epochs',
-          '5',
-          '--out',
-          `elastic-${collectives}`,
+          ...elasticXor(`elastic-${collectives}`),
         ],
         dir,
       );
@@ -376,28 +372,7 @@ describe('jobs joined by neurite worker', { skip: !haveRedis }, () => {
   /** A sync job of 2 local workers through Redis that waits `wait` seconds for replacements after a lost worker. */
   function replaceableJob(job: string, wait: string, extra: readonly string[] = [], collectives: 'redis' | 'gloo' = 'redis') {
     return start(
-      [
-        'launch',
-        '--workers',
-        '2',
-        ...extra,
-        '--replace-wait',
-        wait,
-        '--collectives',
-        collectives,
-        '--redis',
-        redis.url,
-        '--job',
-        job,
-        'train',
-        'xor',
-        '--batch-size',
-        '4',
-        '--epochs',
-        '5',
-        '--out',
-        job,
-      ],
+      ['launch', '--workers', '2', ...extra, '--replace-wait', wait, '--collectives', collectives, '--redis', redis.url, '--job', job, ...elasticXor(job)],
       dir,
     );
   }
