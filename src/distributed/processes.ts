@@ -148,7 +148,8 @@ export async function launchProcesses(script: ScriptLocation, options: AsyncLaun
         nPush: options.nPush,
         timeoutMs: options.timeoutMs,
         ...(options.roster ? { rosterWaitMs: options.roster.waitMs } : {}),
-        ...(options.elastic && (options.elastic.minWorkers < options.workers || options.elastic.replace) ? { elastic: true } : {}),
+        // Only a job that takes replacements has a rank for a worker that finds it whole; a shrinking one has none, ever.
+        ...(options.elastic?.replace ? { elastic: true } : {}),
         data: options.data ?? null,
         ...(sync ? { collectives: options.collectives ?? 'gloo' } : {}),
         ...(sync && options.bucketBytes !== undefined ? { bucketBytes: options.bucketBytes } : {}),

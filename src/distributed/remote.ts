@@ -46,7 +46,7 @@ export interface JobSpec {
    * runs with (the `roster` key); a worker waits for that number before it starts.
    */
   readonly rosterWaitMs?: number;
-  /** sync: the job goes on after a lost worker, so a worker that finds it full may wait for a free rank. */
+  /** sync: the job takes replacements after a lost worker (replaceWaitMs), so a worker that finds it whole may wait for a free rank. */
   readonly elastic?: boolean;
   /** The launcher's `data` option. */
   readonly data: unknown;
