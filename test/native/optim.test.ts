@@ -106,7 +106,8 @@ nativeTest('sgdStep follows torch.optim.SGD over several steps (all options)', (
     a.setNumThreads(threads);
     // 140001 elements takes the 2-thread path (>= 2 x 65536); every option
     // combination runs on the small sizes, a representative few on the big one.
-    for (const n of [1, 7, 33, 257, 140001]) {
+    // 25 = 16 + 8 + 1 runs the AVX-512 loop, the AVX2 loop and the scalar tail in one call.
+    for (const n of [1, 7, 25, 33, 257, 140001]) {
       for (const o of n > 1000 ? configs.filter((_, i) => i % 5 === 0) : configs) {
         const p = randomVec(n, rand, 1);
         const pRef = p.slice();
@@ -137,7 +138,7 @@ nativeTest('adamStep follows torch.optim.Adam / AdamW over several steps (all op
   for (const threads of a.cpuFeatures().maxThreads > 1 ? [1, 2] : [1]) {
     a.setNumThreads(threads);
     // 40001 elements takes the 2-thread path (>= 2 x 16384).
-    for (const n of [1, 7, 33, 257, 40001]) {
+    for (const n of [1, 7, 25, 33, 257, 40001]) {
       for (const o of n > 1000 ? configs.filter((_, i) => i % 4 === 0 || i === configs.length - 1) : configs) {
         const p = randomVec(n, rand, 1);
         const pRef = p.slice();
