@@ -155,9 +155,14 @@ struct CfgD { typedef VD V; enum { MR = 6, NRV = 2, KC = 256, MC = 72, NC = 2048
 
 // ---------------------------------------------------------------------------
 // Micro-kernel: C[0:m, 0:n] = alpha * Ap(MR x kc) * Bp(kc x NR) + beta * C
-// (m <= MR, n <= NR; the packed panels are zero-padded to full size).
+// (m <= ROWS <= MR, n <= NR; the packed panels are zero-padded to full size).
+// ROWS < MR computes only the first ROWS rows of the MR-tall panel: the last
+// row block of a product whose M is not a multiple of MR (a batch of 64 or 128
+// rows on the 14-row AVX-512 tile leaves 8 or 2) would otherwise multiply
+// zero padding, 9% of such a product's work. Each element of C gets the same
+// sequence of multiply-adds whichever ROWS computes it.
 
-template <class Cfg>
+template <class Cfg, int ROWS>
 NT_ATTR __attribute__((noinline)) static void ukernel(long kc, const typename Cfg::V::T* __restrict pa,
                                                       const typename Cfg::V::T* __restrict pb,
                                                       typename Cfg::V::T* __restrict c, long ldc,
@@ -167,18 +172,19 @@ NT_ATTR __attribute__((noinline)) static void ukernel(long kc, const typename Cf
   typedef typename V::T T;
   typedef typename V::reg R;
   enum { MR = Cfg::MR, NRV = Cfg::NRV, L = V::L, NR = NRV * L };
+  static_assert(ROWS >= 1 && ROWS <= MR, "ROWS is at most the panel height");
 
-  if (m == MR && n == NR) {
+  if (m == ROWS && n == NR) {
 #pragma GCC unroll 16
-    for (int i = 0; i < MR; ++i) {
+    for (int i = 0; i < ROWS; ++i) {
       __builtin_prefetch(c + i * ldc, 1, 3);
       __builtin_prefetch(c + i * ldc + NR - 1, 1, 3);
     }
   }
 
-  R acc[MR][NRV];
+  R acc[ROWS][NRV];
 #pragma GCC unroll 16
-  for (int i = 0; i < MR; ++i)
+  for (int i = 0; i < ROWS; ++i)
 #pragma GCC unroll 4
     for (int j = 0; j < NRV; ++j) acc[i][j] = V::zero();
 
@@ -196,7 +202,7 @@ NT_ATTR __attribute__((noinline)) static void ukernel(long kc, const typename Cf
     for (int j = 0; j < NRV; ++j) b[j] = V::load(pb + j * L);
     __builtin_prefetch(pa + 8 * MR, 0, 3);
 #pragma GCC unroll 16
-    for (int i = 0; i < MR; ++i) {
+    for (int i = 0; i < ROWS; ++i) {
       R a = V::bcast(pa + i);
 #pragma GCC unroll 4
       for (int j = 0; j < NRV; ++j) acc[i][j] = V::fma(a, b[j], acc[i][j]);
@@ -206,16 +212,16 @@ NT_ATTR __attribute__((noinline)) static void ukernel(long kc, const typename Cf
   }
 
   const R va = V::set1(alpha);
-  if (m == MR && n == NR) {
+  if (m == ROWS && n == NR) {
     if (beta == T(0)) {
 #pragma GCC unroll 16
-      for (int i = 0; i < MR; ++i)
+      for (int i = 0; i < ROWS; ++i)
 #pragma GCC unroll 4
         for (int j = 0; j < NRV; ++j) V::storeu(c + i * ldc + j * L, V::mul(acc[i][j], va));
     } else {
       const R vb = V::set1(beta);
 #pragma GCC unroll 16
-      for (int i = 0; i < MR; ++i)
+      for (int i = 0; i < ROWS; ++i)
 #pragma GCC unroll 4
         for (int j = 0; j < NRV; ++j) {
           T* cp = c + i * ldc + j * L;
@@ -223,9 +229,9 @@ NT_ATTR __attribute__((noinline)) static void ukernel(long kc, const typename Cf
         }
     }
   } else {
-    alignas(64) T tmp[MR * NR];
+    alignas(64) T tmp[ROWS * NR];
 #pragma GCC unroll 16
-    for (int i = 0; i < MR; ++i)
+    for (int i = 0; i < ROWS; ++i)
 #pragma GCC unroll 4
       for (int j = 0; j < NRV; ++j) V::store(tmp + i * NR + j * L, acc[i][j]);
     for (int i = 0; i < m; ++i) {
@@ -238,6 +244,24 @@ NT_ATTR __attribute__((noinline)) static void ukernel(long kc, const typename Cf
       }
     }
   }
+}
+
+// ---------------------------------------------------------------------------
+// The micro-kernel for a row block of m <= MR rows: the full tile, or the
+// narrowest of 8, 4 and 2 rows that holds m.
+template <class Cfg>
+NT_INLINE static void ukernel_rows(long kc, const typename Cfg::V::T* pa, const typename Cfg::V::T* pb, typename Cfg::V::T* c,
+                                   long ldc, typename Cfg::V::T alpha, typename Cfg::V::T beta, int m, int n) {
+  constexpr int MR = Cfg::MR;
+  constexpr int R8 = MR < 8 ? MR : 8, R4 = MR < 4 ? MR : 4, R2 = MR < 2 ? MR : 2;
+  if (m > R8)
+    ukernel<Cfg, MR>(kc, pa, pb, c, ldc, alpha, beta, m, n);
+  else if (m > R4)
+    ukernel<Cfg, R8>(kc, pa, pb, c, ldc, alpha, beta, m, n);
+  else if (m > R2)
+    ukernel<Cfg, R4>(kc, pa, pb, c, ldc, alpha, beta, m, n);
+  else
+    ukernel<Cfg, R2>(kc, pa, pb, c, ldc, alpha, beta, m, n);
 }
 
 // ---------------------------------------------------------------------------
@@ -436,7 +460,7 @@ NT_ATTR static void gemm_serial(bool ta, bool tb, long M, long N, long K, typena
           const int n = static_cast<int>(nc - jr < NR ? nc - jr : NR);
           for (long ir = 0; ir < mc; ir += MR) {
             const int m = static_cast<int>(mc - ir < MR ? mc - ir : MR);
-            ukernel<Cfg>(kc, Ap + ir * kc, Bp + jr * kc, C + (ic + ir) * ldc + jc + jr, ldc, alpha, beta_eff, m,
+            ukernel_rows<Cfg>(kc, Ap + ir * kc, Bp + jr * kc, C + (ic + ir) * ldc + jc + jr, ldc, alpha, beta_eff, m,
                          n);
           }
         }

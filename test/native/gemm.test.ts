@@ -95,6 +95,13 @@ const SIZES: readonly [number, number, number][] = [
   [130, 70, 300],
   [70, 130, 300],
   [200, 203, 97],
+  // Last row blocks of 2, 4 and 8 rows after whole 14-row (AVX-512) or 6-row tiles, and short products:
+  // each takes a narrower micro-kernel (gemm_impl.h's ukernel_rows).
+  [16, 40, 50],
+  [18, 33, 17],
+  [22, 47, 31],
+  [4, 20, 9],
+  [3, 35, 12],
   // One row (the single-row path): whole vector blocks and tails, and a split across threads.
   [1, 700, 784],
   [1, 65, 3],
