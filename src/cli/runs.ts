@@ -104,11 +104,28 @@ export function readJson(path: string, what: string): unknown {
 
 /** Read a run folder's config.json, checking that it is one. */
 export function readRunConfig(runDir: string): RunConfig {
+  return readRunConfigFile(runDir).config;
+}
+
+/** readRunConfig with the file's bytes as read (for a job's rank 0, which hands them to the other replicas). */
+export function readRunConfigFile(runDir: string): { config: RunConfig; bytes: Uint8Array } {
   if (!existsSync(runDir)) throw new UsageError(`${runDir}: no such run folder`);
   if (!statSync(runDir).isDirectory()) throw new UsageError(`${runDir} is not a run folder (a folder written by "neurite train")`);
   const path = join(runDir, RUN_FILES.config);
   if (!existsSync(path)) throw new UsageError(`${runDir} is not a run folder: it has no ${RUN_FILES.config}`);
-  return checkRunConfig(readJson(path, 'run configuration'), path);
+  const bytes = readFileSync(path);
+  return { config: parseRunConfig(bytes, path), bytes };
+}
+
+/** A run configuration from the bytes of a config.json (`where` names it in errors), checked as readRunConfig checks the file. */
+export function parseRunConfig(bytes: Uint8Array, where: string): RunConfig {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(new TextDecoder().decode(bytes));
+  } catch (e) {
+    throw new UsageError(`run configuration: ${where} is not valid JSON (${(e as Error).message})`);
+  }
+  return checkRunConfig(doc, where);
 }
 
 /** A run configuration read from elsewhere (`path` names where in errors), checked as readRunConfig checks the file. */

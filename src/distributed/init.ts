@@ -47,6 +47,15 @@ const nothingToRecord = async (): Promise<void> => {};
 // Threads and a job of one share this process's file system.
 const sameFileSystem = { shareFiles: nothingToRecord, receiveFiles: async () => null };
 
+/** How rank 0's run files reach the other replicas: through the job's Redis, unless every rank shares this machine's disk. */
+function fileHandOver(info: AsyncJobInfo): Pick<Replica, 'shareFiles' | 'receiveFiles'> {
+  if (info.sharedFileSystem) return sameFileSystem;
+  return {
+    shareFiles: (files: Readonly<Record<string, Uint8Array>>) => shareRunFiles(info, files),
+    receiveFiles: () => receiveRunFiles(info),
+  };
+}
+
 let joined: Replica | null = null;
 
 /**
@@ -83,8 +92,7 @@ export function init(): Replica {
         data: info.data,
         report: (value: unknown) => reportResult(info, value),
         checkpointSaved: (saved: CheckpointSaved) => recordCheckpoint(info, saved),
-        shareFiles: (files: Readonly<Record<string, Uint8Array>>) => shareRunFiles(info, files),
-        receiveFiles: () => receiveRunFiles(info),
+        ...fileHandOver(info),
       });
     } else {
       const strategy = new Downpour(info);
@@ -93,8 +101,7 @@ export function init(): Replica {
         launched: true,
         data: info.data,
         checkpointSaved: (saved: CheckpointSaved) => recordCheckpoint(info, saved),
-        shareFiles: (files: Readonly<Record<string, Uint8Array>>) => shareRunFiles(info, files),
-        receiveFiles: () => receiveRunFiles(info),
+        ...fileHandOver(info),
       });
     }
     setNumThreads(info.threads);

@@ -251,6 +251,8 @@ export async function launchProcesses(script: ScriptLocation, options: AsyncLaun
         threads: options.threadsPerWorker,
         data: options.data,
         checkpointJob: options.checkpointJob ?? job,
+        // With no worker from another machine in this attempt (none asked for, or none came), all share this disk.
+        ...(joining === 0 ? { sharedFileSystem: true } : {}),
         version: VERSION,
         ...(sync ? { collectives: options.collectives ?? 'gloo' } : {}),
         ...(sync && options.bucketBytes !== undefined ? { bucketBytes: options.bucketBytes } : {}),

@@ -59,6 +59,11 @@ export interface AsyncJobInfo {
   readonly version?: string;
   /** The job id rank 0's checkpoint pointer is stored under (an elastic job's first id; default: job). */
   readonly checkpointJob?: string;
+  /**
+   * Every rank runs on the launcher's machine (it started them all, none joined from elsewhere): the replicas read the
+   * same run folder, and rank 0 hands no files over through Redis.
+   */
+  readonly sharedFileSystem?: boolean;
 }
 
 /** Key names of a job. */
@@ -408,6 +413,8 @@ export interface CheckpointPointer {
   readonly savedAt: string;
   /** Whether a copy of the run's files (configuration and checkpoint) is kept beside the pointer (see checkpointCopy). */
   readonly copied?: boolean;
+  /** The run files' size in bytes, all together, when rank 0 gave it (so a missing copy can say it was over the limit). */
+  readonly bytes?: number;
 }
 
 /** The largest run files (in bytes, all together) a checkpoint pointer keeps a copy of in Redis: 64 MiB. */
@@ -423,6 +430,11 @@ export interface SavedCheckpoint {
   readonly step: number;
   /** The files a run resumes from, by name (e.g. config.json and the checkpoint), to keep in Redis for a machine that cannot read `path`. */
   readonly files?: Readonly<Record<string, Uint8Array>>;
+  /**
+   * The run files' size in bytes, all together, given instead of `files` when it is over CHECKPOINT_COPY_LIMIT: the
+   * caller need not read files that will not be kept. With `files`, their size counts.
+   */
+  readonly fileBytes?: number;
 }
 
 /** The field that marks a complete set of shared run files (no file is named so). */
@@ -433,8 +445,8 @@ export async function recordCheckpoint(info: AsyncJobInfo, saved: SavedCheckpoin
   const client = await connectRedis(info.url, info.timeoutMs, `worker ${info.rank}`);
   try {
     const files = Object.entries(saved.files ?? {});
-    const bytes = files.reduce((sum, [, data]) => sum + data.byteLength, 0);
-    const copied = files.length > 0 && bytes <= CHECKPOINT_COPY_LIMIT;
+    const bytes = files.length > 0 ? files.reduce((sum, [, data]) => sum + data.byteLength, 0) : saved.fileBytes;
+    const copied = files.length > 0 && bytes !== undefined && bytes <= CHECKPOINT_COPY_LIMIT;
     const pointer: CheckpointPointer = {
       path: resolve(saved.path),
       epoch: saved.epoch,
@@ -442,6 +454,7 @@ export async function recordCheckpoint(info: AsyncJobInfo, saved: SavedCheckpoin
       host: hostname(),
       savedAt: new Date().toISOString(),
       copied,
+      ...(bytes !== undefined ? { bytes } : {}),
     };
     const keys = jobKeys(info.checkpointJob ?? info.job);
     // Kept a week after its last write, also past the job's end: a shared Redis does not keep it forever. The pointer

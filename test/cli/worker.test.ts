@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { type AsyncJobInfo, recordCheckpoint } from '../../src/distributed/redis.js';
 import * as nt from '../../src/index.js';
 import { BIN, neurite, type RunResult, start, tempDir } from './run.js';
 
@@ -240,6 +241,10 @@ describe('jobs joined by neurite worker', { skip: skipJoined }, () => {
         .stdout.trim()
         .split('\n')
         .filter(Boolean);
+      // Both workers run on this machine: each is told so, and a resume reads the run folder without a hand-over through Redis.
+      const told = children.map((pid) => readFileSync(`/proc/${pid}/environ`, 'utf8').match(/NEURITE_DISTRIBUTED=([^\0]*)/)?.[1]).filter(Boolean);
+      assert.equal(told.length, 2);
+      for (const info of told) assert.equal(JSON.parse(info as string).sharedFileSystem, true);
       crashed.child.kill('SIGKILL');
       for (const pid of children) {
         try {
@@ -261,6 +266,26 @@ describe('jobs joined by neurite worker', { skip: skipJoined }, () => {
       // The machine that held the run is gone (its folder moved away): another machine resumes from the copy kept in Redis.
       const copied = (await nt.distributed.lastCheckpoint(redis.url, 'crash')) as nt.distributed.CheckpointPointer;
       assert.equal(copied.copied, true);
+      const copy = (await nt.distributed.checkpointCopy(redis.url, 'crash')) as Record<string, Uint8Array>;
+      assert.deepEqual(Object.keys(copy).sort(), ['checkpoint.safetensors', 'config.json']);
+      assert.equal(copied.bytes, copy['config.json'].byteLength + copy['checkpoint.safetensors'].byteLength);
+      // A machine whose runs/crashed holds another run of that name: the restore refuses to overwrite it.
+      const machineC = join(dir, 'machine-c');
+      mkdirSync(join(machineC, 'runs', 'crashed'), { recursive: true });
+      const other = JSON.parse(readFileSync(join(dir, 'crashed', 'config.json'), 'utf8'));
+      other.training.seed += 1;
+      const otherRun = `${JSON.stringify(other, null, 2)}\n`;
+      writeFileSync(join(machineC, 'runs', 'crashed', 'config.json'), otherRun);
+      renameSync(join(dir, 'crashed'), join(dir, 'crashed-away'));
+      const refused = await neurite(
+        ['launch', '--workers', '2', '--collectives', 'redis', '--redis', redis.url, '--resume-job', 'crash', 'train', '--epochs', String(total + 1)],
+        machineC,
+      );
+      renameSync(join(dir, 'crashed-away'), join(dir, 'crashed'));
+      assert.equal(refused.code, 2, refused.stderr);
+      assert.match(refused.stderr, /runs\/crashed holds another run here \(its config.json differs from the job's\); refusing to overwrite it/);
+      assert.equal(readFileSync(join(machineC, 'runs', 'crashed', 'config.json'), 'utf8'), otherRun);
+      assert.ok(!existsSync(join(machineC, 'runs', 'crashed', 'checkpoint.safetensors')));
       renameSync(join(dir, 'crashed'), join(dir, 'crashed-lost'));
       const machineB = join(dir, 'machine-b');
       mkdirSync(machineB);
@@ -286,6 +311,24 @@ describe('jobs joined by neurite worker', { skip: skipJoined }, () => {
     } finally {
       client.disconnect();
     }
+  });
+
+  test('a checkpoint whose run files are over the copy limit: the pointer keeps their size and no copy, and --resume-job elsewhere says so', async () => {
+    const info = { url: redis.url, job: 'big', rank: 0, timeoutMs: 5000 } as AsyncJobInfo;
+    const path = join(dir, 'elsewhere', 'big', 'checkpoint.safetensors');
+    const small = { 'config.json': new Uint8Array([123, 125]), 'checkpoint.safetensors': new Uint8Array(10) };
+    await recordCheckpoint(info, { path, epoch: 1, step: 0, files: small });
+    assert.equal((await nt.distributed.lastCheckpoint(redis.url, 'big'))?.copied, true);
+    assert.equal((await nt.distributed.lastCheckpoint(redis.url, 'big'))?.bytes, 12);
+    // The next one is too large to keep: its size comes instead of its files, and the older copy goes with the older pointer.
+    const over = nt.distributed.CHECKPOINT_COPY_LIMIT + 1;
+    await recordCheckpoint(info, { path, epoch: 2, step: 0, fileBytes: over });
+    const pointer = (await nt.distributed.lastCheckpoint(redis.url, 'big')) as nt.distributed.CheckpointPointer;
+    assert.deepEqual([pointer.epoch, pointer.copied, pointer.bytes], [2, false, over]);
+    assert.equal(await nt.distributed.checkpointCopy(redis.url, 'big'), null);
+    const resumed = await neurite(['launch', '--workers', '2', '--collectives', 'redis', '--redis', redis.url, '--resume-job', 'big', 'train'], dir);
+    assert.equal(resumed.code, 2, resumed.stderr);
+    assert.match(resumed.stderr, /which this machine cannot read, and .* keeps no copy of it \(its files were 64\.0 MiB, over the 64 MiB it keeps\)/);
   });
 
   /** The pid of the launcher's child process that runs `rank` (its environment says which). */

@@ -2,7 +2,7 @@
 // `neurite launch --workers N script.mjs [args]`: one training job as several
 // replicas (threads of this process, or processes around a Redis).
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -152,12 +152,20 @@ async function restoreCheckpointCopy(url: string, job: string, pointer: distribu
   const copy = await distributed.checkpointCopy(url, job);
   if (copy === null || copy[RUN_FILES.config] === undefined)
     throw new UsageError(
-      `--resume-job ${job}: the job's last checkpoint is ${pointer.path} on ${pointer.host}, which this machine cannot read, and ${url} keeps no copy of it (${pointer.copied === false ? `its files were over ${distributed.CHECKPOINT_COPY_LIMIT / 2 ** 20} MiB` : 'none was recorded'})`,
+      `--resume-job ${job}: the job's last checkpoint is ${pointer.path} on ${pointer.host}, which this machine cannot read, and ${url} keeps no copy of it (${whyNoCopy(pointer)})`,
       `run this on ${pointer.host}, or keep the runs on a file system every machine mounts`,
     );
   const runDir = join('runs', basename(dirname(pointer.path)));
   if (existsSync(runDir) && !existsSync(join(runDir, RUN_FILES.config)))
     throw new UsageError(`--resume-job ${job}: ${runDir} exists here and is not a run folder; move it away to restore the job's run there`);
+  // A run folder of the same name may be this job's own (an earlier restore, or a copy of its files): then the newer
+  // checkpoint replaces its own. Any other run there is somebody's work, never overwritten.
+  const localConfig = join(runDir, RUN_FILES.config);
+  if (existsSync(localConfig) && !Buffer.from(readFileSync(localConfig)).equals(Buffer.from(copy[RUN_FILES.config])))
+    throw new UsageError(
+      `--resume-job ${job}: ${runDir} holds another run here (its ${RUN_FILES.config} differs from the job's); refusing to overwrite it`,
+      `move ${runDir} away, then run this again`,
+    );
   mkdirSync(runDir, { recursive: true });
   for (const [name, bytes] of Object.entries(copy)) {
     if (basename(name) !== name) throw new UsageError(`--resume-job ${job}: the copy in ${url} names a file outside its run folder (${JSON.stringify(name)})`);
@@ -165,6 +173,14 @@ async function restoreCheckpointCopy(url: string, job: string, pointer: distribu
   }
   process.stderr.write(`launch: ${pointer.path} is not on this machine; restored the run from the copy in Redis into ${runDir}\n`);
   return runDir;
+}
+
+/** Why a checkpoint pointer has no copy of the run files beside it, in words. */
+function whyNoCopy(pointer: distributed.CheckpointPointer): string {
+  const limitMiB = distributed.CHECKPOINT_COPY_LIMIT / 2 ** 20;
+  if (pointer.bytes !== undefined && pointer.bytes > distributed.CHECKPOINT_COPY_LIMIT)
+    return `its files were ${(pointer.bytes / 2 ** 20).toFixed(1)} MiB, over the ${limitMiB} MiB it keeps`;
+  return 'none was recorded';
 }
 
 function runFolderFor(trainArgs: string[]): { args: string[]; runDir: string } {

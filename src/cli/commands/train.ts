@@ -1,18 +1,7 @@
 // `neurite train <preset|model.json>` and `neurite train --resume RUN`.
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import {
-  type DistributedStrategy,
-  type distributed,
-  evaluate,
-  type LossName,
-  loadCheckpoint,
-  models,
-  NeuriteError,
-  type nn,
-  restoreCheckpoint,
-  saveModel,
-} from '../../index.js';
+import { type DistributedStrategy, distributed, evaluate, type LossName, models, NeuriteError, type nn, restoreCheckpoint, saveModel } from '../../index.js';
 import { choiceFlag, expectPositionals, type FlagSpec, intFlag, numberFlag, type Parsed, parseFlags, textFlag } from '../args.js';
 import { BACKEND_CHOICES, openGpuForTraining, selectBackend } from '../backend.js';
 import {
@@ -28,17 +17,17 @@ import {
 import { ConfigError, EXIT, UsageError } from '../errors.js';
 import { buildFromSpec, isNetworkName, type ModelSource, networkEntry, resolveModelArg } from '../models.js';
 import {
-  checkRunConfig,
   defaultRunFolder,
   historyFromJSON,
   isNonEmptyFolder,
   isUnstartedRun,
+  parseRunConfig,
   RUN_FILES,
   RUN_FORMAT,
   RUN_FORMAT_VERSION,
   type RunConfig,
   type RunResults,
-  readRunConfig,
+  readRunConfigFile,
   removeStaleTemporaries,
   runTitle,
   type TrainingConfig,
@@ -388,9 +377,12 @@ function checkpointRecorder(replica?: DistributedStrategy): { onCheckpoint?: (sa
   return {
     onCheckpoint: async (saved) => {
       try {
-        // With the files a run resumes from, which Redis keeps beside the pointer for a machine that cannot read this one's disk.
-        const files = { [RUN_FILES.config]: readFileSync(join(dirname(saved.path), RUN_FILES.config)), [RUN_FILES.checkpoint]: readFileSync(saved.path) };
-        await record.call(launched, { ...saved, files });
+        // With the files a run resumes from, which Redis keeps beside the pointer for a machine that cannot read this one's
+        // disk; files over the limit it keeps are not read back at all, only their size is said.
+        const paths = { [RUN_FILES.config]: join(dirname(saved.path), RUN_FILES.config), [RUN_FILES.checkpoint]: saved.path };
+        const fileBytes = Object.values(paths).reduce((sum, path) => sum + statSync(path).size, 0);
+        if (fileBytes > distributed.CHECKPOINT_COPY_LIMIT) await record.call(launched, { ...saved, fileBytes });
+        else await record.call(launched, { ...saved, files: Object.fromEntries(Object.entries(paths).map(([name, path]) => [name, readFileSync(path)])) });
       } catch (e) {
         process.stderr.write(`neurite: the checkpoint of epoch ${saved.epoch} is saved, but not recorded in the job's Redis: ${(e as Error).message}\n`);
       }
@@ -416,8 +408,8 @@ async function resume(runDir: string, values: Parsed['values'], positionals: str
   }
   const lead = (replica?.rank ?? 0) === 0;
   // Replicas on other machines may not mount the run folder: they resume from rank 0's files, handed over through the job.
-  const handed = await runFilesFromRankZero(runDir, replica);
-  const config = handed ? handedRunConfig(handed, runDir) : readRunConfig(runDir);
+  const files = await resumeFiles(runDir, replica);
+  const config = files.config;
   if (lead) removeStaleTemporaries(runDir);
   const checkpoint = join(runDir, RUN_FILES.checkpoint);
   const epochs = intFlag(values, 'epochs');
@@ -433,12 +425,9 @@ async function resume(runDir: string, values: Parsed['values'], positionals: str
   const optimizer = makeOptimizer(config.training, built.model.trainableParameters());
   // The checkpoint is read before the data: a corrupt one is rejected in milliseconds, not after loading MNIST.
   let progress: Progress;
-  const handedCheckpoint = handed?.[RUN_FILES.checkpoint];
-  if (handed ? handedCheckpoint !== undefined : existsSync(checkpoint)) {
+  if (files.checkpoint !== null) {
     try {
-      const restored = handedCheckpoint
-        ? restoreCheckpoint(handedCheckpoint, { model: built.model, optimizer, source: `rank 0's ${checkpoint}` })
-        : await loadCheckpoint(checkpoint, { model: built.model, optimizer });
+      const restored = restoreCheckpoint(files.checkpoint, { model: built.model, optimizer, source: files.source });
       progress = restored.extra as Progress;
     } catch (e) {
       if (e instanceof NeuriteError) throw new UsageError(`cannot resume from ${checkpoint}: ${e.message}`);
@@ -472,37 +461,43 @@ async function resume(runDir: string, values: Parsed['values'], positionals: str
   return trainAndFinish(runDir, config, built.model, optimizer, data, progress, colors, values.json === true, values.compile === true, replica);
 }
 
-/**
- * A launched job of processes: rank 0 hands its run folder's configuration and checkpoint to the others (through the
- * job's Redis), and they resume from those rather than from their own file system, which may not be rank 0's or may
- * hold an older copy. Null where replicas share this process's file system (threads, a job of one).
- */
-async function runFilesFromRankZero(runDir: string, replica?: DistributedStrategy): Promise<Record<string, Uint8Array> | null> {
-  const launched = replica as Partial<Pick<distributed.Replica, 'shareFiles' | 'receiveFiles'>> | undefined;
-  if (!replica || replica.worldSize < 2 || typeof launched?.shareFiles !== 'function' || typeof launched.receiveFiles !== 'function') return null;
-  if (replica.rank === 0) {
-    readRunConfig(runDir);
-    const files: Record<string, Uint8Array> = { [RUN_FILES.config]: readFileSync(join(runDir, RUN_FILES.config)) };
-    const checkpoint = join(runDir, RUN_FILES.checkpoint);
-    if (existsSync(checkpoint)) files[RUN_FILES.checkpoint] = readFileSync(checkpoint);
-    await launched.shareFiles.call(replica, files);
-    return null;
-  }
-  const files = await launched.receiveFiles.call(replica);
-  if (files === null) return null;
-  if (files[RUN_FILES.config] === undefined) throw new UsageError(`rank ${replica.rank}: rank 0 handed over no ${RUN_FILES.config} of ${runDir}`);
-  return files;
+/** What a run resumes from: its configuration and its checkpoint's bytes (null before the first), read once. */
+interface ResumeFiles {
+  readonly config: RunConfig;
+  readonly checkpoint: Uint8Array | null;
+  /** Where the checkpoint came from, for errors. */
+  readonly source: string;
 }
 
-function handedRunConfig(files: Record<string, Uint8Array>, runDir: string): RunConfig {
-  const where = `rank 0's ${join(runDir, RUN_FILES.config)}`;
-  let doc: unknown;
-  try {
-    doc = JSON.parse(new TextDecoder().decode(files[RUN_FILES.config]));
-  } catch (e) {
-    throw new UsageError(`${where} is not valid JSON (${(e as Error).message})`);
+/**
+ * The run folder's configuration and checkpoint, each read once. In a launched job of processes on several machines,
+ * rank 0 hands them to the others (through the job's Redis), and they resume from those rather than from their own
+ * file system, which may not be rank 0's or may hold an older copy; where the replicas share this machine's disk
+ * (threads, a job of one, a job whose workers all run here) each reads the folder itself.
+ */
+async function resumeFiles(runDir: string, replica?: DistributedStrategy): Promise<ResumeFiles> {
+  const launched = replica as Partial<Pick<distributed.Replica, 'shareFiles' | 'receiveFiles'>> | undefined;
+  const handsOver =
+    replica !== undefined && replica.worldSize >= 2 && typeof launched?.shareFiles === 'function' && typeof launched.receiveFiles === 'function';
+  const checkpointPath = join(runDir, RUN_FILES.checkpoint);
+  if (handsOver && replica.rank !== 0) {
+    const files = await launched.receiveFiles?.call(replica);
+    if (files) {
+      const configBytes = files[RUN_FILES.config];
+      if (configBytes === undefined) throw new UsageError(`rank ${replica.rank}: rank 0 handed over no ${RUN_FILES.config} of ${runDir}`);
+      return {
+        config: parseRunConfig(configBytes, `rank 0's ${join(runDir, RUN_FILES.config)}`),
+        checkpoint: files[RUN_FILES.checkpoint] ?? null,
+        source: `rank 0's ${checkpointPath}`,
+      };
+    }
   }
-  return checkRunConfig(doc, where);
+  const { config, bytes } = readRunConfigFile(runDir);
+  const checkpoint = existsSync(checkpointPath) ? readFileSync(checkpointPath) : null;
+  if (handsOver && replica.rank === 0) {
+    await launched.shareFiles?.call(replica, { [RUN_FILES.config]: bytes, ...(checkpoint ? { [RUN_FILES.checkpoint]: checkpoint } : {}) });
+  }
+  return { config, checkpoint, source: checkpointPath };
 }
 
 /** --val-fold I/K as the 0-based fold of a k-fold cross-validation, or null. */
