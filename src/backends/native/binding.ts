@@ -55,6 +55,14 @@ export interface NativeCpuFeatures {
   readonly poolSerialJobs: number;
   /** Jobs the pool has run on the caller and its workers together. */
   readonly poolParallelJobs: number;
+  /**
+   * How the process's malloc is set: loading the addon raises glibc's mmap and
+   * trim thresholds (32 and 128 MiB) so that the memory a training step frees
+   * is reused by the next instead of faulted in afresh; "system ..." when it
+   * was left alone (NEURITE_MALLOC=system, a GLIBC_TUNABLES malloc setting, or
+   * not glibc). Optional: an addon built before it lacks it.
+   */
+  readonly malloc?: string;
 }
 
 export interface NativeAddon {

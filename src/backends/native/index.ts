@@ -34,7 +34,8 @@ export function createNativeBackend(): Backend | null {
     numThreads: () => addon.getNumThreads(),
     describe: () => {
       const f = cpuFeatures();
-      return `native C++ addon (${f ? `${f.isa} kernels, ${addon.getNumThreads()} threads` : 'unknown CPU path'}) with the reference for the rest`;
+      const malloc = f?.malloc ? `; malloc: ${f.malloc}` : '';
+      return `native C++ addon (${f ? `${f.isa} kernels, ${addon.getNumThreads()} threads` : 'unknown CPU path'}${malloc}) with the reference for the rest`;
     },
   };
 }
