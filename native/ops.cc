@@ -541,141 +541,42 @@ double softmax_xent_f32(const float* logits, const int32_t* labels, float* loss,
 }
 
 // ---------------------------------------------------------------------------
-// Optimizer steps in AVX2: the scalar loops below, eight elements at a time,
-// with the same operations in the same order and no fused multiply-add, so
-// every element rounds exactly as in the scalar loop (and in the reference).
-// They return where they stopped; the scalar loop does the rest. A scalar
-// compile of these loops (baseline x86-64 flags) ran Adam at 2.5 ns per
-// parameter, a third of mlp-wide's training step.
+// Optimizer steps in AVX2 and AVX-512 (optim_impl.h): the scalar loops below,
+// 8 or 16 elements at a time, rounding exactly as they do. A scalar compile of
+// these loops (baseline x86-64 flags) ran Adam at 2.5 ns per parameter, a third
+// of mlp-wide's training step. Adam is bound by its two divisions and one
+// square root per element, which Zen 4/5 issue at the same rate in 512-bit as
+// in 256-bit registers: on a Zen 5 the AVX-512 loop ran a 669k-parameter
+// update (mlp-wide) in 203 us against 313 for the AVX2 loop, data in cache.
 
 #if NEURITE_X86
 namespace {
 
-AVX2_ATTR long sgd_avx2(float* param, const float* grad, float* buf, long b, long e, float wd, float mom, float damp1, float neglr,
-                        bool useWd, bool useMom, bool nesterov, bool first, bool maximize) {
-  const __m256 vwd = _mm256_set1_ps(wd), vmom = _mm256_set1_ps(mom), vdamp = _mm256_set1_ps(damp1), vlr = _mm256_set1_ps(neglr);
-  const __m256 sign = _mm256_set1_ps(-0.0f);
-  long i = b;
-  for (; i + 8 <= e; i += 8) {
-    __m256 g = _mm256_loadu_ps(grad + i);
-    if (maximize) g = _mm256_xor_ps(g, sign);
-    const __m256 w = _mm256_loadu_ps(param + i);
-    if (useWd) g = _mm256_add_ps(g, _mm256_mul_ps(vwd, w));
-    if (useMom) {
-      const __m256 mv = first ? g : _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(buf + i), vmom), _mm256_mul_ps(vdamp, g));
-      _mm256_storeu_ps(buf + i, mv);
-      g = nesterov ? _mm256_add_ps(g, _mm256_mul_ps(vmom, mv)) : mv;
-    }
-    _mm256_storeu_ps(param + i, _mm256_add_ps(w, _mm256_mul_ps(vlr, g)));
-  }
-  return i;
-}
+struct SgdConsts {
+  float wd, mom, damp1, neglr;
+  bool useWd, useMom, nesterov, first, maximize;
+};
 
 struct AdamConsts {
   float negStep, bc2sqrt, eps, wd, decay, w1, w1c, b2, w2;
   bool smallW, useWd, decoupled, amsgrad, maximize;
 };
 
-AVX2_ATTR long adam_avx2(float* param, const float* grad, float* m, float* v, float* vmax, long b, long e, const AdamConsts& k) {
-  const __m256 negStep = _mm256_set1_ps(k.negStep), bc2sqrt = _mm256_set1_ps(k.bc2sqrt), eps = _mm256_set1_ps(k.eps);
-  const __m256 wd = _mm256_set1_ps(k.wd), decay = _mm256_set1_ps(k.decay), w1 = _mm256_set1_ps(k.w1), w1c = _mm256_set1_ps(k.w1c);
-  const __m256 b2 = _mm256_set1_ps(k.b2), w2 = _mm256_set1_ps(k.w2), sign = _mm256_set1_ps(-0.0f);
-  long i = b;
-  for (; i + 8 <= e; i += 8) {
-    __m256 g = _mm256_loadu_ps(grad + i);
-    if (k.maximize) g = _mm256_xor_ps(g, sign);
-    __m256 w = _mm256_loadu_ps(param + i);
-    if (k.useWd) {
-      if (k.decoupled)
-        w = _mm256_mul_ps(w, decay);
-      else
-        g = _mm256_add_ps(g, _mm256_mul_ps(wd, w));
-    }
-    __m256 mi = _mm256_loadu_ps(m + i);
-    const __m256 diff = _mm256_sub_ps(g, mi);
-    mi = k.smallW ? _mm256_add_ps(mi, _mm256_mul_ps(w1, diff)) : _mm256_sub_ps(g, _mm256_mul_ps(diff, w1c));
-    _mm256_storeu_ps(m + i, mi);
-    __m256 vi = _mm256_mul_ps(_mm256_loadu_ps(v + i), b2);
-    vi = _mm256_add_ps(vi, _mm256_mul_ps(_mm256_mul_ps(w2, g), g));
-    _mm256_storeu_ps(v + i, vi);
-    __m256 base = vi;
-    if (k.amsgrad) {
-      const __m256 vm = _mm256_loadu_ps(vmax + i);
-      // The scalar rule: NaN in either gives vm + vi (NaN); else the larger.
-      const __m256 nan = _mm256_or_ps(_mm256_cmp_ps(vm, vm, _CMP_UNORD_Q), _mm256_cmp_ps(vi, vi, _CMP_UNORD_Q));
-      const __m256 larger = _mm256_blendv_ps(vi, vm, _mm256_cmp_ps(vm, vi, _CMP_GT_OQ));
-      base = _mm256_blendv_ps(larger, _mm256_add_ps(vm, vi), nan);
-      _mm256_storeu_ps(vmax + i, base);
-    }
-    const __m256 denom = _mm256_add_ps(_mm256_div_ps(_mm256_sqrt_ps(base), bc2sqrt), eps);
-    _mm256_storeu_ps(param + i, _mm256_add_ps(w, _mm256_div_ps(_mm256_mul_ps(negStep, mi), denom)));
-  }
-  return i;
-}
+namespace optim_avx2 {
+#define OPT_ATTR __attribute__((target("avx2,fma")))
+#define OPT_ISA 1
+#include "optim_impl.h"
+#undef OPT_ATTR
+#undef OPT_ISA
+}  // namespace optim_avx2
 
-// The same loops sixteen lanes wide. Adam is bound by its two divisions and
-// one square root per element, which Zen 4/5 issue at the same rate in 512-bit
-// as in 256-bit registers: on a Zen 5 this loop ran a 669k-parameter update
-// (mlp-wide) in 203 us against 313 for the AVX2 loop, data in cache.
-#define AVX512_ATTR __attribute__((target("avx512f,avx2,fma")))
-
-AVX512_ATTR long sgd_avx512(float* param, const float* grad, float* buf, long b, long e, float wd, float mom, float damp1,
-                            float neglr, bool useWd, bool useMom, bool nesterov, bool first, bool maximize) {
-  const __m512 vwd = _mm512_set1_ps(wd), vmom = _mm512_set1_ps(mom), vdamp = _mm512_set1_ps(damp1), vlr = _mm512_set1_ps(neglr);
-  const __m512i sign = _mm512_set1_epi32(static_cast<int>(0x80000000u));
-  long i = b;
-  for (; i + 16 <= e; i += 16) {
-    __m512 g = _mm512_loadu_ps(grad + i);
-    if (maximize) g = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(g), sign));
-    const __m512 w = _mm512_loadu_ps(param + i);
-    if (useWd) g = _mm512_add_ps(g, _mm512_mul_ps(vwd, w));
-    if (useMom) {
-      const __m512 mv = first ? g : _mm512_add_ps(_mm512_mul_ps(_mm512_loadu_ps(buf + i), vmom), _mm512_mul_ps(vdamp, g));
-      _mm512_storeu_ps(buf + i, mv);
-      g = nesterov ? _mm512_add_ps(g, _mm512_mul_ps(vmom, mv)) : mv;
-    }
-    _mm512_storeu_ps(param + i, _mm512_add_ps(w, _mm512_mul_ps(vlr, g)));
-  }
-  return i;
-}
-
-AVX512_ATTR long adam_avx512(float* param, const float* grad, float* m, float* v, float* vmax, long b, long e, const AdamConsts& k) {
-  const __m512 negStep = _mm512_set1_ps(k.negStep), bc2sqrt = _mm512_set1_ps(k.bc2sqrt), eps = _mm512_set1_ps(k.eps);
-  const __m512 wd = _mm512_set1_ps(k.wd), decay = _mm512_set1_ps(k.decay), w1 = _mm512_set1_ps(k.w1), w1c = _mm512_set1_ps(k.w1c);
-  const __m512 b2 = _mm512_set1_ps(k.b2), w2 = _mm512_set1_ps(k.w2);
-  const __m512i sign = _mm512_set1_epi32(static_cast<int>(0x80000000u));
-  long i = b;
-  for (; i + 16 <= e; i += 16) {
-    __m512 g = _mm512_loadu_ps(grad + i);
-    if (k.maximize) g = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(g), sign));
-    __m512 w = _mm512_loadu_ps(param + i);
-    if (k.useWd) {
-      if (k.decoupled)
-        w = _mm512_mul_ps(w, decay);
-      else
-        g = _mm512_add_ps(g, _mm512_mul_ps(wd, w));
-    }
-    __m512 mi = _mm512_loadu_ps(m + i);
-    const __m512 diff = _mm512_sub_ps(g, mi);
-    mi = k.smallW ? _mm512_add_ps(mi, _mm512_mul_ps(w1, diff)) : _mm512_sub_ps(g, _mm512_mul_ps(diff, w1c));
-    _mm512_storeu_ps(m + i, mi);
-    __m512 vi = _mm512_mul_ps(_mm512_loadu_ps(v + i), b2);
-    vi = _mm512_add_ps(vi, _mm512_mul_ps(_mm512_mul_ps(w2, g), g));
-    _mm512_storeu_ps(v + i, vi);
-    __m512 base = vi;
-    if (k.amsgrad) {
-      const __m512 vm = _mm512_loadu_ps(vmax + i);
-      // The scalar rule: NaN in either gives vm + vi (NaN); else the larger.
-      const __mmask16 nan = _mm512_cmp_ps_mask(vm, vm, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(vi, vi, _CMP_UNORD_Q);
-      const __m512 larger = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(vm, vi, _CMP_GT_OQ), vi, vm);
-      base = _mm512_mask_blend_ps(nan, larger, _mm512_add_ps(vm, vi));
-      _mm512_storeu_ps(vmax + i, base);
-    }
-    const __m512 denom = _mm512_add_ps(_mm512_div_ps(_mm512_sqrt_ps(base), bc2sqrt), eps);
-    _mm512_storeu_ps(param + i, _mm512_add_ps(w, _mm512_div_ps(_mm512_mul_ps(negStep, mi), denom)));
-  }
-  return i;
-}
+namespace optim_avx512 {
+#define OPT_ATTR __attribute__((target("avx512f,avx2,fma")))
+#define OPT_ISA 2
+#include "optim_impl.h"
+#undef OPT_ATTR
+#undef OPT_ISA
+}  // namespace optim_avx512
 
 }  // namespace
 #endif
@@ -702,8 +603,9 @@ void sgd_step_f32(float* param, const float* grad, float* buf, long n, const Sgd
   const bool nesterov = p.nesterov, first = p.firstStep, maximize = p.maximize;
   parallel_range(n, kMinPerThreadMem, [=](long b, long e) {
 #if NEURITE_X86
-    if (active_isa() >= ISA_AVX512) b = sgd_avx512(param, grad, buf, b, e, wd, mom, damp1, neglr, useWd, useMom, nesterov, first, maximize);
-    if (active_isa() >= ISA_AVX2) b = sgd_avx2(param, grad, buf, b, e, wd, mom, damp1, neglr, useWd, useMom, nesterov, first, maximize);
+    const SgdConsts k{wd, mom, damp1, neglr, useWd, useMom, nesterov, first, maximize};
+    if (active_isa() >= ISA_AVX512) b = optim_avx512::sgd(param, grad, buf, b, e, k);
+    if (active_isa() >= ISA_AVX2) b = optim_avx2::sgd(param, grad, buf, b, e, k);
 #endif
     for (long i = b; i < e; ++i) {
       float g = maximize ? -grad[i] : grad[i];
@@ -750,8 +652,8 @@ void adam_step_f32(float* param, const float* grad, float* m, float* v, float* v
 #if NEURITE_X86
     if (active_isa() >= ISA_AVX2) {
       const AdamConsts k{negStep, bc2sqrt, eps, wd, decay, w1, w1c, b2, w2, smallW, useWd, decoupled, amsgrad, maximize};
-      if (active_isa() >= ISA_AVX512) b = adam_avx512(param, grad, m, v, vmax, b, e, k);
-      b = adam_avx2(param, grad, m, v, vmax, b, e, k);
+      if (active_isa() >= ISA_AVX512) b = optim_avx512::adam(param, grad, m, v, vmax, b, e, k);
+      b = optim_avx2::adam(param, grad, m, v, vmax, b, e, k);
     }
 #endif
     for (long i = b; i < e; ++i) {

@@ -2,7 +2,7 @@
 // predict inputs, a closed pipe, leftovers of kill -9, corrupt files.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { BIN, encodePng, neurite, tempDir } from './run.js';
@@ -121,6 +121,17 @@ test('a corrupt checkpoint is rejected before any data is loaded', async () => {
   assert.equal(r.code, 2);
   assert.match(r.stderr, /cannot resume from .*checkpoint\.safetensors/);
   assert.ok(Date.now() - started < 5000);
+});
+
+test('a checkpoint that cannot be read (a folder in its place) is a usage error naming it, not a crash', async () => {
+  const odd = join(dir, 'odd-checkpoint');
+  const t = await neurite(['train', 'xor', '--out', odd, '--epochs', '2'], dir);
+  assert.equal(t.code, 0, t.stderr);
+  rmSync(join(odd, 'checkpoint.safetensors'));
+  mkdirSync(join(odd, 'checkpoint.safetensors'));
+  const r = await neurite(['train', '--resume', odd, '--epochs', '4'], dir);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /cannot resume from .*checkpoint\.safetensors: EISDIR/);
 });
 
 test('resuming an MNIST run from a corrupt checkpoint names the checkpoint without reading the data', async () => {

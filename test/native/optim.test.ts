@@ -3,7 +3,7 @@
 // after every tensor op, scalars in double), over several steps.
 import assert from 'node:assert/strict';
 
-import { nativeTest, rng } from './harness.js';
+import { isaPaths, nativeTest, rng } from './harness.js';
 
 const f = Math.fround;
 
@@ -185,4 +185,48 @@ nativeTest('optimizer steps work on subarrays and validate their buffers', (a) =
     () => a.adamStep(p, g, new Float32Array(5), new Float32Array(5), null, 1e-3, 0.9, 0.999, 1e-8, 0, 0, false, false),
     (e: unknown) => e instanceof RangeError && /step/.test(e.message),
   );
+});
+
+// The vector loops (optim_impl.h, AVX2 and AVX-512) do the scalar loop's operations in its order: every ISA path
+// gives the same bits, with NaN, infinities and the Adam / SGD options, so one seed trains alike on any x86 CPU.
+nativeTest('sgdStep and adamStep give the same bits on every ISA path', (a) => {
+  const rand = rng(7);
+  const n = 1031;
+  const grads = Array.from({ length: 3 }, (_, s) => {
+    const g = randomVec(n, rand, s === 1 ? 1e-4 : 0.5);
+    g[5] = Number.NaN;
+    g[17] = Number.POSITIVE_INFINITY;
+    return g;
+  });
+  const start = randomVec(n, rand, 1);
+  // A NaN is compared as NaN: IEEE 754 leaves its sign and payload to the hardware, and a compiler may swap the
+  // operands of an addition (the scalar loop gives 0x7fc00000 where the vector loops give 0xffc00000).
+  const bits = (x: Float32Array) => Array.from(new Uint32Array(x.buffer, x.byteOffset, x.length), (b, i) => (Number.isNaN(x[i]) ? -1 : b));
+  const runs = new Map<string, number[][]>();
+  for (const isa of isaPaths(a)) {
+    a.setIsa(isa);
+    const out: number[][] = [];
+    for (const [amsgrad, decoupled, maximize] of [
+      [false, false, false],
+      [true, false, true],
+      [true, true, false],
+    ] as const) {
+      const p = start.slice();
+      const m = new Float32Array(n);
+      const v = new Float32Array(n);
+      const vmax = new Float32Array(n);
+      grads.forEach((g, s) => a.adamStep(p, g, m, v, amsgrad ? vmax : null, 1e-3, 0.9, 0.999, 1e-8, 0.01, s + 1, amsgrad, decoupled, maximize));
+      out.push(bits(p), bits(m), bits(v), bits(vmax));
+    }
+    for (const nesterov of [false, true]) {
+      const p = start.slice();
+      const buf = new Float32Array(n);
+      grads.forEach((g, s) => a.sgdStep(p, g, buf, 0.05, 0.9, 0, 0.01, nesterov, s === 0, nesterov));
+      out.push(bits(p), bits(buf));
+    }
+    runs.set(isa, out);
+  }
+  a.setIsa('auto');
+  const [first, ...others] = [...runs];
+  for (const [isa, out] of others) assert.deepEqual(out, first[1], `${isa} differs from ${first[0]}`);
 });

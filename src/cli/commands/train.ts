@@ -493,11 +493,20 @@ async function resumeFiles(runDir: string, replica?: DistributedStrategy): Promi
     }
   }
   const { config, bytes } = readRunConfigFile(runDir);
-  const checkpoint = existsSync(checkpointPath) ? readFileSync(checkpointPath) : null;
+  const checkpoint = existsSync(checkpointPath) ? readResumeCheckpoint(checkpointPath) : null;
   if (handsOver && replica.rank === 0) {
     await launched.shareFiles?.call(replica, { [RUN_FILES.config]: bytes, ...(checkpoint ? { [RUN_FILES.checkpoint]: checkpoint } : {}) });
   }
   return { config, checkpoint, source: checkpointPath };
+}
+
+/** The checkpoint's bytes; a file that cannot be read (a folder in its place, no permission) is the user's to mend. */
+function readResumeCheckpoint(path: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new UsageError(`cannot resume from ${path}: ${(e as Error).message}`);
+  }
 }
 
 /** --val-fold I/K as the 0-based fold of a k-fold cross-validation, or null. */
