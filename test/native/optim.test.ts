@@ -215,13 +215,13 @@ nativeTest('sgdStep and adamStep give the same bits on every ISA path', (a) => {
       const m = new Float32Array(n);
       const v = new Float32Array(n);
       const vmax = new Float32Array(n);
-      grads.forEach((g, s) => a.adamStep(p, g, m, v, amsgrad ? vmax : null, 1e-3, 0.9, 0.999, 1e-8, 0.01, s + 1, amsgrad, decoupled, maximize));
+      for (const [s, g] of grads.entries()) a.adamStep(p, g, m, v, amsgrad ? vmax : null, 1e-3, 0.9, 0.999, 1e-8, 0.01, s + 1, amsgrad, decoupled, maximize);
       out.push(bits(p), bits(m), bits(v), bits(vmax));
     }
     for (const nesterov of [false, true]) {
       const p = start.slice();
       const buf = new Float32Array(n);
-      grads.forEach((g, s) => a.sgdStep(p, g, buf, 0.05, 0.9, 0, 0.01, nesterov, s === 0, nesterov));
+      for (const [s, g] of grads.entries()) a.sgdStep(p, g, buf, 0.05, 0.9, 0, 0.01, nesterov, s === 0, nesterov);
       out.push(bits(p), bits(buf));
     }
     runs.set(isa, out);
