@@ -529,7 +529,9 @@ function buildControls(): void {
     e.preventDefault();
     const c = tryCompile(boundaryInput.value, { x1Only: true });
     if (typeof c === 'string') message(`Boundary ${c}. The data is kept.`, 'error');
-    else setSpec({ boundary: c.source, dataset: 'boundary', seed: Math.random().toFixed(5) });
+    // The points stay (the data seed is kept, as a change of dataset keeps it in the original); only
+    // their labels follow the new curve. Regenerate draws new points.
+    else setSpec({ boundary: c.source, dataset: 'boundary' });
   };
   const ownData = s.problem !== 'curve';
   data.replaceChildren(
