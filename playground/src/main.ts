@@ -529,8 +529,9 @@ function buildControls(): void {
     e.preventDefault();
     const c = tryCompile(boundaryInput.value, { x1Only: true });
     if (typeof c === 'string') message(`Boundary ${c}. The data is kept.`, 'error');
-    // The points stay (the data seed is kept, as a change of dataset keeps it in the original); only
-    // their labels follow the new curve. Regenerate draws new points.
+    // Editing the curve keeps the points (the data seed stays) and relabels them, so the curve's effect
+    // shows alone and a URL's seed stays reproducible. A change of dataset draws new points, as in the
+    // original; so does Regenerate.
     else setSpec({ boundary: c.source, dataset: 'boundary' });
   };
   const ownData = s.problem !== 'curve';
