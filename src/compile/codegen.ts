@@ -213,6 +213,15 @@ class Emitter {
         else L.push(`for (let i = 0; i < ${index.length}; i++) ${X}[${B}[i] + ${I}[i] * ${stride}] += ${Y}[i];`);
         return true;
       }
+      case 'logSoftmax': {
+        // The reference's loop: the line's maximum, the sum of exponentials in double, one subtraction per element.
+        const [x, outer, size, inner, out] = a as [TypedArray, number, number, number, TypedArray];
+        const [X, O] = [this.v(x), this.v(out)];
+        L.push(
+          `for (let o = 0; o < ${outer}; o++) for (let i = 0; i < ${inner}; i++) { const start = o * ${size * inner} + i, end = start + ${size * inner}; let max = -Infinity; for (let j = start; j < end; j += ${inner}) if (${X}[j] > max) max = ${X}[j]; let sum = 0; for (let j = start; j < end; j += ${inner}) sum += Math.exp(${X}[j] - max); const shift = max + Math.log(sum); for (let j = start; j < end; j += ${inner}) ${O}[j] = ${X}[j] - shift; }`,
+        );
+        return true;
+      }
       case 'matmul': {
         const [x, y, out, batch, m, n, k, transA, transB] = a as [TypedArray, TypedArray, TypedArray, number, number, number, number, boolean, boolean];
         this.matmul(x, y, out, batch, m, n, k, transA, transB);

@@ -84,6 +84,13 @@ export interface Kernels {
   where(cond: Uint8Array, cShape: Shape, a: TypedArray, aShape: Shape, b: TypedArray, bShape: Shape, out: TypedArray, outShape: Shape): void;
   /** Reduce over `axes` (sorted, unique); `out` has the kept dims' sizes. */
   reduce(op: ReduceOp, x: TypedArray, shape: Shape, axes: readonly number[], out: TypedArray): void;
+  /**
+   * log softmax along one axis of x viewed as [outer, size, inner]: for each
+   * of the outer·inner lines, out = x - max - log Σ exp(x - max) over its
+   * `size` elements (stride `inner`). The shift by the line's maximum keeps
+   * exp() finite; a NaN or +Infinity in a line makes the line NaN.
+   */
+  logSoftmax(x: TypedArray, outer: number, size: number, inner: number, out: TypedArray): void;
   /** Index of the largest or smallest element along one axis, written to `out`. */
   argReduce(op: 'argmax' | 'argmin', x: TypedArray, shape: Shape, axis: number, out: Int32Array): void;
   /** out[b] = op(A[b]) · op(B[b]) for `batch` stacked matrices; op(A) is [m, k], op(B) is [k, n]. */

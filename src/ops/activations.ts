@@ -7,6 +7,7 @@ import type { Generator } from '../core/random.js';
 import { checkNonEmptyAxes, normalizeAxis } from '../core/shape.js';
 import type { Tensor } from '../core/tensor.js';
 import { check } from '../core/validate.js';
+import { logSoftmaxPrimitive } from '../kernels/softmax.js';
 import { assertTensor } from '../kernels/util.js';
 import { where } from '../kernels/where.js';
 import { arange, bernoulli, zerosLike } from './creation.js';
@@ -254,9 +255,7 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
   const ax = normalizeAxis('logSoftmax', axis, Math.max(x.ndim, 1));
   const input = x.ndim === 0 ? x.reshape([1]) : x;
   checkNonEmptyAxes('logSoftmax', input.shape, [ax]);
-  // The detached max keeps exp() from overflowing; it cancels mathematically.
-  const shifted = input.sub(input.max(ax, true).detach());
-  const out = shifted.sub(shifted.exp().sum(ax, true).log());
+  const out = logSoftmaxPrimitive(input, ax);
   return x.ndim === 0 ? out.reshape([]) : out;
 }
 

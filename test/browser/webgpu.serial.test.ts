@@ -77,6 +77,12 @@ async function run() {
     k.unary(op, up(v), out);
     errors['unary ' + op] = relErr(await gpu.read(out), want);
   }
+  for (const [outer, size, inner] of [[50, 10, 1], [3, 7, 33]]) {
+    const v = rand(outer * size * inner, seed++, -20, 20), want = new Float32Array(v.length), out = gpu.empty(v.length);
+    refKernels.logSoftmax(v, outer, size, inner, want);
+    k.logSoftmax(up(v), outer, size, inner, out);
+    errors['logSoftmax ' + [outer, size, inner].join('x')] = relErr(await gpu.read(out), want);
+  }
   const p = rand(500, 20), m1 = new Float32Array(500), v1 = new Float32Array(500);
   const [pg2, mg, vg] = [up(p), up(m1), up(v1)];
   for (let step = 1; step <= 3; step++) {
@@ -111,7 +117,7 @@ describe('the WebGPU kernels in Chromium', { skip }, () => {
       assert.deepEqual(errors, []);
       t.diagnostic(`adapter: ${JSON.stringify(r.adapter)}`);
       const checked = Object.entries(r.errors ?? {});
-      assert.equal(checked.length, 14);
+      assert.equal(checked.length, 16);
       for (const [name, err] of checked) assert.ok(err <= 1e-4, `${name}: relative error ${err} on ${r.adapter?.description}`);
     } finally {
       await browser.close();

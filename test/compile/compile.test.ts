@@ -233,6 +233,25 @@ describe('compile: guards, fallbacks, inspection and memory', () => {
     assert.throws(() => nt.noGrad(() => g(nt.tensor([1, 5], { dtype: 'int32' }))), /index 5 is out of range for an axis of size 5/);
   });
 
+  it('a replay counts the ignored labels of its own batch: the mean divides by the samples counted in that call', () => {
+    const model = mlp();
+    const f = nt.compile((x: Tensor, y: Tensor) => nt.nn.functional.crossEntropy(model.call(x) as Tensor, y), { modules: [model] });
+    const x = nt.randn([4, 4]);
+    const batches = [
+      [0, 1, 1, 0],
+      [0, -100, 1, 0],
+      [-100, -100, 1, 0],
+      [1, 0, -100, 1],
+      [-100, 1, -100, -100],
+    ];
+    for (const labels of batches) {
+      const y = nt.tensor(labels, { dtype: 'int32' });
+      const eager = nt.noGrad(() => nt.nn.functional.crossEntropy(model.call(x) as Tensor, y)).item();
+      assert.equal(nt.noGrad(() => f(x, y)).item(), eager, `labels ${labels}`);
+    }
+    assert.ok(f.stats.replays >= 2, `replays ${f.stats.replays}`);
+  });
+
   it('a constant made in JavaScript is kept, and the plan replays', () => {
     const f = nt.compile((x: Tensor) => x.mul(2).add(nt.tensor([1, 2, 3])));
     for (let i = 0; i < 6; i++) assert.deepEqual(Array.from(f(nt.full([3], i)).data), [2 * i + 1, 2 * i + 2, 2 * i + 3]);

@@ -179,6 +179,30 @@ describe('float64 gradcheck of every differentiable activation (inputs away from
     }
   });
 
+  test('logSoftmax (one primitive): non-finite lines as the composite gave them, and second derivatives by gradcheck', () => {
+    const x = tensor(
+      [
+        [1, 2, 3],
+        [Number.NaN, 0, 1],
+        [Number.POSITIVE_INFINITY, 0, 1],
+        [Number.NEGATIVE_INFINITY, 0, 1],
+        [Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY],
+      ],
+      { dtype: 'float64' },
+    );
+    const got = F.logSoftmax(x, 1).toArray() as number[][];
+    const lse = Math.log(Math.exp(-2) + Math.exp(-1) + 1);
+    assertClose(tensor(got[0], { dtype: 'float64' }), [-2 - lse, -1 - lse, -lse], { atol: 1e-15, rtol: 0 });
+    // A NaN or +Infinity anywhere in a line makes the line NaN; -Infinity alone is a log-probability of -Infinity.
+    for (const row of [1, 2, 4]) assert.ok(got[row].every(Number.isNaN), `line ${row}: ${got[row]}`);
+    const lse2 = Math.log(1 + Math.exp(-1));
+    assert.deepEqual(got[3].slice(0, 1), [Number.NEGATIVE_INFINITY]);
+    assertClose(tensor(got[3].slice(1), { dtype: 'float64' }), [-1 - lse2, -lse2], { atol: 1e-15, rtol: 0 });
+    // Second derivatives through the composite backward (g - softmax·Σg), along the middle axis of a 3-d tensor.
+    const y = tensor(Array.from({ length: 24 }, (_, i) => Math.sin(i * 1.7) * 3), { shape: [2, 3, 4], dtype: 'float64' });
+    gradcheck((t: Tensor) => grad((u: Tensor) => F.logSoftmax(u, 1).mul(u).sum())(t), [y]);
+  });
+
   test('prelu with respect to input and per-channel weight', () => {
     const c = fixture.prelu[0];
     gradcheck(F.prelu, [fromFixture(c.input), fromFixture(c.weight)]);

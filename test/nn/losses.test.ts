@@ -125,6 +125,27 @@ describe('loss semantics', () => {
     assertClose(F.sumOfSquares(y, t, { reduction: 'mean' }), F.mseLoss(y, t).mul(0.5), { atol: 1e-15, rtol: 0 });
   });
 
+  test('unweighted crossEntropy and nllLoss (one product with per-sample coefficients) count only the samples not ignored; all ignored is NaN', () => {
+    const x = tensor([2, -1, 0.5, 0.1, 0.2, 0.3, -0.7, 1.1, 0.4, 0, 0, 3], { shape: [4, 3], dtype: 'float64' });
+    const y = tensor([2, -100, 1, 0], { dtype: 'int32' });
+    const logp = F.logSoftmax(x, 1).toArray() as number[][];
+    const picked = [logp[0][2], logp[2][1], logp[3][0]];
+    const total = -(picked[0] + picked[1] + picked[2]);
+    assertClose(F.crossEntropy(x, y), total / 3, { atol: 1e-15, rtol: 0 });
+    assertClose(F.crossEntropy(x, y, { reduction: 'sum' }), total, { atol: 1e-15, rtol: 0 });
+    assertClose(F.nllLoss(F.logSoftmax(x, 1), y), total / 3, { atol: 1e-15, rtol: 0 });
+    // The ignored sample gets no gradient; the others get (softmax - onehot) / 3.
+    const g = grad((t: Tensor) => F.crossEntropy(t, y))(x).toArray() as number[][];
+    assert.deepEqual(g[1], [0, 0, 0]);
+    assertClose(tensor(g[0], { dtype: 'float64' }), [Math.exp(logp[0][0]) / 3, Math.exp(logp[0][1]) / 3, (Math.exp(logp[0][2]) - 1) / 3], {
+      atol: 1e-15,
+      rtol: 0,
+    });
+    gradcheck((t) => F.crossEntropy(t, y), [x]);
+    gradcheck((t) => F.nllLoss(t, y, { reduction: 'sum' }), [x]);
+    assert.ok(Number.isNaN(F.crossEntropy(x, tensor([-100, -100, -100, -100], { dtype: 'int32' })).item()));
+  });
+
   test('crossEntropy with class indices equals nllLoss of logSoftmax, and one-hot probabilities give the same loss', () => {
     const x = tensor(
       [

@@ -181,10 +181,11 @@ export class GpuKernels {
     );
   }
 
-  /** Log-softmax of each row of a [rows, cols] matrix (the core of the cross-entropy loss). */
-  logSoftmax(x: GpuArray, out: GpuArray, rows: number, cols: number): void {
-    this.check('logSoftmax', { x: [x, rows * cols], out: [out, rows * cols] });
-    this.device.dispatch(this.device.pipeline('logSoftmax', logSoftmaxShader), [x, out], new Uint32Array([rows, cols, 0, 0]).buffer, this.groups1d(rows));
+  /** log softmax along one axis of x viewed as [outer, size, inner] (Kernels.logSoftmax; the core of the cross-entropy loss). */
+  logSoftmax(x: GpuArray, outer: number, size: number, inner: number, out: GpuArray): void {
+    const n = outer * size * inner;
+    this.check('logSoftmax', { x: [x, n], out: [out, n] });
+    this.device.dispatch(this.device.pipeline('logSoftmax', logSoftmaxShader), [x, out], new Uint32Array([outer, size, inner, 0]).buffer, this.groups1d(outer * inner));
   }
 
   lstmCellForward(gates: GpuArray, cPrev: GpuArray, outC: GpuArray, outH: GpuArray, outGates: GpuArray, n: number, hidden: number): void {

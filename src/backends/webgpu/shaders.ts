@@ -286,20 +286,24 @@ ${perElement('o', 'p.nOut')}
 }`;
 }
 
-/** Row-wise log-softmax over the last axis: out[r, j] = x[r, j] - max_r - log Σ exp(x[r, :] - max_r). */
+/**
+ * log softmax along one axis of x viewed as [outer, size, inner] (Kernels.logSoftmax):
+ * one invocation per line of `size` elements at stride `inner`, shifted by
+ * the line's maximum so exp() stays finite.
+ */
 export function logSoftmaxShader(): string {
   return /* wgsl */ `
 ${bindings(['x read', 'out read_write'], 'p: vec4u')}
-${perElement('r', 'p.x')}
-  let rows = p.x;
-  let cols = p.y;
-  let base = r * cols;
-  var m = x[base];
-  for (var j = 1u; j < cols; j++) { m = max(m, x[base + j]); }
+${perElement('r', 'p.x * p.z')}
+  let size = p.y;
+  let inner = p.z;
+  let start = (r / inner) * size * inner + r % inner;
+  var m = x[start];
+  for (var j = 1u; j < size; j++) { m = max(m, x[start + j * inner]); }
   var s = 0.0;
-  for (var j = 0u; j < cols; j++) { s += exp(x[base + j] - m); }
-  let lse = m + log(s);
-  for (var j = 0u; j < cols; j++) { out[base + j] = x[base + j] - lse; }
+  for (var j = 0u; j < size; j++) { s += exp(x[start + j * inner] - m); }
+  let shift = m + log(s);
+  for (var j = 0u; j < size; j++) { out[start + j * inner] = x[start + j * inner] - shift; }
 }`;
 }
 

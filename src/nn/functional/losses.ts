@@ -333,17 +333,26 @@ interface CheckedIndices {
   flat: Int32Array;
   /** 1 for counted samples, 0 for ignored ones, in the target's (batched) shape. */
   valid: Tensor;
+  /**
+   * Flat [M·d...] coefficients that turn the picked log-probabilities into the
+   * unweighted loss with one product and one sum: -valid / (number counted)
+   * for 'mean', -valid for 'sum'.
+   */
+  coefficients: Tensor;
 }
 
-function checkIndices(who: string, input: Tensor, target: Tensor, ignoreIndex: number | null): CheckedIndices {
+function checkIndices(who: string, input: Tensor, target: Tensor, ignoreIndex: number | null, reduction: Reduction = 'mean'): CheckedIndices {
   const classes = input.shape[input.ndim === 1 ? 0 : 1];
   const flat = allocate('int32', target.size) as Int32Array;
-  const valid = allocate(input.dtype === 'float64' ? 'float64' : 'float32', target.size);
+  const floatType = input.dtype === 'float64' ? 'float64' : 'float32';
+  const valid = allocate(floatType, target.size);
+  const coefficients = allocate(floatType, target.size);
   const data = target.data;
   // A host step: labels change every batch, so a compiled step checks and converts them in every replay.
-  hostStep(`${who} labels`, { reads: [data], writes: [flat, valid] }, () => {
+  hostStep(`${who} labels`, { reads: [data], writes: [flat, valid, coefficients] }, () => {
     flat.fill(0);
     valid.fill(0);
+    let counted = 0;
     for (let i = 0; i < data.length; i++) {
       const c = data[i];
       if (ignoreIndex !== null && c === ignoreIndex) continue;
@@ -352,11 +361,20 @@ function checkIndices(who: string, input: Tensor, target: Tensor, ignoreIndex: n
       }
       flat[i] = c;
       valid[i] = 1;
+      counted++;
     }
+    // With every sample ignored, 'mean' is 0/0 = NaN, as PyTorch gives.
+    const scale = reduction === 'mean' ? -1 / counted : -1;
+    for (let i = 0; i < data.length; i++) coefficients[i] = valid[i] * scale;
   });
   const batchedShape = input.ndim === 1 ? [1] : [...target.shape];
   const gatherShape = [batchedShape[0], 1, ...batchedShape.slice(1)];
-  return { gatherIndex: new Tensor(flat, gatherShape), flat, valid: new Tensor(valid, batchedShape) };
+  return {
+    gatherIndex: new Tensor(flat, gatherShape),
+    flat,
+    valid: new Tensor(valid, batchedShape),
+    coefficients: new Tensor(coefficients, [target.size]),
+  };
 }
 
 function checkIndexTarget(who: string, input: Tensor, target: Tensor): void {
@@ -388,6 +406,17 @@ function pickedNll(logp: Tensor, indices: CheckedIndices, weight: Tensor | null)
   return { loss: picked.mul(sampleWeight).neg(), sampleWeight };
 }
 
+/**
+ * The unweighted loss reduced to a scalar: Σ coefficient·logp[y], one gather,
+ * one product and one sum, where the general form (pickedNll and
+ * reduceWeighted) takes seven kernels forward. The common case of every
+ * classifier's training step.
+ */
+function pickedNllReduced(logp: Tensor, indices: CheckedIndices): Tensor {
+  const picked = logp.gather(1, indices.gatherIndex);
+  return picked.reshape([picked.size]).mul(indices.coefficients).sum();
+}
+
 /** Reduce per-sample class losses: 'mean' divides by the summed sample weights, as PyTorch. */
 function reduceWeighted(loss: Tensor, sampleWeight: Tensor, reduction: Reduction, unbatched: boolean): Tensor {
   if (reduction === 'none') return unbatched ? loss.reshape([]) : loss;
@@ -410,7 +439,8 @@ export function nllLoss(input: Tensor, target: Tensor, options: NllLossOptions =
   if (target.dtype !== 'int32') throw new DTypeError(`${who}: target must hold int32 class indices, got ${target.dtype} (cast with target.int())`);
   checkIndexTarget(who, input, target);
   const weight = checkClassWeight(who, options.weight, batched.shape[1]);
-  const indices = checkIndices(who, input, target, checkIgnoreIndex(who, options.ignoreIndex ?? -100));
+  const indices = checkIndices(who, input, target, checkIgnoreIndex(who, options.ignoreIndex ?? -100), reduction);
+  if (weight === null && reduction !== 'none') return pickedNllReduced(batched, indices);
   const { loss, sampleWeight } = pickedNll(batched, indices, weight);
   return reduceWeighted(loss, sampleWeight, reduction, input.ndim === 1);
 }
@@ -462,7 +492,8 @@ export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntrop
 
   if (target.dtype !== 'int32') throw new DTypeError(`${who}: target must be int32 class indices or float class probabilities, got ${target.dtype}`);
   checkIndexTarget(who, input, target);
-  const indices = checkIndices(who, input, target, checkIgnoreIndex(who, options.ignoreIndex ?? -100));
+  const indices = checkIndices(who, input, target, checkIgnoreIndex(who, options.ignoreIndex ?? -100), reduction);
+  if (weight === null && smoothing === 0 && reduction !== 'none') return pickedNllReduced(logp, indices);
   const picked = pickedNll(logp, indices, weight);
   let loss = picked.loss;
   if (smoothing > 0) {
