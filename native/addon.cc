@@ -557,6 +557,35 @@ Napi::Value SumAll(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), sum_all_f32(x.data, n));
 }
 
+Napi::Value LogSoftmax(const Napi::CallbackInfo& info) {
+  Args a(info, "logSoftmax");
+  Arr<float> x = a.array<float>(0, "x");
+  Arr<float> out = a.array<float>(1, "out");
+  const int64_t outer = a.dim(2, "outer"), size = a.dim(3, "size"), inner = a.dim(4, "inner");
+  const int64_t total = smul(smul(outer, size), inner);
+  a.need(x, total);
+  a.need(out, total);
+  a.no_overlap(out, total, x, total, false);
+  log_softmax_f32(x.data, out.data, outer, size, inner);
+  return info.Env().Undefined();
+}
+
+Napi::Value LogSoftmaxBackward(const Napi::CallbackInfo& info) {
+  Args a(info, "logSoftmaxBackward");
+  Arr<float> g = a.array<float>(0, "g");
+  Arr<float> y = a.array<float>(1, "out");
+  Arr<float> dx = a.array<float>(2, "dx");
+  const int64_t outer = a.dim(3, "outer"), size = a.dim(4, "size"), inner = a.dim(5, "inner");
+  const int64_t total = smul(smul(outer, size), inner);
+  a.need(g, total);
+  a.need(y, total);
+  a.need(dx, total);
+  a.no_overlap(dx, total, g, total, false);
+  a.no_overlap(dx, total, y, total, false);
+  log_softmax_backward_f32(g.data, y.data, dx.data, outer, size, inner);
+  return info.Env().Undefined();
+}
+
 Napi::Value SoftmaxCrossEntropy(const Napi::CallbackInfo& info) {
   Args a(info, "softmaxCrossEntropy");
   Arr<float> logits = a.array<float>(0, "logits");
@@ -978,6 +1007,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT("sumAxis", SumAxis);
   EXPORT("sumAll", SumAll);
   EXPORT("softmaxCrossEntropy", SoftmaxCrossEntropy);
+  EXPORT("logSoftmax", LogSoftmax);
+  EXPORT("logSoftmaxBackward", LogSoftmaxBackward);
   EXPORT("sgdStep", SgdStep);
   EXPORT("adamStep", AdamStep);
   EXPORT("conv2dForward", Conv2dForward);

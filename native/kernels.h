@@ -53,6 +53,8 @@ void sum_axis_f32(const float* x, float* out, long outer, long C, long inner);
 double sum_all_f32(const float* x, long n);
 // Returns the sum of the per-row losses.  grad may be null.
 double softmax_xent_f32(const float* logits, const int32_t* labels, float* loss, float* grad, long n, long c);
+void log_softmax_f32(const float* x, float* out, long outer, long size, long inner);
+void log_softmax_backward_f32(const float* g, const float* y, float* dx, long outer, long size, long inner);
 
 struct SgdParams {
   double lr, momentum, dampening, weightDecay;

@@ -541,6 +541,85 @@ double softmax_xent_f32(const float* logits, const int32_t* labels, float* loss,
 }
 
 // ---------------------------------------------------------------------------
+// log softmax along the lines of x viewed as [outer, size, inner]
+// (Kernels.logSoftmax) and its adjoint. The reference's formula, each line's
+// maximum m and sum s = sum exp(x - m) in double, out = x - (m + log s) rounded
+// once, with the exponentials taken by the vector exp over a whole block at
+// a time: a classifier's lines are short (ten classes), too short to vectorise
+// one by one. NaN and infinities need no special case: a NaN, or a line whose
+// maximum is infinite, makes the sum NaN through exp, as in the reference.
+// Blocks split the outer index only, so no line's arithmetic depends on the
+// number of threads.
+
+namespace {
+void log_softmax_block(const float* x, float* out, long ob, long oe, long size, long inner) {
+  const long lines = (oe - ob) * inner;
+  const long span = size * inner;
+  // Per line: its sum (then its shift) in double and its maximum, in this thread's scratch.
+  double* s = static_cast<double*>(scratch(SCRATCH_TMP, static_cast<size_t>(lines) * (sizeof(double) + sizeof(float))));
+  float* m = reinterpret_cast<float*>(s + lines);
+  for (long l = 0; l < lines; ++l) {
+    s[l] = 0.0;
+    m[l] = -std::numeric_limits<float>::infinity();
+  }
+  const float* xb = x + ob * span;
+  float* yb = out + ob * span;
+  for (long o = 0; o < oe - ob; ++o)
+    for (long j = 0; j < size; ++j)
+      for (long i = 0; i < inner; ++i) {
+        float v = xb[o * span + j * inner + i];
+        float& mi = m[o * inner + i];
+        mi = v > mi ? v : mi;
+      }
+  for (long o = 0; o < oe - ob; ++o)
+    for (long j = 0; j < size; ++j)
+      for (long i = 0; i < inner; ++i) yb[o * span + j * inner + i] = xb[o * span + j * inner + i] - m[o * inner + i];
+  math_serial<0>(yb, yb, (oe - ob) * span);
+  for (long o = 0; o < oe - ob; ++o)
+    for (long j = 0; j < size; ++j)
+      for (long i = 0; i < inner; ++i) s[o * inner + i] += static_cast<double>(yb[o * span + j * inner + i]);
+  for (long l = 0; l < lines; ++l) s[l] = static_cast<double>(m[l]) + std::log(s[l]);
+  for (long o = 0; o < oe - ob; ++o)
+    for (long j = 0; j < size; ++j)
+      for (long i = 0; i < inner; ++i) {
+        long e = o * span + j * inner + i;
+        yb[e] = static_cast<float>(static_cast<double>(xb[e]) - s[o * inner + i]);
+      }
+}
+
+void log_softmax_backward_block(const float* g, const float* y, float* dx, long ob, long oe, long size, long inner) {
+  const long lines = (oe - ob) * inner;
+  const long span = size * inner;
+  double* s = static_cast<double*>(scratch(SCRATCH_TMP, static_cast<size_t>(lines) * sizeof(double)));
+  for (long l = 0; l < lines; ++l) s[l] = 0.0;
+  const float* gb = g + ob * span;
+  float* db = dx + ob * span;
+  for (long o = 0; o < oe - ob; ++o)
+    for (long j = 0; j < size; ++j)
+      for (long i = 0; i < inner; ++i) s[o * inner + i] += static_cast<double>(gb[o * span + j * inner + i]);
+  math_serial<0>(y + ob * span, db, (oe - ob) * span);
+  for (long o = 0; o < oe - ob; ++o)
+    for (long j = 0; j < size; ++j)
+      for (long i = 0; i < inner; ++i) {
+        long e = o * span + j * inner + i;
+        db[e] = static_cast<float>(static_cast<double>(gb[e]) - static_cast<double>(db[e]) * s[o * inner + i]);
+      }
+}
+}  // namespace
+
+void log_softmax_f32(const float* x, float* out, long outer, long size, long inner) {
+  if (outer <= 0 || size <= 0 || inner <= 0) return;
+  long minOuter = kMinPerThreadMath / (size * inner) + 1;
+  parallel_range(outer, minOuter, [=](long b, long e) { log_softmax_block(x, out, b, e, size, inner); }, 1);
+}
+
+void log_softmax_backward_f32(const float* g, const float* y, float* dx, long outer, long size, long inner) {
+  if (outer <= 0 || size <= 0 || inner <= 0) return;
+  long minOuter = kMinPerThreadMath / (size * inner) + 1;
+  parallel_range(outer, minOuter, [=](long b, long e) { log_softmax_backward_block(g, y, dx, b, e, size, inner); }, 1);
+}
+
+// ---------------------------------------------------------------------------
 // Optimizer steps in AVX2 and AVX-512 (optim_impl.h): the scalar loops below,
 // 8 or 16 elements at a time, rounding exactly as they do. A scalar compile of
 // these loops (baseline x86-64 flags) ran Adam at 2.5 ns per parameter, a third

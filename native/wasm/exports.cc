@@ -133,6 +133,12 @@ void nt_bias_add(const float* x, const float* bias, float* out, int rows, int co
 NT_EXPORT(nt_sum_rows) void nt_sum_rows(const float* x, float* out, int rows, int cols) { sum_rows_f32(x, out, rows, cols); }
 NT_EXPORT(nt_sum_axis)
 void nt_sum_axis(const float* x, float* out, int outer, int c, int inner) { sum_axis_f32(x, out, outer, c, inner); }
+NT_EXPORT(nt_log_softmax)
+void nt_log_softmax(const float* x, float* out, int outer, int size, int inner) { log_softmax_f32(x, out, outer, size, inner); }
+NT_EXPORT(nt_log_softmax_backward)
+void nt_log_softmax_backward(const float* g, const float* y, float* dx, int outer, int size, int inner) {
+  log_softmax_backward_f32(g, y, dx, outer, size, inner);
+}
 NT_EXPORT(nt_sum_all) double nt_sum_all(const float* x, int n) { return sum_all_f32(x, n); }
 
 // ---- convolution and pooling ------------------------------------------------------

@@ -33,6 +33,8 @@ export type KernelAddon = Pick<
   | 'sumAll'
   | 'sumRows'
   | 'sumAxis'
+  | 'logSoftmax'
+  | 'logSoftmaxBackward'
   | 'reluBackward'
   | 'elementwiseProgram'
   | 'conv2dForward'
@@ -212,6 +214,14 @@ export function makeAcceleratedKernels(addon: KernelAddon, thresholds: Accelerat
         addon.sumAxis(x as Float32Array, out as Float32Array, outer, shape[kept], x.length / (outer * shape[kept]));
       },
       { pays: (op, x, shape, axes) => op === 'sum' && bigEnough(x) && (sumsLeadingAxes(axes) || keptAxis(shape, axes) >= 0) },
+    ),
+    logSoftmax: accelerate('logSoftmax', (x, outer, size, inner, out) => addon.logSoftmax(x as Float32Array, out as Float32Array, outer, size, inner), {
+      pays: bigEnough,
+    }),
+    logSoftmaxBackward: accelerate(
+      'logSoftmaxBackward',
+      (g, out, outer, size, inner, dx) => addon.logSoftmaxBackward(g as Float32Array, out as Float32Array, dx as Float32Array, outer, size, inner),
+      { pays: bigEnough },
     ),
     reluBackward: accelerate('reluBackward', (x, g, out) => addon.reluBackward(x as Float32Array, g as Float32Array, out as Float32Array, x.length), {
       pays: bigEnough,

@@ -222,6 +222,15 @@ class Emitter {
         );
         return true;
       }
+      case 'logSoftmaxBackward': {
+        // The reference's loop: the line's sum of g in double, then g - exp(out)·sum per element.
+        const [g, out, outer, size, inner, dx] = a as [TypedArray, TypedArray, number, number, number, TypedArray];
+        const [G, O, D] = [this.v(g), this.v(out), this.v(dx)];
+        L.push(
+          `for (let o = 0; o < ${outer}; o++) for (let i = 0; i < ${inner}; i++) { const start = o * ${size * inner} + i, end = start + ${size * inner}; let sum = 0; for (let j = start; j < end; j += ${inner}) sum += ${G}[j]; for (let j = start; j < end; j += ${inner}) ${D}[j] = ${G}[j] - Math.exp(${O}[j]) * sum; }`,
+        );
+        return true;
+      }
       case 'matmul': {
         const [x, y, out, batch, m, n, k, transA, transB] = a as [TypedArray, TypedArray, TypedArray, number, number, number, number, boolean, boolean];
         this.matmul(x, y, out, batch, m, n, k, transA, transB);

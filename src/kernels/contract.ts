@@ -91,6 +91,11 @@ export interface Kernels {
    * exp() finite; a NaN or +Infinity in a line makes the line NaN.
    */
   logSoftmax(x: TypedArray, outer: number, size: number, inner: number, out: TypedArray): void;
+  /**
+   * The adjoint of logSoftmax from its output: dx = g - exp(out)·Σ g along
+   * each line (softmax = exp(out)), with logSoftmax's [outer, size, inner] view.
+   */
+  logSoftmaxBackward(g: TypedArray, out: TypedArray, outer: number, size: number, inner: number, dx: TypedArray): void;
   /** Index of the largest or smallest element along one axis, written to `out`. */
   argReduce(op: 'argmax' | 'argmin', x: TypedArray, shape: Shape, axis: number, out: Int32Array): void;
   /** out[b] = op(A[b]) · op(B[b]) for `batch` stacked matrices; op(A) is [m, k], op(B) is [k, n]. */

@@ -221,6 +221,50 @@ for (const [name, create, threads] of [
       }
     });
 
+    test('logSoftmax and its backward along the last, a middle and the first axis, NaN and infinities included', () => {
+      // Not vacuous: the backend chooses its own kernel for calls this size (native from 512 elements, wasm from 4096;
+      // all but the first and the fifth shape below reach both).
+      const select = (k.logSoftmax as unknown as { select?: (args: unknown[]) => unknown }).select;
+      const big = new Float32Array(4096 * 10);
+      assert.ok(select && select([big, 4096, 10, 1, big]) !== refKernels.logSoftmax, 'the backend runs its own logSoftmax');
+      for (const [outer, size, inner] of [
+        [64, 10, 1],
+        [1031, 7, 1],
+        [3, 33, 257],
+        [1, 600, 7],
+        [600, 1, 1],
+        [4096, 10, 1],
+      ]) {
+        const n = outer * size * inner;
+        const x = rand(n, -30, 30);
+        // Line l's first element (lines run along the axis, `inner` apart).
+        const lineStart = (l: number) => Math.floor(l / inner) * size * inner + (l % inner);
+        if (outer * inner >= 3 && size > 1) {
+          // Line 0 holds a NaN and line 1 a +Infinity (both lines all NaN), line 2 one -Infinity (a log-probability of -Infinity).
+          x[lineStart(0)] = Number.NaN;
+          x[lineStart(1)] = Number.POSITIVE_INFINITY;
+          x[lineStart(2) + inner] = Number.NEGATIVE_INFINITY;
+        }
+        const out = new Float32Array(n);
+        const ref = new Float32Array(n);
+        k.logSoftmax(x, outer, size, inner, out);
+        refKernels.logSoftmax(x, outer, size, inner, ref);
+        const what = `logSoftmax [${outer}, ${size}, ${inner}]`;
+        for (let i = 0; i < n; i++) {
+          if (Number.isNaN(ref[i]) || !Number.isFinite(ref[i])) assert.ok(Object.is(out[i], ref[i]), `${what}: element ${i}: ${out[i]}, reference ${ref[i]}`);
+        }
+        const finite = (a: Float32Array) => a.map((v) => (Number.isFinite(v) ? v : 0));
+        assertParity(finite(out), finite(ref), what);
+        const gy = rand(n);
+        const dx = new Float32Array(n);
+        const dxRef = new Float32Array(n);
+        k.logSoftmaxBackward(gy, ref, outer, size, inner, dx);
+        refKernels.logSoftmaxBackward(gy, ref, outer, size, inner, dxRef);
+        for (let i = 0; i < n; i++) if (Number.isNaN(dxRef[i])) assert.ok(Number.isNaN(dx[i]), `${what} backward: element ${i} should be NaN`);
+        assertParity(finite(dx), finite(dxRef), `${what} backward`, Math.sqrt(size));
+      }
+    });
+
     test('convolution forward and both backward passes', () => {
       const geoms: Conv2dGeometry[] = [
         {

@@ -229,6 +229,12 @@ describe('WebGPU kernels against the reference', { skip }, () => {
       const out = gpu.empty(x.length);
       k.logSoftmax(up(x), outer, size, inner, out);
       assertClose(await gpu.read(out), want, `logSoftmax [${outer}, ${size}, ${inner}]`);
+      const g = rand(x.length, 51);
+      const wantDx = new Float32Array(x.length);
+      refKernels.logSoftmaxBackward(g, want, outer, size, inner, wantDx);
+      const dx = gpu.empty(x.length);
+      k.logSoftmaxBackward(up(g), up(want), outer, size, inner, dx);
+      assertClose(await gpu.read(dx), wantDx, `logSoftmaxBackward [${outer}, ${size}, ${inner}]`);
     }
   });
 

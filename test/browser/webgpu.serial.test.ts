@@ -82,6 +82,10 @@ async function run() {
     refKernels.logSoftmax(v, outer, size, inner, want);
     k.logSoftmax(up(v), outer, size, inner, out);
     errors['logSoftmax ' + [outer, size, inner].join('x')] = relErr(await gpu.read(out), want);
+    const gy = rand(v.length, seed++), wantDx = new Float32Array(v.length), dx = gpu.empty(v.length);
+    refKernels.logSoftmaxBackward(gy, want, outer, size, inner, wantDx);
+    k.logSoftmaxBackward(up(gy), up(want), outer, size, inner, dx);
+    errors['logSoftmaxBackward ' + [outer, size, inner].join('x')] = relErr(await gpu.read(dx), wantDx);
   }
   const p = rand(500, 20), m1 = new Float32Array(500), v1 = new Float32Array(500);
   const [pg2, mg, vg] = [up(p), up(m1), up(v1)];
@@ -117,7 +121,7 @@ describe('the WebGPU kernels in Chromium', { skip }, () => {
       assert.deepEqual(errors, []);
       t.diagnostic(`adapter: ${JSON.stringify(r.adapter)}`);
       const checked = Object.entries(r.errors ?? {});
-      assert.equal(checked.length, 16);
+      assert.equal(checked.length, 18);
       for (const [name, err] of checked) assert.ok(err <= 1e-4, `${name}: relative error ${err} on ${r.adapter?.description}`);
     } finally {
       await browser.close();

@@ -199,7 +199,10 @@ describe('float64 gradcheck of every differentiable activation (inputs away from
     assert.deepEqual(got[3].slice(0, 1), [Number.NEGATIVE_INFINITY]);
     assertClose(tensor(got[3].slice(1), { dtype: 'float64' }), [-1 - lse2, -lse2], { atol: 1e-15, rtol: 0 });
     // Second derivatives through the composite backward (g - softmax·Σg), along the middle axis of a 3-d tensor.
-    const y = tensor(Array.from({ length: 24 }, (_, i) => Math.sin(i * 1.7) * 3), { shape: [2, 3, 4], dtype: 'float64' });
+    const y = tensor(
+      Array.from({ length: 24 }, (_, i) => Math.sin(i * 1.7) * 3),
+      { shape: [2, 3, 4], dtype: 'float64' },
+    );
     gradcheck((t: Tensor) => grad((u: Tensor) => F.logSoftmax(u, 1).mul(u).sum())(t), [y]);
   });
 

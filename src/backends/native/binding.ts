@@ -202,6 +202,10 @@ export interface NativeAddon {
    * by n for the mean).
    */
   softmaxCrossEntropy(logits: Float32Array, labels: Int32Array, outLoss: Float32Array, outGrad: Float32Array | null, n: number, c: number): number;
+  /** Kernels.logSoftmax: log softmax along the lines of x viewed as [outer, size, inner]; out must not overlap x. */
+  logSoftmax(x: Float32Array, out: Float32Array, outer: number, size: number, inner: number): void;
+  /** Kernels.logSoftmaxBackward: dx = g - exp(out)·Σ g along each line; dx must not overlap g or out. */
+  logSoftmaxBackward(g: Float32Array, out: Float32Array, dx: Float32Array, outer: number, size: number, inner: number): void;
 
   // ---- optimizers (in place; n = param.length) -------------------------------
 
@@ -411,6 +415,8 @@ const REQUIRED_FUNCTIONS: readonly (keyof NativeAddon)[] = [
   'sumAxis',
   'sumAll',
   'softmaxCrossEntropy',
+  'logSoftmax',
+  'logSoftmaxBackward',
   'sgdStep',
   'adamStep',
   'conv2dForward',

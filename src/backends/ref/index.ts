@@ -8,7 +8,7 @@ import { lstmCellBackward, lstmCellForward } from './lstm.js';
 import { addmm, matmul } from './matmul.js';
 import { avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward, maxUnpool } from './pool.js';
 import { argReduce, reduce } from './reduce.js';
-import { logSoftmax } from './softmax.js';
+import { logSoftmax, logSoftmaxBackward } from './softmax.js';
 
 /**
  * The reference kernels. Typed as the full `Kernels` interface, so a kernel
@@ -46,6 +46,7 @@ export const refKernels: Kernels = {
   lstmCellForward,
   lstmCellBackward,
   logSoftmax,
+  logSoftmaxBackward,
 };
 
 export const refBackend: Backend = {

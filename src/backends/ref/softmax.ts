@@ -22,3 +22,20 @@ export function logSoftmax(x: TypedArray, outer: number, size: number, inner: nu
     }
   }
 }
+
+/**
+ * See Kernels.logSoftmaxBackward: per line, the sum of g in float64, then
+ * dx = g - exp(out)·Σg, rounded once per element.
+ */
+export function logSoftmaxBackward(g: TypedArray, out: TypedArray, outer: number, size: number, inner: number, dx: TypedArray): void {
+  for (let o = 0; o < outer; o++) {
+    const base = o * size * inner;
+    for (let i = 0; i < inner; i++) {
+      const start = base + i;
+      const end = start + size * inner;
+      let sum = 0;
+      for (let j = start; j < end; j += inner) sum += g[j];
+      for (let j = start; j < end; j += inner) dx[j] = g[j] - Math.exp(out[j]) * sum;
+    }
+  }
+}

@@ -56,6 +56,8 @@ interface Exports {
   nt_bias_add(x: number, bias: number, out: number, rows: number, cols: number): void;
   nt_sum_rows(x: number, out: number, rows: number, cols: number): void;
   nt_sum_axis(x: number, out: number, outer: number, c: number, inner: number): void;
+  nt_log_softmax(x: number, out: number, outer: number, size: number, inner: number): void;
+  nt_log_softmax_backward(g: number, y: number, dx: number, outer: number, size: number, inner: number): void;
   nt_sum_all(x: number, n: number): number;
   nt_conv2d_forward(x: number, w: number, bias: number, out: number, g: number): void;
   nt_conv2d_backward_input(dy: number, w: number, dx: number, g: number): void;
@@ -690,6 +692,23 @@ export class WasmModule implements KernelAddon {
     this.stage(out, OUT);
     this.place();
     this.ex.nt_sum_axis(this.ptr[0], this.ptr[1], outer, channels, inner);
+    this.finish();
+  }
+
+  logSoftmax(x: Float32Array, out: Float32Array, outer: number, size: number, inner: number): void {
+    this.stage(x, IN);
+    this.stage(out, OUT);
+    this.place();
+    this.ex.nt_log_softmax(this.ptr[0], this.ptr[1], outer, size, inner);
+    this.finish();
+  }
+
+  logSoftmaxBackward(g: Float32Array, out: Float32Array, dx: Float32Array, outer: number, size: number, inner: number): void {
+    this.stage(g, IN);
+    this.stage(out, IN);
+    this.stage(dx, OUT);
+    this.place();
+    this.ex.nt_log_softmax_backward(this.ptr[0], this.ptr[1], this.ptr[2], outer, size, inner);
     this.finish();
   }
 

@@ -19,6 +19,7 @@ import {
   gatherShader,
   gemmShader,
   indexSelectShader,
+  logSoftmaxBackwardShader,
   logSoftmaxShader,
   lstmBackwardShader,
   lstmForwardShader,
@@ -185,7 +186,24 @@ export class GpuKernels {
   logSoftmax(x: GpuArray, outer: number, size: number, inner: number, out: GpuArray): void {
     const n = outer * size * inner;
     this.check('logSoftmax', { x: [x, n], out: [out, n] });
-    this.device.dispatch(this.device.pipeline('logSoftmax', logSoftmaxShader), [x, out], new Uint32Array([outer, size, inner, 0]).buffer, this.groups1d(outer * inner));
+    this.device.dispatch(
+      this.device.pipeline('logSoftmax', logSoftmaxShader),
+      [x, out],
+      new Uint32Array([outer, size, inner, 0]).buffer,
+      this.groups1d(outer * inner),
+    );
+  }
+
+  /** logSoftmax's gradient from its output (Kernels.logSoftmaxBackward). */
+  logSoftmaxBackward(g: GpuArray, out: GpuArray, outer: number, size: number, inner: number, dx: GpuArray): void {
+    const n = outer * size * inner;
+    this.check('logSoftmaxBackward', { g: [g, n], out: [out, n], dx: [dx, n] });
+    this.device.dispatch(
+      this.device.pipeline('logSoftmaxBackward', logSoftmaxBackwardShader),
+      [g, out, dx],
+      new Uint32Array([outer, size, inner, 0]).buffer,
+      this.groups1d(outer * inner),
+    );
   }
 
   lstmCellForward(gates: GpuArray, cPrev: GpuArray, outC: GpuArray, outH: GpuArray, outGates: GpuArray, n: number, hidden: number): void {

@@ -111,6 +111,10 @@ function gpuRunner(name: string, args: readonly unknown[]): GpuRunner | null {
         : null;
     case 'logSoftmax':
       return floats(0, 4) ? (k, g) => k.logSoftmax(g(0) as GpuArray, a[1] as number, a[2] as number, a[3] as number, g(4) as GpuArray) : null;
+    case 'logSoftmaxBackward':
+      return floats(0, 1, 5)
+        ? (k, g) => k.logSoftmaxBackward(g(0) as GpuArray, g(1) as GpuArray, a[2] as number, a[3] as number, a[4] as number, g(5) as GpuArray)
+        : null;
     case 'reduce':
       return ['sum', 'max', 'min'].includes(a[0] as string) && floats(1, 4) && (a[2] as number[]).length <= 6
         ? (k, g) => k.reduce(a[0] as 'sum', g(1) as GpuArray, a[2] as number[], a[3] as number[], g(4) as GpuArray)

@@ -307,6 +307,20 @@ ${perElement('r', 'p.x * p.z')}
 }`;
 }
 
+/** logSoftmax's gradient from its output (Kernels.logSoftmaxBackward): dx = g - exp(out)·Σ g along each line. */
+export function logSoftmaxBackwardShader(): string {
+  return /* wgsl */ `
+${bindings(['g read', 'y read', 'dx read_write'], 'p: vec4u')}
+${perElement('r', 'p.x * p.z')}
+  let size = p.y;
+  let inner = p.z;
+  let start = (r / inner) * size * inner + r % inner;
+  var s = 0.0;
+  for (var j = 0u; j < size; j++) { s += g[start + j * inner]; }
+  for (var j = 0u; j < size; j++) { dx[start + j * inner] = g[start + j * inner] - exp(y[start + j * inner]) * s; }
+}`;
+}
+
 /** The LSTM cell forward (gate order i, f, g, o), as the kernel contract defines it. */
 export function lstmForwardShader(): string {
   return /* wgsl */ `
