@@ -551,36 +551,62 @@ double softmax_xent_f32(const float* logits, const int32_t* labels, float* loss,
 // Blocks split the outer index only, so no line's arithmetic depends on the
 // number of threads.
 
+// The loops around the vector exp are cheap next to it; clang's vectoriser
+// would multiply their code (versions with run-time alias checks, unrolled
+// tails) for no measurable gain, which the wasm module pays for in size.
+#if defined(__clang__)
+#define NT_PLAIN_LOOP _Pragma("clang loop vectorize(disable) interleave(disable) unroll(disable)")
+#else
+#define NT_PLAIN_LOOP
+#endif
+
 namespace {
+// One copy of the vector exp for both kernels (inlined into each, it doubled the wasm module's growth).
+__attribute__((noinline)) void exp_lines(const float* x, float* out, long n) { math_serial<0>(x, out, n); }
+
 void log_softmax_block(const float* x, float* out, long ob, long oe, long size, long inner) {
   const long lines = (oe - ob) * inner;
   const long span = size * inner;
   // Per line: its sum (then its shift) in double and its maximum, in this thread's scratch.
   double* s = static_cast<double*>(scratch(SCRATCH_TMP, static_cast<size_t>(lines) * (sizeof(double) + sizeof(float))));
   float* m = reinterpret_cast<float*>(s + lines);
+  NT_PLAIN_LOOP
   for (long l = 0; l < lines; ++l) {
     s[l] = 0.0;
     m[l] = -std::numeric_limits<float>::infinity();
   }
   const float* xb = x + ob * span;
   float* yb = out + ob * span;
+  NT_PLAIN_LOOP
   for (long o = 0; o < oe - ob; ++o)
+    NT_PLAIN_LOOP
     for (long j = 0; j < size; ++j)
+      NT_PLAIN_LOOP
       for (long i = 0; i < inner; ++i) {
         float v = xb[o * span + j * inner + i];
         float& mi = m[o * inner + i];
         mi = v > mi ? v : mi;
       }
+  NT_PLAIN_LOOP
   for (long o = 0; o < oe - ob; ++o)
+    NT_PLAIN_LOOP
     for (long j = 0; j < size; ++j)
+      NT_PLAIN_LOOP
       for (long i = 0; i < inner; ++i) yb[o * span + j * inner + i] = xb[o * span + j * inner + i] - m[o * inner + i];
-  math_serial<0>(yb, yb, (oe - ob) * span);
+  exp_lines(yb, yb, (oe - ob) * span);
+  NT_PLAIN_LOOP
   for (long o = 0; o < oe - ob; ++o)
+    NT_PLAIN_LOOP
     for (long j = 0; j < size; ++j)
+      NT_PLAIN_LOOP
       for (long i = 0; i < inner; ++i) s[o * inner + i] += static_cast<double>(yb[o * span + j * inner + i]);
+  NT_PLAIN_LOOP
   for (long l = 0; l < lines; ++l) s[l] = static_cast<double>(m[l]) + std::log(s[l]);
+  NT_PLAIN_LOOP
   for (long o = 0; o < oe - ob; ++o)
+    NT_PLAIN_LOOP
     for (long j = 0; j < size; ++j)
+      NT_PLAIN_LOOP
       for (long i = 0; i < inner; ++i) {
         long e = o * span + j * inner + i;
         yb[e] = static_cast<float>(static_cast<double>(xb[e]) - s[o * inner + i]);
@@ -591,15 +617,22 @@ void log_softmax_backward_block(const float* g, const float* y, float* dx, long 
   const long lines = (oe - ob) * inner;
   const long span = size * inner;
   double* s = static_cast<double*>(scratch(SCRATCH_TMP, static_cast<size_t>(lines) * sizeof(double)));
+  NT_PLAIN_LOOP
   for (long l = 0; l < lines; ++l) s[l] = 0.0;
   const float* gb = g + ob * span;
   float* db = dx + ob * span;
+  NT_PLAIN_LOOP
   for (long o = 0; o < oe - ob; ++o)
+    NT_PLAIN_LOOP
     for (long j = 0; j < size; ++j)
+      NT_PLAIN_LOOP
       for (long i = 0; i < inner; ++i) s[o * inner + i] += static_cast<double>(gb[o * span + j * inner + i]);
-  math_serial<0>(y + ob * span, db, (oe - ob) * span);
+  exp_lines(y + ob * span, db, (oe - ob) * span);
+  NT_PLAIN_LOOP
   for (long o = 0; o < oe - ob; ++o)
+    NT_PLAIN_LOOP
     for (long j = 0; j < size; ++j)
+      NT_PLAIN_LOOP
       for (long i = 0; i < inner; ++i) {
         long e = o * span + j * inner + i;
         db[e] = static_cast<float>(static_cast<double>(gb[e]) - static_cast<double>(db[e]) * s[o * inner + i]);

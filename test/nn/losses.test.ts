@@ -144,6 +144,12 @@ describe('loss semantics', () => {
     gradcheck((t) => F.crossEntropy(t, y), [x]);
     gradcheck((t) => F.nllLoss(t, y, { reduction: 'sum' }), [x]);
     assert.ok(Number.isNaN(F.crossEntropy(x, tensor([-100, -100, -100, -100], { dtype: 'int32' })).item()));
+    // An empty batch: 'mean' is NaN and 'sum' is 0, as PyTorch gives.
+    const none = tensor([], { shape: [0, 3], dtype: 'float64' });
+    const noLabels = tensor([], { shape: [0], dtype: 'int32' });
+    assert.ok(Number.isNaN(F.crossEntropy(none, noLabels).item()));
+    assert.ok(Number.isNaN(F.nllLoss(none, noLabels).item()));
+    assert.equal(F.crossEntropy(none, noLabels, { reduction: 'sum' }).item(), 0);
   });
 
   test('crossEntropy with class indices equals nllLoss of logSoftmax, and one-hot probabilities give the same loss', () => {

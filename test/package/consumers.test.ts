@@ -138,10 +138,14 @@ describe('consumers of the package', () => {
     const module = await gzipped(`import { WASM_BASE64 } from ${JSON.stringify(binary)}; console.log(WASM_BASE64);`);
     // Measured on the commit that added this test: 16.5 KB against 108.6 KB for
     // the whole library, and 56 KB when bundlers ignore the sideEffects field
-    // (all before the wasm module, about 61 KB gzipped, joined them).
+    // (all before the wasm module, about 61 KB gzipped, joined them). The
+    // reference backend is in every bundle (it is every backend's fallback),
+    // so each new kernel adds its reference code: 24.7 KB after logSoftmax
+    // and its gradient became kernels (2026-12-07). The ratio below is the
+    // check that layers, optimizers and training stay out.
     assert.ok(
-      tensorOnly - module < 24_000,
-      `tensor() alone bundles to ${tensorOnly} bytes gzipped, ${module} of them the wasm module (expected under 24 KB besides)`,
+      tensorOnly - module < 26_000,
+      `tensor() alone bundles to ${tensorOnly} bytes gzipped, ${module} of them the wasm module (expected under 26 KB besides)`,
     );
     assert.ok(
       tensorOnly - module < (everything - module) / 4,

@@ -410,7 +410,8 @@ function pickedNll(logp: Tensor, indices: CheckedIndices, weight: Tensor | null)
  * The unweighted loss reduced to a scalar: Σ coefficient·logp[y], one gather,
  * one product and one sum, where the general form (pickedNll and
  * reduceWeighted) takes seven kernels forward. The common case of every
- * classifier's training step.
+ * classifier's training step. Not for an empty batch: its 'mean' is 0/0 = NaN
+ * (as PyTorch's), which no coefficient can carry, so the general form takes it.
  */
 function pickedNllReduced(logp: Tensor, indices: CheckedIndices): Tensor {
   const picked = logp.gather(1, indices.gatherIndex);
@@ -440,7 +441,7 @@ export function nllLoss(input: Tensor, target: Tensor, options: NllLossOptions =
   checkIndexTarget(who, input, target);
   const weight = checkClassWeight(who, options.weight, batched.shape[1]);
   const indices = checkIndices(who, input, target, checkIgnoreIndex(who, options.ignoreIndex ?? -100), reduction);
-  if (weight === null && reduction !== 'none') return pickedNllReduced(batched, indices);
+  if (weight === null && reduction !== 'none' && target.size > 0) return pickedNllReduced(batched, indices);
   const { loss, sampleWeight } = pickedNll(batched, indices, weight);
   return reduceWeighted(loss, sampleWeight, reduction, input.ndim === 1);
 }
@@ -493,7 +494,7 @@ export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntrop
   if (target.dtype !== 'int32') throw new DTypeError(`${who}: target must be int32 class indices or float class probabilities, got ${target.dtype}`);
   checkIndexTarget(who, input, target);
   const indices = checkIndices(who, input, target, checkIgnoreIndex(who, options.ignoreIndex ?? -100), reduction);
-  if (weight === null && smoothing === 0 && reduction !== 'none') return pickedNllReduced(logp, indices);
+  if (weight === null && smoothing === 0 && reduction !== 'none' && target.size > 0) return pickedNllReduced(logp, indices);
   const picked = pickedNll(logp, indices, weight);
   let loss = picked.loss;
   if (smoothing > 0) {
