@@ -564,9 +564,21 @@ namespace {
 // One copy of the vector exp for both kernels (inlined into each, it doubled the wasm module's growth).
 __attribute__((noinline)) void exp_lines(const float* x, float* out, long n) { math_serial<0>(x, out, n); }
 
+// f(e, l) for every element e of `outer` rows viewed as [outer, size, inner],
+// in memory order, with l the index of e's line (o * inner + i).
+template <class F>
+inline void each_element(long outer, long size, long inner, F f) {
+  NT_PLAIN_LOOP
+  for (long o = 0; o < outer; ++o)
+    NT_PLAIN_LOOP
+    for (long j = 0; j < size; ++j)
+      NT_PLAIN_LOOP
+      for (long i = 0; i < inner; ++i) f(o * size * inner + j * inner + i, o * inner + i);
+}
+
 void log_softmax_block(const float* x, float* out, long ob, long oe, long size, long inner) {
-  const long lines = (oe - ob) * inner;
-  const long span = size * inner;
+  const long rows = oe - ob;
+  const long lines = rows * inner;
   // Per line: its sum (then its shift) in double and its maximum, in this thread's scratch.
   double* s = static_cast<double*>(scratch(SCRATCH_TMP, static_cast<size_t>(lines) * (sizeof(double) + sizeof(float))));
   float* m = reinterpret_cast<float*>(s + lines);
@@ -575,68 +587,30 @@ void log_softmax_block(const float* x, float* out, long ob, long oe, long size, 
     s[l] = 0.0;
     m[l] = -std::numeric_limits<float>::infinity();
   }
-  const float* xb = x + ob * span;
-  float* yb = out + ob * span;
-  NT_PLAIN_LOOP
-  for (long o = 0; o < oe - ob; ++o)
-    NT_PLAIN_LOOP
-    for (long j = 0; j < size; ++j)
-      NT_PLAIN_LOOP
-      for (long i = 0; i < inner; ++i) {
-        float v = xb[o * span + j * inner + i];
-        float& mi = m[o * inner + i];
-        mi = v > mi ? v : mi;
-      }
-  NT_PLAIN_LOOP
-  for (long o = 0; o < oe - ob; ++o)
-    NT_PLAIN_LOOP
-    for (long j = 0; j < size; ++j)
-      NT_PLAIN_LOOP
-      for (long i = 0; i < inner; ++i) yb[o * span + j * inner + i] = xb[o * span + j * inner + i] - m[o * inner + i];
-  exp_lines(yb, yb, (oe - ob) * span);
-  NT_PLAIN_LOOP
-  for (long o = 0; o < oe - ob; ++o)
-    NT_PLAIN_LOOP
-    for (long j = 0; j < size; ++j)
-      NT_PLAIN_LOOP
-      for (long i = 0; i < inner; ++i) s[o * inner + i] += static_cast<double>(yb[o * span + j * inner + i]);
+  const float* xb = x + ob * size * inner;
+  float* yb = out + ob * size * inner;
+  each_element(rows, size, inner, [=](long e, long l) { m[l] = xb[e] > m[l] ? xb[e] : m[l]; });
+  each_element(rows, size, inner, [=](long e, long l) { yb[e] = xb[e] - m[l]; });
+  exp_lines(yb, yb, rows * size * inner);
+  each_element(rows, size, inner, [=](long e, long l) { s[l] += static_cast<double>(yb[e]); });
   NT_PLAIN_LOOP
   for (long l = 0; l < lines; ++l) s[l] = static_cast<double>(m[l]) + std::log(s[l]);
-  NT_PLAIN_LOOP
-  for (long o = 0; o < oe - ob; ++o)
-    NT_PLAIN_LOOP
-    for (long j = 0; j < size; ++j)
-      NT_PLAIN_LOOP
-      for (long i = 0; i < inner; ++i) {
-        long e = o * span + j * inner + i;
-        yb[e] = static_cast<float>(static_cast<double>(xb[e]) - s[o * inner + i]);
-      }
+  each_element(rows, size, inner, [=](long e, long l) { yb[e] = static_cast<float>(static_cast<double>(xb[e]) - s[l]); });
 }
 
 void log_softmax_backward_block(const float* g, const float* y, float* dx, long ob, long oe, long size, long inner) {
-  const long lines = (oe - ob) * inner;
-  const long span = size * inner;
+  const long rows = oe - ob;
+  const long lines = rows * inner;
   double* s = static_cast<double*>(scratch(SCRATCH_TMP, static_cast<size_t>(lines) * sizeof(double)));
   NT_PLAIN_LOOP
   for (long l = 0; l < lines; ++l) s[l] = 0.0;
-  const float* gb = g + ob * span;
-  float* db = dx + ob * span;
-  NT_PLAIN_LOOP
-  for (long o = 0; o < oe - ob; ++o)
-    NT_PLAIN_LOOP
-    for (long j = 0; j < size; ++j)
-      NT_PLAIN_LOOP
-      for (long i = 0; i < inner; ++i) s[o * inner + i] += static_cast<double>(gb[o * span + j * inner + i]);
-  exp_lines(y + ob * span, db, (oe - ob) * span);
-  NT_PLAIN_LOOP
-  for (long o = 0; o < oe - ob; ++o)
-    NT_PLAIN_LOOP
-    for (long j = 0; j < size; ++j)
-      NT_PLAIN_LOOP
-      for (long i = 0; i < inner; ++i) {
-        long e = o * span + j * inner + i;
-        db[e] = static_cast<float>(static_cast<double>(gb[e]) - static_cast<double>(db[e]) * s[o * inner + i]);
-      }
+  const float* gb = g + ob * size * inner;
+  float* db = dx + ob * size * inner;
+  each_element(rows, size, inner, [=](long e, long l) { s[l] += static_cast<double>(gb[e]); });
+  exp_lines(y + ob * size * inner, db, rows * size * inner);
+  each_element(rows, size, inner, [=](long e, long l) {
+    db[e] = static_cast<float>(static_cast<double>(gb[e]) - static_cast<double>(db[e]) * s[l]);
+  });
 }
 }  // namespace
 
