@@ -2,7 +2,7 @@ import { record } from '../autograd/graph.js';
 import { ValueError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import { k } from './contract.js';
-import { assertTensor, empty } from './util.js';
+import { assertTensor, uninitialized } from './util.js';
 
 /** Reorder axes: out.shape[i] = x.shape[perm[i]]. */
 export function permute(x: Tensor, perm: readonly number[]): Tensor {
@@ -14,7 +14,8 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
     throw new ValueError(`permute: [${perm.join(', ')}] is not a permutation of the ${r} axes of a tensor of shape [${x.shape.join(', ')}]`);
   }
   if (p.every((a, i) => a === i)) return x;
-  const out = empty(
+  // The kernel writes every element, so the output skips the zero fill.
+  const out = uninitialized(
     'permute',
     x.dtype,
     p.map((a) => x.shape[a]),

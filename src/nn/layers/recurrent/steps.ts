@@ -6,7 +6,7 @@
 import type { FloatDType } from '../../../core/dtype.js';
 import type { Generator } from '../../../core/random.js';
 import type { Tensor } from '../../../core/tensor.js';
-import { concat, zeros } from '../../../ops/index.js';
+import { concat, linear, zeros } from '../../../ops/index.js';
 import { type LstmPeephole, lstmCell, lstmCellComposite, matmulPrimitive, TiedMatmul } from '../../../ops/primitives.js';
 import { uniform } from '../../init.js';
 import type { Module } from '../../module.js';
@@ -64,6 +64,9 @@ export function prepareCell(kind: CellKind, hidden: number, w: CellWeights): Pre
 
 /** x [rows, in] → x·W_ihᵀ + folded bias [rows, G·H]; a full layer passes all time steps' rows at once. */
 export function projectInput(cell: PreparedCell, x: Tensor): Tensor {
+  // With a bias, one primitive writes the bias and accumulates the product onto it: a [T·n, G·H] array and a pass
+  // over it fewer than a product followed by an add (a 28-step LSTM of 128 units on a batch of 64: 3.7 MB a step).
+  if (cell.inputBias && x.ndim === 2) return linear(x, cell.weightIh, cell.inputBias);
   const xp = matmulPrimitive(x, cell.weightIh, false, true);
   return cell.inputBias ? xp.add(cell.inputBias) : xp;
 }
