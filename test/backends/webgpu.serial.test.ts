@@ -9,9 +9,9 @@ import { existsSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
 import { refKernels } from '../../src/backends/ref/index.js';
 import { type GpuArray, type GpuDevice, openGpuDevice } from '../../src/backends/webgpu/device.js';
-import { GPU_BINARY_OPS, GPU_UNARY_OPS, GpuKernels } from '../../src/backends/webgpu/kernels.js';
+import { GPU_BINARY_OPS, GPU_COMPARE_OPS, GPU_PREDICATE_OPS, GPU_UNARY_OPS, GpuKernels } from '../../src/backends/webgpu/kernels.js';
 import { sharedNodeGpu as nodeGpu } from '../../src/backends/webgpu/node.js';
-import type { AdamStepOptions, AvgPoolDivisor, BinaryOp, SgdStepOptions, UnaryOp } from '../../src/kernels/contract.js';
+import type { AdamStepOptions, AvgPoolDivisor, BinaryOp, CompareOp, PredicateOp, SgdStepOptions, UnaryOp } from '../../src/kernels/contract.js';
 import type { Conv2dGeometry, Pool2dGeometry } from '../../src/kernels/geometry.js';
 import { adadeltaUpdate } from '../../src/optim/adadelta.js';
 import { adagradUpdate } from '../../src/optim/adagrad.js';
@@ -143,7 +143,7 @@ describe('WebGPU kernels against the reference', { skip }, () => {
 
   test('every GPU unary op, NaN and the ends of the range included', async () => {
     const x = rand(1000, 7, -4, 4);
-    x.set([0, -0, Number.NaN, 90, -90, 1e-30], 0);
+    x.set([0, -0, Number.NaN, 90, -90, 1e-30, 2.5, -0.5, 1.5, 0.001, -0.005, 0.02, -1], 0);
     for (const op of GPU_UNARY_OPS) {
       // log, sqrt and rsqrt on magnitudes, as the contract's tests do: negative inputs give NaN on both sides anyway.
       const input = ['log', 'sqrt', 'rsqrt', 'reciprocal'].includes(op) ? x.map((v) => Math.abs(v) + 0.5) : x;
@@ -203,17 +203,169 @@ describe('WebGPU kernels against the reference', { skip }, () => {
     }
   });
 
-  test('sum, max and min over leading, trailing, middle and all axes', async () => {
+  test('sum, product, max and min over leading, trailing, middle and all axes', async () => {
     const shape = [6, 7, 8];
     const x = rand(6 * 7 * 8, 40);
-    for (const op of ['sum', 'max', 'min'] as const) {
+    // Products of up to 336 factors stay near 1 when each factor does.
+    const nearOne = rand(6 * 7 * 8, 41, 0.97, 1.03);
+    for (const op of ['sum', 'prod', 'max', 'min'] as const) {
       for (const axes of [[0], [2], [1], [0, 2], [0, 1, 2]]) {
         const keptSize = shape.filter((_, d) => !axes.includes(d)).reduce((p, d) => p * d, 1);
         const want = new Float32Array(keptSize);
-        refKernels.reduce(op, x, shape, axes, want);
+        const input = op === 'prod' ? nearOne : x;
+        refKernels.reduce(op, input, shape, axes, want);
         const out = gpu.empty(keptSize);
-        k.reduce(op, up(x), shape, axes, out);
+        k.reduce(op, up(input), shape, axes, out);
         assertClose(await gpu.read(out), want, `reduce ${op} over ${axes}`);
+      }
+    }
+  });
+
+  test('masks: every comparison and predicate, where, casts and argmax/argmin, NaN and broadcasting included, bit for bit', async () => {
+    // A bool array goes to the GPU as its bytes, four to a word; one that is read back is cut to its length.
+    const upBool = (m: Uint8Array) => {
+      const words = new Uint8Array(Math.max(4, Math.ceil(m.length / 4) * 4));
+      words.set(m);
+      return up(new Float32Array(words.buffer));
+    };
+    const readBool = async (a: GpuArray, n: number) => new Uint8Array((await gpu.read(a)).buffer, 0, n);
+    const size = (shape: readonly number[]) => shape.reduce((p, d) => p * d, 1);
+    const withSpecials = (n: number, seed: number) => {
+      // Small integers, so that equal pairs occur, and NaN, ±Infinity, ±0.
+      const x = rand(n, seed, -3, 3).map(Math.round);
+      const specials = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 0, -0];
+      for (let i = 0; i < n; i += 7) x[i] = specials[(i / 7) % specials.length];
+      return x;
+    };
+    const broadcasts: [number[], number[], number[]][] = [
+      [[37], [37], [37]],
+      [[6, 5], [5], [6, 5]],
+      [
+        [4, 1, 3],
+        [5, 1],
+        [4, 5, 3],
+      ],
+      [[1], [2, 3, 2], [2, 3, 2]],
+    ];
+    let seed = 900;
+    for (const op of GPU_COMPARE_OPS) {
+      for (const [aShape, bShape, outShape] of broadcasts) {
+        const a = withSpecials(size(aShape), seed++);
+        const b = withSpecials(size(bShape), seed++);
+        const want = new Uint8Array(size(outShape));
+        refKernels.compare(op as CompareOp, a, aShape, b, bShape, want, outShape);
+        const out = gpu.empty(Math.ceil(want.length / 4));
+        k.compare(op, up(a), aShape, up(b), bShape, out, outShape);
+        assert.deepEqual(await readBool(out, want.length), want, `compare ${op} ${aShape} with ${bShape}`);
+      }
+      // Bool operands (masks combined), and a float with a bool.
+      const ma = Uint8Array.from({ length: 30 }, (_, i) => ((i * 5) % 3 === 0 ? 1 : 0));
+      const mb = Uint8Array.from({ length: 30 }, (_, i) => ((i * 7) % 4 === 1 ? 1 : 0));
+      const want = new Uint8Array(30);
+      refKernels.compare(op as CompareOp, ma, [30], mb, [30], want, [30]);
+      const out = gpu.empty(8);
+      k.compare(op, upBool(ma), [30], upBool(mb), [30], out, [30], { a: 'bool', b: 'bool' });
+      assert.deepEqual(await readBool(out, 30), want, `compare ${op} of two bool arrays`);
+      const fl = withSpecials(30, seed++);
+      const wantMixed = new Uint8Array(30);
+      refKernels.compare(op as CompareOp, fl, [30], ma, [30], wantMixed, [30]);
+      k.compare(op, up(fl), [30], upBool(ma), [30], out, [30], { a: 'f32', b: 'bool' });
+      assert.deepEqual(await readBool(out, 30), wantMixed, `compare ${op} of float32 with bool`);
+    }
+    const x = withSpecials(45, 950);
+    const mask = Uint8Array.from({ length: 45 }, (_, i) => (i % 3 === 0 ? 1 : 0));
+    const whole = Int32Array.from({ length: 45 }, (_, i) => (i % 4) - 1);
+    for (const op of GPU_PREDICATE_OPS) {
+      for (const [input, element] of [
+        [x, 'f32'],
+        [mask, 'bool'],
+        [whole, 'i32'],
+      ] as const) {
+        const want = new Uint8Array(45);
+        refKernels.predicate(op as PredicateOp, input, want);
+        const out = gpu.empty(12);
+        k.predicate(op, element === 'bool' ? upBool(mask) : up(input as Float32Array), 45, out, element);
+        assert.deepEqual(await readBool(out, 45), want, `predicate ${op} of ${element}`);
+      }
+    }
+    for (const [aShape, bShape, cShape] of [
+      [
+        [6, 5],
+        [6, 5],
+        [6, 5],
+      ],
+      [[6, 5], [1], [5]],
+      [
+        [4, 1, 3],
+        [5, 1],
+        [4, 5, 1],
+      ],
+    ]) {
+      const outShape = aShape.length === 3 ? [4, 5, 3] : [6, 5];
+      const a = withSpecials(size(aShape), seed++);
+      const b = rand(size(bShape), seed++);
+      const cond = Uint8Array.from({ length: size(cShape) }, (_, i) => ((i * 11) % 5 < 2 ? 1 : 0));
+      const want = new Float32Array(size(outShape));
+      refKernels.where(cond, cShape, a, aShape, b, bShape, want, outShape);
+      const out = gpu.empty(want.length);
+      k.where(upBool(cond), cShape, up(a), aShape, up(b), bShape, out, outShape);
+      const got = await gpu.read(out);
+      assert.deepEqual(new Uint32Array(got.buffer), new Uint32Array(want.buffer), `where over ${cShape}, ${aShape} and ${bShape}`);
+    }
+    // Casts: int32 past 2^24 rounds to even as a Float32Array stores it; float32 to int32 truncates, wraps past
+    // the int32 range and gives 0 for NaN and the infinities, as an Int32Array stores Math.trunc(v).
+    const floats = Float32Array.from([
+      1.5,
+      -1.5,
+      2.999,
+      -0.4,
+      3e9,
+      -3e9,
+      5e9,
+      1e20,
+      2147483520,
+      -2147483648,
+      16777217,
+      Number.NaN,
+      Infinity,
+      -Infinity,
+      0,
+      -0,
+      7,
+      1e-30,
+      -8.5,
+      123456.7,
+    ]);
+    const intsForCast = Int32Array.from([0, 1, -1, 16777217, 16777219, -16777219, 2147483647, -2147483648, 33554435, 123456789, -987654321, 7]);
+    const bools = Uint8Array.from([1, 0, 0, 1, 1, 1, 0, 1]);
+    const sources = { f32: floats, i32: intsForCast, bool: bools } as const;
+    for (const from of ['f32', 'i32', 'bool'] as const) {
+      for (const to of ['f32', 'i32', 'bool'] as const) {
+        const src = sources[from];
+        const n = src.length;
+        const want = to === 'f32' ? new Float32Array(n) : to === 'i32' ? new Int32Array(n) : new Uint8Array(n);
+        refKernels.cast(src, want);
+        const out = gpu.empty(to === 'bool' ? Math.ceil(n / 4) : n);
+        k.cast(from === 'bool' ? upBool(bools) : up(src as Float32Array), from, out, to, n);
+        const got = await gpu.read(out);
+        const bytes = new Uint8Array(got.buffer, 0, want.byteLength);
+        assert.deepEqual(
+          bytes,
+          new Uint8Array(want.buffer),
+          `cast ${from} to ${to}: got ${Array.from(to === 'f32' ? got : to === 'i32' ? new Int32Array(got.buffer) : bytes)}, want ${Array.from(want)}`,
+        );
+      }
+    }
+    const scores = withSpecials(6 * 7 * 5, 980);
+    scores.set([1, 1, 1, 1, 1, 1, 1], 7 * 5);
+    for (const op of ['argmax', 'argmin'] as const) {
+      for (const axis of [0, 1, 2]) {
+        const shape = [6, 7, 5];
+        const want = new Int32Array(size(shape) / shape[axis]);
+        refKernels.argReduce(op, scores, shape, axis, want);
+        const out = gpu.empty(want.length);
+        k.argReduce(op, up(scores), shape, axis, out);
+        assert.deepEqual(await gpu.readInt32(out), want, `${op} along axis ${axis}`);
       }
     }
   });
@@ -663,6 +815,17 @@ describe('WebGPU kernels against the reference', { skip }, () => {
       const out = gpu.empty(m);
       k.indexSelect(up(x), shape, axis, up(idx), out);
       assertClose(await gpu.read(out), want, `indexSelect axis ${axis} [${index}]`);
+      // Its adjoint, indexAdd (an embedding's backward), with repeated places: the reference's additions in its
+      // order, so the same float32 sums.
+      const src = rand(m, 97);
+      const base = rand(n, 98);
+      const wantAdd = base.slice();
+      const srcShape = shape.map((d, i) => (i === axis ? idx.length : d));
+      refKernels.indexAdd(wantAdd, shape, axis, idx, src, srcShape);
+      const acc = up(base);
+      k.indexAdd(acc, shape, axis, up(idx), idx.length, up(src));
+      const got = await gpu.read(acc);
+      assert.deepEqual(new Uint32Array(got.buffer), new Uint32Array(wantAdd.buffer), `indexAdd axis ${axis} [${index}]`);
     }
   });
 

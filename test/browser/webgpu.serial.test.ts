@@ -96,6 +96,32 @@ async function run() {
     k.adamStep(pg2, up(grad), mg, vg, null, o);
   }
   errors.adamStep = relErr(await gpu.read(pg2), p);
+  // Masks: a comparison into bytes packed four to a word, where over it, a cast of it, argmax, indexAdd.
+  // Each is exact on the CPU and here, so its "error" is 0 or Infinity.
+  const same = (got, want) => got.length === want.length && got.every((v, i) => Object.is(v, want[i])) ? 0 : Infinity;
+  const sa = rand(96, 30, -2, 2).map(Math.round), sb = rand(8, 31, -2, 2).map(Math.round);
+  sa[5] = NaN;
+  const mask = new Uint8Array(96), maskG = gpu.empty(24);
+  refKernels.compare('ge', sa, [12, 8], sb, [8], mask, [12, 8]);
+  k.compare('ge', up(sa), [12, 8], up(sb), [8], maskG, [12, 8]);
+  errors.compare = same(new Uint8Array((await gpu.read(maskG)).buffer), mask);
+  const picked = new Float32Array(96), pickedG = gpu.empty(96);
+  refKernels.where(mask, [12, 8], sa, [12, 8], sb, [8], picked, [12, 8]);
+  k.where(maskG, [12, 8], up(sa), [12, 8], up(sb), [8], pickedG, [12, 8]);
+  errors.where = same(await gpu.read(pickedG), picked);
+  const asFloat = new Float32Array(96), asFloatG = gpu.empty(96);
+  refKernels.cast(mask, asFloat);
+  k.cast(maskG, 'bool', asFloatG, 'f32', 96);
+  errors.cast = same(await gpu.read(asFloatG), asFloat);
+  const arg = new Int32Array(12), argG = gpu.empty(12);
+  refKernels.argReduce('argmax', sa, [12, 8], 1, arg);
+  k.argReduce('argmax', up(sa), [12, 8], 1, argG);
+  errors.argmax = same(await gpu.readInt32(argG), arg);
+  const table = rand(40, 32), rows = Int32Array.from([3, 1, 3, 0, 9]), grads = rand(20, 33);
+  const tableG = up(table);
+  refKernels.indexAdd(table, [10, 4], 0, rows, grads, [5, 4]);
+  k.indexAdd(tableG, [10, 4], 0, up(rows), 5, up(grads));
+  errors.indexAdd = same(await gpu.read(tableG), table);
   const adapter = gpu.adapter;
   gpu.destroy();
   return { adapter, errors };
@@ -121,7 +147,7 @@ describe('the WebGPU kernels in Chromium', { skip }, () => {
       assert.deepEqual(errors, []);
       t.diagnostic(`adapter: ${JSON.stringify(r.adapter)}`);
       const checked = Object.entries(r.errors ?? {});
-      assert.equal(checked.length, 18);
+      assert.equal(checked.length, 23);
       for (const [name, err] of checked) assert.ok(err <= 1e-4, `${name}: relative error ${err} on ${r.adapter?.description}`);
     } finally {
       await browser.close();

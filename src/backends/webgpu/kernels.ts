@@ -8,26 +8,34 @@ import {
   adadeltaShader,
   adagradShader,
   adamShader,
+  argReduceShader,
   avgPool2dBackwardShader,
   avgPool2dShader,
   BINARY_WGSL,
   binaryShader,
+  COMPARE_WGSL,
+  castShader,
+  compareShader,
   conv2dBackwardInputShader,
   conv2dBackwardWeightShader,
   conv2dShader,
   GEMM_TILE,
   gatherShader,
   gemmShader,
+  indexAddShader,
   indexSelectShader,
   logSoftmaxBackwardShader,
   logSoftmaxShader,
   lstmBackwardShader,
   lstmForwardShader,
   MAX_RANK,
+  type MaskElement,
   maxPool2dBackwardShader,
   maxPool2dShader,
+  PREDICATE_WGSL,
   padShader,
   placeShader,
+  predicateShader,
   reduceShader,
   reluBackwardShader,
   rmspropShader,
@@ -38,6 +46,7 @@ import {
   UNARY_WGSL,
   unaryShader,
   WORKGROUP,
+  whereShader,
 } from './shaders.js';
 
 /*
@@ -52,6 +61,16 @@ import {
 export const GPU_UNARY_OPS: ReadonlySet<string> = new Set(Object.keys(UNARY_WGSL));
 /** The contract's binary ops this backend computes. */
 export const GPU_BINARY_OPS: ReadonlySet<string> = new Set(Object.keys(BINARY_WGSL));
+
+/** The contract's comparisons and logical ops this backend computes (all of them). */
+export const GPU_COMPARE_OPS: ReadonlySet<string> = new Set(Object.keys(COMPARE_WGSL));
+/** The contract's predicates this backend computes (all of them). */
+export const GPU_PREDICATE_OPS: ReadonlySet<string> = new Set(Object.keys(PREDICATE_WGSL));
+
+/** Words of a bool array of `n` elements (four to a word). */
+function maskWords(n: number): number {
+  return Math.ceil(n / 4);
+}
 
 /** Writes up to MAX_RANK values as two vec4<u32>. */
 function putVec8(words: Uint32Array, at: number, values: readonly number[]): void {
@@ -110,6 +129,132 @@ export class GpuKernels {
     );
   }
 
+  private checkTyped(name: string, arrays: Record<string, [GpuArray, number, MaskElement]>): void {
+    const plain: Record<string, [GpuArray, number]> = {};
+    for (const [what, [a, n, element]] of Object.entries(arrays)) plain[what] = [a, element === 'bool' ? maskWords(n) : n];
+    this.check(name, plain);
+  }
+
+  /** Each input's strides over the output's axes, right-aligned; 0 where it is broadcast (as binary takes them). */
+  private broadcastWords(n: number, outShape: readonly number[], inputs: readonly (readonly number[])[]): ArrayBuffer {
+    const rank = outShape.length;
+    const words = new Uint32Array(4 + 8 * (1 + inputs.length));
+    words[0] = n;
+    words[1] = rank;
+    putVec8(words, 4, outShape);
+    inputs.forEach((shape, i) => {
+      const own = stridesOf(shape);
+      const strides = new Array<number>(rank).fill(0);
+      for (let d = 0; d < shape.length; d++) if (shape[d] !== 1) strides[rank - shape.length + d] = own[d];
+      putVec8(words, 12 + 8 * i, strides);
+    });
+    return words.buffer;
+  }
+
+  /**
+   * out = a op b with broadcasting, into a bool array (the contract's
+   * compare): a and b float32 or bool, each as its `element` says. (int32
+   * operands stay on the CPU: compared as float32 here, those past 2^24
+   * would not compare as the exact numbers they are.)
+   */
+  compare(
+    op: string,
+    a: GpuArray,
+    aShape: readonly number[],
+    b: GpuArray,
+    bShape: readonly number[],
+    out: GpuArray,
+    outShape: readonly number[],
+    elements: { a: 'f32' | 'bool'; b: 'f32' | 'bool' } = { a: 'f32', b: 'f32' },
+  ): void {
+    if (!GPU_COMPARE_OPS.has(op)) throw new NeuriteError(`webgpu compare: no GPU kernel for '${op}'`);
+    if ((elements.a as MaskElement) === 'i32' || (elements.b as MaskElement) === 'i32')
+      throw new NeuriteError(`webgpu compare ${op}: int32 operands have no GPU kernel`);
+    this.checkRank(`compare ${op}`, outShape.length);
+    const n = sizeOf(outShape);
+    this.checkTyped(`compare ${op}`, { a: [a, sizeOf(aShape), elements.a], b: [b, sizeOf(bShape), elements.b], out: [out, n, 'bool'] });
+    this.device.dispatch(
+      this.device.pipeline(`compare:${op}:${elements.a}:${elements.b}`, () => compareShader(op, elements.a, elements.b)),
+      [a, b, out],
+      this.broadcastWords(n, outShape, [aShape, bShape]),
+      this.groups1d(maskWords(n)),
+    );
+  }
+
+  /** isnan, isfinite, isinf or not of each element of x (float32, int32 or bool), into a bool array. */
+  predicate(op: string, x: GpuArray, n: number, out: GpuArray, element: MaskElement = 'f32'): void {
+    if (!GPU_PREDICATE_OPS.has(op)) throw new NeuriteError(`webgpu predicate: no GPU kernel for '${op}'`);
+    this.checkTyped(`predicate ${op}`, { x: [x, n, element], out: [out, n, 'bool'] });
+    this.device.dispatch(
+      this.device.pipeline(`predicate:${op}:${element}`, () => predicateShader(op, element)),
+      [x, out],
+      new Uint32Array([n, 0, 0, 0]).buffer,
+      this.groups1d(maskWords(n)),
+    );
+  }
+
+  /** out = cond ? a : b with broadcasting over all three (cond a bool array; a, b and out float32). */
+  where(
+    cond: GpuArray,
+    cShape: readonly number[],
+    a: GpuArray,
+    aShape: readonly number[],
+    b: GpuArray,
+    bShape: readonly number[],
+    out: GpuArray,
+    outShape: readonly number[],
+  ): void {
+    this.checkRank('where', outShape.length);
+    const n = sizeOf(outShape);
+    this.checkTyped('where', { cond: [cond, sizeOf(cShape), 'bool'], a: [a, sizeOf(aShape), 'f32'], b: [b, sizeOf(bShape), 'f32'], out: [out, n, 'f32'] });
+    this.device.dispatch(
+      this.device.pipeline('where', whereShader),
+      [cond, a, b, out],
+      this.broadcastWords(n, outShape, [aShape, bShape, cShape]),
+      this.groups1d(n),
+    );
+  }
+
+  /** The contract's cast of n elements between float32, int32 and bool. */
+  cast(x: GpuArray, from: MaskElement, out: GpuArray, to: MaskElement, n: number): void {
+    this.checkTyped(`cast ${from} to ${to}`, { x: [x, n, from], out: [out, n, to] });
+    this.device.dispatch(
+      this.device.pipeline(`cast:${from}:${to}`, () => castShader(from, to)),
+      [x, out],
+      new Uint32Array([n, 0, 0, 0]).buffer,
+      this.groups1d(to === 'bool' ? maskWords(n) : n),
+    );
+  }
+
+  /** argmax or argmin along `axis` into an int32 array (the contract's argReduce). */
+  argReduce(op: 'argmax' | 'argmin', x: GpuArray, shape: readonly number[], axis: number, out: GpuArray): void {
+    const size = shape[axis];
+    const outer = sizeOf(shape.slice(0, axis));
+    const inner = sizeOf(shape.slice(axis + 1));
+    if (!(size > 0)) throw new NeuriteError(`webgpu ${op}: axis ${axis} of shape [${shape.join(', ')}] is empty`);
+    this.check(op, { x: [x, outer * size * inner], out: [out, outer * inner] });
+    this.device.dispatch(
+      this.device.pipeline(op, () => argReduceShader(op)),
+      [x, out],
+      new Uint32Array([outer, size, inner, 0]).buffer,
+      this.groups1d(outer * inner),
+    );
+  }
+
+  /** The contract's indexAdd: out (its `shape`) += src along `axis` at the places `index` names, in index order. */
+  indexAdd(out: GpuArray, shape: readonly number[], axis: number, index: GpuArray, m: number, src: GpuArray): void {
+    const size = shape[axis];
+    const outer = sizeOf(shape.slice(0, axis));
+    const inner = sizeOf(shape.slice(axis + 1));
+    this.check('indexAdd', { out: [out, outer * size * inner], index: [index, m], src: [src, outer * m * inner] });
+    this.device.dispatch(
+      this.device.pipeline('indexAdd', indexAddShader),
+      [out, index, src],
+      new Uint32Array([outer, size, inner, m]).buffer,
+      this.groups1d(outer * size * inner),
+    );
+  }
+
   /** relu's gradient: out = x <= 0 ? 0 : g. */
   reluBackward(x: GpuArray, g: GpuArray, out: GpuArray): void {
     const n = x.length;
@@ -149,8 +294,8 @@ export class GpuKernels {
     );
   }
 
-  /** Sum, max or min over `axes` (sorted, unique); `out` holds the kept axes' elements. */
-  reduce(op: 'sum' | 'max' | 'min', x: GpuArray, shape: readonly number[], axes: readonly number[], out: GpuArray): void {
+  /** Sum, product, max or min over `axes` (sorted, unique); `out` holds the kept axes' elements. */
+  reduce(op: 'sum' | 'prod' | 'max' | 'min', x: GpuArray, shape: readonly number[], axes: readonly number[], out: GpuArray): void {
     if (shape.length > MAX_RANK) throw new NeuriteError(`webgpu reduce ${op}: rank ${shape.length} input, the GPU kernel handles up to ${MAX_RANK}`);
     const strides = stridesOf(shape);
     const kept = shape.map((_, d) => d).filter((d) => !axes.includes(d));
@@ -159,7 +304,7 @@ export class GpuKernels {
     const nOut = sizeOf(keptShape);
     const nRed = sizeOf(redShape);
     this.check(`reduce ${op}`, { x: [x, sizeOf(shape)], out: [out, nOut] });
-    if (nRed === 0 && op !== 'sum') throw new NeuriteError(`webgpu reduce ${op}: reducing an empty axis has no ${op}`);
+    if (nRed === 0 && (op === 'max' || op === 'min')) throw new NeuriteError(`webgpu reduce ${op}: reducing an empty axis has no ${op}`);
     const words = new Uint32Array(4 + 8 * 4);
     words.set([nOut, nRed, kept.length, axes.length]);
     putVec8(words, 4, keptShape);

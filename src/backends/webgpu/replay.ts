@@ -5,7 +5,8 @@ import type { AvgPoolDivisor, Conv2dGeometry, Pool2dGeometry } from '../../kerne
 import { KERNEL_EFFECTS } from '../../kernels/effects.js';
 import type { StepCall, StepExecutor } from '../../kernels/executor.js';
 import type { GpuArray, GpuDevice } from './device.js';
-import { GPU_BINARY_OPS, GPU_UNARY_OPS, GpuKernels } from './kernels.js';
+import { GPU_BINARY_OPS, GPU_COMPARE_OPS, GPU_PREDICATE_OPS, GPU_UNARY_OPS, GpuKernels } from './kernels.js';
+import type { MaskElement } from './shaders.js';
 import type { GpuReplayCounts } from './types.js';
 
 /*
@@ -64,6 +65,18 @@ type GpuRunner = (k: GpuKernels, g: (position: number) => GpuArray | null, list:
 const f32 = (x: unknown): boolean => x === null || x instanceof Float32Array;
 
 /**
+ * The GPU element type of a mask kernel's argument, or null where the GPU
+ * cannot take it: float32 and int32 arrays, and bool arrays (bytes, four to a
+ * word there) that start and end on a word boundary.
+ */
+function maskElement(x: unknown): MaskElement | null {
+  if (x instanceof Float32Array) return 'f32';
+  if (x instanceof Int32Array) return 'i32';
+  if (x instanceof Uint8Array && x.byteOffset % 4 === 0 && x.byteLength % 4 === 0) return 'bool';
+  return null;
+}
+
+/**
  * The GPU version of a contract call with these arguments, or null when the
  * GPU has none (the CPU then runs it). `g(i)` is argument i's GPU array.
  */
@@ -116,8 +129,51 @@ function gpuRunner(name: string, args: readonly unknown[]): GpuRunner | null {
         ? (k, g) => k.logSoftmaxBackward(g(0) as GpuArray, g(1) as GpuArray, a[2] as number, a[3] as number, a[4] as number, g(5) as GpuArray)
         : null;
     case 'reduce':
-      return ['sum', 'max', 'min'].includes(a[0] as string) && floats(1, 4) && (a[2] as number[]).length <= 6
+      return ['sum', 'prod', 'max', 'min'].includes(a[0] as string) && floats(1, 4) && (a[2] as number[]).length <= 6
         ? (k, g) => k.reduce(a[0] as 'sum', g(1) as GpuArray, a[2] as number[], a[3] as number[], g(4) as GpuArray)
+        : null;
+    case 'compare': {
+      const [ea, eb, eo] = [maskElement(a[1]), maskElement(a[3]), maskElement(a[5])];
+      const floatOrBool = (e: MaskElement | null): e is 'f32' | 'bool' => e === 'f32' || e === 'bool';
+      return GPU_COMPARE_OPS.has(a[0] as string) && floatOrBool(ea) && floatOrBool(eb) && eo === 'bool' && (a[6] as number[]).length <= 6
+        ? (k, g) =>
+            k.compare(a[0] as string, g(1) as GpuArray, a[2] as number[], g(3) as GpuArray, a[4] as number[], g(5) as GpuArray, a[6] as number[], {
+              a: ea,
+              b: eb,
+            })
+        : null;
+    }
+    case 'predicate': {
+      const ex = maskElement(a[1]);
+      return GPU_PREDICATE_OPS.has(a[0] as string) && ex !== null && maskElement(a[2]) === 'bool'
+        ? (k, g) => k.predicate(a[0] as string, g(1) as GpuArray, (a[1] as TypedArray).length, g(2) as GpuArray, ex)
+        : null;
+    }
+    case 'where':
+      return maskElement(a[0]) === 'bool' && floats(2, 4, 6) && (a[7] as number[]).length <= 6
+        ? (k, g) =>
+            k.where(
+              g(0) as GpuArray,
+              a[1] as number[],
+              g(2) as GpuArray,
+              a[3] as number[],
+              g(4) as GpuArray,
+              a[5] as number[],
+              g(6) as GpuArray,
+              a[7] as number[],
+            )
+        : null;
+    case 'cast': {
+      const [from, to] = [maskElement(a[0]), maskElement(a[1])];
+      return from !== null && to !== null ? (k, g) => k.cast(g(0) as GpuArray, from, g(1) as GpuArray, to, (a[0] as TypedArray).length) : null;
+    }
+    case 'argReduce':
+      return floats(1) && a[4] instanceof Int32Array
+        ? (k, g) => k.argReduce(a[0] as 'argmax', g(1) as GpuArray, a[2] as number[], a[3] as number, g(4) as GpuArray)
+        : null;
+    case 'indexAdd':
+      return floats(0, 4) && a[3] instanceof Int32Array
+        ? (k, g) => k.indexAdd(g(0) as GpuArray, a[1] as number[], a[2] as number, g(3) as GpuArray, (a[3] as Int32Array).length, g(4) as GpuArray)
         : null;
     case 'conv2d':
       return floats(0, 1, 2, 3) ? (k, g) => k.conv2d(g(0) as GpuArray, g(1) as GpuArray, g(2), g(3) as GpuArray, a[4] as Conv2dGeometry) : null;

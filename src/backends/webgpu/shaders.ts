@@ -157,8 +157,44 @@ export const UNARY_WGSL: Readonly<Record<string, string>> = {
   relu: 'select(v, 0.0, v < 0.0)',
   floor: 'floor(v)',
   ceil: 'ceil(v)',
+  // WGSL's round takes ties to even, as the contract's does.
+  round: 'round(v)',
+  expm1: 'expm1Accurate(v)',
+  log1p: 'log1pAccurate(v)',
+  erf: 'erfApprox(v)',
   copy: 'v',
 };
+
+/**
+ * expm1 and log1p near 0, where exp(v) - 1 and log(1 + v) lose the digits of
+ * a small v: a Taylor series below |v| = 0.01 (its first dropped term is
+ * under 1e-12 of the result), the direct form above. log1p(-1) is -Infinity
+ * and below -1 it is NaN, stated rather than left to a driver's log.
+ */
+const EXPM1_LOG1P = `
+fn expm1Accurate(v: f32) -> f32 {
+  if (abs(v) < 0.01) { return v * (1.0 + v * (0.5 + v * (0.16666667 + v * (0.041666668 + v * 0.008333334)))); }
+  return exp(v) - 1.0;
+}
+fn log1pAccurate(v: f32) -> f32 {
+  if (v == -1.0) { return fromBits(0xff800000u); }
+  if (v < -1.0) { return fromBits(0x7fc00000u); }
+  if (abs(v) < 0.01) { return v * (1.0 - v * (0.5 - v * (0.33333334 - v * (0.25 - v * 0.2)))); }
+  return log(1.0 + v);
+}`;
+
+/**
+ * erf to about 2e-7 absolute (Abramowitz and Stegun 7.1.26), which the
+ * GPU's 1e-4 holds with room; ±1 past |v| = 6 as the reference has it.
+ */
+const ERF_APPROX = `
+fn erfApprox(v: f32) -> f32 {
+  let a = abs(v);
+  if (a > 6.0) { return sign(v); }
+  let t = 1.0 / (1.0 + 0.3275911 * a);
+  let poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  return sign(v) * (1.0 - poly * exp(-a * a));
+}`;
 
 /**
  * sin to about 1e-7 on moderate arguments. WGSL promises only 2^-11 absolute
@@ -181,6 +217,8 @@ export function unaryShader(op: string): string {
 ${bindings(['x read', 'out read_write'], 'n: vec4u')}
 ${IS_NAN}
 ${op === 'sin' || op === 'cos' ? SIN_ACCURATE : ''}
+${op === 'expm1' || op === 'log1p' ? EXPM1_LOG1P : ''}
+${op === 'erf' ? ERF_APPROX : ''}
 ${perElement('i', 'n.x')}
   let v = x[i];
   // NaN in, NaN out, for every op (as on the CPU): the GPU's exp or sign may map it elsewhere.
@@ -240,20 +278,22 @@ ${perElement('i', 'p.n')}
 }
 
 /**
- * Sum, max or min over some axes: one invocation per output element walks
+ * Sum, product, max or min over some axes: one invocation per output element walks
  * the reduced elements, whose positions come from the kept and reduced
  * shapes and strides the host computes.
  */
-export function reduceShader(op: 'sum' | 'max' | 'min'): string {
+export function reduceShader(op: 'sum' | 'prod' | 'max' | 'min'): string {
   // -Infinity and +Infinity, from their bits (see IS_NAN).
-  const init = op === 'sum' ? '0.0' : op === 'max' ? 'fromBits(0xff800000u)' : 'fromBits(0x7f800000u)';
+  const init = op === 'sum' ? '0.0' : op === 'prod' ? '1.0' : op === 'max' ? 'fromBits(0xff800000u)' : 'fromBits(0x7f800000u)';
   // Once a NaN is met it stays: no later comparison replaces it.
   const step =
     op === 'sum'
       ? 'acc += v;'
-      : op === 'max'
-        ? 'if (isNan(v) || (v > acc && !isNan(acc))) { acc = v; }'
-        : 'if (isNan(v) || (v < acc && !isNan(acc))) { acc = v; }';
+      : op === 'prod'
+        ? 'acc *= v;'
+        : op === 'max'
+          ? 'if (isNan(v) || (v > acc && !isNan(acc))) { acc = v; }'
+          : 'if (isNan(v) || (v < acc && !isNan(acc))) { acc = v; }';
   return /* wgsl */ `
 struct Params {
   nOut: u32, nRed: u32, keptRank: u32, redRank: u32,
@@ -913,5 +953,266 @@ ${bindings(['x read', 'index read i32', 'out read_write'], 'p: Params')}
 ${perElement('pos', 'p.n')}
   let o = offAxis(pos);
   out[pos] = x[o.x + index[o.y] * atI(p.strides, p.axis)];
+}`;
+}
+
+// ---------------------------------------------------------------------------
+// Masks: comparisons, predicates, where, casts and arg-reductions. A bool
+// array (the contract's Uint8Array, one byte per element) sits in a GPU
+// buffer as it does in memory, four elements to a u32 word, byte i of the
+// array in bits 8·(i % 4) of word i / 4. A kernel that writes one computes a
+// whole word per invocation, so no two invocations write one word; the bytes
+// past the last element in its last word are written 0 (the replay only
+// binds bool arrays whose length is a multiple of 4).
+
+/** The element types a mask kernel reads or writes: float32, int32, or bool (bytes packed in words). */
+export type MaskElement = 'f32' | 'i32' | 'bool';
+
+/** The binding spec (see bindings) of an array of `element`s. */
+function storageOf(name: string, access: string, element: MaskElement): string {
+  return element === 'f32' ? `${name} ${access}` : `${name} ${access} ${element === 'i32' ? 'i32' : 'u32'}`;
+}
+
+/** `fn <name>Value(i: u32) -> f32`: element i of binding `name` as a float (bool as 0 or 1, int32 converted). */
+function valueReader(name: string, element: MaskElement): string {
+  const body = element === 'f32' ? `${name}[i]` : element === 'i32' ? `f32(${name}[i])` : `f32((${name}[i / 4u] >> ((i % 4u) * 8u)) & 0xffu)`;
+  return `fn ${name}Value(i: u32) -> f32 { return ${body}; }`;
+}
+
+/**
+ * The entry point of a kernel that writes a bool array: one invocation per
+ * word of `count` elements; the body sets `bit` for element `i` (a u32 index
+ * below `count`), and the word is written at the end.
+ */
+function perMaskWord(count: string, body: string): string {
+  return `@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let w = gid.x + gid.y * nw.x * ${WORKGROUP}u;
+  if (w * 4u >= ${count}) { return; }
+  var word = 0u;
+  for (var j = 0u; j < 4u; j++) {
+    let i = w * 4u + j;
+    if (i >= ${count}) { break; }
+    var bit = false;
+${body}
+    if (bit) { word = word | (1u << (j * 8u)); }
+  }
+  out[w] = word;
+}`;
+}
+
+/**
+ * JavaScript truthiness of a number: 0 and NaN are false (the reference's
+ * `a && b`). NaN is tested on the bits (see IS_NAN).
+ */
+const TRUTHY = 'fn truthy(v: f32) -> bool { return v != 0.0 && !isNan(v); }';
+
+/**
+ * The WGSL test of each comparison, of `u` and `v` with `nan` true when
+ * either is NaN: spelled out, because a compiler that assumes no NaN may
+ * rewrite `!(u < v)` as `u >= v`.
+ */
+export const COMPARE_WGSL: Readonly<Record<string, string>> = {
+  eq: '!nan && u == v',
+  ne: 'nan || u != v',
+  lt: '!nan && u < v',
+  le: '!nan && u <= v',
+  gt: '!nan && u > v',
+  ge: '!nan && u >= v',
+  and: 'truthy(u) && truthy(v)',
+  or: 'truthy(u) || truthy(v)',
+  xor: 'truthy(u) != truthy(v)',
+};
+
+/** A comparison or logical op with broadcasting (shapes and strides as binaryShader takes them), into a bool array. */
+export function compareShader(op: string, a: MaskElement, b: MaskElement): string {
+  return /* wgsl */ `
+struct Params { n: u32, rank: u32, pad0: u32, pad1: u32, shape: array<vec4u, 2>, aStride: array<vec4u, 2>, bStride: array<vec4u, 2> }
+${bindings([storageOf('a', 'read', a), storageOf('b', 'read', b), 'out read_write u32'], 'p: Params')}
+fn at(v: array<vec4u, 2>, d: u32) -> u32 { return v[d / 4u][d % 4u]; }
+${IS_NAN}
+${TRUTHY}
+${valueReader('a', a)}
+${valueReader('b', b)}
+${perMaskWord(
+  'p.n',
+  `    var rest = i;
+    var ia = 0u;
+    var ib = 0u;
+    for (var d = i32(p.rank) - 1; d >= 0; d--) {
+      let size = at(p.shape, u32(d));
+      let c = rest % size;
+      rest = rest / size;
+      ia += c * at(p.aStride, u32(d));
+      ib += c * at(p.bStride, u32(d));
+    }
+    let u = aValue(ia);
+    let v = bValue(ib);
+    let nan = isNan(u) || isNan(v);
+    bit = ${COMPARE_WGSL[op]};`,
+)}`;
+}
+
+/** The WGSL test of each predicate, of `v` (its bits in `bits`). */
+export const PREDICATE_WGSL: Readonly<Record<string, string>> = {
+  isnan: 'isNan(v)',
+  isfinite: '(bits & 0x7f800000u) != 0x7f800000u',
+  isinf: '(bits & 0x7fffffffu) == 0x7f800000u',
+  not: '!truthy(v)',
+};
+
+/** isnan, isfinite, isinf or not, element by element, into a bool array. */
+export function predicateShader(op: string, x: MaskElement): string {
+  return /* wgsl */ `
+${bindings([storageOf('x', 'read', x), 'out read_write u32'], 'n: vec4u')}
+${IS_NAN}
+${TRUTHY}
+${valueReader('x', x)}
+${perMaskWord(
+  'n.x',
+  `    let v = xValue(i);
+    let bits = bitcast<u32>(v);
+    bit = ${PREDICATE_WGSL[op]};`,
+)}`;
+}
+
+/**
+ * where(cond, a, b) with broadcasting over three operands: cond a bool array,
+ * a and b float32, out float32.
+ */
+export function whereShader(): string {
+  return /* wgsl */ `
+struct Params {
+  n: u32, rank: u32, pad0: u32, pad1: u32,
+  shape: array<vec4u, 2>, aStride: array<vec4u, 2>, bStride: array<vec4u, 2>, cStride: array<vec4u, 2>,
+}
+${bindings(['cond read u32', 'a read', 'b read', 'out read_write'], 'p: Params')}
+fn at(v: array<vec4u, 2>, d: u32) -> u32 { return v[d / 4u][d % 4u]; }
+${perElement('i', 'p.n')}
+  var rest = i;
+  var ia = 0u;
+  var ib = 0u;
+  var ic = 0u;
+  for (var d = i32(p.rank) - 1; d >= 0; d--) {
+    let size = at(p.shape, u32(d));
+    let c = rest % size;
+    rest = rest / size;
+    ia += c * at(p.aStride, u32(d));
+    ib += c * at(p.bStride, u32(d));
+    ic += c * at(p.cStride, u32(d));
+  }
+  let picked = ((cond[ic / 4u] >> ((ic % 4u) * 8u)) & 0xffu) != 0u;
+  out[i] = select(b[ib], a[ia], picked);
+}`;
+}
+
+/**
+ * int32 to float32 rounded to nearest, ties to even, as a Float32Array
+ * stores an int32: exact below 2^24 in magnitude, and above it built from the
+ * bits, since WGSL lets the conversion round either way.
+ */
+const I32_TO_F32 = `
+fn i32ToF32(v: i32) -> f32 {
+  let neg = v < 0;
+  let mag = select(bitcast<u32>(v), 0u - bitcast<u32>(v), neg);
+  if (mag < 16777216u) { return select(f32(mag), -f32(mag), neg); }
+  let shift = firstLeadingBit(mag) - 23u;
+  var m = mag >> shift;
+  let rest = mag & ((1u << shift) - 1u);
+  let half = 1u << (shift - 1u);
+  if (rest > half || (rest == half && (m & 1u) == 1u)) { m = m + 1u; }
+  let r = f32(m) * f32(1u << shift);
+  return select(r, -r, neg);
+}`;
+
+/**
+ * float32 to int32 as an Int32Array stores Math.trunc(v): toward zero,
+ * modulo 2^32 past the int32 range, and 0 for NaN and the infinities (WGSL's
+ * own conversion saturates instead).
+ */
+const F32_TO_I32 = `
+fn f32ToI32(v: f32) -> i32 {
+  let bits = bitcast<u32>(v);
+  let e = i32((bits >> 23u) & 0xffu) - 127;
+  if (e < 0 || e == 128) { return 0; }
+  let m = (bits & 0x7fffffu) | 0x800000u;
+  var mag = 0u;
+  if (e <= 23) {
+    mag = m >> u32(23 - e);
+  } else if (e < 55) {
+    let s = u32(e - 23);
+    mag = select(m << min(s, 31u), 0u, s >= 32u);
+  }
+  return bitcast<i32>(select(mag, 0u - mag, (bits >> 31u) == 1u));
+}`;
+
+/** The contract's cast between float32, int32 and bool (Kernels.cast): bool is x !== 0 (NaN included), int32 truncates. */
+export function castShader(from: MaskElement, to: MaskElement): string {
+  if (to === 'bool') {
+    // x !== 0: on the bits for a float (NaN is not 0, and -0 is).
+    const test = from === 'f32' ? '(bitcast<u32>(x[i]) & 0x7fffffffu) != 0u' : from === 'i32' ? 'x[i] != 0' : '((x[i / 4u] >> ((i % 4u) * 8u)) & 0xffu) != 0u';
+    return /* wgsl */ `
+${bindings([storageOf('x', 'read', from), 'out read_write u32'], 'n: vec4u')}
+${perMaskWord('n.x', `    bit = ${test};`)}`;
+  }
+  const value = from === 'bool' ? `((x[i / 4u] >> ((i % 4u) * 8u)) & 0xffu)` : from === to ? 'x[i]' : from === 'i32' ? 'i32ToF32(x[i])' : 'f32ToI32(x[i])';
+  const converted = from === 'bool' ? (to === 'f32' ? `f32(${value})` : `i32(${value})`) : value;
+  return /* wgsl */ `
+${bindings([storageOf('x', 'read', from), storageOf('out', 'read_write', to)], 'n: vec4u')}
+${from === 'i32' && to === 'f32' ? I32_TO_F32 : ''}
+${from === 'f32' && to === 'i32' ? F32_TO_I32 : ''}
+${perElement('i', 'n.x')}
+  out[i] = ${converted};
+}`;
+}
+
+/**
+ * argmax or argmin along one axis of x viewed as [outer, size, inner]: one
+ * invocation per line, the first extreme wins, and a NaN is the answer at
+ * its first place (as the reference and PyTorch have it).
+ */
+export function argReduceShader(op: 'argmax' | 'argmin'): string {
+  return /* wgsl */ `
+${bindings(['x read', 'out read_write i32'], 'p: vec4u')}
+${IS_NAN}
+${perElement('r', 'p.x * p.z')}
+  let size = p.y;
+  let inner = p.z;
+  let base = (r / inner) * size * inner + r % inner;
+  var best = x[base];
+  var bi = 0u;
+  if (!isNan(best)) {
+    for (var i = 1u; i < size; i++) {
+      let v = x[base + i * inner];
+      if (isNan(v)) { bi = i; break; }
+      if (v ${op === 'argmax' ? '>' : '<'} best) { best = v; bi = i; }
+    }
+  }
+  out[r] = i32(bi);
+}`;
+}
+
+/**
+ * indexAdd: out viewed as [outer, size, inner] adds src [outer, m, inner]
+ * at the axis places index[0..m) names. Each out element walks the index and
+ * adds, in index order, the src elements that land on it: the reference's
+ * order of additions, so the same float32 sums, and no two invocations
+ * write one element (WGSL has no float atomics).
+ */
+export function indexAddShader(): string {
+  return /* wgsl */ `
+${bindings(['out read_write', 'index read i32', 'src read'], 'p: vec4u')}
+${perElement('q', 'p.x * p.y * p.z')}
+  let size = p.y;
+  let inner = p.z;
+  let m = p.w;
+  let o = q / (size * inner);
+  let r = i32((q / inner) % size);
+  let j = q % inner;
+  var acc = out[q];
+  for (var i = 0u; i < m; i++) {
+    if (index[i] == r) { acc += src[(o * m + i) * inner + j]; }
+  }
+  out[q] = acc;
 }`;
 }
