@@ -54,6 +54,19 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: 
   if (idx >= ${count}) { return; }`;
 }
 
+/**
+ * The entry point of a kernel with one invocation per line along an axis of
+ * an array viewed as [outer, size, inner] (`p: vec4u` holds the three): the
+ * line's index `r`, its `size` and `inner` (the stride between its elements),
+ * and the offset of its first element, `start`.
+ */
+function perLine(): string {
+  return `${perElement('r', 'p.x * p.z')}
+  let size = p.y;
+  let inner = p.z;
+  let start = (r / inner) * size * inner + r % inner;`;
+}
+
 /** Output rows and columns one GEMM workgroup computes (16 x 16 invocations, 4 x 4 outputs each), and the K slice it stages. */
 export const GEMM_TILE = 64;
 const GEMM_K = 16;
@@ -334,10 +347,7 @@ ${perElement('o', 'p.nOut')}
 export function logSoftmaxShader(): string {
   return /* wgsl */ `
 ${bindings(['x read', 'out read_write'], 'p: vec4u')}
-${perElement('r', 'p.x * p.z')}
-  let size = p.y;
-  let inner = p.z;
-  let start = (r / inner) * size * inner + r % inner;
+${perLine()}
   var m = x[start];
   for (var j = 1u; j < size; j++) { m = max(m, x[start + j * inner]); }
   var s = 0.0;
@@ -351,10 +361,7 @@ ${perElement('r', 'p.x * p.z')}
 export function logSoftmaxBackwardShader(): string {
   return /* wgsl */ `
 ${bindings(['g read', 'y read', 'dx read_write'], 'p: vec4u')}
-${perElement('r', 'p.x * p.z')}
-  let size = p.y;
-  let inner = p.z;
-  let start = (r / inner) * size * inner + r % inner;
+${perLine()}
   var s = 0.0;
   for (var j = 0u; j < size; j++) { s += g[start + j * inner]; }
   for (var j = 0u; j < size; j++) { dx[start + j * inner] = g[start + j * inner] - exp(y[start + j * inner]) * s; }
@@ -1175,15 +1182,12 @@ export function argReduceShader(op: 'argmax' | 'argmin'): string {
   return /* wgsl */ `
 ${bindings(['x read', 'out read_write i32'], 'p: vec4u')}
 ${IS_NAN}
-${perElement('r', 'p.x * p.z')}
-  let size = p.y;
-  let inner = p.z;
-  let base = (r / inner) * size * inner + r % inner;
-  var best = x[base];
+${perLine()}
+  var best = x[start];
   var bi = 0u;
   if (!isNan(best)) {
     for (var i = 1u; i < size; i++) {
-      let v = x[base + i * inner];
+      let v = x[start + i * inner];
       if (isNan(v)) { bi = i; break; }
       if (v ${op === 'argmax' ? '>' : '<'} best) { best = v; bi = i; }
     }
