@@ -263,6 +263,26 @@ export const BINARY_WGSL: Readonly<Record<string, string>> = {
 export const MAX_RANK = 6;
 
 /**
+ * WGSL that splits the output index `i` into coordinates over `p.shape` and
+ * sets `i<x>` for each operand x to the dot product of those coordinates with
+ * `p.<x>Stride` (0 along a broadcast dimension), with `indent` before each line.
+ */
+function broadcastOffsets(operands: readonly string[], indent: string): string {
+  return [
+    'var rest = i;',
+    ...operands.map((x) => `var i${x} = 0u;`),
+    'for (var d = i32(p.rank) - 1; d >= 0; d--) {',
+    '  let size = at(p.shape, u32(d));',
+    '  let c = rest % size;',
+    '  rest = rest / size;',
+    ...operands.map((x) => `  i${x} += c * at(p.${x}Stride, u32(d));`),
+    '}',
+  ]
+    .map((line) => indent + line)
+    .join('\n');
+}
+
+/**
  * A binary op with broadcasting: the output index is split into coordinates
  * over the output shape and each input's index is the dot product with its
  * strides (0 along a broadcast dimension).
@@ -274,16 +294,7 @@ ${bindings(['a read', 'b read', 'out read_write'], 'p: Params')}
 fn at(v: array<vec4u, 2>, d: u32) -> u32 { return v[d / 4u][d % 4u]; }
 ${IS_NAN}
 ${perElement('i', 'p.n')}
-  var rest = i;
-  var ia = 0u;
-  var ib = 0u;
-  for (var d = i32(p.rank) - 1; d >= 0; d--) {
-    let size = at(p.shape, u32(d));
-    let c = rest % size;
-    rest = rest / size;
-    ia += c * at(p.aStride, u32(d));
-    ib += c * at(p.bStride, u32(d));
-  }
+${broadcastOffsets(['a', 'b'], '  ')}
   let u = a[ia];
   let v = b[ib];
   out[i] = ${BINARY_WGSL[op]};
@@ -1043,16 +1054,7 @@ ${valueReader('a', a)}
 ${valueReader('b', b)}
 ${perMaskWord(
   'p.n',
-  `    var rest = i;
-    var ia = 0u;
-    var ib = 0u;
-    for (var d = i32(p.rank) - 1; d >= 0; d--) {
-      let size = at(p.shape, u32(d));
-      let c = rest % size;
-      rest = rest / size;
-      ia += c * at(p.aStride, u32(d));
-      ib += c * at(p.bStride, u32(d));
-    }
+  `${broadcastOffsets(['a', 'b'], '    ')}
     let u = aValue(ia);
     let v = bValue(ib);
     let nan = isNan(u) || isNan(v);
@@ -1096,18 +1098,7 @@ struct Params {
 ${bindings(['cond read u32', 'a read', 'b read', 'out read_write'], 'p: Params')}
 fn at(v: array<vec4u, 2>, d: u32) -> u32 { return v[d / 4u][d % 4u]; }
 ${perElement('i', 'p.n')}
-  var rest = i;
-  var ia = 0u;
-  var ib = 0u;
-  var ic = 0u;
-  for (var d = i32(p.rank) - 1; d >= 0; d--) {
-    let size = at(p.shape, u32(d));
-    let c = rest % size;
-    rest = rest / size;
-    ia += c * at(p.aStride, u32(d));
-    ib += c * at(p.bStride, u32(d));
-    ic += c * at(p.cStride, u32(d));
-  }
+${broadcastOffsets(['a', 'b', 'c'], '  ')}
   let picked = ((cond[ic / 4u] >> ((ic % 4u) * 8u)) & 0xffu) != 0u;
   out[i] = select(b[ib], a[ia], picked);
 }`;
