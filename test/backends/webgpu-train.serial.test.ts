@@ -480,6 +480,60 @@ describe('training steps replayed on the GPU', { skip }, () => {
     assert.equal(onGpu.cpuCalls / 9, 1, `${onGpu.cpuCalls / 9} calls per replay ran on the CPU`);
   });
 
+  test('pow, atan2 and max unpooling replay on the GPU, forward and backward, as on the CPU', async (t) => {
+    const { nn } = nt;
+    const run = async (onGpu: boolean) => {
+      nt.seed(8);
+      // Positive inputs, so that pow's gradient (through log of the base) is finite.
+      const x = nt.rand([4, 2, 6, 6]).add(0.5);
+      const target = nt.randn([4, 2, 6, 6]);
+      const conv = new nn.Conv2d(2, 2, 3, { padding: 1 });
+      const pool = new nn.MaxPool2d(2);
+      const unpool = new nn.MaxUnpool2d(2);
+      const opt = new nt.optim.SGD(conv.parameters(), { lr: 0.05 });
+      const step = (xb: Tensor, yb: Tensor) => {
+        opt.zeroGrad();
+        const h = conv.call(xb) as Tensor;
+        const [pooled, switches] = pool.forwardWithIndices(h);
+        const restored = unpool.forward(pooled, switches);
+        const z = nt.atan2(restored, xb).add(h.abs().add(1).pow(h.tanh())).add(xb.pow(1.5));
+        const d = z.sub(yb);
+        const loss = d.mul(d).mean();
+        loss.backward();
+        opt.step();
+        return loss;
+      };
+      const losses: number[] = [];
+      const before = device.calls();
+      if (onGpu) {
+        const compiled = nt.compile(step, { modules: [conv], executor: device.executor, onFallback: (r) => assert.fail(`fell back: ${r}`) });
+        for (let i = 0; i < 8; i++) losses.push((await compiled(x, target)).item());
+        await compiled.pull();
+      } else {
+        const compiled = nt.compile(step, { modules: [conv], onFallback: (r) => assert.fail(`fell back: ${r}`) });
+        for (let i = 0; i < 8; i++) losses.push(compiled(x, target).item());
+      }
+      const after = device.calls();
+      return {
+        losses,
+        weights: conv.parameters().flatMap((p) => Array.from(p.data as Float32Array)),
+        cpuCalls: after.cpuCalls - before.cpuCalls,
+        gpuCalls: after.gpuCalls - before.gpuCalls,
+      };
+    };
+    const cpu = await run(false);
+    const onGpu = await run(true);
+    t.diagnostic(`per replay: ${onGpu.gpuCalls / 5} GPU calls, ${onGpu.cpuCalls / 5} CPU calls`);
+    assert.ok(cpu.losses[7] < cpu.losses[0], `the loss falls: ${cpu.losses[0]} to ${cpu.losses[7]}`);
+    assert.ok(relErr(onGpu.losses, cpu.losses) < 1e-4, `losses ${onGpu.losses} against ${cpu.losses}`);
+    assert.ok(relErr(onGpu.weights, cpu.weights) < 1e-4, `weights differ by ${relErr(onGpu.weights, cpu.weights)}`);
+    // Eight calls: three record and check the step, five replay it. Two calls per replay stay on the CPU: the host
+    // step that takes the inputs in, and maxUnpool2d's check that every switch lies inside its output plane (an
+    // error naming the bad switch, so it reads the 72 switches back). pow, atan2 and maxUnpool ran there too, with
+    // their arrays moved each way, before they had GPU kernels.
+    assert.equal(onGpu.cpuCalls / 5, 2, `${onGpu.cpuCalls / 5} calls per replay ran on the CPU`);
+  });
+
   test('RMSprop (centered, with momentum), Adagrad and Adadelta update on the GPU with fused kernels, as on the CPU', async () => {
     const optimizers: Record<string, (params: nt.nn.Parameter[]) => nt.optim.Optimizer> = {
       RMSprop: (params) => new nt.optim.RMSprop(params, { lr: 0.01, centered: true, momentum: 0.5 }),

@@ -203,6 +203,47 @@ describe('WebGPU kernels against the reference', { skip }, () => {
     }
   });
 
+  test('pow and atan2 on every pair of special values: zeros of both signs, ±1, integers odd and even, infinities, NaN', async () => {
+    const specials = [0, -0, 1, -1, 2, -2, 0.5, -0.5, 3, -3, 2.5, -2.5, 1e-3, 10, -10, 64, 65, -65, 100, 1e-30, Infinity, -Infinity, Number.NaN];
+    const n = specials.length;
+    const a = Float32Array.from(specials);
+    for (const op of ['pow', 'atan2'] as const) {
+      const want = new Float32Array(n * n);
+      refKernels.binary(op, a, [n, 1], a, [1, n], want, [n, n]);
+      const out = gpu.empty(n * n);
+      k.binary(op, up(a), [n, 1], up(a), [1, n], out, [n, n]);
+      const got = await gpu.read(out);
+      for (let i = 0; i < n * n; i++) {
+        const [u, v, w, g] = [specials[Math.floor(i / n)], specials[i % n], want[i], got[i]];
+        const what = `${op}(${u}, ${v}): got ${g}, want ${w}`;
+        // NaN, the infinities and zeros exactly (a zero's sign too: atan2 of it tells -π from π); the rest to 1e-4 of itself.
+        if (Number.isNaN(w) || !Number.isFinite(w) || w === 0) assert.ok(Object.is(g, w), what);
+        else assert.ok(Math.abs(g - w) <= 1e-4 * Math.abs(w), what);
+      }
+    }
+  });
+
+  test('maxUnpool puts each input at its index, the last one where two name one place, and ignores indices outside the output', async () => {
+    const planes = 3;
+    const inPlane = 40;
+    const outPlane = 150;
+    const x = rand(planes * inPlane, 50);
+    const indices = new Int32Array(planes * inPlane);
+    let s = 12345;
+    for (let i = 0; i < indices.length; i++) {
+      s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+      // Few places, so that many inputs collide; a few past either end of their plane.
+      indices[i] = (s % 70) - 5;
+    }
+    indices[0] = -1; // before the first plane: nowhere
+    indices[planes * inPlane - 1] = outPlane + 3; // past the last plane: nowhere
+    const want = new Float32Array(planes * outPlane);
+    refKernels.maxUnpool(x, indices, want, planes, inPlane, outPlane);
+    const out = gpu.empty(planes * outPlane);
+    k.maxUnpool(up(x), gpu.upload(indices), out, planes, inPlane, outPlane);
+    assert.deepEqual(await gpu.read(out), want);
+  });
+
   test('sum, product, max and min over leading, trailing, middle and all axes', async () => {
     const shape = [6, 7, 8];
     const x = rand(6 * 7 * 8, 40);

@@ -122,6 +122,29 @@ async function run() {
   refKernels.indexAdd(table, [10, 4], 0, rows, grads, [5, 4]);
   k.indexAdd(tableG, [10, 4], 0, up(rows), 5, up(grads));
   errors.indexAdd = same(await gpu.read(tableG), table);
+  const unpooled = new Float32Array(2 * 6 * 28 * 28), unpooledG = gpu.empty(unpooled.length);
+  refKernels.maxUnpool(pooled, idx, unpooled, 12, 14 * 14, 28 * 28);
+  k.maxUnpool(up(pooled), up(idx), unpooledG, 12, 14 * 14, 28 * 28);
+  errors.maxUnpool = same(await gpu.read(unpooledG), unpooled);
+  // pow on positive bases with exponents of both signs (three of them integers), then atan2 in every quadrant.
+  const base = rand(120, 34, 0.2, 3), expo = rand(12, 35, -3, 3);
+  expo.set([2, -3, 0]);
+  for (const [op, a, b] of [['pow', base, expo], ['atan2', rand(120, 36, -2, 2), rand(12, 37, -2, 2)]]) {
+    const want = new Float32Array(120), out = gpu.empty(120);
+    refKernels.binary(op, a, [10, 12], b, [12], want, [10, 12]);
+    k.binary(op, up(a), [10, 12], up(b), [12], out, [10, 12]);
+    errors['binary ' + op] = relErr(await gpu.read(out), want);
+  }
+  // Their special cases, exactly: a negative base's odd power, -0 to a negative odd power, atan2 of signed zeros (±π, ±0).
+  const u = Float32Array.from([-2, -0, -0, 0]), v = Float32Array.from([3, -1, -1, -0]);
+  const powWant = new Float32Array(4), powG = gpu.empty(4), atanWant = new Float32Array(4), atanG = gpu.empty(4);
+  refKernels.binary('pow', u, [4], v, [4], powWant, [4]);
+  k.binary('pow', up(u), [4], up(v), [4], powG, [4]);
+  const y0 = Float32Array.from([-0, 0, -0, 0]), x0 = Float32Array.from([-1, -0, 1, 0]);
+  refKernels.binary('atan2', y0, [4], x0, [4], atanWant, [4]);
+  k.binary('atan2', up(y0), [4], up(x0), [4], atanG, [4]);
+  errors['pow special cases'] = same(await gpu.read(powG), powWant);
+  errors['atan2 special cases'] = same(await gpu.read(atanG), atanWant);
   const adapter = gpu.adapter;
   gpu.destroy();
   return { adapter, errors };
@@ -147,7 +170,7 @@ describe('the WebGPU kernels in Chromium', { skip }, () => {
       assert.deepEqual(errors, []);
       t.diagnostic(`adapter: ${JSON.stringify(r.adapter)}`);
       const checked = Object.entries(r.errors ?? {});
-      assert.equal(checked.length, 23);
+      assert.equal(checked.length, 28);
       for (const [name, err] of checked) assert.ok(err <= 1e-4, `${name}: relative error ${err} on ${r.adapter?.description}`);
     } finally {
       await browser.close();

@@ -32,6 +32,8 @@ import {
   type MaskElement,
   maxPool2dBackwardShader,
   maxPool2dShader,
+  maxUnpoolClaimShader,
+  maxUnpoolShader,
   PREDICATE_WGSL,
   padShader,
   placeShader,
@@ -580,6 +582,23 @@ export class GpuKernels {
       this.poolWords(g, null),
       this.groups1d(n),
     );
+  }
+
+  /**
+   * The contract's maxUnpool: each plane of `out` is zero but at the places
+   * `indices` names, which take their inputs (the last input where two name
+   * one place, as in the reference's loop).
+   */
+  maxUnpool(x: GpuArray, indices: GpuArray, out: GpuArray, planes: number, inPlaneSize: number, outPlaneSize: number): void {
+    const nIn = planes * inPlaneSize;
+    const nOut = planes * outPlaneSize;
+    this.check('maxUnpool', { x: [x, nIn], indices: [indices, nIn], out: [out, nOut] });
+    if (nOut === 0) return;
+    const claims = this.zeros(nOut);
+    const words = new Uint32Array([planes, inPlaneSize, outPlaneSize, 0]).buffer;
+    if (nIn > 0) this.device.dispatch(this.device.pipeline('maxUnpoolClaim', maxUnpoolClaimShader), [indices, claims], words, this.groups1d(nIn));
+    this.device.dispatch(this.device.pipeline('maxUnpool', maxUnpoolShader), [x, claims, out], words, this.groups1d(nOut));
+    claims.release();
   }
 
   avgPool2d(x: GpuArray, out: GpuArray, g: Pool2dGeometry, divisor: AvgPoolDivisor): void {

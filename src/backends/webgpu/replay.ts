@@ -189,6 +189,10 @@ function gpuRunner(name: string, args: readonly unknown[]): GpuRunner | null {
       return floats(0, 2) && a[1] instanceof Int32Array
         ? (k, g) => k.maxPool2dBackward(g(0) as GpuArray, g(1) as GpuArray, g(2) as GpuArray, a[3] as Pool2dGeometry)
         : null;
+    case 'maxUnpool':
+      return floats(0, 2) && a[1] instanceof Int32Array
+        ? (k, g) => k.maxUnpool(g(0) as GpuArray, g(1) as GpuArray, g(2) as GpuArray, a[3] as number, a[4] as number, a[5] as number)
+        : null;
     case 'avgPool2d':
       return floats(0, 1) ? (k, g) => k.avgPool2d(g(0) as GpuArray, g(1) as GpuArray, a[2] as Pool2dGeometry, a[3] as AvgPoolDivisor) : null;
     case 'avgPool2dBackward':

@@ -257,7 +257,93 @@ export const BINARY_WGSL: Readonly<Record<string, string>> = {
   div: 'u / v',
   maximum: `select(max(u, v), ${NAN}, isNan(u) || isNan(v))`,
   minimum: `select(min(u, v), ${NAN}, isNan(u) || isNan(v))`,
+  pow: 'powReference(u, v)',
+  atan2: 'atan2Accurate(u, v)',
 };
+
+/** Whether a float's sign bit is set: true for -0, which compares equal to 0. */
+const SIGN_BIT = 'fn signBit(v: f32) -> bool { return (bitcast<u32>(v) & 0x80000000u) != 0u; }';
+
+/**
+ * u ** v as the reference computes it (JavaScript's exponentiation, rounded
+ * to float32), not WGSL's pow, which is undefined for u < 0 and for zeros and
+ * infinities. Integer exponents up to 64 in magnitude multiply by repeated
+ * squaring (a few roundings; negative bases keep their sign); the rest is
+ * exp2(v * log2|u|), within about 2e-5 relative while the result is a finite
+ * float32. The special cases are JavaScript's: v = ±0 gives 1 (a NaN u too),
+ * a NaN elsewhere gives NaN (1 ** NaN included), and so does ±1 ** ±Infinity.
+ */
+const POW_REFERENCE = `
+fn powReference(u: f32, v: f32) -> f32 {
+  let inf = fromBits(0x7f800000u);
+  if (v == 0.0) { return 1.0; }
+  if (isNan(u) || isNan(v)) { return ${NAN}; }
+  let au = abs(u);
+  let av = abs(v);
+  if (av == inf) {
+    if (au == 1.0) { return ${NAN}; }
+    return select(0.0, inf, (au > 1.0) == (v > 0.0));
+  }
+  let integer = floor(v) == v;
+  // |v| >= 2^24 is an even integer in float32.
+  let odd = integer && av < 16777216.0 && (i32(av) & 1) == 1;
+  if (u < 0.0 && au != inf && !integer) { return ${NAN}; }
+  let negative = odd && signBit(u);
+  var m: f32;
+  if (au == 0.0 || au == inf) {
+    m = select(0.0, inf, (au == inf) == (v > 0.0));
+  } else if (integer && av <= 64.0) {
+    var e = u32(av);
+    var base = au;
+    m = 1.0;
+    loop {
+      if ((e & 1u) == 1u) { m = m * base; }
+      e = e >> 1u;
+      if (e == 0u) { break; }
+      base = base * base;
+    }
+    if (v < 0.0) { m = 1.0 / m; }
+  } else {
+    let y = v * log2(au);
+    if (y >= 128.0) { m = inf; } else if (y < -150.0) { m = 0.0; } else { m = exp2(y); }
+  }
+  return select(m, -m, negative);
+}`;
+
+/**
+ * atan2(u, v) (u the ordinate, as Math.atan2 takes them) to about 1e-7.
+ * WGSL promises only 4096 ULP for its atan2, over the 1e-4 that the kernels
+ * are held to: the angle of the ratio of the smaller magnitude to the larger
+ * (so in [0, 1]) is reduced by π/4 above tan(π/8) and summed as atan's odd
+ * series, then moved to its quadrant by the signs, zeros' signs included,
+ * with Math.atan2's results for zeros and infinities.
+ */
+const ATAN2_ACCURATE = `
+fn atanUnit(t: f32) -> f32 {
+  var offset = 0.0;
+  var r = t;
+  if (t > 0.41421356) { offset = 0.78539816; r = (t - 1.0) / (t + 1.0); }
+  let r2 = r * r;
+  var sum = 0.0;
+  for (var k = 10; k >= 0; k--) { sum = 1.0 / f32(2 * k + 1) - r2 * sum; }
+  return offset + r * sum;
+}
+fn atan2Accurate(u: f32, v: f32) -> f32 {
+  if (isNan(u) || isNan(v)) { return ${NAN}; }
+  let inf = fromBits(0x7f800000u);
+  let ay = abs(u);
+  let ax = abs(v);
+  var angle: f32;
+  if (ay == inf && ax == inf) {
+    angle = 0.78539816;
+  } else if (ay <= ax) {
+    angle = select(atanUnit(ay / ax), 0.0, ay == 0.0);
+  } else {
+    angle = 1.57079633 - atanUnit(ax / ay);
+  }
+  if (signBit(v)) { angle = 3.14159265 - angle; }
+  return select(angle, -angle, signBit(u));
+}`;
 
 /** Most dimensions a broadcast or a reduction handles (the contract's tensors rarely have more than 5). */
 export const MAX_RANK = 6;
@@ -293,6 +379,9 @@ struct Params { n: u32, rank: u32, pad0: u32, pad1: u32, shape: array<vec4u, 2>,
 ${bindings(['a read', 'b read', 'out read_write'], 'p: Params')}
 fn at(v: array<vec4u, 2>, d: u32) -> u32 { return v[d / 4u][d % 4u]; }
 ${IS_NAN}
+${op === 'pow' || op === 'atan2' ? SIGN_BIT : ''}
+${op === 'pow' ? POW_REFERENCE : ''}
+${op === 'atan2' ? ATAN2_ACCURATE : ''}
 ${perElement('i', 'p.n')}
 ${broadcastOffsets(['a', 'b'], '  ')}
   let u = a[ia];
@@ -1209,5 +1298,33 @@ ${perElement('q', 'p.x * p.y * p.z')}
     if (index[i] == r) { acc += src[(o * m + i) * inner + j]; }
   }
   out[q] = acc;
+}`;
+}
+
+/**
+ * maxUnpool's first pass: each input claims the output place its index names
+ * in its plane, an atomicMax of its position plus one, so that where two
+ * inputs name one place (overlapping pooling windows) the last one in the
+ * reference's order (planes, then inputs) holds it whatever order the GPU
+ * runs them in. p = (planes, inPlaneSize, outPlaneSize). An index that falls
+ * outside the output claims nothing; one that falls in a neighbouring plane
+ * claims there, as the reference's write does.
+ */
+export function maxUnpoolClaimShader(): string {
+  return /* wgsl */ `
+${bindings(['indices read i32', 'claim read_write atomic<i32>'], 'p: vec4u')}
+${perElement('e', 'p.x * p.y')}
+  let place = i32((e / p.y) * p.z) + indices[e];
+  if (place >= 0 && place < i32(p.x * p.z)) { atomicMax(&claim[place], i32(e) + 1); }
+}`;
+}
+
+/** maxUnpool's second pass: each output place takes the input that claimed it, or 0. */
+export function maxUnpoolShader(): string {
+  return /* wgsl */ `
+${bindings(['x read', 'claim read i32', 'out read_write'], 'p: vec4u')}
+${perElement('o', 'p.x * p.z')}
+  let w = claim[o];
+  out[o] = select(0.0, x[max(w, 1) - 1], w > 0);
 }`;
 }
