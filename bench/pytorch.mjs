@@ -15,7 +15,7 @@ export const PYTHON = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
  */
 export function pytorchEnv(threads) {
   const t = String(threads);
-  const env = { OMP_NUM_THREADS: t, MKL_NUM_THREADS: t, OPENBLAS_NUM_THREADS: t, ...PYTORCH_TUNING };
+  const env = { OMP_NUM_THREADS: t, MKL_NUM_THREADS: t, OPENBLAS_NUM_THREADS: t, ...PYTORCH_TUNING, ...avx2Env() };
   // Above one thread PyTorch's OpenMP threads spin after each parallel region
   // while OpenBLAS's own threads need the same cores: on 2 cores a batch-256
   // mlp-wide inference ran at 36k samples/s against 100k on one thread.
@@ -54,6 +54,18 @@ function pytorchTuning() {
   return env;
 }
 
+/**
+ * With NEURITE_BENCH_ISA=avx2 (`npm run bench -- --isa avx2`): PyTorch as it
+ * runs on a CPU without AVX-512 (a Zen 3, say), on this one. OpenBLAS then
+ * picks its Haswell kernels (what it picks on a Zen 3), oneDNN (PyTorch's
+ * convolutions) stops at AVX2, and ATen's own kernels stay at AVX2 (Debian's
+ * PyTorch 1.13 uses AVX2 on an AVX-512 CPU too unless told otherwise).
+ */
+function avx2Env() {
+  if (process.env.NEURITE_BENCH_ISA !== 'avx2') return {};
+  return { OPENBLAS_CORETYPE: 'Haswell', ONEDNN_MAX_CPU_ISA: 'AVX2', DNNL_MAX_CPU_ISA: 'AVX2', ATEN_CPU_CAPABILITY: 'avx2' };
+}
+
 /** Extra environment that puts PyTorch at its best here (see pytorchTuning). */
 export const PYTORCH_TUNING = existsSync(PYTHON) ? pytorchTuning() : {};
 
@@ -69,7 +81,7 @@ export function probePytorch() {
   if (!existsSync(PYTHON)) return { error: `${PYTHON} not found (BENCH_PYTHON names another interpreter)` };
   const r = spawnSync(PYTHON, ['-c', 'import torch; print(torch.__version__)'], {
     encoding: 'utf8',
-    env: { ...process.env, ...PYTORCH_ENV, OPENBLAS_VERBOSE: '2' },
+    env: { ...process.env, ...pytorchEnv(1), OPENBLAS_VERBOSE: '2' },
   });
   if (r.status !== 0) {
     const last = (r.stderr || r.error?.message || 'failed').trim().split('\n').pop();

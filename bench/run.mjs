@@ -31,6 +31,10 @@
 //   --no-compiled         skip the compiled column (nt.compile on the first backend; issue 14's targets)
 //   --no-resnet           skip ResNet-18 at 224×224 against PyTorch and onnxruntime-node (bench/resnet.mjs,
 //                         npm run bench:resnet), which runs last when no --only narrows the run
+//   --isa avx2            an AVX-512 machine measured as one without it (a Zen 3): neurite's addon on its AVX2
+//                         kernels (NEURITE_NATIVE_ISA=avx2), PyTorch on OpenBLAS's Haswell kernels with oneDNN
+//                         and ATen capped at AVX2 (bench/pytorch.mjs); the record is <date>-<time>-avx2.json,
+//                         which `npm run bench:readme` does not take for the README's figures
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
@@ -61,6 +65,7 @@ function parseOptions(argv) {
     browser: true,
     resnet: true,
     compiled: true,
+    isa: null,
   };
   const list = (v) =>
     v
@@ -85,6 +90,7 @@ function parseOptions(argv) {
     else if (flag === '--no-save') opts.save = false;
     else if (flag === '--no-browser') opts.browser = false;
     else if (flag === '--no-resnet') opts.resnet = false;
+    else if (flag === '--isa') opts.isa = value();
     else if (flag === '--help' || flag === '-h') {
       const lines = readFileSync(fileURLToPath(import.meta.url), 'utf8')
         .split('\n')
@@ -103,10 +109,16 @@ function parseOptions(argv) {
   if (!Number.isInteger(opts.repeat) || opts.repeat < 1) throw new Error('bench: --repeat must be a whole number >= 1');
   if (!Number.isInteger(opts.threads) || opts.threads < 1) throw new Error('bench: --threads must be a whole number >= 1');
   if (!(opts.waitIdle >= 0)) throw new Error('bench: --wait-idle must be a number of seconds');
+  if (opts.isa !== null && opts.isa !== 'avx2') throw new Error(`bench: --isa takes 'avx2' (the AVX-512 kernels are the default), got '${opts.isa}'`);
   return opts;
 }
 
 const opts = parseOptions(process.argv.slice(2));
+if (opts.isa === 'avx2') {
+  // Inherited by every child: neurite's addon reads NEURITE_NATIVE_ISA, bench/pytorch.mjs NEURITE_BENCH_ISA.
+  process.env.NEURITE_NATIVE_ISA = 'avx2';
+  process.env.NEURITE_BENCH_ISA = 'avx2';
+}
 
 if (!existsSync(join(root, 'dist', 'src', 'index.js'))) {
   console.error('bench: dist/ is missing; build neurite first with `npm run build`.');
@@ -823,7 +835,7 @@ if (opts.save) {
   const p2 = (n) => String(n).padStart(2, '0');
   const d = started;
   const stamp = `${d.getFullYear()}-${p2(d.getMonth() + 1)}-${p2(d.getDate())}-${p2(d.getHours())}${p2(d.getMinutes())}${p2(d.getSeconds())}`;
-  const file = join(resultsDir, `${stamp}.json`);
+  const file = join(resultsDir, `${stamp}${opts.isa ? `-${opts.isa}` : ''}.json`);
   const record = {
     date: started.toISOString(),
     options: { ...opts, only: selected },
