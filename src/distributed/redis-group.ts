@@ -16,6 +16,23 @@ import type { GlooGroupInit } from './gloo.js';
 import type { CollectiveReply, CollectiveRequest, RedisGroupWorkerData } from './redis-group-protocol.js';
 import type { Collectives } from './strategies.js';
 
+/**
+ * Sleep until `flag[0]` is no longer 0 or the deadline (a Date.now() time)
+ * passes; true when the flag was set. A wake-up alone proves nothing: the
+ * helper posts its reply, stores 1, then notifies, so the notify of the
+ * previous call (whose store the caller saw before the notify came, CI's
+ * "the Redis collectives thread did not answer") can wake a wait before this
+ * call's reply exists. Only the flag says the reply is there.
+ */
+export function waitForFlag(flag: Int32Array, deadline: number): boolean {
+  while (Atomics.load(flag, 0) === 0) {
+    const left = deadline - Date.now();
+    if (left <= 0) return false;
+    Atomics.wait(flag, 0, 0, left);
+  }
+  return true;
+}
+
 /** What a process needs to join a synchronous job through Redis: GlooGroup's, less the address Gloo's TCP pairs use. */
 export type RedisGroupInit = Omit<GlooGroupInit, 'host'>;
 
@@ -65,9 +82,9 @@ export class RedisGroup implements Collectives {
     Atomics.store(this.control, 0, 0);
     this.requests.postMessage(full);
     // The helper gives up at the timeout itself; the margin covers its reply.
-    const waited = Atomics.wait(this.control, 0, 0, this.timeoutMs + 10_000);
+    waitForFlag(this.control, Date.now() + this.timeoutMs + 10_000);
     const reply = receiveMessageOnPort(this.replies)?.message as CollectiveReply | undefined;
-    if (waited === 'timed-out' || reply === undefined)
+    if (reply === undefined)
       throw new DistributedTimeoutError(`rank ${this.rank} of ${this.worldSize}: ${request.what}: the Redis collectives thread did not answer`);
     if (reply.timeout) throw new DistributedTimeoutError(`rank ${this.rank} of ${this.worldSize}: ${reply.error}`);
     if (reply.error !== undefined) throw new DistributedError(`rank ${this.rank} of ${this.worldSize}: ${reply.error}`);
