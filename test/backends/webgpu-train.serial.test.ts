@@ -426,9 +426,43 @@ describe('training steps replayed on the GPU', { skip }, () => {
     }
   });
 
+  /**
+   * What `calls` calls of a step give when compiled for the CPU and, built again from the same seed, for the GPU's
+   * executor: each side's losses and weights, and the calls each device made (the first three calls warm up and record
+   * the step, the others replay it).
+   */
+  async function onCpuAndGpu(build: () => { step: (x: Tensor, y: Tensor) => Tensor; modules: nt.nn.Module[]; x: Tensor; y: Tensor }, calls: number) {
+    const run = async (onGpu: boolean) => {
+      const { step, modules, x, y } = build();
+      const losses: number[] = [];
+      const before = device.calls();
+      const options = { modules, onFallback: (r: string) => assert.fail(`fell back: ${r}`) };
+      if (onGpu) {
+        const compiled = nt.compile(step, { ...options, executor: device.executor });
+        for (let i = 0; i < calls; i++) losses.push((await compiled(x, y)).item());
+        await compiled.pull();
+      } else {
+        const compiled = nt.compile(step, options);
+        for (let i = 0; i < calls; i++) losses.push(compiled(x, y).item());
+      }
+      const after = device.calls();
+      return {
+        losses,
+        weights: modules.flatMap((m) => m.parameters()).flatMap((p) => Array.from(p.data as Float32Array)),
+        cpuCalls: after.cpuCalls - before.cpuCalls,
+        gpuCalls: after.gpuCalls - before.gpuCalls,
+      };
+    };
+    const cpu = await run(false);
+    const onGpu = await run(true);
+    assert.ok(relErr(onGpu.losses, cpu.losses) < 1e-4, `losses ${onGpu.losses} against ${cpu.losses}`);
+    assert.ok(relErr(onGpu.weights, cpu.weights) < 1e-4, `weights differ by ${relErr(onGpu.weights, cpu.weights)}`);
+    return { cpu, onGpu };
+  }
+
   test('masks stay on the GPU: LeakyReLU, ELU, Hardtanh and a smooth-L1 loss (where, comparisons, casts) replay on the GPU, as on the CPU', async (t) => {
     const { nn } = nt;
-    const run = async (onGpu: boolean) => {
+    const { cpu, onGpu } = await onCpuAndGpu(() => {
       nt.seed(21);
       // 8 features and 64 rows: every bool mask the step makes is a whole number of words (see the replay's maskElement).
       const x = nt.randn([64, 8]);
@@ -450,30 +484,10 @@ describe('training steps replayed on the GPU', { skip }, () => {
         opt.step();
         return loss;
       };
-      const losses: number[] = [];
-      const before = device.calls();
-      if (onGpu) {
-        const compiled = nt.compile(step, { modules: [model], executor: device.executor, onFallback: (r) => assert.fail(`fell back: ${r}`) });
-        for (let i = 0; i < 12; i++) losses.push((await compiled(x, y)).item());
-        await compiled.pull();
-      } else {
-        const compiled = nt.compile(step, { modules: [model], onFallback: (r) => assert.fail(`fell back: ${r}`) });
-        for (let i = 0; i < 12; i++) losses.push(compiled(x, y).item());
-      }
-      const after = device.calls();
-      return {
-        losses,
-        weights: model.parameters().flatMap((p) => Array.from(p.data as Float32Array)),
-        cpuCalls: after.cpuCalls - before.cpuCalls,
-        gpuCalls: after.gpuCalls - before.gpuCalls,
-      };
-    };
-    const cpu = await run(false);
-    const onGpu = await run(true);
+      return { step, modules: [model], x, y };
+    }, 12);
     t.diagnostic(`per replay: ${onGpu.gpuCalls / 9} GPU calls, ${onGpu.cpuCalls / 9} CPU calls`);
     assert.ok(cpu.losses[11] < cpu.losses[0] * 0.95, `the network learns: ${cpu.losses[0]} to ${cpu.losses[11]}`);
-    assert.ok(relErr(onGpu.losses, cpu.losses) < 1e-4, `losses ${onGpu.losses} against ${cpu.losses}`);
-    assert.ok(relErr(onGpu.weights, cpu.weights) < 1e-4, `weights differ by ${relErr(onGpu.weights, cpu.weights)}`);
     // Twelve calls: the first three record and check the step, the other nine replay it. The one call per replay left
     // on the CPU is the host step that takes the inputs in. Before the mask kernels every where, comparison and cast
     // of this step ran there too, its arrays downloaded and uploaded around each: 51 GPU and 25 CPU calls per replay.
@@ -482,11 +496,11 @@ describe('training steps replayed on the GPU', { skip }, () => {
 
   test('pow, atan2 and max unpooling replay on the GPU, forward and backward, as on the CPU', async (t) => {
     const { nn } = nt;
-    const run = async (onGpu: boolean) => {
+    const { cpu, onGpu } = await onCpuAndGpu(() => {
       nt.seed(8);
       // Positive inputs, so that pow's gradient (through log of the base) is finite.
       const x = nt.rand([4, 2, 6, 6]).add(0.5);
-      const target = nt.randn([4, 2, 6, 6]);
+      const y = nt.randn([4, 2, 6, 6]);
       const conv = new nn.Conv2d(2, 2, 3, { padding: 1 });
       const pool = new nn.MaxPool2d(2);
       const unpool = new nn.MaxUnpool2d(2);
@@ -503,30 +517,10 @@ describe('training steps replayed on the GPU', { skip }, () => {
         opt.step();
         return loss;
       };
-      const losses: number[] = [];
-      const before = device.calls();
-      if (onGpu) {
-        const compiled = nt.compile(step, { modules: [conv], executor: device.executor, onFallback: (r) => assert.fail(`fell back: ${r}`) });
-        for (let i = 0; i < 8; i++) losses.push((await compiled(x, target)).item());
-        await compiled.pull();
-      } else {
-        const compiled = nt.compile(step, { modules: [conv], onFallback: (r) => assert.fail(`fell back: ${r}`) });
-        for (let i = 0; i < 8; i++) losses.push(compiled(x, target).item());
-      }
-      const after = device.calls();
-      return {
-        losses,
-        weights: conv.parameters().flatMap((p) => Array.from(p.data as Float32Array)),
-        cpuCalls: after.cpuCalls - before.cpuCalls,
-        gpuCalls: after.gpuCalls - before.gpuCalls,
-      };
-    };
-    const cpu = await run(false);
-    const onGpu = await run(true);
+      return { step, modules: [conv], x, y };
+    }, 8);
     t.diagnostic(`per replay: ${onGpu.gpuCalls / 5} GPU calls, ${onGpu.cpuCalls / 5} CPU calls`);
     assert.ok(cpu.losses[7] < cpu.losses[0], `the loss falls: ${cpu.losses[0]} to ${cpu.losses[7]}`);
-    assert.ok(relErr(onGpu.losses, cpu.losses) < 1e-4, `losses ${onGpu.losses} against ${cpu.losses}`);
-    assert.ok(relErr(onGpu.weights, cpu.weights) < 1e-4, `weights differ by ${relErr(onGpu.weights, cpu.weights)}`);
     // Eight calls: three record and check the step, five replay it. Two calls per replay stay on the CPU: the host
     // step that takes the inputs in, and maxUnpool2d's check that every switch lies inside its output plane (an
     // error naming the bad switch, so it reads the 72 switches back). pow, atan2 and maxUnpool ran there too, with
