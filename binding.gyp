@@ -8,7 +8,8 @@
         "native/gemm.cc",
         "native/ops.cc",
         "native/conv.cc",
-        "native/conv_direct.cc"
+        "native/conv_direct.cc",
+        "native/broadcast.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

@@ -73,6 +73,11 @@ struct TAType<int32_t> {
   static constexpr napi_typedarray_type value = napi_int32_array;
   static constexpr const char* name = "Int32Array";
 };
+template <>
+struct TAType<uint8_t> {
+  static constexpr napi_typedarray_type value = napi_uint8_array;
+  static constexpr const char* name = "Uint8Array";
+};
 
 class Args {
  public:
@@ -517,6 +522,85 @@ Napi::Value BiasAdd(const Napi::CallbackInfo& info) {
   a.no_overlap(out, total, x, total, true);
   a.no_overlap(out, total, b, cols, false);
   bias_add_f32(x.data, b.data, out.data, rows, cols);
+  return info.Env().Undefined();
+}
+
+// ---------------------------------------------------------------------------
+// Broadcast element-wise kernels, comparisons, permutation (broadcast.cc)
+
+// Elements operand `form` holds for an [outer, inner] output (kernels.h's BroadcastForm), or -1 for no such form.
+int64_t form_elements(int64_t form, int64_t outer, int64_t inner) {
+  switch (form) {
+    case BCAST_FULL: return smul(outer, inner);
+    case BCAST_SCALAR: return 1;
+    case BCAST_ROW: return inner;
+    case BCAST_COL: return outer;
+    default: return -1;
+  }
+}
+
+// (op, a, aForm, b, bForm, out, outer, inner), shared by broadcastBinary and compare.
+template <class O>
+Napi::Value BroadcastImpl(const Napi::CallbackInfo& info, const char* fn, int64_t ops) {
+  Args a(info, fn);
+  const int64_t op = a.dim(0, "op");
+  if (op >= ops) a.range_error("op " + std::to_string(op) + " is not one of the " + std::to_string(ops) + " ops");
+  Arr<float> x = a.array<float>(1, "a");
+  const int64_t xForm = a.dim(2, "aForm");
+  Arr<float> y = a.array<float>(3, "b");
+  const int64_t yForm = a.dim(4, "bForm");
+  Arr<O> out = a.array<O>(5, "out");
+  const int64_t outer = a.dim(6, "outer"), inner = a.dim(7, "inner");
+  const int64_t n = smul(outer, inner);
+  const int64_t xn = form_elements(xForm, outer, inner), yn = form_elements(yForm, outer, inner);
+  if (xn < 0 || yn < 0) a.range_error("aForm and bForm must be 0 (full), 1 (scalar), 2 (row) or 3 (column)");
+  if (n == 0) return info.Env().Undefined();
+  a.need(x, xn);
+  a.need(y, yn);
+  a.need(out, n);
+  // In place only over a full operand (the same element read, then written).
+  a.no_overlap(out, n, x, xn, xForm == BCAST_FULL && sizeof(O) == sizeof(float));
+  a.no_overlap(out, n, y, yn, yForm == BCAST_FULL && sizeof(O) == sizeof(float));
+  if constexpr (sizeof(O) == sizeof(float))
+    broadcast_binary_f32(static_cast<int>(op), x.data, static_cast<int>(xForm), y.data, static_cast<int>(yForm),
+                         reinterpret_cast<float*>(out.data), outer, inner);
+  else
+    compare_f32(static_cast<int>(op), x.data, static_cast<int>(xForm), y.data, static_cast<int>(yForm),
+                reinterpret_cast<uint8_t*>(out.data), outer, inner);
+  return info.Env().Undefined();
+}
+Napi::Value BroadcastBinary(const Napi::CallbackInfo& info) { return BroadcastImpl<float>(info, "broadcastBinary", 6); }
+Napi::Value Compare(const Napi::CallbackInfo& info) { return BroadcastImpl<uint8_t>(info, "compare", 6); }
+
+// permute(x: Float32Array, out: Float32Array, shape: Int32Array, perm: Int32Array)
+Napi::Value Permute(const Napi::CallbackInfo& info) {
+  Args a(info, "permute");
+  Arr<float> x = a.array<float>(0, "x");
+  Arr<float> out = a.array<float>(1, "out");
+  Arr<int32_t> shape = a.array<int32_t>(2, "shape");
+  Arr<int32_t> perm = a.array<int32_t>(3, "perm");
+  const int64_t rank = shape.length;
+  if (rank < 1 || rank > kMaxPermuteRank) a.range_error("rank " + std::to_string(rank) + " is not in [1, 8]");
+  if (perm.length != rank) a.range_error("perm has " + std::to_string(perm.length) + " entries for " + std::to_string(rank) + " axes");
+  long dims[kMaxPermuteRank];
+  int axes[kMaxPermuteRank];
+  bool seen[kMaxPermuteRank] = {};
+  int64_t total = 1;
+  for (int64_t d = 0; d < rank; ++d) {
+    if (shape.data[d] < 0) a.range_error("shape has a negative size");
+    dims[d] = shape.data[d];
+    total = smul(total, dims[d]);
+    const int32_t p = perm.data[d];
+    if (p < 0 || p >= rank || seen[p]) a.range_error("perm is not a permutation of the axes");
+    seen[p] = true;
+    axes[d] = p;
+  }
+  if (total > kMaxDim) a.range_error("more than 2^31-1 elements");
+  if (total == 0) return info.Env().Undefined();
+  a.need(x, total);
+  a.need(out, total);
+  a.no_overlap(out, total, x, total, false);
+  permute_u32(reinterpret_cast<const uint32_t*>(x.data), reinterpret_cast<uint32_t*>(out.data), static_cast<int>(rank), dims, axes);
   return info.Env().Undefined();
 }
 
@@ -1003,6 +1087,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT("mul", Mul);
   EXPORT("div", Div);
   EXPORT("biasAdd", BiasAdd);
+  EXPORT("broadcastBinary", BroadcastBinary);
+  EXPORT("compare", Compare);
+  EXPORT("permute", Permute);
   EXPORT("sumRows", SumRows);
   EXPORT("sumAxis", SumAxis);
   EXPORT("sumAll", SumAll);

@@ -30,6 +30,18 @@ void exp_f32(const float* x, float* out, long n);
 enum BinaryOp { BIN_ADD = 0, BIN_SUB = 1, BIN_MUL = 2, BIN_DIV = 3 };
 void binary_f32(int op, const float* a, const float* b, float* out, long n);
 void bias_add_f32(const float* x, const float* bias, float* out, long rows, long cols);
+// ---- broadcast.cc ------------------------------------------------------------
+// An operand of a broadcast element-wise kernel over the output viewed as
+// [outer, inner]: every element, one value, `inner` values repeated for every
+// outer index, or `outer` values each repeated along its row.
+enum BroadcastForm { BCAST_FULL = 0, BCAST_SCALAR = 1, BCAST_ROW = 2, BCAST_COL = 3 };
+enum BroadcastBinaryOp { BB_ADD = 0, BB_SUB = 1, BB_MUL = 2, BB_DIV = 3, BB_MAXIMUM = 4, BB_MINIMUM = 5 };
+enum CompareOp { CMP_LT = 0, CMP_LE = 1, CMP_GT = 2, CMP_GE = 3, CMP_EQ = 4, CMP_NE = 5 };
+void broadcast_binary_f32(int op, const float* a, int aForm, const float* b, int bForm, float* out, long outer, long inner);
+void compare_f32(int op, const float* a, int aForm, const float* b, int bForm, uint8_t* out, long outer, long inner);
+// out = x with its axes reordered (output axis i is input axis perm[i]), for 4-byte elements.
+constexpr int kMaxPermuteRank = 8;
+void permute_u32(const uint32_t* x, uint32_t* out, int rank, const long* shape, const int* perm);
 // A fused chain of element-wise kernels: code holds nInstr instructions of four
 // ints (op, destination slot, first source, second source or -1). Slots below
 // nArrays name arrays[slot] (lengths[slot] is n, or 1 for a scalar source

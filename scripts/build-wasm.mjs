@@ -21,7 +21,7 @@ const out = join(root, 'src', 'backends', 'wasm', 'binary.ts');
 const args = new Set(process.argv.slice(2));
 const check = args.has('--check');
 
-const SOURCES = ['gemm.cc', 'ops.cc', 'conv.cc', 'conv_direct.cc', 'wasm/alloc.cc', 'wasm/runtime.cc', 'wasm/exports.cc'];
+const SOURCES = ['gemm.cc', 'ops.cc', 'conv.cc', 'conv_direct.cc', 'broadcast.cc', 'wasm/alloc.cc', 'wasm/runtime.cc', 'wasm/exports.cc'];
 // The GEMM's micro-kernel walks its packed panels with constant offsets from
 // one pointer. LLVM's loop strength reduction turns those into separate
 // induction pointers whose additions it cannot prove free of wrap-around, so

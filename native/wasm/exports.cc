@@ -127,6 +127,25 @@ void nt_elementwise_program(const int32_t* code, int nInstr, const int32_t* desc
 }
 NT_EXPORT(nt_bias_add)
 void nt_bias_add(const float* x, const float* bias, float* out, int rows, int cols) { bias_add_f32(x, bias, out, rows, cols); }
+NT_EXPORT(nt_broadcast_binary)
+void nt_broadcast_binary(int op, const float* a, int aForm, const float* b, int bForm, float* out, int outer, int inner) {
+  broadcast_binary_f32(op, a, aForm, b, bForm, out, outer, inner);
+}
+NT_EXPORT(nt_compare)
+void nt_compare(int op, const float* a, int aForm, const float* b, int bForm, uint8_t* out, int outer, int inner) {
+  compare_f32(op, a, aForm, b, bForm, out, outer, inner);
+}
+// shapeAndPerm holds the rank sizes, then the rank axes of the permutation (the caller checked them, as addon.cc does).
+NT_EXPORT(nt_permute)
+void nt_permute(const uint32_t* x, uint32_t* out, int rank, const int32_t* shapeAndPerm) {
+  long shape[kMaxPermuteRank];
+  int perm[kMaxPermuteRank];
+  for (int d = 0; d < rank && d < kMaxPermuteRank; ++d) {
+    shape[d] = shapeAndPerm[d];
+    perm[d] = shapeAndPerm[rank + d];
+  }
+  permute_u32(x, out, rank, shape, perm);
+}
 
 // ---- reductions -----------------------------------------------------------------
 

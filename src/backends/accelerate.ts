@@ -1,5 +1,6 @@
 import type { FloatArray, TypedArray } from '../core/dtype.js';
-import type { BinaryOp, FusedKernels, KernelName, Kernels, UnaryOp } from '../kernels/contract.js';
+import type { Shape } from '../core/shape.js';
+import type { BinaryOp, CompareOp, FusedKernels, KernelName, Kernels, UnaryOp } from '../kernels/contract.js';
 import { CONV2D_GEOMETRY_FIELDS, type Conv2dGeometry, POOL2D_GEOMETRY_FIELDS, type Pool2dGeometry, packGeometry } from '../kernels/geometry.js';
 import type { NativeAddon } from './native/binding.js';
 import { refKernels } from './ref/index.js';
@@ -30,6 +31,9 @@ export type KernelAddon = Pick<
   | 'mul'
   | 'div'
   | 'biasAdd'
+  | 'broadcastBinary'
+  | 'compare'
+  | 'permute'
   | 'sumAll'
   | 'sumRows'
   | 'sumAxis'
@@ -113,6 +117,85 @@ function fused<F extends (...args: never[]) => boolean>(fast: (...args: Paramete
   }) as F;
 }
 
+/**
+ * How broadcastBinary and compare read an operand over the output viewed as
+ * [outer, inner] (native/kernels.h's BroadcastForm): every element, one value,
+ * a row of `inner` values repeated for every outer index (a bias), or `outer`
+ * values each repeated along its row (a keepdim reduction's result).
+ */
+export const BROADCAST_FORMS = { full: 0, scalar: 1, row: 2, column: 3 } as const;
+/** broadcastBinary's op codes (native/kernels.h's BroadcastBinaryOp). */
+export const BROADCAST_BINARY_OPS: Partial<Record<BinaryOp, number>> = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5 };
+/** compare's op codes (native/kernels.h's CompareOp). */
+export const COMPARE_OPS: Partial<Record<CompareOp, number>> = { lt: 0, le: 1, gt: 2, ge: 3, eq: 4, ne: 5 };
+
+/** The [outer, inner] view of a broadcast element-wise call and its operands' forms. */
+export interface BroadcastView {
+  aForm: number;
+  bForm: number;
+  outer: number;
+  inner: number;
+}
+
+/**
+ * An operand's form for an output of `n` elements, writing in `view.inner`
+ * the inner size the form fixes (0 when any split fits: every element, or one
+ * value); -1 when the operand is in none of the forms (such as [3, 1, 5]
+ * into [3, 4, 5]).
+ */
+function operandForm(length: number, shape: Shape, outShape: Shape, n: number, view: BroadcastView): number {
+  view.inner = 0;
+  if (length === n) return BROADCAST_FORMS.full;
+  if (length === 1) return BROADCAST_FORMS.scalar;
+  const r = outShape.length;
+  const off = r - shape.length;
+  if (off < 0) return -1;
+  const dim = (d: number) => (d < off ? 1 : shape[d - off]);
+  // A row: ones, then the output's trailing axes.
+  let s = 0;
+  while (s < r && dim(s) === 1) s++;
+  let inner = 1;
+  let fits = true;
+  for (let d = s; d < r && fits; d++) {
+    fits = dim(d) === outShape[d];
+    inner *= outShape[d];
+  }
+  if (fits) {
+    view.inner = inner;
+    return BROADCAST_FORMS.row;
+  }
+  // A column: the output's leading axes, then ones.
+  let e = r;
+  while (e > 0 && dim(e - 1) === 1) e--;
+  fits = true;
+  for (let d = 0; d < e && fits; d++) fits = dim(d) === outShape[d];
+  if (!fits) return -1;
+  inner = 1;
+  for (let d = e; d < r; d++) inner *= outShape[d];
+  view.inner = inner;
+  return BROADCAST_FORMS.column;
+}
+
+/**
+ * Fills `view` for op(a, b) into an output of outShape and returns true, or
+ * returns false when the operands' broadcast is not one [outer, inner] view
+ * (the reference then walks it).
+ */
+export function broadcastView(a: TypedArray, aShape: Shape, b: TypedArray, bShape: Shape, outShape: Shape, n: number, view: BroadcastView): boolean {
+  if (n === 0) return false;
+  view.aForm = operandForm(a.length, aShape, outShape, n, view);
+  const aInner = view.inner;
+  if (view.aForm < 0) return false;
+  view.bForm = operandForm(b.length, bShape, outShape, n, view);
+  const bInner = view.inner;
+  if (view.bForm < 0) return false;
+  // Two operands that each fix a split must fix the same one.
+  if (aInner !== 0 && bInner !== 0 && aInner !== bInner) return false;
+  view.inner = aInner || bInner || n;
+  view.outer = n / view.inner;
+  return true;
+}
+
 export function makeAcceleratedKernels(addon: KernelAddon, thresholds: AccelerateThresholds = NATIVE_THRESHOLDS): Partial<Kernels> & FusedKernels {
   const { minGemmWork, minElements } = thresholds;
   // Reused for every call: the addon reads the geometry synchronously.
@@ -121,6 +204,8 @@ export function makeAcceleratedKernels(addon: KernelAddon, thresholds: Accelerat
   const conv = (g: Conv2dGeometry) => packGeometry(CONV2D_GEOMETRY_FIELDS, g, convGeometry);
   const pool = (g: Pool2dGeometry) => packGeometry(POOL2D_GEOMETRY_FIELDS, g, poolGeometry);
   const bigEnough = (x: TypedArray) => x.length >= minElements;
+  // Reused by every broadcast call: pays() fills it, the kernel call reads it again.
+  const view: BroadcastView = { aForm: 0, bForm: 0, outer: 0, inner: 0 };
 
   const nativeUnary: Partial<Record<UnaryOp, (x: Float32Array, out: Float32Array, n: number) => void>> = {
     relu: addon.relu,
@@ -182,16 +267,51 @@ export function makeAcceleratedKernels(addon: KernelAddon, thresholds: Accelerat
     ),
     binary: accelerate(
       'binary',
-      (op, a, _aShape, b, _bShape, out) => {
+      (op, a, aShape, b, bShape, out, outShape) => {
         const n = out.length;
         const f = nativeBinary[op];
         if (f && a.length === n && b.length === n) f(a as Float32Array, b as Float32Array, out as Float32Array, n);
-        else addon.biasAdd(a as Float32Array, b as Float32Array, out as Float32Array, n / b.length, b.length);
+        else if (isBiasAdd(op, a, b, bShape, out, outShape)) addon.biasAdd(a as Float32Array, b as Float32Array, out as Float32Array, n / b.length, b.length);
+        else {
+          broadcastView(a, aShape, b, bShape, outShape, n, view);
+          addon.broadcastBinary(
+            BROADCAST_BINARY_OPS[op] as number,
+            a as Float32Array,
+            view.aForm,
+            b as Float32Array,
+            view.bForm,
+            out as Float32Array,
+            view.outer,
+            view.inner,
+          );
+        }
       },
       {
-        pays: (op, a, _aShape, b, bShape, out, outShape) =>
+        pays: (op, a, aShape, b, bShape, out, outShape) =>
           bigEnough(out) &&
-          ((nativeBinary[op] !== undefined && a.length === out.length && b.length === out.length) || isBiasAdd(op, a, b, bShape, out, outShape)),
+          ((nativeBinary[op] !== undefined && a.length === out.length && b.length === out.length) ||
+            isBiasAdd(op, a, b, bShape, out, outShape) ||
+            (BROADCAST_BINARY_OPS[op] !== undefined && broadcastView(a, aShape, b, bShape, outShape, out.length, view))),
+      },
+    ),
+    compare: accelerate(
+      'compare',
+      (op, a, aShape, b, bShape, out, outShape) => {
+        broadcastView(a, aShape, b, bShape, outShape, out.length, view);
+        addon.compare(COMPARE_OPS[op] as number, a as Float32Array, view.aForm, b as Float32Array, view.bForm, out, view.outer, view.inner);
+      },
+      {
+        // The bool output is not a float array: exempt from the float32 check that a and b pass.
+        indexArgs: [5],
+        pays: (op, a, aShape, b, bShape, out, outShape) =>
+          bigEnough(out) && COMPARE_OPS[op] !== undefined && broadcastView(a, aShape, b, bShape, outShape, out.length, view),
+      },
+    ),
+    permute: accelerate(
+      'permute',
+      (x, shape, perm, out) => addon.permute(x as Float32Array, out as Float32Array, Int32Array.from(shape), Int32Array.from(perm)),
+      {
+        pays: (x, shape) => bigEnough(x) && shape.length <= 8,
       },
     ),
     reduce: accelerate(

@@ -16,8 +16,8 @@ import type { ArgTemplate, ArrayRef, KernelNode, Trace, TraceNode } from './trac
  * backends to it).
  *
  * A run joins consecutive calls: the backend's own unary (relu, sigmoid,
- * tanh, exp), binary (add, sub, mul, div without broadcasting) and ReLU
- * backward kernels, and, beside at least one of those, the reference's
+ * tanh, exp), binary (add, sub, mul, div of equal lengths or with one value)
+ * and ReLU backward kernels, and, beside at least one of those, the reference's
  * negation and arithmetic with a single value (x * 0.5), whose float32
  * results are the same correctly rounded numbers either way.
  */
@@ -57,8 +57,9 @@ function instructionOf(node: KernelNode, reference: Record<string, unknown>): In
     const n = out.array.length;
     const fits = (t: Extract<ArgTemplate, { t: 'array' }>) => t.array.length === n || t.array.length === 1;
     if (!fits(x) || !fits(y)) return null;
-    // The backend's binary kernel takes equal lengths; the reference's joins only as arithmetic with one value.
-    if (onBackend ? x.array.length !== n || y.array.length !== n : x.array.length !== 1 && y.array.length !== 1) return null;
+    // The backend's binary kernel joins with equal lengths or one value (a program broadcasts an input of one
+    // element); the reference's joins only as arithmetic with one value.
+    if (!onBackend && x.array.length !== 1 && y.array.length !== 1) return null;
     return { node, op, n, sources: [x, y], out, onBackend };
   }
   if (node.name === 'reluBackward') {

@@ -174,6 +174,122 @@ for (const [name, create, threads] of [
       }
     });
 
+    // The broadcast forms of broadcastBinary and compare: a scalar on either side, a row, a column, a column
+    // against a row (an outer sum), over several leading axes; the last pair is in none of the forms.
+    const BROADCASTS: [number[], number[], number[], boolean][] = [
+      [[70, 65], [], [70, 65], true],
+      [[], [70, 65], [70, 65], true],
+      [[70, 65], [70, 1], [70, 65], true],
+      [[70, 1], [1, 65], [70, 65], true],
+      [[5, 14, 65], [14, 65], [5, 14, 65], true],
+      [[5, 14, 1], [5, 14, 65], [5, 14, 65], true],
+      [[5, 14, 1], [65], [5, 14, 65], true],
+      [[520, 257], [520, 1], [520, 257], true],
+      [[5, 14, 65], [5, 1, 65], [5, 14, 65], false],
+    ];
+    const size = (shape: number[]) => shape.reduce((p, d) => p * d, 1);
+    /** Random values with NaN, both zeros, infinities and repeats among them, so that every comparison and tie is met. */
+    const awkward = (n: number) =>
+      Float32Array.from({ length: n }, () => {
+        const r = g.nextDouble();
+        if (r < 0.04) return Number.NaN;
+        if (r < 0.08) return 0;
+        if (r < 0.12) return -0;
+        if (r < 0.14) return Number.POSITIVE_INFINITY;
+        if (r < 0.16) return Number.NEGATIVE_INFINITY;
+        if (r < 0.4) return Math.round(g.nextDouble() * 4) - 2;
+        return g.nextDouble() * 4 - 2;
+      });
+    /** A number as text, -0 with its sign. */
+    const signed = (x: number) => (Object.is(x, -0) ? '-0' : String(x));
+    /** Whether the backend's kernel `name` runs its compiled code for these arguments (not the reference's). */
+    const compiledFor = (name: 'binary' | 'compare' | 'permute', args: unknown[]) =>
+      (k[name] as unknown as { select: (a: unknown[]) => unknown }).select(args) !== refKernels[name];
+
+    test('binary ops on broadcast operands (scalar, row, column, outer sum), NaN, zeros and infinities included: the bits of the reference', () => {
+      for (const [aShape, bShape, outShape, inForm] of BROADCASTS) {
+        for (const op of ['add', 'sub', 'mul', 'div', 'maximum', 'minimum'] as const) {
+          const a = awkward(size(aShape));
+          const b = awkward(size(bShape));
+          const out = new Float32Array(size(outShape));
+          const ref = new Float32Array(size(outShape));
+          const args = [op, a, aShape, b, bShape, out, outShape];
+          // The compiled kernel is the one called: the forms it reads, and the reference for the rest.
+          assert.equal(compiledFor('binary', args), inForm, `${op} ${aShape} ${bShape}: compiled kernel chosen`);
+          k.binary(op, a, aShape, b, bShape, out, outShape);
+          refKernels.binary(op, a, aShape, b, bShape, ref, outShape);
+          for (let i = 0; i < ref.length; i++) {
+            if (!Object.is(out[i], ref[i])) assert.fail(`${op} [${aShape}] [${bShape}] element ${i}: compiled ${signed(out[i])}, reference ${signed(ref[i])}`);
+          }
+        }
+      }
+    });
+
+    test("comparisons on broadcast operands, NaN, zeros and infinities included: the reference's booleans", () => {
+      for (const [aShape, bShape, outShape, inForm] of BROADCASTS) {
+        for (const op of ['lt', 'le', 'gt', 'ge', 'eq', 'ne'] as const) {
+          const a = awkward(size(aShape));
+          const b = awkward(size(bShape));
+          const out = new Uint8Array(size(outShape));
+          const ref = new Uint8Array(size(outShape));
+          const args = [op, a, aShape, b, bShape, out, outShape];
+          assert.equal(compiledFor('compare', args), inForm, `${op} ${aShape} ${bShape}: compiled kernel chosen`);
+          k.compare(op, a, aShape, b, bShape, out, outShape);
+          refKernels.compare(op, a, aShape, b, bShape, ref, outShape);
+          assert.deepEqual(out, ref, `${op} [${aShape}] [${bShape}]`);
+        }
+      }
+    });
+
+    test('permute: every order of four axes, transposes of awkward and power-of-two sizes, axes of one element, rank 5', () => {
+      const cases: [number[], number[]][] = [
+        [
+          [600, 257],
+          [1, 0],
+        ],
+        [
+          [1031, 7],
+          [1, 0],
+        ],
+        [
+          [512, 512],
+          [1, 0],
+        ],
+        [
+          [2, 1, 4099],
+          [2, 0, 1],
+        ],
+        [
+          [65, 1, 70],
+          [2, 1, 0],
+        ],
+        [
+          [3, 4, 5, 6, 70],
+          [4, 2, 0, 3, 1],
+        ],
+        [
+          [9, 33, 40],
+          [1, 0, 2],
+        ],
+      ];
+      const orders = (n: number): number[][] =>
+        n === 1 ? [[0]] : orders(n - 1).flatMap((p) => Array.from({ length: n }, (_, i) => [...p.slice(0, i), n - 1, ...p.slice(i)]));
+      for (const perm of orders(4)) cases.push([[3, 33, 7, 17], perm]);
+      for (const [shape, perm] of cases) {
+        const x = rand(size(shape));
+        const out = new Float32Array(x.length);
+        const ref = new Float32Array(x.length);
+        assert.ok(compiledFor('permute', [x, shape, perm, out]), `[${shape}] by [${perm}]: compiled kernel chosen`);
+        k.permute(x, shape, perm, out);
+        refKernels.permute(x, shape, perm, ref);
+        assert.deepEqual(
+          new Uint32Array(out.buffer, out.byteOffset, out.length),
+          new Uint32Array(ref.buffer, ref.byteOffset, ref.length),
+          `[${shape}] by [${perm}]`,
+        );
+      }
+    });
+
     test('sum over all axes and over leading axes', () => {
       for (const n of SIZES) {
         const rows = 5;

@@ -185,6 +185,17 @@ export interface NativeAddon {
   div(a: Float32Array, b: Float32Array, out: Float32Array, n: number): void;
   /** out[i, j] = x[i, j] + bias[j] for x [rows, cols]; out may be x. */
   biasAdd(x: Float32Array, bias: Float32Array, out: Float32Array, rows: number, cols: number): void;
+  /**
+   * out = op(a, b) over the output viewed as [outer, inner], each operand read
+   * in a form (BROADCAST_FORMS in backends/accelerate.ts: every element, one
+   * value, a row of inner values, a column of outer values); op indexes
+   * BROADCAST_BINARY_OPS (add, sub, mul, div, maximum, minimum).
+   */
+  broadcastBinary(op: number, a: Float32Array, aForm: number, b: Float32Array, bForm: number, out: Float32Array, outer: number, inner: number): void;
+  /** As broadcastBinary, with a bool output: op indexes COMPARE_OPS (lt, le, gt, ge, eq, ne). */
+  compare(op: number, a: Float32Array, aForm: number, b: Float32Array, bForm: number, out: Uint8Array, outer: number, inner: number): void;
+  /** out = x with its axes reordered: output axis i is input axis perm[i] (rank 1 to 8). */
+  permute(x: Float32Array, out: Float32Array, shape: Int32Array, perm: Int32Array): void;
 
   // ---- reductions and loss ------------------------------------------------
 
@@ -411,6 +422,9 @@ const REQUIRED_FUNCTIONS: readonly (keyof NativeAddon)[] = [
   'mul',
   'div',
   'biasAdd',
+  'broadcastBinary',
+  'compare',
+  'permute',
   'sumRows',
   'sumAxis',
   'sumAll',

@@ -54,6 +54,9 @@ interface Exports {
   nt_binary(op: number, a: number, b: number, out: number, n: number): void;
   nt_elementwise_program(code: number, nInstr: number, desc: number, nArrays: number, n: number): void;
   nt_bias_add(x: number, bias: number, out: number, rows: number, cols: number): void;
+  nt_broadcast_binary(op: number, a: number, aForm: number, b: number, bForm: number, out: number, outer: number, inner: number): void;
+  nt_compare(op: number, a: number, aForm: number, b: number, bForm: number, out: number, outer: number, inner: number): void;
+  nt_permute(x: number, out: number, rank: number, shapeAndPerm: number): void;
   nt_sum_rows(x: number, out: number, rows: number, cols: number): void;
   nt_sum_axis(x: number, out: number, outer: number, c: number, inner: number): void;
   nt_log_softmax(x: number, out: number, outer: number, size: number, inner: number): void;
@@ -674,6 +677,38 @@ export class WasmModule implements KernelAddon {
     this.stage(out, OUT);
     this.place();
     this.ex.nt_bias_add(this.ptr[0], this.ptr[1], this.ptr[2], rows, cols);
+    this.finish();
+  }
+
+  broadcastBinary(op: number, a: Float32Array, aForm: number, b: Float32Array, bForm: number, out: Float32Array, outer: number, inner: number): void {
+    this.stage(a, IN);
+    this.stage(b, IN);
+    this.stage(out, OUT);
+    this.place();
+    this.ex.nt_broadcast_binary(op, this.ptr[0], aForm, this.ptr[1], bForm, this.ptr[2], outer, inner);
+    this.finish();
+  }
+
+  compare(op: number, a: Float32Array, aForm: number, b: Float32Array, bForm: number, out: Uint8Array, outer: number, inner: number): void {
+    this.stage(a, IN);
+    this.stage(b, IN);
+    this.stage(out, OUT);
+    this.place();
+    this.ex.nt_compare(op, this.ptr[0], aForm, this.ptr[1], bForm, this.ptr[2], outer, inner);
+    this.finish();
+  }
+
+  permute(x: Float32Array, out: Float32Array, shape: Int32Array, perm: Int32Array): void {
+    const rank = shape.length;
+    // The sizes, then the axes, as the export reads them (the kernel table passed a valid permutation).
+    const desc = new Int32Array(2 * rank);
+    desc.set(shape);
+    desc.set(perm, rank);
+    this.stage(x, IN);
+    this.stage(out, OUT);
+    this.stage(desc, IN);
+    this.place();
+    this.ex.nt_permute(this.ptr[0], this.ptr[1], rank, this.ptr[2]);
     this.finish();
   }
 
