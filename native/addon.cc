@@ -572,6 +572,21 @@ Napi::Value BroadcastImpl(const Napi::CallbackInfo& info, const char* fn, int64_
 Napi::Value BroadcastBinary(const Napi::CallbackInfo& info) { return BroadcastImpl<float>(info, "broadcastBinary", 6); }
 Napi::Value Compare(const Napi::CallbackInfo& info) { return BroadcastImpl<uint8_t>(info, "compare", 6); }
 
+// reduceExtreme(isMax, x, out, outer, size, inner): out[o, j] = max (min) over i of x[o, i, j].
+Napi::Value ReduceExtreme(const Napi::CallbackInfo& info) {
+  Args a(info, "reduceExtreme");
+  const bool isMax = a.flag(0, "isMax");
+  Arr<float> x = a.array<float>(1, "x");
+  Arr<float> out = a.array<float>(2, "out");
+  const int64_t outer = a.dim(3, "outer"), size = a.dim(4, "size"), inner = a.dim(5, "inner");
+  const int64_t n = smul(smul(outer, size), inner), m = smul(outer, inner);
+  a.need(x, n);
+  a.need(out, m);
+  a.no_overlap(out, m, x, n, false);
+  reduce_extreme_f32(isMax, x.data, out.data, outer, size, inner);
+  return info.Env().Undefined();
+}
+
 // permute(x: Float32Array, out: Float32Array, shape: Int32Array, perm: Int32Array)
 Napi::Value Permute(const Napi::CallbackInfo& info) {
   Args a(info, "permute");
@@ -1090,6 +1105,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT("broadcastBinary", BroadcastBinary);
   EXPORT("compare", Compare);
   EXPORT("permute", Permute);
+  EXPORT("reduceExtreme", ReduceExtreme);
   EXPORT("sumRows", SumRows);
   EXPORT("sumAxis", SumAxis);
   EXPORT("sumAll", SumAll);

@@ -131,6 +131,93 @@ void compare_f32(int op, const float* a, int aForm, const float* b, int bForm, u
 }
 
 // ---------------------------------------------------------------------------
+// Max and min along a block of axes: x viewed as [outer, size, inner], out as
+// [outer, inner]. The reference scans each line in order and keeps a value
+// that is larger (smaller), or the first NaN, so equal values keep the first:
+// only a tie of -0 and +0 shows, and NaN's first occurrence.
+
+namespace {
+
+template <bool MAX>
+inline bool better(float e, float v) {
+  return MAX ? e > v : e < v;
+}
+
+// One contiguous line: eight running extremes (independent, so they pipeline), then the two cases where the first
+// occurrence matters found by a second scan: a NaN anywhere, or an extreme of zero (which zero came first).
+template <bool MAX>
+float line_extreme(const float* x, long n) {
+  const float init = MAX ? -std::numeric_limits<float>::infinity() : std::numeric_limits<float>::infinity();
+  float v[8] = {init, init, init, init, init, init, init, init};
+  bool nan = false;
+  long i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int l = 0; l < 8; ++l) {
+      const float e = x[i + l];
+      nan |= e != e;
+      v[l] = better<MAX>(e, v[l]) ? e : v[l];
+    }
+  for (; i < n; ++i) {
+    const float e = x[i];
+    nan |= e != e;
+    v[0] = better<MAX>(e, v[0]) ? e : v[0];
+  }
+  float m = v[0];
+  for (int l = 1; l < 8; ++l) m = better<MAX>(v[l], m) ? v[l] : m;
+  if (nan) {
+    for (long k = 0; k < n; ++k)
+      if (x[k] != x[k]) return x[k];
+  }
+  if (m == 0.0f) {
+    for (long k = 0; k < n; ++k)
+      if (x[k] == 0.0f) return x[k];
+  }
+  return m;
+}
+
+template <bool MAX>
+void extreme(const float* x, float* out, long outer, long size, long inner) {
+  const float init = MAX ? -std::numeric_limits<float>::infinity() : std::numeric_limits<float>::infinity();
+  if (inner == 1) {
+    parallel_range(outer, kMinPerThread / (size + 1) + 1, [=](long b, long e) {
+      for (long o = b; o < e; ++o) out[o] = line_extreme<MAX>(x + o * size, size);
+    }, 1);
+    return;
+  }
+  // Lines across the rows: a running row of extremes, updated row by row, in the reference's order.
+  auto columns = [=](long o, long b, long e) {
+    const float* xo = x + o * size * inner;
+    float* oo = out + o * inner;
+    for (long j = b; j < e; ++j) oo[j] = init;
+    for (long i = 0; i < size; ++i) {
+      const float* row = xo + i * inner;
+      for (long j = b; j < e; ++j) {
+        const float el = row[j], v = oo[j];
+        oo[j] = better<MAX>(el, v) || (el != el && v == v) ? el : v;
+      }
+    }
+  };
+  const long work = size * inner + 1;
+  if (outer > 1) {
+    parallel_range(outer, kMinPerThread / work + 1, [=](long b, long e) {
+      for (long o = b; o < e; ++o) columns(o, 0, inner);
+    }, 1);
+  } else {
+    parallel_range(inner, kMinPerThread / (size + 1) + 1, [=](long b, long e) { columns(0, b, e); });
+  }
+}
+
+}  // namespace
+
+void reduce_extreme_f32(bool isMax, const float* x, float* out, long outer, long size, long inner) {
+  if (outer <= 0 || inner <= 0) return;
+  if (isMax)
+    extreme<true>(x, out, outer, size, inner);
+  else
+    extreme<false>(x, out, outer, size, inner);
+}
+
+// ---------------------------------------------------------------------------
 // Axis permutation of 4-byte elements (float32 and int32 alike: a copy of bits).
 //
 // The output is walked in order with the input strides of its axes. Output

@@ -135,6 +135,10 @@ NT_EXPORT(nt_compare)
 void nt_compare(int op, const float* a, int aForm, const float* b, int bForm, uint8_t* out, int outer, int inner) {
   compare_f32(op, a, aForm, b, bForm, out, outer, inner);
 }
+NT_EXPORT(nt_reduce_extreme)
+void nt_reduce_extreme(int isMax, const float* x, float* out, int outer, int size, int inner) {
+  reduce_extreme_f32(isMax != 0, x, out, outer, size, inner);
+}
 // shapeAndPerm holds the rank sizes, then the rank axes of the permutation (the caller checked them, as addon.cc does).
 NT_EXPORT(nt_permute)
 void nt_permute(const uint32_t* x, uint32_t* out, int rank, const int32_t* shapeAndPerm) {

@@ -34,6 +34,7 @@ export type KernelAddon = Pick<
   | 'broadcastBinary'
   | 'compare'
   | 'permute'
+  | 'reduceExtreme'
   | 'sumAll'
   | 'sumRows'
   | 'sumAxis'
@@ -196,6 +197,30 @@ export function broadcastView(a: TypedArray, aShape: Shape, b: TypedArray, bShap
   return true;
 }
 
+/**
+ * Fills `block` with [outer, size, inner] when `axes` (sorted) are one run of
+ * adjacent axes of `shape`, so that a reduction over them reads x as
+ * [outer, size, inner]; false otherwise.
+ */
+export function reducedBlock(shape: Shape, axes: readonly number[], block: [number, number, number]): boolean {
+  if (axes.length === 0) return false;
+  for (let i = 1; i < axes.length; i++) if (axes[i] !== axes[i - 1] + 1) return false;
+  const first = axes[0];
+  const last = axes[axes.length - 1];
+  let outer = 1;
+  let size = 1;
+  let inner = 1;
+  for (let d = 0; d < shape.length; d++) {
+    if (d < first) outer *= shape[d];
+    else if (d <= last) size *= shape[d];
+    else inner *= shape[d];
+  }
+  block[0] = outer;
+  block[1] = size;
+  block[2] = inner;
+  return true;
+}
+
 export function makeAcceleratedKernels(addon: KernelAddon, thresholds: AccelerateThresholds = NATIVE_THRESHOLDS): Partial<Kernels> & FusedKernels {
   const { minGemmWork, minElements } = thresholds;
   // Reused for every call: the addon reads the geometry synchronously.
@@ -224,6 +249,8 @@ export function makeAcceleratedKernels(addon: KernelAddon, thresholds: Accelerat
     const cols = outShape[outShape.length - 1];
     return op === 'add' && a.length === out.length && b.length === cols && bShape[bShape.length - 1] === cols;
   };
+  // Reused by max and min: [outer, size, inner] around the reduced axes.
+  const block: [number, number, number] = [0, 0, 0];
   /** Summing the leading axes of a tensor (bias gradients), or all of them. */
   const sumsLeadingAxes = (axes: readonly number[]) => axes.every((a, i) => a === i);
   /** The one axis a sum keeps when it sums every other (axes sorted), else -1. */
@@ -316,7 +343,12 @@ export function makeAcceleratedKernels(addon: KernelAddon, thresholds: Accelerat
     ),
     reduce: accelerate(
       'reduce',
-      (_op, x, shape, axes, out) => {
+      (op, x, shape, axes, out) => {
+        if (op === 'max' || op === 'min') {
+          reducedBlock(shape, axes, block);
+          addon.reduceExtreme(op === 'max', x as Float32Array, out as Float32Array, block[0], block[1], block[2]);
+          return;
+        }
         if (axes.length === shape.length) {
           out[0] = addon.sumAll(x as Float32Array, x.length);
           return;
@@ -333,7 +365,11 @@ export function makeAcceleratedKernels(addon: KernelAddon, thresholds: Accelerat
         for (let i = 0; i < kept; i++) outer *= shape[i];
         addon.sumAxis(x as Float32Array, out as Float32Array, outer, shape[kept], x.length / (outer * shape[kept]));
       },
-      { pays: (op, x, shape, axes) => op === 'sum' && bigEnough(x) && (sumsLeadingAxes(axes) || keptAxis(shape, axes) >= 0) },
+      {
+        pays: (op, x, shape, axes) =>
+          bigEnough(x) &&
+          (op === 'sum' ? sumsLeadingAxes(axes) || keptAxis(shape, axes) >= 0 : (op === 'max' || op === 'min') && reducedBlock(shape, axes, block)),
+      },
     ),
     logSoftmax: accelerate('logSoftmax', (x, outer, size, inner, out) => addon.logSoftmax(x as Float32Array, out as Float32Array, outer, size, inner), {
       pays: bigEnough,

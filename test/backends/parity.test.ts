@@ -203,7 +203,7 @@ for (const [name, create, threads] of [
     /** A number as text, -0 with its sign. */
     const signed = (x: number) => (Object.is(x, -0) ? '-0' : String(x));
     /** Whether the backend's kernel `name` runs its compiled code for these arguments (not the reference's). */
-    const compiledFor = (name: 'binary' | 'compare' | 'permute', args: unknown[]) =>
+    const compiledFor = (name: 'binary' | 'compare' | 'permute' | 'reduce', args: unknown[]) =>
       (k[name] as unknown as { select: (a: unknown[]) => unknown }).select(args) !== refKernels[name];
 
     test('binary ops on broadcast operands (scalar, row, column, outer sum), NaN, zeros and infinities included: the bits of the reference', () => {
@@ -237,6 +237,44 @@ for (const [name, create, threads] of [
           k.compare(op, a, aShape, b, bShape, out, outShape);
           refKernels.compare(op, a, aShape, b, bShape, ref, outShape);
           assert.deepEqual(out, ref, `${op} [${aShape}] [${bShape}]`);
+        }
+      }
+    });
+
+    test('max and min over a run of adjacent axes (rows, columns, middle, all), NaN and both zeros included: the bits of the reference', () => {
+      const cases: [number[], number[], boolean][] = [
+        [[70, 65], [1], true],
+        [[70, 65], [0], true],
+        [[70, 65], [0, 1], true],
+        [[5, 14, 65], [1], true],
+        [[5, 14, 65], [1, 2], true],
+        [[5, 14, 65], [0, 1], true],
+        [[5, 14, 65], [2], true],
+        [[3, 4099], [1], true],
+        [[5, 14, 65], [0, 2], false],
+      ];
+      for (const [shape, axes, inForm] of cases) {
+        for (const [op, ties] of [
+          ['max', false],
+          ['min', false],
+          ['max', true],
+          ['min', true],
+        ] as const) {
+          // Values with NaN, zeros and infinities; then lines whose extreme is a zero (its first occurrence decides the sign).
+          const x = ties
+            ? Float32Array.from({ length: size(shape) }, () => [0, -0, op === 'max' ? -1 : 1][Math.floor(g.nextDouble() * 3)])
+            : awkward(size(shape));
+          const n = size(shape.filter((_, d) => !axes.includes(d)));
+          const out = new Float32Array(n);
+          const ref = new Float32Array(n);
+          const args = [op, x, shape, axes, out];
+          assert.equal(compiledFor('reduce', args), inForm, `${op} [${shape}] over [${axes}]: compiled kernel chosen`);
+          k.reduce(op, x, shape, axes, out);
+          refKernels.reduce(op, x, shape, axes, ref);
+          for (let i = 0; i < n; i++) {
+            if (!Object.is(out[i], ref[i]))
+              assert.fail(`${op} [${shape}] over [${axes}] element ${i}: compiled ${signed(out[i])}, reference ${signed(ref[i])}`);
+          }
         }
       }
     });

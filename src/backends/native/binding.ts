@@ -194,6 +194,8 @@ export interface NativeAddon {
   broadcastBinary(op: number, a: Float32Array, aForm: number, b: Float32Array, bForm: number, out: Float32Array, outer: number, inner: number): void;
   /** As broadcastBinary, with a bool output: op indexes COMPARE_OPS (lt, le, gt, ge, eq, ne). */
   compare(op: number, a: Float32Array, aForm: number, b: Float32Array, bForm: number, out: Uint8Array, outer: number, inner: number): void;
+  /** out[o, j] = max (or min) over i of x[o, i, j] for x [outer, size, inner]: the first NaN if any, of equal values the first. */
+  reduceExtreme(isMax: boolean, x: Float32Array, out: Float32Array, outer: number, size: number, inner: number): void;
   /** out = x with its axes reordered: output axis i is input axis perm[i] (rank 1 to 8). */
   permute(x: Float32Array, out: Float32Array, shape: Int32Array, perm: Int32Array): void;
 
@@ -425,6 +427,7 @@ const REQUIRED_FUNCTIONS: readonly (keyof NativeAddon)[] = [
   'broadcastBinary',
   'compare',
   'permute',
+  'reduceExtreme',
   'sumRows',
   'sumAxis',
   'sumAll',

@@ -57,6 +57,7 @@ interface Exports {
   nt_broadcast_binary(op: number, a: number, aForm: number, b: number, bForm: number, out: number, outer: number, inner: number): void;
   nt_compare(op: number, a: number, aForm: number, b: number, bForm: number, out: number, outer: number, inner: number): void;
   nt_permute(x: number, out: number, rank: number, shapeAndPerm: number): void;
+  nt_reduce_extreme(isMax: number, x: number, out: number, outer: number, size: number, inner: number): void;
   nt_sum_rows(x: number, out: number, rows: number, cols: number): void;
   nt_sum_axis(x: number, out: number, outer: number, c: number, inner: number): void;
   nt_log_softmax(x: number, out: number, outer: number, size: number, inner: number): void;
@@ -695,6 +696,14 @@ export class WasmModule implements KernelAddon {
     this.stage(out, OUT);
     this.place();
     this.ex.nt_compare(op, this.ptr[0], aForm, this.ptr[1], bForm, this.ptr[2], outer, inner);
+    this.finish();
+  }
+
+  reduceExtreme(isMax: boolean, x: Float32Array, out: Float32Array, outer: number, size: number, inner: number): void {
+    this.stage(x, IN);
+    this.stage(out, OUT);
+    this.place();
+    this.ex.nt_reduce_extreme(isMax ? 1 : 0, this.ptr[0], this.ptr[1], outer, size, inner);
     this.finish();
   }
 
