@@ -296,6 +296,12 @@ export function makeAcceleratedKernels(addon: KernelAddon, thresholds: Accelerat
       'binary',
       (op, a, aShape, b, bShape, out, outShape) => {
         const n = out.length;
+        if (op === 'pow') {
+          // The value is read here, not when a compiled step chooses the kernel: its replays may change it.
+          if (b[0] === 2) addon.broadcastBinary(BROADCAST_BINARY_OPS.mul as number, a as Float32Array, 0, a as Float32Array, 0, out as Float32Array, 1, n);
+          else refKernels.binary(op, a, aShape, b, bShape, out, outShape);
+          return;
+        }
         const f = nativeBinary[op];
         if (f && a.length === n && b.length === n) f(a as Float32Array, b as Float32Array, out as Float32Array, n);
         else if (isBiasAdd(op, a, b, bShape, out, outShape)) addon.biasAdd(a as Float32Array, b as Float32Array, out as Float32Array, n / b.length, b.length);
@@ -316,7 +322,10 @@ export function makeAcceleratedKernels(addon: KernelAddon, thresholds: Accelerat
       {
         pays: (op, a, aShape, b, bShape, out, outShape) =>
           bigEnough(out) &&
-          ((nativeBinary[op] !== undefined && a.length === out.length && b.length === out.length) ||
+          // x.pow(2): the reference's x ** 2 is x * x exactly (V8 and SpiderMonkey square for an exponent of 2,
+          // and the square of a float32 is a double, so a correctly rounded pow gives it too).
+          ((op === 'pow' && b.length === 1 && a.length === out.length) ||
+            (nativeBinary[op] !== undefined && a.length === out.length && b.length === out.length) ||
             isBiasAdd(op, a, b, bShape, out, outShape) ||
             (BROADCAST_BINARY_OPS[op] !== undefined && broadcastView(a, aShape, b, bShape, outShape, out.length, view))),
       },

@@ -225,6 +225,20 @@ for (const [name, create, threads] of [
       }
     });
 
+    test('pow by a scalar: 2 runs as a product with the bits of x ** 2, other exponents in the reference', () => {
+      for (const exponent of [2, 3, 0.5, -1]) {
+        const a = awkward(70 * 65);
+        const b = Float32Array.of(exponent);
+        const out = new Float32Array(a.length);
+        const ref = new Float32Array(a.length);
+        k.binary('pow', a, [70, 65], b, [], out, [70, 65]);
+        refKernels.binary('pow', a, [70, 65], b, [], ref, [70, 65]);
+        for (let i = 0; i < ref.length; i++) {
+          if (!Object.is(out[i], ref[i])) assert.fail(`pow ${exponent} element ${i} (${a[i]}): compiled ${signed(out[i])}, reference ${signed(ref[i])}`);
+        }
+      }
+    });
+
     test("comparisons on broadcast operands, NaN, zeros and infinities included: the reference's booleans", () => {
       for (const [aShape, bShape, outShape, inForm] of BROADCASTS) {
         for (const op of ['lt', 'le', 'gt', 'ge', 'eq', 'ne'] as const) {
