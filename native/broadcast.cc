@@ -27,20 +27,30 @@ struct AddF { static float f(float x, float y) { return x + y; } };
 struct SubF { static float f(float x, float y) { return x - y; } };
 struct MulF { static float f(float x, float y) { return x * y; } };
 struct DivF { static float f(float x, float y) { return x / y; } };
+// Branch-free, so that the loops vectorize: of two equal values (-0 and +0 the only equal pair with other bits)
+// Math.max gives +0, the AND of their bits, and Math.min -0, the OR.
+inline uint32_t bits_of(float x) {
+  uint32_t b;
+  std::memcpy(&b, &x, sizeof b);
+  return b;
+}
+inline float from_bits(uint32_t b) {
+  float x;
+  std::memcpy(&x, &b, sizeof x);
+  return x;
+}
 struct MaxF {
   static float f(float x, float y) {
-    if (x != x || y != y) return std::numeric_limits<float>::quiet_NaN();
-    if (x > y) return x;
-    if (y > x) return y;
-    return std::signbit(x) ? y : x;  // equal: Math.max(-0, +0) is +0
+    const float m = x > y ? x : y;
+    const float tie = x == y ? from_bits(bits_of(x) & bits_of(y)) : m;
+    return x != x || y != y ? std::numeric_limits<float>::quiet_NaN() : tie;
   }
 };
 struct MinF {
   static float f(float x, float y) {
-    if (x != x || y != y) return std::numeric_limits<float>::quiet_NaN();
-    if (x < y) return x;
-    if (y < x) return y;
-    return std::signbit(x) ? x : y;  // equal: Math.min(-0, +0) is -0
+    const float m = x < y ? x : y;
+    const float tie = x == y ? from_bits(bits_of(x) | bits_of(y)) : m;
+    return x != x || y != y ? std::numeric_limits<float>::quiet_NaN() : tie;
   }
 };
 
