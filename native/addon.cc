@@ -30,7 +30,7 @@ using namespace neurite;
 
 // Bumped whenever an exported signature changes; binding.ts refuses a
 // build/Release/neurite_native.node whose version differs (stale build).
-constexpr int kAbiVersion = 3;
+constexpr int kAbiVersion = 4;
 
 constexpr int64_t kMaxDim = 2147483647;  // 2^31 - 1
 constexpr int64_t kSat = std::numeric_limits<int64_t>::max();
@@ -539,38 +539,72 @@ int64_t form_elements(int64_t form, int64_t outer, int64_t inner) {
   }
 }
 
+// An operand of a broadcast kernel: its array (argument `at`), its form (argument at + 1, kernels.h's
+// BroadcastForm) and the elements that form holds for an [outer, inner] output.
+template <class T>
+struct FormArg {
+  Arr<T> arr;
+  int form;
+  int64_t elements;
+};
+template <class T>
+FormArg<T> form_arg(const Args& a, size_t at, const char* name, const char* formName, int64_t outer, int64_t inner) {
+  FormArg<T> f{a.array<T>(at, name), 0, 0};
+  const int64_t form = a.dim(at + 1, formName);
+  f.elements = form_elements(form, outer, inner);
+  if (f.elements < 0) a.range_error(std::string(formName) + " must be 0 (full), 1 (scalar), 2 (row) or 3 (column)");
+  f.form = static_cast<int>(form);
+  return f;
+}
+
 // (op, a, aForm, b, bForm, out, outer, inner), shared by broadcastBinary and compare.
 template <class O>
 Napi::Value BroadcastImpl(const Napi::CallbackInfo& info, const char* fn, int64_t ops) {
   Args a(info, fn);
   const int64_t op = a.dim(0, "op");
   if (op >= ops) a.range_error("op " + std::to_string(op) + " is not one of the " + std::to_string(ops) + " ops");
-  Arr<float> x = a.array<float>(1, "a");
-  const int64_t xForm = a.dim(2, "aForm");
-  Arr<float> y = a.array<float>(3, "b");
-  const int64_t yForm = a.dim(4, "bForm");
-  Arr<O> out = a.array<O>(5, "out");
   const int64_t outer = a.dim(6, "outer"), inner = a.dim(7, "inner");
+  const FormArg<float> x = form_arg<float>(a, 1, "a", "aForm", outer, inner);
+  const FormArg<float> y = form_arg<float>(a, 3, "b", "bForm", outer, inner);
+  Arr<O> out = a.array<O>(5, "out");
   const int64_t n = smul(outer, inner);
-  const int64_t xn = form_elements(xForm, outer, inner), yn = form_elements(yForm, outer, inner);
-  if (xn < 0 || yn < 0) a.range_error("aForm and bForm must be 0 (full), 1 (scalar), 2 (row) or 3 (column)");
   if (n == 0) return info.Env().Undefined();
-  a.need(x, xn);
-  a.need(y, yn);
+  a.need(x.arr, x.elements);
+  a.need(y.arr, y.elements);
   a.need(out, n);
   // In place only over a full operand (the same element read, then written).
-  a.no_overlap(out, n, x, xn, xForm == BCAST_FULL && sizeof(O) == sizeof(float));
-  a.no_overlap(out, n, y, yn, yForm == BCAST_FULL && sizeof(O) == sizeof(float));
+  a.no_overlap(out, n, x.arr, x.elements, x.form == BCAST_FULL && sizeof(O) == sizeof(float));
+  a.no_overlap(out, n, y.arr, y.elements, y.form == BCAST_FULL && sizeof(O) == sizeof(float));
   if constexpr (sizeof(O) == sizeof(float))
-    broadcast_binary_f32(static_cast<int>(op), x.data, static_cast<int>(xForm), y.data, static_cast<int>(yForm),
-                         reinterpret_cast<float*>(out.data), outer, inner);
+    broadcast_binary_f32(static_cast<int>(op), x.arr.data, x.form, y.arr.data, y.form, reinterpret_cast<float*>(out.data), outer, inner);
   else
-    compare_f32(static_cast<int>(op), x.data, static_cast<int>(xForm), y.data, static_cast<int>(yForm),
-                reinterpret_cast<uint8_t*>(out.data), outer, inner);
+    compare_f32(static_cast<int>(op), x.arr.data, x.form, y.arr.data, y.form, reinterpret_cast<uint8_t*>(out.data), outer, inner);
   return info.Env().Undefined();
 }
 Napi::Value BroadcastBinary(const Napi::CallbackInfo& info) { return BroadcastImpl<float>(info, "broadcastBinary", 6); }
 Napi::Value Compare(const Napi::CallbackInfo& info) { return BroadcastImpl<uint8_t>(info, "compare", 6); }
+
+// where(cond: Uint8Array, condForm, a, aForm, b, bForm, out, outer, inner): out = cond ? a : b (float32).
+Napi::Value Where(const Napi::CallbackInfo& info) {
+  Args a(info, "where");
+  const int64_t outer = a.dim(7, "outer"), inner = a.dim(8, "inner");
+  const FormArg<uint8_t> c = form_arg<uint8_t>(a, 0, "cond", "condForm", outer, inner);
+  const FormArg<float> x = form_arg<float>(a, 2, "a", "aForm", outer, inner);
+  const FormArg<float> y = form_arg<float>(a, 4, "b", "bForm", outer, inner);
+  Arr<float> out = a.array<float>(6, "out");
+  const int64_t n = smul(outer, inner);
+  if (n == 0) return info.Env().Undefined();
+  a.need(c.arr, c.elements);
+  a.need(x.arr, x.elements);
+  a.need(y.arr, y.elements);
+  a.need(out, n);
+  a.no_overlap(out, n, x.arr, x.elements, x.form == BCAST_FULL);
+  a.no_overlap(out, n, y.arr, y.elements, y.form == BCAST_FULL);
+  a.no_overlap(out, n, c.arr, c.elements, false);
+  where_u32(c.arr.data, c.form, reinterpret_cast<const uint32_t*>(x.arr.data), x.form, reinterpret_cast<const uint32_t*>(y.arr.data),
+            y.form, reinterpret_cast<uint32_t*>(out.data), outer, inner);
+  return info.Env().Undefined();
+}
 
 // reduceExtreme(isMax, x, out, outer, size, inner): out[o, j] = max (min) over i of x[o, i, j].
 Napi::Value ReduceExtreme(const Napi::CallbackInfo& info) {
@@ -1106,6 +1140,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT("compare", Compare);
   EXPORT("permute", Permute);
   EXPORT("reduceExtreme", ReduceExtreme);
+  EXPORT("where", Where);
   EXPORT("sumRows", SumRows);
   EXPORT("sumAxis", SumAxis);
   EXPORT("sumAll", SumAll);

@@ -79,7 +79,8 @@ void run(const float* a, bool sa, const float* b, bool sb, T* o, long n) {
 }
 
 // Where operand p of `form` starts for output row r, column c, and whether it advances along the row.
-inline const float* at(const float* p, int form, long r, long c, long inner, bool* advances) {
+template <class T>
+inline const T* at(const T* p, int form, long r, long c, long inner, bool* advances) {
   switch (form) {
     case BCAST_FULL:
       *advances = true;
@@ -116,7 +117,49 @@ void broadcast(const float* a, int aForm, const float* b, int bForm, T* out, lon
   });
 }
 
+// where: out = c ? a : b, on 4-byte elements (float32 or int32 alike: a copy of bits), each operand in its form.
+// Both sides are read and blended by a mask: a branch on a condition of random bits mispredicts half the time
+// (GCC kept the branch for `c[i] ? a[i] : b[i]`: 4 ns an element on 512 x 512, against 0.2 for the blend).
+inline uint32_t pick(uint8_t c, uint32_t x, uint32_t y) {
+  const uint32_t m = 0u - static_cast<uint32_t>(c != 0);
+  return (x & m) | (y & ~m);
+}
+void where_run(const uint8_t* c, bool sc, const uint32_t* a, bool sa, const uint32_t* b, bool sb, uint32_t* o, long n) {
+  if (sc && sa && sb) {
+    for (long i = 0; i < n; ++i) o[i] = pick(c[i], a[i], b[i]);
+  } else if (sc && sa) {
+    const uint32_t y = *b;
+    for (long i = 0; i < n; ++i) o[i] = pick(c[i], a[i], y);
+  } else if (sc && sb) {
+    const uint32_t x = *a;
+    for (long i = 0; i < n; ++i) o[i] = pick(c[i], x, b[i]);
+  } else {
+    const long ic = sc, ia = sa, ib = sb;
+    for (long i = 0; i < n; ++i) o[i] = pick(c[i * ic], a[i * ia], b[i * ib]);
+  }
+}
+
 }  // namespace
+
+void where_u32(const uint8_t* c, int cForm, const uint32_t* a, int aForm, const uint32_t* b, int bForm, uint32_t* out, long outer,
+               long inner) {
+  const long n = outer * inner;
+  if (n <= 0 || inner <= 0) return;
+  parallel_range(n, kMinPerThread, [=](long s, long e) {
+    long r = s / inner, col = s % inner;
+    while (s < e) {
+      const long len = inner - col < e - s ? inner - col : e - s;
+      bool sc, sa, sb;
+      const uint8_t* pc = at(c, cForm, r, col, inner, &sc);
+      const uint32_t* pa = at(a, aForm, r, col, inner, &sa);
+      const uint32_t* pb = at(b, bForm, r, col, inner, &sb);
+      where_run(pc, sc, pa, sa, pb, sb, out + s, len);
+      s += len;
+      ++r;
+      col = 0;
+    }
+  });
+}
 
 void broadcast_binary_f32(int op, const float* a, int aForm, const float* b, int bForm, float* out, long outer, long inner) {
   switch (op) {

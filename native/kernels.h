@@ -39,6 +39,9 @@ enum BroadcastBinaryOp { BB_ADD = 0, BB_SUB = 1, BB_MUL = 2, BB_DIV = 3, BB_MAXI
 enum CompareOp { CMP_LT = 0, CMP_LE = 1, CMP_GT = 2, CMP_GE = 3, CMP_EQ = 4, CMP_NE = 5 };
 void broadcast_binary_f32(int op, const float* a, int aForm, const float* b, int bForm, float* out, long outer, long inner);
 void compare_f32(int op, const float* a, int aForm, const float* b, int bForm, uint8_t* out, long outer, long inner);
+// out = c ? a : b for 4-byte elements, each operand in its BroadcastForm.
+void where_u32(const uint8_t* c, int cForm, const uint32_t* a, int aForm, const uint32_t* b, int bForm, uint32_t* out, long outer,
+               long inner);
 // out[o, j] = max (min) over i of x[o, i, j], the first NaN if any, equal values keeping the first (-0 or +0).
 void reduce_extreme_f32(bool isMax, const float* x, float* out, long outer, long size, long inner);
 // out = x with its axes reordered (output axis i is input axis perm[i]), for 4-byte elements.

@@ -135,6 +135,11 @@ NT_EXPORT(nt_compare)
 void nt_compare(int op, const float* a, int aForm, const float* b, int bForm, uint8_t* out, int outer, int inner) {
   compare_f32(op, a, aForm, b, bForm, out, outer, inner);
 }
+NT_EXPORT(nt_where)
+void nt_where(const uint8_t* c, int cForm, const uint32_t* a, int aForm, const uint32_t* b, int bForm, uint32_t* out, int outer,
+              int inner) {
+  where_u32(c, cForm, a, aForm, b, bForm, out, outer, inner);
+}
 NT_EXPORT(nt_reduce_extreme)
 void nt_reduce_extreme(int isMax, const float* x, float* out, int outer, int size, int inner) {
   reduce_extreme_f32(isMax != 0, x, out, outer, size, inner);

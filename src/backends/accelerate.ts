@@ -35,6 +35,7 @@ export type KernelAddon = Pick<
   | 'compare'
   | 'permute'
   | 'reduceExtreme'
+  | 'where'
   | 'sumAll'
   | 'sumRows'
   | 'sumAxis'
@@ -119,7 +120,7 @@ function fused<F extends (...args: never[]) => boolean>(fast: (...args: Paramete
 }
 
 /**
- * How broadcastBinary and compare read an operand over the output viewed as
+ * How broadcastBinary, compare and where read an operand over the output viewed as
  * [outer, inner] (native/kernels.h's BroadcastForm): every element, one value,
  * a row of `inner` values repeated for every outer index (a bias), or `outer`
  * values each repeated along its row (a keepdim reduction's result).
@@ -195,6 +196,35 @@ export function broadcastView(a: TypedArray, aShape: Shape, b: TypedArray, bShap
   view.inner = aInner || bInner || n;
   view.outer = n / view.inner;
   return true;
+}
+
+/**
+ * where's view: as broadcastView, with the condition's form in `condForm`
+ * (null when the three operands are not one [outer, inner] view).
+ */
+export function whereView(
+  cond: Uint8Array,
+  cShape: Shape,
+  a: TypedArray,
+  aShape: Shape,
+  b: TypedArray,
+  bShape: Shape,
+  outShape: Shape,
+  n: number,
+  view: BroadcastView,
+): number | null {
+  if (!broadcastView(a, aShape, b, bShape, outShape, n, view)) return null;
+  // The inner size a or b fixed (n: neither did).
+  const fixed = view.inner === n ? 0 : view.inner;
+  const { aForm, bForm } = view;
+  const condForm = operandForm(cond.length, cShape, outShape, n, view);
+  const condInner = view.inner;
+  if (condForm < 0 || (fixed !== 0 && condInner !== 0 && fixed !== condInner)) return null;
+  view.aForm = aForm;
+  view.bForm = bForm;
+  view.inner = fixed || condInner || n;
+  view.outer = n / view.inner;
+  return condForm;
 }
 
 /**
@@ -341,6 +371,19 @@ export function makeAcceleratedKernels(addon: KernelAddon, thresholds: Accelerat
         indexArgs: [5],
         pays: (op, a, aShape, b, bShape, out, outShape) =>
           bigEnough(out) && COMPARE_OPS[op] !== undefined && broadcastView(a, aShape, b, bShape, outShape, out.length, view),
+      },
+    ),
+    where: accelerate(
+      'where',
+      (cond, cShape, a, aShape, b, bShape, out, outShape) => {
+        const condForm = whereView(cond, cShape, a, aShape, b, bShape, outShape, out.length, view) as number;
+        addon.where(cond, condForm, a as Float32Array, view.aForm, b as Float32Array, view.bForm, out as Float32Array, view.outer, view.inner);
+      },
+      {
+        // The condition is bool: exempt from the float32 check that a, b and out pass.
+        indexArgs: [0],
+        pays: (cond, cShape, a, aShape, b, bShape, out, outShape) =>
+          bigEnough(out) && whereView(cond, cShape, a, aShape, b, bShape, outShape, out.length, view) !== null,
       },
     ),
     permute: accelerate(

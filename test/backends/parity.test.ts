@@ -203,7 +203,7 @@ for (const [name, create, threads] of [
     /** A number as text, -0 with its sign. */
     const signed = (x: number) => (Object.is(x, -0) ? '-0' : String(x));
     /** Whether the backend's kernel `name` runs its compiled code for these arguments (not the reference's). */
-    const compiledFor = (name: 'binary' | 'compare' | 'permute' | 'reduce', args: unknown[]) =>
+    const compiledFor = (name: 'binary' | 'compare' | 'permute' | 'reduce' | 'where', args: unknown[]) =>
       (k[name] as unknown as { select: (a: unknown[]) => unknown }).select(args) !== refKernels[name];
 
     test('binary ops on broadcast operands (scalar, row, column, outer sum), NaN, zeros and infinities included: the bits of the reference', () => {
@@ -251,6 +251,34 @@ for (const [name, create, threads] of [
           k.compare(op, a, aShape, b, bShape, out, outShape);
           refKernels.compare(op, a, aShape, b, bShape, ref, outShape);
           assert.deepEqual(out, ref, `${op} [${aShape}] [${bShape}]`);
+        }
+      }
+    });
+
+    test('where on broadcast operands (the condition full, a row, a column or one value), NaN and both zeros included: the bits of the reference', () => {
+      const cases: [number[], number[], number[], number[], boolean][] = [
+        [[70, 65], [70, 65], [70, 65], [70, 65], true],
+        [[70, 65], [70, 65], [], [70, 65], true],
+        [[70, 65], [], [70, 65], [70, 65], true],
+        [[70, 1], [70, 65], [1, 65], [70, 65], true],
+        [[], [5, 14, 65], [14, 65], [5, 14, 65], true],
+        [[5, 14, 65], [5, 14, 1], [65], [5, 14, 65], true],
+        [[520, 257], [520, 257], [520, 1], [520, 257], true],
+        [[5, 1, 65], [5, 14, 65], [5, 14, 65], [5, 14, 65], false],
+      ];
+      for (const [cShape, aShape, bShape, outShape, inForm] of cases) {
+        const cond = Uint8Array.from({ length: size(cShape) }, () => (g.nextDouble() < 0.5 ? 1 : 0));
+        const a = awkward(size(aShape));
+        const b = awkward(size(bShape));
+        const out = new Float32Array(size(outShape));
+        const ref = new Float32Array(size(outShape));
+        const args = [cond, cShape, a, aShape, b, bShape, out, outShape];
+        assert.equal(compiledFor('where', args), inForm, `where [${cShape}] [${aShape}] [${bShape}]: compiled kernel chosen`);
+        k.where(cond, cShape, a, aShape, b, bShape, out, outShape);
+        refKernels.where(cond, cShape, a, aShape, b, bShape, ref, outShape);
+        for (let i = 0; i < ref.length; i++) {
+          if (!Object.is(out[i], ref[i]))
+            assert.fail(`where [${cShape}] [${aShape}] [${bShape}] element ${i}: compiled ${signed(out[i])}, reference ${signed(ref[i])}`);
         }
       }
     });

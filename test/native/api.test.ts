@@ -117,6 +117,29 @@ nativeTest('element-wise and reduction kernels validate their arguments', (a) =>
     () => a.lstmCellForward(new Float32Array(8), new Float32Array(2), new Float32Array(2), new Float32Array(2), new Float32Array(7), 1, 2),
     (e: unknown) => e instanceof RangeError && /^lstmCellForward: 'outGates'/.test(e.message),
   );
+  // The broadcast kernels, where, max/min and permute (native/broadcast.cc).
+  const expectError = (f: () => void, kind: typeof RangeError | typeof TypeError, pattern: RegExp) =>
+    assert.throws(f, (e: unknown) => e instanceof kind && pattern.test((e as Error).message), String(pattern));
+  expectError(() => a.broadcastBinary(6, x, 0, x, 0, new Float32Array(8), 2, 4), RangeError, /^broadcastBinary: op 6 is not one of the 6 ops/);
+  expectError(() => a.broadcastBinary(0, x, 4, x, 0, new Float32Array(8), 2, 4), RangeError, /^broadcastBinary: aForm must be 0 \(full\)/);
+  expectError(
+    () => a.broadcastBinary(0, x, 0, new Float32Array(3), 2, new Float32Array(8), 2, 4),
+    RangeError,
+    /^broadcastBinary: 'b' is too short: needs at least 4/,
+  );
+  const shifted = new Float32Array(9);
+  expectError(() => a.broadcastBinary(0, shifted.subarray(0, 8), 0, x, 3, shifted.subarray(1), 2, 4), RangeError, /^broadcastBinary: .*overlap/);
+  expectError(
+    () => a.compare(2, x, 0, x, 1, new Float32Array(8) as unknown as Uint8Array, 2, 4),
+    TypeError,
+    /^compare: argument 'out' \(#5\) must be a Uint8Array/,
+  );
+  expectError(() => a.where(new Uint8Array(3), 0, x, 0, x, 0, new Float32Array(8), 2, 4), RangeError, /^where: 'cond' is too short/);
+  expectError(() => a.where(new Uint8Array(8), 0, x, 5, x, 0, new Float32Array(8), 2, 4), RangeError, /^where: aForm must be/);
+  expectError(() => a.reduceExtreme(true, x, x, 2, 2, 2), RangeError, /^reduceExtreme: .*overlap/);
+  expectError(() => a.permute(x, new Float32Array(8), Int32Array.of(2, 4), Int32Array.of(0, 0)), RangeError, /^permute: perm is not a permutation/);
+  expectError(() => a.permute(x, new Float32Array(8), new Int32Array(9).fill(1), new Int32Array(9)), RangeError, /^permute: rank 9 is not in \[1, 8\]/);
+  expectError(() => a.permute(x, new Float32Array(7), Int32Array.of(2, 4), Int32Array.of(1, 0)), RangeError, /^permute: 'out' is too short/);
   // A zero-length call is a no-op, even with empty arrays.
   a.relu(new Float32Array(0), new Float32Array(0), 0);
   assert.equal(a.sumAll(new Float32Array(0), 0), 0);

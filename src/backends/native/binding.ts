@@ -25,7 +25,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Version of the exported API; must equal the addon's `abiVersion`. */
-export const NATIVE_ABI_VERSION = 3;
+export const NATIVE_ABI_VERSION = 4;
 
 /** Instruction-set path of the GEMM and vector-math kernels. */
 export type NativeIsa = 'avx512' | 'avx2' | 'scalar';
@@ -194,6 +194,18 @@ export interface NativeAddon {
   broadcastBinary(op: number, a: Float32Array, aForm: number, b: Float32Array, bForm: number, out: Float32Array, outer: number, inner: number): void;
   /** As broadcastBinary, with a bool output: op indexes COMPARE_OPS (lt, le, gt, ge, eq, ne). */
   compare(op: number, a: Float32Array, aForm: number, b: Float32Array, bForm: number, out: Uint8Array, outer: number, inner: number): void;
+  /** out = cond ? a : b over the output viewed as [outer, inner], each operand in its form (as broadcastBinary's). */
+  where(
+    cond: Uint8Array,
+    condForm: number,
+    a: Float32Array,
+    aForm: number,
+    b: Float32Array,
+    bForm: number,
+    out: Float32Array,
+    outer: number,
+    inner: number,
+  ): void;
   /** out[o, j] = max (or min) over i of x[o, i, j] for x [outer, size, inner]: the first NaN if any, of equal values the first. */
   reduceExtreme(isMax: boolean, x: Float32Array, out: Float32Array, outer: number, size: number, inner: number): void;
   /** out = x with its axes reordered: output axis i is input axis perm[i] (rank 1 to 8). */
@@ -428,6 +440,7 @@ const REQUIRED_FUNCTIONS: readonly (keyof NativeAddon)[] = [
   'compare',
   'permute',
   'reduceExtreme',
+  'where',
   'sumRows',
   'sumAxis',
   'sumAll',

@@ -58,6 +58,7 @@ interface Exports {
   nt_compare(op: number, a: number, aForm: number, b: number, bForm: number, out: number, outer: number, inner: number): void;
   nt_permute(x: number, out: number, rank: number, shapeAndPerm: number): void;
   nt_reduce_extreme(isMax: number, x: number, out: number, outer: number, size: number, inner: number): void;
+  nt_where(c: number, cForm: number, a: number, aForm: number, b: number, bForm: number, out: number, outer: number, inner: number): void;
   nt_sum_rows(x: number, out: number, rows: number, cols: number): void;
   nt_sum_axis(x: number, out: number, outer: number, c: number, inner: number): void;
   nt_log_softmax(x: number, out: number, outer: number, size: number, inner: number): void;
@@ -696,6 +697,26 @@ export class WasmModule implements KernelAddon {
     this.stage(out, OUT);
     this.place();
     this.ex.nt_compare(op, this.ptr[0], aForm, this.ptr[1], bForm, this.ptr[2], outer, inner);
+    this.finish();
+  }
+
+  where(
+    cond: Uint8Array,
+    condForm: number,
+    a: Float32Array,
+    aForm: number,
+    b: Float32Array,
+    bForm: number,
+    out: Float32Array,
+    outer: number,
+    inner: number,
+  ): void {
+    this.stage(cond, IN);
+    this.stage(a, IN);
+    this.stage(b, IN);
+    this.stage(out, OUT);
+    this.place();
+    this.ex.nt_where(this.ptr[0], condForm, this.ptr[1], aForm, this.ptr[2], bForm, this.ptr[3], outer, inner);
     this.finish();
   }
 
